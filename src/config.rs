@@ -1,0 +1,398 @@
+//! Engine configuration: read from a TOML preset, overridden by command-line flags, validated
+//! once, with every derived width computed once in [`Derived`].
+//!
+//! Everything downstream (the structural hardware model, the Verilog printer, the golden model,
+//! co-simulation) takes `&Config` and never re-validates.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::format::NumberFormat;
+
+/// Limits of the generator. They bound what the generated Verilog, the C++ shim and the golden
+/// model are tested for; they are not limits of the architecture.
+pub const MAX_ROWS: u32 = 256;
+pub const MAX_COLS: u32 = 256;
+pub const MAX_PSUM_BANKS: u32 = 64;
+pub const MIN_PSUM_DEPTH: u32 = 2;
+pub const MAX_PSUM_DEPTH: u32 = 4096;
+pub const MAX_ACC_BITS: u32 = 64;
+
+/// A configuration error: names the field, the value and what is allowed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{field} = {value} is out of range: allowed {allowed}")]
+    OutOfRange { field: &'static str, value: String, allowed: String },
+    #[error("acc_bits = {acc_bits} is narrower than one {format} product ({product_bits} bits): allowed {product_bits}..={max}")]
+    AccumulatorTooNarrow { acc_bits: u32, format: String, product_bits: u32, max: u32 },
+    #[error("format = \"{0}\" is not a known number format: allowed int2..int16, uint2..uint16")]
+    UnknownFormat(String),
+    #[error("preset `{name}` not found in {dir}: available presets: {available}")]
+    UnknownPreset { name: String, dir: String, available: String },
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+/// The raw, user-facing configuration as it appears in a preset file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Preset name, used in generated file headers and reports.
+    #[serde(default = "default_name")]
+    pub name: String,
+    pub rows: u32,
+    pub cols: u32,
+    #[serde(default = "default_format")]
+    pub format: String,
+    #[serde(default = "default_acc_bits")]
+    pub acc_bits: u32,
+    #[serde(default = "default_psum_banks")]
+    pub psum_banks: u32,
+    #[serde(default = "default_psum_depth")]
+    pub psum_depth: u32,
+}
+
+fn default_name() -> String {
+    "custom".to_string()
+}
+fn default_format() -> String {
+    "int8".to_string()
+}
+fn default_acc_bits() -> u32 {
+    32
+}
+fn default_psum_banks() -> u32 {
+    2
+}
+fn default_psum_depth() -> u32 {
+    64
+}
+
+/// Command-line overrides of a preset (every field optional).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub rows: Option<u32>,
+    pub cols: Option<u32>,
+    pub format: Option<String>,
+    pub acc_bits: Option<u32>,
+    pub psum_banks: Option<u32>,
+    pub psum_depth: Option<u32>,
+}
+
+impl RawConfig {
+    pub fn apply(&mut self, o: &Overrides) {
+        let changed = o.rows.is_some()
+            || o.cols.is_some()
+            || o.format.is_some()
+            || o.acc_bits.is_some()
+            || o.psum_banks.is_some()
+            || o.psum_depth.is_some();
+        if let Some(v) = o.rows {
+            self.rows = v;
+        }
+        if let Some(v) = o.cols {
+            self.cols = v;
+        }
+        if let Some(v) = &o.format {
+            self.format = v.clone();
+        }
+        if let Some(v) = o.acc_bits {
+            self.acc_bits = v;
+        }
+        if let Some(v) = o.psum_banks {
+            self.psum_banks = v;
+        }
+        if let Some(v) = o.psum_depth {
+            self.psum_depth = v;
+        }
+        if changed && !self.name.ends_with("+custom") && self.name != "custom" {
+            self.name = format!("{}+custom", self.name);
+        }
+    }
+}
+
+/// A validated configuration with its derived widths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub name: String,
+    pub rows: u32,
+    pub cols: u32,
+    pub format: NumberFormat,
+    pub acc_bits: u32,
+    pub psum_banks: u32,
+    pub psum_depth: u32,
+    pub derived: Derived,
+}
+
+/// Widths and latencies computed once from a validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// Bits of one input element (`DATA_W`).
+    pub data_w: u32,
+    /// Bits of one accumulator (`ACC_W`).
+    pub acc_w: u32,
+    /// Bits of a row index inside the array (`ROW_W`, at least 1).
+    pub row_w: u32,
+    /// Bits of a K count, 1..=rows (`K_W`).
+    pub k_w: u32,
+    /// Bits of an M count, 1..=cols (`M_W`).
+    pub m_w: u32,
+    /// Bits of an N count, 1..=psum_depth (`N_W`).
+    pub n_w: u32,
+    /// Bits of a PSUM bank number (`BANK_W`, at least 1).
+    pub bank_w: u32,
+    /// Bits of an address inside one PSUM bank (`ADDR_W`).
+    pub addr_w: u32,
+    /// Cycles from a moving beat's acceptance to its PSUM write (see `rtl::top`).
+    pub mm_latency: u32,
+}
+
+/// Number of bits needed to represent values 0..=max (at least 1).
+pub fn bits_for(max: u64) -> u32 {
+    (64 - max.leading_zeros()).max(1)
+}
+
+fn range_err(field: &'static str, value: impl fmt::Display, allowed: impl fmt::Display) -> ConfigError {
+    ConfigError::OutOfRange { field, value: value.to_string(), allowed: allowed.to_string() }
+}
+
+impl Config {
+    /// Validate a raw configuration and compute its derived widths.
+    pub fn from_raw(raw: &RawConfig) -> Result<Config, ConfigError> {
+        if raw.rows == 0 || raw.rows > MAX_ROWS {
+            return Err(range_err("rows", raw.rows, format!("1..={MAX_ROWS}")));
+        }
+        if raw.cols == 0 || raw.cols > MAX_COLS {
+            return Err(range_err("cols", raw.cols, format!("1..={MAX_COLS}")));
+        }
+        let format: NumberFormat =
+            raw.format.parse().map_err(|_| ConfigError::UnknownFormat(raw.format.clone()))?;
+        let product_bits = format.product_bits();
+        if raw.acc_bits < product_bits {
+            return Err(ConfigError::AccumulatorTooNarrow {
+                acc_bits: raw.acc_bits,
+                format: format.to_string(),
+                product_bits,
+                max: MAX_ACC_BITS,
+            });
+        }
+        if raw.acc_bits > MAX_ACC_BITS {
+            return Err(range_err("acc_bits", raw.acc_bits, format!("{product_bits}..={MAX_ACC_BITS}")));
+        }
+        if raw.psum_banks == 0 || raw.psum_banks > MAX_PSUM_BANKS {
+            return Err(range_err("psum_banks", raw.psum_banks, format!("1..={MAX_PSUM_BANKS}")));
+        }
+        if raw.psum_depth < MIN_PSUM_DEPTH
+            || raw.psum_depth > MAX_PSUM_DEPTH
+            || !raw.psum_depth.is_power_of_two()
+        {
+            return Err(range_err(
+                "psum_depth",
+                raw.psum_depth,
+                format!("a power of two in {MIN_PSUM_DEPTH}..={MAX_PSUM_DEPTH}"),
+            ));
+        }
+        if raw.name.is_empty()
+            || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
+        {
+            return Err(range_err("name", format!("{:?}", raw.name), "letters, digits and - _ + ."));
+        }
+        let derived = Derived {
+            data_w: format.bits(),
+            acc_w: raw.acc_bits,
+            row_w: bits_for(u64::from(raw.rows - 1)),
+            k_w: bits_for(u64::from(raw.rows)),
+            m_w: bits_for(u64::from(raw.cols)),
+            n_w: bits_for(u64::from(raw.psum_depth)),
+            bank_w: bits_for(u64::from(raw.psum_banks - 1)),
+            addr_w: raw.psum_depth.trailing_zeros(),
+            mm_latency: raw.rows + raw.cols + 1,
+        };
+        Ok(Config {
+            name: raw.name.clone(),
+            rows: raw.rows,
+            cols: raw.cols,
+            format,
+            acc_bits: raw.acc_bits,
+            psum_banks: raw.psum_banks,
+            psum_depth: raw.psum_depth,
+            derived,
+        })
+    }
+
+    /// The raw form of this configuration (what a preset file would contain).
+    pub fn to_raw(&self) -> RawConfig {
+        RawConfig {
+            name: self.name.clone(),
+            rows: self.rows,
+            cols: self.cols,
+            format: self.format.to_string(),
+            acc_bits: self.acc_bits,
+            psum_banks: self.psum_banks,
+            psum_depth: self.psum_depth,
+        }
+    }
+
+    /// Canonical TOML text of the configuration (stable field order).
+    pub fn canonical_toml(&self) -> String {
+        toml::to_string(&self.to_raw()).expect("a RawConfig always serialises")
+    }
+
+    /// SHA-256 of the canonical configuration, as 16 hex digits: goes into generated headers.
+    pub fn hash(&self) -> String {
+        let digest = Sha256::digest(self.canonical_toml().as_bytes());
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Parse and validate a preset's TOML text. `origin` names the source in errors.
+    pub fn from_toml_str(text: &str, origin: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.message().to_string(),
+        })?;
+        raw.apply(overrides);
+        Config::from_raw(&raw)
+    }
+
+    /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides.
+    pub fn from_preset(seeds_dir: &Path, name: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let path = seeds_dir.join(format!("{name}.toml"));
+        if !path.is_file() {
+            return Err(ConfigError::UnknownPreset {
+                name: name.to_string(),
+                dir: seeds_dir.display().to_string(),
+                available: list_presets(seeds_dir).join(", "),
+            });
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        Config::from_toml_str(&text, &path.display().to_string(), overrides)
+    }
+
+    /// A configuration from flags alone (no preset): rows and cols are required by the caller.
+    pub fn from_overrides(overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut raw = RawConfig {
+            name: default_name(),
+            rows: 0,
+            cols: 0,
+            format: default_format(),
+            acc_bits: default_acc_bits(),
+            psum_banks: default_psum_banks(),
+            psum_depth: default_psum_depth(),
+        };
+        raw.apply(overrides);
+        raw.name = default_name();
+        Config::from_raw(&raw)
+    }
+
+    /// Total multiply-accumulate units.
+    pub fn pes(&self) -> u64 {
+        u64::from(self.rows) * u64::from(self.cols)
+    }
+
+    /// A short tag for file and module naming: `r4c4_int8_a32`.
+    pub fn tag(&self) -> String {
+        format!("r{}c{}_{}_a{}", self.rows, self.cols, self.format, self.acc_bits)
+    }
+}
+
+/// Names of the presets in a seeds directory, sorted.
+pub fn list_presets(seeds_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(seeds_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The project's `seeds/` directory: `$SYSTOLIC_SEEDS` if set, else `./seeds` if it exists, else
+/// the one in the source tree this binary was built from.
+pub fn seeds_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SYSTOLIC_SEEDS") {
+        return PathBuf::from(dir);
+    }
+    let local = PathBuf::from("seeds");
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds")
+}
+
+/// The preset used when none is named.
+pub const DEFAULT_PRESET: &str = "int8-8x8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(rows: u32, cols: u32) -> RawConfig {
+        RawConfig {
+            name: "t".into(),
+            rows,
+            cols,
+            format: "int8".into(),
+            acc_bits: 32,
+            psum_banks: 2,
+            psum_depth: 64,
+        }
+    }
+
+    #[test]
+    fn derived_widths() {
+        let c = Config::from_raw(&raw(4, 5)).unwrap();
+        assert_eq!(c.derived.row_w, 2);
+        assert_eq!(c.derived.k_w, 3);
+        assert_eq!(c.derived.m_w, 3);
+        assert_eq!(c.derived.n_w, 7);
+        assert_eq!(c.derived.addr_w, 6);
+        assert_eq!(c.derived.bank_w, 1);
+        let one = Config::from_raw(&raw(1, 1)).unwrap();
+        assert_eq!(one.derived.row_w, 1);
+        assert_eq!(one.derived.k_w, 1);
+    }
+
+    #[test]
+    fn rejects_bad_fields_with_names() {
+        let e = Config::from_raw(&raw(0, 4)).unwrap_err().to_string();
+        assert_eq!(e, "rows = 0 is out of range: allowed 1..=256");
+        let mut r = raw(4, 4);
+        r.acc_bits = 15;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(e.contains("acc_bits = 15") && e.contains("16..=64"), "{e}");
+        let mut r = raw(4, 4);
+        r.psum_depth = 100;
+        assert!(Config::from_raw(&r).unwrap_err().to_string().starts_with("psum_depth = 100"));
+        let mut r = raw(4, 4);
+        r.format = "int17".into();
+        assert!(Config::from_raw(&r).unwrap_err().to_string().contains("int17"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e = Config::from_toml_str("rows = 4\ncols = 4\nbogus = 1\n", "x.toml", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn hash_is_stable_and_sensitive() {
+        let a = Config::from_raw(&raw(4, 4)).unwrap();
+        let b = Config::from_raw(&raw(4, 4)).unwrap();
+        let c = Config::from_raw(&raw(4, 5)).unwrap();
+        assert_eq!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+        assert_eq!(a.hash().len(), 16);
+    }
+}

@@ -1,0 +1,9 @@
+//! `systolic`: generator, golden model and co-simulation of a Trainium-like weight-stationary
+//! systolic matrix engine.
+//!
+//! Data flows one way: [`config`] (validated once) -> [`rtl`] (structural model of the hardware)
+//! -> [`verilog`] (the one place Verilog text is printed) -> [`cosim`] (Verilator, Icarus) and
+//! the FPGA flows. [`golden`] stands beside as plain Rust.
+
+pub mod config;
+pub mod format;
