@@ -7,3 +7,9 @@
 
 pub mod config;
 pub mod format;
+pub mod generate;
+pub mod cosim;
+pub mod golden;
+pub mod program;
+pub mod rtl;
+pub mod verilog;

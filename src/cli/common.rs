@@ -1,0 +1,76 @@
+//! Options shared by the subcommands: choosing a configuration.
+
+use std::path::Path;
+
+use clap::Args;
+
+use systolic::config::{self, Config, Overrides};
+
+/// A usage error detected after parsing (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub message: String,
+    pub hint: Option<&'static str>,
+}
+
+/// `--preset NAME` or explicit sizes; explicit flags override the preset's values.
+#[derive(Args, Debug, Clone)]
+pub struct ConfigArgs {
+    /// Preset name (a TOML file in seeds/). Default: the default preset, unless --rows and --cols are given.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Array rows (contraction axis K), 1..=256.
+    #[arg(long)]
+    pub rows: Option<u32>,
+    /// Array columns (stationary free axis M), 1..=256.
+    #[arg(long)]
+    pub cols: Option<u32>,
+    /// Input format: int2..int16 or uint2..uint16.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Accumulator bits (at least one product's width, at most 64).
+    #[arg(long)]
+    pub acc_bits: Option<u32>,
+    /// PSUM banks, 1..=64.
+    #[arg(long)]
+    pub psum_banks: Option<u32>,
+    /// PSUM entries per bank: a power of two, 2..=4096.
+    #[arg(long)]
+    pub psum_depth: Option<u32>,
+}
+
+impl ConfigArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            rows: self.rows,
+            cols: self.cols,
+            format: self.format.clone(),
+            acc_bits: self.acc_bits,
+            psum_banks: self.psum_banks,
+            psum_depth: self.psum_depth,
+        }
+    }
+
+    /// Resolve to a validated configuration.
+    pub fn resolve(&self) -> anyhow::Result<Config> {
+        self.resolve_in(&config::seeds_dir())
+    }
+
+    pub fn resolve_in(&self, seeds: &Path) -> anyhow::Result<Config> {
+        let o = self.overrides();
+        let cfg = match (&self.preset, self.rows, self.cols) {
+            (Some(name), _, _) => Config::from_preset(seeds, name, &o)?,
+            (None, Some(_), Some(_)) => Config::from_overrides(&o)?,
+            (None, None, None) => Config::from_preset(seeds, config::DEFAULT_PRESET, &o)?,
+            _ => {
+                return Err(UsageError {
+                    message: "--rows and --cols go together when no --preset is given".into(),
+                    hint: Some("give both, or name a preset with --preset"),
+                }
+                .into())
+            }
+        };
+        Ok(cfg)
+    }
+}

@@ -1,0 +1,44 @@
+//! Command-line interface (clap derive). Each subcommand lives in its own module.
+
+mod common;
+mod generate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use systolic::config::ConfigError;
+
+#[derive(Parser)]
+#[command(name = "systolic", version, about = "Generate, verify and synthesise a Trainium-like systolic matrix engine")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the Verilog of a configuration (and its file list) to a directory.
+    Generate(generate::Args),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Generate(args) => generate::run(args),
+    }
+}
+
+/// Exit status and hint for an error: 2 for bad input (like clap's usage errors), 1 otherwise.
+pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
+    if let Some(e) = err.downcast_ref::<ConfigError>() {
+        let hint = match e {
+            ConfigError::UnknownPreset { .. } => Some("presets are the TOML files in seeds/; or give --rows and --cols"),
+            _ => Some("see `systolic generate --help` and the presets in seeds/"),
+        };
+        return (2, hint);
+    }
+    if let Some(e) = err.downcast_ref::<common::UsageError>() {
+        return (2, e.hint);
+    }
+    (1, None)
+}

@@ -1,0 +1,72 @@
+//! Writing a generated design to disk: the module files, `files.f` (the file list, leaves
+//! first) and `config.toml` (the canonical configuration it came from).
+//!
+//! Every file is written to a temporary name and renamed into place, so an interrupted or failed
+//! run never leaves a half-written file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::rtl::Design;
+
+/// What `write_design` wrote.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub name: String,
+    pub hash: String,
+    pub dir: PathBuf,
+    pub files: Vec<String>,
+    pub bytes: usize,
+}
+
+/// The name of the file list inside a generated directory.
+pub const FILE_LIST: &str = "files.f";
+
+/// All generated files of a configuration, `(name, contents)`, in a fixed order.
+pub fn design_files(cfg: &Config) -> Vec<(String, String)> {
+    let design = Design::new(cfg);
+    let mut files = design.files();
+    let list: String = files.iter().map(|(name, _)| format!("{name}\n")).collect();
+    files.push((FILE_LIST.to_string(), list));
+    files.push((
+        "config.toml".to_string(),
+        format!("# Canonical configuration (hash {}); regenerate with `systolic generate`.\n{}", cfg.hash(), cfg.canonical_toml()),
+    ));
+    files
+}
+
+/// Write the design of `cfg` into `dir` (created if needed).
+pub fn write_design(cfg: &Config, dir: &Path) -> std::io::Result<Summary> {
+    let files = design_files(cfg);
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = 0;
+    for (name, text) in &files {
+        write_atomically(&dir.join(name), text.as_bytes())?;
+        bytes += text.len();
+    }
+    Ok(Summary {
+        name: cfg.name.clone(),
+        hash: cfg.hash(),
+        dir: dir.to_path_buf(),
+        files: files.into_iter().map(|(n, _)| n).collect(),
+        bytes,
+    })
+}
+
+/// Write `data` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

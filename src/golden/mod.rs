@@ -1,0 +1,53 @@
+//! The golden model: plain Rust, no HDL types. It *defines* the engine's behaviour; the RTL
+//! implements it and the co-simulation compares the two.
+//!
+//! # Engine contract
+//!
+//! Trainium tensor-engine semantics (`nc_matmul`), for `k < K <= rows`, `m < M <= cols`,
+//! `n < N <= psum_depth`:
+//!
+//! ```text
+//! psum[bank][offset + n][m] = (accumulate ? psum[bank][offset + n][m] : 0)
+//!                             + sum_k stationary[k][m] * moving[k][n]
+//! ```
+//!
+//! Array rows index K, array columns index M. Inputs are integers of the configured format
+//! (signed or unsigned, 2..=16 bits); the accumulator has `acc_bits` (<= 64) and wraps modulo
+//! `2^acc_bits` (two's complement). PSUM values are `u64` bit patterns masked to `acc_bits`,
+//! exactly what the hardware returns; [`arith::acc_to_signed`], [`FormatArith::to_signed`] and
+//! [`ReadResult::signed`] view them as numbers.
+//!
+//! The command stream is defined in [`crate::program`]. [`EngineModel`] enforces its rules with
+//! [`EngineError`]s that name the command index and the field or limit: values outside the
+//! format; wrong row lengths; `K`/`k` not in `1..=rows`; `m` not in `1..=cols`; `N == 0` or
+//! `offset + N > psum_depth`; `bank >= psum_banks`; `addr >= psum_depth`; a LoadStationary while
+//! a loaded stationary has not been consumed by a swap; a swap with no loaded stationary; a
+//! MultiplyMoving with no active stationary; accumulation into a PSUM entry (of a column `< m`)
+//! never written. Reading never-written entries is allowed: those columns read as `None`.
+//!
+//! # Order of additions
+//!
+//! The engine model adds in exactly the hardware's order, which matters for formats whose
+//! addition is not associative: for each written column `c`,
+//! `acc = zero; for r in 0..rows { acc = add(acc, mul(w[r][c], x[r])) }` over **all** array rows
+//! (rows `>= K` of the stationary are zero, moving elements `r >= k` are masked to zero), then
+//! `new = accumulate ? add(old, acc) : acc`.
+//!
+//! # Modules
+//! * [`arith`]: the [`Arith`] trait, native integers via num-traits ([`Native`]) and the run-time
+//!   format of a config ([`FormatArith`]).
+//! * [`matmul`](mod@matmul): the generic tile product.
+//! * [`engine`]: [`EngineModel`], executing commands.
+//! * [`reference`]: a plain `i128` triple-loop reference that checks all of the above.
+//! * [`timing`]: the exact cycle count of a stall-free run on the RTL top.
+
+pub mod arith;
+pub mod engine;
+pub mod matmul;
+pub mod reference;
+pub mod timing;
+
+pub use arith::{acc_to_signed, acc_to_unsigned, Arith, FormatArith, Native};
+pub use engine::{EngineError, EngineModel, MacCounts, ReadResult};
+pub use matmul::matmul;
+pub use timing::{stall_free, Timing, TimingError};

@@ -1,0 +1,151 @@
+//! `systolic_psum`: the PSUM accumulation buffer below the array, with its host read port.
+//!
+//! Timing contract:
+//! - Storage: per column, `BANKS x DEPTH` accumulators of `ACC_W` bits in one memory with one
+//!   synchronous read port and one write port (block-RAM shaped); entry `{bank, addr}`.
+//! - Write pipeline (fixed latency, never stalls): the control of a result vector
+//!   (`pre_valid`, `pre_bank`, `pre_addr`, `pre_acc`, `pre_m`) arrives one cycle before its data
+//!   (`in_data`, all columns aligned). In the control cycle the old value is read; in the data
+//!   cycle `new = (acc ? old : 0) + in_data` is written at the clock edge, to columns `c < m`
+//!   only. `wr_valid` is high in the data cycle.
+//! - Accumulating into the address written in the previous cycle is forwarded: the sum written
+//!   at the last edge replaces the memory's (stale) read data. Two cycles apart the memory
+//!   already holds it. So back-to-back accumulation into one address is correct at any N,
+//!   without stalls, whatever the memory's read-during-write behaviour.
+//! - Host read: `rd_valid`/`rd_ready` request, `rdata_valid`/`rdata_ready` response holding all
+//!   columns of one entry. `rd_ready` needs `rd_allow` (the top level's guarantee that no result
+//!   is in flight, so the read port is free and the read sees every earlier instruction),
+//!   no read pending, and a free (or freeing) response register. Response two cycles after the
+//!   request; it is held until taken, never overwritten, never repeated.
+
+use crate::verilog::*;
+
+pub fn module(cols: u32, acc_w: u32, banks: u32, depth: u32, bank_w: u32, addr_w: u32, m_w: u32) -> Module {
+    let idx_w = || Some(id("BANK_W").add(id("ADDR_W")));
+    let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
+    Module {
+        name: "systolic_psum".into(),
+        doc: vec![
+            "PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.".into(),
+            "Control (pre_*) one cycle before data (in_data): read old value, then write".into(),
+            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle".into(),
+            "writes to the same entry are forwarded. Host read: response 2 cycles after request,".into(),
+            "held until taken; accepted only while rd_allow (nothing in flight).".into(),
+        ],
+        params: vec![
+            param("COLS", cols.into(), "columns"),
+            param("ACC_W", acc_w.into(), "bits of one accumulator"),
+            param("BANKS", banks.into(), "PSUM banks"),
+            param("DEPTH", depth.into(), "entries per bank (power of two)"),
+            param("BANK_W", bank_w.into(), "bits of a bank number"),
+            param("ADDR_W", addr_w.into(), "log2(DEPTH)"),
+            param("M_W", m_w.into(), "bits of a column count 1..COLS"),
+        ],
+        ports: vec![
+            input("clk", None, ""),
+            input("rst", None, "synchronous, active high"),
+            input("pre_valid", None, "a result vector arrives next cycle"),
+            input("pre_bank", w("BANK_W"), ""),
+            input("pre_addr", w("ADDR_W"), ""),
+            input("pre_acc", None, "1: add to the entry, 0: overwrite"),
+            input("pre_m", w("M_W"), "columns c < m are written"),
+            input("in_data", Some(id("COLS").mul(id("ACC_W"))), "result vector, column c in [c*ACC_W +: ACC_W]"),
+            output_reg("wr_valid", None, "a result vector is written at this cycle's edge"),
+            input("rd_allow", None, "no result in flight (from the top level)"),
+            input("rd_valid", None, "host read request"),
+            output("rd_ready", None, ""),
+            input("rd_bank", w("BANK_W"), ""),
+            input("rd_addr", w("ADDR_W"), ""),
+            output_reg("rdata_valid", None, "host read response"),
+            input("rdata_ready", None, ""),
+            output("rdata", Some(id("COLS").mul(id("ACC_W"))), "column c in [c*ACC_W +: ACC_W]"),
+            output("rd_busy", None, "a read is pending or its response not yet taken"),
+        ],
+        items: vec![
+            Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
+            reg("rd_pending", None),
+            reg("wr_acc", None),
+            reg("wr_m", w("M_W")),
+            reg("wr_index", idx_w()),
+            reg("fwd_valid", None),
+            reg("fwd_index", idx_w()),
+            wire_init("rd_fire", None, id("rd_valid").and(id("rd_ready"))),
+            wire_init(
+                "raddr",
+                idx_w(),
+                cond(
+                    id("pre_valid"),
+                    concat(vec![id("pre_bank"), id("pre_addr")]),
+                    concat(vec![id("rd_bank"), id("rd_addr")]),
+                ),
+            ),
+            wire_init("fwd_hit", None, id("fwd_valid").and(id("fwd_index").eq(id("wr_index")))),
+            Item::Blank,
+            assign(
+                id("rd_ready"),
+                id("rd_allow").and(not(id("rd_pending"))).and(not(id("rdata_valid")).or(id("rdata_ready"))),
+            ),
+            assign(id("rd_busy"), id("rd_pending").or(id("rdata_valid"))),
+            Item::Blank,
+            always(vec![
+                nb(id("wr_acc"), id("pre_acc")),
+                nb(id("wr_m"), id("pre_m")),
+                nb(id("wr_index"), concat(vec![id("pre_bank"), id("pre_addr")])),
+                nb(id("fwd_index"), id("wr_index")),
+            ]),
+            always(vec![if_else(
+                id("rst"),
+                vec![
+                    nb(id("wr_valid"), sized(1, 0)),
+                    nb(id("fwd_valid"), sized(1, 0)),
+                    nb(id("rd_pending"), sized(1, 0)),
+                    nb(id("rdata_valid"), sized(1, 0)),
+                ],
+                vec![
+                    nb(id("wr_valid"), id("pre_valid")),
+                    nb(id("fwd_valid"), id("wr_valid")),
+                    nb(id("rd_pending"), id("rd_fire")),
+                    if_else(
+                        id("rd_pending"),
+                        vec![nb(id("rdata_valid"), sized(1, 1))],
+                        vec![if_(id("rdata_ready"), vec![nb(id("rdata_valid"), sized(1, 0))])],
+                    ),
+                ],
+            )]),
+            Item::Blank,
+            comment("One memory per column: column c is g_col[c].mem."),
+            gen_for(
+                "c",
+                int(0),
+                id("COLS"),
+                "g_col",
+                vec![
+                    memory("mem", w("ACC_W"), id("ENTRIES")),
+                    reg("q", w("ACC_W")),
+                    reg("rq", w("ACC_W")),
+                    reg("last_sum", w("ACC_W")),
+                    reg("last_we", None),
+                    wire_init("we", None, id("wr_valid").and(id("wr_m").gt(id("c")))),
+                    wire_init(
+                        "old",
+                        w("ACC_W"),
+                        cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("q")),
+                    ),
+                    wire_init(
+                        "sum",
+                        w("ACC_W"),
+                        cond(id("wr_acc"), id("old"), zeros(id("ACC_W"))).add(col("in_data")),
+                    ),
+                    always(vec![
+                        nb(id("q"), id("mem").at(id("raddr"))),
+                        if_(id("we"), vec![nb(id("mem").at(id("wr_index")), id("sum"))]),
+                        nb(id("last_sum"), id("sum")),
+                        nb(id("last_we"), id("we")),
+                        if_(id("rd_pending"), vec![nb(id("rq"), id("q"))]),
+                    ]),
+                    assign(col("rdata"), id("rq")),
+                ],
+            ),
+        ],
+    }
+}

@@ -1,0 +1,81 @@
+//! `systolic_skew`: staggers a vector of lanes so that lane `i` arrives `i` cycles after lane 0.
+//!
+//! Timing contract:
+//! - Latency: lane `i` of `in_lanes` appears on `out_lanes` exactly `i` cycles later; lane 0 is a
+//!   wire (zero latency). Registers: `i` stages of `W` bits for lane `i`, `LANES*(LANES-1)/2`
+//!   stages in all.
+//! - Reset: every stage is cleared by the synchronous `rst`, so control bits carried in a lane
+//!   (valid, swap, load) never appear spuriously after reset.
+//! - No handshake: the skew never stalls; it is a fixed delay.
+//!
+//! Used twice by the top level: for the moving data entering the array's rows from the left
+//! (lane = row), and for the stationary load bus entering the array's columns from the top
+//! (lane = column).
+
+use crate::verilog::*;
+
+/// Parameterised module description (independent of any particular configuration apart from
+/// the default parameter values).
+pub fn module(lanes: u32, lane_w: u32) -> Module {
+    Module {
+        name: "systolic_skew".into(),
+        doc: vec![
+            "Skew: lane i of in_lanes appears on out_lanes i cycles later (lane 0 is a wire).".into(),
+            "Registered: i stages of W bits for lane i, cleared by the synchronous reset.".into(),
+            "No handshake: a fixed delay that never stalls.".into(),
+        ],
+        params: vec![param("LANES", lanes.into(), "number of lanes"), param("W", lane_w.into(), "bits per lane")],
+        ports: vec![
+            input("clk", None, "unused when LANES == 1").waive("UNUSED"),
+            input("rst", None, "synchronous, active high; unused when LANES == 1").waive("UNUSED"),
+            input("in_lanes", Some(id("LANES").mul(id("W"))), "lane i in bits [i*W +: W]"),
+            output("out_lanes", Some(id("LANES").mul(id("W"))), "lane i delayed by i cycles"),
+        ],
+        items: vec![gen_for(
+            "i",
+            int(0),
+            id("LANES"),
+            "g_lane",
+            delay_line(id("i"), id("in_lanes"), id("out_lanes"), id("i").mul(id("W")), id("W"), true),
+        )],
+    }
+}
+
+/// Items of one delay line: `delay` cycles (a constant expression, may be 0) from
+/// `input[base +: width]` to `output[base +: width]`, optionally cleared by `rst`.
+/// The stages live in one vector `line`, youngest stage in the low bits.
+pub(crate) fn delay_line(delay: Expr, input: Expr, output: Expr, base: Expr, width: Expr, reset: bool) -> Vec<Item> {
+    let src = input.part(base.clone(), width.clone());
+    let dst = output.part(base, width.clone());
+    let line = id("line");
+    let update = |next: Expr| -> Vec<Stmt> {
+        if reset {
+            vec![if_else(id("rst"), vec![nb(line.clone(), zeros(id("D").mul(width.clone())))], vec![nb(line.clone(), next)])]
+        } else {
+            vec![nb(line.clone(), next)]
+        }
+    };
+    vec![
+        Item::Localparam("D".into(), delay),
+        gen_if(
+            id("D").eq(int(0)),
+            "g_wire",
+            vec![assign(dst.clone(), src.clone())],
+            "g_delay",
+            vec![
+                reg("line", Some(id("D").mul(width.clone()))),
+                gen_if(
+                    id("D").eq(int(1)),
+                    "g_one",
+                    vec![always(update(src.clone()))],
+                    "g_shift",
+                    vec![always(update(concat(vec![
+                        line.clone().slice(id("D").sub(int(1)).mul(width.clone()).sub(int(1)), int(0)),
+                        src,
+                    ])))],
+                ),
+                assign(dst, line.part(id("D").sub(int(1)).mul(width.clone()), width)),
+            ],
+        ),
+    ]
+}

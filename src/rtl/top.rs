@@ -1,0 +1,427 @@
+//! `systolic_top`: the engine core. Command queue and sequencing, stationary loading, moving
+//! entry and control pipeline around the array, skew, deskew and PSUM.
+//!
+//! Timing contract (edge t = the rising edge that ends cycle t; a beat fires in cycle t when
+//! valid and ready are both high in t):
+//! - `ls`: one stationary row (COLS elements) per beat, row 0 first; `ls_last` (or the ROWS-th
+//!   beat) ends the load. `ls_ready = !shadow_full || swap_fire`: a load may start in the very
+//!   cycle the previous stationary's swap beat fires, and never earlier. The shadow is full from
+//!   the edge of the last beat until the edge of the swap beat that consumes it.
+//! - `mm`: a MultiplyMoving header enters a 2-entry queue (`mm_ready = !tail_valid`), so the next
+//!   header waits while the current instruction streams.
+//! - `mv`: the head instruction's N moving beats (ROWS elements each). The first beat of a
+//!   `swap` instruction waits for a full shadow; every other beat needs only a head. Beats of
+//!   consecutive instructions flow back to back: no drain, no bubble.
+//! - A moving beat fired in cycle s is written to PSUM at edge s + ROWS + COLS: entry register
+//!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1).
+//! - `rd`: accepted only when no instruction is queued or in flight (`rd_allow`), so a read
+//!   returns PSUM after every MultiplyMoving accepted before it. Response two cycles later.
+//! - `busy`: an instruction is queued or in flight, or a read is pending or not yet taken.
+//! - All handshakes honour backpressure: `ready` never depends on `ready`; `ls_ready` depends on
+//!   `mv_valid` (through `swap_fire`), `rd_ready` on `rdata_ready`. Nothing is lost or repeated.
+
+use crate::config::Config;
+use crate::verilog::*;
+
+/// Names of the command fields packed into one queue entry, least significant first.
+const FIELDS: [(&str, &str); 7] = [
+    ("k", "K_W"),
+    ("m", "M_W"),
+    ("n", "N_W"),
+    ("bank", "BANK_W"),
+    ("offset", "ADDR_W"),
+    ("acc", "1"),
+    ("swap", "1"),
+];
+
+fn width_of(w: &str) -> Expr {
+    if w == "1" {
+        int(1)
+    } else {
+        id(w)
+    }
+}
+
+pub fn module(cfg: &Config) -> Module {
+    let p = |n: &str| (n.to_string(), id(n));
+    let one = || sized(1, 1);
+    let zero = || sized(1, 0);
+
+    let mut locals = vec![];
+    // Field offsets in a queue entry.
+    let mut offset = int(0);
+    for (name, width) in FIELDS {
+        let fname = format!("F_{}", name.to_uppercase());
+        locals.push(Item::Localparam(fname.clone(), offset));
+        offset = id(&fname).add(width_of(width));
+    }
+    locals.push(Item::Localparam("CMD_W".into(), offset));
+    locals.push(Item::Localparam("CTL_W".into(), int(1).add(id("M_W")).add(id("BANK_W")).add(id("ADDR_W"))));
+    locals.push(Item::Localparam("LD_W".into(), id("DATA_W").add(id("CNT_W")).add(int(2))));
+    locals.push(Item::Localparam("MV_W".into(), id("DATA_W").add(int(1))));
+    locals.push(Item::Localparam("PIPE_D".into(), id("ROWS").add(id("COLS")).sub(int(2))));
+    locals.push(Item::Localparam("INF_W".into(), clog2(id("ROWS").add(id("COLS")).add(int(4)))));
+
+    let head_field = |name: &str, width: &str| {
+        let fname = format!("F_{}", name.to_uppercase());
+        if width == "1" {
+            id("head").at(id(&fname))
+        } else {
+            id("head").part(id(&fname), id(width))
+        }
+    };
+    let mut head_wires = vec![];
+    for (name, width) in FIELDS {
+        let wdt = if width == "1" { None } else { w(width) };
+        head_wires.push(wire_init(&format!("head_{name}"), wdt, head_field(name, width)));
+    }
+
+    let mm_cmd = concat(FIELDS.iter().rev().map(|(name, _)| id(&format!("mm_{name}"))).collect());
+
+    let queue = always(vec![if_else(
+        id("rst"),
+        vec![nb(id("head_valid"), zero()), nb(id("tail_valid"), zero()), nb(id("beat"), zeros(id("N_W")))],
+        vec![if_else(
+            id("pop"),
+            vec![
+                nb(id("head_valid"), id("tail_valid").or(id("mm_fire"))),
+                nb(id("head"), cond(id("tail_valid"), id("tail"), id("mm_cmd"))),
+                nb(id("tail_valid"), zero()),
+                nb(id("beat"), zeros(id("N_W"))),
+            ],
+            vec![
+                if_(id("mv_fire"), vec![nb(id("beat"), id("beat").add(one()))]),
+                if_(
+                    id("mm_fire"),
+                    vec![if_else(
+                        id("head_valid"),
+                        vec![nb(id("tail"), id("mm_cmd")), nb(id("tail_valid"), one())],
+                        vec![nb(id("head"), id("mm_cmd")), nb(id("head_valid"), one())],
+                    )],
+                ),
+            ],
+        )],
+    )]);
+
+    let load = always(vec![if_else(
+        id("rst"),
+        vec![nb(id("shadow_full"), zero()), nb(id("ld_row"), zeros(id("ROW_W"))), nb(id("ld_e_valid"), zero())],
+        vec![
+            if_else(
+                id("ls_fire").and(id("ls_end")),
+                vec![nb(id("shadow_full"), one())],
+                vec![if_(id("swap_fire"), vec![nb(id("shadow_full"), zero())])],
+            ),
+            if_(
+                id("ls_fire"),
+                vec![nb(id("ld_row"), cond(id("ls_end"), zeros(id("ROW_W")), id("ld_row").add(one())))],
+            ),
+            nb(id("ld_e_valid"), id("ls_fire")),
+        ],
+    )]);
+
+    let entry = always(vec![
+        nb(id("ld_e_last"), id("ls_end")),
+        nb(id("ld_e_cnt"), concat(vec![zero(), id("ld_row")])),
+        nb(id("ld_e_data"), id("ls_data")),
+        nb(id("x_e"), id("mv_masked")),
+        nb(id("ctl_e"), concat(vec![id("head_acc"), id("head_m"), id("head_bank"), id("beat_addr")])),
+    ]);
+    let entry_ctl = always(vec![if_else(
+        id("rst"),
+        vec![nb(id("swap_e"), zero()), nb(id("ctl_e_valid"), zero()), nb(id("inflight"), zeros(id("INF_W")))],
+        vec![
+            nb(id("swap_e"), id("swap_fire")),
+            nb(id("ctl_e_valid"), id("mv_fire")),
+            if_else(
+                id("mv_fire").and(not(id("wr_valid"))),
+                vec![nb(id("inflight"), id("inflight").add(one()))],
+                vec![if_(
+                    not(id("mv_fire")).and(id("wr_valid")),
+                    vec![nb(id("inflight"), id("inflight").sub(one()))],
+                )],
+            ),
+        ],
+    )]);
+
+    let mv_lane = |net: &str, base: Expr, width: &str| id(net).part(base.mul(id(width)), id(width));
+
+    let mut items = locals;
+    items.push(Item::Blank);
+    items.push(comment("---- MultiplyMoving command queue: head (streaming) and tail (next) ----"));
+    items.extend([
+        wire_init("mm_cmd", w("CMD_W"), mm_cmd),
+        reg("head", w("CMD_W")),
+        reg("tail", w("CMD_W")),
+        reg("head_valid", None),
+        reg("tail_valid", None),
+        reg("beat", w("N_W")),
+    ]);
+    items.extend(head_wires);
+    items.extend([
+        wire_init("first", None, id("beat").eq(zeros(id("N_W")))),
+        wire_init("last_beat", None, id("beat").eq(id("head_n").sub(one()))),
+        wire_init("beat_addr", w("ADDR_W"), id("head_offset").add(id("beat").slice(id("ADDR_W").sub(int(1)), int(0)))),
+        reg("shadow_full", None),
+        wire_init("mm_fire", None, id("mm_valid").and(id("mm_ready"))),
+        wire_init("mv_fire", None, id("mv_valid").and(id("mv_ready"))),
+        wire_init("pop", None, id("mv_fire").and(id("last_beat"))),
+        wire_init("swap_fire", None, id("mv_fire").and(id("first")).and(id("head_swap"))),
+        assign(id("mm_ready"), not(id("tail_valid"))),
+        assign(
+            id("mv_ready"),
+            id("head_valid").and(not(id("first").and(id("head_swap")).and(not(id("shadow_full"))))),
+        ),
+        queue,
+        Item::Blank,
+        comment("---- LoadStationary: row counter, shadow-full flag, load-bus entry register ----"),
+        reg("ld_row", w("ROW_W")),
+        reg("ld_e_valid", None),
+        reg("ld_e_last", None),
+        reg("ld_e_cnt", w("CNT_W")),
+        reg("ld_e_data", Some(id("COLS").mul(id("DATA_W")))),
+        comment("ld_row zero-extended to 32 bits to compare with the integer ROWS - 1."),
+        wire_init(
+            "ls_end",
+            None,
+            id("ls_last").or(concat(vec![zeros(int(32).sub(id("ROW_W"))), id("ld_row")]).eq(id("ROWS").sub(int(1)))),
+        ),
+        assign(id("ls_ready"), not(id("shadow_full")).or(id("swap_fire"))),
+        wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
+        load,
+        Item::Blank,
+        comment("---- Moving entry: rows r >= k are zero; control word of the beat ----"),
+        wire("mv_masked", Some(id("ROWS").mul(id("DATA_W")))),
+        gen_for(
+            "r",
+            int(0),
+            id("ROWS"),
+            "g_mask",
+            vec![assign(
+                mv_lane("mv_masked", id("r"), "DATA_W"),
+                cond(
+                    id("mv_fire").and(id("head_k").gt(id("r"))),
+                    mv_lane("mv_data", id("r"), "DATA_W"),
+                    zeros(id("DATA_W")),
+                ),
+            )],
+        ),
+        reg("x_e", Some(id("ROWS").mul(id("DATA_W")))),
+        reg("swap_e", None),
+        reg("ctl_e_valid", None),
+        reg("ctl_e", w("CTL_W")),
+        reg("inflight", w("INF_W")),
+        wire("wr_valid", None),
+        entry,
+        entry_ctl,
+        Item::Blank,
+        comment("---- Skew the moving data (lane = row) and the load bus (lane = column) ----"),
+        wire("mv_skew_in", Some(id("ROWS").mul(id("MV_W")))),
+        wire("mv_skew_out", Some(id("ROWS").mul(id("MV_W")))),
+        wire("x_left", Some(id("ROWS").mul(id("DATA_W")))),
+        wire("swap_left", w("ROWS")),
+        gen_for(
+            "r",
+            int(0),
+            id("ROWS"),
+            "g_mv_lane",
+            vec![
+                assign(
+                    mv_lane("mv_skew_in", id("r"), "MV_W"),
+                    concat(vec![id("swap_e"), mv_lane("x_e", id("r"), "DATA_W")]),
+                ),
+                assign(
+                    concat(vec![id("swap_left").at(id("r")), mv_lane("x_left", id("r"), "DATA_W")]),
+                    mv_lane("mv_skew_out", id("r"), "MV_W"),
+                ),
+            ],
+        ),
+        Item::Instance(Instance {
+            module: "systolic_skew".into(),
+            name: "u_mv_skew".into(),
+            params: vec![("LANES".into(), id("ROWS")), ("W".into(), id("MV_W"))],
+            ports: vec![p("clk"), p("rst"), ("in_lanes".into(), id("mv_skew_in")), ("out_lanes".into(), id("mv_skew_out"))],
+        }),
+        wire("ld_skew_in", Some(id("COLS").mul(id("LD_W")))),
+        wire("ld_skew_out", Some(id("COLS").mul(id("LD_W")))),
+        wire("ld_valid_top", w("COLS")),
+        wire("ld_last_top", w("COLS")),
+        wire("ld_cnt_top", Some(id("COLS").mul(id("CNT_W")))),
+        wire("ld_data_top", Some(id("COLS").mul(id("DATA_W")))),
+        gen_for(
+            "c",
+            int(0),
+            id("COLS"),
+            "g_ld_lane",
+            vec![
+                assign(
+                    mv_lane("ld_skew_in", id("c"), "LD_W"),
+                    concat(vec![
+                        id("ld_e_valid"),
+                        id("ld_e_last"),
+                        id("ld_e_cnt"),
+                        mv_lane("ld_e_data", id("c"), "DATA_W"),
+                    ]),
+                ),
+                assign(
+                    concat(vec![
+                        id("ld_valid_top").at(id("c")),
+                        id("ld_last_top").at(id("c")),
+                        mv_lane("ld_cnt_top", id("c"), "CNT_W"),
+                        mv_lane("ld_data_top", id("c"), "DATA_W"),
+                    ]),
+                    mv_lane("ld_skew_out", id("c"), "LD_W"),
+                ),
+            ],
+        ),
+        Item::Instance(Instance {
+            module: "systolic_skew".into(),
+            name: "u_ld_skew".into(),
+            params: vec![("LANES".into(), id("COLS")), ("W".into(), id("LD_W"))],
+            ports: vec![p("clk"), p("rst"), ("in_lanes".into(), id("ld_skew_in")), ("out_lanes".into(), id("ld_skew_out"))],
+        }),
+        Item::Blank,
+        comment("---- The array and the deskew of its outputs ----"),
+        wire("psum_bottom", Some(id("COLS").mul(id("ACC_W")))),
+        wire("psum_aligned", Some(id("COLS").mul(id("ACC_W")))),
+        Item::Instance(Instance {
+            module: "systolic_array".into(),
+            name: "u_array".into(),
+            params: vec![p("ROWS"), p("COLS"), p("DATA_W"), p("ACC_W"), p("CNT_W"), p("SIGNED")],
+            ports: vec![
+                p("clk"),
+                p("rst"),
+                p("x_left"),
+                p("swap_left"),
+                p("ld_valid_top"),
+                p("ld_last_top"),
+                p("ld_cnt_top"),
+                p("ld_data_top"),
+                p("psum_bottom"),
+            ],
+        }),
+        Item::Instance(Instance {
+            module: "systolic_deskew".into(),
+            name: "u_deskew".into(),
+            params: vec![("LANES".into(), id("COLS")), ("W".into(), id("ACC_W"))],
+            ports: vec![p("clk"), ("in_lanes".into(), id("psum_bottom")), ("out_lanes".into(), id("psum_aligned"))],
+        }),
+        Item::Blank,
+        comment("---- Control pipeline: the beat's PSUM control, one cycle ahead of its data ----"),
+        wire("pipe_in", Some(id("CTL_W").add(int(1)))),
+        wire("pipe_out", Some(id("CTL_W").add(int(1)))),
+        assign(id("pipe_in"), concat(vec![id("ctl_e_valid"), id("ctl_e")])),
+    ]);
+    items.extend(super::skew::delay_line(id("PIPE_D"), id("pipe_in"), id("pipe_out"), int(0), id("CTL_W").add(int(1)), true));
+    let pipe_field = |lsb: Expr, width: Expr| id("pipe_out").part(lsb, width);
+    items.extend([
+        Item::Blank,
+        comment("---- PSUM ----"),
+        wire_init("rd_allow", None, not(id("head_valid")).and(not(id("tail_valid"))).and(id("inflight").eq(zeros(id("INF_W"))))),
+        wire("rd_busy", None),
+        Item::Instance(Instance {
+            module: "systolic_psum".into(),
+            name: "u_psum".into(),
+            params: vec![
+                p("COLS"),
+                p("ACC_W"),
+                ("BANKS".into(), id("PSUM_BANKS")),
+                ("DEPTH".into(), id("PSUM_DEPTH")),
+                p("BANK_W"),
+                p("ADDR_W"),
+                p("M_W"),
+            ],
+            ports: vec![
+                p("clk"),
+                p("rst"),
+                ("pre_valid".into(), id("pipe_out").at(id("CTL_W"))),
+                ("pre_bank".into(), pipe_field(id("ADDR_W"), id("BANK_W"))),
+                ("pre_addr".into(), pipe_field(int(0), id("ADDR_W"))),
+                ("pre_acc".into(), id("pipe_out").at(id("CTL_W").sub(int(1)))),
+                ("pre_m".into(), pipe_field(id("ADDR_W").add(id("BANK_W")), id("M_W"))),
+                ("in_data".into(), id("psum_aligned")),
+                p("wr_valid"),
+                p("rd_allow"),
+                p("rd_valid"),
+                p("rd_ready"),
+                p("rd_bank"),
+                p("rd_addr"),
+                p("rdata_valid"),
+                p("rdata_ready"),
+                p("rdata"),
+                p("rd_busy"),
+            ],
+        }),
+        assign(
+            id("busy"),
+            id("head_valid").or(id("tail_valid")).or(id("inflight").ne(zeros(id("INF_W")))).or(id("rd_busy")),
+        ),
+    ]);
+
+    Module {
+        name: "systolic_top".into(),
+        doc: vec![
+            "Engine core: psum[bank][offset+n][m] (+)= sum_k stationary[k][m] * moving[k][n].".into(),
+            "ls: stationary rows (background load into the shadow weights), mm: MultiplyMoving".into(),
+            "header (2-entry queue), mv: moving columns, rd/rdata: PSUM read. A moving beat fired".into(),
+            "in cycle s is written to PSUM at edge s + ROWS + COLS; beats of consecutive".into(),
+            "instructions, including a stationary swap, flow back to back. A read is accepted when".into(),
+            "nothing is in flight and answers two cycles later. See docs/architecture.md.".into(),
+        ],
+        params: vec![
+            param("ROWS", cfg.rows.into(), "array rows: contraction axis K"),
+            param("COLS", cfg.cols.into(), "array columns: stationary free axis M"),
+            param("DATA_W", cfg.derived.data_w.into(), "bits of one input element"),
+            param("SIGNED", i64::from(cfg.format.is_signed()), "1: two's-complement inputs"),
+            param("ACC_W", cfg.derived.acc_w.into(), "bits of one accumulator"),
+            param("PSUM_BANKS", cfg.psum_banks.into(), "PSUM banks"),
+            param("PSUM_DEPTH", cfg.psum_depth.into(), "entries per bank (power of two)"),
+            derived("ROW_W", cond(id("ROWS").gt(int(1)), clog2(id("ROWS")), int(1)), "row index"),
+            derived("CNT_W", id("ROW_W").add(int(1)), "load row count-down (signed)"),
+            derived("K_W", clog2(id("ROWS").add(int(1))), "K count 1..ROWS"),
+            derived("M_W", clog2(id("COLS").add(int(1))), "M count 1..COLS"),
+            derived("N_W", clog2(id("PSUM_DEPTH").add(int(1))), "N count 1..PSUM_DEPTH"),
+            derived("BANK_W", cond(id("PSUM_BANKS").gt(int(1)), clog2(id("PSUM_BANKS")), int(1)), "bank number"),
+            derived("ADDR_W", clog2(id("PSUM_DEPTH")), "address in a bank"),
+        ],
+        ports: ports(),
+        items,
+    }
+}
+
+/// A parameter derived from the ones before it (not meant to be overridden).
+fn derived(name: &str, value: Expr, what: &str) -> Param {
+    Param { name: name.into(), value, comment: Some(format!("derived: bits of {what}")) }
+}
+
+/// The top-level ports. Widths refer to the module's parameters and localparams.
+fn ports() -> Vec<Port> {
+    vec![
+        input("clk", None, ""),
+        input("rst", None, "synchronous, active high"),
+        input("ls_valid", None, "LoadStationary: one stationary row per beat"),
+        output("ls_ready", None, ""),
+        input("ls_data", Some(id("COLS").mul(id("DATA_W"))), "element m in [m*DATA_W +: DATA_W]"),
+        input("ls_last", None, "last row of this stationary"),
+        input("mm_valid", None, "MultiplyMoving header"),
+        output("mm_ready", None, ""),
+        input("mm_k", w("K_W"), "rows used, 1..ROWS"),
+        input("mm_m", w("M_W"), "PSUM columns written, 1..COLS"),
+        input("mm_n", w("N_W"), "moving beats, 1..PSUM_DEPTH"),
+        input("mm_bank", w("BANK_W"), ""),
+        input("mm_offset", w("ADDR_W"), "PSUM address of beat 0"),
+        input("mm_acc", None, "1: accumulate, 0: overwrite"),
+        input("mm_swap", None, "1: use the newly loaded stationary"),
+        input("mv_valid", None, "moving beat: one moving column"),
+        output("mv_ready", None, ""),
+        input("mv_data", Some(id("ROWS").mul(id("DATA_W"))), "element k in [k*DATA_W +: DATA_W]"),
+        input("rd_valid", None, "PSUM read request"),
+        output("rd_ready", None, ""),
+        input("rd_bank", w("BANK_W"), ""),
+        input("rd_addr", w("ADDR_W"), ""),
+        output("rdata_valid", None, "PSUM read response"),
+        input("rdata_ready", None, ""),
+        output("rdata", Some(id("COLS").mul(id("ACC_W"))), "column m in [m*ACC_W +: ACC_W]"),
+        output("busy", None, "work queued or in flight"),
+    ]
+}
