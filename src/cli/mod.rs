@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive). Each subcommand lives in its own module.
 
 mod common;
+mod cosim;
 mod generate;
 
 use std::process::ExitCode;
@@ -20,11 +21,14 @@ pub struct Cli {
 enum Command {
     /// Write the Verilog of a configuration (and its file list) to a directory.
     Generate(generate::Args),
+    /// Co-simulate a random program on the RTL (Verilator) against the golden model.
+    Cosim(cosim::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Cosim(args) => cosim::run(args),
     }
 }
 

@@ -1,1 +1,264 @@
+//! Co-simulation: the generated design built by Verilator at run time, driven from Rust, every
+//! PSUM read compared in order against the golden model, and the cycle count of a stall-free run
+//! compared against the golden timing model.
+//!
+//! - [`verilator`]: the generic run-time back end (generated C++ shim, cached shared library).
+//! - [`driver`]: the cycle-level driver of the top's handshake ports and the scoreboard.
+//! - [`Harness`]: one built design, ready to run programs.
+
+pub mod driver;
 pub mod verilator;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::generate::{design_files, write_atomically};
+use crate::golden::{self, EngineModel, ReadResult};
+use crate::program::Program;
+use crate::rtl::{Design, TOP};
+use crate::verilog::Dir;
+
+pub use driver::{Mismatch, ObservedRead, RtlRun, Stalls};
+
+/// Errors of a co-simulation run (a mismatch is not an error: it is a failing [`Report`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CosimError {
+    #[error(transparent)]
+    Verilator(#[from] verilator::VerilatorError),
+    #[error(transparent)]
+    Driver(#[from] driver::DriverError),
+    #[error("the program is not valid for this engine: {0}")]
+    Program(#[from] golden::EngineError),
+    #[error("the timing model rejects the program: {0}")]
+    Timing(#[from] golden::TimingError),
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How to build the simulation.
+#[derive(Debug, Clone)]
+pub struct HarnessOptions {
+    /// Build with VCD tracing support (needed for `--waves`).
+    pub trace: bool,
+    /// `verilator --threads`.
+    pub threads: u32,
+    /// Root of the build cache ([`verilator::default_cache_root`] by default).
+    pub cache_root: PathBuf,
+}
+
+impl Default for HarnessOptions {
+    fn default() -> Self {
+        HarnessOptions { trace: false, threads: 1, cache_root: verilator::default_cache_root() }
+    }
+}
+
+/// A design built for simulation.
+pub struct Harness {
+    pub cfg: Config,
+    model: verilator::Model,
+    /// Seconds the Verilator build took, `None` when it came from the cache.
+    pub build_seconds: Option<f64>,
+}
+
+/// The outcome of one program run, for people ([`Report::summary`]) and scripts (JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub pass: bool,
+    pub config: String,
+    pub rows: u32,
+    pub cols: u32,
+    pub format: String,
+    pub commands: usize,
+    pub reads: usize,
+    pub stalls: bool,
+    /// Cycles of the RTL run (from the first cycle after reset until idle).
+    pub cycles: u64,
+    /// Cycles the timing model predicts (stall-free runs only).
+    pub expected_cycles: Option<u64>,
+    pub useful_macs: u64,
+    /// Useful MACs / (rows * cols * cycles).
+    pub utilisation: f64,
+    pub first_mismatch: Option<Mismatch>,
+    /// Why the run failed, in one line (mismatch, cycle count, missing reads).
+    pub failure: Option<String>,
+    pub sim_seconds: f64,
+    pub cycles_per_second: f64,
+}
+
+impl Report {
+    /// A short human-readable summary.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{}: {} on {} ({}x{} {}): {} commands, {} reads compared, {} cycles{}, {} useful MACs, utilisation {:.1}%{}",
+            if self.pass { "PASS" } else { "FAIL" },
+            if self.stalls { "random stalls" } else { "no stalls" },
+            self.config,
+            self.rows,
+            self.cols,
+            self.format,
+            self.commands,
+            self.reads,
+            self.cycles,
+            match self.expected_cycles {
+                Some(e) if e == self.cycles => " (= timing model)".to_string(),
+                Some(e) => format!(" (timing model: {e})"),
+                None => String::new(),
+            },
+            self.useful_macs,
+            100.0 * self.utilisation,
+            format_args!(", {:.0} cycles/s", self.cycles_per_second),
+        );
+        if let Some(f) = &self.failure {
+            s.push_str("\n  ");
+            s.push_str(f);
+        }
+        s
+    }
+}
+
+impl Harness {
+    /// Generate the design of `cfg` and build it (or fetch it from the cache).
+    pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<Harness, CosimError> {
+        Harness::build_files(cfg, &design_files(cfg), opts, &mut |_| {})
+    }
+
+    /// Build from explicit generated files (e.g. a deliberately mutated design), reporting
+    /// progress lines to `progress`.
+    pub fn build_files(
+        cfg: &Config,
+        files: &[(String, String)],
+        opts: &HarnessOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Harness, CosimError> {
+        // Sources live in a content-addressed folder of the cache, so parallel builds of the
+        // same design share them and different designs never collide.
+        let mut h = sha2::Sha256::new();
+        use sha2::Digest;
+        for (name, text) in files {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(text.as_bytes());
+            h.update([0]);
+        }
+        let key: String = h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
+        let dir = opts.cache_root.join("src").join(format!("{}-{key}", cfg.tag()));
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CosimError::Io { path, source }
+        };
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let mut sources = vec![];
+        for (name, text) in files {
+            let path = dir.join(name);
+            if !path.exists() {
+                write_atomically(&path, text.as_bytes()).map_err(io(&path))?;
+            }
+            if name.ends_with(".v") {
+                sources.push(path);
+            }
+        }
+        let ports: Vec<verilator::PortSpec> = Design::new(cfg)
+            .top_ports()
+            .into_iter()
+            .map(|p| {
+                let dir = match p.dir {
+                    Dir::Input => verilator::Dir::In,
+                    Dir::Output => verilator::Dir::Out,
+                };
+                verilator::PortSpec::new(p.name, dir, p.width)
+            })
+            .collect();
+        let spec = verilator::BuildSpec {
+            top: TOP,
+            sources: &sources,
+            ports: &ports,
+            trace: opts.trace,
+            threads: opts.threads,
+            extra_args: &[],
+        };
+        let model = verilator::build_with(
+            &spec,
+            &opts.cache_root,
+            verilator::BuildOptions { progress: Some(progress), ..Default::default() },
+        )?;
+        let build_seconds = model.build_seconds();
+        Ok(Harness { cfg: cfg.clone(), model, build_seconds })
+    }
+
+    /// Run `program` on a fresh instance and on the golden model, and compare.
+    pub fn run(&self, program: &Program, stalls: Stalls, waves: Option<&Path>) -> Result<Outcome, CosimError> {
+        let cfg = &self.cfg;
+        let mut golden = EngineModel::new(cfg);
+        let expected = golden.run(program)?;
+        let expected_cycles = if stalls.any() { None } else { Some(golden::stall_free(cfg, program)?.total_cycles) };
+
+        let mut sim = self.model.instantiate()?;
+        if let Some(path) = waves {
+            sim.open_trace(path)?;
+        }
+        // Generous bound: every beat may wait for its predecessors plus the pipeline depth.
+        let stats = program.stats();
+        let work = (stats.load_beats + stats.moving_beats + 8 * stats.reads + program.commands.len()) as u64;
+        let limit = 64 + (work + 4 * u64::from(cfg.rows + cfg.cols)) * if stalls.any() { 20 } else { 4 };
+        let start = Instant::now();
+        let run = driver::run_program(&mut sim, cfg, program, stalls, limit)?;
+        let sim_seconds = start.elapsed().as_secs_f64();
+        if waves.is_some() {
+            sim.flush_trace();
+        }
+
+        let first_mismatch = driver::compare(cfg, &expected, &run.reads);
+        let macs = golden.macs();
+        let failure = if let Some(m) = &first_mismatch {
+            Some(format!(
+                "first mismatch: read #{} (cycle {}), bank {}, address {}, column {}: expected {} (0x{:x}), got {} (0x{:x})",
+                m.read, m.cycle, m.bank, m.addr, m.column, m.expected_signed, m.expected, m.got_signed, m.got
+            ))
+        } else if run.reads.len() != expected.len() {
+            Some(format!("the RTL answered {} reads, the golden model {}", run.reads.len(), expected.len()))
+        } else {
+            match expected_cycles {
+                Some(e) if e != run.total_cycles => Some(format!(
+                    "cycle count: the RTL took {} cycles, the timing model says {}",
+                    run.total_cycles, e
+                )),
+                _ => None,
+            }
+        };
+        let cycles = run.total_cycles.max(1);
+        let report = Report {
+            pass: failure.is_none(),
+            config: cfg.name.clone(),
+            rows: cfg.rows,
+            cols: cfg.cols,
+            format: cfg.format.to_string(),
+            commands: program.commands.len(),
+            reads: expected.len(),
+            stalls: stalls.any(),
+            cycles: run.total_cycles,
+            expected_cycles,
+            useful_macs: macs.useful,
+            utilisation: macs.useful as f64 / (cfg.pes() as f64 * cycles as f64),
+            first_mismatch,
+            failure,
+            sim_seconds,
+            cycles_per_second: run.total_cycles as f64 / sim_seconds.max(1e-9),
+        };
+        Ok(Outcome { report, rtl: run, expected })
+    }
+}
+
+/// Everything one run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub report: Report,
+    pub rtl: RtlRun,
+    pub expected: Vec<ReadResult>,
+}
