@@ -41,8 +41,10 @@ pub enum Command {
     /// hardware.
     LoadStationary { rows: Vec<Vec<i64>> },
     /// N >= 1 beats; beat n is moving column n with exactly `rows` values (element r =
-    /// moving[r][n]); hardware masks elements r >= k to zero. Writes PSUM columns 0..m only. If
-    /// `swap`, the most recently loaded stationary becomes active starting with this instruction.
+    /// `moving[r][n]` of the mathematical matrix, i.e. the field is beat-major:
+    /// `self.moving[n][r]`); hardware masks elements r >= k to zero. Writes PSUM columns 0..m only.
+    /// If `swap`, the most recently loaded stationary becomes active starting with this
+    /// instruction.
     MultiplyMoving {
         k: u32,
         m: u32,
@@ -172,7 +174,15 @@ impl fmt::Display for Command {
                 write!(f, "LoadStationary K={} rows=", rows.len())?;
                 write_matrix(f, rows)
             }
-            Command::MultiplyMoving { k, m, bank, offset, accumulate, swap, moving } => {
+            Command::MultiplyMoving {
+                k,
+                m,
+                bank,
+                offset,
+                accumulate,
+                swap,
+                moving,
+            } => {
                 write!(
                     f,
                     "MultiplyMoving k={k} m={m} N={} bank={bank} offset={offset} acc={} swap={} beats=",
@@ -337,7 +347,11 @@ impl Gen<'_> {
     fn value(&mut self) -> i64 {
         let f = self.cfg.format;
         if self.rng.chance(self.opts.p_extreme) {
-            let one = if f.is_signed() && self.rng.chance(0.5) { -1 } else { 1 };
+            let one = if f.is_signed() && self.rng.chance(0.5) {
+                -1
+            } else {
+                1
+            };
             *self.rng.choose(&[f.min_value(), f.max_value(), 0, one])
         } else {
             self.rng.range_i64(f.min_value(), f.max_value())
@@ -393,30 +407,52 @@ impl Gen<'_> {
     /// Decide whether the next instruction swaps; loads a stationary if it must. Returns the
     /// swap flag and the shape of the stationary the instruction will use.
     fn stationary(&mut self, want_new: bool) -> (bool, Shape) {
-        if self.active.is_none() || want_new {
-            if self.pending.is_none() {
-                self.load();
+        match self.active {
+            Some(active) if !want_new => (false, active),
+            _ => {
+                if self.pending.is_none() {
+                    self.load();
+                }
+                (true, self.pending.expect("just loaded"))
             }
-            (true, self.pending.expect("just loaded"))
-        } else {
-            (false, self.active.expect("checked"))
         }
     }
 
     /// k and m for an instruction using a stationary of `shape`.
     fn km(&mut self, shape: Shape) -> (u32, u32) {
-        let k = if self.rng.chance(self.opts.p_mismatch) { self.dim(self.cfg.rows) } else { shape.k };
-        let m = if self.rng.chance(self.opts.p_mismatch) { self.dim(self.cfg.cols) } else { shape.m };
+        let k = if self.rng.chance(self.opts.p_mismatch) {
+            self.dim(self.cfg.rows)
+        } else {
+            shape.k
+        };
+        let m = if self.rng.chance(self.opts.p_mismatch) {
+            self.dim(self.cfg.cols)
+        } else {
+            shape.m
+        };
         (k, m)
     }
 
     fn min_width(&self, bank: u32, offset: u32, n: u32) -> u32 {
         let base = (bank * self.cfg.psum_depth + offset) as usize;
-        self.width[base..base + n as usize].iter().copied().min().unwrap_or(0)
+        self.width[base..base + n as usize]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(0)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn emit(&mut self, k: u32, m: u32, bank: u32, offset: u32, n: u32, accumulate: bool, swap: bool) {
+    fn emit(
+        &mut self,
+        k: u32,
+        m: u32,
+        bank: u32,
+        offset: u32,
+        n: u32,
+        accumulate: bool,
+        swap: bool,
+    ) {
         let mut moving = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let garbage = self.rng.chance(self.opts.p_garbage);
@@ -426,7 +462,15 @@ impl Gen<'_> {
             }
             moving.push(beat);
         }
-        self.commands.push(Command::MultiplyMoving { k, m, bank, offset, accumulate, swap, moving });
+        self.commands.push(Command::MultiplyMoving {
+            k,
+            m,
+            bank,
+            offset,
+            accumulate,
+            swap,
+            moving,
+        });
         if swap {
             self.active = self.pending.take();
         }
@@ -498,15 +542,29 @@ impl Gen<'_> {
         for _ in 1..len {
             let want_new = self.rng.chance(self.opts.p_new_stationary);
             let (swap, shape) = self.stationary(want_new);
-            let k = if self.rng.chance(self.opts.p_mismatch) { self.dim(self.cfg.rows) } else { shape.k };
+            let k = if self.rng.chance(self.opts.p_mismatch) {
+                self.dim(self.cfg.rows)
+            } else {
+                shape.k
+            };
             let width = self.min_width(region.bank, region.offset, region.n);
-            let m = if self.rng.chance(self.opts.p_mismatch) { self.dim(width) } else { m };
+            let m = if self.rng.chance(self.opts.p_mismatch) {
+                self.dim(width)
+            } else {
+                m
+            };
             self.emit(k, m, region.bank, region.offset, region.n, true, swap);
         }
         let last = region.offset + region.n - 1;
-        self.commands.push(Command::ReadPsum { bank: region.bank, addr: region.offset });
+        self.commands.push(Command::ReadPsum {
+            bank: region.bank,
+            addr: region.offset,
+        });
         if last != region.offset {
-            self.commands.push(Command::ReadPsum { bank: region.bank, addr: last });
+            self.commands.push(Command::ReadPsum {
+                bank: region.bank,
+                addr: last,
+            });
         }
     }
 
@@ -550,7 +608,9 @@ pub fn random_program(cfg: &Config, rng: &mut SplitMix64, opts: &GenOptions) -> 
         }
     }
     g.final_reads();
-    Program { commands: g.commands }
+    Program {
+        commands: g.commands,
+    }
 }
 
 #[cfg(test)]

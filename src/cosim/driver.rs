@@ -35,10 +35,18 @@ pub struct Stalls {
 }
 
 impl Stalls {
-    pub const NONE: Stalls = Stalls { input_idle: 0.0, output_busy: 0.0, seed: 0 };
+    pub const NONE: Stalls = Stalls {
+        input_idle: 0.0,
+        output_busy: 0.0,
+        seed: 0,
+    };
 
     pub fn random(seed: u64) -> Stalls {
-        Stalls { input_idle: 0.3, output_busy: 0.3, seed }
+        Stalls {
+            input_idle: 0.3,
+            output_busy: 0.3,
+            seed,
+        }
     }
 
     pub fn any(&self) -> bool {
@@ -199,7 +207,10 @@ struct Stream {
 
 impl Stream {
     fn new() -> Stream {
-        Stream { next: 0, presented: false }
+        Stream {
+            next: 0,
+            presented: false,
+        }
     }
 }
 
@@ -253,7 +264,12 @@ pub fn run_program(
     let mut words = Vec::new();
 
     // Reset: two cycles with every valid low.
-    for p in [ports.ls_valid, ports.mm_valid, ports.mv_valid, ports.rd_valid] {
+    for p in [
+        ports.ls_valid,
+        ports.mm_valid,
+        ports.mv_valid,
+        ports.rd_valid,
+    ] {
         sim.set_bool(p, false);
     }
     sim.set_bool(ports.rdata_ready, false);
@@ -264,14 +280,18 @@ pub fn run_program(
     }
     sim.set_bool(ports.rst, false);
 
-    let (mut ls, mut mm, mut mv, mut rd) = (Stream::new(), Stream::new(), Stream::new(), Stream::new());
+    let (mut ls, mut mm, mut mv, mut rd) =
+        (Stream::new(), Stream::new(), Stream::new(), Stream::new());
     let mut reads = Vec::with_capacity(rds.len());
     let mut mv_fire = Vec::with_capacity(mv_beats.len());
     let mut rd_fired = 0usize;
 
     for cycle in 0..limit {
         let present = |s: &mut Stream, available: bool, rng: &mut SplitMix64| {
-            if !s.presented && available && !(stalls.input_idle > 0.0 && rng.chance(stalls.input_idle)) {
+            if !s.presented
+                && available
+                && !(stalls.input_idle > 0.0 && rng.chance(stalls.input_idle))
+            {
                 s.presented = true;
             }
             s.presented
@@ -292,7 +312,16 @@ pub fn run_program(
         let mm_on = present(&mut mm, mm_avail, &mut rng);
         sim.set_bool(ports.mm_valid, mm_on);
         if mm_on {
-            if let Command::MultiplyMoving { k, m, bank, offset, accumulate, swap, moving } = mm_cmds[mm.next].1 {
+            if let Command::MultiplyMoving {
+                k,
+                m,
+                bank,
+                offset,
+                accumulate,
+                swap,
+                moving,
+            } = mm_cmds[mm.next].1
+            {
                 sim.set_u64(ports.mm_k, u64::from(*k));
                 sim.set_u64(ports.mm_m, u64::from(*m));
                 sim.set_u64(ports.mm_n, moving.len() as u64);
@@ -307,7 +336,11 @@ pub fn run_program(
         let mv_on = present(&mut mv, mv_avail, &mut rng);
         sim.set_bool(ports.mv_valid, mv_on);
         if mv_on {
-            pack(mv_beats[mv.next].1.iter().map(|&v| fmt.to_bits(v)), data_w, &mut words);
+            pack(
+                mv_beats[mv.next].1.iter().map(|&v| fmt.to_bits(v)),
+                data_w,
+                &mut words,
+            );
             sim.set(ports.mv_data, &words);
         }
         // rd
@@ -330,7 +363,11 @@ pub fn run_program(
             && rd.next == rds.len()
             && reads.len() == rds.len();
         if all_issued && !sim.get_bool(ports.busy) {
-            return Ok(RtlRun { reads, total_cycles: cycle, mv_fire });
+            return Ok(RtlRun {
+                reads,
+                total_cycles: cycle,
+                mv_fire,
+            });
         }
         if ls_on && sim.get_bool(ports.ls_ready) {
             ls.next += 1;
@@ -358,7 +395,12 @@ pub fn run_program(
                 return Err(DriverError::UnexpectedRead { cycle });
             }
             let values = unpack(sim.get(ports.rdata), cfg.acc_bits, cfg.cols as usize);
-            reads.push(ObservedRead { bank, addr, cycle, values });
+            reads.push(ObservedRead {
+                bank,
+                addr,
+                cycle,
+                values,
+            });
         }
         sim.tick();
     }
@@ -418,7 +460,7 @@ mod tests {
         pack(vals.iter().copied(), 9, &mut words);
         assert_eq!(words.len(), (37 * 9usize).div_ceil(32));
         assert_eq!(unpack(&words, 9, 37), vals);
-        pack([u64::MAX, 1].into_iter(), 64, &mut words);
+        pack([u64::MAX, 1], 64, &mut words);
         assert_eq!(words, vec![u32::MAX, u32::MAX, 1, 0]);
         assert_eq!(unpack(&words, 64, 2), vec![u64::MAX, 1]);
     }

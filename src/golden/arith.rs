@@ -1,5 +1,5 @@
 //! The arithmetic of one processing element, as a trait: a product of two inputs and a sum of two
-//! accumulators. The engine model and [`super::matmul`] are written against [`Arith`] only, so a
+//! accumulators. The engine model and [`matmul`](fn@super::matmul) are written against [`Arith`] only, so a
 //! format whose sums are not associative (floating point, later) gets exactly the hardware's
 //! order of additions.
 //!
@@ -82,7 +82,10 @@ impl FormatArith {
     /// # Panics
     /// If `acc_bits` is not in `1..=64`.
     pub fn new(format: NumberFormat, acc_bits: u32) -> FormatArith {
-        assert!((1..=64).contains(&acc_bits), "acc_bits = {acc_bits} must be in 1..=64");
+        assert!(
+            (1..=64).contains(&acc_bits),
+            "acc_bits = {acc_bits} must be in 1..=64"
+        );
         FormatArith { format, acc_bits }
     }
 
@@ -131,7 +134,11 @@ impl Arith for FormatArith {
         0
     }
     fn mul(&self, a: i64, b: i64) -> u64 {
-        debug_assert!(self.format.contains(a) && self.format.contains(b), "{a} * {b}: not {}", self.format);
+        debug_assert!(
+            self.format.contains(a) && self.format.contains(b),
+            "{a} * {b}: not {}",
+            self.format
+        );
         // |a|, |b| <= 2^16, so the product is exact in i64; its bit pattern modulo 2^acc_bits
         // is the two's-complement accumulator.
         (a.wrapping_mul(b) as u64) & self.acc_mask()

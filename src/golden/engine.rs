@@ -12,9 +12,21 @@ use super::arith::{acc_to_signed, Arith, FormatArith};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     #[error("command {index} ({command}): {field} = {value} is out of range: allowed {allowed}")]
-    OutOfRange { index: usize, command: &'static str, field: String, value: i64, allowed: String },
+    OutOfRange {
+        index: usize,
+        command: &'static str,
+        field: String,
+        value: i64,
+        allowed: String,
+    },
     #[error("command {index} ({command}): {field} has {len} values, expected {expected}")]
-    WrongLength { index: usize, command: &'static str, field: String, len: usize, expected: usize },
+    WrongLength {
+        index: usize,
+        command: &'static str,
+        field: String,
+        len: usize,
+        expected: usize,
+    },
     #[error(
         "command {index} (LoadStationary): the stationary loaded by command {pending} has not been \
          consumed by a swap yet (the hardware would block forever)"
@@ -31,7 +43,12 @@ pub enum EngineError {
         "command {index} (MultiplyMoving): accumulate = true but PSUM bank {bank} addr {addr} \
          column {column} was never written"
     )]
-    AccumulateUnwritten { index: usize, bank: u32, addr: u32, column: u32 },
+    AccumulateUnwritten {
+        index: usize,
+        bank: u32,
+        addr: u32,
+        column: u32,
+    },
 }
 
 /// The response to a [`Command::ReadPsum`]: one value per array column, as `acc_bits` bit
@@ -46,14 +63,21 @@ pub struct ReadResult {
 impl ReadResult {
     /// The values viewed as two's-complement numbers of `acc_bits`.
     pub fn signed(&self, acc_bits: u32) -> Vec<Option<i64>> {
-        self.values.iter().map(|v| v.map(|b| acc_to_signed(b, acc_bits))).collect()
+        self.values
+            .iter()
+            .map(|v| v.map(|b| acc_to_signed(b, acc_bits)))
+            .collect()
     }
 
     /// Whether hardware data `got` (one bit pattern per column) agrees with this expectation:
     /// equal in every defined column, anything in undefined ones.
     pub fn matches(&self, got: &[u64]) -> bool {
         got.len() == self.values.len()
-            && self.values.iter().zip(got).all(|(e, g)| e.is_none_or(|e| e == *g))
+            && self
+                .values
+                .iter()
+                .zip(got)
+                .all(|(e, g)| e.is_none_or(|e| e == *g))
     }
 }
 
@@ -133,7 +157,10 @@ impl EngineModel {
     /// # Panics
     /// If `bank` or `addr` is out of range.
     pub fn psum(&self, bank: u32, addr: u32) -> Vec<Option<u64>> {
-        assert!(bank < self.banks && addr < self.depth, "psum({bank}, {addr}) out of range");
+        assert!(
+            bank < self.banks && addr < self.depth,
+            "psum({bank}, {addr}) out of range"
+        );
         let e = &self.psum[(bank * self.depth + addr) as usize];
         if e.is_empty() {
             vec![None; self.cols as usize]
@@ -160,7 +187,15 @@ impl EngineModel {
                 self.load(rows)?;
                 None
             }
-            Command::MultiplyMoving { k, m, bank, offset, accumulate, swap, moving } => {
+            Command::MultiplyMoving {
+                k,
+                m,
+                bank,
+                offset,
+                accumulate,
+                swap,
+                moving,
+            } => {
                 self.multiply(*k, *m, *bank, *offset, *accumulate, *swap, moving)?;
                 None
             }
@@ -170,11 +205,29 @@ impl EngineModel {
         Ok(result)
     }
 
-    fn range_err(&self, command: &'static str, field: impl Into<String>, value: i64, allowed: String) -> EngineError {
-        EngineError::OutOfRange { index: self.index, command, field: field.into(), value, allowed }
+    fn range_err(
+        &self,
+        command: &'static str,
+        field: impl Into<String>,
+        value: i64,
+        allowed: String,
+    ) -> EngineError {
+        EngineError::OutOfRange {
+            index: self.index,
+            command,
+            field: field.into(),
+            value,
+            allowed,
+        }
     }
 
-    fn check_count(&self, command: &'static str, field: &str, value: u32, max: u32) -> Result<(), EngineError> {
+    fn check_count(
+        &self,
+        command: &'static str,
+        field: &str,
+        value: u32,
+        max: u32,
+    ) -> Result<(), EngineError> {
         if (1..=max).contains(&value) {
             Ok(())
         } else {
@@ -182,16 +235,34 @@ impl EngineModel {
         }
     }
 
-    fn check_below(&self, command: &'static str, field: &str, value: u32, limit: u32, what: &str) -> Result<(), EngineError> {
+    fn check_below(
+        &self,
+        command: &'static str,
+        field: &str,
+        value: u32,
+        limit: u32,
+        what: &str,
+    ) -> Result<(), EngineError> {
         if value < limit {
             Ok(())
         } else {
-            Err(self.range_err(command, field, i64::from(value), format!("0..={} ({what} = {limit})", limit - 1)))
+            Err(self.range_err(
+                command,
+                field,
+                i64::from(value),
+                format!("0..={} ({what} = {limit})", limit - 1),
+            ))
         }
     }
 
     /// Lengths and value ranges of a matrix given as rows; `name[i][j]` names an element.
-    fn check_matrix(&self, command: &'static str, name: &str, rows: &[Vec<i64>], len: u32) -> Result<(), EngineError> {
+    fn check_matrix(
+        &self,
+        command: &'static str,
+        name: &str,
+        rows: &[Vec<i64>],
+        len: u32,
+    ) -> Result<(), EngineError> {
         let f: NumberFormat = self.arith.format;
         for (i, row) in rows.iter().enumerate() {
             if row.len() != len as usize {
@@ -221,7 +292,10 @@ impl EngineModel {
         self.check_count(C, "K (rows.len())", k, self.rows)?;
         self.check_matrix(C, "rows", rows, self.cols)?;
         if let Some((_, pending)) = self.pending {
-            return Err(EngineError::StationaryPending { index: self.index, pending });
+            return Err(EngineError::StationaryPending {
+                index: self.index,
+                pending,
+            });
         }
         let mut w = rows.to_vec();
         w.resize(self.rows as usize, vec![0; self.cols as usize]);
@@ -264,7 +338,9 @@ impl EngineModel {
         let base = (bank * self.depth + offset) as usize;
         if accumulate {
             for (i, entry) in self.psum[base..base + n as usize].iter().enumerate() {
-                if let Some(column) = (0..m).find(|&c| entry.get(c as usize).copied().flatten().is_none()) {
+                if let Some(column) =
+                    (0..m).find(|&c| entry.get(c as usize).copied().flatten().is_none())
+                {
                     return Err(EngineError::AccumulateUnwritten {
                         index: self.index,
                         bank,
@@ -313,6 +389,10 @@ impl EngineModel {
         const C: &str = "ReadPsum";
         self.check_below(C, "bank", bank, self.banks, "psum_banks")?;
         self.check_below(C, "addr", addr, self.depth, "psum_depth")?;
-        Ok(ReadResult { bank, addr, values: self.psum(bank, addr) })
+        Ok(ReadResult {
+            bank,
+            addr,
+            values: self.psum(bank, addr),
+        })
     }
 }

@@ -20,14 +20,30 @@ pub fn matmul<A: Arith>(
     init: Option<&[Vec<A::Acc>]>,
 ) -> Vec<Vec<A::Acc>> {
     let k = stationary.len();
-    assert_eq!(moving.len(), k, "matmul: moving has {} rows, stationary has K = {k}", moving.len());
+    assert_eq!(
+        moving.len(),
+        k,
+        "matmul: moving has {} rows, stationary has K = {k}",
+        moving.len()
+    );
     let m = stationary.first().map_or(0, Vec::len);
     let n = moving.first().map_or(0, Vec::len);
-    assert!(stationary.iter().all(|r| r.len() == m), "matmul: ragged stationary");
+    assert!(
+        stationary.iter().all(|r| r.len() == m),
+        "matmul: ragged stationary"
+    );
     assert!(moving.iter().all(|r| r.len() == n), "matmul: ragged moving");
     if let Some(init) = init {
-        assert_eq!(init.len(), m, "matmul: init has {} rows, expected M = {m}", init.len());
-        assert!(init.iter().all(|r| r.len() == n), "matmul: init rows must have N = {n} values");
+        assert_eq!(
+            init.len(),
+            m,
+            "matmul: init has {} rows, expected M = {m}",
+            init.len()
+        );
+        assert!(
+            init.iter().all(|r| r.len() == n),
+            "matmul: init rows must have N = {n} values"
+        );
     }
     (0..m)
         .map(|mi| {

@@ -38,7 +38,7 @@
 //!   format of a config ([`FormatArith`]).
 //! * [`matmul`](mod@matmul): the generic tile product.
 //! * [`engine`]: [`EngineModel`], executing commands.
-//! * [`reference`]: a plain `i128` triple-loop reference that checks all of the above.
+//! * [`reference`](mod@reference): a plain `i128` triple-loop reference that checks all of the above.
 //! * [`timing`]: the exact cycle count of a stall-free run on the RTL top.
 
 pub mod arith;

@@ -8,7 +8,10 @@ use crate::program::{Command, Program};
 use super::engine::ReadResult;
 
 fn modulus(acc_bits: u32) -> i128 {
-    assert!((1..=64).contains(&acc_bits), "acc_bits = {acc_bits} must be in 1..=64");
+    assert!(
+        (1..=64).contains(&acc_bits),
+        "acc_bits = {acc_bits} must be in 1..=64"
+    );
     1i128 << acc_bits
 }
 
@@ -53,7 +56,11 @@ pub fn ref_matmul(
 /// Interpret a program that is valid for `cfg` (panics on invalid ones: use
 /// [`super::EngineModel`] to check validity) and return its read responses.
 pub fn ref_run(cfg: &Config, program: &Program) -> Vec<ReadResult> {
-    let (banks, depth, cols) = (cfg.psum_banks as usize, cfg.psum_depth as usize, cfg.cols as usize);
+    let (banks, depth, cols) = (
+        cfg.psum_banks as usize,
+        cfg.psum_depth as usize,
+        cfg.cols as usize,
+    );
     let mut psum: Vec<Vec<Vec<Option<u64>>>> = vec![vec![vec![None; cols]; depth]; banks];
     let mut pending: Option<Vec<Vec<i64>>> = None;
     let mut active: Option<Vec<Vec<i64>>> = None;
@@ -61,10 +68,21 @@ pub fn ref_run(cfg: &Config, program: &Program) -> Vec<ReadResult> {
     for c in &program.commands {
         match c {
             Command::LoadStationary { rows } => {
-                assert!(pending.is_none(), "reference: load over a pending stationary");
+                assert!(
+                    pending.is_none(),
+                    "reference: load over a pending stationary"
+                );
                 pending = Some(rows.clone());
             }
-            Command::MultiplyMoving { k, m, bank, offset, accumulate, swap, moving } => {
+            Command::MultiplyMoving {
+                k,
+                m,
+                bank,
+                offset,
+                accumulate,
+                swap,
+                moving,
+            } => {
                 if *swap {
                     active = Some(pending.take().expect("reference: swap without a load"));
                 }
@@ -78,7 +96,9 @@ pub fn ref_run(cfg: &Config, program: &Program) -> Vec<ReadResult> {
                             sum += i128::from(w[r][col]) * i128::from(beat[r]);
                         }
                         if *accumulate {
-                            sum += i128::from(e.expect("reference: accumulate into an unwritten entry"));
+                            sum += i128::from(
+                                e.expect("reference: accumulate into an unwritten entry"),
+                            );
                         }
                         *e = Some(reduce(sum, cfg.acc_bits));
                     }

@@ -105,15 +105,25 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         match c {
             Command::LoadStationary { rows } => {
                 if rows.is_empty() {
-                    return Err(TimingError::Empty { index, command: c.kind() });
+                    return Err(TimingError::Empty {
+                        index,
+                        command: c.kind(),
+                    });
                 }
                 ls_last.extend((0..rows.len()).map(|i| i + 1 == rows.len()));
             }
             Command::MultiplyMoving { swap, moving, .. } => {
                 if moving.is_empty() {
-                    return Err(TimingError::Empty { index, command: c.kind() });
+                    return Err(TimingError::Empty {
+                        index,
+                        command: c.kind(),
+                    });
                 }
-                mms.push(Mm { n: moving.len() as u32, swap: *swap, reads_before: rd_mm_before.len() });
+                mms.push(Mm {
+                    n: moving.len() as u32,
+                    swap: *swap,
+                    reads_before: rd_mm_before.len(),
+                });
             }
             Command::ReadPsum { .. } => rd_mm_before.push(mms.len()),
         }
@@ -145,8 +155,10 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         let head_valid = head.is_some();
         let tail_valid = queue.len() > 1;
         let busy = head_valid || tail_valid || !inflight.is_empty() || rd_pending || rdata_valid;
-        let all_issued =
-            ls_pos == ls_last.len() && hdr_pos == mms.len() && mv_mm == mms.len() && rd_pos == rd_mm_before.len();
+        let all_issued = ls_pos == ls_last.len()
+            && hdr_pos == mms.len()
+            && mv_mm == mms.len()
+            && rd_pos == rd_mm_before.len();
         if all_issued && timing.rdata_fire.len() == rd_mm_before.len() && !busy {
             timing.total_cycles = t;
             return Ok(timing);
@@ -166,11 +178,18 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
 
         let rd_valid = rd_pos < rd_mm_before.len() && mv_mm >= rd_mm_before[rd_pos];
         let rdata_ready = true;
-        let rd_ready = !head_valid && !tail_valid && inflight.is_empty() && !rd_pending && (!rdata_valid || rdata_ready);
+        let rd_ready = !head_valid
+            && !tail_valid
+            && inflight.is_empty()
+            && !rd_pending
+            && (!rdata_valid || rdata_ready);
         let rd_fire = rd_valid && rd_ready;
         let rdata_fire = rdata_valid && rdata_ready;
 
-        if !(mm_fire || mv_fire || ls_fire || rd_fire || rdata_fire) && inflight.is_empty() && !rd_pending {
+        if !(mm_fire || mv_fire || ls_fire || rd_fire || rdata_fire)
+            && inflight.is_empty()
+            && !rd_pending
+        {
             // Nothing moves and no timer runs: the next cycle is this one again, forever.
             return Err(TimingError::Deadlock {
                 cycle: t,
@@ -245,7 +264,9 @@ mod tests {
     }
 
     fn ls(k: usize, cols: u32) -> Command {
-        Command::LoadStationary { rows: vec![vec![1; cols as usize]; k] }
+        Command::LoadStationary {
+            rows: vec![vec![1; cols as usize]; k],
+        }
     }
 
     fn mm(c: &Config, n: usize, swap: bool, bank: u32) -> Command {
@@ -290,7 +311,11 @@ mod tests {
         // rows = 2, cols = 3: LS in 0,1; swap beat fires in 2, written at edge 2 + 5 = 7;
         // read fires 8, rd_pending 9, response 10, idle 11.
         let c = cfg(2, 3);
-        let p = Program::new(vec![ls(2, 3), mm(&c, 1, true, 0), Command::ReadPsum { bank: 0, addr: 0 }]);
+        let p = Program::new(vec![
+            ls(2, 3),
+            mm(&c, 1, true, 0),
+            Command::ReadPsum { bank: 0, addr: 0 },
+        ]);
         let t = stall_free(&c, &p).unwrap();
         assert_eq!(t.mv_fire, [2]);
         assert_eq!(t.rd_fire, [8]);
@@ -321,7 +346,12 @@ mod tests {
     fn second_load_waits_for_the_swap() {
         // rows = 3: first load 0..3, swap beat at 3 lets the second load start at 3 (same cycle).
         let c = cfg(3, 1);
-        let p = Program::new(vec![ls(3, 1), mm(&c, 1, true, 0), ls(3, 1), mm(&c, 1, true, 1)]);
+        let p = Program::new(vec![
+            ls(3, 1),
+            mm(&c, 1, true, 0),
+            ls(3, 1),
+            mm(&c, 1, true, 1),
+        ]);
         let t = stall_free(&c, &p).unwrap();
         assert_eq!(t.ls_fire, [0, 1, 2, 3, 4, 5]);
         // The second swap waits for shadow_full (set at edge 5).
@@ -342,7 +372,12 @@ mod tests {
         assert!(matches!(e, TimingError::Deadlock { .. }), "{e}");
         // Two loads before their two swaps do finish in hardware (the engine model rejects the
         // second load anyway, as the contract asks).
-        let p = Program::new(vec![ls(1, 1), ls(1, 1), mm(&c, 1, true, 0), mm(&c, 1, true, 0)]);
+        let p = Program::new(vec![
+            ls(1, 1),
+            ls(1, 1),
+            mm(&c, 1, true, 0),
+            mm(&c, 1, true, 0),
+        ]);
         assert_eq!(stall_free(&c, &p).unwrap().mv_fire, [1, 2]);
     }
 
@@ -363,13 +398,20 @@ mod tests {
                     );
                     // Without the reads.
                     let mut q = p.clone();
-                    q.commands.retain(|c| !matches!(c, Command::ReadPsum { .. }));
+                    q.commands
+                        .retain(|c| !matches!(c, Command::ReadPsum { .. }));
                     let got = stall_free(&c, &q).unwrap();
                     let k = u64::from(rows);
-                    assert_eq!(got.total_cycles, k + t as u64 * u64::from(n) + k + u64::from(cols));
+                    assert_eq!(
+                        got.total_cycles,
+                        k + t as u64 * u64::from(n) + k + u64::from(cols)
+                    );
                     let first = got.mv_fire[0];
                     assert_eq!(first, k);
-                    assert!(got.mv_fire.windows(2).all(|w| w[1] == w[0] + 1), "beats back to back");
+                    assert!(
+                        got.mv_fire.windows(2).all(|w| w[1] == w[0] + 1),
+                        "beats back to back"
+                    );
                 }
             }
         }
@@ -382,7 +424,8 @@ mod tests {
         let c = cfg(4, 1);
         let mut rng = SplitMix64::new(3);
         let mut p = Program::back_to_back(&c, 3, 1, &mut rng);
-        p.commands.retain(|c| !matches!(c, Command::ReadPsum { .. }));
+        p.commands
+            .retain(|c| !matches!(c, Command::ReadPsum { .. }));
         let t = stall_free(&c, &p).unwrap();
         assert_eq!(t.mv_fire, [4, 8, 12]);
         assert_eq!(t.total_cycles, 12 + 4 + 1 + 1);

@@ -42,11 +42,20 @@ pub fn module(rows: u32, cols: u32, data_w: u32, acc_w: u32, cnt_w: u32, signed_
             ("ld_data_in".into(), sel("ldd_v", id("V"), "DATA_W")),
             ("x_out".into(), sel("x_h", id("H").add(int(1)), "DATA_W")),
             ("swap_out".into(), bit("swap_h", id("H").add(int(1)))),
-            ("psum_out".into(), sel("psum_v", id("V").add(id("COLS")), "ACC_W")),
+            (
+                "psum_out".into(),
+                sel("psum_v", id("V").add(id("COLS")), "ACC_W"),
+            ),
             ("ld_valid_out".into(), bit("ldv_v", id("V").add(id("COLS")))),
             ("ld_last_out".into(), bit("ldl_v", id("V").add(id("COLS")))),
-            ("ld_cnt_out".into(), sel("ldc_v", id("V").add(id("COLS")), "CNT_W")),
-            ("ld_data_out".into(), sel("ldd_v", id("V").add(id("COLS")), "DATA_W")),
+            (
+                "ld_cnt_out".into(),
+                sel("ldc_v", id("V").add(id("COLS")), "CNT_W"),
+            ),
+            (
+                "ld_data_out".into(),
+                sel("ldd_v", id("V").add(id("COLS")), "DATA_W"),
+            ),
         ],
     };
     Module {

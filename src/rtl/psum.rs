@@ -20,16 +20,27 @@
 
 use crate::verilog::*;
 
-pub fn module(cols: u32, acc_w: u32, banks: u32, depth: u32, bank_w: u32, addr_w: u32, m_w: u32) -> Module {
+pub fn module(
+    cols: u32,
+    acc_w: u32,
+    banks: u32,
+    depth: u32,
+    bank_w: u32,
+    addr_w: u32,
+    m_w: u32,
+) -> Module {
     let idx_w = || Some(id("BANK_W").add(id("ADDR_W")));
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
     Module {
         name: "systolic_psum".into(),
         doc: vec![
-            "PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.".into(),
+            "PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port."
+                .into(),
             "Control (pre_*) one cycle before data (in_data): read old value, then write".into(),
-            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle".into(),
-            "writes to the same entry are forwarded. Host read: response 2 cycles after request,".into(),
+            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle"
+                .into(),
+            "writes to the same entry are forwarded. Host read: response 2 cycles after request,"
+                .into(),
             "held until taken; accepted only while rd_allow (nothing in flight).".into(),
         ],
         params: vec![
@@ -49,8 +60,16 @@ pub fn module(cols: u32, acc_w: u32, banks: u32, depth: u32, bank_w: u32, addr_w
             input("pre_addr", w("ADDR_W"), ""),
             input("pre_acc", None, "1: add to the entry, 0: overwrite"),
             input("pre_m", w("M_W"), "columns c < m are written"),
-            input("in_data", Some(id("COLS").mul(id("ACC_W"))), "result vector, column c in [c*ACC_W +: ACC_W]"),
-            output_reg("wr_valid", None, "a result vector is written at this cycle's edge"),
+            input(
+                "in_data",
+                Some(id("COLS").mul(id("ACC_W"))),
+                "result vector, column c in [c*ACC_W +: ACC_W]",
+            ),
+            output_reg(
+                "wr_valid",
+                None,
+                "a result vector is written at this cycle's edge",
+            ),
             input("rd_allow", None, "no result in flight (from the top level)"),
             input("rd_valid", None, "host read request"),
             output("rd_ready", None, ""),
@@ -58,8 +77,16 @@ pub fn module(cols: u32, acc_w: u32, banks: u32, depth: u32, bank_w: u32, addr_w
             input("rd_addr", w("ADDR_W"), ""),
             output_reg("rdata_valid", None, "host read response"),
             input("rdata_ready", None, ""),
-            output("rdata", Some(id("COLS").mul(id("ACC_W"))), "column c in [c*ACC_W +: ACC_W]"),
-            output("rd_busy", None, "a read is pending or its response not yet taken"),
+            output(
+                "rdata",
+                Some(id("COLS").mul(id("ACC_W"))),
+                "column c in [c*ACC_W +: ACC_W]",
+            ),
+            output(
+                "rd_busy",
+                None,
+                "a read is pending or its response not yet taken",
+            ),
         ],
         items: vec![
             Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
@@ -79,11 +106,17 @@ pub fn module(cols: u32, acc_w: u32, banks: u32, depth: u32, bank_w: u32, addr_w
                     concat(vec![id("rd_bank"), id("rd_addr")]),
                 ),
             ),
-            wire_init("fwd_hit", None, id("fwd_valid").and(id("fwd_index").eq(id("wr_index")))),
+            wire_init(
+                "fwd_hit",
+                None,
+                id("fwd_valid").and(id("fwd_index").eq(id("wr_index"))),
+            ),
             Item::Blank,
             assign(
                 id("rd_ready"),
-                id("rd_allow").and(not(id("rd_pending"))).and(not(id("rdata_valid")).or(id("rdata_ready"))),
+                id("rd_allow")
+                    .and(not(id("rd_pending")))
+                    .and(not(id("rdata_valid")).or(id("rdata_ready"))),
             ),
             assign(id("rd_busy"), id("rd_pending").or(id("rdata_valid"))),
             Item::Blank,
@@ -108,7 +141,10 @@ pub fn module(cols: u32, acc_w: u32, banks: u32, depth: u32, bank_w: u32, addr_w
                     if_else(
                         id("rd_pending"),
                         vec![nb(id("rdata_valid"), sized(1, 1))],
-                        vec![if_(id("rdata_ready"), vec![nb(id("rdata_valid"), sized(1, 0))])],
+                        vec![if_(
+                            id("rdata_ready"),
+                            vec![nb(id("rdata_valid"), sized(1, 0))],
+                        )],
                     ),
                 ],
             )]),

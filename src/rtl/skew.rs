@@ -20,23 +20,47 @@ pub fn module(lanes: u32, lane_w: u32) -> Module {
     Module {
         name: "systolic_skew".into(),
         doc: vec![
-            "Skew: lane i of in_lanes appears on out_lanes i cycles later (lane 0 is a wire).".into(),
+            "Skew: lane i of in_lanes appears on out_lanes i cycles later (lane 0 is a wire)."
+                .into(),
             "Registered: i stages of W bits for lane i, cleared by the synchronous reset.".into(),
             "No handshake: a fixed delay that never stalls.".into(),
         ],
-        params: vec![param("LANES", lanes.into(), "number of lanes"), param("W", lane_w.into(), "bits per lane")],
+        params: vec![
+            param("LANES", lanes.into(), "number of lanes"),
+            param("W", lane_w.into(), "bits per lane"),
+        ],
         ports: vec![
             input("clk", None, "unused when LANES == 1").waive("UNUSED"),
-            input("rst", None, "synchronous, active high; unused when LANES == 1").waive("UNUSED"),
-            input("in_lanes", Some(id("LANES").mul(id("W"))), "lane i in bits [i*W +: W]"),
-            output("out_lanes", Some(id("LANES").mul(id("W"))), "lane i delayed by i cycles"),
+            input(
+                "rst",
+                None,
+                "synchronous, active high; unused when LANES == 1",
+            )
+            .waive("UNUSED"),
+            input(
+                "in_lanes",
+                Some(id("LANES").mul(id("W"))),
+                "lane i in bits [i*W +: W]",
+            ),
+            output(
+                "out_lanes",
+                Some(id("LANES").mul(id("W"))),
+                "lane i delayed by i cycles",
+            ),
         ],
         items: vec![gen_for(
             "i",
             int(0),
             id("LANES"),
             "g_lane",
-            delay_line(id("i"), id("in_lanes"), id("out_lanes"), id("i").mul(id("W")), id("W"), true),
+            delay_line(
+                id("i"),
+                id("in_lanes"),
+                id("out_lanes"),
+                id("i").mul(id("W")),
+                id("W"),
+                true,
+            ),
         )],
     }
 }
@@ -44,13 +68,24 @@ pub fn module(lanes: u32, lane_w: u32) -> Module {
 /// Items of one delay line: `delay` cycles (a constant expression, may be 0) from
 /// `input[base +: width]` to `output[base +: width]`, optionally cleared by `rst`.
 /// The stages live in one vector `line`, youngest stage in the low bits.
-pub(crate) fn delay_line(delay: Expr, input: Expr, output: Expr, base: Expr, width: Expr, reset: bool) -> Vec<Item> {
+pub(crate) fn delay_line(
+    delay: Expr,
+    input: Expr,
+    output: Expr,
+    base: Expr,
+    width: Expr,
+    reset: bool,
+) -> Vec<Item> {
     let src = input.part(base.clone(), width.clone());
     let dst = output.part(base, width.clone());
     let line = id("line");
     let update = |next: Expr| -> Vec<Stmt> {
         if reset {
-            vec![if_else(id("rst"), vec![nb(line.clone(), zeros(id("D").mul(width.clone())))], vec![nb(line.clone(), next)])]
+            vec![if_else(
+                id("rst"),
+                vec![nb(line.clone(), zeros(id("D").mul(width.clone())))],
+                vec![nb(line.clone(), next)],
+            )]
         } else {
             vec![nb(line.clone(), next)]
         }
@@ -70,11 +105,15 @@ pub(crate) fn delay_line(delay: Expr, input: Expr, output: Expr, base: Expr, wid
                     vec![always(update(src.clone()))],
                     "g_shift",
                     vec![always(update(concat(vec![
-                        line.clone().slice(id("D").sub(int(1)).mul(width.clone()).sub(int(1)), int(0)),
+                        line.clone()
+                            .slice(id("D").sub(int(1)).mul(width.clone()).sub(int(1)), int(0)),
                         src,
                     ])))],
                 ),
-                assign(dst, line.part(id("D").sub(int(1)).mul(width.clone()), width)),
+                assign(
+                    dst,
+                    line.part(id("D").sub(int(1)).mul(width.clone()), width),
+                ),
             ],
         ),
     ]

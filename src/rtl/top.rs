@@ -56,11 +56,23 @@ pub fn module(cfg: &Config) -> Module {
         offset = id(&fname).add(width_of(width));
     }
     locals.push(Item::Localparam("CMD_W".into(), offset));
-    locals.push(Item::Localparam("CTL_W".into(), int(1).add(id("M_W")).add(id("BANK_W")).add(id("ADDR_W"))));
-    locals.push(Item::Localparam("LD_W".into(), id("DATA_W").add(id("CNT_W")).add(int(2))));
+    locals.push(Item::Localparam(
+        "CTL_W".into(),
+        int(1).add(id("M_W")).add(id("BANK_W")).add(id("ADDR_W")),
+    ));
+    locals.push(Item::Localparam(
+        "LD_W".into(),
+        id("DATA_W").add(id("CNT_W")).add(int(2)),
+    ));
     locals.push(Item::Localparam("MV_W".into(), id("DATA_W").add(int(1))));
-    locals.push(Item::Localparam("PIPE_D".into(), id("ROWS").add(id("COLS")).sub(int(2))));
-    locals.push(Item::Localparam("INF_W".into(), clog2(id("ROWS").add(id("COLS")).add(int(4)))));
+    locals.push(Item::Localparam(
+        "PIPE_D".into(),
+        id("ROWS").add(id("COLS")).sub(int(2)),
+    ));
+    locals.push(Item::Localparam(
+        "INF_W".into(),
+        clog2(id("ROWS").add(id("COLS")).add(int(4))),
+    ));
 
     let head_field = |name: &str, width: &str| {
         let fname = format!("F_{}", name.to_uppercase());
@@ -73,14 +85,28 @@ pub fn module(cfg: &Config) -> Module {
     let mut head_wires = vec![];
     for (name, width) in FIELDS {
         let wdt = if width == "1" { None } else { w(width) };
-        head_wires.push(wire_init(&format!("head_{name}"), wdt, head_field(name, width)));
+        head_wires.push(wire_init(
+            &format!("head_{name}"),
+            wdt,
+            head_field(name, width),
+        ));
     }
 
-    let mm_cmd = concat(FIELDS.iter().rev().map(|(name, _)| id(&format!("mm_{name}"))).collect());
+    let mm_cmd = concat(
+        FIELDS
+            .iter()
+            .rev()
+            .map(|(name, _)| id(&format!("mm_{name}")))
+            .collect(),
+    );
 
     let queue = always(vec![if_else(
         id("rst"),
-        vec![nb(id("head_valid"), zero()), nb(id("tail_valid"), zero()), nb(id("beat"), zeros(id("N_W")))],
+        vec![
+            nb(id("head_valid"), zero()),
+            nb(id("tail_valid"), zero()),
+            nb(id("beat"), zeros(id("N_W"))),
+        ],
         vec![if_else(
             id("pop"),
             vec![
@@ -105,7 +131,11 @@ pub fn module(cfg: &Config) -> Module {
 
     let load = always(vec![if_else(
         id("rst"),
-        vec![nb(id("shadow_full"), zero()), nb(id("ld_row"), zeros(id("ROW_W"))), nb(id("ld_e_valid"), zero())],
+        vec![
+            nb(id("shadow_full"), zero()),
+            nb(id("ld_row"), zeros(id("ROW_W"))),
+            nb(id("ld_e_valid"), zero()),
+        ],
         vec![
             if_else(
                 id("ls_fire").and(id("ls_end")),
@@ -114,7 +144,10 @@ pub fn module(cfg: &Config) -> Module {
             ),
             if_(
                 id("ls_fire"),
-                vec![nb(id("ld_row"), cond(id("ls_end"), zeros(id("ROW_W")), id("ld_row").add(one())))],
+                vec![nb(
+                    id("ld_row"),
+                    cond(id("ls_end"), zeros(id("ROW_W")), id("ld_row").add(one())),
+                )],
             ),
             nb(id("ld_e_valid"), id("ls_fire")),
         ],
@@ -125,11 +158,23 @@ pub fn module(cfg: &Config) -> Module {
         nb(id("ld_e_cnt"), concat(vec![zero(), id("ld_row")])),
         nb(id("ld_e_data"), id("ls_data")),
         nb(id("x_e"), id("mv_masked")),
-        nb(id("ctl_e"), concat(vec![id("head_acc"), id("head_m"), id("head_bank"), id("beat_addr")])),
+        nb(
+            id("ctl_e"),
+            concat(vec![
+                id("head_acc"),
+                id("head_m"),
+                id("head_bank"),
+                id("beat_addr"),
+            ]),
+        ),
     ]);
     let entry_ctl = always(vec![if_else(
         id("rst"),
-        vec![nb(id("swap_e"), zero()), nb(id("ctl_e_valid"), zero()), nb(id("inflight"), zeros(id("INF_W")))],
+        vec![
+            nb(id("swap_e"), zero()),
+            nb(id("ctl_e_valid"), zero()),
+            nb(id("inflight"), zeros(id("INF_W"))),
+        ],
         vec![
             nb(id("swap_e"), id("swap_fire")),
             nb(id("ctl_e_valid"), id("mv_fire")),
@@ -148,7 +193,9 @@ pub fn module(cfg: &Config) -> Module {
 
     let mut items = locals;
     items.push(Item::Blank);
-    items.push(comment("---- MultiplyMoving command queue: head (streaming) and tail (next) ----"));
+    items.push(comment(
+        "---- MultiplyMoving command queue: head (streaming) and tail (next) ----",
+    ));
     items.extend([
         wire_init("mm_cmd", w("CMD_W"), mm_cmd),
         reg("head", w("CMD_W")),
@@ -161,16 +208,26 @@ pub fn module(cfg: &Config) -> Module {
     items.extend([
         wire_init("first", None, id("beat").eq(zeros(id("N_W")))),
         wire_init("last_beat", None, id("beat").eq(id("head_n").sub(one()))),
-        wire_init("beat_addr", w("ADDR_W"), id("head_offset").add(id("beat").slice(id("ADDR_W").sub(int(1)), int(0)))),
+        wire_init(
+            "beat_addr",
+            w("ADDR_W"),
+            id("head_offset").add(id("beat").slice(id("ADDR_W").sub(int(1)), int(0))),
+        ),
         reg("shadow_full", None),
         wire_init("mm_fire", None, id("mm_valid").and(id("mm_ready"))),
         wire_init("mv_fire", None, id("mv_valid").and(id("mv_ready"))),
         wire_init("pop", None, id("mv_fire").and(id("last_beat"))),
-        wire_init("swap_fire", None, id("mv_fire").and(id("first")).and(id("head_swap"))),
+        wire_init(
+            "swap_fire",
+            None,
+            id("mv_fire").and(id("first")).and(id("head_swap")),
+        ),
         assign(id("mm_ready"), not(id("tail_valid"))),
         assign(
             id("mv_ready"),
-            id("head_valid").and(not(id("first").and(id("head_swap")).and(not(id("shadow_full"))))),
+            id("head_valid").and(not(id("first")
+                .and(id("head_swap"))
+                .and(not(id("shadow_full"))))),
         ),
         queue,
         Item::Blank,
@@ -184,7 +241,8 @@ pub fn module(cfg: &Config) -> Module {
         wire_init(
             "ls_end",
             None,
-            id("ls_last").or(concat(vec![zeros(int(32).sub(id("ROW_W"))), id("ld_row")]).eq(id("ROWS").sub(int(1)))),
+            id("ls_last").or(concat(vec![zeros(int(32).sub(id("ROW_W"))), id("ld_row")])
+                .eq(id("ROWS").sub(int(1)))),
         ),
         assign(id("ls_ready"), not(id("shadow_full")).or(id("swap_fire"))),
         wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
@@ -231,7 +289,10 @@ pub fn module(cfg: &Config) -> Module {
                     concat(vec![id("swap_e"), mv_lane("x_e", id("r"), "DATA_W")]),
                 ),
                 assign(
-                    concat(vec![id("swap_left").at(id("r")), mv_lane("x_left", id("r"), "DATA_W")]),
+                    concat(vec![
+                        id("swap_left").at(id("r")),
+                        mv_lane("x_left", id("r"), "DATA_W"),
+                    ]),
                     mv_lane("mv_skew_out", id("r"), "MV_W"),
                 ),
             ],
@@ -240,7 +301,12 @@ pub fn module(cfg: &Config) -> Module {
             module: "systolic_skew".into(),
             name: "u_mv_skew".into(),
             params: vec![("LANES".into(), id("ROWS")), ("W".into(), id("MV_W"))],
-            ports: vec![p("clk"), p("rst"), ("in_lanes".into(), id("mv_skew_in")), ("out_lanes".into(), id("mv_skew_out"))],
+            ports: vec![
+                p("clk"),
+                p("rst"),
+                ("in_lanes".into(), id("mv_skew_in")),
+                ("out_lanes".into(), id("mv_skew_out")),
+            ],
         }),
         wire("ld_skew_in", Some(id("COLS").mul(id("LD_W")))),
         wire("ld_skew_out", Some(id("COLS").mul(id("LD_W")))),
@@ -278,7 +344,12 @@ pub fn module(cfg: &Config) -> Module {
             module: "systolic_skew".into(),
             name: "u_ld_skew".into(),
             params: vec![("LANES".into(), id("COLS")), ("W".into(), id("LD_W"))],
-            ports: vec![p("clk"), p("rst"), ("in_lanes".into(), id("ld_skew_in")), ("out_lanes".into(), id("ld_skew_out"))],
+            ports: vec![
+                p("clk"),
+                p("rst"),
+                ("in_lanes".into(), id("ld_skew_in")),
+                ("out_lanes".into(), id("ld_skew_out")),
+            ],
         }),
         Item::Blank,
         comment("---- The array and the deskew of its outputs ----"),
@@ -287,7 +358,14 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_array".into(),
             name: "u_array".into(),
-            params: vec![p("ROWS"), p("COLS"), p("DATA_W"), p("ACC_W"), p("CNT_W"), p("SIGNED")],
+            params: vec![
+                p("ROWS"),
+                p("COLS"),
+                p("DATA_W"),
+                p("ACC_W"),
+                p("CNT_W"),
+                p("SIGNED"),
+            ],
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -304,7 +382,11 @@ pub fn module(cfg: &Config) -> Module {
             module: "systolic_deskew".into(),
             name: "u_deskew".into(),
             params: vec![("LANES".into(), id("COLS")), ("W".into(), id("ACC_W"))],
-            ports: vec![p("clk"), ("in_lanes".into(), id("psum_bottom")), ("out_lanes".into(), id("psum_aligned"))],
+            ports: vec![
+                p("clk"),
+                ("in_lanes".into(), id("psum_bottom")),
+                ("out_lanes".into(), id("psum_aligned")),
+            ],
         }),
         Item::Blank,
         comment("---- Control pipeline: the beat's PSUM control, one cycle ahead of its data ----"),
@@ -312,12 +394,25 @@ pub fn module(cfg: &Config) -> Module {
         wire("pipe_out", Some(id("CTL_W").add(int(1)))),
         assign(id("pipe_in"), concat(vec![id("ctl_e_valid"), id("ctl_e")])),
     ]);
-    items.extend(super::skew::delay_line(id("PIPE_D"), id("pipe_in"), id("pipe_out"), int(0), id("CTL_W").add(int(1)), true));
+    items.extend(super::skew::delay_line(
+        id("PIPE_D"),
+        id("pipe_in"),
+        id("pipe_out"),
+        int(0),
+        id("CTL_W").add(int(1)),
+        true,
+    ));
     let pipe_field = |lsb: Expr, width: Expr| id("pipe_out").part(lsb, width);
     items.extend([
         Item::Blank,
         comment("---- PSUM ----"),
-        wire_init("rd_allow", None, not(id("head_valid")).and(not(id("tail_valid"))).and(id("inflight").eq(zeros(id("INF_W"))))),
+        wire_init(
+            "rd_allow",
+            None,
+            not(id("head_valid"))
+                .and(not(id("tail_valid")))
+                .and(id("inflight").eq(zeros(id("INF_W")))),
+        ),
         wire("rd_busy", None),
         Item::Instance(Instance {
             module: "systolic_psum".into(),
@@ -338,7 +433,10 @@ pub fn module(cfg: &Config) -> Module {
                 ("pre_bank".into(), pipe_field(id("ADDR_W"), id("BANK_W"))),
                 ("pre_addr".into(), pipe_field(int(0), id("ADDR_W"))),
                 ("pre_acc".into(), id("pipe_out").at(id("CTL_W").sub(int(1)))),
-                ("pre_m".into(), pipe_field(id("ADDR_W").add(id("BANK_W")), id("M_W"))),
+                (
+                    "pre_m".into(),
+                    pipe_field(id("ADDR_W").add(id("BANK_W")), id("M_W")),
+                ),
                 ("in_data".into(), id("psum_aligned")),
                 p("wr_valid"),
                 p("rd_allow"),
@@ -354,34 +452,73 @@ pub fn module(cfg: &Config) -> Module {
         }),
         assign(
             id("busy"),
-            id("head_valid").or(id("tail_valid")).or(id("inflight").ne(zeros(id("INF_W")))).or(id("rd_busy")),
+            id("head_valid")
+                .or(id("tail_valid"))
+                .or(id("inflight").ne(zeros(id("INF_W"))))
+                .or(id("rd_busy")),
         ),
     ]);
 
     Module {
         name: "systolic_top".into(),
         doc: vec![
-            "Engine core: psum[bank][offset+n][m] (+)= sum_k stationary[k][m] * moving[k][n].".into(),
-            "ls: stationary rows (background load into the shadow weights), mm: MultiplyMoving".into(),
-            "header (2-entry queue), mv: moving columns, rd/rdata: PSUM read. A moving beat fired".into(),
+            "Engine core: psum[bank][offset+n][m] (+)= sum_k stationary[k][m] * moving[k][n]."
+                .into(),
+            "ls: stationary rows (background load into the shadow weights), mm: MultiplyMoving"
+                .into(),
+            "header (2-entry queue), mv: moving columns, rd/rdata: PSUM read. A moving beat fired"
+                .into(),
             "in cycle s is written to PSUM at edge s + ROWS + COLS; beats of consecutive".into(),
-            "instructions, including a stationary swap, flow back to back. A read is accepted when".into(),
+            "instructions, including a stationary swap, flow back to back. A read is accepted when"
+                .into(),
             "nothing is in flight and answers two cycles later. See docs/architecture.md.".into(),
         ],
         params: vec![
             param("ROWS", cfg.rows.into(), "array rows: contraction axis K"),
-            param("COLS", cfg.cols.into(), "array columns: stationary free axis M"),
-            param("DATA_W", cfg.derived.data_w.into(), "bits of one input element"),
-            param("SIGNED", i64::from(cfg.format.is_signed()), "1: two's-complement inputs"),
+            param(
+                "COLS",
+                cfg.cols.into(),
+                "array columns: stationary free axis M",
+            ),
+            param(
+                "DATA_W",
+                cfg.derived.data_w.into(),
+                "bits of one input element",
+            ),
+            param(
+                "SIGNED",
+                i64::from(cfg.format.is_signed()),
+                "1: two's-complement inputs",
+            ),
             param("ACC_W", cfg.derived.acc_w.into(), "bits of one accumulator"),
             param("PSUM_BANKS", cfg.psum_banks.into(), "PSUM banks"),
-            param("PSUM_DEPTH", cfg.psum_depth.into(), "entries per bank (power of two)"),
-            derived("ROW_W", cond(id("ROWS").gt(int(1)), clog2(id("ROWS")), int(1)), "row index"),
-            derived("CNT_W", id("ROW_W").add(int(1)), "load row count-down (signed)"),
+            param(
+                "PSUM_DEPTH",
+                cfg.psum_depth.into(),
+                "entries per bank (power of two)",
+            ),
+            derived(
+                "ROW_W",
+                cond(id("ROWS").gt(int(1)), clog2(id("ROWS")), int(1)),
+                "row index",
+            ),
+            derived(
+                "CNT_W",
+                id("ROW_W").add(int(1)),
+                "load row count-down (signed)",
+            ),
             derived("K_W", clog2(id("ROWS").add(int(1))), "K count 1..ROWS"),
             derived("M_W", clog2(id("COLS").add(int(1))), "M count 1..COLS"),
-            derived("N_W", clog2(id("PSUM_DEPTH").add(int(1))), "N count 1..PSUM_DEPTH"),
-            derived("BANK_W", cond(id("PSUM_BANKS").gt(int(1)), clog2(id("PSUM_BANKS")), int(1)), "bank number"),
+            derived(
+                "N_W",
+                clog2(id("PSUM_DEPTH").add(int(1))),
+                "N count 1..PSUM_DEPTH",
+            ),
+            derived(
+                "BANK_W",
+                cond(id("PSUM_BANKS").gt(int(1)), clog2(id("PSUM_BANKS")), int(1)),
+                "bank number",
+            ),
             derived("ADDR_W", clog2(id("PSUM_DEPTH")), "address in a bank"),
         ],
         ports: ports(),
@@ -391,7 +528,11 @@ pub fn module(cfg: &Config) -> Module {
 
 /// A parameter derived from the ones before it (not meant to be overridden).
 fn derived(name: &str, value: Expr, what: &str) -> Param {
-    Param { name: name.into(), value, comment: Some(format!("derived: bits of {what}")) }
+    Param {
+        name: name.into(),
+        value,
+        comment: Some(format!("derived: bits of {what}")),
+    }
 }
 
 /// The top-level ports. Widths refer to the module's parameters and localparams.
@@ -399,9 +540,17 @@ fn ports() -> Vec<Port> {
     vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
-        input("ls_valid", None, "LoadStationary: one stationary row per beat"),
+        input(
+            "ls_valid",
+            None,
+            "LoadStationary: one stationary row per beat",
+        ),
         output("ls_ready", None, ""),
-        input("ls_data", Some(id("COLS").mul(id("DATA_W"))), "element m in [m*DATA_W +: DATA_W]"),
+        input(
+            "ls_data",
+            Some(id("COLS").mul(id("DATA_W"))),
+            "element m in [m*DATA_W +: DATA_W]",
+        ),
         input("ls_last", None, "last row of this stationary"),
         input("mm_valid", None, "MultiplyMoving header"),
         output("mm_ready", None, ""),
@@ -414,14 +563,22 @@ fn ports() -> Vec<Port> {
         input("mm_swap", None, "1: use the newly loaded stationary"),
         input("mv_valid", None, "moving beat: one moving column"),
         output("mv_ready", None, ""),
-        input("mv_data", Some(id("ROWS").mul(id("DATA_W"))), "element k in [k*DATA_W +: DATA_W]"),
+        input(
+            "mv_data",
+            Some(id("ROWS").mul(id("DATA_W"))),
+            "element k in [k*DATA_W +: DATA_W]",
+        ),
         input("rd_valid", None, "PSUM read request"),
         output("rd_ready", None, ""),
         input("rd_bank", w("BANK_W"), ""),
         input("rd_addr", w("ADDR_W"), ""),
         output("rdata_valid", None, "PSUM read response"),
         input("rdata_ready", None, ""),
-        output("rdata", Some(id("COLS").mul(id("ACC_W"))), "column m in [m*ACC_W +: ACC_W]"),
+        output(
+            "rdata",
+            Some(id("COLS").mul(id("ACC_W"))),
+            "column m in [m*ACC_W +: ACC_W]",
+        ),
         output("busy", None, "work queued or in flight"),
     ]
 }

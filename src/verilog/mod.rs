@@ -18,7 +18,10 @@ pub enum Expr {
     /// An unsized decimal number (parameters, indices).
     Int(i64),
     /// A sized constant `W'dV` (W known at generation time).
-    Sized { width: u32, value: u64 },
+    Sized {
+        width: u32,
+        value: u64,
+    },
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `c ? a : b`
@@ -145,15 +148,34 @@ pub enum Item {
     /// `assign lhs = rhs;`
     Assign(Expr, Expr),
     /// `always @(posedge clock) begin ... end`
-    Always { clock: String, body: Vec<Stmt> },
+    Always {
+        clock: String,
+        body: Vec<Stmt>,
+    },
     Instance(Instance),
     /// `for (genvar = from; genvar < to; genvar = genvar + 1) begin : label ... end`
-    For { genvar: String, from: Expr, to: Expr, label: String, items: Vec<Item> },
+    For {
+        genvar: String,
+        from: Expr,
+        to: Expr,
+        label: String,
+        items: Vec<Item>,
+    },
     /// `if (cond) begin : label ... end else begin : label_else ... end`
-    If { cond: Expr, label: String, then_items: Vec<Item>, else_label: String, else_items: Vec<Item> },
+    If {
+        cond: Expr,
+        label: String,
+        then_items: Vec<Item>,
+        else_label: String,
+        else_items: Vec<Item>,
+    },
     /// `/* verilator lint_off WARNING */` ... `/* verilator lint_on WARNING */` around items, for
     /// warnings that are intended (documented at the use).
-    LintOff { warning: &'static str, reason: String, items: Vec<Item> },
+    LintOff {
+        warning: &'static str,
+        reason: String,
+        items: Vec<Item>,
+    },
 }
 
 /// A module instance with named parameter overrides and named port connections.
@@ -216,18 +238,31 @@ pub fn red_or(e: Expr) -> Expr {
     Expr::Unary(UnOp::RedOr, Box::new(e))
 }
 
+// `a + b`, `a - b`, `a * b` build expressions (and `.add(b)` etc. read left to right).
+pub use std::ops::{Add, Mul, Sub};
+
+impl Add for Expr {
+    type Output = Expr;
+    fn add(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Add, rhs)
+    }
+}
+impl Sub for Expr {
+    type Output = Expr;
+    fn sub(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Sub, rhs)
+    }
+}
+impl Mul for Expr {
+    type Output = Expr;
+    fn mul(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Mul, rhs)
+    }
+}
+
 impl Expr {
     fn bin(self, op: BinOp, rhs: Expr) -> Expr {
         Expr::Binary(op, Box::new(self), Box::new(rhs))
-    }
-    pub fn add(self, rhs: Expr) -> Expr {
-        self.bin(BinOp::Add, rhs)
-    }
-    pub fn sub(self, rhs: Expr) -> Expr {
-        self.bin(BinOp::Sub, rhs)
-    }
-    pub fn mul(self, rhs: Expr) -> Expr {
-        self.bin(BinOp::Mul, rhs)
     }
     pub fn lt(self, rhs: Expr) -> Expr {
         self.bin(BinOp::Lt, rhs)
@@ -274,38 +309,90 @@ impl Expr {
 }
 
 pub fn input(name: &str, width: Option<Expr>, comment: &str) -> Port {
-    Port { name: name.into(), dir: Dir::Input, width, reg: false, comment: opt_comment(comment), waive: None }
+    Port {
+        name: name.into(),
+        dir: Dir::Input,
+        width,
+        reg: false,
+        comment: opt_comment(comment),
+        waive: None,
+    }
 }
 pub fn output(name: &str, width: Option<Expr>, comment: &str) -> Port {
-    Port { name: name.into(), dir: Dir::Output, width, reg: false, comment: opt_comment(comment), waive: None }
+    Port {
+        name: name.into(),
+        dir: Dir::Output,
+        width,
+        reg: false,
+        comment: opt_comment(comment),
+        waive: None,
+    }
 }
 pub fn output_reg(name: &str, width: Option<Expr>, comment: &str) -> Port {
-    Port { name: name.into(), dir: Dir::Output, width, reg: true, comment: opt_comment(comment), waive: None }
+    Port {
+        name: name.into(),
+        dir: Dir::Output,
+        width,
+        reg: true,
+        comment: opt_comment(comment),
+        waive: None,
+    }
 }
 pub fn param(name: &str, value: i64, comment: &str) -> Param {
-    Param { name: name.into(), value: int(value), comment: opt_comment(comment) }
+    Param {
+        name: name.into(),
+        value: int(value),
+        comment: opt_comment(comment),
+    }
 }
 fn opt_comment(c: &str) -> Option<String> {
     (!c.is_empty()).then(|| c.to_string())
 }
 
 pub fn wire(name: &str, width: Option<Expr>) -> Item {
-    Item::Net(Net { kind: NetKind::Wire, name: name.into(), width, depth: None, init: None })
+    Item::Net(Net {
+        kind: NetKind::Wire,
+        name: name.into(),
+        width,
+        depth: None,
+        init: None,
+    })
 }
 pub fn wire_init(name: &str, width: Option<Expr>, value: Expr) -> Item {
-    Item::Net(Net { kind: NetKind::Wire, name: name.into(), width, depth: None, init: Some(value) })
+    Item::Net(Net {
+        kind: NetKind::Wire,
+        name: name.into(),
+        width,
+        depth: None,
+        init: Some(value),
+    })
 }
 pub fn reg(name: &str, width: Option<Expr>) -> Item {
-    Item::Net(Net { kind: NetKind::Reg, name: name.into(), width, depth: None, init: None })
+    Item::Net(Net {
+        kind: NetKind::Reg,
+        name: name.into(),
+        width,
+        depth: None,
+        init: None,
+    })
 }
 pub fn memory(name: &str, width: Option<Expr>, depth: Expr) -> Item {
-    Item::Net(Net { kind: NetKind::Reg, name: name.into(), width, depth: Some(depth), init: None })
+    Item::Net(Net {
+        kind: NetKind::Reg,
+        name: name.into(),
+        width,
+        depth: Some(depth),
+        init: None,
+    })
 }
 pub fn assign(lhs: Expr, rhs: Expr) -> Item {
     Item::Assign(lhs, rhs)
 }
 pub fn always(body: Vec<Stmt>) -> Item {
-    Item::Always { clock: "clk".into(), body }
+    Item::Always {
+        clock: "clk".into(),
+        body,
+    }
 }
 pub fn comment(text: &str) -> Item {
     Item::Comment(text.into())
@@ -320,10 +407,28 @@ pub fn if_else(c: Expr, then: Vec<Stmt>, otherwise: Vec<Stmt>) -> Stmt {
     Stmt::If(c, then, otherwise)
 }
 pub fn gen_for(genvar: &str, from: Expr, to: Expr, label: &str, items: Vec<Item>) -> Item {
-    Item::For { genvar: genvar.into(), from, to, label: label.into(), items }
+    Item::For {
+        genvar: genvar.into(),
+        from,
+        to,
+        label: label.into(),
+        items,
+    }
 }
-pub fn gen_if(c: Expr, label: &str, then_items: Vec<Item>, else_label: &str, else_items: Vec<Item>) -> Item {
-    Item::If { cond: c, label: label.into(), then_items, else_label: else_label.into(), else_items }
+pub fn gen_if(
+    c: Expr,
+    label: &str,
+    then_items: Vec<Item>,
+    else_label: &str,
+    else_items: Vec<Item>,
+) -> Item {
+    Item::If {
+        cond: c,
+        label: label.into(),
+        then_items,
+        else_label: else_label.into(),
+        else_items,
+    }
 }
 /// `W` as a width expression: `Some(id(W))`.
 pub fn w(name: &str) -> Option<Expr> {

@@ -25,7 +25,11 @@ pub fn print_module(header: &[String], m: &Module) -> String {
         let width = m.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
         for (i, p) in m.params.iter().enumerate() {
             let sep = if i + 1 == m.params.len() { "" } else { "," };
-            let decl = format!("{INDENT}parameter integer {:<width$} = {}{sep}", p.name, expr(&p.value));
+            let decl = format!(
+                "{INDENT}parameter integer {:<width$} = {}{sep}",
+                p.name,
+                expr(&p.value)
+            );
             push_with_comment(&mut out, &decl, p.comment.as_deref());
         }
         out.push(')');
@@ -38,7 +42,11 @@ pub fn print_module(header: &[String], m: &Module) -> String {
     collect_genvars(&m.items, &mut genvars);
     if !genvars.is_empty() {
         out.push('\n');
-        let _ = writeln!(out, "{INDENT}genvar {};", genvars.into_iter().collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "{INDENT}genvar {};",
+            genvars.into_iter().collect::<Vec<_>>().join(", ")
+        );
     }
     if !m.items.is_empty() {
         out.push('\n');
@@ -109,7 +117,11 @@ fn collect_genvars(items: &[Item], set: &mut BTreeSet<String>) {
                 set.insert(genvar.clone());
                 collect_genvars(items, set);
             }
-            Item::If { then_items, else_items, .. } => {
+            Item::If {
+                then_items,
+                else_items,
+                ..
+            } => {
                 collect_genvars(then_items, set);
                 collect_genvars(else_items, set);
             }
@@ -147,7 +159,13 @@ fn print_item(out: &mut String, item: &Item, depth: usize, top: bool) {
             let _ = writeln!(out, "{ind}end");
         }
         Item::Instance(inst) => print_instance(out, inst, &ind),
-        Item::For { genvar, from, to, label, items } => {
+        Item::For {
+            genvar,
+            from,
+            to,
+            label,
+            items,
+        } => {
             if top {
                 let _ = writeln!(out, "{ind}generate");
             }
@@ -163,7 +181,13 @@ fn print_item(out: &mut String, item: &Item, depth: usize, top: bool) {
                 let _ = writeln!(out, "{ind}endgenerate");
             }
         }
-        Item::If { cond, label, then_items, else_label, else_items } => {
+        Item::If {
+            cond,
+            label,
+            then_items,
+            else_label,
+            else_items,
+        } => {
             if top {
                 let _ = writeln!(out, "{ind}generate");
             }
@@ -180,7 +204,11 @@ fn print_item(out: &mut String, item: &Item, depth: usize, top: bool) {
                 let _ = writeln!(out, "{ind}endgenerate");
             }
         }
-        Item::LintOff { warning, reason, items } => {
+        Item::LintOff {
+            warning,
+            reason,
+            items,
+        } => {
             push_comment(out, &ind, reason);
             let _ = writeln!(out, "{ind}/* verilator lint_off {warning} */");
             print_items(out, items, depth, top);
@@ -195,14 +223,24 @@ fn print_net(out: &mut String, net: &Net, ind: &str) {
         NetKind::Reg => "reg ",
     };
     let r = range(&net.width);
-    let r = if r.is_empty() { String::new() } else { format!(" {r}") };
+    let r = if r.is_empty() {
+        String::new()
+    } else {
+        format!(" {r}")
+    };
     let depth = match &net.depth {
         Some(d) => format!(" [0:{}-1]", expr_prec(d, PREC_ADD)),
         None => String::new(),
     };
     match &net.init {
         Some(v) => {
-            let _ = writeln!(out, "{ind}{}{r} {}{depth} = {};", kind.trim_end(), net.name, expr(v));
+            let _ = writeln!(
+                out,
+                "{ind}{}{r} {}{depth} = {};",
+                kind.trim_end(),
+                net.name,
+                expr(v)
+            );
         }
         None => {
             let _ = writeln!(out, "{ind}{}{r} {}{depth};", kind.trim_end(), net.name);
@@ -317,7 +355,16 @@ fn bin_text(op: BinOp) -> &'static str {
 }
 
 fn associative(op: BinOp) -> bool {
-    matches!(op, BinOp::Add | BinOp::Mul | BinOp::And | BinOp::Or | BinOp::Xor | BinOp::LogicAnd | BinOp::LogicOr)
+    matches!(
+        op,
+        BinOp::Add
+            | BinOp::Mul
+            | BinOp::And
+            | BinOp::Or
+            | BinOp::Xor
+            | BinOp::LogicAnd
+            | BinOp::LogicOr
+    )
 }
 
 fn prec(e: &Expr) -> u8 {
@@ -381,12 +428,25 @@ fn expr_raw(e: &Expr) -> String {
             }
         }
         Expr::Cond(c, a, b) => {
-            format!("{} ? {} : {}", expr_prec(c, PREC_COND + 1), expr_prec(a, PREC_COND + 1), expr_prec(b, PREC_COND + 1))
+            format!(
+                "{} ? {} : {}",
+                expr_prec(c, PREC_COND + 1),
+                expr_prec(a, PREC_COND + 1),
+                expr_prec(b, PREC_COND + 1)
+            )
         }
         Expr::Index(a, i) => format!("{}[{}]", expr_prec(a, PREC_ATOM), expr(i)),
         Expr::Slice(a, m, l) => format!("{}[{}:{}]", expr_prec(a, PREC_ATOM), expr(m), expr(l)),
-        Expr::PartUp(a, base, width) => format!("{}[{} +: {}]", expr_prec(a, PREC_ATOM), expr(base), expr(width)),
-        Expr::Concat(parts) => format!("{{{}}}", parts.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        Expr::PartUp(a, base, width) => format!(
+            "{}[{} +: {}]",
+            expr_prec(a, PREC_ATOM),
+            expr(base),
+            expr(width)
+        ),
+        Expr::Concat(parts) => format!(
+            "{{{}}}",
+            parts.iter().map(expr).collect::<Vec<_>>().join(", ")
+        ),
         Expr::Repeat(n, a) => format!("{{{}{{{}}}}}", expr(n), expr(a)),
         Expr::Signed(a) => format!("$signed({})", expr(a)),
         Expr::Clog2(a) => format!("$clog2({})", expr(a)),
@@ -400,7 +460,10 @@ mod tests {
 
     #[test]
     fn precedence_needs_only_necessary_parentheses() {
-        let e = id("r").mul(id("COLS").add(int(1))).add(id("c")).mul(id("DATA_W"));
+        let e = id("r")
+            .mul(id("COLS").add(int(1)))
+            .add(id("c"))
+            .mul(id("DATA_W"));
         assert_eq!(expr(&e), "(r*(COLS + 1) + c)*DATA_W");
         let e = id("a").sub(id("b").sub(id("c")));
         assert_eq!(expr(&e), "a - (b - c)");
@@ -408,8 +471,14 @@ mod tests {
         assert_eq!(expr(&e), "a + b + c");
         let e = cond(id("s").and(not(id("f"))), id("x"), zeros(id("W")));
         assert_eq!(expr(&e), "s && !f ? x : {W{1'b0}}");
-        assert_eq!(expr(&id("v").part(id("i").mul(id("W")), id("W"))), "v[i*W +: W]");
-        assert_eq!(expr(&concat(vec![sized(1, 1), sized(4, 9)])), "{1'b1, 4'd9}");
+        assert_eq!(
+            expr(&id("v").part(id("i").mul(id("W")), id("W"))),
+            "v[i*W +: W]"
+        );
+        assert_eq!(
+            expr(&concat(vec![sized(1, 1), sized(4, 9)])),
+            "{1'b1, 4'd9}"
+        );
     }
 
     #[test]
@@ -418,10 +487,20 @@ mod tests {
             name: "demo".into(),
             doc: vec!["A demo.".into()],
             params: vec![param("W", 8, "bits")],
-            ports: vec![input("clk", None, ""), input("d", w("W"), "data"), output_reg("q", w("W"), "")],
+            ports: vec![
+                input("clk", None, ""),
+                input("d", w("W"), "data"),
+                output_reg("q", w("W"), ""),
+            ],
             items: vec![
                 always(vec![nb(id("q"), id("d"))]),
-                gen_for("i", int(0), id("W"), "g_bit", vec![wire_init("t", None, id("d").at(id("i")))]),
+                gen_for(
+                    "i",
+                    int(0),
+                    id("W"),
+                    "g_bit",
+                    vec![wire_init("t", None, id("d").at(id("i")))],
+                ),
             ],
         };
         let a = print_module(&["header".into()], &m);
