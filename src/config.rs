@@ -25,13 +25,26 @@ pub const MAX_ACC_BITS: u32 = 64;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{field} = {value} is out of range: allowed {allowed}")]
-    OutOfRange { field: &'static str, value: String, allowed: String },
+    OutOfRange {
+        field: &'static str,
+        value: String,
+        allowed: String,
+    },
     #[error("acc_bits = {acc_bits} is narrower than one {format} product ({product_bits} bits): allowed {product_bits}..={max}")]
-    AccumulatorTooNarrow { acc_bits: u32, format: String, product_bits: u32, max: u32 },
+    AccumulatorTooNarrow {
+        acc_bits: u32,
+        format: String,
+        product_bits: u32,
+        max: u32,
+    },
     #[error("format = \"{0}\" is not a known number format: allowed int2..int16, uint2..uint16")]
     UnknownFormat(String),
     #[error("preset `{name}` not found in {dir}: available presets: {available}")]
-    UnknownPreset { name: String, dir: String, available: String },
+    UnknownPreset {
+        name: String,
+        dir: String,
+        available: String,
+    },
     #[error("cannot read {path}: {message}")]
     Read { path: String, message: String },
     #[error("{path}: {message}")]
@@ -157,8 +170,16 @@ pub fn bits_for(max: u64) -> u32 {
     (64 - max.leading_zeros()).max(1)
 }
 
-fn range_err(field: &'static str, value: impl fmt::Display, allowed: impl fmt::Display) -> ConfigError {
-    ConfigError::OutOfRange { field, value: value.to_string(), allowed: allowed.to_string() }
+fn range_err(
+    field: &'static str,
+    value: impl fmt::Display,
+    allowed: impl fmt::Display,
+) -> ConfigError {
+    ConfigError::OutOfRange {
+        field,
+        value: value.to_string(),
+        allowed: allowed.to_string(),
+    }
 }
 
 impl Config {
@@ -170,8 +191,10 @@ impl Config {
         if raw.cols == 0 || raw.cols > MAX_COLS {
             return Err(range_err("cols", raw.cols, format!("1..={MAX_COLS}")));
         }
-        let format: NumberFormat =
-            raw.format.parse().map_err(|_| ConfigError::UnknownFormat(raw.format.clone()))?;
+        let format: NumberFormat = raw
+            .format
+            .parse()
+            .map_err(|_| ConfigError::UnknownFormat(raw.format.clone()))?;
         let product_bits = format.product_bits();
         if raw.acc_bits < product_bits {
             return Err(ConfigError::AccumulatorTooNarrow {
@@ -182,10 +205,18 @@ impl Config {
             });
         }
         if raw.acc_bits > MAX_ACC_BITS {
-            return Err(range_err("acc_bits", raw.acc_bits, format!("{product_bits}..={MAX_ACC_BITS}")));
+            return Err(range_err(
+                "acc_bits",
+                raw.acc_bits,
+                format!("{product_bits}..={MAX_ACC_BITS}"),
+            ));
         }
         if raw.psum_banks == 0 || raw.psum_banks > MAX_PSUM_BANKS {
-            return Err(range_err("psum_banks", raw.psum_banks, format!("1..={MAX_PSUM_BANKS}")));
+            return Err(range_err(
+                "psum_banks",
+                raw.psum_banks,
+                format!("1..={MAX_PSUM_BANKS}"),
+            ));
         }
         if raw.psum_depth < MIN_PSUM_DEPTH
             || raw.psum_depth > MAX_PSUM_DEPTH
@@ -198,9 +229,16 @@ impl Config {
             ));
         }
         if raw.name.is_empty()
-            || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
+            || !raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
         {
-            return Err(range_err("name", format!("{:?}", raw.name), "letters, digits and - _ + ."));
+            return Err(range_err(
+                "name",
+                format!("{:?}", raw.name),
+                "letters, digits and - _ + .",
+            ));
         }
         let derived = Derived {
             data_w: format.bits(),
@@ -250,7 +288,11 @@ impl Config {
     }
 
     /// Parse and validate a preset's TOML text. `origin` names the source in errors.
-    pub fn from_toml_str(text: &str, origin: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
         let mut raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_string(),
             message: e.message().to_string(),
@@ -260,7 +302,11 @@ impl Config {
     }
 
     /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides.
-    pub fn from_preset(seeds_dir: &Path, name: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+    pub fn from_preset(
+        seeds_dir: &Path,
+        name: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
         let path = seeds_dir.join(format!("{name}.toml"));
         if !path.is_file() {
             return Err(ConfigError::UnknownPreset {
@@ -269,8 +315,10 @@ impl Config {
                 available: list_presets(seeds_dir).join(", "),
             });
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ConfigError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Config::from_toml_str(&text, &path.display().to_string(), overrides)
     }
 
@@ -297,7 +345,10 @@ impl Config {
 
     /// A short tag for file and module naming: `r4c4_int8_a32`.
     pub fn tag(&self) -> String {
-        format!("r{}c{}_{}_a{}", self.rows, self.cols, self.format, self.acc_bits)
+        format!(
+            "r{}c{}_{}_a{}",
+            self.rows, self.cols, self.format, self.acc_bits
+        )
     }
 }
 
@@ -372,17 +423,27 @@ mod tests {
         assert!(e.contains("acc_bits = 15") && e.contains("16..=64"), "{e}");
         let mut r = raw(4, 4);
         r.psum_depth = 100;
-        assert!(Config::from_raw(&r).unwrap_err().to_string().starts_with("psum_depth = 100"));
+        assert!(Config::from_raw(&r)
+            .unwrap_err()
+            .to_string()
+            .starts_with("psum_depth = 100"));
         let mut r = raw(4, 4);
         r.format = "int17".into();
-        assert!(Config::from_raw(&r).unwrap_err().to_string().contains("int17"));
+        assert!(Config::from_raw(&r)
+            .unwrap_err()
+            .to_string()
+            .contains("int17"));
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let e = Config::from_toml_str("rows = 4\ncols = 4\nbogus = 1\n", "x.toml", &Overrides::default())
-            .unwrap_err()
-            .to_string();
+        let e = Config::from_toml_str(
+            "rows = 4\ncols = 4\nbogus = 1\n",
+            "x.toml",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("bogus"), "{e}");
     }
 

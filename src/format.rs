@@ -16,7 +16,10 @@ pub const MIN_INT_BITS: u32 = 2;
 pub const MAX_INT_BITS: u32 = 16;
 
 impl NumberFormat {
-    pub const INT8: NumberFormat = NumberFormat::Int { bits: 8, signed: true };
+    pub const INT8: NumberFormat = NumberFormat::Int {
+        bits: 8,
+        signed: true,
+    };
 
     /// Bits of one input element.
     pub fn bits(self) -> u32 {
@@ -48,7 +51,10 @@ impl NumberFormat {
     pub fn max_value(self) -> i64 {
         match self {
             NumberFormat::Int { bits, signed: true } => (1i64 << (bits - 1)) - 1,
-            NumberFormat::Int { bits, signed: false } => (1i64 << bits) - 1,
+            NumberFormat::Int {
+                bits,
+                signed: false,
+            } => (1i64 << bits) - 1,
         }
     }
 
@@ -99,7 +105,10 @@ impl fmt::Display for NumberFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NumberFormat::Int { bits, signed: true } => write!(f, "int{bits}"),
-            NumberFormat::Int { bits, signed: false } => write!(f, "uint{bits}"),
+            NumberFormat::Int {
+                bits,
+                signed: false,
+            } => write!(f, "uint{bits}"),
         }
     }
 }
@@ -114,7 +123,10 @@ impl FromStr for NumberFormat {
         } else {
             return Err(());
         };
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        if digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
             return Err(());
         }
         let bits: u32 = digits.parse().map_err(|_| ())?;

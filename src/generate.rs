@@ -33,7 +33,11 @@ pub fn design_files(cfg: &Config) -> Vec<(String, String)> {
     files.push((FILE_LIST.to_string(), list));
     files.push((
         "config.toml".to_string(),
-        format!("# Canonical configuration (hash {}); regenerate with `systolic generate`.\n{}", cfg.hash(), cfg.canonical_toml()),
+        format!(
+            "# Canonical configuration (hash {}); regenerate with `systolic generate`.\n{}",
+            cfg.hash(),
+            cfg.canonical_toml()
+        ),
     ));
     files
 }

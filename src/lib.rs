@@ -6,9 +6,9 @@
 //! the FPGA flows. [`golden`] stands beside as plain Rust.
 
 pub mod config;
+pub mod cosim;
 pub mod format;
 pub mod generate;
-pub mod cosim;
 pub mod golden;
 pub mod program;
 pub mod rtl;

@@ -37,7 +37,11 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
     let tty = std::io::stderr().is_terminal();
-    let opts = HarnessOptions { trace: args.waves.is_some(), threads: args.threads, ..Default::default() };
+    let opts = HarnessOptions {
+        trace: args.waves.is_some(),
+        threads: args.threads,
+        ..Default::default()
+    };
     let files = systolic::generate::design_files(&cfg);
     let harness = Harness::build_files(&cfg, &files, &opts, &mut |line| {
         if tty {
@@ -46,15 +50,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
 
     let mut rng = SplitMix64::new(args.seed);
-    let gen = GenOptions { matmuls: args.instructions, ..GenOptions::default() };
+    let gen = GenOptions {
+        matmuls: args.instructions,
+        ..GenOptions::default()
+    };
     let program = random_program(&cfg, &mut rng, &gen);
-    let stalls = if args.stalls { Stalls::random(args.seed) } else { Stalls::NONE };
+    let stalls = if args.stalls {
+        Stalls::random(args.seed)
+    } else {
+        Stalls::NONE
+    };
 
     let waves = args.waves.map(|w| {
         if w.is_absolute() {
             w
         } else {
-            PathBuf::from("runs").join(format!("{}-seed{}", cfg.name, args.seed)).join(w)
+            PathBuf::from("runs")
+                .join(format!("{}-seed{}", cfg.name, args.seed))
+                .join(w)
         }
     });
     if let Some(w) = &waves {
@@ -83,5 +96,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("  waves: {}", w.display());
         }
     }
-    Ok(if report.pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -21,7 +21,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
-    let out = args.out.unwrap_or_else(|| PathBuf::from("generated").join(&cfg.name));
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("generated").join(&cfg.name));
     let summary = write_design(&cfg, &out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);

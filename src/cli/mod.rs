@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use systolic::config::ConfigError;
 
 #[derive(Parser)]
-#[command(name = "systolic", version, about = "Generate, verify and synthesise a Trainium-like systolic matrix engine")]
+#[command(
+    name = "systolic",
+    version,
+    about = "Generate, verify and synthesise a Trainium-like systolic matrix engine"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,7 +40,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
     if let Some(e) = err.downcast_ref::<ConfigError>() {
         let hint = match e {
-            ConfigError::UnknownPreset { .. } => Some("presets are the TOML files in seeds/; or give --rows and --cols"),
+            ConfigError::UnknownPreset { .. } => {
+                Some("presets are the TOML files in seeds/; or give --rows and --cols")
+            }
             _ => Some("see `systolic generate --help` and the presets in seeds/"),
         };
         return (2, hint);

@@ -55,7 +55,11 @@ pub struct HarnessOptions {
 
 impl Default for HarnessOptions {
     fn default() -> Self {
-        HarnessOptions { trace: false, threads: 1, cache_root: verilator::default_cache_root() }
+        HarnessOptions {
+            trace: false,
+            threads: 1,
+            cache_root: verilator::default_cache_root(),
+        }
     }
 }
 
@@ -147,8 +151,16 @@ impl Harness {
             h.update(text.as_bytes());
             h.update([0]);
         }
-        let key: String = h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
-        let dir = opts.cache_root.join("src").join(format!("{}-{key}", cfg.tag()));
+        let key: String = h
+            .finalize()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let dir = opts
+            .cache_root
+            .join("src")
+            .join(format!("{}-{key}", cfg.tag()));
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| CosimError::Io { path, source }
@@ -186,18 +198,34 @@ impl Harness {
         let model = verilator::build_with(
             &spec,
             &opts.cache_root,
-            verilator::BuildOptions { progress: Some(progress), ..Default::default() },
+            verilator::BuildOptions {
+                progress: Some(progress),
+                ..Default::default()
+            },
         )?;
         let build_seconds = model.build_seconds();
-        Ok(Harness { cfg: cfg.clone(), model, build_seconds })
+        Ok(Harness {
+            cfg: cfg.clone(),
+            model,
+            build_seconds,
+        })
     }
 
     /// Run `program` on a fresh instance and on the golden model, and compare.
-    pub fn run(&self, program: &Program, stalls: Stalls, waves: Option<&Path>) -> Result<Outcome, CosimError> {
+    pub fn run(
+        &self,
+        program: &Program,
+        stalls: Stalls,
+        waves: Option<&Path>,
+    ) -> Result<Outcome, CosimError> {
         let cfg = &self.cfg;
         let mut golden = EngineModel::new(cfg);
         let expected = golden.run(program)?;
-        let expected_cycles = if stalls.any() { None } else { Some(golden::stall_free(cfg, program)?.total_cycles) };
+        let expected_cycles = if stalls.any() {
+            None
+        } else {
+            Some(golden::stall_free(cfg, program)?.total_cycles)
+        };
 
         let mut sim = self.model.instantiate()?;
         if let Some(path) = waves {
@@ -205,8 +233,11 @@ impl Harness {
         }
         // Generous bound: every beat may wait for its predecessors plus the pipeline depth.
         let stats = program.stats();
-        let work = (stats.load_beats + stats.moving_beats + 8 * stats.reads + program.commands.len()) as u64;
-        let limit = 64 + (work + 4 * u64::from(cfg.rows + cfg.cols)) * if stalls.any() { 20 } else { 4 };
+        let work =
+            (stats.load_beats + stats.moving_beats + 8 * stats.reads + program.commands.len())
+                as u64;
+        let limit =
+            64 + (work + 4 * u64::from(cfg.rows + cfg.cols)) * if stalls.any() { 20 } else { 4 };
         let start = Instant::now();
         let run = driver::run_program(&mut sim, cfg, program, stalls, limit)?;
         let sim_seconds = start.elapsed().as_secs_f64();
@@ -222,7 +253,11 @@ impl Harness {
                 m.read, m.cycle, m.bank, m.addr, m.column, m.expected_signed, m.expected, m.got_signed, m.got
             ))
         } else if run.reads.len() != expected.len() {
-            Some(format!("the RTL answered {} reads, the golden model {}", run.reads.len(), expected.len()))
+            Some(format!(
+                "the RTL answered {} reads, the golden model {}",
+                run.reads.len(),
+                expected.len()
+            ))
         } else {
             match expected_cycles {
                 Some(e) if e != run.total_cycles => Some(format!(
@@ -251,7 +286,11 @@ impl Harness {
             sim_seconds,
             cycles_per_second: run.total_cycles as f64 / sim_seconds.max(1e-9),
         };
-        Ok(Outcome { report, rtl: run, expected })
+        Ok(Outcome {
+            report,
+            rtl: run,
+            expected,
+        })
     }
 }
 
