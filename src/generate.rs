@@ -27,7 +27,11 @@ pub const FILE_LIST: &str = "files.f";
 
 /// All generated files of a configuration, `(name, contents)`, in a fixed order.
 pub fn design_files(cfg: &Config) -> Vec<(String, String)> {
-    let design = Design::new(cfg);
+    files_of(&Design::new(cfg), cfg)
+}
+
+/// The generated files of a (possibly modified) design of `cfg`.
+pub fn files_of(design: &Design, cfg: &Config) -> Vec<(String, String)> {
     let mut files = design.files();
     let list: String = files.iter().map(|(name, _)| format!("{name}\n")).collect();
     files.push((FILE_LIST.to_string(), list));

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use systolic::config::{self, Config, Overrides};
 use systolic::generate::write_design;
 
 use super::common::ConfigArgs;
@@ -12,14 +13,35 @@ pub struct Args {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// Output directory (default: generated/<config name>).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all")]
     pub out: Option<PathBuf>,
+    /// Regenerate generated/<preset>/ for every preset in seeds/ (and nothing else).
+    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth"])]
+    pub all: bool,
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.all {
+        let seeds = config::seeds_dir();
+        let mut configs = vec![];
+        for name in config::list_presets(&seeds) {
+            configs.push(Config::from_preset(&seeds, &name, &Overrides::default())?);
+        }
+        for cfg in &configs {
+            let summary = write_design(cfg, &PathBuf::from("generated").join(&cfg.name))?;
+            println!(
+                "generated {} (hash {}): {} files in {}",
+                cfg.name,
+                cfg.hash(),
+                summary.files.len(),
+                summary.dir.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let cfg = args.config.resolve()?;
     let out = args
         .out

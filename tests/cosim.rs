@@ -1,0 +1,155 @@
+//! Co-simulation of the generated RTL (Verilator) against the golden model, on random programs
+//! chosen by proptest, for array sizes from 1x1 to 32x32 and several number formats.
+//!
+//! Each case draws a program seed and whether the handshakes stall at random. The programs
+//! cover (by construction of `random_program`, itself tested in golden_model.rs) extreme values,
+//! K < rows, M < cols, N = 1 and N = psum_depth, chains of >= 4 accumulating instructions,
+//! preloaded stationaries, masked garbage and reads of never-written entries. A failing case
+//! prints the seed, the report with the first mismatch, and the whole program (its matrices).
+
+mod common;
+
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use proptest::test_runner::Config as PtConfig;
+
+use systolic::config::Config;
+use systolic::cosim::{Harness, HarnessOptions, Stalls};
+use systolic::program::{random_program, GenOptions, SplitMix64};
+
+fn check(harness: &Harness, seed: u64, stalls: bool, matmuls: usize) -> Result<(), TestCaseError> {
+    let cfg = &harness.cfg;
+    let mut rng = SplitMix64::new(seed);
+    let program = random_program(
+        cfg,
+        &mut rng,
+        &GenOptions {
+            matmuls,
+            ..GenOptions::default()
+        },
+    );
+    let st = if stalls {
+        Stalls::random(seed)
+    } else {
+        Stalls::NONE
+    };
+    let outcome = harness
+        .run(&program, st, None)
+        .map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
+    if !outcome.report.pass {
+        return Err(TestCaseError::fail(format!(
+            "seed {seed}, stalls {stalls}, config {}:\n{}\nprogram:\n{}",
+            cfg.canonical_toml(),
+            outcome.report.summary(),
+            program
+        )));
+    }
+    Ok(())
+}
+
+/// Build each configuration once per test binary (the build itself is cached on disk too).
+fn harness(
+    slot: &'static OnceLock<Option<Harness>>,
+    cfg: impl FnOnce() -> Config,
+) -> Option<&'static Harness> {
+    slot.get_or_init(|| {
+        if !common::require_tool("verilator", "--version") {
+            return None;
+        }
+        let cfg = cfg();
+        Some(
+            Harness::build(&cfg, &HarnessOptions::default())
+                .unwrap_or_else(|e| panic!("build {}: {e}", cfg.name)),
+        )
+    })
+    .as_ref()
+}
+
+macro_rules! cosim_case {
+    ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
+        proptest! {
+            #![proptest_config(PtConfig { cases: $cases, failure_persistence: None, max_shrink_iters: 0, ..PtConfig::default() })]
+            #[test]
+            fn $name(seed in any::<u64>(), stalls in any::<bool>()) {
+                static SLOT: OnceLock<Option<Harness>> = OnceLock::new();
+                let Some(h) = harness(&SLOT, || $cfg) else { return Ok(()); };
+                check(h, seed, stalls, $mm)?;
+            }
+        }
+    };
+}
+
+cosim_case!(
+    cosim_1x1,
+    cases = 24,
+    matmuls = 40,
+    common::config(1, 1, "int8", 32, 2, 8)
+);
+cosim_case!(
+    cosim_1x8,
+    cases = 16,
+    matmuls = 30,
+    common::config(1, 8, "int8", 32, 1, 16)
+);
+cosim_case!(
+    cosim_8x1,
+    cases = 16,
+    matmuls = 30,
+    common::config(8, 1, "int8", 32, 3, 16)
+);
+cosim_case!(
+    cosim_3x5,
+    cases = 24,
+    matmuls = 40,
+    common::preset("int8-3x5")
+);
+cosim_case!(
+    cosim_4x4,
+    cases = 24,
+    matmuls = 40,
+    common::preset("int8-4x4")
+);
+cosim_case!(
+    cosim_8x8,
+    cases = 12,
+    matmuls = 30,
+    common::preset("int8-8x8")
+);
+cosim_case!(
+    cosim_16x16,
+    cases = 8,
+    matmuls = 24,
+    common::preset("int8-16x16")
+);
+cosim_case!(
+    cosim_32x32,
+    cases = 4,
+    matmuls = 16,
+    common::config(32, 32, "int8", 32, 2, 64)
+);
+// Other integer formats: narrow and wide, signed and unsigned, tight and 64-bit accumulators.
+cosim_case!(
+    cosim_4x4_uint8_acc16,
+    cases = 12,
+    matmuls = 30,
+    common::config(4, 4, "uint8", 16, 2, 32)
+);
+cosim_case!(
+    cosim_3x2_int2_acc4,
+    cases = 12,
+    matmuls = 30,
+    common::config(3, 2, "int2", 4, 1, 8)
+);
+cosim_case!(
+    cosim_2x3_int16_acc64,
+    cases = 12,
+    matmuls = 30,
+    common::config(2, 3, "int16", 64, 2, 16)
+);
+cosim_case!(
+    cosim_5x3_uint16_acc40,
+    cases = 12,
+    matmuls = 30,
+    common::config(5, 3, "uint16", 40, 4, 8)
+);
