@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what systolic's main job and tests need on Debian: Verilator (co-simulation),
+# Icarus Verilog (second simulator), Yosys (synthesis checks), g++ and make (Verilator builds).
+# Idempotent: installs only what is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+need=()
+command -v verilator >/dev/null 2>&1 || need+=(verilator)
+command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+command -v yosys >/dev/null 2>&1 || need+=(yosys)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+
+if ((${#need[@]})); then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "setup: installing ${need[*]} from Debian's packages" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo not found: install Rust (https://rustup.rs) first" >&2
+  exit 1
+fi
