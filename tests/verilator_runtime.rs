@@ -42,7 +42,9 @@ macro_rules! require_verilator {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// A fresh, empty directory under cargo's per-test-target scratch space.
@@ -87,6 +89,10 @@ fn adder_sources() -> Vec<PathBuf> {
 }
 
 fn build_adder(trace: bool, root: &Path) -> Result<Model, VerilatorError> {
+    build_adder_threads(trace, 1, root)
+}
+
+fn build_adder_threads(trace: bool, threads: u32, root: &Path) -> Result<Model, VerilatorError> {
     let sources = adder_sources();
     let ports = adder_ports();
     build(
@@ -95,7 +101,7 @@ fn build_adder(trace: bool, root: &Path) -> Result<Model, VerilatorError> {
             sources: &sources,
             ports: &ports,
             trace,
-            threads: 1,
+            threads,
             extra_args: &[],
         },
         root,
@@ -169,11 +175,18 @@ fn reset(sim: &mut Sim, p: &Ports) {
 }
 
 fn to_u128(w: &[u32]) -> u128 {
-    w.iter().rev().fold(0u128, |acc, &x| (acc << 32) | x as u128)
+    w.iter()
+        .rev()
+        .fold(0u128, |acc, &x| (acc << 32) | x as u128)
 }
 
 fn words_u128(v: u128) -> [u32; 4] {
-    [v as u32, (v >> 32) as u32, (v >> 64) as u32, (v >> 96) as u32]
+    [
+        v as u32,
+        (v >> 32) as u32,
+        (v >> 64) as u32,
+        (v >> 96) as u32,
+    ]
 }
 
 /// xorshift64*, deterministic.
@@ -204,8 +217,14 @@ fn missing_verilator_is_an_error_not_a_panic() {
         ..Default::default()
     };
     let err = build_with(&spec, &fresh_dir("missing"), opts).unwrap_err();
-    assert!(matches!(err, VerilatorError::ToolNotFound { .. }), "{err:?}");
-    assert!(err.to_string().contains("apt-get install verilator"), "{err}");
+    assert!(
+        matches!(err, VerilatorError::ToolNotFound { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("apt-get install verilator"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -282,7 +301,10 @@ fn eval_shows_pre_edge_values_and_combinational_ready() {
     // Nothing reaches the model before eval.
     assert!(!sim.get_bool(p.in_ready));
     sim.eval();
-    assert!(sim.get_bool(p.in_ready), "ready depends combinationally on valid");
+    assert!(
+        sim.get_bool(p.in_ready),
+        "ready depends combinationally on valid"
+    );
     assert!(sim.get_bool(p.out_valid));
     assert_eq!(sim.get_u64(p.out_data), 42);
     assert_eq!(sim.get_u64(p.count), 0, "handshake not yet clocked");
@@ -343,6 +365,24 @@ fn two_sims_are_independent() {
 }
 
 #[test]
+fn multithreaded_model() {
+    require_verilator!();
+    let model = build_adder_threads(false, 2, &default_cache_root()).unwrap();
+    let mut sim = model.instantiate().unwrap();
+    let p = Ports::of(&sim);
+    reset(&mut sim, &p);
+    let m100: u128 = (1 << 100) - 1;
+    let mut s100 = 0u128;
+    for i in 0..100u128 {
+        let a = (i * 0x0123_4567_89ab_cdef_0123_4567) & m100;
+        sim.set(p.a100, &words_u128(a));
+        sim.tick();
+        s100 = (s100 + a) & m100;
+        assert_eq!(to_u128(sim.get(p.s100)), s100);
+    }
+}
+
+#[test]
 fn port_lookup() {
     require_verilator!();
     let sim = adder(false).instantiate().unwrap();
@@ -381,9 +421,16 @@ fn concurrent_builds_of_one_spec_all_succeed() {
             })
         })
         .collect();
-    let models: Vec<Model> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+    let models: Vec<Model> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
     let built: Vec<f64> = models.iter().filter_map(|m| m.build_seconds()).collect();
-    assert_eq!(built.len(), 1, "exactly one thread builds, the others wait and hit the cache");
+    assert_eq!(
+        built.len(),
+        1,
+        "exactly one thread builds, the others wait and hit the cache"
+    );
     eprintln!("fresh build of the adder fixture: {:.1} s", built[0]);
     for m in &models {
         assert_eq!(m.dir(), models[0].dir());
@@ -402,6 +449,31 @@ fn concurrent_builds_of_one_spec_all_succeed() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     drop(models);
+
+    // Another design in the same cache reuses the compiled Verilated runtime objects.
+    let sources = vec![fixture("vrt_same_a.v")];
+    let ports = vec![
+        PortSpec::input("clk", 1),
+        PortSpec::input("x", 8),
+        PortSpec::output("y", 8),
+    ];
+    let spec = BuildSpec {
+        top: "vrt_same",
+        sources: &sources,
+        ports: &ports,
+        trace: false,
+        threads: 1,
+        extra_args: &[],
+    };
+    let other = build(&spec, &root).unwrap();
+    let log = std::fs::read_to_string(other.dir().join("build.log")).unwrap();
+    assert!(log.contains("runtime objects"), "{log}");
+    let mut sim = other.instantiate().unwrap();
+    let (x, y) = (sim.port("x").unwrap(), sim.port("y").unwrap());
+    sim.set_u64(x, 41);
+    sim.tick();
+    assert_eq!(sim.get_u64(y), 42);
+    drop(sim);
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -439,7 +511,10 @@ fn vcd_is_written_when_tracing() {
 
     // Untraced model: a clean error.
     let mut plain = adder(false).instantiate().unwrap();
-    assert!(matches!(plain.open_trace(&dir.join("x.vcd")), Err(VerilatorError::TraceNotBuilt)));
+    assert!(matches!(
+        plain.open_trace(&dir.join("x.vcd")),
+        Err(VerilatorError::TraceNotBuilt)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -461,7 +536,11 @@ fn syntax_error_is_a_build_error_with_its_log() {
     let VerilatorError::BuildFailed { log, tail, .. } = &err else {
         panic!("expected BuildFailed, got {err:?}")
     };
-    assert!(log.is_file(), "log {} exists after the error", log.display());
+    assert!(
+        log.is_file(),
+        "log {} exists after the error",
+        log.display()
+    );
     let text = std::fs::read_to_string(log).unwrap();
     assert!(text.contains("vrt_syntax_error.v"), "{text}");
     assert!(tail.contains("%Error"), "{tail}");
@@ -496,9 +575,18 @@ fn port_list_is_checked_against_the_design() {
     assert!(all.contains("`ghost`"), "{all}");
 
     // Invalid specs are rejected before any tool runs.
-    let no_clk: Vec<PortSpec> = adder_ports().into_iter().filter(|p| p.name != "clk").collect();
-    let spec = BuildSpec { ports: &no_clk, ..spec };
-    assert!(matches!(build(&spec, &root), Err(VerilatorError::InvalidSpec(_))));
+    let no_clk: Vec<PortSpec> = adder_ports()
+        .into_iter()
+        .filter(|p| p.name != "clk")
+        .collect();
+    let spec = BuildSpec {
+        ports: &no_clk,
+        ..spec
+    };
+    assert!(matches!(
+        build(&spec, &root),
+        Err(VerilatorError::InvalidSpec(_))
+    ));
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -562,5 +650,8 @@ fn cycles_per_second() {
         rates.push(n as f64 / t.elapsed().as_secs_f64());
     }
     rates.sort_by(f64::total_cmp);
-    eprintln!("adder fixture (incl. 8192-bit ports): {rates:.0?} cycles/s, median {:.0}", rates[1]);
+    eprintln!(
+        "adder fixture (incl. 8192-bit ports): {rates:.0?} cycles/s, median {:.0}",
+        rates[1]
+    );
 }

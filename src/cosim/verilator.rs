@@ -47,7 +47,12 @@
 //! and are renamed into place atomically, under an exclusive lock on `<key>.lock`, so concurrent
 //! threads and processes building the same design build it once and all succeed. A failed build
 //! is moved to `<key>.failed/` (replacing an older one) so that its `build.log` outlives the
-//! error; it is never treated as a cache hit.
+//! error; it is never treated as a cache hit. Lock files stay (deleting them would race).
+//!
+//! The compiled Verilated runtime (`verilated.o`, ...) is design-independent and shared between
+//! entries through `cache_root/runtime-<key>/`: a small design then builds in about 2.5 s instead
+//! of 8 s on a 2-core machine. Nothing in a cache root is ever needed by anything but this module:
+//! deleting the whole directory is always safe when no build is running.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
@@ -76,8 +81,16 @@ pub const MAX_PORT_WIDTH: u32 = 8192;
 /// Name of the clock input every top module must have. The back end drives it.
 pub const CLOCK: &str = "clk";
 
-/// Fixed Verilator options. `-fno-dfg`: with Verilator 5.006 the DFG optimiser was measured to
-/// make wide flat designs build far slower (18x) for no simulation gain.
+/// Fixed Verilator options (part of the cache key). Lint and style warnings are not fatal (they
+/// still appear in `build.log`); every other warning still fails the build (add e.g.
+/// `-Wno-UNOPTFLAT` through [`BuildSpec::extra_args`] if needed).
+///
+/// `-fno-dfg`: with Verilator 5.006 the DFG optimiser made a design with wide flat outputs
+/// verilate 18x slower; on a 32x32 MAC array it made no build-time difference and the model
+/// simulated slower with DFG (0.82 vs 1.2 M cycles/s), so it stays off.
+///
+/// `--x-assign fast --x-initial fast`: registers and memories start at zero in practice with
+/// Verilator, but a test bench must not rely on it; reset the design.
 const VERILATOR_FIXED_ARGS: &[&str] = &[
     "--cc",
     "--exe",
@@ -96,10 +109,14 @@ const VERILATOR_FIXED_ARGS: &[&str] = &[
     LIB_NAME,
 ];
 
-/// Optimisation flags handed to `make` (they override `verilated.mk`'s defaults; note that
-/// `-CFLAGS -O..` on the Verilator command line would *not*, `verilated.mk` puts `OPT_FAST`
-/// after the user flags).
-const MAKE_OPT_ARGS: &[&str] = &["OPT_FAST=-O1", "OPT_SLOW=-O0", "OPT_GLOBAL=-O1"];
+/// Arguments of the `make` call that compiles the Verilated C++ (part of the cache key).
+///
+/// Deliberately none: `verilated.mk`'s defaults (`OPT_FAST=-Os` for the model's eval code,
+/// `OPT_SLOW` empty for its constructors, `OPT_GLOBAL=-Os` for the runtime) were measured against
+/// `-O1`/`-O2` on 16x16 to 64x64 MAC arrays: `-O1` did not build faster and simulated 1.4-1.8x
+/// slower, `-O2` was no faster to simulate. Note that `-CFLAGS -O1` on the Verilator command
+/// line has no effect at all: `verilated.mk` puts `OPT_FAST` after the user's flags.
+const MAKE_OPT_ARGS: &[&str] = &[];
 
 /// Direction of a port, seen from the design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,7 +136,11 @@ pub struct PortSpec {
 
 impl PortSpec {
     pub fn new(name: impl Into<String>, dir: Dir, width: u32) -> Self {
-        PortSpec { name: name.into(), dir, width }
+        PortSpec {
+            name: name.into(),
+            dir,
+            width,
+        }
     }
     pub fn input(name: impl Into<String>, width: u32) -> Self {
         Self::new(name, Dir::In, width)
@@ -222,14 +243,21 @@ pub enum VerilatorError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> VerilatorError + '_ {
-    move |source| VerilatorError::Io { path: path.to_path_buf(), source }
+    move |source| VerilatorError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Where builds are cached unless the caller says otherwise: `$SYSTOLIC_CACHE_DIR` if set and
 /// non-empty, else `$CARGO_TARGET_DIR/verilator-cache`, else `./target/verilator-cache`
 /// (relative to the current directory, made absolute).
 pub fn default_cache_root() -> PathBuf {
-    let nonempty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let nonempty = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let p = nonempty("SYSTOLIC_CACHE_DIR").unwrap_or_else(|| {
         nonempty("CARGO_TARGET_DIR")
             .unwrap_or_else(|| PathBuf::from("target"))
@@ -280,7 +308,10 @@ fn is_plain_ident(s: &str) -> bool {
 fn layout(spec: &BuildSpec) -> Result<Layout, VerilatorError> {
     let bad = |m: String| Err(VerilatorError::InvalidSpec(m));
     if !is_plain_ident(spec.top) {
-        return bad(format!("top module name `{}` is not a plain identifier without `__`", spec.top));
+        return bad(format!(
+            "top module name `{}` is not a plain identifier without `__`",
+            spec.top
+        ));
     }
     if spec.threads == 0 {
         return bad("threads must be at least 1".into());
@@ -295,13 +326,19 @@ fn layout(spec: &BuildSpec) -> Result<Layout, VerilatorError> {
     let mut names = std::collections::HashSet::new();
     for p in spec.ports {
         if !is_plain_ident(&p.name) {
-            return bad(format!("port name `{}` is not a plain identifier without `__`", p.name));
+            return bad(format!(
+                "port name `{}` is not a plain identifier without `__`",
+                p.name
+            ));
         }
         if !names.insert(p.name.as_str()) {
             return bad(format!("port `{}` listed twice", p.name));
         }
         if p.width == 0 || p.width > MAX_PORT_WIDTH {
-            return bad(format!("port `{}` has width {} (allowed 1..={MAX_PORT_WIDTH})", p.name, p.width));
+            return bad(format!(
+                "port `{}` has width {} (allowed 1..={MAX_PORT_WIDTH})",
+                p.name, p.width
+            ));
         }
         if p.name == CLOCK {
             if p.dir != Dir::In || p.width != 1 {
@@ -318,12 +355,24 @@ fn layout(spec: &BuildSpec) -> Result<Layout, VerilatorError> {
         let offset = *counter;
         *counter += words;
         by_name.insert(p.name.clone(), slots.len());
-        slots.push(PortSlot { spec: p.clone(), offset, words, top_mask: top_mask(p.width) });
+        slots.push(PortSlot {
+            spec: p.clone(),
+            offset,
+            words,
+            top_mask: top_mask(p.width),
+        });
     }
     if !seen_clk {
-        return bad(format!("the port list must contain `{CLOCK}` (1-bit input)"));
+        return bad(format!(
+            "the port list must contain `{CLOCK}` (1-bit input)"
+        ));
     }
-    Ok(Layout { slots, by_name, in_words, out_words })
+    Ok(Layout {
+        slots,
+        by_name,
+        in_words,
+        out_words,
+    })
 }
 
 /// The C++ shim for this layout (pure function of the spec: part of the cache key).
@@ -424,7 +473,9 @@ fn hash_item(h: &mut Sha256, tag: &str, bytes: &[u8]) {
 }
 
 fn log_tail(log: &Path, n: usize) -> String {
-    let text = fs::read(log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let text = fs::read(log)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
@@ -439,15 +490,21 @@ fn run_logged(
     package: &'static str,
 ) -> Result<(), VerilatorError> {
     use std::io::Write;
-    let mut f = OpenOptions::new().create(true).append(true).open(log).map_err(io_err(log))?;
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(io_err(log))?;
     let _ = writeln!(f, "$ {cmd:?}");
     let f2 = f.try_clone().map_err(io_err(log))?;
     cmd.stdin(Stdio::null()).stdout(f).stderr(f2);
-    let status = cmd.status().map_err(|source| VerilatorError::ToolNotFound {
-        tool: tool.to_string(),
-        package,
-        source,
-    })?;
+    let status = cmd
+        .status()
+        .map_err(|source| VerilatorError::ToolNotFound {
+            tool: tool.to_string(),
+            package,
+            source,
+        })?;
     if status.success() {
         Ok(())
     } else {
@@ -466,8 +523,12 @@ fn parse_header_ports(text: &str) -> Vec<(&'static str, String, u32)> {
     let mut v = Vec::new();
     for line in text.lines() {
         let l = line.trim();
-        let Some(rest) = l.strip_prefix("VL_") else { continue };
-        let Some((mac, args)) = rest.split_once("(&") else { continue };
+        let Some(rest) = l.strip_prefix("VL_") else {
+            continue;
+        };
+        let Some((mac, args)) = rest.split_once("(&") else {
+            continue;
+        };
         let dir = match mac {
             "IN8" | "IN16" | "IN" | "IN64" | "INW" => "input",
             "OUT8" | "OUT16" | "OUT" | "OUT64" | "OUTW" => "output",
@@ -479,7 +540,9 @@ fn parse_header_ports(text: &str) -> Vec<(&'static str, String, u32)> {
         if f.len() < 3 {
             continue;
         }
-        let (Ok(msb), Ok(lsb)) = (f[1].parse::<i64>(), f[2].parse::<i64>()) else { continue };
+        let (Ok(msb), Ok(lsb)) = (f[1].parse::<i64>(), f[2].parse::<i64>()) else {
+            continue;
+        };
         v.push((dir, f[0].to_string(), (msb - lsb).unsigned_abs() as u32 + 1));
     }
     v
@@ -540,7 +603,10 @@ pub fn build_with(
     mut opts: BuildOptions,
 ) -> Result<Model, VerilatorError> {
     let lay = layout(spec)?;
-    let verilator = opts.verilator.map(Path::to_path_buf).unwrap_or_else(|| "verilator".into());
+    let verilator = opts
+        .verilator
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| "verilator".into());
     let vver = tool_output(&verilator, &["--version"], "verilator")?;
     let gver = tool_output(Path::new("g++"), &["--version"], "g++")?;
 
@@ -589,14 +655,30 @@ pub fn build_with(
         .open(&lock_path)
         .map_err(io_err(&lock_path))?;
     if lock.try_lock().is_err() {
-        opts.say(&format!("verilator: waiting for another build of `{}` ({})", spec.top, lock_path.display()));
+        opts.say(&format!(
+            "verilator: waiting for another build of `{}` ({})",
+            spec.top,
+            lock_path.display()
+        ));
         lock.lock().map_err(io_err(&lock_path))?;
     }
     if dir.join(MARKER).is_file() {
-        opts.say(&format!("verilator: cache hit {} (built concurrently)", dir.display()));
+        opts.say(&format!(
+            "verilator: cache hit {} (built concurrently)",
+            dir.display()
+        ));
         return Model::load(&dir, lay, spec, None);
     }
 
+    // Holding the lock, any `<key>.tmp-*` left over is from a builder that died: clean up.
+    if let Ok(entries) = fs::read_dir(&root) {
+        let prefix = format!("{key}.tmp-");
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let tmp = root.join(format!(
         "{key}.tmp-{}-{}",
@@ -609,7 +691,17 @@ pub fn build_with(
     fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
 
     let started = Instant::now();
-    let result = build_in(spec, &mut opts, &verilator, &vargs, &sources, &shim, &tmp);
+    let result = build_in(
+        spec,
+        &mut opts,
+        &root,
+        &format!("{vver}\n{gver}"),
+        &verilator,
+        &vargs,
+        &sources,
+        &shim,
+        &tmp,
+    );
     let secs = started.elapsed().as_secs_f64();
     if let Err(e) = result {
         // Keep the log reachable: move the attempt to `<key>.failed` and repoint the error.
@@ -624,12 +716,28 @@ pub fn build_with(
             _ => p,
         };
         return Err(match e {
-            VerilatorError::BuildFailed { top, stage, status, log, tail } => {
-                VerilatorError::BuildFailed { top, stage, status, log: repoint(log), tail }
-            }
-            VerilatorError::PortMismatch { top, details, header } => {
-                VerilatorError::PortMismatch { top, details, header: repoint(header) }
-            }
+            VerilatorError::BuildFailed {
+                top,
+                stage,
+                status,
+                log,
+                tail,
+            } => VerilatorError::BuildFailed {
+                top,
+                stage,
+                status,
+                log: repoint(log),
+                tail,
+            },
+            VerilatorError::PortMismatch {
+                top,
+                details,
+                header,
+            } => VerilatorError::PortMismatch {
+                top,
+                details,
+                header: repoint(header),
+            },
             e => e,
         });
     }
@@ -644,8 +752,11 @@ pub fn build_with(
         "gxx_version": gver.lines().next().unwrap_or(""),
     });
     let marker = tmp.join(MARKER);
-    fs::write(&marker, serde_json::to_string_pretty(&meta).unwrap_or_default())
-        .map_err(io_err(&marker))?;
+    fs::write(
+        &marker,
+        serde_json::to_string_pretty(&meta).unwrap_or_default(),
+    )
+    .map_err(io_err(&marker))?;
     if fs::rename(&tmp, &dir).is_err() {
         // Someone else (without the lock, e.g. a stale lock file on another file system)
         // finished first: use theirs.
@@ -658,13 +769,20 @@ pub fn build_with(
         }
     }
     drop(lock);
-    opts.say(&format!("verilator: built `{}` in {secs:.1} s into {}", spec.top, dir.display()));
+    opts.say(&format!(
+        "verilator: built `{}` in {secs:.1} s into {}",
+        spec.top,
+        dir.display()
+    ));
     Model::load(&dir, lay, spec, Some(secs))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_in(
     spec: &BuildSpec,
     opts: &mut BuildOptions,
+    root: &Path,
+    tool_versions: &str,
     verilator: &Path,
     vargs: &[String],
     sources: &[PathBuf],
@@ -677,10 +795,26 @@ fn build_in(
     let obj = tmp.join("obj");
     let model = format!("V{}", spec.top);
 
-    opts.say(&format!("verilator: verilating `{}` in {}", spec.top, tmp.display()));
+    opts.say(&format!(
+        "verilator: verilating `{}` in {}",
+        spec.top,
+        tmp.display()
+    ));
     let mut cmd = Command::new(verilator);
-    cmd.current_dir(tmp).args(vargs).arg("-Mdir").arg(&obj).arg(&shim_path).args(sources);
-    run_logged(cmd, &log, "verilation", spec.top, &verilator.display().to_string(), "verilator")?;
+    cmd.current_dir(tmp)
+        .args(vargs)
+        .arg("-Mdir")
+        .arg(&obj)
+        .arg(&shim_path)
+        .args(sources);
+    run_logged(
+        cmd,
+        &log,
+        "verilation",
+        spec.top,
+        &verilator.display().to_string(),
+        "verilator",
+    )?;
 
     let header = obj.join(format!("{model}.h"));
     check_ports(spec, &header)?;
@@ -690,18 +824,22 @@ fn build_in(
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    opts.say(&format!("verilator: compiling `{}` (make -j{jobs})", spec.top));
-    let mut cmd = Command::new("make");
-    cmd.current_dir(&obj)
-        .arg("-f")
-        .arg(format!("{model}.mk"))
-        .arg(format!("-j{jobs}"))
-        .args(MAKE_OPT_ARGS)
-        // A jobserver inherited from an outer make/cargo must not leak into this one.
-        .env_remove("MAKEFLAGS")
-        .env_remove("MFLAGS")
-        .env_remove("MAKELEVEL");
+    let runtime = RuntimeObjects::locate(root, &obj, &model, tool_versions);
+    let reused = runtime.as_ref().is_some_and(|r| r.restore(&obj, &log));
+    opts.say(&format!(
+        "verilator: compiling `{}` (make -j{jobs}{})",
+        spec.top,
+        if reused {
+            ", runtime objects cached"
+        } else {
+            ""
+        }
+    ));
+    let cmd = make_command(&obj, &model, jobs);
     run_logged(cmd, &log, "C++ compilation", spec.top, "make", "make")?;
+    if let (Some(r), false) = (&runtime, reused) {
+        r.store(&obj);
+    }
 
     let built = obj.join(LIB_NAME);
     let dest = tmp.join(LIB_NAME);
@@ -714,6 +852,125 @@ fn build_in(
     })?;
     fs::remove_dir_all(&obj).map_err(io_err(&obj))?;
     Ok(())
+}
+
+fn make_command(obj: &Path, model: &str, jobs: usize) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(obj)
+        .arg("-f")
+        .arg(format!("{model}.mk"))
+        .arg(format!("-j{jobs}"))
+        .args(MAKE_OPT_ARGS)
+        // A jobserver inherited from an outer make/cargo must not leak into this one.
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL");
+    cmd
+}
+
+/// The object files of the Verilated runtime library (`verilated.o`, `verilated_threads.o`,
+/// `verilated_vcd_c.o`, ...) do not depend on the design, only on how they are compiled, yet
+/// `make` rebuilds them for every design: about 6.5 s of CPU (10 s with tracing) on this kind of
+/// machine, most of a small design's build. They are shared through
+/// `cache_root/runtime-<key>/`, where `<key>` hashes the tool versions and the exact compile
+/// commands `make -n` prints for them. Copied into a fresh `obj/` after verilation they are newer
+/// than their prerequisites, so `make` keeps them. Any failure here only means no reuse.
+struct RuntimeObjects {
+    dir: PathBuf,
+    files: Vec<String>,
+}
+
+impl RuntimeObjects {
+    fn locate(root: &Path, obj: &Path, model: &str, tool_versions: &str) -> Option<Self> {
+        let classes = fs::read_to_string(obj.join(format!("{model}_classes.mk"))).ok()?;
+        let mut files = Vec::new();
+        let mut in_list = false;
+        for line in classes.lines() {
+            let t = line.trim();
+            if t.starts_with("VM_GLOBAL_FAST +=") || t.starts_with("VM_GLOBAL_SLOW +=") {
+                in_list = true;
+                continue;
+            }
+            if in_list {
+                let name = t.trim_end_matches('\\').trim();
+                if !name.is_empty() {
+                    files.push(format!("{name}.o"));
+                }
+                in_list = t.ends_with('\\');
+            }
+        }
+        if files.is_empty() {
+            return None;
+        }
+        let out = make_command(obj, model, 1)
+            .arg("-n")
+            .args(&files)
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        let mut h = Sha256::new();
+        hash_item(&mut h, "recipe", RECIPE_VERSION.as_bytes());
+        hash_item(&mut h, "tools", tool_versions.as_bytes());
+        for f in &files {
+            hash_item(&mut h, "object", f.as_bytes());
+        }
+        hash_item(&mut h, "commands", &out.stdout);
+        let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Some(RuntimeObjects {
+            dir: root.join(format!("runtime-{key}")),
+            files,
+        })
+    }
+
+    /// Copy cached objects into `obj`; false if there are none (or copying failed).
+    fn restore(&self, obj: &Path, log: &Path) -> bool {
+        if !self.dir.join(MARKER).is_file() {
+            return false;
+        }
+        for f in &self.files {
+            if fs::copy(self.dir.join(f), obj.join(f)).is_err() {
+                for f in &self.files {
+                    let _ = fs::remove_file(obj.join(f));
+                }
+                return false;
+            }
+        }
+        if let Ok(mut l) = OpenOptions::new().append(true).open(log) {
+            use std::io::Write;
+            let _ = writeln!(
+                l,
+                "# runtime objects {:?} reused from {}",
+                self.files,
+                self.dir.display()
+            );
+        }
+        true
+    }
+
+    /// Publish freshly built objects (atomically; losing a race to another builder is fine).
+    fn store(&self, obj: &Path) {
+        if self.dir.join(MARKER).is_file() {
+            return;
+        }
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let tmp = self.dir.with_extension(format!(
+            "tmp-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let ok = fs::create_dir_all(&tmp).is_ok()
+            && self
+                .files
+                .iter()
+                .all(|f| fs::copy(obj.join(f), tmp.join(f)).is_ok())
+            && fs::write(tmp.join(MARKER), format!("{:?}\n", self.files)).is_ok()
+            && fs::rename(&tmp, &self.dir).is_ok();
+        if !ok {
+            let _ = fs::remove_dir_all(&tmp);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -772,7 +1029,10 @@ impl Model {
         build_seconds: Option<f64>,
     ) -> Result<Model, VerilatorError> {
         let path = dir.join(LIB_NAME);
-        let fail = |reason: String| VerilatorError::LoadFailed { path: path.clone(), reason };
+        let fail = |reason: String| VerilatorError::LoadFailed {
+            path: path.clone(),
+            reason,
+        };
         // SAFETY: the library is one we built from our own shim; loading it runs the static
         // constructors of the Verilated runtime only.
         let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| fail(e.to_string()))?;
@@ -781,11 +1041,16 @@ impl Model {
         unsafe {
             fn sym<T: Copy>(lib: &libloading::Library, name: &str) -> Result<T, String> {
                 // SAFETY: forwarded to the caller (types match the shim).
-                unsafe { lib.get::<T>(name.as_bytes()) }.map(|s| *s).map_err(|e| e.to_string())
+                unsafe { lib.get::<T>(name.as_bytes()) }
+                    .map(|s| *s)
+                    .map_err(|e| e.to_string())
             }
             let abi: U32Fn = sym(&lib, "shim_abi_version").map_err(&fail)?;
             if abi() != SHIM_ABI_VERSION {
-                return Err(fail(format!("shim ABI {} != expected {SHIM_ABI_VERSION}", abi())));
+                return Err(fail(format!(
+                    "shim ABI {} != expected {SHIM_ABI_VERSION}",
+                    abi()
+                )));
             }
             let in_words: U32Fn = sym(&lib, "shim_in_words").map_err(&fail)?;
             let out_words: U32Fn = sym(&lib, "shim_out_words").map_err(&fail)?;
@@ -890,12 +1155,17 @@ impl Sim {
     /// Id of the port `name`, or `None` if it is not in the port list (or is `clk`, which only
     /// [`Sim::tick`] drives). Look ids up once, outside the cycle loop.
     pub fn port(&self, name: &str) -> Option<PortId> {
-        self.model.layout.by_name.get(name).map(|&i| PortId(i as u32))
+        self.model
+            .layout
+            .by_name
+            .get(name)
+            .map(|&i| PortId(i as u32))
     }
 
     /// Like [`Sim::port`], but an unknown name is a [`VerilatorError::UnknownPort`].
     pub fn require_port(&self, name: &str) -> Result<PortId, VerilatorError> {
-        self.port(name).ok_or_else(|| VerilatorError::UnknownPort(name.to_string()))
+        self.port(name)
+            .ok_or_else(|| VerilatorError::UnknownPort(name.to_string()))
     }
 
     /// Spec (name, direction, width) of a port.
@@ -909,7 +1179,11 @@ impl Sim {
 
     fn input_slot(&self, p: PortId) -> (usize, usize, u32) {
         let s = self.slot(p);
-        assert!(s.spec.dir == Dir::In, "port `{}` is an output and cannot be set", s.spec.name);
+        assert!(
+            s.spec.dir == Dir::In,
+            "port `{}` is an output and cannot be set",
+            s.spec.name
+        );
         (s.offset, s.words, s.top_mask)
     }
 
@@ -973,7 +1247,11 @@ impl Sim {
         // SAFETY: ctx is a live shim instance; the buffers have the lengths the shim was
         // generated for (checked at load).
         unsafe {
-            (self.model.shim.eval)(self.ctx.as_ptr(), self.inputs.as_ptr(), self.outputs.as_mut_ptr())
+            (self.model.shim.eval)(
+                self.ctx.as_ptr(),
+                self.inputs.as_ptr(),
+                self.outputs.as_mut_ptr(),
+            )
         }
     }
 
@@ -983,7 +1261,11 @@ impl Sim {
     pub fn tick(&mut self) {
         // SAFETY: as in `eval`.
         unsafe {
-            (self.model.shim.tick)(self.ctx.as_ptr(), self.inputs.as_ptr(), self.outputs.as_mut_ptr())
+            (self.model.shim.tick)(
+                self.ctx.as_ptr(),
+                self.inputs.as_ptr(),
+                self.outputs.as_mut_ptr(),
+            )
         }
         self.cycle += 1;
     }
@@ -1010,8 +1292,10 @@ impl Sim {
         }
         File::create(path).map_err(io_err(path))?;
         use std::os::unix::ffi::OsStrExt;
-        let c = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| VerilatorError::TraceOpen { path: path.to_path_buf() })?;
+        let c =
+            CString::new(path.as_os_str().as_bytes()).map_err(|_| VerilatorError::TraceOpen {
+                path: path.to_path_buf(),
+            })?;
         // SAFETY: ctx is live; `c` outlives the call (Verilator copies the name).
         let rc = unsafe { (self.model.shim.trace_open)(self.ctx.as_ptr(), c.as_ptr()) };
         match rc {
@@ -1020,7 +1304,9 @@ impl Sim {
                 Ok(())
             }
             1 => Err(VerilatorError::TraceNotBuilt),
-            _ => Err(VerilatorError::TraceOpen { path: path.to_path_buf() }),
+            _ => Err(VerilatorError::TraceOpen {
+                path: path.to_path_buf(),
+            }),
         }
     }
 
@@ -1044,7 +1330,9 @@ impl Sim {
 
     /// The model this simulation belongs to.
     pub fn model(&self) -> Model {
-        Model { inner: Arc::clone(&self.model) }
+        Model {
+            inner: Arc::clone(&self.model),
+        }
     }
 }
 
