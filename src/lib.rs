@@ -12,4 +12,5 @@ pub mod generate;
 pub mod golden;
 pub mod program;
 pub mod rtl;
+pub mod tools;
 pub mod verilog;

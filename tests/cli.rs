@@ -23,14 +23,35 @@ fn stderr(o: &Output) -> String {
 fn bad_sizes_are_rejected_with_the_field_and_range_and_nothing_written() {
     let dir = common::scratch_dir("cli-bad");
     let cases: &[(&[&str], &str)] = &[
-        (&["--rows", "0", "--cols", "4"], "rows = 0 is out of range: allowed 1..=256"),
-        (&["--rows", "4", "--cols", "9999"], "cols = 9999 is out of range: allowed 1..=256"),
-        (&["--rows", "4", "--cols", "4", "--format", "int33"], "format = \"int33\""),
-        (&["--rows", "4", "--cols", "4", "--acc-bits", "12"], "acc_bits = 12 is narrower than one int8 product (16 bits)"),
-        (&["--rows", "4", "--cols", "4", "--psum-depth", "100"], "psum_depth = 100"),
-        (&["--rows", "4", "--cols", "4", "--psum-banks", "0"], "psum_banks = 0"),
+        (
+            &["--rows", "0", "--cols", "4"],
+            "rows = 0 is out of range: allowed 1..=256",
+        ),
+        (
+            &["--rows", "4", "--cols", "9999"],
+            "cols = 9999 is out of range: allowed 1..=256",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--format", "int33"],
+            "format = \"int33\"",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--acc-bits", "12"],
+            "acc_bits = 12 is narrower than one int8 product (16 bits)",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--psum-depth", "100"],
+            "psum_depth = 100",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--psum-banks", "0"],
+            "psum_banks = 0",
+        ),
         (&["--rows", "4"], "--rows and --cols go together"),
-        (&["--preset", "no-such-preset"], "preset `no-such-preset` not found"),
+        (
+            &["--preset", "no-such-preset"],
+            "preset `no-such-preset` not found",
+        ),
     ];
     for (i, (args, msg)) in cases.iter().enumerate() {
         let out = dir.join(format!("out{i}"));
@@ -40,7 +61,10 @@ fn bad_sizes_are_rejected_with_the_field_and_range_and_nothing_written() {
         let o = systolic(&a, None);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         let err = stderr(&o);
-        assert!(err.lines().next().unwrap_or("").contains(msg), "{args:?}: {err}");
+        assert!(
+            err.lines().next().unwrap_or("").contains(msg),
+            "{args:?}: {err}"
+        );
         assert!(err.contains("hint:"), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
         assert!(!out.exists(), "{args:?} must not write anything");
@@ -52,7 +76,16 @@ fn unknown_preset_keys_are_rejected() {
     let dir = common::scratch_dir("cli-seeds");
     std::fs::write(dir.join("bad.toml"), "rows = 4\ncols = 4\nrowz = 5\n").unwrap();
     let out = dir.join("out");
-    let o = systolic(&["generate", "--preset", "bad", "--out", out.to_str().unwrap()], Some(&dir));
+    let o = systolic(
+        &[
+            "generate",
+            "--preset",
+            "bad",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(&dir),
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("rowz"), "{}", stderr(&o));
     assert!(!out.exists());
@@ -63,19 +96,50 @@ fn same_config_gives_byte_identical_output_and_json() {
     let dir = common::scratch_dir("cli-det");
     let (a, b) = (dir.join("a"), dir.join("b"));
     for d in [&a, &b] {
-        let o = systolic(&["generate", "--rows", "3", "--cols", "7", "--format", "uint4", "--out", d.to_str().unwrap()], None);
+        let o = systolic(
+            &[
+                "generate",
+                "--rows",
+                "3",
+                "--cols",
+                "7",
+                "--format",
+                "uint4",
+                "--out",
+                d.to_str().unwrap(),
+            ],
+            None,
+        );
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    let mut names: Vec<_> = std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     names.sort();
     assert!(names.len() >= 7);
     for n in &names {
-        assert_eq!(std::fs::read(a.join(n)).unwrap(), std::fs::read(b.join(n)).unwrap(), "{n:?}");
+        assert_eq!(
+            std::fs::read(a.join(n)).unwrap(),
+            std::fs::read(b.join(n)).unwrap(),
+            "{n:?}"
+        );
     }
-    let o = systolic(&["generate", "--preset", "int8-4x4", "--json", "--out", dir.join("j").to_str().unwrap()], None);
+    let o = systolic(
+        &[
+            "generate",
+            "--preset",
+            "int8-4x4",
+            "--json",
+            "--out",
+            dir.join("j").to_str().unwrap(),
+        ],
+        None,
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON summary");
     assert_eq!(v["name"], "int8-4x4");
-    assert_eq!(v["files"].as_array().unwrap().len(), 8);
+    let expected = systolic::generate::design_files(&common::preset("int8-4x4")).len();
+    assert_eq!(v["files"].as_array().unwrap().len(), expected);
 }
 
 #[test]
@@ -83,12 +147,42 @@ fn cosim_prints_a_summary_and_json() {
     if !common::require_tool("verilator", "--version") {
         return;
     }
-    let o = systolic(&["cosim", "--preset", "int8-3x5", "--seed", "3", "--instructions", "10"], None);
+    let o = systolic(
+        &[
+            "cosim",
+            "--preset",
+            "int8-3x5",
+            "--seed",
+            "3",
+            "--instructions",
+            "10",
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.starts_with("PASS: no stalls on int8-3x5 (3x5 int8)"), "{text}");
-    assert!(text.contains("(= timing model)") && text.contains("utilisation"), "{text}");
-    let o = systolic(&["cosim", "--preset", "int8-3x5", "--seed", "3", "--instructions", "10", "--stalls", "--json"], None);
+    assert!(
+        text.starts_with("PASS: no stalls on int8-3x5 (3x5 int8)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(= timing model)") && text.contains("utilisation"),
+        "{text}"
+    );
+    let o = systolic(
+        &[
+            "cosim",
+            "--preset",
+            "int8-3x5",
+            "--seed",
+            "3",
+            "--instructions",
+            "10",
+            "--stalls",
+            "--json",
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
     assert_eq!(v["pass"], true);

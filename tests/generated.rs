@@ -70,12 +70,18 @@ fn pe_and_top_snapshots_have_the_expected_structure() {
         let files = design_files(&cfg);
         let get = |n: &str| &files.iter().find(|(f, _)| f == n).unwrap().1;
         let array = get("systolic_array.v");
-        assert!(array.contains("for (r = 0; r < ROWS; r = r + 1) begin : g_row"));
         assert!(array.contains("for (c = 0; c < COLS; c = c + 1) begin : g_col"));
         assert_eq!(
-            array.matches("systolic_pe #(").count(),
+            array.matches("systolic_column #(").count(),
             1,
-            "one PE instance inside generate loops"
+            "one column instance in a generate loop"
+        );
+        let column = get("systolic_column.v");
+        assert!(column.contains("for (r = 0; r < ROWS; r = r + 1) begin : g_row"));
+        assert_eq!(
+            column.matches("systolic_pe #(").count(),
+            1,
+            "one PE instance in a generate loop"
         );
         let top = get("systolic_top.v");
         assert!(

@@ -7,7 +7,7 @@ mod common;
 use systolic::cosim::{Harness, HarnessOptions, Stalls};
 use systolic::generate::files_of;
 use systolic::program::{random_program, GenOptions, SplitMix64};
-use systolic::rtl::mutation::{mutate_one_pe, MUTANT};
+use systolic::rtl::mutation::{mutate_one_pe, MUTANT, MUTANT_COLUMN};
 use systolic::rtl::Design;
 
 #[test]
@@ -20,14 +20,22 @@ fn one_mutated_pe_is_caught_with_its_column() {
     let mut design = Design::new(&cfg);
     mutate_one_pe(&mut design, row, col);
     let files = files_of(&design, &cfg);
-    let array = &files
-        .iter()
-        .find(|(n, _)| n == "systolic_array.v")
-        .unwrap()
-        .1;
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+            .unwrap()
+    };
+    let array = file("systolic_array.v");
     assert!(
-        array.contains(MUTANT) && array.contains(&format!("r == {row} && c == {col}")),
+        array.contains(MUTANT_COLUMN) && array.contains(&format!("c == {col}")),
         "{array}"
+    );
+    let column = file("systolic_column_mutant.v");
+    assert!(
+        column.contains(MUTANT) && column.contains(&format!("r == {row}")),
+        "{column}"
     );
 
     let opts = HarnessOptions::default();

@@ -16,7 +16,6 @@ module systolic_top #(
   parameter integer PSUM_BANKS = 4,              // PSUM banks
   parameter integer PSUM_DEPTH = 256,            // entries per bank (power of two)
   parameter integer ROW_W      = ROWS > 1 ? $clog2(ROWS) : 1, // derived: bits of row index
-  parameter integer CNT_W      = ROW_W + 1,      // derived: bits of load row count-down (signed)
   parameter integer K_W        = $clog2(ROWS + 1), // derived: bits of K count 1..ROWS
   parameter integer M_W        = $clog2(COLS + 1), // derived: bits of M count 1..COLS
   parameter integer N_W        = $clog2(PSUM_DEPTH + 1), // derived: bits of N count 1..PSUM_DEPTH
@@ -62,7 +61,7 @@ module systolic_top #(
   localparam integer F_SWAP = F_ACC + 1;
   localparam integer CMD_W = F_SWAP + 1;
   localparam integer CTL_W = 1 + M_W + BANK_W + ADDR_W;
-  localparam integer LD_W = DATA_W + CNT_W + 2;
+  localparam integer LD_W = 1 + ROW_W + DATA_W;
   localparam integer MV_W = DATA_W + 1;
   localparam integer PIPE_D = ROWS + COLS - 2;
   localparam integer INF_W = $clog2(ROWS + COLS + 4);
@@ -74,7 +73,10 @@ module systolic_top #(
   reg head_valid;
   reg tail_valid;
   reg [N_W-1:0] beat;
+  // With one row there is nothing to mask: head_k is unused when ROWS == 1.
+  /* verilator lint_off UNUSED */
   wire [K_W-1:0] head_k = head[F_K +: K_W];
+  /* verilator lint_on UNUSED */
   wire [M_W-1:0] head_m = head[F_M +: M_W];
   wire [N_W-1:0] head_n = head[F_N +: N_W];
   wire [BANK_W-1:0] head_bank = head[F_BANK +: BANK_W];
@@ -120,8 +122,9 @@ module systolic_top #(
   // ---- LoadStationary: row counter, shadow-full flag, load-bus entry register ----
   reg [ROW_W-1:0] ld_row;
   reg ld_e_valid;
-  reg ld_e_last;
-  reg [CNT_W-1:0] ld_e_cnt;
+  reg [ROW_W-1:0] ld_e_row;
+  reg [ROW_W-1:0] shadow_last;
+  reg [ROW_W-1:0] active_last;
   reg [COLS*DATA_W-1:0] ld_e_data;
   // ld_row zero-extended to 32 bits to compare with the integer ROWS - 1.
   wire ls_end = ls_last || {{32 - ROW_W{1'b0}}, ld_row} == ROWS - 1;
@@ -145,11 +148,20 @@ module systolic_top #(
     end
   end
 
-  // ---- Moving entry: rows r >= k are zero; control word of the beat ----
+  // ---- Moving entry: rows r >= k, and rows past the stationary's last, are zero ----
   wire [ROWS*DATA_W-1:0] mv_masked;
+  // The last row of the stationary in use; unused when ROWS == 1.
+  /* verilator lint_off UNUSED */
+  wire [ROW_W-1:0] last_row = first && head_swap ? shadow_last : active_last;
+  /* verilator lint_on UNUSED */
   generate
   for (r = 0; r < ROWS; r = r + 1) begin : g_mask
-    assign mv_masked[r*DATA_W +: DATA_W] = mv_fire && head_k > r ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
+    // Row 0 always exists (k >= 1, K >= 1): only the rows above need the checks.
+    if (r == 0) begin : g_row0
+      assign mv_masked[r*DATA_W +: DATA_W] = mv_fire ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
+    end else begin : g_rows
+      assign mv_masked[r*DATA_W +: DATA_W] = mv_fire && head_k > r && last_row >= r ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
+    end
   end
   endgenerate
   reg [ROWS*DATA_W-1:0] x_e;
@@ -159,9 +171,14 @@ module systolic_top #(
   reg [INF_W-1:0] inflight;
   wire wr_valid;
   always @(posedge clk) begin
-    ld_e_last <= ls_end;
-    ld_e_cnt <= {1'b0, ld_row};
+    ld_e_row <= ld_row;
     ld_e_data <= ls_data;
+    if (ls_fire && ls_end) begin
+      shadow_last <= ld_row;
+    end
+    if (swap_fire) begin
+      active_last <= shadow_last;
+    end
     x_e <= mv_masked;
     ctl_e <= {head_acc, head_m, head_bank, beat_addr};
   end
@@ -204,13 +221,12 @@ module systolic_top #(
   wire [COLS*LD_W-1:0] ld_skew_in;
   wire [COLS*LD_W-1:0] ld_skew_out;
   wire [COLS-1:0] ld_valid_top;
-  wire [COLS-1:0] ld_last_top;
-  wire [COLS*CNT_W-1:0] ld_cnt_top;
+  wire [COLS*ROW_W-1:0] ld_row_top;
   wire [COLS*DATA_W-1:0] ld_data_top;
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_ld_lane
-    assign ld_skew_in[c*LD_W +: LD_W] = {ld_e_valid, ld_e_last, ld_e_cnt, ld_e_data[c*DATA_W +: DATA_W]};
-    assign {ld_valid_top[c], ld_last_top[c], ld_cnt_top[c*CNT_W +: CNT_W], ld_data_top[c*DATA_W +: DATA_W]} = ld_skew_out[c*LD_W +: LD_W];
+    assign ld_skew_in[c*LD_W +: LD_W] = {ld_e_valid, ld_e_row, ld_e_data[c*DATA_W +: DATA_W]};
+    assign {ld_valid_top[c], ld_row_top[c*ROW_W +: ROW_W], ld_data_top[c*DATA_W +: DATA_W]} = ld_skew_out[c*LD_W +: LD_W];
   end
   endgenerate
   systolic_skew #(
@@ -231,7 +247,7 @@ module systolic_top #(
     .COLS   (COLS),
     .DATA_W (DATA_W),
     .ACC_W  (ACC_W),
-    .CNT_W  (CNT_W),
+    .ROW_W  (ROW_W),
     .SIGNED (SIGNED)
   ) u_array (
     .clk          (clk),
@@ -239,8 +255,7 @@ module systolic_top #(
     .x_left       (x_left),
     .swap_left    (swap_left),
     .ld_valid_top (ld_valid_top),
-    .ld_last_top  (ld_last_top),
-    .ld_cnt_top   (ld_cnt_top),
+    .ld_row_top   (ld_row_top),
     .ld_data_top  (ld_data_top),
     .psum_bottom  (psum_bottom)
   );

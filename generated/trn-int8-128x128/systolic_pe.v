@@ -4,13 +4,12 @@
 // Weight-stationary processing element. Latency 1 cycle, all outputs registered:
 //   psum_out <= psum_in + x_in * (swap_in ? w_shadow : w_active)   (mod 2^ACC_W)
 //   x_out, swap_out <= x_in, swap_in   (moving data flows right)
-//   ld_*_out <= ld_*_in, ld_cnt counting down   (load bus flows down)
-// w_shadow captures the load bus when ld_cnt_in == 0; rows already passed are
-// cleared on the last row of a load (ld_cnt_in negative), zero-padding short stationaries.
+//   w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.
 module systolic_pe #(
   parameter integer DATA_W = 8,                  // bits of one input element
   parameter integer ACC_W  = 32,                 // bits of the accumulator (>= 2*DATA_W)
-  parameter integer CNT_W  = 8,                  // bits of the load row count-down (signed)
+  parameter integer ROW_W  = 7,                  // bits of a row index
+  parameter integer ROW    = 0,                  // this PE's row: the load bus row it captures
   parameter integer SIGNED = 1                   // 1: two's-complement inputs, 0: unsigned
 ) (
   input  wire              clk,
@@ -18,17 +17,12 @@ module systolic_pe #(
   input  wire [DATA_W-1:0] x_in,                 // moving element from the left
   input  wire              swap_in,              // this beat uses the new stationary
   input  wire [ACC_W-1:0]  psum_in,              // partial sum from above
-  input  wire              ld_valid_in,          // load bus from above
-  input  wire              ld_last_in,           // last row of this load
-  input  wire [CNT_W-1:0]  ld_cnt_in,            // rows still to pass; 0 = this row
-  input  wire [DATA_W-1:0] ld_data_in,           // stationary element
+  input  wire              ld_valid,             // the column's load bus
+  input  wire [ROW_W-1:0]  ld_row,               // row of the stationary element on the bus
+  input  wire [DATA_W-1:0] ld_data,              // stationary element
   output reg  [DATA_W-1:0] x_out,                // to the right
   output reg               swap_out,             // to the right
-  output reg  [ACC_W-1:0]  psum_out,             // down
-  output reg               ld_valid_out,         // down
-  output reg               ld_last_out,          // down
-  output reg  [CNT_W-1:0]  ld_cnt_out,           // down
-  output reg  [DATA_W-1:0] ld_data_out           // down
+  output reg  [ACC_W-1:0]  psum_out              // down
 );
 
   reg [DATA_W-1:0] w_active;
@@ -57,25 +51,18 @@ module systolic_pe #(
   always @(posedge clk) begin
     x_out <= x_in;
     psum_out <= psum_in + prod_ext;
-    ld_last_out <= ld_last_in;
-    ld_cnt_out <= ld_cnt_in - 1'b1;
-    ld_data_out <= ld_data_in;
     if (swap_in) begin
       w_active <= w_shadow;
     end
-    if (ld_valid_in && ld_cnt_in == {CNT_W{1'b0}}) begin
-      w_shadow <= ld_data_in;
-    end else if (ld_valid_in && ld_last_in && ld_cnt_in[CNT_W - 1]) begin
-      w_shadow <= {DATA_W{1'b0}};
+    if (ld_valid && {{32 - ROW_W{1'b0}}, ld_row} == ROW) begin
+      w_shadow <= ld_data;
     end
   end
   always @(posedge clk) begin
     if (rst) begin
       swap_out <= 1'b0;
-      ld_valid_out <= 1'b0;
     end else begin
       swap_out <= swap_in;
-      ld_valid_out <= ld_valid_in;
     end
   end
 endmodule

@@ -18,7 +18,9 @@ module systolic_psum #(
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
   input  wire                  pre_valid,        // a result vector arrives next cycle
-  input  wire [BANK_W-1:0]     pre_bank,
+  /* verilator lint_off UNUSED */
+  input  wire [BANK_W-1:0]     pre_bank,         // unused when BANKS == 1
+  /* verilator lint_on UNUSED */
   input  wire [ADDR_W-1:0]     pre_addr,
   input  wire                  pre_acc,          // 1: add to the entry, 0: overwrite
   input  wire [M_W-1:0]        pre_m,            // columns c < m are written
@@ -27,7 +29,9 @@ module systolic_psum #(
   input  wire                  rd_allow,         // no result in flight (from the top level)
   input  wire                  rd_valid,         // host read request
   output wire                  rd_ready,
-  input  wire [BANK_W-1:0]     rd_bank,
+  /* verilator lint_off UNUSED */
+  input  wire [BANK_W-1:0]     rd_bank,          // unused when BANKS == 1
+  /* verilator lint_on UNUSED */
   input  wire [ADDR_W-1:0]     rd_addr,
   output reg                   rdata_valid,      // host read response
   input  wire                  rdata_ready,
@@ -38,14 +42,27 @@ module systolic_psum #(
   genvar c;
 
   localparam integer ENTRIES = BANKS*DEPTH;
+  localparam integer IDX_W = BANKS > 1 ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
   reg wr_acc;
   reg [M_W-1:0] wr_m;
-  reg [BANK_W + ADDR_W-1:0] wr_index;
+  // Entry index: {bank, addr}, or addr alone with one bank.
+  wire [IDX_W-1:0] pre_index;
+  wire [IDX_W-1:0] rd_index;
+  generate
+  if (BANKS > 1) begin : g_banks
+    assign pre_index = {pre_bank, pre_addr};
+    assign rd_index = {rd_bank, rd_addr};
+  end else begin : g_one_bank
+    assign pre_index = pre_addr;
+    assign rd_index = rd_addr;
+  end
+  endgenerate
+  reg [IDX_W-1:0] wr_index;
   reg fwd_valid;
-  reg [BANK_W + ADDR_W-1:0] fwd_index;
+  reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
-  wire [BANK_W + ADDR_W-1:0] raddr = pre_valid ? {pre_bank, pre_addr} : {rd_bank, rd_addr};
+  wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
   wire fwd_hit = fwd_valid && fwd_index == wr_index;
 
   assign rd_ready = rd_allow && !rd_pending && (!rdata_valid || rdata_ready);
@@ -54,7 +71,7 @@ module systolic_psum #(
   always @(posedge clk) begin
     wr_acc <= pre_acc;
     wr_m <= pre_m;
-    wr_index <= {pre_bank, pre_addr};
+    wr_index <= pre_index;
     fwd_index <= wr_index;
   end
   always @(posedge clk) begin

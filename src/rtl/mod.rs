@@ -2,7 +2,7 @@
 //! [`Module`] description and stating its timing contract in its first comment.
 //!
 //! - [`pe`]: one processing element.
-//! - [`array`]: the ROWS x COLS grid.
+//! - [`column`]: ROWS PEs stacked; [`array`]: COLS columns side by side.
 //! - [`skew`], [`deskew`]: the staggering of inputs and the re-alignment of outputs.
 //! - [`psum`]: the accumulation buffer and its read port.
 //! - [`top`]: command queue, stationary loading, moving entry, control pipeline.
@@ -11,6 +11,7 @@
 //! printer in [`crate::verilog`].
 
 pub mod array;
+pub mod column;
 pub mod deskew;
 pub mod mutation;
 pub mod pe;
@@ -43,11 +44,11 @@ pub struct TopPort {
 impl Design {
     pub fn new(cfg: &Config) -> Design {
         let d = &cfg.derived;
-        let cnt_w = d.row_w + 1;
         let signed = cfg.format.is_signed();
         let modules = vec![
-            pe::module(d.data_w, d.acc_w, cnt_w, signed),
-            array::module(cfg.rows, cfg.cols, d.data_w, d.acc_w, cnt_w, signed),
+            pe::module(d.data_w, d.acc_w, d.row_w, signed),
+            column::module(cfg.rows, d.data_w, d.acc_w, d.row_w, signed),
+            array::module(cfg.rows, cfg.cols, d.data_w, d.acc_w, d.row_w, signed),
             skew::module(cfg.rows, d.data_w + 1),
             deskew::module(cfg.cols, d.acc_w),
             psum::module(
@@ -205,7 +206,7 @@ mod tests {
         let a = Design::new(&cfg(3, 5, 2, 16)).files();
         let b = Design::new(&cfg(3, 5, 2, 16)).files();
         assert_eq!(a, b);
-        assert_eq!(a.len(), 6);
+        assert_eq!(a.len(), 7);
         for (_, text) in &a {
             assert!(!text.contains("$display"));
         }

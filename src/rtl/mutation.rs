@@ -1,32 +1,38 @@
 //! Deliberate bugs, for proving that the co-simulation can fail.
 //!
 //! [`mutate_one_pe`] gives exactly one PE of the array a one-operator bug (its partial-sum
-//! addition becomes a subtraction) by instantiating a renamed copy of the PE module at that
-//! position only. Everything happens on the typed description; no Verilog text is edited.
+//! addition becomes a subtraction): a renamed copy of the PE with the bug is instantiated at
+//! that row of a renamed copy of the column, which is instantiated at that column only.
+//! Everything happens on the typed description; no Verilog text is edited.
 
-use crate::verilog::{gen_if, id, int, BinOp, Expr, Instance, Item, Module, Stmt};
+use crate::verilog::{gen_if, id, int, BinOp, Expr, Instance, Item, Stmt};
 
 use super::Design;
 
 /// Name of the mutated PE module.
 pub const MUTANT: &str = "systolic_pe_mutant";
+/// Name of the column holding it.
+pub const MUTANT_COLUMN: &str = "systolic_column_mutant";
 
 /// Make PE(row, col) compute `psum_in - x*w` instead of `psum_in + x*w`.
 pub fn mutate_one_pe(design: &mut Design, row: u32, col: u32) {
-    let pe = design
-        .modules
-        .iter()
-        .find(|m| m.name == "systolic_pe")
-        .expect("the design has a PE")
-        .clone();
-    let mut mutant = pe;
-    mutant.name = MUTANT.into();
-    mutant.doc.insert(
+    let module = |name: &str| {
+        design
+            .modules
+            .iter()
+            .find(|m| m.name == name)
+            .expect("module")
+            .clone()
+    };
+
+    let mut pe = module("systolic_pe");
+    pe.name = MUTANT.into();
+    pe.doc.insert(
         0,
         format!("MUTANT for testing: psum_out subtracts the product (PE({row}, {col}) only)."),
     );
     let mut flipped = 0;
-    for item in &mut mutant.items {
+    for item in &mut pe.items {
         if let Item::Always { body, .. } = item {
             for stmt in body.iter_mut() {
                 if let Stmt::NonBlocking(Expr::Id(lhs), Expr::Binary(op, _, _)) = stmt {
@@ -40,47 +46,73 @@ pub fn mutate_one_pe(design: &mut Design, row: u32, col: u32) {
     }
     assert_eq!(flipped, 1, "the PE has exactly one partial-sum addition");
 
+    let mut column = module("systolic_column");
+    column.name = MUTANT_COLUMN.into();
+    column.items.retain(|i| !matches!(i, Item::Pragma(_)));
+    assert!(replace_instance(
+        &mut column.items,
+        "systolic_pe",
+        "r",
+        row,
+        MUTANT
+    ));
+
     let array = design
         .modules
         .iter_mut()
         .find(|m| m.name == "systolic_array")
-        .expect("the design has an array");
-    let replaced = replace_pe_instance(&mut array.items, row, col);
-    assert!(replaced, "the array instantiates systolic_pe");
+        .expect("array");
+    assert!(replace_instance(
+        &mut array.items,
+        "systolic_column",
+        "c",
+        col,
+        MUTANT_COLUMN
+    ));
+
     let at = design
         .modules
         .iter()
         .position(|m| m.name == "systolic_array")
         .unwrap_or(0);
-    design.modules.insert(at, mutant);
+    design.modules.insert(at, column);
+    design.modules.insert(at, pe);
 }
 
-fn replace_pe_instance(items: &mut [Item], row: u32, col: u32) -> bool {
+/// Inside generate loops over `genvar`, instantiate `replacement` instead of `module` where
+/// `genvar == at`.
+fn replace_instance(
+    items: &mut [Item],
+    module: &str,
+    genvar: &str,
+    at: u32,
+    replacement: &str,
+) -> bool {
     let mut done = false;
     for item in items.iter_mut() {
         match item {
             Item::For { items, .. } | Item::LintOff { items, .. } => {
-                done |= replace_pe_instance(items, row, col)
+                done |= replace_instance(items, module, genvar, at, replacement)
             }
             Item::If {
                 then_items,
                 else_items,
                 ..
             } => {
-                done |= replace_pe_instance(then_items, row, col);
-                done |= replace_pe_instance(else_items, row, col);
+                done |= replace_instance(then_items, module, genvar, at, replacement);
+                done |= replace_instance(else_items, module, genvar, at, replacement);
             }
-            Item::Instance(inst) if inst.module == "systolic_pe" => {
+            Item::Instance(inst) if inst.module == module => {
                 let good = inst.clone();
                 let bad = Instance {
-                    module: MUTANT.into(),
+                    module: replacement.into(),
                     ..inst.clone()
                 };
                 *item = gen_if(
-                    id("r").eq(int(row.into())).and(id("c").eq(int(col.into()))),
+                    id(genvar).eq(int(at.into())),
                     "g_mutant",
                     vec![Item::Instance(bad)],
-                    "g_pe",
+                    "g_original",
                     vec![Item::Instance(good)],
                 );
                 done = true;
@@ -89,9 +121,4 @@ fn replace_pe_instance(items: &mut [Item], row: u32, col: u32) -> bool {
         }
     }
     done
-}
-
-/// The modules of a design that are not the mutant (for checks that the original is intact).
-pub fn is_mutant(m: &Module) -> bool {
-    m.name == MUTANT
 }

@@ -7,39 +7,33 @@
 //!   modulo `2^ACC_W`.
 //! - `x_out`, `swap_out` repeat `x_in`, `swap_in` one cycle later (moving data flows right).
 //! - Two weight registers: `w_active` (used) and `w_shadow` (being loaded). `swap_in` copies
-//!   shadow to active at the clock edge.
-//! - Load bus (flows down, one cycle per row): `ld_cnt_in` counts down the rows still to pass;
-//!   the PE whose `ld_cnt_in` is zero captures `ld_data_in` into `w_shadow`. On the last row of a
-//!   load (`ld_last_in`), PEs already passed (`ld_cnt_in` negative) clear `w_shadow`: a
-//!   stationary with fewer rows than the array is zero-padded without extra cycles.
-//! - No position parameters: every PE is the same module, so simulators and synthesis compile it
-//!   once. Control outputs (`swap_out`, `ld_valid_out`) are cleared by the synchronous reset;
-//!   data registers have no reset.
+//!   shadow to active at the clock edge. The column's load bus (`ld_valid`, `ld_row`,
+//!   `ld_data`) writes `w_shadow` at the edge of a cycle in which it carries this PE's row.
+//! - Control output `swap_out` is cleared by the synchronous reset; data registers have no
+//!   reset (a bubble carries x = 0, and the top level discards results it did not ask for).
 
 use crate::verilog::*;
 
-pub fn module(data_w: u32, acc_w: u32, cnt_w: u32, signed_: bool) -> Module {
+pub fn module(data_w: u32, acc_w: u32, row_w: u32, signed_: bool) -> Module {
     let dw = || w("DATA_W");
     let aw = || w("ACC_W");
     let prod_w = id("DATA_W").mul(int(2));
-    let hit = id("ld_valid_in").and(id("ld_cnt_in").eq(zeros(id("CNT_W"))));
-    let pad = id("ld_valid_in")
-        .and(id("ld_last_in"))
-        .and(id("ld_cnt_in").at(id("CNT_W").sub(int(1))));
+    // ld_row zero-extended to 32 bits to compare with the integer parameter ROW.
+    let mine =
+        id("ld_valid").and(concat(vec![zeros(int(32) - id("ROW_W")), id("ld_row")]).eq(id("ROW")));
     Module {
         name: "systolic_pe".into(),
         doc: vec![
             "Weight-stationary processing element. Latency 1 cycle, all outputs registered:".into(),
             "  psum_out <= psum_in + x_in * (swap_in ? w_shadow : w_active)   (mod 2^ACC_W)".into(),
             "  x_out, swap_out <= x_in, swap_in   (moving data flows right)".into(),
-            "  ld_*_out <= ld_*_in, ld_cnt counting down   (load bus flows down)".into(),
-            "w_shadow captures the load bus when ld_cnt_in == 0; rows already passed are".into(),
-            "cleared on the last row of a load (ld_cnt_in negative), zero-padding short stationaries.".into(),
+            "  w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.".into(),
         ],
         params: vec![
             param("DATA_W", data_w.into(), "bits of one input element"),
             param("ACC_W", acc_w.into(), "bits of the accumulator (>= 2*DATA_W)"),
-            param("CNT_W", cnt_w.into(), "bits of the load row count-down (signed)"),
+            param("ROW_W", row_w.into(), "bits of a row index"),
+            param("ROW", 0, "this PE's row: the load bus row it captures"),
             param("SIGNED", i64::from(signed_), "1: two's-complement inputs, 0: unsigned"),
         ],
         ports: vec![
@@ -48,17 +42,12 @@ pub fn module(data_w: u32, acc_w: u32, cnt_w: u32, signed_: bool) -> Module {
             input("x_in", dw(), "moving element from the left"),
             input("swap_in", None, "this beat uses the new stationary"),
             input("psum_in", aw(), "partial sum from above"),
-            input("ld_valid_in", None, "load bus from above"),
-            input("ld_last_in", None, "last row of this load"),
-            input("ld_cnt_in", w("CNT_W"), "rows still to pass; 0 = this row"),
-            input("ld_data_in", dw(), "stationary element"),
+            input("ld_valid", None, "the column's load bus"),
+            input("ld_row", w("ROW_W"), "row of the stationary element on the bus"),
+            input("ld_data", dw(), "stationary element"),
             output_reg("x_out", dw(), "to the right"),
             output_reg("swap_out", None, "to the right"),
             output_reg("psum_out", aw(), "down"),
-            output_reg("ld_valid_out", None, "down"),
-            output_reg("ld_last_out", None, "down"),
-            output_reg("ld_cnt_out", w("CNT_W"), "down"),
-            output_reg("ld_data_out", dw(), "down"),
         ],
         items: vec![
             reg("w_active", dw()),
@@ -96,20 +85,13 @@ pub fn module(data_w: u32, acc_w: u32, cnt_w: u32, signed_: bool) -> Module {
             always(vec![
                 nb(id("x_out"), id("x_in")),
                 nb(id("psum_out"), id("psum_in").add(id("prod_ext"))),
-                nb(id("ld_last_out"), id("ld_last_in")),
-                nb(id("ld_cnt_out"), id("ld_cnt_in").sub(sized(1, 1))),
-                nb(id("ld_data_out"), id("ld_data_in")),
                 if_(id("swap_in"), vec![nb(id("w_active"), id("w_shadow"))]),
-                if_else(
-                    hit,
-                    vec![nb(id("w_shadow"), id("ld_data_in"))],
-                    vec![if_(pad, vec![nb(id("w_shadow"), zeros(id("DATA_W")))])],
-                ),
+                if_(mine, vec![nb(id("w_shadow"), id("ld_data"))]),
             ]),
             always(vec![if_else(
                 id("rst"),
-                vec![nb(id("swap_out"), sized(1, 0)), nb(id("ld_valid_out"), sized(1, 0))],
-                vec![nb(id("swap_out"), id("swap_in")), nb(id("ld_valid_out"), id("ld_valid_in"))],
+                vec![nb(id("swap_out"), sized(1, 0))],
+                vec![nb(id("swap_out"), id("swap_in"))],
             )]),
         ],
     }

@@ -29,7 +29,7 @@ pub fn module(
     addr_w: u32,
     m_w: u32,
 ) -> Module {
-    let idx_w = || Some(id("BANK_W").add(id("ADDR_W")));
+    let idx_w = || w("IDX_W");
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
     Module {
         name: "systolic_psum".into(),
@@ -56,7 +56,7 @@ pub fn module(
             input("clk", None, ""),
             input("rst", None, "synchronous, active high"),
             input("pre_valid", None, "a result vector arrives next cycle"),
-            input("pre_bank", w("BANK_W"), ""),
+            input("pre_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
             input("pre_addr", w("ADDR_W"), ""),
             input("pre_acc", None, "1: add to the entry, 0: overwrite"),
             input("pre_m", w("M_W"), "columns c < m are written"),
@@ -73,7 +73,7 @@ pub fn module(
             input("rd_allow", None, "no result in flight (from the top level)"),
             input("rd_valid", None, "host read request"),
             output("rd_ready", None, ""),
-            input("rd_bank", w("BANK_W"), ""),
+            input("rd_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
             input("rd_addr", w("ADDR_W"), ""),
             output_reg("rdata_valid", None, "host read response"),
             input("rdata_ready", None, ""),
@@ -90,9 +90,36 @@ pub fn module(
         ],
         items: vec![
             Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
+            Item::Localparam(
+                "IDX_W".into(),
+                cond(
+                    id("BANKS").gt(int(1)),
+                    id("BANK_W").add(id("ADDR_W")),
+                    id("ADDR_W"),
+                ),
+            ),
             reg("rd_pending", None),
             reg("wr_acc", None),
             reg("wr_m", w("M_W")),
+            comment("Entry index: {bank, addr}, or addr alone with one bank."),
+            wire("pre_index", idx_w()),
+            wire("rd_index", idx_w()),
+            gen_if(
+                id("BANKS").gt(int(1)),
+                "g_banks",
+                vec![
+                    assign(
+                        id("pre_index"),
+                        concat(vec![id("pre_bank"), id("pre_addr")]),
+                    ),
+                    assign(id("rd_index"), concat(vec![id("rd_bank"), id("rd_addr")])),
+                ],
+                "g_one_bank",
+                vec![
+                    assign(id("pre_index"), id("pre_addr")),
+                    assign(id("rd_index"), id("rd_addr")),
+                ],
+            ),
             reg("wr_index", idx_w()),
             reg("fwd_valid", None),
             reg("fwd_index", idx_w()),
@@ -100,11 +127,7 @@ pub fn module(
             wire_init(
                 "raddr",
                 idx_w(),
-                cond(
-                    id("pre_valid"),
-                    concat(vec![id("pre_bank"), id("pre_addr")]),
-                    concat(vec![id("rd_bank"), id("rd_addr")]),
-                ),
+                cond(id("pre_valid"), id("pre_index"), id("rd_index")),
             ),
             wire_init(
                 "fwd_hit",
@@ -123,7 +146,7 @@ pub fn module(
             always(vec![
                 nb(id("wr_acc"), id("pre_acc")),
                 nb(id("wr_m"), id("pre_m")),
-                nb(id("wr_index"), concat(vec![id("pre_bank"), id("pre_addr")])),
+                nb(id("wr_index"), id("pre_index")),
                 nb(id("fwd_index"), id("wr_index")),
             ]),
             always(vec![if_else(

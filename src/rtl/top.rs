@@ -12,6 +12,11 @@
 //! - `mv`: the head instruction's N moving beats (ROWS elements each). The first beat of a
 //!   `swap` instruction waits for a full shadow; every other beat needs only a head. Beats of
 //!   consecutive instructions flow back to back: no drain, no bubble.
+//! - Rows of a moving beat at or above the instruction's `k`, or past the last row of its
+//!   stationary, enter the array as zero: a stationary of K < ROWS rows acts zero-padded
+//!   without clearing any weight (stale weights in those rows only ever meet zeros).
+//! - The stationary load bus (entry register, then skewed by column) writes row k of column c
+//!   `c + 1` cycles after the beat fires: parallel to the swap wavefront, never ahead of it.
 //! - A moving beat fired in cycle s is written to PSUM at edge s + ROWS + COLS: entry register
 //!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1).
 //! - `rd`: accepted only when no instruction is queued or in flight (`rd_allow`), so a read
@@ -62,7 +67,7 @@ pub fn module(cfg: &Config) -> Module {
     ));
     locals.push(Item::Localparam(
         "LD_W".into(),
-        id("DATA_W").add(id("CNT_W")).add(int(2)),
+        int(1).add(id("ROW_W")).add(id("DATA_W")),
     ));
     locals.push(Item::Localparam("MV_W".into(), id("DATA_W").add(int(1))));
     locals.push(Item::Localparam(
@@ -85,11 +90,17 @@ pub fn module(cfg: &Config) -> Module {
     let mut head_wires = vec![];
     for (name, width) in FIELDS {
         let wdt = if width == "1" { None } else { w(width) };
-        head_wires.push(wire_init(
-            &format!("head_{name}"),
-            wdt,
-            head_field(name, width),
-        ));
+        let decl = wire_init(&format!("head_{name}"), wdt, head_field(name, width));
+        head_wires.push(if name == "k" {
+            Item::LintOff {
+                warning: "UNUSED",
+                reason: "With one row there is nothing to mask: head_k is unused when ROWS == 1."
+                    .into(),
+                items: vec![decl],
+            }
+        } else {
+            decl
+        });
     }
 
     let mm_cmd = concat(
@@ -154,9 +165,16 @@ pub fn module(cfg: &Config) -> Module {
     )]);
 
     let entry = always(vec![
-        nb(id("ld_e_last"), id("ls_end")),
-        nb(id("ld_e_cnt"), concat(vec![zero(), id("ld_row")])),
+        nb(id("ld_e_row"), id("ld_row")),
         nb(id("ld_e_data"), id("ls_data")),
+        if_(
+            id("ls_fire").and(id("ls_end")),
+            vec![nb(id("shadow_last"), id("ld_row"))],
+        ),
+        if_(
+            id("swap_fire"),
+            vec![nb(id("active_last"), id("shadow_last"))],
+        ),
         nb(id("x_e"), id("mv_masked")),
         nb(
             id("ctl_e"),
@@ -234,8 +252,9 @@ pub fn module(cfg: &Config) -> Module {
         comment("---- LoadStationary: row counter, shadow-full flag, load-bus entry register ----"),
         reg("ld_row", w("ROW_W")),
         reg("ld_e_valid", None),
-        reg("ld_e_last", None),
-        reg("ld_e_cnt", w("CNT_W")),
+        reg("ld_e_row", w("ROW_W")),
+        reg("shadow_last", w("ROW_W")),
+        reg("active_last", w("ROW_W")),
         reg("ld_e_data", Some(id("COLS").mul(id("DATA_W")))),
         comment("ld_row zero-extended to 32 bits to compare with the integer ROWS - 1."),
         wire_init(
@@ -248,21 +267,56 @@ pub fn module(cfg: &Config) -> Module {
         wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
         load,
         Item::Blank,
-        comment("---- Moving entry: rows r >= k are zero; control word of the beat ----"),
+        comment(
+            "---- Moving entry: rows r >= k, and rows past the stationary's last, are zero ----",
+        ),
         wire("mv_masked", Some(id("ROWS").mul(id("DATA_W")))),
+        Item::LintOff {
+            warning: "UNUSED",
+            reason: "The last row of the stationary in use; unused when ROWS == 1.".into(),
+            items: vec![wire_init(
+                "last_row",
+                w("ROW_W"),
+                cond(
+                    id("first").and(id("head_swap")),
+                    id("shadow_last"),
+                    id("active_last"),
+                ),
+            )],
+        },
         gen_for(
             "r",
             int(0),
             id("ROWS"),
             "g_mask",
-            vec![assign(
-                mv_lane("mv_masked", id("r"), "DATA_W"),
-                cond(
-                    id("mv_fire").and(id("head_k").gt(id("r"))),
-                    mv_lane("mv_data", id("r"), "DATA_W"),
-                    zeros(id("DATA_W")),
+            vec![
+                comment(
+                    "Row 0 always exists (k >= 1, K >= 1): only the rows above need the checks.",
                 ),
-            )],
+                gen_if(
+                    id("r").eq(int(0)),
+                    "g_row0",
+                    vec![assign(
+                        mv_lane("mv_masked", id("r"), "DATA_W"),
+                        cond(
+                            id("mv_fire"),
+                            mv_lane("mv_data", id("r"), "DATA_W"),
+                            zeros(id("DATA_W")),
+                        ),
+                    )],
+                    "g_rows",
+                    vec![assign(
+                        mv_lane("mv_masked", id("r"), "DATA_W"),
+                        cond(
+                            id("mv_fire")
+                                .and(id("head_k").gt(id("r")))
+                                .and(id("last_row").ge(id("r"))),
+                            mv_lane("mv_data", id("r"), "DATA_W"),
+                            zeros(id("DATA_W")),
+                        ),
+                    )],
+                ),
+            ],
         ),
         reg("x_e", Some(id("ROWS").mul(id("DATA_W")))),
         reg("swap_e", None),
@@ -311,8 +365,7 @@ pub fn module(cfg: &Config) -> Module {
         wire("ld_skew_in", Some(id("COLS").mul(id("LD_W")))),
         wire("ld_skew_out", Some(id("COLS").mul(id("LD_W")))),
         wire("ld_valid_top", w("COLS")),
-        wire("ld_last_top", w("COLS")),
-        wire("ld_cnt_top", Some(id("COLS").mul(id("CNT_W")))),
+        wire("ld_row_top", Some(id("COLS").mul(id("ROW_W")))),
         wire("ld_data_top", Some(id("COLS").mul(id("DATA_W")))),
         gen_for(
             "c",
@@ -324,16 +377,14 @@ pub fn module(cfg: &Config) -> Module {
                     mv_lane("ld_skew_in", id("c"), "LD_W"),
                     concat(vec![
                         id("ld_e_valid"),
-                        id("ld_e_last"),
-                        id("ld_e_cnt"),
+                        id("ld_e_row"),
                         mv_lane("ld_e_data", id("c"), "DATA_W"),
                     ]),
                 ),
                 assign(
                     concat(vec![
                         id("ld_valid_top").at(id("c")),
-                        id("ld_last_top").at(id("c")),
-                        mv_lane("ld_cnt_top", id("c"), "CNT_W"),
+                        mv_lane("ld_row_top", id("c"), "ROW_W"),
                         mv_lane("ld_data_top", id("c"), "DATA_W"),
                     ]),
                     mv_lane("ld_skew_out", id("c"), "LD_W"),
@@ -363,7 +414,7 @@ pub fn module(cfg: &Config) -> Module {
                 p("COLS"),
                 p("DATA_W"),
                 p("ACC_W"),
-                p("CNT_W"),
+                p("ROW_W"),
                 p("SIGNED"),
             ],
             ports: vec![
@@ -372,8 +423,7 @@ pub fn module(cfg: &Config) -> Module {
                 p("x_left"),
                 p("swap_left"),
                 p("ld_valid_top"),
-                p("ld_last_top"),
-                p("ld_cnt_top"),
+                p("ld_row_top"),
                 p("ld_data_top"),
                 p("psum_bottom"),
             ],
@@ -501,11 +551,6 @@ pub fn module(cfg: &Config) -> Module {
                 "ROW_W",
                 cond(id("ROWS").gt(int(1)), clog2(id("ROWS")), int(1)),
                 "row index",
-            ),
-            derived(
-                "CNT_W",
-                id("ROW_W").add(int(1)),
-                "load row count-down (signed)",
             ),
             derived("K_W", clog2(id("ROWS").add(int(1))), "K count 1..ROWS"),
             derived("M_W", clog2(id("COLS").add(int(1))), "M count 1..COLS"),

@@ -40,6 +40,8 @@ pub enum Expr {
     Signed(Box<Expr>),
     /// `$clog2(a)`: derived widths stay parameterised.
     Clog2(Box<Expr>),
+    /// A net inside a generate block of the same module: `g_row[r].g_col[c - 1].x_o`.
+    Scoped(Vec<(String, Expr)>, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +171,8 @@ pub enum Item {
         else_label: String,
         else_items: Vec<Item>,
     },
+    /// A tool directive in a comment, printed as `/* TEXT */` (e.g. `verilator hier_block`).
+    Pragma(String),
     /// `/* verilator lint_off WARNING */` ... `/* verilator lint_on WARNING */` around items, for
     /// warnings that are intended (documented at the use).
     LintOff {
@@ -221,6 +225,16 @@ pub fn repeat(n: Expr, e: Expr) -> Expr {
 }
 pub fn cond(c: Expr, a: Expr, b: Expr) -> Expr {
     Expr::Cond(Box::new(c), Box::new(a), Box::new(b))
+}
+/// `blocks[i]...name`: a net declared inside (nested) generate blocks.
+pub fn scoped(blocks: &[(&str, Expr)], name: &str) -> Expr {
+    Expr::Scoped(
+        blocks
+            .iter()
+            .map(|(b, i)| (b.to_string(), i.clone()))
+            .collect(),
+        name.to_string(),
+    )
 }
 pub fn clog2(e: Expr) -> Expr {
     Expr::Clog2(Box::new(e))

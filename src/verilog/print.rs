@@ -204,6 +204,9 @@ fn print_item(out: &mut String, item: &Item, depth: usize, top: bool) {
                 let _ = writeln!(out, "{ind}endgenerate");
             }
         }
+        Item::Pragma(text) => {
+            let _ = writeln!(out, "{ind}/* {text} */");
+        }
         Item::LintOff {
             warning,
             reason,
@@ -450,6 +453,14 @@ fn expr_raw(e: &Expr) -> String {
         Expr::Repeat(n, a) => format!("{{{}{{{}}}}}", expr(n), expr(a)),
         Expr::Signed(a) => format!("$signed({})", expr(a)),
         Expr::Clog2(a) => format!("$clog2({})", expr(a)),
+        Expr::Scoped(path, name) => {
+            let mut s = String::new();
+            for (block, index) in path {
+                let _ = write!(s, "{block}[{}].", expr(index));
+            }
+            s.push_str(name);
+            s
+        }
     }
 }
 

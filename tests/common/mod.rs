@@ -2,25 +2,13 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use systolic::config::{seeds_dir, Config, Overrides, RawConfig};
 
-/// True if `tool` runs. When it does not: with `CI` set the test FAILS (a CI run must not
-/// skip); otherwise the test prints why it is skipped and the caller returns.
-pub fn require_tool(tool: &str, version_arg: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg(version_arg)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!("{tool} is required when CI is set, but `{tool} {version_arg}` did not run");
-        }
-        eprintln!("skipped: {tool} not found (install it, or run the README's test command)");
-    }
-    ok
+/// True if `tool` runs; otherwise fails the test when `CI` is set, or says it is skipped
+/// (see [`systolic::tools::require_tool`]).
+pub fn require_tool(tool: &str, _version_arg: &str) -> bool {
+    systolic::tools::require_tool(tool, module_path!())
 }
 
 pub fn preset(name: &str) -> Config {

@@ -1,0 +1,171 @@
+//! Engine benchmark: `cargo bench --bench engine`.
+//!
+//! Measures, on the machine it runs on (it prints the CPU and core count):
+//! 1. Generation time of the 128x128 preset (median of 11 runs).
+//! 2. Back-to-back MultiplyMoving, a new stationary each time, on the RTL in Verilator:
+//!    8x8 (T = 64, N = 256) and 128x128 (T = 4, N = 512). Every read is checked against the
+//!    golden model and the cycle count against the timing model; the figure is compared with
+//!    the target T*N + rows + cols + 16.
+//! 3. Verilator build time (a fresh cache, so a real build) and simulated cycles per second
+//!    (median of 3 runs of a back-to-back program) at the sizes in `SYSTOLIC_BENCH_SIZES`
+//!    (default `16,64,128`).
+//!
+//! Results go to stdout and to `target/bench/engine.json`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::json;
+use systolic::config::{seeds_dir, Config, Overrides, RawConfig};
+use systolic::cosim::{Harness, HarnessOptions, Stalls};
+use systolic::generate::design_files;
+use systolic::program::{Program, SplitMix64};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("{cpu}, {cores} cores")
+}
+
+fn square(n: u32, banks: u32, depth: u32) -> Config {
+    Config::from_raw(&RawConfig {
+        name: format!("bench-{n}x{n}"),
+        rows: n,
+        cols: n,
+        format: "int8".into(),
+        acc_bits: 32,
+        psum_banks: banks,
+        psum_depth: depth,
+    })
+    .unwrap()
+}
+
+fn preset(name: &str) -> Config {
+    Config::from_preset(&seeds_dir(), name, &Overrides::default()).unwrap()
+}
+
+/// A fresh build cache for a real (uncached) build.
+fn fresh_cache(tag: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-cache")
+        .join(format!("{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn back_to_back(h: &Harness, t: usize, n: u32) -> serde_json::Value {
+    let cfg = &h.cfg;
+    let program = Program::back_to_back(cfg, t, n, &mut SplitMix64::new(42));
+    let out = h.run(&program, Stalls::NONE, None).expect("run");
+    assert!(out.report.pass, "{}", out.report.summary());
+    let first_mv = *out.rtl.mv_fire.first().unwrap();
+    let (rows, cols) = (u64::from(cfg.rows), u64::from(cfg.cols));
+    let target = t as u64 * u64::from(n) + rows + cols + 16;
+    // From the first moving beat to the cycle the last result is written and visible.
+    let reads = program.stats().reads as u64;
+    let streaming = out.report.cycles - first_mv - (1 + 2 * reads);
+    println!(
+        "  {}x{} T={t} N={n}: total {} cycles (incl. the first stationary load: {first_mv} cycles, and {reads} final reads), \
+         first moving beat to last write {streaming}; target T*N+rows+cols+16 = {target}; {}",
+        cfg.rows,
+        cfg.cols,
+        out.report.cycles,
+        if streaming <= target { "streaming within target" } else { "OVER target" }
+    );
+    json!({"rows": cfg.rows, "cols": cfg.cols, "t": t, "n": n, "total_cycles": out.report.cycles,
+           "first_load_cycles": first_mv, "final_reads": reads, "streaming_cycles": streaming, "target": target,
+           "timing_model_cycles": out.report.expected_cycles, "pass": out.report.pass})
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let machine = machine();
+    println!("systolic engine benchmark on {machine}");
+    let mut results = json!({"machine": machine});
+
+    // 1. Generation time.
+    let big = preset("trn-int8-128x128");
+    let times: Vec<f64> = (0..11)
+        .map(|_| {
+            let t = Instant::now();
+            let files = design_files(&big);
+            assert!(files.len() > 5);
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    let gen = median(times);
+    println!(
+        "generate trn-int8-128x128: median {:.3} ms (11 runs)",
+        gen * 1e3
+    );
+    results["generate_128x128_seconds"] = json!(gen);
+
+    // 2. Back-to-back.
+    println!("back-to-back MultiplyMoving, new stationary each time:");
+    let h8 = Harness::build(&preset("int8-8x8"), &HarnessOptions::default()).expect("build 8x8");
+    let b8 = back_to_back(&h8, 64, 256);
+    let h128 = Harness::build(&big, &HarnessOptions::default()).expect("build 128x128");
+    let b128 = back_to_back(&h128, 4, 512);
+    results["back_to_back"] = json!([b8, b128]);
+
+    // 3. Build time and simulation speed.
+    let sizes: Vec<u32> = std::env::var("SYSTOLIC_BENCH_SIZES")
+        .unwrap_or_else(|_| "16,64,128".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    println!("Verilator build (fresh cache) and simulation speed:");
+    let mut speed = vec![];
+    for n in sizes {
+        let cfg = square(n, 2, 512);
+        let opts = HarnessOptions {
+            cache_root: fresh_cache(&format!("{n}x{n}")),
+            ..HarnessOptions::default()
+        };
+        let t = Instant::now();
+        let h = Harness::build(&cfg, &opts).expect("build");
+        let build = t.elapsed().as_secs_f64();
+        let (t_instr, n_beats) = (4usize, 512u32);
+        let program = Program::back_to_back(&cfg, t_instr, n_beats, &mut SplitMix64::new(1));
+        let runs: Vec<f64> = (0..3)
+            .map(|_| {
+                let out = h.run(&program, Stalls::NONE, None).expect("run");
+                assert!(out.report.pass, "{}", out.report.summary());
+                out.report.cycles_per_second
+            })
+            .collect();
+        let cps = median(runs);
+        println!("  {n}x{n}: build {build:.1} s, {cps:.0} simulated cycles/s (median of 3)");
+        speed.push(json!({"rows": n, "cols": n, "build_seconds": build, "cycles_per_second": cps}));
+        let _ = std::fs::remove_dir_all(&opts.cache_root);
+    }
+    results["verilator"] = json!(speed);
+
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("engine.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .unwrap();
+    println!("wrote target/bench/engine.json");
+}
