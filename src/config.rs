@@ -20,6 +20,8 @@ pub const MAX_PSUM_BANKS: u32 = 64;
 pub const MIN_PSUM_DEPTH: u32 = 2;
 pub const MAX_PSUM_DEPTH: u32 = 4096;
 pub const MAX_ACC_BITS: u32 = 64;
+pub const MIN_SBUF_DEPTH: u32 = 16;
+pub const MAX_SBUF_DEPTH: u32 = 65536;
 
 /// A configuration error: names the field, the value and what is allowed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -68,6 +70,9 @@ pub struct RawConfig {
     pub psum_banks: u32,
     #[serde(default = "default_psum_depth")]
     pub psum_depth: u32,
+    /// SBUF entries per partition (the engine around the core; see `docs/isa.md`).
+    #[serde(default = "default_sbuf_depth")]
+    pub sbuf_depth: u32,
 }
 
 fn default_name() -> String {
@@ -85,6 +90,9 @@ fn default_psum_banks() -> u32 {
 fn default_psum_depth() -> u32 {
     64
 }
+fn default_sbuf_depth() -> u32 {
+    1024
+}
 
 /// Command-line overrides of a preset (every field optional).
 #[derive(Debug, Clone, Default)]
@@ -95,6 +103,7 @@ pub struct Overrides {
     pub acc_bits: Option<u32>,
     pub psum_banks: Option<u32>,
     pub psum_depth: Option<u32>,
+    pub sbuf_depth: Option<u32>,
 }
 
 impl RawConfig {
@@ -104,7 +113,8 @@ impl RawConfig {
             || o.format.is_some()
             || o.acc_bits.is_some()
             || o.psum_banks.is_some()
-            || o.psum_depth.is_some();
+            || o.psum_depth.is_some()
+            || o.sbuf_depth.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -123,6 +133,9 @@ impl RawConfig {
         if let Some(v) = o.psum_depth {
             self.psum_depth = v;
         }
+        if let Some(v) = o.sbuf_depth {
+            self.sbuf_depth = v;
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -139,6 +152,8 @@ pub struct Config {
     pub acc_bits: u32,
     pub psum_banks: u32,
     pub psum_depth: u32,
+    /// SBUF entries per partition; the SBUF has `max(rows, cols)` partitions.
+    pub sbuf_depth: u32,
     pub derived: Derived,
 }
 
@@ -228,6 +243,16 @@ impl Config {
                 format!("a power of two in {MIN_PSUM_DEPTH}..={MAX_PSUM_DEPTH}"),
             ));
         }
+        if raw.sbuf_depth < MIN_SBUF_DEPTH
+            || raw.sbuf_depth > MAX_SBUF_DEPTH
+            || !raw.sbuf_depth.is_power_of_two()
+        {
+            return Err(range_err(
+                "sbuf_depth",
+                raw.sbuf_depth,
+                format!("a power of two in {MIN_SBUF_DEPTH}..={MAX_SBUF_DEPTH}"),
+            ));
+        }
         if raw.name.is_empty()
             || !raw
                 .name
@@ -259,6 +284,7 @@ impl Config {
             acc_bits: raw.acc_bits,
             psum_banks: raw.psum_banks,
             psum_depth: raw.psum_depth,
+            sbuf_depth: raw.sbuf_depth,
             derived,
         })
     }
@@ -273,6 +299,7 @@ impl Config {
             acc_bits: self.acc_bits,
             psum_banks: self.psum_banks,
             psum_depth: self.psum_depth,
+            sbuf_depth: self.sbuf_depth,
         }
     }
 
@@ -332,6 +359,7 @@ impl Config {
             acc_bits: default_acc_bits(),
             psum_banks: default_psum_banks(),
             psum_depth: default_psum_depth(),
+            sbuf_depth: default_sbuf_depth(),
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -396,6 +424,7 @@ mod tests {
             acc_bits: 32,
             psum_banks: 2,
             psum_depth: 64,
+            sbuf_depth: 1024,
         }
     }
 

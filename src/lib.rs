@@ -10,6 +10,7 @@ pub mod cosim;
 pub mod format;
 pub mod generate;
 pub mod golden;
+pub mod isa;
 pub mod program;
 pub mod rtl;
 pub mod tools;

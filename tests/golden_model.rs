@@ -25,6 +25,7 @@ fn config(
         acc_bits,
         psum_banks: banks,
         psum_depth: depth,
+        sbuf_depth: 1024,
     })
     .unwrap()
 }

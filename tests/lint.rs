@@ -87,6 +87,7 @@ fn edge_configs() -> Vec<Config> {
                         acc_bits: Some(acc),
                         psum_banks: Some(banks),
                         psum_depth: Some(2),
+                        ..Overrides::default()
                     })
                     .unwrap_or_else(|e| panic!("{rows}x{cols} {format} acc {acc}: {e}"));
                     out.push(cfg);

@@ -38,6 +38,9 @@ pub struct ConfigArgs {
     /// PSUM entries per bank: a power of two, 2..=4096.
     #[arg(long)]
     pub psum_depth: Option<u32>,
+    /// SBUF entries per partition: a power of two, 16..=65536.
+    #[arg(long)]
+    pub sbuf_depth: Option<u32>,
 }
 
 impl ConfigArgs {
@@ -49,6 +52,7 @@ impl ConfigArgs {
             acc_bits: self.acc_bits,
             psum_banks: self.psum_banks,
             psum_depth: self.psum_depth,
+            sbuf_depth: self.sbuf_depth,
         }
     }
 

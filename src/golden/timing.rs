@@ -259,6 +259,7 @@ mod tests {
             acc_bits: 32,
             psum_banks: 2,
             psum_depth: 64,
+            sbuf_depth: 1024,
         })
         .unwrap()
     }

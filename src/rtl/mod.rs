@@ -173,6 +173,7 @@ mod tests {
             acc_bits: 32,
             psum_banks: banks,
             psum_depth: depth,
+            sbuf_depth: 1024,
         })
         .unwrap()
     }
