@@ -51,6 +51,7 @@ fn custom(rows: u32, cols: u32, format: &str, acc: u32, banks: u32, depth: u32) 
         acc_bits: Some(acc),
         psum_banks: Some(banks),
         psum_depth: Some(depth),
+        ..Overrides::default()
     })
     .expect("valid configuration")
 }
