@@ -6,6 +6,7 @@
 //! the FPGA flows. [`golden`] stands beside as plain Rust.
 
 pub mod config;
+pub mod engine;
 pub mod cosim;
 pub mod format;
 pub mod generate;

@@ -1,0 +1,74 @@
+//! The programmable engine around the core: SBUF, instruction queue, sequencer and host
+//! interface (see `docs/isa.md` and `docs/registers.md`), seen from software.
+//!
+//! [`Engine`] is what a program drives; it has two back ends: `golden` (pure Rust, the
+//! executable form of the ISA semantics) and `rtl` (the generated engine in Verilator, driven
+//! over AXI4-Lite). [`gemm`](crate::engine::gemm) runs a matrix product of any size on either.
+//!
+//! SBUF layout: `max(rows, cols)` partitions x `sbuf_depth` entries of one element each.
+//! `MULTIPLY_MOVING` reads moving column n' from entry `addr + n'` of partitions `0..k`;
+//! `LOAD_STATIONARY` reads stationary row k' (all `cols` columns) from entry `addr + k'` of
+//! partitions `0..cols`, i.e. the stationary is stored transposed (`M` on partitions), which is
+//! the layout of the rows of A in `C = A x B`.
+
+use crate::config::Config;
+use crate::isa::{ErrorCode, Instr};
+
+/// The engine's counters (STATUS and counter registers).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Cycles in which the engine was busy (instruction queued or executing, results in flight).
+    pub busy_cycles: u64,
+    /// Useful MACs: k * m * n of every retired MULTIPLY_MOVING.
+    pub macs: u64,
+    /// Instructions retired.
+    pub retired: u64,
+}
+
+/// The engine's status after it went idle or stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub busy: bool,
+    pub error: ErrorCode,
+    /// Free instruction-queue slots.
+    pub queue_free: u32,
+}
+
+/// Failures of a back end (not engine errors: those are reported in [`Status::error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("SBUF access out of range: partition {partition}, entries {entry}..{end} (SBUF is {partitions} x {depth})")]
+    SbufRange { partition: u32, entry: u32, end: u32, partitions: u32, depth: u32 },
+    #[error("value {value} is not a {format} value")]
+    Value { value: i64, format: String },
+    #[error("the engine stopped with error {code:?}: {meaning}")]
+    Stopped { code: ErrorCode, meaning: &'static str },
+    #[error("timeout: the engine did not go idle within {cycles} cycles")]
+    Timeout { cycles: u64 },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A programmable engine.
+pub trait Engine {
+    fn config(&self) -> &Config;
+    /// Number of SBUF partitions (`max(rows, cols)`).
+    fn partitions(&self) -> u32 {
+        self.config().rows.max(self.config().cols)
+    }
+    /// Write `values` into consecutive entries `entry..` of one SBUF partition.
+    fn write_sbuf(&mut self, partition: u32, entry: u32, values: &[i64]) -> Result<(), BackendError>;
+    /// Push one instruction (waits for a free queue slot).
+    fn push(&mut self, instr: Instr) -> Result<(), BackendError>;
+    /// Wait until the engine is idle (or stopped by an error) and return its status.
+    fn wait_idle(&mut self) -> Result<Status, BackendError>;
+    /// Read one PSUM entry (all `cols` columns, accumulator bit patterns). Call when idle.
+    fn read_psum(&mut self, bank: u32, addr: u32) -> Result<Vec<u64>, BackendError>;
+    fn counters(&mut self) -> Result<Counters, BackendError>;
+    /// Clear an error: empties the instruction queue and resumes.
+    fn clear_error(&mut self) -> Result<(), BackendError>;
+    /// Cycles the host spent on transfers so far (0 for back ends without a clock).
+    fn host_cycles(&self) -> u64 {
+        0
+    }
+}
