@@ -42,7 +42,7 @@ module systolic_psum #(
   genvar c;
 
   localparam integer ENTRIES = BANKS*DEPTH;
-  localparam integer IDX_W = BANKS > 1 ? BANK_W + ADDR_W : ADDR_W;
+  localparam integer IDX_W = (BANKS > 1) ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
   reg wr_acc;
   reg [M_W-1:0] wr_m;
@@ -101,7 +101,7 @@ module systolic_psum #(
     reg [ACC_W-1:0] last_sum;
     reg last_we;
     wire we = wr_valid && wr_m > c;
-    wire [ACC_W-1:0] old = fwd_hit && last_we ? last_sum : q;
+    wire [ACC_W-1:0] old = (fwd_hit && last_we) ? last_sum : q;
     wire [ACC_W-1:0] sum = (wr_acc ? old : {ACC_W{1'b0}}) + in_data[c*ACC_W +: ACC_W];
     always @(posedge clk) begin
       q <= mem[raddr];

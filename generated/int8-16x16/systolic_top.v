@@ -15,11 +15,11 @@ module systolic_top #(
   parameter integer ACC_W      = 32,             // bits of one accumulator
   parameter integer PSUM_BANKS = 4,              // PSUM banks
   parameter integer PSUM_DEPTH = 256,            // entries per bank (power of two)
-  parameter integer ROW_W      = ROWS > 1 ? $clog2(ROWS) : 1, // derived: bits of row index
+  parameter integer ROW_W      = (ROWS > 1) ? $clog2(ROWS) : 1, // derived: bits of row index
   parameter integer K_W        = $clog2(ROWS + 1), // derived: bits of K count 1..ROWS
   parameter integer M_W        = $clog2(COLS + 1), // derived: bits of M count 1..COLS
   parameter integer N_W        = $clog2(PSUM_DEPTH + 1), // derived: bits of N count 1..PSUM_DEPTH
-  parameter integer BANK_W     = PSUM_BANKS > 1 ? $clog2(PSUM_BANKS) : 1, // derived: bits of bank number
+  parameter integer BANK_W     = (PSUM_BANKS > 1) ? $clog2(PSUM_BANKS) : 1, // derived: bits of bank number
   parameter integer ADDR_W     = $clog2(PSUM_DEPTH) // derived: bits of address in a bank
 ) (
   input  wire                   clk,
@@ -127,7 +127,7 @@ module systolic_top #(
   reg [ROW_W-1:0] active_last;
   reg [COLS*DATA_W-1:0] ld_e_data;
   // ld_row zero-extended to 32 bits to compare with the integer ROWS - 1.
-  wire ls_end = ls_last || {{32 - ROW_W{1'b0}}, ld_row} == ROWS - 1;
+  wire ls_end = ls_last || {{(32 - ROW_W){1'b0}}, ld_row} == ROWS - 1;
   assign ls_ready = !shadow_full || swap_fire;
   wire ls_fire = ls_valid && ls_ready;
   always @(posedge clk) begin
@@ -152,7 +152,7 @@ module systolic_top #(
   wire [ROWS*DATA_W-1:0] mv_masked;
   // The last row of the stationary in use; unused when ROWS == 1.
   /* verilator lint_off UNUSED */
-  wire [ROW_W-1:0] last_row = first && head_swap ? shadow_last : active_last;
+  wire [ROW_W-1:0] last_row = (first && head_swap) ? shadow_last : active_last;
   /* verilator lint_on UNUSED */
   generate
   for (r = 0; r < ROWS; r = r + 1) begin : g_mask
@@ -160,7 +160,7 @@ module systolic_top #(
     if (r == 0) begin : g_row0
       assign mv_masked[r*DATA_W +: DATA_W] = mv_fire ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
     end else begin : g_rows
-      assign mv_masked[r*DATA_W +: DATA_W] = mv_fire && head_k > r && last_row >= r ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
+      assign mv_masked[r*DATA_W +: DATA_W] = (mv_fire && head_k > r && last_row >= r) ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
     end
   end
   endgenerate
@@ -281,7 +281,7 @@ module systolic_top #(
     if (D == 1) begin : g_one
       always @(posedge clk) begin
         if (rst) begin
-          line <= {D*(CTL_W + 1){1'b0}};
+          line <= {(D*(CTL_W + 1)){1'b0}};
         end else begin
           line <= pipe_in[0 +: CTL_W + 1];
         end
@@ -289,7 +289,7 @@ module systolic_top #(
     end else begin : g_shift
       always @(posedge clk) begin
         if (rst) begin
-          line <= {D*(CTL_W + 1){1'b0}};
+          line <= {(D*(CTL_W + 1)){1'b0}};
         end else begin
           line <= {line[(D - 1)*(CTL_W + 1) - 1:0], pipe_in[0 +: CTL_W + 1]};
         end

@@ -30,7 +30,7 @@ module systolic_skew #(
       if (D == 1) begin : g_one
         always @(posedge clk) begin
           if (rst) begin
-            line <= {D*W{1'b0}};
+            line <= {(D*W){1'b0}};
           end else begin
             line <= in_lanes[i*W +: W];
           end
@@ -38,7 +38,7 @@ module systolic_skew #(
       end else begin : g_shift
         always @(posedge clk) begin
           if (rst) begin
-            line <= {D*W{1'b0}};
+            line <= {(D*W){1'b0}};
           end else begin
             line <= {line[(D - 1)*W - 1:0], in_lanes[i*W +: W]};
           end

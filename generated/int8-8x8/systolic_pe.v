@@ -44,7 +44,7 @@ module systolic_pe #(
     assign prod_ext = prod;
   end else begin : g_ext
     wire ext_bit = SIGNED != 0 & prod[DATA_W*2 - 1];
-    assign prod_ext = {{ACC_W - DATA_W*2{ext_bit}}, prod};
+    assign prod_ext = {{(ACC_W - DATA_W*2){ext_bit}}, prod};
   end
   endgenerate
 
@@ -54,7 +54,7 @@ module systolic_pe #(
     if (swap_in) begin
       w_active <= w_shadow;
     end
-    if (ld_valid && {{32 - ROW_W{1'b0}}, ld_row} == ROW) begin
+    if (ld_valid && {{(32 - ROW_W){1'b0}}, ld_row} == ROW) begin
       w_shadow <= ld_data;
     end
   end

@@ -431,9 +431,10 @@ fn expr_raw(e: &Expr) -> String {
             }
         }
         Expr::Cond(c, a, b) => {
+            // The condition is parenthesised unless it is a single name or bit, for the reader.
             format!(
                 "{} ? {} : {}",
-                expr_prec(c, PREC_COND + 1),
+                expr_prec(c, PREC_ATOM),
                 expr_prec(a, PREC_COND + 1),
                 expr_prec(b, PREC_COND + 1)
             )
@@ -450,7 +451,7 @@ fn expr_raw(e: &Expr) -> String {
             "{{{}}}",
             parts.iter().map(expr).collect::<Vec<_>>().join(", ")
         ),
-        Expr::Repeat(n, a) => format!("{{{}{{{}}}}}", expr(n), expr(a)),
+        Expr::Repeat(n, a) => format!("{{{}{{{}}}}}", expr_prec(n, PREC_ATOM), expr(a)),
         Expr::Signed(a) => format!("$signed({})", expr(a)),
         Expr::Clog2(a) => format!("$clog2({})", expr(a)),
         Expr::Scoped(path, name) => {
@@ -481,7 +482,11 @@ mod tests {
         let e = id("a").add(id("b")).add(id("c"));
         assert_eq!(expr(&e), "a + b + c");
         let e = cond(id("s").and(not(id("f"))), id("x"), zeros(id("W")));
-        assert_eq!(expr(&e), "s && !f ? x : {W{1'b0}}");
+        assert_eq!(expr(&e), "(s && !f) ? x : {W{1'b0}}");
+        assert_eq!(
+            expr(&repeat(id("A") - id("B"), sized(1, 0))),
+            "{(A - B){1'b0}}"
+        );
         assert_eq!(
             expr(&id("v").part(id("i").mul(id("W")), id("W"))),
             "v[i*W +: W]"
