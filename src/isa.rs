@@ -7,14 +7,16 @@
 //! own sizes and reports an [`ErrorCode`] instead of executing an instruction that does not fit.
 //!
 //! Semantics (the NKI view: data sits in SBUF partitions, results accumulate in PSUM):
-//! - `LOAD_STATIONARY addr, k, m`: stationary[k'][m'] = SBUF[partition k'][addr + m'] for
-//!   k' < k, m' < m, loaded into the shadow weights in the background (one stationary column per
-//!   cycle). Waits while a previously loaded stationary has not been swapped in.
+//! - `LOAD_STATIONARY addr, k, m`: stationary[k'][m'] = SBUF[partition m'][addr + k'] for
+//!   k' < k, m' < m (the stationary is stored transposed: its M columns on partitions, one
+//!   stationary row per entry, which is how the rows of A lie in `C = A x B`); streamed into the
+//!   shadow weights in the background, one stationary row per cycle. A second load waits until
+//!   the stationary before it has been swapped in; stationaries are swapped in in load order.
 //! - `MULTIPLY_MOVING addr, k, n, bank, offset, acc, swap`: moving[k'][n'] =
 //!   SBUF[partition k'][addr + n'] for k' < k, n' < n, streamed one column per cycle;
 //!   `psum[bank][offset + n'][m'] (+)= sum_k' stationary[k'][m'] * moving[k'][n']` for the
-//!   columns m' < m of the stationary in use. `swap` makes the most recently loaded stationary
-//!   the one in use, starting with this instruction.
+//!   columns m' < m of the stationary in use. `swap` first makes the oldest loaded (and not yet
+//!   used) stationary the one in use, for this instruction and the ones after it.
 //! - `FENCE`: waits until every earlier instruction has written its results.
 
 use std::fmt;
@@ -317,7 +319,9 @@ impl ErrorCode {
             ErrorCode::None => "no error",
             ErrorCode::IllegalOpcode => "the opcode is not one of the table",
             ErrorCode::UnusedBitsSet => "a bit outside the opcode's fields is set",
-            ErrorCode::SbufRange => "addr + m (or n) exceeds the SBUF depth",
+            ErrorCode::SbufRange => {
+                "addr + k (LOAD_STATIONARY) or addr + n (MULTIPLY_MOVING) exceeds sbuf_depth"
+            }
             ErrorCode::KRange => "k is 0 or larger than rows",
             ErrorCode::MRange => "m is 0 or larger than cols",
             ErrorCode::NRange => "n is 0 or larger than psum_depth",

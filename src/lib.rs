@@ -6,12 +6,13 @@
 //! the FPGA flows. [`golden`] stands beside as plain Rust.
 
 pub mod config;
-pub mod engine;
 pub mod cosim;
+pub mod engine;
 pub mod format;
 pub mod generate;
 pub mod golden;
 pub mod isa;
+pub mod npy;
 pub mod program;
 pub mod rtl;
 pub mod tools;

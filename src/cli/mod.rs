@@ -3,6 +3,7 @@
 mod common;
 mod cosim;
 mod generate;
+mod run;
 
 use std::process::ExitCode;
 
@@ -27,12 +28,15 @@ enum Command {
     Generate(generate::Args),
     /// Co-simulate a random program on the RTL (Verilator) against the golden model.
     Cosim(cosim::Args),
+    /// Compute C = A x B from .npy files on the engine (RTL in Verilator, or the golden model).
+    Run(run::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Cosim(args) => cosim::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
 

@@ -11,6 +11,9 @@
 //! partitions `0..cols`, i.e. the stationary is stored transposed (`M` on partitions), which is
 //! the layout of the rows of A in `C = A x B`.
 
+pub mod gemm;
+pub mod golden;
+
 use crate::config::Config;
 use crate::isa::{ErrorCode, Instr};
 
@@ -38,11 +41,20 @@ pub struct Status {
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error("SBUF access out of range: partition {partition}, entries {entry}..{end} (SBUF is {partitions} x {depth})")]
-    SbufRange { partition: u32, entry: u32, end: u32, partitions: u32, depth: u32 },
+    SbufRange {
+        partition: u32,
+        entry: u32,
+        end: u32,
+        partitions: u32,
+        depth: u32,
+    },
     #[error("value {value} is not a {format} value")]
     Value { value: i64, format: String },
     #[error("the engine stopped with error {code:?}: {meaning}")]
-    Stopped { code: ErrorCode, meaning: &'static str },
+    Stopped {
+        code: ErrorCode,
+        meaning: &'static str,
+    },
     #[error("timeout: the engine did not go idle within {cycles} cycles")]
     Timeout { cycles: u64 },
     #[error("{0}")]
@@ -57,7 +69,12 @@ pub trait Engine {
         self.config().rows.max(self.config().cols)
     }
     /// Write `values` into consecutive entries `entry..` of one SBUF partition.
-    fn write_sbuf(&mut self, partition: u32, entry: u32, values: &[i64]) -> Result<(), BackendError>;
+    fn write_sbuf(
+        &mut self,
+        partition: u32,
+        entry: u32,
+        values: &[i64],
+    ) -> Result<(), BackendError>;
     /// Push one instruction (waits for a free queue slot).
     fn push(&mut self, instr: Instr) -> Result<(), BackendError>;
     /// Wait until the engine is idle (or stopped by an error) and return its status.

@@ -1,0 +1,249 @@
+//! `systolic run`: `C = A x B` from `.npy` files on the engine (the RTL in Verilator by
+//! default, or the golden model), C written as `.npy`, with the cycle and MAC figures.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use systolic::config::Config;
+use systolic::cosim::HarnessOptions;
+use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
+use systolic::engine::golden::GoldenEngine;
+use systolic::engine::Engine;
+use systolic::format::NumberFormat;
+use systolic::npy::{self, Array2, Dtype};
+
+use super::common::{ConfigArgs, UsageError};
+
+/// Which implementation of the engine runs the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The generated engine, compiled with Verilator and driven over AXI4-Lite (cycle counts).
+    Rtl,
+    /// The golden model (no clock: no cycle counts).
+    Golden,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Rtl => "rtl",
+            Backend::Golden => "golden",
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The left operand A (M x K): a 2-D .npy of int8..int64 whose dtype holds the format's values.
+    #[arg(long, value_name = "A.npy")]
+    pub a: PathBuf,
+    /// The right operand B (K x N).
+    #[arg(long, value_name = "B.npy")]
+    pub b: PathBuf,
+    /// Where to write C = A x B (int32, or uint32 for unsigned formats; int64 when acc_bits > 32).
+    #[arg(long, value_name = "C.npy")]
+    pub out: PathBuf,
+    /// Engine implementation.
+    #[arg(long, value_enum, default_value_t = Backend::Rtl)]
+    pub backend: Backend,
+    /// verilator --threads for the rtl back end's model.
+    #[arg(long, default_value_t = 1)]
+    pub threads: u32,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a run reports (also the `--json` output).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub config: String,
+    pub backend: Backend,
+    /// `[M, K]`, `[K, N]`, `[M, N]`.
+    pub a: [usize; 2],
+    pub b: [usize; 2],
+    pub c: [usize; 2],
+    pub out: PathBuf,
+    pub out_dtype: &'static str,
+    /// Engine busy cycles (0 on the golden back end, which has no clock).
+    pub compute_cycles: u64,
+    /// Useful MACs (`k * m * n` of every MULTIPLY_MOVING: `M * K * N`).
+    pub macs: u64,
+    /// MACs per busy cycle; `null` without cycles.
+    pub macs_per_cycle: Option<f64>,
+    /// `macs / (rows * cols * compute_cycles)`; `null` without cycles.
+    pub utilisation: Option<f64>,
+    /// Cycles the host spent on bus transfers (SBUF writes, instructions, PSUM reads).
+    pub host_cycles: u64,
+    pub instructions: u64,
+}
+
+impl Report {
+    fn text(&self) -> String {
+        let ratio = |v: Option<f64>, f: &dyn Fn(f64) -> String| {
+            v.map_or(
+                "n/a (no clock in the golden back end: use --backend rtl)".into(),
+                f,
+            )
+        };
+        format!(
+            "C = A ({}x{}) x B ({}x{}) = {}x{} {} -> {}\n  \
+             config        {}\n  \
+             backend       {}\n  \
+             compute       {} cycles\n  \
+             MACs          {}\n  \
+             MACs/cycle    {}\n  \
+             utilisation   {}\n  \
+             host          {} cycles\n  \
+             instructions  {}",
+            self.a[0],
+            self.a[1],
+            self.b[0],
+            self.b[1],
+            self.c[0],
+            self.c[1],
+            self.out_dtype,
+            self.out.display(),
+            self.config,
+            self.backend.name(),
+            self.compute_cycles,
+            self.macs,
+            ratio(self.macs_per_cycle, &|x| format!("{x:.2}")),
+            ratio(self.utilisation, &|x| format!("{:.1} %", 100.0 * x)),
+            self.host_cycles,
+            self.instructions,
+        )
+    }
+}
+
+fn usage(message: String, hint: &'static str) -> anyhow::Error {
+    UsageError {
+        message,
+        hint: Some(hint),
+    }
+    .into()
+}
+
+const NPY_HINT: &str =
+    "A and B are 2-D .npy files in C order, e.g. `np.save(\"a.npy\", a.astype(np.int8))`";
+
+/// Read one operand and check that its dtype holds every value of the format.
+fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Result<Matrix> {
+    let arr = npy::read(path).map_err(|e| usage(format!("{which}: {e}"), NPY_HINT))?;
+    if arr.dtype.min_value() > format.min_value() || arr.dtype.max_value() < format.max_value() {
+        return Err(usage(
+            format!(
+                "{which} ({}) is {}, which cannot hold the {format} values {}..={}",
+                path.display(),
+                arr.dtype,
+                format.min_value(),
+                format.max_value()
+            ),
+            "save the operands with a dtype that holds the format's values (a signed dtype for a \
+             signed format), or choose the format with --format",
+        ));
+    }
+    Ok(Matrix::new(arr.rows, arr.cols, arr.data))
+}
+
+/// The dtype of C: int32 (uint32 for unsigned formats) when the accumulator fits, else int64.
+pub fn out_dtype(cfg: &Config) -> Dtype {
+    match (cfg.acc_bits <= 32, cfg.format.is_signed()) {
+        (true, true) => Dtype::I32,
+        (true, false) => Dtype::U32,
+        (false, _) => Dtype::I64,
+    }
+}
+
+/// The rtl back end: the generated engine in Verilator.
+///
+/// LEAD: `systolic::engine::rtl` did not exist when this was written. Once it does, replace the
+/// body with `Ok(Box::new(systolic::engine::rtl::RtlEngine::build(cfg, opts)?))`.
+fn rtl_engine(cfg: &Config, opts: &HarnessOptions) -> anyhow::Result<Box<dyn Engine>> {
+    let _ = (cfg, opts);
+    anyhow::bail!("the rtl back end is not available in this build yet: use --backend golden")
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cfg = args.config.resolve()?;
+    let a = read_operand(&args.a, "A", cfg.format)?;
+    let b = read_operand(&args.b, "B", cfg.format)?;
+    let dtype = out_dtype(&cfg);
+
+    let mut engine: Box<dyn Engine> = match args.backend {
+        Backend::Golden => Box::new(GoldenEngine::new(&cfg)),
+        Backend::Rtl => {
+            let opts = HarnessOptions {
+                threads: args.threads,
+                ..HarnessOptions::default()
+            };
+            rtl_engine(&cfg, &opts)?
+        }
+    };
+    let result = gemm(engine.as_mut(), &a, &b, &GemmOptions::default()).map_err(|e| match e {
+        GemmError::Chain { .. } | GemmError::Empty { .. } | GemmError::DataLength { .. } => usage(
+            e.to_string(),
+            "C = A x B takes A of M x K and B of K x N (M, K, N >= 1)",
+        ),
+        GemmError::Value { .. } => usage(
+            e.to_string(),
+            "every value must lie in the format's range: choose the format with --format",
+        ),
+        GemmError::SbufTooSmall { .. } => usage(
+            e.to_string(),
+            "give a larger --sbuf-depth (or a preset with one)",
+        ),
+        e => anyhow::Error::new(e).context(format!(
+            "running the product on the {} back end",
+            args.backend.name()
+        )),
+    })?;
+
+    let c = Array2 {
+        dtype,
+        rows: result.c.rows,
+        cols: result.c.cols,
+        data: result.c.data,
+    };
+    npy::write(&args.out, &c)?;
+
+    let busy = result.counters.busy_cycles;
+    let macs = result.counters.macs;
+    let (per_cycle, utilisation) = if busy == 0 {
+        (None, None)
+    } else {
+        (
+            Some(macs as f64 / busy as f64),
+            Some(macs as f64 / (cfg.pes() as f64 * busy as f64)),
+        )
+    };
+    let report = Report {
+        config: format!(
+            "{} ({}x{} {}, acc {} bits)",
+            cfg.name, cfg.rows, cfg.cols, cfg.format, cfg.acc_bits
+        ),
+        backend: args.backend,
+        a: [a.rows, a.cols],
+        b: [b.rows, b.cols],
+        c: [c.rows, c.cols],
+        out: args.out.clone(),
+        out_dtype: dtype.name(),
+        compute_cycles: busy,
+        macs,
+        macs_per_cycle: per_cycle,
+        utilisation,
+        host_cycles: result.host_cycles,
+        instructions: result.instructions,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
