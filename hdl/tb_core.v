@@ -119,6 +119,7 @@ module tb_core;
     .ls_ready    (ls_ready),
     .ls_data     (ls_data),
     .ls_last     (ls_last),
+    .ls_gapless  (1'b0),
     .mm_valid    (mm_valid),
     .mm_ready    (mm_ready),
     .mm_k        (mm_k),

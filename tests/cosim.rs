@@ -19,27 +19,40 @@ use systolic::cosim::{Harness, HarnessOptions, Stalls};
 use systolic::program::{random_program, GenOptions, SplitMix64};
 
 fn check(harness: &Harness, seed: u64, stalls: bool, matmuls: usize) -> Result<(), TestCaseError> {
+    check_with(harness, seed, stalls, false, matmuls)
+}
+
+/// `gapless`: loads stream without gaps (`ls_gapless`), so swaps may start early; programs then
+/// use exactly the rows their stationaries have (no k/K mismatch).
+fn check_with(
+    harness: &Harness,
+    seed: u64,
+    stalls: bool,
+    gapless: bool,
+    matmuls: usize,
+) -> Result<(), TestCaseError> {
     let cfg = &harness.cfg;
     let mut rng = SplitMix64::new(seed);
-    let program = random_program(
-        cfg,
-        &mut rng,
-        &GenOptions {
-            matmuls,
-            ..GenOptions::default()
-        },
-    );
-    let st = if stalls {
+    let mut gen = GenOptions {
+        matmuls,
+        ..GenOptions::default()
+    };
+    if gapless {
+        gen.p_mismatch = 0.0;
+    }
+    let program = random_program(cfg, &mut rng, &gen);
+    let mut st = if stalls {
         Stalls::random(seed)
     } else {
         Stalls::NONE
     };
+    st.gapless_loads = gapless;
     let outcome = harness
         .run(&program, st, None)
         .map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}")))?;
     if !outcome.report.pass {
         return Err(TestCaseError::fail(format!(
-            "seed {seed}, stalls {stalls}, config {}:\n{}\nprogram:\n{}",
+            "seed {seed}, stalls {stalls}, gapless loads {gapless}, config {}:\n{}\nprogram:\n{}",
             cfg.canonical_toml(),
             outcome.report.summary(),
             program
@@ -153,3 +166,73 @@ cosim_case!(
     matmuls = 30,
     common::config(5, 3, "uint16", 40, 4, 8)
 );
+
+macro_rules! cosim_gapless_case {
+    ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
+        proptest! {
+            #![proptest_config(PtConfig { cases: $cases, failure_persistence: None, max_shrink_iters: 0, ..PtConfig::default() })]
+            #[test]
+            fn $name(seed in any::<u64>(), stalls in any::<bool>()) {
+                static SLOT: OnceLock<Option<Harness>> = OnceLock::new();
+                let Some(h) = harness(&SLOT, || $cfg) else { return Ok(()); };
+                check_with(h, seed, stalls, true, $mm)?;
+            }
+        }
+    };
+}
+
+// Early swaps (ls_gapless): the same checks with loads streamed without gaps.
+cosim_gapless_case!(
+    cosim_gapless_3x5,
+    cases = 16,
+    matmuls = 40,
+    common::preset("int8-3x5")
+);
+cosim_gapless_case!(
+    cosim_gapless_4x4,
+    cases = 16,
+    matmuls = 40,
+    common::preset("int8-4x4")
+);
+cosim_gapless_case!(
+    cosim_gapless_8x1,
+    cases = 12,
+    matmuls = 30,
+    common::config(8, 1, "int8", 32, 3, 16)
+);
+
+/// With gapless loads the first stationary load overlaps the first instruction: back-to-back
+/// instructions then take K - 1 cycles fewer than the timing model of ordinary loads predicts,
+/// and the results are still right.
+#[test]
+fn gapless_loads_let_the_first_swap_start_early() {
+    static SLOT: OnceLock<Option<Harness>> = OnceLock::new();
+    let Some(h) = harness(&SLOT, || common::preset("int8-8x8")) else {
+        return;
+    };
+    let cfg = &h.cfg;
+    let program = systolic::program::Program::back_to_back(cfg, 6, 16, &mut SplitMix64::new(3));
+    let plain = h.run(&program, Stalls::NONE, None).unwrap();
+    assert!(plain.report.pass, "{}", plain.report.summary());
+    let st = Stalls {
+        gapless_loads: true,
+        ..Stalls::NONE
+    };
+    let early = h.run(&program, st, None).unwrap();
+    assert!(early.report.pass, "{}", early.report.summary());
+    let first_plain = plain.rtl.mv_fire[0];
+    let first_early = early.rtl.mv_fire[0];
+    assert_eq!(
+        first_plain,
+        u64::from(cfg.rows),
+        "ordinary: the first swap waits for all K rows"
+    );
+    assert_eq!(
+        first_early, 1,
+        "gapless: the first swap follows the first row by one cycle"
+    );
+    assert_eq!(
+        plain.report.cycles - early.report.cycles,
+        u64::from(cfg.rows) - 1
+    );
+}

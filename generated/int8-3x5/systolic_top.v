@@ -28,6 +28,7 @@ module systolic_top #(
   output wire                   ls_ready,
   input  wire [COLS*DATA_W-1:0] ls_data,         // element m in [m*DATA_W +: DATA_W]
   input  wire                   ls_last,         // last row of this stationary
+  input  wire                   ls_gapless,      // 1: loads stream without gaps and k <= K: a swap may start one cycle after its load
   input  wire                   mm_valid,        // MultiplyMoving header
   output wire                   mm_ready,
   input  wire [K_W-1:0]         mm_k,            // rows used, 1..ROWS
@@ -92,7 +93,12 @@ module systolic_top #(
   wire pop = mv_fire && last_beat;
   wire swap_fire = mv_fire && first && head_swap;
   assign mm_ready = !tail_valid;
-  assign mv_ready = head_valid && !(first && head_swap && !shadow_full);
+  reg loading;
+  reg early;
+  // A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle.
+  wire swap_ok = shadow_full || ls_gapless && loading && !early;
+  wire early_swap = swap_fire && !shadow_full;
+  assign mv_ready = head_valid && !(first && head_swap && !swap_ok);
   always @(posedge clk) begin
     if (rst) begin
       head_valid <= 1'b0;
@@ -135,11 +141,23 @@ module systolic_top #(
       shadow_full <= 1'b0;
       ld_row <= {ROW_W{1'b0}};
       ld_e_valid <= 1'b0;
+      loading <= 1'b0;
+      early <= 1'b0;
     end else begin
+      // A load that was swapped in early does not fill the shadow when it ends.
       if (ls_fire && ls_end) begin
-        shadow_full <= 1'b1;
-      end else if (swap_fire) begin
-        shadow_full <= 1'b0;
+        shadow_full <= !(early || early_swap);
+        early <= 1'b0;
+      end else begin
+        if (swap_fire) begin
+          shadow_full <= 1'b0;
+        end
+        if (early_swap) begin
+          early <= 1'b1;
+        end
+      end
+      if (ls_fire) begin
+        loading <= !ls_end;
       end
       if (ls_fire) begin
         ld_row <= ls_end ? {ROW_W{1'b0}} : ld_row + 1'b1;
@@ -150,9 +168,9 @@ module systolic_top #(
 
   // ---- Moving entry: rows r >= k, and rows past the stationary's last, are zero ----
   wire [ROWS*DATA_W-1:0] mv_masked;
-  // The last row of the stationary in use; unused when ROWS == 1.
+  // The last row of the stationary in use (all rows after an early swap, whose load has not ended: the producer promised k <= K); unused when ROWS == 1.
   /* verilator lint_off UNUSED */
-  wire [ROW_W-1:0] last_row = (first && head_swap) ? shadow_last : active_last;
+  wire [ROW_W-1:0] last_row = (first && head_swap) ? (shadow_full ? shadow_last : {ROW_W{1'b1}}) : active_last;
   /* verilator lint_on UNUSED */
   generate
   for (r = 0; r < ROWS; r = r + 1) begin : g_mask
@@ -177,7 +195,7 @@ module systolic_top #(
       shadow_last <= ld_row;
     end
     if (swap_fire) begin
-      active_last <= shadow_last;
+      active_last <= last_row;
     end
     x_e <= mv_masked;
     ctl_e <= {head_acc, head_m, head_bank, beat_addr};

@@ -32,6 +32,10 @@ pub struct Stalls {
     pub output_busy: f64,
     /// Seed of the stall pattern.
     pub seed: u64,
+    /// Drive `ls_gapless`: a load, once started, streams one row per cycle (no stall inside a
+    /// load), which lets a swap start one cycle after its load. Programs must then never use
+    /// more rows (k) than their stationary has.
+    pub gapless_loads: bool,
 }
 
 impl Stalls {
@@ -39,6 +43,7 @@ impl Stalls {
         input_idle: 0.0,
         output_busy: 0.0,
         seed: 0,
+        gapless_loads: false,
     };
 
     pub fn random(seed: u64) -> Stalls {
@@ -46,6 +51,7 @@ impl Stalls {
             input_idle: 0.3,
             output_busy: 0.3,
             seed,
+            gapless_loads: false,
         }
     }
 
@@ -108,6 +114,7 @@ struct Ports {
     ls_ready: PortId,
     ls_data: PortId,
     ls_last: PortId,
+    ls_gapless: PortId,
     mm_valid: PortId,
     mm_ready: PortId,
     mm_k: PortId,
@@ -139,6 +146,7 @@ impl Ports {
             ls_ready: p("ls_ready")?,
             ls_data: p("ls_data")?,
             ls_last: p("ls_last")?,
+            ls_gapless: p("ls_gapless")?,
             mm_valid: p("mm_valid")?,
             mm_ready: p("mm_ready")?,
             mm_k: p("mm_k")?,
@@ -273,6 +281,7 @@ pub fn run_program(
         sim.set_bool(p, false);
     }
     sim.set_bool(ports.rdata_ready, false);
+    sim.set_bool(ports.ls_gapless, stalls.gapless_loads);
     sim.set_bool(ports.rst, true);
     for _ in 0..2 {
         sim.eval();
@@ -298,8 +307,14 @@ pub fn run_program(
         };
 
         // ls
+        // With gapless loads, only the first beat of a load may wait.
         let ls_avail = ls.next < ls_beats.len();
-        let ls_on = present(&mut ls, ls_avail, &mut rng);
+        let mid_load = stalls.gapless_loads && ls.next > 0 && !ls_beats[ls.next - 1].1;
+        let ls_on = if mid_load {
+            ls_avail
+        } else {
+            present(&mut ls, ls_avail, &mut rng)
+        };
         sim.set_bool(ports.ls_valid, ls_on);
         if ls_on {
             let (row, last) = ls_beats[ls.next];

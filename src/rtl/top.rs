@@ -7,6 +7,11 @@
 //!   beat) ends the load. `ls_ready = !shadow_full || swap_fire`: a load may start in the very
 //!   cycle the previous stationary's swap beat fires, and never earlier. The shadow is full from
 //!   the edge of the last beat until the edge of the swap beat that consumes it.
+//! - `ls_gapless` (tie to 0 unless the producer guarantees it): once a load's first beat has
+//!   fired, its remaining beats fire one per cycle, and no instruction asks for more rows (`k`)
+//!   than its stationary has. Then the first beat of a swap instruction may fire one cycle after
+//!   the load's first beat instead of after its last (row r of the weights still lands before
+//!   the swap reaches row r); rows past the stationary's last are then masked by `k` alone.
 //! - `mm`: a MultiplyMoving header enters a 2-entry queue (`mm_ready = !tail_valid`), so the next
 //!   header waits while the current instruction streams.
 //! - `mv`: the head instruction's N moving beats (ROWS elements each). The first beat of a
@@ -146,13 +151,25 @@ pub fn module(cfg: &Config) -> Module {
             nb(id("shadow_full"), zero()),
             nb(id("ld_row"), zeros(id("ROW_W"))),
             nb(id("ld_e_valid"), zero()),
+            nb(id("loading"), zero()),
+            nb(id("early"), zero()),
         ],
         vec![
+            Stmt::Comment(
+                "A load that was swapped in early does not fill the shadow when it ends.".into(),
+            ),
             if_else(
                 id("ls_fire").and(id("ls_end")),
-                vec![nb(id("shadow_full"), one())],
-                vec![if_(id("swap_fire"), vec![nb(id("shadow_full"), zero())])],
+                vec![
+                    nb(id("shadow_full"), not(id("early").or(id("early_swap")))),
+                    nb(id("early"), zero()),
+                ],
+                vec![
+                    if_(id("swap_fire"), vec![nb(id("shadow_full"), zero())]),
+                    if_(id("early_swap"), vec![nb(id("early"), one())]),
+                ],
             ),
+            if_(id("ls_fire"), vec![nb(id("loading"), not(id("ls_end")))]),
             if_(
                 id("ls_fire"),
                 vec![nb(
@@ -171,10 +188,7 @@ pub fn module(cfg: &Config) -> Module {
             id("ls_fire").and(id("ls_end")),
             vec![nb(id("shadow_last"), id("ld_row"))],
         ),
-        if_(
-            id("swap_fire"),
-            vec![nb(id("active_last"), id("shadow_last"))],
-        ),
+        if_(id("swap_fire"), vec![nb(id("active_last"), id("last_row"))]),
         nb(id("x_e"), id("mv_masked")),
         nb(
             id("ctl_e"),
@@ -241,11 +255,18 @@ pub fn module(cfg: &Config) -> Module {
             id("mv_fire").and(id("first")).and(id("head_swap")),
         ),
         assign(id("mm_ready"), not(id("tail_valid"))),
+        reg("loading", None),
+        reg("early", None),
+        comment("A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle."),
+        wire_init(
+            "swap_ok",
+            None,
+            id("shadow_full").or(id("ls_gapless").and(id("loading")).and(not(id("early")))),
+        ),
+        wire_init("early_swap", None, id("swap_fire").and(not(id("shadow_full")))),
         assign(
             id("mv_ready"),
-            id("head_valid").and(not(id("first")
-                .and(id("head_swap"))
-                .and(not(id("shadow_full"))))),
+            id("head_valid").and(not(id("first").and(id("head_swap")).and(not(id("swap_ok"))))),
         ),
         queue,
         Item::Blank,
@@ -273,13 +294,13 @@ pub fn module(cfg: &Config) -> Module {
         wire("mv_masked", Some(id("ROWS").mul(id("DATA_W")))),
         Item::LintOff {
             warning: "UNUSED",
-            reason: "The last row of the stationary in use; unused when ROWS == 1.".into(),
+            reason: "The last row of the stationary in use (all rows after an early swap, whose load has not ended: the producer promised k <= K); unused when ROWS == 1.".into(),
             items: vec![wire_init(
                 "last_row",
                 w("ROW_W"),
                 cond(
                     id("first").and(id("head_swap")),
-                    id("shadow_last"),
+                    cond(id("shadow_full"), id("shadow_last"), repeat(id("ROW_W"), sized(1, 1))),
                     id("active_last"),
                 ),
             )],
@@ -597,6 +618,11 @@ fn ports() -> Vec<Port> {
             "element m in [m*DATA_W +: DATA_W]",
         ),
         input("ls_last", None, "last row of this stationary"),
+        input(
+            "ls_gapless",
+            None,
+            "1: loads stream without gaps and k <= K: a swap may start one cycle after its load",
+        ),
         input("mm_valid", None, "MultiplyMoving header"),
         output("mm_ready", None, ""),
         input("mm_k", w("K_W"), "rows used, 1..ROWS"),
