@@ -14,6 +14,7 @@ pub mod golden;
 pub mod isa;
 pub mod npy;
 pub mod program;
+pub mod regs;
 pub mod rtl;
 pub mod tools;
 pub mod verilog;

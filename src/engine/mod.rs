@@ -13,6 +13,7 @@
 
 pub mod gemm;
 pub mod golden;
+pub mod rtl;
 
 use crate::config::Config;
 use crate::isa::{ErrorCode, Instr};

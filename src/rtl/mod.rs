@@ -11,11 +11,15 @@
 //! printer in [`crate::verilog`].
 
 pub mod array;
+pub mod axil;
 pub mod column;
 pub mod deskew;
+pub mod engine;
 pub mod mutation;
 pub mod pe;
 pub mod psum;
+pub mod sbuf;
+pub mod sequencer;
 pub mod skew;
 pub mod top;
 

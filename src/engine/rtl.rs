@@ -1,0 +1,560 @@
+//! [`RtlEngine`]: the generated engine `systolic_engine` built with Verilator and driven purely
+//! through its AXI4-Lite slave, cycle by cycle, from Rust. Every [`Engine`] call is a sequence
+//! of bus transactions on the register map of [`crate::regs`].
+//!
+//! The bus master: one transaction at a time; a write presents AW and W (each after its own
+//! random wait), holds each valid until its ready, then waits for B; a read presents AR, then
+//! waits for R. With wait states ([`RtlEngine::set_wait_states`]) every cycle before a valid
+//! rises is skipped with probability `p`, and BREADY/RREADY are low with probability `p` in
+//! every cycle: the slave sees AW before W, W before AW, both together, and stalled responses.
+//!
+//! Every loop is bounded by a cycle limit ([`RtlEngine::set_cycle_limit`]): a bus that never
+//! answers or an engine that never goes idle is a [`BackendError::Timeout`], never a hang.
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::cosim::verilator::{self, BuildSpec, PortId, PortSpec, Sim};
+use crate::cosim::HarnessOptions;
+use crate::format::mask;
+use crate::generate::write_atomically;
+use crate::isa::{ErrorCode, Instr};
+use crate::program::SplitMix64;
+use crate::regs::{self, RESP_OKAY};
+use crate::rtl::engine::{design, ports, ENGINE_TOP};
+use crate::verilog::Dir;
+
+use super::{BackendError, Counters, Engine, Status};
+
+/// Default bound on the cycles of one bus transaction and of one wait.
+pub const DEFAULT_CYCLE_LIMIT: u64 = 2_000_000;
+
+/// The handshake ports of the slave.
+struct Ports {
+    rst: PortId,
+    awaddr: PortId,
+    awvalid: PortId,
+    awready: PortId,
+    wdata: PortId,
+    wstrb: PortId,
+    wvalid: PortId,
+    wready: PortId,
+    bresp: PortId,
+    bvalid: PortId,
+    bready: PortId,
+    araddr: PortId,
+    arvalid: PortId,
+    arready: PortId,
+    rdata: PortId,
+    rresp: PortId,
+    rvalid: PortId,
+    rready: PortId,
+}
+
+impl Ports {
+    fn new(sim: &Sim) -> Result<Ports, verilator::VerilatorError> {
+        let p = |n: &str| sim.require_port(n);
+        Ok(Ports {
+            rst: p("rst")?,
+            awaddr: p("s_axil_awaddr")?,
+            awvalid: p("s_axil_awvalid")?,
+            awready: p("s_axil_awready")?,
+            wdata: p("s_axil_wdata")?,
+            wstrb: p("s_axil_wstrb")?,
+            wvalid: p("s_axil_wvalid")?,
+            wready: p("s_axil_wready")?,
+            bresp: p("s_axil_bresp")?,
+            bvalid: p("s_axil_bvalid")?,
+            bready: p("s_axil_bready")?,
+            araddr: p("s_axil_araddr")?,
+            arvalid: p("s_axil_arvalid")?,
+            arready: p("s_axil_arready")?,
+            rdata: p("s_axil_rdata")?,
+            rresp: p("s_axil_rresp")?,
+            rvalid: p("s_axil_rvalid")?,
+            rready: p("s_axil_rready")?,
+        })
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Other(e.to_string())
+}
+
+/// The engine RTL in Verilator, seen through its AXI4-Lite slave.
+pub struct RtlEngine {
+    cfg: Config,
+    sim: Sim,
+    p: Ports,
+    wait: f64,
+    rng: SplitMix64,
+    host_cycles: u64,
+    /// Queue slots known to be free (from the last STATUS read, minus pushes since).
+    free_known: u32,
+    limit: u64,
+    /// Seconds the Verilator build took, `None` when it came from the cache.
+    pub build_seconds: Option<f64>,
+}
+
+impl RtlEngine {
+    /// Generate the engine of `cfg`, build it with Verilator (or fetch it from the cache),
+    /// instantiate and reset it.
+    pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<RtlEngine, BackendError> {
+        let files = design(cfg).files();
+        // Sources in a content-addressed folder of the cache (shared by parallel builds).
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for (name, text) in &files {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(text.as_bytes());
+            h.update([0]);
+        }
+        let key: String = h
+            .finalize()
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let dir = opts
+            .cache_root
+            .join("src")
+            .join(format!("engine-{}-{key}", cfg.tag()));
+        std::fs::create_dir_all(&dir).map_err(|e| other(format!("{}: {e}", dir.display())))?;
+        let mut sources = vec![];
+        for (name, text) in &files {
+            let path = dir.join(name);
+            if !path.exists() {
+                write_atomically(&path, text.as_bytes())
+                    .map_err(|e| other(format!("{}: {e}", path.display())))?;
+            }
+            sources.push(path);
+        }
+        let port_specs: Vec<PortSpec> = ports(cfg)
+            .into_iter()
+            .map(|p| {
+                let dir = match p.dir {
+                    Dir::Input => verilator::Dir::In,
+                    Dir::Output => verilator::Dir::Out,
+                };
+                PortSpec::new(p.name, dir, p.width)
+            })
+            .collect();
+        let spec = BuildSpec {
+            top: ENGINE_TOP,
+            sources: &sources,
+            ports: &port_specs,
+            trace: opts.trace,
+            threads: opts.threads,
+            extra_args: &opts.extra_args,
+        };
+        let model =
+            verilator::build_with(&spec, &opts.cache_root, Default::default()).map_err(other)?;
+        let sim = model.instantiate().map_err(other)?;
+        let p = Ports::new(&sim).map_err(other)?;
+        let mut e = RtlEngine {
+            cfg: cfg.clone(),
+            sim,
+            p,
+            wait: 0.0,
+            rng: SplitMix64::new(0),
+            host_cycles: 0,
+            free_known: 0,
+            limit: DEFAULT_CYCLE_LIMIT,
+            build_seconds: model.build_seconds(),
+        };
+        e.reset();
+        Ok(e)
+    }
+
+    /// Synchronous reset (4 cycles), bus idle. Not counted in [`Engine::host_cycles`].
+    pub fn reset(&mut self) {
+        self.bus_idle();
+        self.sim.set_bool(self.p.rst, true);
+        for _ in 0..4 {
+            self.sim.tick();
+        }
+        self.sim.set_bool(self.p.rst, false);
+        self.sim.eval();
+        self.free_known = 0;
+    }
+
+    /// Random wait states on every channel: before each valid rises, each cycle is skipped with
+    /// probability `p`; BREADY and RREADY are low with probability `p` in each cycle.
+    pub fn set_wait_states(&mut self, p: f64, seed: u64) {
+        self.wait = p.clamp(0.0, 0.95);
+        self.rng = SplitMix64::new(seed);
+    }
+
+    /// Bound on the cycles of one bus transaction and of one wait (default
+    /// [`DEFAULT_CYCLE_LIMIT`]).
+    pub fn set_cycle_limit(&mut self, cycles: u64) {
+        self.limit = cycles.max(16);
+    }
+
+    /// Simulated cycles since the model was created (reset included).
+    pub fn cycle(&self) -> u64 {
+        self.sim.cycle()
+    }
+
+    /// Start writing a VCD (the model must have been built with `trace`).
+    pub fn open_trace(&mut self, path: &Path) -> Result<(), BackendError> {
+        self.sim.open_trace(path).map_err(other)
+    }
+
+    fn stall(&mut self) -> bool {
+        self.wait > 0.0 && self.rng.chance(self.wait)
+    }
+
+    fn bus_idle(&mut self) {
+        let p = &self.p;
+        for id in [p.awvalid, p.wvalid, p.bready, p.arvalid, p.rready] {
+            self.sim.set_bool(id, false);
+        }
+    }
+
+    fn timeout(&mut self) -> BackendError {
+        self.bus_idle();
+        BackendError::Timeout { cycles: self.limit }
+    }
+
+    /// One AXI4-Lite write; returns BRESP.
+    pub fn write_strb(&mut self, addr: u32, data: u32, strb: u32) -> Result<u32, BackendError> {
+        let (mut aw_on, mut w_on, mut aw_done, mut w_done) = (false, false, false, false);
+        let start = self.host_cycles;
+        loop {
+            if self.host_cycles - start > self.limit {
+                return Err(self.timeout());
+            }
+            if !aw_done && !aw_on {
+                aw_on = !self.stall();
+            }
+            if !w_done && !w_on {
+                w_on = !self.stall();
+            }
+            let bready = !self.stall();
+            let p = &self.p;
+            self.sim.set_bool(p.awvalid, aw_on);
+            self.sim.set_u64(p.awaddr, addr.into());
+            self.sim.set_bool(p.wvalid, w_on);
+            self.sim.set_u64(p.wdata, data.into());
+            self.sim.set_u64(p.wstrb, strb.into());
+            self.sim.set_bool(p.bready, bready);
+            self.sim.set_bool(p.arvalid, false);
+            self.sim.set_bool(p.rready, false);
+            self.sim.eval();
+            let aw_fire = aw_on && self.sim.get_bool(p.awready);
+            let w_fire = w_on && self.sim.get_bool(p.wready);
+            let b_fire = bready && self.sim.get_bool(p.bvalid);
+            let bresp = self.sim.get_u64(p.bresp) as u32;
+            self.sim.tick();
+            self.host_cycles += 1;
+            if b_fire && !(aw_done && w_done) {
+                self.bus_idle();
+                return Err(other(format!(
+                    "AXI protocol: BVALID before AW and W of the write to {addr:#x} were accepted"
+                )));
+            }
+            if aw_fire {
+                aw_on = false;
+                aw_done = true;
+            }
+            if w_fire {
+                w_on = false;
+                w_done = true;
+            }
+            if b_fire {
+                self.bus_idle();
+                return Ok(bresp);
+            }
+        }
+    }
+
+    /// One AXI4-Lite write of a whole word; returns BRESP.
+    pub fn write_reg(&mut self, addr: u32, data: u32) -> Result<u32, BackendError> {
+        self.write_strb(addr, data, 0xF)
+    }
+
+    /// One AXI4-Lite read; returns (RDATA, RRESP).
+    pub fn read_reg(&mut self, addr: u32) -> Result<(u32, u32), BackendError> {
+        let (mut ar_on, mut ar_done) = (false, false);
+        let start = self.host_cycles;
+        loop {
+            if self.host_cycles - start > self.limit {
+                return Err(self.timeout());
+            }
+            if !ar_done && !ar_on {
+                ar_on = !self.stall();
+            }
+            let rready = !self.stall();
+            let p = &self.p;
+            self.sim.set_bool(p.arvalid, ar_on);
+            self.sim.set_u64(p.araddr, addr.into());
+            self.sim.set_bool(p.rready, rready);
+            self.sim.set_bool(p.awvalid, false);
+            self.sim.set_bool(p.wvalid, false);
+            self.sim.set_bool(p.bready, false);
+            self.sim.eval();
+            let ar_fire = ar_on && self.sim.get_bool(p.arready);
+            let r_fire = rready && self.sim.get_bool(p.rvalid);
+            let data = self.sim.get_u64(p.rdata) as u32;
+            let resp = self.sim.get_u64(p.rresp) as u32;
+            self.sim.tick();
+            self.host_cycles += 1;
+            if r_fire && !ar_done {
+                self.bus_idle();
+                return Err(other(format!(
+                    "AXI protocol: RVALID before the read of {addr:#x} was accepted"
+                )));
+            }
+            if ar_fire {
+                ar_on = false;
+                ar_done = true;
+            }
+            if r_fire {
+                self.bus_idle();
+                return Ok((data, resp));
+            }
+        }
+    }
+
+    /// Read a register that must answer OKAY.
+    fn read_ok(&mut self, name: &str) -> Result<u32, BackendError> {
+        let (v, resp) = self.read_reg(regs::reg(name).offset)?;
+        if resp != RESP_OKAY {
+            return Err(other(format!("read of {name} answered {resp}")));
+        }
+        Ok(v)
+    }
+
+    /// The raw STATUS word.
+    pub fn status_word(&mut self) -> Result<u32, BackendError> {
+        self.read_ok("STATUS")
+    }
+
+    /// STATUS, decoded.
+    pub fn status(&mut self) -> Result<Status, BackendError> {
+        let w = self.status_word()?;
+        Ok(decode_status(w))
+    }
+
+    /// Push a raw 64-bit word (any bits: the engine checks it), waiting for a free slot.
+    pub fn push_word(&mut self, word: u64) -> Result<(), BackendError> {
+        let start = self.host_cycles;
+        while self.free_known == 0 {
+            if self.host_cycles - start > self.limit {
+                return Err(self.timeout());
+            }
+            let w = self.status_word()?;
+            let st = decode_status(w);
+            self.free_known = st.queue_free;
+            if st.queue_free == 0 && st.error != ErrorCode::None {
+                return Err(stopped(st.error));
+            }
+        }
+        let lo = self.write_reg(regs::reg("INSTR_LO").offset, word as u32)?;
+        let hi = self.write_reg(regs::reg("INSTR_HI").offset, (word >> 32) as u32)?;
+        if lo != RESP_OKAY || hi != RESP_OKAY {
+            let st = self.status()?;
+            return Err(stopped(st.error));
+        }
+        self.free_known -= 1;
+        Ok(())
+    }
+
+    /// Zero the counters (CONTROL.CLEAR_COUNTERS).
+    pub fn clear_counters(&mut self) -> Result<(), BackendError> {
+        let v = regs::reg("CONTROL").field("CLEAR_COUNTERS").put(1);
+        self.write_ok("CONTROL", v)
+    }
+
+    fn write_ok(&mut self, name: &str, value: u32) -> Result<(), BackendError> {
+        let resp = self.write_reg(regs::reg(name).offset, value)?;
+        if resp != RESP_OKAY {
+            return Err(other(format!("write of {name} answered {resp}")));
+        }
+        Ok(())
+    }
+
+    /// Check ID and VERSION against the configuration this engine was built for.
+    pub fn check_identity(&mut self) -> Result<(), BackendError> {
+        let id = self.read_ok("ID")?;
+        let version = self.read_ok("VERSION")?;
+        if id != regs::ID_VALUE || version != regs::version(&self.cfg) {
+            return Err(other(format!(
+                "ID/VERSION {id:#010x}/{version:#010x}, expected {:#010x}/{:#010x}",
+                regs::ID_VALUE,
+                regs::version(&self.cfg)
+            )));
+        }
+        for name in ["GEOMETRY", "MEMORY"] {
+            let want = regs::reg(name)
+                .constant(&self.cfg)
+                .expect("constant register");
+            let got = self.read_ok(name)?;
+            if got != want {
+                return Err(other(format!("{name} = {got:#x}, expected {want:#x}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn stopped(code: ErrorCode) -> BackendError {
+    BackendError::Stopped {
+        code,
+        meaning: code.meaning(),
+    }
+}
+
+/// Decode a STATUS word.
+pub fn decode_status(w: u32) -> Status {
+    let r = regs::reg("STATUS");
+    let code = r.field("ERROR_CODE").get(w);
+    Status {
+        busy: r.field("BUSY").get(w) == 1,
+        error: ErrorCode::from_code(code).unwrap_or(ErrorCode::None),
+        queue_free: r.field("QUEUE_FREE").get(w),
+    }
+}
+
+impl Engine for RtlEngine {
+    fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    fn write_sbuf(
+        &mut self,
+        partition: u32,
+        entry: u32,
+        values: &[i64],
+    ) -> Result<(), BackendError> {
+        let cfg = &self.cfg;
+        let parts = self.partitions();
+        let end = entry as u64 + values.len() as u64;
+        if partition >= parts || end > u64::from(cfg.sbuf_depth) {
+            return Err(BackendError::SbufRange {
+                partition,
+                entry,
+                end: end as u32,
+                partitions: parts,
+                depth: cfg.sbuf_depth,
+            });
+        }
+        let format = cfg.format;
+        if let Some(&v) = values.iter().find(|v| !format.contains(**v)) {
+            return Err(BackendError::Value {
+                value: v,
+                format: format.to_string(),
+            });
+        }
+        let eb = regs::sbuf_entry_bytes(cfg);
+        let per_word = 4 / eb;
+        let mut writes = vec![];
+        let mut i = 0usize;
+        while i < values.len() {
+            let e0 = (entry + i as u32) / per_word * per_word;
+            let (mut data, mut strb) = (0u32, 0u32);
+            while i < values.len() && entry + (i as u32) < e0 + per_word {
+                let lane = entry + i as u32 - e0;
+                data |= (format.to_bits(values[i]) as u32) << (8 * eb * lane);
+                strb |= ((1 << eb) - 1) << (eb * lane);
+                i += 1;
+            }
+            writes.push((regs::sbuf_address(cfg, partition, e0), data, strb));
+        }
+        for (addr, data, strb) in writes {
+            let resp = self.write_strb(addr, data, strb)?;
+            if resp != RESP_OKAY {
+                return Err(other(format!("SBUF write to {addr:#x} answered {resp}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, instr: Instr) -> Result<(), BackendError> {
+        self.push_word(instr.encode())
+    }
+
+    fn wait_idle(&mut self) -> Result<Status, BackendError> {
+        let start = self.host_cycles;
+        loop {
+            let w = self.status_word()?;
+            let st = decode_status(w);
+            self.free_known = st.queue_free;
+            // Stalled: only a load waits for a swap nobody pushed; nothing more will happen
+            // (the golden back end reports the same state as busy too).
+            if !st.busy || regs::reg("STATUS").field("STALLED").get(w) == 1 {
+                return Ok(st);
+            }
+            if self.host_cycles - start > self.limit {
+                return Err(self.timeout());
+            }
+        }
+    }
+
+    fn read_psum(&mut self, bank: u32, addr: u32) -> Result<Vec<u64>, BackendError> {
+        let r = regs::reg("PSUM_SELECT");
+        let (fa, fb) = (r.field("ADDR"), r.field("BANK"));
+        if addr > fa.mask() || bank > fb.mask() {
+            return Err(other(format!(
+                "PSUM bank {bank} / address {addr} do not fit PSUM_SELECT"
+            )));
+        }
+        let resp = self.write_reg(r.offset, fa.put(addr) | fb.put(bank))?;
+        if resp != RESP_OKAY {
+            let st = self.status()?;
+            return Err(stopped(st.error));
+        }
+        let valid = regs::reg("STATUS").field("PSUM_VALID");
+        let start = self.host_cycles;
+        while valid.get(self.status_word()?) == 0 {
+            if self.host_cycles - start > self.limit {
+                return Err(self.timeout());
+            }
+        }
+        let acc_w = self.cfg.derived.acc_w;
+        let mut out = vec![];
+        for c in 0..self.cfg.cols {
+            let (lo, resp) = self.read_reg(regs::psum_data_address(c, false))?;
+            let mut v = u64::from(lo);
+            let mut ok = resp == RESP_OKAY;
+            if acc_w > 32 {
+                let (hi, resp) = self.read_reg(regs::psum_data_address(c, true))?;
+                v |= u64::from(hi) << 32;
+                ok &= resp == RESP_OKAY;
+            }
+            if !ok {
+                return Err(other(format!("PSUM_DATA column {c} answered SLVERR")));
+            }
+            out.push(v & mask(acc_w));
+        }
+        Ok(out)
+    }
+
+    fn counters(&mut self) -> Result<Counters, BackendError> {
+        let lo = self.read_ok("CYCLES_LO")?;
+        let hi = self.read_ok("CYCLES_HI")?;
+        let busy_cycles = u64::from(hi) << 32 | u64::from(lo);
+        let lo = self.read_ok("MACS_LO")?;
+        let hi = self.read_ok("MACS_HI")?;
+        let macs = u64::from(hi) << 32 | u64::from(lo);
+        let retired = u64::from(self.read_ok("RETIRED")?);
+        Ok(Counters {
+            busy_cycles,
+            macs,
+            retired,
+        })
+    }
+
+    fn clear_error(&mut self) -> Result<(), BackendError> {
+        let v = regs::reg("CONTROL").field("CLEAR_ERROR").put(1);
+        self.write_ok("CONTROL", v)?;
+        self.free_known = 0;
+        Ok(())
+    }
+
+    fn host_cycles(&self) -> u64 {
+        self.host_cycles
+    }
+}
