@@ -146,12 +146,16 @@ fn options() -> impl Strategy<Value = GemmOptions> {
         prop::option::of(1u32..70),
         prop::option::of(1u32..5),
         prop::option::of(2u32..6),
+        prop::option::of(any::<bool>()),
     )
-        .prop_map(|(n_tile, tiles_per_drain, sbuf_slots)| GemmOptions {
-            n_tile,
-            tiles_per_drain,
-            sbuf_slots,
-        })
+        .prop_map(
+            |(n_tile, tiles_per_drain, sbuf_slots, resident)| GemmOptions {
+                n_tile,
+                tiles_per_drain,
+                sbuf_slots,
+                resident,
+            },
+        )
 }
 
 proptest! {

@@ -165,8 +165,9 @@ pub fn out_dtype(cfg: &Config) -> Dtype {
 /// LEAD: `systolic::engine::rtl` did not exist when this was written. Once it does, replace the
 /// body with `Ok(Box::new(systolic::engine::rtl::RtlEngine::build(cfg, opts)?))`.
 fn rtl_engine(cfg: &Config, opts: &HarnessOptions) -> anyhow::Result<Box<dyn Engine>> {
-    let _ = (cfg, opts);
-    anyhow::bail!("the rtl back end is not available in this build yet: use --backend golden")
+    Ok(Box::new(systolic::engine::rtl::RtlEngine::build(
+        cfg, opts,
+    )?))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -120,6 +120,9 @@ pub struct GemmOptions {
     pub tiles_per_drain: Option<u32>,
     /// Most SBUF slots to use (default: as many as fit; at least 2).
     pub sbuf_slots: Option<u32>,
+    /// Keep all of A and B resident in SBUF when they fit (default: true); `Some(false)`
+    /// forces the double-buffered slots.
+    pub resident: Option<bool>,
 }
 
 /// The product and what it cost.
@@ -324,6 +327,67 @@ impl Host<'_> {
 }
 
 /// `C = A x B` on `engine` (see the module documentation).
+/// SBUF layout of the resident schedule: A's M tiles (transposed: tile t's rows on partitions,
+/// entry `a_base + t*K + k`), then B's K tiles (entry `b_base + t*N + n` of partition k').
+#[derive(Debug, Clone, Copy)]
+struct Resident {
+    a_base: u32,
+    b_base: u32,
+    n_tile: u32,
+}
+
+fn resident_layout(
+    cfg: &crate::config::Config,
+    m: usize,
+    k: usize,
+    n: usize,
+    opts: &GemmOptions,
+) -> Option<Resident> {
+    let m_tiles = m.div_ceil(cfg.cols as usize);
+    let k_tiles = k.div_ceil(cfg.rows as usize);
+    let needed = m_tiles * k + k_tiles * n;
+    if needed > cfg.sbuf_depth as usize {
+        return None;
+    }
+    let n_tile = cfg
+        .psum_depth
+        .min(u32::try_from(n).ok()?)
+        .min(opts.n_tile.unwrap_or(u32::MAX));
+    Some(Resident {
+        a_base: 0,
+        b_base: (m_tiles * k) as u32,
+        n_tile,
+    })
+}
+
+fn write_resident(
+    engine: &mut dyn Engine,
+    a: &Matrix,
+    b: &Matrix,
+    r: &Resident,
+    cfg: &crate::config::Config,
+    k_tile: u32,
+) -> Result<(), GemmError> {
+    let (cols, rows) = (cfg.cols as usize, k_tile as usize);
+    for row in 0..a.rows {
+        let (tile, part) = (row / cols, row % cols);
+        engine.write_sbuf(
+            part as u32,
+            r.a_base + (tile * a.cols) as u32,
+            a.row_slice(row, 0, a.cols),
+        )?;
+    }
+    for row in 0..b.rows {
+        let (tile, part) = (row / rows, row % rows);
+        engine.write_sbuf(
+            part as u32,
+            r.b_base + (tile * b.cols) as u32,
+            b.row_slice(row, 0, b.cols),
+        )?;
+    }
+    Ok(())
+}
+
 pub fn gemm(
     engine: &mut dyn Engine,
     a: &Matrix,
@@ -344,7 +408,18 @@ pub fn gemm(
     check_values(a, "A", cfg.format)?;
     check_values(b, "B", cfg.format)?;
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    let p = plan(engine, k, n, opts)?;
+    let mut p = plan(engine, k, n, opts)?;
+    // When all of A and B fit in SBUF at once, write each element once and keep the data
+    // resident: the host then only pushes instructions while the engine computes, and the
+    // array never waits for host transfers (B's rows are reused by every M tile).
+    let resident = opts
+        .resident
+        .unwrap_or(true)
+        .then(|| resident_layout(&cfg, m, k, n, opts))
+        .flatten();
+    if let Some(r) = &resident {
+        p.n_tile = r.n_tile;
+    }
 
     // Output tiles (M outer, N inner) and their steps (K innermost).
     let mut tiles = Vec::new();
@@ -383,10 +458,25 @@ pub fn gemm(
         last_reader: vec![0; p.slots as usize],
     };
     let slot_base = |i: usize| (i % p.slots as usize) as u32 * p.slot;
+    // SBUF entries of step i's stationary rows and moving columns.
+    let stationary_addr = |i: usize| match &resident {
+        Some(r) => {
+            let s = &steps[i];
+            (tiles[s.tile].m0 / cfg.cols as usize * k + s.k0) as u32 + r.a_base
+        }
+        None => slot_base(i),
+    };
+    let moving_addr = |i: usize| match &resident {
+        Some(r) => {
+            let s = &steps[i];
+            (s.k0 / p.k_tile as usize * n + tiles[s.tile].n0) as u32 + r.b_base
+        }
+        None => slot_base(i) + p.k_tile,
+    };
     let load = |i: usize| {
         let s = &steps[i];
         Instr::LoadStationary {
-            addr: slot_base(i),
+            addr: stationary_addr(i),
             k: s.kt,
             m: tiles[s.tile].mt,
         }
@@ -417,17 +507,22 @@ pub fn gemm(
 
     let mut c = Matrix::zeros(m, n);
     let mut group: Vec<usize> = Vec::new();
-    write_step(&mut host, 0)?;
+    match &resident {
+        Some(r) => write_resident(host.engine, a, b, r, &cfg, p.k_tile)?,
+        None => write_step(&mut host, 0)?,
+    }
     host.push(load(0))?;
     for i in 0..steps.len() {
         if i + 1 < steps.len() {
-            write_step(&mut host, i + 1)?;
+            if resident.is_none() {
+                write_step(&mut host, i + 1)?;
+            }
             host.push(load(i + 1))?;
         }
         let s = steps[i];
         let t = tiles[s.tile];
         host.push(Instr::MultiplyMoving {
-            addr: slot_base(i) + p.k_tile,
+            addr: moving_addr(i),
             k: s.kt,
             n: t.nt,
             bank: t.bank,

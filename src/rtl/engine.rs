@@ -253,8 +253,8 @@ pub fn module(cfg: &Config) -> Module {
     // Core inputs the engine ties to constants, with the reason.
     let tied: [(&str, u64, &str); 1] = [(
         "ls_gapless",
-        0,
-        "ls_gapless = 0: the load streamer is gapless, but a MULTIPLY_MOVING may use more rows (k) than its stationary has (they act zero-padded), which the early swap does not support.",
+        1,
+        "ls_gapless = 1: the load streamer sends a load's rows on consecutive cycles once it has started, and the sequencer never asks for more rows than the stationary has (k is clamped), so a swap may start one cycle after its load.",
     )];
     for (name, value, why) in tied {
         if let Some(p) = core_ports_of(cfg).into_iter().find(|p| p.name == name) {

@@ -275,12 +275,18 @@ pub fn module(cfg: &Config) -> Module {
         reg("mf0", bits(g.m_w)),
         reg("mf1", bits(g.m_w)),
         reg("cur_m", bits(g.m_w)),
+        reg("kf0", bits(g.k_w)),
+        reg("kf1", bits(g.k_w)),
+        reg("cur_k", bits(g.k_w)),
         reg("in_use", None),
         wire_init(
             "m_sel",
             bits(g.m_w),
             cond(id("f_swap"), id("mf0"), id("cur_m")),
         ),
+        comment("The rows the core may use: never more than the stationary has (this is what lets the core swap early, ls_gapless)."),
+        wire_init("k_sel", bits(g.k_w), cond(id("f_swap"), id("kf0"), id("cur_k"))),
+        wire_init("k_eff", bits(g.k_w), cond(k_new.clone().lt(id("k_sel")), k_new.clone(), id("k_sel"))),
         assign(id("pend_loads"), id("pend")),
         assign(id("stationary"), id("in_use")),
         always(vec![if_else(
@@ -302,8 +308,8 @@ pub fn module(cfg: &Config) -> Module {
                         nb(id("pend"), inc("pend", 2)),
                         if_else(
                             id("pend").eq(sized(2, 0)),
-                            vec![nb(id("mf0"), m_new.clone())],
-                            vec![nb(id("mf1"), m_new.clone())],
+                            vec![nb(id("mf0"), m_new.clone()), nb(id("kf0"), k_new.clone())],
+                            vec![nb(id("mf1"), m_new.clone()), nb(id("kf1"), k_new.clone())],
                         ),
                     ],
                 ),
@@ -313,6 +319,8 @@ pub fn module(cfg: &Config) -> Module {
                         nb(id("pend"), dec("pend", 2)),
                         nb(id("mf0"), id("mf1")),
                         nb(id("cur_m"), id("mf0")),
+                        nb(id("kf0"), id("kf1")),
+                        nb(id("cur_k"), id("kf0")),
                         nb(id("in_use"), bit(true)),
                     ],
                 ),
@@ -332,7 +340,7 @@ pub fn module(cfg: &Config) -> Module {
         always(vec![if_(
             id("go_mm"),
             vec![
-                nb(id("mm_k"), k_new.clone()),
+                nb(id("mm_k"), id("k_eff")),
                 nb(id("mm_m"), id("m_sel")),
                 nb(id("mm_n"), bits_of(id("f_n"), 0, g.n_w)),
                 nb(id("mm_bank"), bits_of(id("f_bank"), 0, g.bank_w)),
