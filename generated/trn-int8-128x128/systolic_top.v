@@ -48,7 +48,8 @@ module systolic_top #(
   output wire                   rdata_valid,     // PSUM read response
   input  wire                   rdata_ready,
   output wire [COLS*ACC_W-1:0]  rdata,           // column m in [m*ACC_W +: ACC_W]
-  output wire                   busy             // work queued or in flight
+  output wire                   busy,            // work queued or in flight, or a read pending or not taken
+  output wire                   mm_busy          // a MultiplyMoving queued or in flight (what a fence waits for)
 );
 
   genvar c, r;
@@ -348,5 +349,6 @@ module systolic_top #(
     .rdata       (rdata),
     .rd_busy     (rd_busy)
   );
-  assign busy = head_valid || tail_valid || inflight != {INF_W{1'b0}} || rd_busy;
+  assign mm_busy = head_valid || tail_valid || inflight != {INF_W{1'b0}};
+  assign busy = mm_busy || rd_busy;
 endmodule

@@ -37,12 +37,15 @@
 //! * [`arith`]: the [`Arith`] trait, native integers via num-traits ([`Native`]) and the run-time
 //!   format of a config ([`FormatArith`]).
 //! * [`matmul`](mod@matmul): the generic tile product.
+//! * [`fp`]: floating-point numerics (bf16, fp8 e4m3/e5m2 inputs, fp32 accumulation); spec in
+//!   docs/numerics.md.
 //! * [`engine`]: [`EngineModel`], executing commands.
 //! * [`reference`](mod@reference): a plain `i128` triple-loop reference that checks all of the above.
 //! * [`timing`]: the exact cycle count of a stall-free run on the RTL top.
 
 pub mod arith;
 pub mod engine;
+pub mod fp;
 pub mod matmul;
 pub mod reference;
 pub mod timing;

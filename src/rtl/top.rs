@@ -26,7 +26,8 @@
 //!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1).
 //! - `rd`: accepted only when no instruction is queued or in flight (`rd_allow`), so a read
 //!   returns PSUM after every MultiplyMoving accepted before it. Response two cycles later.
-//! - `busy`: an instruction is queued or in flight, or a read is pending or not yet taken.
+//! - `busy`: an instruction is queued or in flight, or a read is pending or not yet taken;
+//!   `mm_busy`: the first part alone (what a fence waits for, and what counts as compute).
 //! - All handshakes honour backpressure: `ready` never depends on `ready`; `ls_ready` depends on
 //!   `mv_valid` (through `swap_fire`), `rd_ready` on `rdata_ready`. Nothing is lost or repeated.
 
@@ -522,12 +523,12 @@ pub fn module(cfg: &Config) -> Module {
             ],
         }),
         assign(
-            id("busy"),
+            id("mm_busy"),
             id("head_valid")
                 .or(id("tail_valid"))
-                .or(id("inflight").ne(zeros(id("INF_W"))))
-                .or(id("rd_busy")),
+                .or(id("inflight").ne(zeros(id("INF_W")))),
         ),
+        assign(id("busy"), id("mm_busy").or(id("rd_busy"))),
     ]);
 
     Module {
@@ -650,6 +651,15 @@ fn ports() -> Vec<Port> {
             Some(id("COLS").mul(id("ACC_W"))),
             "column m in [m*ACC_W +: ACC_W]",
         ),
-        output("busy", None, "work queued or in flight"),
+        output(
+            "busy",
+            None,
+            "work queued or in flight, or a read pending or not taken",
+        ),
+        output(
+            "mm_busy",
+            None,
+            "a MultiplyMoving queued or in flight (what a fence waits for)",
+        ),
     ]
 }
