@@ -1,0 +1,165 @@
+//! `gemm` on the RTL engine (Verilator, driven over AXI4-Lite with random wait states on every
+//! channel), bit-exact against a plain triple loop; shapes chosen by proptest, plus the fixed
+//! ones that matter: 1x1x1, primes (37x53x71), tall and skinny, K a multiple of rows and not,
+//! on 3x5, 4x4 and 8x8 engines, both SBUF schedules (resident and double-buffered slots).
+//! Must FAIL, not skip, when CI is set and Verilator is missing.
+
+mod common;
+
+use std::sync::{Mutex, OnceLock};
+
+use proptest::prelude::*;
+use proptest::test_runner::Config as PtConfig;
+
+use systolic::config::{Config, RawConfig};
+use systolic::cosim::HarnessOptions;
+use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
+use systolic::engine::rtl::RtlEngine;
+use systolic::golden::reference::reduce;
+use systolic::program::SplitMix64;
+
+fn cfg(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32) -> Config {
+    Config::from_raw(&RawConfig {
+        name: format!("gemm{rows}x{cols}-b{banks}-d{depth}-s{sbuf}"),
+        rows,
+        cols,
+        format: "int8".into(),
+        acc_bits: 32,
+        psum_banks: banks,
+        psum_depth: depth,
+        sbuf_depth: sbuf,
+    })
+    .expect("valid test config")
+}
+
+/// One engine per configuration for the whole test binary (engines are reused across products,
+/// as a host would).
+fn engine(
+    slot: &'static OnceLock<Option<Mutex<RtlEngine>>>,
+    cfg: impl FnOnce() -> Config,
+) -> Option<&'static Mutex<RtlEngine>> {
+    slot.get_or_init(|| {
+        if !common::require_tool("verilator", "--version") {
+            return None;
+        }
+        let cfg = cfg();
+        let e = RtlEngine::build(&cfg, &HarnessOptions::default())
+            .unwrap_or_else(|e| panic!("build {}: {e}", cfg.name));
+        Some(Mutex::new(e))
+    })
+    .as_ref()
+}
+
+fn random_matrix(rows: usize, cols: usize, rng: &mut SplitMix64) -> Matrix {
+    Matrix::from_fn(rows, cols, |_, _| match rng.below(8) {
+        0 => -128,
+        1 => 127,
+        2 => 0,
+        _ => rng.range_i64(-128, 127),
+    })
+}
+
+fn reference(cfg: &Config, a: &Matrix, b: &Matrix) -> Matrix {
+    Matrix::from_fn(a.rows, b.cols, |i, j| {
+        let s: i128 = (0..a.cols)
+            .map(|k| i128::from(a.get(i, k)) * i128::from(b.get(k, j)))
+            .sum();
+        systolic::format::sign_extend(reduce(s, cfg.acc_bits), cfg.acc_bits)
+    })
+}
+
+fn check(
+    e: &Mutex<RtlEngine>,
+    m: usize,
+    k: usize,
+    n: usize,
+    seed: u64,
+    resident: bool,
+) -> Result<(), TestCaseError> {
+    let mut e = e.lock().unwrap_or_else(|p| p.into_inner());
+    e.set_wait_states(0.3, seed);
+    let cfg = systolic::engine::Engine::config(&*e).clone();
+    let mut rng = SplitMix64::new(seed);
+    let a = random_matrix(m, k, &mut rng);
+    let b = random_matrix(k, n, &mut rng);
+    let opts = GemmOptions {
+        resident: Some(resident),
+        ..GemmOptions::default()
+    };
+    let got = gemm(&mut *e, &a, &b, &opts)
+        .map_err(|err| TestCaseError::fail(format!("{m}x{k}x{n} seed {seed}: {err}")))?;
+    let want = reference(&cfg, &a, &b);
+    if got.c != want {
+        let (i, j) = (0..m * n)
+            .map(|x| (x / n, x % n))
+            .find(|&(i, j)| got.c.get(i, j) != want.get(i, j))
+            .unwrap();
+        return Err(TestCaseError::fail(format!(
+            "{m}x{k}x{n} on {} (seed {seed}, resident {resident}): first difference C[{i}][{j}] = {} expected {}\nA = {:?}\nB = {:?}",
+            cfg.name,
+            got.c.get(i, j),
+            want.get(i, j),
+            a.data,
+            b.data
+        )));
+    }
+    Ok(())
+}
+
+macro_rules! gemm_cases {
+    ($name:ident, $fixed:ident, $cfg:expr, cases = $cases:expr) => {
+        static $fixed: OnceLock<Option<Mutex<RtlEngine>>> = OnceLock::new();
+        proptest! {
+            #![proptest_config(PtConfig { cases: $cases, failure_persistence: None, max_shrink_iters: 0, ..PtConfig::default() })]
+            #[test]
+            fn $name(m in 1usize..20, k in 1usize..20, n in 1usize..40, seed in any::<u64>(), resident in any::<bool>()) {
+                let Some(e) = engine(&$fixed, || $cfg) else { return Ok(()); };
+                check(e, m, k, n, seed, resident)?;
+            }
+        }
+    };
+}
+
+static FIXED_4X4: OnceLock<Option<Mutex<RtlEngine>>> = OnceLock::new();
+
+gemm_cases!(
+    gemm_3x5_random_shapes,
+    ENGINE_3X5,
+    cfg(3, 5, 2, 16, 256),
+    cases = 10
+);
+gemm_cases!(
+    gemm_4x4_random_shapes,
+    ENGINE_4X4,
+    cfg(4, 4, 2, 32, 128),
+    cases = 10
+);
+gemm_cases!(
+    gemm_8x8_random_shapes,
+    ENGINE_8X8,
+    cfg(8, 8, 4, 64, 512),
+    cases = 8
+);
+
+#[test]
+fn gemm_fixed_shapes_4x4() {
+    let Some(e) = engine(&FIXED_4X4, || cfg(4, 4, 2, 64, 1024)) else {
+        return;
+    };
+    // 1x1x1, primes, tall and skinny, K a multiple of rows (16) and not (17); both schedules.
+    for (i, &(m, k, n)) in [
+        (1, 1, 1),
+        (37, 53, 71),
+        (61, 3, 2),
+        (2, 3, 97),
+        (9, 16, 5),
+        (9, 17, 5),
+    ]
+    .iter()
+    .enumerate()
+    {
+        for resident in [true, false] {
+            check(e, m, k, n, 100 + i as u64, resident).unwrap();
+        }
+    }
+}
