@@ -33,13 +33,15 @@ fn run(cfg: &Config, m: usize, k: usize, n: usize) -> serde_json::Value {
     let t = Instant::now();
     let r = gemm(&mut e, &a, &b, &GemmOptions::default()).expect("gemm");
     let sim = t.elapsed().as_secs_f64();
-    let ok = (0..m).all(|i| (0..n).all(|j| r.c.get(i, j) == (0..k).map(|x| a.get(i, x) * b.get(x, j)).sum::<i64>()));
+    let ok = (0..m).all(|i| {
+        (0..n).all(|j| r.c.get(i, j) == (0..k).map(|x| a.get(i, x) * b.get(x, j)).sum::<i64>())
+    });
     assert!(ok, "wrong product");
     let pes = u64::from(cfg.rows * cfg.cols);
     let ideal = (m * k * n) as u64 / pes;
     let util = r.counters.macs as f64 / (pes as f64 * r.counters.busy_cycles as f64);
     println!(
-        "{}x{} engine, GEMM {m}x{k}x{n}: compute {} cycles (ideal {ideal}), utilisation {:.2}%, {:.2} MACs/cycle, \\
+        "{}x{} engine, GEMM {m}x{k}x{n}: compute {} cycles (ideal {ideal}), utilisation {:.2}%, {:.2} MACs/cycle, \
          host transfers {} cycles, {} instructions; Verilator build {build:.1} s, run {sim:.1} s",
         cfg.rows,
         cfg.cols,
@@ -58,14 +60,24 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let small = Overrides { sbuf_depth: Some(16384), ..Overrides::default() };
+    let small = Overrides {
+        sbuf_depth: Some(16384),
+        ..Overrides::default()
+    };
     let c8 = Config::from_preset(&seeds_dir(), "int8-8x8", &small).unwrap();
     let mut results = vec![run(&c8, 256, 256, 256)];
     if std::env::var("SYSTOLIC_BENCH_GEMM").as_deref() != Ok("small") {
-        let c128 = Config::from_preset(&seeds_dir(), "trn-int8-128x128", &Overrides::default()).unwrap();
+        let c128 =
+            Config::from_preset(&seeds_dir(), "trn-int8-128x128", &Overrides::default()).unwrap();
         results.push(run(&c128, 512, 128, 512));
     }
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench");
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench");
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("gemm.json"), serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    std::fs::write(
+        out.join("gemm.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .unwrap();
 }
