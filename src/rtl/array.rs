@@ -15,9 +15,14 @@
 //! - Everything is registered inside the PEs; the array adds no logic of its own. No handshake:
 //!   the array never stalls (bubbles are zero beats whose results the control pipe discards).
 
+use crate::config::Config;
 use crate::verilog::*;
 
-pub fn module(rows: u32, cols: u32, data_w: u32, acc_w: u32, row_w: u32, signed_: bool) -> Module {
+/// The array module; parameter defaults from `cfg`.
+pub fn module(cfg: &Config) -> Module {
+    let d = &cfg.derived;
+    let (rows, cols, signed_) = (cfg.rows, cfg.cols, cfg.format.is_signed());
+    let (data_w, acc_w, row_w) = (d.data_w, d.acc_w, d.row_w);
     let p = |n: &str| (n.to_string(), id(n));
     let lane =
         |net: &str, index: &str, width: &str| id(net).part(id(index).mul(id(width)), id(width));

@@ -9,9 +9,14 @@
 //!   cycle; the PE of row `ld_row` captures `ld_data` into its shadow weight at that edge.
 //! - All registers are in the PEs. No handshake: the column never stalls.
 
+use crate::config::Config;
 use crate::verilog::*;
 
-pub fn module(rows: u32, data_w: u32, acc_w: u32, row_w: u32, signed_: bool) -> Module {
+/// The column module; parameter defaults from `cfg`.
+pub fn module(cfg: &Config) -> Module {
+    let d = &cfg.derived;
+    let (rows, data_w, acc_w, row_w, signed_) =
+        (cfg.rows, d.data_w, d.acc_w, d.row_w, cfg.format.is_signed());
     let p = |n: &str| (n.to_string(), id(n));
     let lane = |net: &str, width: &str| id(net).part(id("r").mul(id(width)), id(width));
     let above = scoped(&[("g_row", id("r") - int(1))], "psum_o");

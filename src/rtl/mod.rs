@@ -48,22 +48,14 @@ pub struct TopPort {
 impl Design {
     pub fn new(cfg: &Config) -> Design {
         let d = &cfg.derived;
-        let signed = cfg.format.is_signed();
         let modules = vec![
-            pe::module(d.data_w, d.acc_w, d.row_w, signed),
-            column::module(cfg.rows, d.data_w, d.acc_w, d.row_w, signed),
-            array::module(cfg.rows, cfg.cols, d.data_w, d.acc_w, d.row_w, signed),
+            pe::module(cfg),
+            column::module(cfg),
+            array::module(cfg),
+            // The skew's defaults are those of its moving-data instance (lane = row).
             skew::module(cfg.rows, d.data_w + 1),
             deskew::module(cfg.cols, d.acc_w),
-            psum::module(
-                cfg.cols,
-                d.acc_w,
-                cfg.psum_banks,
-                cfg.psum_depth,
-                d.bank_w,
-                d.addr_w,
-                d.m_w,
-            ),
+            psum::module(cfg),
             top::module(cfg),
         ];
         let header = vec![

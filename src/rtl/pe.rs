@@ -12,9 +12,13 @@
 //! - Control output `swap_out` is cleared by the synchronous reset; data registers have no
 //!   reset (a bubble carries x = 0, and the top level discards results it did not ask for).
 
+use crate::config::Config;
 use crate::verilog::*;
 
-pub fn module(data_w: u32, acc_w: u32, row_w: u32, signed_: bool) -> Module {
+/// The PE module; parameter defaults from `cfg`.
+pub fn module(cfg: &Config) -> Module {
+    let d = &cfg.derived;
+    let (data_w, acc_w, row_w, signed_) = (d.data_w, d.acc_w, d.row_w, cfg.format.is_signed());
     let dw = || w("DATA_W");
     let aw = || w("ACC_W");
     let prod_w = id("DATA_W").mul(int(2));

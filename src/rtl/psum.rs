@@ -18,17 +18,14 @@
 //!   no read pending, and a free (or freeing) response register. Response two cycles after the
 //!   request; it is held until taken, never overwritten, never repeated.
 
+use crate::config::Config;
 use crate::verilog::*;
 
-pub fn module(
-    cols: u32,
-    acc_w: u32,
-    banks: u32,
-    depth: u32,
-    bank_w: u32,
-    addr_w: u32,
-    m_w: u32,
-) -> Module {
+/// The PSUM module; parameter defaults from `cfg`.
+pub fn module(cfg: &Config) -> Module {
+    let d = &cfg.derived;
+    let (cols, acc_w, banks, depth) = (cfg.cols, d.acc_w, cfg.psum_banks, cfg.psum_depth);
+    let (bank_w, addr_w, m_w) = (d.bank_w, d.addr_w, d.m_w);
     let idx_w = || w("IDX_W");
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
     Module {
