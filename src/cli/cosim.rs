@@ -81,10 +81,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut v = serde_json::to_value(report)?;
         v["seed"] = args.seed.into();
         v["build_seconds"] = harness.build_seconds.into();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("{}", report.summary());
-        println!(
+        outln!("{}", report.summary());
+        outln!(
             "  seed {}, Verilator build {}",
             args.seed,
             match harness.build_seconds {
@@ -93,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         );
         if let Some(w) = &waves {
-            println!("  waves: {}", w.display());
+            outln!("  waves: {}", w.display());
         }
     }
     Ok(if report.pass {

@@ -32,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         for cfg in &configs {
             let summary = write_design(cfg, &PathBuf::from("generated").join(&cfg.name))?;
-            println!(
+            outln!(
                 "generated {} (hash {}): {} files in {}",
                 cfg.name,
                 cfg.hash(),
@@ -48,9 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from("generated").join(&cfg.name));
     let summary = write_design(&cfg, &out)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!(
+        outln!(
             "generated {} ({}x{} {}, hash {}): {} files, {} bytes in {}",
             cfg.name,
             cfg.rows,

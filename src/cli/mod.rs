@@ -1,10 +1,19 @@
 //! Command-line interface (clap derive). Each subcommand lives in its own module.
 
+/// `println!` for the subcommands' results: a reader that goes away (`systolic ... | head`)
+/// ends the program quietly with status 141 (as SIGPIPE would) instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod common;
 mod cosim;
 mod generate;
 mod run;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -55,4 +64,16 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
         return (2, e.hint);
     }
     (1, None)
+}
+
+/// Write one line to standard output (see `outln!`).
+pub fn write_stdout(args: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
 }

@@ -242,9 +242,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         instructions: result.instructions,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{}", report.text());
+        outln!("{}", report.text());
     }
     Ok(ExitCode::SUCCESS)
 }
