@@ -176,7 +176,8 @@ pub struct Derived {
     pub bank_w: u32,
     /// Bits of an address inside one PSUM bank (`ADDR_W`).
     pub addr_w: u32,
-    /// Cycles from a moving beat's acceptance to its PSUM write (see `rtl::top`).
+    /// A moving beat fired in cycle s is written at the edge ending cycle s + rows + cols, so it
+    /// is visible from cycle s + `mm_latency` (see `rtl::top` and `golden::timing`).
     pub mm_latency: u32,
 }
 
