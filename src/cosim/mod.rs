@@ -151,41 +151,7 @@ impl Harness {
         opts: &HarnessOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Harness, CosimError> {
-        // Sources live in a content-addressed folder of the cache, so parallel builds of the
-        // same design share them and different designs never collide.
-        let mut h = sha2::Sha256::new();
-        use sha2::Digest;
-        for (name, text) in files {
-            h.update(name.as_bytes());
-            h.update([0]);
-            h.update(text.as_bytes());
-            h.update([0]);
-        }
-        let key: String = h
-            .finalize()
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let dir = opts
-            .cache_root
-            .join("src")
-            .join(format!("{}-{key}", cfg.tag()));
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| CosimError::Io { path, source }
-        };
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let mut sources = vec![];
-        for (name, text) in files {
-            let path = dir.join(name);
-            if !path.exists() {
-                write_atomically(&path, text.as_bytes()).map_err(io(&path))?;
-            }
-            if name.ends_with(".v") {
-                sources.push(path);
-            }
-        }
+        let sources = write_sources(&opts.cache_root, &cfg.tag(), files)?;
         let ports: Vec<verilator::PortSpec> = Design::new(cfg)
             .top_ports()
             .into_iter()
@@ -303,6 +269,47 @@ impl Harness {
             expected,
         })
     }
+}
+
+/// Write generated `files` into a content-addressed folder of the build cache
+/// (`<cache_root>/src/<tag>-<hash of the files>`), so parallel builds of the same design share
+/// them and different designs never collide; return the paths of the Verilog files, in order.
+pub fn write_sources(
+    cache_root: &Path,
+    tag: &str,
+    files: &[(String, String)],
+) -> Result<Vec<PathBuf>, CosimError> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for (name, text) in files {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    let key: String = h
+        .finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let dir = cache_root.join("src").join(format!("{tag}-{key}"));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CosimError::Io { path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let mut sources = vec![];
+    for (name, text) in files {
+        let path = dir.join(name);
+        if !path.exists() {
+            write_atomically(&path, text.as_bytes()).map_err(io(&path))?;
+        }
+        if name.ends_with(".v") {
+            sources.push(path);
+        }
+    }
+    Ok(sources)
 }
 
 /// Everything one run produced.

@@ -17,7 +17,6 @@ use crate::config::Config;
 use crate::cosim::verilator::{self, BuildSpec, PortId, PortSpec, Sim};
 use crate::cosim::HarnessOptions;
 use crate::format::mask;
-use crate::generate::write_atomically;
 use crate::isa::{ErrorCode, Instr};
 use crate::program::SplitMix64;
 use crate::regs::{self, RESP_OKAY};
@@ -101,35 +100,9 @@ impl RtlEngine {
     /// instantiate and reset it.
     pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<RtlEngine, BackendError> {
         let files = design(cfg).files();
-        // Sources in a content-addressed folder of the cache (shared by parallel builds).
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        for (name, text) in &files {
-            h.update(name.as_bytes());
-            h.update([0]);
-            h.update(text.as_bytes());
-            h.update([0]);
-        }
-        let key: String = h
-            .finalize()
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let dir = opts
-            .cache_root
-            .join("src")
-            .join(format!("engine-{}-{key}", cfg.tag()));
-        std::fs::create_dir_all(&dir).map_err(|e| other(format!("{}: {e}", dir.display())))?;
-        let mut sources = vec![];
-        for (name, text) in &files {
-            let path = dir.join(name);
-            if !path.exists() {
-                write_atomically(&path, text.as_bytes())
-                    .map_err(|e| other(format!("{}: {e}", path.display())))?;
-            }
-            sources.push(path);
-        }
+        let sources =
+            crate::cosim::write_sources(&opts.cache_root, &format!("engine-{}", cfg.tag()), &files)
+                .map_err(|e| other(e.to_string()))?;
         let port_specs: Vec<PortSpec> = ports(cfg)
             .into_iter()
             .map(|p| {
