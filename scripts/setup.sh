@@ -22,3 +22,6 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found: install Rust (https://rustup.rs) first" >&2
   exit 1
 fi
+# The open FPGA tools (YoWASP builds of Yosys 0.70 and nextpnr 0.11 from PyPI) for `systolic
+# synth` and tests/synth.rs, in .venv-fpga/ (idempotent; no network once installed).
+scripts/fpga-tools.sh

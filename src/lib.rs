@@ -16,5 +16,6 @@ pub mod npy;
 pub mod program;
 pub mod regs;
 pub mod rtl;
+pub mod synth;
 pub mod tools;
 pub mod verilog;

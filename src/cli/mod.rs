@@ -12,6 +12,7 @@ mod common;
 mod cosim;
 mod generate;
 mod run;
+mod synth;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Cosim(cosim::Args),
     /// Compute C = A x B from .npy files on the engine (RTL in Verilator, or the golden model).
     Run(run::Args),
+    /// Synthesise, place and route for an FPGA board (Yosys, nextpnr); report area and Fmax.
+    Synth(synth::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -46,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(args),
         Command::Cosim(args) => cosim::run(args),
         Command::Run(args) => run::run(args),
+        Command::Synth(args) => synth::run(args),
     }
 }
 

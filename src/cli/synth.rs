@@ -1,0 +1,132 @@
+//! `systolic synth`: synthesise, place and route a configuration's core for an FPGA board with
+//! the open tools (Yosys, nextpnr, icepack / ecppack), and report area and Fmax.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use systolic::synth::{self, Board, Multipliers, SynthOptions};
+
+use super::common::{ConfigArgs, UsageError};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MultArg {
+    /// DSP blocks where supported and enough (ECP5), LUTs otherwise (iCE40 always).
+    Auto,
+    /// LUT multipliers.
+    Lut,
+    /// DSP blocks (ECP5 only; LUTs when they do not fit).
+    Dsp,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Board: a TOML file in constraints/ (e.g. icebreaker, ice40-hx8k-breakout, ulx3s-25f).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Another device of the board's family (e.g. --board ulx3s-25f --device 85k).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Place-and-route target in MHz (default: the board's target_mhz).
+    #[arg(long)]
+    pub freq: Option<f64>,
+    /// Run folder (default: runs/synth-<design>-<board>[-ooc]).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Out of context: core ports unconstrained (ECP5: nextpnr --out-of-context, bare core,
+    /// no bitstream; iCE40: the pin-limited harness placed without a pin file).
+    #[arg(long)]
+    pub ooc: bool,
+    /// How multipliers are built.
+    #[arg(long = "mult", value_enum, default_value = "auto")]
+    pub mult: MultArg,
+    /// Radix-4 Booth LUT multipliers (Yosys `booth` pass).
+    #[arg(long)]
+    pub booth: bool,
+    /// nextpnr placer seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Stop after place and route (no icepack / ecppack).
+    #[arg(long)]
+    pub no_pack: bool,
+    /// List the boards and exit.
+    #[arg(long)]
+    pub list_boards: bool,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let dir = synth::constraints_dir();
+    if args.list_boards {
+        for name in synth::list_boards(&dir) {
+            match Board::load(&dir, &name, None) {
+                Ok(b) => outln!(
+                    "{name}: {} ({} {} {})",
+                    b.description,
+                    b.device.family,
+                    b.device.name,
+                    b.package
+                ),
+                Err(e) => outln!("{name}: invalid: {e}"),
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(board_name) = &args.board else {
+        return Err(UsageError {
+            message: format!(
+                "--board is required: available boards: {}",
+                synth::list_boards(&dir).join(", ")
+            ),
+            hint: Some("boards are the TOML files in constraints/"),
+        }
+        .into());
+    };
+    if let Some(f) = args.freq {
+        if !f.is_finite() || f <= 0.0 {
+            return Err(UsageError {
+                message: format!("--freq {f}: give a positive frequency in MHz"),
+                hint: None,
+            }
+            .into());
+        }
+    }
+    let board = Board::load(&dir, board_name, args.device.as_deref()).map_err(|e| UsageError {
+        message: e.to_string(),
+        hint: Some(
+            "boards are the TOML files in constraints/, devices are in constraints/devices.toml",
+        ),
+    })?;
+    let cfg = args.config.resolve()?;
+    let mut opts = SynthOptions::new(&cfg, board, args.ooc);
+    if let Some(out) = args.out {
+        opts.run_dir = out;
+    }
+    opts.freq_mhz = args.freq;
+    opts.multipliers = match args.mult {
+        MultArg::Auto => Multipliers::Auto,
+        MultArg::Lut => Multipliers::Lut,
+        MultArg::Dsp => Multipliers::Dsp,
+    };
+    opts.booth = args.booth;
+    opts.seed = args.seed;
+    opts.pack = !args.no_pack;
+    if !args.json {
+        eprintln!(
+            "synth: {} on {} in {} (the first call of each tool compiles its WebAssembly: ~2 min)",
+            cfg.name,
+            opts.board.name,
+            opts.run_dir.display()
+        );
+    }
+    let report = synth::run(&cfg, &opts)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.summary());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,462 @@
+//! The flow for one configuration on one board: generate the Verilog (and the harness), Yosys,
+//! fit checks against the device, nextpnr, the packer, and the report.
+//!
+//! What is synthesised:
+//! - ECP5 with `ooc`: the bare core `systolic_top`, placed with nextpnr `--out-of-context` (no
+//!   I/O buffers, no bitstream): area and register-to-register timing of the core alone.
+//! - iCE40 with `ooc`: nextpnr-ice40 has no out-of-context mode and the core's ports outnumber
+//!   every iCE40 package's pins, so the core sits in the pin-limited [`harness`] (3 pins) and
+//!   nextpnr places those pins itself (`--pcf-allow-unconstrained`; their placement means
+//!   nothing). The core's own cells are reported apart (it is kept as its own level).
+//! - Without `ooc` (board): the harness on the board's clock pin and UART pins (`scan_in` on
+//!   uart_rx, `scan_out` on uart_tx), constrained by the board's pin file, down to a bitstream.
+//!   A bitstream that loads, not a usable engine: the UART bridge is to come.
+//!
+//! Multipliers: LUTs on iCE40 (`synth_ice40 -dsp` inference is never used, see [`super::yosys`]);
+//! on ECP5 MULT18X18D (one per PE) when they fit the device, LUTs otherwise (with a note).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::generate::design_files;
+use crate::rtl::TOP;
+
+use super::board::{Board, Family};
+use super::harness::{self, CLOCK_PORT, HARNESS, SCAN_IN_PORT, SCAN_OUT_PORT};
+use super::nextpnr::{NextpnrRun, PinConstraints};
+use super::pack::Pack;
+use super::report::{Cells, Placed, PnrReport, Report, Times, YosysStat};
+use super::tool::{self, Tool};
+use super::yosys::YosysSynth;
+use super::{write_file, SynthError};
+
+/// How multipliers are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Multipliers {
+    /// DSP blocks where supported and enough (ECP5), LUTs otherwise.
+    #[default]
+    Auto,
+    /// LUTs only.
+    Lut,
+    /// DSP blocks (ECP5 only; falls back to LUTs when they do not fit).
+    Dsp,
+}
+
+/// The options of one flow.
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    pub board: Board,
+    /// Place-and-route target; default: the board's `target_mhz`.
+    pub freq_mhz: Option<f64>,
+    pub run_dir: PathBuf,
+    pub ooc: bool,
+    pub multipliers: Multipliers,
+    /// Yosys' `booth` pass on LUT multipliers.
+    pub booth: bool,
+    /// nextpnr's placer seed (default: nextpnr's own).
+    pub seed: Option<u64>,
+    /// Write a bitstream when the mode allows one.
+    pub pack: bool,
+    /// Time limit of each tool run.
+    pub limit: Duration,
+}
+
+impl SynthOptions {
+    /// Defaults for a board: run folder from [`default_run_dir`], bitstream on, 2 h per tool.
+    pub fn new(cfg: &Config, board: Board, ooc: bool) -> SynthOptions {
+        SynthOptions {
+            run_dir: default_run_dir(cfg, &board, ooc),
+            board,
+            freq_mhz: None,
+            ooc,
+            multipliers: Multipliers::Auto,
+            booth: false,
+            seed: None,
+            pack: true,
+            limit: Duration::from_secs(7200),
+        }
+    }
+}
+
+/// `runs/synth-<design>-<board>[-ooc]`.
+pub fn default_run_dir(cfg: &Config, board: &Board, ooc: bool) -> PathBuf {
+    let name: String = cfg
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from("runs").join(format!(
+        "synth-{name}-{}{}",
+        board.name,
+        if ooc { "-ooc" } else { "" }
+    ))
+}
+
+// File names inside a run folder.
+const RTL: &str = "rtl";
+const SCRIPT: &str = "synth.ys";
+const YOSYS_LOG: &str = "yosys.log";
+const NETLIST_JSON: &str = "netlist.json";
+const NETLIST_V: &str = "netlist.v";
+const STAT_JSON: &str = "stat.json";
+const STAT_TXT: &str = "stat.txt";
+const NEXTPNR_LOG: &str = "nextpnr.log";
+const NEXTPNR_REPORT: &str = "nextpnr-report.json";
+const PACK_LOG: &str = "pack.log";
+pub const SUMMARY_JSON: &str = "summary.json";
+pub const SUMMARY_TXT: &str = "summary.txt";
+
+fn io_err(what: String) -> impl FnOnce(std::io::Error) -> SynthError {
+    move |e| SynthError::Io {
+        what,
+        message: e.to_string(),
+    }
+}
+
+/// Remove what an earlier run left, so no stale result can be read as this run's.
+fn clean(dir: &Path) -> Result<(), SynthError> {
+    let rtl = dir.join(RTL);
+    if rtl.is_dir() {
+        std::fs::remove_dir_all(&rtl).map_err(io_err(format!("removing {}", rtl.display())))?;
+    }
+    for f in [
+        NETLIST_JSON,
+        NETLIST_V,
+        STAT_JSON,
+        STAT_TXT,
+        NEXTPNR_REPORT,
+        "design.asc",
+        "design.bin",
+        "design.config",
+        "design.bit",
+        SUMMARY_JSON,
+        SUMMARY_TXT,
+    ] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    std::fs::create_dir_all(&rtl).map_err(io_err(format!("creating {}", rtl.display())))
+}
+
+fn fits(
+    what: &'static str,
+    used: u64,
+    available: u64,
+    device: &str,
+    hint: String,
+) -> Result<(), SynthError> {
+    if used > available {
+        return Err(SynthError::DoesNotFit {
+            what,
+            used,
+            available,
+            device: device.to_string(),
+            hint,
+        });
+    }
+    Ok(())
+}
+
+/// Run the flow for `cfg`. See the module documentation.
+pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
+    let start = Instant::now();
+    let board = &o.board;
+    let family = board.family();
+    let dev = &board.device;
+    let dir = o.run_dir.as_path();
+
+    let mut notes: Vec<String> = vec![];
+    let dsp = match (family, o.multipliers) {
+        (Family::Ice40, Multipliers::Dsp) => {
+            return Err(SynthError::Unsupported(
+                "DSP multipliers on iCE40: synth_ice40 -dsp inference was measured producing \
+                 wrong netlists for multiply-accumulate chains; use --mult lut (the default)"
+                    .into(),
+            ))
+        }
+        (Family::Ice40, _) => {
+            notes.push(
+                "iCE40: LUT multipliers (synth_ice40 -dsp inference is not used: it was \
+                 measured producing wrong netlists for multiply-accumulate chains)"
+                    .into(),
+            );
+            false
+        }
+        (Family::Ecp5, Multipliers::Lut) => false,
+        (Family::Ecp5, _) => {
+            if cfg.pes() > dev.dsp {
+                notes.push(format!(
+                    "{} multipliers (one per PE) do not fit the {} MULT18X18D of the {}: \
+                     LUT multipliers instead",
+                    cfg.pes(),
+                    dev.dsp,
+                    dev.name
+                ));
+                false
+            } else {
+                true
+            }
+        }
+    };
+    let booth = if o.booth && dsp {
+        notes.push("--booth applies to LUT multipliers: ignored with DSP multipliers".into());
+        false
+    } else {
+        o.booth
+    };
+
+    // Tools: a missing tool fails before any work (after the option checks above).
+    let yosys = tool::locate(Tool::Yosys)?;
+    let (pnr_tool, pack_tool) = match family {
+        Family::Ice40 => (Tool::NextpnrIce40, Tool::Icepack),
+        Family::Ecp5 => (Tool::NextpnrEcp5, Tool::Ecppack),
+    };
+    let nextpnr = tool::locate(pnr_tool)?;
+    let bare = o.ooc && family == Family::Ecp5;
+    let bitstream_possible = !bare;
+    let packer = if o.pack && bitstream_possible {
+        Some(tool::locate(pack_tool)?)
+    } else {
+        None
+    };
+
+    // The design's files.
+    std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+    clean(dir)?;
+    let mut sources = vec![];
+    for (name, text) in design_files(cfg) {
+        if name.ends_with(".v") {
+            write_file(&dir.join(RTL).join(&name), &text)?;
+            sources.push(format!("{RTL}/{name}"));
+        }
+    }
+    let top = if bare {
+        TOP.to_string()
+    } else {
+        let ((name, text), shape) = harness::file(cfg);
+        write_file(&dir.join(RTL).join(&name), &text)?;
+        sources.push(format!("{RTL}/{name}"));
+        notes.push(format!(
+            "the core sits in the pin-limited harness ({} pins: clk, scan_in, scan_out): \
+             {}-bit input shift register, {} output bits folded into {} registered parities; \
+             `core` figures are systolic_top alone, `total` and `placed` include the harness",
+            3, shape.in_bits, shape.out_bits, shape.groups
+        ));
+        HARNESS.to_string()
+    };
+
+    // Pins.
+    let ext = family.pin_file_ext();
+    let pins = if bare {
+        notes.push(
+            "out of context: the bare core placed with nextpnr --out-of-context (no I/O \
+             buffers, no global clock routing, no bitstream); register-to-register timing only"
+                .into(),
+        );
+        PinConstraints::OutOfContext
+    } else if o.ooc {
+        notes.push(format!(
+            "out of context: nextpnr-{family} has no --out-of-context mode; the harness's 3 \
+             pins are placed by nextpnr without a pin file, so their placement means nothing"
+        ));
+        PinConstraints::Unconstrained
+    } else {
+        let (Some(rx), Some(tx)) = (&board.pins.uart_rx, &board.pins.uart_tx) else {
+            return Err(SynthError::Unsupported(format!(
+                "board `{}` names no uart_rx and uart_tx pins for the harness's scan_in and \
+                 scan_out: add them to its board file, or use --ooc",
+                board.name
+            )));
+        };
+        let name = format!("pins.{ext}");
+        let text = board.pin_file_for(&[
+            (CLOCK_PORT, board.clock.pin.as_str()),
+            (SCAN_IN_PORT, rx.as_str()),
+            (SCAN_OUT_PORT, tx.as_str()),
+        ]);
+        write_file(&dir.join(&name), &text)?;
+        notes.push(format!(
+            "board: the harness on the board's pins (clk on {}, scan_in on {rx}, scan_out on \
+             {tx}): a bitstream that loads, not a usable engine (the UART bridge is to come)",
+            board.clock.pin
+        ));
+        PinConstraints::File(name)
+    };
+
+    // Synthesis.
+    let mut synth = YosysSynth {
+        family,
+        ice40_device: dev.yosys_device.clone(),
+        top: top.clone(),
+        sources,
+        keep_hierarchy: if bare { vec![] } else { vec![TOP.to_string()] },
+        dsp,
+        booth,
+        script: SCRIPT.into(),
+        log: YOSYS_LOG.into(),
+        json: NETLIST_JSON.into(),
+        verilog: NETLIST_V.into(),
+        stat_json: STAT_JSON.into(),
+        stat_txt: STAT_TXT.into(),
+    };
+    let mut yosys_s = synth.run(&yosys, dir, o.limit)?.seconds;
+    let mut stat = YosysStat::read(&dir.join(STAT_JSON))?;
+    let mut cells = Cells::from_types(family, &stat.design);
+    if cells.dsp > dev.dsp {
+        notes.push(format!(
+            "Yosys used {} DSP blocks, the {} has {}: synthesised again with LUT multipliers",
+            cells.dsp, dev.name, dev.dsp
+        ));
+        synth.dsp = false;
+        synth.booth = o.booth;
+        yosys_s += synth.run(&yosys, dir, o.limit)?.seconds;
+        stat = YosysStat::read(&dir.join(STAT_JSON))?;
+        cells = Cells::from_types(family, &stat.design);
+    }
+    let core_cells = match stat.modules.get(TOP) {
+        Some(t) if top != TOP => Cells::from_types(family, t),
+        _ => cells.clone(),
+    };
+
+    // Fit checks before place and route.
+    let psum_kbit = u64::from(cfg.cols)
+        * u64::from(cfg.psum_banks)
+        * u64::from(cfg.psum_depth)
+        * u64::from(cfg.derived.acc_w)
+        / 1024;
+    fits(
+        "block RAMs",
+        cells.bram,
+        dev.bram,
+        &dev.name,
+        format!(
+            " (PSUM: {} columns x {} banks x {} entries x {} bits = {psum_kbit} kbit): give a \
+             smaller --psum-banks or --psum-depth",
+            cfg.cols, cfg.psum_banks, cfg.psum_depth, cfg.derived.acc_w
+        ),
+    )?;
+    fits(
+        "logic cells (LUT4s before packing)",
+        cells.logic(family),
+        dev.logic,
+        &dev.name,
+        ": give a smaller array (--rows/--cols) or a larger device".into(),
+    )?;
+    fits(
+        "flip-flops",
+        cells.ff,
+        dev.ffs,
+        &dev.name,
+        ": give a smaller array (--rows/--cols) or a larger device".into(),
+    )?;
+
+    // Place and route.
+    let target = o.freq_mhz.unwrap_or_else(|| board.default_target_mhz());
+    let config_out = (packer.is_some()).then(|| match family {
+        Family::Ice40 => "design.asc".to_string(),
+        Family::Ecp5 => "design.config".to_string(),
+    });
+    let pnr = NextpnrRun {
+        family,
+        device: dev.nextpnr.clone(),
+        package: board.package.clone(),
+        speed: board.speed,
+        json: NETLIST_JSON.into(),
+        freq_mhz: target,
+        pins,
+        report: NEXTPNR_REPORT.into(),
+        log: NEXTPNR_LOG.into(),
+        output: config_out.clone(),
+        seed: o.seed,
+    };
+    let nextpnr_s = pnr.run(&nextpnr, dir, o.limit)?.seconds;
+    let pnr_report = PnrReport::read(&dir.join(NEXTPNR_REPORT))?;
+
+    // Bitstream.
+    let mut logs = vec![YOSYS_LOG.to_string(), NEXTPNR_LOG.to_string()];
+    let (pack_s, bitstream) = match (&packer, &config_out) {
+        (Some(packer), Some(input)) => {
+            let output = match family {
+                Family::Ice40 => "design.bin",
+                Family::Ecp5 => "design.bit",
+            };
+            let step = Pack {
+                family,
+                input: input.clone(),
+                output: output.into(),
+                log: PACK_LOG.into(),
+            }
+            .run(packer, dir, o.limit)?;
+            logs.push(PACK_LOG.into());
+            (Some(step.seconds), Some(output.to_string()))
+        }
+        _ => {
+            if !bitstream_possible {
+                notes.push("no bitstream out of context".into());
+            }
+            (None, None)
+        }
+    };
+
+    let clock = pnr_report.main_clock().cloned();
+    let fmax = clock.as_ref().map(|c| c.achieved_mhz);
+    let mut tools = std::collections::BTreeMap::new();
+    tools.insert(yosys.tool.name().to_string(), yosys.version.clone());
+    tools.insert(nextpnr.tool.name().to_string(), nextpnr.version.clone());
+    if let Some(p) = &packer {
+        tools.insert(p.tool.name().to_string(), p.version.clone());
+    }
+    let report = Report {
+        design: cfg.name.clone(),
+        config_hash: cfg.hash(),
+        rows: cfg.rows,
+        cols: cfg.cols,
+        format: cfg.format.to_string(),
+        acc_bits: cfg.acc_bits,
+        psum_banks: cfg.psum_banks,
+        psum_depth: cfg.psum_depth,
+        board: board.name.clone(),
+        family,
+        device: dev.name.clone(),
+        package: board.package.clone(),
+        mode: if o.ooc { "out-of-context" } else { "board" }.into(),
+        top,
+        multipliers: if synth.dsp { "dsp" } else { "lut" }.into(),
+        booth: synth.booth,
+        target_mhz: target,
+        fmax_mhz: fmax,
+        timing_met: fmax.is_some_and(|f| f >= target),
+        gops: fmax.map(|f| 2.0 * cfg.pes() as f64 * f / 1000.0),
+        cells,
+        core_cells,
+        placed: Placed::from_report(family, &pnr_report),
+        critical_path: pnr_report.critical_path.clone(),
+        clocks: pnr_report.clocks.clone(),
+        tools,
+        times: Times {
+            yosys_s,
+            nextpnr_s,
+            pack_s,
+            total_s: start.elapsed().as_secs_f64(),
+        },
+        run_dir: dir.display().to_string(),
+        netlist_json: NETLIST_JSON.into(),
+        netlist_verilog: NETLIST_V.into(),
+        bitstream,
+        logs,
+        notes,
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| SynthError::Io {
+        what: "serialising the report".into(),
+        message: e.to_string(),
+    })?;
+    write_file(&dir.join(SUMMARY_JSON), &format!("{json}\n"))?;
+    write_file(&dir.join(SUMMARY_TXT), &report.summary())?;
+    Ok(report)
+}

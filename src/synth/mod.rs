@@ -1,0 +1,82 @@
+//! FPGA flows with the open tools: Yosys, nextpnr (iCE40, ECP5), icepack / ecppack, as PyPI's
+//! YoWASP WebAssembly builds (`scripts/fpga-tools.sh` installs them into `.venv-fpga/`).
+//!
+//! - [`board`]: boards and devices as data (`constraints/*.toml` and pin files).
+//! - [`tool`]: finding the tools, checking their versions, running them with a log and a time.
+//! - [`yosys`], [`nextpnr`], [`pack`]: one typed wrapper per tool.
+//! - [`harness`]: the pin-limited harness that lets a wide core place on a small package.
+//! - [`report`]: parsing Yosys' `stat -json` and nextpnr's `--report` into a [`Report`].
+//! - [`flow`]: the whole flow for one configuration and board ([`run`]).
+//!
+//! Every step runs in the run's own folder (default `runs/synth-<design>-<board>[-ooc]/`) and
+//! keeps its log there; a tool's failure is a [`SynthError`] naming the tool, its exit status
+//! and its log, never a panic. See docs/fpga.md.
+
+pub mod board;
+pub mod flow;
+pub mod harness;
+pub mod nextpnr;
+pub mod pack;
+pub mod report;
+pub mod tool;
+pub mod yosys;
+
+use std::path::{Path, PathBuf};
+
+pub use board::{constraints_dir, list_boards, Board, BoardError, Family};
+pub use flow::{default_run_dir, run, Multipliers, SynthOptions};
+pub use report::Report;
+
+/// What can go wrong in a flow. Each message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error(
+        "{tool} not found ({exe}; looked in {looked}): install the FPGA tools with {}",
+        tool::INSTALL_HINT
+    )]
+    ToolMissing {
+        tool: &'static str,
+        exe: &'static str,
+        looked: String,
+    },
+    #[error(
+        "{tool} is too old or broken ({found}; need {need}): reinstall with {}",
+        tool::INSTALL_HINT
+    )]
+    ToolVersion {
+        tool: &'static str,
+        found: String,
+        need: String,
+    },
+    #[error("{tool} failed ({status}): {message} (log: {})", log.display())]
+    ToolFailed {
+        tool: &'static str,
+        status: String,
+        log: PathBuf,
+        message: String,
+    },
+    #[error(transparent)]
+    Board(#[from] BoardError),
+    #[error("does not fit: the design needs {used} {what}, the {device} has {available}{hint}")]
+    DoesNotFit {
+        what: &'static str,
+        used: u64,
+        available: u64,
+        device: String,
+        hint: String,
+    },
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    #[error("cannot parse {}: {what}", file.display())]
+    Parse { file: PathBuf, what: String },
+    #[error("{what}: {message}")]
+    Io { what: String, message: String },
+}
+
+/// Write `text` to `path`, as a [`SynthError`].
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), SynthError> {
+    std::fs::write(path, text).map_err(|e| SynthError::Io {
+        what: format!("writing {}", path.display()),
+        message: e.to_string(),
+    })
+}

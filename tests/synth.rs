@@ -1,0 +1,373 @@
+//! FPGA flows with the YoWASP tools (Yosys 0.70, nextpnr 0.11, icepack, ecppack), and the board
+//! files.
+//!
+//! - iCE40 UP5K (iCEBreaker), a 2x2 core out of context: synthesis, place and route, icepack;
+//!   the report is parsed and checked (LUTs above zero and below the device, Fmax above zero,
+//!   a non-empty bitstream, the post-synthesis Verilog netlist holds the core).
+//! - ECP5 25F (ULX3S), a 2x2 core out of context (nextpnr --out-of-context, MULT18X18D).
+//! - ECP5 on a board defined only in a scratch folder (a device with 2 DSPs): the DSP check falls
+//!   back to LUT multipliers, and the harness on the board's pins goes through ecppack.
+//! - A core too large for the UP5K fails after Yosys with a "does not fit" error.
+//! - A Yosys failure is an error naming the tool, its status, its log and the ERROR line.
+//! - Board files: every board parses; a missing field, an unknown board, an unknown pin give
+//!   clear errors.
+//!
+//! Without the tools (`scripts/fpga-tools.sh` installs them) a flow test prints `skipped` and
+//! passes, unless `CI` is set: then it fails. The whole file takes about a minute with the
+//! WebAssembly compilation cache warm (`scripts/fpga-tools.sh` warms it; cold, add ~2 min).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use systolic::config::{Config, RawConfig};
+use systolic::synth::board::{list_boards, load_devices, Board, BoardError, Family};
+use systolic::synth::tool::{locate, Tool};
+use systolic::synth::{constraints_dir, run, Multipliers, SynthError, SynthOptions};
+
+/// Whether the tools of `family`'s flow are installed. Missing: panics when `CI` is set,
+/// otherwise prints `skipped` and returns false.
+fn tools_or_skip(family: Family, test: &str) -> bool {
+    let needed = match family {
+        Family::Ice40 => [Tool::Yosys, Tool::NextpnrIce40, Tool::Icepack],
+        Family::Ecp5 => [Tool::Yosys, Tool::NextpnrEcp5, Tool::Ecppack],
+    };
+    for t in needed {
+        if let Err(e) = locate(t) {
+            if std::env::var_os("CI").is_some() {
+                panic!("{test}: {e}; CI is set: the FPGA tools are required");
+            }
+            eprintln!("{test}: skipped: {e}");
+            return false;
+        }
+    }
+    true
+}
+
+fn config(rows: u32, cols: u32) -> Config {
+    Config::from_raw(&RawConfig {
+        name: format!("t{rows}x{cols}"),
+        rows,
+        cols,
+        format: "int8".into(),
+        acc_bits: 32,
+        psum_banks: 2,
+        psum_depth: 16,
+        sbuf_depth: 1024,
+    })
+    .expect("valid test config")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-scratch")
+        .join(format!("synth-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn options(cfg: &Config, board: Board, ooc: bool, dir: PathBuf) -> SynthOptions {
+    let mut o = SynthOptions::new(cfg, board, ooc);
+    o.run_dir = dir;
+    o.limit = Duration::from_secs(600);
+    o
+}
+
+fn board(name: &str) -> Board {
+    Board::load(&constraints_dir(), name, None).expect("board loads")
+}
+
+#[test]
+fn ice40_up5k_out_of_context_to_bitstream() {
+    if !tools_or_skip(Family::Ice40, "ice40_up5k_out_of_context_to_bitstream") {
+        return;
+    }
+    let cfg = config(2, 2);
+    let dir = scratch("ice40");
+    let r = run(&cfg, &options(&cfg, board("icebreaker"), true, dir.clone()))
+        .unwrap_or_else(|e| panic!("iCE40 flow failed: {e}"));
+    eprintln!("{}", r.summary());
+    assert_eq!(r.mode, "out-of-context");
+    assert_eq!(r.multipliers, "lut");
+    assert_eq!(r.device, "up5k");
+    assert!(r.core_cells.lut4 > 0, "no LUTs in the core");
+    assert!(
+        r.cells.lut4 >= r.core_cells.lut4,
+        "the total includes the core"
+    );
+    assert_eq!(r.core_cells.dsp, 0, "no SB_MAC16 on iCE40");
+    assert!(r.core_cells.bram > 0, "the PSUM maps to SB_RAM40_4K");
+    let logic = r.placed.logic.expect("ICESTORM_LC in the report");
+    assert_eq!(logic.available, 5280);
+    assert!(logic.used > 0 && logic.used < logic.available, "{logic:?}");
+    assert!(r.cells.lut4 < 5280);
+    let fmax = r.fmax_mhz.expect("an Fmax");
+    assert!(fmax > 0.0 && fmax < 1000.0, "Fmax {fmax}");
+    assert!(r.gops.unwrap() > 0.0);
+    let bin = dir.join(r.bitstream.as_deref().expect("a bitstream"));
+    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 0, "{} missing or empty", bin.display());
+    let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
+    assert!(
+        netlist.contains("module systolic_top"),
+        "the core stays a module"
+    );
+    assert!(dir.join("summary.json").is_file() && dir.join("yosys.log").is_file());
+    assert!(r.tools["yosys"].starts_with("Yosys 0."), "{:?}", r.tools);
+}
+
+#[test]
+fn ecp5_25k_out_of_context() {
+    if !tools_or_skip(Family::Ecp5, "ecp5_25k_out_of_context") {
+        return;
+    }
+    let cfg = config(2, 2);
+    let dir = scratch("ecp5-ooc");
+    let r = run(&cfg, &options(&cfg, board("ulx3s-25f"), true, dir))
+        .unwrap_or_else(|e| panic!("ECP5 flow failed: {e}"));
+    eprintln!("{}", r.summary());
+    assert_eq!(r.top, "systolic_top", "the bare core out of context");
+    assert_eq!(r.multipliers, "dsp");
+    assert_eq!(r.cells.dsp, 4, "one MULT18X18D per PE");
+    let logic = r.placed.logic.expect("TRELLIS_COMB in the report");
+    assert!(logic.used > 0 && logic.used < logic.available);
+    assert!(r.fmax_mhz.unwrap() > 0.0);
+    assert!(r.bitstream.is_none(), "no bitstream out of context");
+}
+
+/// A board written here, not in constraints/: a device with 2 multipliers, so the DSP check
+/// falls back to LUTs; the ULX3S pins; the harness down to an ECP5 bitstream.
+#[test]
+fn ecp5_board_defined_as_data_with_dsp_fallback_and_ecppack() {
+    if !tools_or_skip(Family::Ecp5, "ecp5_board_defined_as_data") {
+        return;
+    }
+    let dir = scratch("ecp5-board");
+    let cons = dir.join("constraints");
+    std::fs::create_dir_all(&cons).unwrap();
+    std::fs::write(
+        cons.join("devices.toml"),
+        "[few-dsp]\nfamily = \"ecp5\"\nnextpnr = \"25k\"\nlogic = 24288\nffs = 24288\n\
+         dsp = 2\nbram = 56\nbram_kbit = 18\n",
+    )
+    .unwrap();
+    std::fs::copy(constraints_dir().join("ulx3s.lpf"), cons.join("ulx3s.lpf")).unwrap();
+    std::fs::write(
+        cons.join("tiny.toml"),
+        "name = \"tiny\"\ndevice = \"few-dsp\"\npackage = \"CABGA381\"\npin_file = \"ulx3s.lpf\"\n\
+         [clock]\npin = \"clk_25mhz\"\nfreq_mhz = 25.0\n\
+         [pins]\nuart_rx = \"ftdi_txd\"\nuart_tx = \"ftdi_rxd\"\n",
+    )
+    .unwrap();
+    let b = Board::load(&cons, "tiny", None).expect("the scratch board loads");
+    let cfg = config(2, 2);
+    let mut o = options(&cfg, b, false, dir.join("run"));
+    o.multipliers = Multipliers::Dsp;
+    let r = run(&cfg, &o).unwrap_or_else(|e| panic!("ECP5 board flow failed: {e}"));
+    eprintln!("{}", r.summary());
+    assert_eq!(r.mode, "board");
+    assert_eq!(r.multipliers, "lut", "4 multipliers do not fit 2 DSPs");
+    assert_eq!(r.cells.dsp, 0);
+    assert!(r
+        .notes
+        .iter()
+        .any(|n| n.contains("LUT multipliers instead")));
+    assert_eq!(r.target_mhz, 25.0, "no target_mhz: the board clock");
+    let io = r.placed.io.expect("TRELLIS_IO in the report");
+    assert_eq!(io.used, 3, "clk, scan_in, scan_out");
+    let pins = std::fs::read_to_string(dir.join("run/pins.lpf")).unwrap();
+    assert!(
+        pins.contains("LOCATE COMP \"scan_in\" SITE \"M1\""),
+        "{pins}"
+    );
+    let bit = dir
+        .join("run")
+        .join(r.bitstream.as_deref().expect("a bitstream"));
+    assert!(std::fs::metadata(&bit).map(|m| m.len()).unwrap_or(0) > 0);
+}
+
+#[test]
+fn too_large_for_the_device_fails_before_place_and_route() {
+    if !tools_or_skip(Family::Ice40, "too_large_for_the_device") {
+        return;
+    }
+    let cfg = config(5, 6);
+    let dir = scratch("ice40-too-large");
+    let err = run(&cfg, &options(&cfg, board("icebreaker"), true, dir.clone()))
+        .expect_err("5x6 does not fit a UP5K");
+    assert!(
+        matches!(err, SynthError::DoesNotFit { .. }),
+        "expected DoesNotFit, got {err}"
+    );
+    let msg = err.to_string();
+    assert!(msg.contains("up5k") && msg.contains("5280"), "{msg}");
+    assert!(
+        !dir.join("nextpnr.log").exists(),
+        "nextpnr must not have run"
+    );
+}
+
+#[test]
+fn ice40_dsp_multipliers_are_refused() {
+    let cfg = config(2, 2);
+    let dir = scratch("ice40-dsp");
+    let mut o = options(&cfg, board("icebreaker"), true, dir);
+    o.multipliers = Multipliers::Dsp;
+    let err = run(&cfg, &o).expect_err("no DSP inference on iCE40");
+    assert!(matches!(err, SynthError::Unsupported(_)), "{err}");
+    assert!(err.to_string().contains("wrong netlists"), "{err}");
+}
+
+#[test]
+fn every_board_parses() {
+    let dir = constraints_dir();
+    let boards = list_boards(&dir);
+    for want in [
+        "icebreaker",
+        "ice40-hx8k-breakout",
+        "ulx3s-12f",
+        "ulx3s-25f",
+        "ulx3s-45f",
+        "ulx3s-85f",
+    ] {
+        assert!(
+            boards.iter().any(|b| b == want),
+            "{want} missing: {boards:?}"
+        );
+    }
+    for name in &boards {
+        let b = Board::load(&dir, name, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&b.name, name, "a board's name is its file name");
+        let ext = b.pin_file.extension().unwrap().to_str().unwrap();
+        assert_eq!(ext, b.family().pin_file_ext(), "{name}");
+        assert!(b.pin_map.pins.contains_key(&b.clock.pin), "{name}");
+        assert!(b.clock.freq_mhz > 0.0);
+    }
+    let up5k = board("icebreaker").device;
+    assert_eq!(
+        (up5k.family, up5k.dsp, up5k.bram, up5k.logic),
+        (Family::Ice40, 8, 30, 5280)
+    );
+    let ecp85 = board("ulx3s-85f").device;
+    assert_eq!((ecp85.family, ecp85.dsp), (Family::Ecp5, 156));
+    // A device override within the family, and a refusal across families.
+    let b = Board::load(&dir, "ulx3s-25f", Some("85k")).unwrap();
+    assert_eq!(b.device.name, "85k");
+    let e = Board::load(&dir, "ulx3s-25f", Some("up5k")).unwrap_err();
+    assert!(matches!(e, BoardError::WrongFamily { .. }), "{e}");
+    assert!(load_devices(&dir).unwrap().len() >= 6);
+}
+
+/// A scratch constraints folder with the real devices and the iCEBreaker pin file, and one
+/// board file with the given text.
+fn scratch_board(test: &str, text: &str) -> (PathBuf, Result<Board, BoardError>) {
+    let dir = scratch(test);
+    let real = constraints_dir();
+    for f in ["devices.toml", "icebreaker.pcf"] {
+        std::fs::copy(real.join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join("b.toml"), text).unwrap();
+    let r = Board::load(&dir, "b", None);
+    (dir, r)
+}
+
+const GOOD: &str =
+    "name = \"b\"\ndevice = \"up5k\"\npackage = \"sg48\"\npin_file = \"icebreaker.pcf\"\n\
+                    [clock]\npin = \"CLK\"\nfreq_mhz = 12.0\n[pins]\nuart_rx = \"RX\"\n";
+
+#[test]
+fn board_errors_are_clear() {
+    let (_, ok) = scratch_board("board-good", GOOD);
+    ok.expect("the reference board parses");
+
+    let (_, e) = scratch_board("board-missing", &GOOD.replace("package = \"sg48\"\n", ""));
+    let msg = e.expect_err("no package").to_string();
+    assert!(msg.contains("b.toml") && msg.contains("package"), "{msg}");
+
+    let (_, e) = scratch_board("board-pin", &GOOD.replace("\"RX\"", "\"NOPE\""));
+    let msg = e.expect_err("unknown pin").to_string();
+    assert!(
+        msg.contains("pins.uart_rx") && msg.contains("NOPE") && msg.contains("CLK"),
+        "{msg}"
+    );
+
+    let (_, e) = scratch_board("board-device", &GOOD.replace("up5k", "up9k"));
+    let msg = e.expect_err("unknown device").to_string();
+    assert!(msg.contains("up9k") && msg.contains("hx8k"), "{msg}");
+
+    let (_, e) = scratch_board("board-kind", &GOOD.replace("up5k", "25k"));
+    let msg = e.expect_err("a .pcf for an ECP5").to_string();
+    assert!(msg.contains(".lpf"), "{msg}");
+
+    let e = Board::load(&constraints_dir(), "no-such-board", None).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("no-such-board") && msg.contains("icebreaker") && msg.contains("ulx3s-25f"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn pin_file_for_the_harness_renames_the_board_pins() {
+    let b = board("icebreaker");
+    let pcf = b.pin_file_for(&[("clk", "CLK"), ("scan_in", "RX"), ("scan_out", "TX")]);
+    assert!(pcf.contains("set_io -nowarn clk 35"), "{pcf}");
+    assert!(pcf.contains("set_io -nowarn scan_in 6"), "{pcf}");
+    assert!(pcf.contains("set_io -nowarn scan_out 9"), "{pcf}");
+    assert!(!pcf.contains("LEDR_N"));
+}
+
+/// A tool's failure is an error naming the tool, its exit status, its log and the log's first
+/// ERROR line, not a panic.
+#[test]
+fn tool_failure_names_tool_status_and_log() {
+    if !tools_or_skip(Family::Ice40, "tool_failure_names_tool_status_and_log") {
+        return;
+    }
+    let dir = scratch("yosys-failure");
+    std::fs::write(
+        dir.join("bad.v"),
+        "module bad(input a, output b);\n  assign b = nope;\nendmodule\n",
+    )
+    .unwrap();
+    let y = systolic::synth::yosys::YosysSynth {
+        family: Family::Ice40,
+        ice40_device: None,
+        top: "bad".into(),
+        sources: vec!["bad.v".into()],
+        keep_hierarchy: vec![],
+        dsp: false,
+        booth: false,
+        script: "synth.ys".into(),
+        log: "yosys.log".into(),
+        json: "netlist.json".into(),
+        verilog: "netlist.v".into(),
+        stat_json: "stat.json".into(),
+        stat_txt: "stat.txt".into(),
+    };
+    let yosys = locate(Tool::Yosys).unwrap();
+    let err = y
+        .run(&yosys, &dir, Duration::from_secs(300))
+        .expect_err("an undeclared identifier");
+    let SynthError::ToolFailed {
+        tool,
+        status,
+        log,
+        message,
+    } = &err
+    else {
+        panic!("expected ToolFailed, got {err}");
+    };
+    assert_eq!(*tool, "yosys");
+    assert!(!status.contains(" 0"), "{status}");
+    assert_eq!(log, &dir.join("yosys.log"));
+    assert!(
+        message.contains("ERROR") && message.contains("nope"),
+        "{message}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("yosys failed") && msg.contains("yosys.log"),
+        "{msg}"
+    );
+}
