@@ -3,7 +3,7 @@
 # against the golden model (a random program, then the same with random stalls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --core
 cargo build --release --quiet
 ./target/release/systolic generate
 ./target/release/systolic cosim "$@"

@@ -2,7 +2,10 @@
 # Installs what systolic's main job and tests need on Debian: Verilator (co-simulation),
 # Icarus Verilog (second simulator), Yosys (synthesis checks), g++ and make (Verilator builds).
 # Idempotent: installs only what is missing. Run as root (or with sudo available).
+# `--core`: skip the FPGA tools (the main job does not need them).
 set -euo pipefail
+core_only=0
+if [ "${1:-}" = "--core" ]; then core_only=1; fi
 
 need=()
 command -v verilator >/dev/null 2>&1 || need+=(verilator)
@@ -24,4 +27,6 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 # The open FPGA tools (YoWASP builds of Yosys 0.70 and nextpnr 0.11 from PyPI) for `systolic
 # synth` and tests/synth.rs, in .venv-fpga/ (idempotent; no network once installed).
-scripts/fpga-tools.sh
+if ((core_only == 0)); then
+  "$(dirname "$0")/fpga-tools.sh"
+fi
