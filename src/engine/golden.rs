@@ -301,25 +301,7 @@ impl Engine for GoldenEngine {
         entry: u32,
         values: &[i64],
     ) -> Result<(), BackendError> {
-        let partitions = self.partitions();
-        let depth = self.cfg.sbuf_depth;
-        let end = u64::from(entry) + values.len() as u64;
-        if partition >= partitions || end > u64::from(depth) {
-            return Err(BackendError::SbufRange {
-                partition,
-                entry,
-                end: u32::try_from(end).unwrap_or(u32::MAX),
-                partitions,
-                depth,
-            });
-        }
-        let format = self.cfg.format;
-        if let Some(&value) = values.iter().find(|v| !format.contains(**v)) {
-            return Err(BackendError::Value {
-                value,
-                format: format.to_string(),
-            });
-        }
+        super::check_sbuf_write(&self.cfg, partition, entry, values)?;
         let start = entry as usize;
         self.sbuf[partition as usize][start..start + values.len()].copy_from_slice(values);
         Ok(())

@@ -62,6 +62,34 @@ pub enum BackendError {
     Other(String),
 }
 
+/// Check a host write into SBUF: `values` go to entries `entry..` of `partition`, each must be a
+/// value of the configured format. Both back ends call this before writing.
+pub fn check_sbuf_write(
+    cfg: &Config,
+    partition: u32,
+    entry: u32,
+    values: &[i64],
+) -> Result<(), BackendError> {
+    let partitions = cfg.rows.max(cfg.cols);
+    let end = u64::from(entry) + values.len() as u64;
+    if partition >= partitions || end > u64::from(cfg.sbuf_depth) {
+        return Err(BackendError::SbufRange {
+            partition,
+            entry,
+            end: u32::try_from(end).unwrap_or(u32::MAX),
+            partitions,
+            depth: cfg.sbuf_depth,
+        });
+    }
+    if let Some(&value) = values.iter().find(|v| !cfg.format.contains(**v)) {
+        return Err(BackendError::Value {
+            value,
+            format: cfg.format.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// A programmable engine.
 pub trait Engine {
     fn config(&self) -> &Config;

@@ -402,25 +402,9 @@ impl Engine for RtlEngine {
         entry: u32,
         values: &[i64],
     ) -> Result<(), BackendError> {
+        super::check_sbuf_write(&self.cfg, partition, entry, values)?;
         let cfg = &self.cfg;
-        let parts = self.partitions();
-        let end = entry as u64 + values.len() as u64;
-        if partition >= parts || end > u64::from(cfg.sbuf_depth) {
-            return Err(BackendError::SbufRange {
-                partition,
-                entry,
-                end: end as u32,
-                partitions: parts,
-                depth: cfg.sbuf_depth,
-            });
-        }
         let format = cfg.format;
-        if let Some(&v) = values.iter().find(|v| !format.contains(**v)) {
-            return Err(BackendError::Value {
-                value: v,
-                format: format.to_string(),
-            });
-        }
         let eb = regs::sbuf_entry_bytes(cfg);
         let per_word = 4 / eb;
         let mut writes = vec![];
