@@ -22,6 +22,10 @@ pub const MAX_PSUM_DEPTH: u32 = 4096;
 pub const MAX_ACC_BITS: u32 = 64;
 pub const MIN_SBUF_DEPTH: u32 = 16;
 pub const MAX_SBUF_DEPTH: u32 = 65536;
+/// Largest PE latency (`pe_latency`) of the integer formats: a registered multiplier.
+pub const MAX_PE_LATENCY_INT: u32 = 2;
+/// Largest PE latency of the floating-point formats: registered multiplier, two-stage adder.
+pub const MAX_PE_LATENCY_FLOAT: u32 = 3;
 
 /// A configuration error: names the field, the value and what is allowed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,8 +43,10 @@ pub enum ConfigError {
         product_bits: u32,
         max: u32,
     },
-    #[error("format = \"{0}\" is not a known number format: allowed int2..int16, uint2..uint16")]
+    #[error("format = \"{0}\" is not a known number format: allowed int2..int16, uint2..uint16, bf16, fp8e4m3, fp8e5m2")]
     UnknownFormat(String),
+    #[error("acc_bits = {acc_bits} with format = \"{format}\": floating-point formats accumulate in fp32, so acc_bits must be 32")]
+    FloatAccumulator { acc_bits: u32, format: String },
     #[error("preset `{name}` not found in {dir}: available presets: {available}")]
     UnknownPreset {
         name: String,
@@ -73,6 +79,21 @@ pub struct RawConfig {
     /// SBUF entries per partition (the engine around the core; see `docs/isa.md`).
     #[serde(default = "default_sbuf_depth")]
     pub sbuf_depth: u32,
+    /// Cycles from a PE's moving input to its partial-sum output (see `rtl::pe`): 1 (default),
+    /// 2 (registered multiplier), 3 (floating point: also a two-stage adder). Omitted from the
+    /// canonical text when 1, so configurations without it keep their hash.
+    #[serde(
+        default = "default_pe_latency",
+        skip_serializing_if = "is_default_pe_latency"
+    )]
+    pub pe_latency: u32,
+}
+
+fn default_pe_latency() -> u32 {
+    1
+}
+fn is_default_pe_latency(v: &u32) -> bool {
+    *v == default_pe_latency()
 }
 
 fn default_name() -> String {
@@ -104,6 +125,7 @@ pub struct Overrides {
     pub psum_banks: Option<u32>,
     pub psum_depth: Option<u32>,
     pub sbuf_depth: Option<u32>,
+    pub pe_latency: Option<u32>,
 }
 
 impl RawConfig {
@@ -114,7 +136,8 @@ impl RawConfig {
             || o.acc_bits.is_some()
             || o.psum_banks.is_some()
             || o.psum_depth.is_some()
-            || o.sbuf_depth.is_some();
+            || o.sbuf_depth.is_some()
+            || o.pe_latency.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -136,6 +159,9 @@ impl RawConfig {
         if let Some(v) = o.sbuf_depth {
             self.sbuf_depth = v;
         }
+        if let Some(v) = o.pe_latency {
+            self.pe_latency = v;
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -154,6 +180,8 @@ pub struct Config {
     pub psum_depth: u32,
     /// SBUF entries per partition; the SBUF has `max(rows, cols)` partitions.
     pub sbuf_depth: u32,
+    /// PE latency in cycles (`mul_lat + add_lat` in [`Derived`]).
+    pub pe_latency: u32,
     pub derived: Derived,
 }
 
@@ -176,8 +204,17 @@ pub struct Derived {
     pub bank_w: u32,
     /// Bits of an address inside one PSUM bank (`ADDR_W`).
     pub addr_w: u32,
-    /// A moving beat fired in cycle s is written at the edge ending cycle s + rows + cols, so it
-    /// is visible from cycle s + `mm_latency` (see `rtl::top` and `golden::timing`).
+    /// Registers between a PE's moving input and its product (`MUL_LAT`, 0 or 1).
+    pub mul_lat: u32,
+    /// Cycles from a PE's partial-sum input to its output (`ADD_LAT`, 1 or 2): the step of the
+    /// moving data's skew from one row to the next.
+    pub add_lat: u32,
+    /// Extra cycles a new stationary load waits after a swap so that it never overtakes the
+    /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
+    pub load_hold: u32,
+    /// A moving beat fired in cycle s is written at the edge ending cycle
+    /// s + rows*add_lat + mul_lat + cols, so it is visible from cycle s + `mm_latency`
+    /// (see `rtl::top` and `golden::timing`).
     pub mm_latency: u32,
 }
 
@@ -212,6 +249,12 @@ impl Config {
             .parse()
             .map_err(|_| ConfigError::UnknownFormat(raw.format.clone()))?;
         let product_bits = format.product_bits();
+        if format.is_float() && raw.acc_bits != crate::format::FLOAT_ACC_BITS {
+            return Err(ConfigError::FloatAccumulator {
+                acc_bits: raw.acc_bits,
+                format: format.to_string(),
+            });
+        }
         if raw.acc_bits < product_bits {
             return Err(ConfigError::AccumulatorTooNarrow {
                 acc_bits: raw.acc_bits,
@@ -266,6 +309,20 @@ impl Config {
                 "letters, digits and - _ + .",
             ));
         }
+        let max_latency = if format.is_float() {
+            MAX_PE_LATENCY_FLOAT
+        } else {
+            MAX_PE_LATENCY_INT
+        };
+        if raw.pe_latency == 0 || raw.pe_latency > max_latency {
+            return Err(range_err(
+                "pe_latency",
+                raw.pe_latency,
+                format!("1..={max_latency} for {format}"),
+            ));
+        }
+        let mul_lat = u32::from(raw.pe_latency >= 2);
+        let add_lat = raw.pe_latency - mul_lat;
         let derived = Derived {
             data_w: format.bits(),
             acc_w: raw.acc_bits,
@@ -275,7 +332,10 @@ impl Config {
             n_w: bits_for(u64::from(raw.psum_depth)),
             bank_w: bits_for(u64::from(raw.psum_banks - 1)),
             addr_w: raw.psum_depth.trailing_zeros(),
-            mm_latency: raw.rows + raw.cols + 1,
+            mul_lat,
+            add_lat,
+            load_hold: (raw.rows - 1) * (add_lat - 1),
+            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1,
         };
         Ok(Config {
             name: raw.name.clone(),
@@ -286,6 +346,7 @@ impl Config {
             psum_banks: raw.psum_banks,
             psum_depth: raw.psum_depth,
             sbuf_depth: raw.sbuf_depth,
+            pe_latency: raw.pe_latency,
             derived,
         })
     }
@@ -301,6 +362,7 @@ impl Config {
             psum_banks: self.psum_banks,
             psum_depth: self.psum_depth,
             sbuf_depth: self.sbuf_depth,
+            pe_latency: self.pe_latency,
         }
     }
 
@@ -361,6 +423,7 @@ impl Config {
             psum_banks: default_psum_banks(),
             psum_depth: default_psum_depth(),
             sbuf_depth: default_sbuf_depth(),
+            pe_latency: default_pe_latency(),
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -374,8 +437,13 @@ impl Config {
 
     /// A short tag for file and module naming: `r4c4_int8_a32`.
     pub fn tag(&self) -> String {
+        let lat = if self.pe_latency == 1 {
+            String::new()
+        } else {
+            format!("_l{}", self.pe_latency)
+        };
         format!(
-            "r{}c{}_{}_a{}",
+            "r{}c{}_{}_a{}{lat}",
             self.rows, self.cols, self.format, self.acc_bits
         )
     }
@@ -426,6 +494,7 @@ mod tests {
             psum_banks: 2,
             psum_depth: 64,
             sbuf_depth: 1024,
+            pe_latency: 1,
         }
     }
 

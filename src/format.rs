@@ -1,16 +1,27 @@
 //! Number formats of the array's inputs. Plain data: widths, value ranges and the bit patterns
 //! that cross the hardware boundary. The arithmetic on them lives in `golden`.
+//!
+//! Values travel through the whole tool as `i64` (inputs) and `u64` (accumulators). For the
+//! floating-point formats an input value IS its bit pattern (`0..2^bits`), and an accumulator is
+//! the bit pattern of an fp32 (see `docs/numerics.md`).
 
 use std::fmt;
 use std::str::FromStr;
 
+pub use crate::golden::fp::FpFormat;
+
 /// An input number format. Integer formats accumulate in a two's-complement accumulator of
-/// `acc_bits` that wraps modulo `2^acc_bits`.
+/// `acc_bits` that wraps modulo `2^acc_bits`; floating-point formats accumulate in fp32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NumberFormat {
     /// `bits`-bit integers, two's complement when `signed`.
     Int { bits: u32, signed: bool },
+    /// bf16, OCP FP8 E4M3 or E5M2 inputs; values are bit patterns; fp32 accumulation.
+    Float(FpFormat),
 }
+
+/// Bits of the accumulator of every floating-point format (fp32).
+pub const FLOAT_ACC_BITS: u32 = 32;
 
 pub const MIN_INT_BITS: u32 = 2;
 pub const MAX_INT_BITS: u32 = 16;
@@ -25,29 +36,48 @@ impl NumberFormat {
     pub fn bits(self) -> u32 {
         match self {
             NumberFormat::Int { bits, .. } => bits,
+            NumberFormat::Float(f) => f.bits(),
         }
     }
 
+    /// Two's-complement integer inputs. False for the unsigned integers and for the
+    /// floating-point formats (whose values are unsigned bit patterns).
     pub fn is_signed(self) -> bool {
         match self {
             NumberFormat::Int { signed, .. } => signed,
+            NumberFormat::Float(_) => false,
         }
     }
 
-    /// Bits of one exact product of two inputs.
-    pub fn product_bits(self) -> u32 {
-        2 * self.bits()
+    /// The floating-point format, if this is one.
+    pub fn float(self) -> Option<FpFormat> {
+        match self {
+            NumberFormat::Int { .. } => None,
+            NumberFormat::Float(f) => Some(f),
+        }
     }
 
-    /// Smallest representable input value.
+    pub fn is_float(self) -> bool {
+        self.float().is_some()
+    }
+
+    /// Bits of one product of two inputs: exact integer products, fp32 for the floats.
+    pub fn product_bits(self) -> u32 {
+        match self {
+            NumberFormat::Int { bits, .. } => 2 * bits,
+            NumberFormat::Float(_) => FLOAT_ACC_BITS,
+        }
+    }
+
+    /// Smallest representable input value (the smallest bit pattern, 0, for the floats).
     pub fn min_value(self) -> i64 {
         match self {
             NumberFormat::Int { bits, signed: true } => -(1i64 << (bits - 1)),
-            NumberFormat::Int { signed: false, .. } => 0,
+            NumberFormat::Int { signed: false, .. } | NumberFormat::Float(_) => 0,
         }
     }
 
-    /// Largest representable input value.
+    /// Largest representable input value (the largest bit pattern for the floats).
     pub fn max_value(self) -> i64 {
         match self {
             NumberFormat::Int { bits, signed: true } => (1i64 << (bits - 1)) - 1,
@@ -55,6 +85,7 @@ impl NumberFormat {
                 bits,
                 signed: false,
             } => (1i64 << bits) - 1,
+            NumberFormat::Float(f) => (1i64 << f.bits()) - 1,
         }
     }
 
@@ -78,6 +109,7 @@ impl NumberFormat {
                     (b & mask(bits)) as i64
                 }
             }
+            NumberFormat::Float(f) => (b & mask(f.bits())) as i64,
         }
     }
 }
@@ -109,6 +141,7 @@ impl fmt::Display for NumberFormat {
                 bits,
                 signed: false,
             } => write!(f, "uint{bits}"),
+            NumberFormat::Float(x) => f.write_str(x.name()),
         }
     }
 }
@@ -116,6 +149,14 @@ impl fmt::Display for NumberFormat {
 impl FromStr for NumberFormat {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
+        if let Ok(f) = s.parse::<FpFormat>() {
+            // Only the canonical lower-case names.
+            return if f.name() == s {
+                Ok(NumberFormat::Float(f))
+            } else {
+                Err(())
+            };
+        }
         let (signed, digits) = if let Some(d) = s.strip_prefix("uint") {
             (false, d)
         } else if let Some(d) = s.strip_prefix("int") {
@@ -149,7 +190,11 @@ mod tests {
                 assert_eq!(f.to_string().parse::<NumberFormat>(), Ok(f));
             }
         }
-        for bad in ["int1", "int17", "int08", "float8", "int", "uint", "int-8"] {
+        for f in crate::golden::fp::ALL_FORMATS {
+            let nf = NumberFormat::Float(f);
+            assert_eq!(nf.to_string().parse::<NumberFormat>(), Ok(nf));
+        }
+        for bad in ["int1", "int17", "int08", "float8", "int", "uint", "int-8", "BF16", "fp8"] {
             assert!(bad.parse::<NumberFormat>().is_err(), "{bad}");
         }
     }

@@ -32,6 +32,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::format::FpFormat;
 
 /// One command of the engine's command stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,6 +330,38 @@ struct Region {
 
 const KEEP_REGIONS: usize = 32;
 
+/// A random input of a floating-point format, as its bit pattern: with probability `p_special`
+/// one of the format's finite special values (signed zeros, smallest and largest subnormal,
+/// smallest normal, largest finite, one), with probability `p_special / 10` an infinity or NaN
+/// (rarer, since one poisons a whole column sum); otherwise a random sign and fraction with an
+/// exponent within 6 binades of 1, so that column sums keep many significant bits and most of
+/// the additions round.
+pub fn float_value(f: FpFormat, rng: &mut SplitMix64, p_special: f64) -> u16 {
+    let man = f.man_bits();
+    let sign = if rng.chance(0.5) { f.sign_bit() } else { 0 };
+    if rng.chance(p_special / 10.0) {
+        let mut choices = vec![f.canonical_nan_bits()];
+        choices.extend(f.pos_inf_bits());
+        return sign | *rng.choose(&choices);
+    }
+    if rng.chance(p_special) {
+        let one = (f.bias() as u16) << man;
+        let choices = [
+            0,
+            1,
+            (1u16 << man) - 1,
+            1u16 << man,
+            f.max_finite_bits(),
+            one,
+        ];
+        return sign | *rng.choose(&choices);
+    }
+    let bias = i64::from(f.bias());
+    let e = rng.range_i64(bias - 6, bias + 6) as u16;
+    let frac = rng.below(1u64 << man) as u16;
+    sign | (e << man) | frac
+}
+
 struct Gen<'a> {
     cfg: &'a Config,
     rng: &'a mut SplitMix64,
@@ -346,6 +379,9 @@ struct Gen<'a> {
 impl Gen<'_> {
     fn value(&mut self) -> i64 {
         let f = self.cfg.format;
+        if let Some(fp) = f.float() {
+            return i64::from(float_value(fp, self.rng, self.opts.p_extreme));
+        }
         if self.rng.chance(self.opts.p_extreme) {
             let one = if f.is_signed() && self.rng.chance(0.5) {
                 -1

@@ -561,6 +561,7 @@ mod tests {
                 psum_banks: banks,
                 psum_depth: depth,
                 sbuf_depth: sbuf,
+                pe_latency: 1,
             })
             .unwrap();
             for r in REGISTERS {

@@ -26,7 +26,7 @@ pub struct ConfigArgs {
     /// Array columns (stationary free axis M), 1..=256.
     #[arg(long)]
     pub cols: Option<u32>,
-    /// Input format: int2..int16 or uint2..uint16.
+    /// Input format: int2..int16, uint2..uint16, bf16, fp8e4m3 or fp8e5m2.
     #[arg(long)]
     pub format: Option<String>,
     /// Accumulator bits (at least one product's width, at most 64).
@@ -41,6 +41,9 @@ pub struct ConfigArgs {
     /// SBUF entries per partition: a power of two, 16..=65536.
     #[arg(long)]
     pub sbuf_depth: Option<u32>,
+    /// PE latency in cycles: 1, 2 (registered multiplier), 3 (floating point: and a two-stage adder).
+    #[arg(long)]
+    pub pe_latency: Option<u32>,
 }
 
 impl ConfigArgs {
@@ -53,6 +56,7 @@ impl ConfigArgs {
             psum_banks: self.psum_banks,
             psum_depth: self.psum_depth,
             sbuf_depth: self.sbuf_depth,
+            pe_latency: self.pe_latency,
         }
     }
 

@@ -8,7 +8,9 @@
 //!   `i16 -> i64`, ...): products of the widened inputs, wrapping sums of the accumulator type.
 //! * [`FormatArith`]: the run-time format of a [`Config`]: inputs are `i64` values of the format,
 //!   accumulators are `u64` bit patterns masked to `acc_bits`, wrapping modulo `2^acc_bits`
-//!   (two's complement). That is what the hardware's PSUM holds and returns.
+//!   (two's complement). That is what the hardware's PSUM holds and returns. For the
+//!   floating-point formats the inputs are bit patterns and the accumulators fp32 bit patterns,
+//!   with the products and sums of [`fp`] (`docs/numerics.md`).
 
 use std::marker::PhantomData;
 
@@ -16,6 +18,7 @@ use num_traits::{AsPrimitive, WrappingAdd, WrappingMul, Zero};
 
 use crate::config::Config;
 use crate::format::{mask, sign_extend, NumberFormat};
+use crate::golden::fp;
 
 /// The arithmetic of a processing element.
 pub trait Arith {
@@ -139,11 +142,18 @@ impl Arith for FormatArith {
             "{a} * {b}: not {}",
             self.format
         );
-        // |a|, |b| <= 2^16, so the product is exact in i64; its bit pattern modulo 2^acc_bits
-        // is the two's-complement accumulator.
-        (a.wrapping_mul(b) as u64) & self.acc_mask()
+        match self.format {
+            // |a|, |b| <= 2^16, so the product is exact in i64; its bit pattern modulo
+            // 2^acc_bits is the two's-complement accumulator.
+            NumberFormat::Int { .. } => (a.wrapping_mul(b) as u64) & self.acc_mask(),
+            // Inputs are bit patterns of the format; the product is fp32 bits.
+            NumberFormat::Float(f) => u64::from(fp::mul(f, a as u16, b as u16)),
+        }
     }
     fn add(&self, a: u64, b: u64) -> u64 {
-        a.wrapping_add(b) & self.acc_mask()
+        match self.format {
+            NumberFormat::Int { .. } => a.wrapping_add(b) & self.acc_mask(),
+            NumberFormat::Float(_) => u64::from(fp::add(a as u32, b as u32)),
+        }
     }
 }

@@ -111,9 +111,9 @@ pub struct EngineModel {
     banks: u32,
     depth: u32,
     arith: FormatArith,
-    /// Loaded but not yet swapped in: `rows x cols`, zero-padded, and the loading command.
+    /// Loaded but not yet swapped in: `K x cols`, and the loading command.
     pending: Option<(Vec<Vec<i64>>, usize)>,
-    /// In use by MultiplyMoving: `rows x cols`, zero-padded.
+    /// In use by MultiplyMoving: `K x cols`.
     active: Option<Vec<Vec<i64>>>,
     /// PSUM, indexed `bank * depth + addr`; an empty vector is an address never written.
     psum: Vec<Vec<Option<u64>>>,
@@ -297,9 +297,7 @@ impl EngineModel {
                 pending,
             });
         }
-        let mut w = rows.to_vec();
-        w.resize(self.rows as usize, vec![0; self.cols as usize]);
-        self.pending = Some((w, self.index));
+        self.pending = Some((rows.to_vec(), self.index));
         Ok(())
     }
 
@@ -358,18 +356,24 @@ impl EngineModel {
         }
         let w = self.active.as_ref().expect("checked");
         let a = &self.arith;
-        let zero = a.zero_in();
+        // Rows below both k and the stationary's K multiply; every other row of the array adds
+        // an exact zero product (the hardware masks it, whatever its weight and moving value).
+        let active = (k as usize).min(w.len());
         for (i, beat) in moving.iter().enumerate() {
             let entry = &mut self.psum[base + i];
             if entry.is_empty() {
                 *entry = vec![None; self.cols as usize];
             }
             for c in 0..m as usize {
-                // Hardware order: down the column through every array row, padded rows included.
+                // Hardware order: down the column through every array row, masked rows included.
                 let mut acc = a.zero();
-                for (r, wr) in w.iter().enumerate() {
-                    let x = if r < k as usize { beat[r] } else { zero };
-                    acc = a.add(acc, a.mul(wr[c], x));
+                for r in 0..self.rows as usize {
+                    let p = if r < active {
+                        a.mul(w[r][c], beat[r])
+                    } else {
+                        a.zero()
+                    };
+                    acc = a.add(acc, p);
                 }
                 entry[c] = Some(match (accumulate, entry[c]) {
                     (true, Some(old)) => a.add(old, acc),

@@ -12,9 +12,13 @@
 //!   last beat fires, the head is popped at that edge (the tail moves to the head).
 //! * `shadow_full` is set at the edge of a LoadStationary's last beat and cleared at the edge of
 //!   a swap beat (the first beat of a swap instruction); both at once leave it set.
-//! * `ls_ready = !shadow_full || swap_fire` (combinational).
-//! * A moving beat that fires in cycle `s` is written to PSUM at edge
-//!   `s + mm_latency - 1` (= `s + rows + cols`); `inflight` counts beats fired, not yet written.
+//! * `ls_ready = !shadow_full || swap_fire` (combinational). With a pipelined adder
+//!   (`load_hold = (rows-1)*(add_lat-1) > 0`) the first beat of a load also needs
+//!   `!ld_block`, where `ld_block = swap_fire || hold != 0` and `hold` is set to
+//!   `load_hold - 1` at the edge of a swap beat and counts down to 0; the later beats of a load
+//!   do not wait.
+//! * A moving beat that fires in cycle `s` is written to PSUM at edge `s + mm_latency - 1`
+//!   (= `s + rows*add_lat + mul_lat + cols`); `inflight` counts beats fired, not yet written.
 //! * `rd_ready = !head_valid && !tail_valid && inflight == 0 && !rd_pending
 //!   && (!rdata_valid || rdata_ready)`. A read firing at `t` sets `rd_pending` for `t + 1` and
 //!   presents `rdata_valid` from `t + 2` until it fires.
@@ -75,8 +79,12 @@ pub enum TimingError {
 ///   total `rows + t*n + rows + cols + 1 + 2*reads`.
 ///
 /// For rows = cols = 1, t = n = 1 and no reads this gives 4.
+///
+/// With a pipelined PE (`mm_latency - 1 = rows*add_lat + mul_lat + cols`) the same holds with
+/// that write delay; a later stationary then starts loading `load_hold` cycles after its
+/// predecessor's swap, so the beats stay back to back when `n >= rows + load_hold`.
 pub fn back_to_back_cycles(cfg: &Config, t: u64, n: u64, reads: u64) -> u64 {
-    // mm_latency - 1 = rows + cols: the edge of a beat's write, counted from its fire cycle.
+    // mm_latency - 1: the edge of a beat's write, counted from its fire cycle.
     let base = u64::from(cfg.rows) + t * n + (u64::from(cfg.derived.mm_latency) - 1);
     if reads == 0 {
         base
@@ -96,6 +104,7 @@ struct Mm {
 /// [`super::EngineModel`]) on the top of `cfg`.
 pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError> {
     let write_delay = u64::from(cfg.derived.mm_latency) - 1;
+    let load_hold = u64::from(cfg.derived.load_hold);
 
     // The streams.
     let mut ls_last: Vec<bool> = Vec::new();
@@ -141,6 +150,8 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
     let mut queue: VecDeque<usize> = VecDeque::with_capacity(2);
     let mut beat_index = 0u32;
     let mut shadow_full = false;
+    let mut loading = false; // a load's first beat has fired, its last not yet
+    let mut hold = 0u64;
     let mut inflight: VecDeque<u64> = VecDeque::new(); // write edges
     let mut rd_pending = false;
     let mut rdata_valid = false;
@@ -173,7 +184,9 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         let mv_fire = mv_valid && mv_ready;
         let swap_fire = mv_fire && beat_index == 0 && head.is_some_and(|h| h.swap);
 
-        let ls_fire = ls_pos < ls_last.len() && (!shadow_full || swap_fire);
+        let ld_block = load_hold > 0 && (swap_fire || hold != 0);
+        let ls_fire =
+            ls_pos < ls_last.len() && (!shadow_full || swap_fire) && (loading || !ld_block);
         let ls_last_fire = ls_fire && ls_last[ls_pos];
 
         let rd_valid = rd_pos < rd_mm_before.len() && mv_mm >= rd_mm_before[rd_pos];
@@ -188,6 +201,7 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
 
         if !(mm_fire || mv_fire || ls_fire || rd_fire || rdata_fire)
             && inflight.is_empty()
+            && hold == 0
             && !rd_pending
         {
             // Nothing moves and no timer runs: the next cycle is this one again, forever.
@@ -229,6 +243,14 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         if ls_fire {
             timing.ls_fire.push(t);
             ls_pos += 1;
+            loading = !ls_last_fire;
+        }
+        if load_hold > 0 {
+            hold = if swap_fire {
+                load_hold - 1
+            } else {
+                hold.saturating_sub(1)
+            };
         }
         shadow_full = (shadow_full && !swap_fire) || ls_last_fire;
         if rdata_fire {
@@ -260,6 +282,7 @@ mod tests {
             psum_banks: 2,
             psum_depth: 64,
             sbuf_depth: 1024,
+            pe_latency: 1,
         })
         .unwrap()
     }

@@ -2,10 +2,11 @@
 //!
 //! Timing contract:
 //! - PE(r, c) holds stationary[r][c]. Moving element r enters row r from the left (`x_left`,
-//!   already skewed: row r one cycle after row r-1) and moves right one column per cycle.
-//!   Partial sums move down one row per cycle; row 0 starts from zero.
+//!   already skewed: row r `ADD_LAT` cycles after row r-1) and moves right one column per cycle.
+//!   Partial sums move down one row per `ADD_LAT` cycles; row 0 starts from zero.
 //! - A moving vector whose row-0 element enters in cycle t has its column-c result on
-//!   `psum_bottom` (lane c) in cycle t + ROWS + c: latency ROWS cycles, skewed by column.
+//!   `psum_bottom` (lane c) in cycle t + MUL_LAT + ROWS*ADD_LAT + c: skewed by column
+//!   (`ADD_LAT` = 1 for the integer formats; see `pe`).
 //! - The swap token (`swap_left`) travels with the moving data, so each PE switches to its new
 //!   weight exactly for the first beat of the new instruction: no drain between instructions.
 //! - Each column has a load bus (`ld_*_top` lane c, skewed by column outside: column c one
@@ -20,9 +21,7 @@ use crate::verilog::*;
 
 /// The array module; parameter defaults from `cfg`.
 pub fn module(cfg: &Config) -> Module {
-    let d = &cfg.derived;
-    let (rows, cols, signed_) = (cfg.rows, cfg.cols, cfg.format.is_signed());
-    let (data_w, acc_w, row_w) = (d.data_w, d.acc_w, d.row_w);
+    let (rows, cols) = (cfg.rows, cfg.cols);
     let p = |n: &str| (n.to_string(), id(n));
     let lane =
         |net: &str, index: &str, width: &str| id(net).part(id(index).mul(id(width)), id(width));
@@ -31,13 +30,13 @@ pub fn module(cfg: &Config) -> Module {
     // and leaving it (`*_o`); separate nets per column (not one vector for the whole grid) keep
     // each a variable of its own for simulators.
     let block = vec![
-        wire("x_i", Some(id("ROWS").mul(id("DATA_W")))),
+        wire("x_i", Some(id("ROWS").mul(id("X_W")))),
         wire("swap_i", w("ROWS")),
         Item::LintOff {
             warning: "UNUSED",
             reason: "The last column's moving outputs leave the array unused.".into(),
             items: vec![
-                wire("x_o", Some(id("ROWS").mul(id("DATA_W")))),
+                wire("x_o", Some(id("ROWS").mul(id("X_W")))),
                 wire("swap_o", w("ROWS")),
             ],
         },
@@ -57,7 +56,7 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_column".into(),
             name: "u_column".into(),
-            params: vec![p("ROWS"), p("DATA_W"), p("ACC_W"), p("ROW_W"), p("SIGNED")],
+            params: [vec![p("ROWS")], super::pe::param_overrides(cfg)].concat(),
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -78,21 +77,21 @@ pub fn module(cfg: &Config) -> Module {
         doc: vec![
             "ROWS x COLS weight-stationary PEs as COLS identical columns. Moving data flows right,".into(),
             "partial sums flow down; each column has its own load bus. Latency: a moving vector entering row 0 in".into(),
-            "cycle t leaves column c at the bottom in cycle t + ROWS + c. Never stalls; all registers".into(),
+            "cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (ADD_LAT = 1 for".into(),
+            "integers). Never stalls; all registers".into(),
             "are in the PEs. PE(r, c) is g_col[c].u_column.g_row[r].u_pe.".into(),
         ],
         params: vec![
             param("ROWS", rows.into(), "array rows (contraction axis K)"),
             param("COLS", cols.into(), "array columns (stationary free axis M)"),
-            param("DATA_W", data_w.into(), "bits of one input element"),
-            param("ACC_W", acc_w.into(), "bits of the accumulator"),
-            param("ROW_W", row_w.into(), "bits of a row index"),
-            param("SIGNED", i64::from(signed_), "1: two's-complement inputs"),
-        ],
+        ]
+        .into_iter()
+        .chain(super::pe::param_decls(cfg))
+        .collect(),
         ports: vec![
             input("clk", None, ""),
             input("rst", None, "synchronous, active high"),
-            input("x_left", Some(id("ROWS").mul(id("DATA_W"))), "row r in [r*DATA_W +: DATA_W], skewed"),
+            input("x_left", Some(id("ROWS").mul(id("X_W"))), "row r in [r*X_W +: X_W], skewed"),
             input("swap_left", w("ROWS"), "swap token per row, skewed with x_left"),
             input("ld_valid_top", w("COLS"), "load bus per column, skewed by column"),
             input("ld_row_top", Some(id("COLS").mul(id("ROW_W"))), ""),

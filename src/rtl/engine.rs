@@ -267,15 +267,23 @@ pub fn module(cfg: &Config) -> Module {
     items.push(instance(&axil, "u_axil", vec![], &[]));
     items.push(instance(&sbuf, "u_sbuf", vec![], &[]));
     items.push(instance(&seq, "u_seq", vec![], &[]));
-    let core_params = vec![
+    let mut core_params = vec![
         ("ROWS", i64::from(g.rows)),
         ("COLS", i64::from(g.cols)),
         ("DATA_W", i64::from(g.data_w)),
-        ("SIGNED", i64::from(cfg.format.is_signed())),
+    ];
+    // The PE-level choices (signedness or adder latency, multiplier register).
+    core_params.extend(
+        super::pe::params(cfg)
+            .into_iter()
+            .filter(|(n, _, _)| ["SIGNED", "MUL_LAT", "ADD_LAT"].contains(n))
+            .map(|(n, v, _)| (n, v)),
+    );
+    core_params.extend([
         ("ACC_W", i64::from(g.acc_w)),
         ("PSUM_BANKS", i64::from(g.banks)),
         ("PSUM_DEPTH", i64::from(g.psum_depth)),
-    ];
+    ]);
     items.push(Item::LintOff {
         warning: "UNUSED",
         reason: "The core's busy includes its PSUM read port; the sequencer's FENCE and CYCLES count instructions only (mm_busy), so host PSUM reads are not compute time.".into(),
@@ -375,6 +383,7 @@ mod tests {
             psum_banks: 2,
             psum_depth: 16,
             sbuf_depth: 64,
+            pe_latency: 1,
         })
         .unwrap()
     }

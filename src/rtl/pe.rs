@@ -1,102 +1,258 @@
 //! `systolic_pe`: one weight-stationary processing element.
 //!
-//! Timing contract (one cycle, everything registered):
-//! - `psum_out <= psum_in + x_in * w`, where `w` is the active weight, or the shadow weight in
-//!   the cycle `swap_in` is high (the swap takes effect for the beat that carries it). Products
-//!   are exact (`2*DATA_W` bits, signed or unsigned by `SIGNED`), extended to `ACC_W` and added
-//!   modulo `2^ACC_W`.
+//! Timing contract (everything registered; `MUL_LAT` in 0..=1, `ADD_LAT` in 1..=2):
+//! - `psum_out = psum_in + x * w`, where `w` is the active weight, or the shadow weight in the
+//!   cycle `swap_in` is high (the swap takes effect for the beat that carries it). The product of
+//!   a beat entering in cycle t is formed from `x_in` and `w` in cycle t and, after `MUL_LAT`
+//!   registers, meets `psum_in` in cycle t + MUL_LAT; their sum is on `psum_out` `ADD_LAT` cycles
+//!   later. So partial sums move down one row per `ADD_LAT` cycles, the moving data must be
+//!   skewed by `ADD_LAT` cycles per row (the top level does it), and `MUL_LAT` adds to the
+//!   latency only, not to the skew.
+//! - Integer formats (`ADD_LAT` = 1): exact products (`2*DATA_W` bits, signed or unsigned by
+//!   `SIGNED`), extended to `ACC_W` and added modulo `2^ACC_W`.
+//! - Floating-point formats: `x_in` carries an active bit above the element (`X_W = DATA_W + 1`);
+//!   the product is `systolic_fp_mul`'s fp32 when active and an exact `+0` when not (a masked row
+//!   adds nothing, whatever its weight); the sum is `systolic_fp32_add` (`PIPE = ADD_LAT - 1`).
 //! - `x_out`, `swap_out` repeat `x_in`, `swap_in` one cycle later (moving data flows right).
 //! - Two weight registers: `w_active` (used) and `w_shadow` (being loaded). `swap_in` copies
 //!   shadow to active at the clock edge. The column's load bus (`ld_valid`, `ld_row`,
 //!   `ld_data`) writes `w_shadow` at the edge of a cycle in which it carries this PE's row.
 //! - Control output `swap_out` is cleared by the synchronous reset; data registers have no
-//!   reset (a bubble carries x = 0, and the top level discards results it did not ask for).
+//!   reset (a bubble carries x = 0, inactive, and the top level discards results it did not
+//!   ask for).
 
 use crate::config::Config;
 use crate::verilog::*;
 
+/// The PE-level parameters every level passes down (besides ROW, ROWS and COLS): name, default
+/// for `cfg`, comment.
+pub fn params(cfg: &Config) -> Vec<(&'static str, i64, &'static str)> {
+    let d = &cfg.derived;
+    let mut p = vec![
+        ("DATA_W", i64::from(d.data_w), "bits of one input element"),
+        (
+            "X_W",
+            i64::from(d.data_w + u32::from(cfg.format.is_float())),
+            "bits of a moving lane: the element, plus an active bit for floating point",
+        ),
+        ("ACC_W", i64::from(d.acc_w), "bits of the accumulator"),
+        ("ROW_W", i64::from(d.row_w), "bits of a row index"),
+        (
+            "MUL_LAT",
+            i64::from(d.mul_lat),
+            "registers after the multiplier (0 or 1)",
+        ),
+    ];
+    if cfg.format.is_float() {
+        p.push((
+            "ADD_LAT",
+            i64::from(d.add_lat),
+            "cycles from psum_in to psum_out (1 or 2)",
+        ));
+    } else {
+        p.push((
+            "SIGNED",
+            i64::from(cfg.format.is_signed()),
+            "1: two's-complement inputs, 0: unsigned",
+        ));
+    }
+    p
+}
+
+/// [`params`] as parameter declarations.
+pub fn param_decls(cfg: &Config) -> Vec<Param> {
+    params(cfg)
+        .into_iter()
+        .map(|(n, v, c)| param(n, v, c))
+        .collect()
+}
+
+/// [`params`] as pass-through overrides (`.NAME(NAME)`).
+pub fn param_overrides(cfg: &Config) -> Vec<(String, Expr)> {
+    params(cfg)
+        .into_iter()
+        .map(|(n, _, _)| (n.to_string(), id(n)))
+        .collect()
+}
+
 /// The PE module; parameter defaults from `cfg`.
 pub fn module(cfg: &Config) -> Module {
-    let d = &cfg.derived;
-    let (data_w, acc_w, row_w, signed_) = (d.data_w, d.acc_w, d.row_w, cfg.format.is_signed());
-    let dw = || w("DATA_W");
-    let aw = || w("ACC_W");
-    let prod_w = id("DATA_W").mul(int(2));
+    let mut params = param_decls(cfg);
+    params.insert(
+        4,
+        param("ROW", 0, "this PE's row: the load bus row it captures"),
+    );
+    let (doc, datapath) = if cfg.format.is_float() {
+        float_datapath()
+    } else {
+        int_datapath()
+    };
     // ld_row zero-extended to 32 bits to compare with the integer parameter ROW.
     let mine =
         id("ld_valid").and(concat(vec![zeros(int(32) - id("ROW_W")), id("ld_row")]).eq(id("ROW")));
+    let mut items = vec![
+        reg("w_active", w("DATA_W")),
+        reg("w_shadow", w("DATA_W")),
+        wire_init(
+            "w_use",
+            w("DATA_W"),
+            cond(id("swap_in"), id("w_shadow"), id("w_active")),
+        ),
+    ];
+    items.extend(datapath);
+    items.extend([
+        Item::Blank,
+        always(vec![
+            nb(id("x_out"), id("x_in")),
+            if_(id("swap_in"), vec![nb(id("w_active"), id("w_shadow"))]),
+            if_(mine, vec![nb(id("w_shadow"), id("ld_data"))]),
+        ]),
+        always(vec![if_else(
+            id("rst"),
+            vec![nb(id("swap_out"), sized(1, 0))],
+            vec![nb(id("swap_out"), id("swap_in"))],
+        )]),
+    ]);
+    let mut doc: Vec<String> = doc.into_iter().map(String::from).collect();
+    doc.extend([
+        "  x_out, swap_out <= x_in, swap_in   (moving data flows right)".into(),
+        "  w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW."
+            .into(),
+    ]);
     Module {
         name: "systolic_pe".into(),
-        doc: vec![
-            "Weight-stationary processing element. Latency 1 cycle, all outputs registered:".into(),
-            "  psum_out <= psum_in + x_in * (swap_in ? w_shadow : w_active)   (mod 2^ACC_W)".into(),
-            "  x_out, swap_out <= x_in, swap_in   (moving data flows right)".into(),
-            "  w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.".into(),
-        ],
-        params: vec![
-            param("DATA_W", data_w.into(), "bits of one input element"),
-            param("ACC_W", acc_w.into(), "bits of the accumulator (>= 2*DATA_W)"),
-            param("ROW_W", row_w.into(), "bits of a row index"),
-            param("ROW", 0, "this PE's row: the load bus row it captures"),
-            param("SIGNED", i64::from(signed_), "1: two's-complement inputs, 0: unsigned"),
-        ],
+        doc,
+        params,
         ports: vec![
             input("clk", None, ""),
             input("rst", None, "synchronous, active high"),
-            input("x_in", dw(), "moving element from the left"),
+            input("x_in", w("X_W"), "moving element from the left"),
             input("swap_in", None, "this beat uses the new stationary"),
-            input("psum_in", aw(), "partial sum from above"),
+            input("psum_in", w("ACC_W"), "partial sum from above"),
             input("ld_valid", None, "the column's load bus"),
             input("ld_row", w("ROW_W"), "row of the stationary element on the bus"),
-            input("ld_data", dw(), "stationary element"),
-            output_reg("x_out", dw(), "to the right"),
+            input("ld_data", w("DATA_W"), "stationary element"),
+            output_reg("x_out", w("X_W"), "to the right"),
             output_reg("swap_out", None, "to the right"),
-            output_reg("psum_out", aw(), "down"),
+            output_reg("psum_out", w("ACC_W"), "down"),
         ],
-        items: vec![
-            reg("w_active", dw()),
-            reg("w_shadow", dw()),
-            wire_init("w_use", dw(), cond(id("swap_in"), id("w_shadow"), id("w_active"))),
-            wire("prod", Some(prod_w.clone())),
-            wire("prod_ext", aw()),
-            Item::Blank,
-            comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to ACC_W."),
-            gen_if(
-                id("SIGNED").ne(int(0)),
-                "g_signed",
-                vec![assign(id("prod"), signed(id("x_in")).mul(signed(id("w_use"))))],
-                "g_unsigned",
-                vec![assign(id("prod"), id("x_in").mul(id("w_use")))],
-            ),
-            gen_if(
-                id("ACC_W").eq(prod_w.clone()),
-                "g_ext_none",
-                vec![assign(id("prod_ext"), id("prod"))],
-                "g_ext",
-                vec![
-                    wire_init(
-                        "ext_bit",
-                        None,
-                        id("SIGNED").ne(int(0)).bit_and(id("prod").at(prod_w.clone().sub(int(1)))),
-                    ),
-                    assign(
-                        id("prod_ext"),
-                        concat(vec![repeat(id("ACC_W").sub(prod_w), id("ext_bit")), id("prod")]),
-                    ),
-                ],
-            ),
-            Item::Blank,
-            always(vec![
-                nb(id("x_out"), id("x_in")),
-                nb(id("psum_out"), id("psum_in").add(id("prod_ext"))),
-                if_(id("swap_in"), vec![nb(id("w_active"), id("w_shadow"))]),
-                if_(mine, vec![nb(id("w_shadow"), id("ld_data"))]),
-            ]),
-            always(vec![if_else(
-                id("rst"),
-                vec![nb(id("swap_out"), sized(1, 0))],
-                vec![nb(id("swap_out"), id("swap_in"))],
-            )]),
-        ],
+        items,
     }
+}
+
+/// `prod_use` = `src` after MUL_LAT registers.
+fn product_register(src: &str, width: Option<Expr>) -> Item {
+    gen_if(
+        id("MUL_LAT").ne(int(0)),
+        "g_mul_reg",
+        vec![
+            reg("prod_q", width),
+            always(vec![nb(id("prod_q"), id(src))]),
+            assign(id("prod_use"), id("prod_q")),
+        ],
+        "g_mul_comb",
+        vec![assign(id("prod_use"), id(src))],
+    )
+}
+
+fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
+    let aw = || w("ACC_W");
+    let prod_w = id("DATA_W").mul(int(2));
+    let doc = vec![
+        "Weight-stationary integer PE; all outputs registered. The product, after MUL_LAT",
+        "registers, meets psum_in:  psum_out <= psum_in + product   (mod 2^ACC_W), where",
+        "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to ACC_W;",
+    ];
+    let items = vec![
+        wire("prod", Some(prod_w.clone())),
+        wire("prod_ext", aw()),
+        Item::Blank,
+        comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to ACC_W."),
+        gen_if(
+            id("SIGNED").ne(int(0)),
+            "g_signed",
+            vec![assign(
+                id("prod"),
+                signed(id("x_in")).mul(signed(id("w_use"))),
+            )],
+            "g_unsigned",
+            vec![assign(id("prod"), id("x_in").mul(id("w_use")))],
+        ),
+        gen_if(
+            id("ACC_W").eq(prod_w.clone()),
+            "g_ext_none",
+            vec![assign(id("prod_ext"), id("prod"))],
+            "g_ext",
+            vec![
+                wire_init(
+                    "ext_bit",
+                    None,
+                    id("SIGNED")
+                        .ne(int(0))
+                        .bit_and(id("prod").at(prod_w.clone().sub(int(1)))),
+                ),
+                assign(
+                    id("prod_ext"),
+                    concat(vec![
+                        repeat(id("ACC_W").sub(prod_w), id("ext_bit")),
+                        id("prod"),
+                    ]),
+                ),
+            ],
+        ),
+        wire("prod_use", aw()),
+        product_register("prod_ext", aw()),
+        Item::Blank,
+        always(vec![nb(
+            id("psum_out"),
+            id("psum_in").add(id("prod_use")),
+        )]),
+    ];
+    (doc, items)
+}
+
+fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {
+    let doc = vec![
+        "Weight-stationary floating-point PE; all outputs registered. x_in = {active, element}.",
+        "  product = active ? fp_mul(swap_in ? w_shadow : w_active, element) : +0   (fp32)",
+        "  after MUL_LAT registers meets psum_in; psum_out = fp32_add(psum_in, product) ADD_LAT later;",
+    ];
+    let items = vec![
+        Item::Blank,
+        comment("fp32 product of the weight and the moving element; +0 for an inactive (masked) row."),
+        wire("prod", Some(int(32))),
+        Item::Instance(Instance {
+            module: "systolic_fp_mul".into(),
+            name: "u_mul".into(),
+            params: vec![],
+            ports: vec![
+                ("a".into(), id("w_use")),
+                ("b".into(), id("x_in").slice(id("DATA_W") - int(1), int(0))),
+                ("p".into(), id("prod")),
+            ],
+        }),
+        wire_init(
+            "prod_m",
+            Some(int(32)),
+            cond(id("x_in").at(id("X_W") - int(1)), id("prod"), sized(32, 0)),
+        ),
+        wire("prod_use", Some(int(32))),
+        product_register("prod_m", Some(int(32))),
+        comment("The partial sum: fp32 add with ADD_LAT - 1 internal registers, then psum_out."),
+        wire("sum", Some(int(32))),
+        Item::Instance(Instance {
+            module: "systolic_fp32_add".into(),
+            name: "u_add".into(),
+            params: vec![("PIPE".into(), id("ADD_LAT") - int(1))],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("a".into(), id("psum_in")),
+                ("b".into(), id("prod_use")),
+                ("y".into(), id("sum")),
+            ],
+        }),
+        Item::Blank,
+        always(vec![nb(id("psum_out"), id("sum"))]),
+    ];
+    (doc, items)
 }

@@ -7,7 +7,9 @@
 //!   (`pre_valid`, `pre_bank`, `pre_addr`, `pre_acc`, `pre_m`) arrives one cycle before its data
 //!   (`in_data`, all columns aligned). In the control cycle the old value is read; in the data
 //!   cycle `new = (acc ? old : 0) + in_data` is written at the clock edge, to columns `c < m`
-//!   only. `wr_valid` is high in the data cycle.
+//!   only. `wr_valid` is high in the data cycle. Integer formats add modulo `2^ACC_W`; the
+//!   floating-point formats write `acc ? fp32_add(old, in_data) : in_data` with one
+//!   combinational `systolic_fp32_add` per column (nearest-even, as `docs/numerics.md` says).
 //! - Accumulating into the address written in the previous cycle is forwarded: the sum written
 //!   at the last edge replaces the memory's (stale) read data. Two cycles apart the memory
 //!   already holds it. So back-to-back accumulation into one address is correct at any N,
@@ -28,6 +30,34 @@ pub fn module(cfg: &Config) -> Module {
     let (bank_w, addr_w, m_w) = (d.bank_w, d.addr_w, d.m_w);
     let idx_w = || w("IDX_W");
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
+    // The new value of an entry: integer add, or fp32 add of the old value (accumulate).
+    let sum: Vec<Item> = if cfg.format.is_float() {
+        vec![
+            wire("acc_sum", w("ACC_W")),
+            Item::Instance(Instance {
+                module: "systolic_fp32_add".into(),
+                name: "u_acc".into(),
+                params: vec![("PIPE".into(), int(0))],
+                ports: vec![
+                    ("clk".into(), id("clk")),
+                    ("a".into(), id("old")),
+                    ("b".into(), col("in_data")),
+                    ("y".into(), id("acc_sum")),
+                ],
+            }),
+            wire_init(
+                "sum",
+                w("ACC_W"),
+                cond(id("wr_acc"), id("acc_sum"), col("in_data")),
+            ),
+        ]
+    } else {
+        vec![wire_init(
+            "sum",
+            w("ACC_W"),
+            cond(id("wr_acc"), id("old"), zeros(id("ACC_W"))).add(col("in_data")),
+        )]
+    };
     Module {
         name: "systolic_psum".into(),
         doc: vec![
@@ -175,7 +205,7 @@ pub fn module(cfg: &Config) -> Module {
                 int(0),
                 id("COLS"),
                 "g_col",
-                vec![
+                [vec![
                     memory("mem", w("ACC_W"), id("ENTRIES")),
                     reg("q", w("ACC_W")),
                     reg("rq", w("ACC_W")),
@@ -187,11 +217,9 @@ pub fn module(cfg: &Config) -> Module {
                         w("ACC_W"),
                         cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("q")),
                     ),
-                    wire_init(
-                        "sum",
-                        w("ACC_W"),
-                        cond(id("wr_acc"), id("old"), zeros(id("ACC_W"))).add(col("in_data")),
-                    ),
+                ],
+                sum,
+                vec![
                     always(vec![
                         nb(id("q"), id("mem").at(id("raddr"))),
                         if_(id("we"), vec![nb(id("mem").at(id("wr_index")), id("sum"))]),
@@ -200,7 +228,8 @@ pub fn module(cfg: &Config) -> Module {
                         if_(id("rd_pending"), vec![nb(id("rq"), id("q"))]),
                     ]),
                     assign(col("rdata"), id("rq")),
-                ],
+                ]]
+                .concat(),
             ),
         ],
     }

@@ -1,33 +1,36 @@
-//! `systolic_skew`: staggers a vector of lanes so that lane `i` arrives `i` cycles after lane 0.
+//! `systolic_skew`: staggers a vector of lanes so that lane `i` arrives `i*STEP` cycles after
+//! lane 0.
 //!
 //! Timing contract:
-//! - Latency: lane `i` of `in_lanes` appears on `out_lanes` exactly `i` cycles later; lane 0 is a
-//!   wire (zero latency). Registers: `i` stages of `W` bits for lane `i`, `LANES*(LANES-1)/2`
-//!   stages in all.
+//! - Latency: lane `i` of `in_lanes` appears on `out_lanes` exactly `i*STEP` cycles later; lane 0
+//!   is a wire (zero latency). Registers: `i*STEP` stages of `W` bits for lane `i`,
+//!   `STEP*LANES*(LANES-1)/2` stages in all.
 //! - Reset: every stage is cleared by the synchronous `rst`, so control bits carried in a lane
 //!   (valid, swap, load) never appear spuriously after reset.
 //! - No handshake: the skew never stalls; it is a fixed delay.
 //!
 //! Used twice by the top level: for the moving data entering the array's rows from the left
-//! (lane = row), and for the stationary load bus entering the array's columns from the top
-//! (lane = column).
+//! (lane = row, `STEP` = the PE's `ADD_LAT`), and for the stationary load bus entering the
+//! array's columns from the top (lane = column, `STEP` = 1).
 
 use crate::verilog::*;
 
 /// Parameterised module description (independent of any particular configuration apart from
 /// the default parameter values).
-pub fn module(lanes: u32, lane_w: u32) -> Module {
+pub fn module(lanes: u32, lane_w: u32, step: u32) -> Module {
     Module {
         name: "systolic_skew".into(),
         doc: vec![
-            "Skew: lane i of in_lanes appears on out_lanes i cycles later (lane 0 is a wire)."
+            "Skew: lane i of in_lanes appears on out_lanes i*STEP cycles later (lane 0 is a wire)."
                 .into(),
-            "Registered: i stages of W bits for lane i, cleared by the synchronous reset.".into(),
+            "Registered: i*STEP stages of W bits for lane i, cleared by the synchronous reset."
+                .into(),
             "No handshake: a fixed delay that never stalls.".into(),
         ],
         params: vec![
             param("LANES", lanes.into(), "number of lanes"),
             param("W", lane_w.into(), "bits per lane"),
+            param("STEP", step.into(), "cycles of delay per lane index"),
         ],
         ports: vec![
             input("clk", None, "unused when LANES == 1").waive("UNUSED"),
@@ -45,7 +48,7 @@ pub fn module(lanes: u32, lane_w: u32) -> Module {
             output(
                 "out_lanes",
                 Some(id("LANES").mul(id("W"))),
-                "lane i delayed by i cycles",
+                "lane i delayed by i*STEP cycles",
             ),
         ],
         items: vec![gen_for(
@@ -54,7 +57,7 @@ pub fn module(lanes: u32, lane_w: u32) -> Module {
             id("LANES"),
             "g_lane",
             delay_line(
-                id("i"),
+                id("i").mul(id("STEP")),
                 id("in_lanes"),
                 id("out_lanes"),
                 id("i").mul(id("W")),

@@ -54,6 +54,9 @@ fn width_of(w: &str) -> Expr {
 }
 
 pub fn module(cfg: &Config) -> Module {
+    let float = cfg.format.is_float();
+    // Cycles per row of the partial-sum chain (the moving skew's step): ADD_LAT, 1 for integers.
+    let add_lat = || if float { id("ADD_LAT") } else { int(1) };
     let p = |n: &str| (n.to_string(), id(n));
     let one = || sized(1, 1);
     let zero = || sized(1, 0);
@@ -75,14 +78,17 @@ pub fn module(cfg: &Config) -> Module {
         "LD_W".into(),
         int(1).add(id("ROW_W")).add(id("DATA_W")),
     ));
-    locals.push(Item::Localparam("MV_W".into(), id("DATA_W").add(int(1))));
+    locals.push(Item::Localparam("MV_W".into(), id("X_W").add(int(1))));
+    // A beat fired in cycle s is written at edge s + ROWS*ADD_LAT + MUL_LAT + COLS: entry (1),
+    // skew, array, deskew, PSUM (1); the control pipe carries its PSUM control along.
+    let array_lat = id("ROWS").mul(add_lat()).add(id("MUL_LAT"));
     locals.push(Item::Localparam(
         "PIPE_D".into(),
-        id("ROWS").add(id("COLS")).sub(int(2)),
+        array_lat.clone().add(id("COLS")).sub(int(2)),
     ));
     locals.push(Item::Localparam(
         "INF_W".into(),
-        clog2(id("ROWS").add(id("COLS")).add(int(4))),
+        clog2(array_lat.add(id("COLS")).add(int(4))),
     ));
 
     let head_field = |name: &str, width: &str| {
@@ -224,6 +230,59 @@ pub fn module(cfg: &Config) -> Module {
 
     let mv_lane = |net: &str, base: Expr, width: &str| id(net).part(base.mul(id(width)), id(width));
 
+    // A new load must not overtake the previous swap wavefront: with ADD_LAT > 1 the swap reaches
+    // row r r*(ADD_LAT-1) cycles later than a load started with it would, so the first beat of a
+    // load waits LOAD_HOLD = (ROWS-1)*(ADD_LAT-1) cycles after a swap (beats of a started load
+    // do not wait).
+    let ls_ready = if float {
+        Item::LintOff {
+            warning: "UNUSED",
+            reason: "hold_init is a 32-bit constant of which the counter takes HOLD_W bits.".into(),
+            items: vec![
+                Item::Localparam(
+                    "LOAD_HOLD".into(),
+                    id("ROWS").sub(int(1)).mul(id("ADD_LAT").sub(int(1))),
+                ),
+                wire("ld_block", None),
+                gen_if(
+                    id("LOAD_HOLD").gt(int(0)),
+                    "g_hold",
+                    vec![
+                        Item::Localparam("HOLD_W".into(), clog2(id("LOAD_HOLD").add(int(1))).add(int(1))),
+                        wire_init("hold_init", Some(int(32)), id("LOAD_HOLD").sub(int(1))),
+                        reg("hold", w("HOLD_W")),
+                        always(vec![if_else(
+                            id("rst"),
+                            vec![nb(id("hold"), zeros(id("HOLD_W")))],
+                            vec![if_else(
+                                id("swap_fire"),
+                                vec![nb(id("hold"), id("hold_init").slice(id("HOLD_W").sub(int(1)), int(0)))],
+                                vec![if_(
+                                    id("hold").ne(zeros(id("HOLD_W"))),
+                                    vec![nb(
+                                        id("hold"),
+                                        id("hold").sub(concat(vec![zeros(id("HOLD_W").sub(int(1))), sized(1, 1)])),
+                                    )],
+                                )],
+                            )],
+                        )]),
+                        assign(id("ld_block"), id("swap_fire").or(id("hold").ne(zeros(id("HOLD_W"))))),
+                    ],
+                    "g_no_hold",
+                    vec![assign(id("ld_block"), sized(1, 0))],
+                ),
+                assign(
+                    id("ls_ready"),
+                    not(id("shadow_full"))
+                        .or(id("swap_fire"))
+                        .and(id("loading").or(not(id("ld_block")))),
+                ),
+            ],
+        }
+    } else {
+        assign(id("ls_ready"), not(id("shadow_full")).or(id("swap_fire")))
+    };
+
     let mut items = locals;
     items.push(Item::Blank);
     items.push(comment(
@@ -285,14 +344,14 @@ pub fn module(cfg: &Config) -> Module {
             id("ls_last").or(concat(vec![zeros(int(32).sub(id("ROW_W"))), id("ld_row")])
                 .eq(id("ROWS").sub(int(1)))),
         ),
-        assign(id("ls_ready"), not(id("shadow_full")).or(id("swap_fire"))),
+        ls_ready,
         wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
         load,
         Item::Blank,
         comment(
             "---- Moving entry: rows r >= k, and rows past the stationary's last, are zero ----",
         ),
-        wire("mv_masked", Some(id("ROWS").mul(id("DATA_W")))),
+        wire("mv_masked", Some(id("ROWS").mul(id("X_W")))),
         Item::LintOff {
             warning: "UNUSED",
             reason: "The last row of the stationary in use (all rows after an early swap, whose load has not ended: the producer promised k <= K); unused when ROWS == 1.".into(),
@@ -315,32 +374,35 @@ pub fn module(cfg: &Config) -> Module {
                 comment(
                     "Row 0 always exists (k >= 1, K >= 1): only the rows above need the checks.",
                 ),
+                wire("act", None),
                 gen_if(
                     id("r").eq(int(0)),
                     "g_row0",
-                    vec![assign(
-                        mv_lane("mv_masked", id("r"), "DATA_W"),
-                        cond(
-                            id("mv_fire"),
-                            mv_lane("mv_data", id("r"), "DATA_W"),
-                            zeros(id("DATA_W")),
-                        ),
-                    )],
+                    vec![assign(id("act"), id("mv_fire"))],
                     "g_rows",
                     vec![assign(
-                        mv_lane("mv_masked", id("r"), "DATA_W"),
-                        cond(
-                            id("mv_fire")
-                                .and(id("head_k").gt(id("r")))
-                                .and(id("last_row").ge(id("r"))),
-                            mv_lane("mv_data", id("r"), "DATA_W"),
-                            zeros(id("DATA_W")),
-                        ),
+                        id("act"),
+                        id("mv_fire")
+                            .and(id("head_k").gt(id("r")))
+                            .and(id("last_row").ge(id("r"))),
                     )],
                 ),
+                {
+                    let data = cond(
+                        id("act"),
+                        mv_lane("mv_data", id("r"), "DATA_W"),
+                        zeros(id("DATA_W")),
+                    );
+                    let lane = if float {
+                        concat(vec![id("act"), data])
+                    } else {
+                        data
+                    };
+                    assign(mv_lane("mv_masked", id("r"), "X_W"), lane)
+                },
             ],
         ),
-        reg("x_e", Some(id("ROWS").mul(id("DATA_W")))),
+        reg("x_e", Some(id("ROWS").mul(id("X_W")))),
         reg("swap_e", None),
         reg("ctl_e_valid", None),
         reg("ctl_e", w("CTL_W")),
@@ -352,7 +414,7 @@ pub fn module(cfg: &Config) -> Module {
         comment("---- Skew the moving data (lane = row) and the load bus (lane = column) ----"),
         wire("mv_skew_in", Some(id("ROWS").mul(id("MV_W")))),
         wire("mv_skew_out", Some(id("ROWS").mul(id("MV_W")))),
-        wire("x_left", Some(id("ROWS").mul(id("DATA_W")))),
+        wire("x_left", Some(id("ROWS").mul(id("X_W")))),
         wire("swap_left", w("ROWS")),
         gen_for(
             "r",
@@ -362,12 +424,12 @@ pub fn module(cfg: &Config) -> Module {
             vec![
                 assign(
                     mv_lane("mv_skew_in", id("r"), "MV_W"),
-                    concat(vec![id("swap_e"), mv_lane("x_e", id("r"), "DATA_W")]),
+                    concat(vec![id("swap_e"), mv_lane("x_e", id("r"), "X_W")]),
                 ),
                 assign(
                     concat(vec![
                         id("swap_left").at(id("r")),
-                        mv_lane("x_left", id("r"), "DATA_W"),
+                        mv_lane("x_left", id("r"), "X_W"),
                     ]),
                     mv_lane("mv_skew_out", id("r"), "MV_W"),
                 ),
@@ -376,7 +438,11 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_skew".into(),
             name: "u_mv_skew".into(),
-            params: vec![("LANES".into(), id("ROWS")), ("W".into(), id("MV_W"))],
+            params: vec![
+                ("LANES".into(), id("ROWS")),
+                ("W".into(), id("MV_W")),
+                ("STEP".into(), add_lat()),
+            ],
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -416,7 +482,11 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_skew".into(),
             name: "u_ld_skew".into(),
-            params: vec![("LANES".into(), id("COLS")), ("W".into(), id("LD_W"))],
+            params: vec![
+                ("LANES".into(), id("COLS")),
+                ("W".into(), id("LD_W")),
+                ("STEP".into(), int(1)),
+            ],
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -431,14 +501,7 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_array".into(),
             name: "u_array".into(),
-            params: vec![
-                p("ROWS"),
-                p("COLS"),
-                p("DATA_W"),
-                p("ACC_W"),
-                p("ROW_W"),
-                p("SIGNED"),
-            ],
+            params: [vec![p("ROWS"), p("COLS")], super::pe::param_overrides(cfg)].concat(),
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -557,12 +620,14 @@ pub fn module(cfg: &Config) -> Module {
                 cfg.derived.data_w.into(),
                 "bits of one input element",
             ),
-            param(
-                "SIGNED",
-                i64::from(cfg.format.is_signed()),
-                "1: two's-complement inputs",
-            ),
-            param("ACC_W", cfg.derived.acc_w.into(), "bits of one accumulator"),
+        ]
+        .into_iter()
+        .chain(
+            super::pe::param_decls(cfg)
+                .into_iter()
+                .filter(|p| !["DATA_W", "X_W", "ROW_W"].contains(&p.name.as_str())),
+        )
+        .chain([
             param("PSUM_BANKS", cfg.psum_banks.into(), "PSUM banks"),
             param(
                 "PSUM_DEPTH",
@@ -587,7 +652,13 @@ pub fn module(cfg: &Config) -> Module {
                 "bank number",
             ),
             derived("ADDR_W", clog2(id("PSUM_DEPTH")), "address in a bank"),
-        ],
+            derived(
+                "X_W",
+                if float { id("DATA_W").add(int(1)) } else { id("DATA_W") },
+                "a moving lane (the element, plus an active bit for floating point)",
+            ),
+        ])
+        .collect(),
         ports: ports(),
         items,
     }

@@ -251,6 +251,9 @@ pub fn bit_not(e: Expr) -> Expr {
 pub fn red_or(e: Expr) -> Expr {
     Expr::Unary(UnOp::RedOr, Box::new(e))
 }
+pub fn red_and(e: Expr) -> Expr {
+    Expr::Unary(UnOp::RedAnd, Box::new(e))
+}
 
 // `a + b`, `a - b`, `a * b` build expressions (and `.add(b)` etc. read left to right).
 pub use std::ops::{Add, Mul, Sub};
@@ -280,6 +283,17 @@ impl Expr {
     }
     pub fn lt(self, rhs: Expr) -> Expr {
         self.bin(BinOp::Lt, rhs)
+    }
+    pub fn le(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Le, rhs)
+    }
+    /// `self << rhs`
+    pub fn shl(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Shl, rhs)
+    }
+    /// `self >> rhs`
+    pub fn shr(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Shr, rhs)
     }
     pub fn gt(self, rhs: Expr) -> Expr {
         self.bin(BinOp::Gt, rhs)
