@@ -52,6 +52,7 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: 1024,
+        pe_latency: 1,
     })
     .unwrap()
 }

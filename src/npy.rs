@@ -1,4 +1,5 @@
-//! NumPy `.npy` files: 2-D integer arrays in C order, read and written without NumPy.
+//! NumPy `.npy` files: 2-D integer and float32 arrays in C order, read and written without
+//! NumPy. A float32 element is carried as its IEEE 754 bit pattern (`0..2^32` in the `i64`).
 //!
 //! Format (NumPy's `format.py`, "NPY format"): the magic `\x93NUMPY`, a major and a minor
 //! version byte, the header length (`u16` little-endian in version 1.0, `u32` in 2.0), the
@@ -8,7 +9,7 @@
 //! reader accepts any padding).
 //!
 //! Supported: versions 1.0 and 2.0, C order, 2-D shapes, the little-endian (or byte-order-free)
-//! integer dtypes of [`Dtype`]. Everything else is refused with an [`NpyError`] that says what
+//! integer dtypes and float32 of [`Dtype`]. Everything else is refused with an [`NpyError`] that says what
 //! was found and what is accepted. The writer uses version 1.0 (2.0 only if the header would not
 //! fit 65535 bytes, which a 2-D header never does).
 
@@ -30,10 +31,12 @@ pub enum Dtype {
     I32,
     U32,
     I64,
+    /// float32, as bit patterns.
+    F32,
 }
 
 impl Dtype {
-    pub const ALL: [Dtype; 7] = [
+    pub const ALL: [Dtype; 8] = [
         Dtype::I8,
         Dtype::U8,
         Dtype::I16,
@@ -41,6 +44,7 @@ impl Dtype {
         Dtype::I32,
         Dtype::U32,
         Dtype::I64,
+        Dtype::F32,
     ];
 
     /// NumPy's name (`int8`, ...).
@@ -53,6 +57,7 @@ impl Dtype {
             Dtype::I32 => "int32",
             Dtype::U32 => "uint32",
             Dtype::I64 => "int64",
+            Dtype::F32 => "float32",
         }
     }
 
@@ -61,7 +66,7 @@ impl Dtype {
         match self {
             Dtype::I8 | Dtype::U8 => 1,
             Dtype::I16 | Dtype::U16 => 2,
-            Dtype::I32 | Dtype::U32 => 4,
+            Dtype::I32 | Dtype::U32 | Dtype::F32 => 4,
             Dtype::I64 => 8,
         }
     }
@@ -70,10 +75,20 @@ impl Dtype {
         matches!(self, Dtype::I8 | Dtype::I16 | Dtype::I32 | Dtype::I64)
     }
 
-    /// The `descr` NumPy writes for it (`|i1`, `<i4`, ...).
+    pub fn is_float(self) -> bool {
+        self == Dtype::F32
+    }
+
+    /// The `descr` NumPy writes for it (`|i1`, `<i4`, `<f4`, ...).
     pub fn descr(self) -> String {
         let order = if self.size() == 1 { '|' } else { '<' };
-        let kind = if self.is_signed() { 'i' } else { 'u' };
+        let kind = if self.is_float() {
+            'f'
+        } else if self.is_signed() {
+            'i'
+        } else {
+            'u'
+        };
         format!("{order}{kind}{}", self.size())
     }
 
@@ -139,7 +154,9 @@ impl Dtype {
             Dtype::I16 => i64::from(i16::from_le_bytes([b[0], b[1]])),
             Dtype::U16 => i64::from(u16::from_le_bytes([b[0], b[1]])),
             Dtype::I32 => i64::from(i32::from_le_bytes(b[..4].try_into().expect("4 bytes"))),
-            Dtype::U32 => i64::from(u32::from_le_bytes(b[..4].try_into().expect("4 bytes"))),
+            Dtype::U32 | Dtype::F32 => {
+                i64::from(u32::from_le_bytes(b[..4].try_into().expect("4 bytes")))
+            }
             Dtype::I64 => i64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
         }
     }
@@ -151,7 +168,8 @@ impl fmt::Display for Dtype {
     }
 }
 
-/// A 2-D array read from or written to a `.npy` file (values widened to `i64`, row-major).
+/// A 2-D array read from or written to a `.npy` file (values widened to `i64`, row-major;
+/// float32 elements as their bit patterns).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Array2 {
     pub dtype: Dtype,

@@ -167,6 +167,53 @@ cosim_case!(
     common::config(5, 3, "uint16", 40, 4, 8)
 );
 
+// Floating-point formats (bit-exact fp32 accumulation, docs/numerics.md) and pipelined PEs
+// (pe_latency 2: registered product; 3: also a two-stage fp32 adder, so the moving data is
+// skewed two cycles per row and a new load waits for the swap wavefront).
+fn with_latency(mut cfg: Config, pe_latency: u32) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.pe_latency = pe_latency;
+    raw.name = format!("{}-l{pe_latency}", raw.name);
+    cfg = Config::from_raw(&raw).expect("valid pipelined config");
+    cfg
+}
+cosim_case!(
+    cosim_bf16_4x4,
+    cases = 16,
+    matmuls = 40,
+    common::preset("bf16-4x4")
+);
+cosim_case!(
+    cosim_bf16_8x8_l3,
+    cases = 8,
+    matmuls = 30,
+    with_latency(common::config(8, 8, "bf16", 32, 2, 32), 3)
+);
+cosim_case!(
+    cosim_fp8e4m3_3x5_l2,
+    cases = 12,
+    matmuls = 30,
+    with_latency(common::config(3, 5, "fp8e4m3", 32, 2, 16), 2)
+);
+cosim_case!(
+    cosim_fp8e5m2_8x8_l3,
+    cases = 8,
+    matmuls = 30,
+    common::preset("fp8e5m2-8x8")
+);
+cosim_case!(
+    cosim_fp8e5m2_1x1,
+    cases = 12,
+    matmuls = 40,
+    common::config(1, 1, "fp8e5m2", 32, 2, 8)
+);
+cosim_case!(
+    cosim_int8_4x4_l2,
+    cases = 12,
+    matmuls = 30,
+    with_latency(common::preset("int8-4x4"), 2)
+);
+
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
         proptest! {
@@ -193,6 +240,12 @@ cosim_gapless_case!(
     cases = 16,
     matmuls = 40,
     common::preset("int8-4x4")
+);
+cosim_gapless_case!(
+    cosim_gapless_bf16_6x3_l3,
+    cases = 12,
+    matmuls = 30,
+    with_latency(common::config(6, 3, "bf16", 32, 2, 16), 3)
 );
 cosim_gapless_case!(
     cosim_gapless_8x1,

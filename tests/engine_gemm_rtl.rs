@@ -28,6 +28,7 @@ fn cfg(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32) -> Config {
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
+        pe_latency: 1,
     })
     .expect("valid test config")
 }

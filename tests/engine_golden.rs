@@ -31,6 +31,7 @@ fn cfg(
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
+        pe_latency: 1,
     })
     .expect("valid test config")
 }

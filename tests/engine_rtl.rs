@@ -51,6 +51,7 @@ fn config(
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
+        pe_latency: 1,
     })
     .expect("valid test config")
 }

@@ -26,6 +26,7 @@ fn config(
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: 1024,
+        pe_latency: 1,
     })
     .unwrap()
 }

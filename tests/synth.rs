@@ -53,6 +53,7 @@ fn config(rows: u32, cols: u32) -> Config {
         psum_banks: 2,
         psum_depth: 16,
         sbuf_depth: 1024,
+        pe_latency: 1,
     })
     .expect("valid test config")
 }

@@ -3,19 +3,22 @@
 
 // ROWS x COLS weight-stationary PEs as COLS identical columns. Moving data flows right,
 // partial sums flow down; each column has its own load bus. Latency: a moving vector entering row 0 in
-// cycle t leaves column c at the bottom in cycle t + ROWS + c. Never stalls; all registers
+// cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (ADD_LAT = 1 for
+// integers). Never stalls; all registers
 // are in the PEs. PE(r, c) is g_col[c].u_column.g_row[r].u_pe.
 module systolic_array #(
-  parameter integer ROWS   = 16,                 // array rows (contraction axis K)
-  parameter integer COLS   = 16,                 // array columns (stationary free axis M)
-  parameter integer DATA_W = 8,                  // bits of one input element
-  parameter integer ACC_W  = 32,                 // bits of the accumulator
-  parameter integer ROW_W  = 4,                  // bits of a row index
-  parameter integer SIGNED = 1                   // 1: two's-complement inputs
+  parameter integer ROWS    = 16,                // array rows (contraction axis K)
+  parameter integer COLS    = 16,                // array columns (stationary free axis M)
+  parameter integer DATA_W  = 8,                 // bits of one input element
+  parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
+  parameter integer ACC_W   = 32,                // bits of the accumulator
+  parameter integer ROW_W   = 4,                 // bits of a row index
+  parameter integer MUL_LAT = 0,                 // registers after the multiplier (0 or 1)
+  parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
 ) (
   input  wire                   clk,
   input  wire                   rst,             // synchronous, active high
-  input  wire [ROWS*DATA_W-1:0] x_left,          // row r in [r*DATA_W +: DATA_W], skewed
+  input  wire [ROWS*X_W-1:0]    x_left,          // row r in [r*X_W +: X_W], skewed
   input  wire [ROWS-1:0]        swap_left,       // swap token per row, skewed with x_left
   input  wire [COLS-1:0]        ld_valid_top,    // load bus per column, skewed by column
   input  wire [COLS*ROW_W-1:0]  ld_row_top,
@@ -28,11 +31,11 @@ module systolic_array #(
   // Column c takes the moving data from column c - 1, or from the left edge.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
-    wire [ROWS*DATA_W-1:0] x_i;
+    wire [ROWS*X_W-1:0] x_i;
     wire [ROWS-1:0] swap_i;
     // The last column's moving outputs leave the array unused.
     /* verilator lint_off UNUSED */
-    wire [ROWS*DATA_W-1:0] x_o;
+    wire [ROWS*X_W-1:0] x_o;
     wire [ROWS-1:0] swap_o;
     /* verilator lint_on UNUSED */
     if (c == 0) begin : g_left_edge
@@ -43,11 +46,13 @@ module systolic_array #(
       assign swap_i = g_col[c - 1].swap_o;
     end
     systolic_column #(
-      .ROWS   (ROWS),
-      .DATA_W (DATA_W),
-      .ACC_W  (ACC_W),
-      .ROW_W  (ROW_W),
-      .SIGNED (SIGNED)
+      .ROWS    (ROWS),
+      .DATA_W  (DATA_W),
+      .X_W     (X_W),
+      .ACC_W   (ACC_W),
+      .ROW_W   (ROW_W),
+      .MUL_LAT (MUL_LAT),
+      .SIGNED  (SIGNED)
     ) u_column (
       .clk      (clk),
       .rst      (rst),

@@ -11,8 +11,9 @@ module systolic_top #(
   parameter integer ROWS       = 16,             // array rows: contraction axis K
   parameter integer COLS       = 16,             // array columns: stationary free axis M
   parameter integer DATA_W     = 8,              // bits of one input element
-  parameter integer SIGNED     = 1,              // 1: two's-complement inputs
-  parameter integer ACC_W      = 32,             // bits of one accumulator
+  parameter integer ACC_W      = 32,             // bits of the accumulator
+  parameter integer MUL_LAT    = 0,              // registers after the multiplier (0 or 1)
+  parameter integer SIGNED     = 1,              // 1: two's-complement inputs, 0: unsigned
   parameter integer PSUM_BANKS = 4,              // PSUM banks
   parameter integer PSUM_DEPTH = 256,            // entries per bank (power of two)
   parameter integer ROW_W      = (ROWS > 1) ? $clog2(ROWS) : 1, // derived: bits of row index
@@ -20,7 +21,8 @@ module systolic_top #(
   parameter integer M_W        = $clog2(COLS + 1), // derived: bits of M count 1..COLS
   parameter integer N_W        = $clog2(PSUM_DEPTH + 1), // derived: bits of N count 1..PSUM_DEPTH
   parameter integer BANK_W     = (PSUM_BANKS > 1) ? $clog2(PSUM_BANKS) : 1, // derived: bits of bank number
-  parameter integer ADDR_W     = $clog2(PSUM_DEPTH) // derived: bits of address in a bank
+  parameter integer ADDR_W     = $clog2(PSUM_DEPTH), // derived: bits of address in a bank
+  parameter integer X_W        = DATA_W          // derived: bits of a moving lane (the element, plus an active bit for floating point)
 ) (
   input  wire                   clk,
   input  wire                   rst,             // synchronous, active high
@@ -64,9 +66,9 @@ module systolic_top #(
   localparam integer CMD_W = F_SWAP + 1;
   localparam integer CTL_W = 1 + M_W + BANK_W + ADDR_W;
   localparam integer LD_W = 1 + ROW_W + DATA_W;
-  localparam integer MV_W = DATA_W + 1;
-  localparam integer PIPE_D = ROWS + COLS - 2;
-  localparam integer INF_W = $clog2(ROWS + COLS + 4);
+  localparam integer MV_W = X_W + 1;
+  localparam integer PIPE_D = ROWS*1 + MUL_LAT + COLS - 2;
+  localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COLS + 4);
 
   // ---- MultiplyMoving command queue: head (streaming) and tail (next) ----
   wire [CMD_W-1:0] mm_cmd = {mm_swap, mm_acc, mm_offset, mm_bank, mm_n, mm_m, mm_k};
@@ -168,7 +170,7 @@ module systolic_top #(
   end
 
   // ---- Moving entry: rows r >= k, and rows past the stationary's last, are zero ----
-  wire [ROWS*DATA_W-1:0] mv_masked;
+  wire [ROWS*X_W-1:0] mv_masked;
   // The last row of the stationary in use (all rows after an early swap, whose load has not ended: the producer promised k <= K); unused when ROWS == 1.
   /* verilator lint_off UNUSED */
   wire [ROW_W-1:0] last_row = (first && head_swap) ? (shadow_full ? shadow_last : {ROW_W{1'b1}}) : active_last;
@@ -176,14 +178,16 @@ module systolic_top #(
   generate
   for (r = 0; r < ROWS; r = r + 1) begin : g_mask
     // Row 0 always exists (k >= 1, K >= 1): only the rows above need the checks.
+    wire act;
     if (r == 0) begin : g_row0
-      assign mv_masked[r*DATA_W +: DATA_W] = mv_fire ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
+      assign act = mv_fire;
     end else begin : g_rows
-      assign mv_masked[r*DATA_W +: DATA_W] = (mv_fire && head_k > r && last_row >= r) ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
+      assign act = mv_fire && head_k > r && last_row >= r;
     end
+    assign mv_masked[r*X_W +: X_W] = act ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
   end
   endgenerate
-  reg [ROWS*DATA_W-1:0] x_e;
+  reg [ROWS*X_W-1:0] x_e;
   reg swap_e;
   reg ctl_e_valid;
   reg [CTL_W-1:0] ctl_e;
@@ -220,17 +224,18 @@ module systolic_top #(
   // ---- Skew the moving data (lane = row) and the load bus (lane = column) ----
   wire [ROWS*MV_W-1:0] mv_skew_in;
   wire [ROWS*MV_W-1:0] mv_skew_out;
-  wire [ROWS*DATA_W-1:0] x_left;
+  wire [ROWS*X_W-1:0] x_left;
   wire [ROWS-1:0] swap_left;
   generate
   for (r = 0; r < ROWS; r = r + 1) begin : g_mv_lane
-    assign mv_skew_in[r*MV_W +: MV_W] = {swap_e, x_e[r*DATA_W +: DATA_W]};
-    assign {swap_left[r], x_left[r*DATA_W +: DATA_W]} = mv_skew_out[r*MV_W +: MV_W];
+    assign mv_skew_in[r*MV_W +: MV_W] = {swap_e, x_e[r*X_W +: X_W]};
+    assign {swap_left[r], x_left[r*X_W +: X_W]} = mv_skew_out[r*MV_W +: MV_W];
   end
   endgenerate
   systolic_skew #(
     .LANES (ROWS),
-    .W     (MV_W)
+    .W     (MV_W),
+    .STEP  (1)
   ) u_mv_skew (
     .clk       (clk),
     .rst       (rst),
@@ -250,7 +255,8 @@ module systolic_top #(
   endgenerate
   systolic_skew #(
     .LANES (COLS),
-    .W     (LD_W)
+    .W     (LD_W),
+    .STEP  (1)
   ) u_ld_skew (
     .clk       (clk),
     .rst       (rst),
@@ -262,12 +268,14 @@ module systolic_top #(
   wire [COLS*ACC_W-1:0] psum_bottom;
   wire [COLS*ACC_W-1:0] psum_aligned;
   systolic_array #(
-    .ROWS   (ROWS),
-    .COLS   (COLS),
-    .DATA_W (DATA_W),
-    .ACC_W  (ACC_W),
-    .ROW_W  (ROW_W),
-    .SIGNED (SIGNED)
+    .ROWS    (ROWS),
+    .COLS    (COLS),
+    .DATA_W  (DATA_W),
+    .X_W     (X_W),
+    .ACC_W   (ACC_W),
+    .ROW_W   (ROW_W),
+    .MUL_LAT (MUL_LAT),
+    .SIGNED  (SIGNED)
   ) u_array (
     .clk          (clk),
     .rst          (rst),

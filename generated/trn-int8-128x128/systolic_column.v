@@ -2,26 +2,29 @@
 // Config `trn-int8-128x128` (hash 7118c8cbf73092e2): 128x128 int8, acc 32 bits, PSUM 8 banks x 512.
 
 // One array column: ROWS PEs stacked. x/swap pass through left to right (1 cycle);
-// partial sums start at zero and leave at the bottom ROWS cycles after row 0's input;
+// partial sums start at zero and leave at the bottom MUL_LAT + ROWS*ADD_LAT cycles after
+// row 0's input (ADD_LAT = 1 for integers);
 // the load bus reaches all rows at once and row ld_row captures it. Never stalls.
 // PE(r) is g_row[r].u_pe.
 module systolic_column #(
-  parameter integer ROWS   = 128,                // PEs in the column (contraction axis K)
-  parameter integer DATA_W = 8,                  // bits of one input element
-  parameter integer ACC_W  = 32,                 // bits of the accumulator
-  parameter integer ROW_W  = 7,                  // bits of a row index
-  parameter integer SIGNED = 1                   // 1: two's-complement inputs
+  parameter integer ROWS    = 128,               // PEs in the column (contraction axis K)
+  parameter integer DATA_W  = 8,                 // bits of one input element
+  parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
+  parameter integer ACC_W   = 32,                // bits of the accumulator
+  parameter integer ROW_W   = 7,                 // bits of a row index
+  parameter integer MUL_LAT = 0,                 // registers after the multiplier (0 or 1)
+  parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
 ) (
-  input  wire                   clk,
-  input  wire                   rst,             // synchronous, active high
-  input  wire [ROWS*DATA_W-1:0] x_in,            // row r in [r*DATA_W +: DATA_W]
-  input  wire [ROWS-1:0]        swap_in,         // swap token per row
-  input  wire                   ld_valid,        // load bus
-  input  wire [ROW_W-1:0]       ld_row,
-  input  wire [DATA_W-1:0]      ld_data,
-  output wire [ROWS*DATA_W-1:0] x_out,           // to the next column
-  output wire [ROWS-1:0]        swap_out,        // to the next column
-  output wire [ACC_W-1:0]       psum_out         // the column's sum, below the last row
+  input  wire                clk,
+  input  wire                rst,                // synchronous, active high
+  input  wire [ROWS*X_W-1:0] x_in,               // row r in [r*X_W +: X_W]
+  input  wire [ROWS-1:0]     swap_in,            // swap token per row
+  input  wire                ld_valid,           // load bus
+  input  wire [ROW_W-1:0]    ld_row,
+  input  wire [DATA_W-1:0]   ld_data,
+  output wire [ROWS*X_W-1:0] x_out,              // to the next column
+  output wire [ROWS-1:0]     swap_out,           // to the next column
+  output wire [ACC_W-1:0]    psum_out            // the column's sum, below the last row
 );
 
   genvar r;
@@ -37,21 +40,23 @@ module systolic_column #(
       assign psum_i = g_row[r - 1].psum_o;
     end
     systolic_pe #(
-      .DATA_W (DATA_W),
-      .ACC_W  (ACC_W),
-      .ROW_W  (ROW_W),
-      .ROW    (r),
-      .SIGNED (SIGNED)
+      .DATA_W  (DATA_W),
+      .X_W     (X_W),
+      .ACC_W   (ACC_W),
+      .ROW_W   (ROW_W),
+      .MUL_LAT (MUL_LAT),
+      .SIGNED  (SIGNED),
+      .ROW     (r)
     ) u_pe (
       .clk      (clk),
       .rst      (rst),
-      .x_in     (x_in[r*DATA_W +: DATA_W]),
+      .x_in     (x_in[r*X_W +: X_W]),
       .swap_in  (swap_in[r]),
       .psum_in  (psum_i),
       .ld_valid (ld_valid),
       .ld_row   (ld_row),
       .ld_data  (ld_data),
-      .x_out    (x_out[r*DATA_W +: DATA_W]),
+      .x_out    (x_out[r*X_W +: X_W]),
       .swap_out (swap_out[r]),
       .psum_out (psum_o)
     );

@@ -39,13 +39,16 @@ impl Backend {
 pub struct Args {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// The left operand A (M x K): a 2-D .npy of int8..int64 whose dtype holds the format's values.
+    /// The left operand A (M x K): a 2-D .npy of int8..int64 whose dtype holds the format's values;
+    /// for bf16/fp8 formats float32 (converted, nearest-even) or the format's bit patterns
+    /// (uint16 for bf16, uint8 for fp8).
     #[arg(long, value_name = "A.npy")]
     pub a: PathBuf,
     /// The right operand B (K x N).
     #[arg(long, value_name = "B.npy")]
     pub b: PathBuf,
-    /// Where to write C = A x B (int32, or uint32 for unsigned formats; int64 when acc_bits > 32).
+    /// Where to write C = A x B (int32, or uint32 for unsigned formats; int64 when acc_bits > 32;
+    /// float32 for the floating-point formats).
     #[arg(long, value_name = "C.npy")]
     pub out: PathBuf,
     /// Engine implementation.
@@ -132,9 +135,44 @@ fn usage(message: String, hint: &'static str) -> anyhow::Error {
 const NPY_HINT: &str =
     "A and B are 2-D .npy files in C order, e.g. `np.save(\"a.npy\", a.astype(np.int8))`";
 
-/// Read one operand and check that its dtype holds every value of the format.
+/// Read one operand and check that its dtype holds every value of the format. Floating-point
+/// formats take float32 (converted to the format, nearest-even; see docs/numerics.md) or the
+/// format's bit patterns as the unsigned integer of its width (uint16 for bf16, uint8 for fp8).
 fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Result<Matrix> {
     let arr = npy::read(path).map_err(|e| usage(format!("{which}: {e}"), NPY_HINT))?;
+    if let Some(fp) = format.float() {
+        let bits_dtype = if fp.bits() == 8 { Dtype::U8 } else { Dtype::U16 };
+        let data = if arr.dtype == Dtype::F32 {
+            arr.data
+                .iter()
+                .map(|&v| i64::from(fp.encode_f32_bits(v as u32)))
+                .collect()
+        } else if arr.dtype == bits_dtype {
+            arr.data
+        } else {
+            return Err(usage(
+                format!(
+                    "{which} ({}) is {}; a {format} operand is float32 (converted, nearest-even) \
+                     or {bits_dtype} ({format} bit patterns)",
+                    path.display(),
+                    arr.dtype,
+                ),
+                "save the operand with `a.astype(np.float32)`, or its bit patterns as the unsigned \
+                 integer of the format's width",
+            ));
+        };
+        return Ok(Matrix::new(arr.rows, arr.cols, data));
+    }
+    if arr.dtype.is_float() {
+        return Err(usage(
+            format!(
+                "{which} ({}) is float32, but the format {format} is an integer format",
+                path.display()
+            ),
+            "save integer operands with an integer dtype, or choose a floating-point format \
+             with --format (bf16, fp8e4m3, fp8e5m2)",
+        ));
+    }
     if arr.dtype.min_value() > format.min_value() || arr.dtype.max_value() < format.max_value() {
         return Err(usage(
             format!(
@@ -151,8 +189,12 @@ fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Resul
     Ok(Matrix::new(arr.rows, arr.cols, arr.data))
 }
 
-/// The dtype of C: int32 (uint32 for unsigned formats) when the accumulator fits, else int64.
+/// The dtype of C: float32 for the floating-point formats (fp32 accumulators), int32 (uint32
+/// for unsigned formats) when the accumulator fits, else int64.
 pub fn out_dtype(cfg: &Config) -> Dtype {
+    if cfg.format.is_float() {
+        return Dtype::F32;
+    }
     match (cfg.acc_bits <= 32, cfg.format.is_signed()) {
         (true, true) => Dtype::I32,
         (true, false) => Dtype::U32,
@@ -161,9 +203,6 @@ pub fn out_dtype(cfg: &Config) -> Dtype {
 }
 
 /// The rtl back end: the generated engine in Verilator.
-///
-/// LEAD: `systolic::engine::rtl` did not exist when this was written. Once it does, replace the
-/// body with `Ok(Box::new(systolic::engine::rtl::RtlEngine::build(cfg, opts)?))`.
 fn rtl_engine(cfg: &Config, opts: &HarnessOptions) -> anyhow::Result<Box<dyn Engine>> {
     Ok(Box::new(systolic::engine::rtl::RtlEngine::build(
         cfg, opts,

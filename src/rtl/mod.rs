@@ -180,6 +180,7 @@ mod tests {
             psum_banks: banks,
             psum_depth: depth,
             sbuf_depth: 1024,
+            pe_latency: 1,
         })
         .unwrap()
     }
