@@ -261,7 +261,10 @@ fn fp32_adder_specials_and_random_pairs() {
             // Uniform bit patterns.
             0 => rng.next_u64() as u32,
             // Near cancellation: the negated x with a few low bits changed.
-            1 => (x ^ 0x8000_0000) ^ (rng.below(1 << rng.below(24)) as u32),
+            1 => {
+                let span = 1u64 << rng.below(24);
+                (x ^ 0x8000_0000) ^ (rng.below(span) as u32)
+            }
             // Nearby exponent (within 30 binades), any sign.
             2 => {
                 let e = ((x >> 23) & 0xFF) as i64 + rng.range_i64(-30, 30);
