@@ -907,6 +907,97 @@ mod run_cli {
         p.to_str().unwrap()
     }
 
+    /// bf16 `C = A x B` from float32 files: the inputs converted nearest-even, the sums in the
+    /// documented order (K tiles of `rows`, each a column sum from +0, accumulated in PSUM); the
+    /// same product from the bf16 bit patterns (uint16) is identical; fp8 E4M3 saturates.
+    #[test]
+    fn run_float_formats_from_float32_and_bit_patterns() {
+        use systolic::format::FpFormat;
+        use systolic::golden::fp;
+        let dir = common::scratch_dir("run-float");
+        let cfg = common::preset("bf16-4x4");
+        let (m, k, n) = (5usize, 11usize, 7usize);
+        let mut rng = SplitMix64::new(21);
+        // float32 values with more precision than bf16 holds, so the conversion rounds.
+        let mut f32_matrix = |rows: usize, cols: usize| {
+            Matrix::from_fn(rows, cols, |_, _| {
+                let v = (rng.range_i64(-100_000, 100_000) as f32) / 997.0;
+                i64::from(v.to_bits())
+            })
+        };
+        let a32 = f32_matrix(m, k);
+        let b32 = f32_matrix(k, n);
+        let (pa, pb, pc) = (dir.join("a.npy"), dir.join("b.npy"), dir.join("c.npy"));
+        save(&pa, Dtype::F32, &a32);
+        save(&pb, Dtype::F32, &b32);
+        let args = |pa: &Path, pb: &Path, pc: &Path, preset: &'static str| {
+            let mut v: Vec<String> = ["run", "--backend", "golden", "--preset", preset]
+                .map(String::from)
+                .to_vec();
+            for (flag, p) in [("--a", pa), ("--b", pb), ("--out", pc)] {
+                v.push(flag.into());
+                v.push(s(p).into());
+            }
+            v
+        };
+        let run = |v: Vec<String>| systolic(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        let out = run(args(&pa, &pb, &pc, "bf16-4x4"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("= 5x7 float32"));
+        let c = npy::read(&pc).unwrap();
+        assert_eq!(c.dtype, Dtype::F32);
+        let bf = FpFormat::Bf16;
+        let conv = |x: &Matrix| Matrix::from_fn(x.rows, x.cols, |i, j| i64::from(bf.encode_f32_bits(x.get(i, j) as u32)));
+        let (a16, b16) = (conv(&a32), conv(&b32));
+        let want = Matrix::from_fn(m, n, |i, j| {
+            let mut psum: Option<u32> = None;
+            for k0 in (0..k).step_by(cfg.rows as usize) {
+                let mut sum = fp::F32_POS_ZERO;
+                for kk in k0..(k0 + cfg.rows as usize).min(k) {
+                    sum = fp::add(sum, fp::mul(bf, a16.get(i, kk) as u16, b16.get(kk, j) as u16));
+                }
+                psum = Some(psum.map_or(sum, |old| fp::add(old, sum)));
+            }
+            i64::from(psum.unwrap())
+        });
+        assert_eq!(Matrix::new(c.rows, c.cols, c.data.clone()), want);
+        // Close to the exact product of the converted inputs (fp32 sums of 11 terms).
+        for i in 0..m {
+            for j in 0..n {
+                let exact: f64 = (0..k)
+                    .map(|kk| bf.to_f64(a16.get(i, kk) as u16) * bf.to_f64(b16.get(kk, j) as u16))
+                    .sum();
+                let got = f64::from(f32::from_bits(want.get(i, j) as u32));
+                assert!((got - exact).abs() <= 1e-5 * exact.abs().max(1.0), "{got} vs {exact}");
+            }
+        }
+        // The same from bit patterns.
+        save(&pa, Dtype::U16, &a16);
+        save(&pb, Dtype::U16, &b16);
+        let pc2 = dir.join("c2.npy");
+        let out = run(args(&pa, &pb, &pc2, "bf16-4x4"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(npy::read(&pc2).unwrap().data, c.data);
+        // fp8 E4M3 saturates on conversion: 1000.0 -> 448, and 448 * 1.0 = 448.0.
+        let big = Matrix::new(1, 1, vec![i64::from(1000.0f32.to_bits())]);
+        let one = Matrix::new(1, 1, vec![i64::from(1.0f32.to_bits())]);
+        save(&pa, Dtype::F32, &big);
+        save(&pb, Dtype::F32, &one);
+        let out = run(args(&pa, &pb, &pc, "fp8e4m3-4x4"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(npy::read(&pc).unwrap().data, vec![i64::from(448.0f32.to_bits())]);
+        // Wrong dtypes are usage errors that name the accepted ones.
+        save(&pa, Dtype::I8, &Matrix::new(1, 1, vec![3]));
+        let out = run(args(&pa, &pb, &pc, "bf16-4x4"));
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is int8") && err.contains("float32") && err.contains("uint16"), "{err}");
+        save(&pa, Dtype::F32, &one);
+        let out = run(args(&pa, &pb, &pc, "int8-4x4"));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("integer format"));
+    }
+
     #[test]
     fn run_writes_c_and_reports() {
         let dir = common::scratch_dir("run-golden");

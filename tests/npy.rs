@@ -384,7 +384,8 @@ fn cross_check_with_numpy() {
     let dir = common::scratch_dir("npy-numpy");
     // Ours -> NumPy.
     let mut expected = String::new();
-    for (i, dtype) in Dtype::ALL.into_iter().enumerate() {
+    let ints: Vec<Dtype> = Dtype::ALL.into_iter().filter(|d| !d.is_float()).collect();
+    for (i, &dtype) in ints.iter().enumerate() {
         let data = vec![
             dtype.min_value(),
             dtype.max_value(),
@@ -409,6 +410,21 @@ fn cross_check_with_numpy() {
                 .join(" ")
         ));
     }
+    let f32_bits: Vec<i64> = vec![0x3FC0_0000, 0x8000_0000, 0x7F80_0000, 0x7FC0_0000, 1, 0xFF7F_FFFF];
+    npy::write(
+        &dir.join("ours_f32.npy"),
+        &Array2 {
+            dtype: Dtype::F32,
+            rows: 2,
+            cols: 3,
+            data: f32_bits.clone(),
+        },
+    )
+    .unwrap();
+    expected.push_str(&format!(
+        "float32 (2, 3) {}\n",
+        f32_bits.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+    ));
     let script = format!(
         r#"
 import numpy as np
@@ -426,9 +442,16 @@ for i, t in enumerate(["int8", "uint8", "int16", "uint16", "int32", "uint32", "i
 np.save(r"{dir}/fortran.npy", np.asfortranarray(np.zeros((2, 3), dtype=np.int8)))
 np.save(r"{dir}/big.npy", np.zeros((2, 3), dtype=">i4"))
 np.save(r"{dir}/float.npy", np.zeros((2, 3)))
+# float32 both ways, as bit patterns: ours -> NumPy printed as uint32, NumPy -> ours
+f = np.load(r"{dir}/ours_f32.npy")
+assert f.dtype == np.float32
+print("float32", f.shape, " ".join(str(int(v)) for v in f.view(np.uint32).flatten()))
+g = np.array([[1.5, -0.0, np.inf], [np.nan, 1e-45, -3.4e38]], dtype=np.float32)
+np.save(r"{dir}/np_f32.npy", g)
+print(" ".join(str(int(v)) for v in g.view(np.uint32).flatten()))
 np.save(r"{dir}/vector.npy", np.zeros(4, dtype=np.int8))
 "#,
-        n = Dtype::ALL.len(),
+        n = ints.len(),
         dir = dir.display()
     );
     let out = std::process::Command::new("python3")
@@ -440,8 +463,24 @@ np.save(r"{dir}/vector.npy", np.zeros(4, dtype=np.int8))
         "numpy failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
-    for (i, dtype) in Dtype::ALL.into_iter().enumerate() {
+    // Every line but the last is ours read by NumPy; the last is NumPy's float32 bit patterns.
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let (numpy_f32, ours) = lines.split_last().expect("NumPy printed lines");
+    let ours = ours.join("\n");
+    assert_eq!(format!("{ours}\n"), expected);
+    let g = npy::read(&dir.join("np_f32.npy")).unwrap();
+    assert_eq!((g.dtype, g.rows, g.cols), (Dtype::F32, 2, 3));
+    assert_eq!(
+        g.data.iter().map(i64::to_string).collect::<Vec<_>>().join(" "),
+        numpy_f32.trim()
+    );
+    assert!(
+        g.data.contains(&0x7F80_0000) && g.data.contains(&0x8000_0000),
+        "NumPy's float32 file read as bit patterns: {:x?}",
+        g.data
+    );
+    for (i, &dtype) in ints.iter().enumerate() {
         let a = npy::read(&dir.join(format!("np{i}.npy"))).unwrap();
         assert_eq!(a.dtype, dtype);
         assert_eq!((a.rows, a.cols), (2, 3));
