@@ -535,6 +535,38 @@ mod tests {
     }
 
     #[test]
+    fn float_formats_and_pe_latency() {
+        let mut r = raw(4, 4);
+        r.format = "bf16".into();
+        let c = Config::from_raw(&r).unwrap();
+        assert_eq!((c.derived.data_w, c.derived.acc_w), (16, 32));
+        assert_eq!(c.derived.mm_latency, 4 + 4 + 1);
+        r.acc_bits = 40;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(e.contains("acc_bits = 40") && e.contains("fp32"), "{e}");
+        r.acc_bits = 32;
+        r.pe_latency = 3;
+        let c = Config::from_raw(&r).unwrap();
+        let d = &c.derived;
+        assert_eq!((d.mul_lat, d.add_lat, d.load_hold), (1, 2, 3));
+        assert_eq!(d.mm_latency, 4 * 2 + 1 + 4 + 1);
+        assert_eq!(c.tag(), "r4c4_bf16_a32_l3");
+        r.pe_latency = 4;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert_eq!(e, "pe_latency = 4 is out of range: allowed 1..=3 for bf16");
+        let mut r = raw(4, 4);
+        r.pe_latency = 3;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert_eq!(e, "pe_latency = 3 is out of range: allowed 1..=2 for int8");
+        r.pe_latency = 2;
+        let c = Config::from_raw(&r).unwrap();
+        assert_eq!((c.derived.mul_lat, c.derived.add_lat, c.derived.load_hold), (1, 1, 0));
+        // pe_latency 1 is left out of the canonical text: older configurations keep their hash.
+        assert!(!Config::from_raw(&raw(4, 4)).unwrap().canonical_toml().contains("pe_latency"));
+        assert!(c.canonical_toml().contains("pe_latency = 2"));
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let e = Config::from_toml_str(
             "rows = 4\ncols = 4\nbogus = 1\n",

@@ -69,7 +69,8 @@ fn large_presets() -> Vec<Config> {
         .collect()
 }
 
-/// The edge configurations: every combination of size, format, accumulator and bank count.
+/// The edge configurations: every combination of size, integer format, accumulator and bank
+/// count; and per size every floating-point format with every PE latency.
 fn edge_configs() -> Vec<Config> {
     let mut out = vec![];
     for (rows, cols) in [(1, 1), (1, 8), (8, 1), (2, 3)] {
@@ -93,6 +94,24 @@ fn edge_configs() -> Vec<Config> {
                     out.push(cfg);
                 }
             }
+        }
+        // Floating-point formats with every PE latency, and a pipelined integer PE.
+        let mut variants: Vec<(&str, u32)> = vec![("int8", 2)];
+        for format in ["bf16", "fp8e4m3", "fp8e5m2"] {
+            variants.extend([(format, 1), (format, 2), (format, 3)]);
+        }
+        for (format, pe_latency) in variants {
+            let cfg = Config::from_overrides(&Overrides {
+                rows: Some(rows),
+                cols: Some(cols),
+                format: Some(format.into()),
+                psum_banks: Some(2),
+                psum_depth: Some(2),
+                pe_latency: Some(pe_latency),
+                ..Overrides::default()
+            })
+            .unwrap_or_else(|e| panic!("{rows}x{cols} {format} latency {pe_latency}: {e}"));
+            out.push(cfg);
         }
     }
     out
@@ -518,7 +537,7 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    assert_eq!(configs.len(), 4 * 4 * 2 * 3);
+    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 1 + 3 * 3));
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(
         tags.len(),

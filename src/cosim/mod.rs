@@ -224,10 +224,24 @@ impl Harness {
 
         let first_mismatch = driver::compare(cfg, &expected, &run.reads);
         let macs = golden.macs();
+        // An accumulator as a person reads it: the number (fp32 or two's complement) and its bits.
+        let show = |bits: u64, signed: i64| {
+            if cfg.format.is_float() {
+                format!("{:e} (0x{bits:08x})", f32::from_bits(bits as u32))
+            } else {
+                format!("{signed} (0x{bits:x})")
+            }
+        };
         let failure = if let Some(m) = &first_mismatch {
             Some(format!(
-                "first mismatch: read #{} (cycle {}), bank {}, address {}, column {}: expected {} (0x{:x}), got {} (0x{:x})",
-                m.read, m.cycle, m.bank, m.addr, m.column, m.expected_signed, m.expected, m.got_signed, m.got
+                "first mismatch: read #{} (cycle {}), bank {}, address {}, column {}: expected {}, got {}",
+                m.read,
+                m.cycle,
+                m.bank,
+                m.addr,
+                m.column,
+                show(m.expected, m.expected_signed),
+                show(m.got, m.got_signed)
             ))
         } else if run.reads.len() != expected.len() {
             Some(format!(

@@ -405,6 +405,32 @@ mod tests {
         assert_eq!(stall_free(&c, &p).unwrap().mv_fire, [1, 2]);
     }
 
+    /// With a two-stage adder (pe_latency 3) a new load waits `(rows-1)` cycles after the
+    /// previous swap; back to back still holds for `n >= rows + load_hold`, and the closed form
+    /// uses the longer write delay.
+    #[test]
+    fn pipelined_pe_holds_the_next_load() {
+        let mut raw = cfg(4, 3).to_raw();
+        raw.format = "bf16".into();
+        raw.pe_latency = 3;
+        let c = Config::from_raw(&raw).unwrap();
+        assert_eq!(c.derived.load_hold, 3);
+        let mut rng = SplitMix64::new(1);
+        let n = 4 + 3;
+        let p = Program::back_to_back(&c, 3, n, &mut rng);
+        let got = stall_free(&c, &p).unwrap();
+        assert_eq!(
+            got.total_cycles,
+            back_to_back_cycles(&c, 3, u64::from(n), p.stats().reads as u64)
+        );
+        // The second load starts load_hold cycles after the first swap beat (cycle 4).
+        assert_eq!(got.ls_fire[4], 4 + 3);
+        // n = rows: the loads fall behind, so the beats are not back to back.
+        let p = Program::back_to_back(&c, 3, 4, &mut rng);
+        let got = stall_free(&c, &p).unwrap();
+        assert!(got.mv_fire.windows(2).any(|w| w[1] > w[0] + 1));
+    }
+
     #[test]
     fn back_to_back_matches_closed_form() {
         for (rows, cols) in [(1, 1), (2, 3), (4, 4), (5, 2)] {
