@@ -209,12 +209,16 @@ pub struct Derived {
     /// Cycles from a PE's partial-sum input to its output (`ADD_LAT`, 1 or 2): the step of the
     /// moving data's skew from one row to the next.
     pub add_lat: u32,
+    /// Registers inside the fp32 accumulate adder of PSUM (`ACC_PIPE`: `add_lat - 1`, 0 for
+    /// integers). With 1 a result is written one cycle later, and an accumulation into the entry
+    /// of the beat just before it waits one cycle (see `rtl::psum`).
+    pub psum_pipe: u32,
     /// Extra cycles a new stationary load waits after a swap so that it never overtakes the
     /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
     pub load_hold: u32,
     /// A moving beat fired in cycle s is written at the edge ending cycle
-    /// s + rows*add_lat + mul_lat + cols, so it is visible from cycle s + `mm_latency`
-    /// (see `rtl::top` and `golden::timing`).
+    /// s + rows*add_lat + mul_lat + cols + psum_pipe, so it is visible from cycle
+    /// s + `mm_latency` (see `rtl::top` and `golden::timing`).
     pub mm_latency: u32,
 }
 
@@ -334,8 +338,9 @@ impl Config {
             addr_w: raw.psum_depth.trailing_zeros(),
             mul_lat,
             add_lat,
+            psum_pipe: add_lat - 1,
             load_hold: (raw.rows - 1) * (add_lat - 1),
-            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1,
+            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1),
         };
         Ok(Config {
             name: raw.name.clone(),
@@ -549,7 +554,8 @@ mod tests {
         let c = Config::from_raw(&r).unwrap();
         let d = &c.derived;
         assert_eq!((d.mul_lat, d.add_lat, d.load_hold), (1, 2, 3));
-        assert_eq!(d.mm_latency, 4 * 2 + 1 + 4 + 1);
+        assert_eq!(d.psum_pipe, 1);
+        assert_eq!(d.mm_latency, 4 * 2 + 1 + 4 + 1 + 1);
         assert_eq!(c.tag(), "r4c4_bf16_a32_l3");
         r.pe_latency = 4;
         let e = Config::from_raw(&r).unwrap_err().to_string();

@@ -289,3 +289,49 @@ fn gapless_loads_let_the_first_swap_start_early() {
         u64::from(cfg.rows) - 1
     );
 }
+
+/// With pe_latency 3 the fp32 accumulate adder of PSUM is pipelined: an accumulation into the
+/// entry of the beat fired just before it must wait one cycle. A chain of N = 1 accumulations
+/// into one entry therefore fires every other cycle, and the sums are still exact.
+#[test]
+fn pipelined_psum_accumulation_chain_waits_one_cycle_per_link() {
+    use systolic::program::{Command, Program};
+    static SLOT: OnceLock<Option<Harness>> = OnceLock::new();
+    let Some(h) = harness(&SLOT, || {
+        with_latency(common::config(2, 2, "bf16", 32, 1, 4), 3)
+    }) else {
+        return;
+    };
+    let one = 0x3F80; // bf16 1.0
+    let third = 0x3EAB; // bf16 ~0.334: sums that round
+    let mm = |accumulate: bool, swap: bool, offset: u32| Command::MultiplyMoving {
+        k: 2,
+        m: 2,
+        bank: 0,
+        offset,
+        accumulate,
+        swap,
+        moving: vec![vec![third, one]],
+    };
+    let mut commands = vec![Command::LoadStationary {
+        rows: vec![vec![one, third], vec![third, one]],
+    }];
+    commands.push(mm(false, true, 1));
+    for _ in 0..6 {
+        commands.push(mm(true, false, 1));
+    }
+    // A different entry right after: no wait.
+    commands.push(mm(false, false, 0));
+    commands.push(Command::ReadPsum { bank: 0, addr: 1 });
+    commands.push(Command::ReadPsum { bank: 0, addr: 0 });
+    let program = Program { commands };
+    let out = h.run(&program, Stalls::NONE, None).unwrap();
+    assert!(out.report.pass, "{}\n{program}", out.report.summary());
+    let f = &out.rtl.mv_fire;
+    assert_eq!(f.len(), 8);
+    assert!(
+        f[..7].windows(2).all(|w| w[1] == w[0] + 2),
+        "chained accumulations fire every other cycle: {f:?}"
+    );
+    assert_eq!(f[7], f[6] + 1, "a beat into another entry does not wait: {f:?}");
+}

@@ -92,6 +92,7 @@ module systolic_psum #(
     end
   end
 
+
   // One memory per column: column c is g_col[c].mem.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col

@@ -101,6 +101,7 @@ module systolic_top #(
   // A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle.
   wire swap_ok = shadow_full || ls_gapless && loading && !early;
   wire early_swap = swap_fire && !shadow_full;
+
   assign mv_ready = head_valid && !(first && head_swap && !swap_ok);
   always @(posedge clk) begin
     if (rst) begin
@@ -191,6 +192,7 @@ module systolic_top #(
   reg swap_e;
   reg ctl_e_valid;
   reg [CTL_W-1:0] ctl_e;
+
   reg [INF_W-1:0] inflight;
   wire wr_valid;
   always @(posedge clk) begin

@@ -7,13 +7,14 @@
 // writes to the same entry are forwarded. Host read: response 2 cycles after request,
 // held until taken; accepted only while rd_allow (nothing in flight).
 module systolic_psum #(
-  parameter integer COLS   = 128,                // columns
-  parameter integer ACC_W  = 32,                 // bits of one accumulator
-  parameter integer BANKS  = 8,                  // PSUM banks
-  parameter integer DEPTH  = 512,                // entries per bank (power of two)
-  parameter integer BANK_W = 3,                  // bits of a bank number
-  parameter integer ADDR_W = 9,                  // log2(DEPTH)
-  parameter integer M_W    = 8                   // bits of a column count 1..COLS
+  parameter integer COLS     = 128,              // columns
+  parameter integer ACC_W    = 32,               // bits of one accumulator
+  parameter integer BANKS    = 8,                // PSUM banks
+  parameter integer DEPTH    = 512,              // entries per bank (power of two)
+  parameter integer BANK_W   = 3,                // bits of a bank number
+  parameter integer ADDR_W   = 9,                // log2(DEPTH)
+  parameter integer M_W      = 8,                // bits of a column count 1..COLS
+  parameter integer ACC_PIPE = 0                 // 1: fp32 accumulate adder with one register (writes one cycle later)
 ) (
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
@@ -25,7 +26,7 @@ module systolic_psum #(
   input  wire                  pre_acc,          // 1: add to the entry, 0: overwrite
   input  wire [M_W-1:0]        pre_m,            // columns c < m are written
   input  wire [COLS*ACC_W-1:0] in_data,          // result vector, column c in [c*ACC_W +: ACC_W]
-  output reg                   wr_valid,         // a result vector is written at this cycle's edge
+  output wire                  wr_valid,         // a result vector is written at this cycle's edge
   input  wire                  rd_allow,         // no result in flight (from the top level)
   input  wire                  rd_valid,         // host read request
   output wire                  rd_ready,
@@ -46,6 +47,9 @@ module systolic_psum #(
   reg rd_pending;
   reg wr_acc;
   reg [M_W-1:0] wr_m;
+  reg dat_valid;
+  wire w_acc;
+  wire [IDX_W-1:0] w_index;
   // Entry index: {bank, addr}, or addr alone with one bank.
   wire [IDX_W-1:0] pre_index;
   wire [IDX_W-1:0] rd_index;
@@ -72,16 +76,16 @@ module systolic_psum #(
     wr_acc <= pre_acc;
     wr_m <= pre_m;
     wr_index <= pre_index;
-    fwd_index <= wr_index;
+    fwd_index <= w_index;
   end
   always @(posedge clk) begin
     if (rst) begin
-      wr_valid <= 1'b0;
+      dat_valid <= 1'b0;
       fwd_valid <= 1'b0;
       rd_pending <= 1'b0;
       rdata_valid <= 1'b0;
     end else begin
-      wr_valid <= pre_valid;
+      dat_valid <= pre_valid;
       fwd_valid <= wr_valid;
       rd_pending <= rd_fire;
       if (rd_pending) begin
@@ -91,6 +95,32 @@ module systolic_psum #(
       end
     end
   end
+  generate
+  if (ACC_PIPE != 0) begin : g_wr_pipe
+    // The write stage, one cycle after the data cycle.
+    reg dat_valid_q;
+    reg wr_acc_q;
+    reg [IDX_W-1:0] wr_index_q;
+    always @(posedge clk) begin
+      wr_acc_q <= wr_acc;
+      wr_index_q <= wr_index;
+    end
+    always @(posedge clk) begin
+      if (rst) begin
+        dat_valid_q <= 1'b0;
+      end else begin
+        dat_valid_q <= dat_valid;
+      end
+    end
+    assign wr_valid = dat_valid_q;
+    assign w_acc = wr_acc_q;
+    assign w_index = wr_index_q;
+  end else begin : g_wr_now
+    assign wr_valid = dat_valid;
+    assign w_acc = wr_acc;
+    assign w_index = wr_index;
+  end
+  endgenerate
 
   // One memory per column: column c is g_col[c].mem.
   generate
@@ -100,25 +130,41 @@ module systolic_psum #(
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
     reg last_we;
-    wire we = wr_valid && wr_m > c;
+    wire we = dat_valid && wr_m > c;
     wire [ACC_W-1:0] old = (fwd_hit && last_we) ? last_sum : q;
     wire [ACC_W-1:0] acc_sum;
     systolic_fp32_add #(
-      .PIPE (0)
+      .PIPE (ACC_PIPE)
     ) u_acc (
       .clk (clk),
       .a   (old),
       .b   (in_data[c*ACC_W +: ACC_W]),
       .y   (acc_sum)
     );
-    wire [ACC_W-1:0] sum = wr_acc ? acc_sum : in_data[c*ACC_W +: ACC_W];
+    // The data of the write stage: ACC_PIPE cycles after the data cycle.
+    wire [ACC_W-1:0] w_in;
+    wire w_we;
+    if (ACC_PIPE != 0) begin : g_acc_pipe
+      reg [ACC_W-1:0] in_q;
+      reg we_q;
+      always @(posedge clk) begin
+        in_q <= in_data[c*ACC_W +: ACC_W];
+        we_q <= we;
+      end
+      assign w_in = in_q;
+      assign w_we = we_q;
+    end else begin : g_acc_comb
+      assign w_in = in_data[c*ACC_W +: ACC_W];
+      assign w_we = we;
+    end
+    wire [ACC_W-1:0] sum = w_acc ? acc_sum : w_in;
     always @(posedge clk) begin
       q <= mem[raddr];
-      if (we) begin
-        mem[wr_index] <= sum;
+      if (w_we) begin
+        mem[w_index] <= sum;
       end
       last_sum <= sum;
-      last_we <= we;
+      last_we <= w_we;
       if (rd_pending) begin
         rq <= q;
       end

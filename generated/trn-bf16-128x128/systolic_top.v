@@ -101,7 +101,8 @@ module systolic_top #(
   // A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle.
   wire swap_ok = shadow_full || ls_gapless && loading && !early;
   wire early_swap = swap_fire && !shadow_full;
-  assign mv_ready = head_valid && !(first && head_swap && !swap_ok);
+  wire acc_hazard;
+  assign mv_ready = head_valid && !(first && head_swap && !swap_ok) && !acc_hazard;
   always @(posedge clk) begin
     if (rst) begin
       head_valid <= 1'b0;
@@ -215,6 +216,16 @@ module systolic_top #(
   reg swap_e;
   reg ctl_e_valid;
   reg [CTL_W-1:0] ctl_e;
+  // The m and acc fields of the previous beat's control do not matter here.
+  /* verilator lint_off UNUSED */
+  generate
+  if (ADD_LAT > 1) begin : g_acc_hazard
+    assign acc_hazard = ctl_e_valid && head_acc && ctl_e[ADDR_W +: BANK_W] == head_bank && ctl_e[ADDR_W - 1:0] == beat_addr;
+  end else begin : g_no_acc_hazard
+    assign acc_hazard = 1'b0;
+  end
+  endgenerate
+  /* verilator lint_on UNUSED */
   reg [INF_W-1:0] inflight;
   wire wr_valid;
   always @(posedge clk) begin
@@ -354,13 +365,14 @@ module systolic_top #(
   wire rd_allow = !head_valid && !tail_valid && inflight == {INF_W{1'b0}};
   wire rd_busy;
   systolic_psum #(
-    .COLS   (COLS),
-    .ACC_W  (ACC_W),
-    .BANKS  (PSUM_BANKS),
-    .DEPTH  (PSUM_DEPTH),
-    .BANK_W (BANK_W),
-    .ADDR_W (ADDR_W),
-    .M_W    (M_W)
+    .COLS     (COLS),
+    .ACC_W    (ACC_W),
+    .BANKS    (PSUM_BANKS),
+    .DEPTH    (PSUM_DEPTH),
+    .BANK_W   (BANK_W),
+    .ADDR_W   (ADDR_W),
+    .M_W      (M_W),
+    .ACC_PIPE (ADD_LAT - 1)
   ) u_psum (
     .clk         (clk),
     .rst         (rst),

@@ -17,8 +17,12 @@
 //!   `!ld_block`, where `ld_block = swap_fire || hold != 0` and `hold` is set to
 //!   `load_hold - 1` at the edge of a swap beat and counts down to 0; the later beats of a load
 //!   do not wait.
+//! * With a pipelined PSUM accumulate (`psum_pipe`), `mv_ready` is also low while the head's
+//!   next beat accumulates into the PSUM entry (bank, address) of the beat fired in the
+//!   previous cycle.
 //! * A moving beat that fires in cycle `s` is written to PSUM at edge `s + mm_latency - 1`
-//!   (= `s + rows*add_lat + mul_lat + cols`); `inflight` counts beats fired, not yet written.
+//!   (= `s + rows*add_lat + mul_lat + cols + psum_pipe`); `inflight` counts beats fired, not
+//!   yet written.
 //! * `rd_ready = !head_valid && !tail_valid && inflight == 0 && !rd_pending
 //!   && (!rdata_valid || rdata_ready)`. A read firing at `t` sets `rd_pending` for `t + 1` and
 //!   presents `rdata_valid` from `t + 2` until it fires.
@@ -96,6 +100,9 @@ pub fn back_to_back_cycles(cfg: &Config, t: u64, n: u64, reads: u64) -> u64 {
 struct Mm {
     n: u32,
     swap: bool,
+    accumulate: bool,
+    bank: u32,
+    offset: u32,
     /// ReadPsum commands earlier in program order.
     reads_before: usize,
 }
@@ -105,6 +112,7 @@ struct Mm {
 pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError> {
     let write_delay = u64::from(cfg.derived.mm_latency) - 1;
     let load_hold = u64::from(cfg.derived.load_hold);
+    let psum_pipe = cfg.derived.psum_pipe > 0;
 
     // The streams.
     let mut ls_last: Vec<bool> = Vec::new();
@@ -121,7 +129,14 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
                 }
                 ls_last.extend((0..rows.len()).map(|i| i + 1 == rows.len()));
             }
-            Command::MultiplyMoving { swap, moving, .. } => {
+            Command::MultiplyMoving {
+                swap,
+                moving,
+                accumulate,
+                bank,
+                offset,
+                ..
+            } => {
                 if moving.is_empty() {
                     return Err(TimingError::Empty {
                         index,
@@ -131,6 +146,9 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
                 mms.push(Mm {
                     n: moving.len() as u32,
                     swap: *swap,
+                    accumulate: *accumulate,
+                    bank: *bank,
+                    offset: *offset,
                     reads_before: rd_mm_before.len(),
                 });
             }
@@ -152,6 +170,8 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
     let mut shadow_full = false;
     let mut loading = false; // a load's first beat has fired, its last not yet
     let mut hold = 0u64;
+    // PSUM entry (bank, addr) of the beat fired in the previous cycle.
+    let mut prev_beat: Option<(u32, u32)> = None;
     let mut inflight: VecDeque<u64> = VecDeque::new(); // write edges
     let mut rd_pending = false;
     let mut rdata_valid = false;
@@ -180,7 +200,12 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         let mm_fire = mm_valid && !tail_valid;
 
         let mv_valid = mv_mm < mms.len() && reads_fired >= mms[mv_mm].reads_before;
-        let mv_ready = head.is_some_and(|h| !(beat_index == 0 && h.swap && !shadow_full));
+        let acc_hazard = psum_pipe
+            && head.is_some_and(|h| {
+                h.accumulate && prev_beat == Some((h.bank, h.offset + beat_index))
+            });
+        let mv_ready =
+            head.is_some_and(|h| !(beat_index == 0 && h.swap && !shadow_full)) && !acc_hazard;
         let mv_fire = mv_valid && mv_ready;
         let swap_fire = mv_fire && beat_index == 0 && head.is_some_and(|h| h.swap);
 
@@ -220,6 +245,10 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         }
 
         // Edge t.
+        prev_beat = mv_fire.then(|| {
+            let h = head.expect("mv fired");
+            (h.bank, h.offset + beat_index)
+        });
         if mv_fire {
             timing.mv_fire.push(t);
             inflight.push_back(t + write_delay);

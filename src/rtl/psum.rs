@@ -14,6 +14,11 @@
 //!   at the last edge replaces the memory's (stale) read data. Two cycles apart the memory
 //!   already holds it. So back-to-back accumulation into one address is correct at any N,
 //!   without stalls, whatever the memory's read-during-write behaviour.
+//! - Floating point with `ACC_PIPE = 1` (pe_latency 3): the fp32 adder has one internal
+//!   register, so a result vector is written one edge later (`wr_valid` high then). The sum of
+//!   the previous data cycle does not exist yet when the next one needs it, so the top level
+//!   must never send an accumulation into the entry of the result vector one cycle ahead of it
+//!   (it stalls that beat for one cycle); two or more cycles apart the forwarding above applies.
 //! - Host read: `rd_valid`/`rd_ready` request, `rdata_valid`/`rdata_ready` response holding all
 //!   columns of one entry. `rd_ready` needs `rd_allow` (the top level's guarantee that no result
 //!   is in flight, so the read port is free and the read sees every earlier instruction),
@@ -30,14 +35,62 @@ pub fn module(cfg: &Config) -> Module {
     let (bank_w, addr_w, m_w) = (d.bank_w, d.addr_w, d.m_w);
     let idx_w = || w("IDX_W");
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
+    let float = cfg.format.is_float();
+    // The data cycle's valid: `wr_valid` itself, or (float) `dat_valid`, which the write stage
+    // follows ACC_PIPE cycles later.
+    let dvalid = if float { "dat_valid" } else { "wr_valid" };
     // The new value of an entry: integer add, or fp32 add of the old value (accumulate).
-    let sum: Vec<Item> = if cfg.format.is_float() {
+    let float_decls = if float {
+        vec![
+            reg("dat_valid", None),
+            wire("w_acc", None),
+            wire("w_index", w("IDX_W")),
+        ]
+    } else {
+        vec![]
+    };
+    let write_stage = if float {
+        let idx = || idx_w();
+        Item::If {
+            cond: id("ACC_PIPE").ne(int(0)),
+            label: "g_wr_pipe".into(),
+            then_items: vec![
+                comment("The write stage, one cycle after the data cycle."),
+                reg("dat_valid_q", None),
+                reg("wr_acc_q", None),
+                reg("wr_index_q", idx()),
+                always(vec![
+                    nb(id("wr_acc_q"), id("wr_acc")),
+                    nb(id("wr_index_q"), id("wr_index")),
+                ]),
+                always(vec![if_else(
+                    id("rst"),
+                    vec![nb(id("dat_valid_q"), sized(1, 0))],
+                    vec![nb(id("dat_valid_q"), id("dat_valid"))],
+                )]),
+                assign(id("wr_valid"), id("dat_valid_q")),
+                assign(id("w_acc"), id("wr_acc_q")),
+                assign(id("w_index"), id("wr_index_q")),
+            ],
+            else_label: "g_wr_now".into(),
+            else_items: vec![
+                assign(id("wr_valid"), id("dat_valid")),
+                assign(id("w_acc"), id("wr_acc")),
+                assign(id("w_index"), id("wr_index")),
+            ],
+        }
+    } else {
+        Item::Blank
+    };
+    // The write stage's strobe and entry: the data cycle's, or (float) ACC_PIPE cycles later.
+    let (we_name, index_name) = if float { ("w_we", "w_index") } else { ("we", "wr_index") };
+    let sum: Vec<Item> = if float {
         vec![
             wire("acc_sum", w("ACC_W")),
             Item::Instance(Instance {
                 module: "systolic_fp32_add".into(),
                 name: "u_acc".into(),
-                params: vec![("PIPE".into(), int(0))],
+                params: vec![("PIPE".into(), id("ACC_PIPE"))],
                 ports: vec![
                     ("clk".into(), id("clk")),
                     ("a".into(), id("old")),
@@ -45,10 +98,29 @@ pub fn module(cfg: &Config) -> Module {
                     ("y".into(), id("acc_sum")),
                 ],
             }),
+            comment("The data of the write stage: ACC_PIPE cycles after the data cycle."),
+            wire("w_in", w("ACC_W")),
+            wire("w_we", None),
+            gen_if(
+                id("ACC_PIPE").ne(int(0)),
+                "g_acc_pipe",
+                vec![
+                    reg("in_q", w("ACC_W")),
+                    reg("we_q", None),
+                    always(vec![nb(id("in_q"), col("in_data")), nb(id("we_q"), id("we"))]),
+                    assign(id("w_in"), id("in_q")),
+                    assign(id("w_we"), id("we_q")),
+                ],
+                "g_acc_comb",
+                vec![
+                    assign(id("w_in"), col("in_data")),
+                    assign(id("w_we"), id("we")),
+                ],
+            ),
             wire_init(
                 "sum",
                 w("ACC_W"),
-                cond(id("wr_acc"), id("acc_sum"), col("in_data")),
+                cond(id("w_acc"), id("acc_sum"), id("w_in")),
             ),
         ]
     } else {
@@ -78,7 +150,16 @@ pub fn module(cfg: &Config) -> Module {
             param("BANK_W", bank_w.into(), "bits of a bank number"),
             param("ADDR_W", addr_w.into(), "log2(DEPTH)"),
             param("M_W", m_w.into(), "bits of a column count 1..COLS"),
-        ],
+        ]
+        .into_iter()
+        .chain(float.then(|| {
+            param(
+                "ACC_PIPE",
+                i64::from(cfg.derived.add_lat - 1),
+                "1: fp32 accumulate adder with one register (writes one cycle later)",
+            )
+        }))
+        .collect(),
         ports: vec![
             input("clk", None, ""),
             input("rst", None, "synchronous, active high"),
@@ -92,11 +173,19 @@ pub fn module(cfg: &Config) -> Module {
                 Some(id("COLS").mul(id("ACC_W"))),
                 "result vector, column c in [c*ACC_W +: ACC_W]",
             ),
-            output_reg(
-                "wr_valid",
-                None,
-                "a result vector is written at this cycle's edge",
-            ),
+            if float {
+                output(
+                    "wr_valid",
+                    None,
+                    "a result vector is written at this cycle's edge",
+                )
+            } else {
+                output_reg(
+                    "wr_valid",
+                    None,
+                    "a result vector is written at this cycle's edge",
+                )
+            },
             input("rd_allow", None, "no result in flight (from the top level)"),
             input("rd_valid", None, "host read request"),
             output("rd_ready", None, ""),
@@ -115,7 +204,7 @@ pub fn module(cfg: &Config) -> Module {
                 "a read is pending or its response not yet taken",
             ),
         ],
-        items: vec![
+        items: [vec![
             Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
             Item::Localparam(
                 "IDX_W".into(),
@@ -128,6 +217,9 @@ pub fn module(cfg: &Config) -> Module {
             reg("rd_pending", None),
             reg("wr_acc", None),
             reg("wr_m", w("M_W")),
+            ],
+            float_decls,
+            vec![
             comment("Entry index: {bank, addr}, or addr alone with one bank."),
             wire("pre_index", idx_w()),
             wire("rd_index", idx_w()),
@@ -174,18 +266,18 @@ pub fn module(cfg: &Config) -> Module {
                 nb(id("wr_acc"), id("pre_acc")),
                 nb(id("wr_m"), id("pre_m")),
                 nb(id("wr_index"), id("pre_index")),
-                nb(id("fwd_index"), id("wr_index")),
+                nb(id("fwd_index"), id(index_name)),
             ]),
             always(vec![if_else(
                 id("rst"),
                 vec![
-                    nb(id("wr_valid"), sized(1, 0)),
+                    nb(id(dvalid), sized(1, 0)),
                     nb(id("fwd_valid"), sized(1, 0)),
                     nb(id("rd_pending"), sized(1, 0)),
                     nb(id("rdata_valid"), sized(1, 0)),
                 ],
                 vec![
-                    nb(id("wr_valid"), id("pre_valid")),
+                    nb(id(dvalid), id("pre_valid")),
                     nb(id("fwd_valid"), id("wr_valid")),
                     nb(id("rd_pending"), id("rd_fire")),
                     if_else(
@@ -198,6 +290,7 @@ pub fn module(cfg: &Config) -> Module {
                     ),
                 ],
             )]),
+            write_stage,
             Item::Blank,
             comment("One memory per column: column c is g_col[c].mem."),
             gen_for(
@@ -211,7 +304,7 @@ pub fn module(cfg: &Config) -> Module {
                     reg("rq", w("ACC_W")),
                     reg("last_sum", w("ACC_W")),
                     reg("last_we", None),
-                    wire_init("we", None, id("wr_valid").and(id("wr_m").gt(id("c")))),
+                    wire_init("we", None, id(dvalid).and(id("wr_m").gt(id("c")))),
                     wire_init(
                         "old",
                         w("ACC_W"),
@@ -222,15 +315,19 @@ pub fn module(cfg: &Config) -> Module {
                 vec![
                     always(vec![
                         nb(id("q"), id("mem").at(id("raddr"))),
-                        if_(id("we"), vec![nb(id("mem").at(id("wr_index")), id("sum"))]),
+                        if_(
+                            id(we_name),
+                            vec![nb(id("mem").at(id(index_name)), id("sum"))],
+                        ),
                         nb(id("last_sum"), id("sum")),
-                        nb(id("last_we"), id("we")),
+                        nb(id("last_we"), id(we_name)),
                         if_(id("rd_pending"), vec![nb(id("rq"), id("q"))]),
                     ]),
                     assign(col("rdata"), id("rq")),
                 ]]
                 .concat(),
             ),
-        ],
+        ]]
+        .concat(),
     }
 }

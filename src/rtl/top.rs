@@ -230,6 +230,48 @@ pub fn module(cfg: &Config) -> Module {
 
     let mv_lane = |net: &str, base: Expr, width: &str| id(net).part(base.mul(id(width)), id(width));
 
+    // With a pipelined PSUM accumulate (ACC_PIPE = ADD_LAT - 1 = 1) the sum of one beat is not
+    // ready for a beat one cycle behind it: an accumulating beat into the entry of the beat
+    // fired in the previous cycle (still in ctl_e) waits one cycle.
+    let acc_hazard_decl = if float {
+        wire("acc_hazard", None)
+    } else {
+        Item::Blank
+    };
+    let mv_ready = {
+        let r = id("head_valid").and(not(id("first").and(id("head_swap")).and(not(id("swap_ok")))));
+        if float {
+            r.and(not(id("acc_hazard")))
+        } else {
+            r
+        }
+    };
+    let acc_hazard = if float {
+        Item::LintOff {
+            warning: "UNUSED",
+            reason: "The m and acc fields of the previous beat's control do not matter here.".into(),
+            items: vec![gen_if(
+                id("ADD_LAT").gt(int(1)),
+                "g_acc_hazard",
+                vec![assign(
+                    id("acc_hazard"),
+                    id("ctl_e_valid")
+                        .and(id("head_acc"))
+                        .and(id("ctl_e").part(id("ADDR_W"), id("BANK_W")).eq(id("head_bank")))
+                        .and(
+                            id("ctl_e")
+                                .slice(id("ADDR_W").sub(int(1)), int(0))
+                                .eq(id("beat_addr")),
+                        ),
+                )],
+                "g_no_acc_hazard",
+                vec![assign(id("acc_hazard"), sized(1, 0))],
+            )],
+        }
+    } else {
+        Item::Blank
+    };
+
     // A new load must not overtake the previous swap wavefront: with ADD_LAT > 1 the swap reaches
     // row r r*(ADD_LAT-1) cycles later than a load started with it would, so the first beat of a
     // load waits LOAD_HOLD = (ROWS-1)*(ADD_LAT-1) cycles after a swap (beats of a started load
@@ -324,10 +366,8 @@ pub fn module(cfg: &Config) -> Module {
             id("shadow_full").or(id("ls_gapless").and(id("loading")).and(not(id("early")))),
         ),
         wire_init("early_swap", None, id("swap_fire").and(not(id("shadow_full")))),
-        assign(
-            id("mv_ready"),
-            id("head_valid").and(not(id("first").and(id("head_swap")).and(not(id("swap_ok"))))),
-        ),
+        acc_hazard_decl,
+        assign(id("mv_ready"), mv_ready),
         queue,
         Item::Blank,
         comment("---- LoadStationary: row counter, shadow-full flag, load-bus entry register ----"),
@@ -406,6 +446,7 @@ pub fn module(cfg: &Config) -> Module {
         reg("swap_e", None),
         reg("ctl_e_valid", None),
         reg("ctl_e", w("CTL_W")),
+        acc_hazard,
         reg("inflight", w("INF_W")),
         wire("wr_valid", None),
         entry,
@@ -560,7 +601,10 @@ pub fn module(cfg: &Config) -> Module {
                 p("BANK_W"),
                 p("ADDR_W"),
                 p("M_W"),
-            ],
+            ]
+            .into_iter()
+            .chain(float.then(|| ("ACC_PIPE".to_string(), id("ADD_LAT").sub(int(1)))))
+            .collect(),
             ports: vec![
                 p("clk"),
                 p("rst"),
