@@ -24,8 +24,9 @@ pub const MIN_SBUF_DEPTH: u32 = 16;
 pub const MAX_SBUF_DEPTH: u32 = 65536;
 /// Largest PE latency (`pe_latency`) of the integer formats: a registered multiplier.
 pub const MAX_PE_LATENCY_INT: u32 = 2;
-/// Largest PE latency of the floating-point formats: registered multiplier, two-stage adder.
-pub const MAX_PE_LATENCY_FLOAT: u32 = 3;
+/// Largest PE latency of the floating-point formats: two-stage multiplier, registered product,
+/// two-stage adder.
+pub const MAX_PE_LATENCY_FLOAT: u32 = 4;
 
 /// A configuration error: names the field, the value and what is allowed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -80,8 +81,9 @@ pub struct RawConfig {
     #[serde(default = "default_sbuf_depth")]
     pub sbuf_depth: u32,
     /// Cycles from a PE's moving input to its partial-sum output (see `rtl::pe`): 1 (default),
-    /// 2 (registered multiplier), 3 (floating point: also a two-stage adder). Omitted from the
-    /// canonical text when 1, so configurations without it keep their hash.
+    /// 2 (registered multiplier), 3 (floating point: also a two-stage adder), 4 (floating point:
+    /// also a two-stage multiplier). Omitted from the canonical text when 1, so configurations
+    /// without it keep their hash.
     #[serde(
         default = "default_pe_latency",
         skip_serializing_if = "is_default_pe_latency"
@@ -204,7 +206,8 @@ pub struct Derived {
     pub bank_w: u32,
     /// Bits of an address inside one PSUM bank (`ADDR_W`).
     pub addr_w: u32,
-    /// Registers between a PE's moving input and its product (`MUL_LAT`, 0 or 1).
+    /// Registers between a PE's moving input and its product (`MUL_LAT`: 0, 1, or 2 with a
+    /// two-stage floating-point multiplier).
     pub mul_lat: u32,
     /// Cycles from a PE's partial-sum input to its output (`ADD_LAT`, 1 or 2): the step of the
     /// moving data's skew from one row to the next.
@@ -325,8 +328,13 @@ impl Config {
                 format!("1..={max_latency} for {format}"),
             ));
         }
-        let mul_lat = u32::from(raw.pe_latency >= 2);
-        let add_lat = raw.pe_latency - mul_lat;
+        // 1: (0, 1); 2: (1, 1); 3: (1, 2); 4: (2, 2).
+        let (mul_lat, add_lat) = match raw.pe_latency {
+            1 => (0, 1),
+            2 => (1, 1),
+            3 => (1, 2),
+            _ => (2, 2),
+        };
         let derived = Derived {
             data_w: format.bits(),
             acc_w: raw.acc_bits,
@@ -558,8 +566,11 @@ mod tests {
         assert_eq!(d.mm_latency, 4 * 2 + 1 + 4 + 1 + 1);
         assert_eq!(c.tag(), "r4c4_bf16_a32_l3");
         r.pe_latency = 4;
+        let d = Config::from_raw(&r).unwrap().derived;
+        assert_eq!((d.mul_lat, d.add_lat, d.psum_pipe), (2, 2, 1));
+        r.pe_latency = 5;
         let e = Config::from_raw(&r).unwrap_err().to_string();
-        assert_eq!(e, "pe_latency = 4 is out of range: allowed 1..=3 for bf16");
+        assert_eq!(e, "pe_latency = 5 is out of range: allowed 1..=4 for bf16");
         let mut r = raw(4, 4);
         r.pe_latency = 3;
         let e = Config::from_raw(&r).unwrap_err().to_string();

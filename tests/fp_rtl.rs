@@ -1,5 +1,5 @@
 //! The generated floating-point units in Verilator against the golden model, bit for bit:
-//! * `systolic_fp_mul`: every pair of fp8 E4M3 inputs and every pair of E5M2 inputs (65,536
+//! * `systolic_fp_mul`, combinational and pipelined (`PIPE = 1`, checked one cycle later): every pair of fp8 E4M3 inputs and every pair of E5M2 inputs (65,536
 //!   each); for bf16 every pair of special values (signed zeros, smallest and largest subnormal
 //!   and normal, ones, infinities, NaNs of several payloads) and 1,000,000 random pairs, half of
 //!   them with exponents at the fp32 overflow and underflow boundaries.
@@ -35,7 +35,7 @@ fn probe(f: FpFormat) -> Module {
     let dw = Some(int(i64::from(f.bits())));
     Module {
         name: "fp_probe".into(),
-        doc: vec!["Test probe: one fp multiplier, a combinational and a pipelined fp32 adder.".into()],
+        doc: vec!["Test probe: fp multipliers and fp32 adders, combinational and pipelined.".into()],
         params: vec![],
         ports: vec![
             input("clk", None, ""),
@@ -44,11 +44,23 @@ fn probe(f: FpFormat) -> Module {
             input("x", Some(int(32)), ""),
             input("y", Some(int(32)), ""),
             output("p", Some(int(32)), "a * b"),
+            output("pq", Some(int(32)), "a * b, one cycle later"),
             output("s", Some(int(32)), "x + y"),
             output("sq", Some(int(32)), "x + y, one cycle later"),
         ],
         items: vec![
-            inst("systolic_fp_mul", "u_mul", vec![], &[("a", "a"), ("b", "b"), ("p", "p")]),
+            inst(
+                "systolic_fp_mul",
+                "u_mul0",
+                vec![("PIPE".into(), int(0))],
+                &[("clk", "clk"), ("a", "a"), ("b", "b"), ("p", "p")],
+            ),
+            inst(
+                "systolic_fp_mul",
+                "u_mul1",
+                vec![("PIPE".into(), int(1))],
+                &[("clk", "clk"), ("a", "a"), ("b", "b"), ("p", "pq")],
+            ),
             inst(
                 "systolic_fp32_add",
                 "u_add0",
@@ -72,6 +84,7 @@ struct Probe {
     x: verilator::PortId,
     y: verilator::PortId,
     p: verilator::PortId,
+    pq: verilator::PortId,
     s: verilator::PortId,
     sq: verilator::PortId,
 }
@@ -95,6 +108,7 @@ fn build(f: FpFormat) -> Option<Probe> {
         PortSpec::input("x", 32),
         PortSpec::input("y", 32),
         PortSpec::output("p", 32),
+        PortSpec::output("pq", 32),
         PortSpec::output("s", 32),
         PortSpec::output("sq", 32),
     ];
@@ -118,6 +132,7 @@ fn build(f: FpFormat) -> Option<Probe> {
         x: port("x"),
         y: port("y"),
         p: port("p"),
+        pq: port("pq"),
         s: port("s"),
         sq: port("sq"),
         sim,
@@ -125,11 +140,14 @@ fn build(f: FpFormat) -> Option<Probe> {
 }
 
 impl Probe {
-    fn mul(&mut self, a: u16, b: u16) -> u32 {
+    /// The combinational product now, and the pipelined one after the clock edge.
+    fn mul(&mut self, a: u16, b: u16) -> (u32, u32) {
         self.sim.set_u64(self.a, a.into());
         self.sim.set_u64(self.b, b.into());
         self.sim.eval();
-        self.sim.get_u64(self.p) as u32
+        let p = self.sim.get_u64(self.p) as u32;
+        self.sim.tick();
+        (p, self.sim.get_u64(self.pq) as u32)
     }
 
     /// Checks the combinational sum now and the pipelined sum of `prev` after the clock edge.
@@ -144,11 +162,15 @@ impl Probe {
 }
 
 fn check_mul(pr: &mut Probe, f: FpFormat, a: u16, b: u16, what: &str) {
-    let got = pr.mul(a, b);
+    let (got, got_pipe) = pr.mul(a, b);
     let want = fp::mul(f, a, b);
     assert_eq!(
         got, want,
         "{what}: {f} {a:#06x} * {b:#06x}: RTL {got:#010x}, golden {want:#010x}"
+    );
+    assert_eq!(
+        got_pipe, want,
+        "{what}, PIPE = 1: {f} {a:#06x} * {b:#06x}: RTL {got_pipe:#010x}, golden {want:#010x}"
     );
 }
 

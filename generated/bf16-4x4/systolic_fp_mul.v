@@ -2,15 +2,20 @@
 // Config `bf16-4x4` (hash bcd823294fd81c4b): 4x4 bf16, acc 32 bits, PSUM 2 banks x 64.
 
 // Product of two floating-point inputs (1-EXP_W-MAN_W) as fp32, rounded once,
-// nearest-even; canonical NaN 0x7FC00000. Combinational. FN = 1: OCP E4M3 rules (no
+// nearest-even; canonical NaN 0x7FC00000. PIPE = 0: combinational; PIPE = 1: one
+// register after the significand product (latency 1). FN = 1: OCP E4M3 rules (no
 // infinities, NaN only S.1111.111). RANGE = 0: products always fit fp32 exactly.
 module systolic_fp_mul #(
   parameter integer EXP_W = 8,                   // exponent bits of an input
   parameter integer MAN_W = 7,                   // fraction bits of an input
   parameter integer BIAS  = 127,                 // exponent bias of an input
   parameter integer FN    = 0,                   // 1: no infinities, NaN only S.1..1.1..1 (OCP E4M3)
-  parameter integer RANGE = 1                    // 1: products can overflow or underflow fp32 (bf16)
+  parameter integer RANGE = 1,                   // 1: products can overflow or underflow fp32 (bf16)
+  parameter integer PIPE  = 0                    // 1: register after the significand product
 ) (
+  /* verilator lint_off UNUSED */
+  input  wire                         clk,       // unused when PIPE == 0
+  /* verilator lint_on UNUSED */
   input  wire [1 + EXP_W + MAN_W-1:0] a,         // first factor
   input  wire [1 + EXP_W + MAN_W-1:0] b,         // second factor
   output wire [31:0]                  p          // fp32 product
@@ -47,15 +52,53 @@ module systolic_fp_mul #(
   wire [SW-1:0] b_sig = {!b_ez, b_f};
   wire [31:0] b_exp = {{(32 - EXP_W){1'b0}}, b_e[EXP_W - 1:1], b_e[0] | b_ez};
 
-  // Exact product of the significands, normalised (leading one at PW-1) in LZ_N shift stages.
-  wire [PW-1:0] prod = a_sig*b_sig;
+  // Stage 1: classes, sign, the exact product of the significands, the exponent sum.
+  wire [PW-1:0] m2_prod;
+  wire [31:0] m2_esum;
+  wire m2_sign;
+  wire m2_nan;
+  wire m2_inf;
+  wire m2_zero;
+  generate
+  if (PIPE != 0) begin : g_pipe
+    reg [PW-1:0] q_prod;
+    assign m2_prod = q_prod;
+    reg [31:0] q_esum;
+    assign m2_esum = q_esum;
+    reg q_sign;
+    assign m2_sign = q_sign;
+    reg q_nan;
+    assign m2_nan = q_nan;
+    reg q_inf;
+    assign m2_inf = q_inf;
+    reg q_zero;
+    assign m2_zero = q_zero;
+    always @(posedge clk) begin
+      q_prod <= a_sig*b_sig;
+      q_esum <= a_exp + b_exp;
+      q_sign <= a_s ^ b_s;
+      q_nan <= a_nan || b_nan || a_inf && b_zero || b_inf && a_zero;
+      q_inf <= a_inf || b_inf;
+      q_zero <= a_zero || b_zero;
+    end
+  end else begin : g_comb
+    assign m2_prod = a_sig*b_sig;
+    assign m2_esum = a_exp + b_exp;
+    assign m2_sign = a_s ^ b_s;
+    assign m2_nan = a_nan || b_nan || a_inf && b_zero || b_inf && a_zero;
+    assign m2_inf = a_inf || b_inf;
+    assign m2_zero = a_zero || b_zero;
+  end
+  endgenerate
+
+  // Stage 2: the product normalised (leading one at PW-1) in LZ_N shift stages.
   wire [LZ_N-1:0] lz;
   generate
   for (i = 0; i < LZ_N; i = i + 1) begin : g_norm
     localparam integer SH = 1 << LZ_N - 1 - i;
     wire [PW-1:0] n_in;
     if (i == 0) begin : g_first
-      assign n_in = prod;
+      assign n_in = m2_prod;
     end else begin : g_next
       assign n_in = g_norm[i - 1].n_out;
     end
@@ -65,7 +108,7 @@ module systolic_fp_mul #(
   end
   endgenerate
   // fp32 biased exponent + 2*BIAS of the normalised product (never negative).
-  wire [31:0] be_plus = a_exp + b_exp + 128 - {{(32 - LZ_N){1'b0}}, lz};
+  wire [31:0] be_plus = m2_esum + 128 - {{(32 - LZ_N){1'b0}}, lz};
   // Only the low 8 bits of an in-range exponent are encoded; the leading one of `norm` is the hidden bit.
   /* verilator lint_off UNUSED */
   wire [PW-1:0] norm = g_norm[LZ_N - 1].n_out;
@@ -95,7 +138,5 @@ module systolic_fp_mul #(
   end
   endgenerate
 
-  wire sign = a_s ^ b_s;
-  wire nan = a_nan || b_nan || a_inf && b_zero || b_inf && a_zero;
-  assign p = nan ? 32'd2143289344 : ((a_inf || b_inf) ? {sign, 8'd255, 23'd0} : ((a_zero || b_zero) ? {sign, 31'd0} : {sign, mag}));
+  assign p = m2_nan ? 32'd2143289344 : (m2_inf ? {m2_sign, 8'd255, 23'd0} : (m2_zero ? {m2_sign, 31'd0} : {m2_sign, mag}));
 endmodule

@@ -92,21 +92,22 @@ module systolic_fp32_add #(
   wire carry = s2_sum[27];
   wire [26:0] n0 = carry ? {s2_sum[27:2], s2_sum[1] | s2_sum[0]} : s2_sum[26:0];
   wire [8:0] e0 = {1'b0, s2_exp} + {8'd0, carry};
-  wire hit1 = !(|n0[26:11]) && e0 > 9'd16;
-  wire [26:0] n1 = hit1 ? n0 << 16 : n0;
-  wire [8:0] e1 = hit1 ? e0 - 9'd16 : e0;
-  wire hit2 = !(|n1[26:19]) && e1 > 9'd8;
-  wire [26:0] n2 = hit2 ? n1 << 8 : n1;
-  wire [8:0] e2 = hit2 ? e1 - 9'd8 : e1;
-  wire hit3 = !(|n2[26:23]) && e2 > 9'd4;
-  wire [26:0] n3 = hit3 ? n2 << 4 : n2;
-  wire [8:0] e3 = hit3 ? e2 - 9'd4 : e2;
-  wire hit4 = !(|n3[26:25]) && e3 > 9'd2;
-  wire [26:0] n4 = hit4 ? n3 << 2 : n3;
-  wire [8:0] e4 = hit4 ? e3 - 9'd2 : e3;
-  wire hit5 = !(|n4[26:26]) && e4 > 9'd1;
-  wire [26:0] n5 = hit5 ? n4 << 1 : n4;
-  wire [8:0] e5 = hit5 ? e4 - 9'd1 : e4;
+  wire hit1 = !(|n0[26:11]);
+  wire [26:0] c1 = hit1 ? n0 << 16 : n0;
+  wire hit2 = !(|c1[26:19]);
+  wire [26:0] c2 = hit2 ? c1 << 8 : c1;
+  wire hit3 = !(|c2[26:23]);
+  wire [26:0] c3 = hit3 ? c2 << 4 : c2;
+  wire hit4 = !(|c3[26:25]);
+  wire [26:0] c4 = hit4 ? c3 << 2 : c3;
+  wire hit5 = !(|c4[26:26]);
+  wire [26:0] c5 = hit5 ? c4 << 1 : c4;
+  wire [4:0] lz = {hit1, hit2, hit3, hit4, hit5};
+  wire [8:0] lim = e0 - 9'd1;
+  // full: the exponent allows the whole normalising shift; else shift by lim into the subnormals.
+  wire full = {4'd0, lz} <= lim;
+  wire [26:0] n5 = full ? c5 : n0 << lim[4:0];
+  wire [8:0] e5 = full ? e0 - {4'd0, lz} : 9'd1;
   // Exponent field 0 when the hidden bit is still clear (a subnormal result).
   wire [7:0] efield = n5[26] ? e5[7:0] : 8'd0;
   wire rnd = n5[2] & (n5[1] | n5[0] | n5[3]);

@@ -12,7 +12,7 @@ module systolic_pe #(
   parameter integer ACC_W   = 32,                // bits of the accumulator
   parameter integer ROW_W   = 7,                 // bits of a row index
   parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
-  parameter integer MUL_LAT = 1,                 // registers after the multiplier (0 or 1)
+  parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (0..2; integers 0 or 1)
   parameter integer ADD_LAT = 1                  // cycles from psum_in to psum_out (1 or 2)
 ) (
   input  wire              clk,
@@ -34,12 +34,28 @@ module systolic_pe #(
 
   // fp32 product of the weight and the moving element; +0 for an inactive (masked) row.
   wire [31:0] prod;
-  systolic_fp_mul u_mul (
-    .a (w_use),
-    .b (x_in[DATA_W - 1:0]),
-    .p (prod)
+  systolic_fp_mul #(
+    .PIPE ((MUL_LAT > 1) ? 1 : 0)
+  ) u_mul (
+    .clk (clk),
+    .a   (w_use),
+    .b   (x_in[DATA_W - 1:0]),
+    .p   (prod)
   );
-  wire [31:0] prod_m = x_in[X_W - 1] ? prod : 32'd0;
+  // The active bit, delayed like the product inside the multiplier.
+  wire act;
+  generate
+  if (MUL_LAT > 1) begin : g_act_reg
+    reg act_q;
+    always @(posedge clk) begin
+      act_q <= x_in[X_W - 1];
+    end
+    assign act = act_q;
+  end else begin : g_act_now
+    assign act = x_in[X_W - 1];
+  end
+  endgenerate
+  wire [31:0] prod_m = act ? prod : 32'd0;
   wire [31:0] prod_use;
   generate
   if (MUL_LAT != 0) begin : g_mul_reg

@@ -3,9 +3,11 @@
 //! model's `golden::fp::{mul, add}` is the executable form and the tests compare bit for bit.
 //!
 //! Timing contract:
-//! - `systolic_fp_mul`: combinational, no clock. `p` is the product of `a` and `b` rounded once to
-//!   fp32, nearest-even (exact for the fp8 formats, whose products always fit: `RANGE = 0` then
-//!   omits the overflow and underflow logic). NaN results are `0x7FC00000`.
+//! - `systolic_fp_mul`: `p` is the product of `a` and `b` rounded once to fp32, nearest-even
+//!   (exact for the fp8 formats, whose products always fit: `RANGE = 0` then omits the overflow
+//!   and underflow logic). NaN results are `0x7FC00000`. `PIPE = 0`: combinational (`clk`
+//!   unused). `PIPE = 1`: one register after the significand product (decode, product, exponent
+//!   sum | normalise, round, encode), so `p` follows `a`, `b` by one cycle; one pair per cycle.
 //! - `systolic_fp32_add`: IEEE 754 binary32 addition, nearest-even, subnormals kept, canonical NaN.
 //!   `PIPE = 0`: combinational (`clk` unused). `PIPE = 1`: one register after the significand
 //!   addition, so `y` follows `a`, `b` by one cycle (no enable, no reset: a pure delay). Either
@@ -32,6 +34,28 @@ pub fn mul_params(f: FpFormat) -> [(&'static str, i64); 5] {
 
 fn s(width: u32, value: u64) -> Expr {
     sized(width, value)
+}
+
+/// A pipeline boundary: for every `(name, width, source)` a wire `{out}{name}` that is the
+/// source itself when parameter `param` is 0, or the source registered once (in `q_{name}`)
+/// when it is 1. No reset, no enable: a pure delay.
+fn stage_boundary(param: &str, out: &str, crossing: Vec<(&str, Option<Expr>, Expr)>) -> Vec<Item> {
+    let mut items = vec![];
+    let mut regs = vec![];
+    let mut body = vec![];
+    let mut wires = vec![];
+    for (name, width, src) in crossing {
+        let o = format!("{out}{name}");
+        let q = format!("q_{name}");
+        items.push(wire(&o, width.clone()));
+        regs.push(reg(&q, width));
+        regs.push(assign(id(&o), id(&q)));
+        body.push(nb(id(&q), src.clone()));
+        wires.push(assign(id(&o), src));
+    }
+    regs.push(always(body));
+    items.push(gen_if(id(param).ne(int(0)), "g_pipe", regs, "g_comb", wires));
+    items
 }
 
 /// `systolic_fp_mul`: the product of two inputs of one format, as fp32. Parameter defaults from
@@ -84,10 +108,32 @@ pub fn mul_module(f: FpFormat) -> Module {
         ]);
     }
     let n_prev = scoped(&[("g_norm", id("i") - int(1))], "n_out");
+    items.push(Item::Blank);
+    items.push(comment(
+        "Stage 1: classes, sign, the exact product of the significands, the exponent sum.",
+    ));
+    items.extend(stage_boundary(
+        "PIPE",
+        "m2_",
+        vec![
+            ("prod", w("PW"), id("a_sig").mul(id("b_sig"))),
+            ("esum", Some(int(32)), id("a_exp") + id("b_exp")),
+            ("sign", None, id("a_s").bit_xor(id("b_s"))),
+            (
+                "nan",
+                None,
+                id("a_nan")
+                    .or(id("b_nan"))
+                    .or(id("a_inf").and(id("b_zero")))
+                    .or(id("b_inf").and(id("a_zero"))),
+            ),
+            ("inf", None, id("a_inf").or(id("b_inf"))),
+            ("zero", None, id("a_zero").or(id("b_zero"))),
+        ],
+    ));
     items.extend([
         Item::Blank,
-        comment("Exact product of the significands, normalised (leading one at PW-1) in LZ_N shift stages."),
-        wire_init("prod", w("PW"), id("a_sig").mul(id("b_sig"))),
+        comment("Stage 2: the product normalised (leading one at PW-1) in LZ_N shift stages."),
         wire("lz", w("LZ_N")),
         gen_for(
             "i",
@@ -100,7 +146,7 @@ pub fn mul_module(f: FpFormat) -> Module {
                 gen_if(
                     id("i").eq(int(0)),
                     "g_first",
-                    vec![assign(id("n_in"), id("prod"))],
+                    vec![assign(id("n_in"), id("m2_prod"))],
                     "g_next",
                     vec![assign(id("n_in"), n_prev)],
                 ),
@@ -113,8 +159,7 @@ pub fn mul_module(f: FpFormat) -> Module {
         wire_init(
             "be_plus",
             Some(int(32)),
-            id("a_exp") + id("b_exp") + int(128)
-                - concat(vec![zeros(int(32) - id("LZ_N")), id("lz")]),
+            id("m2_esum") + int(128) - concat(vec![zeros(int(32) - id("LZ_N")), id("lz")]),
         ),
         Item::LintOff {
             warning: "UNUSED",
@@ -190,27 +235,18 @@ pub fn mul_module(f: FpFormat) -> Module {
             ],
         ),
         Item::Blank,
-        wire_init("sign", None, id("a_s").bit_xor(id("b_s"))),
-        wire_init(
-            "nan",
-            None,
-            id("a_nan")
-                .or(id("b_nan"))
-                .or(id("a_inf").and(id("b_zero")))
-                .or(id("b_inf").and(id("a_zero"))),
-        ),
         assign(
             id("p"),
             cond(
-                id("nan"),
+                id("m2_nan"),
                 s(32, 0x7FC0_0000),
                 cond(
-                    id("a_inf").or(id("b_inf")),
-                    concat(vec![id("sign"), s(8, 0xFF), s(23, 0)]),
+                    id("m2_inf"),
+                    concat(vec![id("m2_sign"), s(8, 0xFF), s(23, 0)]),
                     cond(
-                        id("a_zero").or(id("b_zero")),
-                        concat(vec![id("sign"), s(31, 0)]),
-                        concat(vec![id("sign"), id("mag")]),
+                        id("m2_zero"),
+                        concat(vec![id("m2_sign"), s(31, 0)]),
+                        concat(vec![id("m2_sign"), id("mag")]),
                     ),
                 ),
             ),
@@ -221,7 +257,8 @@ pub fn mul_module(f: FpFormat) -> Module {
         name: "systolic_fp_mul".into(),
         doc: vec![
             "Product of two floating-point inputs (1-EXP_W-MAN_W) as fp32, rounded once,".into(),
-            "nearest-even; canonical NaN 0x7FC00000. Combinational. FN = 1: OCP E4M3 rules (no".into(),
+            "nearest-even; canonical NaN 0x7FC00000. PIPE = 0: combinational; PIPE = 1: one".into(),
+            "register after the significand product (latency 1). FN = 1: OCP E4M3 rules (no".into(),
             "infinities, NaN only S.1111.111). RANGE = 0: products always fit fp32 exactly.".into(),
         ],
         params: vec![
@@ -230,8 +267,10 @@ pub fn mul_module(f: FpFormat) -> Module {
             param("BIAS", b.1, "exponent bias of an input"),
             param("FN", fnz.1, "1: no infinities, NaN only S.1..1.1..1 (OCP E4M3)"),
             param("RANGE", range.1, "1: products can overflow or underflow fp32 (bf16)"),
+            param("PIPE", 0, "1: register after the significand product"),
         ],
         ports: vec![
+            input("clk", None, "unused when PIPE == 0").waive("UNUSED"),
             input("a", dw(), "first factor"),
             input("b", dw(), "second factor"),
             output("p", Some(int(32)), "fp32 product"),
@@ -330,34 +369,18 @@ pub fn add_module(pipe: u32) -> Module {
         Item::Blank,
     ]);
     // Stage boundary: the signals stage 2 needs, registered when PIPE = 1.
-    let crossing: [(&str, Option<Expr>, Expr); 7] = [
-        ("sum", Some(int(28)), id("sum_d")),
-        ("exp", Some(int(8)), id("hi_exp")),
-        ("sign", None, id("hi").at(int(31))),
-        ("nan", None, id("nan_d")),
-        ("inf", None, id("inf_d")),
-        ("inf_sign", None, id("inf_sign_d")),
-        ("zsign", None, id("zsign_d")),
-    ];
-    let mut regs = vec![];
-    let mut wires = vec![];
-    for (name, width, src) in crossing.iter().cloned() {
-        items.push(wire(&format!("s2_{name}"), width.clone()));
-        regs.push(reg(&format!("q_{name}"), width));
-        regs.push(assign(id(&format!("s2_{name}")), id(&format!("q_{name}"))));
-        wires.push(assign(id(&format!("s2_{name}")), src));
-    }
-    let mut always_body = vec![];
-    for (name, _, src) in crossing.iter().cloned() {
-        always_body.push(nb(id(&format!("q_{name}")), src));
-    }
-    regs.push(always(always_body));
-    items.push(gen_if(
-        id("PIPE").ne(int(0)),
-        "g_pipe",
-        regs,
-        "g_comb",
-        wires,
+    items.extend(stage_boundary(
+        "PIPE",
+        "s2_",
+        vec![
+            ("sum", Some(int(28)), id("sum_d")),
+            ("exp", Some(int(8)), id("hi_exp")),
+            ("sign", None, id("hi").at(int(31))),
+            ("nan", None, id("nan_d")),
+            ("inf", None, id("inf_d")),
+            ("inf_sign", None, id("inf_sign_d")),
+            ("zsign", None, id("zsign_d")),
+        ],
     ));
     items.extend([
         Item::Blank,
@@ -381,31 +404,51 @@ pub fn add_module(pipe: u32) -> Module {
             concat(vec![s(1, 0), id("s2_exp")]) + concat(vec![s(8, 0), id("carry")]),
         ),
     ]);
-    // Left shifts by 16, 8, 4, 2, 1 while the top bits are zero and the exponent stays >= 1.
-    let mut prev = ("n0".to_string(), "e0".to_string());
+    // Leading zeros of n0 in five shift stages (16, 8, 4, 2, 1), without arithmetic on the path;
+    // in parallel the shift the exponent allows (e0 - 1, exponent field never below 1).
+    let mut prev = "n0".to_string();
+    let mut lz_bits = vec![];
     for (k, sh) in [16u32, 8, 4, 2, 1].into_iter().enumerate() {
-        let (n, e) = (format!("n{}", k + 1), format!("e{}", k + 1));
-        let hit = format!("hit{}", k + 1);
+        let (n, hit) = (format!("c{}", k + 1), format!("hit{}", k + 1));
         items.extend([
             wire_init(
                 &hit,
                 None,
-                not(red_or(id(&prev.0).slice(int(26), int(27 - i64::from(sh)))))
-                    .and(id(&prev.1).gt(s(9, u64::from(sh)))),
+                not(red_or(id(&prev).slice(int(26), int(27 - i64::from(sh))))),
             ),
             wire_init(
                 &n,
                 Some(int(27)),
-                cond(id(&hit), id(&prev.0).shl(int(sh.into())), id(&prev.0)),
-            ),
-            wire_init(
-                &e,
-                Some(int(9)),
-                cond(id(&hit), id(&prev.1) - s(9, u64::from(sh)), id(&prev.1)),
+                cond(id(&hit), id(&prev).shl(int(sh.into())), id(&prev)),
             ),
         ]);
-        prev = (n, e);
+        lz_bits.push(id(&hit));
+        prev = n;
     }
+    items.extend([
+        wire_init("lz", Some(int(5)), concat(lz_bits)),
+        wire_init("lim", Some(int(9)), id("e0") - s(9, 1)),
+        comment("full: the exponent allows the whole normalising shift; else shift by lim into the subnormals."),
+        wire_init("full", None, concat(vec![s(4, 0), id("lz")]).le(id("lim"))),
+        wire_init(
+            "n5",
+            Some(int(27)),
+            cond(
+                id("full"),
+                id(&prev),
+                id("n0").shl(id("lim").slice(int(4), int(0))),
+            ),
+        ),
+        wire_init(
+            "e5",
+            Some(int(9)),
+            cond(
+                id("full"),
+                id("e0") - concat(vec![s(4, 0), id("lz")]),
+                s(9, 1),
+            ),
+        ),
+    ]);
     items.extend([
         comment("Exponent field 0 when the hidden bit is still clear (a subnormal result)."),
         wire_init(

@@ -1,6 +1,7 @@
 //! `systolic_pe`: one weight-stationary processing element.
 //!
-//! Timing contract (everything registered; `MUL_LAT` in 0..=1, `ADD_LAT` in 1..=2):
+//! Timing contract (everything registered; `MUL_LAT` in 0..=2, `ADD_LAT` in 1..=2; integer PEs
+//! have `MUL_LAT` <= 1 and `ADD_LAT` = 1):
 //! - `psum_out = psum_in + x * w`, where `w` is the active weight, or the shadow weight in the
 //!   cycle `swap_in` is high (the swap takes effect for the beat that carries it). The product of
 //!   a beat entering in cycle t is formed from `x_in` and `w` in cycle t and, after `MUL_LAT`
@@ -13,6 +14,8 @@
 //! - Floating-point formats: `x_in` carries an active bit above the element (`X_W = DATA_W + 1`);
 //!   the product is `systolic_fp_mul`'s fp32 when active and an exact `+0` when not (a masked row
 //!   adds nothing, whatever its weight); the sum is `systolic_fp32_add` (`PIPE = ADD_LAT - 1`).
+//!   `MUL_LAT` = 2 also pipelines the multiplier inside (its `PIPE = 1`), the active bit
+//!   alongside.
 //! - `x_out`, `swap_out` repeat `x_in`, `swap_in` one cycle later (moving data flows right).
 //! - Two weight registers: `w_active` (used) and `w_shadow` (being loaded). `swap_in` copies
 //!   shadow to active at the clock edge. The column's load bus (`ld_valid`, `ld_row`,
@@ -40,7 +43,7 @@ pub fn params(cfg: &Config) -> Vec<(&'static str, i64, &'static str)> {
         (
             "MUL_LAT",
             i64::from(d.mul_lat),
-            "registers after the multiplier (0 or 1)",
+            "registers in and after the multiplier (0..2; integers 0 or 1)",
         ),
     ];
     if cfg.format.is_float() {
@@ -224,17 +227,31 @@ fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {
         Item::Instance(Instance {
             module: "systolic_fp_mul".into(),
             name: "u_mul".into(),
-            params: vec![],
+            params: vec![("PIPE".into(), cond(id("MUL_LAT").gt(int(1)), int(1), int(0)))],
             ports: vec![
+                ("clk".into(), id("clk")),
                 ("a".into(), id("w_use")),
                 ("b".into(), id("x_in").slice(id("DATA_W") - int(1), int(0))),
                 ("p".into(), id("prod")),
             ],
         }),
+        comment("The active bit, delayed like the product inside the multiplier."),
+        wire("act", None),
+        gen_if(
+            id("MUL_LAT").gt(int(1)),
+            "g_act_reg",
+            vec![
+                reg("act_q", None),
+                always(vec![nb(id("act_q"), id("x_in").at(id("X_W") - int(1)))]),
+                assign(id("act"), id("act_q")),
+            ],
+            "g_act_now",
+            vec![assign(id("act"), id("x_in").at(id("X_W") - int(1)))],
+        ),
         wire_init(
             "prod_m",
             Some(int(32)),
-            cond(id("x_in").at(id("X_W") - int(1)), id("prod"), sized(32, 0)),
+            cond(id("act"), id("prod"), sized(32, 0)),
         ),
         wire("prod_use", Some(int(32))),
         product_register("prod_m", Some(int(32))),
