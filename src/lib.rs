@@ -18,4 +18,5 @@ pub mod regs;
 pub mod rtl;
 pub mod synth;
 pub mod tools;
+pub mod uart;
 pub mod verilog;

@@ -12,6 +12,8 @@
 
 pub mod array;
 pub mod axil;
+pub mod board;
+pub mod bridge;
 pub mod column;
 pub mod deskew;
 pub mod engine;
@@ -23,6 +25,7 @@ pub mod sbuf;
 pub mod sequencer;
 pub mod skew;
 pub mod top;
+pub mod uart;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,278 @@
+//! `systolic_board`: the top of a board design. Clock in, reset button, UART pins, status LEDs;
+//! inside, a reset synchroniser, the UART receiver and transmitter ([`super::uart`]), the
+//! protocol bridge ([`super::bridge`]) and the engine `systolic_engine` ([`super::engine`]).
+//!
+//! Timing contract:
+//! - One clock domain: everything runs at the board's oscillator (`clk`, no PLL: 12 MHz on the
+//!   iCEBreaker and the HX8K breakout, 25 MHz on the ULX3S); `CLKS_PER_BIT = f_clk / baud`.
+//! - Reset: the button (`btn`, asynchronous, polarity `BTN_ACTIVE_LOW`) passes a 2-flop
+//!   synchroniser; while it is pressed, and for 15 cycles after its release (or after
+//!   configuration, the flip-flops starting at 0 on an FPGA), `rst` (a register) is high. `rst`
+//!   is the synchronous active-high reset of every level below; it is asserted and released
+//!   on clock edges only.
+//! - UART: `uart_rx` goes straight to the receiver's own 2-flop synchroniser; `uart_tx` is the
+//!   transmitter's register. Latencies: see [`super::uart`] and [`super::bridge`].
+//! - LEDs (registers or functions of registers, polarity `LED_ACTIVE_LOW`): `led_heartbeat`
+//!   toggles every `2^(HEARTBEAT_W - 1)` cycles (design alive, clock running), `led_active` is
+//!   on while the bridge is receiving, executing or answering a frame, `led_error` turns on at
+//!   the first NAK sent or frame dropped and stays on until reset.
+//! - The AXI4-Lite PROT inputs of the engine are tied to 0 (the engine ignores them).
+
+use std::collections::HashMap;
+
+use crate::config::Config;
+use crate::verilog::*;
+
+use super::engine::{bit, bits, hoist, ENGINE_TOP};
+use super::{Design, TopPort};
+
+/// Name of the board top.
+pub const BOARD_TOP: &str = "systolic_board";
+
+/// Baud rate of the link on a board unless the user chooses another.
+pub const DEFAULT_BAUD: u32 = 115_200;
+
+/// Character times (10 bits each) of silence that drop a frame in progress.
+pub const TIMEOUT_CHARS: u32 = 256;
+
+/// `CLKS_PER_BIT` for a clock and baud rate: `f_clk / baud` rounded to the nearest integer.
+pub fn clks_per_bit(clock_hz: f64, baud: u32) -> u32 {
+    (clock_hz / f64::from(baud)).round() as u32
+}
+
+/// The board top's Verilog parameters, chosen by the flow or the simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardParams {
+    /// Clock cycles per UART bit (at least 4).
+    pub clks_per_bit: u32,
+    pub btn_active_low: bool,
+    pub led_active_low: bool,
+    /// Bits of the heartbeat counter.
+    pub heartbeat_w: u32,
+}
+
+impl BoardParams {
+    /// For a board clock of `clock_hz` at `baud`; button and LEDs active low (iCEBreaker).
+    pub fn new(clock_hz: f64, baud: u32) -> BoardParams {
+        BoardParams {
+            clks_per_bit: clks_per_bit(clock_hz, baud),
+            btn_active_low: true,
+            led_active_low: true,
+            heartbeat_w: 24,
+        }
+    }
+}
+
+fn led(e: Expr) -> Expr {
+    cond(id("LED_ACTIVE_LOW").ne(int(0)), not(e.clone()), e)
+}
+
+/// The board top. Parameter defaults come from `p` (instances may override them).
+pub fn module(p: &BoardParams) -> Module {
+    assert!(p.clks_per_bit >= 4, "CLKS_PER_BIT must be at least 4");
+    let engine_ports = super::engine::axil_ports(true);
+    let mut items = vec![
+        comment("---- Reset: button synchroniser and a 15-cycle stretch ----"),
+        reg("btn_meta", None),
+        reg("btn_sync", None),
+        reg("rst_cnt", bits(4)),
+        reg("rst", None),
+        wire_init(
+            "btn_pressed",
+            None,
+            cond(
+                id("BTN_ACTIVE_LOW").ne(int(0)),
+                not(id("btn_sync")),
+                id("btn_sync"),
+            ),
+        ),
+        always(vec![
+            nb(id("btn_meta"), id("btn")),
+            nb(id("btn_sync"), id("btn_meta")),
+            if_else(
+                id("btn_pressed"),
+                vec![nb(id("rst_cnt"), sized(4, 0))],
+                vec![if_(
+                    not(Expr::Unary(UnOp::RedAnd, Box::new(id("rst_cnt")))),
+                    vec![nb(id("rst_cnt"), id("rst_cnt").add(sized(4, 1)))],
+                )],
+            ),
+            nb(
+                id("rst"),
+                not(Expr::Unary(UnOp::RedAnd, Box::new(id("rst_cnt")))),
+            ),
+        ]),
+        comment("---- Heartbeat and status LEDs ----"),
+        reg("hb_cnt", w("HEARTBEAT_W")),
+        reg("err_seen", None),
+        always(vec![
+            nb(id("hb_cnt"), id("hb_cnt").add(sized(1, 1))),
+            if_else(
+                id("rst"),
+                vec![nb(id("err_seen"), bit(false))],
+                vec![if_(id("link_err"), vec![nb(id("err_seen"), bit(true))])],
+            ),
+        ]),
+        assign(
+            id("led_heartbeat"),
+            led(id("hb_cnt").at(id("HEARTBEAT_W").sub(int(1)))),
+        ),
+        assign(id("led_active"), led(id("bridge_active"))),
+        assign(id("led_error"), led(id("err_seen"))),
+        comment("---- UART ----"),
+        wire("rx_data", bits(8)),
+        wire("rx_valid", None),
+        wire("rx_err", None),
+        wire("tx_data", bits(8)),
+        wire("tx_valid", None),
+        wire("tx_ready", None),
+        wire("bridge_active", None),
+        wire("link_err", None),
+        Item::Instance(Instance {
+            module: super::uart::RX.into(),
+            name: "u_rx".into(),
+            params: vec![("CLKS_PER_BIT".into(), id("CLKS_PER_BIT"))],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("rst".into(), id("rst")),
+                ("rx".into(), id("uart_rx")),
+                ("data".into(), id("rx_data")),
+                ("valid".into(), id("rx_valid")),
+                ("frame_err".into(), id("rx_err")),
+            ],
+        }),
+        Item::Instance(Instance {
+            module: super::uart::TX.into(),
+            name: "u_tx".into(),
+            params: vec![("CLKS_PER_BIT".into(), id("CLKS_PER_BIT"))],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("rst".into(), id("rst")),
+                ("data".into(), id("tx_data")),
+                ("valid".into(), id("tx_valid")),
+                ("ready".into(), id("tx_ready")),
+                ("tx".into(), id("uart_tx")),
+            ],
+        }),
+        comment("---- Bridge: frames to AXI4-Lite ----"),
+    ];
+    // The AXI nets between the bridge (m_axil_*) and the engine (s_axil_*).
+    for port in engine_ports
+        .iter()
+        .filter(|p| !p.name.ends_with("prot"))
+    {
+        items.push(wire(&port.name, port.width.clone()));
+    }
+    let bridge = super::bridge::module();
+    let mut bridge_ports = vec![];
+    for port in &bridge.ports {
+        let net = match port.name.as_str() {
+            "active" => "bridge_active".to_string(),
+            n if n.starts_with("m_axil_") => n.replacen("m_axil_", "s_axil_", 1),
+            n => n.to_string(),
+        };
+        bridge_ports.push((port.name.clone(), id(&net)));
+    }
+    items.push(Item::Instance(Instance {
+        module: bridge.name.clone(),
+        name: "u_bridge".into(),
+        params: vec![(
+            "TIMEOUT".into(),
+            id("CLKS_PER_BIT").mul(int(10 * i64::from(TIMEOUT_CHARS))),
+        )],
+        ports: bridge_ports,
+    }));
+    items.push(comment("---- The engine ----"));
+    let mut engine_conns = vec![
+        ("clk".to_string(), id("clk")),
+        ("rst".to_string(), id("rst")),
+    ];
+    for port in &engine_ports {
+        let e = if port.name.ends_with("prot") {
+            sized(3, 0)
+        } else {
+            id(&port.name)
+        };
+        engine_conns.push((port.name.clone(), e));
+    }
+    items.push(Item::Instance(Instance {
+        module: ENGINE_TOP.into(),
+        name: "u_engine".into(),
+        params: vec![],
+        ports: engine_conns,
+    }));
+
+    Module {
+        name: BOARD_TOP.into(),
+        doc: vec![
+            "Board top: reset button synchroniser, UART 8N1 at clk / CLKS_PER_BIT baud, the".into(),
+            "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,".into(),
+            "link error (sticky until reset). One clock domain, the board's oscillator.".into(),
+        ],
+        params: vec![
+            param(
+                "CLKS_PER_BIT",
+                i64::from(p.clks_per_bit),
+                "clk / baud, at least 4",
+            ),
+            param(
+                "BTN_ACTIVE_LOW",
+                i64::from(p.btn_active_low),
+                "1: the reset button reads 0 when pressed",
+            ),
+            param(
+                "LED_ACTIVE_LOW",
+                i64::from(p.led_active_low),
+                "1: an LED lights when its pin is 0",
+            ),
+            param(
+                "HEARTBEAT_W",
+                i64::from(p.heartbeat_w),
+                "the heartbeat LED toggles every 2^(HEARTBEAT_W-1) cycles",
+            ),
+        ],
+        ports: vec![
+            input("clk", None, "the board's oscillator"),
+            input("btn", None, "reset button (asynchronous)"),
+            input("uart_rx", None, "from the host (asynchronous)"),
+            output("uart_tx", None, "to the host"),
+            output("led_heartbeat", None, ""),
+            output("led_active", None, ""),
+            output("led_error", None, ""),
+        ],
+        items: hoist(items),
+    }
+}
+
+/// Every module of the board design of `cfg`, leaves first: the engine's, the UART, the bridge
+/// and the board top.
+pub fn design(cfg: &Config, p: &BoardParams) -> Design {
+    let mut d = super::engine::design(cfg);
+    d.header.push(format!(
+        "Board: UART 8N1, CLKS_PER_BIT {} by default, frame bridge, reset synchroniser, LEDs.",
+        p.clks_per_bit
+    ));
+    d.modules.extend([
+        super::uart::rx_module(),
+        super::uart::tx_module(),
+        super::bridge::module(),
+        module(p),
+    ]);
+    d
+}
+
+/// The board top's ports with their widths.
+pub fn ports(p: &BoardParams) -> Vec<TopPort> {
+    let m = module(p);
+    let env = HashMap::new();
+    m.ports
+        .iter()
+        .map(|port| TopPort {
+            name: port.name.clone(),
+            dir: port.dir,
+            width: port.width.as_ref().map_or(1, |w| {
+                super::eval(w, &env).expect("board port widths are numbers") as u32
+            }),
+        })
+        .collect()
+}

@@ -1,0 +1,2 @@
+//! The host side of the board's UART link.
+pub mod protocol;
