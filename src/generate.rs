@@ -66,7 +66,10 @@ pub fn write_design(cfg: &Config, dir: &Path) -> std::io::Result<Summary> {
 
 /// Write `data` to `path` through a temporary file in the same directory and a rename.
 pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    // Unique per process and per call: threads of one process may write the same file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;

@@ -1,0 +1,384 @@
+//! The UART host link end to end without hardware: the board top `systolic_board` in Verilator,
+//! its real `uart_rx`/`uart_tx` pins driven and decoded bit by bit from Rust
+//! ([`systolic::uart::sim::SimBoard`], 8 cycles per bit), the host protocol
+//! ([`systolic::uart::Link`]) and the engine over it ([`systolic::uart::engine::UartEngine`]).
+//!
+//! - No tool: CRC-16/CCITT-FALSE check value; frame encode/decode round trips (proptest); no
+//!   single-bit error of a frame is ever accepted; no board (a silent line) is `NoAnswer`; a
+//!   missing serial port is `Open`.
+//! - Verilator: `gemm` through the link on int8-4x4, several shapes, bit-exact against the
+//!   golden model and a plain triple loop; every byte of a request and of a response corrupted
+//!   in turn (one at a time) and a dropped byte are each detected (NAK, CRC error, timeout) and
+//!   recovered by retry; a retried WRITE is not executed twice (an instruction push whose
+//!   answer was corrupted retires once); a board with another design gives `WrongDesign`.
+//!
+//! Tests that need Verilator fail (do not skip) when `CI` is set and the tool is missing.
+
+mod common;
+
+use std::time::Instant;
+
+use proptest::prelude::*;
+
+use systolic::config::{Config, Overrides};
+use systolic::cosim::HarnessOptions;
+use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
+use systolic::engine::golden::GoldenEngine;
+use systolic::engine::Engine;
+use systolic::golden::reference::reduce;
+use systolic::isa::Instr;
+use systolic::program::SplitMix64;
+use systolic::regs;
+use systolic::rtl::board::BoardParams;
+use systolic::uart::engine::UartEngine;
+use systolic::uart::protocol::{self, crc16, Decoder, Frame};
+use systolic::uart::sim::{Direction, Fault, SimBoard};
+use systolic::uart::{Link, LinkError, LinkOptions, Transport};
+
+/// Cycles per UART bit in simulation.
+const CPB: u32 = 8;
+
+fn preset() -> Config {
+    common::preset("int8-4x4")
+}
+
+fn params() -> BoardParams {
+    BoardParams {
+        clks_per_bit: CPB,
+        btn_active_low: true,
+        led_active_low: true,
+        heartbeat_w: 8,
+    }
+}
+
+/// A fresh simulated board of `cfg` (built once, then from the Verilator cache); `None` when
+/// Verilator is missing outside CI.
+fn board(cfg: &Config) -> Option<SimBoard> {
+    if !common::require_tool("verilator", "--version") {
+        return None;
+    }
+    Some(
+        SimBoard::build(cfg, &params(), &HarnessOptions::default())
+            .unwrap_or_else(|e| panic!("build the board of {}: {e}", cfg.name)),
+    )
+}
+
+fn connect(b: SimBoard) -> UartEngine<SimBoard> {
+    UartEngine::connect(b, &preset(), LinkOptions::default()).expect("connect")
+}
+
+fn random_matrix(rows: usize, cols: usize, rng: &mut SplitMix64) -> Matrix {
+    Matrix::from_fn(rows, cols, |_, _| match rng.below(8) {
+        0 => -128,
+        1 => 127,
+        _ => rng.range_i64(-128, 127),
+    })
+}
+
+fn triple_loop(cfg: &Config, a: &Matrix, b: &Matrix) -> Matrix {
+    Matrix::from_fn(a.rows, b.cols, |i, j| {
+        let s: i128 = (0..a.cols)
+            .map(|k| i128::from(a.get(i, k)) * i128::from(b.get(k, j)))
+            .sum();
+        systolic::format::sign_extend(reduce(s, cfg.acc_bits), cfg.acc_bits)
+    })
+}
+
+/// `C = A x B` on the board and on the golden model; both must equal the triple loop.
+fn check_gemm(e: &mut UartEngine<SimBoard>, m: usize, k: usize, n: usize, seed: u64) {
+    let cfg = e.config().clone();
+    let mut rng = SplitMix64::new(seed);
+    let a = random_matrix(m, k, &mut rng);
+    let b = random_matrix(k, n, &mut rng);
+    let got = gemm(e, &a, &b, &GemmOptions::default())
+        .unwrap_or_else(|err| panic!("{m}x{k}x{n}: {err}"));
+    let mut golden = GoldenEngine::new(&cfg);
+    let want = gemm(&mut golden, &a, &b, &GemmOptions::default()).expect("golden gemm");
+    assert_eq!(got.c, want.c, "{m}x{k}x{n}: board differs from the golden model");
+    assert_eq!(got.c, triple_loop(&cfg, &a, &b), "{m}x{k}x{n}");
+    assert_eq!(got.counters.macs, (m * k * n) as u64, "{m}x{k}x{n} MACs");
+}
+
+// ---------------------------------------------------------------- no tool ----
+
+#[test]
+fn crc16_ccitt_false_check_value() {
+    assert_eq!(crc16(b"123456789"), 0x29B1);
+    // The incremental form is the same function.
+    let inc = b"123456789"
+        .iter()
+        .fold(0xFFFF, |c, &b| protocol::crc16_update(c, b));
+    assert_eq!(inc, 0x29B1);
+}
+
+proptest! {
+    #[test]
+    fn frames_round_trip(cmd in any::<u8>(), seq in any::<u8>(),
+                         payload in proptest::collection::vec(any::<u8>(), 0..=255),
+                         noise in proptest::collection::vec(any::<u8>(), 0..8)) {
+        let f = Frame { cmd, seq, payload };
+        let mut bytes: Vec<u8> = noise.iter().copied().filter(|&b| b != protocol::SYNC).collect();
+        bytes.extend(f.encode().unwrap());
+        prop_assert_eq!(Decoder::decode_all(&bytes), vec![Ok(f)]);
+    }
+
+    #[test]
+    fn no_single_bit_error_is_accepted(seq in any::<u8>(), addr in any::<u32>(),
+                                       words in proptest::collection::vec(any::<u32>(), 1..=16),
+                                       bit in any::<prop::sample::Index>()) {
+        let f = Frame::write(seq, addr, 0xF, &words);
+        let mut bytes = f.encode().unwrap();
+        let i = bit.index(bytes.len() * 8);
+        bytes[i / 8] ^= 1 << (i % 8);
+        // A damaged frame is an error, or (SYNC or LEN hit) no frame at all: never a frame.
+        prop_assert!(Decoder::decode_all(&bytes).iter().all(|r| r.is_err()));
+    }
+}
+
+#[test]
+fn request_encodings_match_the_protocol_document() {
+    assert_eq!(
+        Frame::write(0x10, 0x4000_0000, 0x3, &[0x0403_0201]).encode().unwrap(),
+        vec![0xA5, 0x02, 0x10, 9, 0x00, 0x00, 0x00, 0x40, 0x03, 0x01, 0x02, 0x03, 0x04, 0x7B, 0xE1]
+    );
+    let f = Frame::read(0x11, 0x14, 1).encode().unwrap();
+    assert_eq!(&f[..9], &[0xA5, 0x01, 0x11, 5, 0x14, 0, 0, 0, 1]);
+    assert_eq!(crc16(&f[1..9]).to_be_bytes(), [f[9], f[10]]);
+}
+
+/// A line on which nothing ever answers.
+struct Silent {
+    sent: usize,
+}
+
+impl Transport for Silent {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        self.sent += bytes.len();
+        Ok(())
+    }
+    fn recv(&mut self, _chars: u32) -> Result<Option<u8>, LinkError> {
+        Ok(None)
+    }
+    fn discard_input(&mut self) -> Result<(), LinkError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "a silent line".into()
+    }
+}
+
+#[test]
+fn no_board_is_no_answer_after_the_retries() {
+    let err = UartEngine::connect(Silent { sent: 0 }, &preset(), LinkOptions::default())
+        .err()
+        .expect("a silent line cannot connect");
+    assert!(
+        matches!(err, LinkError::NoAnswer { attempts: 5, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no answer from the board"), "{err}");
+    // Every attempt sent the same 11-byte READ of ID..MEMORY.
+    let mut link = Link::new(Silent { sent: 0 }, LinkOptions { attempts: 3, ..LinkOptions::default() });
+    assert!(link.request(|s| Frame::read(s, 0, 4)).is_err());
+    assert_eq!(link.transport().sent, 3 * 11);
+    assert_eq!(link.stats.retries, 2);
+    assert_eq!(link.stats.timeouts, 3);
+}
+
+#[test]
+fn missing_serial_port_is_an_open_error() {
+    let err = systolic::uart::serial::SerialPort::open("/dev/systolic-no-such-tty", 115_200)
+        .err()
+        .expect("no such port");
+    assert!(matches!(err, LinkError::Open { .. }), "{err}");
+    let err = systolic::uart::serial::SerialPort::open("/dev/null", 12_345)
+        .err()
+        .expect("bad baud");
+    assert!(matches!(err, LinkError::Configure { .. }), "{err}");
+    // /dev/null opens but is not a terminal.
+    let err = systolic::uart::serial::SerialPort::open("/dev/null", 115_200)
+        .err()
+        .expect("not a tty");
+    assert!(matches!(err, LinkError::Configure { .. }), "{err}");
+}
+
+// -------------------------------------------------------------- Verilator ----
+
+#[test]
+fn gemm_over_the_uart_matches_the_golden_model() {
+    let Some(b) = board(&preset()) else { return };
+    let t = Instant::now();
+    let mut e = connect(b);
+    let c0 = e.host_cycles();
+    check_gemm(&mut e, 4, 4, 4, 1);
+    let (bytes, cycles) = (
+        e.stats().bytes_sent + e.stats().bytes_received,
+        e.host_cycles() - c0,
+    );
+    println!(
+        "4x4x4 GEMM: {} requests, {} bytes on the line, {} simulated cycles ({} per bit)",
+        e.stats().requests,
+        bytes,
+        cycles,
+        CPB
+    );
+    for (i, (m, k, n)) in [(1, 1, 1), (5, 7, 3), (9, 4, 11), (3, 13, 6)].into_iter().enumerate() {
+        check_gemm(&mut e, m, k, n, 10 + i as u64);
+    }
+    let s = e.stats();
+    assert_eq!(s.retries, 0, "a clean line needs no retry: {s:?}");
+    assert_eq!(e.link().transport().stats.framing_errors, 0);
+    println!("stats {s:?}, wall {:.1} s", t.elapsed().as_secs_f64());
+}
+
+/// Every byte of a WRITE request corrupted in turn (data bits flipped): the board refuses the
+/// frame with a NAK (or, SYNC or LEN hit, never completes it and the host times out), the host
+/// retries, and the write lands exactly once.
+#[test]
+fn each_corrupted_request_byte_is_detected_and_retried() {
+    let Some(b) = board(&preset()) else { return };
+    let mut e = connect(b);
+    let base = regs::sbuf_address(&preset(), 1, 0);
+    let frame_len = Frame::write(0, base, 0xF, &[0, 0]).encode().unwrap().len() as u64;
+    for pos in 0..frame_len {
+        let before = e.stats();
+        e.link_mut()
+            .transport_mut()
+            .inject(Direction::ToBoard, pos, Fault::Flip(0x10));
+        let words = [pos as u32 * 0x0101_0101, !(pos as u32)];
+        let resp = e.write_words(base, 0xF, &words).expect("write recovers");
+        assert_eq!(resp, regs::RESP_OKAY);
+        let after = e.stats();
+        assert_eq!(e.link().transport().pending_faults(), 0, "byte {pos}");
+        assert_eq!(after.retries - before.retries, 1, "byte {pos}: {after:?}");
+        assert_eq!(
+            (after.naks - before.naks) + (after.timeouts - before.timeouts),
+            1,
+            "byte {pos}: one NAK or one timeout"
+        );
+        if pos >= 4 {
+            // Payload and CRC bytes: the frame completes with a bad CRC, answered by a NAK.
+            assert_eq!(after.naks - before.naks, 1, "byte {pos}");
+        }
+    }
+    // The SBUF is write-only: check the last write through a product that reads it back.
+    check_gemm(&mut e, 2, 3, 2, 99);
+}
+
+/// Every byte of a READ response corrupted in turn: the host sees a CRC error (or a timeout when
+/// the SYNC or LEN byte is hit), drains the line and asks again; the values are right.
+#[test]
+fn each_corrupted_response_byte_is_detected_and_retried() {
+    let Some(b) = board(&preset()) else { return };
+    let mut e = connect(b);
+    let cfg = preset();
+    let want = [
+        regs::ID_VALUE,
+        regs::version(&cfg),
+        regs::reg("GEOMETRY").constant(&cfg).unwrap(),
+    ];
+    let len = (protocol::FRAME_OVERHEAD + 1 + 12) as u64;
+    for pos in 0..len {
+        let before = e.stats();
+        e.link_mut()
+            .transport_mut()
+            .inject(Direction::ToHost, pos, Fault::Flip(0x01));
+        let (words, resp) = e.read_words(0, 3).expect("read recovers");
+        assert_eq!((words.as_slice(), resp), (&want[..], 0), "byte {pos}");
+        let after = e.stats();
+        assert_eq!(after.retries - before.retries, 1, "byte {pos}: {after:?}");
+        assert_eq!(
+            (after.crc_errors - before.crc_errors) + (after.timeouts - before.timeouts),
+            1,
+            "byte {pos}"
+        );
+    }
+}
+
+/// A WRITE whose response is lost is sent again with the same sequence number; the board
+/// answers it without executing it again: one instruction pushed, one retired.
+#[test]
+fn a_retried_instruction_push_executes_once() {
+    let Some(b) = board(&preset()) else { return };
+    let mut e = connect(b);
+    let control = regs::reg("CONTROL");
+    e.write_words(control.offset, 0xF, &[control.field("CLEAR_COUNTERS").put(1)])
+        .unwrap();
+    let before = e.stats();
+    // The next response (the push's) loses its 5th byte (the response code): CRC error, retry.
+    e.link_mut()
+        .transport_mut()
+        .inject(Direction::ToHost, 4, Fault::Drop);
+    e.push(Instr::Fence).expect("push recovers");
+    let after = e.stats();
+    assert_eq!(after.retries - before.retries, 1, "{after:?}");
+    let st = e.wait_idle().unwrap();
+    assert_eq!(st.error, systolic::isa::ErrorCode::None);
+    assert_eq!(e.counters().unwrap().retired, 1, "the FENCE retired twice");
+    // A READ retried is simply executed again (reads have no side effect that repeats badly).
+    e.link_mut()
+        .transport_mut()
+        .inject(Direction::ToHost, 6, Fault::Flip(0x80));
+    assert_eq!(e.counters().unwrap().retired, 1);
+}
+
+/// A byte lost on the way to the board: the board waits for it until its inter-byte timeout
+/// drops the frame; the host times out (later) and sends again.
+#[test]
+fn a_dropped_request_byte_times_out_and_is_retried() {
+    let Some(b) = board(&preset()) else { return };
+    let mut e = connect(b);
+    e.link_mut()
+        .transport_mut()
+        .inject(Direction::ToBoard, 7, Fault::Drop);
+    let (words, _) = e.read_words(regs::reg("ID").offset, 1).unwrap();
+    assert_eq!(words, vec![regs::ID_VALUE]);
+    let s = e.stats();
+    assert_eq!((s.timeouts, s.retries), (1, 1), "{s:?}");
+    check_gemm(&mut e, 3, 5, 2, 7);
+}
+
+/// A board programmed with another design: the VERSION register (configuration hash) differs,
+/// and the error names both designs.
+#[test]
+fn a_board_with_another_design_is_refused() {
+    let Some(b) = board(&preset()) else { return };
+    let other = Config::from_preset(
+        &systolic::config::seeds_dir(),
+        "int8-4x4",
+        &Overrides {
+            psum_depth: Some(32),
+            ..Overrides::default()
+        },
+    )
+    .unwrap();
+    let err = UartEngine::connect(b, &other, LinkOptions::default())
+        .err()
+        .expect("wrong design");
+    let msg = err.to_string();
+    assert!(matches!(err, LinkError::WrongDesign { .. }), "{msg}");
+    assert!(msg.contains(&format!("{:#010x}", regs::version(&preset()))), "{msg}");
+    assert!(msg.contains(&format!("{:#010x}", regs::version(&other))), "{msg}");
+    assert!(msg.contains("PSUM 2 x 64"), "{msg}");
+    assert!(msg.contains("PSUM 2 x 32"), "{msg}");
+}
+
+/// Requests the board must refuse: a bad command and a READ of 0 or 17 words are NAKed with
+/// reason 2 and have no effect.
+#[test]
+fn malformed_requests_are_refused() {
+    let Some(b) = board(&preset()) else { return };
+    let mut link = Link::new(b, LinkOptions::default());
+    for make in [
+        |s| Frame { cmd: 0x05, seq: s, payload: vec![0; 5] },
+        |s| Frame::read(s, 0, 0),
+        |s| Frame::read(s, 0, 17),
+        |s| Frame { cmd: protocol::CMD_WRITE, seq: s, payload: vec![0; 7] },
+    ] as [fn(u8) -> Frame; 4]
+    {
+        let err = link.request(make).err().expect("refused");
+        assert!(matches!(err, LinkError::Refused { reason: 2 }), "{err}");
+    }
+    let ok = link.request(|s| Frame::read(s, 0, 1)).unwrap();
+    assert_eq!(&ok.payload[1..], &regs::ID_VALUE.to_le_bytes());
+}
