@@ -304,6 +304,8 @@ fn a_retried_instruction_push_executes_once() {
     let control = regs::reg("CONTROL");
     e.write_words(control.offset, 0xF, &[control.field("CLEAR_COUNTERS").put(1)])
         .unwrap();
+    // Learn the free queue slots first, so that the push is the next request.
+    e.wait_idle().unwrap();
     let before = e.stats();
     // The next response (the push's) loses its 5th byte (the response code): CRC error, retry.
     e.link_mut()
@@ -312,6 +314,7 @@ fn a_retried_instruction_push_executes_once() {
     e.push(Instr::Fence).expect("push recovers");
     let after = e.stats();
     assert_eq!(after.retries - before.retries, 1, "{after:?}");
+    assert_eq!(after.requests - before.requests, 1, "only the push: {after:?}");
     let st = e.wait_idle().unwrap();
     assert_eq!(st.error, systolic::isa::ErrorCode::None);
     assert_eq!(e.counters().unwrap().retired, 1, "the FENCE retired twice");
