@@ -385,3 +385,107 @@ fn malformed_requests_are_refused() {
     let ok = link.request(|s| Frame::read(s, 0, 1)).unwrap();
     assert_eq!(&ok.payload[1..], &regs::ID_VALUE.to_le_bytes());
 }
+
+// ------------------------------------------------------------------ lint ----
+
+/// The board designs linted: a 12 MHz board at 115200 baud (CLKS_PER_BIT 104) on int8-4x4, and
+/// the smallest CLKS_PER_BIT (4) on an odd 3x5 and on a 1x1 uint16 engine with 64-bit
+/// accumulators.
+fn lint_designs() -> Vec<(Config, BoardParams)> {
+    let small = BoardParams {
+        clks_per_bit: 4,
+        ..params()
+    };
+    let raw = |rows, cols, format: &str, acc| {
+        Config::from_raw(&systolic::config::RawConfig {
+            name: format!("board{rows}x{cols}-{format}"),
+            rows,
+            cols,
+            format: format.into(),
+            acc_bits: acc,
+            psum_banks: 2,
+            psum_depth: 16,
+            sbuf_depth: 64,
+        })
+        .unwrap()
+    };
+    vec![
+        (preset(), BoardParams::new(12e6, 115_200)),
+        (raw(3, 5, "int8", 32), small),
+        (raw(1, 1, "uint16", 64), small),
+    ]
+}
+
+fn write_board(cfg: &Config, p: &BoardParams, tag: &str) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
+    let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("uart_link");
+    let dir = systolic::tools::fresh_dir(&base, tag).expect("scratch dir");
+    let mut files = vec![];
+    for (name, text) in systolic::rtl::board::design(cfg, p).files() {
+        let path = dir.join(&name);
+        systolic::generate::write_atomically(&path, text.as_bytes()).expect("write");
+        files.push(path);
+    }
+    (dir, files)
+}
+
+#[test]
+fn board_design_is_lint_clean_in_verilator_and_icarus() {
+    let have_verilator = common::require_tool("verilator", "--version");
+    let have_iverilog = common::require_tool("iverilog", "-V");
+    let limit = std::time::Duration::from_secs(600);
+    for (cfg, p) in lint_designs() {
+        let (dir, files) = write_board(&cfg, &p, "lint");
+        if have_verilator {
+            let run = systolic::tools::run(
+                std::process::Command::new("verilator")
+                    .args(["--lint-only", "-Wall", "--top-module", systolic::rtl::board::BOARD_TOP])
+                    .args(&files),
+                limit,
+            )
+            .expect("run verilator");
+            assert!(
+                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
+                "{} (CLKS_PER_BIT {}): verilator lint is not clean\n{}",
+                cfg.name,
+                p.clks_per_bit,
+                run.output()
+            );
+        }
+        if have_iverilog {
+            let run = systolic::tools::run(
+                std::process::Command::new("iverilog")
+                    .args(["-g2005", "-Wall", "-s", systolic::rtl::board::BOARD_TOP, "-o"])
+                    .arg(dir.join("board.vvp"))
+                    .args(&files),
+                limit,
+            )
+            .expect("run iverilog");
+            assert!(
+                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
+                "{}: iverilog is not clean\n{}",
+                cfg.name,
+                run.output()
+            );
+        }
+    }
+}
+
+#[test]
+fn board_design_is_deterministic_and_every_module_states_its_contract() {
+    let (cfg, p) = (preset(), params());
+    let a = systolic::rtl::board::design(&cfg, &p).files();
+    assert_eq!(a, systolic::rtl::board::design(&cfg, &p).files());
+    for name in [
+        "systolic_uart_rx.v",
+        "systolic_uart_tx.v",
+        "systolic_uart_bridge.v",
+        "systolic_board.v",
+        "systolic_engine.v",
+    ] {
+        let text = &a.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name}")).1;
+        assert!(text.contains(&cfg.hash()), "{name}: header names the configuration");
+        assert!(!text.contains("$display"), "{name}");
+    }
+    let board = &a.iter().find(|(n, _)| n == "systolic_board.v").unwrap().1;
+    assert!(board.contains("parameter integer CLKS_PER_BIT   = 8"), "{board}");
+}
