@@ -489,3 +489,70 @@ fn board_design_is_deterministic_and_every_module_states_its_contract() {
     let board = &a.iter().find(|(n, _)| n == "systolic_board.v").unwrap().1;
     assert!(board.contains("parameter integer CLKS_PER_BIT   = 8"), "{board}");
 }
+
+// ------------------------------------------------------------------- CLI ----
+
+fn systolic_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_systolic"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run systolic")
+}
+
+fn write_npy(path: &std::path::Path, m: &Matrix) {
+    systolic::npy::write(
+        path,
+        &systolic::npy::Array2 {
+            dtype: systolic::npy::Dtype::I8,
+            rows: m.rows,
+            cols: m.cols,
+            data: m.data.clone(),
+        },
+    )
+    .expect("write npy");
+}
+
+#[test]
+fn cli_board_run_on_the_simulated_board() {
+    if !common::require_tool("verilator", "--version") {
+        return;
+    }
+    let dir = common::scratch_dir("uart-cli");
+    let mut rng = SplitMix64::new(5);
+    let (a, b) = (random_matrix(6, 9, &mut rng), random_matrix(9, 5, &mut rng));
+    write_npy(&dir.join("a.npy"), &a);
+    write_npy(&dir.join("b.npy"), &b);
+    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let out = systolic_cli(&[
+        "board", "run", "--sim", "8", "--preset", "int8-4x4", "--a", &p("a.npy"), "--b",
+        &p("b.npy"), "--out", &p("c.npy"), "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["macs"], 6 * 9 * 5);
+    assert_eq!(report["link"]["retries"], 0);
+    assert!(report["simulated_cycles"].as_u64().unwrap() > 0);
+    let c = systolic::npy::read(&dir.join("c.npy")).expect("C");
+    assert_eq!((c.rows, c.cols), (6, 5));
+    assert_eq!(c.data, triple_loop(&preset(), &a, &b).data);
+}
+
+#[test]
+fn cli_board_run_without_a_board_is_one_line_with_a_hint() {
+    let dir = common::scratch_dir("uart-cli-noboard");
+    let m = Matrix::new(1, 1, vec![1]);
+    write_npy(&dir.join("a.npy"), &m);
+    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let out = systolic_cli(&[
+        "board", "run", "--port", "/dev/systolic-no-such-tty", "--preset", "int8-4x4", "--a",
+        &p("a.npy"), "--b", &p("a.npy"), "--out", &p("c.npy"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[0].starts_with("error: cannot open serial port /dev/systolic-no-such-tty"), "{err}");
+    assert!(lines[1].starts_with("hint: "), "{err}");
+    assert!(!dir.join("c.npy").exists());
+}

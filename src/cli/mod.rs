@@ -8,6 +8,7 @@ macro_rules! outln {
     };
 }
 
+mod board;
 mod common;
 mod cosim;
 mod generate;
@@ -42,6 +43,8 @@ enum Command {
     Run(run::Args),
     /// Synthesise, place and route for an FPGA board (Yosys, nextpnr); report area and Fmax.
     Synth(synth::Args),
+    /// Run on a programmed board over its UART link (or on the simulated board).
+    Board(board::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cosim(args) => cosim::run(args),
         Command::Run(args) => run::run(args),
         Command::Synth(args) => synth::run(args),
+        Command::Board(args) => board::run(args),
     }
 }
 
@@ -66,6 +70,9 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
     }
     if let Some(e) = err.downcast_ref::<common::UsageError>() {
         return (2, e.hint);
+    }
+    if let Some(e) = err.downcast_ref::<systolic::uart::LinkError>() {
+        return (1, board::hint(e));
     }
     (1, None)
 }

@@ -16,9 +16,6 @@ use super::{Link, LinkError, LinkOptions, LinkStats, Transport};
 /// Bound on STATUS polls of one wait.
 pub const DEFAULT_POLL_LIMIT: u64 = 100_000;
 
-fn link_err(e: LinkError) -> BackendError {
-    BackendError::Other(format!("UART link: {e}"))
-}
 
 fn stopped(code: ErrorCode) -> BackendError {
     BackendError::Stopped {
@@ -51,6 +48,9 @@ pub struct UartEngine<T: Transport> {
     link: Link<T>,
     free_known: u32,
     poll_limit: u64,
+    /// The link failure behind the last [`BackendError`] of a link error, kept typed for the
+    /// caller ([`UartEngine::take_link_error`]).
+    last_link_error: Option<LinkError>,
 }
 
 impl<T: Transport> UartEngine<T> {
@@ -67,6 +67,7 @@ impl<T: Transport> UartEngine<T> {
             link: Link::new(transport, opts),
             free_known: 0,
             poll_limit: DEFAULT_POLL_LIMIT,
+            last_link_error: None,
         };
         let (words, _) = e.read_words(regs::reg("ID").offset, 4)?;
         let (id, version, geometry, memory) = (words[0], words[1], words[2], words[3]);
@@ -109,6 +110,18 @@ impl<T: Transport> UartEngine<T> {
 
     pub fn stats(&self) -> LinkStats {
         self.link.stats
+    }
+
+    /// The link failure that ended the last failed [`Engine`] call, if a link failure did
+    /// (an [`Engine`] call reports it as [`BackendError::Other`] with the same message).
+    pub fn take_link_error(&mut self) -> Option<LinkError> {
+        self.last_link_error.take()
+    }
+
+    fn link_err(&mut self, e: LinkError) -> BackendError {
+        let b = BackendError::Other(format!("UART link: {e}"));
+        self.last_link_error = Some(e);
+        b
     }
 
     /// Bound on the STATUS polls of one wait (default [`DEFAULT_POLL_LIMIT`]).
@@ -162,7 +175,7 @@ impl<T: Transport> UartEngine<T> {
     fn read_ok(&mut self, name: &str, count: usize) -> Result<Vec<u32>, BackendError> {
         let (v, resp) = self
             .read_words(regs::reg(name).offset, count)
-            .map_err(link_err)?;
+            .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             return Err(BackendError::Other(format!("read of {name} answered {resp}")));
         }
@@ -249,7 +262,7 @@ impl<T: Transport> Engine for UartEngine<T> {
                 0xF,
                 &[word as u32, (word >> 32) as u32],
             )
-            .map_err(link_err)?;
+            .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             let st = self.status()?;
             return Err(stopped(st.error));
@@ -280,7 +293,7 @@ impl<T: Transport> Engine for UartEngine<T> {
         }
         let resp = self
             .write_words(r.offset, 0xF, &[fa.put(addr) | fb.put(bank)])
-            .map_err(link_err)?;
+            .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             let st = self.status()?;
             return Err(stopped(st.error));
@@ -299,7 +312,7 @@ impl<T: Transport> Engine for UartEngine<T> {
         // less than a request per column would (the last one is left out when ACC_W <= 32).
         let (words, resp) = self
             .read_words(regs::psum_data_address(0, false), 2 * cols - 1 + usize::from(acc_w > 32))
-            .map_err(link_err)?;
+            .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             return Err(BackendError::Other("PSUM_DATA answered SLVERR".into()));
         }
@@ -331,7 +344,7 @@ impl<T: Transport> Engine for UartEngine<T> {
         let v = regs::reg("CONTROL").field("CLEAR_ERROR").put(1);
         let resp = self
             .write_words(regs::reg("CONTROL").offset, 0xF, &[v])
-            .map_err(link_err)?;
+            .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             return Err(BackendError::Other(format!("write of CONTROL answered {resp}")));
         }
@@ -346,7 +359,7 @@ impl<T: Transport> Engine for UartEngine<T> {
 
 impl<T: Transport> UartEngine<T> {
     fn sbuf_write(&mut self, addr: u32, strb: u8, words: &[u32]) -> Result<(), BackendError> {
-        let resp = self.write_words(addr, strb, words).map_err(link_err)?;
+        let resp = self.write_words(addr, strb, words).map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             return Err(BackendError::Other(format!(
                 "SBUF write to {addr:#x} answered {resp}"

@@ -16,23 +16,24 @@ pub mod sim;
 
 use protocol::{Decoder, Frame, CMD_NAK, FRAME_OVERHEAD, RESPONSE_BIT};
 
-/// Why the link failed. Every variant is a complete one-line explanation.
+/// Why the link failed: one line each (the I/O cause, when there is one, is the error's
+/// `source`, printed after it by an `{:#}` report).
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error("cannot open serial port {port}: {source}")]
+    #[error("cannot open serial port {port}")]
     Open {
         port: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot configure serial port {port} ({what}): {source}")]
+    #[error("cannot configure serial port {port} ({what})")]
     Configure {
         port: String,
         what: &'static str,
         #[source]
         source: std::io::Error,
     },
-    #[error("serial I/O on {port}: {source}")]
+    #[error("serial I/O on {port}")]
     Io {
         port: String,
         #[source]

@@ -1,0 +1,300 @@
+//! `systolic board run`: `C = A x B` on a programmed board over its UART link
+//! (`docs/uart-protocol.md`), or on the simulated board (`--sim`: the board design in
+//! Verilator, its UART pins driven bit by bit).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use systolic::config::Config;
+use systolic::cosim::HarnessOptions;
+use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
+use systolic::format::NumberFormat;
+use systolic::npy::{self, Array2};
+use systolic::rtl::board::{BoardParams, DEFAULT_BAUD};
+use systolic::uart::engine::UartEngine;
+use systolic::uart::serial::SerialPort;
+use systolic::uart::sim::SimBoard;
+use systolic::uart::{LinkError, LinkOptions, LinkStats, Transport};
+
+use super::common::{ConfigArgs, UsageError};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: BoardCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BoardCommand {
+    /// Compute C = A x B from .npy files on the board (the configuration must be the one the
+    /// board was programmed with: its VERSION register is checked).
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The board's serial port (e.g. /dev/ttyUSB1: the iCEBreaker's FTDI channel B).
+    #[arg(long, required_unless_present = "sim", conflicts_with = "sim")]
+    pub port: Option<String>,
+    /// Baud rate of the link (the board design's CLKS_PER_BIT = clock / baud).
+    #[arg(long, default_value_t = DEFAULT_BAUD)]
+    pub baud: u32,
+    /// No hardware: the board design in Verilator, its UART pins driven bit by bit, with this
+    /// many clock cycles per bit (at least 4).
+    #[arg(long, value_name = "CLKS_PER_BIT")]
+    pub sim: Option<u32>,
+    /// Attempts per request before giving up (timeouts, NAKs, corrupted answers).
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
+    /// The left operand A (M x K): a 2-D .npy whose dtype holds the format's values.
+    #[arg(long, value_name = "A.npy")]
+    pub a: PathBuf,
+    /// The right operand B (K x N).
+    #[arg(long, value_name = "B.npy")]
+    pub b: PathBuf,
+    /// Where to write C = A x B.
+    #[arg(long, value_name = "C.npy")]
+    pub out: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a run reports (also the `--json` output).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub config: String,
+    /// The serial port and baud rate, or the simulated line.
+    pub line: String,
+    pub a: [usize; 2],
+    pub b: [usize; 2],
+    pub c: [usize; 2],
+    pub out: PathBuf,
+    pub out_dtype: &'static str,
+    /// Engine busy cycles (the engine's own counter).
+    pub compute_cycles: u64,
+    pub macs: u64,
+    pub instructions: u64,
+    /// Simulated clock cycles of the whole product (`--sim` only).
+    pub simulated_cycles: Option<u64>,
+    pub link: LinkStats,
+    pub wall_seconds: f64,
+}
+
+impl Report {
+    fn text(&self) -> String {
+        let l = &self.link;
+        let mut s = format!(
+            "C = A ({}x{}) x B ({}x{}) = {}x{} {} -> {}\n  \
+             config        {}\n  \
+             line          {}\n  \
+             compute       {} cycles\n  \
+             MACs          {}\n  \
+             instructions  {}\n  \
+             link          {} requests, {} bytes sent, {} received; {} retries ({} timeouts, {} NAKs, {} corrupted answers)\n  \
+             wall          {:.2} s",
+            self.a[0],
+            self.a[1],
+            self.b[0],
+            self.b[1],
+            self.c[0],
+            self.c[1],
+            self.out_dtype,
+            self.out.display(),
+            self.config,
+            self.line,
+            self.compute_cycles,
+            self.macs,
+            self.instructions,
+            l.requests,
+            l.bytes_sent,
+            l.bytes_received,
+            l.retries,
+            l.timeouts,
+            l.naks,
+            l.crc_errors,
+            self.wall_seconds,
+        );
+        if let Some(c) = self.simulated_cycles {
+            s.push_str(&format!("\n  simulated     {c} cycles"));
+        }
+        s
+    }
+}
+
+fn usage(message: String, hint: &'static str) -> anyhow::Error {
+    UsageError {
+        message,
+        hint: Some(hint),
+    }
+    .into()
+}
+
+/// The hint printed under a link failure.
+pub fn hint(e: &LinkError) -> Option<&'static str> {
+    Some(match e {
+        LinkError::Open { .. } => {
+            "check the port name (ls /dev/ttyUSB* /dev/ttyACM*) and that you may open it (group dialout)"
+        }
+        LinkError::Configure { .. } => "give a standard --baud (115200 by default) and a serial port",
+        LinkError::NoAnswer { .. } => {
+            "program the board with the board design of this configuration (systolic synth --board BOARD) \
+             and give the baud rate it was built for (--baud)"
+        }
+        LinkError::Unreliable { .. } => "check the cable, or try a lower --baud",
+        LinkError::WrongDevice { .. } | LinkError::WrongDesign { .. } => {
+            "give the configuration the board was programmed with (--preset and flags), or program \
+             the board with this one"
+        }
+        _ => return None,
+    })
+}
+
+const NPY_HINT: &str =
+    "A and B are 2-D .npy files in C order, e.g. `np.save(\"a.npy\", a.astype(np.int8))`";
+
+fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Result<Matrix> {
+    let arr = npy::read(path).map_err(|e| usage(format!("{which}: {e}"), NPY_HINT))?;
+    if arr.dtype.min_value() > format.min_value() || arr.dtype.max_value() < format.max_value() {
+        return Err(usage(
+            format!(
+                "{which} ({}) is {}, which cannot hold the {format} values {}..={}",
+                path.display(),
+                arr.dtype,
+                format.min_value(),
+                format.max_value()
+            ),
+            "save the operands with a dtype that holds the format's values, or choose the format \
+             with --format",
+        ));
+    }
+    Ok(Matrix::new(arr.rows, arr.cols, arr.data))
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        BoardCommand::Run(a) => run_gemm(a),
+    }
+}
+
+fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let cfg = args.config.resolve()?;
+    let a = read_operand(&args.a, "A", cfg.format)?;
+    let b = read_operand(&args.b, "B", cfg.format)?;
+    if args.attempts == 0 {
+        return Err(usage(
+            "--attempts must be at least 1".into(),
+            "the default is 5",
+        ));
+    }
+    let opts = LinkOptions {
+        attempts: args.attempts,
+        ..LinkOptions::default()
+    };
+    let start = std::time::Instant::now();
+    match (&args.port, args.sim) {
+        (_, Some(cpb)) => {
+            if cpb < 4 {
+                return Err(usage(
+                    format!("--sim {cpb}: at least 4 clock cycles per bit"),
+                    "e.g. --sim 8",
+                ));
+            }
+            let params = BoardParams {
+                clks_per_bit: cpb,
+                heartbeat_w: 8,
+                ..BoardParams::new(1e6, 1)
+            };
+            let board = SimBoard::build(&cfg, &params, &HarnessOptions::default())?;
+            let e = UartEngine::connect(board, &cfg, opts)?;
+            finish(&cfg, e, &a, &b, &args, start)
+        }
+        (Some(port), None) => {
+            let serial = SerialPort::open(port, args.baud)?;
+            let e = UartEngine::connect(serial, &cfg, opts)?;
+            finish(&cfg, e, &a, &b, &args, start)
+        }
+        (None, None) => Err(usage(
+            "give --port (a board) or --sim (the simulated board)".into(),
+            "e.g. --port /dev/ttyUSB1",
+        )),
+    }
+}
+
+fn finish<T: Transport>(
+    cfg: &Config,
+    mut engine: UartEngine<T>,
+    a: &Matrix,
+    b: &Matrix,
+    args: &RunArgs,
+    start: std::time::Instant,
+) -> anyhow::Result<ExitCode> {
+    let cycles0 = engine.link().transport().cycles();
+    let result = match gemm(&mut engine, a, b, &GemmOptions::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(link) = engine.take_link_error() {
+                return Err(link.into());
+            }
+            return Err(match e {
+                GemmError::Chain { .. } | GemmError::Empty { .. } | GemmError::DataLength { .. } => {
+                    usage(
+                        e.to_string(),
+                        "C = A x B takes A of M x K and B of K x N (M, K, N >= 1)",
+                    )
+                }
+                GemmError::Value { .. } => usage(
+                    e.to_string(),
+                    "every value must lie in the format's range: choose the format with --format",
+                ),
+                e => anyhow::Error::new(e).context("running the product on the board"),
+            });
+        }
+    };
+    let dtype = super::run::out_dtype(cfg);
+    let c = Array2 {
+        dtype,
+        rows: result.c.rows,
+        cols: result.c.cols,
+        data: result.c.data,
+    };
+    npy::write(&args.out, &c)?;
+    let report = Report {
+        config: format!(
+            "{} ({}x{} {}, acc {} bits, hash {})",
+            cfg.name,
+            cfg.rows,
+            cfg.cols,
+            cfg.format,
+            cfg.acc_bits,
+            &cfg.hash()[..8]
+        ),
+        line: engine.link().transport().describe(),
+        a: [a.rows, a.cols],
+        b: [b.rows, b.cols],
+        c: [c.rows, c.cols],
+        out: args.out.clone(),
+        out_dtype: dtype.name(),
+        compute_cycles: result.counters.busy_cycles,
+        macs: result.counters.macs,
+        instructions: result.instructions,
+        simulated_cycles: engine
+            .link()
+            .transport()
+            .cycles()
+            .zip(cycles0)
+            .map(|(now, then)| now - then),
+        link: engine.stats(),
+        wall_seconds: start.elapsed().as_secs_f64(),
+    };
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!("{}", report.text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
