@@ -48,6 +48,8 @@ fn params() -> BoardParams {
         btn_active_low: true,
         led_active_low: true,
         heartbeat_w: 8,
+        button: true,
+        leds: 3,
     }
 }
 
@@ -388,8 +390,9 @@ fn malformed_requests_are_refused() {
 
 // ------------------------------------------------------------------ lint ----
 
-/// The board designs linted: a 12 MHz board at 115200 baud (CLKS_PER_BIT 104) on int8-4x4, and
-/// the smallest CLKS_PER_BIT (4) on an odd 3x5 and on a 1x1 uint16 engine with 64-bit
+/// The board designs linted: the iCEBreaker's (12 MHz at 115200 baud: CLKS_PER_BIT 104, a
+/// button, 2 LEDs) on int8-4x4; the smallest CLKS_PER_BIT (4) with 8 LEDs and no button (the
+/// HX8K breakout's) on an odd 3x5, with 1 LED and with none on a 1x1 uint16 engine with 64-bit
 /// accumulators.
 fn lint_designs() -> Vec<(Config, BoardParams)> {
     let small = BoardParams {
@@ -410,9 +413,23 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
         .unwrap()
     };
     vec![
-        (preset(), BoardParams::new(12e6, 115_200)),
-        (raw(3, 5, "int8", 32), small),
-        (raw(1, 1, "uint16", 64), small),
+        (
+            preset(),
+            BoardParams {
+                leds: 2,
+                ..BoardParams::new(12e6, 115_200)
+            },
+        ),
+        (
+            raw(3, 5, "int8", 32),
+            BoardParams {
+                leds: 8,
+                button: false,
+                ..small
+            },
+        ),
+        (raw(1, 1, "uint16", 64), BoardParams { leds: 1, ..small }),
+        (raw(1, 1, "uint16", 64), BoardParams { leds: 0, ..small }),
     ]
 }
 

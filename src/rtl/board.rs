@@ -12,10 +12,11 @@
 //!   on clock edges only.
 //! - UART: `uart_rx` goes straight to the receiver's own 2-flop synchroniser; `uart_tx` is the
 //!   transmitter's register. Latencies: see [`super::uart`] and [`super::bridge`].
-//! - LEDs (registers or functions of registers, polarity `LED_ACTIVE_LOW`): `led_heartbeat`
-//!   toggles every `2^(HEARTBEAT_W - 1)` cycles (design alive, clock running), `led_active` is
-//!   on while the bridge is receiving, executing or answering a frame, `led_error` turns on at
-//!   the first NAK sent or frame dropped and stays on until reset.
+//! - LEDs (`led[LEDS-1:0]`, as many as the board has; functions of registers, polarity
+//!   `LED_ACTIVE_LOW`): `led[0]` link error, on from the first NAK sent or frame dropped until
+//!   reset; `led[1]` heartbeat, toggling every `2^(HEARTBEAT_W - 1)` cycles (design alive,
+//!   clock running); `led[2]` on while the bridge receives, executes or answers a frame; any
+//!   further LED off. A board without a button has no `btn` port (power-on reset only).
 //! - The AXI4-Lite PROT inputs of the engine are tied to 0 (the engine ignores them).
 
 use std::collections::HashMap;
@@ -49,6 +50,12 @@ pub struct BoardParams {
     pub led_active_low: bool,
     /// Bits of the heartbeat counter.
     pub heartbeat_w: u32,
+    /// Whether the board has a reset button (port `btn`); without one, reset comes only from
+    /// the power-on stretch.
+    pub button: bool,
+    /// LED pins (port `led`, `led[LEDS-1:0]`): led[0] link error, led[1] heartbeat, led[2] link
+    /// active, the others off. 0: no LED port.
+    pub leds: u32,
 }
 
 impl BoardParams {
@@ -59,6 +66,8 @@ impl BoardParams {
             btn_active_low: true,
             led_active_low: true,
             heartbeat_w: 24,
+            button: true,
+            leds: 3,
         }
     }
 }
@@ -87,7 +96,15 @@ pub fn module(p: &BoardParams) -> Module {
             ),
         ),
         always(vec![
-            nb(id("btn_meta"), id("btn")),
+            nb(
+                id("btn_meta"),
+                if p.button {
+                    id("btn")
+                } else {
+                    // No button: the level of a released one.
+                    cond(id("BTN_ACTIVE_LOW").ne(int(0)), bit(true), bit(false))
+                },
+            ),
             nb(id("btn_sync"), id("btn_meta")),
             if_else(
                 id("btn_pressed"),
@@ -113,12 +130,15 @@ pub fn module(p: &BoardParams) -> Module {
                 vec![if_(id("link_err"), vec![nb(id("err_seen"), bit(true))])],
             ),
         ]),
-        assign(
-            id("led_heartbeat"),
-            led(id("hb_cnt").at(id("HEARTBEAT_W").sub(int(1)))),
+        wire_init(
+            "led_status",
+            bits(3),
+            concat(vec![
+                id("bridge_active"),
+                id("hb_cnt").at(id("HEARTBEAT_W").sub(int(1))),
+                id("err_seen"),
+            ]),
         ),
-        assign(id("led_active"), led(id("bridge_active"))),
-        assign(id("led_error"), led(id("err_seen"))),
         comment("---- UART ----"),
         wire("rx_data", bits(8)),
         wire("rx_valid", None),
@@ -182,6 +202,27 @@ pub fn module(p: &BoardParams) -> Module {
         )],
         ports: bridge_ports,
     }));
+    // LED pins: the status bits first, the others off.
+    for i in 0..p.leds {
+        let target = if p.leds == 1 {
+            id("led")
+        } else {
+            id("led").at(int(i64::from(i)))
+        };
+        let value = if i < 3 {
+            id("led_status").at(int(i64::from(i)))
+        } else {
+            bit(false)
+        };
+        items.push(assign(target, led(value)));
+    }
+    if p.leds < 3 {
+        items.push(Item::LintOff {
+            warning: "UNUSED",
+            reason: format!("{} LED pin(s): the other status bits have no LED", p.leds),
+            items: vec![wire_init("led_unused", None, red_or(id("led_status")))],
+        });
+    }
     items.push(comment("---- The engine ----"));
     let mut engine_conns = vec![
         ("clk".to_string(), id("clk")),
@@ -209,37 +250,49 @@ pub fn module(p: &BoardParams) -> Module {
             "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,".into(),
             "link error (sticky until reset). One clock domain, the board's oscillator.".into(),
         ],
-        params: vec![
-            param(
+        params: [
+            Some(param(
                 "CLKS_PER_BIT",
                 i64::from(p.clks_per_bit),
                 "clk / baud, at least 4",
-            ),
-            param(
+            )),
+            Some(param(
                 "BTN_ACTIVE_LOW",
                 i64::from(p.btn_active_low),
                 "1: the reset button reads 0 when pressed",
-            ),
-            param(
-                "LED_ACTIVE_LOW",
-                i64::from(p.led_active_low),
-                "1: an LED lights when its pin is 0",
-            ),
-            param(
+            )),
+            (p.leds > 0).then(|| {
+                param(
+                    "LED_ACTIVE_LOW",
+                    i64::from(p.led_active_low),
+                    "1: an LED lights when its pin is 0",
+                )
+            }),
+            Some(param(
                 "HEARTBEAT_W",
                 i64::from(p.heartbeat_w),
                 "the heartbeat LED toggles every 2^(HEARTBEAT_W-1) cycles",
-            ),
-        ],
-        ports: vec![
-            input("clk", None, "the board's oscillator"),
-            input("btn", None, "reset button (asynchronous)"),
-            input("uart_rx", None, "from the host (asynchronous)"),
-            output("uart_tx", None, "to the host"),
-            output("led_heartbeat", None, ""),
-            output("led_active", None, ""),
-            output("led_error", None, ""),
-        ],
+            )),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        ports: {
+            let mut ports = vec![input("clk", None, "the board's oscillator")];
+            if p.button {
+                ports.push(input("btn", None, "reset button (asynchronous)"));
+            }
+            ports.push(input("uart_rx", None, "from the host (asynchronous)"));
+            ports.push(output("uart_tx", None, "to the host"));
+            if p.leds > 0 {
+                ports.push(output(
+                    "led",
+                    bits(p.leds),
+                    "[0] link error, [1] heartbeat, [2] link active, others off",
+                ));
+            }
+            ports
+        },
         items: hoist(items),
     }
 }

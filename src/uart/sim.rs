@@ -62,7 +62,7 @@ pub struct SimBoard {
     sim: Sim,
     rx_pin: PortId,
     tx_pin: PortId,
-    btn: PortId,
+    btn: Option<PortId>,
     cpb: u32,
     btn_active_low: bool,
     /// Host-to-board bits still to drive (each for `cpb` cycles) and the cycles the current one
@@ -123,7 +123,7 @@ impl SimBoard {
         let mut b = SimBoard {
             rx_pin: p("uart_rx")?,
             tx_pin: p("uart_tx")?,
-            btn: p("btn")?,
+            btn: sim.port("btn"),
             sim,
             cpb: params.clks_per_bit,
             btn_active_low: params.btn_active_low,
@@ -139,15 +139,19 @@ impl SimBoard {
         Ok(b)
     }
 
-    /// Press the reset button for 8 cycles, release it, and wait 32 cycles (the board's reset
-    /// lasts 15 cycles after the release).
+    /// Press the reset button for 8 cycles (if the design has one), release it, and wait 32
+    /// cycles (the board's reset lasts 15 cycles after the release or after power-on).
     pub fn press_reset(&mut self) {
         self.sim.set_bool(self.rx_pin, true);
-        self.sim.set_bool(self.btn, !self.btn_active_low);
+        if let Some(btn) = self.btn {
+            self.sim.set_bool(btn, !self.btn_active_low);
+        }
         for _ in 0..8 {
             self.sim.tick();
         }
-        self.sim.set_bool(self.btn, self.btn_active_low);
+        if let Some(btn) = self.btn {
+            self.sim.set_bool(btn, self.btn_active_low);
+        }
         for _ in 0..32 {
             self.sim.tick();
         }
