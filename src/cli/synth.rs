@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use systolic::synth::{self, Board, Multipliers, SynthOptions};
+use systolic::synth::{self, Board, Multipliers, SynthOptions, SynthTop};
 
 use super::common::{ConfigArgs, UsageError};
 
@@ -16,6 +16,14 @@ pub enum MultArg {
     Lut,
     /// DSP blocks (ECP5 only; LUTs when they do not fit).
     Dsp,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopArg {
+    /// The board top systolic_board: the engine behind the UART link (systolic board run).
+    Board,
+    /// The pin-limited test harness around the core (3 pins; area and timing only).
+    Harness,
 }
 
 #[derive(clap::Args, Debug)]
@@ -50,6 +58,12 @@ pub struct Args {
     /// Stop after place and route (no icepack / ecppack).
     #[arg(long)]
     pub no_pack: bool,
+    /// What a board run places on the pins (ignored with --ooc).
+    #[arg(long, value_enum, default_value = "board")]
+    pub top: TopArg,
+    /// Baud rate of the board top's UART link.
+    #[arg(long, default_value_t = systolic::rtl::board::DEFAULT_BAUD)]
+    pub baud: u32,
     /// List the boards and exit.
     #[arg(long)]
     pub list_boards: bool,
@@ -114,6 +128,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     opts.booth = args.booth;
     opts.seed = args.seed;
     opts.pack = !args.no_pack;
+    opts.top = match args.top {
+        TopArg::Board => SynthTop::Board,
+        TopArg::Harness => SynthTop::Harness,
+    };
+    opts.baud = args.baud;
     if !args.json {
         eprintln!(
             "synth: {} on {} in {} (the first call of each tool compiles its WebAssembly: ~2 min)",

@@ -8,9 +8,14 @@
 //!   every iCE40 package's pins, so the core sits in the pin-limited [`harness`] (3 pins) and
 //!   nextpnr places those pins itself (`--pcf-allow-unconstrained`; their placement means
 //!   nothing). The core's own cells are reported apart (it is kept as its own level).
-//! - Without `ooc` (board): the harness on the board's clock pin and UART pins (`scan_in` on
-//!   uart_rx, `scan_out` on uart_tx), constrained by the board's pin file, down to a bitstream.
-//!   A bitstream that loads, not a usable engine: the UART bridge is to come.
+//! - Without `ooc` (board), [`SynthTop::Board`] (the command line's default): the board top
+//!   `systolic_board` (engine, UART bridge, reset synchroniser, LEDs) on the board's clock,
+//!   UART, button and LED pins, constrained by the board's pin file, down to a bitstream that
+//!   `systolic board run` talks to. It runs at the board's oscillator (no PLL), which is then
+//!   the place-and-route target unless `--freq` says otherwise.
+//! - Without `ooc`, [`SynthTop::Harness`] (the library's default): the pin-limited harness on
+//!   the board's clock pin and UART pins (`scan_in` on uart_rx, `scan_out` on uart_tx): area
+//!   and timing of the core with real I/O, a bitstream that loads, not a usable engine.
 //!
 //! Multipliers: LUTs on iCE40 (`synth_ice40 -dsp` inference is never used, see [`super::yosys`]);
 //! on ECP5 MULT18X18D (one per PE) when they fit the device, LUTs otherwise (with a note).
@@ -43,6 +48,17 @@ pub enum Multipliers {
     Dsp,
 }
 
+/// What a board run (not out of context) places on the board's pins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SynthTop {
+    /// The pin-limited harness around the core ([`harness`]): 3 pins, not a usable engine.
+    #[default]
+    Harness,
+    /// The board top `systolic_board` ([`crate::rtl::board`]): the engine behind the UART
+    /// bridge, reset button and LEDs on the board's pins, clocked by the board's oscillator.
+    Board,
+}
+
 /// The options of one flow.
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
@@ -60,6 +76,10 @@ pub struct SynthOptions {
     pub pack: bool,
     /// Time limit of each tool run.
     pub limit: Duration,
+    /// What a board run places (ignored out of context).
+    pub top: SynthTop,
+    /// Baud rate of the board top's UART (its `CLKS_PER_BIT` = board clock / baud).
+    pub baud: u32,
 }
 
 impl SynthOptions {
@@ -75,6 +95,8 @@ impl SynthOptions {
             seed: None,
             pack: true,
             limit: Duration::from_secs(7200),
+            top: SynthTop::Harness,
+            baud: crate::rtl::board::DEFAULT_BAUD,
         }
     }
 }
@@ -163,6 +185,28 @@ fn fits(
     Ok(())
 }
 
+/// The board top's parameters for `board`: `CLKS_PER_BIT` from its clock and `baud`, a button
+/// and LEDs as its board file names them. A pin named `..._N` is active low (the iCEBreaker's
+/// `BTN_N`, `LEDR_N`), any other active high (the ULX3S's, the HX8K breakout's).
+pub fn board_top_params(board: &Board, baud: u32) -> Result<crate::rtl::board::BoardParams, SynthError> {
+    let low = |pin: &str| pin.ends_with("_N") || pin.ends_with("_n");
+    let mut p = crate::rtl::board::BoardParams::new(board.clock.freq_mhz * 1e6, baud.max(1));
+    if p.clks_per_bit < 4 {
+        return Err(SynthError::Unsupported(format!(
+            "{baud} baud is too fast for the board's {} MHz clock: the UART needs at least 4 \
+             clock cycles per bit",
+            board.clock.freq_mhz
+        )));
+    }
+    p.button = board.pins.button.is_some();
+    p.btn_active_low = board.pins.button.as_deref().is_some_and(low);
+    p.leds = board.pins.leds.len() as u32;
+    p.led_active_low = board.pins.leds.first().is_some_and(|l| low(l));
+    // About 1.4 Hz at 12 MHz, 1.5 Hz at 25 MHz.
+    p.heartbeat_w = (board.clock.freq_mhz * 1e6).log2().ceil() as u32;
+    Ok(p)
+}
+
 /// Run the flow for `cfg`. See the module documentation.
 pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     let start = Instant::now();
@@ -230,7 +274,15 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
     clean(dir)?;
     let mut sources = vec![];
-    for (name, text) in design_files(cfg) {
+    let board_top = !o.ooc && o.top == SynthTop::Board;
+    let board_params = board_top
+        .then(|| board_top_params(board, o.baud))
+        .transpose()?;
+    let files = match &board_params {
+        Some(p) => crate::rtl::board::design(cfg, p).files(),
+        None => design_files(cfg),
+    };
+    for (name, text) in files {
         if name.ends_with(".v") {
             write_file(&dir.join(RTL).join(&name), &text)?;
             sources.push(format!("{RTL}/{name}"));
@@ -238,6 +290,16 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     }
     let top = if bare {
         TOP.to_string()
+    } else if let Some(board_params) = &board_params {
+        notes.push(format!(
+            "board top systolic_board: the engine behind the UART bridge at {} baud              (CLKS_PER_BIT {} at the board's {} MHz, no PLL), reset button {}, {} LED(s);              `core` figures are systolic_top alone",
+            o.baud,
+            board_params.clks_per_bit,
+            board.clock.freq_mhz,
+            if board_params.button { "synchronised" } else { "absent (power-on reset only)" },
+            board_params.leds
+        ));
+        crate::rtl::board::BOARD_TOP.to_string()
     } else {
         let ((name, text), shape) = harness::file(cfg);
         write_file(&dir.join(RTL).join(&name), &text)?;
@@ -266,6 +328,33 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
              pins are placed by nextpnr without a pin file, so their placement means nothing"
         ));
         PinConstraints::Unconstrained
+    } else if board_top {
+        let (Some(rx), Some(tx)) = (&board.pins.uart_rx, &board.pins.uart_tx) else {
+            return Err(SynthError::Unsupported(format!(
+                "board `{}` names no uart_rx and uart_tx pins for the board top's UART: add                  them to its board file",
+                board.name
+            )));
+        };
+        let mut map: Vec<(String, String)> = vec![
+            (CLOCK_PORT.into(), board.clock.pin.clone()),
+            ("uart_rx".into(), rx.clone()),
+            ("uart_tx".into(), tx.clone()),
+        ];
+        if let Some(b) = &board.pins.button {
+            map.push(("btn".into(), b.clone()));
+        }
+        for (i, led) in board.pins.leds.iter().enumerate() {
+            let port = if board.pins.leds.len() == 1 {
+                "led".to_string()
+            } else {
+                format!("led[{i}]")
+            };
+            map.push((port, led.clone()));
+        }
+        let pairs: Vec<(&str, &str)> = map.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let name = format!("pins.{ext}");
+        write_file(&dir.join(&name), &board.pin_file_for(&pairs))?;
+        PinConstraints::File(name)
     } else {
         let (Some(rx), Some(tx)) = (&board.pins.uart_rx, &board.pins.uart_tx) else {
             return Err(SynthError::Unsupported(format!(
@@ -357,7 +446,14 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     )?;
 
     // Place and route.
-    let target = o.freq_mhz.unwrap_or_else(|| board.default_target_mhz());
+    // The board top runs at the oscillator (no PLL): that is its target unless --freq.
+    let target = o.freq_mhz.unwrap_or_else(|| {
+        if board_top {
+            board.clock.freq_mhz
+        } else {
+            board.default_target_mhz()
+        }
+    });
     let config_out = (packer.is_some()).then(|| match family {
         Family::Ice40 => "design.asc".to_string(),
         Family::Ecp5 => "design.config".to_string(),

@@ -24,7 +24,7 @@ pub mod yosys;
 use std::path::{Path, PathBuf};
 
 pub use board::{constraints_dir, list_boards, Board, BoardError, Family};
-pub use flow::{default_run_dir, run, Multipliers, SynthOptions};
+pub use flow::{default_run_dir, run, Multipliers, SynthOptions, SynthTop};
 pub use report::Report;
 
 /// What can go wrong in a flow. Each message is one line.
