@@ -573,3 +573,27 @@ fn cli_board_run_without_a_board_is_one_line_with_a_hint() {
     assert!(lines[1].starts_with("hint: "), "{err}");
     assert!(!dir.join("c.npy").exists());
 }
+
+// ------------------------------------------------------- FPGA board tops ----
+
+/// The board top's parameters come from the board files: CLKS_PER_BIT from the oscillator and
+/// the baud rate, the button and the LEDs (polarity from the `_N` pin names).
+#[test]
+fn board_top_parameters_follow_the_board_files() {
+    use systolic::synth::{constraints_dir, flow::board_top_params, Board};
+    let load = |n: &str| Board::load(&constraints_dir(), n, None).expect("board");
+    let ice = board_top_params(&load("icebreaker"), 115_200).unwrap();
+    assert_eq!(
+        (ice.clks_per_bit, ice.button, ice.btn_active_low, ice.leds, ice.led_active_low),
+        (104, true, true, 2, true)
+    );
+    let ulx = board_top_params(&load("ulx3s-25f"), 115_200).unwrap();
+    assert_eq!(
+        (ulx.clks_per_bit, ulx.button, ulx.btn_active_low, ulx.leds, ulx.led_active_low),
+        (217, true, false, 8, false)
+    );
+    let hx = board_top_params(&load("ice40-hx8k-breakout"), 3_000_000).unwrap();
+    assert_eq!((hx.clks_per_bit, hx.button, hx.leds), (4, false, 8));
+    let err = board_top_params(&load("icebreaker"), 4_000_000).unwrap_err();
+    assert!(err.to_string().contains("at least 4"), "{err}");
+}
