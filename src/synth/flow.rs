@@ -292,7 +292,9 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         TOP.to_string()
     } else if let Some(board_params) = &board_params {
         notes.push(format!(
-            "board top systolic_board: the engine behind the UART bridge at {} baud              (CLKS_PER_BIT {} at the board's {} MHz, no PLL), reset button {}, {} LED(s);              `core` figures are systolic_top alone",
+            "board top systolic_board: the engine behind the UART bridge at {} baud \
+             (CLKS_PER_BIT {} at the board's {} MHz, no PLL), reset button {}, {} LED(s); \
+             the core is flattened into the engine, so `core` figures are the whole design's",
             o.baud,
             board_params.clks_per_bit,
             board.clock.freq_mhz,
@@ -424,11 +426,25 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         cells.bram,
         dev.bram,
         &dev.name,
-        format!(
-            " (PSUM: {} columns x {} banks x {} entries x {} bits = {psum_kbit} kbit): give a \
-             smaller --psum-banks or --psum-depth",
-            cfg.cols, cfg.psum_banks, cfg.psum_depth, cfg.derived.acc_w
-        ),
+        if board_top {
+            format!(
+                " (the engine: the SBUF's (rows + cols) x {} = {} lane memories, each at least \
+                 one block RAM whatever --sbuf-depth; PSUM {} columns x {} banks x {} entries; \
+                 the instruction queue; the bridge's word buffer): give a smaller array, or a \
+                 device with more block RAM",
+                4 / crate::regs::sbuf_entry_bytes(cfg),
+                (cfg.rows + cfg.cols) * (4 / crate::regs::sbuf_entry_bytes(cfg)),
+                cfg.cols,
+                cfg.psum_banks,
+                cfg.psum_depth
+            )
+        } else {
+            format!(
+                " (PSUM: {} columns x {} banks x {} entries x {} bits = {psum_kbit} kbit): give a \
+                 smaller --psum-banks or --psum-depth",
+                cfg.cols, cfg.psum_banks, cfg.psum_depth, cfg.derived.acc_w
+            )
+        },
     )?;
     fits(
         "logic cells (LUT4s before packing)",
