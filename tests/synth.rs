@@ -7,6 +7,8 @@
 //! - ECP5 25F (ULX3S), a 2x2 core out of context (nextpnr --out-of-context, MULT18X18D).
 //! - ECP5 on a board defined only in a scratch folder (a device with 2 DSPs): the DSP check falls
 //!   back to LUT multipliers, and the harness on the board's pins goes through ecppack.
+//! - The board top (engine behind the UART bridge) of a 2x2 engine on the iCEBreaker's real
+//!   pins at 12 MHz, through icepack.
 //! - A core too large for the UP5K fails after Yosys with a "does not fit" error.
 //! - A Yosys failure is an error naming the tool, its status, its log and the ERROR line.
 //! - Board files: every board parses; a missing field, an unknown board, an unknown pin give
@@ -115,6 +117,46 @@ fn ice40_up5k_out_of_context_to_bitstream() {
     );
     assert!(dir.join("summary.json").is_file() && dir.join("yosys.log").is_file());
     assert!(r.tools["yosys"].starts_with("Yosys 0."), "{:?}", r.tools);
+}
+
+/// The board top (engine, UART bridge, reset button, LEDs) of a 2x2 engine on the iCEBreaker's
+/// real pins, at its 12 MHz oscillator, down to a bitstream: the design `systolic board run`
+/// talks to. (int8-4x4's engine needs 48 block RAMs, the UP5K has 30.)
+#[test]
+fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
+    if !tools_or_skip(Family::Ice40, "ice40_board_top_on_the_icebreaker_pins") {
+        return;
+    }
+    let cfg = Config::from_raw(&RawConfig {
+        name: "board2x2".into(),
+        rows: 2,
+        cols: 2,
+        format: "int8".into(),
+        acc_bits: 32,
+        psum_banks: 2,
+        psum_depth: 16,
+        sbuf_depth: 64,
+    })
+    .unwrap();
+    let dir = scratch("ice40-board-top");
+    let mut o = options(&cfg, board("icebreaker"), false, dir.clone());
+    o.top = systolic::synth::SynthTop::Board;
+    let r = run(&cfg, &o).unwrap_or_else(|e| panic!("iCE40 board-top flow failed: {e}"));
+    eprintln!("{}", r.summary());
+    assert_eq!((r.mode.as_str(), r.top.as_str()), ("board", "systolic_board"));
+    assert_eq!(r.target_mhz, 12.0, "the oscillator, no PLL");
+    assert!(r.timing_met, "Fmax {:?} at 12 MHz", r.fmax_mhz);
+    let io = r.placed.io.expect("SB_IO in the report");
+    assert_eq!(io.used, 6, "clk, btn, uart_rx, uart_tx, 2 LEDs");
+    assert!(r.cells.bram <= 30);
+    let pins = std::fs::read_to_string(dir.join("pins.pcf")).unwrap();
+    for line in ["uart_rx 6", "uart_tx 9", "btn 10", "led[0] 11", "led[1] 37", "clk 35"] {
+        assert!(pins.contains(line), "{line} in\n{pins}");
+    }
+    let rtl = std::fs::read_to_string(dir.join("rtl/systolic_board.v")).unwrap();
+    assert!(rtl.contains("CLKS_PER_BIT   = 104"), "115200 baud at 12 MHz");
+    let bin = dir.join(r.bitstream.as_deref().expect("a bitstream"));
+    assert!(std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0) > 0);
 }
 
 #[test]

@@ -397,8 +397,17 @@ impl Report {
             let t = &self.cells;
             let _ = writeln!(
                 s,
-                "  total:  LUT4 {}, carry {}, FF {}, DSP {}, BRAM {} (with the harness)",
-                t.lut4, t.carry, t.ff, t.dsp, t.bram
+                "  total:  LUT4 {}, carry {}, FF {}, DSP {}, BRAM {} ({})",
+                t.lut4,
+                t.carry,
+                t.ff,
+                t.dsp,
+                t.bram,
+                if self.top == crate::rtl::board::BOARD_TOP {
+                    "the whole board design"
+                } else {
+                    "with the harness"
+                }
             );
         }
         let p = &self.placed;
