@@ -16,8 +16,9 @@
 //!   The AXI master has one transaction outstanding; per word a write holds AWVALID and WVALID
 //!   (registers) until each is accepted, then takes B with `BREADY = 1`; a read holds ARVALID
 //!   until accepted, then takes R with `RREADY = 1`. Addresses advance by 4 per word. With the
-//!   engine's slave (B one cycle after AW+W, R one cycle after AR) a word costs 3 cycles, so the
-//!   execution of a burst of n words takes about 3n cycles, negligible against the line.
+//!   engine's slave (AW, W and AR accepted at once, B one cycle after AW+W, R one cycle after
+//!   AR) a word costs 2 cycles, so a burst of n words executes in about 2n + 1 cycles,
+//!   negligible against the line (one character is 10 * CLKS_PER_BIT cycles).
 //! - The response starts the cycle after the last AXI response; its bytes follow back to back
 //!   at the transmitter's pace.
 //! - A frame in progress is dropped (back to hunting for SYNC, no answer) on a framing error or

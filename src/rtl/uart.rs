@@ -5,13 +5,13 @@
 //! - `rx` is asynchronous: it passes a 2-flop synchroniser (`rx_meta`, `rx_sync`, both reset to
 //!   the idle level 1) before any logic sees it, so the receiver's view lags the pin by 2 cycles.
 //! - A falling edge of the synchronised line starts a character; the start bit is checked again
-//!   at its middle (`CLKS_PER_BIT / 2` cycles later; a line high again there was a glitch and is
-//!   ignored), then each data bit and the stop bit are sampled once, every `CLKS_PER_BIT` cycles
-//!   from that middle: mid-bit sampling tolerates a baud mismatch of up to about 1/20 over a
+//!   at its middle (`CLKS_PER_BIT / 2` cycles after the edge was seen; a line high again there
+//!   was a glitch and is ignored), then each data bit and the stop bit are sampled once, every
+//!   `CLKS_PER_BIT` cycles from that middle: mid-bit sampling tolerates a baud mismatch of up to about 1/20 over a
 //!   character.
 //! - `valid` (registered) is high for exactly one cycle, `data` (registered) holds the byte from
-//!   that cycle until the next character's end: at the middle of the stop bit, i.e.
-//!   `2 + CLKS_PER_BIT / 2 + 9 * CLKS_PER_BIT` cycles after the start edge reaches `rx`.
+//!   that cycle until the next character's end: at the middle of the stop bit, 9.5 bit times
+//!   (plus about 3 cycles: synchroniser and edge detection) after the start edge reaches `rx`.
 //! - A stop bit sampled low is a framing error: `frame_err` (registered) pulses for one cycle
 //!   instead of `valid`, and the byte is dropped. After the stop bit's middle the receiver waits
 //!   for the next falling edge, so characters may follow back to back. No handshake: the
