@@ -597,3 +597,41 @@ fn board_top_parameters_follow_the_board_files() {
     let err = board_top_params(&load("icebreaker"), 4_000_000).unwrap_err();
     assert!(err.to_string().contains("at least 4"), "{err}");
 }
+
+/// Mid-bit sampling tolerates a baud-rate mismatch: with the board at 32 cycles per bit, a host
+/// 3 % slower or faster (31 or 33 cycles per bit, both directions) runs a product; at 9 % (29 or
+/// 35) the stop bit is sampled in the wrong bit and the link fails with a clear error.
+#[test]
+fn a_small_baud_mismatch_is_tolerated_a_large_one_is_an_error() {
+    if !common::require_tool("verilator", "--version") {
+        return;
+    }
+    let cfg = preset();
+    let p32 = BoardParams {
+        clks_per_bit: 32,
+        ..params()
+    };
+    for host in [31, 33] {
+        let mut b = SimBoard::build(&cfg, &p32, &HarnessOptions::default()).expect("build");
+        b.set_host_clks_per_bit(host);
+        let mut e = UartEngine::connect(b, &cfg, LinkOptions::default())
+            .unwrap_or_else(|err| panic!("host at {host} cycles per bit: {err}"));
+        check_gemm(&mut e, 3, 4, 2, u64::from(host));
+        assert_eq!(e.stats().retries, 0, "host at {host}");
+    }
+    for host in [29, 35] {
+        let mut b = SimBoard::build(&cfg, &p32, &HarnessOptions::default()).expect("build");
+        b.set_host_clks_per_bit(host);
+        let opts = LinkOptions {
+            attempts: 2,
+            ..LinkOptions::default()
+        };
+        let err = UartEngine::connect(b, &cfg, opts)
+            .err()
+            .unwrap_or_else(|| panic!("host at {host} cycles per bit connected"));
+        assert!(
+            matches!(err, LinkError::NoAnswer { .. } | LinkError::Unreliable { .. }),
+            "host at {host}: {err}"
+        );
+    }
+}

@@ -64,6 +64,8 @@ pub struct SimBoard {
     tx_pin: PortId,
     btn: Option<PortId>,
     cpb: u32,
+    /// The host side's bit time in cycles (driving and sampling); `cpb` unless set.
+    host_cpb: u32,
     btn_active_low: bool,
     /// Host-to-board bits still to drive (each for `cpb` cycles) and the cycles the current one
     /// has been driven.
@@ -126,6 +128,7 @@ impl SimBoard {
             btn: sim.port("btn"),
             sim,
             cpb: params.clks_per_bit,
+            host_cpb: params.clks_per_bit,
             btn_active_low: params.btn_active_low,
             out_bits: VecDeque::new(),
             held: 0,
@@ -175,9 +178,15 @@ impl SimBoard {
         self.faults.len()
     }
 
-    /// Simulated cycles per UART bit.
+    /// Simulated cycles per UART bit of the board.
     pub fn clks_per_bit(&self) -> u32 {
         self.cpb
+    }
+
+    /// Give the host side another bit time than the board's (a baud-rate mismatch of
+    /// `cycles / clks_per_bit - 1`), for both directions; at least 4 cycles.
+    pub fn set_host_clks_per_bit(&mut self, cycles: u32) {
+        self.host_cpb = cycles.max(4);
     }
 
     /// The underlying simulation (for traces).
@@ -201,13 +210,13 @@ impl SimBoard {
         self.sim.tick();
         if !self.out_bits.is_empty() {
             self.held += 1;
-            if self.held == self.cpb {
+            if self.held == self.host_cpb {
                 self.held = 0;
                 self.out_bits.pop_front();
             }
         }
         let line = self.sim.get_bool(self.tx_pin);
-        let cpb = self.cpb;
+        let cpb = self.host_cpb;
         self.rx = match self.rx {
             RxState::Idle if !line => RxState::Start(0),
             RxState::Idle => RxState::Idle,
@@ -255,9 +264,9 @@ impl SimBoard {
         };
     }
 
-    /// Cycles of one character (10 bits).
+    /// Cycles of one character (10 bits) of the board.
     fn char_cycles(&self) -> u64 {
-        10 * u64::from(self.cpb)
+        10 * u64::from(self.cpb.max(self.host_cpb))
     }
 }
 
