@@ -136,6 +136,7 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
         psum_banks: 2,
         psum_depth: 16,
         sbuf_depth: 64,
+        pe_latency: 1,
     })
     .unwrap();
     let dir = scratch("ice40-board-top");

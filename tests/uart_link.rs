@@ -393,7 +393,7 @@ fn malformed_requests_are_refused() {
 /// The board designs linted: the iCEBreaker's (12 MHz at 115200 baud: CLKS_PER_BIT 104, a
 /// button, 2 LEDs) on int8-4x4; the smallest CLKS_PER_BIT (4) with 8 LEDs and no button (the
 /// HX8K breakout's) on an odd 3x5, with 1 LED and with none on a 1x1 uint16 engine with 64-bit
-/// accumulators.
+/// accumulators, and the bf16-4x4 engine.
 fn lint_designs() -> Vec<(Config, BoardParams)> {
     let small = BoardParams {
         clks_per_bit: 4,
@@ -409,6 +409,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             psum_banks: 2,
             psum_depth: 16,
             sbuf_depth: 64,
+            pe_latency: 1,
         })
         .unwrap()
     };
@@ -430,6 +431,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
         ),
         (raw(1, 1, "uint16", 64), BoardParams { leds: 1, ..small }),
         (raw(1, 1, "uint16", 64), BoardParams { leds: 0, ..small }),
+        (common::preset("bf16-4x4"), small),
     ]
 }
 
@@ -633,5 +635,31 @@ fn a_small_baud_mismatch_is_tolerated_a_large_one_is_an_error() {
             matches!(err, LinkError::NoAnswer { .. } | LinkError::Unreliable { .. }),
             "host at {host}: {err}"
         );
+    }
+}
+
+/// A floating-point engine (bf16 inputs, fp32 accumulation) over the link: the product equals
+/// the golden model's bit for bit (the link carries bit patterns; nothing in it knows the
+/// format).
+#[test]
+fn bf16_gemm_over_the_uart_matches_the_golden_model() {
+    let cfg = common::preset("bf16-4x4");
+    let Some(b) = board(&cfg) else { return };
+    let mut e = UartEngine::connect(b, &cfg, LinkOptions::default()).expect("connect");
+    let fp = cfg.format.float().expect("a float format");
+    let mut rng = SplitMix64::new(21);
+    for (m, k, n) in [(1, 1, 1), (5, 6, 7), (4, 9, 3)] {
+        let mut value = |_: usize, _: usize| {
+            let x = (rng.range_i64(-4000, 4000) as f32) / 1000.0;
+            i64::from(fp.encode_f32_bits(x.to_bits()))
+        };
+        let a = Matrix::from_fn(m, k, &mut value);
+        let bm = Matrix::from_fn(k, n, &mut value);
+        let got = gemm(&mut e, &a, &bm, &GemmOptions::default())
+            .unwrap_or_else(|err| panic!("{m}x{k}x{n}: {err}"));
+        let mut golden = GoldenEngine::new(&cfg);
+        let want = gemm(&mut golden, &a, &bm, &GemmOptions::default()).expect("golden");
+        assert_eq!(got.c, want.c, "{m}x{k}x{n}");
+        assert!(got.c.data.iter().any(|&v| v != 0), "{m}x{k}x{n}: all zero");
     }
 }

@@ -11,7 +11,7 @@ use systolic::config::Config;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
 use systolic::format::NumberFormat;
-use systolic::npy::{self, Array2};
+use systolic::npy::{self, Array2, Dtype};
 use systolic::rtl::board::{BoardParams, DEFAULT_BAUD};
 use systolic::uart::engine::UartEngine;
 use systolic::uart::serial::SerialPort;
@@ -82,6 +82,7 @@ pub struct Report {
     /// Simulated clock cycles of the whole product (`--sim` only).
     pub simulated_cycles: Option<u64>,
     pub link: LinkStats,
+    /// Wall time of the product (after the connection and, with `--sim`, the model's build).
     pub wall_seconds: f64,
 }
 
@@ -157,8 +158,42 @@ pub fn hint(e: &LinkError) -> Option<&'static str> {
 const NPY_HINT: &str =
     "A and B are 2-D .npy files in C order, e.g. `np.save(\"a.npy\", a.astype(np.int8))`";
 
+/// Read one operand with the rules of `systolic run`: integer formats take an integer dtype that
+/// holds the format's values; floating-point formats take float32 (converted, nearest-even) or
+/// the format's bit patterns (uint16 for bf16, uint8 for fp8).
 fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Result<Matrix> {
     let arr = npy::read(path).map_err(|e| usage(format!("{which}: {e}"), NPY_HINT))?;
+    if let Some(fp) = format.float() {
+        let bits_dtype = if fp.bits() == 8 { Dtype::U8 } else { Dtype::U16 };
+        let data = if arr.dtype == Dtype::F32 {
+            arr.data
+                .iter()
+                .map(|&v| i64::from(fp.encode_f32_bits(v as u32)))
+                .collect()
+        } else if arr.dtype == bits_dtype {
+            arr.data
+        } else {
+            return Err(usage(
+                format!(
+                    "{which} ({}) is {}; a {format} operand is float32 or {bits_dtype} (bit \
+                     patterns)",
+                    path.display(),
+                    arr.dtype,
+                ),
+                "save the operand with `a.astype(np.float32)`",
+            ));
+        };
+        return Ok(Matrix::new(arr.rows, arr.cols, data));
+    }
+    if arr.dtype.is_float() {
+        return Err(usage(
+            format!(
+                "{which} ({}) is float32, but the format {format} is an integer format",
+                path.display()
+            ),
+            "save integer operands with an integer dtype, or give a floating-point preset",
+        ));
+    }
     if arr.dtype.min_value() > format.min_value() || arr.dtype.max_value() < format.max_value() {
         return Err(usage(
             format!(
@@ -195,7 +230,6 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
         attempts: args.attempts,
         ..LinkOptions::default()
     };
-    let start = std::time::Instant::now();
     match (&args.port, args.sim) {
         (_, Some(cpb)) => {
             if cpb < 4 {
@@ -211,12 +245,12 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
             };
             let board = SimBoard::build(&cfg, &params, &HarnessOptions::default())?;
             let e = UartEngine::connect(board, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &args, start)
+            finish(&cfg, e, &a, &b, &args)
         }
         (Some(port), None) => {
             let serial = SerialPort::open(port, args.baud)?;
             let e = UartEngine::connect(serial, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &args, start)
+            finish(&cfg, e, &a, &b, &args)
         }
         (None, None) => Err(usage(
             "give --port (a board) or --sim (the simulated board)".into(),
@@ -231,8 +265,8 @@ fn finish<T: Transport>(
     a: &Matrix,
     b: &Matrix,
     args: &RunArgs,
-    start: std::time::Instant,
 ) -> anyhow::Result<ExitCode> {
+    let start = std::time::Instant::now();
     let cycles0 = engine.link().transport().cycles();
     let result = match gemm(&mut engine, a, b, &GemmOptions::default()) {
         Ok(r) => r,
