@@ -4,13 +4,19 @@
 //! ([`systolic::uart::Link`]) and the engine over it ([`systolic::uart::engine::UartEngine`]).
 //!
 //! - No tool: CRC-16/CCITT-FALSE check value; frame encode/decode round trips (proptest); no
-//!   single-bit error of a frame is ever accepted; no board (a silent line) is `NoAnswer`; a
-//!   missing serial port is `Open`.
+//!   single-bit error of a frame is ever accepted; the documented byte layout; no board (a
+//!   silent line) is `NoAnswer`; a missing serial port is `Open`, a bad baud rate or a non-tty
+//!   `Configure`; the board top's parameters from the board files; `board run` without a board
+//!   is a one-line error with a hint.
 //! - Verilator: `gemm` through the link on int8-4x4, several shapes, bit-exact against the
-//!   golden model and a plain triple loop; every byte of a request and of a response corrupted
-//!   in turn (one at a time) and a dropped byte are each detected (NAK, CRC error, timeout) and
-//!   recovered by retry; a retried WRITE is not executed twice (an instruction push whose
-//!   answer was corrupted retires once); a board with another design gives `WrongDesign`.
+//!   golden model and a plain triple loop, and on bf16-4x4 against the golden model; every byte
+//!   of a request and of a response corrupted in turn (one at a time) and a dropped byte are
+//!   each detected (NAK, CRC error, timeout) and recovered by retry; a retried WRITE is not
+//!   executed twice (an instruction push whose answer was lost retires once); malformed
+//!   requests are refused; a board with another design gives `WrongDesign`; a 3 % baud-rate
+//!   mismatch works, 9 % is a link error; `systolic board run --sim` end to end.
+//! - Lint: the board designs are clean under `verilator --lint-only -Wall` and
+//!   `iverilog -g2005 -Wall`, and deterministic.
 //!
 //! Tests that need Verilator fail (do not skip) when `CI` is set and the tool is missing.
 
