@@ -230,7 +230,11 @@ fn gemm_over_the_uart_matches_the_golden_model() {
         cycles,
         CPB
     );
-    for (i, (m, k, n)) in [(1, 1, 1), (5, 7, 3), (9, 4, 11), (3, 13, 6)].into_iter().enumerate() {
+    // (2, 5, 70): B's rows of 70 elements go out as 16-word WRITE bursts (the longest).
+    for (i, (m, k, n)) in [(1, 1, 1), (5, 7, 3), (9, 4, 11), (3, 13, 6), (2, 5, 70)]
+        .into_iter()
+        .enumerate()
+    {
         check_gemm(&mut e, m, k, n, 10 + i as u64);
     }
     let s = e.stats();
@@ -668,4 +672,26 @@ fn bf16_gemm_over_the_uart_matches_the_golden_model() {
         assert_eq!(got.c, want.c, "{m}x{k}x{n}");
         assert!(got.c.data.iter().any(|&v| v != 0), "{m}x{k}x{n}: all zero");
     }
+}
+
+/// The longest READ (16 words): over the PSUM snapshot window of a 4-column engine (8 words)
+/// and past its end (8 unmapped words): every word is performed, the unmapped ones read 0 and
+/// the response is SLVERR; the engine records the bus error, which CLEAR_ERROR clears.
+#[test]
+fn a_sixteen_word_read_is_performed_word_by_word() {
+    let Some(b) = board(&preset()) else { return };
+    let mut e = connect(b);
+    check_gemm(&mut e, 4, 4, 4, 3);
+    let (window, resp) = e.read_words(regs::PSUM_DATA_BASE, 8).unwrap();
+    assert_eq!(resp, regs::RESP_OKAY);
+    assert!(window.iter().step_by(2).any(|&w| w != 0), "a snapshot is there");
+    let (words, resp) = e.read_words(regs::PSUM_DATA_BASE, 16).unwrap();
+    assert_eq!(resp, regs::RESP_SLVERR);
+    assert_eq!(&words[..8], &window[..]);
+    assert!(words[8..].iter().all(|&w| w == 0));
+    let st = e.wait_idle().unwrap();
+    assert_eq!(st.error, systolic::isa::ErrorCode::BusAddress);
+    e.clear_error().unwrap();
+    assert_eq!(e.wait_idle().unwrap().error, systolic::isa::ErrorCode::None);
+    check_gemm(&mut e, 3, 3, 3, 4);
 }
