@@ -374,7 +374,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         write_file(&dir.join(&name), &text)?;
         notes.push(format!(
             "board: the harness on the board's pins (clk on {}, scan_in on {rx}, scan_out on \
-             {tx}): a bitstream that loads, not a usable engine (the UART bridge is to come)",
+             {tx}): a bitstream that loads, not a usable engine (that is --top board)",
             board.clock.pin
         ));
         PinConstraints::File(name)

@@ -4,8 +4,8 @@
 //! (every output bit reaches `scan_out`, every input bit comes from a flip-flop) and has
 //! register-to-register timing only.
 //!
-//! The harness is not a usable host interface (that is the UART bridge, to come); it costs
-//! IN_W flip-flops (the shift register, no LUTs), about OUT_W/3 LUT4s and OUT_W/16 + 1
+//! The harness is not a usable host interface (that is the board top, [`crate::rtl::board`]);
+//! it costs IN_W flip-flops (the shift register, no LUTs), about OUT_W/3 LUT4s and OUT_W/16 + 1
 //! flip-flops (two registered levels of XOR). Synthesis keeps the core as its own level
 //! (`keep_hierarchy`), so the core's own cells are reported apart from the harness's.
 
