@@ -14,7 +14,9 @@
 //!   each detected (NAK, CRC error, timeout) and recovered by retry; a retried WRITE is not
 //!   executed twice (an instruction push whose answer was lost retires once); malformed
 //!   requests are refused; a board with another design gives `WrongDesign`; a 3 % baud-rate
-//!   mismatch works, 9 % is a link error; `systolic board run --sim` end to end.
+//!   mismatch works, 9 % is a link error; `systolic board run --sim` end to end; the real
+//!   serial-port code over a pseudo-terminal served by the simulated board (library,
+//!   `board probe`, `board run --port`, a wrong design's one-line error).
 //! - Lint: the board designs are clean under `verilator --lint-only -Wall` and
 //!   `iverilog -g2005 -Wall`, and deterministic.
 //!
@@ -694,4 +696,111 @@ fn a_sixteen_word_read_is_performed_word_by_word() {
     e.clear_error().unwrap();
     assert_eq!(e.wait_idle().unwrap().error, systolic::isa::ErrorCode::None);
     check_gemm(&mut e, 3, 3, 3, 4);
+}
+
+/// The real serial-port code (termios raw mode, poll, read/write) over a pseudo-terminal whose
+/// other end is served by the simulated board in a thread: the library, then `systolic board
+/// probe` and `systolic board run --port` (the right design and a wrong one), end to end
+/// without hardware.
+#[test]
+fn serial_port_over_a_pty_to_the_simulated_board() {
+    use std::os::fd::FromRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let Some(mut b) = board(&preset()) else { return };
+    // SAFETY: plain libc calls on a descriptor this test owns; ptsname_r writes at most
+    // buf.len() bytes.
+    let (master, slave) = unsafe {
+        let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(fd >= 0, "posix_openpt");
+        assert_eq!(libc::grantpt(fd), 0);
+        assert_eq!(libc::unlockpt(fd), 0);
+        let mut buf = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()), 0);
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned();
+        (std::fs::File::from_raw_fd(fd), name)
+    };
+    let mut port = systolic::uart::serial::SerialPort::open(&slave, 115_200).expect("open the pty");
+    // The board's side: whatever the host writes goes onto uart_rx; what uart_tx sends comes back.
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = {
+        let stop = stop.clone();
+        let mut master = master;
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            use std::os::fd::AsRawFd;
+            // SAFETY: fcntl on the descriptor owned by `master`.
+            unsafe {
+                let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
+                libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+            }
+            let mut buf = [0u8; 256];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(n) = master.read(&mut buf) {
+                    if n > 0 {
+                        b.send(&buf[..n]).unwrap();
+                    }
+                }
+                let mut out = vec![];
+                while let Some(x) = b.recv(1).unwrap() {
+                    out.push(x);
+                }
+                if !out.is_empty() {
+                    master.write_all(&out).unwrap();
+                }
+            }
+            b.stats
+        })
+    };
+    let info = {
+        let mut link = Link::new(&mut port, LinkOptions::default());
+        systolic::uart::engine::probe(&mut link).expect("probe over the pty")
+    };
+    assert!(info.is_systolic);
+    assert_eq!(info.version, regs::version(&preset()));
+    assert!(info.description.starts_with("4x4 int8"), "{}", info.description);
+    let mut e = UartEngine::connect(port, &preset(), LinkOptions::default()).expect("connect");
+    check_gemm_any(&mut e, 5, 6, 7, 8);
+    assert_eq!(e.stats().retries, 0);
+    drop(e);
+    // The command line on the same port: `board probe` and `board run`.
+    let out = systolic_cli(&["board", "probe", "--port", &slave, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let probed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(probed["version"], regs::version(&preset()));
+    let dir = common::scratch_dir("uart-pty");
+    let mut rng = SplitMix64::new(9);
+    let (a, bm) = (random_matrix(3, 8, &mut rng), random_matrix(8, 4, &mut rng));
+    write_npy(&dir.join("a.npy"), &a);
+    write_npy(&dir.join("b.npy"), &bm);
+    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let out = systolic_cli(&[
+        "board", "run", "--port", &slave, "--preset", "int8-4x4", "--a", &p("a.npy"), "--b",
+        &p("b.npy"), "--out", &p("c.npy"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let c = systolic::npy::read(&dir.join("c.npy")).expect("C");
+    assert_eq!(c.data, triple_loop(&preset(), &a, &bm).data);
+    // Another configuration than the board's: the one-line wrong-design error.
+    let out = systolic_cli(&[
+        "board", "run", "--port", &slave, "--preset", "int8-3x5", "--a", &p("a.npy"), "--b",
+        &p("b.npy"), "--out", &p("c2.npy"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: wrong design on the board"), "{err}");
+    assert!(err.contains("hint: "), "{err}");
+    stop.store(true, Ordering::Relaxed);
+    let line = served.join().expect("the board thread");
+    assert!(line.bytes_to_board > 0 && line.bytes_to_host > 0);
+}
+
+/// [`check_gemm`] for any transport.
+fn check_gemm_any<T: Transport>(e: &mut UartEngine<T>, m: usize, k: usize, n: usize, seed: u64) {
+    let cfg = e.config().clone();
+    let mut rng = SplitMix64::new(seed);
+    let a = random_matrix(m, k, &mut rng);
+    let b = random_matrix(k, n, &mut rng);
+    let got = gemm(e, &a, &b, &GemmOptions::default()).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(got.c, triple_loop(&cfg, &a, &b), "{m}x{k}x{n}");
 }

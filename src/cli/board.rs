@@ -31,6 +31,21 @@ pub enum BoardCommand {
     /// Compute C = A x B from .npy files on the board (the configuration must be the one the
     /// board was programmed with: its VERSION register is checked).
     Run(RunArgs),
+    /// Say which design a board carries (ID, VERSION = configuration hash, sizes).
+    Probe(ProbeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    /// The board's serial port.
+    #[arg(long)]
+    pub port: String,
+    /// Baud rate of the link.
+    #[arg(long, default_value_t = DEFAULT_BAUD)]
+    pub baud: u32,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -213,7 +228,31 @@ fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Resul
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         BoardCommand::Run(a) => run_gemm(a),
+        BoardCommand::Probe(a) => probe(a),
     }
+}
+
+fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    let serial = SerialPort::open(&args.port, args.baud)?;
+    let mut link = systolic::uart::Link::new(serial, LinkOptions::default());
+    let info = systolic::uart::engine::probe(&mut link)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&info)?);
+    } else if info.is_systolic {
+        outln!(
+            "{}: systolic engine, configuration hash {:08x}..., {}",
+            link.transport().describe(),
+            info.version,
+            info.description
+        );
+    } else {
+        outln!(
+            "{}: answers the protocol, but ID is {:#010x}: not a systolic engine",
+            link.transport().describe(),
+            info.id
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {

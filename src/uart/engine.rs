@@ -42,6 +42,43 @@ pub fn describe_geometry(geometry: u32, memory: u32) -> String {
     )
 }
 
+/// What a board says about itself (ID, VERSION, GEOMETRY, MEMORY), whatever its design.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BoardInfo {
+    pub id: u32,
+    /// The configuration hash's first 8 hex digits.
+    pub version: u32,
+    pub geometry: u32,
+    pub memory: u32,
+    /// Whether ID is the engine's ("SYST").
+    pub is_systolic: bool,
+    /// Sizes, format, PSUM and SBUF, decoded from GEOMETRY and MEMORY.
+    pub description: String,
+}
+
+/// Read the identity registers of the board on `link` (one READ of 4 words).
+pub fn probe<T: Transport>(link: &mut Link<T>) -> Result<BoardInfo, LinkError> {
+    let f = link.request(|seq| Frame::read(seq, regs::reg("ID").offset, 4))?;
+    if f.payload.len() != 17 {
+        return Err(LinkError::Response(format!(
+            "READ of 4 words answered {} payload bytes",
+            f.payload.len()
+        )));
+    }
+    let w: Vec<u32> = f.payload[1..]
+        .chunks(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok(BoardInfo {
+        id: w[0],
+        version: w[1],
+        geometry: w[2],
+        memory: w[3],
+        is_systolic: w[0] == regs::ID_VALUE,
+        description: describe_geometry(w[2], w[3]),
+    })
+}
+
 /// The engine of a board, over a [`Link`].
 pub struct UartEngine<T: Transport> {
     cfg: Config,
@@ -69,8 +106,8 @@ impl<T: Transport> UartEngine<T> {
             poll_limit: DEFAULT_POLL_LIMIT,
             last_link_error: None,
         };
-        let (words, _) = e.read_words(regs::reg("ID").offset, 4)?;
-        let (id, version, geometry, memory) = (words[0], words[1], words[2], words[3]);
+        let info = probe(&mut e.link)?;
+        let (id, version, geometry, memory) = (info.id, info.version, info.geometry, info.memory);
         if id != regs::ID_VALUE {
             return Err(LinkError::WrongDevice {
                 line: e.link.transport().describe(),

@@ -100,6 +100,26 @@ pub trait Transport {
     }
 }
 
+/// A borrowed transport is a transport (a link may be built on `&mut port` and the port used
+/// again afterwards).
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
+        (**self).send(bytes)
+    }
+    fn recv(&mut self, chars: u32) -> Result<Option<u8>, LinkError> {
+        (**self).recv(chars)
+    }
+    fn discard_input(&mut self) -> Result<(), LinkError> {
+        (**self).discard_input()
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn cycles(&self) -> Option<u64> {
+        (**self).cycles()
+    }
+}
+
 /// Retry policy of a [`Link`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkOptions {
