@@ -804,3 +804,29 @@ fn check_gemm_any<T: Transport>(e: &mut UartEngine<T>, m: usize, k: usize, n: us
     let got = gemm(e, &a, &b, &GemmOptions::default()).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(got.c, triple_loop(&cfg, &a, &b), "{m}x{k}x{n}");
 }
+
+/// A framing error inside a request (a byte with a low stop bit): the board drops the frame and
+/// lights its error LED; the host times out and sends again.
+#[test]
+fn a_framing_error_drops_the_frame_and_lights_the_error_led() {
+    let Some(b) = board(&preset()) else { return };
+    let mut e = connect(b);
+    assert_eq!(
+        e.link().transport().leds_lit().map(|l| l & 1),
+        Some(0),
+        "no link error yet"
+    );
+    e.link_mut()
+        .transport_mut()
+        .inject(Direction::ToBoard, 5, Fault::BadStop);
+    let (words, _) = e.read_words(regs::reg("VERSION").offset, 1).unwrap();
+    assert_eq!(words, vec![regs::version(&preset())]);
+    let s = e.stats();
+    assert!(s.retries >= 1 && s.timeouts >= 1, "{s:?}");
+    assert_eq!(
+        e.link().transport().leds_lit().map(|l| l & 1),
+        Some(1),
+        "the error LED is on"
+    );
+    check_gemm(&mut e, 2, 2, 2, 11);
+}

@@ -34,6 +34,8 @@ pub enum Fault {
     Flip(u8),
     /// The byte never arrives.
     Drop,
+    /// The byte is sent with a low stop bit (a framing error at the receiver).
+    BadStop,
 }
 
 /// Receiver of the host side (decodes `uart_tx`).
@@ -62,6 +64,8 @@ pub struct SimBoard {
     sim: Sim,
     rx_pin: PortId,
     tx_pin: PortId,
+    led: Option<PortId>,
+    led_active_low: bool,
     btn: Option<PortId>,
     cpb: u32,
     /// The host side's bit time in cycles (driving and sampling); `cpb` unless set.
@@ -125,6 +129,8 @@ impl SimBoard {
         let mut b = SimBoard {
             rx_pin: p("uart_rx")?,
             tx_pin: p("uart_tx")?,
+            led: sim.port("led"),
+            led_active_low: params.led_active_low,
             btn: sim.port("btn"),
             sim,
             cpb: params.clks_per_bit,
@@ -171,6 +177,16 @@ impl SimBoard {
             Direction::ToHost => self.stats.bytes_to_host,
         };
         self.faults.push((dir, base + n, fault));
+    }
+
+    /// The LEDs that are lit, bit i for `led[i]` (`None` without LEDs): bit 0 link error,
+    /// bit 1 heartbeat, bit 2 link active.
+    pub fn leds_lit(&self) -> Option<u64> {
+        let p = self.led?;
+        let width = self.sim.port_spec(p).width;
+        let v = self.sim.get_u64(p);
+        let mask = if width >= 64 { u64::MAX } else { (1 << width) - 1 };
+        Some(if self.led_active_low { !v & mask } else { v })
     }
 
     /// Faults injected and not yet applied.
@@ -251,6 +267,7 @@ impl SimBoard {
                         match self.take_fault(Direction::ToHost, index) {
                             Some(Fault::Flip(m)) => self.received.push_back(sh ^ m),
                             Some(Fault::Drop) => {}
+                            Some(Fault::BadStop) => self.stats.framing_errors += 1,
                             None => self.received.push_back(sh),
                         }
                     } else {
@@ -275,14 +292,15 @@ impl Transport for SimBoard {
         for &b in bytes {
             let index = self.stats.bytes_to_board;
             self.stats.bytes_to_board += 1;
-            let b = match self.take_fault(Direction::ToBoard, index) {
+            let fault = self.take_fault(Direction::ToBoard, index);
+            let b = match fault {
                 Some(Fault::Flip(m)) => b ^ m,
                 Some(Fault::Drop) => continue,
-                None => b,
+                _ => b,
             };
             self.out_bits.push_back(false);
             self.out_bits.extend((0..8).map(|i| b >> i & 1 == 1));
-            self.out_bits.push_back(true);
+            self.out_bits.push_back(fault != Some(Fault::BadStop));
         }
         while !self.out_bits.is_empty() {
             self.step();
