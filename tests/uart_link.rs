@@ -393,7 +393,7 @@ fn malformed_requests_are_refused() {
         |s| Frame { cmd: protocol::CMD_WRITE, seq: s, payload: vec![0; 7] },
     ] as [fn(u8) -> Frame; 4]
     {
-        let err = link.request(make).err().expect("refused");
+        let err = link.request(make).expect_err("refused");
         assert!(matches!(err, LinkError::Refused { reason: 2 }), "{err}");
     }
     let ok = link.request(|s| Frame::read(s, 0, 1)).unwrap();
