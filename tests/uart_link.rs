@@ -100,11 +100,14 @@ fn check_gemm(e: &mut UartEngine<SimBoard>, m: usize, k: usize, n: usize, seed: 
     let mut rng = SplitMix64::new(seed);
     let a = random_matrix(m, k, &mut rng);
     let b = random_matrix(k, n, &mut rng);
-    let got = gemm(e, &a, &b, &GemmOptions::default())
-        .unwrap_or_else(|err| panic!("{m}x{k}x{n}: {err}"));
+    let got =
+        gemm(e, &a, &b, &GemmOptions::default()).unwrap_or_else(|err| panic!("{m}x{k}x{n}: {err}"));
     let mut golden = GoldenEngine::new(&cfg);
     let want = gemm(&mut golden, &a, &b, &GemmOptions::default()).expect("golden gemm");
-    assert_eq!(got.c, want.c, "{m}x{k}x{n}: board differs from the golden model");
+    assert_eq!(
+        got.c, want.c,
+        "{m}x{k}x{n}: board differs from the golden model"
+    );
     assert_eq!(got.c, triple_loop(&cfg, &a, &b), "{m}x{k}x{n}");
     assert_eq!(got.counters.macs, (m * k * n) as u64, "{m}x{k}x{n} MACs");
 }
@@ -148,7 +151,9 @@ proptest! {
 #[test]
 fn request_encodings_match_the_protocol_document() {
     assert_eq!(
-        Frame::write(0x10, 0x4000_0000, 0x3, &[0x0403_0201]).encode().unwrap(),
+        Frame::write(0x10, 0x4000_0000, 0x3, &[0x0403_0201])
+            .encode()
+            .unwrap(),
         vec![0xA5, 0x02, 0x10, 9, 0x00, 0x00, 0x00, 0x40, 0x03, 0x01, 0x02, 0x03, 0x04, 0x7B, 0xE1]
     );
     let f = Frame::read(0x11, 0x14, 1).encode().unwrap();
@@ -186,9 +191,18 @@ fn no_board_is_no_answer_after_the_retries() {
         matches!(err, LinkError::NoAnswer { attempts: 5, .. }),
         "{err}"
     );
-    assert!(err.to_string().contains("no answer from the board"), "{err}");
+    assert!(
+        err.to_string().contains("no answer from the board"),
+        "{err}"
+    );
     // Every attempt sent the same 11-byte READ of ID..MEMORY.
-    let mut link = Link::new(Silent { sent: 0 }, LinkOptions { attempts: 3, ..LinkOptions::default() });
+    let mut link = Link::new(
+        Silent { sent: 0 },
+        LinkOptions {
+            attempts: 3,
+            ..LinkOptions::default()
+        },
+    );
     assert!(link.request(|s| Frame::read(s, 0, 4)).is_err());
     assert_eq!(link.transport().sent, 3 * 11);
     assert_eq!(link.stats.retries, 2);
@@ -316,8 +330,12 @@ fn a_retried_instruction_push_executes_once() {
     let Some(b) = board(&preset()) else { return };
     let mut e = connect(b);
     let control = regs::reg("CONTROL");
-    e.write_words(control.offset, 0xF, &[control.field("CLEAR_COUNTERS").put(1)])
-        .unwrap();
+    e.write_words(
+        control.offset,
+        0xF,
+        &[control.field("CLEAR_COUNTERS").put(1)],
+    )
+    .unwrap();
     // Learn the free queue slots first, so that the push is the next request.
     e.wait_idle().unwrap();
     let before = e.stats();
@@ -328,7 +346,11 @@ fn a_retried_instruction_push_executes_once() {
     e.push(Instr::Fence).expect("push recovers");
     let after = e.stats();
     assert_eq!(after.retries - before.retries, 1, "{after:?}");
-    assert_eq!(after.requests - before.requests, 1, "only the push: {after:?}");
+    assert_eq!(
+        after.requests - before.requests,
+        1,
+        "only the push: {after:?}"
+    );
     let st = e.wait_idle().unwrap();
     assert_eq!(st.error, systolic::isa::ErrorCode::None);
     assert_eq!(e.counters().unwrap().retired, 1, "the FENCE retired twice");
@@ -374,8 +396,14 @@ fn a_board_with_another_design_is_refused() {
         .expect("wrong design");
     let msg = err.to_string();
     assert!(matches!(err, LinkError::WrongDesign { .. }), "{msg}");
-    assert!(msg.contains(&format!("{:#010x}", regs::version(&preset()))), "{msg}");
-    assert!(msg.contains(&format!("{:#010x}", regs::version(&other))), "{msg}");
+    assert!(
+        msg.contains(&format!("{:#010x}", regs::version(&preset()))),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("{:#010x}", regs::version(&other))),
+        "{msg}"
+    );
     assert!(msg.contains("PSUM 2 x 64"), "{msg}");
     assert!(msg.contains("PSUM 2 x 32"), "{msg}");
 }
@@ -387,10 +415,18 @@ fn malformed_requests_are_refused() {
     let Some(b) = board(&preset()) else { return };
     let mut link = Link::new(b, LinkOptions::default());
     for make in [
-        |s| Frame { cmd: 0x05, seq: s, payload: vec![0; 5] },
+        |s| Frame {
+            cmd: 0x05,
+            seq: s,
+            payload: vec![0; 5],
+        },
         |s| Frame::read(s, 0, 0),
         |s| Frame::read(s, 0, 17),
-        |s| Frame { cmd: protocol::CMD_WRITE, seq: s, payload: vec![0; 7] },
+        |s| Frame {
+            cmd: protocol::CMD_WRITE,
+            seq: s,
+            payload: vec![0; 7],
+        },
     ] as [fn(u8) -> Frame; 4]
     {
         let err = link.request(make).expect_err("refused");
@@ -447,7 +483,11 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
     ]
 }
 
-fn write_board(cfg: &Config, p: &BoardParams, tag: &str) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
+fn write_board(
+    cfg: &Config,
+    p: &BoardParams,
+    tag: &str,
+) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
     let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("uart_link");
     let dir = systolic::tools::fresh_dir(&base, tag).expect("scratch dir");
     let mut files = vec![];
@@ -469,7 +509,12 @@ fn board_design_is_lint_clean_in_verilator_and_icarus() {
         if have_verilator {
             let run = systolic::tools::run(
                 std::process::Command::new("verilator")
-                    .args(["--lint-only", "-Wall", "--top-module", systolic::rtl::board::BOARD_TOP])
+                    .args([
+                        "--lint-only",
+                        "-Wall",
+                        "--top-module",
+                        systolic::rtl::board::BOARD_TOP,
+                    ])
                     .args(&files),
                 limit,
             )
@@ -485,7 +530,13 @@ fn board_design_is_lint_clean_in_verilator_and_icarus() {
         if have_iverilog {
             let run = systolic::tools::run(
                 std::process::Command::new("iverilog")
-                    .args(["-g2005", "-Wall", "-s", systolic::rtl::board::BOARD_TOP, "-o"])
+                    .args([
+                        "-g2005",
+                        "-Wall",
+                        "-s",
+                        systolic::rtl::board::BOARD_TOP,
+                        "-o",
+                    ])
                     .arg(dir.join("board.vvp"))
                     .args(&files),
                 limit,
@@ -513,12 +564,22 @@ fn board_design_is_deterministic_and_every_module_states_its_contract() {
         "systolic_board.v",
         "systolic_engine.v",
     ] {
-        let text = &a.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name}")).1;
-        assert!(text.contains(&cfg.hash()), "{name}: header names the configuration");
+        let text = &a
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .1;
+        assert!(
+            text.contains(&cfg.hash()),
+            "{name}: header names the configuration"
+        );
         assert!(!text.contains("$display"), "{name}");
     }
     let board = &a.iter().find(|(n, _)| n == "systolic_board.v").unwrap().1;
-    assert!(board.contains("parameter integer CLKS_PER_BIT   = 8"), "{board}");
+    assert!(
+        board.contains("parameter integer CLKS_PER_BIT   = 8"),
+        "{board}"
+    );
 }
 
 // ------------------------------------------------------------------- CLI ----
@@ -556,10 +617,25 @@ fn cli_board_run_on_the_simulated_board() {
     write_npy(&dir.join("b.npy"), &b);
     let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
     let out = systolic_cli(&[
-        "board", "run", "--sim", "8", "--preset", "int8-4x4", "--a", &p("a.npy"), "--b",
-        &p("b.npy"), "--out", &p("c.npy"), "--json",
+        "board",
+        "run",
+        "--sim",
+        "8",
+        "--preset",
+        "int8-4x4",
+        "--a",
+        &p("a.npy"),
+        "--b",
+        &p("b.npy"),
+        "--out",
+        &p("c.npy"),
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["macs"], 6 * 9 * 5);
     assert_eq!(report["link"]["retries"], 0);
@@ -576,14 +652,27 @@ fn cli_board_run_without_a_board_is_one_line_with_a_hint() {
     write_npy(&dir.join("a.npy"), &m);
     let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
     let out = systolic_cli(&[
-        "board", "run", "--port", "/dev/systolic-no-such-tty", "--preset", "int8-4x4", "--a",
-        &p("a.npy"), "--b", &p("a.npy"), "--out", &p("c.npy"),
+        "board",
+        "run",
+        "--port",
+        "/dev/systolic-no-such-tty",
+        "--preset",
+        "int8-4x4",
+        "--a",
+        &p("a.npy"),
+        "--b",
+        &p("a.npy"),
+        "--out",
+        &p("c.npy"),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
-    assert!(lines[0].starts_with("error: cannot open serial port /dev/systolic-no-such-tty"), "{err}");
+    assert!(
+        lines[0].starts_with("error: cannot open serial port /dev/systolic-no-such-tty"),
+        "{err}"
+    );
     assert!(lines[1].starts_with("hint: "), "{err}");
     assert!(!dir.join("c.npy").exists());
 }
@@ -598,12 +687,24 @@ fn board_top_parameters_follow_the_board_files() {
     let load = |n: &str| Board::load(&constraints_dir(), n, None).expect("board");
     let ice = board_top_params(&load("icebreaker"), 115_200).unwrap();
     assert_eq!(
-        (ice.clks_per_bit, ice.button, ice.btn_active_low, ice.leds, ice.led_active_low),
+        (
+            ice.clks_per_bit,
+            ice.button,
+            ice.btn_active_low,
+            ice.leds,
+            ice.led_active_low
+        ),
         (104, true, true, 2, true)
     );
     let ulx = board_top_params(&load("ulx3s-25f"), 115_200).unwrap();
     assert_eq!(
-        (ulx.clks_per_bit, ulx.button, ulx.btn_active_low, ulx.leds, ulx.led_active_low),
+        (
+            ulx.clks_per_bit,
+            ulx.button,
+            ulx.btn_active_low,
+            ulx.leds,
+            ulx.led_active_low
+        ),
         (217, true, false, 8, false)
     );
     let hx = board_top_params(&load("ice40-hx8k-breakout"), 3_000_000).unwrap();
@@ -644,7 +745,10 @@ fn a_small_baud_mismatch_is_tolerated_a_large_one_is_an_error() {
             .err()
             .unwrap_or_else(|| panic!("host at {host} cycles per bit connected"));
         assert!(
-            matches!(err, LinkError::NoAnswer { .. } | LinkError::Unreliable { .. }),
+            matches!(
+                err,
+                LinkError::NoAnswer { .. } | LinkError::Unreliable { .. }
+            ),
             "host at {host}: {err}"
         );
     }
@@ -686,7 +790,10 @@ fn a_sixteen_word_read_is_performed_word_by_word() {
     check_gemm(&mut e, 4, 4, 4, 3);
     let (window, resp) = e.read_words(regs::PSUM_DATA_BASE, 8).unwrap();
     assert_eq!(resp, regs::RESP_OKAY);
-    assert!(window.iter().step_by(2).any(|&w| w != 0), "a snapshot is there");
+    assert!(
+        window.iter().step_by(2).any(|&w| w != 0),
+        "a snapshot is there"
+    );
     let (words, resp) = e.read_words(regs::PSUM_DATA_BASE, 16).unwrap();
     assert_eq!(resp, regs::RESP_SLVERR);
     assert_eq!(&words[..8], &window[..]);
@@ -707,7 +814,9 @@ fn serial_port_over_a_pty_to_the_simulated_board() {
     use std::os::fd::FromRawFd;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    let Some(mut b) = board(&preset()) else { return };
+    let Some(mut b) = board(&preset()) else {
+        return;
+    };
     // SAFETY: plain libc calls on a descriptor this test owns; ptsname_r writes at most
     // buf.len() bytes.
     let (master, slave) = unsafe {
@@ -717,7 +826,9 @@ fn serial_port_over_a_pty_to_the_simulated_board() {
         assert_eq!(libc::unlockpt(fd), 0);
         let mut buf = [0 as libc::c_char; 128];
         assert_eq!(libc::ptsname_r(fd, buf.as_mut_ptr(), buf.len()), 0);
-        let name = std::ffi::CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned();
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_string_lossy()
+            .into_owned();
         (std::fs::File::from_raw_fd(fd), name)
     };
     let mut port = systolic::uart::serial::SerialPort::open(&slave, 115_200).expect("open the pty");
@@ -758,14 +869,22 @@ fn serial_port_over_a_pty_to_the_simulated_board() {
     };
     assert!(info.is_systolic);
     assert_eq!(info.version, regs::version(&preset()));
-    assert!(info.description.starts_with("4x4 int8"), "{}", info.description);
+    assert!(
+        info.description.starts_with("4x4 int8"),
+        "{}",
+        info.description
+    );
     let mut e = UartEngine::connect(port, &preset(), LinkOptions::default()).expect("connect");
     check_gemm_any(&mut e, 5, 6, 7, 8);
     assert_eq!(e.stats().retries, 0);
     drop(e);
     // The command line on the same port: `board probe` and `board run`.
     let out = systolic_cli(&["board", "probe", "--port", &slave, "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let probed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(probed["version"], regs::version(&preset()));
     let dir = common::scratch_dir("uart-pty");
@@ -775,16 +894,40 @@ fn serial_port_over_a_pty_to_the_simulated_board() {
     write_npy(&dir.join("b.npy"), &bm);
     let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
     let out = systolic_cli(&[
-        "board", "run", "--port", &slave, "--preset", "int8-4x4", "--a", &p("a.npy"), "--b",
-        &p("b.npy"), "--out", &p("c.npy"),
+        "board",
+        "run",
+        "--port",
+        &slave,
+        "--preset",
+        "int8-4x4",
+        "--a",
+        &p("a.npy"),
+        "--b",
+        &p("b.npy"),
+        "--out",
+        &p("c.npy"),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let c = systolic::npy::read(&dir.join("c.npy")).expect("C");
     assert_eq!(c.data, triple_loop(&preset(), &a, &bm).data);
     // Another configuration than the board's: the one-line wrong-design error.
     let out = systolic_cli(&[
-        "board", "run", "--port", &slave, "--preset", "int8-3x5", "--a", &p("a.npy"), "--b",
-        &p("b.npy"), "--out", &p("c2.npy"),
+        "board",
+        "run",
+        "--port",
+        &slave,
+        "--preset",
+        "int8-3x5",
+        "--a",
+        &p("a.npy"),
+        "--b",
+        &p("b.npy"),
+        "--out",
+        &p("c2.npy"),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -179,7 +179,11 @@ const NPY_HINT: &str =
 fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Result<Matrix> {
     let arr = npy::read(path).map_err(|e| usage(format!("{which}: {e}"), NPY_HINT))?;
     if let Some(fp) = format.float() {
-        let bits_dtype = if fp.bits() == 8 { Dtype::U8 } else { Dtype::U16 };
+        let bits_dtype = if fp.bits() == 8 {
+            Dtype::U8
+        } else {
+            Dtype::U16
+        };
         let data = if arr.dtype == Dtype::F32 {
             arr.data
                 .iter()
@@ -314,12 +318,12 @@ fn finish<T: Transport>(
                 return Err(link.into());
             }
             return Err(match e {
-                GemmError::Chain { .. } | GemmError::Empty { .. } | GemmError::DataLength { .. } => {
-                    usage(
-                        e.to_string(),
-                        "C = A x B takes A of M x K and B of K x N (M, K, N >= 1)",
-                    )
-                }
+                GemmError::Chain { .. }
+                | GemmError::Empty { .. }
+                | GemmError::DataLength { .. } => usage(
+                    e.to_string(),
+                    "C = A x B takes A of M x K and B of K x N (M, K, N >= 1)",
+                ),
                 GemmError::Value { .. } => usage(
                     e.to_string(),
                     "every value must lie in the format's range: choose the format with --format",

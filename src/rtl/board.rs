@@ -177,10 +177,7 @@ pub fn module(p: &BoardParams) -> Module {
         comment("---- Bridge: frames to AXI4-Lite ----"),
     ];
     // The AXI nets between the bridge (m_axil_*) and the engine (s_axil_*).
-    for port in engine_ports
-        .iter()
-        .filter(|p| !p.name.ends_with("prot"))
-    {
+    for port in engine_ports.iter().filter(|p| !p.name.ends_with("prot")) {
         items.push(wire(&port.name, port.width.clone()));
     }
     let bridge = super::bridge::module();
@@ -247,7 +244,8 @@ pub fn module(p: &BoardParams) -> Module {
         name: BOARD_TOP.into(),
         doc: vec![
             "Board top: reset button synchroniser, UART 8N1 at clk / CLKS_PER_BIT baud, the".into(),
-            "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,".into(),
+            "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,"
+                .into(),
             "link error (sticky until reset). One clock domain, the board's oscillator.".into(),
         ],
         params: [

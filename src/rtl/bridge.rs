@@ -170,12 +170,16 @@ pub fn module() -> Module {
         wire_init(
             "dlen",
             bits(7),
-            id("len_r").slice(int(6), int(0)).sub(sized(7, u64::from(REQUEST_HEAD))),
+            id("len_r")
+                .slice(int(6), int(0))
+                .sub(sized(7, u64::from(REQUEST_HEAD))),
         ),
         wire_init(
             "pidx",
             bits(6),
-            id("pcnt").slice(int(5), int(0)).sub(sized(6, u64::from(REQUEST_HEAD))),
+            id("pcnt")
+                .slice(int(5), int(0))
+                .sub(sized(6, u64::from(REQUEST_HEAD))),
         ),
         wire_init(
             "read_ok",
@@ -183,10 +187,7 @@ pub fn module() -> Module {
             id("is_read")
                 .and(id("len_r").eq(req_head.clone()))
                 .and(id("arg_r").ne(sized(8, 0)))
-                .and(
-                    id("arg_r")
-                        .lt(sized(8, u64::from(MAX_BURST) + 1)),
-                ),
+                .and(id("arg_r").lt(sized(8, u64::from(MAX_BURST) + 1))),
         ),
         wire_init(
             "write_ok",
@@ -200,7 +201,11 @@ pub fn module() -> Module {
             None,
             id("last_valid").and(id("seq_r").eq(id("last_seq"))),
         ),
-        wire_init("timeout", None, zext32("idle_cnt", "TW").eq(id("TIMEOUT").sub(int(1)))),
+        wire_init(
+            "timeout",
+            None,
+            zext32("idle_cnt", "TW").eq(id("TIMEOUT").sub(int(1))),
+        ),
         wire_init("receiving", None, receiving),
     ];
     items.extend(crc_step("crx", id("crc_rx"), id("rx_data")));
@@ -244,11 +249,7 @@ pub fn module() -> Module {
                 id("cmd_r").bit_or(byte(RESPONSE_BIT)),
             ),
         ),
-        wire_init(
-            "dbytes",
-            bits(7),
-            concat(vec![id("nwords"), sized(2, 0)]),
-        ),
+        wire_init("dbytes", bits(7), concat(vec![id("nwords"), sized(2, 0)])),
         wire_init(
             "rlen",
             bits(8),
@@ -322,262 +323,260 @@ pub fn module() -> Module {
     items.push(assign(id("active"), not(is(St::Hunt))));
 
     // ---- the state machine ----
-    let receive = vec![
-        chain(
-            vec![
-                (
-                    rx(St::Hunt),
-                    vec![
-                        nb(id("crc_rx"), sized(16, 0xFFFF)),
-                        if_(id("rx_data").eq(byte(SYNC)), vec![go(St::Cmd)]),
-                    ],
-                ),
-                (
-                    rx(St::Cmd),
-                    vec![
-                        nb(id("cmd_r"), id("rx_data")),
-                        nb(id("crc_rx"), id("crx_next")),
-                        go(St::Seq),
-                    ],
-                ),
-                (
-                    rx(St::Seq),
-                    vec![
-                        nb(id("seq_r"), id("rx_data")),
-                        nb(id("crc_rx"), id("crx_next")),
-                        go(St::Len),
-                    ],
-                ),
-                (
-                    rx(St::Len),
-                    vec![
-                        nb(id("len_r"), id("rx_data")),
-                        nb(id("crc_rx"), id("crx_next")),
-                        nb(id("pcnt"), sized(8, 0)),
-                        chain(
-                            vec![
-                                (
-                                    id("rx_data").gt(sized(8, u64::from(MAX_REQUEST_LEN))),
-                                    vec![
-                                        Stmt::Comment("longer than any request: drop".into()),
-                                        nb(id("link_err"), bit(true)),
-                                        go(St::Hunt),
-                                    ],
-                                ),
-                                (id("rx_data").eq(sized(8, 0)), vec![go(St::CrcHi)]),
-                            ],
-                            vec![go(St::Pay)],
-                        ),
-                    ],
-                ),
-                (
-                    rx(St::Pay),
-                    vec![
-                        nb(id("crc_rx"), id("crx_next")),
-                        nb(id("pcnt"), id("pcnt").add(sized(8, 1))),
-                        chain(
-                            vec![
-                                (
-                                    id("pcnt").lt(sized(8, 4)),
-                                    vec![nb(
-                                        id("addr_r"),
-                                        concat(vec![
-                                            id("rx_data"),
-                                            id("addr_r").slice(int(31), int(8)),
-                                        ]),
-                                    )],
-                                ),
-                                (
-                                    id("pcnt").eq(sized(8, 4)),
-                                    vec![nb(id("arg_r"), id("rx_data"))],
-                                ),
-                            ],
-                            vec![nb(
-                                id("wsh"),
-                                concat(vec![id("rx_data"), id("wsh").slice(int(23), int(8))]),
-                            )],
-                        ),
-                        if_(
-                            id("pcnt").add(sized(8, 1)).eq(id("len_r")),
-                            vec![go(St::CrcHi)],
-                        ),
-                    ],
-                ),
-                (
-                    rx(St::CrcHi),
-                    vec![nb(id("crc_hi_r"), id("rx_data")), go(St::CrcLo)],
-                ),
-                (
-                    rx(St::CrcLo),
-                    vec![
-                        nb(
-                            id("crc_ok"),
-                            concat(vec![id("crc_hi_r"), id("rx_data")]).eq(id("crc_rx")),
-                        ),
-                        go(St::Check),
-                    ],
-                ),
-                (
-                    id("receiving").and(id("rx_err").or(id("timeout"))),
-                    vec![
-                        Stmt::Comment("framing error or silence inside a frame: drop it".into()),
-                        nb(id("link_err"), bit(true)),
-                        go(St::Hunt),
-                    ],
-                ),
-                (
-                    is(St::Check),
-                    vec![chain(
+    let receive = vec![chain(
+        vec![
+            (
+                rx(St::Hunt),
+                vec![
+                    nb(id("crc_rx"), sized(16, 0xFFFF)),
+                    if_(id("rx_data").eq(byte(SYNC)), vec![go(St::Cmd)]),
+                ],
+            ),
+            (
+                rx(St::Cmd),
+                vec![
+                    nb(id("cmd_r"), id("rx_data")),
+                    nb(id("crc_rx"), id("crx_next")),
+                    go(St::Seq),
+                ],
+            ),
+            (
+                rx(St::Seq),
+                vec![
+                    nb(id("seq_r"), id("rx_data")),
+                    nb(id("crc_rx"), id("crx_next")),
+                    go(St::Len),
+                ],
+            ),
+            (
+                rx(St::Len),
+                vec![
+                    nb(id("len_r"), id("rx_data")),
+                    nb(id("crc_rx"), id("crx_next")),
+                    nb(id("pcnt"), sized(8, 0)),
+                    chain(
                         vec![
                             (
-                                not(id("crc_ok")),
-                                {
-                                    let mut v = respond(true, byte(NAK_CRC));
-                                    v.push(nb(id("link_err"), bit(true)));
-                                    v
-                                },
-                            ),
-                            (
-                                id("read_ok"),
+                                id("rx_data").gt(sized(8, u64::from(MAX_REQUEST_LEN))),
                                 vec![
-                                    nb(id("nwords"), id("arg_r").slice(int(4), int(0))),
-                                    nb(id("widx"), sized(5, 0)),
-                                    nb(id("resp_acc"), sized(2, 0)),
-                                    nb(id("last_seq"), id("seq_r")),
-                                    nb(id("last_valid"), bit(true)),
-                                    nb(id("m_axil_arvalid"), bit(true)),
-                                    go(St::AxiAr),
+                                    Stmt::Comment("longer than any request: drop".into()),
+                                    nb(id("link_err"), bit(true)),
+                                    go(St::Hunt),
                                 ],
                             ),
+                            (id("rx_data").eq(sized(8, 0)), vec![go(St::CrcHi)]),
+                        ],
+                        vec![go(St::Pay)],
+                    ),
+                ],
+            ),
+            (
+                rx(St::Pay),
+                vec![
+                    nb(id("crc_rx"), id("crx_next")),
+                    nb(id("pcnt"), id("pcnt").add(sized(8, 1))),
+                    chain(
+                        vec![
                             (
-                                id("write_ok").and(id("retry")),
-                                {
-                                    let mut v = vec![Stmt::Comment(
-                                        "a retried WRITE: answer again, do not execute".into(),
-                                    )];
-                                    v.extend(respond(false, concat(vec![sized(6, 0), id("last_resp")])));
-                                    v
-                                },
+                                id("pcnt").lt(sized(8, 4)),
+                                vec![nb(
+                                    id("addr_r"),
+                                    concat(vec![
+                                        id("rx_data"),
+                                        id("addr_r").slice(int(31), int(8)),
+                                    ]),
+                                )],
                             ),
                             (
-                                id("write_ok"),
-                                vec![
-                                    nb(id("nwords"), id("dlen").slice(int(6), int(2))),
-                                    nb(id("widx"), sized(5, 0)),
-                                    nb(id("resp_acc"), sized(2, 0)),
-                                    nb(id("last_seq"), id("seq_r")),
-                                    nb(id("last_valid"), bit(true)),
-                                    nb(id("m_axil_awvalid"), bit(true)),
-                                    nb(id("m_axil_wvalid"), bit(true)),
-                                    go(St::AxiW),
-                                ],
+                                id("pcnt").eq(sized(8, 4)),
+                                vec![nb(id("arg_r"), id("rx_data"))],
                             ),
                         ],
-                        {
-                            let mut v = respond(true, byte(NAK_BAD_REQUEST));
+                        vec![nb(
+                            id("wsh"),
+                            concat(vec![id("rx_data"), id("wsh").slice(int(23), int(8))]),
+                        )],
+                    ),
+                    if_(
+                        id("pcnt").add(sized(8, 1)).eq(id("len_r")),
+                        vec![go(St::CrcHi)],
+                    ),
+                ],
+            ),
+            (
+                rx(St::CrcHi),
+                vec![nb(id("crc_hi_r"), id("rx_data")), go(St::CrcLo)],
+            ),
+            (
+                rx(St::CrcLo),
+                vec![
+                    nb(
+                        id("crc_ok"),
+                        concat(vec![id("crc_hi_r"), id("rx_data")]).eq(id("crc_rx")),
+                    ),
+                    go(St::Check),
+                ],
+            ),
+            (
+                id("receiving").and(id("rx_err").or(id("timeout"))),
+                vec![
+                    Stmt::Comment("framing error or silence inside a frame: drop it".into()),
+                    nb(id("link_err"), bit(true)),
+                    go(St::Hunt),
+                ],
+            ),
+            (
+                is(St::Check),
+                vec![chain(
+                    vec![
+                        (not(id("crc_ok")), {
+                            let mut v = respond(true, byte(NAK_CRC));
                             v.push(nb(id("link_err"), bit(true)));
                             v
-                        },
-                    )],
-                ),
-                (
-                    is(St::AxiW),
-                    vec![
-                        if_(id("m_axil_awready"), vec![nb(id("m_axil_awvalid"), bit(false))]),
-                        if_(id("m_axil_wready"), vec![nb(id("m_axil_wvalid"), bit(false))]),
-                        if_(id("aw_done").and(id("w_done")), vec![go(St::AxiB)]),
-                    ],
-                ),
-                (
-                    is(St::AxiB).and(id("m_axil_bvalid")),
-                    vec![
-                        nb(id("widx"), id("widx").add(sized(5, 1))),
-                        if_else(
-                            last_word.clone(),
-                            {
-                                let mut v = vec![nb(
-                                    id("last_resp"),
-                                    id("resp_acc").bit_or(id("m_axil_bresp")),
-                                )];
-                                v.extend(respond(
-                                    false,
-                                    concat(vec![
-                                        sized(6, 0),
-                                        id("resp_acc").bit_or(id("m_axil_bresp")),
-                                    ]),
-                                ));
-                                v
-                            },
+                        }),
+                        (
+                            id("read_ok"),
                             vec![
-                                nb(id("resp_acc"), id("resp_acc").bit_or(id("m_axil_bresp"))),
+                                nb(id("nwords"), id("arg_r").slice(int(4), int(0))),
+                                nb(id("widx"), sized(5, 0)),
+                                nb(id("resp_acc"), sized(2, 0)),
+                                nb(id("last_seq"), id("seq_r")),
+                                nb(id("last_valid"), bit(true)),
+                                nb(id("m_axil_arvalid"), bit(true)),
+                                go(St::AxiAr),
+                            ],
+                        ),
+                        (id("write_ok").and(id("retry")), {
+                            let mut v = vec![Stmt::Comment(
+                                "a retried WRITE: answer again, do not execute".into(),
+                            )];
+                            v.extend(respond(false, concat(vec![sized(6, 0), id("last_resp")])));
+                            v
+                        }),
+                        (
+                            id("write_ok"),
+                            vec![
+                                nb(id("nwords"), id("dlen").slice(int(6), int(2))),
+                                nb(id("widx"), sized(5, 0)),
+                                nb(id("resp_acc"), sized(2, 0)),
+                                nb(id("last_seq"), id("seq_r")),
+                                nb(id("last_valid"), bit(true)),
                                 nb(id("m_axil_awvalid"), bit(true)),
                                 nb(id("m_axil_wvalid"), bit(true)),
                                 go(St::AxiW),
                             ],
                         ),
                     ],
-                ),
-                (
-                    is(St::AxiAr).and(id("m_axil_arready")),
-                    vec![nb(id("m_axil_arvalid"), bit(false)), go(St::AxiR)],
-                ),
-                (
-                    is(St::AxiR).and(id("m_axil_rvalid")),
-                    vec![
-                        nb(id("widx"), id("widx").add(sized(5, 1))),
-                        nb(id("resp_acc"), id("resp_acc").bit_or(id("m_axil_rresp"))),
-                        if_else(
-                            last_word,
-                            {
-                                let mut v = vec![nb(id("dcnt"), sized(7, 0))];
-                                v.extend(respond(
-                                    false,
-                                    concat(vec![
-                                        sized(6, 0),
-                                        id("resp_acc").bit_or(id("m_axil_rresp")),
-                                    ]),
-                                ));
-                                v
-                            },
-                            vec![nb(id("m_axil_arvalid"), bit(true)), go(St::AxiAr)],
-                        ),
-                    ],
-                ),
-                (
-                    is(St::TxHead).and(id("tx_fire")),
-                    vec![
-                        nb(id("tcnt"), id("tcnt").add(sized(3, 1))),
-                        if_(
-                            id("tcnt").eq(sized(3, 0)),
-                            vec![nb(id("crc_tx"), sized(16, 0xFFFF))],
-                        ),
-                        if_(id("tx_crc_byte"), vec![nb(id("crc_tx"), id("ctx_next"))]),
-                        if_(
-                            id("tcnt").eq(sized(3, 4)),
-                            vec![
-                                nb(id("dcnt"), sized(7, 0)),
-                                if_else(id("tx_read"), vec![go(St::TxData)], vec![go(St::TxCrcHi)]),
-                            ],
-                        ),
-                    ],
-                ),
-                (
-                    is(St::TxData).and(id("tx_fire")),
-                    vec![
-                        nb(id("crc_tx"), id("ctx_next")),
-                        nb(id("dcnt"), id("dcnt").add(sized(7, 1))),
-                        if_(
-                            id("dcnt").add(sized(7, 1)).eq(id("dbytes")),
-                            vec![go(St::TxCrcHi)],
-                        ),
-                    ],
-                ),
-                (is(St::TxCrcHi).and(id("tx_fire")), vec![go(St::TxCrcLo)]),
-                (is(St::TxCrcLo).and(id("tx_fire")), vec![go(St::Hunt)]),
-            ],
-            vec![],
-        ),
-    ];
+                    {
+                        let mut v = respond(true, byte(NAK_BAD_REQUEST));
+                        v.push(nb(id("link_err"), bit(true)));
+                        v
+                    },
+                )],
+            ),
+            (
+                is(St::AxiW),
+                vec![
+                    if_(
+                        id("m_axil_awready"),
+                        vec![nb(id("m_axil_awvalid"), bit(false))],
+                    ),
+                    if_(
+                        id("m_axil_wready"),
+                        vec![nb(id("m_axil_wvalid"), bit(false))],
+                    ),
+                    if_(id("aw_done").and(id("w_done")), vec![go(St::AxiB)]),
+                ],
+            ),
+            (
+                is(St::AxiB).and(id("m_axil_bvalid")),
+                vec![
+                    nb(id("widx"), id("widx").add(sized(5, 1))),
+                    if_else(
+                        last_word.clone(),
+                        {
+                            let mut v = vec![nb(
+                                id("last_resp"),
+                                id("resp_acc").bit_or(id("m_axil_bresp")),
+                            )];
+                            v.extend(respond(
+                                false,
+                                concat(vec![
+                                    sized(6, 0),
+                                    id("resp_acc").bit_or(id("m_axil_bresp")),
+                                ]),
+                            ));
+                            v
+                        },
+                        vec![
+                            nb(id("resp_acc"), id("resp_acc").bit_or(id("m_axil_bresp"))),
+                            nb(id("m_axil_awvalid"), bit(true)),
+                            nb(id("m_axil_wvalid"), bit(true)),
+                            go(St::AxiW),
+                        ],
+                    ),
+                ],
+            ),
+            (
+                is(St::AxiAr).and(id("m_axil_arready")),
+                vec![nb(id("m_axil_arvalid"), bit(false)), go(St::AxiR)],
+            ),
+            (
+                is(St::AxiR).and(id("m_axil_rvalid")),
+                vec![
+                    nb(id("widx"), id("widx").add(sized(5, 1))),
+                    nb(id("resp_acc"), id("resp_acc").bit_or(id("m_axil_rresp"))),
+                    if_else(
+                        last_word,
+                        {
+                            let mut v = vec![nb(id("dcnt"), sized(7, 0))];
+                            v.extend(respond(
+                                false,
+                                concat(vec![
+                                    sized(6, 0),
+                                    id("resp_acc").bit_or(id("m_axil_rresp")),
+                                ]),
+                            ));
+                            v
+                        },
+                        vec![nb(id("m_axil_arvalid"), bit(true)), go(St::AxiAr)],
+                    ),
+                ],
+            ),
+            (
+                is(St::TxHead).and(id("tx_fire")),
+                vec![
+                    nb(id("tcnt"), id("tcnt").add(sized(3, 1))),
+                    if_(
+                        id("tcnt").eq(sized(3, 0)),
+                        vec![nb(id("crc_tx"), sized(16, 0xFFFF))],
+                    ),
+                    if_(id("tx_crc_byte"), vec![nb(id("crc_tx"), id("ctx_next"))]),
+                    if_(
+                        id("tcnt").eq(sized(3, 4)),
+                        vec![
+                            nb(id("dcnt"), sized(7, 0)),
+                            if_else(id("tx_read"), vec![go(St::TxData)], vec![go(St::TxCrcHi)]),
+                        ],
+                    ),
+                ],
+            ),
+            (
+                is(St::TxData).and(id("tx_fire")),
+                vec![
+                    nb(id("crc_tx"), id("ctx_next")),
+                    nb(id("dcnt"), id("dcnt").add(sized(7, 1))),
+                    if_(
+                        id("dcnt").add(sized(7, 1)).eq(id("dbytes")),
+                        vec![go(St::TxCrcHi)],
+                    ),
+                ],
+            ),
+            (is(St::TxCrcHi).and(id("tx_fire")), vec![go(St::TxCrcLo)]),
+            (is(St::TxCrcLo).and(id("tx_fire")), vec![go(St::Hunt)]),
+        ],
+        vec![],
+    )];
     items.extend([
         comment("---- The state machine (see docs/uart-protocol.md) ----"),
         always(vec![
@@ -656,15 +655,22 @@ pub fn module() -> Module {
         input("m_axil_rresp", bits(2), ""),
         input("m_axil_rvalid", None, ""),
         output("m_axil_rready", None, ""),
-        output("active", None, "a frame is being received, executed or answered"),
+        output(
+            "active",
+            None,
+            "a frame is being received, executed or answered",
+        ),
         output_reg("link_err", None, "one cycle per NAK sent or frame dropped"),
     ];
     Module {
         name: BRIDGE.into(),
         doc: vec![
-            "UART-to-AXI4-Lite bridge: request frames (SYNC CMD SEQ LEN PAYLOAD CRC16) in, one".into(),
-            "AXI4-Lite transaction per word, one response frame out. Executes a request only".into(),
-            "after its CRC matched; a WRITE repeating the last SEQ is answered, not re-executed.".into(),
+            "UART-to-AXI4-Lite bridge: request frames (SYNC CMD SEQ LEN PAYLOAD CRC16) in, one"
+                .into(),
+            "AXI4-Lite transaction per word, one response frame out. Executes a request only"
+                .into(),
+            "after its CRC matched; a WRITE repeating the last SEQ is answered, not re-executed."
+                .into(),
             "See docs/uart-protocol.md.".into(),
         ],
         params: vec![param(

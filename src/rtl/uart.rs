@@ -109,7 +109,10 @@ pub fn rx_module() -> Module {
                     st(RX_IDLE),
                     vec![
                         nb(id("cnt"), zeros(id("CW"))),
-                        if_(not(id("rx_sync")), vec![nb(id("state"), rx_state(RX_START))]),
+                        if_(
+                            not(id("rx_sync")),
+                            vec![nb(id("state"), rx_state(RX_START))],
+                        ),
                     ],
                     vec![if_else(
                         st(RX_START),
@@ -167,8 +170,10 @@ pub fn rx_module() -> Module {
     Module {
         name: RX.into(),
         doc: vec![
-            "UART receiver, 8N1: 2-flop synchroniser on rx, start bit checked at its middle, one".into(),
-            "sample per bit at mid-bit. valid (1 cycle) with data at the middle of the stop bit;".into(),
+            "UART receiver, 8N1: 2-flop synchroniser on rx, start bit checked at its middle, one"
+                .into(),
+            "sample per bit at mid-bit. valid (1 cycle) with data at the middle of the stop bit;"
+                .into(),
             "a stop bit sampled low pulses frame_err instead and drops the byte.".into(),
         ],
         params: vec![cpb_param()],
@@ -178,7 +183,11 @@ pub fn rx_module() -> Module {
             input("rx", None, "asynchronous serial input, idle 1"),
             output_reg("data", bits(8), "the last byte received"),
             output_reg("valid", None, "one cycle per byte received"),
-            output_reg("frame_err", None, "one cycle per character with a low stop bit"),
+            output_reg(
+                "frame_err",
+                None,
+                "one cycle per character with a low stop bit",
+            ),
         ],
         items: hoist(items),
     }
@@ -244,7 +253,8 @@ pub fn tx_module() -> Module {
     Module {
         name: TX.into(),
         doc: vec![
-            "UART transmitter, 8N1: a byte is taken when valid && ready, the start bit leaves at".into(),
+            "UART transmitter, 8N1: a byte is taken when valid && ready, the start bit leaves at"
+                .into(),
             "the next edge; ready rises again 10 * CLKS_PER_BIT cycles later.".into(),
         ],
         params: vec![cpb_param()],

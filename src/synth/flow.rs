@@ -188,7 +188,10 @@ fn fits(
 /// The board top's parameters for `board`: `CLKS_PER_BIT` from its clock and `baud`, a button
 /// and LEDs as its board file names them. A pin named `..._N` is active low (the iCEBreaker's
 /// `BTN_N`, `LEDR_N`), any other active high (the ULX3S's, the HX8K breakout's).
-pub fn board_top_params(board: &Board, baud: u32) -> Result<crate::rtl::board::BoardParams, SynthError> {
+pub fn board_top_params(
+    board: &Board,
+    baud: u32,
+) -> Result<crate::rtl::board::BoardParams, SynthError> {
     let low = |pin: &str| pin.ends_with("_N") || pin.ends_with("_n");
     let mut p = crate::rtl::board::BoardParams::new(board.clock.freq_mhz * 1e6, baud.max(1));
     if p.clks_per_bit < 4 {
@@ -298,7 +301,11 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
             o.baud,
             board_params.clks_per_bit,
             board.clock.freq_mhz,
-            if board_params.button { "synchronised" } else { "absent (power-on reset only)" },
+            if board_params.button {
+                "synchronised"
+            } else {
+                "absent (power-on reset only)"
+            },
             board_params.leds
         ));
         crate::rtl::board::BOARD_TOP.to_string()

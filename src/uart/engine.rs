@@ -16,7 +16,6 @@ use super::{Link, LinkError, LinkOptions, LinkStats, Transport};
 /// Bound on STATUS polls of one wait.
 pub const DEFAULT_POLL_LIMIT: u64 = 100_000;
 
-
 fn stopped(code: ErrorCode) -> BackendError {
     BackendError::Stopped {
         code,
@@ -125,11 +124,7 @@ impl<T: Transport> UartEngine<T> {
                 found: version,
                 found_desc: describe_geometry(geometry, memory),
                 expected: want.0,
-                expected_desc: format!(
-                    "`{}`: {}",
-                    cfg.name,
-                    describe_geometry(want.1, want.2)
-                ),
+                expected_desc: format!("`{}`: {}", cfg.name, describe_geometry(want.1, want.2)),
             });
         }
         let clear = regs::reg("CONTROL").field("CLEAR_ERROR").put(1);
@@ -214,7 +209,9 @@ impl<T: Transport> UartEngine<T> {
             .read_words(regs::reg(name).offset, count)
             .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
-            return Err(BackendError::Other(format!("read of {name} answered {resp}")));
+            return Err(BackendError::Other(format!(
+                "read of {name} answered {resp}"
+            )));
         }
         Ok(v)
     }
@@ -348,7 +345,10 @@ impl<T: Transport> Engine for UartEngine<T> {
         // One burst over the window's (low, high) word pairs: the high words cost 4 bytes each,
         // less than a request per column would (the last one is left out when ACC_W <= 32).
         let (words, resp) = self
-            .read_words(regs::psum_data_address(0, false), 2 * cols - 1 + usize::from(acc_w > 32))
+            .read_words(
+                regs::psum_data_address(0, false),
+                2 * cols - 1 + usize::from(acc_w > 32),
+            )
             .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             return Err(BackendError::Other("PSUM_DATA answered SLVERR".into()));
@@ -383,7 +383,9 @@ impl<T: Transport> Engine for UartEngine<T> {
             .write_words(regs::reg("CONTROL").offset, 0xF, &[v])
             .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
-            return Err(BackendError::Other(format!("write of CONTROL answered {resp}")));
+            return Err(BackendError::Other(format!(
+                "write of CONTROL answered {resp}"
+            )));
         }
         self.free_known = 0;
         Ok(())
@@ -396,7 +398,9 @@ impl<T: Transport> Engine for UartEngine<T> {
 
 impl<T: Transport> UartEngine<T> {
     fn sbuf_write(&mut self, addr: u32, strb: u8, words: &[u32]) -> Result<(), BackendError> {
-        let resp = self.write_words(addr, strb, words).map_err(|e| self.link_err(e))?;
+        let resp = self
+            .write_words(addr, strb, words)
+            .map_err(|e| self.link_err(e))?;
         if resp != RESP_OKAY {
             return Err(BackendError::Other(format!(
                 "SBUF write to {addr:#x} answered {resp}"

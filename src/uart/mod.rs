@@ -67,7 +67,11 @@ pub enum LinkError {
         "the device on {line} is not a systolic engine: ID register reads {id:#010x}, expected \
          {expected:#010x}"
     )]
-    WrongDevice { line: String, id: u32, expected: u32 },
+    WrongDevice {
+        line: String,
+        id: u32,
+        expected: u32,
+    },
     #[error(
         "wrong design on the board: VERSION (configuration hash) is {found:#010x} ({found_desc}), \
          but the configuration given is {expected:#010x} ({expected_desc})"

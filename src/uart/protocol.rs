@@ -67,7 +67,8 @@ pub enum FrameError {
 impl Frame {
     /// The bytes on the line.
     pub fn encode(&self) -> Result<Vec<u8>, FrameError> {
-        let len = u8::try_from(self.payload.len()).map_err(|_| FrameError::TooLong(self.payload.len()))?;
+        let len = u8::try_from(self.payload.len())
+            .map_err(|_| FrameError::TooLong(self.payload.len()))?;
         let mut out = Vec::with_capacity(self.payload.len() + FRAME_OVERHEAD);
         out.extend([SYNC, self.cmd, self.seq, len]);
         out.extend_from_slice(&self.payload);
@@ -176,9 +177,6 @@ mod tests {
         let f = Frame::read(7, 0x1000, 2).encode().unwrap();
         assert_eq!(&f[..9], &[SYNC, CMD_READ, 7, 5, 0x00, 0x10, 0, 0, 2]);
         assert_eq!(f.len(), 11);
-        assert_eq!(
-            Decoder::decode_all(&f),
-            vec![Ok(Frame::read(7, 0x1000, 2))]
-        );
+        assert_eq!(Decoder::decode_all(&f), vec![Ok(Frame::read(7, 0x1000, 2))]);
     }
 }

@@ -87,8 +87,7 @@ impl SerialPort {
             tio.c_iflag &= !(libc::IXON | libc::IXOFF | libc::IXANY);
             tio.c_cc[libc::VMIN] = 0;
             tio.c_cc[libc::VTIME] = 0;
-            if libc::cfsetispeed(&mut tio, speed) != 0 || libc::cfsetospeed(&mut tio, speed) != 0
-            {
+            if libc::cfsetispeed(&mut tio, speed) != 0 || libc::cfsetospeed(&mut tio, speed) != 0 {
                 return Err(cfg_err("baud rate"));
             }
             if libc::tcsetattr(fd, libc::TCSANOW, &tio) != 0 {

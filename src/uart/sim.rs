@@ -98,12 +98,9 @@ impl SimBoard {
         opts: &HarnessOptions,
     ) -> Result<SimBoard, LinkError> {
         let files = board::design(cfg, params).files();
-        let sources = crate::cosim::write_sources(
-            &opts.cache_root,
-            &format!("board-{}", cfg.tag()),
-            &files,
-        )
-        .map_err(sim_err)?;
+        let sources =
+            crate::cosim::write_sources(&opts.cache_root, &format!("board-{}", cfg.tag()), &files)
+                .map_err(sim_err)?;
         let port_specs: Vec<PortSpec> = board::ports(params)
             .into_iter()
             .map(|p| {
@@ -185,7 +182,11 @@ impl SimBoard {
         let p = self.led?;
         let width = self.sim.port_spec(p).width;
         let v = self.sim.get_u64(p);
-        let mask = if width >= 64 { u64::MAX } else { (1 << width) - 1 };
+        let mask = if width >= 64 {
+            u64::MAX
+        } else {
+            (1 << width) - 1
+        };
         Some(if self.led_active_low { !v & mask } else { v })
     }
 
@@ -327,10 +328,7 @@ impl Transport for SimBoard {
     }
 
     fn describe(&self) -> String {
-        format!(
-            "the simulated line ({} cycles per bit)",
-            self.cpb
-        )
+        format!("the simulated line ({} cycles per bit)", self.cpb)
     }
 
     fn cycles(&self) -> Option<u64> {
