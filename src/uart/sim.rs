@@ -98,9 +98,20 @@ impl SimBoard {
         opts: &HarnessOptions,
     ) -> Result<SimBoard, LinkError> {
         let files = board::design(cfg, params).files();
+        SimBoard::build_files(&format!("board-{}", cfg.tag()), &files, params, opts)
+    }
+
+    /// Like [`SimBoard::build`], for given Verilog `files` (name, text) whose top is
+    /// `systolic_board` with the ports of `params` (e.g. a post-synthesis netlist and the
+    /// vendor cell models; `opts.extra_args` carries the Verilator flags they need).
+    pub fn build_files(
+        tag: &str,
+        files: &[(String, String)],
+        params: &BoardParams,
+        opts: &HarnessOptions,
+    ) -> Result<SimBoard, LinkError> {
         let sources =
-            crate::cosim::write_sources(&opts.cache_root, &format!("board-{}", cfg.tag()), &files)
-                .map_err(sim_err)?;
+            crate::cosim::write_sources(&opts.cache_root, tag, files).map_err(sim_err)?;
         let port_specs: Vec<PortSpec> = board::ports(params)
             .into_iter()
             .map(|p| {
