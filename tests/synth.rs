@@ -16,8 +16,9 @@
 //!   clear errors.
 //!
 //! Without the tools (`scripts/fpga-tools.sh` installs them) a flow test prints `skipped` and
-//! passes, unless `CI` is set: then it fails. The whole file takes about a minute with the
-//! WebAssembly compilation cache warm (`scripts/fpga-tools.sh` warms it; cold, add ~2 min).
+//! passes, unless `CI` is set: then it fails. The whole file takes about 2.5 minutes with the
+//! WebAssembly compilation cache warm (90 s of it the board top and its netlist simulation;
+//! `scripts/fpga-tools.sh` warms it; cold, add ~2 min).
 
 use std::path::PathBuf;
 use std::time::Duration;
