@@ -205,7 +205,7 @@ pub fn board_top_params(
     p.btn_active_low = board.pins.button.as_deref().is_some_and(low);
     p.leds = board.pins.leds.len() as u32;
     p.led_active_low = board.pins.leds.first().is_some_and(|l| low(l));
-    // About 1.4 Hz at 12 MHz, 1.5 Hz at 25 MHz.
+    // A blink period of 2^HEARTBEAT_W cycles, about 1.4 s at 12 MHz and 1.3 s at 25 MHz.
     p.heartbeat_w = (board.clock.freq_mhz * 1e6).log2().ceil() as u32;
     Ok(p)
 }
