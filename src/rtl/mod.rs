@@ -6,6 +6,8 @@
 //! - [`skew`], [`deskew`]: the staggering of inputs and the re-alignment of outputs.
 //! - [`psum`]: the accumulation buffer and its read port.
 //! - [`top`]: command queue, stationary loading, moving entry, control pipeline.
+//! - Around the core, the engine ([`engine`]: [`sbuf`], [`sequencer`], [`axil`]) and the board
+//!   top ([`board`]: [`uart`] receiver and transmitter, frame [`bridge`] to AXI4-Lite).
 //!
 //! [`Design`] gathers them for one configuration; [`Design::files`] prints them through the one
 //! printer in [`crate::verilog`].
