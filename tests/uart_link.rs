@@ -19,6 +19,9 @@
 //!   `board probe`, `board run --port`, a wrong design's one-line error).
 //! - Lint: the board designs are clean under `verilator --lint-only -Wall` and
 //!   `iverilog -g2005 -Wall`, and deterministic.
+//! - Icarus (second simulator): `hdl/tb_board.v` plays request frames onto the board design's
+//!   `uart_rx` and records `uart_tx`: identity, a push, a NAK for a corrupted frame, a retried
+//!   push answered without being executed.
 //!
 //! Tests that need Verilator fail (do not skip) when `CI` is set and the tool is missing.
 
@@ -972,4 +975,123 @@ fn a_framing_error_drops_the_frame_and_lights_the_error_led() {
         "the error LED is on"
     );
     check_gemm(&mut e, 2, 2, 2, 11);
+}
+
+// ------------------------------------------------------- second simulator ----
+
+/// The board design in Icarus Verilog (`hdl/tb_board.v` plays bytes onto `uart_rx` and records
+/// `uart_tx`): the identity READ, an instruction push, a corrupted frame (NAK), a retried push
+/// (answered, not executed: RETIRED counts one FENCE per distinct push), all as Verilator and
+/// the protocol say.
+#[test]
+fn the_board_design_speaks_the_protocol_in_icarus() {
+    if !(common::require_tool("iverilog", "-V") && common::require_tool("vvp", "-V")) {
+        return;
+    }
+    let cfg = preset();
+    let p = params();
+    let (dir, files) = write_board(&cfg, &p, "icarus");
+    let fence = Instr::Fence.encode();
+    let push = |seq| {
+        Frame::write(
+            seq,
+            regs::reg("INSTR_LO").offset,
+            0xF,
+            &[fence as u32, (fence >> 32) as u32],
+        )
+    };
+    let retired = |seq| Frame::read(seq, regs::reg("RETIRED").offset, 1);
+    let mut bad = push(4).encode().unwrap();
+    bad[6] ^= 0x40;
+    // (bytes to send, response bytes to wait for)
+    let steps: Vec<(Vec<u8>, usize)> = vec![
+        (Frame::read(1, 0, 4).encode().unwrap(), 6 + 1 + 16),
+        (push(2).encode().unwrap(), 7),
+        (retired(3).encode().unwrap(), 6 + 5),
+        (bad, 7),
+        (push(5).encode().unwrap(), 7),
+        (push(5).encode().unwrap(), 7),
+        (retired(6).encode().unwrap(), 6 + 5),
+    ];
+    let mut script = String::new();
+    for (bytes, wait) in &steps {
+        for b in bytes {
+            script.push_str(&format!("1{b:02x}\n"));
+        }
+        script.push_str(&format!("2{wait:02x}\n"));
+    }
+    script.push_str("300\n");
+    std::fs::write(dir.join("script.hex"), script).unwrap();
+    let tb = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hdl/tb_board.v");
+    let limit = std::time::Duration::from_secs(300);
+    let run = systolic::tools::run(
+        std::process::Command::new("iverilog")
+            .args(["-g2005", "-Wall", "-s", "tb_board", "-P"])
+            .arg(format!("tb_board.CPB={}", p.clks_per_bit))
+            .arg("-o")
+            .arg(dir.join("tb.vvp"))
+            .arg(&tb)
+            .args(&files),
+        limit,
+    )
+    .expect("run iverilog");
+    assert!(
+        run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
+        "iverilog\n{}",
+        run.output()
+    );
+    let run = systolic::tools::run(
+        std::process::Command::new("vvp")
+            .arg("-N")
+            .arg(dir.join("tb.vvp"))
+            .arg(format!("+script={}", dir.join("script.hex").display()))
+            .arg(format!("+out={}", dir.join("out.hex").display())),
+        limit,
+    )
+    .expect("run vvp");
+    assert!(
+        run.success() && run.stdout.contains("DONE"),
+        "vvp\n{}",
+        run.output()
+    );
+    let text = std::fs::read_to_string(dir.join("out.hex")).unwrap();
+    assert!(!text.contains("framing"), "{text}");
+    let bytes: Vec<u8> = text
+        .lines()
+        .map(|l| u8::from_str_radix(l.trim(), 16).expect("hex byte"))
+        .collect();
+    let frames: Vec<Frame> = Decoder::decode_all(&bytes)
+        .into_iter()
+        .map(|r| r.expect("every response's CRC matches"))
+        .collect();
+    assert_eq!(frames.len(), steps.len(), "{frames:?}");
+    let word = |f: &Frame, i: usize| {
+        u32::from_le_bytes(f.payload[1 + 4 * i..5 + 4 * i].try_into().unwrap())
+    };
+    // 1: identity.
+    assert_eq!(
+        (frames[0].cmd, frames[0].seq, frames[0].payload[0]),
+        (0x81, 1, 0)
+    );
+    assert_eq!(word(&frames[0], 0), regs::ID_VALUE);
+    assert_eq!(word(&frames[0], 1), regs::version(&cfg));
+    assert_eq!(
+        word(&frames[0], 2),
+        regs::reg("GEOMETRY").constant(&cfg).unwrap()
+    );
+    // 2, 3: a push, then one instruction retired.
+    assert_eq!(
+        (frames[1].cmd, frames[1].seq, frames[1].payload.clone()),
+        (0x82, 2, vec![0])
+    );
+    assert_eq!(word(&frames[2], 0), 1);
+    // 4: the corrupted frame is refused with a NAK (reason CRC) and not executed.
+    assert_eq!(
+        (frames[3].cmd, frames[3].payload.clone()),
+        (protocol::CMD_NAK, vec![protocol::NAK_CRC])
+    );
+    // 5, 6: a push and its retry (same SEQ): both answered OKAY, one executed.
+    assert_eq!((frames[4].seq, frames[4].payload.clone()), (5, vec![0]));
+    assert_eq!((frames[5].seq, frames[5].payload.clone()), (5, vec![0]));
+    assert_eq!(word(&frames[6], 0), 2, "two FENCEs retired, not three");
 }
