@@ -14,7 +14,7 @@ pub mod protocol;
 pub mod serial;
 pub mod sim;
 
-use protocol::{Decoder, Frame, CMD_NAK, FRAME_OVERHEAD, RESPONSE_BIT};
+use protocol::{Decoder, Frame, CMD_NAK, RESPONSE_BIT};
 
 /// Why the link failed: one line each (the I/O cause, when there is one, is the error's
 /// `source`, printed after it by an `{:#}` report).
@@ -290,10 +290,5 @@ impl<T: Transport> Link<T> {
                 Some(Ok(_)) => self.stats.ignored += 1,
             }
         }
-    }
-
-    /// Bytes on the line for a request of `payload` bytes.
-    pub fn frame_bytes(payload: usize) -> usize {
-        payload + FRAME_OVERHEAD
     }
 }
