@@ -110,8 +110,7 @@ impl SimBoard {
         params: &BoardParams,
         opts: &HarnessOptions,
     ) -> Result<SimBoard, LinkError> {
-        let sources =
-            crate::cosim::write_sources(&opts.cache_root, tag, files).map_err(sim_err)?;
+        let sources = crate::cosim::write_sources(&opts.cache_root, tag, files).map_err(sim_err)?;
         let port_specs: Vec<PortSpec> = board::ports(params)
             .into_iter()
             .map(|p| {
