@@ -24,22 +24,27 @@ module systolic_fp32_add #(
   wire b_fz = !(|b[22:0]);
   wire b_nan = b_emax && !b_fz;
   wire b_inf = b_emax && b_fz;
+  wire a_ez = !(|a[30:23]);
+  wire [23:0] a_sig = {!a_ez, a[22:0]};
+  wire [7:0] a_exp = {a[30:24], a[23] | a_ez};
+  wire b_ez = !(|b[30:23]);
+  wire [23:0] b_sig = {!b_ez, b[22:0]};
+  wire [7:0] b_exp = {b[30:24], b[23] | b_ez};
+  // The magnitude order and both exponent differences in parallel; then select.
   wire swap = b[30:0] > a[30:0];
-  wire [31:0] hi = swap ? b : a;
-  wire [31:0] lo = swap ? a : b;
-  wire hi_ez = !(|hi[30:23]);
-  wire [23:0] hi_sig = {!hi_ez, hi[22:0]};
-  wire [7:0] hi_exp = {hi[30:24], hi[23] | hi_ez};
-  wire lo_ez = !(|lo[30:23]);
-  wire [23:0] lo_sig = {!lo_ez, lo[22:0]};
-  wire [7:0] lo_exp = {lo[30:24], lo[23] | lo_ez};
-  wire [7:0] d = hi_exp - lo_exp;
+  wire [7:0] d_ab = a_exp - b_exp;
+  wire [7:0] d_ba = b_exp - a_exp;
+  wire [7:0] d = swap ? d_ba : d_ab;
+  wire hi_sign = swap ? b[31] : a[31];
+  wire [7:0] hi_exp = swap ? b_exp : a_exp;
+  wire [23:0] hi_sig = swap ? b_sig : a_sig;
+  wire [23:0] lo_sig = swap ? a_sig : b_sig;
   wire [4:0] dc = (|d[7:5]) ? 5'd31 : d[4:0];
   wire [53:0] wide = {lo_sig, 30'd0} >> dc;
   // Aligned significands with guard, round and sticky bits (27 bits).
   wire [26:0] lo_al = {wide[53:28], wide[27] | |wide[26:0]};
   wire [26:0] hi_al = {hi_sig, 3'd0};
-  wire [27:0] sum_d = (hi[31] ^ lo[31]) ? {1'b0, hi_al} - {1'b0, lo_al} : {1'b0, hi_al} + {1'b0, lo_al};
+  wire [27:0] sum_d = (a[31] ^ b[31]) ? {1'b0, hi_al} - {1'b0, lo_al} : {1'b0, hi_al} + {1'b0, lo_al};
   wire nan_d = a_nan || b_nan || a_inf && b_inf && a[31] != b[31];
   wire inf_d = a_inf || b_inf;
   wire inf_sign_d = a_inf ? a[31] : b[31];
@@ -71,7 +76,7 @@ module systolic_fp32_add #(
     always @(posedge clk) begin
       q_sum <= sum_d;
       q_exp <= hi_exp;
-      q_sign <= hi[31];
+      q_sign <= hi_sign;
       q_nan <= nan_d;
       q_inf <= inf_d;
       q_inf_sign <= inf_sign_d;
@@ -80,7 +85,7 @@ module systolic_fp32_add #(
   end else begin : g_comb
     assign s2_sum = sum_d;
     assign s2_exp = hi_exp;
-    assign s2_sign = hi[31];
+    assign s2_sign = hi_sign;
     assign s2_nan = nan_d;
     assign s2_inf = inf_d;
     assign s2_inf_sign = inf_sign_d;

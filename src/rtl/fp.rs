@@ -310,19 +310,22 @@ pub fn add_module(pipe: u32) -> Module {
             ),
         ]
     };
+    items.extend(unpack("a"));
+    items.extend(unpack("b"));
     items.extend([
+        comment("The magnitude order and both exponent differences in parallel; then select."),
         wire_init(
             "swap",
             None,
             id("b").slice(int(30), int(0)).gt(id("a").slice(int(30), int(0))),
         ),
-        wire_init("hi", Some(int(32)), cond(id("swap"), id("b"), id("a"))),
-        wire_init("lo", Some(int(32)), cond(id("swap"), id("a"), id("b"))),
-    ]);
-    items.extend(unpack("hi"));
-    items.extend(unpack("lo"));
-    items.extend([
-        wire_init("d", Some(int(8)), id("hi_exp") - id("lo_exp")),
+        wire_init("d_ab", Some(int(8)), id("a_exp") - id("b_exp")),
+        wire_init("d_ba", Some(int(8)), id("b_exp") - id("a_exp")),
+        wire_init("d", Some(int(8)), cond(id("swap"), id("d_ba"), id("d_ab"))),
+        wire_init("hi_sign", None, cond(id("swap"), id("b").at(int(31)), id("a").at(int(31)))),
+        wire_init("hi_exp", Some(int(8)), cond(id("swap"), id("b_exp"), id("a_exp"))),
+        wire_init("hi_sig", Some(int(24)), cond(id("swap"), id("b_sig"), id("a_sig"))),
+        wire_init("lo_sig", Some(int(24)), cond(id("swap"), id("a_sig"), id("b_sig"))),
         wire_init(
             "dc",
             Some(int(5)),
@@ -347,7 +350,7 @@ pub fn add_module(pipe: u32) -> Module {
             "sum_d",
             Some(int(28)),
             cond(
-                id("hi").at(int(31)).bit_xor(id("lo").at(int(31))),
+                id("a").at(int(31)).bit_xor(id("b").at(int(31))),
                 concat(vec![s(1, 0), id("hi_al")]) - concat(vec![s(1, 0), id("lo_al")]),
                 concat(vec![s(1, 0), id("hi_al")]) + concat(vec![s(1, 0), id("lo_al")]),
             ),
@@ -375,7 +378,7 @@ pub fn add_module(pipe: u32) -> Module {
         vec![
             ("sum", Some(int(28)), id("sum_d")),
             ("exp", Some(int(8)), id("hi_exp")),
-            ("sign", None, id("hi").at(int(31))),
+            ("sign", None, id("hi_sign")),
             ("nan", None, id("nan_d")),
             ("inf", None, id("inf_d")),
             ("inf_sign", None, id("inf_sign_d")),
