@@ -7,9 +7,12 @@
 //!   every pair of fp32 special values and 1,000,000 random pairs (uniform bit patterns, near
 //!   cancellations, subnormals, nearby exponents).
 //!
+//! * a whole bf16 PE at pe_latency 1 and 4: the special values crossed, then 1,000,000 random
+//!   (weight, element, partial sum) triples, 10% of them masked, one per cycle.
+//!
 //! The golden `fp::mul` / `fp::add` are themselves checked against the host's IEEE `f32` in
 //! `fp_numerics.rs`. A mismatch prints the operands, both results and the seed.
-//! Whole PEs, arrays and PSUM accumulation chains are co-simulated in `cosim.rs`.
+//! Arrays and PSUM accumulation chains are co-simulated in `cosim.rs`.
 
 mod common;
 
@@ -314,4 +317,146 @@ fn fp32_adder_specials_and_random_pairs() {
         );
         prev = Some((x, y, want));
     }
+}
+
+/// A whole floating-point PE (`systolic_pe` of a 1x1 bf16 design) at pe_latency 1 and 4: one
+/// (weight, moving element, partial sum in) triple per cycle, the weight loaded through the
+/// load bus and swapped in with the beat; 10% of the beats inactive (masked). `psum_out` must be
+/// `add(psum_in, active ? mul(w, x) : +0)`, bit for bit, `pe_latency` cycles after the beat
+/// (the partial sum enters `MUL_LAT` cycles after the element, as down a column).
+fn pe_random_triples(pe_latency: u32, count: usize) {
+    use systolic::config::{Config, Overrides};
+    if !common::require_tool("verilator", "--version") {
+        return;
+    }
+    let cfg = Config::from_overrides(&Overrides {
+        rows: Some(1),
+        cols: Some(1),
+        format: Some("bf16".into()),
+        pe_latency: Some(pe_latency),
+        ..Overrides::default()
+    })
+    .expect("config");
+    let f = FpFormat::Bf16;
+    let (mul_lat, lat) = (cfg.derived.mul_lat as usize, pe_latency as usize);
+    let dir = common::scratch_dir(&format!("fp-pe-l{pe_latency}"));
+    let header = vec!["fp_rtl PE test".to_string()];
+    let mut sources = vec![];
+    for m in [
+        mul_module(f),
+        add_module(cfg.derived.add_lat - 1),
+        systolic::rtl::pe::module(&cfg),
+    ] {
+        let path = dir.join(format!("{}.v", m.name));
+        std::fs::write(&path, print_module(&header, &m)).expect("write source");
+        sources.push(path);
+    }
+    let ports = [
+        PortSpec::input("clk", 1),
+        PortSpec::input("rst", 1),
+        PortSpec::input("x_in", 17),
+        PortSpec::input("swap_in", 1),
+        PortSpec::input("psum_in", 32),
+        PortSpec::input("ld_valid", 1),
+        PortSpec::input("ld_row", 1),
+        PortSpec::input("ld_data", 16),
+        PortSpec::output("psum_out", 32),
+    ];
+    let model = verilator::build(
+        &BuildSpec {
+            top: "systolic_pe",
+            sources: &sources,
+            ports: &ports,
+            trace: false,
+            threads: 1,
+            extra_args: &[],
+        },
+        &verilator::default_cache_root(),
+    )
+    .unwrap_or_else(|e| panic!("build the PE: {e}"));
+    let mut sim = model.instantiate().expect("instantiate");
+    let p = |n: &str| sim.require_port(n).expect("port");
+    let (x_in, swap_in, psum_in, ld_valid, ld_data, psum_out) = (
+        p("x_in"),
+        p("swap_in"),
+        p("psum_in"),
+        p("ld_valid"),
+        p("ld_data"),
+        p("psum_out"),
+    );
+    let rst = p("rst");
+    sim.set_bool(rst, true);
+    sim.tick();
+    sim.set_bool(rst, false);
+
+    // Triples: the specials crossed with a few partial sums, then random ones.
+    let seed = 0x9E_0001 + u64::from(pe_latency);
+    let mut rng = SplitMix64::new(seed);
+    let sp = bf16_specials();
+    let psums = f32_specials();
+    let mut triples: Vec<(u16, u16, u32, bool)> = vec![];
+    for &w in &sp {
+        for &x in &sp {
+            let ps = psums[rng.below(psums.len() as u64) as usize];
+            triples.push((w, x, ps, true));
+        }
+    }
+    while triples.len() < count {
+        let w = rng.next_u64() as u16;
+        let x = rng.next_u64() as u16;
+        let ps = if rng.chance(0.5) {
+            rng.next_u64() as u32
+        } else {
+            // A partial sum of the product's size, so that the addition rounds.
+            let e = ((w >> 7) & 0xFF) as i64 + ((x >> 7) & 0xFF) as i64 - 127 + rng.range_i64(-3, 3);
+            (rng.next_u64() as u32 & 0x807F_FFFF) | ((e.clamp(0, 254) as u32) << 23)
+        };
+        triples.push((w, x, ps, !rng.chance(0.1)));
+    }
+
+    // Cycle t: load w[t+1] into the shadow while the beat of triple t swaps w[t] in; psum_in of
+    // triple t is presented in cycle t + MUL_LAT; its sum is on psum_out after edge t + lat - 1.
+    sim.set_bool(ld_valid, true);
+    sim.set_u64(ld_data, triples[0].0.into());
+    sim.set_bool(swap_in, false);
+    sim.tick();
+    let n = triples.len();
+    for t in 0..n + lat {
+        if t < n {
+            let (_, x, _, act) = triples[t];
+            sim.set_u64(x_in, (u64::from(act) << 16) | u64::from(x));
+            sim.set_bool(swap_in, true);
+            sim.set_u64(ld_data, triples.get(t + 1).map_or(0, |tr| tr.0).into());
+        } else {
+            sim.set_u64(x_in, 0);
+            sim.set_bool(swap_in, false);
+        }
+        if t >= mul_lat && t - mul_lat < n {
+            sim.set_u64(psum_in, triples[t - mul_lat].2.into());
+        }
+        sim.tick();
+        if t + 1 >= lat && t + 1 - lat < n {
+            let i = t + 1 - lat;
+            let (w, x, ps, act) = triples[i];
+            let prod = if act { fp::mul(f, w, x) } else { fp::F32_POS_ZERO };
+            let want = fp::add(ps, prod);
+            let got = sim.get_u64(psum_out) as u32;
+            assert_eq!(
+                got, want,
+                "pe_latency {pe_latency}, triple {i} (seed {seed:#x}): psum_in {ps:#010x} + \
+                 {}bf16 {w:#06x} * {x:#06x}: RTL {got:#010x}, golden {want:#010x}",
+                if act { "" } else { "masked " }
+            );
+        }
+    }
+}
+
+#[test]
+fn bf16_pe_random_triples_latency_1() {
+    pe_random_triples(1, 1_000_000);
+}
+
+#[test]
+fn bf16_pe_random_triples_latency_4() {
+    pe_random_triples(4, 1_000_000);
 }
