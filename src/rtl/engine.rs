@@ -8,7 +8,8 @@
 //!   (`systolic_axil`: a write takes effect at the edge that accepts its last channel beat, B one
 //!   cycle later; R one cycle after AR), the SBUF (`systolic_sbuf`: sync read, latency 1), the
 //!   sequencer (`systolic_sequencer`: dispatch, streamers, checks, counters) and the core
-//!   (`systolic_top`: a moving beat reaches PSUM ROWS + COLS cycles after it fires).
+//!   (`systolic_top`: a moving beat reaches PSUM about ROWS + COLS cycles after it fires, more
+//!   with a pipelined PE).
 //! - Between the levels, only registered valids cross into the core (`ls_valid`, `mm_valid`,
 //!   `mv_valid`, `rd_valid` are registers); the SBUF read enables depend combinationally on the
 //!   core's `ls_ready`/`mv_ready` (the SBUF output register is the streamers' hold register).

@@ -19,11 +19,21 @@
 //!   consecutive instructions flow back to back: no drain, no bubble.
 //! - Rows of a moving beat at or above the instruction's `k`, or past the last row of its
 //!   stationary, enter the array as zero: a stationary of K < ROWS rows acts zero-padded
-//!   without clearing any weight (stale weights in those rows only ever meet zeros).
+//!   without clearing any weight (stale weights in those rows only ever meet zeros). In a
+//!   floating-point array they also enter inactive (the lane's active bit is 0): the PE then
+//!   adds +0 instead of the product, since an infinite stale weight times zero would be NaN.
 //! - The stationary load bus (entry register, then skewed by column) writes row k of column c
 //!   `c + 1` cycles after the beat fires: parallel to the swap wavefront, never ahead of it.
 //! - A moving beat fired in cycle s is written to PSUM at edge s + ROWS + COLS: entry register
-//!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1).
+//!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1). With a
+//!   pipelined PE (`MUL_LAT`, `ADD_LAT`, see `pe`): edge s + ROWS*ADD_LAT + MUL_LAT + COLS
+//!   + (ADD_LAT - 1), the skew of row r being r*ADD_LAT and the PSUM fp32 adder then having a
+//!   register of its own (`ACC_PIPE`).
+//! - Pipelined floating point (`ADD_LAT` = 2): the first beat of a load waits
+//!   `LOAD_HOLD = (ROWS-1)*(ADD_LAT-1)` cycles after a swap (a swap moves down a column one row
+//!   per ADD_LAT cycles, a load one row per cycle: the load must not overtake it); and a beat
+//!   that accumulates into the PSUM entry of the beat fired in the previous cycle waits one
+//!   cycle (`acc_hazard`: that sum is still inside the PSUM adder).
 //! - `rd`: accepted only when no instruction is queued or in flight (`rd_allow`), so a read
 //!   returns PSUM after every MultiplyMoving accepted before it. Response two cycles later.
 //! - `busy`: an instruction is queued or in flight, or a read is pending or not yet taken;
@@ -647,7 +657,8 @@ pub fn module(cfg: &Config) -> Module {
                 .into(),
             "header (2-entry queue), mv: moving columns, rd/rdata: PSUM read. A moving beat fired"
                 .into(),
-            "in cycle s is written to PSUM at edge s + ROWS + COLS; beats of consecutive".into(),
+            "in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COLS + ADD_LAT - 1".into(),
+            "(ADD_LAT = 1 for integers); beats of consecutive".into(),
             "instructions, including a stationary swap, flow back to back. A read is accepted when"
                 .into(),
             "nothing is in flight and answers two cycles later. See docs/architecture.md.".into(),
