@@ -119,6 +119,48 @@ fn ice40_up5k_out_of_context_to_bitstream() {
     );
     assert!(dir.join("summary.json").is_file() && dir.join("yosys.log").is_file());
     assert!(r.tools["yosys"].starts_with("Yosys 0."), "{:?}", r.tools);
+    post_synthesis_cosim(&cfg, Family::Ice40, &dir, &r.netlist_verilog, None);
+}
+
+/// `synth::verify` on a flow's netlist must pass; with `break_it` = (cell, pin, line), the
+/// netlist with the first connection of `pin` after the first instance of `cell` replaced by
+/// `line` must fail with a mismatch (so the check can fail).
+fn post_synthesis_cosim(
+    cfg: &Config,
+    family: Family,
+    dir: &std::path::Path,
+    netlist: &str,
+    break_it: Option<(&str, &str, &str)>,
+) {
+    if !systolic::tools::require_tool("verilator", "post-synthesis co-simulation") {
+        return;
+    }
+    let v = systolic::synth::verify::verify(cfg, family, dir, netlist, 1, 7, &mut |_| {})
+        .unwrap_or_else(|e| panic!("post-synthesis co-simulation: {e}"));
+    assert!(v.pass, "{:?}", v.failure);
+    assert!(v.reads > 0 && v.cycles > 0);
+    if let Some((cell, from, to)) = break_it {
+        let text = std::fs::read_to_string(dir.join(netlist)).unwrap();
+        let (mut seen, mut done) = (false, false);
+        let broken: Vec<&str> = text
+            .lines()
+            .map(|l| {
+                seen |= l.trim_start().starts_with(cell);
+                if seen && !done && l.trim_start().starts_with(from) {
+                    done = true;
+                    to
+                } else {
+                    l
+                }
+            })
+            .collect();
+        assert!(done, "a {from} connection of a {cell} in the netlist");
+        std::fs::write(dir.join("broken.v"), broken.join("\n")).unwrap();
+        let v = systolic::synth::verify::verify(cfg, family, dir, "broken.v", 1, 7, &mut |_| {})
+            .unwrap_or_else(|e| panic!("post-synthesis co-simulation: {e}"));
+        assert!(!v.pass, "a broken netlist passed");
+        assert!(v.failure.unwrap().contains("first mismatch"));
+    }
 }
 
 /// The board top (engine, UART bridge, reset button, LEDs) of a 2x2 engine on the iCEBreaker's
@@ -242,7 +284,7 @@ fn ecp5_25k_out_of_context() {
     }
     let cfg = config(2, 2);
     let dir = scratch("ecp5-ooc");
-    let r = run(&cfg, &options(&cfg, board("ulx3s-25f"), true, dir))
+    let r = run(&cfg, &options(&cfg, board("ulx3s-25f"), true, dir.clone()))
         .unwrap_or_else(|e| panic!("ECP5 flow failed: {e}"));
     eprintln!("{}", r.summary());
     assert_eq!(r.top, "systolic_top", "the bare core out of context");
@@ -252,6 +294,15 @@ fn ecp5_25k_out_of_context() {
     assert!(logic.used > 0 && logic.used < logic.available);
     assert!(r.fmax_mhz.unwrap() > 0.0);
     assert!(r.bitstream.is_none(), "no bitstream out of context");
+    // The netlist with its MULT18X18D and DP16KD, against the golden model; then with the
+    // least significant bit of one DSP block's A tied to 0, which must be caught.
+    post_synthesis_cosim(
+        &cfg,
+        Family::Ecp5,
+        &dir,
+        &r.netlist_verilog,
+        Some(("MULT18X18D", ".A0(", "    .A0(1'h0),")),
+    );
 }
 
 /// A board written here, not in constraints/: a device with 2 multipliers, so the DSP check

@@ -64,6 +64,13 @@ pub struct Args {
     /// Baud rate of the board top's UART link.
     #[arg(long, default_value_t = systolic::rtl::board::DEFAULT_BAUD)]
     pub baud: u32,
+    /// Co-simulate the post-synthesis netlist (with the FPGA cell models) against the golden
+    /// model: random programs, with and without stalls (needs --ooc or --top harness).
+    #[arg(long)]
+    pub verify: bool,
+    /// Random programs for --verify (each run with and without random stalls).
+    #[arg(long, default_value_t = 2)]
+    pub verify_programs: usize,
     /// List the boards and exit.
     #[arg(long)]
     pub list_boards: bool,
@@ -141,11 +148,58 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opts.run_dir.display()
         );
     }
+    if args.verify && !args.ooc && opts.top == SynthTop::Board {
+        return Err(UsageError {
+            message: "--verify checks the core's netlist, and a board run places the board top"
+                .into(),
+            hint: Some("add --ooc, or --top harness"),
+        }
+        .into());
+    }
     let report = synth::run(&cfg, &opts)?;
+    let verification = if args.verify {
+        let quiet = args.json;
+        let mut progress = |line: &str| {
+            if !quiet {
+                eprintln!("{line}");
+            }
+        };
+        Some(synth::verify::verify(
+            &cfg,
+            report.family,
+            &opts.run_dir,
+            &report.netlist_verilog,
+            args.verify_programs.max(1),
+            1,
+            &mut progress,
+        )?)
+    } else {
+        None
+    };
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(ver) = &verification {
+            v["verify"] = serde_json::to_value(ver)?;
+        }
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", report.summary());
+        if let Some(ver) = &verification {
+            outln!(
+                "post-synthesis co-simulation: {} ({} programs with and without stalls, {} reads, {} cycles; models: {})",
+                if ver.pass { "PASS" } else { "FAIL" },
+                ver.programs,
+                ver.reads,
+                ver.cycles,
+                ver.models.join(", ")
+            );
+            if let Some(f) = &ver.failure {
+                outln!("  {f}");
+            }
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(match &verification {
+        Some(v) if !v.pass => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    })
 }

@@ -7,6 +7,7 @@
 //! - [`harness`]: the pin-limited harness that lets a wide core place on a small package.
 //! - [`report`]: parsing Yosys' `stat -json` and nextpnr's `--report` into a [`Report`].
 //! - [`flow`]: the whole flow for one configuration and board ([`run`]).
+//! - [`verify`]: post-synthesis co-simulation of the netlist against the golden model.
 //!
 //! Every step runs in the run's own folder (default `runs/synth-<design>-<board>[-ooc]/`) and
 //! keeps its log there; a tool's failure is a [`SynthError`] naming the tool, its exit status
@@ -19,6 +20,7 @@ pub mod nextpnr;
 pub mod pack;
 pub mod report;
 pub mod tool;
+pub mod verify;
 pub mod yosys;
 
 use std::path::{Path, PathBuf};

