@@ -26,9 +26,9 @@
 //!   `c + 1` cycles after the beat fires: parallel to the swap wavefront, never ahead of it.
 //! - A moving beat fired in cycle s is written to PSUM at edge s + ROWS + COLS: entry register
 //!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1). With a
-//!   pipelined PE (`MUL_LAT`, `ADD_LAT`, see `pe`): edge s + ROWS*ADD_LAT + MUL_LAT + COLS
-//!   + (ADD_LAT - 1), the skew of row r being r*ADD_LAT and the PSUM fp32 adder then having a
-//!   register of its own (`ACC_PIPE`).
+//!   pipelined PE (`MUL_LAT`, `ADD_LAT`, see `pe`) the edge is
+//!   s + ROWS*ADD_LAT + MUL_LAT + COLS + (ADD_LAT - 1): the skew of row r is r*ADD_LAT, and the
+//!   PSUM fp32 adder has a register of its own (`ACC_PIPE`).
 //! - Pipelined floating point (`ADD_LAT` = 2): the first beat of a load waits
 //!   `LOAD_HOLD = (ROWS-1)*(ADD_LAT-1)` cycles after a swap (a swap moves down a column one row
 //!   per ADD_LAT cycles, a load one row per cycle: the load must not overtake it); and a beat

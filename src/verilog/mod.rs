@@ -255,8 +255,9 @@ pub fn red_and(e: Expr) -> Expr {
     Expr::Unary(UnOp::RedAnd, Box::new(e))
 }
 
-// `a + b`, `a - b`, `a * b` build expressions (and `.add(b)` etc. read left to right).
-pub use std::ops::{Add, Mul, Sub};
+// `a + b`, `a - b`, `a * b`, `a << b`, `a >> b` build expressions (and `.add(b)` etc. read
+// left to right).
+pub use std::ops::{Add, Mul, Shl, Shr, Sub};
 
 impl Add for Expr {
     type Output = Expr;
@@ -276,6 +277,18 @@ impl Mul for Expr {
         self.bin(BinOp::Mul, rhs)
     }
 }
+impl Shl for Expr {
+    type Output = Expr;
+    fn shl(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Shl, rhs)
+    }
+}
+impl Shr for Expr {
+    type Output = Expr;
+    fn shr(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Shr, rhs)
+    }
+}
 
 impl Expr {
     fn bin(self, op: BinOp, rhs: Expr) -> Expr {
@@ -286,14 +299,6 @@ impl Expr {
     }
     pub fn le(self, rhs: Expr) -> Expr {
         self.bin(BinOp::Le, rhs)
-    }
-    /// `self << rhs`
-    pub fn shl(self, rhs: Expr) -> Expr {
-        self.bin(BinOp::Shl, rhs)
-    }
-    /// `self >> rhs`
-    pub fn shr(self, rhs: Expr) -> Expr {
-        self.bin(BinOp::Shr, rhs)
     }
     pub fn gt(self, rhs: Expr) -> Expr {
         self.bin(BinOp::Gt, rhs)
