@@ -2,7 +2,7 @@
 //! (`docs/uart-protocol.md`), or on the simulated board (`--sim`: the board design in
 //! Verilator, its UART pins driven bit by bit).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -10,8 +10,7 @@ use serde::Serialize;
 use systolic::config::Config;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
-use systolic::format::NumberFormat;
-use systolic::npy::{self, Array2, Dtype};
+use systolic::npy::{self, Array2};
 use systolic::rtl::board::{BoardParams, DEFAULT_BAUD};
 use systolic::uart::engine::UartEngine;
 use systolic::uart::serial::SerialPort;
@@ -170,65 +169,6 @@ pub fn hint(e: &LinkError) -> Option<&'static str> {
     })
 }
 
-const NPY_HINT: &str =
-    "A and B are 2-D .npy files in C order, e.g. `np.save(\"a.npy\", a.astype(np.int8))`";
-
-/// Read one operand with the rules of `systolic run`: integer formats take an integer dtype that
-/// holds the format's values; floating-point formats take float32 (converted, nearest-even) or
-/// the format's bit patterns (uint16 for bf16, uint8 for fp8).
-fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Result<Matrix> {
-    let arr = npy::read(path).map_err(|e| usage(format!("{which}: {e}"), NPY_HINT))?;
-    if let Some(fp) = format.float() {
-        let bits_dtype = if fp.bits() == 8 {
-            Dtype::U8
-        } else {
-            Dtype::U16
-        };
-        let data = if arr.dtype == Dtype::F32 {
-            arr.data
-                .iter()
-                .map(|&v| i64::from(fp.encode_f32_bits(v as u32)))
-                .collect()
-        } else if arr.dtype == bits_dtype {
-            arr.data
-        } else {
-            return Err(usage(
-                format!(
-                    "{which} ({}) is {}; a {format} operand is float32 or {bits_dtype} (bit \
-                     patterns)",
-                    path.display(),
-                    arr.dtype,
-                ),
-                "save the operand with `a.astype(np.float32)`",
-            ));
-        };
-        return Ok(Matrix::new(arr.rows, arr.cols, data));
-    }
-    if arr.dtype.is_float() {
-        return Err(usage(
-            format!(
-                "{which} ({}) is float32, but the format {format} is an integer format",
-                path.display()
-            ),
-            "save integer operands with an integer dtype, or give a floating-point preset",
-        ));
-    }
-    if arr.dtype.min_value() > format.min_value() || arr.dtype.max_value() < format.max_value() {
-        return Err(usage(
-            format!(
-                "{which} ({}) is {}, which cannot hold the {format} values {}..={}",
-                path.display(),
-                arr.dtype,
-                format.min_value(),
-                format.max_value()
-            ),
-            "save the operands with a dtype that holds the format's values, or choose the format \
-             with --format",
-        ));
-    }
-    Ok(Matrix::new(arr.rows, arr.cols, arr.data))
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         BoardCommand::Run(a) => run_gemm(a),
@@ -261,8 +201,8 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
 
 fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
-    let a = read_operand(&args.a, "A", cfg.format)?;
-    let b = read_operand(&args.b, "B", cfg.format)?;
+    let a = super::run::read_operand(&args.a, "A", cfg.format)?;
+    let b = super::run::read_operand(&args.b, "B", cfg.format)?;
     if args.attempts == 0 {
         return Err(usage(
             "--attempts must be at least 1".into(),

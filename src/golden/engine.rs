@@ -279,7 +279,12 @@ impl EngineModel {
                     command,
                     format!("{name}[{i}][{j}]"),
                     v,
-                    format!("{f} values {}..={}", f.min_value(), f.max_value()),
+                    format!(
+                        "{f} {} {}..={}",
+                        if f.is_float() { "bit patterns" } else { "values" },
+                        f.min_value(),
+                        f.max_value()
+                    ),
                 ));
             }
         }
