@@ -93,21 +93,40 @@ fn check(
     let got = gemm(&mut *e, &a, &b, &opts)
         .map_err(|err| TestCaseError::fail(format!("{m}x{k}x{n} seed {seed}: {err}")))?;
     let want = reference(&cfg, &a, &b);
-    if got.c != want {
-        let (i, j) = (0..m * n)
-            .map(|x| (x / n, x % n))
-            .find(|&(i, j)| got.c.get(i, j) != want.get(i, j))
-            .unwrap();
-        return Err(TestCaseError::fail(format!(
-            "{m}x{k}x{n} on {} (seed {seed}, resident {resident}): first difference C[{i}][{j}] = {} expected {}\nA = {:?}\nB = {:?}",
-            cfg.name,
-            got.c.get(i, j),
-            want.get(i, j),
-            a.data,
-            b.data
-        )));
-    }
-    Ok(())
+    compare(&cfg, &got.c, &want, &a, &b, &format!("seed {seed}, resident {resident}"))
+}
+
+/// The first differing element of C (values in hex for the float formats) with A and B.
+fn compare(
+    cfg: &Config,
+    got: &Matrix,
+    want: &Matrix,
+    a: &Matrix,
+    b: &Matrix,
+    what: &str,
+) -> Result<(), TestCaseError> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let Some((i, j)) = (0..m * n)
+        .map(|x| (x / n, x % n))
+        .find(|&(i, j)| got.get(i, j) != want.get(i, j))
+    else {
+        return Ok(());
+    };
+    let show = |v: i64| {
+        if cfg.format.is_float() {
+            format!("{v:#010x}")
+        } else {
+            v.to_string()
+        }
+    };
+    Err(TestCaseError::fail(format!(
+        "{m}x{k}x{n} on {} ({what}): first difference C[{i}][{j}] = {} expected {}\nA = {:?}\nB = {:?}",
+        cfg.name,
+        show(got.get(i, j)),
+        show(want.get(i, j)),
+        a.data,
+        b.data
+    )))
 }
 
 macro_rules! gemm_cases {
@@ -231,21 +250,7 @@ fn check_float(
     let got = gemm(&mut *e, &a, &b, &opts)
         .map_err(|err| TestCaseError::fail(format!("{m}x{k}x{n} seed {seed}: {err}")))?;
     let want = float_reference(&cfg, &a, &b);
-    if got.c != want {
-        let (i, j) = (0..m * n)
-            .map(|x| (x / n, x % n))
-            .find(|&(i, j)| got.c.get(i, j) != want.get(i, j))
-            .unwrap();
-        return Err(TestCaseError::fail(format!(
-            "{m}x{k}x{n} on {} (seed {seed}, resident {resident}): first difference C[{i}][{j}] = {:#010x} expected {:#010x}\nA = {:x?}\nB = {:x?}",
-            cfg.name,
-            got.c.get(i, j),
-            want.get(i, j),
-            a.data,
-            b.data
-        )));
-    }
-    Ok(())
+    compare(&cfg, &got.c, &want, &a, &b, &format!("seed {seed}, resident {resident}"))
 }
 
 macro_rules! float_gemm_cases {

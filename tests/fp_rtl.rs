@@ -92,17 +92,34 @@ struct Probe {
     sq: verilator::PortId,
 }
 
+/// Print `modules` into a scratch folder and build `top` with Verilator (cached).
+fn simulate(tag: &str, modules: &[Module], top: &str, ports: &[PortSpec]) -> Sim {
+    let dir = common::scratch_dir(tag);
+    let header = vec![format!("fp_rtl test: {tag}")];
+    let mut sources: Vec<PathBuf> = vec![];
+    for m in modules {
+        let path = dir.join(format!("{}.v", m.name));
+        std::fs::write(&path, print_module(&header, m)).expect("write source");
+        sources.push(path);
+    }
+    let model = verilator::build(
+        &BuildSpec {
+            top,
+            sources: &sources,
+            ports,
+            trace: false,
+            threads: 1,
+            extra_args: &[],
+        },
+        &verilator::default_cache_root(),
+    )
+    .unwrap_or_else(|e| panic!("build {tag}: {e}"));
+    model.instantiate().expect("instantiate")
+}
+
 fn build(f: FpFormat) -> Option<Probe> {
     if !common::require_tool("verilator", "--version") {
         return None;
-    }
-    let dir = common::scratch_dir(&format!("fp-rtl-{}", f.name()));
-    let header = vec!["fp_rtl test probe".to_string()];
-    let mut sources: Vec<PathBuf> = vec![];
-    for m in [mul_module(f), add_module(0), probe(f)] {
-        let path = dir.join(format!("{}.v", m.name));
-        std::fs::write(&path, print_module(&header, &m)).expect("write source");
-        sources.push(path);
     }
     let ports = [
         PortSpec::input("clk", 1),
@@ -115,19 +132,12 @@ fn build(f: FpFormat) -> Option<Probe> {
         PortSpec::output("s", 32),
         PortSpec::output("sq", 32),
     ];
-    let model = verilator::build(
-        &BuildSpec {
-            top: "fp_probe",
-            sources: &sources,
-            ports: &ports,
-            trace: false,
-            threads: 1,
-            extra_args: &[],
-        },
-        &verilator::default_cache_root(),
-    )
-    .unwrap_or_else(|e| panic!("build the {f} probe: {e}"));
-    let sim = model.instantiate().expect("instantiate");
+    let sim = simulate(
+        &format!("fp-rtl-{}", f.name()),
+        &[mul_module(f), add_module(0), probe(f)],
+        "fp_probe",
+        &ports,
+    );
     let port = |n: &str| sim.require_port(n).expect("port");
     Some(Probe {
         a: port("a"),
@@ -339,18 +349,6 @@ fn pe_random_triples(pe_latency: u32, count: usize) {
     .expect("config");
     let f = FpFormat::Bf16;
     let (mul_lat, lat) = (cfg.derived.mul_lat as usize, pe_latency as usize);
-    let dir = common::scratch_dir(&format!("fp-pe-l{pe_latency}"));
-    let header = vec!["fp_rtl PE test".to_string()];
-    let mut sources = vec![];
-    for m in [
-        mul_module(f),
-        add_module(cfg.derived.add_lat - 1),
-        systolic::rtl::pe::module(&cfg),
-    ] {
-        let path = dir.join(format!("{}.v", m.name));
-        std::fs::write(&path, print_module(&header, &m)).expect("write source");
-        sources.push(path);
-    }
     let ports = [
         PortSpec::input("clk", 1),
         PortSpec::input("rst", 1),
@@ -362,19 +360,16 @@ fn pe_random_triples(pe_latency: u32, count: usize) {
         PortSpec::input("ld_data", 16),
         PortSpec::output("psum_out", 32),
     ];
-    let model = verilator::build(
-        &BuildSpec {
-            top: "systolic_pe",
-            sources: &sources,
-            ports: &ports,
-            trace: false,
-            threads: 1,
-            extra_args: &[],
-        },
-        &verilator::default_cache_root(),
-    )
-    .unwrap_or_else(|e| panic!("build the PE: {e}"));
-    let mut sim = model.instantiate().expect("instantiate");
+    let mut sim = simulate(
+        &format!("fp-pe-l{pe_latency}"),
+        &[
+            mul_module(f),
+            add_module(cfg.derived.add_lat - 1),
+            systolic::rtl::pe::module(&cfg),
+        ],
+        "systolic_pe",
+        &ports,
+    );
     let p = |n: &str| sim.require_port(n).expect("port");
     let (x_in, swap_in, psum_in, ld_valid, ld_data, psum_out) = (
         p("x_in"),
