@@ -35,7 +35,7 @@ if [[ "${1:-}" != "--table" ]]; then
 fi
 
 python3 - "$out" <<'EOF'
-import json, os, sys
+import json, os, re, sys
 out = sys.argv[1]
 rows = []
 for name in sorted(os.listdir(out)):
@@ -72,8 +72,12 @@ for board, tag, d, err in rows:
     cp = d.get("critical_path") or {}
     ends = f"{cp.get('from', '')} -> {cp.get('to', '')}"
     def short(s):
-        for p in ["u_array.g_col[0].u_column.g_row[0].", "u_array.g_col[0].u_column.", "g_col[0]."]:
-            s = s.replace(p, "")
+        # Hierarchy down to the PE or memory, without the cell names Yosys appends.
+        s = re.sub(r"u_core\.", "", s)
+        s = re.sub(r"u_array\.g_col\[\d+\]\.u_column\.", "", s)
+        s = re.sub(r"_(TRELLIS_FF|SB_DFF|SB_LUT4)\w*$", "", s)
+        s = re.sub(r"_(SB_DFF|SB_LUT4)\w*", "", s)
+        s = re.sub(r"\.0\.0$", "", s)
         return s
     print(f"| {dev} | {fmt} {size} | {lat[1:]} | {c['lut4']:,} | {c['ff']:,} | {c['dsp']} | {c['bram']} "
           f"| {d['fmax_mhz']:.1f} | {d['gops']:.2f} | {short(ends)} |")
