@@ -577,9 +577,15 @@ mod tests {
         assert_eq!(e, "pe_latency = 3 is out of range: allowed 1..=2 for int8");
         r.pe_latency = 2;
         let c = Config::from_raw(&r).unwrap();
-        assert_eq!((c.derived.mul_lat, c.derived.add_lat, c.derived.load_hold), (1, 1, 0));
+        assert_eq!(
+            (c.derived.mul_lat, c.derived.add_lat, c.derived.load_hold),
+            (1, 1, 0)
+        );
         // pe_latency 1 is left out of the canonical text: older configurations keep their hash.
-        assert!(!Config::from_raw(&raw(4, 4)).unwrap().canonical_toml().contains("pe_latency"));
+        assert!(!Config::from_raw(&raw(4, 4))
+            .unwrap()
+            .canonical_toml()
+            .contains("pe_latency"));
         assert!(c.canonical_toml().contains("pe_latency = 2"));
     }
 

@@ -194,7 +194,9 @@ mod tests {
             let nf = NumberFormat::Float(f);
             assert_eq!(nf.to_string().parse::<NumberFormat>(), Ok(nf));
         }
-        for bad in ["int1", "int17", "int08", "float8", "int", "uint", "int-8", "BF16", "fp8"] {
+        for bad in [
+            "int1", "int17", "int08", "float8", "int", "uint", "int-8", "BF16", "fp8",
+        ] {
             assert!(bad.parse::<NumberFormat>().is_err(), "{bad}");
         }
     }

@@ -333,5 +333,9 @@ fn pipelined_psum_accumulation_chain_waits_one_cycle_per_link() {
         f[..7].windows(2).all(|w| w[1] == w[0] + 2),
         "chained accumulations fire every other cycle: {f:?}"
     );
-    assert_eq!(f[7], f[6] + 1, "a beat into another entry does not wait: {f:?}");
+    assert_eq!(
+        f[7],
+        f[6] + 1,
+        "a beat into another entry does not wait: {f:?}"
+    );
 }

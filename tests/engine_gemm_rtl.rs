@@ -93,7 +93,14 @@ fn check(
     let got = gemm(&mut *e, &a, &b, &opts)
         .map_err(|err| TestCaseError::fail(format!("{m}x{k}x{n} seed {seed}: {err}")))?;
     let want = reference(&cfg, &a, &b);
-    compare(&cfg, &got.c, &want, &a, &b, &format!("seed {seed}, resident {resident}"))
+    compare(
+        &cfg,
+        &got.c,
+        &want,
+        &a,
+        &b,
+        &format!("seed {seed}, resident {resident}"),
+    )
 }
 
 /// The first differing element of C (values in hex for the float formats) with A and B.
@@ -250,7 +257,14 @@ fn check_float(
     let got = gemm(&mut *e, &a, &b, &opts)
         .map_err(|err| TestCaseError::fail(format!("{m}x{k}x{n} seed {seed}: {err}")))?;
     let want = float_reference(&cfg, &a, &b);
-    compare(&cfg, &got.c, &want, &a, &b, &format!("seed {seed}, resident {resident}"))
+    compare(
+        &cfg,
+        &got.c,
+        &want,
+        &a,
+        &b,
+        &format!("seed {seed}, resident {resident}"),
+    )
 }
 
 macro_rules! float_gemm_cases {

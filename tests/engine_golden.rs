@@ -942,19 +942,30 @@ mod run_cli {
         };
         let run = |v: Vec<String>| systolic(&v.iter().map(String::as_str).collect::<Vec<_>>());
         let out = run(args(&pa, &pb, &pc, "bf16-4x4"));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("= 5x7 float32"));
         let c = npy::read(&pc).unwrap();
         assert_eq!(c.dtype, Dtype::F32);
         let bf = FpFormat::Bf16;
-        let conv = |x: &Matrix| Matrix::from_fn(x.rows, x.cols, |i, j| i64::from(bf.encode_f32_bits(x.get(i, j) as u32)));
+        let conv = |x: &Matrix| {
+            Matrix::from_fn(x.rows, x.cols, |i, j| {
+                i64::from(bf.encode_f32_bits(x.get(i, j) as u32))
+            })
+        };
         let (a16, b16) = (conv(&a32), conv(&b32));
         let want = Matrix::from_fn(m, n, |i, j| {
             let mut psum: Option<u32> = None;
             for k0 in (0..k).step_by(cfg.rows as usize) {
                 let mut sum = fp::F32_POS_ZERO;
                 for kk in k0..(k0 + cfg.rows as usize).min(k) {
-                    sum = fp::add(sum, fp::mul(bf, a16.get(i, kk) as u16, b16.get(kk, j) as u16));
+                    sum = fp::add(
+                        sum,
+                        fp::mul(bf, a16.get(i, kk) as u16, b16.get(kk, j) as u16),
+                    );
                 }
                 psum = Some(psum.map_or(sum, |old| fp::add(old, sum)));
             }
@@ -968,7 +979,10 @@ mod run_cli {
                     .map(|kk| bf.to_f64(a16.get(i, kk) as u16) * bf.to_f64(b16.get(kk, j) as u16))
                     .sum();
                 let got = f64::from(f32::from_bits(want.get(i, j) as u32));
-                assert!((got - exact).abs() <= 1e-5 * exact.abs().max(1.0), "{got} vs {exact}");
+                assert!(
+                    (got - exact).abs() <= 1e-5 * exact.abs().max(1.0),
+                    "{got} vs {exact}"
+                );
             }
         }
         // The same from bit patterns.
@@ -976,7 +990,11 @@ mod run_cli {
         save(&pb, Dtype::U16, &b16);
         let pc2 = dir.join("c2.npy");
         let out = run(args(&pa, &pb, &pc2, "bf16-4x4"));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(npy::read(&pc2).unwrap().data, c.data);
         // fp8 E4M3 saturates on conversion: 1000.0 -> 448, and 448 * 1.0 = 448.0.
         let big = Matrix::new(1, 1, vec![i64::from(1000.0f32.to_bits())]);
@@ -984,14 +1002,24 @@ mod run_cli {
         save(&pa, Dtype::F32, &big);
         save(&pb, Dtype::F32, &one);
         let out = run(args(&pa, &pb, &pc, "fp8e4m3-4x4"));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(npy::read(&pc).unwrap().data, vec![i64::from(448.0f32.to_bits())]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            npy::read(&pc).unwrap().data,
+            vec![i64::from(448.0f32.to_bits())]
+        );
         // Wrong dtypes are usage errors that name the accepted ones.
         save(&pa, Dtype::I8, &Matrix::new(1, 1, vec![3]));
         let out = run(args(&pa, &pb, &pc, "bf16-4x4"));
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("is int8") && err.contains("float32") && err.contains("uint16"), "{err}");
+        assert!(
+            err.contains("is int8") && err.contains("float32") && err.contains("uint16"),
+            "{err}"
+        );
         save(&pa, Dtype::F32, &one);
         let out = run(args(&pa, &pb, &pc, "int8-4x4"));
         assert_eq!(out.status.code(), Some(2));

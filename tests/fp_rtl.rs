@@ -38,7 +38,9 @@ fn probe(f: FpFormat) -> Module {
     let dw = Some(int(i64::from(f.bits())));
     Module {
         name: "fp_probe".into(),
-        doc: vec!["Test probe: fp multipliers and fp32 adders, combinational and pipelined.".into()],
+        doc: vec![
+            "Test probe: fp multipliers and fp32 adders, combinational and pipelined.".into(),
+        ],
         params: vec![],
         ports: vec![
             input("clk", None, ""),
@@ -248,7 +250,13 @@ fn bf16_multiplier_specials_and_random_pairs() {
                 sign(&mut rng) | (eb as u16) << 7 | frac(&mut rng),
             )
         };
-        check_mul(&mut pr, f, a, b, &format!("random (seed {seed:#x}, pair {i})"));
+        check_mul(
+            &mut pr,
+            f,
+            a,
+            b,
+            &format!("random (seed {seed:#x}, pair {i})"),
+        );
     }
 }
 
@@ -403,7 +411,8 @@ fn pe_random_triples(pe_latency: u32, count: usize) {
             rng.next_u64() as u32
         } else {
             // A partial sum of the product's size, so that the addition rounds.
-            let e = ((w >> 7) & 0xFF) as i64 + ((x >> 7) & 0xFF) as i64 - 127 + rng.range_i64(-3, 3);
+            let e =
+                ((w >> 7) & 0xFF) as i64 + ((x >> 7) & 0xFF) as i64 - 127 + rng.range_i64(-3, 3);
             (rng.next_u64() as u32 & 0x807F_FFFF) | ((e.clamp(0, 254) as u32) << 23)
         };
         triples.push((w, x, ps, !rng.chance(0.1)));
@@ -433,11 +442,16 @@ fn pe_random_triples(pe_latency: u32, count: usize) {
         if t + 1 >= lat && t + 1 - lat < n {
             let i = t + 1 - lat;
             let (w, x, ps, act) = triples[i];
-            let prod = if act { fp::mul(f, w, x) } else { fp::F32_POS_ZERO };
+            let prod = if act {
+                fp::mul(f, w, x)
+            } else {
+                fp::F32_POS_ZERO
+            };
             let want = fp::add(ps, prod);
             let got = sim.get_u64(psum_out) as u32;
             assert_eq!(
-                got, want,
+                got,
+                want,
                 "pe_latency {pe_latency}, triple {i} (seed {seed:#x}): psum_in {ps:#010x} + \
                  {}bf16 {w:#06x} * {x:#06x}: RTL {got:#010x}, golden {want:#010x}",
                 if act { "" } else { "masked " }

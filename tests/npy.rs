@@ -410,7 +410,14 @@ fn cross_check_with_numpy() {
                 .join(" ")
         ));
     }
-    let f32_bits: Vec<i64> = vec![0x3FC0_0000, 0x8000_0000, 0x7F80_0000, 0x7FC0_0000, 1, 0xFF7F_FFFF];
+    let f32_bits: Vec<i64> = vec![
+        0x3FC0_0000,
+        0x8000_0000,
+        0x7F80_0000,
+        0x7FC0_0000,
+        1,
+        0xFF7F_FFFF,
+    ];
     npy::write(
         &dir.join("ours_f32.npy"),
         &Array2 {
@@ -423,7 +430,11 @@ fn cross_check_with_numpy() {
     .unwrap();
     expected.push_str(&format!(
         "float32 (2, 3) {}\n",
-        f32_bits.iter().map(i64::to_string).collect::<Vec<_>>().join(" ")
+        f32_bits
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
     ));
     let script = format!(
         r#"
@@ -472,7 +483,11 @@ np.save(r"{dir}/vector.npy", np.zeros(4, dtype=np.int8))
     let g = npy::read(&dir.join("np_f32.npy")).unwrap();
     assert_eq!((g.dtype, g.rows, g.cols), (Dtype::F32, 2, 3));
     assert_eq!(
-        g.data.iter().map(i64::to_string).collect::<Vec<_>>().join(" "),
+        g.data
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
         numpy_f32.trim()
     );
     assert!(

@@ -139,14 +139,15 @@ module systolic_top #(
   reg [COLS*DATA_W-1:0] ld_e_data;
   // ld_row zero-extended to 32 bits to compare with the integer ROWS - 1.
   wire ls_end = ls_last || {{(32 - ROW_W){1'b0}}, ld_row} == ROWS - 1;
-  // hold_init is a 32-bit constant of which the counter takes HOLD_W bits.
-  /* verilator lint_off UNUSED */
   localparam integer LOAD_HOLD = (ROWS - 1)*(ADD_LAT - 1);
   wire ld_block;
   generate
   if (LOAD_HOLD > 0) begin : g_hold
     localparam integer HOLD_W = $clog2(LOAD_HOLD + 1) + 1;
+    // A 32-bit constant of which the counter takes HOLD_W bits.
+    /* verilator lint_off UNUSED */
     wire [31:0] hold_init = LOAD_HOLD - 1;
+    /* verilator lint_on UNUSED */
     reg [HOLD_W-1:0] hold;
     always @(posedge clk) begin
       if (rst) begin
@@ -163,7 +164,6 @@ module systolic_top #(
   end
   endgenerate
   assign ls_ready = (!shadow_full || swap_fire) && (loading || !ld_block);
-  /* verilator lint_on UNUSED */
   wire ls_fire = ls_valid && ls_ready;
   always @(posedge clk) begin
     if (rst) begin
@@ -217,8 +217,6 @@ module systolic_top #(
   reg swap_e;
   reg ctl_e_valid;
   reg [CTL_W-1:0] ctl_e;
-  // The m and acc fields of the previous beat's control do not matter here.
-  /* verilator lint_off UNUSED */
   generate
   if (ADD_LAT > 1) begin : g_acc_hazard
     assign acc_hazard = ctl_e_valid && head_acc && ctl_e[ADDR_W +: BANK_W] == head_bank && ctl_e[ADDR_W - 1:0] == beat_addr;
@@ -226,7 +224,6 @@ module systolic_top #(
     assign acc_hazard = 1'b0;
   end
   endgenerate
-  /* verilator lint_on UNUSED */
   reg [INF_W-1:0] inflight;
   wire wr_valid;
   always @(posedge clk) begin

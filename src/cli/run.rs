@@ -138,10 +138,18 @@ const NPY_HINT: &str =
 /// Read one operand and check that its dtype holds every value of the format. Floating-point
 /// formats take float32 (converted to the format, nearest-even; see docs/numerics.md) or the
 /// format's bit patterns as the unsigned integer of its width (uint16 for bf16, uint8 for fp8).
-pub(super) fn read_operand(path: &Path, which: &str, format: NumberFormat) -> anyhow::Result<Matrix> {
+pub(super) fn read_operand(
+    path: &Path,
+    which: &str,
+    format: NumberFormat,
+) -> anyhow::Result<Matrix> {
     let arr = npy::read(path).map_err(|e| usage(format!("{which}: {e}"), NPY_HINT))?;
     if let Some(fp) = format.float() {
-        let bits_dtype = if fp.bits() == 8 { Dtype::U8 } else { Dtype::U16 };
+        let bits_dtype = if fp.bits() == 8 {
+            Dtype::U8
+        } else {
+            Dtype::U16
+        };
         let data = if arr.dtype == Dtype::F32 {
             arr.data
                 .iter()

@@ -281,7 +281,11 @@ impl EngineModel {
                     v,
                     format!(
                         "{f} {} {}..={}",
-                        if f.is_float() { "bit patterns" } else { "values" },
+                        if f.is_float() {
+                            "bit patterns"
+                        } else {
+                            "values"
+                        },
                         f.min_value(),
                         f.max_value()
                     ),

@@ -54,7 +54,13 @@ fn stage_boundary(param: &str, out: &str, crossing: Vec<(&str, Option<Expr>, Exp
         wires.push(assign(id(&o), src));
     }
     regs.push(always(body));
-    items.push(gen_if(id(param).ne(int(0)), "g_pipe", regs, "g_comb", wires));
+    items.push(gen_if(
+        id(param).ne(int(0)),
+        "g_pipe",
+        regs,
+        "g_comb",
+        wires,
+    ));
     items
 }
 
@@ -265,8 +271,16 @@ pub fn mul_module(f: FpFormat) -> Module {
             param("EXP_W", e.1, "exponent bits of an input"),
             param("MAN_W", m.1, "fraction bits of an input"),
             param("BIAS", b.1, "exponent bias of an input"),
-            param("FN", fnz.1, "1: no infinities, NaN only S.1..1.1..1 (OCP E4M3)"),
-            param("RANGE", range.1, "1: products can overflow or underflow fp32 (bf16)"),
+            param(
+                "FN",
+                fnz.1,
+                "1: no infinities, NaN only S.1..1.1..1 (OCP E4M3)",
+            ),
+            param(
+                "RANGE",
+                range.1,
+                "1: products can overflow or underflow fp32 (bf16)",
+            ),
             param("PIPE", 0, "1: register after the significand product"),
         ],
         ports: vec![
@@ -317,19 +331,41 @@ pub fn add_module(pipe: u32) -> Module {
         wire_init(
             "swap",
             None,
-            id("b").slice(int(30), int(0)).gt(id("a").slice(int(30), int(0))),
+            id("b")
+                .slice(int(30), int(0))
+                .gt(id("a").slice(int(30), int(0))),
         ),
         wire_init("d_ab", Some(int(8)), id("a_exp") - id("b_exp")),
         wire_init("d_ba", Some(int(8)), id("b_exp") - id("a_exp")),
         wire_init("d", Some(int(8)), cond(id("swap"), id("d_ba"), id("d_ab"))),
-        wire_init("hi_sign", None, cond(id("swap"), id("b").at(int(31)), id("a").at(int(31)))),
-        wire_init("hi_exp", Some(int(8)), cond(id("swap"), id("b_exp"), id("a_exp"))),
-        wire_init("hi_sig", Some(int(24)), cond(id("swap"), id("b_sig"), id("a_sig"))),
-        wire_init("lo_sig", Some(int(24)), cond(id("swap"), id("a_sig"), id("b_sig"))),
+        wire_init(
+            "hi_sign",
+            None,
+            cond(id("swap"), id("b").at(int(31)), id("a").at(int(31))),
+        ),
+        wire_init(
+            "hi_exp",
+            Some(int(8)),
+            cond(id("swap"), id("b_exp"), id("a_exp")),
+        ),
+        wire_init(
+            "hi_sig",
+            Some(int(24)),
+            cond(id("swap"), id("b_sig"), id("a_sig")),
+        ),
+        wire_init(
+            "lo_sig",
+            Some(int(24)),
+            cond(id("swap"), id("a_sig"), id("b_sig")),
+        ),
         wire_init(
             "dc",
             Some(int(5)),
-            cond(red_or(id("d").slice(int(7), int(5))), s(5, 31), id("d").slice(int(4), int(0))),
+            cond(
+                red_or(id("d").slice(int(7), int(5))),
+                s(5, 31),
+                id("d").slice(int(4), int(0)),
+            ),
         ),
         wire_init(
             "wide",
@@ -342,7 +378,9 @@ pub fn add_module(pipe: u32) -> Module {
             Some(int(27)),
             concat(vec![
                 id("wide").slice(int(53), int(28)),
-                id("wide").at(int(27)).bit_or(red_or(id("wide").slice(int(26), int(0)))),
+                id("wide")
+                    .at(int(27))
+                    .bit_or(red_or(id("wide").slice(int(26), int(0)))),
             ]),
         ),
         wire_init("hi_al", Some(int(27)), concat(vec![id("hi_sig"), s(3, 0)])),
@@ -358,9 +396,9 @@ pub fn add_module(pipe: u32) -> Module {
         wire_init(
             "nan_d",
             None,
-            id("a_nan")
-                .or(id("b_nan"))
-                .or(id("a_inf").and(id("b_inf")).and(id("a").at(int(31)).ne(id("b").at(int(31))))),
+            id("a_nan").or(id("b_nan")).or(id("a_inf")
+                .and(id("b_inf"))
+                .and(id("a").at(int(31)).ne(id("b").at(int(31))))),
         ),
         wire_init("inf_d", None, id("a_inf").or(id("b_inf"))),
         wire_init(
@@ -368,7 +406,11 @@ pub fn add_module(pipe: u32) -> Module {
             None,
             cond(id("a_inf"), id("a").at(int(31)), id("b").at(int(31))),
         ),
-        wire_init("zsign_d", None, id("a").at(int(31)).bit_and(id("b").at(int(31)))),
+        wire_init(
+            "zsign_d",
+            None,
+            id("a").at(int(31)).bit_and(id("b").at(int(31))),
+        ),
         Item::Blank,
     ]);
     // Stage boundary: the signals stage 2 needs, registered when PIPE = 1.
@@ -457,13 +499,20 @@ pub fn add_module(pipe: u32) -> Module {
         wire_init(
             "efield",
             Some(int(8)),
-            cond(id("n5").at(int(26)), id("e5").slice(int(7), int(0)), s(8, 0)),
+            cond(
+                id("n5").at(int(26)),
+                id("e5").slice(int(7), int(0)),
+                s(8, 0),
+            ),
         ),
         wire_init(
             "rnd",
             None,
             id("n5").at(int(2)).bit_and(
-                id("n5").at(int(1)).bit_or(id("n5").at(int(0))).bit_or(id("n5").at(int(3))),
+                id("n5")
+                    .at(int(1))
+                    .bit_or(id("n5").at(int(0)))
+                    .bit_or(id("n5").at(int(3))),
             ),
         ),
         comment("A rounding carry moves into the exponent field (up to infinity)."),
@@ -498,10 +547,15 @@ pub fn add_module(pipe: u32) -> Module {
         name: "systolic_fp32_add".into(),
         doc: vec![
             "fp32 addition: IEEE 754 binary32, nearest-even, subnormals kept, canonical NaN".into(),
-            "0x7FC00000. PIPE = 0: combinational; PIPE = 1: one register after the significand".into(),
+            "0x7FC00000. PIPE = 0: combinational; PIPE = 1: one register after the significand"
+                .into(),
             "addition (latency 1 cycle, a new pair every cycle).".into(),
         ],
-        params: vec![param("PIPE", pipe.into(), "1: register between align/add and normalise/round")],
+        params: vec![param(
+            "PIPE",
+            pipe.into(),
+            "1: register between align/add and normalise/round",
+        )],
         ports: vec![
             input("clk", None, "unused when PIPE == 0").waive("UNUSED"),
             input("a", Some(int(32)), "fp32"),

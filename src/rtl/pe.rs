@@ -133,7 +133,11 @@ pub fn module(cfg: &Config) -> Module {
             input("swap_in", None, "this beat uses the new stationary"),
             input("psum_in", w("ACC_W"), "partial sum from above"),
             input("ld_valid", None, "the column's load bus"),
-            input("ld_row", w("ROW_W"), "row of the stationary element on the bus"),
+            input(
+                "ld_row",
+                w("ROW_W"),
+                "row of the stationary element on the bus",
+            ),
             input("ld_data", w("DATA_W"), "stationary element"),
             output_reg("x_out", w("X_W"), "to the right"),
             output_reg("swap_out", None, "to the right"),
@@ -206,10 +210,7 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
         wire("prod_use", aw()),
         product_register("prod_ext", aw()),
         Item::Blank,
-        always(vec![nb(
-            id("psum_out"),
-            id("psum_in").add(id("prod_use")),
-        )]),
+        always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
     ];
     (doc, items)
 }
@@ -222,12 +223,17 @@ fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {
     ];
     let items = vec![
         Item::Blank,
-        comment("fp32 product of the weight and the moving element; +0 for an inactive (masked) row."),
+        comment(
+            "fp32 product of the weight and the moving element; +0 for an inactive (masked) row.",
+        ),
         wire("prod", Some(int(32))),
         Item::Instance(Instance {
             module: "systolic_fp_mul".into(),
             name: "u_mul".into(),
-            params: vec![("PIPE".into(), cond(id("MUL_LAT").gt(int(1)), int(1), int(0)))],
+            params: vec![(
+                "PIPE".into(),
+                cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
+            )],
             ports: vec![
                 ("clk".into(), id("clk")),
                 ("a".into(), id("w_use")),

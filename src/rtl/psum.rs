@@ -83,7 +83,11 @@ pub fn module(cfg: &Config) -> Module {
         Item::Blank
     };
     // The write stage's strobe and entry: the data cycle's, or (float) ACC_PIPE cycles later.
-    let (we_name, index_name) = if float { ("w_we", "w_index") } else { ("we", "wr_index") };
+    let (we_name, index_name) = if float {
+        ("w_we", "w_index")
+    } else {
+        ("we", "wr_index")
+    };
     let sum: Vec<Item> = if float {
         vec![
             wire("acc_sum", w("ACC_W")),
@@ -107,7 +111,10 @@ pub fn module(cfg: &Config) -> Module {
                 vec![
                     reg("in_q", w("ACC_W")),
                     reg("we_q", None),
-                    always(vec![nb(id("in_q"), col("in_data")), nb(id("we_q"), id("we"))]),
+                    always(vec![
+                        nb(id("in_q"), col("in_data")),
+                        nb(id("we_q"), id("we")),
+                    ]),
                     assign(id("w_in"), id("in_q")),
                     assign(id("w_we"), id("we_q")),
                 ],
@@ -204,130 +211,134 @@ pub fn module(cfg: &Config) -> Module {
                 "a read is pending or its response not yet taken",
             ),
         ],
-        items: [vec![
-            Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
-            Item::Localparam(
-                "IDX_W".into(),
-                cond(
-                    id("BANKS").gt(int(1)),
-                    id("BANK_W").add(id("ADDR_W")),
-                    id("ADDR_W"),
+        items: [
+            vec![
+                Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
+                Item::Localparam(
+                    "IDX_W".into(),
+                    cond(
+                        id("BANKS").gt(int(1)),
+                        id("BANK_W").add(id("ADDR_W")),
+                        id("ADDR_W"),
+                    ),
                 ),
-            ),
-            reg("rd_pending", None),
-            reg("wr_acc", None),
-            reg("wr_m", w("M_W")),
+                reg("rd_pending", None),
+                reg("wr_acc", None),
+                reg("wr_m", w("M_W")),
             ],
             float_decls,
             vec![
-            comment("Entry index: {bank, addr}, or addr alone with one bank."),
-            wire("pre_index", idx_w()),
-            wire("rd_index", idx_w()),
-            gen_if(
-                id("BANKS").gt(int(1)),
-                "g_banks",
-                vec![
-                    assign(
-                        id("pre_index"),
-                        concat(vec![id("pre_bank"), id("pre_addr")]),
-                    ),
-                    assign(id("rd_index"), concat(vec![id("rd_bank"), id("rd_addr")])),
-                ],
-                "g_one_bank",
-                vec![
-                    assign(id("pre_index"), id("pre_addr")),
-                    assign(id("rd_index"), id("rd_addr")),
-                ],
-            ),
-            reg("wr_index", idx_w()),
-            reg("fwd_valid", None),
-            reg("fwd_index", idx_w()),
-            wire_init("rd_fire", None, id("rd_valid").and(id("rd_ready"))),
-            wire_init(
-                "raddr",
-                idx_w(),
-                cond(id("pre_valid"), id("pre_index"), id("rd_index")),
-            ),
-            wire_init(
-                "fwd_hit",
-                None,
-                id("fwd_valid").and(id("fwd_index").eq(id("wr_index"))),
-            ),
-            Item::Blank,
-            assign(
-                id("rd_ready"),
-                id("rd_allow")
-                    .and(not(id("rd_pending")))
-                    .and(not(id("rdata_valid")).or(id("rdata_ready"))),
-            ),
-            assign(id("rd_busy"), id("rd_pending").or(id("rdata_valid"))),
-            Item::Blank,
-            always(vec![
-                nb(id("wr_acc"), id("pre_acc")),
-                nb(id("wr_m"), id("pre_m")),
-                nb(id("wr_index"), id("pre_index")),
-                nb(id("fwd_index"), id(index_name)),
-            ]),
-            always(vec![if_else(
-                id("rst"),
-                vec![
-                    nb(id(dvalid), sized(1, 0)),
-                    nb(id("fwd_valid"), sized(1, 0)),
-                    nb(id("rd_pending"), sized(1, 0)),
-                    nb(id("rdata_valid"), sized(1, 0)),
-                ],
-                vec![
-                    nb(id(dvalid), id("pre_valid")),
-                    nb(id("fwd_valid"), id("wr_valid")),
-                    nb(id("rd_pending"), id("rd_fire")),
-                    if_else(
-                        id("rd_pending"),
-                        vec![nb(id("rdata_valid"), sized(1, 1))],
-                        vec![if_(
-                            id("rdata_ready"),
-                            vec![nb(id("rdata_valid"), sized(1, 0))],
-                        )],
-                    ),
-                ],
-            )]),
-            write_stage,
-            Item::Blank,
-            comment("One memory per column: column c is g_col[c].mem."),
-            gen_for(
-                "c",
-                int(0),
-                id("COLS"),
-                "g_col",
-                [vec![
-                    memory("mem", w("ACC_W"), id("ENTRIES")),
-                    reg("q", w("ACC_W")),
-                    reg("rq", w("ACC_W")),
-                    reg("last_sum", w("ACC_W")),
-                    reg("last_we", None),
-                    wire_init("we", None, id(dvalid).and(id("wr_m").gt(id("c")))),
-                    wire_init(
-                        "old",
-                        w("ACC_W"),
-                        cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("q")),
-                    ),
-                ],
-                sum,
-                vec![
-                    always(vec![
-                        nb(id("q"), id("mem").at(id("raddr"))),
-                        if_(
-                            id(we_name),
-                            vec![nb(id("mem").at(id(index_name)), id("sum"))],
+                comment("Entry index: {bank, addr}, or addr alone with one bank."),
+                wire("pre_index", idx_w()),
+                wire("rd_index", idx_w()),
+                gen_if(
+                    id("BANKS").gt(int(1)),
+                    "g_banks",
+                    vec![
+                        assign(
+                            id("pre_index"),
+                            concat(vec![id("pre_bank"), id("pre_addr")]),
                         ),
-                        nb(id("last_sum"), id("sum")),
-                        nb(id("last_we"), id(we_name)),
-                        if_(id("rd_pending"), vec![nb(id("rq"), id("q"))]),
-                    ]),
-                    assign(col("rdata"), id("rq")),
-                ]]
-                .concat(),
-            ),
-        ]]
+                        assign(id("rd_index"), concat(vec![id("rd_bank"), id("rd_addr")])),
+                    ],
+                    "g_one_bank",
+                    vec![
+                        assign(id("pre_index"), id("pre_addr")),
+                        assign(id("rd_index"), id("rd_addr")),
+                    ],
+                ),
+                reg("wr_index", idx_w()),
+                reg("fwd_valid", None),
+                reg("fwd_index", idx_w()),
+                wire_init("rd_fire", None, id("rd_valid").and(id("rd_ready"))),
+                wire_init(
+                    "raddr",
+                    idx_w(),
+                    cond(id("pre_valid"), id("pre_index"), id("rd_index")),
+                ),
+                wire_init(
+                    "fwd_hit",
+                    None,
+                    id("fwd_valid").and(id("fwd_index").eq(id("wr_index"))),
+                ),
+                Item::Blank,
+                assign(
+                    id("rd_ready"),
+                    id("rd_allow")
+                        .and(not(id("rd_pending")))
+                        .and(not(id("rdata_valid")).or(id("rdata_ready"))),
+                ),
+                assign(id("rd_busy"), id("rd_pending").or(id("rdata_valid"))),
+                Item::Blank,
+                always(vec![
+                    nb(id("wr_acc"), id("pre_acc")),
+                    nb(id("wr_m"), id("pre_m")),
+                    nb(id("wr_index"), id("pre_index")),
+                    nb(id("fwd_index"), id(index_name)),
+                ]),
+                always(vec![if_else(
+                    id("rst"),
+                    vec![
+                        nb(id(dvalid), sized(1, 0)),
+                        nb(id("fwd_valid"), sized(1, 0)),
+                        nb(id("rd_pending"), sized(1, 0)),
+                        nb(id("rdata_valid"), sized(1, 0)),
+                    ],
+                    vec![
+                        nb(id(dvalid), id("pre_valid")),
+                        nb(id("fwd_valid"), id("wr_valid")),
+                        nb(id("rd_pending"), id("rd_fire")),
+                        if_else(
+                            id("rd_pending"),
+                            vec![nb(id("rdata_valid"), sized(1, 1))],
+                            vec![if_(
+                                id("rdata_ready"),
+                                vec![nb(id("rdata_valid"), sized(1, 0))],
+                            )],
+                        ),
+                    ],
+                )]),
+                write_stage,
+                Item::Blank,
+                comment("One memory per column: column c is g_col[c].mem."),
+                gen_for(
+                    "c",
+                    int(0),
+                    id("COLS"),
+                    "g_col",
+                    [
+                        vec![
+                            memory("mem", w("ACC_W"), id("ENTRIES")),
+                            reg("q", w("ACC_W")),
+                            reg("rq", w("ACC_W")),
+                            reg("last_sum", w("ACC_W")),
+                            reg("last_we", None),
+                            wire_init("we", None, id(dvalid).and(id("wr_m").gt(id("c")))),
+                            wire_init(
+                                "old",
+                                w("ACC_W"),
+                                cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("q")),
+                            ),
+                        ],
+                        sum,
+                        vec![
+                            always(vec![
+                                nb(id("q"), id("mem").at(id("raddr"))),
+                                if_(
+                                    id(we_name),
+                                    vec![nb(id("mem").at(id(index_name)), id("sum"))],
+                                ),
+                                nb(id("last_sum"), id("sum")),
+                                nb(id("last_we"), id(we_name)),
+                                if_(id("rd_pending"), vec![nb(id("rq"), id("q"))]),
+                            ]),
+                            assign(col("rdata"), id("rq")),
+                        ],
+                    ]
+                    .concat(),
+                ),
+            ],
+        ]
         .concat(),
     }
 }

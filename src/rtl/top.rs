@@ -249,7 +249,9 @@ pub fn module(cfg: &Config) -> Module {
         Item::Blank
     };
     let mv_ready = {
-        let r = id("head_valid").and(not(id("first").and(id("head_swap")).and(not(id("swap_ok")))));
+        let r = id("head_valid").and(not(id("first")
+            .and(id("head_swap"))
+            .and(not(id("swap_ok")))));
         if float {
             r.and(not(id("acc_hazard")))
         } else {
@@ -257,27 +259,27 @@ pub fn module(cfg: &Config) -> Module {
         }
     };
     let acc_hazard = if float {
-        Item::LintOff {
-            warning: "UNUSED",
-            reason: "The m and acc fields of the previous beat's control do not matter here.".into(),
-            items: vec![gen_if(
-                id("ADD_LAT").gt(int(1)),
-                "g_acc_hazard",
-                vec![assign(
-                    id("acc_hazard"),
-                    id("ctl_e_valid")
-                        .and(id("head_acc"))
-                        .and(id("ctl_e").part(id("ADDR_W"), id("BANK_W")).eq(id("head_bank")))
-                        .and(
-                            id("ctl_e")
-                                .slice(id("ADDR_W").sub(int(1)), int(0))
-                                .eq(id("beat_addr")),
-                        ),
-                )],
-                "g_no_acc_hazard",
-                vec![assign(id("acc_hazard"), sized(1, 0))],
+        gen_if(
+            id("ADD_LAT").gt(int(1)),
+            "g_acc_hazard",
+            vec![assign(
+                id("acc_hazard"),
+                id("ctl_e_valid")
+                    .and(id("head_acc"))
+                    .and(
+                        id("ctl_e")
+                            .part(id("ADDR_W"), id("BANK_W"))
+                            .eq(id("head_bank")),
+                    )
+                    .and(
+                        id("ctl_e")
+                            .slice(id("ADDR_W").sub(int(1)), int(0))
+                            .eq(id("beat_addr")),
+                    ),
             )],
-        }
+            "g_no_acc_hazard",
+            vec![assign(id("acc_hazard"), sized(1, 0))],
+        )
     } else {
         Item::Blank
     };
@@ -287,52 +289,71 @@ pub fn module(cfg: &Config) -> Module {
     // load waits LOAD_HOLD = (ROWS-1)*(ADD_LAT-1) cycles after a swap (beats of a started load
     // do not wait).
     let ls_ready = if float {
-        Item::LintOff {
-            warning: "UNUSED",
-            reason: "hold_init is a 32-bit constant of which the counter takes HOLD_W bits.".into(),
-            items: vec![
-                Item::Localparam(
-                    "LOAD_HOLD".into(),
-                    id("ROWS").sub(int(1)).mul(id("ADD_LAT").sub(int(1))),
-                ),
-                wire("ld_block", None),
-                gen_if(
-                    id("LOAD_HOLD").gt(int(0)),
-                    "g_hold",
-                    vec![
-                        Item::Localparam("HOLD_W".into(), clog2(id("LOAD_HOLD").add(int(1))).add(int(1))),
-                        wire_init("hold_init", Some(int(32)), id("LOAD_HOLD").sub(int(1))),
-                        reg("hold", w("HOLD_W")),
-                        always(vec![if_else(
-                            id("rst"),
-                            vec![nb(id("hold"), zeros(id("HOLD_W")))],
-                            vec![if_else(
-                                id("swap_fire"),
-                                vec![nb(id("hold"), id("hold_init").slice(id("HOLD_W").sub(int(1)), int(0)))],
-                                vec![if_(
-                                    id("hold").ne(zeros(id("HOLD_W"))),
-                                    vec![nb(
-                                        id("hold"),
-                                        id("hold").sub(concat(vec![zeros(id("HOLD_W").sub(int(1))), sized(1, 1)])),
-                                    )],
+        vec![
+            Item::Localparam(
+                "LOAD_HOLD".into(),
+                id("ROWS").sub(int(1)).mul(id("ADD_LAT").sub(int(1))),
+            ),
+            wire("ld_block", None),
+            gen_if(
+                id("LOAD_HOLD").gt(int(0)),
+                "g_hold",
+                vec![
+                    Item::Localparam(
+                        "HOLD_W".into(),
+                        clog2(id("LOAD_HOLD").add(int(1))).add(int(1)),
+                    ),
+                    Item::LintOff {
+                        warning: "UNUSED",
+                        reason: "A 32-bit constant of which the counter takes HOLD_W bits.".into(),
+                        items: vec![wire_init(
+                            "hold_init",
+                            Some(int(32)),
+                            id("LOAD_HOLD").sub(int(1)),
+                        )],
+                    },
+                    reg("hold", w("HOLD_W")),
+                    always(vec![if_else(
+                        id("rst"),
+                        vec![nb(id("hold"), zeros(id("HOLD_W")))],
+                        vec![if_else(
+                            id("swap_fire"),
+                            vec![nb(
+                                id("hold"),
+                                id("hold_init").slice(id("HOLD_W").sub(int(1)), int(0)),
+                            )],
+                            vec![if_(
+                                id("hold").ne(zeros(id("HOLD_W"))),
+                                vec![nb(
+                                    id("hold"),
+                                    id("hold").sub(concat(vec![
+                                        zeros(id("HOLD_W").sub(int(1))),
+                                        sized(1, 1),
+                                    ])),
                                 )],
                             )],
-                        )]),
-                        assign(id("ld_block"), id("swap_fire").or(id("hold").ne(zeros(id("HOLD_W"))))),
-                    ],
-                    "g_no_hold",
-                    vec![assign(id("ld_block"), sized(1, 0))],
-                ),
-                assign(
-                    id("ls_ready"),
-                    not(id("shadow_full"))
-                        .or(id("swap_fire"))
-                        .and(id("loading").or(not(id("ld_block")))),
-                ),
-            ],
-        }
+                        )],
+                    )]),
+                    assign(
+                        id("ld_block"),
+                        id("swap_fire").or(id("hold").ne(zeros(id("HOLD_W")))),
+                    ),
+                ],
+                "g_no_hold",
+                vec![assign(id("ld_block"), sized(1, 0))],
+            ),
+            assign(
+                id("ls_ready"),
+                not(id("shadow_full"))
+                    .or(id("swap_fire"))
+                    .and(id("loading").or(not(id("ld_block")))),
+            ),
+        ]
     } else {
-        assign(id("ls_ready"), not(id("shadow_full")).or(id("swap_fire")))
+        vec![assign(
+            id("ls_ready"),
+            not(id("shadow_full")).or(id("swap_fire")),
+        )]
     };
 
     let mut items = locals;
@@ -394,7 +415,9 @@ pub fn module(cfg: &Config) -> Module {
             id("ls_last").or(concat(vec![zeros(int(32).sub(id("ROW_W"))), id("ld_row")])
                 .eq(id("ROWS").sub(int(1)))),
         ),
-        ls_ready,
+    ]);
+    items.extend(ls_ready);
+    items.extend([
         wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
         load,
         Item::Blank,
@@ -657,7 +680,8 @@ pub fn module(cfg: &Config) -> Module {
                 .into(),
             "header (2-entry queue), mv: moving columns, rd/rdata: PSUM read. A moving beat fired"
                 .into(),
-            "in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COLS + ADD_LAT - 1".into(),
+            "in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COLS + ADD_LAT - 1"
+                .into(),
             "(ADD_LAT = 1 for integers); beats of consecutive".into(),
             "instructions, including a stationary swap, flow back to back. A read is accepted when"
                 .into(),
@@ -709,7 +733,11 @@ pub fn module(cfg: &Config) -> Module {
             derived("ADDR_W", clog2(id("PSUM_DEPTH")), "address in a bank"),
             derived(
                 "X_W",
-                if float { id("DATA_W").add(int(1)) } else { id("DATA_W") },
+                if float {
+                    id("DATA_W").add(int(1))
+                } else {
+                    id("DATA_W")
+                },
                 "a moving lane (the element, plus an active bit for floating point)",
             ),
         ])

