@@ -446,6 +446,41 @@ pub fn sbuf_address(cfg: &Config, partition: u32, entry: u32) -> u32 {
     SBUF_BASE + (partition * cfg.sbuf_depth + entry) * sbuf_entry_bytes(cfg)
 }
 
+/// One 32-bit bus write into the SBUF window: byte address, data, byte strobes (bit i = byte i).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SbufWord {
+    pub addr: u32,
+    pub data: u32,
+    pub strb: u8,
+}
+
+/// The bus writes that store `values` into consecutive SBUF entries of `partition` from
+/// `entry`: the entries packed into 32-bit words (little-endian lanes of
+/// [`sbuf_entry_bytes`]), a partly covered word at either end with only its entries' strobes.
+/// `values` must already be valid for the format (see `engine::check_sbuf_write`).
+pub fn sbuf_words(cfg: &Config, partition: u32, entry: u32, values: &[i64]) -> Vec<SbufWord> {
+    let eb = sbuf_entry_bytes(cfg);
+    let per_word = 4 / eb;
+    let mut words = vec![];
+    let mut i = 0usize;
+    while i < values.len() {
+        let e0 = (entry + i as u32) / per_word * per_word;
+        let (mut data, mut strb) = (0u32, 0u32);
+        while i < values.len() && entry + (i as u32) < e0 + per_word {
+            let lane = entry + i as u32 - e0;
+            data |= (cfg.format.to_bits(values[i]) as u32) << (8 * eb * lane);
+            strb |= ((1 << eb) - 1) << (eb * lane);
+            i += 1;
+        }
+        words.push(SbufWord {
+            addr: sbuf_address(cfg, partition, e0),
+            data,
+            strb: strb as u8,
+        });
+    }
+    words
+}
+
 /// Byte address of the low (or high) word of PSUM snapshot column `col`.
 pub fn psum_data_address(col: u32, high: bool) -> u32 {
     PSUM_DATA_BASE + PSUM_DATA_STRIDE * col + if high { 4 } else { 0 }

@@ -19,7 +19,6 @@ use crate::generate::{design_files, write_atomically};
 use crate::golden::{self, EngineModel, ReadResult};
 use crate::program::Program;
 use crate::rtl::{Design, TOP};
-use crate::verilog::Dir;
 
 pub use driver::{Mismatch, ObservedRead, RtlRun, Stalls};
 
@@ -155,13 +154,7 @@ impl Harness {
         let ports: Vec<verilator::PortSpec> = Design::new(cfg)
             .top_ports()
             .into_iter()
-            .map(|p| {
-                let dir = match p.dir {
-                    Dir::Input => verilator::Dir::In,
-                    Dir::Output => verilator::Dir::Out,
-                };
-                verilator::PortSpec::new(p.name, dir, p.width)
-            })
+            .map(Into::into)
             .collect();
         let spec = verilator::BuildSpec {
             top: TOP,

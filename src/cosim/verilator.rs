@@ -134,6 +134,17 @@ pub struct PortSpec {
     pub width: u32,
 }
 
+/// A generated top-level port as Verilator sees it.
+impl From<crate::rtl::TopPort> for PortSpec {
+    fn from(p: crate::rtl::TopPort) -> PortSpec {
+        let dir = match p.dir {
+            crate::verilog::Dir::Input => Dir::In,
+            crate::verilog::Dir::Output => Dir::Out,
+        };
+        PortSpec::new(p.name, dir, p.width)
+    }
+}
+
 impl PortSpec {
     pub fn new(name: impl Into<String>, dir: Dir, width: u32) -> Self {
         PortSpec {

@@ -21,7 +21,6 @@ use crate::isa::{ErrorCode, Instr};
 use crate::program::SplitMix64;
 use crate::regs::{self, RESP_OKAY};
 use crate::rtl::engine::{design, ports, ENGINE_TOP};
-use crate::verilog::Dir;
 
 use super::{BackendError, Counters, Engine, Status};
 
@@ -103,16 +102,7 @@ impl RtlEngine {
         let sources =
             crate::cosim::write_sources(&opts.cache_root, &format!("engine-{}", cfg.tag()), &files)
                 .map_err(|e| other(e.to_string()))?;
-        let port_specs: Vec<PortSpec> = ports(cfg)
-            .into_iter()
-            .map(|p| {
-                let dir = match p.dir {
-                    Dir::Input => verilator::Dir::In,
-                    Dir::Output => verilator::Dir::Out,
-                };
-                PortSpec::new(p.name, dir, p.width)
-            })
-            .collect();
+        let port_specs: Vec<PortSpec> = ports(cfg).into_iter().map(Into::into).collect();
         let spec = BuildSpec {
             top: ENGINE_TOP,
             sources: &sources,
@@ -403,24 +393,8 @@ impl Engine for RtlEngine {
         values: &[i64],
     ) -> Result<(), BackendError> {
         super::check_sbuf_write(&self.cfg, partition, entry, values)?;
-        let cfg = &self.cfg;
-        let format = cfg.format;
-        let eb = regs::sbuf_entry_bytes(cfg);
-        let per_word = 4 / eb;
-        let mut writes = vec![];
-        let mut i = 0usize;
-        while i < values.len() {
-            let e0 = (entry + i as u32) / per_word * per_word;
-            let (mut data, mut strb) = (0u32, 0u32);
-            while i < values.len() && entry + (i as u32) < e0 + per_word {
-                let lane = entry + i as u32 - e0;
-                data |= (format.to_bits(values[i]) as u32) << (8 * eb * lane);
-                strb |= ((1 << eb) - 1) << (eb * lane);
-                i += 1;
-            }
-            writes.push((regs::sbuf_address(cfg, partition, e0), data, strb));
-        }
-        for (addr, data, strb) in writes {
+        for w in regs::sbuf_words(&self.cfg, partition, entry, values) {
+            let (addr, data, strb) = (w.addr, w.data, u32::from(w.strb));
             let resp = self.write_strb(addr, data, strb)?;
             if resp != RESP_OKAY {
                 return Err(other(format!("SBUF write to {addr:#x} answered {resp}")));

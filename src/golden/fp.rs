@@ -225,37 +225,24 @@ impl FpFormat {
         let e_max = (1u16 << self.exp_bits()) - 1;
         let e = (bits >> m) & e_max;
         let f = bits & ((1 << m) - 1);
-        match self {
-            FpFormat::E4M3 => {
-                if e == e_max && f == (1 << m) - 1 {
+        // Only the all-ones exponent field differs between the formats: E4M3 keeps it for
+        // normals except its one NaN pattern; bf16 and E5M2 use it for infinities and NaNs.
+        if e == e_max {
+            if self.has_infinity() {
+                return if f == 0 {
+                    FpClass::Infinite
+                } else {
                     FpClass::Nan
-                } else if e == 0 {
-                    if f == 0 {
-                        FpClass::Zero
-                    } else {
-                        FpClass::Subnormal
-                    }
-                } else {
-                    FpClass::Normal
-                }
+                };
             }
-            FpFormat::Bf16 | FpFormat::E5M2 => {
-                if e == e_max {
-                    if f == 0 {
-                        FpClass::Infinite
-                    } else {
-                        FpClass::Nan
-                    }
-                } else if e == 0 {
-                    if f == 0 {
-                        FpClass::Zero
-                    } else {
-                        FpClass::Subnormal
-                    }
-                } else {
-                    FpClass::Normal
-                }
+            if f == (1 << m) - 1 {
+                return FpClass::Nan;
             }
+        }
+        match (e, f) {
+            (0, 0) => FpClass::Zero,
+            (0, _) => FpClass::Subnormal,
+            _ => FpClass::Normal,
         }
     }
 

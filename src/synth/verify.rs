@@ -72,6 +72,57 @@ fn yosys_share() -> Result<PathBuf, SynthError> {
     })
 }
 
+/// The simulation models of one family's cells, as sources for a Verilator build of a netlist
+/// ([`crate::cosim::Harness::build_files`] and the like).
+#[derive(Debug, Clone)]
+pub struct CellModels {
+    /// `(file name, text)` of every model source, to put before the netlist.
+    pub files: Vec<(String, String)>,
+    /// Where the models came from, for reports.
+    pub models: Vec<String>,
+    /// Verilator arguments they need (include path, defines, and warnings off: the models are
+    /// not lint-clean and need not be).
+    pub verilator_args: Vec<String>,
+}
+
+/// The cell models of `family`: Yosys' own from the Yosys the flow uses, plus ours for the ECP5
+/// primitives it ships without behaviour.
+pub fn cell_models(family: Family) -> Result<CellModels, SynthError> {
+    let share = yosys_share()?;
+    let mut m = CellModels {
+        files: vec![],
+        models: vec![],
+        verilator_args: ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
+            .map(String::from)
+            .to_vec(),
+    };
+    match family {
+        Family::Ice40 => {
+            let p = share.join("ice40/cells_sim.v");
+            m.files.push(("cells_sim.v".into(), read(&p)?));
+            m.models.push(p.display().to_string());
+            m.verilator_args
+                .push("-DNO_ICE40_DEFAULT_ASSIGNMENTS".into());
+        }
+        Family::Ecp5 => {
+            let dir = share.join("lattice");
+            let p = dir.join("cells_sim_ecp5.v");
+            // Its DP16KD is a parameter-only shell (outputs undriven): ours replaces it.
+            let cells = without_module(&read(&p)?, "DP16KD").ok_or_else(|| {
+                SynthError::Unsupported(format!("{}: no DP16KD module to replace", p.display()))
+            })?;
+            m.files.push(("cells_sim_ecp5.v".into(), cells));
+            m.models.push(p.display().to_string());
+            m.verilator_args.push(format!("-I{}", dir.display()));
+            m.files
+                .push(("ecp5_cells.v".into(), ECP5_MODELS.to_string()));
+            m.models
+                .push("hdl/sim/ecp5_cells.v (MULT18X18D, DP16KD)".into());
+        }
+    }
+    Ok(m)
+}
+
 /// `text` without the module `name` (from its `module NAME` line to the next `endmodule`).
 fn without_module(text: &str, name: &str) -> Option<String> {
     let start = text.find(&format!("module {name}("))?;
@@ -105,39 +156,16 @@ pub fn verify(
              board top (use --ooc or --top harness; the board top is checked through its UART)"
         )));
     }
-    let share = yosys_share()?;
-    let mut files: Vec<(String, String)> = vec![];
-    let mut models = vec![];
-    let mut extra = vec![
-        "-Wno-fatal".to_string(),
-        "-Wno-lint".to_string(),
-        "-Wno-style".to_string(),
-    ];
-    match family {
-        Family::Ice40 => {
-            let p = share.join("ice40/cells_sim.v");
-            files.push(("cells_sim.v".into(), read(&p)?));
-            models.push(p.display().to_string());
-            extra.push("-DNO_ICE40_DEFAULT_ASSIGNMENTS".into());
-        }
-        Family::Ecp5 => {
-            let dir = share.join("lattice");
-            let p = dir.join("cells_sim_ecp5.v");
-            // Its DP16KD is a parameter-only shell (outputs undriven): ours replaces it.
-            let cells = without_module(&read(&p)?, "DP16KD").ok_or_else(|| {
-                SynthError::Unsupported(format!("{}: no DP16KD module to replace", p.display()))
-            })?;
-            files.push(("cells_sim_ecp5.v".into(), cells));
-            models.push(p.display().to_string());
-            extra.push(format!("-I{}", dir.display()));
-            files.push(("ecp5_cells.v".into(), ECP5_MODELS.to_string()));
-            models.push("hdl/sim/ecp5_cells.v (MULT18X18D, DP16KD)".into());
-        }
-    }
+    let CellModels {
+        mut files,
+        models,
+        verilator_args,
+    } = cell_models(family)?;
     files.push(("netlist.v".into(), text));
     let mut opts = HarnessOptions::default();
-    opts.extra_args.extend(extra);
+    opts.extra_args.extend(verilator_args);
     progress("verify: building the netlist with Verilator");
+
     let harness = Harness::build_files(cfg, &files, &opts, progress).map_err(|e| {
         SynthError::Unsupported(format!("the netlist does not build in Verilator: {e}"))
     })?;

@@ -245,24 +245,13 @@ impl<T: Transport> Engine for UartEngine<T> {
         values: &[i64],
     ) -> Result<(), BackendError> {
         check_sbuf_write(&self.cfg, partition, entry, values)?;
-        let format = self.cfg.format;
-        let eb = regs::sbuf_entry_bytes(&self.cfg);
-        let per_word = 4 / eb;
         // Whole words go in bursts with every strobe set; a partly filled word at either end
         // is its own WRITE with its strobe.
         let mut full: Vec<u32> = vec![];
         let mut full_addr = 0;
-        let mut i = 0usize;
-        while i < values.len() {
-            let e0 = (entry + i as u32) / per_word * per_word;
-            let (mut data, mut strb) = (0u32, 0u8);
-            while i < values.len() && entry + (i as u32) < e0 + per_word {
-                let lane = entry + i as u32 - e0;
-                data |= (format.to_bits(values[i]) as u32) << (8 * eb * lane);
-                strb |= (((1u32 << eb) - 1) << (eb * lane)) as u8;
-                i += 1;
-            }
-            let addr = regs::sbuf_address(&self.cfg, partition, e0);
+        for regs::SbufWord { addr, data, strb } in
+            regs::sbuf_words(&self.cfg, partition, entry, values)
+        {
             if strb == 0xF {
                 if full.is_empty() {
                     full_addr = addr;

@@ -14,7 +14,6 @@ use crate::config::Config;
 use crate::cosim::verilator::{self, BuildSpec, PortId, PortSpec, Sim};
 use crate::cosim::HarnessOptions;
 use crate::rtl::board::{self, BoardParams, BOARD_TOP};
-use crate::verilog::Dir;
 
 use super::{LinkError, Transport};
 
@@ -111,16 +110,7 @@ impl SimBoard {
         opts: &HarnessOptions,
     ) -> Result<SimBoard, LinkError> {
         let sources = crate::cosim::write_sources(&opts.cache_root, tag, files).map_err(sim_err)?;
-        let port_specs: Vec<PortSpec> = board::ports(params)
-            .into_iter()
-            .map(|p| {
-                let dir = match p.dir {
-                    Dir::Input => verilator::Dir::In,
-                    Dir::Output => verilator::Dir::Out,
-                };
-                PortSpec::new(p.name, dir, p.width)
-            })
-            .collect();
+        let port_specs: Vec<PortSpec> = board::ports(params).into_iter().map(Into::into).collect();
         let spec = BuildSpec {
             top: BOARD_TOP,
             sources: &sources,
