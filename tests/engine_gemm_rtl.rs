@@ -17,7 +17,6 @@ use systolic::config::{Config, RawConfig};
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
 use systolic::engine::rtl::RtlEngine;
-use systolic::golden::fp;
 use systolic::golden::reference::reduce;
 use systolic::program::{float_value, SplitMix64};
 
@@ -211,30 +210,6 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
     .expect("valid test config")
 }
 
-/// `C = A x B` in the order docs/numerics.md gives for a GEMM on the engine: K in tiles of
-/// `rows` in increasing order; within a tile a column sum from +0 down the array's rows (rows past
-/// the tile's K add nothing); the tile sums accumulated into PSUM in tile order (the first
-/// tile overwrites). Written from the specification with `fp::mul` / `fp::add`, independently of
-/// the engine model.
-fn float_reference(cfg: &Config, a: &Matrix, b: &Matrix) -> Matrix {
-    let f = cfg.format.float().expect("a float format");
-    let rows = cfg.rows as usize;
-    Matrix::from_fn(a.rows, b.cols, |i, j| {
-        let mut psum: Option<u32> = None;
-        for k0 in (0..a.cols).step_by(rows) {
-            let mut sum = fp::F32_POS_ZERO;
-            for k in k0..(k0 + rows).min(a.cols) {
-                sum = fp::add(sum, fp::mul(f, a.get(i, k) as u16, b.get(k, j) as u16));
-            }
-            psum = Some(match psum {
-                None => sum,
-                Some(old) => fp::add(old, sum),
-            });
-        }
-        i64::from(psum.expect("K >= 1"))
-    })
-}
-
 fn check_float(
     e: &Mutex<RtlEngine>,
     m: usize,
@@ -256,7 +231,7 @@ fn check_float(
     };
     let got = gemm(&mut *e, &a, &b, &opts)
         .map_err(|err| TestCaseError::fail(format!("{m}x{k}x{n} seed {seed}: {err}")))?;
-    let want = float_reference(&cfg, &a, &b);
+    let want = common::float_gemm_reference(&cfg, &a, &b);
     compare(
         &cfg,
         &got.c,

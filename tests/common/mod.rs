@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use systolic::config::{seeds_dir, Config, Overrides, RawConfig};
+use systolic::engine::gemm::Matrix;
 
 /// True if `tool` runs; otherwise fails the test when `CI` is set, or says it is skipped
 /// (see [`systolic::tools::require_tool`]).
@@ -39,4 +40,31 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
+}
+
+/// `C = A x B` in the order docs/numerics.md gives for a GEMM on the engine: K in tiles of
+/// `rows` in increasing order; within a tile a column sum from +0 down the array's rows (rows past
+/// the tile's K add nothing); the tile sums accumulated into PSUM in tile order (the first
+/// tile overwrites). Written from the specification with `systolic::golden::fp::mul` / `systolic::golden::fp::add`, independently of
+/// the engine model.
+pub fn float_gemm_reference(cfg: &Config, a: &Matrix, b: &Matrix) -> Matrix {
+    let f = cfg.format.float().expect("a float format");
+    let rows = cfg.rows as usize;
+    Matrix::from_fn(a.rows, b.cols, |i, j| {
+        let mut psum: Option<u32> = None;
+        for k0 in (0..a.cols).step_by(rows) {
+            let mut sum = systolic::golden::fp::F32_POS_ZERO;
+            for k in k0..(k0 + rows).min(a.cols) {
+                sum = systolic::golden::fp::add(
+                    sum,
+                    systolic::golden::fp::mul(f, a.get(i, k) as u16, b.get(k, j) as u16),
+                );
+            }
+            psum = Some(match psum {
+                None => sum,
+                Some(old) => systolic::golden::fp::add(old, sum),
+            });
+        }
+        i64::from(psum.expect("K >= 1"))
+    })
 }
