@@ -194,6 +194,12 @@ pub struct Derived {
     pub data_w: u32,
     /// Bits of one accumulator (`ACC_W`).
     pub acc_w: u32,
+    /// Bits of a partial sum inside the array (`PS_W`): integers `min(acc_w, 2*data_w +
+    /// ceil(log2(rows)))`, which holds the exact sum of `rows` products, so adding modulo
+    /// `2^PS_W` and extending to `acc_w` below the array gives the same value as adding modulo
+    /// `2^acc_w`; floating point `acc_w` (fp32 partial sums). The generated top level computes
+    /// the same value from its parameters.
+    pub ps_w: u32,
     /// Bits of a row index inside the array (`ROW_W`, at least 1).
     pub row_w: u32,
     /// Bits of a K count, 1..=rows (`K_W`).
@@ -338,6 +344,12 @@ impl Config {
         let derived = Derived {
             data_w: format.bits(),
             acc_w: raw.acc_bits,
+            ps_w: if format.is_float() {
+                raw.acc_bits
+            } else {
+                raw.acc_bits
+                    .min(product_bits + (u32::BITS - (raw.rows - 1).leading_zeros()))
+            },
             row_w: bits_for(u64::from(raw.rows - 1)),
             k_w: bits_for(u64::from(raw.rows)),
             m_w: bits_for(u64::from(raw.cols)),

@@ -339,3 +339,63 @@ fn pipelined_psum_accumulation_chain_waits_one_cycle_per_link() {
         "a beat into another entry does not wait: {f:?}"
     );
 }
+
+/// Partial sums inside the array are `PS_W` bits (the exact sum of `rows` products), extended
+/// to `ACC_W` below it. The largest and the most negative column sums, then chains that
+/// accumulate them in PSUM far past `PS_W` bits, must come out exact: this is where a width
+/// one bit too narrow, or a zero- instead of sign-extension, would show.
+#[test]
+fn extreme_column_sums_survive_the_narrow_partial_sums() {
+    use systolic::program::{Command, Program};
+    let cases = [
+        (common::config(4, 4, "int8", 32, 2, 8), 18),
+        (common::config(3, 5, "int8", 32, 2, 8), 18),
+        (common::config(5, 3, "uint8", 32, 2, 8), 19),
+        (common::config(7, 2, "int4", 32, 2, 8), 11),
+        (with_latency(common::config(2, 2, "int16", 40, 2, 8), 2), 33),
+    ];
+    for (cfg, ps_w) in cases {
+        assert_eq!(cfg.derived.ps_w, ps_w, "{}", cfg.name);
+        if !common::require_tool("verilator", "--version") {
+            return;
+        }
+        let h = Harness::build(&cfg, &HarnessOptions::default())
+            .unwrap_or_else(|e| panic!("build {}: {e}", cfg.name));
+        let (k, m) = (cfg.rows, cfg.cols);
+        let (lo, hi) = (cfg.format.min_value(), cfg.format.max_value());
+        let stationary = |v: i64| Command::LoadStationary {
+            rows: vec![vec![v; m as usize]; k as usize],
+        };
+        // Beats: all min, all max, alternating; each sum is rows * (a product at an extreme).
+        let beats: Vec<Vec<i64>> = vec![
+            vec![lo; k as usize],
+            vec![hi; k as usize],
+            (0..k).map(|r| if r % 2 == 0 { lo } else { hi }).collect(),
+        ];
+        let mm = |accumulate: bool, swap: bool, offset: u32| Command::MultiplyMoving {
+            k,
+            m,
+            bank: 0,
+            offset,
+            accumulate,
+            swap,
+            moving: beats.clone(),
+        };
+        let mut commands = vec![];
+        for (w, offset) in [(lo, 0), (hi, 3)] {
+            commands.push(stationary(w));
+            commands.push(mm(false, true, offset));
+            // Accumulating 9 more times needs ~4 more bits than one column sum.
+            commands.extend((0..9).map(|_| mm(true, false, offset)));
+        }
+        commands.extend((0..6).map(|addr| Command::ReadPsum { bank: 0, addr }));
+        let program = Program { commands };
+        let out = h.run(&program, Stalls::NONE, None).unwrap();
+        assert!(
+            out.report.pass,
+            "{}: {}\n{program}",
+            cfg.name,
+            out.report.summary()
+        );
+    }
+}

@@ -12,7 +12,7 @@ module systolic_top #(
   parameter integer ROWS       = 4,              // array rows: contraction axis K
   parameter integer COLS       = 4,              // array columns: stationary free axis M
   parameter integer DATA_W     = 16,             // bits of one input element
-  parameter integer ACC_W      = 32,             // bits of the accumulator
+  parameter integer ACC_W      = 32,             // bits of a PSUM accumulator
   parameter integer MUL_LAT    = 0,              // registers in and after the multiplier (0..2; integers 0 or 1)
   parameter integer ADD_LAT    = 1,              // cycles from psum_in to psum_out (1 or 2)
   parameter integer PSUM_BANKS = 2,              // PSUM banks
@@ -23,6 +23,7 @@ module systolic_top #(
   parameter integer N_W        = $clog2(PSUM_DEPTH + 1), // derived: bits of N count 1..PSUM_DEPTH
   parameter integer BANK_W     = (PSUM_BANKS > 1) ? $clog2(PSUM_BANKS) : 1, // derived: bits of bank number
   parameter integer ADDR_W     = $clog2(PSUM_DEPTH), // derived: bits of address in a bank
+  parameter integer PS_W       = ACC_W,          // derived: bits of a partial sum in the array (exact for ROWS products, at most ACC_W)
   parameter integer X_W        = DATA_W + 1      // derived: bits of a moving lane (the element, plus an active bit for floating point)
 ) (
   input  wire                   clk,
@@ -298,14 +299,14 @@ module systolic_top #(
   );
 
   // ---- The array and the deskew of its outputs ----
-  wire [COLS*ACC_W-1:0] psum_bottom;
-  wire [COLS*ACC_W-1:0] psum_aligned;
+  wire [COLS*PS_W-1:0] psum_bottom;
+  wire [COLS*PS_W-1:0] psum_aligned;
   systolic_array #(
     .ROWS    (ROWS),
     .COLS    (COLS),
     .DATA_W  (DATA_W),
     .X_W     (X_W),
-    .ACC_W   (ACC_W),
+    .PS_W    (PS_W),
     .ROW_W   (ROW_W),
     .MUL_LAT (MUL_LAT),
     .ADD_LAT (ADD_LAT)
@@ -321,7 +322,7 @@ module systolic_top #(
   );
   systolic_deskew #(
     .LANES (COLS),
-    .W     (ACC_W)
+    .W     (PS_W)
   ) u_deskew (
     .clk       (clk),
     .in_lanes  (psum_bottom),

@@ -11,7 +11,7 @@ module systolic_array #(
   parameter integer COLS    = 8,                 // array columns (stationary free axis M)
   parameter integer DATA_W  = 8,                 // bits of one input element
   parameter integer X_W     = 9,                 // bits of a moving lane: the element, plus an active bit for floating point
-  parameter integer ACC_W   = 32,                // bits of the accumulator
+  parameter integer PS_W    = 32,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 3,                 // bits of a row index
   parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (0..2; integers 0 or 1)
   parameter integer ADD_LAT = 2                  // cycles from psum_in to psum_out (1 or 2)
@@ -23,7 +23,7 @@ module systolic_array #(
   input  wire [COLS-1:0]        ld_valid_top,    // load bus per column, skewed by column
   input  wire [COLS*ROW_W-1:0]  ld_row_top,
   input  wire [COLS*DATA_W-1:0] ld_data_top,
-  output wire [COLS*ACC_W-1:0]  psum_bottom      // column c in [c*ACC_W +: ACC_W], skewed
+  output wire [COLS*PS_W-1:0]   psum_bottom      // column c in [c*PS_W +: PS_W], skewed
 );
 
   genvar c;
@@ -49,7 +49,7 @@ module systolic_array #(
       .ROWS    (ROWS),
       .DATA_W  (DATA_W),
       .X_W     (X_W),
-      .ACC_W   (ACC_W),
+      .PS_W    (PS_W),
       .ROW_W   (ROW_W),
       .MUL_LAT (MUL_LAT),
       .ADD_LAT (ADD_LAT)
@@ -63,7 +63,7 @@ module systolic_array #(
       .ld_data  (ld_data_top[c*DATA_W +: DATA_W]),
       .x_out    (x_o),
       .swap_out (swap_o),
-      .psum_out (psum_bottom[c*ACC_W +: ACC_W])
+      .psum_out (psum_bottom[c*PS_W +: PS_W])
     );
   end
   endgenerate

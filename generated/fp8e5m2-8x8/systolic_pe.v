@@ -9,7 +9,7 @@
 module systolic_pe #(
   parameter integer DATA_W  = 8,                 // bits of one input element
   parameter integer X_W     = 9,                 // bits of a moving lane: the element, plus an active bit for floating point
-  parameter integer ACC_W   = 32,                // bits of the accumulator
+  parameter integer PS_W    = 32,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 3,                 // bits of a row index
   parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
   parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (0..2; integers 0 or 1)
@@ -19,13 +19,13 @@ module systolic_pe #(
   input  wire              rst,                  // synchronous, active high
   input  wire [X_W-1:0]    x_in,                 // moving element from the left
   input  wire              swap_in,              // this beat uses the new stationary
-  input  wire [ACC_W-1:0]  psum_in,              // partial sum from above
+  input  wire [PS_W-1:0]   psum_in,              // partial sum from above
   input  wire              ld_valid,             // the column's load bus
   input  wire [ROW_W-1:0]  ld_row,               // row of the stationary element on the bus
   input  wire [DATA_W-1:0] ld_data,              // stationary element
   output reg  [X_W-1:0]    x_out,                // to the right
   output reg               swap_out,             // to the right
-  output reg  [ACC_W-1:0]  psum_out              // down
+  output reg  [PS_W-1:0]   psum_out              // down
 );
 
   reg [DATA_W-1:0] w_active;

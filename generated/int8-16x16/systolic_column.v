@@ -10,7 +10,7 @@ module systolic_column #(
   parameter integer ROWS    = 16,                // PEs in the column (contraction axis K)
   parameter integer DATA_W  = 8,                 // bits of one input element
   parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
-  parameter integer ACC_W   = 32,                // bits of the accumulator
+  parameter integer PS_W    = 20,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 4,                 // bits of a row index
   parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (0..2; integers 0 or 1)
   parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
@@ -24,7 +24,7 @@ module systolic_column #(
   input  wire [DATA_W-1:0]   ld_data,
   output wire [ROWS*X_W-1:0] x_out,              // to the next column
   output wire [ROWS-1:0]     swap_out,           // to the next column
-  output wire [ACC_W-1:0]    psum_out            // the column's sum, below the last row
+  output wire [PS_W-1:0]     psum_out            // the column's sum, below the last row
 );
 
   genvar r;
@@ -32,17 +32,17 @@ module systolic_column #(
   // PE(r) takes its partial sum from PE(r - 1), or zero at the top.
   generate
   for (r = 0; r < ROWS; r = r + 1) begin : g_row
-    wire [ACC_W-1:0] psum_i;
-    wire [ACC_W-1:0] psum_o;
+    wire [PS_W-1:0] psum_i;
+    wire [PS_W-1:0] psum_o;
     if (r == 0) begin : g_top_edge
-      assign psum_i = {ACC_W{1'b0}};
+      assign psum_i = {PS_W{1'b0}};
     end else begin : g_from_above
       assign psum_i = g_row[r - 1].psum_o;
     end
     systolic_pe #(
       .DATA_W  (DATA_W),
       .X_W     (X_W),
-      .ACC_W   (ACC_W),
+      .PS_W    (PS_W),
       .ROW_W   (ROW_W),
       .MUL_LAT (MUL_LAT),
       .SIGNED  (SIGNED),

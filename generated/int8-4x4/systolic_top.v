@@ -12,7 +12,7 @@ module systolic_top #(
   parameter integer ROWS       = 4,              // array rows: contraction axis K
   parameter integer COLS       = 4,              // array columns: stationary free axis M
   parameter integer DATA_W     = 8,              // bits of one input element
-  parameter integer ACC_W      = 32,             // bits of the accumulator
+  parameter integer ACC_W      = 32,             // bits of a PSUM accumulator
   parameter integer MUL_LAT    = 0,              // registers in and after the multiplier (0..2; integers 0 or 1)
   parameter integer SIGNED     = 1,              // 1: two's-complement inputs, 0: unsigned
   parameter integer PSUM_BANKS = 2,              // PSUM banks
@@ -23,6 +23,7 @@ module systolic_top #(
   parameter integer N_W        = $clog2(PSUM_DEPTH + 1), // derived: bits of N count 1..PSUM_DEPTH
   parameter integer BANK_W     = (PSUM_BANKS > 1) ? $clog2(PSUM_BANKS) : 1, // derived: bits of bank number
   parameter integer ADDR_W     = $clog2(PSUM_DEPTH), // derived: bits of address in a bank
+  parameter integer PS_W       = (DATA_W*2 + $clog2(ROWS) < ACC_W) ? DATA_W*2 + $clog2(ROWS) : ACC_W, // derived: bits of a partial sum in the array (exact for ROWS products, at most ACC_W)
   parameter integer X_W        = DATA_W          // derived: bits of a moving lane (the element, plus an active bit for floating point)
 ) (
   input  wire                   clk,
@@ -268,14 +269,14 @@ module systolic_top #(
   );
 
   // ---- The array and the deskew of its outputs ----
-  wire [COLS*ACC_W-1:0] psum_bottom;
-  wire [COLS*ACC_W-1:0] psum_aligned;
+  wire [COLS*PS_W-1:0] psum_bottom;
+  wire [COLS*PS_W-1:0] psum_aligned;
   systolic_array #(
     .ROWS    (ROWS),
     .COLS    (COLS),
     .DATA_W  (DATA_W),
     .X_W     (X_W),
-    .ACC_W   (ACC_W),
+    .PS_W    (PS_W),
     .ROW_W   (ROW_W),
     .MUL_LAT (MUL_LAT),
     .SIGNED  (SIGNED)
@@ -291,12 +292,23 @@ module systolic_top #(
   );
   systolic_deskew #(
     .LANES (COLS),
-    .W     (ACC_W)
+    .W     (PS_W)
   ) u_deskew (
     .clk       (clk),
     .in_lanes  (psum_bottom),
     .out_lanes (psum_aligned)
   );
+  // Column sums are exact in PS_W bits: extended to ACC_W (SIGNED: sign-extended).
+  wire [COLS*ACC_W-1:0] psum_wide;
+  generate
+  if (PS_W == ACC_W) begin : g_sum_full
+    assign psum_wide = psum_aligned;
+  end else begin : g_sum_ext
+    for (c = 0; c < COLS; c = c + 1) begin : g_col
+      assign psum_wide[c*ACC_W +: ACC_W] = {{(ACC_W - PS_W){SIGNED != 0 & psum_aligned[c*PS_W + PS_W - 1]}}, psum_aligned[c*PS_W +: PS_W]};
+    end
+  end
+  endgenerate
 
   // ---- Control pipeline: the beat's PSUM control, one cycle ahead of its data ----
   wire [CTL_W + 1-1:0] pipe_in;
@@ -348,7 +360,7 @@ module systolic_top #(
     .pre_addr    (pipe_out[0 +: ADDR_W]),
     .pre_acc     (pipe_out[CTL_W - 1]),
     .pre_m       (pipe_out[ADDR_W + BANK_W +: M_W]),
-    .in_data     (psum_aligned),
+    .in_data     (psum_wide),
     .wr_valid    (wr_valid),
     .rd_allow    (rd_allow),
     .rd_valid    (rd_valid),

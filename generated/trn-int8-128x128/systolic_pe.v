@@ -2,14 +2,14 @@
 // Config `trn-int8-128x128` (hash 7118c8cbf73092e2): 128x128 int8, acc 32 bits, PSUM 8 banks x 512.
 
 // Weight-stationary integer PE; all outputs registered. The product, after MUL_LAT
-// registers, meets psum_in:  psum_out <= psum_in + product   (mod 2^ACC_W), where
-//   product = x_in * (swap_in ? w_shadow : w_active), exact, extended to ACC_W;
+// registers, meets psum_in:  psum_out <= psum_in + product   (mod 2^PS_W), where
+//   product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;
 //   x_out, swap_out <= x_in, swap_in   (moving data flows right)
 //   w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.
 module systolic_pe #(
   parameter integer DATA_W  = 8,                 // bits of one input element
   parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
-  parameter integer ACC_W   = 32,                // bits of the accumulator
+  parameter integer PS_W    = 23,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 7,                 // bits of a row index
   parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
   parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (0..2; integers 0 or 1)
@@ -19,22 +19,22 @@ module systolic_pe #(
   input  wire              rst,                  // synchronous, active high
   input  wire [X_W-1:0]    x_in,                 // moving element from the left
   input  wire              swap_in,              // this beat uses the new stationary
-  input  wire [ACC_W-1:0]  psum_in,              // partial sum from above
+  input  wire [PS_W-1:0]   psum_in,              // partial sum from above
   input  wire              ld_valid,             // the column's load bus
   input  wire [ROW_W-1:0]  ld_row,               // row of the stationary element on the bus
   input  wire [DATA_W-1:0] ld_data,              // stationary element
   output reg  [X_W-1:0]    x_out,                // to the right
   output reg               swap_out,             // to the right
-  output reg  [ACC_W-1:0]  psum_out              // down
+  output reg  [PS_W-1:0]   psum_out              // down
 );
 
   reg [DATA_W-1:0] w_active;
   reg [DATA_W-1:0] w_shadow;
   wire [DATA_W-1:0] w_use = swap_in ? w_shadow : w_active;
   wire [DATA_W*2-1:0] prod;
-  wire [ACC_W-1:0] prod_ext;
+  wire [PS_W-1:0] prod_ext;
 
-  // Exact product of two DATA_W-bit inputs, then sign- or zero-extended to ACC_W.
+  // Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W.
   generate
   if (SIGNED != 0) begin : g_signed
     assign prod = $signed(x_in)*$signed(w_use);
@@ -43,17 +43,17 @@ module systolic_pe #(
   end
   endgenerate
   generate
-  if (ACC_W == DATA_W*2) begin : g_ext_none
+  if (PS_W == DATA_W*2) begin : g_ext_none
     assign prod_ext = prod;
   end else begin : g_ext
     wire ext_bit = SIGNED != 0 & prod[DATA_W*2 - 1];
-    assign prod_ext = {{(ACC_W - DATA_W*2){ext_bit}}, prod};
+    assign prod_ext = {{(PS_W - DATA_W*2){ext_bit}}, prod};
   end
   endgenerate
-  wire [ACC_W-1:0] prod_use;
+  wire [PS_W-1:0] prod_use;
   generate
   if (MUL_LAT != 0) begin : g_mul_reg
-    reg [ACC_W-1:0] prod_q;
+    reg [PS_W-1:0] prod_q;
     always @(posedge clk) begin
       prod_q <= prod_ext;
     end

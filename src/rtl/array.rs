@@ -67,7 +67,7 @@ pub fn module(cfg: &Config) -> Module {
                 ("ld_data".into(), lane("ld_data_top", "c", "DATA_W")),
                 ("x_out".into(), id("x_o")),
                 ("swap_out".into(), id("swap_o")),
-                ("psum_out".into(), lane("psum_bottom", "c", "ACC_W")),
+                ("psum_out".into(), lane("psum_bottom", "c", "PS_W")),
             ],
         }),
     ];
@@ -96,7 +96,7 @@ pub fn module(cfg: &Config) -> Module {
             input("ld_valid_top", w("COLS"), "load bus per column, skewed by column"),
             input("ld_row_top", Some(id("COLS").mul(id("ROW_W"))), ""),
             input("ld_data_top", Some(id("COLS").mul(id("DATA_W"))), ""),
-            output("psum_bottom", Some(id("COLS").mul(id("ACC_W"))), "column c in [c*ACC_W +: ACC_W], skewed"),
+            output("psum_bottom", Some(id("COLS").mul(id("PS_W"))), "column c in [c*PS_W +: PS_W], skewed"),
         ],
         items: vec![
             comment("Column c takes the moving data from column c - 1, or from the left edge."),

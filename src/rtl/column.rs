@@ -22,12 +22,12 @@ pub fn module(cfg: &Config) -> Module {
     let above = scoped(&[("g_row", id("r") - int(1))], "psum_o");
     // One generate block per PE: psum_i from the PE above (or zero), psum_o to the PE below.
     let block = vec![
-        wire("psum_i", w("ACC_W")),
-        wire("psum_o", w("ACC_W")),
+        wire("psum_i", w("PS_W")),
+        wire("psum_o", w("PS_W")),
         gen_if(
             id("r").eq(int(0)),
             "g_top_edge",
-            vec![assign(id("psum_i"), zeros(id("ACC_W")))],
+            vec![assign(id("psum_i"), zeros(id("PS_W")))],
             "g_from_above",
             vec![assign(id("psum_i"), above)],
         ),
@@ -95,7 +95,7 @@ pub fn module(cfg: &Config) -> Module {
             output("swap_out", w("ROWS"), "to the next column"),
             output(
                 "psum_out",
-                w("ACC_W"),
+                w("PS_W"),
                 "the column's sum, below the last row",
             ),
         ],

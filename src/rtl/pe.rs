@@ -10,7 +10,9 @@
 //!   skewed by `ADD_LAT` cycles per row (the top level does it), and `MUL_LAT` adds to the
 //!   latency only, not to the skew.
 //! - Integer formats (`ADD_LAT` = 1): exact products (`2*DATA_W` bits, signed or unsigned by
-//!   `SIGNED`), extended to `ACC_W` and added modulo `2^ACC_W`.
+//!   `SIGNED`), extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator)
+//!   holds the exact sum of `ROWS` products, so a column sum is exact and the top level extends
+//!   it to the accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
 //! - Floating-point formats: `x_in` carries an active bit above the element (`X_W = DATA_W + 1`);
 //!   the product is `systolic_fp_mul`'s fp32 when active and an exact `+0` when not (a masked row
 //!   adds nothing, whatever its weight); the sum is `systolic_fp32_add` (`PIPE = ADD_LAT - 1`).
@@ -38,7 +40,11 @@ pub fn params(cfg: &Config) -> Vec<(&'static str, i64, &'static str)> {
             i64::from(d.data_w + u32::from(cfg.format.is_float())),
             "bits of a moving lane: the element, plus an active bit for floating point",
         ),
-        ("ACC_W", i64::from(d.acc_w), "bits of the accumulator"),
+        (
+            "PS_W",
+            i64::from(d.ps_w),
+            "bits of a partial sum: exact for ROWS products (fp32 for floating point)",
+        ),
         ("ROW_W", i64::from(d.row_w), "bits of a row index"),
         (
             "MUL_LAT",
@@ -131,7 +137,7 @@ pub fn module(cfg: &Config) -> Module {
             input("rst", None, "synchronous, active high"),
             input("x_in", w("X_W"), "moving element from the left"),
             input("swap_in", None, "this beat uses the new stationary"),
-            input("psum_in", w("ACC_W"), "partial sum from above"),
+            input("psum_in", w("PS_W"), "partial sum from above"),
             input("ld_valid", None, "the column's load bus"),
             input(
                 "ld_row",
@@ -141,7 +147,7 @@ pub fn module(cfg: &Config) -> Module {
             input("ld_data", w("DATA_W"), "stationary element"),
             output_reg("x_out", w("X_W"), "to the right"),
             output_reg("swap_out", None, "to the right"),
-            output_reg("psum_out", w("ACC_W"), "down"),
+            output_reg("psum_out", w("PS_W"), "down"),
         ],
         items,
     }
@@ -163,18 +169,18 @@ fn product_register(src: &str, width: Option<Expr>) -> Item {
 }
 
 fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
-    let aw = || w("ACC_W");
+    let aw = || w("PS_W");
     let prod_w = id("DATA_W").mul(int(2));
     let doc = vec![
         "Weight-stationary integer PE; all outputs registered. The product, after MUL_LAT",
-        "registers, meets psum_in:  psum_out <= psum_in + product   (mod 2^ACC_W), where",
-        "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to ACC_W;",
+        "registers, meets psum_in:  psum_out <= psum_in + product   (mod 2^PS_W), where",
+        "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;",
     ];
     let items = vec![
         wire("prod", Some(prod_w.clone())),
         wire("prod_ext", aw()),
         Item::Blank,
-        comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to ACC_W."),
+        comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W."),
         gen_if(
             id("SIGNED").ne(int(0)),
             "g_signed",
@@ -186,7 +192,7 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
             vec![assign(id("prod"), id("x_in").mul(id("w_use")))],
         ),
         gen_if(
-            id("ACC_W").eq(prod_w.clone()),
+            id("PS_W").eq(prod_w.clone()),
             "g_ext_none",
             vec![assign(id("prod_ext"), id("prod"))],
             "g_ext",
@@ -201,7 +207,7 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
                 assign(
                     id("prod_ext"),
                     concat(vec![
-                        repeat(id("ACC_W").sub(prod_w), id("ext_bit")),
+                        repeat(id("PS_W").sub(prod_w), id("ext_bit")),
                         id("prod"),
                     ]),
                 ),

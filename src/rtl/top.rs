@@ -570,8 +570,8 @@ pub fn module(cfg: &Config) -> Module {
         }),
         Item::Blank,
         comment("---- The array and the deskew of its outputs ----"),
-        wire("psum_bottom", Some(id("COLS").mul(id("ACC_W")))),
-        wire("psum_aligned", Some(id("COLS").mul(id("ACC_W")))),
+        wire("psum_bottom", Some(id("COLS").mul(id("PS_W")))),
+        wire("psum_aligned", Some(id("COLS").mul(id("PS_W")))),
         Item::Instance(Instance {
             module: "systolic_array".into(),
             name: "u_array".into(),
@@ -590,13 +590,18 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_deskew".into(),
             name: "u_deskew".into(),
-            params: vec![("LANES".into(), id("COLS")), ("W".into(), id("ACC_W"))],
+            params: vec![("LANES".into(), id("COLS")), ("W".into(), id("PS_W"))],
             ports: vec![
                 p("clk"),
                 ("in_lanes".into(), id("psum_bottom")),
                 ("out_lanes".into(), id("psum_aligned")),
             ],
         }),
+    ]);
+    if !float {
+        items.extend(widen_column_sums());
+    }
+    items.extend([
         Item::Blank,
         comment("---- Control pipeline: the beat's PSUM control, one cycle ahead of its data ----"),
         wire("pipe_in", Some(id("CTL_W").add(int(1)))),
@@ -649,7 +654,10 @@ pub fn module(cfg: &Config) -> Module {
                     "pre_m".into(),
                     pipe_field(id("ADDR_W").add(id("BANK_W")), id("M_W")),
                 ),
-                ("in_data".into(), id("psum_aligned")),
+                (
+                    "in_data".into(),
+                    id(if float { "psum_aligned" } else { "psum_wide" }),
+                ),
                 p("wr_valid"),
                 p("rd_allow"),
                 p("rd_valid"),
@@ -699,12 +707,17 @@ pub fn module(cfg: &Config) -> Module {
                 cfg.derived.data_w.into(),
                 "bits of one input element",
             ),
+            param(
+                "ACC_W",
+                cfg.derived.acc_w.into(),
+                "bits of a PSUM accumulator",
+            ),
         ]
         .into_iter()
         .chain(
             super::pe::param_decls(cfg)
                 .into_iter()
-                .filter(|p| !["DATA_W", "X_W", "ROW_W"].contains(&p.name.as_str())),
+                .filter(|p| !["DATA_W", "X_W", "ROW_W", "PS_W"].contains(&p.name.as_str())),
         )
         .chain([
             param("PSUM_BANKS", cfg.psum_banks.into(), "PSUM banks"),
@@ -732,6 +745,16 @@ pub fn module(cfg: &Config) -> Module {
             ),
             derived("ADDR_W", clog2(id("PSUM_DEPTH")), "address in a bank"),
             derived(
+                "PS_W",
+                if float {
+                    id("ACC_W")
+                } else {
+                    let exact = || id("DATA_W").mul(int(2)).add(clog2(id("ROWS")));
+                    cond(exact().lt(id("ACC_W")), exact(), id("ACC_W"))
+                },
+                "a partial sum in the array (exact for ROWS products, at most ACC_W)",
+            ),
+            derived(
                 "X_W",
                 if float {
                     id("DATA_W").add(int(1))
@@ -745,6 +768,41 @@ pub fn module(cfg: &Config) -> Module {
         ports: ports(),
         items,
     }
+}
+
+/// Integer column sums, exact in `PS_W` bits, sign- or zero-extended to `ACC_W` for PSUM
+/// (`psum_aligned` -> `psum_wide`).
+fn widen_column_sums() -> Vec<Item> {
+    let lane = |net: &str, width: &str| id(net).part(id("c").mul(id(width)), id(width));
+    vec![
+        comment("Column sums are exact in PS_W bits: extended to ACC_W (SIGNED: sign-extended)."),
+        wire("psum_wide", Some(id("COLS").mul(id("ACC_W")))),
+        gen_if(
+            id("PS_W").eq(id("ACC_W")),
+            "g_sum_full",
+            vec![assign(id("psum_wide"), id("psum_aligned"))],
+            "g_sum_ext",
+            vec![gen_for(
+                "c",
+                int(0),
+                id("COLS"),
+                "g_col",
+                vec![assign(
+                    lane("psum_wide", "ACC_W"),
+                    concat(vec![
+                        repeat(
+                            id("ACC_W").sub(id("PS_W")),
+                            id("SIGNED").ne(int(0)).bit_and(
+                                id("psum_aligned")
+                                    .at(id("c").mul(id("PS_W")).add(id("PS_W")).sub(int(1))),
+                            ),
+                        ),
+                        lane("psum_aligned", "PS_W"),
+                    ]),
+                )],
+            )],
+        ),
+    ]
 }
 
 /// A parameter derived from the ones before it (not meant to be overridden).
