@@ -22,8 +22,8 @@ pub const MAX_PSUM_DEPTH: u32 = 4096;
 pub const MAX_ACC_BITS: u32 = 64;
 pub const MIN_SBUF_DEPTH: u32 = 16;
 pub const MAX_SBUF_DEPTH: u32 = 65536;
-/// Largest PE latency (`pe_latency`) of the integer formats: a registered multiplier.
-pub const MAX_PE_LATENCY_INT: u32 = 2;
+/// Largest PE latency (`pe_latency`) of the integer formats: registered operands and product.
+pub const MAX_PE_LATENCY_INT: u32 = 3;
 /// Largest PE latency of the floating-point formats: two-stage multiplier, registered product,
 /// two-stage adder.
 pub const MAX_PE_LATENCY_FLOAT: u32 = 4;
@@ -212,8 +212,8 @@ pub struct Derived {
     pub bank_w: u32,
     /// Bits of an address inside one PSUM bank (`ADDR_W`).
     pub addr_w: u32,
-    /// Registers between a PE's moving input and its product (`MUL_LAT`: 0, 1, or 2 with a
-    /// two-stage floating-point multiplier).
+    /// Registers between a PE's moving input and its product (`MUL_LAT`: 0, 1, or 2: integer
+    /// operand registers or a two-stage floating-point multiplier).
     pub mul_lat: u32,
     /// Cycles from a PE's partial-sum input to its output (`ADD_LAT`, 1 or 2): the step of the
     /// moving data's skew from one row to the next.
@@ -334,11 +334,13 @@ impl Config {
                 format!("1..={max_latency} for {format}"),
             ));
         }
-        // 1: (0, 1); 2: (1, 1); 3: (1, 2); 4: (2, 2).
-        let (mul_lat, add_lat) = match raw.pe_latency {
-            1 => (0, 1),
-            2 => (1, 1),
-            3 => (1, 2),
+        // (mul_lat, add_lat), pe_latency = mul_lat + add_lat. Both: 1: (0, 1), 2: (1, 1);
+        // integers 3: (2, 1) (operand registers); floating point 3: (1, 2), 4: (2, 2).
+        let (mul_lat, add_lat) = match (raw.pe_latency, format.is_float()) {
+            (1, _) => (0, 1),
+            (2, _) => (1, 1),
+            (3, false) => (2, 1),
+            (3, true) => (1, 2),
             _ => (2, 2),
         };
         let derived = Derived {
@@ -584,9 +586,13 @@ mod tests {
         let e = Config::from_raw(&r).unwrap_err().to_string();
         assert_eq!(e, "pe_latency = 5 is out of range: allowed 1..=4 for bf16");
         let mut r = raw(4, 4);
-        r.pe_latency = 3;
+        r.pe_latency = 4;
         let e = Config::from_raw(&r).unwrap_err().to_string();
-        assert_eq!(e, "pe_latency = 3 is out of range: allowed 1..=2 for int8");
+        assert_eq!(e, "pe_latency = 4 is out of range: allowed 1..=3 for int8");
+        r.pe_latency = 3;
+        let d = Config::from_raw(&r).unwrap().derived;
+        assert_eq!((d.mul_lat, d.add_lat, d.load_hold, d.psum_pipe), (2, 1, 0, 0));
+        assert_eq!(d.mm_latency, 4 + 2 + 4 + 1);
         r.pe_latency = 2;
         let c = Config::from_raw(&r).unwrap();
         assert_eq!(

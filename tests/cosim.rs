@@ -214,6 +214,19 @@ cosim_case!(
     with_latency(common::preset("int8-4x4"), 2)
 );
 
+cosim_case!(
+    cosim_int8_4x4_l3,
+    cases = 12,
+    matmuls = 30,
+    with_latency(common::preset("int8-4x4"), 3)
+);
+cosim_case!(
+    cosim_uint8_3x5_l3,
+    cases = 8,
+    matmuls = 30,
+    with_latency(common::config(3, 5, "uint8", 24, 2, 16), 3)
+);
+
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
         proptest! {

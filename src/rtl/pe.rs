@@ -1,7 +1,7 @@
 //! `systolic_pe`: one weight-stationary processing element.
 //!
 //! Timing contract (everything registered; `MUL_LAT` in 0..=2, `ADD_LAT` in 1..=2; integer PEs
-//! have `MUL_LAT` <= 1 and `ADD_LAT` = 1):
+//! have `ADD_LAT` = 1):
 //! - `psum_out = psum_in + x * w`, where `w` is the active weight, or the shadow weight in the
 //!   cycle `swap_in` is high (the swap takes effect for the beat that carries it). The product of
 //!   a beat entering in cycle t is formed from `x_in` and `w` in cycle t and, after `MUL_LAT`
@@ -9,7 +9,10 @@
 //!   later. So partial sums move down one row per `ADD_LAT` cycles, the moving data must be
 //!   skewed by `ADD_LAT` cycles per row (the top level does it), and `MUL_LAT` adds to the
 //!   latency only, not to the skew.
-//! - Integer formats (`ADD_LAT` = 1): exact products (`2*DATA_W` bits, signed or unsigned by
+//! - Integer formats (`ADD_LAT` = 1): `MUL_LAT` = 1 registers the product, 2 also the operands
+//!   (the selected weight in `w_q`, the element in `x_out`, which holds it anyway), so the
+//!   multiplier has a cycle of its own, without the swap's weight select in front of it.
+//!   Exact products (`2*DATA_W` bits, signed or unsigned by
 //!   `SIGNED`), extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator)
 //!   holds the exact sum of `ROWS` products, so a column sum is exact and the top level extends
 //!   it to the accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
@@ -153,7 +156,7 @@ pub fn module(cfg: &Config) -> Module {
     }
 }
 
-/// `prod_use` = `src` after MUL_LAT registers.
+/// `prod_use` = `src`, registered when MUL_LAT > 0.
 fn product_register(src: &str, width: Option<Expr>) -> Item {
     gen_if(
         id("MUL_LAT").ne(int(0)),
@@ -173,23 +176,42 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
     let prod_w = id("DATA_W").mul(int(2));
     let doc = vec![
         "Weight-stationary integer PE; all outputs registered. The product, after MUL_LAT",
-        "registers, meets psum_in:  psum_out <= psum_in + product   (mod 2^PS_W), where",
+        "registers (1: product, 2: operands and product), meets psum_in:",
+        "  psum_out <= psum_in + product   (mod 2^PS_W), where",
         "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;",
     ];
     let items = vec![
         wire("prod", Some(prod_w.clone())),
         wire("prod_ext", aw()),
         Item::Blank,
+        comment("The multiplier's operands: this cycle's, or (MUL_LAT 2) registered."),
+        wire("mul_x", w("DATA_W")),
+        wire("mul_w", w("DATA_W")),
+        gen_if(
+            id("MUL_LAT").gt(int(1)),
+            "g_opd_reg",
+            vec![
+                reg("w_q", w("DATA_W")),
+                always(vec![nb(id("w_q"), id("w_use"))]),
+                assign(id("mul_x"), id("x_out")),
+                assign(id("mul_w"), id("w_q")),
+            ],
+            "g_opd_now",
+            vec![
+                assign(id("mul_x"), id("x_in")),
+                assign(id("mul_w"), id("w_use")),
+            ],
+        ),
         comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W."),
         gen_if(
             id("SIGNED").ne(int(0)),
             "g_signed",
             vec![assign(
                 id("prod"),
-                signed(id("x_in")).mul(signed(id("w_use"))),
+                signed(id("mul_x")).mul(signed(id("mul_w"))),
             )],
             "g_unsigned",
-            vec![assign(id("prod"), id("x_in").mul(id("w_use")))],
+            vec![assign(id("prod"), id("mul_x").mul(id("mul_w")))],
         ),
         gen_if(
             id("PS_W").eq(prod_w.clone()),
