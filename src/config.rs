@@ -222,6 +222,11 @@ pub struct Derived {
     /// integers). With 1 a result is written one cycle later, and an accumulation into the entry
     /// of the beat just before it waits one cycle (see `rtl::psum`).
     pub psum_pipe: u32,
+    /// Integer PSUM read-ahead (`RD_AHEAD`, 0 or 1; 1 when `mul_lat` > 0): the control of a
+    /// result vector reaches PSUM two cycles before its data instead of one, the old value is
+    /// read and selected a cycle early, and only the adder is left in the data cycle (see
+    /// `rtl::psum`). Latency unchanged.
+    pub psum_ahead: u32,
     /// Extra cycles a new stationary load waits after a swap so that it never overtakes the
     /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
     pub load_hold: u32,
@@ -361,6 +366,7 @@ impl Config {
             mul_lat,
             add_lat,
             psum_pipe: add_lat - 1,
+            psum_ahead: u32::from(!format.is_float() && mul_lat > 0),
             load_hold: (raw.rows - 1) * (add_lat - 1),
             mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1),
         };
@@ -591,7 +597,10 @@ mod tests {
         assert_eq!(e, "pe_latency = 4 is out of range: allowed 1..=3 for int8");
         r.pe_latency = 3;
         let d = Config::from_raw(&r).unwrap().derived;
-        assert_eq!((d.mul_lat, d.add_lat, d.load_hold, d.psum_pipe), (2, 1, 0, 0));
+        assert_eq!(
+            (d.mul_lat, d.add_lat, d.load_hold, d.psum_pipe),
+            (2, 1, 0, 0)
+        );
         assert_eq!(d.mm_latency, 4 + 2 + 4 + 1);
         r.pe_latency = 2;
         let c = Config::from_raw(&r).unwrap();

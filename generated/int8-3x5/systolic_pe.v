@@ -2,7 +2,8 @@
 // Config `int8-3x5` (hash 71d5f035b6d1b7eb): 3x5 int8, acc 32 bits, PSUM 2 banks x 16.
 
 // Weight-stationary integer PE; all outputs registered. The product, after MUL_LAT
-// registers, meets psum_in:  psum_out <= psum_in + product   (mod 2^PS_W), where
+// registers (1: product, 2: operands and product), meets psum_in:
+//   psum_out <= psum_in + product   (mod 2^PS_W), where
 //   product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;
 //   x_out, swap_out <= x_in, swap_in   (moving data flows right)
 //   w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.
@@ -34,12 +35,28 @@ module systolic_pe #(
   wire [DATA_W*2-1:0] prod;
   wire [PS_W-1:0] prod_ext;
 
+  // The multiplier's operands: this cycle's, or (MUL_LAT 2) registered.
+  wire [DATA_W-1:0] mul_x;
+  wire [DATA_W-1:0] mul_w;
+  generate
+  if (MUL_LAT > 1) begin : g_opd_reg
+    reg [DATA_W-1:0] w_q;
+    always @(posedge clk) begin
+      w_q <= w_use;
+    end
+    assign mul_x = x_out;
+    assign mul_w = w_q;
+  end else begin : g_opd_now
+    assign mul_x = x_in;
+    assign mul_w = w_use;
+  end
+  endgenerate
   // Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W.
   generate
   if (SIGNED != 0) begin : g_signed
-    assign prod = $signed(x_in)*$signed(w_use);
+    assign prod = $signed(mul_x)*$signed(mul_w);
   end else begin : g_unsigned
-    assign prod = x_in*w_use;
+    assign prod = mul_x*mul_w;
   end
   endgenerate
   generate

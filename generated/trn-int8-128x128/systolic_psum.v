@@ -7,13 +7,14 @@
 // writes to the same entry are forwarded. Host read: response 2 cycles after request,
 // held until taken; accepted only while rd_allow (nothing in flight).
 module systolic_psum #(
-  parameter integer COLS   = 128,                // columns
-  parameter integer ACC_W  = 32,                 // bits of one accumulator
-  parameter integer BANKS  = 8,                  // PSUM banks
-  parameter integer DEPTH  = 512,                // entries per bank (power of two)
-  parameter integer BANK_W = 3,                  // bits of a bank number
-  parameter integer ADDR_W = 9,                  // log2(DEPTH)
-  parameter integer M_W    = 8                   // bits of a column count 1..COLS
+  parameter integer COLS     = 128,              // columns
+  parameter integer ACC_W    = 32,               // bits of one accumulator
+  parameter integer BANKS    = 8,                // PSUM banks
+  parameter integer DEPTH    = 512,              // entries per bank (power of two)
+  parameter integer BANK_W   = 3,                // bits of a bank number
+  parameter integer ADDR_W   = 9,                // log2(DEPTH)
+  parameter integer M_W      = 8,                // bits of a column count 1..COLS
+  parameter integer RD_AHEAD = 0                 // 1: control two cycles before the data, old values read one cycle ahead
 ) (
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
@@ -44,7 +45,10 @@ module systolic_psum #(
   localparam integer ENTRIES = BANKS*DEPTH;
   localparam integer IDX_W = (BANKS > 1) ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
+  // With RD_AHEAD the accumulate flag is applied one cycle early (ctl_acc): wr_acc is then unused.
+  /* verilator lint_off UNUSED */
   reg wr_acc;
+  /* verilator lint_on UNUSED */
   reg [M_W-1:0] wr_m;
   // Entry index: {bank, addr}, or addr alone with one bank.
   wire [IDX_W-1:0] pre_index;
@@ -63,15 +67,47 @@ module systolic_psum #(
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
-  wire fwd_hit = fwd_valid && fwd_index == wr_index;
+  wire ctl_valid;
+  wire ctl_acc;
+  wire [M_W-1:0] ctl_m;
+  wire [IDX_W-1:0] ctl_index;
+  generate
+  if (RD_AHEAD != 0) begin : g_ctl_ahead
+    reg mid_valid;
+    reg mid_acc;
+    reg [M_W-1:0] mid_m;
+    reg [IDX_W-1:0] mid_index;
+    always @(posedge clk) begin
+      mid_acc <= pre_acc;
+      mid_m <= pre_m;
+      mid_index <= pre_index;
+    end
+    always @(posedge clk) begin
+      if (rst) begin
+        mid_valid <= 1'b0;
+      end else begin
+        mid_valid <= pre_valid;
+      end
+    end
+    assign ctl_valid = mid_valid;
+    assign ctl_acc = mid_acc;
+    assign ctl_m = mid_m;
+    assign ctl_index = mid_index;
+  end else begin : g_ctl_now
+    assign ctl_valid = pre_valid;
+    assign ctl_acc = pre_acc;
+    assign ctl_m = pre_m;
+    assign ctl_index = pre_index;
+  end
+  endgenerate
 
   assign rd_ready = rd_allow && !rd_pending && (!rdata_valid || rdata_ready);
   assign rd_busy = rd_pending || rdata_valid;
 
   always @(posedge clk) begin
-    wr_acc <= pre_acc;
-    wr_m <= pre_m;
-    wr_index <= pre_index;
+    wr_acc <= ctl_acc;
+    wr_m <= ctl_m;
+    wr_index <= ctl_index;
     fwd_index <= wr_index;
   end
   always @(posedge clk) begin
@@ -81,7 +117,7 @@ module systolic_psum #(
       rd_pending <= 1'b0;
       rdata_valid <= 1'b0;
     end else begin
-      wr_valid <= pre_valid;
+      wr_valid <= ctl_valid;
       fwd_valid <= wr_valid;
       rd_pending <= rd_fire;
       if (rd_pending) begin
@@ -102,8 +138,19 @@ module systolic_psum #(
     reg [ACC_W-1:0] last_sum;
     reg last_we;
     wire we = wr_valid && wr_m > c;
-    wire [ACC_W-1:0] old = (fwd_hit && last_we) ? last_sum : q;
-    wire [ACC_W-1:0] sum = (wr_acc ? old : {ACC_W{1'b0}}) + in_data[c*ACC_W +: ACC_W];
+    wire [ACC_W-1:0] addend;
+    if (RD_AHEAD != 0) begin : g_ahead
+      reg [ACC_W-1:0] old_q;
+      reg fwd_q;
+      always @(posedge clk) begin
+        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : ((fwd_valid && last_we && fwd_index == ctl_index) ? last_sum : q);
+        fwd_q <= ctl_acc && we && wr_index == ctl_index;
+      end
+      assign addend = fwd_q ? last_sum : old_q;
+    end else begin : g_now
+      assign addend = wr_acc ? ((fwd_valid && fwd_index == wr_index && last_we) ? last_sum : q) : {ACC_W{1'b0}};
+    end
+    wire [ACC_W-1:0] sum = addend + in_data[c*ACC_W +: ACC_W];
     always @(posedge clk) begin
       q <= mem[raddr];
       if (we) begin

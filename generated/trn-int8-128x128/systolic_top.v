@@ -69,7 +69,8 @@ module systolic_top #(
   localparam integer CTL_W = 1 + M_W + BANK_W + ADDR_W;
   localparam integer LD_W = 1 + ROW_W + DATA_W;
   localparam integer MV_W = X_W + 1;
-  localparam integer PIPE_D = ROWS*1 + MUL_LAT + COLS - 2;
+  localparam integer PSUM_AHEAD = (MUL_LAT > 0) ? 1 : 0;
+  localparam integer PIPE_D = ROWS*1 + MUL_LAT + COLS - 2 - PSUM_AHEAD;
   localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COLS + 4);
 
   // ---- MultiplyMoving command queue: head (streaming) and tail (next) ----
@@ -89,8 +90,9 @@ module systolic_top #(
   wire [ADDR_W-1:0] head_offset = head[F_OFFSET +: ADDR_W];
   wire head_acc = head[F_ACC];
   wire head_swap = head[F_SWAP];
-  wire first = beat == {N_W{1'b0}};
-  wire last_beat = beat == head_n - 1'b1;
+  // Registered beat flags (beat == 0, beat == head_n - 1), off the handshake paths.
+  reg first;
+  reg last_beat;
   wire [ADDR_W-1:0] beat_addr = head_offset + beat[ADDR_W - 1:0];
   reg shadow_full;
   wire mm_fire = mm_valid && mm_ready;
@@ -110,14 +112,20 @@ module systolic_top #(
       head_valid <= 1'b0;
       tail_valid <= 1'b0;
       beat <= {N_W{1'b0}};
+      first <= 1'b1;
+      last_beat <= 1'b0;
     end else if (pop) begin
       head_valid <= tail_valid || mm_fire;
       head <= tail_valid ? tail : mm_cmd;
       tail_valid <= 1'b0;
       beat <= {N_W{1'b0}};
+      first <= 1'b1;
+      last_beat <= (tail_valid ? tail[F_N +: N_W] : mm_n) == {{(N_W - 1){1'b0}}, 1'b1};
     end else begin
       if (mv_fire) begin
         beat <= beat + 1'b1;
+        first <= 1'b0;
+        last_beat <= beat + 1'b1 == head_n - 1'b1;
       end
       if (mm_fire) begin
         if (head_valid) begin
@@ -126,6 +134,7 @@ module systolic_top #(
         end else begin
           head <= mm_cmd;
           head_valid <= 1'b1;
+          last_beat <= mm_n == {{(N_W - 1){1'b0}}, 1'b1};
         end
       end
     end
@@ -345,13 +354,14 @@ module systolic_top #(
   wire rd_allow = !head_valid && !tail_valid && inflight == {INF_W{1'b0}};
   wire rd_busy;
   systolic_psum #(
-    .COLS   (COLS),
-    .ACC_W  (ACC_W),
-    .BANKS  (PSUM_BANKS),
-    .DEPTH  (PSUM_DEPTH),
-    .BANK_W (BANK_W),
-    .ADDR_W (ADDR_W),
-    .M_W    (M_W)
+    .COLS     (COLS),
+    .ACC_W    (ACC_W),
+    .BANKS    (PSUM_BANKS),
+    .DEPTH    (PSUM_DEPTH),
+    .BANK_W   (BANK_W),
+    .ADDR_W   (ADDR_W),
+    .M_W      (M_W),
+    .RD_AHEAD (PSUM_AHEAD)
   ) u_psum (
     .clk         (clk),
     .rst         (rst),

@@ -14,6 +14,13 @@
 //!   at the last edge replaces the memory's (stale) read data. Two cycles apart the memory
 //!   already holds it. So back-to-back accumulation into one address is correct at any N,
 //!   without stalls, whatever the memory's read-during-write behaviour.
+//! - Integer read-ahead (`RD_AHEAD = 1`, generated with a pipelined PE): the control arrives
+//!   two cycles before the data. The memory is read in the first control cycle; in the second
+//!   the addend is formed and registered (`old_q`: 0 when overwriting, else the read value or
+//!   the sum written at the edge that ended the first control cycle, which the read may have
+//!   missed), together with whether the sum written at the end of the second one must replace
+//!   it (`fwd_q`). The data cycle holds only `sum = (fwd_q ? last_sum : old_q) + in_data`, the
+//!   memory's write and `last_sum`. Same write cycle and the same guarantees as above.
 //! - Floating point with `ACC_PIPE = 1` (pe_latency 3): the fp32 adder has one internal
 //!   register, so a result vector is written one edge later (`wr_valid` high then). The sum of
 //!   the previous data cycle does not exist yet when the next one needs it, so the top level
@@ -39,6 +46,15 @@ pub fn module(cfg: &Config) -> Module {
     // The data cycle's valid: `wr_valid` itself, or (float) `dat_valid`, which the write stage
     // follows ACC_PIPE cycles later.
     let dvalid = if float { "dat_valid" } else { "wr_valid" };
+    // The control of the beat whose data comes next cycle: `pre_*` itself, or (integer formats)
+    // `ctl_*`, which follows `pre_*` by RD_AHEAD cycles.
+    let ctl = |field: &str| {
+        if float {
+            format!("pre_{field}")
+        } else {
+            format!("ctl_{field}")
+        }
+    };
     // The new value of an entry: integer add, or fp32 add of the old value (accumulate).
     let float_decls = if float {
         vec![
@@ -131,11 +147,53 @@ pub fn module(cfg: &Config) -> Module {
             ),
         ]
     } else {
-        vec![wire_init(
-            "sum",
-            w("ACC_W"),
-            cond(id("wr_acc"), id("old"), zeros(id("ACC_W"))).add(col("in_data")),
-        )]
+        // The addend: the entry's old value when accumulating, else 0. Read-ahead: formed one
+        // cycle early from the read data and the write of two cycles before (`old_q`), only the
+        // previous cycle's write is forwarded in the data cycle (`fwd_q`).
+        let hit = |index: &str, valid: Expr| valid.and(id(index).eq(id("ctl_index")));
+        vec![
+            wire("addend", w("ACC_W")),
+            gen_if(
+                id("RD_AHEAD").ne(int(0)),
+                "g_ahead",
+                vec![
+                    reg("old_q", w("ACC_W")),
+                    reg("fwd_q", None),
+                    always(vec![
+                        nb(
+                            id("old_q"),
+                            cond(
+                                not(id("ctl_acc")),
+                                zeros(id("ACC_W")),
+                                cond(
+                                    hit("fwd_index", id("fwd_valid").and(id("last_we"))),
+                                    id("last_sum"),
+                                    id("q"),
+                                ),
+                            ),
+                        ),
+                        nb(id("fwd_q"), id("ctl_acc").and(hit("wr_index", id("we")))),
+                    ]),
+                    assign(id("addend"), cond(id("fwd_q"), id("last_sum"), id("old_q"))),
+                ],
+                "g_now",
+                vec![assign(
+                    id("addend"),
+                    cond(
+                        id("wr_acc"),
+                        cond(
+                            id("fwd_valid")
+                                .and(id("fwd_index").eq(id("wr_index")))
+                                .and(id("last_we")),
+                            id("last_sum"),
+                            id("q"),
+                        ),
+                        zeros(id("ACC_W")),
+                    ),
+                )],
+            ),
+            wire_init("sum", w("ACC_W"), id("addend").add(col("in_data"))),
+        ]
     };
     Module {
         name: "systolic_psum".into(),
@@ -159,6 +217,13 @@ pub fn module(cfg: &Config) -> Module {
             param("M_W", m_w.into(), "bits of a column count 1..COLS"),
         ]
         .into_iter()
+        .chain((!float).then(|| {
+            param(
+                "RD_AHEAD",
+                i64::from(cfg.derived.psum_ahead),
+                "1: control two cycles before the data, old values read one cycle ahead",
+            )
+        }))
         .chain(float.then(|| {
             param(
                 "ACC_PIPE",
@@ -223,7 +288,15 @@ pub fn module(cfg: &Config) -> Module {
                     ),
                 ),
                 reg("rd_pending", None),
-                reg("wr_acc", None),
+                if float {
+                    reg("wr_acc", None)
+                } else {
+                    Item::LintOff {
+                        warning: "UNUSED",
+                        reason: "With RD_AHEAD the accumulate flag is applied one cycle early (ctl_acc): wr_acc is then unused.".into(),
+                        items: vec![reg("wr_acc", None)],
+                    }
+                },
                 reg("wr_m", w("M_W")),
             ],
             float_decls,
@@ -256,11 +329,17 @@ pub fn module(cfg: &Config) -> Module {
                     idx_w(),
                     cond(id("pre_valid"), id("pre_index"), id("rd_index")),
                 ),
-                wire_init(
+            ],
+            if float {
+                vec![wire_init(
                     "fwd_hit",
                     None,
                     id("fwd_valid").and(id("fwd_index").eq(id("wr_index"))),
-                ),
+                )]
+            } else {
+                control_stage()
+            },
+            vec![
                 Item::Blank,
                 assign(
                     id("rd_ready"),
@@ -271,9 +350,9 @@ pub fn module(cfg: &Config) -> Module {
                 assign(id("rd_busy"), id("rd_pending").or(id("rdata_valid"))),
                 Item::Blank,
                 always(vec![
-                    nb(id("wr_acc"), id("pre_acc")),
-                    nb(id("wr_m"), id("pre_m")),
-                    nb(id("wr_index"), id("pre_index")),
+                    nb(id("wr_acc"), id(&ctl("acc"))),
+                    nb(id("wr_m"), id(&ctl("m"))),
+                    nb(id("wr_index"), id(&ctl("index"))),
                     nb(id("fwd_index"), id(index_name)),
                 ]),
                 always(vec![if_else(
@@ -285,7 +364,7 @@ pub fn module(cfg: &Config) -> Module {
                         nb(id("rdata_valid"), sized(1, 0)),
                     ],
                     vec![
-                        nb(id(dvalid), id("pre_valid")),
+                        nb(id(dvalid), id(&ctl("valid"))),
                         nb(id("fwd_valid"), id("wr_valid")),
                         nb(id("rd_pending"), id("rd_fire")),
                         if_else(
@@ -314,12 +393,16 @@ pub fn module(cfg: &Config) -> Module {
                             reg("last_sum", w("ACC_W")),
                             reg("last_we", None),
                             wire_init("we", None, id(dvalid).and(id("wr_m").gt(id("c")))),
-                            wire_init(
+                        ],
+                        if float {
+                            vec![wire_init(
                                 "old",
                                 w("ACC_W"),
                                 cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("q")),
-                            ),
-                        ],
+                            )]
+                        } else {
+                            vec![]
+                        },
                         sum,
                         vec![
                             always(vec![
@@ -341,4 +424,51 @@ pub fn module(cfg: &Config) -> Module {
         ]
         .concat(),
     }
+}
+
+/// Integer PSUM: the control of the beat whose data arrives next cycle (`ctl_*`), `RD_AHEAD`
+/// cycles after it arrived on `pre_*` (whose cycle reads the memory).
+fn control_stage() -> Vec<Item> {
+    let fields = [
+        ("valid", None),
+        ("acc", None),
+        ("m", w("M_W")),
+        ("index", w("IDX_W")),
+    ];
+    let src = |f: &str| id(&format!("pre_{f}"));
+    let mut items: Vec<Item> = fields
+        .iter()
+        .map(|(f, width)| wire(&format!("ctl_{f}"), width.clone()))
+        .collect();
+    let mut regs: Vec<Item> = fields
+        .iter()
+        .map(|(f, width)| reg(&format!("mid_{f}"), width.clone()))
+        .collect();
+    regs.push(always(
+        fields[1..]
+            .iter()
+            .map(|(f, _)| nb(id(&format!("mid_{f}")), src(f)))
+            .collect(),
+    ));
+    regs.push(always(vec![if_else(
+        id("rst"),
+        vec![nb(id("mid_valid"), sized(1, 0))],
+        vec![nb(id("mid_valid"), id("pre_valid"))],
+    )]));
+    regs.extend(
+        fields
+            .iter()
+            .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid_{f}")))),
+    );
+    items.push(gen_if(
+        id("RD_AHEAD").ne(int(0)),
+        "g_ctl_ahead",
+        regs,
+        "g_ctl_now",
+        fields
+            .iter()
+            .map(|(f, _)| assign(id(&format!("ctl_{f}")), src(f)))
+            .collect(),
+    ));
+    items
 }

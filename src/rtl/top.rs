@@ -92,9 +92,22 @@ pub fn module(cfg: &Config) -> Module {
     // A beat fired in cycle s is written at edge s + ROWS*ADD_LAT + MUL_LAT + COLS: entry (1),
     // skew, array, deskew, PSUM (1); the control pipe carries its PSUM control along.
     let array_lat = id("ROWS").mul(add_lat()).add(id("MUL_LAT"));
+    // Integer PSUM with a pipelined PE reads ahead: its control comes one cycle earlier.
+    locals.push(Item::Localparam(
+        "PSUM_AHEAD".into(),
+        if float {
+            int(0)
+        } else {
+            cond(id("MUL_LAT").gt(int(0)), int(1), int(0))
+        },
+    ));
     locals.push(Item::Localparam(
         "PIPE_D".into(),
-        array_lat.clone().add(id("COLS")).sub(int(2)),
+        array_lat
+            .clone()
+            .add(id("COLS"))
+            .sub(int(2))
+            .sub(id("PSUM_AHEAD")),
     ));
     locals.push(Item::Localparam(
         "INF_W".into(),
@@ -133,12 +146,16 @@ pub fn module(cfg: &Config) -> Module {
             .collect(),
     );
 
+    // N == 1, for the last-beat flag of a command entering the head.
+    let single = |n: Expr| n.eq(concat(vec![zeros(id("N_W").sub(int(1))), one()]));
     let queue = always(vec![if_else(
         id("rst"),
         vec![
             nb(id("head_valid"), zero()),
             nb(id("tail_valid"), zero()),
             nb(id("beat"), zeros(id("N_W"))),
+            nb(id("first"), one()),
+            nb(id("last_beat"), zero()),
         ],
         vec![if_else(
             id("pop"),
@@ -147,15 +164,38 @@ pub fn module(cfg: &Config) -> Module {
                 nb(id("head"), cond(id("tail_valid"), id("tail"), id("mm_cmd"))),
                 nb(id("tail_valid"), zero()),
                 nb(id("beat"), zeros(id("N_W"))),
+                nb(id("first"), one()),
+                nb(
+                    id("last_beat"),
+                    single(cond(
+                        id("tail_valid"),
+                        id("tail").part(id("F_N"), id("N_W")),
+                        id("mm_n"),
+                    )),
+                ),
             ],
             vec![
-                if_(id("mv_fire"), vec![nb(id("beat"), id("beat").add(one()))]),
+                if_(
+                    id("mv_fire"),
+                    vec![
+                        nb(id("beat"), id("beat").add(one())),
+                        nb(id("first"), zero()),
+                        nb(
+                            id("last_beat"),
+                            id("beat").add(one()).eq(id("head_n").sub(one())),
+                        ),
+                    ],
+                ),
                 if_(
                     id("mm_fire"),
                     vec![if_else(
                         id("head_valid"),
                         vec![nb(id("tail"), id("mm_cmd")), nb(id("tail_valid"), one())],
-                        vec![nb(id("head"), id("mm_cmd")), nb(id("head_valid"), one())],
+                        vec![
+                            nb(id("head"), id("mm_cmd")),
+                            nb(id("head_valid"), one()),
+                            nb(id("last_beat"), single(id("mm_n"))),
+                        ],
                     )],
                 ),
             ],
@@ -371,8 +411,9 @@ pub fn module(cfg: &Config) -> Module {
     ]);
     items.extend(head_wires);
     items.extend([
-        wire_init("first", None, id("beat").eq(zeros(id("N_W")))),
-        wire_init("last_beat", None, id("beat").eq(id("head_n").sub(one()))),
+        comment("Registered beat flags (beat == 0, beat == head_n - 1), off the handshake paths."),
+        reg("first", None),
+        reg("last_beat", None),
         wire_init(
             "beat_addr",
             w("ADDR_W"),
@@ -642,6 +683,7 @@ pub fn module(cfg: &Config) -> Module {
             ]
             .into_iter()
             .chain(float.then(|| ("ACC_PIPE".to_string(), id("ADD_LAT").sub(int(1)))))
+            .chain((!float).then(|| ("RD_AHEAD".to_string(), id("PSUM_AHEAD"))))
             .collect(),
             ports: vec![
                 p("clk"),

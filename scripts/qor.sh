@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Quality of results: area and Fmax of generated cores, out of context, on the open FPGA flow
+# (`systolic synth --ooc`). One JSON report per run under runs/qor-<matrix>/ and a Markdown
+# table on stdout (docs/fpga.md quotes them).
+#
+#   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~25 min here)
+#   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
+#   scripts/qor.sh int8 --table     # only print the table from the reports already there
+#
+# Each run: Yosys + nextpnr at the board's target frequency, default seed, multipliers `auto`
+# (ECP5: MULT18X18D when they fit; iCE40: LUTs). Fmax is nextpnr's timing model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+matrix=${1:-}
+case "$matrix" in
+  int8 | formats) ;;
+  *)
+    echo "usage: scripts/qor.sh int8|formats [--table]" >&2
+    exit 2
+    ;;
+esac
+out=runs/qor-$matrix
+mkdir -p "$out"
+
+# run TAG BOARD ARGS...: one synthesis, its report in $out/TAG@BOARD.json (stderr beside it).
+run() {
+  local tag=$1 board=$2
+  shift 2
+  echo "== $tag on $board" >&2
+  ./target/release/systolic synth --board "$board" --ooc --json --out "$out/$tag@$board" "$@" \
+    > "$out/$tag@$board.json" 2> "$out/$tag@$board.err" || true
+}
+
+if [[ "${2:-}" != "--table" ]]; then
+  cargo build --release --quiet
+  if [[ $matrix == int8 ]]; then
+    for lat in 1 2 3; do
+      run "int8-4x4-l$lat" icebreaker --preset int8-4x4 --pe-latency $lat
+      run "int8-4x4-l$lat" ice40-hx8k-breakout --preset int8-4x4 --pe-latency $lat
+      run "int8-4x4-l$lat" ulx3s-25f --preset int8-4x4 --pe-latency $lat
+      run "int8-8x8-l$lat" ulx3s-85f --preset int8-8x8 --pe-latency $lat
+    done
+  else
+    for size in 1 4; do
+      for board in ulx3s-85f icebreaker; do
+        for lat in 1 2 3; do
+          run "int8-${size}x${size}-l$lat" "$board" --rows $size --cols $size --format int8 --pe-latency $lat
+        done
+        for fmt in fp8e4m3 bf16; do
+          for lat in 1 2 3 4; do
+            run "$fmt-${size}x${size}-l$lat" "$board" --rows $size --cols $size --format $fmt --pe-latency $lat
+          done
+        done
+      done
+    done
+  fi
+fi
+
+python3 - "$out" <<'EOF'
+import json, os, re, sys
+out = sys.argv[1]
+devices = {"icebreaker": "iCE40 UP5K", "ice40-hx8k-breakout": "iCE40 HX8K",
+           "ulx3s-25f": "ECP5 25F", "ulx3s-85f": "ECP5 85F"}
+formats = {"int8": 0, "fp8e4m3": 1, "bf16": 2}
+rows = []
+for name in os.listdir(out):
+    if not name.endswith(".json"):
+        continue
+    tag, board = name[:-5].split("@")
+    fmt, size, lat = tag.split("-")
+    path = os.path.join(out, name)
+    try:
+        d = json.load(open(path))
+    except ValueError:
+        err = open(path[:-5] + ".err").read().strip().splitlines()
+        d = err[-1] if err else "failed"
+    key = (list(devices).index(board) if board in devices else 99, int(size.split("x")[0]),
+           formats.get(fmt, 9), lat)
+    rows.append((key, devices.get(board, board), f"{fmt} {size}", lat[1:], d))
+rows.sort(key=lambda r: r[0])
+
+def short(s):
+    # Hierarchy down to the PE or memory, without the cell names the tools append.
+    s = re.sub(r"u_core\.", "", s)
+    s = re.sub(r"u_array\.g_col\[\d+\]\.u_column\.", "", s)
+    s = re.sub(r"_(TRELLIS_FF|SB_DFF|SB_LUT4|SB_CARRY)\w*", "", s)
+    return re.sub(r"\.0\.0$", "", s)
+
+print("| device | core | pe_latency | mult | LUT4 | FF | DSP | BRAM | placed | Fmax MHz | GOPS "
+      "| yosys + P&R s | critical path ends |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for _, dev, core, lat, d in rows:
+    if isinstance(d, str):
+        print(f"| {dev} | {core} | {lat} | {d} | | | | | | | | | |")
+        continue
+    c, p, t = d["cells"], d["placed"], d["times"]
+    cp = d.get("critical_path") or {}
+    ends = short(f"{cp.get('from', '')} -> {cp.get('to', '')}")
+    placed = f"{p['logic']['used']:,} / {p['logic']['available']:,}"
+    print(f"| {dev} | {core} | {lat} | {d['multipliers']} | {c['lut4']:,} | {c['ff']:,} | {c['dsp']} "
+          f"| {c['bram']} | {placed} | {d['fmax_mhz']:.1f} | {d['gops']:.2f} "
+          f"| {t['yosys_s']:.0f} + {t['nextpnr_s']:.0f} | {ends} |")
+EOF
