@@ -21,8 +21,14 @@ use systolic::golden::reference::reduce;
 use systolic::program::{float_value, SplitMix64};
 
 fn cfg(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32) -> Config {
+    cfg_latency(rows, cols, banks, depth, sbuf, 1)
+}
+
+/// With a pipelined PE (integers: 2 registers the product and makes PSUM read ahead, 3 also
+/// registers the multiplier's operands).
+fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_latency: u32) -> Config {
     Config::from_raw(&RawConfig {
-        name: format!("gemm{rows}x{cols}-b{banks}-d{depth}-s{sbuf}"),
+        name: format!("gemm{rows}x{cols}-b{banks}-d{depth}-s{sbuf}-l{pe_latency}"),
         rows,
         cols,
         format: "int8".into(),
@@ -30,7 +36,7 @@ fn cfg(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32) -> Config {
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
-        pe_latency: 1,
+        pe_latency,
     })
     .expect("valid test config")
 }
@@ -154,7 +160,7 @@ static FIXED_4X4: OnceLock<Option<Mutex<RtlEngine>>> = OnceLock::new();
 gemm_cases!(
     gemm_3x5_random_shapes,
     ENGINE_3X5,
-    cfg(3, 5, 2, 16, 256),
+    cfg_latency(3, 5, 2, 16, 256, 3),
     cases = 10
 );
 gemm_cases!(
@@ -166,7 +172,7 @@ gemm_cases!(
 gemm_cases!(
     gemm_8x8_random_shapes,
     ENGINE_8X8,
-    cfg(8, 8, 4, 64, 512),
+    cfg_latency(8, 8, 4, 64, 512, 2),
     cases = 8
 );
 
