@@ -222,10 +222,11 @@ pub struct Derived {
     /// integers). With 1 a result is written one cycle later, and an accumulation into the entry
     /// of the beat just before it waits one cycle (see `rtl::psum`).
     pub psum_pipe: u32,
-    /// Integer PSUM read-ahead (`RD_AHEAD`, 0 or 1; 1 when `mul_lat` > 0): the control of a
-    /// result vector reaches PSUM two cycles before its data instead of one, the old value is
-    /// read and selected a cycle early, and only the adder is left in the data cycle (see
-    /// `rtl::psum`). Latency unchanged.
+    /// Integer PSUM read-ahead (`RD_AHEAD`, 0..=2; `mul_lat` for integers, 0 for floating
+    /// point): the control of a result vector reaches PSUM `1 + psum_ahead` cycles before its
+    /// data; with 1 the old value is read and selected a cycle early, so only the adder is left
+    /// in the data cycle; with 2 the memory's read data is also registered before the selection
+    /// (see `rtl::psum`). Latency unchanged.
     pub psum_ahead: u32,
     /// Extra cycles a new stationary load waits after a swap so that it never overtakes the
     /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
@@ -366,7 +367,7 @@ impl Config {
             mul_lat,
             add_lat,
             psum_pipe: add_lat - 1,
-            psum_ahead: u32::from(!format.is_float() && mul_lat > 0),
+            psum_ahead: if format.is_float() { 0 } else { mul_lat },
             load_hold: (raw.rows - 1) * (add_lat - 1),
             mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1),
         };

@@ -14,7 +14,7 @@ module systolic_psum #(
   parameter integer BANK_W   = 1,                // bits of a bank number
   parameter integer ADDR_W   = 4,                // log2(DEPTH)
   parameter integer M_W      = 3,                // bits of a column count 1..COLS
-  parameter integer RD_AHEAD = 0                 // 1: control two cycles before the data, old values read one cycle ahead
+  parameter integer RD_AHEAD = 0                 // control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)
 ) (
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
@@ -73,26 +73,49 @@ module systolic_psum #(
   wire [IDX_W-1:0] ctl_index;
   generate
   if (RD_AHEAD != 0) begin : g_ctl_ahead
-    reg mid_valid;
-    reg mid_acc;
-    reg [M_W-1:0] mid_m;
-    reg [IDX_W-1:0] mid_index;
+    reg mid0_valid;
+    reg mid0_acc;
+    reg [M_W-1:0] mid0_m;
+    reg [IDX_W-1:0] mid0_index;
     always @(posedge clk) begin
-      mid_acc <= pre_acc;
-      mid_m <= pre_m;
-      mid_index <= pre_index;
+      mid0_acc <= pre_acc;
+      mid0_m <= pre_m;
+      mid0_index <= pre_index;
     end
     always @(posedge clk) begin
       if (rst) begin
-        mid_valid <= 1'b0;
+        mid0_valid <= 1'b0;
       end else begin
-        mid_valid <= pre_valid;
+        mid0_valid <= pre_valid;
       end
     end
-    assign ctl_valid = mid_valid;
-    assign ctl_acc = mid_acc;
-    assign ctl_m = mid_m;
-    assign ctl_index = mid_index;
+    if (RD_AHEAD > 1) begin : g_ctl_two
+      reg mid1_valid;
+      reg mid1_acc;
+      reg [M_W-1:0] mid1_m;
+      reg [IDX_W-1:0] mid1_index;
+      always @(posedge clk) begin
+        mid1_acc <= mid0_acc;
+        mid1_m <= mid0_m;
+        mid1_index <= mid0_index;
+      end
+      always @(posedge clk) begin
+        if (rst) begin
+          mid1_valid <= 1'b0;
+        end else begin
+          mid1_valid <= mid0_valid;
+        end
+      end
+      assign ctl_valid = mid1_valid;
+      assign ctl_acc = mid1_acc;
+      assign ctl_m = mid1_m;
+      assign ctl_index = mid1_index;
+    end else begin : g_ctl_one
+      assign ctl_valid = mid0_valid;
+      assign ctl_acc = mid0_acc;
+      assign ctl_m = mid0_m;
+      assign ctl_index = mid0_index;
+    end
   end else begin : g_ctl_now
     assign ctl_valid = pre_valid;
     assign ctl_acc = pre_acc;
@@ -142,8 +165,33 @@ module systolic_psum #(
     if (RD_AHEAD != 0) begin : g_ahead
       reg [ACC_W-1:0] old_q;
       reg fwd_q;
+      // The read value, or (RD_AHEAD 2) the read value a cycle later or the write it missed.
+      wire [ACC_W-1:0] rd_old;
+      if (RD_AHEAD > 1) begin : g_rd_reg
+        reg [ACC_W-1:0] q_r;
+        reg fwd2_valid;
+        reg [IDX_W-1:0] fwd2_index;
+        reg [ACC_W-1:0] last2_sum;
+        reg last2_we;
+        always @(posedge clk) begin
+          q_r <= q;
+          fwd2_index <= fwd_index;
+          last2_sum <= last_sum;
+          last2_we <= last_we;
+        end
+        always @(posedge clk) begin
+          if (rst) begin
+            fwd2_valid <= 1'b0;
+          end else begin
+            fwd2_valid <= fwd_valid;
+          end
+        end
+        assign rd_old = (fwd2_valid && last2_we && fwd2_index == ctl_index) ? last2_sum : q_r;
+      end else begin : g_rd_now
+        assign rd_old = q;
+      end
       always @(posedge clk) begin
-        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : ((fwd_valid && last_we && fwd_index == ctl_index) ? last_sum : q);
+        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : ((fwd_valid && last_we && fwd_index == ctl_index) ? last_sum : rd_old);
         fwd_q <= ctl_acc && we && wr_index == ctl_index;
       end
       assign addend = fwd_q ? last_sum : old_q;

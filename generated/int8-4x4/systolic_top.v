@@ -69,7 +69,7 @@ module systolic_top #(
   localparam integer CTL_W = 1 + M_W + BANK_W + ADDR_W;
   localparam integer LD_W = 1 + ROW_W + DATA_W;
   localparam integer MV_W = X_W + 1;
-  localparam integer PSUM_AHEAD = (MUL_LAT > 0) ? 1 : 0;
+  localparam integer PSUM_AHEAD = MUL_LAT;
   localparam integer PIPE_D = ROWS*1 + MUL_LAT + COLS - 2 - PSUM_AHEAD;
   localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COLS + 4);
 

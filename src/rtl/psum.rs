@@ -14,13 +14,18 @@
 //!   at the last edge replaces the memory's (stale) read data. Two cycles apart the memory
 //!   already holds it. So back-to-back accumulation into one address is correct at any N,
 //!   without stalls, whatever the memory's read-during-write behaviour.
-//! - Integer read-ahead (`RD_AHEAD = 1`, generated with a pipelined PE): the control arrives
+//! - Integer read-ahead (`RD_AHEAD = 1`, generated with pe_latency 2): the control arrives
 //!   two cycles before the data. The memory is read in the first control cycle; in the second
 //!   the addend is formed and registered (`old_q`: 0 when overwriting, else the read value or
 //!   the sum written at the edge that ended the first control cycle, which the read may have
 //!   missed), together with whether the sum written at the end of the second one must replace
 //!   it (`fwd_q`). The data cycle holds only `sum = (fwd_q ? last_sum : old_q) + in_data`, the
 //!   memory's write and `last_sum`. Same write cycle and the same guarantees as above.
+//!   `RD_AHEAD = 2` (pe_latency 3): control three cycles early; the read data is registered
+//!   as it leaves the memory (`q_r`, no logic after the block RAM's output); the addend formed
+//!   in the cycle before the data forwards the sums written at the two edges before that cycle
+//!   (`last_sum`, `last2_sum`), which the early read may have missed, and the data cycle's
+//!   predecessor's sum replaces it as before (`fwd_q`).
 //! - Floating point with `ACC_PIPE = 1` (pe_latency 3): the fp32 adder has one internal
 //!   register, so a result vector is written one edge later (`wr_valid` high then). The sum of
 //!   the previous data cycle does not exist yet when the next one needs it, so the top level
@@ -159,6 +164,40 @@ pub fn module(cfg: &Config) -> Module {
                 vec![
                     reg("old_q", w("ACC_W")),
                     reg("fwd_q", None),
+                    comment("The read value, or (RD_AHEAD 2) the read value a cycle later or the write it missed."),
+                    wire("rd_old", w("ACC_W")),
+                    gen_if(
+                        id("RD_AHEAD").gt(int(1)),
+                        "g_rd_reg",
+                        vec![
+                            reg("q_r", w("ACC_W")),
+                            reg("fwd2_valid", None),
+                            reg("fwd2_index", idx_w()),
+                            reg("last2_sum", w("ACC_W")),
+                            reg("last2_we", None),
+                            always(vec![
+                                nb(id("q_r"), id("q")),
+                                nb(id("fwd2_index"), id("fwd_index")),
+                                nb(id("last2_sum"), id("last_sum")),
+                                nb(id("last2_we"), id("last_we")),
+                            ]),
+                            always(vec![if_else(
+                                id("rst"),
+                                vec![nb(id("fwd2_valid"), sized(1, 0))],
+                                vec![nb(id("fwd2_valid"), id("fwd_valid"))],
+                            )]),
+                            assign(
+                                id("rd_old"),
+                                cond(
+                                    hit("fwd2_index", id("fwd2_valid").and(id("last2_we"))),
+                                    id("last2_sum"),
+                                    id("q_r"),
+                                ),
+                            ),
+                        ],
+                        "g_rd_now",
+                        vec![assign(id("rd_old"), id("q"))],
+                    ),
                     always(vec![
                         nb(
                             id("old_q"),
@@ -168,7 +207,7 @@ pub fn module(cfg: &Config) -> Module {
                                 cond(
                                     hit("fwd_index", id("fwd_valid").and(id("last_we"))),
                                     id("last_sum"),
-                                    id("q"),
+                                    id("rd_old"),
                                 ),
                             ),
                         ),
@@ -221,7 +260,7 @@ pub fn module(cfg: &Config) -> Module {
             param(
                 "RD_AHEAD",
                 i64::from(cfg.derived.psum_ahead),
-                "1: control two cycles before the data, old values read one cycle ahead",
+                "control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)",
             )
         }))
         .chain(float.then(|| {
@@ -440,26 +479,40 @@ fn control_stage() -> Vec<Item> {
         .iter()
         .map(|(f, width)| wire(&format!("ctl_{f}"), width.clone()))
         .collect();
-    let mut regs: Vec<Item> = fields
-        .iter()
-        .map(|(f, width)| reg(&format!("mid_{f}"), width.clone()))
-        .collect();
-    regs.push(always(
-        fields[1..]
+    // `mid{i}_*`: the control i + 1 cycles after `pre_*`; `ctl_*` is the last of RD_AHEAD.
+    let stage = |i: usize, from: &dyn Fn(&str) -> Expr| {
+        let name = |f: &str| format!("mid{i}_{f}");
+        let mut items: Vec<Item> = fields
             .iter()
-            .map(|(f, _)| nb(id(&format!("mid_{f}")), src(f)))
-            .collect(),
-    ));
-    regs.push(always(vec![if_else(
-        id("rst"),
-        vec![nb(id("mid_valid"), sized(1, 0))],
-        vec![nb(id("mid_valid"), id("pre_valid"))],
-    )]));
-    regs.extend(
+            .map(|(f, width)| reg(&name(f), width.clone()))
+            .collect();
+        items.push(always(
+            fields[1..]
+                .iter()
+                .map(|(f, _)| nb(id(&name(f)), from(f)))
+                .collect(),
+        ));
+        items.push(always(vec![if_else(
+            id("rst"),
+            vec![nb(id(&name("valid")), sized(1, 0))],
+            vec![nb(id(&name("valid")), from("valid"))],
+        )]));
+        items
+    };
+    let to_ctl = |i: usize| -> Vec<Item> {
         fields
             .iter()
-            .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid_{f}")))),
-    );
+            .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid{i}_{f}"))))
+            .collect()
+    };
+    let mut regs = stage(0, &src);
+    regs.push(gen_if(
+        id("RD_AHEAD").gt(int(1)),
+        "g_ctl_two",
+        [stage(1, &|f: &str| id(&format!("mid0_{f}"))), to_ctl(1)].concat(),
+        "g_ctl_one",
+        to_ctl(0),
+    ));
     items.push(gen_if(
         id("RD_AHEAD").ne(int(0)),
         "g_ctl_ahead",
