@@ -73,7 +73,7 @@ for name in os.listdir(out):
         d = json.load(open(path))
     except ValueError:
         err = open(path[:-5] + ".err").read().strip().splitlines()
-        d = err[-1] if err else "failed"
+        d = (err[-1] if err else "failed").replace("|", "\\|")
     key = (list(devices).index(board) if board in devices else 99, int(size.split("x")[0]),
            formats.get(fmt, 9), lat)
     rows.append((key, devices.get(board, board), f"{fmt} {size}", lat[1:], d))

@@ -185,6 +185,32 @@ fn fits(
     Ok(())
 }
 
+/// nextpnr-ice40's placer failing with "Failed to expand region ... of N ICESTORM_LCs" means the
+/// packed design has more logic cells than the device (the check after Yosys counts LUT4s and
+/// flip-flops apart; packing can need more cells than either): a "does not fit" error.
+fn packed_too_large(e: SynthError, available: u64, device: &str) -> SynthError {
+    let used = match &e {
+        SynthError::ToolFailed { message, .. } if message.contains("Failed to expand region") => {
+            message
+                .split(" of ")
+                .nth(1)
+                .and_then(|t| t.strip_suffix(" ICESTORM_LCs"))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        }
+        _ => None,
+    };
+    match used {
+        Some(used) if used > available => SynthError::DoesNotFit {
+            what: "logic cells after packing",
+            used,
+            available,
+            device: device.to_string(),
+            hint: ": a smaller array or pe_latency, or a larger device".into(),
+        },
+        _ => e,
+    }
+}
+
 /// The board top's parameters for `board`: `CLKS_PER_BIT` from its clock and `baud`, a button
 /// and LEDs as its board file names them. A pin named `..._N` is active low (the iCEBreaker's
 /// `BTN_N`, `LEDR_N`), any other active high (the ULX3S's, the HX8K breakout's).
@@ -494,7 +520,10 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         output: config_out.clone(),
         seed: o.seed,
     };
-    let nextpnr_s = pnr.run(&nextpnr, dir, o.limit)?.seconds;
+    let nextpnr_s = pnr
+        .run(&nextpnr, dir, o.limit)
+        .map_err(|e| packed_too_large(e, dev.logic, &dev.name))?
+        .seconds;
     let pnr_report = PnrReport::read(&dir.join(NEXTPNR_REPORT))?;
 
     // Bitstream.
@@ -578,4 +607,31 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     write_file(&dir.join(SUMMARY_JSON), &format!("{json}\n"))?;
     write_file(&dir.join(SUMMARY_TXT), &report.summary())?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placer_overflow_is_reported_as_does_not_fit() {
+        let failed = |message: &str| SynthError::ToolFailed {
+            tool: "nextpnr-ice40",
+            status: "exit status: 125".into(),
+            log: "nextpnr.log".into(),
+            message: message.into(),
+        };
+        let e = packed_too_large(
+            failed("ERROR: Failed to expand region (0, 0) |_> (25, 31) of 5332 ICESTORM_LCs"),
+            5280,
+            "up5k",
+        );
+        assert_eq!(
+            e.to_string(),
+            "does not fit: the design needs 5332 logic cells after packing, the up5k has 5280: \
+             a smaller array or pe_latency, or a larger device"
+        );
+        let other = packed_too_large(failed("ERROR: something else"), 5280, "up5k");
+        assert!(matches!(other, SynthError::ToolFailed { .. }));
+    }
 }
