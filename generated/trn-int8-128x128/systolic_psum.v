@@ -165,7 +165,7 @@ module systolic_psum #(
     if (RD_AHEAD != 0) begin : g_ahead
       reg [ACC_W-1:0] old_q;
       reg fwd_q;
-      // The read value, or (RD_AHEAD 2) the read value a cycle later or the write it missed.
+      // The read value; RD_AHEAD 2: registered, or the write it missed.
       wire [ACC_W-1:0] rd_old;
       if (RD_AHEAD > 1) begin : g_rd_reg
         reg [ACC_W-1:0] q_r;

@@ -152,9 +152,10 @@ pub fn module(cfg: &Config) -> Module {
             ),
         ]
     } else {
-        // The addend: the entry's old value when accumulating, else 0. Read-ahead: formed one
-        // cycle early from the read data and the write of two cycles before (`old_q`), only the
-        // previous cycle's write is forwarded in the data cycle (`fwd_q`).
+        // The addend: the entry's old value when accumulating, else 0. Read-ahead: formed in the
+        // cycle before the data from the read value (RD_AHEAD 2: registered first) and the
+        // writes the early read missed (`old_q`); the previous cycle's write replaces it in the
+        // data cycle (`fwd_q`).
         let hit = |index: &str, valid: Expr| valid.and(id(index).eq(id("ctl_index")));
         vec![
             wire("addend", w("ACC_W")),
@@ -164,7 +165,7 @@ pub fn module(cfg: &Config) -> Module {
                 vec![
                     reg("old_q", w("ACC_W")),
                     reg("fwd_q", None),
-                    comment("The read value, or (RD_AHEAD 2) the read value a cycle later or the write it missed."),
+                    comment("The read value; RD_AHEAD 2: registered, or the write it missed."),
                     wire("rd_old", w("ACC_W")),
                     gen_if(
                         id("RD_AHEAD").gt(int(1)),
