@@ -53,6 +53,7 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         psum_depth: depth,
         sbuf_depth: 1024,
         pe_latency: 1,
+        primitives: Default::default(),
     })
     .unwrap()
 }

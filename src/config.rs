@@ -89,6 +89,35 @@ pub struct RawConfig {
         skip_serializing_if = "is_default_pe_latency"
     )]
     pub pe_latency: u32,
+    /// FPGA primitives instantiated by the generated RTL (`generic`, the default, or `ecp5`).
+    /// Omitted from the canonical text when generic.
+    #[serde(default, skip_serializing_if = "is_generic")]
+    pub primitives: Primitives,
+}
+
+/// FPGA primitives the generated RTL instantiates itself, where inference cannot reach them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Primitives {
+    /// Portable RTL only: every multiplier and memory is inferred by the synthesis tool.
+    #[default]
+    Generic,
+    /// Lattice ECP5: each integer PE's multiplier is a MULT18X18D with its own input and output
+    /// registers (Yosys maps multipliers to it combinationally only); needs pe_latency 2 or 3.
+    Ecp5,
+}
+
+impl fmt::Display for Primitives {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Primitives::Generic => "generic",
+            Primitives::Ecp5 => "ecp5",
+        })
+    }
+}
+
+fn is_generic(p: &Primitives) -> bool {
+    *p == Primitives::Generic
 }
 
 fn default_pe_latency() -> u32 {
@@ -128,6 +157,7 @@ pub struct Overrides {
     pub psum_depth: Option<u32>,
     pub sbuf_depth: Option<u32>,
     pub pe_latency: Option<u32>,
+    pub primitives: Option<Primitives>,
 }
 
 impl RawConfig {
@@ -139,7 +169,8 @@ impl RawConfig {
             || o.psum_banks.is_some()
             || o.psum_depth.is_some()
             || o.sbuf_depth.is_some()
-            || o.pe_latency.is_some();
+            || o.pe_latency.is_some()
+            || o.primitives.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -164,6 +195,9 @@ impl RawConfig {
         if let Some(v) = o.pe_latency {
             self.pe_latency = v;
         }
+        if let Some(v) = o.primitives {
+            self.primitives = v;
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -184,6 +218,8 @@ pub struct Config {
     pub sbuf_depth: u32,
     /// PE latency in cycles (`mul_lat + add_lat` in [`Derived`]).
     pub pe_latency: u32,
+    /// FPGA primitives instantiated by the generated RTL.
+    pub primitives: Primitives,
     pub derived: Derived,
 }
 
@@ -349,6 +385,17 @@ impl Config {
             (3, true) => (1, 2),
             _ => (2, 2),
         };
+        if raw.primitives == Primitives::Ecp5 && (format.is_float() || mul_lat == 0) {
+            return Err(range_err(
+                "primitives",
+                raw.primitives,
+                format!(
+                    "generic for {format} at pe_latency {}; ecp5 needs an integer format and \
+                     pe_latency 2 or 3 (the DSP's registers)",
+                    raw.pe_latency
+                ),
+            ));
+        }
         let derived = Derived {
             data_w: format.bits(),
             acc_w: raw.acc_bits,
@@ -381,6 +428,7 @@ impl Config {
             psum_depth: raw.psum_depth,
             sbuf_depth: raw.sbuf_depth,
             pe_latency: raw.pe_latency,
+            primitives: raw.primitives,
             derived,
         })
     }
@@ -397,6 +445,7 @@ impl Config {
             psum_depth: self.psum_depth,
             sbuf_depth: self.sbuf_depth,
             pe_latency: self.pe_latency,
+            primitives: self.primitives,
         }
     }
 
@@ -458,6 +507,7 @@ impl Config {
             psum_depth: default_psum_depth(),
             sbuf_depth: default_sbuf_depth(),
             pe_latency: default_pe_latency(),
+            primitives: Primitives::Generic,
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -476,8 +526,12 @@ impl Config {
         } else {
             format!("_l{}", self.pe_latency)
         };
+        let prims = match self.primitives {
+            Primitives::Generic => String::new(),
+            p => format!("_{p}"),
+        };
         format!(
-            "r{}c{}_{}_a{}{lat}",
+            "r{}c{}_{}_a{}{lat}{prims}",
             self.rows, self.cols, self.format, self.acc_bits
         )
     }
@@ -529,6 +583,7 @@ mod tests {
             psum_depth: 64,
             sbuf_depth: 1024,
             pe_latency: 1,
+            primitives: Default::default(),
         }
     }
 
@@ -566,6 +621,28 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("int17"));
+    }
+
+    #[test]
+    fn ecp5_primitives_need_an_integer_format_and_a_pipelined_pe() {
+        let mut r = raw(4, 4);
+        r.primitives = Primitives::Ecp5;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(
+            e.contains("primitives = ecp5") && e.contains("pe_latency 2 or 3"),
+            "{e}"
+        );
+        r.pe_latency = 3;
+        let c = Config::from_raw(&r).unwrap();
+        assert_eq!(c.tag(), "r4c4_int8_a32_l3_ecp5");
+        assert!(c.canonical_toml().contains("primitives = \"ecp5\""));
+        r.format = "bf16".into();
+        assert!(Config::from_raw(&r).is_err());
+        // generic is left out of the canonical text: older configurations keep their hash.
+        assert!(!Config::from_raw(&raw(4, 4))
+            .unwrap()
+            .canonical_toml()
+            .contains("primitives"));
     }
 
     #[test]

@@ -30,6 +30,22 @@ pub fn design_files(cfg: &Config) -> Vec<(String, String)> {
     files_of(&Design::new(cfg), cfg)
 }
 
+/// `files` plus the simulation models of the FPGA primitives `cfg` instantiates
+/// (`primitives = "ecp5"`: `hdl/sim/ecp5_cells.v`), for a simulator. Never for synthesis: the
+/// synthesis tool must see the primitives as its own cells.
+pub fn with_primitive_models(
+    cfg: &Config,
+    mut files: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    if cfg.primitives == crate::config::Primitives::Ecp5 {
+        files.push((
+            "ecp5_cells.v".to_string(),
+            crate::synth::verify::ECP5_MODELS.to_string(),
+        ));
+    }
+    files
+}
+
 /// The generated files of a (possibly modified) design of `cfg`.
 pub fn files_of(design: &Design, cfg: &Config) -> Vec<(String, String)> {
     let mut files = design.files();

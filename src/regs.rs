@@ -597,6 +597,7 @@ mod tests {
                 psum_depth: depth,
                 sbuf_depth: sbuf,
                 pe_latency: 1,
+                primitives: Default::default(),
             })
             .unwrap();
             for r in REGISTERS {

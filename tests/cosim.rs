@@ -227,6 +227,28 @@ cosim_case!(
     with_latency(common::config(3, 5, "uint8", 24, 2, 16), 3)
 );
 
+// primitives = "ecp5": each PE's multiplier is an ECP5 MULT18X18D with its own registers,
+// simulated with hdl/sim/ecp5_cells.v (shown to fail when that model's input registers are
+// bypassed).
+fn with_ecp5_primitives(cfg: Config) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.primitives = systolic::config::Primitives::Ecp5;
+    raw.name = format!("{}-ecp5", raw.name);
+    Config::from_raw(&raw).expect("valid ecp5 config")
+}
+cosim_case!(
+    cosim_int8_4x4_l3_ecp5,
+    cases = 8,
+    matmuls = 30,
+    with_ecp5_primitives(with_latency(common::preset("int8-4x4"), 3))
+);
+cosim_case!(
+    cosim_uint8_3x5_l2_ecp5,
+    cases = 8,
+    matmuls = 30,
+    with_ecp5_primitives(with_latency(common::config(3, 5, "uint8", 24, 2, 16), 2))
+);
+
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
         proptest! {

@@ -37,6 +37,7 @@ fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_laten
         psum_depth: depth,
         sbuf_depth: sbuf,
         pe_latency,
+        primitives: Default::default(),
     })
     .expect("valid test config")
 }
@@ -212,6 +213,7 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
         psum_depth: 32,
         sbuf_depth: sbuf,
         pe_latency,
+        primitives: Default::default(),
     })
     .expect("valid test config")
 }

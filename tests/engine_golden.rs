@@ -32,6 +32,7 @@ fn cfg(
         psum_depth: depth,
         sbuf_depth: sbuf,
         pe_latency: 1,
+        primitives: Default::default(),
     })
     .expect("valid test config")
 }

@@ -52,6 +52,7 @@ fn config(
         psum_depth: depth,
         sbuf_depth: sbuf,
         pe_latency: 1,
+        primitives: Default::default(),
     })
     .expect("valid test config")
 }

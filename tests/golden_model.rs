@@ -27,6 +27,7 @@ fn config(
         psum_depth: depth,
         sbuf_depth: 1024,
         pe_latency: 1,
+        primitives: Default::default(),
     })
     .unwrap()
 }

@@ -30,7 +30,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use systolic::config::{list_presets, seeds_dir, Config, Overrides};
+use systolic::config::{list_presets, seeds_dir, Config, Overrides, Primitives};
 use systolic::format::NumberFormat;
 use systolic::generate::{design_files, write_design, FILE_LIST};
 use systolic::rtl::TOP;
@@ -100,7 +100,12 @@ fn edge_configs() -> Vec<Config> {
         for format in ["bf16", "fp8e4m3", "fp8e5m2"] {
             variants.extend([(format, 1), (format, 2), (format, 3)]);
         }
-        for (format, pe_latency) in variants {
+        // And integer PEs on ECP5 DSP blocks (linted with hdl/sim/ecp5_cells.v).
+        let generic = variants.into_iter().map(|(f, l)| (f, l, Primitives::Generic));
+        let ecp5 = [("int8", 3), ("int16", 2)]
+            .into_iter()
+            .map(|(f, l)| (f, l, Primitives::Ecp5));
+        for (format, pe_latency, primitives) in generic.chain(ecp5) {
             let cfg = Config::from_overrides(&Overrides {
                 rows: Some(rows),
                 cols: Some(cols),
@@ -108,6 +113,7 @@ fn edge_configs() -> Vec<Config> {
                 psum_banks: Some(2),
                 psum_depth: Some(2),
                 pe_latency: Some(pe_latency),
+                primitives: Some(primitives),
                 ..Overrides::default()
             })
             .unwrap_or_else(|e| panic!("{rows}x{cols} {format} latency {pe_latency}: {e}"));
@@ -171,7 +177,11 @@ enum Tool {
 fn check_with(tool: Tool, cfg: &Config) -> Result<Duration, String> {
     let dir = scratch(&format!("lint-{}", cfg.tag()));
     write_design(cfg, &dir).map_err(|e| format!("write design: {e}"))?;
-    let files = tools::listed_files(&dir).map_err(|e| format!("file list: {e}"))?;
+    let mut files = tools::listed_files(&dir).map_err(|e| format!("file list: {e}"))?;
+    if cfg.primitives == Primitives::Ecp5 {
+        // The simulation model of the DSP block the RTL instantiates.
+        files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("hdl/sim/ecp5_cells.v"));
+    }
     let mut cmd = match tool {
         Tool::Verilator => {
             let mut c = Command::new("verilator");
@@ -537,7 +547,7 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 3 + 3 * 3));
+    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 3 + 3 * 3 + 2));
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(
         tags.len(),

@@ -58,6 +58,7 @@ fn config(rows: u32, cols: u32) -> Config {
         psum_depth: 16,
         sbuf_depth: 1024,
         pe_latency: 1,
+        primitives: Default::default(),
     })
     .expect("valid test config")
 }
@@ -181,6 +182,7 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
         psum_depth: 16,
         sbuf_depth: 64,
         pe_latency: 1,
+        primitives: Default::default(),
     })
     .unwrap();
     let dir = scratch("ice40-board-top");
@@ -304,6 +306,53 @@ fn pipelined_core_netlists_cosimulate_on_both_families() {
         assert_eq!(r.cells.bram, brams, "the PSUM in block RAM: {:?}", r.cells);
         post_synthesis_cosim(&cfg, family, &dir, &r.netlist_verilog, None);
     }
+}
+
+/// primitives = "ecp5": the RTL's own MULT18X18D blocks with their registers keep them through
+/// Yosys and nextpnr (one DSP per PE, fewer fabric flip-flops than the same core inferred), and
+/// the netlist co-simulates with the registered-DSP model. The same RTL is refused for an iCE40.
+#[test]
+fn ecp5_primitives_keep_their_registers_through_the_flow() {
+    let mut raw = config(2, 2).to_raw();
+    raw.pe_latency = 3;
+    raw.psum_depth = 256;
+    raw.name = "t2x2-l3".into();
+    let generic = Config::from_raw(&raw).expect("valid config");
+    raw.primitives = systolic::config::Primitives::Ecp5;
+    raw.name = "t2x2-l3-ecp5".into();
+    let cfg = Config::from_raw(&raw).expect("valid ecp5 config");
+    let e = run(
+        &cfg,
+        &options(&cfg, board("icebreaker"), true, scratch("ecp5-on-ice40")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("primitives = ecp5") && e.contains("up5k"), "{e}");
+    if !tools_or_skip(
+        Family::Ecp5,
+        "ecp5_primitives_keep_their_registers_through_the_flow",
+    ) {
+        return;
+    }
+    let mut ffs = vec![];
+    for c in [&generic, &cfg] {
+        let dir = scratch(&format!("prims-{}", c.name));
+        let r = run(c, &options(c, board("ulx3s-25f"), true, dir.clone()))
+            .unwrap_or_else(|e| panic!("ECP5 flow failed: {e}"));
+        eprintln!("{}", r.summary());
+        assert_eq!(r.cells.dsp, 4, "one MULT18X18D per PE");
+        ffs.push(r.cells.ff);
+        if c.primitives == systolic::config::Primitives::Ecp5 {
+            let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
+            for reg in ["INPUTA", "INPUTB", "OUTPUT"] {
+                let kept = format!(".REG_{reg}_CLK(\"CLK0\")");
+                assert!(netlist.contains(&kept), "{kept} in the netlist");
+            }
+            post_synthesis_cosim(c, Family::Ecp5, &dir, &r.netlist_verilog, None);
+        }
+    }
+    // The operand and product registers moved into the DSP blocks (measured: 794 -> 714).
+    assert!(ffs[1] < ffs[0], "fewer fabric flip-flops: {ffs:?}");
 }
 
 /// A board written here, not in constraints/: a device with 2 multipliers, so the DSP check

@@ -461,6 +461,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             psum_depth: 16,
             sbuf_depth: 64,
             pe_latency: 1,
+            primitives: Default::default(),
         })
         .unwrap()
     };

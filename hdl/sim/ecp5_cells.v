@@ -1,17 +1,37 @@
 // Simulation models of two ECP5 primitives for the post-synthesis co-simulation of
 // `systolic synth --verify` (src/synth/verify.rs). Yosys ships both as black boxes only.
-// Each models exactly the configuration Yosys' mapping gives the generated core, and refuses
+// Each models exactly the configurations Yosys' mapping and the generated RTL give it, and refuses
 // to elaborate any other (it instantiates a module that does not exist), so a netlist that
 // uses the primitive differently fails to build instead of simulating something else.
 //
 // Written for this project from the mapping files of Yosys 0.70 (share/lattice/dsp_map_18x18.v,
 // brams_map_16kd.v: which pin carries which bit); not a model of the silicon beyond that.
 
-// MULT18X18D as `$__MUL18X18` maps it: combinational (every REG_* parameter at its default
-// "NONE"; this model declares none, so an instance that sets one does not build), P = A * B
-// modulo 2^36 with A and B signed when SIGNEDA / SIGNEDB. C, SOURCE* and the cascade ports are
-// not modelled.
-module MULT18X18D (
+// A model of vendor primitives: every pin and parameter of the cells is declared whether this
+// project uses it or not, and two modules share the file.
+/* verilator lint_off DECLFILENAME */
+/* verilator lint_off UNUSEDSIGNAL */
+/* verilator lint_off UNUSEDPARAM */
+
+// MULT18X18D in the two configurations this project produces: as `$__MUL18X18` maps it
+// (combinational, every REG_* parameter at its default "NONE"), and as `systolic_mul_ecp5`
+// instantiates it (REG_OUTPUT_CLK "CLK0", REG_INPUTA_CLK and REG_INPUTB_CLK both "NONE" or both
+// "CLK0", clock enable CE0, reset RST0 synchronous, GSR "DISABLED"). P = A * B modulo 2^36 with
+// A and B signed when SIGNEDA / SIGNEDB. C, SOURCE*, the pipeline register and the cascade ports
+// are not modelled; any other register setting refuses to elaborate.
+module MULT18X18D #(
+  parameter REG_INPUTA_CLK = "NONE",
+  parameter REG_INPUTA_CE = "CE0",
+  parameter REG_INPUTA_RST = "RST0",
+  parameter REG_INPUTB_CLK = "NONE",
+  parameter REG_INPUTB_CE = "CE0",
+  parameter REG_INPUTB_RST = "RST0",
+  parameter REG_OUTPUT_CLK = "NONE",
+  parameter REG_OUTPUT_CE = "CE0",
+  parameter REG_OUTPUT_RST = "RST0",
+  parameter GSR = "ENABLED",
+  parameter RESETMODE = "SYNC"
+) (
   input  wire A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0,
   input  wire B17, B16, B15, B14, B13, B12, B11, B10, B9, B8, B7, B6, B5, B4, B3, B2, B1, B0,
   input  wire C17, C16, C15, C14, C13, C12, C11, C10, C9, C8, C7, C6, C5, C4, C3, C2, C1, C0,
@@ -20,13 +40,49 @@ module MULT18X18D (
   output wire P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0,
   output wire SIGNEDP
 );
+  localparam COMB = REG_INPUTA_CLK == "NONE" && REG_INPUTB_CLK == "NONE" && REG_OUTPUT_CLK == "NONE";
+  localparam REG_OUT = REG_OUTPUT_CLK == "CLK0" && REG_OUTPUT_CE == "CE0" && REG_OUTPUT_RST == "RST0"
+    && GSR == "DISABLED" && RESETMODE == "SYNC";
+  localparam REG_IN = REG_INPUTA_CLK == "CLK0" && REG_INPUTB_CLK == "CLK0"
+    && REG_INPUTA_CE == "CE0" && REG_INPUTB_CE == "CE0"
+    && REG_INPUTA_RST == "RST0" && REG_INPUTB_RST == "RST0";
+  localparam IN_NONE = REG_INPUTA_CLK == "NONE" && REG_INPUTB_CLK == "NONE";
+  generate
+    if (!COMB && !(REG_OUT && (REG_IN || IN_NONE))) begin : g_unsupported
+      MULT18X18D_configuration_not_modelled unsupported ();
+    end
+  endgenerate
+
   wire [17:0] a = {A17, A16, A15, A14, A13, A12, A11, A10, A9, A8, A7, A6, A5, A4, A3, A2, A1, A0};
   wire [17:0] b = {B17, B16, B15, B14, B13, B12, B11, B10, B9, B8, B7, B6, B5, B4, B3, B2, B1, B0};
-  wire [35:0] a_ext = {{18{SIGNEDA & a[17]}}, a};
-  wire [35:0] b_ext = {{18{SIGNEDB & b[17]}}, b};
-  wire [35:0] p = a_ext * b_ext;
+  reg [17:0] a_q = 18'd0, b_q = 18'd0;
+  reg sa_q = 1'b0, sb_q = 1'b0;
+  always @(posedge CLK0) begin
+    if (RST0) begin
+      a_q <= 18'd0;
+      b_q <= 18'd0;
+    end else if (CE0) begin
+      a_q <= a;
+      b_q <= b;
+      sa_q <= SIGNEDA;
+      sb_q <= SIGNEDB;
+    end
+  end
+  wire [17:0] a_m = REG_IN ? a_q : a;
+  wire [17:0] b_m = REG_IN ? b_q : b;
+  wire sa = REG_IN ? sa_q : SIGNEDA;
+  wire sb = REG_IN ? sb_q : SIGNEDB;
+  wire [35:0] a_ext = {{18{sa & a_m[17]}}, a_m};
+  wire [35:0] b_ext = {{18{sb & b_m[17]}}, b_m};
+  wire [35:0] prod = a_ext * b_ext;
+  reg [35:0] p_q = 36'd0;
+  always @(posedge CLK0) begin
+    if (RST0) p_q <= 36'd0;
+    else if (CE0) p_q <= prod;
+  end
+  wire [35:0] p = COMB ? prod : p_q;
   assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16, P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = p;
-  assign SIGNEDP = SIGNEDA | SIGNEDB;
+  assign SIGNEDP = sa | sb;
 endmodule
 
 // DP16KD as `$__PDPW16KD_` maps a 36-bit simple dual-port memory: port A writes (DATA_WIDTH_A
@@ -184,3 +240,7 @@ module DP16KD #(
 
   assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0, DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = rd;
 endmodule
+
+/* verilator lint_on UNUSEDPARAM */
+/* verilator lint_on UNUSEDSIGNAL */
+/* verilator lint_on DECLFILENAME */

@@ -44,6 +44,17 @@ pub struct ConfigArgs {
     /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
     #[arg(long)]
     pub pe_latency: Option<u32>,
+    /// FPGA primitives the RTL instantiates itself: generic (default) or ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2 or 3).
+    #[arg(long, value_parser = parse_primitives)]
+    pub primitives: Option<config::Primitives>,
+}
+
+fn parse_primitives(s: &str) -> Result<config::Primitives, String> {
+    match s {
+        "generic" => Ok(config::Primitives::Generic),
+        "ecp5" => Ok(config::Primitives::Ecp5),
+        _ => Err(format!("unknown primitives {s:?}: generic or ecp5")),
+    }
 }
 
 impl ConfigArgs {
@@ -57,6 +68,7 @@ impl ConfigArgs {
             psum_depth: self.psum_depth,
             sbuf_depth: self.sbuf_depth,
             pe_latency: self.pe_latency,
+            primitives: self.primitives,
         }
     }
 

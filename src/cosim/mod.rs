@@ -139,7 +139,8 @@ impl Report {
 impl Harness {
     /// Generate the design of `cfg` and build it (or fetch it from the cache).
     pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<Harness, CosimError> {
-        Harness::build_files(cfg, &design_files(cfg), opts, &mut |_| {})
+        let files = crate::generate::with_primitive_models(cfg, design_files(cfg));
+        Harness::build_files(cfg, &files, opts, &mut |_| {})
     }
 
     /// Build from explicit generated files (e.g. a deliberately mutated design), reporting

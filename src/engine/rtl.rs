@@ -98,7 +98,7 @@ impl RtlEngine {
     /// Generate the engine of `cfg`, build it with Verilator (or fetch it from the cache),
     /// instantiate and reset it.
     pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<RtlEngine, BackendError> {
-        let files = design(cfg).files();
+        let files = crate::generate::with_primitive_models(cfg, design(cfg).files());
         let sources =
             crate::cosim::write_sources(&opts.cache_root, &format!("engine-{}", cfg.tag()), &files)
                 .map_err(|e| other(e.to_string()))?;

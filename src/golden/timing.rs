@@ -312,6 +312,7 @@ mod tests {
             psum_depth: 64,
             sbuf_depth: 1024,
             pe_latency: 1,
+            primitives: Default::default(),
         })
         .unwrap()
     }

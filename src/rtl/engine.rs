@@ -385,6 +385,7 @@ mod tests {
             psum_depth: 16,
             sbuf_depth: 64,
             pe_latency: 1,
+            primitives: Default::default(),
         })
         .unwrap()
     }

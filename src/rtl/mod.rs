@@ -18,6 +18,7 @@ pub mod board;
 pub mod bridge;
 pub mod column;
 pub mod deskew;
+pub mod ecp5;
 pub mod engine;
 pub mod fp;
 pub mod mutation;
@@ -58,6 +59,9 @@ impl Design {
         if let Some(f) = cfg.format.float() {
             modules.push(fp::mul_module(f));
             modules.push(fp::add_module(d.add_lat - 1));
+        }
+        if cfg.primitives == crate::config::Primitives::Ecp5 {
+            modules.push(ecp5::module());
         }
         modules.extend([
             pe::module(cfg),
@@ -186,6 +190,7 @@ mod tests {
             psum_depth: depth,
             sbuf_depth: 1024,
             pe_latency: 1,
+            primitives: Default::default(),
         })
         .unwrap()
     }

@@ -29,7 +29,7 @@
 //!   reset (a bubble carries x = 0, inactive, and the top level discards results it did not
 //!   ask for).
 
-use crate::config::Config;
+use crate::config::{Config, Primitives};
 use crate::verilog::*;
 
 /// The PE-level parameters every level passes down (besides ROW, ROWS and COLS): name, default
@@ -96,6 +96,8 @@ pub fn module(cfg: &Config) -> Module {
     );
     let (doc, datapath) = if cfg.format.is_float() {
         float_datapath()
+    } else if cfg.primitives == Primitives::Ecp5 {
+        int_datapath_ecp5()
     } else {
         int_datapath()
     };
@@ -213,32 +215,77 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
             "g_unsigned",
             vec![assign(id("prod"), id("mul_x").mul(id("mul_w")))],
         ),
-        gen_if(
-            id("PS_W").eq(prod_w.clone()),
-            "g_ext_none",
-            vec![assign(id("prod_ext"), id("prod"))],
-            "g_ext",
-            vec![
-                wire_init(
-                    "ext_bit",
-                    None,
-                    id("SIGNED")
-                        .ne(int(0))
-                        .bit_and(id("prod").at(prod_w.clone().sub(int(1)))),
-                ),
-                assign(
-                    id("prod_ext"),
-                    concat(vec![
-                        repeat(id("PS_W").sub(prod_w), id("ext_bit")),
-                        id("prod"),
-                    ]),
-                ),
-            ],
-        ),
+        extend_product(),
         wire("prod_use", aw()),
         product_register("prod_ext", aw()),
         Item::Blank,
         always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
+    ];
+    (doc, items)
+}
+
+/// `prod_ext`: `prod` (2*DATA_W bits) sign- or zero-extended to PS_W.
+fn extend_product() -> Item {
+    let prod_w = id("DATA_W").mul(int(2));
+    gen_if(
+        id("PS_W").eq(prod_w.clone()),
+        "g_ext_none",
+        vec![assign(id("prod_ext"), id("prod"))],
+        "g_ext",
+        vec![
+            wire_init(
+                "ext_bit",
+                None,
+                id("SIGNED")
+                    .ne(int(0))
+                    .bit_and(id("prod").at(prod_w.clone().sub(int(1)))),
+            ),
+            assign(
+                id("prod_ext"),
+                concat(vec![
+                    repeat(id("PS_W").sub(prod_w), id("ext_bit")),
+                    id("prod"),
+                ]),
+            ),
+        ],
+    )
+}
+
+/// The integer PE with its multiplier on an ECP5 MULT18X18D: the block's registers are the
+/// MUL_LAT registers (1: output; 2: inputs and output).
+fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
+    let doc = vec![
+        "Weight-stationary integer PE; all outputs registered. The product comes from an ECP5",
+        "MULT18X18D whose own registers are the MUL_LAT registers (1: output, 2: inputs and",
+        "output); it meets psum_in:  psum_out <= psum_in + product   (mod 2^PS_W), where",
+        "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;",
+    ];
+    let items = vec![
+        wire("prod", Some(id("DATA_W").mul(int(2)))),
+        wire("prod_ext", w("PS_W")),
+        Item::Blank,
+        comment("Exact product, MUL_LAT cycles after its operands, from the DSP block."),
+        Item::Instance(Instance {
+            module: "systolic_mul_ecp5".into(),
+            name: "u_mul".into(),
+            params: vec![
+                ("W".into(), id("DATA_W")),
+                ("SIGNED".into(), id("SIGNED")),
+                (
+                    "REG_IN".into(),
+                    cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
+                ),
+            ],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("a".into(), id("x_in")),
+                ("b".into(), id("w_use")),
+                ("p".into(), id("prod")),
+            ],
+        }),
+        extend_product(),
+        Item::Blank,
+        always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_ext")))]),
     ];
     (doc, items)
 }

@@ -245,6 +245,37 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     let dir = o.run_dir.as_path();
 
     let mut notes: Vec<String> = vec![];
+    // RTL that instantiates ECP5 DSP blocks itself: only for an ECP5, never with LUTs, and the
+    // device must hold one per PE (there is nothing to fall back to).
+    let own_dsps = cfg.primitives == crate::config::Primitives::Ecp5;
+    if own_dsps {
+        if family != Family::Ecp5 {
+            return Err(SynthError::Unsupported(format!(
+                "primitives = ecp5 instantiates ECP5 MULT18X18D blocks: not for the {} ({}); \
+                 generate with --primitives generic",
+                dev.name, board.name
+            )));
+        }
+        if o.multipliers == Multipliers::Lut {
+            return Err(SynthError::Unsupported(
+                "--mult lut with primitives = ecp5: the RTL instantiates its DSP blocks; \
+                 generate with --primitives generic for LUT multipliers"
+                    .into(),
+            ));
+        }
+        fits(
+            "MULT18X18D (one per PE, instantiated by the RTL)",
+            cfg.pes(),
+            dev.dsp,
+            &dev.name,
+            ": give a smaller array, or --primitives generic for LUT multipliers".into(),
+        )?;
+        notes.push(
+            "primitives = ecp5: each PE's multiplier is a MULT18X18D instantiated with its own \
+             registers (Yosys maps multipliers to it combinationally only)"
+                .into(),
+        );
+    }
     let dsp = match (family, o.multipliers) {
         (Family::Ice40, Multipliers::Dsp) => {
             return Err(SynthError::Unsupported(
@@ -432,7 +463,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     let mut yosys_s = synth.run(&yosys, dir, o.limit)?.seconds;
     let mut stat = YosysStat::read(&dir.join(STAT_JSON))?;
     let mut cells = Cells::from_types(family, &stat.design);
-    if cells.dsp > dev.dsp {
+    if cells.dsp > dev.dsp && !own_dsps {
         notes.push(format!(
             "Yosys used {} DSP blocks, the {} has {}: synthesised again with LUT multipliers",
             cells.dsp, dev.name, dev.dsp

@@ -46,6 +46,11 @@ impl YosysSynth {
             "read_verilog -defer -noautowire {}\n",
             self.sources.join(" ")
         ));
+        if self.family == Family::Ecp5 {
+            // The ECP5 cells as black boxes, for RTL that instantiates them (primitives = ecp5);
+            // synth_ecp5 reads the same file.
+            s.push_str("read_verilog -lib -specify +/lattice/cells_bb_ecp5.v\n");
+        }
         s.push_str(&format!("hierarchy -check -top {}\n", self.top));
         for m in &self.keep_hierarchy {
             s.push_str(&format!("setattr -mod -set keep_hierarchy 1 {m}\n"));

@@ -96,7 +96,7 @@ impl SimBoard {
         params: &BoardParams,
         opts: &HarnessOptions,
     ) -> Result<SimBoard, LinkError> {
-        let files = board::design(cfg, params).files();
+        let files = crate::generate::with_primitive_models(cfg, board::design(cfg, params).files());
         SimBoard::build_files(&format!("board-{}", cfg.tag()), &files, params, opts)
     }
 

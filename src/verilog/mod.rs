@@ -42,6 +42,8 @@ pub enum Expr {
     Clog2(Box<Expr>),
     /// A net inside a generate block of the same module: `g_row[r].g_col[c - 1].x_o`.
     Scoped(Vec<(String, Expr)>, String),
+    /// A string literal `"CLK0"` (parameters of vendor primitives); letters, digits and `_`.
+    Str(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +237,14 @@ pub fn scoped(blocks: &[(&str, Expr)], name: &str) -> Expr {
             .collect(),
         name.to_string(),
     )
+}
+/// A string literal (letters, digits and `_` only).
+pub fn string(s: &str) -> Expr {
+    assert!(
+        s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "string literal {s:?}"
+    );
+    Expr::Str(s.into())
 }
 pub fn clog2(e: Expr) -> Expr {
     Expr::Clog2(Box::new(e))

@@ -454,6 +454,7 @@ fn expr_raw(e: &Expr) -> String {
         Expr::Repeat(n, a) => format!("{{{}{{{}}}}}", expr_prec(n, PREC_ATOM), expr(a)),
         Expr::Signed(a) => format!("$signed({})", expr(a)),
         Expr::Clog2(a) => format!("$clog2({})", expr(a)),
+        Expr::Str(t) => format!("\"{t}\""),
         Expr::Scoped(path, name) => {
             let mut s = String::new();
             for (block, index) in path {

@@ -27,6 +27,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         psum_depth: depth,
         sbuf_depth: 1024,
         pe_latency: 1,
+        primitives: Default::default(),
     })
     .expect("valid test config")
 }
