@@ -264,6 +264,13 @@ pub struct Derived {
     /// in the data cycle; with 2 the memory's read data is also registered before the selection
     /// (see `rtl::psum`). Latency unchanged.
     pub psum_ahead: u32,
+    /// PSUM memories on ECP5 block RAMs with their output registers (`RAM_ECP5`, 0 or 1):
+    /// with `primitives = "ecp5"`, read-ahead 2 and at most 1024 entries per column. The read
+    /// data then leaves the block's own output register, and a host read answers one cycle
+    /// later (`psum_read_lat`).
+    pub psum_ram_ecp5: u32,
+    /// Cycles from a host PSUM read request to its response: 2, or 3 with `psum_ram_ecp5`.
+    pub psum_read_lat: u32,
     /// Extra cycles a new stationary load waits after a swap so that it never overtakes the
     /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
     pub load_hold: u32,
@@ -396,6 +403,12 @@ impl Config {
                 ),
             ));
         }
+        let psum_ahead = if format.is_float() { 0 } else { mul_lat };
+        let psum_ram_ecp5 = u32::from(
+            raw.primitives == Primitives::Ecp5
+                && psum_ahead == 2
+                && raw.psum_banks * raw.psum_depth <= 1024,
+        );
         let derived = Derived {
             data_w: format.bits(),
             acc_w: raw.acc_bits,
@@ -414,7 +427,9 @@ impl Config {
             mul_lat,
             add_lat,
             psum_pipe: add_lat - 1,
-            psum_ahead: if format.is_float() { 0 } else { mul_lat },
+            psum_ahead,
+            psum_ram_ecp5,
+            psum_read_lat: 2 + psum_ram_ecp5,
             load_hold: (raw.rows - 1) * (add_lat - 1),
             mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1),
         };

@@ -242,6 +242,13 @@ cosim_case!(
     matmuls = 30,
     with_ecp5_primitives(with_latency(common::preset("int8-4x4"), 3))
 );
+// 4 x 256 PSUM entries: the 18-bit block RAM configuration (two blocks per column).
+cosim_case!(
+    cosim_int8_2x3_l3_ecp5_deep_psum,
+    cases = 6,
+    matmuls = 30,
+    with_ecp5_primitives(with_latency(common::config(2, 3, "int8", 32, 4, 256), 3))
+);
 cosim_case!(
     cosim_uint8_3x5_l2_ecp5,
     cases = 8,

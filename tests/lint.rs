@@ -101,7 +101,9 @@ fn edge_configs() -> Vec<Config> {
             variants.extend([(format, 1), (format, 2), (format, 3)]);
         }
         // And integer PEs on ECP5 DSP blocks (linted with hdl/sim/ecp5_cells.v).
-        let generic = variants.into_iter().map(|(f, l)| (f, l, Primitives::Generic));
+        let generic = variants
+            .into_iter()
+            .map(|(f, l)| (f, l, Primitives::Generic));
         let ecp5 = [("int8", 3), ("int16", 2)]
             .into_iter()
             .map(|(f, l)| (f, l, Primitives::Ecp5));

@@ -308,9 +308,10 @@ fn pipelined_core_netlists_cosimulate_on_both_families() {
     }
 }
 
-/// primitives = "ecp5": the RTL's own MULT18X18D blocks with their registers keep them through
-/// Yosys and nextpnr (one DSP per PE, fewer fabric flip-flops than the same core inferred), and
-/// the netlist co-simulates with the registered-DSP model. The same RTL is refused for an iCE40.
+/// primitives = "ecp5": the RTL's own MULT18X18D blocks and DP16KD block RAMs keep their
+/// registers through Yosys and nextpnr (one DSP per PE, fewer fabric flip-flops than the same
+/// core inferred), and the netlists co-simulate with the models of those configurations (PSUM of
+/// 512 entries: 36-bit blocks; 1024: 18-bit blocks). The same RTL is refused for an iCE40.
 #[test]
 fn ecp5_primitives_keep_their_registers_through_the_flow() {
     let mut raw = config(2, 2).to_raw();
@@ -334,8 +335,11 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
     ) {
         return;
     }
+    raw.psum_banks = 4;
+    raw.name = "t2x2-l3-ecp5-deep".into();
+    let deep = Config::from_raw(&raw).expect("valid deep ecp5 config");
     let mut ffs = vec![];
-    for c in [&generic, &cfg] {
+    for c in [&generic, &cfg, &deep] {
         let dir = scratch(&format!("prims-{}", c.name));
         let r = run(c, &options(c, board("ulx3s-25f"), true, dir.clone()))
             .unwrap_or_else(|e| panic!("ECP5 flow failed: {e}"));
@@ -343,7 +347,12 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
         assert_eq!(r.cells.dsp, 4, "one MULT18X18D per PE");
         ffs.push(r.cells.ff);
         if c.primitives == systolic::config::Primitives::Ecp5 {
+            assert_eq!(c.derived.psum_ram_ecp5, 1);
             let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
+            assert!(
+                netlist.contains(".REGMODE_B(\"OUTREG\")"),
+                "block RAM output register"
+            );
             for reg in ["INPUTA", "INPUTB", "OUTPUT"] {
                 let kept = format!(".REG_{reg}_CLK(\"CLK0\")");
                 assert!(netlist.contains(&kept), "{kept} in the netlist");

@@ -68,9 +68,13 @@ module systolic_psum #(
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
   wire fwd_hit = fwd_valid && fwd_index == wr_index;
+  wire rd_take;
+  wire rd_wait;
+  assign rd_take = rd_pending;
+  assign rd_wait = rd_pending;
 
-  assign rd_ready = rd_allow && !rd_pending && (!rdata_valid || rdata_ready);
-  assign rd_busy = rd_pending || rdata_valid;
+  assign rd_ready = rd_allow && !rd_wait && (!rdata_valid || rdata_ready);
+  assign rd_busy = rd_wait || rdata_valid;
 
   always @(posedge clk) begin
     wr_acc <= pre_acc;
@@ -88,7 +92,7 @@ module systolic_psum #(
       dat_valid <= pre_valid;
       fwd_valid <= wr_valid;
       rd_pending <= rd_fire;
-      if (rd_pending) begin
+      if (rd_take) begin
         rdata_valid <= 1'b1;
       end else if (rdata_ready) begin
         rdata_valid <= 1'b0;
@@ -125,13 +129,13 @@ module systolic_psum #(
   // One memory per column: column c is g_col[c].mem.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
-    reg [ACC_W-1:0] mem [0:ENTRIES-1];
-    reg [ACC_W-1:0] q;
+    // rd_q: the word read at raddr, RD_LAT - 1 cycles later.
+    wire [ACC_W-1:0] rd_q;
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
     reg last_we;
     wire we = dat_valid && wr_m > c;
-    wire [ACC_W-1:0] old = (fwd_hit && last_we) ? last_sum : q;
+    wire [ACC_W-1:0] old = (fwd_hit && last_we) ? last_sum : rd_q;
     wire [ACC_W-1:0] acc_sum;
     systolic_fp32_add #(
       .PIPE (ACC_PIPE)
@@ -158,15 +162,20 @@ module systolic_psum #(
       assign w_we = we;
     end
     wire [ACC_W-1:0] sum = w_acc ? acc_sum : w_in;
+    reg [ACC_W-1:0] mem [0:ENTRIES-1];
+    reg [ACC_W-1:0] q;
     always @(posedge clk) begin
       q <= mem[raddr];
       if (w_we) begin
         mem[w_index] <= sum;
       end
+    end
+    assign rd_q = q;
+    always @(posedge clk) begin
       last_sum <= sum;
       last_we <= w_we;
-      if (rd_pending) begin
-        rq <= q;
+      if (rd_take) begin
+        rq <= rd_q;
       end
     end
     assign rdata[c*ACC_W +: ACC_W] = rq;

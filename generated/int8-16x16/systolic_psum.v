@@ -14,7 +14,8 @@ module systolic_psum #(
   parameter integer BANK_W   = 2,                // bits of a bank number
   parameter integer ADDR_W   = 8,                // log2(DEPTH)
   parameter integer M_W      = 5,                // bits of a column count 1..COLS
-  parameter integer RD_AHEAD = 0                 // control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)
+  parameter integer RD_AHEAD = 0,                // control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)
+  parameter integer RAM_ECP5 = 0                 // 1: each column on ECP5 DP16KD blocks with their output registers (RD_AHEAD 2)
 ) (
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
@@ -123,9 +124,28 @@ module systolic_psum #(
     assign ctl_index = pre_index;
   end
   endgenerate
+  wire rd_take;
+  wire rd_wait;
+  generate
+  if (RAM_ECP5 != 0) begin : g_rd_two
+    reg rd_pending2;
+    always @(posedge clk) begin
+      if (rst) begin
+        rd_pending2 <= 1'b0;
+      end else begin
+        rd_pending2 <= rd_pending;
+      end
+    end
+    assign rd_take = rd_pending2;
+    assign rd_wait = rd_pending || rd_pending2;
+  end else begin : g_rd_one
+    assign rd_take = rd_pending;
+    assign rd_wait = rd_pending;
+  end
+  endgenerate
 
-  assign rd_ready = rd_allow && !rd_pending && (!rdata_valid || rdata_ready);
-  assign rd_busy = rd_pending || rdata_valid;
+  assign rd_ready = rd_allow && !rd_wait && (!rdata_valid || rdata_ready);
+  assign rd_busy = rd_wait || rdata_valid;
 
   always @(posedge clk) begin
     wr_acc <= ctl_acc;
@@ -143,7 +163,7 @@ module systolic_psum #(
       wr_valid <= ctl_valid;
       fwd_valid <= wr_valid;
       rd_pending <= rd_fire;
-      if (rd_pending) begin
+      if (rd_take) begin
         rdata_valid <= 1'b1;
       end else if (rdata_ready) begin
         rdata_valid <= 1'b0;
@@ -155,8 +175,8 @@ module systolic_psum #(
   // One memory per column: column c is g_col[c].mem.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
-    reg [ACC_W-1:0] mem [0:ENTRIES-1];
-    reg [ACC_W-1:0] q;
+    // rd_q: the word read at raddr, RD_LAT - 1 cycles later.
+    wire [ACC_W-1:0] rd_q;
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
     reg last_we;
@@ -168,13 +188,22 @@ module systolic_psum #(
       // The read value; RD_AHEAD 2: registered, or the write it missed.
       wire [ACC_W-1:0] rd_old;
       if (RD_AHEAD > 1) begin : g_rd_reg
-        reg [ACC_W-1:0] q_r;
+        // The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours.
+        wire [ACC_W-1:0] rd_q2;
+        if (RAM_ECP5 != 0) begin : g_q_ram
+          assign rd_q2 = rd_q;
+        end else begin : g_q_reg
+          reg [ACC_W-1:0] q_r;
+          always @(posedge clk) begin
+            q_r <= rd_q;
+          end
+          assign rd_q2 = q_r;
+        end
         reg fwd2_valid;
         reg [IDX_W-1:0] fwd2_index;
         reg [ACC_W-1:0] last2_sum;
         reg last2_we;
         always @(posedge clk) begin
-          q_r <= q;
           fwd2_index <= fwd_index;
           last2_sum <= last_sum;
           last2_we <= last_we;
@@ -186,9 +215,9 @@ module systolic_psum #(
             fwd2_valid <= fwd_valid;
           end
         end
-        assign rd_old = (fwd2_valid && last2_we && fwd2_index == ctl_index) ? last2_sum : q_r;
+        assign rd_old = (fwd2_valid && last2_we && fwd2_index == ctl_index) ? last2_sum : rd_q2;
       end else begin : g_rd_now
-        assign rd_old = q;
+        assign rd_old = rd_q;
       end
       always @(posedge clk) begin
         old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : ((fwd_valid && last_we && fwd_index == ctl_index) ? last_sum : rd_old);
@@ -196,18 +225,38 @@ module systolic_psum #(
       end
       assign addend = fwd_q ? last_sum : old_q;
     end else begin : g_now
-      assign addend = wr_acc ? ((fwd_valid && fwd_index == wr_index && last_we) ? last_sum : q) : {ACC_W{1'b0}};
+      assign addend = wr_acc ? ((fwd_valid && fwd_index == wr_index && last_we) ? last_sum : rd_q) : {ACC_W{1'b0}};
     end
     wire [ACC_W-1:0] sum = addend + in_data[c*ACC_W +: ACC_W];
-    always @(posedge clk) begin
-      q <= mem[raddr];
-      if (we) begin
-        mem[wr_index] <= sum;
+    if (RAM_ECP5 != 0) begin : g_ram_ecp5
+      systolic_ram_ecp5 #(
+        .W       (ACC_W),
+        .ENTRIES (ENTRIES),
+        .AW      (IDX_W)
+      ) u_ram (
+        .clk   (clk),
+        .we    (we),
+        .waddr (wr_index),
+        .wdata (sum),
+        .raddr (raddr),
+        .rdata (rd_q)
+      );
+    end else begin : g_ram
+      reg [ACC_W-1:0] mem [0:ENTRIES-1];
+      reg [ACC_W-1:0] q;
+      always @(posedge clk) begin
+        q <= mem[raddr];
+        if (we) begin
+          mem[wr_index] <= sum;
+        end
       end
+      assign rd_q = q;
+    end
+    always @(posedge clk) begin
       last_sum <= sum;
       last_we <= we;
-      if (rd_pending) begin
-        rq <= q;
+      if (rd_take) begin
+        rq <= rd_q;
       end
     end
     assign rdata[c*ACC_W +: ACC_W] = rq;

@@ -85,14 +85,21 @@ module MULT18X18D #(
   assign SIGNEDP = sa | sb;
 endmodule
 
-// DP16KD as `$__PDPW16KD_` maps a 36-bit simple dual-port memory: port A writes (DATA_WIDTH_A
-// 36: word address ADA13..ADA5, byte enables ADA3..ADA0 for the four 9-bit bytes of
-// {DIB17..DIB0, DIA17..DIA0}), port B reads (DATA_WIDTH_B 36: address ADB13..ADB5, data on
-// {DOB17..DOB0, DOA17..DOA0}), no output registers (REGMODE "NOREG"): the read data changes at
-// the clock edge of a read with CEB. Chip selects compare with CSDECODE_*. A read of the word
-// written at the same edge returns the old word (the generated PSUM never relies on it: it
-// forwards). RSTB clears the read data (synchronously here). INITVAL_* are accepted and
-// ignored: the memory starts at zero (the PSUM's contents are undefined until written).
+// DP16KD in the configurations this project produces, each with chip selects compared with
+// CSDECODE_*:
+// - 36-bit simple dual port (both DATA_WIDTH 36), as `$__PDPW16KD_` maps it and as
+//   `systolic_ram_ecp5` instantiates it: port A writes (word address ADA13..ADA5, byte enables
+//   ADA3..ADA0 for the four 9-bit bytes of {DIB17..DIB0, DIA17..DIA0}), port B reads (address
+//   ADB13..ADB5, data on {DOB17..DOB0, DOA17..DOA0}). REGMODE_A and REGMODE_B equal.
+// - 18-bit true dual port (both DATA_WIDTH 18), as `$__DP16KD_` maps it and as
+//   `systolic_ram_ecp5` instantiates it for up to 1024 words: either port writes (WE) or reads
+//   (not WE) the word at AD13..AD4 with byte enables AD1..AD0 for the two 9-bit bytes of DI;
+//   a port's DO keeps its value in a cycle that writes (WRITEMODE "NORMAL"). REGMODE_A "NOREG".
+// Read data changes at the clock edge of a read with CE; with REGMODE "OUTREG" it passes the
+// block's output register at the next edge with OCE. A read of the word written at the same
+// edge returns the old word (the generated PSUM never relies on it: it forwards). RST clears
+// the read data (synchronously here). INITVAL_* are accepted and ignored: the memory starts at
+// zero (the PSUM's contents are undefined until written). Anything else refuses to elaborate.
 module DP16KD #(
   parameter DATA_WIDTH_A = 18,
   parameter DATA_WIDTH_B = 18,
@@ -183,9 +190,13 @@ module DP16KD #(
   output wire DOA0, DOA1, DOA2, DOA3, DOA4, DOA5, DOA6, DOA7, DOA8, DOA9, DOA10, DOA11, DOA12, DOA13, DOA14, DOA15, DOA16, DOA17,
   output wire DOB0, DOB1, DOB2, DOB3, DOB4, DOB5, DOB6, DOB7, DOB8, DOB9, DOB10, DOB11, DOB12, DOB13, DOB14, DOB15, DOB16, DOB17
 );
+
+  localparam PDP = DATA_WIDTH_A == 36 && DATA_WIDTH_B == 36 && REGMODE_A == REGMODE_B;
+  localparam TDP18 = DATA_WIDTH_A == 18 && DATA_WIDTH_B == 18 && REGMODE_A == "NOREG";
+  localparam OUTREG = REGMODE_B == "OUTREG";
   generate
-  if (!(DATA_WIDTH_A == 36 && DATA_WIDTH_B == 36 && REGMODE_A == "NOREG"
-        && REGMODE_B == "NOREG" && CLKAMUX == "CLKA" && CLKBMUX == "CLKB")) begin : g_unsupported
+  if (!((PDP || TDP18) && (REGMODE_B == "NOREG" || OUTREG) && WRITEMODE_A == "NORMAL"
+        && WRITEMODE_B == "NORMAL" && CLKAMUX == "CLKA" && CLKBMUX == "CLKB")) begin : g_unsupported
     dp16kd_configuration_not_modelled u_unsupported ();
   end
   endgenerate
@@ -208,37 +219,77 @@ module DP16KD #(
     (CSDECODE_B == "0b110") ? 3'd6 :
     (CSDECODE_B == "0b111") ? 3'd7 :
     3'd0;
-
-  reg [35:0] mem [0:511];
-  reg [35:0] rd;
-  wire [35:0] di = {DIB17, DIB16, DIB15, DIB14, DIB13, DIB12, DIB11, DIB10, DIB9, DIB8, DIB7, DIB6, DIB5, DIB4, DIB3, DIB2, DIB1, DIB0, DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0};
-  wire [8:0] wa = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5};
-  wire [3:0] be = {ADA3, ADA2, ADA1, ADA0};
-  wire [8:0] ra = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5};
   wire cs_a = {CSA2, CSA1, CSA0} == CS_A;
   wire cs_b = {CSB2, CSB1, CSB0} == CS_B;
+  wire [17:0] dia = {DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0};
+  wire [17:0] dib = {DIB17, DIB16, DIB15, DIB14, DIB13, DIB12, DIB11, DIB10, DIB9, DIB8, DIB7, DIB6, DIB5, DIB4, DIB3, DIB2, DIB1, DIB0};
+  wire [13:0] ada = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5, ADA4, ADA3, ADA2, ADA1, ADA0};
+  wire [13:0] adb = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0};
+
+  // The storage as 2048 bytes of 9 bits: a 36-bit word w is bytes 4w..4w+3, an 18-bit word w
+  // bytes 2w, 2w+1 (the 36-bit view's low half is DIA/DOA, high half DIB/DOB).
+  reg [8:0] mem [0:2047];
+  reg [35:0] rp, op;        // PDP: read latch and output register (port B)
+  reg [17:0] ra, rb, ob;    // TDP18: read latches of ports A and B, output register of B
   integer i;
 
   initial begin
-    for (i = 0; i < 512; i = i + 1) mem[i] = 36'd0;
-    rd = 36'd0;
+    for (i = 0; i < 2048; i = i + 1) mem[i] = 9'd0;
+    rp = 36'd0;
+    op = 36'd0;
+    ra = 18'd0;
+    rb = 18'd0;
+    ob = 18'd0;
   end
 
+  // Port A writes (PDP: 36 bits; TDP18: 18), or (TDP18) reads. Port B's writes (TDP18) are not
+  // modelled: one stops the simulation.
   always @(posedge CLKA) begin
-    if (CEA && WEA && cs_a) begin
-      if (be[0]) mem[wa][8:0] <= di[8:0];
-      if (be[1]) mem[wa][17:9] <= di[17:9];
-      if (be[2]) mem[wa][26:18] <= di[26:18];
-      if (be[3]) mem[wa][35:27] <= di[35:27];
+    if (CEA && cs_a) begin
+      if (PDP) begin
+        if (WEA) begin
+          if (ada[0]) mem[{ada[13:5], 2'd0}] <= dia[8:0];
+          if (ada[1]) mem[{ada[13:5], 2'd1}] <= dia[17:9];
+          if (ada[2]) mem[{ada[13:5], 2'd2}] <= dib[8:0];
+          if (ada[3]) mem[{ada[13:5], 2'd3}] <= dib[17:9];
+        end
+      end else if (WEA) begin
+        if (ada[0]) mem[{ada[13:4], 1'b0}] <= dia[8:0];
+        if (ada[1]) mem[{ada[13:4], 1'b1}] <= dia[17:9];
+      end else begin
+        ra <= {mem[{ada[13:4], 1'b1}], mem[{ada[13:4], 1'b0}]};
+      end
     end
+    if (RSTA) ra <= 18'd0;
   end
 
   always @(posedge CLKB) begin
-    if (RSTB) rd <= 36'd0;
-    else if (CEB && cs_b) rd <= mem[ra];
+    if (CEB && cs_b) begin
+      if (PDP) begin
+        rp <= {mem[{adb[13:5], 2'd3}], mem[{adb[13:5], 2'd2}],
+               mem[{adb[13:5], 2'd1}], mem[{adb[13:5], 2'd0}]};
+      end else if (WEB) begin
+        $display("DP16KD model: writes on port B are not modelled");
+        $stop;
+      end else begin
+        rb <= {mem[{adb[13:4], 1'b1}], mem[{adb[13:4], 1'b0}]};
+      end
+    end
+    if (RSTB) begin
+      rp <= 36'd0;
+      rb <= 18'd0;
+    end
+    if (OCEB) begin
+      op <= rp;
+      ob <= rb;
+    end
   end
 
-  assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0, DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = rd;
+  wire [35:0] pdp_out = OUTREG ? op : rp;
+  wire [17:0] doa = PDP ? pdp_out[17:0] : ra;
+  wire [17:0] dob = PDP ? pdp_out[35:18] : (OUTREG ? ob : rb);
+  assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = doa;
+  assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = dob;
 endmodule
 
 /* verilator lint_on UNUSEDPARAM */

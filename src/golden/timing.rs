@@ -24,8 +24,9 @@
 //!   (= `s + rows*add_lat + mul_lat + cols + psum_pipe`); `inflight` counts beats fired, not
 //!   yet written.
 //! * `rd_ready = !head_valid && !tail_valid && inflight == 0 && !rd_pending
-//!   && (!rdata_valid || rdata_ready)`. A read firing at `t` sets `rd_pending` for `t + 1` and
-//!   presents `rdata_valid` from `t + 2` until it fires.
+//!   && (!rdata_valid || rdata_ready)`. A read firing at `t` is pending from `t + 1` and
+//!   presents `rdata_valid` from `t + psum_read_lat` until it fires (`psum_read_lat` 2; 3 with
+//!   the ECP5 block RAMs' output registers).
 //! * `busy = head_valid || tail_valid || inflight != 0 || rd_pending || rdata_valid`.
 //!
 //! # Stall-free driver
@@ -78,9 +79,9 @@ pub enum TimingError {
 ///   fire back to back in cycles `rows .. rows + t*n`;
 /// * the last beat (cycle `rows + t*n - 1`) is written at edge `W = 2*rows + cols + t*n - 1`;
 /// * without reads `busy` is low from cycle `W + 1`: total `rows + t*n + rows + cols`;
-/// * otherwise the first read fires in `W + 1`, each read takes 2 cycles (request, then the
-///   response in the cycle after `rd_pending`), and the last response fires in `W + 2*reads`:
-///   total `rows + t*n + rows + cols + 1 + 2*reads`.
+/// * otherwise the first read fires in `W + 1`, each read takes `L = psum_read_lat` cycles
+///   (request, then the response `L` cycles later, in the cycle the next request fires), and
+///   the last response fires in `W + L*reads`: total `rows + t*n + rows + cols + 1 + L*reads`.
 ///
 /// For rows = cols = 1, t = n = 1 and no reads this gives 4.
 ///
@@ -93,7 +94,7 @@ pub fn back_to_back_cycles(cfg: &Config, t: u64, n: u64, reads: u64) -> u64 {
     if reads == 0 {
         base
     } else {
-        base + 1 + 2 * reads
+        base + 1 + u64::from(cfg.derived.psum_read_lat) * reads
     }
 }
 
@@ -173,7 +174,9 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
     // PSUM entry (bank, addr) of the beat fired in the previous cycle.
     let mut prev_beat: Option<(u32, u32)> = None;
     let mut inflight: VecDeque<u64> = VecDeque::new(); // write edges
-    let mut rd_pending = false;
+                                                       // Cycles until a fired read's response is valid (0: none pending).
+    let read_lat = u64::from(cfg.derived.psum_read_lat);
+    let mut rd_pending = 0u64;
     let mut rdata_valid = false;
 
     let mut t = 0u64;
@@ -185,7 +188,8 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         let head = queue.front().map(|&i| &mms[i]);
         let head_valid = head.is_some();
         let tail_valid = queue.len() > 1;
-        let busy = head_valid || tail_valid || !inflight.is_empty() || rd_pending || rdata_valid;
+        let busy =
+            head_valid || tail_valid || !inflight.is_empty() || rd_pending != 0 || rdata_valid;
         let all_issued = ls_pos == ls_last.len()
             && hdr_pos == mms.len()
             && mv_mm == mms.len()
@@ -219,7 +223,7 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         let rd_ready = !head_valid
             && !tail_valid
             && inflight.is_empty()
-            && !rd_pending
+            && rd_pending == 0
             && (!rdata_valid || rdata_ready);
         let rd_fire = rd_valid && rd_ready;
         let rdata_fire = rdata_valid && rdata_ready;
@@ -227,7 +231,7 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         if !(mm_fire || mv_fire || ls_fire || rd_fire || rdata_fire)
             && inflight.is_empty()
             && hold == 0
-            && !rd_pending
+            && rd_pending == 0
         {
             // Nothing moves and no timer runs: the next cycle is this one again, forever.
             return Err(TimingError::Deadlock {
@@ -285,12 +289,16 @@ pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError
         if rdata_fire {
             timing.rdata_fire.push(t);
         }
-        rdata_valid = rd_pending || (rdata_valid && !rdata_fire);
+        rdata_valid = rd_pending == 1 || (rdata_valid && !rdata_fire);
         if rd_fire {
             timing.rd_fire.push(t);
             rd_pos += 1;
         }
-        rd_pending = rd_fire;
+        rd_pending = if rd_fire {
+            read_lat - 1
+        } else {
+            rd_pending.saturating_sub(1)
+        };
         t += 1;
     }
 }

@@ -63,6 +63,9 @@ impl Design {
         if cfg.primitives == crate::config::Primitives::Ecp5 {
             modules.push(ecp5::module());
         }
+        if d.psum_ram_ecp5 != 0 {
+            modules.push(ecp5::ram_module());
+        }
         modules.extend([
             pe::module(cfg),
             column::module(cfg),

@@ -171,13 +171,24 @@ pub fn module(cfg: &Config) -> Module {
                         id("RD_AHEAD").gt(int(1)),
                         "g_rd_reg",
                         vec![
-                            reg("q_r", w("ACC_W")),
+                            comment("The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours."),
+                            wire("rd_q2", w("ACC_W")),
+                            gen_if(
+                                id("RAM_ECP5").ne(int(0)),
+                                "g_q_ram",
+                                vec![assign(id("rd_q2"), id("rd_q"))],
+                                "g_q_reg",
+                                vec![
+                                    reg("q_r", w("ACC_W")),
+                                    always(vec![nb(id("q_r"), id("rd_q"))]),
+                                    assign(id("rd_q2"), id("q_r")),
+                                ],
+                            ),
                             reg("fwd2_valid", None),
                             reg("fwd2_index", idx_w()),
                             reg("last2_sum", w("ACC_W")),
                             reg("last2_we", None),
                             always(vec![
-                                nb(id("q_r"), id("q")),
                                 nb(id("fwd2_index"), id("fwd_index")),
                                 nb(id("last2_sum"), id("last_sum")),
                                 nb(id("last2_we"), id("last_we")),
@@ -192,12 +203,12 @@ pub fn module(cfg: &Config) -> Module {
                                 cond(
                                     hit("fwd2_index", id("fwd2_valid").and(id("last2_we"))),
                                     id("last2_sum"),
-                                    id("q_r"),
+                                    id("rd_q2"),
                                 ),
                             ),
                         ],
                         "g_rd_now",
-                        vec![assign(id("rd_old"), id("q"))],
+                        vec![assign(id("rd_old"), id("rd_q"))],
                     ),
                     always(vec![
                         nb(
@@ -226,7 +237,7 @@ pub fn module(cfg: &Config) -> Module {
                                 .and(id("fwd_index").eq(id("wr_index")))
                                 .and(id("last_we")),
                             id("last_sum"),
-                            id("q"),
+                            id("rd_q"),
                         ),
                         zeros(id("ACC_W")),
                     ),
@@ -262,6 +273,13 @@ pub fn module(cfg: &Config) -> Module {
                 "RD_AHEAD",
                 i64::from(cfg.derived.psum_ahead),
                 "control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)",
+            )
+        }))
+        .chain((!float).then(|| {
+            param(
+                "RAM_ECP5",
+                i64::from(cfg.derived.psum_ram_ecp5),
+                "1: each column on ECP5 DP16KD blocks with their output registers (RD_AHEAD 2)",
             )
         }))
         .chain(float.then(|| {
@@ -379,15 +397,16 @@ pub fn module(cfg: &Config) -> Module {
             } else {
                 control_stage()
             },
+            read_stages(float),
             vec![
                 Item::Blank,
                 assign(
                     id("rd_ready"),
                     id("rd_allow")
-                        .and(not(id("rd_pending")))
+                        .and(not(id("rd_wait")))
                         .and(not(id("rdata_valid")).or(id("rdata_ready"))),
                 ),
-                assign(id("rd_busy"), id("rd_pending").or(id("rdata_valid"))),
+                assign(id("rd_busy"), id("rd_wait").or(id("rdata_valid"))),
                 Item::Blank,
                 always(vec![
                     nb(id("wr_acc"), id(&ctl("acc"))),
@@ -408,7 +427,7 @@ pub fn module(cfg: &Config) -> Module {
                         nb(id("fwd_valid"), id("wr_valid")),
                         nb(id("rd_pending"), id("rd_fire")),
                         if_else(
-                            id("rd_pending"),
+                            id("rd_take"),
                             vec![nb(id("rdata_valid"), sized(1, 1))],
                             vec![if_(
                                 id("rdata_ready"),
@@ -427,8 +446,8 @@ pub fn module(cfg: &Config) -> Module {
                     "g_col",
                     [
                         vec![
-                            memory("mem", w("ACC_W"), id("ENTRIES")),
-                            reg("q", w("ACC_W")),
+                            comment("rd_q: the word read at raddr, RD_LAT - 1 cycles later."),
+                            wire("rd_q", w("ACC_W")),
                             reg("rq", w("ACC_W")),
                             reg("last_sum", w("ACC_W")),
                             reg("last_we", None),
@@ -438,22 +457,18 @@ pub fn module(cfg: &Config) -> Module {
                             vec![wire_init(
                                 "old",
                                 w("ACC_W"),
-                                cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("q")),
+                                cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("rd_q")),
                             )]
                         } else {
                             vec![]
                         },
                         sum,
+                        storage(float, we_name, index_name),
                         vec![
                             always(vec![
-                                nb(id("q"), id("mem").at(id("raddr"))),
-                                if_(
-                                    id(we_name),
-                                    vec![nb(id("mem").at(id(index_name)), id("sum"))],
-                                ),
                                 nb(id("last_sum"), id("sum")),
                                 nb(id("last_we"), id(we_name)),
-                                if_(id("rd_pending"), vec![nb(id("rq"), id("q"))]),
+                                if_(id("rd_take"), vec![nb(id("rq"), id("rd_q"))]),
                             ]),
                             assign(col("rdata"), id("rq")),
                         ],
@@ -525,4 +540,77 @@ fn control_stage() -> Vec<Item> {
             .collect(),
     ));
     items
+}
+
+/// Host reads: `rd_take` is the cycle whose read data goes into the response register,
+/// `rd_wait` that a read is between request and response. One cycle after the request, or two
+/// with the ECP5 block RAMs' output registers (integer `RAM_ECP5`).
+fn read_stages(float: bool) -> Vec<Item> {
+    let mut items = vec![wire("rd_take", None), wire("rd_wait", None)];
+    let one_cycle = vec![
+        assign(id("rd_take"), id("rd_pending")),
+        assign(id("rd_wait"), id("rd_pending")),
+    ];
+    if float {
+        items.extend(one_cycle);
+    } else {
+        items.push(gen_if(
+            id("RAM_ECP5").ne(int(0)),
+            "g_rd_two",
+            vec![
+                reg("rd_pending2", None),
+                always(vec![if_else(
+                    id("rst"),
+                    vec![nb(id("rd_pending2"), sized(1, 0))],
+                    vec![nb(id("rd_pending2"), id("rd_pending"))],
+                )]),
+                assign(id("rd_take"), id("rd_pending2")),
+                assign(id("rd_wait"), id("rd_pending").or(id("rd_pending2"))),
+            ],
+            "g_rd_one",
+            one_cycle,
+        ));
+    }
+    items
+}
+
+/// One column's memory: written with `sum` at `index` when `we`, read at `raddr` into `rd_q`.
+/// An inferred memory with a registered read (`g_col[c].mem`, one cycle), or (integer
+/// `RAM_ECP5`) `systolic_ram_ecp5` (two cycles).
+fn storage(float: bool, we: &str, index: &str) -> Vec<Item> {
+    let inferred = vec![
+        memory("mem", w("ACC_W"), id("ENTRIES")),
+        reg("q", w("ACC_W")),
+        always(vec![
+            nb(id("q"), id("mem").at(id("raddr"))),
+            if_(id(we), vec![nb(id("mem").at(id(index)), id("sum"))]),
+        ]),
+        assign(id("rd_q"), id("q")),
+    ];
+    if float {
+        return inferred;
+    }
+    vec![gen_if(
+        id("RAM_ECP5").ne(int(0)),
+        "g_ram_ecp5",
+        vec![Item::Instance(Instance {
+            module: "systolic_ram_ecp5".into(),
+            name: "u_ram".into(),
+            params: vec![
+                ("W".into(), id("ACC_W")),
+                ("ENTRIES".into(), id("ENTRIES")),
+                ("AW".into(), id("IDX_W")),
+            ],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("we".into(), id(we)),
+                ("waddr".into(), id(index)),
+                ("wdata".into(), id("sum")),
+                ("raddr".into(), id("raddr")),
+                ("rdata".into(), id("rd_q")),
+            ],
+        })],
+        "g_ram",
+        inferred,
+    )]
 }

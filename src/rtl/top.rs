@@ -120,6 +120,10 @@ pub fn module(cfg: &Config) -> Module {
     };
     let mut head_wires = vec![];
     for (name, width) in FIELDS {
+        if name == "n" {
+            // The head's N is only counted down, in `left`, from the command that enters.
+            continue;
+        }
         let wdt = if width == "1" { None } else { w(width) };
         let decl = wire_init(&format!("head_{name}"), wdt, head_field(name, width));
         head_wires.push(if name == "k" {
@@ -144,6 +148,14 @@ pub fn module(cfg: &Config) -> Module {
 
     // N == 1, for the last-beat flag of a command entering the head.
     let single = |n: Expr| n.eq(concat(vec![zeros(id("N_W").sub(int(1))), one()]));
+    // N of the command that enters the head when the head pops.
+    let next_n = || {
+        cond(
+            id("tail_valid"),
+            id("tail").part(id("F_N"), id("N_W")),
+            id("mm_n"),
+        )
+    };
     let queue = always(vec![if_else(
         id("rst"),
         vec![
@@ -152,6 +164,7 @@ pub fn module(cfg: &Config) -> Module {
             nb(id("beat"), zeros(id("N_W"))),
             nb(id("first"), one()),
             nb(id("last_beat"), zero()),
+            nb(id("left"), zeros(id("N_W"))),
         ],
         vec![if_else(
             id("pop"),
@@ -161,14 +174,8 @@ pub fn module(cfg: &Config) -> Module {
                 nb(id("tail_valid"), zero()),
                 nb(id("beat"), zeros(id("N_W"))),
                 nb(id("first"), one()),
-                nb(
-                    id("last_beat"),
-                    single(cond(
-                        id("tail_valid"),
-                        id("tail").part(id("F_N"), id("N_W")),
-                        id("mm_n"),
-                    )),
-                ),
+                nb(id("last_beat"), single(next_n())),
+                nb(id("left"), next_n().sub(one())),
             ],
             vec![
                 if_(
@@ -176,10 +183,8 @@ pub fn module(cfg: &Config) -> Module {
                     vec![
                         nb(id("beat"), id("beat").add(one())),
                         nb(id("first"), zero()),
-                        nb(
-                            id("last_beat"),
-                            id("beat").add(one()).eq(id("head_n").sub(one())),
-                        ),
+                        nb(id("last_beat"), single(id("left"))),
+                        nb(id("left"), id("left").sub(one())),
                     ],
                 ),
                 if_(
@@ -191,6 +196,7 @@ pub fn module(cfg: &Config) -> Module {
                             nb(id("head"), id("mm_cmd")),
                             nb(id("head_valid"), one()),
                             nb(id("last_beat"), single(id("mm_n"))),
+                            nb(id("left"), id("mm_n").sub(one())),
                         ],
                     )],
                 ),
@@ -407,9 +413,10 @@ pub fn module(cfg: &Config) -> Module {
     ]);
     items.extend(head_wires);
     items.extend([
-        comment("Registered beat flags (beat == 0, beat == head_n - 1), off the handshake paths."),
+        comment("Beat flags (beat == 0, beat == head_n - 1) and beats left, registered off the handshake."),
         reg("first", None),
         reg("last_beat", None),
+        reg("left", w("N_W")),
         wire_init(
             "beat_addr",
             w("ADDR_W"),
@@ -680,6 +687,23 @@ pub fn module(cfg: &Config) -> Module {
             .into_iter()
             .chain(float.then(|| ("ACC_PIPE".to_string(), id("ADD_LAT").sub(int(1)))))
             .chain((!float).then(|| ("RD_AHEAD".to_string(), id("PSUM_AHEAD"))))
+            .chain((!float).then(|| {
+                let ram = cfg.primitives == crate::config::Primitives::Ecp5;
+                (
+                    "RAM_ECP5".to_string(),
+                    if ram {
+                        cond(
+                            id("PSUM_AHEAD")
+                                .eq(int(2))
+                                .and(id("PSUM_BANKS").mul(id("PSUM_DEPTH")).le(int(1024))),
+                            int(1),
+                            int(0),
+                        )
+                    } else {
+                        int(0)
+                    },
+                )
+            }))
             .collect(),
             ports: vec![
                 p("clk"),

@@ -83,7 +83,7 @@ pub fn rx_module() -> Module {
         wire_init(
             "half",
             None,
-            zext32("cnt", "CW").eq(div(id("CLKS_PER_BIT"), int(2)).sub(int(1))),
+            zext32("cnt", "CW").eq(id("CLKS_PER_BIT").div(int(2)).sub(int(1))),
         ),
         comment("2-flop synchroniser: the only logic that sees the asynchronous pin."),
         always(vec![if_else(
@@ -268,11 +268,6 @@ pub fn tx_module() -> Module {
         ],
         items: hoist(items),
     }
-}
-
-/// `a / b`
-pub(crate) fn div(a: Expr, b: Expr) -> Expr {
-    Expr::Binary(BinOp::Div, Box::new(a), Box::new(b))
 }
 
 fn comment_stmt(text: &str) -> Stmt {

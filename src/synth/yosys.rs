@@ -48,8 +48,10 @@ impl YosysSynth {
         ));
         if self.family == Family::Ecp5 {
             // The ECP5 cells as black boxes, for RTL that instantiates them (primitives = ecp5);
-            // synth_ecp5 reads the same file.
-            s.push_str("read_verilog -lib -specify +/lattice/cells_bb_ecp5.v\n");
+            // synth_ecp5 reads the same files.
+            s.push_str(
+                "read_verilog -lib -specify +/lattice/cells_sim_ecp5.v +/lattice/cells_bb_ecp5.v\n",
+            );
         }
         s.push_str(&format!("hierarchy -check -top {}\n", self.top));
         for m in &self.keep_hierarchy {

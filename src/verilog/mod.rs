@@ -267,7 +267,7 @@ pub fn red_and(e: Expr) -> Expr {
 
 // `a + b`, `a - b`, `a * b`, `a << b`, `a >> b` build expressions (and `.add(b)` etc. read
 // left to right).
-pub use std::ops::{Add, Mul, Shl, Shr, Sub};
+pub use std::ops::{Add, Div, Mul, Shl, Shr, Sub};
 
 impl Add for Expr {
     type Output = Expr;
@@ -285,6 +285,12 @@ impl Mul for Expr {
     type Output = Expr;
     fn mul(self, rhs: Expr) -> Expr {
         self.bin(BinOp::Mul, rhs)
+    }
+}
+impl Div for Expr {
+    type Output = Expr;
+    fn div(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Div, rhs)
     }
 }
 impl Shl for Expr {
