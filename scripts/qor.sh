@@ -3,7 +3,7 @@
 # (`systolic synth --ooc`). One JSON report per run under runs/qor-<matrix>/ and a Markdown
 # table on stdout (docs/fpga.md quotes them).
 #
-#   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~25 min here)
+#   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~35 min here)
 #   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
 #
@@ -40,6 +40,11 @@ if [[ "${2:-}" != "--table" ]]; then
       run "int8-4x4-l$lat" ulx3s-25f --preset int8-4x4 --pe-latency $lat
       run "int8-8x8-l$lat" ulx3s-85f --preset int8-8x8 --pe-latency $lat
     done
+    # The ECP5 DSP blocks' and block RAMs' own registers (primitives = ecp5).
+    for lat in 2 3; do
+      run "int8-4x4-l$lat+ecp5" ulx3s-25f --preset int8-4x4 --pe-latency $lat --primitives ecp5
+      run "int8-8x8-l$lat+ecp5" ulx3s-85f --preset int8-8x8 --pe-latency $lat --primitives ecp5
+    done
   else
     for size in 1 4; do
       for board in ulx3s-85f icebreaker; do
@@ -68,6 +73,7 @@ for name in os.listdir(out):
         continue
     tag, board = name[:-5].split("@")
     fmt, size, lat = tag.split("-")
+    lat, _, prims = lat.partition("+")
     path = os.path.join(out, name)
     try:
         d = json.load(open(path))
@@ -75,8 +81,9 @@ for name in os.listdir(out):
         err = open(path[:-5] + ".err").read().strip().splitlines()
         d = (err[-1] if err else "failed").replace("|", "\\|")
     key = (list(devices).index(board) if board in devices else 99, int(size.split("x")[0]),
-           formats.get(fmt, 9), lat)
-    rows.append((key, devices.get(board, board), f"{fmt} {size}", lat[1:], d))
+           formats.get(fmt, 9), lat, prims)
+    shown = lat[1:] + (f", {prims} primitives" if prims else "")
+    rows.append((key, devices.get(board, board), f"{fmt} {size}", shown, d))
 rows.sort(key=lambda r: r[0])
 
 def short(s):
