@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what systolic's main job and tests need on Debian: Verilator (co-simulation),
-# Icarus Verilog (second simulator), Yosys (synthesis checks), g++ and make (Verilator builds).
+# Icarus Verilog (second simulator), Yosys (synthesis checks), g++ and make (Verilator builds),
+# icetime from fpga-icestorm (the iCE40 timing cross-check).
 # Idempotent: installs only what is missing. Run as root (or with sudo available).
 # `--core`: skip the FPGA tools (the main job does not need them).
 set -euo pipefail
@@ -13,6 +14,10 @@ command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
+# icetime: the second timing model `systolic synth` cross-checks iCE40 designs with.
+if ((core_only == 0)); then
+  command -v icetime >/dev/null 2>&1 || need+=(fpga-icestorm)
+fi
 
 if ((${#need[@]})); then
   sudo=""

@@ -120,6 +120,23 @@ fn ice40_up5k_out_of_context_to_bitstream() {
     );
     assert!(dir.join("summary.json").is_file() && dir.join("yosys.log").is_file());
     assert!(r.tools["yosys"].starts_with("Yosys 0."), "{:?}", r.tools);
+    // icetime's estimate of the same .asc: present when installed (always under CI), and of the
+    // same order as nextpnr's (icetime's is conservative).
+    match &r.icetime {
+        Some(t) => {
+            assert!(dir.join(&t.report).is_file());
+            let ratio = t.mhz / fmax;
+            assert!(
+                (0.4..=1.5).contains(&ratio),
+                "icetime {t:?} against nextpnr {fmax} MHz"
+            );
+        }
+        None => assert!(
+            std::env::var_os("CI").is_none(),
+            "icetime missing under CI (scripts/setup.sh installs fpga-icestorm): {:?}",
+            r.notes
+        ),
+    }
     post_synthesis_cosim(&cfg, Family::Ice40, &dir, &r.netlist_verilog, None);
 }
 

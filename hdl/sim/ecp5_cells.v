@@ -1,5 +1,6 @@
-// Simulation models of two ECP5 primitives for the post-synthesis co-simulation of
-// `systolic synth --verify` (src/synth/verify.rs). Yosys ships both as black boxes only.
+// Simulation models of two ECP5 primitives, for the post-synthesis co-simulation of
+// `systolic synth --verify` (src/synth/verify.rs) and for simulating RTL generated with
+// `primitives = "ecp5"`, which instantiates them. Yosys ships both as black boxes only.
 // Each models exactly the configurations Yosys' mapping and the generated RTL give it, and refuses
 // to elaborate any other (it instantiates a module that does not exist), so a netlist that
 // uses the primitive differently fails to build instead of simulating something else.

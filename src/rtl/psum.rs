@@ -26,6 +26,9 @@
 //!   in the cycle before the data forwards the sums written at the two edges before that cycle
 //!   (`last_sum`, `last2_sum`), which the early read may have missed, and the data cycle's
 //!   predecessor's sum replaces it as before (`fwd_q`).
+//!   `RAM_ECP5 = 1` (with `RD_AHEAD = 2`, `primitives = "ecp5"`): each column's memory is
+//!   `systolic_ram_ecp5`, whose DP16KD blocks register the read data in their own output
+//!   registers: the same two cycles from address to `q_r`'s place, with no fabric register.
 //! - Floating point with `ACC_PIPE = 1` (pe_latency 3): the fp32 adder has one internal
 //!   register, so a result vector is written one edge later (`wr_valid` high then). The sum of
 //!   the previous data cycle does not exist yet when the next one needs it, so the top level
@@ -34,7 +37,8 @@
 //! - Host read: `rd_valid`/`rd_ready` request, `rdata_valid`/`rdata_ready` response holding all
 //!   columns of one entry. `rd_ready` needs `rd_allow` (the top level's guarantee that no result
 //!   is in flight, so the read port is free and the read sees every earlier instruction),
-//!   no read pending, and a free (or freeing) response register. Response two cycles after the
+//!   no read pending, and a free (or freeing) response register. Response two cycles (three with
+//!   `RAM_ECP5`, whose block RAMs register their read data once more) after the
 //!   request; it is held until taken, never overwritten, never repeated.
 
 use crate::config::Config;
@@ -254,7 +258,7 @@ pub fn module(cfg: &Config) -> Module {
             "Control (pre_*) one cycle before data (in_data): read old value, then write".into(),
             "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle"
                 .into(),
-            "writes to the same entry are forwarded. Host read: response 2 cycles after request,"
+            "writes to the same entry are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after request,"
                 .into(),
             "held until taken; accepted only while rd_allow (nothing in flight).".into(),
         ],

@@ -35,7 +35,8 @@
 //!   that accumulates into the PSUM entry of the beat fired in the previous cycle waits one
 //!   cycle (`acc_hazard`: that sum is still inside the PSUM adder).
 //! - `rd`: accepted only when no instruction is queued or in flight (`rd_allow`), so a read
-//!   returns PSUM after every MultiplyMoving accepted before it. Response two cycles later.
+//!   returns PSUM after every MultiplyMoving accepted before it. Response two cycles later
+//!   (three with the ECP5 block RAMs of `primitives = "ecp5"`, `RAM_ECP5`).
 //! - `busy`: an instruction is queued or in flight, or a read is pending or not yet taken;
 //!   `mm_busy`: the first part alone (what a fence waits for, and what counts as compute).
 //! - All handshakes honour backpressure: `ready` never depends on `ready`; `ls_ready` depends on
@@ -755,7 +756,8 @@ pub fn module(cfg: &Config) -> Module {
             "(ADD_LAT = 1 for integers); beats of consecutive".into(),
             "instructions, including a stationary swap, flow back to back. A read is accepted when"
                 .into(),
-            "nothing is in flight and answers two cycles later. See docs/architecture.md.".into(),
+            "nothing is in flight and answers two cycles later (RAM_ECP5: three). See docs/architecture.md."
+                .into(),
         ],
         params: vec![
             param("ROWS", cfg.rows.into(), "array rows: contraction axis K"),

@@ -583,6 +583,33 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         }
     };
 
+    // The iCE40 timing cross-check (icetime), when there is an .asc and icetime is installed.
+    let icetime = match (family, config_out.as_deref()) {
+        (Family::Ice40, Some(asc)) => match super::icetime::locate() {
+            Some(exe) => {
+                match super::icetime::run(&exe, dir, asc, &dev.nextpnr, &board.package, o.limit) {
+                    Ok(t) => {
+                        logs.push(super::icetime::REPORT.into());
+                        Some(t)
+                    }
+                    Err(e) => {
+                        notes.push(format!("no icetime cross-check: {e}"));
+                        None
+                    }
+                }
+            }
+            None => {
+                notes.push(
+                    "no icetime cross-check: icetime is not installed (Debian package \
+                     fpga-icestorm; scripts/setup.sh installs it)"
+                        .into(),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+
     let clock = pnr_report.main_clock().cloned();
     let fmax = clock.as_ref().map(|c| c.achieved_mhz);
     let mut tools = std::collections::BTreeMap::new();
@@ -617,6 +644,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         placed: Placed::from_report(family, &pnr_report),
         critical_path: pnr_report.critical_path.clone(),
         clocks: pnr_report.clocks.clone(),
+        icetime,
         tools,
         times: Times {
             yosys_s,

@@ -16,6 +16,7 @@
 pub mod board;
 pub mod flow;
 pub mod harness;
+pub mod icetime;
 pub mod nextpnr;
 pub mod pack;
 pub mod report;

@@ -334,6 +334,9 @@ pub struct Report {
     pub placed: Placed,
     pub critical_path: Option<CriticalPath>,
     pub clocks: Vec<ClockTiming>,
+    /// iCE40 with an `.asc`: icestorm's icetime estimate of the same placed design (a second
+    /// timing model; `None` when icetime is not installed or there is no `.asc`).
+    pub icetime: Option<super::icetime::Icetime>,
     /// Tool name -> version line.
     pub tools: BTreeMap<String, String>,
     pub times: Times,
@@ -441,6 +444,13 @@ impl Report {
                 s,
                 "  critical path {:.2} ns, {} segments: {} -> {}",
                 cp.delay_ns, cp.segments, cp.from, cp.to
+            );
+        }
+        if let Some(t) = &self.icetime {
+            let _ = writeln!(
+                s,
+                "  icetime (icestorm's timing model, conservative): {:.1} MHz, longest path {:.2} ns, {} logic levels",
+                t.mhz, t.delay_ns, t.logic_levels
             );
         }
         let t = &self.times;
