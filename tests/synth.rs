@@ -23,7 +23,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use systolic::config::{Config, RawConfig};
+use systolic::config::{Config, Primitives, RawConfig};
 use systolic::synth::board::{list_boards, load_devices, Board, BoardError, Family};
 use systolic::synth::tool::{locate, Tool};
 use systolic::synth::{constraints_dir, run, Multipliers, SynthError, SynthOptions};
@@ -294,17 +294,24 @@ fn ecp5_25k_out_of_context() {
     );
 }
 
+/// A 2x2 int8 core at pe_latency 3 with `banks` x 256 PSUM entries (deep enough that the ECP5
+/// flow maps the PSUM to DP16KD rather than to LUT RAM).
+fn pipelined_2x2(primitives: Primitives, banks: u32) -> Config {
+    let mut raw = config(2, 2).to_raw();
+    raw.pe_latency = 3;
+    raw.psum_banks = banks;
+    raw.psum_depth = 256;
+    raw.primitives = primitives;
+    raw.name = format!("t2x2-l3-{primitives}-b{banks}");
+    Config::from_raw(&raw).expect("valid pipelined config")
+}
+
 /// The pipelined integer core (pe_latency 3: operand and product registers, PSUM reading three
 /// cycles ahead with its block RAM's read data registered) through both flows, and each netlist
 /// co-simulated against the golden model.
 #[test]
 fn pipelined_core_netlists_cosimulate_on_both_families() {
-    let mut raw = config(2, 2).to_raw();
-    raw.pe_latency = 3;
-    // Deep enough that the ECP5 flow maps the PSUM to DP16KD rather than to LUT RAM.
-    raw.psum_depth = 256;
-    raw.name = "t2x2-l3".into();
-    let cfg = Config::from_raw(&raw).expect("valid pipelined config");
+    let cfg = pipelined_2x2(Primitives::Generic, 2);
     // Block RAMs per column: one 18-kbit DP16KD, or four 4-kbit SB_RAM40_4K, for 512 x 32 bits.
     for (family, board_name, brams) in [
         (Family::Ecp5, "ulx3s-25f", 2),
@@ -331,14 +338,8 @@ fn pipelined_core_netlists_cosimulate_on_both_families() {
 /// 512 entries: 36-bit blocks; 1024: 18-bit blocks). The same RTL is refused for an iCE40.
 #[test]
 fn ecp5_primitives_keep_their_registers_through_the_flow() {
-    let mut raw = config(2, 2).to_raw();
-    raw.pe_latency = 3;
-    raw.psum_depth = 256;
-    raw.name = "t2x2-l3".into();
-    let generic = Config::from_raw(&raw).expect("valid config");
-    raw.primitives = systolic::config::Primitives::Ecp5;
-    raw.name = "t2x2-l3-ecp5".into();
-    let cfg = Config::from_raw(&raw).expect("valid ecp5 config");
+    let generic = pipelined_2x2(Primitives::Generic, 2);
+    let cfg = pipelined_2x2(Primitives::Ecp5, 2);
     let e = run(
         &cfg,
         &options(&cfg, board("icebreaker"), true, scratch("ecp5-on-ice40")),
@@ -352,9 +353,7 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
     ) {
         return;
     }
-    raw.psum_banks = 4;
-    raw.name = "t2x2-l3-ecp5-deep".into();
-    let deep = Config::from_raw(&raw).expect("valid deep ecp5 config");
+    let deep = pipelined_2x2(Primitives::Ecp5, 4);
     let mut ffs = vec![];
     for c in [&generic, &cfg, &deep] {
         let dir = scratch(&format!("prims-{}", c.name));
@@ -363,7 +362,7 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
         eprintln!("{}", r.summary());
         assert_eq!(r.cells.dsp, 4, "one MULT18X18D per PE");
         ffs.push(r.cells.ff);
-        if c.primitives == systolic::config::Primitives::Ecp5 {
+        if c.primitives == Primitives::Ecp5 {
             assert_eq!(c.derived.psum_ram_ecp5, 1);
             let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
             assert!(
