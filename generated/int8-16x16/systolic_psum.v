@@ -4,7 +4,7 @@
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
 // Control (pre_*) one cycle before data (in_data): read old value, then write
 // (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle
-// writes to the same entry are forwarded. Host read: response 2 cycles after request,
+// writes to the same entry are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after request,
 // held until taken; accepted only while rd_allow (nothing in flight).
 module systolic_psum #(
   parameter integer COLS     = 16,               // columns

@@ -7,7 +7,7 @@
 // in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COLS + ADD_LAT - 1
 // (ADD_LAT = 1 for integers); beats of consecutive
 // instructions, including a stationary swap, flow back to back. A read is accepted when
-// nothing is in flight and answers two cycles later. See docs/architecture.md.
+// nothing is in flight and answers two cycles later (RAM_ECP5: three). See docs/architecture.md.
 module systolic_top #(
   parameter integer ROWS       = 3,              // array rows: contraction axis K
   parameter integer COLS       = 5,              // array columns: stationary free axis M
@@ -85,14 +85,14 @@ module systolic_top #(
   wire [K_W-1:0] head_k = head[F_K +: K_W];
   /* verilator lint_on UNUSED */
   wire [M_W-1:0] head_m = head[F_M +: M_W];
+  wire [N_W-1:0] head_n = head[F_N +: N_W];
   wire [BANK_W-1:0] head_bank = head[F_BANK +: BANK_W];
   wire [ADDR_W-1:0] head_offset = head[F_OFFSET +: ADDR_W];
   wire head_acc = head[F_ACC];
   wire head_swap = head[F_SWAP];
-  // Beat flags (beat == 0, beat == head_n - 1) and beats left, registered off the handshake.
+  // Registered beat flags (beat == 0, beat == head_n - 1), off the handshake paths.
   reg first;
   reg last_beat;
-  reg [N_W-1:0] left;
   wire [ADDR_W-1:0] beat_addr = head_offset + beat[ADDR_W - 1:0];
   reg shadow_full;
   wire mm_fire = mm_valid && mm_ready;
@@ -114,7 +114,6 @@ module systolic_top #(
       beat <= {N_W{1'b0}};
       first <= 1'b1;
       last_beat <= 1'b0;
-      left <= {N_W{1'b0}};
     end else if (pop) begin
       head_valid <= tail_valid || mm_fire;
       head <= tail_valid ? tail : mm_cmd;
@@ -122,13 +121,11 @@ module systolic_top #(
       beat <= {N_W{1'b0}};
       first <= 1'b1;
       last_beat <= (tail_valid ? tail[F_N +: N_W] : mm_n) == {{(N_W - 1){1'b0}}, 1'b1};
-      left <= (tail_valid ? tail[F_N +: N_W] : mm_n) - 1'b1;
     end else begin
       if (mv_fire) begin
         beat <= beat + 1'b1;
         first <= 1'b0;
-        last_beat <= left == {{(N_W - 1){1'b0}}, 1'b1};
-        left <= left - 1'b1;
+        last_beat <= beat + 1'b1 == head_n - 1'b1;
       end
       if (mm_fire) begin
         if (head_valid) begin
@@ -138,7 +135,6 @@ module systolic_top #(
           head <= mm_cmd;
           head_valid <= 1'b1;
           last_beat <= mm_n == {{(N_W - 1){1'b0}}, 1'b1};
-          left <= mm_n - 1'b1;
         end
       end
     end

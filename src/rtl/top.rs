@@ -121,10 +121,6 @@ pub fn module(cfg: &Config) -> Module {
     };
     let mut head_wires = vec![];
     for (name, width) in FIELDS {
-        if name == "n" {
-            // The head's N is only counted down, in `left`, from the command that enters.
-            continue;
-        }
         let wdt = if width == "1" { None } else { w(width) };
         let decl = wire_init(&format!("head_{name}"), wdt, head_field(name, width));
         head_wires.push(if name == "k" {
@@ -165,7 +161,6 @@ pub fn module(cfg: &Config) -> Module {
             nb(id("beat"), zeros(id("N_W"))),
             nb(id("first"), one()),
             nb(id("last_beat"), zero()),
-            nb(id("left"), zeros(id("N_W"))),
         ],
         vec![if_else(
             id("pop"),
@@ -176,7 +171,6 @@ pub fn module(cfg: &Config) -> Module {
                 nb(id("beat"), zeros(id("N_W"))),
                 nb(id("first"), one()),
                 nb(id("last_beat"), single(next_n())),
-                nb(id("left"), next_n().sub(one())),
             ],
             vec![
                 if_(
@@ -184,8 +178,10 @@ pub fn module(cfg: &Config) -> Module {
                     vec![
                         nb(id("beat"), id("beat").add(one())),
                         nb(id("first"), zero()),
-                        nb(id("last_beat"), single(id("left"))),
-                        nb(id("left"), id("left").sub(one())),
+                        nb(
+                            id("last_beat"),
+                            id("beat").add(one()).eq(id("head_n").sub(one())),
+                        ),
                     ],
                 ),
                 if_(
@@ -197,7 +193,6 @@ pub fn module(cfg: &Config) -> Module {
                             nb(id("head"), id("mm_cmd")),
                             nb(id("head_valid"), one()),
                             nb(id("last_beat"), single(id("mm_n"))),
-                            nb(id("left"), id("mm_n").sub(one())),
                         ],
                     )],
                 ),
@@ -414,10 +409,9 @@ pub fn module(cfg: &Config) -> Module {
     ]);
     items.extend(head_wires);
     items.extend([
-        comment("Beat flags (beat == 0, beat == head_n - 1) and beats left, registered off the handshake."),
+        comment("Registered beat flags (beat == 0, beat == head_n - 1), off the handshake paths."),
         reg("first", None),
         reg("last_beat", None),
-        reg("left", w("N_W")),
         wire_init(
             "beat_addr",
             w("ADDR_W"),
