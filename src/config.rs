@@ -81,9 +81,10 @@ pub struct RawConfig {
     #[serde(default = "default_sbuf_depth")]
     pub sbuf_depth: u32,
     /// Cycles from a PE's moving input to its partial-sum output (see `rtl::pe`): 1 (default),
-    /// 2 (registered multiplier), 3 (floating point: also a two-stage adder), 4 (floating point:
-    /// also a two-stage multiplier). Omitted from the canonical text when 1, so configurations
-    /// without it keep their hash.
+    /// 2 (registered product), 3 (integers: also registered operands; floating point: a
+    /// registered product and a two-stage adder), 4 (floating point: also a two-stage
+    /// multiplier). Omitted from the canonical text when 1, so configurations without it keep
+    /// their hash.
     #[serde(
         default = "default_pe_latency",
         skip_serializing_if = "is_default_pe_latency"
@@ -103,7 +104,9 @@ pub enum Primitives {
     #[default]
     Generic,
     /// Lattice ECP5: each integer PE's multiplier is a MULT18X18D with its own input and output
-    /// registers (Yosys maps multipliers to it combinationally only); needs pe_latency 2 or 3.
+    /// registers (Yosys maps multipliers to it combinationally only), and at pe_latency 3 each
+    /// PSUM column of up to 1024 entries is DP16KD blocks with their output registers (Yosys
+    /// never uses them); needs an integer format and pe_latency 2 or 3.
     Ecp5,
 }
 

@@ -319,7 +319,7 @@ module systolic_top #(
   end
   endgenerate
 
-  // ---- Control pipeline: the beat's PSUM control, one cycle ahead of its data ----
+  // ---- Control pipeline: the beat's PSUM control, 1 + PSUM_AHEAD cycles ahead of its data ----
   wire [CTL_W + 1-1:0] pipe_in;
   wire [CTL_W + 1-1:0] pipe_out;
   assign pipe_in = {ctl_e_valid, ctl_e};

@@ -2,10 +2,10 @@
 // Config `int8-8x8` (hash 1c17c131e7d340b7): 8x8 int8, acc 32 bits, PSUM 4 banks x 256.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Control (pre_*) one cycle before data (in_data): read old value, then write
-// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle
-// writes to the same entry are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after request,
-// held until taken; accepted only while rd_allow (nothing in flight).
+// Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
+// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written
+// since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the
+// request, held until taken; accepted only while rd_allow (nothing in flight).
 module systolic_psum #(
   parameter integer COLS     = 8,                // columns
   parameter integer ACC_W    = 32,               // bits of one accumulator

@@ -2,10 +2,10 @@
 // Config `trn-int8-128x128` (hash 7118c8cbf73092e2): 128x128 int8, acc 32 bits, PSUM 8 banks x 512.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Control (pre_*) one cycle before data (in_data): read old value, then write
-// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle
-// writes to the same entry are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after request,
-// held until taken; accepted only while rd_allow (nothing in flight).
+// Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
+// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written
+// since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the
+// request, held until taken; accepted only while rd_allow (nothing in flight).
 module systolic_psum #(
   parameter integer COLS     = 128,              // columns
   parameter integer ACC_W    = 32,               // bits of one accumulator

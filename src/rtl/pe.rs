@@ -12,10 +12,12 @@
 //! - Integer formats (`ADD_LAT` = 1): `MUL_LAT` = 1 registers the product, 2 also the operands
 //!   (the selected weight in `w_q`, the element in `x_out`, which holds it anyway), so the
 //!   multiplier has a cycle of its own, without the swap's weight select in front of it.
-//!   Exact products (`2*DATA_W` bits, signed or unsigned by
-//!   `SIGNED`), extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator)
-//!   holds the exact sum of `ROWS` products, so a column sum is exact and the top level extends
-//!   it to the accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
+//!   Generated with `primitives = "ecp5"`, those registers are the MULT18X18D's own
+//!   (`systolic_mul_ecp5`: operands into its input registers, product out of its output
+//!   register); same timing. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
+//!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
+//!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
+//!   accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
 //! - Floating-point formats: `x_in` carries an active bit above the element (`X_W = DATA_W + 1`);
 //!   the product is `systolic_fp_mul`'s fp32 when active and an exact `+0` when not (a masked row
 //!   adds nothing, whatever its weight); the sum is `systolic_fp32_add` (`PIPE = ADD_LAT - 1`).

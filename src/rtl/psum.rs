@@ -255,12 +255,13 @@ pub fn module(cfg: &Config) -> Module {
         doc: vec![
             "PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port."
                 .into(),
-            "Control (pre_*) one cycle before data (in_data): read old value, then write".into(),
-            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; previous-cycle"
+            "Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write"
                 .into(),
-            "writes to the same entry are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after request,"
+            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written"
                 .into(),
-            "held until taken; accepted only while rd_allow (nothing in flight).".into(),
+            "since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the"
+                .into(),
+            "request, held until taken; accepted only while rd_allow (nothing in flight).".into(),
         ],
         params: vec![
             param("COLS", cols.into(), "columns"),

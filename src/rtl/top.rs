@@ -642,7 +642,9 @@ pub fn module(cfg: &Config) -> Module {
     }
     items.extend([
         Item::Blank,
-        comment("---- Control pipeline: the beat's PSUM control, one cycle ahead of its data ----"),
+        comment(
+            "---- Control pipeline: the beat's PSUM control, 1 + PSUM_AHEAD cycles ahead of its data ----",
+        ),
         wire("pipe_in", Some(id("CTL_W").add(int(1)))),
         wire("pipe_out", Some(id("CTL_W").add(int(1)))),
         assign(id("pipe_in"), concat(vec![id("ctl_e_valid"), id("ctl_e")])),
