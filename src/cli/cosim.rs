@@ -42,9 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         ..Default::default()
     };
-    let files =
-        systolic::generate::with_primitive_models(&cfg, systolic::generate::design_files(&cfg));
-    let harness = Harness::build_files(&cfg, &files, &opts, &mut |line| {
+    let harness = Harness::build_reporting(&cfg, &opts, &mut |line| {
         if tty {
             eprintln!("[verilator] {line}");
         }

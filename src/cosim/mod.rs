@@ -139,8 +139,17 @@ impl Report {
 impl Harness {
     /// Generate the design of `cfg` and build it (or fetch it from the cache).
     pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<Harness, CosimError> {
+        Harness::build_reporting(cfg, opts, &mut |_| {})
+    }
+
+    /// [`Harness::build`], reporting build steps to `progress`.
+    pub fn build_reporting(
+        cfg: &Config,
+        opts: &HarnessOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Harness, CosimError> {
         let files = crate::generate::with_primitive_models(cfg, design_files(cfg));
-        Harness::build_files(cfg, &files, opts, &mut |_| {})
+        Harness::build_files(cfg, &files, opts, progress)
     }
 
     /// Build from explicit generated files (e.g. a deliberately mutated design), reporting
@@ -151,28 +160,12 @@ impl Harness {
         opts: &HarnessOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Harness, CosimError> {
-        let sources = write_sources(&opts.cache_root, &cfg.tag(), files)?;
         let ports: Vec<verilator::PortSpec> = Design::new(cfg)
             .top_ports()
             .into_iter()
             .map(Into::into)
             .collect();
-        let spec = verilator::BuildSpec {
-            top: TOP,
-            sources: &sources,
-            ports: &ports,
-            trace: opts.trace,
-            threads: opts.threads,
-            extra_args: &opts.extra_args,
-        };
-        let model = verilator::build_with(
-            &spec,
-            &opts.cache_root,
-            verilator::BuildOptions {
-                progress: Some(progress),
-                ..Default::default()
-            },
-        )?;
+        let model = build_model(&cfg.tag(), files, TOP, &ports, opts, progress)?;
         let build_seconds = model.build_seconds();
         Ok(Harness {
             cfg: cfg.clone(),
@@ -277,6 +270,36 @@ impl Harness {
             expected,
         })
     }
+}
+
+/// Write `files` into the build cache ([`write_sources`]) and build the Verilator model of
+/// `top` with `ports` as `opts` asks (or fetch it from the cache), reporting build steps to
+/// `progress`: the one build of the co-simulation harness, the RTL engine and the simulated board.
+pub fn build_model(
+    tag: &str,
+    files: &[(String, String)],
+    top: &str,
+    ports: &[verilator::PortSpec],
+    opts: &HarnessOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<verilator::Model, CosimError> {
+    let sources = write_sources(&opts.cache_root, tag, files)?;
+    let spec = verilator::BuildSpec {
+        top,
+        sources: &sources,
+        ports,
+        trace: opts.trace,
+        threads: opts.threads,
+        extra_args: &opts.extra_args,
+    };
+    Ok(verilator::build_with(
+        &spec,
+        &opts.cache_root,
+        verilator::BuildOptions {
+            progress: Some(progress),
+            ..Default::default()
+        },
+    )?)
 }
 
 /// Write generated `files` into a content-addressed folder of the build cache

@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use crate::config::Config;
-use crate::cosim::verilator::{self, BuildSpec, PortId, PortSpec, Sim};
+use crate::cosim::verilator::{self, PortId, PortSpec, Sim};
 use crate::cosim::HarnessOptions;
 use crate::format::mask;
 use crate::isa::{ErrorCode, Instr};
@@ -99,20 +99,16 @@ impl RtlEngine {
     /// instantiate and reset it.
     pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<RtlEngine, BackendError> {
         let files = crate::generate::with_primitive_models(cfg, design(cfg).files());
-        let sources =
-            crate::cosim::write_sources(&opts.cache_root, &format!("engine-{}", cfg.tag()), &files)
-                .map_err(|e| other(e.to_string()))?;
         let port_specs: Vec<PortSpec> = ports(cfg).into_iter().map(Into::into).collect();
-        let spec = BuildSpec {
-            top: ENGINE_TOP,
-            sources: &sources,
-            ports: &port_specs,
-            trace: opts.trace,
-            threads: opts.threads,
-            extra_args: &opts.extra_args,
-        };
-        let model =
-            verilator::build_with(&spec, &opts.cache_root, Default::default()).map_err(other)?;
+        let model = crate::cosim::build_model(
+            &format!("engine-{}", cfg.tag()),
+            &files,
+            ENGINE_TOP,
+            &port_specs,
+            opts,
+            &mut |_| {},
+        )
+        .map_err(other)?;
         let sim = model.instantiate().map_err(other)?;
         let p = Ports::new(&sim).map_err(other)?;
         let mut e = RtlEngine {

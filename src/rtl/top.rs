@@ -145,14 +145,6 @@ pub fn module(cfg: &Config) -> Module {
 
     // N == 1, for the last-beat flag of a command entering the head.
     let single = |n: Expr| n.eq(concat(vec![zeros(id("N_W").sub(int(1))), one()]));
-    // N of the command that enters the head when the head pops.
-    let next_n = || {
-        cond(
-            id("tail_valid"),
-            id("tail").part(id("F_N"), id("N_W")),
-            id("mm_n"),
-        )
-    };
     let queue = always(vec![if_else(
         id("rst"),
         vec![
@@ -170,7 +162,14 @@ pub fn module(cfg: &Config) -> Module {
                 nb(id("tail_valid"), zero()),
                 nb(id("beat"), zeros(id("N_W"))),
                 nb(id("first"), one()),
-                nb(id("last_beat"), single(next_n())),
+                nb(
+                    id("last_beat"),
+                    single(cond(
+                        id("tail_valid"),
+                        id("tail").part(id("F_N"), id("N_W")),
+                        id("mm_n"),
+                    )),
+                ),
             ],
             vec![
                 if_(

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use crate::config::Config;
-use crate::cosim::verilator::{self, BuildSpec, PortId, PortSpec, Sim};
+use crate::cosim::verilator::{PortId, PortSpec, Sim};
 use crate::cosim::HarnessOptions;
 use crate::rtl::board::{self, BoardParams, BOARD_TOP};
 
@@ -109,18 +109,10 @@ impl SimBoard {
         params: &BoardParams,
         opts: &HarnessOptions,
     ) -> Result<SimBoard, LinkError> {
-        let sources = crate::cosim::write_sources(&opts.cache_root, tag, files).map_err(sim_err)?;
         let port_specs: Vec<PortSpec> = board::ports(params).into_iter().map(Into::into).collect();
-        let spec = BuildSpec {
-            top: BOARD_TOP,
-            sources: &sources,
-            ports: &port_specs,
-            trace: opts.trace,
-            threads: opts.threads,
-            extra_args: &opts.extra_args,
-        };
         let model =
-            verilator::build_with(&spec, &opts.cache_root, Default::default()).map_err(sim_err)?;
+            crate::cosim::build_model(tag, files, BOARD_TOP, &port_specs, opts, &mut |_| {})
+                .map_err(sim_err)?;
         let sim = model.instantiate().map_err(sim_err)?;
         let p = |n: &str| sim.require_port(n).map_err(sim_err);
         let mut b = SimBoard {
