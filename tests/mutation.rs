@@ -77,3 +77,129 @@ fn one_mutated_pe_is_caught_with_its_column() {
         "{text}"
     );
 }
+
+/// `cfg` with another pe_latency and, optionally, the ECP5 primitives.
+fn variant(
+    cfg: &systolic::config::Config,
+    pe_latency: u32,
+    ecp5: bool,
+) -> systolic::config::Config {
+    let mut raw = cfg.to_raw();
+    raw.pe_latency = pe_latency;
+    if ecp5 {
+        raw.primitives = systolic::config::Primitives::Ecp5;
+    }
+    raw.name = format!(
+        "{}-l{pe_latency}{}",
+        raw.name,
+        if ecp5 { "-ecp5" } else { "" }
+    );
+    systolic::config::Config::from_raw(&raw).expect("valid variant")
+}
+
+/// Every forwarding path of the PSUM read-ahead, and the clock enable that keeps the active
+/// weight in an ECP5 DSP block's input register, is needed: with any one of them cut (one line of
+/// the generated Verilog replaced), random programs on a small PSUM (many accumulations into
+/// recently written entries) mismatch, while the unmodified design passes them.
+#[test]
+fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
+    if !common::require_tool("verilator", "--version") {
+        return;
+    }
+    let base = common::config(2, 3, "int8", 32, 2, 8);
+    // (pe_latency, ECP5 primitives, file, line of the design, its broken replacement)
+    let cases = [
+        (
+            2,
+            false,
+            "systolic_psum.v",
+            "assign ctl_same0 = ctl_same0_q;",
+            "assign ctl_same0 = 1'b0;",
+        ),
+        (
+            2,
+            false,
+            "systolic_psum.v",
+            "assign ctl_same1 = ctl_same1_q;",
+            "assign ctl_same1 = 1'b0;",
+        ),
+        (
+            3,
+            false,
+            "systolic_psum.v",
+            "assign ctl_same0 = ctl_same0_q;",
+            "assign ctl_same0 = 1'b0;",
+        ),
+        (
+            3,
+            false,
+            "systolic_psum.v",
+            "assign ctl_same1 = ctl_same1_q;",
+            "assign ctl_same1 = 1'b0;",
+        ),
+        (
+            3,
+            false,
+            "systolic_psum.v",
+            "assign ctl_same2 = ctl_same2_q;",
+            "assign ctl_same2 = 1'b0;",
+        ),
+        (
+            3,
+            true,
+            "systolic_mul_ecp5.v",
+            ".CE1     (b_ce),",
+            ".CE1     (1'b1),",
+        ),
+    ];
+    let opts = HarnessOptions::default();
+    let mut rng = SplitMix64::new(11);
+    for (pe_latency, ecp5, file, line, broken) in cases {
+        let cfg = variant(&base, pe_latency, ecp5);
+        let files =
+            systolic::generate::with_primitive_models(&cfg, systolic::generate::design_files(&cfg));
+        let programs: Vec<_> = (0..4)
+            .map(|_| {
+                random_program(
+                    &cfg,
+                    &mut rng,
+                    &GenOptions {
+                        matmuls: 40,
+                        ..GenOptions::default()
+                    },
+                )
+            })
+            .collect();
+        let good = Harness::build_files(&cfg, &files, &opts, &mut |_| {}).expect("build");
+        for program in &programs {
+            let ok = good.run(program, Stalls::NONE, None).unwrap();
+            assert!(ok.report.pass, "{}: {}", cfg.name, ok.report.summary());
+        }
+
+        let mutant: Vec<(String, String)> = files
+            .iter()
+            .map(|(name, text)| {
+                if name == file {
+                    assert_eq!(
+                        text.matches(line).count(),
+                        1,
+                        "{}: `{line}` in {file}",
+                        cfg.name
+                    );
+                    (name.clone(), text.replace(line, broken))
+                } else {
+                    (name.clone(), text.clone())
+                }
+            })
+            .collect();
+        let bad = Harness::build_files(&cfg, &mutant, &opts, &mut |_| {}).expect("build mutant");
+        let caught = programs
+            .iter()
+            .any(|program| !bad.run(program, Stalls::NONE, None).unwrap().report.pass);
+        assert!(
+            caught,
+            "{}: the design with `{broken}` in {file} must fail one of the programs",
+            cfg.name
+        );
+    }
+}

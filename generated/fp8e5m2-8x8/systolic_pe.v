@@ -85,9 +85,7 @@ module systolic_pe #(
 
   always @(posedge clk) begin
     x_out <= x_in;
-    if (swap_in) begin
-      w_active <= w_shadow;
-    end
+    w_active <= w_use;
     if (ld_valid && {{(32 - ROW_W){1'b0}}, ld_row} == ROW) begin
       w_shadow <= ld_data;
     end

@@ -40,12 +40,9 @@ module systolic_pe #(
   wire [DATA_W-1:0] mul_w;
   generate
   if (MUL_LAT > 1) begin : g_opd_reg
-    reg [DATA_W-1:0] w_q;
-    always @(posedge clk) begin
-      w_q <= w_use;
-    end
+    // w_active is w_use registered: the weight register is the operand register.
     assign mul_x = x_out;
-    assign mul_w = w_q;
+    assign mul_w = w_active;
   end else begin : g_opd_now
     assign mul_x = x_in;
     assign mul_w = w_use;
@@ -86,9 +83,7 @@ module systolic_pe #(
 
   always @(posedge clk) begin
     x_out <= x_in;
-    if (swap_in) begin
-      w_active <= w_shadow;
-    end
+    w_active <= w_use;
     if (ld_valid && {{(32 - ROW_W){1'b0}}, ld_row} == ROW) begin
       w_shadow <= ld_data;
     end

@@ -72,6 +72,12 @@ module systolic_psum #(
   wire ctl_acc;
   wire [M_W-1:0] ctl_m;
   wire [IDX_W-1:0] ctl_index;
+  // Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 when RD_AHEAD < 2.
+  /* verilator lint_off UNUSED */
+  wire ctl_same0;
+  wire ctl_same1;
+  wire ctl_same2;
+  /* verilator lint_on UNUSED */
   generate
   if (RD_AHEAD != 0) begin : g_ctl_ahead
     reg mid0_valid;
@@ -90,6 +96,7 @@ module systolic_psum #(
         mid0_valid <= pre_valid;
       end
     end
+    wire [IDX_W-1:0] nx_index;
     if (RD_AHEAD > 1) begin : g_ctl_two
       reg mid1_valid;
       reg mid1_acc;
@@ -111,17 +118,33 @@ module systolic_psum #(
       assign ctl_acc = mid1_acc;
       assign ctl_m = mid1_m;
       assign ctl_index = mid1_index;
+      assign nx_index = mid0_index;
     end else begin : g_ctl_one
       assign ctl_valid = mid0_valid;
       assign ctl_acc = mid0_acc;
       assign ctl_m = mid0_m;
       assign ctl_index = mid0_index;
+      assign nx_index = pre_index;
     end
+    reg ctl_same0_q;
+    reg ctl_same1_q;
+    reg ctl_same2_q;
+    always @(posedge clk) begin
+      ctl_same0_q <= nx_index == ctl_index;
+      ctl_same1_q <= nx_index == wr_index;
+      ctl_same2_q <= nx_index == fwd_index;
+    end
+    assign ctl_same0 = ctl_same0_q;
+    assign ctl_same1 = ctl_same1_q;
+    assign ctl_same2 = ctl_same2_q;
   end else begin : g_ctl_now
     assign ctl_valid = pre_valid;
     assign ctl_acc = pre_acc;
     assign ctl_m = pre_m;
     assign ctl_index = pre_index;
+    assign ctl_same0 = 1'b0;
+    assign ctl_same1 = 1'b0;
+    assign ctl_same2 = 1'b0;
   end
   endgenerate
   wire rd_take;
@@ -200,11 +223,9 @@ module systolic_psum #(
           assign rd_q2 = q_r;
         end
         reg fwd2_valid;
-        reg [IDX_W-1:0] fwd2_index;
         reg [ACC_W-1:0] last2_sum;
         reg last2_we;
         always @(posedge clk) begin
-          fwd2_index <= fwd_index;
           last2_sum <= last_sum;
           last2_we <= last_we;
         end
@@ -215,13 +236,13 @@ module systolic_psum #(
             fwd2_valid <= fwd_valid;
           end
         end
-        assign rd_old = (fwd2_valid && last2_we && fwd2_index == ctl_index) ? last2_sum : rd_q2;
+        assign rd_old = (fwd2_valid && last2_we && ctl_same2) ? last2_sum : rd_q2;
       end else begin : g_rd_now
         assign rd_old = rd_q;
       end
       always @(posedge clk) begin
-        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : ((fwd_valid && last_we && fwd_index == ctl_index) ? last_sum : rd_old);
-        fwd_q <= ctl_acc && we && wr_index == ctl_index;
+        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : ((fwd_valid && last_we && ctl_same1) ? last_sum : rd_old);
+        fwd_q <= ctl_acc && we && ctl_same0;
       end
       assign addend = fwd_q ? last_sum : old_q;
     end else begin : g_now

@@ -75,6 +75,7 @@ module systolic_top #(
 
   // ---- MultiplyMoving command queue: head (streaming) and tail (next) ----
   wire [CMD_W-1:0] mm_cmd = {mm_swap, mm_acc, mm_offset, mm_bank, mm_n, mm_m, mm_k};
+  wire mm_single = mm_n == {{(N_W - 1){1'b0}}, 1'b1};
   reg [CMD_W-1:0] head;
   reg [CMD_W-1:0] tail;
   reg head_valid;
@@ -89,53 +90,63 @@ module systolic_top #(
   wire [BANK_W-1:0] head_bank = head[F_BANK +: BANK_W];
   wire [ADDR_W-1:0] head_offset = head[F_OFFSET +: ADDR_W];
   wire head_acc = head[F_ACC];
-  wire head_swap = head[F_SWAP];
-  // Registered beat flags (beat == 0, beat == head_n - 1), off the handshake paths.
-  reg first;
+  // Registered beat flags, off the handshake paths: beat == 0 of a swapping head, beat == head_n - 1.
+  reg first_swap;
   reg last_beat;
+  reg tail_single;
   wire [ADDR_W-1:0] beat_addr = head_offset + beat[ADDR_W - 1:0];
   reg shadow_full;
   wire mm_fire = mm_valid && mm_ready;
   wire mv_fire = mv_valid && mv_ready;
-  wire pop = mv_fire && last_beat;
-  wire swap_fire = mv_fire && first && head_swap;
+  wire acc_hazard;
+  // A swapping head's first beat is offered; it fires when the swap is possible (swap_ok),
+  // which mv_ready requires of it (so swap_fire = mv_fire && first_swap).
+  wire swap_req = mv_valid && head_valid && first_swap && !acc_hazard;
+  wire swap_fire;
   assign mm_ready = !tail_valid;
   reg loading;
   reg early;
   // A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle.
   wire swap_ok = shadow_full || ls_gapless && loading && !early;
+  assign swap_fire = swap_req && swap_ok;
   wire early_swap = swap_fire && !shadow_full;
-  wire acc_hazard;
-  assign mv_ready = head_valid && !(first && head_swap && !swap_ok) && !acc_hazard;
+  assign mv_ready = head_valid && !(first_swap && !swap_ok) && !acc_hazard;
   always @(posedge clk) begin
     if (rst) begin
       head_valid <= 1'b0;
       tail_valid <= 1'b0;
       beat <= {N_W{1'b0}};
-      first <= 1'b1;
+      first_swap <= 1'b0;
       last_beat <= 1'b0;
-    end else if (pop) begin
-      head_valid <= tail_valid || mm_fire;
-      head <= tail_valid ? tail : mm_cmd;
-      tail_valid <= 1'b0;
-      beat <= {N_W{1'b0}};
-      first <= 1'b1;
-      last_beat <= (tail_valid ? tail[F_N +: N_W] : mm_n) == {{(N_W - 1){1'b0}}, 1'b1};
-    end else begin
-      if (mv_fire) begin
+    end else if (mv_fire) begin
+      if (last_beat) begin
+        // The head's last beat: the next command (if any) moves up.
+        head_valid <= tail_valid || mm_fire;
+        head <= tail_valid ? tail : mm_cmd;
+        tail_valid <= 1'b0;
+        beat <= {N_W{1'b0}};
+        first_swap <= tail_valid ? tail[F_SWAP] : mm_swap;
+        last_beat <= tail_valid ? tail_single : mm_single;
+      end else begin
         beat <= beat + 1'b1;
-        first <= 1'b0;
+        first_swap <= 1'b0;
         last_beat <= beat + 1'b1 == head_n - 1'b1;
-      end
-      if (mm_fire) begin
-        if (head_valid) begin
+        if (mm_fire) begin
           tail <= mm_cmd;
           tail_valid <= 1'b1;
-        end else begin
-          head <= mm_cmd;
-          head_valid <= 1'b1;
-          last_beat <= mm_n == {{(N_W - 1){1'b0}}, 1'b1};
+          tail_single <= mm_single;
         end
+      end
+    end else if (mm_fire) begin
+      if (head_valid) begin
+        tail <= mm_cmd;
+        tail_valid <= 1'b1;
+        tail_single <= mm_single;
+      end else begin
+        head <= mm_cmd;
+        head_valid <= 1'b1;
+        first_swap <= mm_swap;
+        last_beat <= mm_single;
       end
     end
   end
@@ -209,16 +220,16 @@ module systolic_top #(
   wire [ROWS*X_W-1:0] mv_masked;
   // The last row of the stationary in use (all rows after an early swap, whose load has not ended: the producer promised k <= K); unused when ROWS == 1.
   /* verilator lint_off UNUSED */
-  wire [ROW_W-1:0] last_row = (first && head_swap) ? (shadow_full ? shadow_last : {ROW_W{1'b1}}) : active_last;
+  wire [ROW_W-1:0] last_row = first_swap ? (shadow_full ? shadow_last : {ROW_W{1'b1}}) : active_last;
   /* verilator lint_on UNUSED */
   generate
   for (r = 0; r < ROWS; r = r + 1) begin : g_mask
     // Row 0 always exists (k >= 1, K >= 1): only the rows above need the checks.
     wire act;
     if (r == 0) begin : g_row0
-      assign act = mv_fire;
+      assign act = mv_valid;
     end else begin : g_rows
-      assign act = mv_fire && head_k > r && last_row >= r;
+      assign act = mv_valid && head_k > r && last_row >= r;
     end
     assign mv_masked[r*X_W +: X_W] = {act, act ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}}};
   end

@@ -17,7 +17,8 @@
 // MULT18X18D in the two configurations this project produces: as `$__MUL18X18` maps it
 // (combinational, every REG_* parameter at its default "NONE"), and as `systolic_mul_ecp5`
 // instantiates it (REG_OUTPUT_CLK "CLK0", REG_INPUTA_CLK and REG_INPUTB_CLK both "NONE" or both
-// "CLK0", clock enable CE0, reset RST0 synchronous, GSR "DISABLED"). P = A * B modulo 2^36 with
+// "CLK0", clock enable CE0 (the B input register: CE0 or CE1), reset RST0 synchronous, GSR
+// "DISABLED"). P = A * B modulo 2^36 with
 // A and B signed when SIGNEDA / SIGNEDB. C, SOURCE*, the pipeline register and the cascade ports
 // are not modelled; any other register setting refuses to elaborate.
 module MULT18X18D #(
@@ -45,8 +46,10 @@ module MULT18X18D #(
   localparam REG_OUT = REG_OUTPUT_CLK == "CLK0" && REG_OUTPUT_CE == "CE0" && REG_OUTPUT_RST == "RST0"
     && GSR == "DISABLED" && RESETMODE == "SYNC";
   localparam REG_IN = REG_INPUTA_CLK == "CLK0" && REG_INPUTB_CLK == "CLK0"
-    && REG_INPUTA_CE == "CE0" && REG_INPUTB_CE == "CE0"
+    && REG_INPUTA_CE == "CE0" && (REG_INPUTB_CE == "CE0" || REG_INPUTB_CE == "CE1")
     && REG_INPUTA_RST == "RST0" && REG_INPUTB_RST == "RST0";
+  // The B input register's clock enable: CE0, or CE1 (a register that holds its operand).
+  wire ce_b = REG_INPUTB_CE == "CE1" ? CE1 : CE0;
   localparam IN_NONE = REG_INPUTA_CLK == "NONE" && REG_INPUTB_CLK == "NONE";
   generate
     if (!COMB && !(REG_OUT && (REG_IN || IN_NONE))) begin : g_unsupported
@@ -62,11 +65,15 @@ module MULT18X18D #(
     if (RST0) begin
       a_q <= 18'd0;
       b_q <= 18'd0;
-    end else if (CE0) begin
-      a_q <= a;
-      b_q <= b;
-      sa_q <= SIGNEDA;
-      sb_q <= SIGNEDB;
+    end else begin
+      if (CE0) begin
+        a_q <= a;
+        sa_q <= SIGNEDA;
+      end
+      if (ce_b) begin
+        b_q <= b;
+        sb_q <= SIGNEDB;
+      end
     end
   end
   wire [17:0] a_m = REG_IN ? a_q : a;

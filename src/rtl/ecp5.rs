@@ -8,7 +8,10 @@
 //!   input registers at the edge ending the cycle they are presented in; the product is
 //!   registered in its output register at the next edge. With `REG_IN = 0` the operands go
 //!   straight into the multiplier and only the output register is used.
-//! - No reset, no enable: the registers load every cycle (CE0 tied high, RST0 low).
+//! - No reset. The registers load every cycle (CE0 tied high, RST0 low), except, with
+//!   `REG_IN = 1`, the `b` input register: it loads only at edges ending a cycle with `b_ce`
+//!   high (CE1), and holds otherwise (a PE keeps its active weight there). `b_ce` is unused
+//!   when `REG_IN = 0`.
 //!
 //! Why: Yosys maps `*` to MULT18X18D combinationally and leaves every register in the fabric,
 //! so register -> DSP -> register is a full cycle of multiplier and routing (7.4 ns on a 2x2
@@ -42,7 +45,12 @@ pub fn module() -> Module {
             ("REG_OUTPUT_CLK".to_string(), string("CLK0")),
         ];
         for reg in ["INPUTA", "INPUTB", "OUTPUT"] {
-            params.push((format!("REG_{reg}_CE"), string("CE0")));
+            let ce = if reg == "INPUTB" && reg_in {
+                "CE1"
+            } else {
+                "CE0"
+            };
+            params.push((format!("REG_{reg}_CE"), string(ce)));
             params.push((format!("REG_{reg}_RST"), string("RST0")));
         }
         params.push(("GSR".into(), string("DISABLED")));
@@ -64,10 +72,10 @@ pub fn module() -> Module {
             ("SOURCEB".to_string(), sized(1, 0)),
         ]);
         for i in 0..4 {
-            let (clk, ce) = if i == 0 {
-                (id("clk"), sized(1, 1))
-            } else {
-                (sized(1, 0), sized(1, 0))
+            let (clk, ce) = match i {
+                0 => (id("clk"), sized(1, 1)),
+                1 if reg_in => (sized(1, 0), id("b_ce")),
+                _ => (sized(1, 0), sized(1, 0)),
             };
             ports.push((format!("CLK{i}"), clk));
             ports.push((format!("CE{i}"), ce));
@@ -101,6 +109,12 @@ pub fn module() -> Module {
             input("clk", None, ""),
             input("a", w("W"), ""),
             input("b", w("W"), ""),
+            input(
+                "b_ce",
+                None,
+                "REG_IN: load the b register (else it holds); unused otherwise",
+            )
+            .waive("UNUSED"),
             output(
                 "p",
                 Some(id("W").mul(int(2))),

@@ -10,11 +10,13 @@
 //!   skewed by `ADD_LAT` cycles per row (the top level does it), and `MUL_LAT` adds to the
 //!   latency only, not to the skew.
 //! - Integer formats (`ADD_LAT` = 1): `MUL_LAT` = 1 registers the product, 2 also the operands
-//!   (the selected weight in `w_q`, the element in `x_out`, which holds it anyway), so the
-//!   multiplier has a cycle of its own, without the swap's weight select in front of it.
-//!   Generated with `primitives = "ecp5"`, those registers are the MULT18X18D's own
-//!   (`systolic_mul_ecp5`: operands into its input registers, product out of its output
-//!   register); same timing. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
+//!   (the weight in `w_active`, which after the swap's edge holds the weight the swap beat
+//!   used, the element in `x_out`, which holds it anyway), so the multiplier has a cycle of its
+//!   own, without the swap's weight select in front of it. Generated with
+//!   `primitives = "ecp5"`, those registers are the MULT18X18D's own (`systolic_mul_ecp5`:
+//!   operands into its input registers, product out of its output register; with `MUL_LAT` = 2
+//!   the block's weight register loads `w_shadow` when `swap_in` and holds otherwise, so no
+//!   logic sits between a fabric register and the block); same timing. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
 //!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
 //!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
 //!   accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
@@ -120,7 +122,7 @@ pub fn module(cfg: &Config) -> Module {
         Item::Blank,
         always(vec![
             nb(id("x_out"), id("x_in")),
-            if_(id("swap_in"), vec![nb(id("w_active"), id("w_shadow"))]),
+            nb(id("w_active"), id("w_use")),
             if_(mine, vec![nb(id("w_shadow"), id("ld_data"))]),
         ]),
         always(vec![if_else(
@@ -195,10 +197,11 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
             id("MUL_LAT").gt(int(1)),
             "g_opd_reg",
             vec![
-                reg("w_q", w("DATA_W")),
-                always(vec![nb(id("w_q"), id("w_use"))]),
+                comment(
+                    "w_active is w_use registered: the weight register is the operand register.",
+                ),
                 assign(id("mul_x"), id("x_out")),
-                assign(id("mul_w"), id("w_q")),
+                assign(id("mul_w"), id("w_active")),
             ],
             "g_opd_now",
             vec![
@@ -266,7 +269,8 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
         wire("prod", Some(id("DATA_W").mul(int(2)))),
         wire("prod_ext", w("PS_W")),
         Item::Blank,
-        comment("Exact product, MUL_LAT cycles after its operands, from the DSP block."),
+        comment("Exact product, MUL_LAT cycles after its operands, from the DSP block. MUL_LAT 2: the"),
+        comment("block's b register is the active weight, loaded from w_shadow by the swap (as w_active)."),
         Item::Instance(Instance {
             module: "systolic_mul_ecp5".into(),
             name: "u_mul".into(),
@@ -281,7 +285,11 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
             ports: vec![
                 ("clk".into(), id("clk")),
                 ("a".into(), id("x_in")),
-                ("b".into(), id("w_use")),
+                (
+                    "b".into(),
+                    cond(id("MUL_LAT").gt(int(1)), id("w_shadow"), id("w_use")),
+                ),
+                ("b_ce".into(), id("swap_in")),
                 ("p".into(), id("prod")),
             ],
         }),

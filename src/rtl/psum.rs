@@ -25,7 +25,9 @@
 //!   as it leaves the memory (`q_r`, no logic after the block RAM's output); the addend formed
 //!   in the cycle before the data forwards the sums written at the two edges before that cycle
 //!   (`last_sum`, `last2_sum`), which the early read may have missed, and the data cycle's
-//!   predecessor's sum replaces it as before (`fwd_q`).
+//!   predecessor's sum replaces it as before (`fwd_q`). With either RD_AHEAD, whether the
+//!   entry is one of those written before (`ctl_same0..2`) is compared a cycle early, from the
+//!   control one stage before, so every forwarding select is a register.
 //!   `RAM_ECP5 = 1` (with `RD_AHEAD = 2`, `primitives = "ecp5"`): each column's memory is
 //!   `systolic_ram_ecp5`, whose DP16KD blocks register the read data in their own output
 //!   registers: the same two cycles from address to `q_r`'s place, with no fabric register.
@@ -160,7 +162,7 @@ pub fn module(cfg: &Config) -> Module {
         // cycle before the data from the read value (RD_AHEAD 2: registered first) and the
         // writes the early read missed (`old_q`); the previous cycle's write replaces it in the
         // data cycle (`fwd_q`).
-        let hit = |index: &str, valid: Expr| valid.and(id(index).eq(id("ctl_index")));
+        let hit = |same: &str, valid: Expr| valid.and(id(same));
         vec![
             wire("addend", w("ACC_W")),
             gen_if(
@@ -189,11 +191,9 @@ pub fn module(cfg: &Config) -> Module {
                                 ],
                             ),
                             reg("fwd2_valid", None),
-                            reg("fwd2_index", idx_w()),
                             reg("last2_sum", w("ACC_W")),
                             reg("last2_we", None),
                             always(vec![
-                                nb(id("fwd2_index"), id("fwd_index")),
                                 nb(id("last2_sum"), id("last_sum")),
                                 nb(id("last2_we"), id("last_we")),
                             ]),
@@ -205,7 +205,7 @@ pub fn module(cfg: &Config) -> Module {
                             assign(
                                 id("rd_old"),
                                 cond(
-                                    hit("fwd2_index", id("fwd2_valid").and(id("last2_we"))),
+                                    hit("ctl_same2", id("fwd2_valid").and(id("last2_we"))),
                                     id("last2_sum"),
                                     id("rd_q2"),
                                 ),
@@ -221,13 +221,13 @@ pub fn module(cfg: &Config) -> Module {
                                 not(id("ctl_acc")),
                                 zeros(id("ACC_W")),
                                 cond(
-                                    hit("fwd_index", id("fwd_valid").and(id("last_we"))),
+                                    hit("ctl_same1", id("fwd_valid").and(id("last_we"))),
                                     id("last_sum"),
                                     id("rd_old"),
                                 ),
                             ),
                         ),
-                        nb(id("fwd_q"), id("ctl_acc").and(hit("wr_index", id("we")))),
+                        nb(id("fwd_q"), id("ctl_acc").and(hit("ctl_same0", id("we")))),
                     ]),
                     assign(id("addend"), cond(id("fwd_q"), id("last_sum"), id("old_q"))),
                 ],
@@ -526,14 +526,44 @@ fn control_stage() -> Vec<Item> {
             .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid{i}_{f}"))))
             .collect()
     };
+    // `ctl_same{j}`: the control's entry is the one written j edges before the end of this
+    // cycle (0: by the data cycle's beat, `wr_index`; 1: `fwd_index`; 2: the one before).
+    // Compared one cycle early, against the control one stage before `ctl_*` (`nx_index`),
+    // so that the forwarding selects are registers.
+    let same = [
+        ("ctl_same0", "ctl_index"),
+        ("ctl_same1", "wr_index"),
+        ("ctl_same2", "fwd_index"),
+    ];
+    items.push(Item::LintOff {
+        warning: "UNUSED",
+        reason: "Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 when RD_AHEAD < 2.".into(),
+        items: same.iter().map(|(flag, _)| wire(flag, None)).collect(),
+    });
     let mut regs = stage(0, &src);
+    regs.push(wire("nx_index", w("IDX_W")));
     regs.push(gen_if(
         id("RD_AHEAD").gt(int(1)),
         "g_ctl_two",
-        [stage(1, &|f: &str| id(&format!("mid0_{f}"))), to_ctl(1)].concat(),
+        [
+            stage(1, &|f: &str| id(&format!("mid0_{f}"))),
+            to_ctl(1),
+            vec![assign(id("nx_index"), id("mid0_index"))],
+        ]
+        .concat(),
         "g_ctl_one",
-        to_ctl(0),
+        [to_ctl(0), vec![assign(id("nx_index"), id("pre_index"))]].concat(),
     ));
+    regs.extend(same.iter().map(|(flag, _)| reg(&format!("{flag}_q"), None)));
+    regs.push(always(
+        same.iter()
+            .map(|(flag, other)| nb(id(&format!("{flag}_q")), id("nx_index").eq(id(other))))
+            .collect(),
+    ));
+    regs.extend(
+        same.iter()
+            .map(|(flag, _)| assign(id(flag), id(&format!("{flag}_q")))),
+    );
     items.push(gen_if(
         id("RD_AHEAD").ne(int(0)),
         "g_ctl_ahead",
@@ -542,6 +572,7 @@ fn control_stage() -> Vec<Item> {
         fields
             .iter()
             .map(|(f, _)| assign(id(&format!("ctl_{f}")), src(f)))
+            .chain(same.iter().map(|(flag, _)| assign(id(flag), sized(1, 0))))
             .collect(),
     ));
     items

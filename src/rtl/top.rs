@@ -22,6 +22,9 @@
 //!   without clearing any weight (stale weights in those rows only ever meet zeros). In a
 //!   floating-point array they also enter inactive (the lane's active bit is 0): the PE then
 //!   adds +0 instead of the product, since an infinite stale weight times zero would be NaN.
+//!   The entry register takes the moving bus, masked so, whenever `mv_valid` is high, fired or
+//!   not (zero otherwise): the fire only marks the beat valid (`ctl_e_valid`), so the wide data
+//!   path does not wait for the handshake. A wavefront that did not fire is never written.
 //! - The stationary load bus (entry register, then skewed by column) writes row k of column c
 //!   `c + 1` cycles after the beat fires: parallel to the swap wavefront, never ahead of it.
 //! - A moving beat fired in cycle s is written to PSUM at edge s + ROWS + COLS: entry register
@@ -55,6 +58,15 @@ const FIELDS: [(&str, &str); 7] = [
     ("acc", "1"),
     ("swap", "1"),
 ];
+
+/// A MultiplyMoving header entering the queue's tail (the head is busy).
+fn tail_push() -> Vec<Stmt> {
+    vec![
+        nb(id("tail"), id("mm_cmd")),
+        nb(id("tail_valid"), sized(1, 1)),
+        nb(id("tail_single"), id("mm_single")),
+    ]
+}
 
 fn width_of(w: &str) -> Expr {
     if w == "1" {
@@ -120,7 +132,8 @@ pub fn module(cfg: &Config) -> Module {
         }
     };
     let mut head_wires = vec![];
-    for (name, width) in FIELDS {
+    // The head's swap bit is read only at its first beat, through the register first_swap.
+    for (name, width) in FIELDS.into_iter().filter(|(name, _)| *name != "swap") {
         let wdt = if width == "1" { None } else { w(width) };
         let decl = wire_init(&format!("head_{name}"), wdt, head_field(name, width));
         head_wires.push(if name == "k" {
@@ -143,59 +156,61 @@ pub fn module(cfg: &Config) -> Module {
             .collect(),
     );
 
-    // N == 1, for the last-beat flag of a command entering the head.
-    let single = |n: Expr| n.eq(concat(vec![zeros(id("N_W").sub(int(1))), one()]));
+    // The beat's fire is the outermost choice, so that it selects among values computed from
+    // registers alone (it arrives last: it depends on mv_valid and the handshake).
     let queue = always(vec![if_else(
         id("rst"),
         vec![
             nb(id("head_valid"), zero()),
             nb(id("tail_valid"), zero()),
             nb(id("beat"), zeros(id("N_W"))),
-            nb(id("first"), one()),
+            nb(id("first_swap"), zero()),
             nb(id("last_beat"), zero()),
         ],
         vec![if_else(
-            id("pop"),
-            vec![
-                nb(id("head_valid"), id("tail_valid").or(id("mm_fire"))),
-                nb(id("head"), cond(id("tail_valid"), id("tail"), id("mm_cmd"))),
-                nb(id("tail_valid"), zero()),
-                nb(id("beat"), zeros(id("N_W"))),
-                nb(id("first"), one()),
-                nb(
-                    id("last_beat"),
-                    single(cond(
-                        id("tail_valid"),
-                        id("tail").part(id("F_N"), id("N_W")),
-                        id("mm_n"),
-                    )),
-                ),
-            ],
-            vec![
-                if_(
-                    id("mv_fire"),
+            id("mv_fire"),
+            vec![if_else(
+                id("last_beat"),
+                vec![
+                    Stmt::Comment(
+                        "The head's last beat: the next command (if any) moves up.".into(),
+                    ),
+                    nb(id("head_valid"), id("tail_valid").or(id("mm_fire"))),
+                    nb(id("head"), cond(id("tail_valid"), id("tail"), id("mm_cmd"))),
+                    nb(id("tail_valid"), zero()),
+                    nb(id("beat"), zeros(id("N_W"))),
+                    nb(
+                        id("first_swap"),
+                        cond(id("tail_valid"), id("tail").at(id("F_SWAP")), id("mm_swap")),
+                    ),
+                    nb(
+                        id("last_beat"),
+                        cond(id("tail_valid"), id("tail_single"), id("mm_single")),
+                    ),
+                ],
+                vec![
+                    nb(id("beat"), id("beat").add(one())),
+                    nb(id("first_swap"), zero()),
+                    nb(
+                        id("last_beat"),
+                        id("beat").add(one()).eq(id("head_n").sub(one())),
+                    ),
+                    if_(id("mm_fire"), tail_push()),
+                ],
+            )],
+            vec![if_(
+                id("mm_fire"),
+                vec![if_else(
+                    id("head_valid"),
+                    tail_push(),
                     vec![
-                        nb(id("beat"), id("beat").add(one())),
-                        nb(id("first"), zero()),
-                        nb(
-                            id("last_beat"),
-                            id("beat").add(one()).eq(id("head_n").sub(one())),
-                        ),
+                        nb(id("head"), id("mm_cmd")),
+                        nb(id("head_valid"), one()),
+                        nb(id("first_swap"), id("mm_swap")),
+                        nb(id("last_beat"), id("mm_single")),
                     ],
-                ),
-                if_(
-                    id("mm_fire"),
-                    vec![if_else(
-                        id("head_valid"),
-                        vec![nb(id("tail"), id("mm_cmd")), nb(id("tail_valid"), one())],
-                        vec![
-                            nb(id("head"), id("mm_cmd")),
-                            nb(id("head_valid"), one()),
-                            nb(id("last_beat"), single(id("mm_n"))),
-                        ],
-                    )],
-                ),
-            ],
+                )],
+            )],
         )],
     )]);
 
@@ -286,9 +301,15 @@ pub fn module(cfg: &Config) -> Module {
         Item::Blank
     };
     let mv_ready = {
-        let r = id("head_valid").and(not(id("first")
-            .and(id("head_swap"))
-            .and(not(id("swap_ok")))));
+        let r = id("head_valid").and(not(id("first_swap").and(not(id("swap_ok")))));
+        if float {
+            r.and(not(id("acc_hazard")))
+        } else {
+            r
+        }
+    };
+    let swap_req = {
+        let r = id("mv_valid").and(id("head_valid")).and(id("first_swap"));
         if float {
             r.and(not(id("acc_hazard")))
         } else {
@@ -387,10 +408,10 @@ pub fn module(cfg: &Config) -> Module {
             ),
         ]
     } else {
-        vec![assign(
-            id("ls_ready"),
-            not(id("shadow_full")).or(id("swap_fire")),
-        )]
+        vec![
+            comment("!shadow_full || swap_fire: with a full shadow the offered swap fires."),
+            assign(id("ls_ready"), not(id("shadow_full")).or(id("swap_req"))),
+        ]
     };
 
     let mut items = locals;
@@ -400,6 +421,11 @@ pub fn module(cfg: &Config) -> Module {
     ));
     items.extend([
         wire_init("mm_cmd", w("CMD_W"), mm_cmd),
+        wire_init(
+            "mm_single",
+            None,
+            id("mm_n").eq(concat(vec![zeros(id("N_W").sub(int(1))), one()])),
+        ),
         reg("head", w("CMD_W")),
         reg("tail", w("CMD_W")),
         reg("head_valid", None),
@@ -408,9 +434,10 @@ pub fn module(cfg: &Config) -> Module {
     ]);
     items.extend(head_wires);
     items.extend([
-        comment("Registered beat flags (beat == 0, beat == head_n - 1), off the handshake paths."),
-        reg("first", None),
+        comment("Registered beat flags, off the handshake paths: beat == 0 of a swapping head, beat == head_n - 1."),
+        reg("first_swap", None),
         reg("last_beat", None),
+        reg("tail_single", None),
         wire_init(
             "beat_addr",
             w("ADDR_W"),
@@ -419,12 +446,11 @@ pub fn module(cfg: &Config) -> Module {
         reg("shadow_full", None),
         wire_init("mm_fire", None, id("mm_valid").and(id("mm_ready"))),
         wire_init("mv_fire", None, id("mv_valid").and(id("mv_ready"))),
-        wire_init("pop", None, id("mv_fire").and(id("last_beat"))),
-        wire_init(
-            "swap_fire",
-            None,
-            id("mv_fire").and(id("first")).and(id("head_swap")),
-        ),
+        acc_hazard_decl,
+        comment("A swapping head's first beat is offered; it fires when the swap is possible (swap_ok),"),
+        comment("which mv_ready requires of it (so swap_fire = mv_fire && first_swap)."),
+        wire_init("swap_req", None, swap_req),
+        wire("swap_fire", None),
         assign(id("mm_ready"), not(id("tail_valid"))),
         reg("loading", None),
         reg("early", None),
@@ -434,8 +460,8 @@ pub fn module(cfg: &Config) -> Module {
             None,
             id("shadow_full").or(id("ls_gapless").and(id("loading")).and(not(id("early")))),
         ),
+        assign(id("swap_fire"), id("swap_req").and(id("swap_ok"))),
         wire_init("early_swap", None, id("swap_fire").and(not(id("shadow_full")))),
-        acc_hazard_decl,
         assign(id("mv_ready"), mv_ready),
         queue,
         Item::Blank,
@@ -470,7 +496,7 @@ pub fn module(cfg: &Config) -> Module {
                 "last_row",
                 w("ROW_W"),
                 cond(
-                    id("first").and(id("head_swap")),
+                    id("first_swap"),
                     cond(id("shadow_full"), id("shadow_last"), repeat(id("ROW_W"), sized(1, 1))),
                     id("active_last"),
                 ),
@@ -489,11 +515,11 @@ pub fn module(cfg: &Config) -> Module {
                 gen_if(
                     id("r").eq(int(0)),
                     "g_row0",
-                    vec![assign(id("act"), id("mv_fire"))],
+                    vec![assign(id("act"), id("mv_valid"))],
                     "g_rows",
                     vec![assign(
                         id("act"),
-                        id("mv_fire")
+                        id("mv_valid")
                             .and(id("head_k").gt(id("r")))
                             .and(id("last_row").ge(id("r"))),
                     )],
