@@ -246,7 +246,7 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
         "netlist.v".to_string(),
         std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap(),
     ));
-    let params = systolic::synth::flow::board_top_params(&o.board, o.baud).unwrap();
+    let params = systolic::synth::flow::board_top_params(&o.board, o.baud, None).unwrap();
     let mut hopts = systolic::cosim::HarnessOptions::default();
     hopts.extra_args.extend(cells.verilator_args);
     let sim =
@@ -583,6 +583,7 @@ fn tool_failure_names_tool_status_and_log() {
         keep_hierarchy: vec![],
         dsp: false,
         booth: false,
+        vendor_cells: false,
         script: "synth.ys".into(),
         log: "yosys.log".into(),
         json: "netlist.json".into(),

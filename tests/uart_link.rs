@@ -61,6 +61,7 @@ fn params() -> BoardParams {
         heartbeat_w: 8,
         button: true,
         leds: 3,
+        pll: None,
     }
 }
 
@@ -689,7 +690,7 @@ fn cli_board_run_without_a_board_is_one_line_with_a_hint() {
 fn board_top_parameters_follow_the_board_files() {
     use systolic::synth::{constraints_dir, flow::board_top_params, Board};
     let load = |n: &str| Board::load(&constraints_dir(), n, None).expect("board");
-    let ice = board_top_params(&load("icebreaker"), 115_200).unwrap();
+    let ice = board_top_params(&load("icebreaker"), 115_200, None).unwrap();
     assert_eq!(
         (
             ice.clks_per_bit,
@@ -700,7 +701,7 @@ fn board_top_parameters_follow_the_board_files() {
         ),
         (104, true, true, 2, true)
     );
-    let ulx = board_top_params(&load("ulx3s-25f"), 115_200).unwrap();
+    let ulx = board_top_params(&load("ulx3s-25f"), 115_200, None).unwrap();
     assert_eq!(
         (
             ulx.clks_per_bit,
@@ -711,9 +712,9 @@ fn board_top_parameters_follow_the_board_files() {
         ),
         (217, true, false, 8, false)
     );
-    let hx = board_top_params(&load("ice40-hx8k-breakout"), 3_000_000).unwrap();
+    let hx = board_top_params(&load("ice40-hx8k-breakout"), 3_000_000, None).unwrap();
     assert_eq!((hx.clks_per_bit, hx.button, hx.leds), (4, false, 8));
-    let err = board_top_params(&load("icebreaker"), 4_000_000).unwrap_err();
+    let err = board_top_params(&load("icebreaker"), 4_000_000, None).unwrap_err();
     assert!(err.to_string().contains("at least 4"), "{err}");
 }
 
