@@ -254,9 +254,7 @@ impl Pll {
 /// `(input, pfd, vco, output)` ranges of a primitive.
 pub fn ranges(kind: PllKind) -> (Range, Range, Range, Range) {
     match kind {
-        PllKind::Ice40Pad | PllKind::Ice40Core => {
-            (ICE40_INPUT, ICE40_PFD, ICE40_VCO, ICE40_OUTPUT)
-        }
+        PllKind::Ice40Pad | PllKind::Ice40Core => (ICE40_INPUT, ICE40_PFD, ICE40_VCO, ICE40_OUTPUT),
         PllKind::Ecp5 => (ECP5_INPUT, ECP5_PFD, ECP5_VCO, ECP5_OUTPUT),
     }
 }
@@ -411,7 +409,7 @@ mod tests {
                 outs.sort_by(f64::total_cmp);
                 for tenths in grid.clone().flat_map(|m| [m * 10, m * 10 + 3, m * 10 + 7]) {
                     let want = f64::from(tenths as u32) / 10.0;
-                    let best_possible = outs.iter().copied().filter(|&f| f <= want + EPS).last();
+                    let best_possible = outs.iter().copied().rfind(|&f| f <= want + EPS);
                     match search(&req(kind, fin, want)) {
                         Ok(p) => {
                             assert!(p.within_ranges(), "{p:?}");

@@ -18,8 +18,9 @@
 //!   clear errors.
 //!
 //! Without the tools (`scripts/fpga-tools.sh` installs them) a flow test prints `skipped` and
-//! passes, unless `CI` is set: then it fails. The whole file takes about 2.5 minutes with the
-//! WebAssembly compilation cache warm (90 s of it the board top and its netlist simulation;
+//! passes, unless `CI` is set: then it fails. The whole file takes about 3 minutes with the
+//! WebAssembly compilation cache warm (90 s of it the board top and its netlist simulation, 30 to
+//! 55 s the PLL board top's;
 //! `scripts/fpga-tools.sh` warms it; cold, add ~2 min).
 
 use std::path::PathBuf;
@@ -313,22 +314,48 @@ fn ice40_board_top_with_the_pll_to_bitstream() {
     assert_eq!(pll.primitive, "SB_PLL40_PAD");
     assert_eq!((pll.requested_mhz, pll.achieved_mhz), (17.0, 16.875));
     assert_eq!(
-        (pll.dividers["DIVR"], pll.dividers["DIVF"], pll.dividers["DIVQ"]),
+        (
+            pll.dividers["DIVR"],
+            pll.dividers["DIVF"],
+            pll.dividers["DIVQ"]
+        ),
         (0, 44, 5)
     );
-    assert_eq!(r.target_mhz, 16.875, "nextpnr's target is the achieved frequency");
+    assert_eq!(
+        r.target_mhz, 16.875,
+        "nextpnr's target is the achieved frequency"
+    );
     assert_eq!(pll.timing_met, Some(r.fmax_mhz.unwrap() >= 16.875));
-    assert!(pll.timing_met.unwrap(), "Fmax {:?} at 16.875 MHz", r.fmax_mhz);
-    assert!(r.clocks.iter().any(|c| c.clock == "clk_core"), "{:?}", r.clocks);
-    assert!(r.summary().contains("PLL SB_PLL40_PAD: 17.000 MHz requested, 16.875 MHz achieved"));
+    assert!(
+        pll.timing_met.unwrap(),
+        "Fmax {:?} at 16.875 MHz",
+        r.fmax_mhz
+    );
+    assert!(
+        r.clocks.iter().any(|c| c.clock == "clk_core"),
+        "{:?}",
+        r.clocks
+    );
+    assert!(r
+        .summary()
+        .contains("PLL SB_PLL40_PAD: 17.000 MHz requested, 16.875 MHz achieved"));
     let json = std::fs::read_to_string(o.run_dir.join("summary.json")).unwrap();
     assert!(json.contains("\"achieved_mhz\": 16.875"), "{json}");
     let rtl = std::fs::read_to_string(o.run_dir.join("rtl/systolic_board.v")).unwrap();
-    assert!(rtl.contains("CLKS_PER_BIT   = 11"), "1.5 Mbaud at 16.875 MHz");
+    assert!(
+        rtl.contains("CLKS_PER_BIT   = 11"),
+        "1.5 Mbaud at 16.875 MHz"
+    );
     let clock = std::fs::read_to_string(o.run_dir.join("rtl/systolic_clock_ice40.v")).unwrap();
-    assert!(clock.contains("SB_PLL40_PAD") && clock.contains(".DIVF          (7'd44)"), "{clock}");
+    assert!(
+        clock.contains("SB_PLL40_PAD") && clock.contains(".DIVF          (7'd44)"),
+        "{clock}"
+    );
     let netlist = std::fs::read_to_string(o.run_dir.join(&r.netlist_verilog)).unwrap();
-    assert!(netlist.contains("SB_PLL40_PAD"), "the PLL survives synthesis");
+    assert!(
+        netlist.contains("SB_PLL40_PAD"),
+        "the PLL survives synthesis"
+    );
     board_netlist_gemm(&cfg, &r, &o, "board-netlist-ice40-pll");
 }
 

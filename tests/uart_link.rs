@@ -18,7 +18,10 @@
 //!   serial-port code over a pseudo-terminal served by the simulated board (library,
 //!   `board probe`, `board run --port`, a wrong design's one-line error).
 //! - Lint: the board designs are clean under `verilator --lint-only -Wall` and
-//!   `iverilog -g2005 -Wall`, and deterministic.
+//!   `iverilog -g2005 -Wall`, and deterministic; so are their PLL versions (iCE40 SB_PLL40_PAD
+//!   and SB_PLL40_CORE, ECP5 EHXPLLL, with the PLL models), and a GEMM runs over the simulated
+//!   line on the ECP5 PLL version (the model passes the reference clock through: cycles, not
+//!   frequency).
 //! - Icarus (second simulator): `hdl/tb_board.v` plays request frames onto the board design's
 //!   `uart_rx` and records `uart_tx`: identity, a push, a NAK for a corrupted frame, a retried
 //!   push answered without being executed.
@@ -624,13 +627,24 @@ fn board_design_with_a_pll_is_lint_clean_on_both_families() {
         let texts = systolic::rtl::board::design(&cfg, &p).files();
         assert_eq!(texts, systolic::rtl::board::design(&cfg, &p).files());
         let clock_file = format!("{}.v", systolic::rtl::clock::module_name(&pll));
-        let clock = &texts.iter().find(|(n, _)| *n == clock_file).expect("clock").1;
+        let clock = &texts
+            .iter()
+            .find(|(n, _)| *n == clock_file)
+            .expect("clock")
+            .1;
         assert!(clock.contains("Timing contract:"), "{clock}");
         assert!(clock.contains(pll.kind.primitive()), "{clock}");
         for (name, value) in pll.dividers() {
-            assert!(clock.contains(&format!(".{name}")), "{name} = {value} in\n{clock}");
+            assert!(
+                clock.contains(&format!(".{name}")),
+                "{name} = {value} in\n{clock}"
+            );
         }
-        let board = &texts.iter().find(|(n, _)| n == "systolic_board.v").unwrap().1;
+        let board = &texts
+            .iter()
+            .find(|(n, _)| n == "systolic_board.v")
+            .unwrap()
+            .1;
         assert!(board.contains("always @(posedge clk_core)"), "{board}");
         assert!(!board.contains("always @(posedge clk)"), "{board}");
         assert!(board.contains("btn_pressed || !lock_sync"), "{board}");

@@ -272,10 +272,7 @@ pub fn module(p: &BoardParams) -> Module {
         });
     }
     items.push(comment("---- The engine ----"));
-    let mut engine_conns = vec![
-        ("clk".to_string(), id(clk)),
-        ("rst".to_string(), id("rst")),
-    ];
+    let mut engine_conns = vec![("clk".to_string(), id(clk)), ("rst".to_string(), id("rst"))];
     for port in &engine_ports {
         let e = if port.name.ends_with("prot") {
             sized(3, 0)
@@ -298,8 +295,10 @@ pub fn module(p: &BoardParams) -> Module {
             "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,"
                 .into(),
             match &p.pll {
-                None => "link error (sticky until reset). One clock domain, the board's oscillator."
-                    .into(),
+                None => {
+                    "link error (sticky until reset). One clock domain, the board's oscillator."
+                        .into()
+                }
                 Some(pll) => format!(
                     "link error (sticky until reset). One clock domain, clk_core: the {} output \
                      ({} MHz from {} MHz), reset until it locks.",

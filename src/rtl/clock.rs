@@ -165,9 +165,7 @@ pub fn module(pll: &Pll) -> Module {
             for (pin, net) in unused {
                 ports.push((pin.to_string(), id(net)));
             }
-            doc.push(
-                "The loop-filter attributes are those Project Trellis' ecppll writes.".into(),
-            );
+            doc.push("The loop-filter attributes are those Project Trellis' ecppll writes.".into());
             vec![
                 unused_outputs(&unused.map(|(_, n)| n)),
                 attributed(

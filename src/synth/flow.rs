@@ -357,16 +357,15 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     clean(dir)?;
     let mut sources = vec![];
     let board_top = !o.ooc && o.top == SynthTop::Board;
-    let pll = match o.pll_mhz {
-        Some(_) if !board_top => {
-            return Err(SynthError::Unsupported(
+    let pll =
+        match o.pll_mhz {
+            Some(_) if !board_top => return Err(SynthError::Unsupported(
                 "a PLL clocks the board top only: leave out --ooc and --top harness, or the PLL"
                     .into(),
-            ))
-        }
-        Some(mhz) => Some(board_pll(board, mhz)?),
-        None => None,
-    };
+            )),
+            Some(mhz) => Some(board_pll(board, mhz)?),
+            None => None,
+        };
     let board_params = board_top
         .then(|| board_top_params(board, o.baud, pll))
         .transpose()?;

@@ -110,8 +110,10 @@ pub fn cell_models(family: Family) -> Result<CellModels, SynthError> {
             }
             m.files.push(("cells_sim.v".into(), cells));
             m.models.push(p.display().to_string());
-            m.files
-                .push(("pll_cells.v".into(), crate::rtl::clock::PLL_MODELS.to_string()));
+            m.files.push((
+                "pll_cells.v".into(),
+                crate::rtl::clock::PLL_MODELS.to_string(),
+            ));
             m.models.push(
                 "hdl/sim/pll_cells.v (SB_PLL40_PAD, SB_PLL40_CORE: cycles, not frequency)".into(),
             );
@@ -133,8 +135,10 @@ pub fn cell_models(family: Family) -> Result<CellModels, SynthError> {
             m.models
                 .push("hdl/sim/ecp5_cells.v (MULT18X18D, DP16KD)".into());
             // EHXPLLL is in cells_bb_ecp5.v, which cells_sim_ecp5.v does not include.
-            m.files
-                .push(("pll_cells.v".into(), crate::rtl::clock::PLL_MODELS.to_string()));
+            m.files.push((
+                "pll_cells.v".into(),
+                crate::rtl::clock::PLL_MODELS.to_string(),
+            ));
             m.models
                 .push("hdl/sim/pll_cells.v (EHXPLLL: cycles, not frequency)".into());
         }

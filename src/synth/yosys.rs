@@ -148,7 +148,10 @@ mod tests {
         assert!(!s.contains("-dsp"));
         assert!(s.contains("setattr -mod -set keep_hierarchy 1 systolic_top"));
         assert!(s.contains("write_verilog -noattr netlist.v"));
-        assert!(!s.contains("cells_sim.v"), "no library read without primitives");
+        assert!(
+            !s.contains("cells_sim.v"),
+            "no library read without primitives"
+        );
         let mut y = base(Family::Ice40);
         y.vendor_cells = true;
         let s = y.script_text();
