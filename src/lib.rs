@@ -13,6 +13,7 @@ pub mod generate;
 pub mod golden;
 pub mod isa;
 pub mod npy;
+pub mod pll;
 pub mod program;
 pub mod regs;
 pub mod rtl;

@@ -190,3 +190,46 @@ fn cosim_prints_a_summary_and_json() {
     assert!(v["cycles"].as_u64().unwrap() > 0);
     assert!(v["first_mismatch"].is_null());
 }
+
+/// `synth --pll-mhz`: a frequency the board's PLL cannot make, a PLL on a run that does not
+/// place the board top, and a non-positive frequency are one-line usage errors (exit 2) with a
+/// hint, before any tool runs (no FPGA tools needed); `--clock-mhz` is the same flag.
+#[test]
+fn synth_pll_requests_the_pll_cannot_make_are_usage_errors() {
+    let dir = common::scratch_dir("cli-pll");
+    let out = dir.join("run").to_string_lossy().into_owned();
+    let base = ["synth", "--rows", "2", "--cols", "2", "--out", out.as_str()];
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["--board", "icebreaker", "--pll-mhz", "10"],
+            "error: no SB_PLL40_PAD setting reaches 10 MHz or just below from 12 MHz: it makes \
+             16.125 to 270.000 MHz",
+            "hint: ask for a frequency inside the range",
+        ),
+        (
+            &["--board", "ulx3s-25f", "--clock-mhz", "5"],
+            "error: no EHXPLLL setting reaches 5 MHz or just below from 25 MHz",
+            "hint: ask for a frequency inside the range",
+        ),
+        (
+            &["--board", "ice40-hx8k-breakout", "--pll-mhz", "40", "--ooc"],
+            "error: --pll-mhz clocks the board top",
+            "hint: leave out --ooc and --top harness",
+        ),
+        (
+            &["--board", "icebreaker", "--pll-mhz", "0"],
+            "error: --pll-mhz 0: give a positive frequency in MHz",
+            "",
+        ),
+    ];
+    for (args, error, hint) in cases {
+        let mut all: Vec<&str> = base.to_vec();
+        all.extend_from_slice(args);
+        let o = systolic(&all, None);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with(error), "{args:?}: {err}");
+        assert!(err.contains(hint), "{args:?}: {err}");
+        assert!(!dir.join("run").exists(), "{args:?}: nothing written");
+    }
+}

@@ -9,15 +9,18 @@
 //!   back to LUT multipliers, and the harness on the board's pins goes through ecppack.
 //! - The board top (engine behind the UART bridge) of a 2x2 engine on the iCEBreaker's real
 //!   pins at 12 MHz, through icepack; then its post-synthesis netlist (with Yosys' iCE40 cell
-//!   models) in Verilator runs a GEMM through its UART pins, equal to the golden model.
+//!   models) in Verilator runs a GEMM through its UART pins, equal to the golden model. The same
+//!   for a 1x1 engine clocked by the PLL (SB_PLL40_PAD, 16.875 MHz), its netlist simulated with
+//!   our PLL model (cycles, not frequency).
 //! - A core too large for the UP5K fails after Yosys with a "does not fit" error.
 //! - A Yosys failure is an error naming the tool, its status, its log and the ERROR line.
 //! - Board files: every board parses; a missing field, an unknown board, an unknown pin give
 //!   clear errors.
 //!
 //! Without the tools (`scripts/fpga-tools.sh` installs them) a flow test prints `skipped` and
-//! passes, unless `CI` is set: then it fails. The whole file takes about 2.5 minutes with the
-//! WebAssembly compilation cache warm (90 s of it the board top and its netlist simulation;
+//! passes, unless `CI` is set: then it fails. The whole file takes about 3 minutes with the
+//! WebAssembly compilation cache warm (90 s of it the board top and its netlist simulation, 30 to
+//! 55 s the PLL board top's;
 //! `scripts/fpga-tools.sh` warms it; cold, add ~2 min).
 
 use std::path::PathBuf;
@@ -181,18 +184,12 @@ fn post_synthesis_cosim(
     }
 }
 
-/// The board top (engine, UART bridge, reset button, LEDs) of a 2x2 engine on the iCEBreaker's
-/// real pins, at its 12 MHz oscillator, down to a bitstream: the design `systolic board run`
-/// talks to. (int8-4x4's engine needs 48 block RAMs, the UP5K has 30.)
-#[test]
-fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
-    if !tools_or_skip(Family::Ice40, "ice40_board_top_on_the_icebreaker_pins") {
-        return;
-    }
-    let cfg = Config::from_raw(&RawConfig {
-        name: "board2x2".into(),
-        rows: 2,
-        cols: 2,
+/// A small int8 engine for the board-top flows (`rows` x `cols`, PSUM 2 x 16, SBUF 64).
+fn board_config(name: &str, rows: u32, cols: u32) -> Config {
+    Config::from_raw(&RawConfig {
+        name: name.into(),
+        rows,
+        cols,
         format: "int8".into(),
         acc_bits: 32,
         psum_banks: 2,
@@ -201,20 +198,32 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
         pe_latency: 1,
         primitives: Default::default(),
     })
-    .unwrap();
-    let dir = scratch("ice40-board-top");
-    let mut o = options(&cfg, board("icebreaker"), false, dir.clone());
+    .unwrap()
+}
+
+/// The board top of `cfg` on the iCEBreaker's real pins (clocked by the oscillator, or by the
+/// PLL at `pll_mhz`) through icepack, at 1.5 Mbaud (a few clock cycles per bit keep the netlist
+/// simulation short); the report, the pins and the bitstream checked. `None` when the tools are
+/// missing outside CI.
+fn icebreaker_board_flow(
+    cfg: &Config,
+    test: &str,
+    pll_mhz: Option<f64>,
+) -> Option<(systolic::synth::Report, SynthOptions)> {
+    if !tools_or_skip(Family::Ice40, test) {
+        return None;
+    }
+    let dir = scratch(test);
+    let mut o = options(cfg, board("icebreaker"), false, dir.clone());
     o.top = systolic::synth::SynthTop::Board;
-    // 1.5 Mbaud: 8 clock cycles per bit keeps the netlist simulation below short.
     o.baud = 1_500_000;
-    let r = run(&cfg, &o).unwrap_or_else(|e| panic!("iCE40 board-top flow failed: {e}"));
+    o.pll_mhz = pll_mhz;
+    let r = run(cfg, &o).unwrap_or_else(|e| panic!("iCE40 board-top flow failed: {e}"));
     eprintln!("{}", r.summary());
     assert_eq!(
         (r.mode.as_str(), r.top.as_str()),
         ("board", "systolic_board")
     );
-    assert_eq!(r.target_mhz, 12.0, "the oscillator, no PLL");
-    assert!(r.timing_met, "Fmax {:?} at 12 MHz", r.fmax_mhz);
     let io = r.placed.io.expect("SB_IO in the report");
     assert_eq!(io.used, 6, "clk, btn, uart_rx, uart_tx, 2 LEDs");
     assert!(r.cells.bram <= 30);
@@ -229,14 +238,15 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     ] {
         assert!(pins.contains(line), "{line} in\n{pins}");
     }
-    let rtl = std::fs::read_to_string(dir.join("rtl/systolic_board.v")).unwrap();
-    assert!(rtl.contains("CLKS_PER_BIT   = 8"), "1.5 Mbaud at 12 MHz");
     let bin = dir.join(r.bitstream.as_deref().expect("a bitstream"));
     assert!(std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0) > 0);
+    Some((r, o))
+}
 
-    // Post-synthesis: the netlist Yosys wrote, with Yosys' own iCE40 cell models, in Verilator;
-    // a GEMM through its real UART pins must equal the golden model.
-    if !systolic::tools::require_tool("verilator", "ice40_board_top post-synthesis") {
+/// The post-synthesis netlist of a board-top flow, with Yosys' own iCE40 cell models (and ours
+/// of the PLL) in Verilator: a GEMM through its real UART pins must equal the golden model.
+fn board_netlist_gemm(cfg: &Config, r: &systolic::synth::Report, o: &SynthOptions, tag: &str) {
+    if !systolic::tools::require_tool("verilator", "board-top post-synthesis simulation") {
         return;
     }
     let cells = systolic::synth::verify::cell_models(Family::Ice40)
@@ -244,26 +254,109 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     let mut files = cells.files;
     files.push((
         "netlist.v".to_string(),
-        std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap(),
+        std::fs::read_to_string(o.run_dir.join(&r.netlist_verilog)).unwrap(),
     ));
-    let params = systolic::synth::flow::board_top_params(&o.board, o.baud).unwrap();
+    let pll = o
+        .pll_mhz
+        .map(|f| systolic::synth::flow::board_pll(&o.board, f).unwrap());
+    let params = systolic::synth::flow::board_top_params(&o.board, o.baud, pll).unwrap();
     let mut hopts = systolic::cosim::HarnessOptions::default();
     hopts.extra_args.extend(cells.verilator_args);
-    let sim =
-        systolic::uart::sim::SimBoard::build_files("board-netlist-ice40", &files, &params, &hopts)
-            .unwrap_or_else(|e| panic!("the netlist in Verilator: {e}"));
-    let mut e = systolic::uart::engine::UartEngine::connect(sim, &cfg, Default::default())
+    let sim = systolic::uart::sim::SimBoard::build_files(tag, &files, &params, &hopts)
+        .unwrap_or_else(|e| panic!("the netlist in Verilator: {e}"));
+    let mut e = systolic::uart::engine::UartEngine::connect(sim, cfg, Default::default())
         .unwrap_or_else(|e| panic!("the netlist answers: {e}"));
     use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
     let a = Matrix::from_fn(3, 5, |i, j| (i as i64 * 37 - j as i64 * 53) % 128);
     let b = Matrix::from_fn(5, 4, |i, j| (i as i64 * 29 + j as i64 * 71) % 255 - 127);
     let got = gemm(&mut e, &a, &b, &GemmOptions::default()).expect("gemm on the netlist");
-    let mut golden = systolic::engine::golden::GoldenEngine::new(&cfg);
+    let mut golden = systolic::engine::golden::GoldenEngine::new(cfg);
     let want = gemm(&mut golden, &a, &b, &GemmOptions::default()).unwrap();
     assert_eq!(
         got.c, want.c,
         "post-synthesis netlist against the golden model"
     );
+}
+
+/// The board top (engine, UART bridge, reset button, LEDs) of a 2x2 engine on the iCEBreaker's
+/// real pins, at its 12 MHz oscillator, down to a bitstream: the design `systolic board run`
+/// talks to; then its netlist runs a GEMM through its UART pins. (int8-4x4's engine needs 48
+/// block RAMs, the UP5K has 30.)
+#[test]
+fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
+    let cfg = board_config("board2x2", 2, 2);
+    let test = "ice40_board_top_on_the_icebreaker_pins";
+    let Some((r, o)) = icebreaker_board_flow(&cfg, test, None) else {
+        return;
+    };
+    assert_eq!(r.target_mhz, 12.0, "the oscillator, no PLL");
+    assert!(r.timing_met, "Fmax {:?} at 12 MHz", r.fmax_mhz);
+    assert!(r.pll.is_none());
+    let rtl = std::fs::read_to_string(o.run_dir.join("rtl/systolic_board.v")).unwrap();
+    assert!(rtl.contains("CLKS_PER_BIT   = 8"), "1.5 Mbaud at 12 MHz");
+    assert!(!o.run_dir.join("rtl/systolic_clock_ice40.v").exists());
+    board_netlist_gemm(&cfg, &r, &o, "board-netlist-ice40");
+}
+
+/// The same board top of a 1x1 engine with its core clock from the UP5K's PLL (SB_PLL40_PAD on
+/// the iCEBreaker's pin 35) at 17 MHz requested: 16.875 MHz achieved (12 MHz x 45 / 32), which
+/// is the place-and-route target and sets CLKS_PER_BIT (11 at 1.5 Mbaud); the report names the
+/// PLL and whether place and route met it; the netlist (the PLL with our model: cycles, not
+/// frequency) runs a GEMM through its UART pins.
+#[test]
+fn ice40_board_top_with_the_pll_to_bitstream() {
+    let cfg = board_config("board1x1-pll", 1, 1);
+    let test = "ice40_board_top_with_the_pll";
+    let Some((r, o)) = icebreaker_board_flow(&cfg, test, Some(17.0)) else {
+        return;
+    };
+    let pll = r.pll.as_ref().expect("the PLL in the report");
+    assert_eq!(pll.primitive, "SB_PLL40_PAD");
+    assert_eq!((pll.requested_mhz, pll.achieved_mhz), (17.0, 16.875));
+    assert_eq!(
+        (
+            pll.dividers["DIVR"],
+            pll.dividers["DIVF"],
+            pll.dividers["DIVQ"]
+        ),
+        (0, 44, 5)
+    );
+    assert_eq!(
+        r.target_mhz, 16.875,
+        "nextpnr's target is the achieved frequency"
+    );
+    assert_eq!(pll.timing_met, Some(r.fmax_mhz.unwrap() >= 16.875));
+    assert!(
+        pll.timing_met.unwrap(),
+        "Fmax {:?} at 16.875 MHz",
+        r.fmax_mhz
+    );
+    assert!(
+        r.clocks.iter().any(|c| c.clock == "clk_core"),
+        "{:?}",
+        r.clocks
+    );
+    assert!(r
+        .summary()
+        .contains("PLL SB_PLL40_PAD: 17.000 MHz requested, 16.875 MHz achieved"));
+    let json = std::fs::read_to_string(o.run_dir.join("summary.json")).unwrap();
+    assert!(json.contains("\"achieved_mhz\": 16.875"), "{json}");
+    let rtl = std::fs::read_to_string(o.run_dir.join("rtl/systolic_board.v")).unwrap();
+    assert!(
+        rtl.contains("CLKS_PER_BIT   = 11"),
+        "1.5 Mbaud at 16.875 MHz"
+    );
+    let clock = std::fs::read_to_string(o.run_dir.join("rtl/systolic_clock_ice40.v")).unwrap();
+    assert!(
+        clock.contains("SB_PLL40_PAD") && clock.contains(".DIVF          (7'd44)"),
+        "{clock}"
+    );
+    let netlist = std::fs::read_to_string(o.run_dir.join(&r.netlist_verilog)).unwrap();
+    assert!(
+        netlist.contains("SB_PLL40_PAD"),
+        "the PLL survives synthesis"
+    );
+    board_netlist_gemm(&cfg, &r, &o, "board-netlist-ice40-pll");
 }
 
 #[test]
@@ -583,6 +676,7 @@ fn tool_failure_names_tool_status_and_log() {
         keep_hierarchy: vec![],
         dsp: false,
         booth: false,
+        vendor_cells: false,
         script: "synth.ys".into(),
         log: "yosys.log".into(),
         json: "netlist.json".into(),

@@ -18,7 +18,10 @@
 //!   serial-port code over a pseudo-terminal served by the simulated board (library,
 //!   `board probe`, `board run --port`, a wrong design's one-line error).
 //! - Lint: the board designs are clean under `verilator --lint-only -Wall` and
-//!   `iverilog -g2005 -Wall`, and deterministic.
+//!   `iverilog -g2005 -Wall`, and deterministic; so are their PLL versions (iCE40 SB_PLL40_PAD
+//!   and SB_PLL40_CORE, ECP5 EHXPLLL, with the PLL models), and a GEMM runs over the simulated
+//!   line on the ECP5 PLL version (the model passes the reference clock through: cycles, not
+//!   frequency).
 //! - Icarus (second simulator): `hdl/tb_board.v` plays request frames onto the board design's
 //!   `uart_rx` and records `uart_tx`: identity, a push, a NAK for a corrupted frame, a retried
 //!   push answered without being executed.
@@ -61,6 +64,7 @@ fn params() -> BoardParams {
         heartbeat_w: 8,
         button: true,
         leds: 3,
+        pll: None,
     }
 }
 
@@ -586,6 +590,139 @@ fn board_design_is_deterministic_and_every_module_states_its_contract() {
     );
 }
 
+/// The board top with a PLL on each family: `SB_PLL40_PAD` (the iCEBreaker's 12 MHz to 48),
+/// `SB_PLL40_CORE` (the HX8K breakout's) and `EHXPLLL` (the ULX3S's 25 MHz to 100).
+fn pll_designs() -> Vec<(Config, BoardParams)> {
+    use systolic::pll::{search, PllKind, PllRequest};
+    let with = |kind, input_mhz, output_mhz, leds| {
+        let pll = search(&PllRequest {
+            kind,
+            input_mhz,
+            output_mhz,
+        })
+        .unwrap();
+        BoardParams {
+            leds,
+            pll: Some(pll),
+            ..BoardParams::new(pll.output_mhz() * 1e6, 115_200)
+        }
+    };
+    vec![
+        (preset(), with(PllKind::Ice40Pad, 12.0, 48.0, 2)),
+        (preset(), with(PllKind::Ice40Core, 12.0, 60.0, 8)),
+        (preset(), with(PllKind::Ecp5, 25.0, 100.0, 8)),
+    ]
+}
+
+/// The PLL versions of the board top, with the PLL models (`hdl/sim/pll_cells.v`, last), are
+/// clean under `verilator --lint-only -Wall` and `iverilog -g2005 -Wall`; the clock module
+/// states its timing contract, names its dividers, and the design is deterministic.
+#[test]
+fn board_design_with_a_pll_is_lint_clean_on_both_families() {
+    let have_verilator = common::require_tool("verilator", "--version");
+    let have_iverilog = common::require_tool("iverilog", "-V");
+    let limit = std::time::Duration::from_secs(600);
+    for (cfg, p) in pll_designs() {
+        let pll = p.pll.unwrap();
+        let texts = systolic::rtl::board::design(&cfg, &p).files();
+        assert_eq!(texts, systolic::rtl::board::design(&cfg, &p).files());
+        let clock_file = format!("{}.v", systolic::rtl::clock::module_name(&pll));
+        let clock = &texts
+            .iter()
+            .find(|(n, _)| *n == clock_file)
+            .expect("clock")
+            .1;
+        assert!(clock.contains("Timing contract:"), "{clock}");
+        assert!(clock.contains(pll.kind.primitive()), "{clock}");
+        for (name, value) in pll.dividers() {
+            assert!(
+                clock.contains(&format!(".{name}")),
+                "{name} = {value} in\n{clock}"
+            );
+        }
+        let board = &texts
+            .iter()
+            .find(|(n, _)| n == "systolic_board.v")
+            .unwrap()
+            .1;
+        assert!(board.contains("always @(posedge clk_core)"), "{board}");
+        assert!(!board.contains("always @(posedge clk)"), "{board}");
+        assert!(board.contains("btn_pressed || !lock_sync"), "{board}");
+        let tag = format!("lint-pll-{:?}", pll.kind);
+        let (dir, mut files) = write_board(&cfg, &p, &tag);
+        let model = dir.join("pll_cells.v");
+        std::fs::write(&model, systolic::rtl::clock::PLL_MODELS).unwrap();
+        files.push(model);
+        if have_verilator {
+            let run = systolic::tools::run(
+                std::process::Command::new("verilator")
+                    .args([
+                        "--lint-only",
+                        "-Wall",
+                        "--top-module",
+                        systolic::rtl::board::BOARD_TOP,
+                    ])
+                    .args(&files),
+                limit,
+            )
+            .expect("run verilator");
+            assert!(
+                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
+                "{:?}: verilator lint is not clean\n{}",
+                pll.kind,
+                run.output()
+            );
+        }
+        if have_iverilog {
+            let run = systolic::tools::run(
+                std::process::Command::new("iverilog")
+                    .args([
+                        "-g2005",
+                        "-Wall",
+                        "-s",
+                        systolic::rtl::board::BOARD_TOP,
+                        "-o",
+                    ])
+                    .arg(dir.join("board.vvp"))
+                    .args(&files),
+                limit,
+            )
+            .expect("run iverilog");
+            assert!(
+                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
+                "{:?}: iverilog is not clean\n{}",
+                pll.kind,
+                run.output()
+            );
+        }
+    }
+}
+
+/// A GEMM through the simulated UART line on the board top clocked by the ECP5's PLL (EHXPLLL,
+/// 25 -> 100 MHz; simulated with the model, which passes the reference clock through: the
+/// simulation covers the PLL's place in the design and the reset held until LOCK, not the
+/// frequency), equal to the golden model. The iCE40 PLL's netlist runs a GEMM in
+/// tests/synth.rs.
+#[test]
+fn gemm_over_the_uart_with_the_pll_board_top() {
+    if !common::require_tool("verilator", "--version") {
+        return;
+    }
+    let cfg = preset();
+    let (_, ecp5) = pll_designs().pop().unwrap();
+    let p = BoardParams {
+        clks_per_bit: CPB,
+        heartbeat_w: 8,
+        ..ecp5
+    };
+    let b = SimBoard::build(&cfg, &p, &HarnessOptions::default())
+        .unwrap_or_else(|e| panic!("build the PLL board: {e}"));
+    let mut e = connect(b);
+    check_gemm(&mut e, 5, 7, 3, 31);
+    check_gemm(&mut e, 4, 4, 4, 32);
+    assert_eq!(e.stats().retries, 0);
+}
+
 // ------------------------------------------------------------------- CLI ----
 
 fn systolic_cli(args: &[&str]) -> std::process::Output {
@@ -689,7 +826,7 @@ fn cli_board_run_without_a_board_is_one_line_with_a_hint() {
 fn board_top_parameters_follow_the_board_files() {
     use systolic::synth::{constraints_dir, flow::board_top_params, Board};
     let load = |n: &str| Board::load(&constraints_dir(), n, None).expect("board");
-    let ice = board_top_params(&load("icebreaker"), 115_200).unwrap();
+    let ice = board_top_params(&load("icebreaker"), 115_200, None).unwrap();
     assert_eq!(
         (
             ice.clks_per_bit,
@@ -700,7 +837,7 @@ fn board_top_parameters_follow_the_board_files() {
         ),
         (104, true, true, 2, true)
     );
-    let ulx = board_top_params(&load("ulx3s-25f"), 115_200).unwrap();
+    let ulx = board_top_params(&load("ulx3s-25f"), 115_200, None).unwrap();
     assert_eq!(
         (
             ulx.clks_per_bit,
@@ -711,9 +848,9 @@ fn board_top_parameters_follow_the_board_files() {
         ),
         (217, true, false, 8, false)
     );
-    let hx = board_top_params(&load("ice40-hx8k-breakout"), 3_000_000).unwrap();
+    let hx = board_top_params(&load("ice40-hx8k-breakout"), 3_000_000, None).unwrap();
     assert_eq!((hx.clks_per_bit, hx.button, hx.leds), (4, false, 8));
-    let err = board_top_params(&load("icebreaker"), 4_000_000).unwrap_err();
+    let err = board_top_params(&load("icebreaker"), 4_000_000, None).unwrap_err();
     assert!(err.to_string().contains("at least 4"), "{err}");
 }
 

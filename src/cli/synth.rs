@@ -64,6 +64,11 @@ pub struct Args {
     /// Baud rate of the board top's UART link.
     #[arg(long, default_value_t = systolic::rtl::board::DEFAULT_BAUD)]
     pub baud: u32,
+    /// Clock the board top from the FPGA's PLL at this frequency in MHz (the achievable one
+    /// closest to it, not above; default: the board's oscillator, no PLL). The UART's
+    /// CLKS_PER_BIT and the place-and-route target follow the achieved frequency.
+    #[arg(long, value_name = "MHZ", visible_alias = "clock-mhz")]
+    pub pll_mhz: Option<f64>,
     /// Co-simulate the post-synthesis netlist (with the FPGA cell models) against the golden
     /// model: random programs, with and without stalls (needs --ooc or --top harness).
     #[arg(long)]
@@ -140,6 +145,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         TopArg::Harness => SynthTop::Harness,
     };
     opts.baud = args.baud;
+    if let Some(f) = args.pll_mhz {
+        if !f.is_finite() || f <= 0.0 {
+            return Err(UsageError {
+                message: format!("--pll-mhz {f}: give a positive frequency in MHz"),
+                hint: None,
+            }
+            .into());
+        }
+        if args.ooc || opts.top != SynthTop::Board {
+            return Err(UsageError {
+                message: "--pll-mhz clocks the board top, and this run places the core or the \
+                          harness"
+                    .into(),
+                hint: Some("leave out --ooc and --top harness"),
+            }
+            .into());
+        }
+        // Settle the PLL before any tool runs: an unreachable frequency is a usage error.
+        synth::flow::board_pll(&opts.board, f).map_err(|e| UsageError {
+            message: e.to_string(),
+            hint: Some(
+                "ask for a frequency inside the range the message names, or leave out \
+                 --pll-mhz to run at the board's oscillator",
+            ),
+        })?;
+    }
+    opts.pll_mhz = args.pll_mhz;
     if !args.json {
         eprintln!(
             "synth: {} on {} in {} (the first call of each tool compiles its WebAssembly: ~2 min)",

@@ -3,13 +3,19 @@
 //! protocol bridge ([`super::bridge`]) and the engine `systolic_engine` ([`super::engine`]).
 //!
 //! Timing contract:
-//! - One clock domain: everything runs at the board's oscillator (`clk`, no PLL: 12 MHz on the
-//!   iCEBreaker and the HX8K breakout, 25 MHz on the ULX3S); `CLKS_PER_BIT = f_clk / baud`.
+//! - One clock domain. Without a PLL ([`BoardParams::pll`] `None`) everything runs at the
+//!   board's oscillator (`clk`: 12 MHz on the iCEBreaker and the HX8K breakout, 25 MHz on the
+//!   ULX3S). With one, `clk` (the oscillator) feeds only the clock module ([`super::clock`]:
+//!   `SB_PLL40_PAD` / `SB_PLL40_CORE` / `EHXPLLL`) and everything else runs at its output
+//!   `clk_core`. Either way `CLKS_PER_BIT = f_core / baud`, `f_core` the frequency the logic
+//!   runs at (the oscillator's, or the PLL's achieved output).
 //! - Reset: the button (`btn`, asynchronous, polarity `BTN_ACTIVE_LOW`) passes a 2-flop
-//!   synchroniser; while it is pressed, and for 15 cycles after its release (or after
-//!   configuration, the flip-flops starting at 0 on an FPGA), `rst` (a register) is high. `rst`
-//!   is the synchronous active-high reset of every level below; it is asserted and released
-//!   on clock edges only.
+//!   synchroniser; with a PLL so does its LOCK (`pll_locked`, asynchronous). While the button
+//!   is pressed or (with a PLL) the synchronised LOCK is low, and for 15 cycles after the last
+//!   of these ends (or after configuration, the flip-flops starting at 0 on an FPGA), `rst` (a
+//!   register) is high. `rst` is the synchronous active-high reset of every level below; it is
+//!   asserted and released on edges of the core clock only. A PLL that loses lock resets the
+//!   design.
 //! - UART: `uart_rx` goes straight to the receiver's own 2-flop synchroniser; `uart_tx` is the
 //!   transmitter's register. Latencies: see [`super::uart`] and [`super::bridge`].
 //! - LEDs (`led[LEDS-1:0]`, as many as the board has; functions of registers, polarity
@@ -22,6 +28,7 @@
 use std::collections::HashMap;
 
 use crate::config::Config;
+use crate::pll::Pll;
 use crate::verilog::*;
 
 use super::engine::{bit, bits, hoist, ENGINE_TOP};
@@ -56,6 +63,8 @@ pub struct BoardParams {
     /// LED pins (port `led`, `led[LEDS-1:0]`): led[0] link error, led[1] heartbeat, led[2] link
     /// active, the others off. 0: no LED port.
     pub leds: u32,
+    /// The core clock from a PLL (the clock module [`super::clock`]); `None`: the oscillator.
+    pub pll: Option<Pll>,
 }
 
 impl BoardParams {
@@ -68,6 +77,7 @@ impl BoardParams {
             heartbeat_w: 24,
             button: true,
             leds: 3,
+            pll: None,
         }
     }
 }
@@ -80,8 +90,48 @@ fn led(e: Expr) -> Expr {
 pub fn module(p: &BoardParams) -> Module {
     assert!(p.clks_per_bit >= 4, "CLKS_PER_BIT must be at least 4");
     let engine_ports = super::engine::axil_ports(true);
-    let mut items = vec![
-        comment("---- Reset: button synchroniser and a 15-cycle stretch ----"),
+    // The core clock: the oscillator itself, or the PLL's output.
+    let clk = if p.pll.is_some() { "clk_core" } else { "clk" };
+    let clocked = |body: Vec<Stmt>| Item::Always {
+        clock: clk.into(),
+        body,
+    };
+    let mut items = vec![];
+    if let Some(pll) = &p.pll {
+        items.extend([
+            comment("---- Core clock: the PLL ----"),
+            wire("clk_core", None),
+            wire("pll_locked", None),
+            Item::Instance(Instance {
+                module: super::clock::module_name(pll).into(),
+                name: "u_clock".into(),
+                params: vec![],
+                ports: vec![
+                    ("clk_osc".into(), id("clk")),
+                    ("clk".into(), id("clk_core")),
+                    ("locked".into(), id("pll_locked")),
+                ],
+            }),
+            comment("---- Reset: button and PLL lock synchronisers and a 15-cycle stretch ----"),
+            reg("lock_meta", None),
+            reg("lock_sync", None),
+            clocked(vec![
+                nb(id("lock_meta"), id("pll_locked")),
+                nb(id("lock_sync"), id("lock_meta")),
+            ]),
+        ]);
+    } else {
+        items.push(comment(
+            "---- Reset: button synchroniser and a 15-cycle stretch ----",
+        ));
+    }
+    // Reset is held while the button is pressed and, with a PLL, until it has locked.
+    let hold = if p.pll.is_some() {
+        id("btn_pressed").or(not(id("lock_sync")))
+    } else {
+        id("btn_pressed")
+    };
+    items.extend([
         reg("btn_meta", None),
         reg("btn_sync", None),
         reg("rst_cnt", bits(4)),
@@ -95,7 +145,7 @@ pub fn module(p: &BoardParams) -> Module {
                 id("btn_sync"),
             ),
         ),
-        always(vec![
+        clocked(vec![
             nb(
                 id("btn_meta"),
                 if p.button {
@@ -107,7 +157,7 @@ pub fn module(p: &BoardParams) -> Module {
             ),
             nb(id("btn_sync"), id("btn_meta")),
             if_else(
-                id("btn_pressed"),
+                hold,
                 vec![nb(id("rst_cnt"), sized(4, 0))],
                 vec![if_(
                     not(Expr::Unary(UnOp::RedAnd, Box::new(id("rst_cnt")))),
@@ -122,7 +172,7 @@ pub fn module(p: &BoardParams) -> Module {
         comment("---- Heartbeat and status LEDs ----"),
         reg("hb_cnt", w("HEARTBEAT_W")),
         reg("err_seen", None),
-        always(vec![
+        clocked(vec![
             nb(id("hb_cnt"), id("hb_cnt").add(sized(1, 1))),
             if_else(
                 id("rst"),
@@ -153,7 +203,7 @@ pub fn module(p: &BoardParams) -> Module {
             name: "u_rx".into(),
             params: vec![("CLKS_PER_BIT".into(), id("CLKS_PER_BIT"))],
             ports: vec![
-                ("clk".into(), id("clk")),
+                ("clk".into(), id(clk)),
                 ("rst".into(), id("rst")),
                 ("rx".into(), id("uart_rx")),
                 ("data".into(), id("rx_data")),
@@ -166,7 +216,7 @@ pub fn module(p: &BoardParams) -> Module {
             name: "u_tx".into(),
             params: vec![("CLKS_PER_BIT".into(), id("CLKS_PER_BIT"))],
             ports: vec![
-                ("clk".into(), id("clk")),
+                ("clk".into(), id(clk)),
                 ("rst".into(), id("rst")),
                 ("data".into(), id("tx_data")),
                 ("valid".into(), id("tx_valid")),
@@ -175,7 +225,7 @@ pub fn module(p: &BoardParams) -> Module {
             ],
         }),
         comment("---- Bridge: frames to AXI4-Lite ----"),
-    ];
+    ]);
     // The AXI nets between the bridge (m_axil_*) and the engine (s_axil_*).
     for port in engine_ports.iter().filter(|p| !p.name.ends_with("prot")) {
         items.push(wire(&port.name, port.width.clone()));
@@ -186,6 +236,7 @@ pub fn module(p: &BoardParams) -> Module {
         let net = match port.name.as_str() {
             "active" => "bridge_active".to_string(),
             n if n.starts_with("m_axil_") => n.replacen("m_axil_", "s_axil_", 1),
+            "clk" => clk.to_string(),
             n => n.to_string(),
         };
         bridge_ports.push((port.name.clone(), id(&net)));
@@ -221,10 +272,7 @@ pub fn module(p: &BoardParams) -> Module {
         });
     }
     items.push(comment("---- The engine ----"));
-    let mut engine_conns = vec![
-        ("clk".to_string(), id("clk")),
-        ("rst".to_string(), id("rst")),
-    ];
+    let mut engine_conns = vec![("clk".to_string(), id(clk)), ("rst".to_string(), id("rst"))];
     for port in &engine_ports {
         let e = if port.name.ends_with("prot") {
             sized(3, 0)
@@ -246,7 +294,19 @@ pub fn module(p: &BoardParams) -> Module {
             "Board top: reset button synchroniser, UART 8N1 at clk / CLKS_PER_BIT baud, the".into(),
             "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,"
                 .into(),
-            "link error (sticky until reset). One clock domain, the board's oscillator.".into(),
+            match &p.pll {
+                None => {
+                    "link error (sticky until reset). One clock domain, the board's oscillator."
+                        .into()
+                }
+                Some(pll) => format!(
+                    "link error (sticky until reset). One clock domain, clk_core: the {} output \
+                     ({} MHz from {} MHz), reset until it locks.",
+                    pll.kind.primitive(),
+                    super::clock::mhz_text(pll.output_mhz()),
+                    super::clock::mhz_text(pll.input_mhz())
+                ),
+            },
         ],
         params: [
             Some(param(
@@ -303,12 +363,21 @@ pub fn design(cfg: &Config, p: &BoardParams) -> Design {
         "Board: UART 8N1, CLKS_PER_BIT {} by default, frame bridge, reset synchroniser, LEDs.",
         p.clks_per_bit
     ));
+    if let Some(pll) = &p.pll {
+        d.header.push(format!(
+            "Core clock: {} {} MHz from the board's {} MHz.",
+            pll.kind.primitive(),
+            super::clock::mhz_text(pll.output_mhz()),
+            super::clock::mhz_text(pll.input_mhz())
+        ));
+    }
     d.modules.extend([
         super::uart::rx_module(),
         super::uart::tx_module(),
         super::bridge::module(),
-        module(p),
     ]);
+    d.modules.extend(p.pll.as_ref().map(super::clock::module));
+    d.modules.push(module(p));
     d
 }
 

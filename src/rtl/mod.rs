@@ -16,6 +16,7 @@ pub mod array;
 pub mod axil;
 pub mod board;
 pub mod bridge;
+pub mod clock;
 pub mod column;
 pub mod deskew;
 pub mod ecp5;

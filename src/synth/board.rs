@@ -14,6 +14,7 @@
 //! pin = "CLK"                # a name in the pin file
 //! freq_mhz = 12.0            # the board's oscillator
 //! target_mhz = 30.0          # optional: place-and-route target when --freq is not given
+//! pll_pad = true             # optional, iCE40: the clock pin is the PLL's input pad
 //! [pins]
 //! uart_rx = "RX"             # optional, each a name in the pin file
 //! uart_tx = "TX"
@@ -62,6 +63,16 @@ impl fmt::Display for Family {
 }
 
 impl Family {
+    /// The PLL primitive of the family for a clock pin that is (`pad`) or is not the PLL's input
+    /// pad.
+    pub fn pll_kind(self, pad: bool) -> crate::pll::PllKind {
+        match (self, pad) {
+            (Family::Ice40, true) => crate::pll::PllKind::Ice40Pad,
+            (Family::Ice40, false) => crate::pll::PllKind::Ice40Core,
+            (Family::Ecp5, _) => crate::pll::PllKind::Ecp5,
+        }
+    }
+
     /// The extension of the family's pin files.
     pub fn pin_file_ext(self) -> &'static str {
         match self {
@@ -118,6 +129,11 @@ pub struct BoardClock {
     /// The place-and-route target when none is given (default: `freq_mhz`).
     #[serde(default)]
     pub target_mhz: Option<f64>,
+    /// iCE40: the clock pin is the PLL's own input pad, so a PLL must be `SB_PLL40_PAD` (the pad
+    /// cannot also feed the fabric); otherwise `SB_PLL40_CORE` takes the clock from the fabric.
+    /// Ignored on ECP5.
+    #[serde(default)]
+    pub pll_pad: bool,
 }
 
 /// A board file as written.

@@ -11,8 +11,11 @@
 //! - Without `ooc` (board), [`SynthTop::Board`] (the command line's default): the board top
 //!   `systolic_board` (engine, UART bridge, reset synchroniser, LEDs) on the board's clock,
 //!   UART, button and LED pins, constrained by the board's pin file, down to a bitstream that
-//!   `systolic board run` talks to. It runs at the board's oscillator (no PLL), which is then
-//!   the place-and-route target unless `--freq` says otherwise.
+//!   `systolic board run` talks to. By default it runs at the board's oscillator, which is then
+//!   the place-and-route target unless `--freq` says otherwise; with `pll_mhz`
+//!   (`--pll-mhz`) the FPGA's PLL makes the core clock from the oscillator
+//!   ([`crate::rtl::clock`], dividers from [`crate::pll`]), and its achieved frequency sets
+//!   `CLKS_PER_BIT`, the heartbeat and the target.
 //! - Without `ooc`, [`SynthTop::Harness`] (the library's default): the pin-limited harness on
 //!   the board's clock pin and UART pins (`scan_in` on uart_rx, `scan_out` on uart_tx): area
 //!   and timing of the core with real I/O, a bitstream that loads, not a usable engine.
@@ -25,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::generate::design_files;
+use crate::pll::{Pll, PllRequest};
 use crate::rtl::TOP;
 
 use super::board::{Board, Family};
@@ -78,8 +82,11 @@ pub struct SynthOptions {
     pub limit: Duration,
     /// What a board run places (ignored out of context).
     pub top: SynthTop,
-    /// Baud rate of the board top's UART (its `CLKS_PER_BIT` = board clock / baud).
+    /// Baud rate of the board top's UART (its `CLKS_PER_BIT` = core clock / baud).
     pub baud: u32,
+    /// The board top's core clock from the FPGA's PLL at this frequency (MHz; the achievable
+    /// one closest to it, not above); `None`: the board's oscillator. Board top only.
+    pub pll_mhz: Option<f64>,
 }
 
 impl SynthOptions {
@@ -97,6 +104,7 @@ impl SynthOptions {
             limit: Duration::from_secs(7200),
             top: SynthTop::Harness,
             baud: crate::rtl::board::DEFAULT_BAUD,
+            pll_mhz: None,
         }
     }
 }
@@ -211,20 +219,33 @@ fn packed_too_large(e: SynthError, available: u64, device: &str) -> SynthError {
     }
 }
 
-/// The board top's parameters for `board`: `CLKS_PER_BIT` from its clock and `baud`, a button
-/// and LEDs as its board file names them. A pin named `..._N` is active low (the iCEBreaker's
-/// `BTN_N`, `LEDR_N`), any other active high (the ULX3S's, the HX8K breakout's).
+/// The PLL for a core clock of `mhz` on `board` (its oscillator, and on iCE40 whether the clock
+/// pin is the PLL's pad): the achievable frequency closest to `mhz`, not above.
+pub fn board_pll(board: &Board, mhz: f64) -> Result<Pll, SynthError> {
+    Ok(crate::pll::search(&PllRequest {
+        kind: board.family().pll_kind(board.clock.pll_pad),
+        input_mhz: board.clock.freq_mhz,
+        output_mhz: mhz,
+    })?)
+}
+
+/// The board top's parameters for `board`: `CLKS_PER_BIT` from the core clock (the board's
+/// oscillator, or `pll`'s output) and `baud`, a button and LEDs as its board file names them. A
+/// pin named `..._N` is active low (the iCEBreaker's `BTN_N`, `LEDR_N`), any other active high
+/// (the ULX3S's, the HX8K breakout's).
 pub fn board_top_params(
     board: &Board,
     baud: u32,
+    pll: Option<Pll>,
 ) -> Result<crate::rtl::board::BoardParams, SynthError> {
     let low = |pin: &str| pin.ends_with("_N") || pin.ends_with("_n");
-    let mut p = crate::rtl::board::BoardParams::new(board.clock.freq_mhz * 1e6, baud.max(1));
+    let core_mhz = pll.map_or(board.clock.freq_mhz, |p| p.output_mhz());
+    let mut p = crate::rtl::board::BoardParams::new(core_mhz * 1e6, baud.max(1));
+    p.pll = pll;
     if p.clks_per_bit < 4 {
         return Err(SynthError::Unsupported(format!(
-            "{baud} baud is too fast for the board's {} MHz clock: the UART needs at least 4 \
-             clock cycles per bit",
-            board.clock.freq_mhz
+            "{baud} baud is too fast for the {core_mhz} MHz core clock: the UART needs at least \
+             4 clock cycles per bit"
         )));
     }
     p.button = board.pins.button.is_some();
@@ -232,7 +253,7 @@ pub fn board_top_params(
     p.leds = board.pins.leds.len() as u32;
     p.led_active_low = board.pins.leds.first().is_some_and(|l| low(l));
     // A blink period of 2^HEARTBEAT_W cycles, about 1.4 s at 12 MHz and 1.3 s at 25 MHz.
-    p.heartbeat_w = (board.clock.freq_mhz * 1e6).log2().ceil() as u32;
+    p.heartbeat_w = (core_mhz * 1e6).log2().ceil() as u32;
     Ok(p)
 }
 
@@ -336,8 +357,17 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     clean(dir)?;
     let mut sources = vec![];
     let board_top = !o.ooc && o.top == SynthTop::Board;
+    let pll =
+        match o.pll_mhz {
+            Some(_) if !board_top => return Err(SynthError::Unsupported(
+                "a PLL clocks the board top only: leave out --ooc and --top harness, or the PLL"
+                    .into(),
+            )),
+            Some(mhz) => Some(board_pll(board, mhz)?),
+            None => None,
+        };
     let board_params = board_top
-        .then(|| board_top_params(board, o.baud))
+        .then(|| board_top_params(board, o.baud, pll))
         .transpose()?;
     let files = match &board_params {
         Some(p) => crate::rtl::board::design(cfg, p).files(),
@@ -354,11 +384,19 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     } else if let Some(board_params) = &board_params {
         notes.push(format!(
             "board top systolic_board: the engine behind the UART bridge at {} baud \
-             (CLKS_PER_BIT {} at the board's {} MHz, no PLL), reset button {}, {} LED(s); \
+             (CLKS_PER_BIT {} at {}), reset button {}, {} LED(s); \
              the core is flattened into the engine, so `core` figures are the whole design's",
             o.baud,
             board_params.clks_per_bit,
-            board.clock.freq_mhz,
+            match &pll {
+                None => format!("the board's {} MHz, no PLL", board.clock.freq_mhz),
+                Some(p) => format!(
+                    "the {} output, {} MHz from the board's {} MHz; reset until the PLL locks",
+                    p.kind.primitive(),
+                    crate::rtl::clock::mhz_text(p.output_mhz()),
+                    board.clock.freq_mhz
+                ),
+            },
             if board_params.button {
                 "synchronised"
             } else {
@@ -454,6 +492,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         keep_hierarchy: if bare { vec![] } else { vec![TOP.to_string()] },
         dsp,
         booth,
+        vendor_cells: pll.is_some(),
         script: SCRIPT.into(),
         log: YOSYS_LOG.into(),
         json: NETLIST_JSON.into(),
@@ -527,13 +566,12 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     )?;
 
     // Place and route.
-    // The board top runs at the oscillator (no PLL): that is its target unless --freq.
-    let target = o.freq_mhz.unwrap_or_else(|| {
-        if board_top {
-            board.clock.freq_mhz
-        } else {
-            board.default_target_mhz()
-        }
+    // The board top runs at the oscillator, or at the PLL's achieved output: that is its
+    // target unless --freq.
+    let target = o.freq_mhz.unwrap_or_else(|| match (&pll, board_top) {
+        (Some(p), _) => p.output_mhz(),
+        (None, true) => board.clock.freq_mhz,
+        (None, false) => board.default_target_mhz(),
     });
     let config_out = (packer.is_some()).then(|| match family {
         Family::Ice40 => "design.asc".to_string(),
@@ -613,6 +651,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
 
     let clock = pnr_report.main_clock().cloned();
     let fmax = clock.as_ref().map(|c| c.achieved_mhz);
+    let pll_report = pll.map(|p| super::report::PllReport::new(&p, o.pll_mhz.unwrap_or(0.0), fmax));
     let mut tools = std::collections::BTreeMap::new();
     tools.insert(yosys.tool.name().to_string(), yosys.version.clone());
     tools.insert(nextpnr.tool.name().to_string(), nextpnr.version.clone());
@@ -639,6 +678,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         target_mhz: target,
         fmax_mhz: fmax,
         timing_met: fmax.is_some_and(|f| f >= target),
+        pll: pll_report,
         gops: fmax.map(|f| 2.0 * cfg.pes() as f64 * f / 1000.0),
         cells,
         core_cells,

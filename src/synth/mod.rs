@@ -60,6 +60,8 @@ pub enum SynthError {
     },
     #[error(transparent)]
     Board(#[from] BoardError),
+    #[error(transparent)]
+    Pll(#[from] crate::pll::PllError),
     #[error("does not fit: the design needs {used} {what}, the {device} has {available}{hint}")]
     DoesNotFit {
         what: &'static str,

@@ -288,6 +288,45 @@ impl Placed {
     }
 }
 
+/// The board top's PLL: what was asked, what the dividers give, and whether place and route met
+/// that frequency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PllReport {
+    pub primitive: String,
+    pub input_mhz: f64,
+    pub requested_mhz: f64,
+    /// The output frequency of the dividers (the core clock).
+    pub achieved_mhz: f64,
+    pub pfd_mhz: f64,
+    pub vco_mhz: f64,
+    /// Parameter name -> value (DIVR, DIVF, DIVQ, FILTER_RANGE; CLKI_DIV, CLKFB_DIV, ...).
+    pub dividers: BTreeMap<String, u32>,
+    /// nextpnr's Fmax of the core clock is at least `achieved_mhz` (`None`: no Fmax).
+    pub timing_met: Option<bool>,
+}
+
+impl PllReport {
+    pub fn new(pll: &crate::pll::Pll, requested_mhz: f64, fmax_mhz: Option<f64>) -> PllReport {
+        let achieved = pll.output_mhz();
+        PllReport {
+            primitive: pll.kind.primitive().into(),
+            input_mhz: pll.input_mhz(),
+            requested_mhz,
+            achieved_mhz: achieved,
+            pfd_mhz: pll.pfd_mhz(),
+            vco_mhz: pll.vco_mhz(),
+            dividers: pll
+                .dividers()
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), v))
+                .collect(),
+            // The achieved frequency rounded to the nextpnr report's resolution (1 kHz) would
+            // make no difference: compare as is.
+            timing_met: fmax_mhz.map(|f| f >= achieved),
+        }
+    }
+}
+
 /// Wall time of each step, seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Times {
@@ -324,6 +363,8 @@ pub struct Report {
     /// Achieved Fmax of the design's clock (nextpnr's timing model).
     pub fmax_mhz: Option<f64>,
     pub timing_met: bool,
+    /// The board top's PLL (`--pll-mhz`), `None` when the design runs at the oscillator.
+    pub pll: Option<PllReport>,
     /// 2 x rows x cols x Fmax: peak multiply-accumulates as operations per second, in GOPS.
     pub gops: Option<f64>,
     /// Cells of the whole netlist (core and harness).
@@ -438,6 +479,35 @@ impl Report {
             None => {
                 let _ = writeln!(s, "  Fmax: no clock in the timing report");
             }
+        }
+        if let Some(p) = &self.pll {
+            let _ = writeln!(
+                s,
+                "  PLL {}: {:.3} MHz requested, {:.3} MHz achieved from {} MHz ({}; PFD {:.3}, VCO \
+                 {:.3} MHz); place and route {}",
+                p.primitive,
+                p.requested_mhz,
+                p.achieved_mhz,
+                p.input_mhz,
+                p.dividers
+                    .iter()
+                    .map(|(n, v)| format!("{n} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                p.pfd_mhz,
+                p.vco_mhz,
+                match p.timing_met {
+                    Some(true) => format!(
+                        "met it (Fmax {:.1} MHz)",
+                        self.fmax_mhz.unwrap_or(0.0)
+                    ),
+                    Some(false) => format!(
+                        "did NOT meet it (Fmax {:.1} MHz): ask for a lower --pll-mhz",
+                        self.fmax_mhz.unwrap_or(0.0)
+                    ),
+                    None => "gave no Fmax".into(),
+                }
+            );
         }
         if let Some(cp) = &self.critical_path {
             let _ = writeln!(

@@ -6,7 +6,9 @@
 //!
 //! Cell models: Yosys' own (`share/ice40/cells_sim.v`; `share/lattice/cells_sim_ecp5.v` and
 //! the files it includes) from the Yosys the flow ran, plus `hdl/sim/ecp5_cells.v` for the ECP5
-//! DSP block and block RAM, which Yosys ships as black boxes only ([`ECP5_MODELS`]). Those two
+//! DSP block and block RAM, which Yosys ships as black boxes only ([`ECP5_MODELS`]), and
+//! `hdl/sim/pll_cells.v` for the PLLs of both families (black boxes too; cycles, not frequency:
+//! the output clock is the reference clock, see the file). Those two
 //! models cover the configurations Yosys' mapping gives the core (a combinational 18x18
 //! multiply; a 36-bit simple dual-port memory) and refuse to elaborate any other, so a netlist
 //! that uses them differently fails to build instead of simulating a different block.
@@ -99,8 +101,22 @@ pub fn cell_models(family: Family) -> Result<CellModels, SynthError> {
     match family {
         Family::Ice40 => {
             let p = share.join("ice40/cells_sim.v");
-            m.files.push(("cells_sim.v".into(), read(&p)?));
+            // Its PLLs are black boxes (outputs undriven): ours replace them.
+            let mut cells = read(&p)?;
+            for pll in ["SB_PLL40_PAD", "SB_PLL40_CORE"] {
+                cells = without_module(&cells, pll).ok_or_else(|| {
+                    SynthError::Unsupported(format!("{}: no {pll} module to replace", p.display()))
+                })?;
+            }
+            m.files.push(("cells_sim.v".into(), cells));
             m.models.push(p.display().to_string());
+            m.files.push((
+                "pll_cells.v".into(),
+                crate::rtl::clock::PLL_MODELS.to_string(),
+            ));
+            m.models.push(
+                "hdl/sim/pll_cells.v (SB_PLL40_PAD, SB_PLL40_CORE: cycles, not frequency)".into(),
+            );
             m.verilator_args
                 .push("-DNO_ICE40_DEFAULT_ASSIGNMENTS".into());
         }
@@ -118,15 +134,29 @@ pub fn cell_models(family: Family) -> Result<CellModels, SynthError> {
                 .push(("ecp5_cells.v".into(), ECP5_MODELS.to_string()));
             m.models
                 .push("hdl/sim/ecp5_cells.v (MULT18X18D, DP16KD)".into());
+            // EHXPLLL is in cells_bb_ecp5.v, which cells_sim_ecp5.v does not include.
+            m.files.push((
+                "pll_cells.v".into(),
+                crate::rtl::clock::PLL_MODELS.to_string(),
+            ));
+            m.models
+                .push("hdl/sim/pll_cells.v (EHXPLLL: cycles, not frequency)".into());
         }
     }
     Ok(m)
 }
 
-/// `text` without the module `name` (from its `module NAME` line to the next `endmodule`).
+/// `text` without the module `name` (from its `module NAME(` or `module NAME (` line, and a
+/// `(* blackbox *)` attribute right before it, to the next `endmodule`).
 fn without_module(text: &str, name: &str) -> Option<String> {
-    let start = text.find(&format!("module {name}("))?;
+    let mut start = text
+        .find(&format!("module {name}("))
+        .or_else(|| text.find(&format!("module {name} (")))?;
     let end = start + text[start..].find("endmodule")? + "endmodule".len();
+    let attr = "(* blackbox *)";
+    if text[..start].trim_end().ends_with(attr) {
+        start = text[..start].trim_end().len() - attr.len();
+    }
     Some(format!("{}{}", &text[..start], &text[end..]))
 }
 

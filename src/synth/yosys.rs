@@ -30,6 +30,9 @@ pub struct YosysSynth {
     pub dsp: bool,
     /// Run Yosys' `booth` pass (radix-4 Booth multipliers) before mapping; LUT multipliers only.
     pub booth: bool,
+    /// The design instantiates the family's primitives itself (the board top's PLL): read the
+    /// cell library before elaborating, as synth_ice40 reads it (ECP5: always read).
+    pub vendor_cells: bool,
     pub script: String,
     pub log: String,
     pub json: String,
@@ -52,6 +55,18 @@ impl YosysSynth {
             s.push_str(
                 "read_verilog -lib -specify +/lattice/cells_sim_ecp5.v +/lattice/cells_bb_ecp5.v\n",
             );
+        }
+        if self.family == Family::Ice40 && self.vendor_cells {
+            // The cells as black boxes, with the device define synth_ice40 uses (it reads the
+            // same file again).
+            let define = match self.ice40_device.as_deref() {
+                Some("u") => "ICE40_U",
+                Some("lp") => "ICE40_LP",
+                _ => "ICE40_HX",
+            };
+            s.push_str(&format!(
+                "read_verilog -D {define} -lib -specify +/ice40/cells_sim.v\n"
+            ));
         }
         s.push_str(&format!("hierarchy -check -top {}\n", self.top));
         for m in &self.keep_hierarchy {
@@ -116,6 +131,7 @@ mod tests {
             keep_hierarchy: vec!["systolic_top".into()],
             dsp: false,
             booth: false,
+            vendor_cells: false,
             script: "synth.ys".into(),
             log: "yosys.log".into(),
             json: "netlist.json".into(),
@@ -132,6 +148,17 @@ mod tests {
         assert!(!s.contains("-dsp"));
         assert!(s.contains("setattr -mod -set keep_hierarchy 1 systolic_top"));
         assert!(s.contains("write_verilog -noattr netlist.v"));
+        assert!(
+            !s.contains("cells_sim.v"),
+            "no library read without primitives"
+        );
+        let mut y = base(Family::Ice40);
+        y.vendor_cells = true;
+        let s = y.script_text();
+        assert!(
+            s.contains("read_verilog -D ICE40_U -lib -specify +/ice40/cells_sim.v\nhierarchy"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -90,13 +90,22 @@ fn sim_err(e: impl std::fmt::Display) -> LinkError {
 impl SimBoard {
     /// Generate the board design of `cfg` with `params` (a small `clks_per_bit` keeps the
     /// simulation short), build it with Verilator (or fetch it from the cache), and reset it
-    /// with the button.
+    /// with the button. With a PLL (`params.pll`) the design is simulated with the PLL models of
+    /// `hdl/sim/pll_cells.v`: the core clock is the simulated clock itself (one core cycle per
+    /// tick, `clks_per_bit` of them per bit), LOCK rises after 8 cycles, within the reset wait.
     pub fn build(
         cfg: &Config,
         params: &BoardParams,
         opts: &HarnessOptions,
     ) -> Result<SimBoard, LinkError> {
-        let files = crate::generate::with_primitive_models(cfg, board::design(cfg, params).files());
+        let mut files =
+            crate::generate::with_primitive_models(cfg, board::design(cfg, params).files());
+        if params.pll.is_some() {
+            files.push((
+                "pll_cells.v".to_string(),
+                crate::rtl::clock::PLL_MODELS.to_string(),
+            ));
+        }
         SimBoard::build_files(&format!("board-{}", cfg.tag()), &files, params, opts)
     }
 

@@ -175,6 +175,13 @@ pub enum Item {
     },
     /// A tool directive in a comment, printed as `/* TEXT */` (e.g. `verilator hier_block`).
     Pragma(String),
+    /// `(* NAME = "VALUE" *)` attributes on the next item (an instance of a vendor primitive
+    /// whose tools read them, e.g. the ECP5 PLL's loop-filter settings). Values are strings of
+    /// letters, digits, `_` and `.`.
+    Attributed {
+        attrs: Vec<(String, String)>,
+        item: Box<Item>,
+    },
     /// `/* verilator lint_off WARNING */` ... `/* verilator lint_on WARNING */` around items, for
     /// warnings that are intended (documented at the use).
     LintOff {
@@ -245,6 +252,25 @@ pub fn string(s: &str) -> Expr {
         "string literal {s:?}"
     );
     Expr::Str(s.into())
+}
+/// `item` with `(* NAME = "VALUE" *)` attributes (see [`Item::Attributed`]).
+pub fn attributed(attrs: &[(&str, &str)], item: Item) -> Item {
+    for (name, value) in attrs {
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'),
+            "attribute {name} = {value:?}"
+        );
+    }
+    Item::Attributed {
+        attrs: attrs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        item: Box::new(item),
+    }
 }
 pub fn clog2(e: Expr) -> Expr {
     Expr::Clog2(Box::new(e))

@@ -207,6 +207,12 @@ fn print_item(out: &mut String, item: &Item, depth: usize, top: bool) {
         Item::Pragma(text) => {
             let _ = writeln!(out, "{ind}/* {text} */");
         }
+        Item::Attributed { attrs, item } => {
+            for (name, value) in attrs {
+                let _ = writeln!(out, "{ind}(* {name} = \"{value}\" *)");
+            }
+            print_item(out, item, depth, top);
+        }
         Item::LintOff {
             warning,
             reason,
