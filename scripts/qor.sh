@@ -7,8 +7,11 @@
 #   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
 #
-# Each run: Yosys + nextpnr at the board's target frequency, default seed, multipliers `auto`
-# (ECP5: MULT18X18D when they fit; iCE40: LUTs). Fmax is nextpnr's timing model.
+# Each run: Yosys + nextpnr at the board's target frequency, multipliers `auto` (ECP5:
+# MULT18X18D when they fit; iCE40: LUTs). Fmax is nextpnr's timing model. Placement moves Fmax
+# by 10-20% from one placer seed to the next, so every configuration is placed with each seed
+# of SEEDS (default "1 2 3"), and the table gives the median Fmax, its range, and the other
+# numbers of the median run. JOBS (default 2) runs that many at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 matrix=${1:-}
@@ -22,13 +25,21 @@ esac
 out=runs/qor-$matrix
 mkdir -p "$out"
 
-# run TAG BOARD ARGS...: one synthesis, its report in $out/TAG@BOARD.json (stderr beside it).
+seeds=${SEEDS:-1 2 3}
+jobs_max=${JOBS:-2}
+
+# run TAG BOARD ARGS...: one synthesis per seed, each report in $out/TAG@BOARD~sSEED.json
+# (stderr beside it), JOBS at a time.
 run() {
   local tag=$1 board=$2
   shift 2
-  echo "== $tag on $board" >&2
-  ./target/release/systolic synth --board "$board" --ooc --json --out "$out/$tag@$board" "$@" \
-    > "$out/$tag@$board.json" 2> "$out/$tag@$board.err" || true
+  for seed in $seeds; do
+    while (($(jobs -rp | wc -l) >= jobs_max)); do sleep 1; done
+    echo "== $tag on $board, seed $seed" >&2
+    ./target/release/systolic synth --board "$board" --ooc --json --seed "$seed" \
+      --out "$out/$tag@$board~s$seed" "$@" \
+      > "$out/$tag@$board~s$seed.json" 2> "$out/$tag@$board~s$seed.err" &
+  done
 }
 
 if [[ "${2:-}" != "--table" ]]; then
@@ -59,6 +70,7 @@ if [[ "${2:-}" != "--table" ]]; then
       done
     done
   fi
+  wait
 fi
 
 python3 - "$out" <<'EOF'
@@ -67,22 +79,33 @@ out = sys.argv[1]
 devices = {"icebreaker": "iCE40 UP5K", "ice40-hx8k-breakout": "iCE40 HX8K",
            "ulx3s-25f": "ECP5 25F", "ulx3s-85f": "ECP5 85F"}
 formats = {"int8": 0, "fp8e4m3": 1, "bf16": 2}
-rows = []
+runs = {}
 for name in os.listdir(out):
     if not name.endswith(".json"):
         continue
-    tag, board = name[:-5].split("@")
-    fmt, size, lat = tag.split("-")
-    lat, _, prims = lat.partition("+")
+    tag, _, rest = name[:-5].partition("@")
+    board, _, seed = rest.partition("~s")
     path = os.path.join(out, name)
     try:
         d = json.load(open(path))
     except ValueError:
         err = open(path[:-5] + ".err").read().strip().splitlines()
         d = (err[-1] if err else "failed").replace("|", "\\|")
+    runs.setdefault((tag, board), []).append(d)
+rows = []
+for (tag, board), ds in runs.items():
+    fmt, size, lat = tag.split("-")
+    lat, _, prims = lat.partition("+")
     key = (list(devices).index(board) if board in devices else 99, int(size.split("x")[0]),
            formats.get(fmt, 9), lat, prims)
     shown = lat[1:] + (f", {prims} primitives" if prims else "")
+    ok = sorted((d for d in ds if not isinstance(d, str)), key=lambda d: d["fmax_mhz"])
+    if ok:
+        # The median run (the lower middle one of an even count); the range of all.
+        d = dict(ok[(len(ok) - 1) // 2])
+        d["range"] = (ok[0]["fmax_mhz"], ok[-1]["fmax_mhz"], len(ok))
+    else:
+        d = ds[0]
     rows.append((key, devices.get(board, board), f"{fmt} {size}", shown, d))
 rows.sort(key=lambda r: r[0])
 
@@ -93,8 +116,8 @@ def short(s):
     s = re.sub(r"_(TRELLIS_FF|SB_DFF|SB_LUT4|SB_CARRY)\w*", "", s)
     return re.sub(r"\.0\.0$", "", s)
 
-print("| device | core | pe_latency | mult | LUT4 | FF | DSP | BRAM | placed | Fmax MHz | GOPS "
-      "| yosys + P&R s | critical path ends |")
+print("| device | core | pe_latency | mult | LUT4 | FF | DSP | BRAM | placed | Fmax MHz, median "
+      "(range, seeds) | GOPS | yosys + P&R s | critical path ends (median run) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for _, dev, core, lat, d in rows:
     if isinstance(d, str):
@@ -104,7 +127,8 @@ for _, dev, core, lat, d in rows:
     cp = d.get("critical_path") or {}
     ends = short(f"{cp.get('from', '')} -> {cp.get('to', '')}")
     placed = f"{p['logic']['used']:,} / {p['logic']['available']:,}"
+    lo, hi, n = d["range"]
     print(f"| {dev} | {core} | {lat} | {d['multipliers']} | {c['lut4']:,} | {c['ff']:,} | {c['dsp']} "
-          f"| {c['bram']} | {placed} | {d['fmax_mhz']:.1f} | {d['gops']:.2f} "
+          f"| {c['bram']} | {placed} | {d['fmax_mhz']:.1f} ({lo:.1f}-{hi:.1f}, {n}) | {d['gops']:.2f} "
           f"| {t['yosys_s']:.0f} + {t['nextpnr_s']:.0f} | {ends} |")
 EOF

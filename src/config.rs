@@ -264,9 +264,13 @@ pub struct Derived {
     /// Integer PSUM read-ahead (`RD_AHEAD`, 0..=2; `mul_lat` for integers, 0 for floating
     /// point): the control of a result vector reaches PSUM `1 + psum_ahead` cycles before its
     /// data; with 1 the old value is read and selected a cycle early, so only the adder is left
-    /// in the data cycle; with 2 the memory's read data is also registered before the selection
-    /// (see `rtl::psum`). Latency unchanged.
+    /// in the data cycle; with 2 the memory's read data is also registered before the selection,
+    /// and the sum is written from its register one cycle after the data cycle
+    /// (`psum_wr_reg`; see `rtl::psum`).
     pub psum_ahead: u32,
+    /// Integer PSUM writes a sum from its register, one cycle after its data cycle (1 with
+    /// `psum_ahead` 2, else 0): results are written, and visible, one cycle later.
+    pub psum_wr_reg: u32,
     /// PSUM memories on ECP5 block RAMs with their output registers (`RAM_ECP5`, 0 or 1):
     /// with `primitives = "ecp5"`, read-ahead 2 and at most 1024 entries per column. The read
     /// data then leaves the block's own output register, and a host read answers one cycle
@@ -278,7 +282,7 @@ pub struct Derived {
     /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
     pub load_hold: u32,
     /// A moving beat fired in cycle s is written at the edge ending cycle
-    /// s + rows*add_lat + mul_lat + cols + psum_pipe, so it is visible from cycle
+    /// s + rows*add_lat + mul_lat + cols + psum_pipe + psum_wr_reg, so it is visible from cycle
     /// s + `mm_latency` (see `rtl::top` and `golden::timing`).
     pub mm_latency: u32,
 }
@@ -407,6 +411,7 @@ impl Config {
             ));
         }
         let psum_ahead = if format.is_float() { 0 } else { mul_lat };
+        let psum_wr_reg = u32::from(psum_ahead == 2);
         let psum_ram_ecp5 = u32::from(
             raw.primitives == Primitives::Ecp5
                 && psum_ahead == 2
@@ -431,10 +436,11 @@ impl Config {
             add_lat,
             psum_pipe: add_lat - 1,
             psum_ahead,
+            psum_wr_reg,
             psum_ram_ecp5,
             psum_read_lat: 2 + psum_ram_ecp5,
             load_hold: (raw.rows - 1) * (add_lat - 1),
-            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1),
+            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1) + psum_wr_reg,
         };
         Ok(Config {
             name: raw.name.clone(),
@@ -697,7 +703,9 @@ mod tests {
             (d.mul_lat, d.add_lat, d.load_hold, d.psum_pipe),
             (2, 1, 0, 0)
         );
-        assert_eq!(d.mm_latency, 4 + 2 + 4 + 1);
+        // rows + mul_lat + cols + PSUM write (1) + the PSUM's registered write (1).
+        assert_eq!((d.psum_ahead, d.psum_wr_reg), (2, 1));
+        assert_eq!(d.mm_latency, 4 + 2 + 4 + 1 + 1);
         r.pe_latency = 2;
         let c = Config::from_raw(&r).unwrap();
         assert_eq!(

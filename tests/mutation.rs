@@ -107,51 +107,28 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
         return;
     }
     let base = common::config(2, 3, "int8", 32, 2, 8);
-    // (pe_latency, ECP5 primitives, file, line of the design, its broken replacement)
-    let cases = [
-        (
-            2,
-            false,
-            "systolic_psum.v",
-            "assign ctl_same0 = ctl_same0_q;",
-            "assign ctl_same0 = 1'b0;",
-        ),
-        (
-            2,
-            false,
-            "systolic_psum.v",
-            "assign ctl_same1 = ctl_same1_q;",
-            "assign ctl_same1 = 1'b0;",
-        ),
-        (
-            3,
-            false,
-            "systolic_psum.v",
-            "assign ctl_same0 = ctl_same0_q;",
-            "assign ctl_same0 = 1'b0;",
-        ),
-        (
-            3,
-            false,
-            "systolic_psum.v",
-            "assign ctl_same1 = ctl_same1_q;",
-            "assign ctl_same1 = 1'b0;",
-        ),
-        (
-            3,
-            false,
-            "systolic_psum.v",
-            "assign ctl_same2 = ctl_same2_q;",
-            "assign ctl_same2 = 1'b0;",
-        ),
-        (
-            3,
-            true,
-            "systolic_mul_ecp5.v",
-            ".CE1     (b_ce),",
-            ".CE1     (1'b1),",
-        ),
-    ];
+    // (pe_latency, ECP5 primitives, file, line of the design, its broken replacement): each
+    // forwarding flag of the read-ahead (pe_latency 2: two, 3: four) tied to 0, and the DSP
+    // block's weight-register enable tied to 1.
+    let mut cases: Vec<(u32, bool, &str, String, String)> = vec![];
+    for (pe_latency, flags) in [(2, 0..2), (3, 0..4)] {
+        for j in flags {
+            cases.push((
+                pe_latency,
+                false,
+                "systolic_psum.v",
+                format!("assign ctl_same{j} = ctl_same{j}_q;"),
+                format!("assign ctl_same{j} = 1'b0;"),
+            ));
+        }
+    }
+    cases.push((
+        3,
+        true,
+        "systolic_mul_ecp5.v",
+        ".CE1     (b_ce),".into(),
+        ".CE1     (1'b1),".into(),
+    ));
     let opts = HarnessOptions::default();
     let mut rng = SplitMix64::new(11);
     for (pe_latency, ecp5, file, line, broken) in cases {
@@ -181,12 +158,12 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
             .map(|(name, text)| {
                 if name == file {
                     assert_eq!(
-                        text.matches(line).count(),
+                        text.matches(line.as_str()).count(),
                         1,
                         "{}: `{line}` in {file}",
                         cfg.name
                     );
-                    (name.clone(), text.replace(line, broken))
+                    (name.clone(), text.replace(line.as_str(), &broken))
                 } else {
                     (name.clone(), text.clone())
                 }

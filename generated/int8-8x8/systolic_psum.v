@@ -3,7 +3,8 @@
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
 // Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
-// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written
+// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
+// edge after, from the sum's register; wr_valid marks the write); sums written
 // since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the
 // request, held until taken; accepted only while rd_allow (nothing in flight).
 module systolic_psum #(
@@ -27,7 +28,7 @@ module systolic_psum #(
   input  wire                  pre_acc,          // 1: add to the entry, 0: overwrite
   input  wire [M_W-1:0]        pre_m,            // columns c < m are written
   input  wire [COLS*ACC_W-1:0] in_data,          // result vector, column c in [c*ACC_W +: ACC_W]
-  output reg                   wr_valid,         // a result vector is written at this cycle's edge
+  output wire                  wr_valid,         // a result vector is written at this cycle's edge
   input  wire                  rd_allow,         // no result in flight (from the top level)
   input  wire                  rd_valid,         // host read request
   output wire                  rd_ready,
@@ -51,6 +52,7 @@ module systolic_psum #(
   reg wr_acc;
   /* verilator lint_on UNUSED */
   reg [M_W-1:0] wr_m;
+  reg dat_valid;
   // Entry index: {bank, addr}, or addr alone with one bank.
   wire [IDX_W-1:0] pre_index;
   wire [IDX_W-1:0] rd_index;
@@ -68,15 +70,31 @@ module systolic_psum #(
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
+  // RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle.
+  generate
+  if (RD_AHEAD > 1) begin : g_wr_reg
+    assign wr_valid = fwd_valid;
+  end else begin : g_wr_now
+    assign wr_valid = dat_valid;
+  end
+  endgenerate
+  // The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.
+  /* verilator lint_off UNUSED */
+  reg [IDX_W-1:0] fwd2_index;
+  /* verilator lint_on UNUSED */
+  always @(posedge clk) begin
+    fwd2_index <= fwd_index;
+  end
   wire ctl_valid;
   wire ctl_acc;
   wire [M_W-1:0] ctl_m;
   wire [IDX_W-1:0] ctl_index;
-  // Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 when RD_AHEAD < 2.
+  // Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 and ctl_same3 when RD_AHEAD < 2.
   /* verilator lint_off UNUSED */
   wire ctl_same0;
   wire ctl_same1;
   wire ctl_same2;
+  wire ctl_same3;
   /* verilator lint_on UNUSED */
   generate
   if (RD_AHEAD != 0) begin : g_ctl_ahead
@@ -129,14 +147,17 @@ module systolic_psum #(
     reg ctl_same0_q;
     reg ctl_same1_q;
     reg ctl_same2_q;
+    reg ctl_same3_q;
     always @(posedge clk) begin
       ctl_same0_q <= nx_index == ctl_index;
       ctl_same1_q <= nx_index == wr_index;
       ctl_same2_q <= nx_index == fwd_index;
+      ctl_same3_q <= nx_index == fwd2_index;
     end
     assign ctl_same0 = ctl_same0_q;
     assign ctl_same1 = ctl_same1_q;
     assign ctl_same2 = ctl_same2_q;
+    assign ctl_same3 = ctl_same3_q;
   end else begin : g_ctl_now
     assign ctl_valid = pre_valid;
     assign ctl_acc = pre_acc;
@@ -145,6 +166,7 @@ module systolic_psum #(
     assign ctl_same0 = 1'b0;
     assign ctl_same1 = 1'b0;
     assign ctl_same2 = 1'b0;
+    assign ctl_same3 = 1'b0;
   end
   endgenerate
   wire rd_take;
@@ -178,13 +200,13 @@ module systolic_psum #(
   end
   always @(posedge clk) begin
     if (rst) begin
-      wr_valid <= 1'b0;
+      dat_valid <= 1'b0;
       fwd_valid <= 1'b0;
       rd_pending <= 1'b0;
       rdata_valid <= 1'b0;
     end else begin
-      wr_valid <= ctl_valid;
-      fwd_valid <= wr_valid;
+      dat_valid <= ctl_valid;
+      fwd_valid <= dat_valid;
       rd_pending <= rd_fire;
       if (rd_take) begin
         rdata_valid <= 1'b1;
@@ -203,7 +225,7 @@ module systolic_psum #(
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
     reg last_we;
-    wire we = wr_valid && wr_m > c;
+    wire we = dat_valid && wr_m > c;
     wire [ACC_W-1:0] addend;
     if (RD_AHEAD != 0) begin : g_ahead
       reg [ACC_W-1:0] old_q;
@@ -222,21 +244,29 @@ module systolic_psum #(
           end
           assign rd_q2 = q_r;
         end
+        // The sums of the data cycles two and three cycles back: written after the read.
         reg fwd2_valid;
+        reg fwd3_valid;
         reg [ACC_W-1:0] last2_sum;
+        reg [ACC_W-1:0] last3_sum;
         reg last2_we;
+        reg last3_we;
         always @(posedge clk) begin
           last2_sum <= last_sum;
+          last3_sum <= last2_sum;
           last2_we <= last_we;
+          last3_we <= last2_we;
         end
         always @(posedge clk) begin
           if (rst) begin
             fwd2_valid <= 1'b0;
+            fwd3_valid <= 1'b0;
           end else begin
             fwd2_valid <= fwd_valid;
+            fwd3_valid <= fwd2_valid;
           end
         end
-        assign rd_old = (fwd2_valid && last2_we && ctl_same2) ? last2_sum : rd_q2;
+        assign rd_old = (fwd2_valid && last2_we && ctl_same2) ? last2_sum : ((fwd3_valid && last3_we && ctl_same3) ? last3_sum : rd_q2);
       end else begin : g_rd_now
         assign rd_old = rd_q;
       end
@@ -249,6 +279,18 @@ module systolic_psum #(
       assign addend = wr_acc ? ((fwd_valid && fwd_index == wr_index && last_we) ? last_sum : rd_q) : {ACC_W{1'b0}};
     end
     wire [ACC_W-1:0] sum = addend + in_data[c*ACC_W +: ACC_W];
+    wire st_we;
+    wire [IDX_W-1:0] st_index;
+    wire [ACC_W-1:0] st_data;
+    if (RD_AHEAD > 1) begin : g_st_reg
+      assign st_we = fwd_valid && last_we;
+      assign st_index = fwd_index;
+      assign st_data = last_sum;
+    end else begin : g_st_now
+      assign st_we = we;
+      assign st_index = wr_index;
+      assign st_data = sum;
+    end
     if (RAM_ECP5 != 0) begin : g_ram_ecp5
       systolic_ram_ecp5 #(
         .W       (ACC_W),
@@ -256,9 +298,9 @@ module systolic_psum #(
         .AW      (IDX_W)
       ) u_ram (
         .clk   (clk),
-        .we    (we),
-        .waddr (wr_index),
-        .wdata (sum),
+        .we    (st_we),
+        .waddr (st_index),
+        .wdata (st_data),
         .raddr (raddr),
         .rdata (rd_q)
       );
@@ -267,8 +309,8 @@ module systolic_psum #(
       reg [ACC_W-1:0] q;
       always @(posedge clk) begin
         q <= mem[raddr];
-        if (we) begin
-          mem[wr_index] <= sum;
+        if (st_we) begin
+          mem[st_index] <= st_data;
         end
       end
       assign rd_q = q;

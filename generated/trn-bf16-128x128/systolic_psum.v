@@ -3,7 +3,8 @@
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
 // Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
-// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written
+// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
+// edge after, from the sum's register; wr_valid marks the write); sums written
 // since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the
 // request, held until taken; accepted only while rd_allow (nothing in flight).
 module systolic_psum #(

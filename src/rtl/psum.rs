@@ -25,7 +25,11 @@
 //!   as it leaves the memory (`q_r`, no logic after the block RAM's output); the addend formed
 //!   in the cycle before the data forwards the sums written at the two edges before that cycle
 //!   (`last_sum`, `last2_sum`), which the early read may have missed, and the data cycle's
-//!   predecessor's sum replaces it as before (`fwd_q`). With either RD_AHEAD, whether the
+//!   predecessor's sum replaces it as before (`fwd_q`). The memory is then written from the
+//!   sum's register (`last_sum` at `fwd_index`) at the edge after the data cycle, so the
+//!   adder's result goes only into a register, and `wr_valid` (the write's cycle) is one cycle
+//!   after the data cycle; the addend also forwards the sum of the data cycle three cycles
+//!   back (`last3_sum`), whose write the early read may have missed too. With either RD_AHEAD, whether the
 //!   entry is one of those written before (`ctl_same0..2`) is compared a cycle early, from the
 //!   control one stage before, so every forwarding select is a register.
 //!   `RAM_ECP5 = 1` (with `RD_AHEAD = 2`, `primitives = "ecp5"`): each column's memory is
@@ -54,9 +58,9 @@ pub fn module(cfg: &Config) -> Module {
     let idx_w = || w("IDX_W");
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
     let float = cfg.format.is_float();
-    // The data cycle's valid: `wr_valid` itself, or (float) `dat_valid`, which the write stage
-    // follows ACC_PIPE cycles later.
-    let dvalid = if float { "dat_valid" } else { "wr_valid" };
+    // The data cycle's valid. The write stage (`wr_valid`) follows it ACC_PIPE cycles later
+    // (float), or one cycle later with RD_AHEAD 2 (integers).
+    let dvalid = "dat_valid";
     // The control of the beat whose data comes next cycle: `pre_*` itself, or (integer formats)
     // `ctl_*`, which follows `pre_*` by RD_AHEAD cycles.
     let ctl = |field: &str| {
@@ -74,7 +78,7 @@ pub fn module(cfg: &Config) -> Module {
             wire("w_index", w("IDX_W")),
         ]
     } else {
-        vec![]
+        vec![reg("dat_valid", None)]
     };
     let write_stage = if float {
         let idx = || idx_w();
@@ -190,24 +194,40 @@ pub fn module(cfg: &Config) -> Module {
                                     assign(id("rd_q2"), id("q_r")),
                                 ],
                             ),
+                            comment("The sums of the data cycles two and three cycles back: written after the read."),
                             reg("fwd2_valid", None),
+                            reg("fwd3_valid", None),
                             reg("last2_sum", w("ACC_W")),
+                            reg("last3_sum", w("ACC_W")),
                             reg("last2_we", None),
+                            reg("last3_we", None),
                             always(vec![
                                 nb(id("last2_sum"), id("last_sum")),
+                                nb(id("last3_sum"), id("last2_sum")),
                                 nb(id("last2_we"), id("last_we")),
+                                nb(id("last3_we"), id("last2_we")),
                             ]),
                             always(vec![if_else(
                                 id("rst"),
-                                vec![nb(id("fwd2_valid"), sized(1, 0))],
-                                vec![nb(id("fwd2_valid"), id("fwd_valid"))],
+                                vec![
+                                    nb(id("fwd2_valid"), sized(1, 0)),
+                                    nb(id("fwd3_valid"), sized(1, 0)),
+                                ],
+                                vec![
+                                    nb(id("fwd2_valid"), id("fwd_valid")),
+                                    nb(id("fwd3_valid"), id("fwd2_valid")),
+                                ],
                             )]),
                             assign(
                                 id("rd_old"),
                                 cond(
                                     hit("ctl_same2", id("fwd2_valid").and(id("last2_we"))),
                                     id("last2_sum"),
-                                    id("rd_q2"),
+                                    cond(
+                                        hit("ctl_same3", id("fwd3_valid").and(id("last3_we"))),
+                                        id("last3_sum"),
+                                        id("rd_q2"),
+                                    ),
                                 ),
                             ),
                         ],
@@ -257,8 +277,9 @@ pub fn module(cfg: &Config) -> Module {
                 .into(),
             "Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write"
                 .into(),
-            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written"
+            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the"
                 .into(),
+            "edge after, from the sum's register; wr_valid marks the write); sums written".into(),
             "since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the"
                 .into(),
             "request, held until taken; accepted only while rd_allow (nothing in flight).".into(),
@@ -308,19 +329,11 @@ pub fn module(cfg: &Config) -> Module {
                 Some(id("COLS").mul(id("ACC_W"))),
                 "result vector, column c in [c*ACC_W +: ACC_W]",
             ),
-            if float {
-                output(
-                    "wr_valid",
-                    None,
-                    "a result vector is written at this cycle's edge",
-                )
-            } else {
-                output_reg(
-                    "wr_valid",
-                    None,
-                    "a result vector is written at this cycle's edge",
-                )
-            },
+            output(
+                "wr_valid",
+                None,
+                "a result vector is written at this cycle's edge",
+            ),
             input("rd_allow", None, "no result in flight (from the top level)"),
             input("rd_valid", None, "host read request"),
             output("rd_ready", None, ""),
@@ -400,7 +413,26 @@ pub fn module(cfg: &Config) -> Module {
                     id("fwd_valid").and(id("fwd_index").eq(id("wr_index"))),
                 )]
             } else {
-                control_stage()
+                [
+                    vec![
+                        comment("RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle."),
+                        gen_if(
+                            id("RD_AHEAD").gt(int(1)),
+                            "g_wr_reg",
+                            vec![assign(id("wr_valid"), id("fwd_valid"))],
+                            "g_wr_now",
+                            vec![assign(id("wr_valid"), id("dat_valid"))],
+                        ),
+                        Item::LintOff {
+                            warning: "UNUSED",
+                            reason: "The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.".into(),
+                            items: vec![reg("fwd2_index", idx_w())],
+                        },
+                        always(vec![nb(id("fwd2_index"), id("fwd_index"))]),
+                    ],
+                    control_stage(),
+                ]
+                .concat()
             },
             read_stages(float),
             vec![
@@ -429,7 +461,7 @@ pub fn module(cfg: &Config) -> Module {
                     ],
                     vec![
                         nb(id(dvalid), id(&ctl("valid"))),
-                        nb(id("fwd_valid"), id("wr_valid")),
+                        nb(id("fwd_valid"), id(if float { "wr_valid" } else { "dat_valid" })),
                         nb(id("rd_pending"), id("rd_fire")),
                         if_else(
                             id("rd_take"),
@@ -468,7 +500,11 @@ pub fn module(cfg: &Config) -> Module {
                             vec![]
                         },
                         sum,
-                        storage(float, we_name, index_name),
+                        if float {
+                            storage(float, we_name, index_name, "sum")
+                        } else {
+                            [int_write_port(), storage(float, "st_we", "st_index", "st_data")].concat()
+                        },
                         vec![
                             always(vec![
                                 nb(id("last_sum"), id("sum")),
@@ -526,18 +562,19 @@ fn control_stage() -> Vec<Item> {
             .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid{i}_{f}"))))
             .collect()
     };
-    // `ctl_same{j}`: the control's entry is the one written j edges before the end of this
-    // cycle (0: by the data cycle's beat, `wr_index`; 1: `fwd_index`; 2: the one before).
+    // `ctl_same{j}`: the control's entry is that of the data cycle j cycles before the next
+    // one (0: this cycle's, `wr_index`; 1: `fwd_index`; 2 and 3: further back).
     // Compared one cycle early, against the control one stage before `ctl_*` (`nx_index`),
     // so that the forwarding selects are registers.
     let same = [
         ("ctl_same0", "ctl_index"),
         ("ctl_same1", "wr_index"),
         ("ctl_same2", "fwd_index"),
+        ("ctl_same3", "fwd2_index"),
     ];
     items.push(Item::LintOff {
         warning: "UNUSED",
-        reason: "Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 when RD_AHEAD < 2.".into(),
+        reason: "Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 and ctl_same3 when RD_AHEAD < 2.".into(),
         items: same.iter().map(|(flag, _)| wire(flag, None)).collect(),
     });
     let mut regs = stage(0, &src);
@@ -610,16 +647,40 @@ fn read_stages(float: bool) -> Vec<Item> {
     items
 }
 
+/// An integer column's write port: the data cycle's sum, or (RD_AHEAD 2) its register one
+/// cycle later.
+fn int_write_port() -> Vec<Item> {
+    let port = |we: Expr, index: &str, data: &str| {
+        vec![
+            assign(id("st_we"), we),
+            assign(id("st_index"), id(index)),
+            assign(id("st_data"), id(data)),
+        ]
+    };
+    vec![
+        wire("st_we", None),
+        wire("st_index", w("IDX_W")),
+        wire("st_data", w("ACC_W")),
+        gen_if(
+            id("RD_AHEAD").gt(int(1)),
+            "g_st_reg",
+            port(id("fwd_valid").and(id("last_we")), "fwd_index", "last_sum"),
+            "g_st_now",
+            port(id("we"), "wr_index", "sum"),
+        ),
+    ]
+}
+
 /// One column's memory: written with `sum` at `index` when `we`, read at `raddr` into `rd_q`.
 /// An inferred memory with a registered read (`g_col[c].mem`, one cycle), or (integer
 /// `RAM_ECP5`) `systolic_ram_ecp5` (two cycles).
-fn storage(float: bool, we: &str, index: &str) -> Vec<Item> {
+fn storage(float: bool, we: &str, index: &str, data: &str) -> Vec<Item> {
     let inferred = vec![
         memory("mem", w("ACC_W"), id("ENTRIES")),
         reg("q", w("ACC_W")),
         always(vec![
             nb(id("q"), id("mem").at(id("raddr"))),
-            if_(id(we), vec![nb(id("mem").at(id(index)), id("sum"))]),
+            if_(id(we), vec![nb(id("mem").at(id(index)), id(data))]),
         ]),
         assign(id("rd_q"), id("q")),
     ];
@@ -641,7 +702,7 @@ fn storage(float: bool, we: &str, index: &str) -> Vec<Item> {
                 ("clk".into(), id("clk")),
                 ("we".into(), id(we)),
                 ("waddr".into(), id(index)),
-                ("wdata".into(), id("sum")),
+                ("wdata".into(), id(data)),
                 ("raddr".into(), id("raddr")),
                 ("rdata".into(), id("rd_q")),
             ],

@@ -31,7 +31,8 @@
 //!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1). With a
 //!   pipelined PE (`MUL_LAT`, `ADD_LAT`, see `pe`) the edge is
 //!   s + ROWS*ADD_LAT + MUL_LAT + COLS + (ADD_LAT - 1): the skew of row r is r*ADD_LAT, and the
-//!   PSUM fp32 adder has a register of its own (`ACC_PIPE`).
+//!   PSUM fp32 adder has a register of its own (`ACC_PIPE`); an integer PSUM with read-ahead 2
+//!   (`PSUM_AHEAD`, pe_latency 3) writes a sum from its register, one edge later still.
 //! - Pipelined floating point (`ADD_LAT` = 2): the first beat of a load waits
 //!   `LOAD_HOLD = (ROWS-1)*(ADD_LAT-1)` cycles after a swap (a swap moves down a column one row
 //!   per ADD_LAT cycles, a load one row per cycle: the load must not overtake it); and a beat
@@ -774,7 +775,8 @@ pub fn module(cfg: &Config) -> Module {
                 .into(),
             "in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COLS + ADD_LAT - 1"
                 .into(),
-            "(ADD_LAT = 1 for integers); beats of consecutive".into(),
+            "(ADD_LAT = 1 for integers; one edge later with PSUM_AHEAD 2); beats of consecutive"
+                .into(),
             "instructions, including a stationary swap, flow back to back. A read is accepted when"
                 .into(),
             "nothing is in flight and answers two cycles later (RAM_ECP5: three). See docs/architecture.md."
