@@ -22,8 +22,9 @@ pub const MAX_PSUM_DEPTH: u32 = 4096;
 pub const MAX_ACC_BITS: u32 = 64;
 pub const MIN_SBUF_DEPTH: u32 = 16;
 pub const MAX_SBUF_DEPTH: u32 = 65536;
-/// Largest PE latency (`pe_latency`) of the integer formats: registered operands and product.
-pub const MAX_PE_LATENCY_INT: u32 = 3;
+/// Largest PE latency (`pe_latency`) of the integer formats: registered operands, the
+/// multiplier split in two halves with registered partial products, registered product.
+pub const MAX_PE_LATENCY_INT: u32 = 4;
 /// Largest PE latency of the floating-point formats: two-stage multiplier, registered product,
 /// two-stage adder.
 pub const MAX_PE_LATENCY_FLOAT: u32 = 4;
@@ -82,8 +83,9 @@ pub struct RawConfig {
     pub sbuf_depth: u32,
     /// Cycles from a PE's moving input to its partial-sum output (see `rtl::pe`): 1 (default),
     /// 2 (registered product), 3 (integers: also registered operands; floating point: a
-    /// registered product and a two-stage adder), 4 (floating point: also a two-stage
-    /// multiplier). Omitted from the canonical text when 1, so configurations without it keep
+    /// registered product and a two-stage adder), 4 (integers: also the multiplier split in
+    /// two halves with registered partial products, for LUT fabrics; floating point: also a
+    /// two-stage multiplier). Omitted from the canonical text when 1, so configurations without it keep
     /// their hash.
     #[serde(
         default = "default_pe_latency",
@@ -261,7 +263,7 @@ pub struct Derived {
     /// integers). With 1 a result is written one cycle later, and an accumulation into the entry
     /// of the beat just before it waits one cycle (see `rtl::psum`).
     pub psum_pipe: u32,
-    /// Integer PSUM read-ahead (`RD_AHEAD`, 0..=2; `mul_lat` for integers, 0 for floating
+    /// Integer PSUM read-ahead (`RD_AHEAD`, 0..=2; `mul_lat` (at most 2) for integers, 0 for floating
     /// point): the control of a result vector reaches PSUM `1 + psum_ahead` cycles before its
     /// data; with 1 the old value is read and selected a cycle early, so only the adder is left
     /// in the data cycle; with 2 the memory's read data is also registered before the selection,
@@ -391,15 +393,18 @@ impl Config {
             ));
         }
         // (mul_lat, add_lat), pe_latency = mul_lat + add_lat. Both: 1: (0, 1), 2: (1, 1);
-        // integers 3: (2, 1) (operand registers); floating point 3: (1, 2), 4: (2, 2).
+        // integers 3: (2, 1) (operand registers), 4: (3, 1) (and partial products); floating
+        // point 3: (1, 2), 4: (2, 2).
         let (mul_lat, add_lat) = match (raw.pe_latency, format.is_float()) {
             (1, _) => (0, 1),
             (2, _) => (1, 1),
             (3, false) => (2, 1),
+            (4, false) => (3, 1),
             (3, true) => (1, 2),
             _ => (2, 2),
         };
-        if raw.primitives == Primitives::Ecp5 && (format.is_float() || mul_lat == 0) {
+        if raw.primitives == Primitives::Ecp5 && (format.is_float() || !(1..=2).contains(&mul_lat))
+        {
             return Err(range_err(
                 "primitives",
                 raw.primitives,
@@ -410,7 +415,7 @@ impl Config {
                 ),
             ));
         }
-        let psum_ahead = if format.is_float() { 0 } else { mul_lat };
+        let psum_ahead = if format.is_float() { 0 } else { mul_lat.min(2) };
         let psum_wr_reg = u32::from(psum_ahead == 2);
         let psum_ram_ecp5 = u32::from(
             raw.primitives == Primitives::Ecp5
@@ -694,9 +699,23 @@ mod tests {
         let e = Config::from_raw(&r).unwrap_err().to_string();
         assert_eq!(e, "pe_latency = 5 is out of range: allowed 1..=4 for bf16");
         let mut r = raw(4, 4);
-        r.pe_latency = 4;
+        r.pe_latency = 5;
         let e = Config::from_raw(&r).unwrap_err().to_string();
-        assert_eq!(e, "pe_latency = 4 is out of range: allowed 1..=3 for int8");
+        assert_eq!(e, "pe_latency = 5 is out of range: allowed 1..=4 for int8");
+        r.pe_latency = 4;
+        let d = Config::from_raw(&r).unwrap().derived;
+        // The split multiplier: three registers in the multiplier; the PSUM reads ahead 2.
+        assert_eq!(
+            (d.mul_lat, d.add_lat, d.psum_ahead, d.psum_wr_reg),
+            (3, 1, 2, 1)
+        );
+        assert_eq!(d.mm_latency, 4 + 3 + 4 + 1 + 1);
+        r.primitives = Primitives::Ecp5;
+        assert!(
+            Config::from_raw(&r).is_err(),
+            "ecp5 primitives need pe_latency 2 or 3"
+        );
+        r.primitives = Primitives::Generic;
         r.pe_latency = 3;
         let d = Config::from_raw(&r).unwrap().derived;
         assert_eq!(

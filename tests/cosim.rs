@@ -226,6 +226,19 @@ cosim_case!(
     matmuls = 30,
     with_latency(common::config(3, 5, "uint8", 24, 2, 16), 3)
 );
+// Integer pe_latency 4: the multiplier split in two halves (odd widths too).
+cosim_case!(
+    cosim_int8_4x4_l4,
+    cases = 8,
+    matmuls = 30,
+    with_latency(common::preset("int8-4x4"), 4)
+);
+cosim_case!(
+    cosim_int5_2x3_l4,
+    cases = 8,
+    matmuls = 30,
+    with_latency(common::config(2, 3, "int5", 20, 2, 8), 4)
+);
 
 // primitives = "ecp5": each PE's multiplier is an ECP5 MULT18X18D with its own registers,
 // simulated with hdl/sim/ecp5_cells.v (shown to fail when that model's input registers are
@@ -395,6 +408,9 @@ fn extreme_column_sums_survive_the_narrow_partial_sums() {
         (common::config(5, 3, "uint8", 32, 2, 8), 19),
         (common::config(7, 2, "int4", 32, 2, 8), 11),
         (with_latency(common::config(2, 2, "int16", 40, 2, 8), 2), 33),
+        (with_latency(common::config(4, 4, "int8", 32, 2, 8), 4), 18),
+        (with_latency(common::config(5, 3, "uint8", 32, 2, 8), 4), 19),
+        (with_latency(common::config(3, 2, "int5", 32, 2, 8), 4), 12),
     ];
     for (cfg, ps_w) in cases {
         assert_eq!(cfg.derived.ps_w, ps_w, "{}", cfg.name);

@@ -96,7 +96,13 @@ fn edge_configs() -> Vec<Config> {
             }
         }
         // Floating-point formats with every PE latency, and pipelined integer PEs.
-        let mut variants: Vec<(&str, u32)> = vec![("int8", 2), ("int8", 3), ("uint4", 3)];
+        let mut variants: Vec<(&str, u32)> = vec![
+            ("int8", 2),
+            ("int8", 3),
+            ("uint4", 3),
+            ("int8", 4),
+            ("int5", 4),
+        ];
         for format in ["bf16", "fp8e4m3", "fp8e5m2"] {
             variants.extend([(format, 1), (format, 2), (format, 3)]);
         }
@@ -549,7 +555,7 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 3 + 3 * 3 + 2));
+    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 5 + 3 * 3 + 2));
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(
         tags.len(),

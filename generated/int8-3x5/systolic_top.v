@@ -13,7 +13,7 @@ module systolic_top #(
   parameter integer COLS       = 5,              // array columns: stationary free axis M
   parameter integer DATA_W     = 8,              // bits of one input element
   parameter integer ACC_W      = 32,             // bits of a PSUM accumulator
-  parameter integer MUL_LAT    = 0,              // registers in and after the multiplier (0..2; integers 0 or 1)
+  parameter integer MUL_LAT    = 0,              // registers in and after the multiplier (integers 0..3, floating point 0..2)
   parameter integer SIGNED     = 1,              // 1: two's-complement inputs, 0: unsigned
   parameter integer PSUM_BANKS = 2,              // PSUM banks
   parameter integer PSUM_DEPTH = 16,             // entries per bank (power of two)
@@ -69,7 +69,7 @@ module systolic_top #(
   localparam integer CTL_W = 1 + M_W + BANK_W + ADDR_W;
   localparam integer LD_W = 1 + ROW_W + DATA_W;
   localparam integer MV_W = X_W + 1;
-  localparam integer PSUM_AHEAD = MUL_LAT;
+  localparam integer PSUM_AHEAD = (MUL_LAT > 2) ? 2 : MUL_LAT;
   localparam integer PIPE_D = ROWS*1 + MUL_LAT + COLS - 2 - PSUM_AHEAD;
   localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COLS + 4);
 

@@ -13,7 +13,7 @@ module systolic_pe #(
   parameter integer PS_W    = 23,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 7,                 // bits of a row index
   parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
-  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (0..2; integers 0 or 1)
+  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (integers 0..3, floating point 0..2)
   parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
 ) (
   input  wire              clk,
@@ -50,10 +50,33 @@ module systolic_pe #(
   endgenerate
   // Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W.
   generate
-  if (SIGNED != 0) begin : g_signed
-    assign prod = $signed(mul_x)*$signed(mul_w);
-  end else begin : g_unsigned
-    assign prod = mul_x*mul_w;
+  if (MUL_LAT > 2) begin : g_split
+    localparam integer H = DATA_W / 2;
+    localparam integer LO_W = DATA_W + H;
+    localparam integer HI_W = DATA_W*2 - H;
+    wire [LO_W-1:0] pp_lo;
+    wire [HI_W-1:0] pp_hi;
+    reg [LO_W-1:0] pp_lo_q;
+    reg [HI_W-1:0] pp_hi_q;
+    if (SIGNED != 0) begin : g_signed
+      assign pp_lo = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:0]});
+      assign pp_hi = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H]);
+    end else begin : g_unsigned
+      assign pp_lo = mul_x*mul_w[H - 1:0];
+      assign pp_hi = mul_x*mul_w[DATA_W - 1:H];
+    end
+    always @(posedge clk) begin
+      pp_lo_q <= pp_lo;
+      pp_hi_q <= pp_hi;
+    end
+    // prod = pp_lo (extended) + pp_hi * 2^H, modulo 2^(2*DATA_W): exact.
+    assign prod = {{(DATA_W - H){SIGNED != 0 & pp_lo_q[LO_W - 1]}}, pp_lo_q} + {pp_hi_q, {H{1'b0}}};
+  end else begin : g_whole
+    if (SIGNED != 0) begin : g_signed
+      assign prod = $signed(mul_x)*$signed(mul_w);
+    end else begin : g_unsigned
+      assign prod = mul_x*mul_w;
+    end
   end
   endgenerate
   generate

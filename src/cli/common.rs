@@ -41,7 +41,7 @@ pub struct ConfigArgs {
     /// SBUF entries per partition: a power of two, 16..=65536.
     #[arg(long)]
     pub sbuf_depth: Option<u32>,
-    /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
+    /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands) and 4 (and the multiplier split in two registered halves, for LUT fabrics); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
     #[arg(long)]
     pub pe_latency: Option<u32>,
     /// FPGA primitives the RTL instantiates itself: generic (default) or ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2 or 3).

@@ -1,6 +1,6 @@
 //! `systolic_pe`: one weight-stationary processing element.
 //!
-//! Timing contract (everything registered; `MUL_LAT` in 0..=2, `ADD_LAT` in 1..=2; integer PEs
+//! Timing contract (everything registered; `MUL_LAT` in 0..=3 (floating point 0..=2), `ADD_LAT` in 1..=2; integer PEs
 //! have `ADD_LAT` = 1):
 //! - `psum_out = psum_in + x * w`, where `w` is the active weight, or the shadow weight in the
 //!   cycle `swap_in` is high (the swap takes effect for the beat that carries it). The product of
@@ -16,7 +16,9 @@
 //!   `primitives = "ecp5"`, those registers are the MULT18X18D's own (`systolic_mul_ecp5`:
 //!   operands into its input registers, product out of its output register; with `MUL_LAT` = 2
 //!   the block's weight register loads `w_shadow` when `swap_in` and holds otherwise, so no
-//!   logic sits between a fabric register and the block); same timing. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
+//!   logic sits between a fabric register and the block); same timing. `MUL_LAT` = 3 (fabric
+//!   only) also splits the multiplier: the element times the weight's low and high halves,
+//!   each product registered (`pp_lo_q`, `pp_hi_q`), then their sum into the product register. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
 //!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
 //!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
 //!   accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
@@ -56,7 +58,7 @@ pub fn params(cfg: &Config) -> Vec<(&'static str, i64, &'static str)> {
         (
             "MUL_LAT",
             i64::from(d.mul_lat),
-            "registers in and after the multiplier (0..2; integers 0 or 1)",
+            "registers in and after the multiplier (integers 0..3, floating point 0..2)",
         ),
     ];
     if cfg.format.is_float() {
@@ -211,14 +213,20 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
         ),
         comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W."),
         gen_if(
-            id("SIGNED").ne(int(0)),
-            "g_signed",
-            vec![assign(
-                id("prod"),
-                signed(id("mul_x")).mul(signed(id("mul_w"))),
+            id("MUL_LAT").gt(int(2)),
+            "g_split",
+            split_multiplier(),
+            "g_whole",
+            vec![gen_if(
+                id("SIGNED").ne(int(0)),
+                "g_signed",
+                vec![assign(
+                    id("prod"),
+                    signed(id("mul_x")).mul(signed(id("mul_w"))),
+                )],
+                "g_unsigned",
+                vec![assign(id("prod"), id("mul_x").mul(id("mul_w")))],
             )],
-            "g_unsigned",
-            vec![assign(id("prod"), id("mul_x").mul(id("mul_w")))],
         ),
         extend_product(),
         wire("prod_use", aw()),
@@ -227,6 +235,60 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
         always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
     ];
     (doc, items)
+}
+
+/// MUL_LAT 3: the product of the registered operands in two halves, `mul_x` times the low
+/// `H = DATA_W/2` bits of the weight (unsigned) and times its high bits (signed when SIGNED),
+/// each exact and registered; `prod` = their sum, the high one shifted by H (exact in 2*DATA_W
+/// bits). Each cycle then holds half a multiplier, or the adder of the halves.
+fn split_multiplier() -> Vec<Item> {
+    let (lo_w, hi_w) = (|| w("LO_W"), || w("HI_W"));
+    let mul_w_lo = || id("mul_w").slice(id("H").sub(int(1)), int(0));
+    let mul_w_hi = || id("mul_w").slice(id("DATA_W").sub(int(1)), id("H"));
+    let pp_lo = || id("pp_lo");
+    vec![
+        Item::Localparam("H".into(), id("DATA_W").div(int(2))),
+        Item::Localparam("LO_W".into(), id("DATA_W").add(id("H"))),
+        Item::Localparam("HI_W".into(), id("DATA_W").mul(int(2)).sub(id("H"))),
+        wire("pp_lo", lo_w()),
+        wire("pp_hi", hi_w()),
+        reg("pp_lo_q", lo_w()),
+        reg("pp_hi_q", hi_w()),
+        gen_if(
+            id("SIGNED").ne(int(0)),
+            "g_signed",
+            vec![
+                assign(
+                    pp_lo(),
+                    signed(id("mul_x")).mul(signed(concat(vec![sized(1, 0), mul_w_lo()]))),
+                ),
+                assign(id("pp_hi"), signed(id("mul_x")).mul(signed(mul_w_hi()))),
+            ],
+            "g_unsigned",
+            vec![
+                assign(pp_lo(), id("mul_x").mul(mul_w_lo())),
+                assign(id("pp_hi"), id("mul_x").mul(mul_w_hi())),
+            ],
+        ),
+        always(vec![
+            nb(id("pp_lo_q"), pp_lo()),
+            nb(id("pp_hi_q"), id("pp_hi")),
+        ]),
+        comment("prod = pp_lo (extended) + pp_hi * 2^H, modulo 2^(2*DATA_W): exact."),
+        assign(
+            id("prod"),
+            concat(vec![
+                repeat(
+                    id("DATA_W").sub(id("H")),
+                    id("SIGNED")
+                        .ne(int(0))
+                        .bit_and(id("pp_lo_q").at(id("LO_W").sub(int(1)))),
+                ),
+                id("pp_lo_q"),
+            ])
+            .add(concat(vec![id("pp_hi_q"), repeat(id("H"), sized(1, 0))])),
+        ),
+    ]
 }
 
 /// `prod_ext`: `prod` (2*DATA_W bits) sign- or zero-extended to PS_W.

@@ -106,10 +106,15 @@ pub fn module(cfg: &Config) -> Module {
     // A beat fired in cycle s is written at edge s + ROWS*ADD_LAT + MUL_LAT + COLS: entry (1),
     // skew, array, deskew, PSUM (1); the control pipe carries its PSUM control along.
     let array_lat = id("ROWS").mul(add_lat()).add(id("MUL_LAT"));
-    // Integer PSUM with a pipelined PE reads ahead: its control comes MUL_LAT cycles earlier.
+    // Integer PSUM with a pipelined PE reads ahead: its control comes MUL_LAT cycles earlier
+    // (at most 2).
     locals.push(Item::Localparam(
         "PSUM_AHEAD".into(),
-        if float { int(0) } else { id("MUL_LAT") },
+        if float {
+            int(0)
+        } else {
+            cond(id("MUL_LAT").gt(int(2)), int(2), id("MUL_LAT"))
+        },
     ));
     locals.push(Item::Localparam(
         "PIPE_D".into(),
