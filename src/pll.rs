@@ -84,6 +84,11 @@ pub struct Range {
 }
 
 impl Range {
+    /// The range `min..=max` MHz.
+    pub const fn mhz(min: f64, max: f64) -> Range {
+        Range { min, max }
+    }
+
     fn holds(self, f: f64) -> bool {
         f >= self.min - EPS && f <= self.max + EPS
     }
@@ -94,40 +99,16 @@ impl Range {
 const EPS: f64 = 1e-9;
 
 /// iCE40 PLL ranges (data sheets; icepll).
-pub const ICE40_INPUT: Range = Range {
-    min: 10.0,
-    max: 133.0,
-};
-pub const ICE40_PFD: Range = Range {
-    min: 10.0,
-    max: 133.0,
-};
-pub const ICE40_VCO: Range = Range {
-    min: 533.0,
-    max: 1066.0,
-};
-pub const ICE40_OUTPUT: Range = Range {
-    min: 16.0,
-    max: 275.0,
-};
+pub const ICE40_INPUT: Range = Range::mhz(10.0, 133.0);
+pub const ICE40_PFD: Range = Range::mhz(10.0, 133.0);
+pub const ICE40_VCO: Range = Range::mhz(533.0, 1066.0);
+pub const ICE40_OUTPUT: Range = Range::mhz(16.0, 275.0);
 
 /// ECP5 PLL ranges (data sheet; ecppll's output minimum).
-pub const ECP5_INPUT: Range = Range {
-    min: 8.0,
-    max: 400.0,
-};
-pub const ECP5_PFD: Range = Range {
-    min: 3.125,
-    max: 400.0,
-};
-pub const ECP5_VCO: Range = Range {
-    min: 400.0,
-    max: 800.0,
-};
-pub const ECP5_OUTPUT: Range = Range {
-    min: 10.0,
-    max: 400.0,
-};
+pub const ECP5_INPUT: Range = Range::mhz(8.0, 400.0);
+pub const ECP5_PFD: Range = Range::mhz(3.125, 400.0);
+pub const ECP5_VCO: Range = Range::mhz(400.0, 800.0);
+pub const ECP5_OUTPUT: Range = Range::mhz(10.0, 400.0);
 
 /// What is wrong with a PLL request. Each message is one line and names the limit.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

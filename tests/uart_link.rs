@@ -507,56 +507,69 @@ fn write_board(
     (dir, files)
 }
 
+/// `files` (a board design) are clean under `verilator --lint-only -Wall` and
+/// `iverilog -g2005 -Wall` (each when it is there); `what` names the design in a failure.
+fn lint_board(
+    what: &str,
+    dir: &std::path::Path,
+    files: &[std::path::PathBuf],
+    have_verilator: bool,
+    have_iverilog: bool,
+) {
+    let limit = std::time::Duration::from_secs(600);
+    let clean = |run: &systolic::tools::ToolRun| {
+        run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty()
+    };
+    if have_verilator {
+        let run = systolic::tools::run(
+            std::process::Command::new("verilator")
+                .args([
+                    "--lint-only",
+                    "-Wall",
+                    "--top-module",
+                    systolic::rtl::board::BOARD_TOP,
+                ])
+                .args(files),
+            limit,
+        )
+        .expect("run verilator");
+        assert!(
+            clean(&run),
+            "{what}: verilator lint is not clean\n{}",
+            run.output()
+        );
+    }
+    if have_iverilog {
+        let run = systolic::tools::run(
+            std::process::Command::new("iverilog")
+                .args([
+                    "-g2005",
+                    "-Wall",
+                    "-s",
+                    systolic::rtl::board::BOARD_TOP,
+                    "-o",
+                ])
+                .arg(dir.join("board.vvp"))
+                .args(files),
+            limit,
+        )
+        .expect("run iverilog");
+        assert!(
+            clean(&run),
+            "{what}: iverilog is not clean\n{}",
+            run.output()
+        );
+    }
+}
+
 #[test]
 fn board_design_is_lint_clean_in_verilator_and_icarus() {
     let have_verilator = common::require_tool("verilator", "--version");
     let have_iverilog = common::require_tool("iverilog", "-V");
-    let limit = std::time::Duration::from_secs(600);
     for (cfg, p) in lint_designs() {
         let (dir, files) = write_board(&cfg, &p, "lint");
-        if have_verilator {
-            let run = systolic::tools::run(
-                std::process::Command::new("verilator")
-                    .args([
-                        "--lint-only",
-                        "-Wall",
-                        "--top-module",
-                        systolic::rtl::board::BOARD_TOP,
-                    ])
-                    .args(&files),
-                limit,
-            )
-            .expect("run verilator");
-            assert!(
-                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
-                "{} (CLKS_PER_BIT {}): verilator lint is not clean\n{}",
-                cfg.name,
-                p.clks_per_bit,
-                run.output()
-            );
-        }
-        if have_iverilog {
-            let run = systolic::tools::run(
-                std::process::Command::new("iverilog")
-                    .args([
-                        "-g2005",
-                        "-Wall",
-                        "-s",
-                        systolic::rtl::board::BOARD_TOP,
-                        "-o",
-                    ])
-                    .arg(dir.join("board.vvp"))
-                    .args(&files),
-                limit,
-            )
-            .expect("run iverilog");
-            assert!(
-                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
-                "{}: iverilog is not clean\n{}",
-                cfg.name,
-                run.output()
-            );
-        }
+        let what = format!("{} (CLKS_PER_BIT {})", cfg.name, p.clks_per_bit);
+        lint_board(&what, &dir, &files, have_verilator, have_iverilog);
     }
 }
 
@@ -621,7 +634,6 @@ fn pll_designs() -> Vec<(Config, BoardParams)> {
 fn board_design_with_a_pll_is_lint_clean_on_both_families() {
     let have_verilator = common::require_tool("verilator", "--version");
     let have_iverilog = common::require_tool("iverilog", "-V");
-    let limit = std::time::Duration::from_secs(600);
     for (cfg, p) in pll_designs() {
         let pll = p.pll.unwrap();
         let texts = systolic::rtl::board::design(&cfg, &p).files();
@@ -653,48 +665,8 @@ fn board_design_with_a_pll_is_lint_clean_on_both_families() {
         let model = dir.join("pll_cells.v");
         std::fs::write(&model, systolic::rtl::clock::PLL_MODELS).unwrap();
         files.push(model);
-        if have_verilator {
-            let run = systolic::tools::run(
-                std::process::Command::new("verilator")
-                    .args([
-                        "--lint-only",
-                        "-Wall",
-                        "--top-module",
-                        systolic::rtl::board::BOARD_TOP,
-                    ])
-                    .args(&files),
-                limit,
-            )
-            .expect("run verilator");
-            assert!(
-                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
-                "{:?}: verilator lint is not clean\n{}",
-                pll.kind,
-                run.output()
-            );
-        }
-        if have_iverilog {
-            let run = systolic::tools::run(
-                std::process::Command::new("iverilog")
-                    .args([
-                        "-g2005",
-                        "-Wall",
-                        "-s",
-                        systolic::rtl::board::BOARD_TOP,
-                        "-o",
-                    ])
-                    .arg(dir.join("board.vvp"))
-                    .args(&files),
-                limit,
-            )
-            .expect("run iverilog");
-            assert!(
-                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
-                "{:?}: iverilog is not clean\n{}",
-                pll.kind,
-                run.output()
-            );
-        }
+        let what = format!("{:?}", pll.kind);
+        lint_board(&what, &dir, &files, have_verilator, have_iverilog);
     }
 }
 
