@@ -60,7 +60,7 @@ if [[ "${2:-}" != "--table" ]]; then
       run "int8-8x8-l$lat" ulx3s-85f --preset int8-8x8 --pe-latency $lat
     done
     # The ECP5 DSP blocks' and block RAMs' own registers (primitives = ecp5).
-    for lat in 2 3; do
+    for lat in 2 3 4; do
       run "int8-4x4-l$lat+ecp5" ulx3s-25f --preset int8-4x4 --pe-latency $lat --primitives ecp5
       run "int8-8x8-l$lat+ecp5" ulx3s-85f --preset int8-8x8 --pe-latency $lat --primitives ecp5
     done

@@ -108,7 +108,8 @@ pub enum Primitives {
     /// Lattice ECP5: each integer PE's multiplier is a MULT18X18D with its own input and output
     /// registers (Yosys maps multipliers to it combinationally only), and at pe_latency 3 each
     /// PSUM column of up to 1024 entries is DP16KD blocks with their output registers (Yosys
-    /// never uses them); needs an integer format and pe_latency 2 or 3.
+    /// never uses them); needs an integer format and pe_latency 2, 3 or 4 (4: the product
+    /// registered again in the fabric, beside the adder).
     Ecp5,
 }
 
@@ -403,14 +404,13 @@ impl Config {
             (3, true) => (1, 2),
             _ => (2, 2),
         };
-        if raw.primitives == Primitives::Ecp5 && (format.is_float() || !(1..=2).contains(&mul_lat))
-        {
+        if raw.primitives == Primitives::Ecp5 && (format.is_float() || mul_lat == 0) {
             return Err(range_err(
                 "primitives",
                 raw.primitives,
                 format!(
                     "generic for {format} at pe_latency {}; ecp5 needs an integer format and \
-                     pe_latency 2 or 3 (the DSP's registers)",
+                     pe_latency 2, 3 or 4 (the DSP's registers)",
                     raw.pe_latency
                 ),
             ));
@@ -658,7 +658,7 @@ mod tests {
         r.primitives = Primitives::Ecp5;
         let e = Config::from_raw(&r).unwrap_err().to_string();
         assert!(
-            e.contains("primitives = ecp5") && e.contains("pe_latency 2 or 3"),
+            e.contains("primitives = ecp5") && e.contains("pe_latency 2, 3 or 4"),
             "{e}"
         );
         r.pe_latency = 3;
@@ -711,10 +711,8 @@ mod tests {
         );
         assert_eq!(d.mm_latency, 4 + 3 + 4 + 1 + 1);
         r.primitives = Primitives::Ecp5;
-        assert!(
-            Config::from_raw(&r).is_err(),
-            "ecp5 primitives need pe_latency 2 or 3"
-        );
+        let d = Config::from_raw(&r).unwrap().derived;
+        assert_eq!((d.mul_lat, d.psum_ahead, d.psum_ram_ecp5), (3, 2, 1));
         r.primitives = Primitives::Generic;
         r.pe_latency = 3;
         let d = Config::from_raw(&r).unwrap().derived;

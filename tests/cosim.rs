@@ -268,6 +268,12 @@ cosim_case!(
     matmuls = 30,
     with_ecp5_primitives(with_latency(common::config(3, 5, "uint8", 24, 2, 16), 2))
 );
+cosim_case!(
+    cosim_ecp5_int8_3x4_l4,
+    cases = 6,
+    matmuls = 30,
+    with_ecp5_primitives(with_latency(common::config(3, 4, "int8", 32, 2, 64), 4))
+);
 
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {

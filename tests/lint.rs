@@ -110,7 +110,7 @@ fn edge_configs() -> Vec<Config> {
         let generic = variants
             .into_iter()
             .map(|(f, l)| (f, l, Primitives::Generic));
-        let ecp5 = [("int8", 3), ("int16", 2)]
+        let ecp5 = [("int8", 3), ("int16", 2), ("int8", 4)]
             .into_iter()
             .map(|(f, l)| (f, l, Primitives::Ecp5));
         for (format, pe_latency, primitives) in generic.chain(ecp5) {
@@ -555,7 +555,7 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 5 + 3 * 3 + 2));
+    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 5 + 3 * 3 + 3));
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(
         tags.len(),

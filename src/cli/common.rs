@@ -44,7 +44,7 @@ pub struct ConfigArgs {
     /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands) and 4 (and the multiplier split in two registered halves, for LUT fabrics); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
     #[arg(long)]
     pub pe_latency: Option<u32>,
-    /// FPGA primitives the RTL instantiates itself: generic (default) or ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2 or 3).
+    /// FPGA primitives the RTL instantiates itself: generic (default) or ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4).
     #[arg(long, value_parser = parse_primitives)]
     pub primitives: Option<config::Primitives>,
 }

@@ -324,7 +324,8 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
     let doc = vec![
         "Weight-stationary integer PE; all outputs registered. The product comes from an ECP5",
         "MULT18X18D whose own registers are the MUL_LAT registers (1: output, 2: inputs and",
-        "output); it meets psum_in:  psum_out <= psum_in + product   (mod 2^PS_W), where",
+        "output; 3: also a fabric register after the block, near the adder); it meets psum_in:",
+        "  psum_out <= psum_in + product   (mod 2^PS_W), where",
         "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;",
     ];
     let items = vec![
@@ -356,8 +357,22 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
             ],
         }),
         extend_product(),
+        comment("MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP"),
+        comment("blocks sit in their own rows, far from the partial-sum chain)."),
+        wire("prod_use", w("PS_W")),
+        gen_if(
+            id("MUL_LAT").gt(int(2)),
+            "g_prod_fabric",
+            vec![
+                reg("prod_f", w("PS_W")),
+                always(vec![nb(id("prod_f"), id("prod_ext"))]),
+                assign(id("prod_use"), id("prod_f")),
+            ],
+            "g_prod_dsp",
+            vec![assign(id("prod_use"), id("prod_ext"))],
+        ),
         Item::Blank,
-        always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_ext")))]),
+        always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
     ];
     (doc, items)
 }

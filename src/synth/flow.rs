@@ -315,14 +315,14 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
             false
         }
         (Family::Ecp5, Multipliers::Lut) => false,
-        (Family::Ecp5, Multipliers::Auto) if cfg.derived.mul_lat > 2 => {
+        (Family::Ecp5, Multipliers::Auto) if cfg.derived.mul_lat > 2 && !own_dsps => {
             notes.push(
                 "pe_latency 4 splits each multiplier in two half products for LUT fabrics: LUT                  multipliers (--mult dsp maps each half to a MULT18X18D, two per PE)"
                     .into(),
             );
             false
         }
-        (Family::Ecp5, _) if cfg.derived.mul_lat > 2 => {
+        (Family::Ecp5, _) if cfg.derived.mul_lat > 2 && !own_dsps => {
             fits(
                 "MULT18X18D (two per PE: pe_latency 4 splits each multiplier)",
                 2 * cfg.pes(),
