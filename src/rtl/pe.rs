@@ -1,7 +1,7 @@
 //! `systolic_pe`: one weight-stationary processing element.
 //!
-//! Timing contract (everything registered; `MUL_LAT` in 0..=3 (floating point 0..=2), `ADD_LAT` in 1..=2; integer PEs
-//! have `ADD_LAT` = 1):
+//! Timing contract (everything registered; `MUL_LAT` in 0..=3, floating point 0..=2; `ADD_LAT`
+//! in 1..=2, integer PEs have `ADD_LAT` = 1):
 //! - `psum_out = psum_in + x * w`, where `w` is the active weight, or the shadow weight in the
 //!   cycle `swap_in` is high (the swap takes effect for the beat that carries it). The product of
 //!   a beat entering in cycle t is formed from `x_in` and `w` in cycle t and, after `MUL_LAT`
@@ -16,9 +16,12 @@
 //!   `primitives = "ecp5"`, those registers are the MULT18X18D's own (`systolic_mul_ecp5`:
 //!   operands into its input registers, product out of its output register; with `MUL_LAT` = 2
 //!   the block's weight register loads `w_shadow` when `swap_in` and holds otherwise, so no
-//!   logic sits between a fabric register and the block); same timing. `MUL_LAT` = 3 (fabric
-//!   only) also splits the multiplier: the element times the weight's low and high halves,
-//!   each product registered (`pp_lo_q`, `pp_hi_q`), then their sum into the product register. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
+//!   logic sits between a fabric register and the block); same timing. `MUL_LAT` = 3 also
+//!   splits the multiplier: the element times the weight's low and high halves, each product
+//!   registered (`pp_lo_q`, `pp_hi_q`), then their sum into the product register; with
+//!   `primitives = "ecp5"` it instead registers the DSP block's product once more in the
+//!   fabric, beside the adder (`prod_f`). Exact products (`2*DATA_W` bits, signed or unsigned
+//!   by `SIGNED`),
 //!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
 //!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
 //!   accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
@@ -245,7 +248,6 @@ fn split_multiplier() -> Vec<Item> {
     let (lo_w, hi_w) = (|| w("LO_W"), || w("HI_W"));
     let mul_w_lo = || id("mul_w").slice(id("H").sub(int(1)), int(0));
     let mul_w_hi = || id("mul_w").slice(id("DATA_W").sub(int(1)), id("H"));
-    let pp_lo = || id("pp_lo");
     vec![
         Item::Localparam("H".into(), id("DATA_W").div(int(2))),
         Item::Localparam("LO_W".into(), id("DATA_W").add(id("H"))),
@@ -259,19 +261,19 @@ fn split_multiplier() -> Vec<Item> {
             "g_signed",
             vec![
                 assign(
-                    pp_lo(),
+                    id("pp_lo"),
                     signed(id("mul_x")).mul(signed(concat(vec![sized(1, 0), mul_w_lo()]))),
                 ),
                 assign(id("pp_hi"), signed(id("mul_x")).mul(signed(mul_w_hi()))),
             ],
             "g_unsigned",
             vec![
-                assign(pp_lo(), id("mul_x").mul(mul_w_lo())),
+                assign(id("pp_lo"), id("mul_x").mul(mul_w_lo())),
                 assign(id("pp_hi"), id("mul_x").mul(mul_w_hi())),
             ],
         ),
         always(vec![
-            nb(id("pp_lo_q"), pp_lo()),
+            nb(id("pp_lo_q"), id("pp_lo")),
             nb(id("pp_hi_q"), id("pp_hi")),
         ]),
         comment("prod = pp_lo (extended) + pp_hi * 2^H, modulo 2^(2*DATA_W): exact."),
