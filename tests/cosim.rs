@@ -170,13 +170,6 @@ cosim_case!(
 // Floating-point formats (bit-exact fp32 accumulation, docs/numerics.md) and pipelined PEs
 // (pe_latency 2: registered product; 3: also a two-stage fp32 adder, so the moving data is
 // skewed two cycles per row and a new load waits for the swap wavefront).
-fn with_latency(mut cfg: Config, pe_latency: u32) -> Config {
-    let mut raw = cfg.to_raw();
-    raw.pe_latency = pe_latency;
-    raw.name = format!("{}-l{pe_latency}", raw.name);
-    cfg = Config::from_raw(&raw).expect("valid pipelined config");
-    cfg
-}
 cosim_case!(
     cosim_bf16_4x4,
     cases = 16,
@@ -187,13 +180,13 @@ cosim_case!(
     cosim_bf16_8x8_l3,
     cases = 8,
     matmuls = 30,
-    with_latency(common::config(8, 8, "bf16", 32, 2, 32), 3)
+    common::with_latency(common::config(8, 8, "bf16", 32, 2, 32), 3)
 );
 cosim_case!(
     cosim_fp8e4m3_3x5_l2,
     cases = 12,
     matmuls = 30,
-    with_latency(common::config(3, 5, "fp8e4m3", 32, 2, 16), 2)
+    common::with_latency(common::config(3, 5, "fp8e4m3", 32, 2, 16), 2)
 );
 cosim_case!(
     cosim_fp8e5m2_8x8_l3,
@@ -211,68 +204,71 @@ cosim_case!(
     cosim_int8_4x4_l2,
     cases = 12,
     matmuls = 30,
-    with_latency(common::preset("int8-4x4"), 2)
+    common::with_latency(common::preset("int8-4x4"), 2)
 );
 
 cosim_case!(
     cosim_int8_4x4_l3,
     cases = 12,
     matmuls = 30,
-    with_latency(common::preset("int8-4x4"), 3)
+    common::with_latency(common::preset("int8-4x4"), 3)
 );
 cosim_case!(
     cosim_uint8_3x5_l3,
     cases = 8,
     matmuls = 30,
-    with_latency(common::config(3, 5, "uint8", 24, 2, 16), 3)
+    common::with_latency(common::config(3, 5, "uint8", 24, 2, 16), 3)
 );
 // Integer pe_latency 4: the multiplier split in two halves (odd widths too).
 cosim_case!(
     cosim_int8_4x4_l4,
     cases = 8,
     matmuls = 30,
-    with_latency(common::preset("int8-4x4"), 4)
+    common::with_latency(common::preset("int8-4x4"), 4)
 );
 cosim_case!(
     cosim_int5_2x3_l4,
     cases = 8,
     matmuls = 30,
-    with_latency(common::config(2, 3, "int5", 20, 2, 8), 4)
+    common::with_latency(common::config(2, 3, "int5", 20, 2, 8), 4)
 );
 
 // primitives = "ecp5": each PE's multiplier is an ECP5 MULT18X18D with its own registers,
 // simulated with hdl/sim/ecp5_cells.v (shown to fail when that model's input registers are
 // bypassed).
-fn with_ecp5_primitives(cfg: Config) -> Config {
-    let mut raw = cfg.to_raw();
-    raw.primitives = systolic::config::Primitives::Ecp5;
-    raw.name = format!("{}-ecp5", raw.name);
-    Config::from_raw(&raw).expect("valid ecp5 config")
-}
 cosim_case!(
     cosim_int8_4x4_l3_ecp5,
     cases = 8,
     matmuls = 30,
-    with_ecp5_primitives(with_latency(common::preset("int8-4x4"), 3))
+    common::with_ecp5_primitives(common::with_latency(common::preset("int8-4x4"), 3))
 );
 // 4 x 256 PSUM entries: the 18-bit block RAM configuration (two blocks per column).
 cosim_case!(
     cosim_int8_2x3_l3_ecp5_deep_psum,
     cases = 6,
     matmuls = 30,
-    with_ecp5_primitives(with_latency(common::config(2, 3, "int8", 32, 4, 256), 3))
+    common::with_ecp5_primitives(common::with_latency(
+        common::config(2, 3, "int8", 32, 4, 256),
+        3
+    ))
 );
 cosim_case!(
     cosim_uint8_3x5_l2_ecp5,
     cases = 8,
     matmuls = 30,
-    with_ecp5_primitives(with_latency(common::config(3, 5, "uint8", 24, 2, 16), 2))
+    common::with_ecp5_primitives(common::with_latency(
+        common::config(3, 5, "uint8", 24, 2, 16),
+        2
+    ))
 );
 cosim_case!(
     cosim_ecp5_int8_3x4_l4,
     cases = 6,
     matmuls = 30,
-    with_ecp5_primitives(with_latency(common::config(3, 4, "int8", 32, 2, 64), 4))
+    common::with_ecp5_primitives(common::with_latency(
+        common::config(3, 4, "int8", 32, 2, 64),
+        4
+    ))
 );
 
 macro_rules! cosim_gapless_case {
@@ -306,7 +302,7 @@ cosim_gapless_case!(
     cosim_gapless_bf16_6x3_l3,
     cases = 12,
     matmuls = 30,
-    with_latency(common::config(6, 3, "bf16", 32, 2, 16), 3)
+    common::with_latency(common::config(6, 3, "bf16", 32, 2, 16), 3)
 );
 cosim_gapless_case!(
     cosim_gapless_8x1,
@@ -359,7 +355,7 @@ fn pipelined_psum_accumulation_chain_waits_one_cycle_per_link() {
     use systolic::program::{Command, Program};
     static SLOT: OnceLock<Option<Harness>> = OnceLock::new();
     let Some(h) = harness(&SLOT, || {
-        with_latency(common::config(2, 2, "bf16", 32, 1, 4), 3)
+        common::with_latency(common::config(2, 2, "bf16", 32, 1, 4), 3)
     }) else {
         return;
     };
@@ -413,10 +409,22 @@ fn extreme_column_sums_survive_the_narrow_partial_sums() {
         (common::config(3, 5, "int8", 32, 2, 8), 18),
         (common::config(5, 3, "uint8", 32, 2, 8), 19),
         (common::config(7, 2, "int4", 32, 2, 8), 11),
-        (with_latency(common::config(2, 2, "int16", 40, 2, 8), 2), 33),
-        (with_latency(common::config(4, 4, "int8", 32, 2, 8), 4), 18),
-        (with_latency(common::config(5, 3, "uint8", 32, 2, 8), 4), 19),
-        (with_latency(common::config(3, 2, "int5", 32, 2, 8), 4), 12),
+        (
+            common::with_latency(common::config(2, 2, "int16", 40, 2, 8), 2),
+            33,
+        ),
+        (
+            common::with_latency(common::config(4, 4, "int8", 32, 2, 8), 4),
+            18,
+        ),
+        (
+            common::with_latency(common::config(5, 3, "uint8", 32, 2, 8), 4),
+            19,
+        ),
+        (
+            common::with_latency(common::config(3, 2, "int5", 32, 2, 8), 4),
+            12,
+        ),
     ];
     for (cfg, ps_w) in cases {
         assert_eq!(cfg.derived.ps_w, ps_w, "{}", cfg.name);

@@ -78,25 +78,6 @@ fn one_mutated_pe_is_caught_with_its_column() {
     );
 }
 
-/// `cfg` with another pe_latency and, optionally, the ECP5 primitives.
-fn variant(
-    cfg: &systolic::config::Config,
-    pe_latency: u32,
-    ecp5: bool,
-) -> systolic::config::Config {
-    let mut raw = cfg.to_raw();
-    raw.pe_latency = pe_latency;
-    if ecp5 {
-        raw.primitives = systolic::config::Primitives::Ecp5;
-    }
-    raw.name = format!(
-        "{}-l{pe_latency}{}",
-        raw.name,
-        if ecp5 { "-ecp5" } else { "" }
-    );
-    systolic::config::Config::from_raw(&raw).expect("valid variant")
-}
-
 /// Every forwarding path of the PSUM read-ahead, and the clock enable that keeps the active
 /// weight in an ECP5 DSP block's input register, is needed: with any one of them cut (one line of
 /// the generated Verilog replaced), random programs on a small PSUM (many accumulations into
@@ -132,7 +113,12 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
     let opts = HarnessOptions::default();
     let mut rng = SplitMix64::new(11);
     for (pe_latency, ecp5, file, line, broken) in cases {
-        let cfg = variant(&base, pe_latency, ecp5);
+        let cfg = common::with_latency(base.clone(), pe_latency);
+        let cfg = if ecp5 {
+            common::with_ecp5_primitives(cfg)
+        } else {
+            cfg
+        };
         let files =
             systolic::generate::with_primitive_models(&cfg, systolic::generate::design_files(&cfg));
         let programs: Vec<_> = (0..4)

@@ -46,9 +46,10 @@ module systolic_psum #(
   localparam integer ENTRIES = BANKS*DEPTH;
   localparam integer IDX_W = (BANKS > 1) ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
+  // The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later (floating point), or one cycle later with RD_AHEAD 2 (integers).
+  reg dat_valid;
   reg wr_acc;
   reg [M_W-1:0] wr_m;
-  reg dat_valid;
   wire w_acc;
   wire [IDX_W-1:0] w_index;
   // Entry index: {bank, addr}, or addr alone with one bank.

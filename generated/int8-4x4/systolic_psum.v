@@ -47,12 +47,13 @@ module systolic_psum #(
   localparam integer ENTRIES = BANKS*DEPTH;
   localparam integer IDX_W = (BANKS > 1) ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
+  // The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later (floating point), or one cycle later with RD_AHEAD 2 (integers).
+  reg dat_valid;
   // With RD_AHEAD the accumulate flag is applied one cycle early (ctl_acc): wr_acc is then unused.
   /* verilator lint_off UNUSED */
   reg wr_acc;
   /* verilator lint_on UNUSED */
   reg [M_W-1:0] wr_m;
-  reg dat_valid;
   // Entry index: {bank, addr}, or addr alone with one bank.
   wire [IDX_W-1:0] pre_index;
   wire [IDX_W-1:0] rd_index;

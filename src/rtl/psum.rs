@@ -58,9 +58,6 @@ pub fn module(cfg: &Config) -> Module {
     let idx_w = || w("IDX_W");
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
     let float = cfg.format.is_float();
-    // The data cycle's valid. The write stage (`wr_valid`) follows it ACC_PIPE cycles later
-    // (float), or one cycle later with RD_AHEAD 2 (integers).
-    let dvalid = "dat_valid";
     // The control of the beat whose data comes next cycle: `pre_*` itself, or (integer formats)
     // `ctl_*`, which follows `pre_*` by RD_AHEAD cycles.
     let ctl = |field: &str| {
@@ -72,13 +69,9 @@ pub fn module(cfg: &Config) -> Module {
     };
     // The new value of an entry: integer add, or fp32 add of the old value (accumulate).
     let float_decls = if float {
-        vec![
-            reg("dat_valid", None),
-            wire("w_acc", None),
-            wire("w_index", w("IDX_W")),
-        ]
+        vec![wire("w_acc", None), wire("w_index", w("IDX_W"))]
     } else {
-        vec![reg("dat_valid", None)]
+        vec![]
     };
     let write_stage = if float {
         let idx = || idx_w();
@@ -364,6 +357,8 @@ pub fn module(cfg: &Config) -> Module {
                     ),
                 ),
                 reg("rd_pending", None),
+                comment("The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later (floating point), or one cycle later with RD_AHEAD 2 (integers)."),
+                reg("dat_valid", None),
                 if float {
                     reg("wr_acc", None)
                 } else {
@@ -454,13 +449,13 @@ pub fn module(cfg: &Config) -> Module {
                 always(vec![if_else(
                     id("rst"),
                     vec![
-                        nb(id(dvalid), sized(1, 0)),
+                        nb(id("dat_valid"), sized(1, 0)),
                         nb(id("fwd_valid"), sized(1, 0)),
                         nb(id("rd_pending"), sized(1, 0)),
                         nb(id("rdata_valid"), sized(1, 0)),
                     ],
                     vec![
-                        nb(id(dvalid), id(&ctl("valid"))),
+                        nb(id("dat_valid"), id(&ctl("valid"))),
                         nb(id("fwd_valid"), id(if float { "wr_valid" } else { "dat_valid" })),
                         nb(id("rd_pending"), id("rd_fire")),
                         if_else(
@@ -488,7 +483,7 @@ pub fn module(cfg: &Config) -> Module {
                             reg("rq", w("ACC_W")),
                             reg("last_sum", w("ACC_W")),
                             reg("last_we", None),
-                            wire_init("we", None, id(dvalid).and(id("wr_m").gt(id("c")))),
+                            wire_init("we", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
                         ],
                         if float {
                             vec![wire_init(

@@ -306,22 +306,17 @@ pub fn module(cfg: &Config) -> Module {
     } else {
         Item::Blank
     };
-    let mv_ready = {
-        let r = id("head_valid").and(not(id("first_swap").and(not(id("swap_ok")))));
+    // A beat may fire only without the pipelined accumulate's hazard (floating point).
+    let unless_hazard = |e: Expr| {
         if float {
-            r.and(not(id("acc_hazard")))
+            e.and(not(id("acc_hazard")))
         } else {
-            r
+            e
         }
     };
-    let swap_req = {
-        let r = id("mv_valid").and(id("head_valid")).and(id("first_swap"));
-        if float {
-            r.and(not(id("acc_hazard")))
-        } else {
-            r
-        }
-    };
+    let mv_ready =
+        unless_hazard(id("head_valid").and(not(id("first_swap").and(not(id("swap_ok"))))));
+    let swap_req = unless_hazard(id("mv_valid").and(id("head_valid")).and(id("first_swap")));
     let acc_hazard = if float {
         gen_if(
             id("ADD_LAT").gt(int(1)),

@@ -32,6 +32,22 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
     .expect("valid test config")
 }
 
+/// `cfg` with another `pe_latency` (its name gets `-l<N>`).
+pub fn with_latency(cfg: Config, pe_latency: u32) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.pe_latency = pe_latency;
+    raw.name = format!("{}-l{pe_latency}", raw.name);
+    Config::from_raw(&raw).expect("valid pipelined config")
+}
+
+/// `cfg` with `primitives = "ecp5"` (its name gets `-ecp5`).
+pub fn with_ecp5_primitives(cfg: Config) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.primitives = systolic::config::Primitives::Ecp5;
+    raw.name = format!("{}-ecp5", raw.name);
+    Config::from_raw(&raw).expect("valid ecp5 config")
+}
+
 /// A fresh directory under target/ for one test.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let base = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
