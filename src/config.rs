@@ -92,7 +92,8 @@ pub struct RawConfig {
         skip_serializing_if = "is_default_pe_latency"
     )]
     pub pe_latency: u32,
-    /// FPGA primitives instantiated by the generated RTL (`generic`, the default, or `ecp5`).
+    /// FPGA primitives instantiated by the generated RTL (`generic`, the default, `ecp5` or
+    /// `ice40`).
     /// Omitted from the canonical text when generic.
     #[serde(default, skip_serializing_if = "is_generic")]
     pub primitives: Primitives,
@@ -111,6 +112,12 @@ pub enum Primitives {
     /// never uses them); needs an integer format and pe_latency 2, 3 or 4 (4: the product
     /// registered again in the fabric, beside the adder).
     Ecp5,
+    /// Lattice iCE40 UltraPlus: the multipliers of each pair of PEs in a column (rows 2i and
+    /// 2i+1) are one SB_MAC16 in its dual 8x8 mode, with its input and product registers
+    /// (`synth_ice40 -dsp` inference was measured producing wrong netlists for
+    /// multiply-accumulate chains); needs an integer format of at most 8 bits and pe_latency 2,
+    /// 3 or 4 (4: the products registered again in the fabric, beside the adders).
+    Ice40,
 }
 
 impl fmt::Display for Primitives {
@@ -118,6 +125,7 @@ impl fmt::Display for Primitives {
         f.write_str(match self {
             Primitives::Generic => "generic",
             Primitives::Ecp5 => "ecp5",
+            Primitives::Ice40 => "ice40",
         })
     }
 }
@@ -415,6 +423,19 @@ impl Config {
                 ),
             ));
         }
+        if raw.primitives == Primitives::Ice40
+            && (format.is_float() || format.bits() > 8 || mul_lat == 0)
+        {
+            return Err(range_err(
+                "primitives",
+                raw.primitives,
+                format!(
+                    "generic for {format} at pe_latency {}; ice40 (SB_MAC16 in its dual 8x8 \
+                     mode) needs an integer format of at most 8 bits and pe_latency 2, 3 or 4",
+                    raw.pe_latency
+                ),
+            ));
+        }
         let psum_ahead = if format.is_float() { 0 } else { mul_lat.min(2) };
         let psum_wr_reg = u32::from(psum_ahead == 2);
         let psum_ram_ecp5 = u32::from(
@@ -548,6 +569,11 @@ impl Config {
         u64::from(self.rows) * u64::from(self.cols)
     }
 
+    /// SB_MAC16 blocks of `primitives = "ice40"`: one per pair of rows in each column.
+    pub fn ice40_mac_blocks(&self) -> u64 {
+        u64::from(self.rows.div_ceil(2)) * u64::from(self.cols)
+    }
+
     /// A short tag for file and module naming: `r4c4_int8_a32`.
     pub fn tag(&self) -> String {
         let lat = if self.pe_latency == 1 {
@@ -672,6 +698,27 @@ mod tests {
             .unwrap()
             .canonical_toml()
             .contains("primitives"));
+    }
+
+    #[test]
+    fn ice40_primitives_need_a_narrow_integer_format_and_a_pipelined_pe() {
+        let mut r = raw(4, 4);
+        r.primitives = Primitives::Ice40;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(
+            e.contains("primitives = ice40") && e.contains("pe_latency 2, 3 or 4"),
+            "{e}"
+        );
+        r.pe_latency = 2;
+        let c = Config::from_raw(&r).unwrap();
+        assert_eq!(c.tag(), "r4c4_int8_a32_l2_ice40");
+        assert!(c.canonical_toml().contains("primitives = \"ice40\""));
+        for f in ["int9", "uint16", "fp8e4m3"] {
+            r.format = f.into();
+            assert!(Config::from_raw(&r).is_err(), "{f}");
+        }
+        r.format = "int5".into();
+        assert!(Config::from_raw(&r).is_ok());
     }
 
     #[test]

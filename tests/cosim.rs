@@ -271,6 +271,35 @@ cosim_case!(
     ))
 );
 
+// primitives = "ice40": the multipliers of each pair of PEs in a column are one iCE40 SB_MAC16
+// in dual 8x8 mode, simulated with hdl/sim/ice40_cells.v (signed products: the int8 core fails
+// with the model's B operand taken unsigned). An odd number of rows leaves the last block's top
+// half unused; int5 pads the block's 8-bit halves.
+cosim_case!(
+    cosim_ice40_int8_4x4_l2,
+    cases = 8,
+    matmuls = 30,
+    common::with_ice40_primitives(common::with_latency(common::preset("int8-4x4"), 2))
+);
+cosim_case!(
+    cosim_ice40_int5_3x2_l3,
+    cases = 8,
+    matmuls = 30,
+    common::with_ice40_primitives(common::with_latency(
+        common::config(3, 2, "int5", 20, 2, 8),
+        3
+    ))
+);
+cosim_case!(
+    cosim_ice40_uint8_5x3_l4,
+    cases = 6,
+    matmuls = 30,
+    common::with_ice40_primitives(common::with_latency(
+        common::config(5, 3, "uint8", 24, 2, 16),
+        4
+    ))
+);
+
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
         proptest! {

@@ -106,14 +106,18 @@ fn edge_configs() -> Vec<Config> {
         for format in ["bf16", "fp8e4m3", "fp8e5m2"] {
             variants.extend([(format, 1), (format, 2), (format, 3)]);
         }
-        // And integer PEs on ECP5 DSP blocks (linted with hdl/sim/ecp5_cells.v).
+        // And integer PEs on ECP5 DSP blocks (linted with hdl/sim/ecp5_cells.v) and on iCE40
+        // SB_MAC16 pairs (hdl/sim/ice40_cells.v; int5 pads the block's 8-bit halves).
         let generic = variants
             .into_iter()
             .map(|(f, l)| (f, l, Primitives::Generic));
         let ecp5 = [("int8", 3), ("int16", 2), ("int8", 4)]
             .into_iter()
             .map(|(f, l)| (f, l, Primitives::Ecp5));
-        for (format, pe_latency, primitives) in generic.chain(ecp5) {
+        let ice40 = [("int8", 2), ("int5", 3), ("uint8", 4)]
+            .into_iter()
+            .map(|(f, l)| (f, l, Primitives::Ice40));
+        for (format, pe_latency, primitives) in generic.chain(ecp5).chain(ice40) {
             let cfg = Config::from_overrides(&Overrides {
                 rows: Some(rows),
                 cols: Some(cols),
@@ -186,9 +190,14 @@ fn check_with(tool: Tool, cfg: &Config) -> Result<Duration, String> {
     let dir = scratch(&format!("lint-{}", cfg.tag()));
     write_design(cfg, &dir).map_err(|e| format!("write design: {e}"))?;
     let mut files = tools::listed_files(&dir).map_err(|e| format!("file list: {e}"))?;
-    if cfg.primitives == Primitives::Ecp5 {
-        // The simulation model of the DSP block the RTL instantiates.
-        files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("hdl/sim/ecp5_cells.v"));
+    // The simulation model of the DSP block the RTL instantiates.
+    let model = match cfg.primitives {
+        Primitives::Ecp5 => Some("hdl/sim/ecp5_cells.v"),
+        Primitives::Ice40 => Some("hdl/sim/ice40_cells.v"),
+        Primitives::Generic => None,
+    };
+    if let Some(model) = model {
+        files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(model));
     }
     let mut cmd = match tool {
         Tool::Verilator => {
@@ -555,7 +564,7 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 5 + 3 * 3 + 3));
+    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 5 + 3 * 3 + 3 + 3));
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(
         tags.len(),

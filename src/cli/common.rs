@@ -44,7 +44,7 @@ pub struct ConfigArgs {
     /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands) and 4 (and the multiplier split in two registered halves, for LUT fabrics); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
     #[arg(long)]
     pub pe_latency: Option<u32>,
-    /// FPGA primitives the RTL instantiates itself: generic (default) or ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4).
+    /// FPGA primitives the RTL instantiates itself: generic (default), ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4) or ice40 (two PEs' multipliers in one iCE40 UltraPlus SB_MAC16 in dual 8x8 mode, with its registers; integers of at most 8 bits, pe_latency 2, 3 or 4).
     #[arg(long, value_parser = parse_primitives)]
     pub primitives: Option<config::Primitives>,
 }
@@ -53,7 +53,8 @@ fn parse_primitives(s: &str) -> Result<config::Primitives, String> {
     match s {
         "generic" => Ok(config::Primitives::Generic),
         "ecp5" => Ok(config::Primitives::Ecp5),
-        _ => Err(format!("unknown primitives {s:?}: generic or ecp5")),
+        "ice40" => Ok(config::Primitives::Ice40),
+        _ => Err(format!("unknown primitives {s:?}: generic, ecp5 or ice40")),
     }
 }
 

@@ -11,7 +11,8 @@
 //!   cycle; the PE of row `ld_row` captures `ld_data` into its shadow weight at that edge.
 //! - All registers are in the PEs. No handshake: the column never stalls.
 
-use crate::config::Config;
+use super::pe;
+use crate::config::{Config, Primitives};
 use crate::verilog::*;
 
 /// The column module; parameter defaults from `cfg`.
@@ -35,7 +36,7 @@ pub fn module(cfg: &Config) -> Module {
             module: "systolic_pe".into(),
             name: "u_pe".into(),
             params: {
-                let mut o = super::pe::param_overrides(cfg);
+                let mut o = pe::param_overrides(cfg);
                 o.push(("ROW".into(), id("r")));
                 o
             },
@@ -51,9 +52,30 @@ pub fn module(cfg: &Config) -> Module {
                 ("x_out".into(), lane("x_out", "X_W")),
                 ("swap_out".into(), id("swap_out").at(id("r"))),
                 ("psum_out".into(), id("psum_o")),
-            ],
+            ]
+            .into_iter()
+            .chain(pe::mul_ports(cfg).into_iter().map(|port| {
+                let net = match port.name.as_str() {
+                    "mul_p" => lane("mul_p", "P_W"),
+                    other => lane(other, "DATA_W"),
+                };
+                (port.name, net)
+            }))
+            .collect(),
         }),
     ];
+    let mut items = vec![
+        comment("PE(r) takes its partial sum from PE(r - 1), or zero at the top."),
+        gen_for("r", int(0), id("ROWS"), "g_row", block),
+        Item::Blank,
+        assign(
+            id("psum_out"),
+            scoped(&[("g_row", id("ROWS") - int(1))], "psum_o"),
+        ),
+    ];
+    if cfg.primitives == Primitives::Ice40 {
+        items.splice(0..0, ice40_pairs());
+    }
     Module {
         name: "systolic_column".into(),
         doc: vec![
@@ -72,7 +94,7 @@ pub fn module(cfg: &Config) -> Module {
                 rows.into(),
                 "PEs in the column (contraction axis K)",
             )],
-            super::pe::param_decls(cfg),
+            pe::param_decls(cfg),
         ]
         .concat(),
         ports: vec![
@@ -99,14 +121,69 @@ pub fn module(cfg: &Config) -> Module {
                 "the column's sum, below the last row",
             ),
         ],
-        items: vec![
-            comment("PE(r) takes its partial sum from PE(r - 1), or zero at the top."),
-            gen_for("r", int(0), id("ROWS"), "g_row", block),
-            Item::Blank,
-            assign(
-                id("psum_out"),
-                scoped(&[("g_row", id("ROWS") - int(1))], "psum_o"),
-            ),
-        ],
+        items,
     }
+}
+
+/// `primitives = "ice40"`: the multipliers of PE(2i) and PE(2i+1) are one SB_MAC16 in dual 8x8
+/// mode (`systolic_mul2_ice40`, pair i); with an odd ROWS the last block's top half multiplies
+/// zeros. Lane r of `mul_x`, `mul_w` carries PE(r)'s operands, lane r of `mul_p` its product.
+fn ice40_pairs() -> Vec<Item> {
+    let lanes = |width: &str| Some(id("PAIRS").mul(int(2)).mul(id(width)));
+    let lane_at = |net: &str, index: Expr, width: &str| id(net).part(index.mul(id(width)), id(width));
+    let member = |m: i64| match m {
+        0 => id("i").mul(int(2)),
+        _ => id("i").mul(int(2)).add(int(m)),
+    };
+    vec![
+        Item::Localparam("PAIRS".into(), id("ROWS").add(int(1)).div(int(2))),
+        Item::Localparam("P_W".into(), id("DATA_W").mul(int(2))),
+        comment("Lane r: PE(r)'s multiplier operands and product (lane ROWS of an odd column: zero)."),
+        wire("mul_x", lanes("DATA_W")),
+        wire("mul_w", lanes("DATA_W")),
+        Item::LintOff {
+            warning: "UNUSED",
+            reason: "An odd column's last block multiplies zeros in its top half.".into(),
+            items: vec![wire("mul_p", lanes("P_W"))],
+        },
+        gen_if(
+            id("ROWS").ne(id("PAIRS").mul(int(2))),
+            "g_odd",
+            vec![
+                assign(lane_at("mul_x", id("ROWS"), "DATA_W"), zeros(id("DATA_W"))),
+                assign(lane_at("mul_w", id("ROWS"), "DATA_W"), zeros(id("DATA_W"))),
+            ],
+            "g_even",
+            vec![],
+        ),
+        comment("Pair i: PE(2i) on the block's bottom 8x8 multiplier, PE(2i+1) on its top one."),
+        gen_for(
+            "i",
+            int(0),
+            id("PAIRS"),
+            "g_pair",
+            vec![Item::Instance(Instance {
+                module: "systolic_mul2_ice40".into(),
+                name: "u_mul".into(),
+                params: vec![
+                    ("W".into(), id("DATA_W")),
+                    ("SIGNED".into(), id("SIGNED")),
+                    (
+                        "REG_IN".into(),
+                        cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
+                    ),
+                ],
+                ports: vec![
+                    ("clk".into(), id("clk")),
+                    ("a0".into(), lane_at("mul_x", member(0), "DATA_W")),
+                    ("b0".into(), lane_at("mul_w", member(0), "DATA_W")),
+                    ("a1".into(), lane_at("mul_x", member(1), "DATA_W")),
+                    ("b1".into(), lane_at("mul_w", member(1), "DATA_W")),
+                    ("p0".into(), lane_at("mul_p", member(0), "P_W")),
+                    ("p1".into(), lane_at("mul_p", member(1), "P_W")),
+                ],
+            })],
+        ),
+        Item::Blank,
+    ]
 }

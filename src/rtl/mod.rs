@@ -22,6 +22,7 @@ pub mod deskew;
 pub mod ecp5;
 pub mod engine;
 pub mod fp;
+pub mod ice40;
 pub mod mutation;
 pub mod pe;
 pub mod psum;
@@ -61,8 +62,10 @@ impl Design {
             modules.push(fp::mul_module(f));
             modules.push(fp::add_module(d.add_lat - 1));
         }
-        if cfg.primitives == crate::config::Primitives::Ecp5 {
-            modules.push(ecp5::module());
+        match cfg.primitives {
+            crate::config::Primitives::Ecp5 => modules.push(ecp5::module()),
+            crate::config::Primitives::Ice40 => modules.push(ice40::module()),
+            crate::config::Primitives::Generic => {}
         }
         if d.psum_ram_ecp5 != 0 {
             modules.push(ecp5::ram_module());

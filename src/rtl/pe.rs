@@ -16,11 +16,15 @@
 //!   `primitives = "ecp5"`, those registers are the MULT18X18D's own (`systolic_mul_ecp5`:
 //!   operands into its input registers, product out of its output register; with `MUL_LAT` = 2
 //!   the block's weight register loads `w_shadow` when `swap_in` and holds otherwise, so no
-//!   logic sits between a fabric register and the block); same timing. `MUL_LAT` = 3 also
+//!   logic sits between a fabric register and the block); same timing. Generated with
+//!   `primitives = "ice40"`, the multiplier is half of an SB_MAC16 that the column shares between
+//!   two PEs (`systolic_mul2_ice40`): the PE sends this cycle's operands out (`mul_x` = `x_in`,
+//!   `mul_w` = the weight it uses) and takes the product back (`mul_p`) after the block's
+//!   registers (1: product, 2: inputs and product); same timing. `MUL_LAT` = 3 also
 //!   splits the multiplier: the element times the weight's low and high halves, each product
 //!   registered (`pp_lo_q`, `pp_hi_q`), then their sum into the product register; with
-//!   `primitives = "ecp5"` it instead registers the DSP block's product once more in the
-//!   fabric, beside the adder (`prod_f`). Exact products (`2*DATA_W` bits, signed or unsigned
+//!   `primitives = "ecp5"` or `"ice40"` it instead registers the DSP block's product once more
+//!   in the fabric, beside the adder (`prod_f`). Exact products (`2*DATA_W` bits, signed or unsigned
 //!   by `SIGNED`),
 //!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
 //!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
@@ -107,6 +111,8 @@ pub fn module(cfg: &Config) -> Module {
         float_datapath()
     } else if cfg.primitives == Primitives::Ecp5 {
         int_datapath_ecp5()
+    } else if cfg.primitives == Primitives::Ice40 {
+        int_datapath_ice40()
     } else {
         int_datapath()
     };
@@ -162,9 +168,29 @@ pub fn module(cfg: &Config) -> Module {
             output_reg("x_out", w("X_W"), "to the right"),
             output_reg("swap_out", None, "to the right"),
             output_reg("psum_out", w("PS_W"), "down"),
-        ],
+        ]
+        .into_iter()
+        .chain(mul_ports(cfg))
+        .collect(),
         items,
     }
+}
+
+/// The ports of a PE whose multiplier is outside it (`primitives = "ice40"`: half of the
+/// column's SB_MAC16 pair block); none otherwise.
+pub fn mul_ports(cfg: &Config) -> Vec<Port> {
+    if cfg.primitives != Primitives::Ice40 {
+        return vec![];
+    }
+    vec![
+        output("mul_x", w("DATA_W"), "multiplier operand: this cycle's element"),
+        output("mul_w", w("DATA_W"), "multiplier operand: this cycle's weight"),
+        input(
+            "mul_p",
+            Some(id("DATA_W").mul(int(2))),
+            "their exact product, MUL_LAT cycles later",
+        ),
+    ]
 }
 
 /// `prod_use` = `src`, registered when MUL_LAT > 0.
@@ -330,9 +356,8 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
         "  psum_out <= psum_in + product   (mod 2^PS_W), where",
         "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;",
     ];
-    let items = vec![
+    let mut items = vec![
         wire("prod", Some(id("DATA_W").mul(int(2)))),
-        wire("prod_ext", w("PS_W")),
         Item::Blank,
         comment("Exact product, MUL_LAT cycles after its operands, from the DSP block. MUL_LAT 2: the"),
         comment("block's b register is the active weight, loaded from w_shadow by the swap (as w_active)."),
@@ -358,6 +383,40 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
                 ("p".into(), id("prod")),
             ],
         }),
+    ];
+    items.extend(dsp_product_sum());
+    (doc, items)
+}
+
+/// The integer PE whose multiplier is half of an iCE40 SB_MAC16 outside it (the column pairs
+/// two PEs on one block, `systolic_mul2_ice40`): the operands leave on `mul_x`, `mul_w` and the
+/// product returns on `mul_p` after the block's registers (1: product; 2: inputs and product).
+fn int_datapath_ice40() -> (Vec<&'static str>, Vec<Item>) {
+    let doc = vec![
+        "Weight-stationary integer PE; all outputs registered. Its multiplier is half of an iCE40",
+        "SB_MAC16 in the column (mul_x, mul_w out; mul_p back after the block's registers, the",
+        "MUL_LAT registers: 1 product, 2 inputs and product; 3: also a fabric register after the",
+        "block, near the adder); the product meets psum_in:",
+        "  psum_out <= psum_in + product   (mod 2^PS_W), where",
+        "  product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;",
+    ];
+    let mut items = vec![
+        wire("prod", Some(id("DATA_W").mul(int(2)))),
+        Item::Blank,
+        comment("This cycle's operands to the DSP block; its exact product, MUL_LAT cycles later."),
+        assign(id("mul_x"), id("x_in")),
+        assign(id("mul_w"), id("w_use")),
+        assign(id("prod"), id("mul_p")),
+    ];
+    items.extend(dsp_product_sum());
+    (doc, items)
+}
+
+/// After a DSP block's product `prod`: extended to PS_W, at MUL_LAT 3 registered once more in
+/// the fabric (`prod_f`), added to `psum_in`.
+fn dsp_product_sum() -> Vec<Item> {
+    vec![
+        wire("prod_ext", w("PS_W")),
         extend_product(),
         comment("MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP"),
         comment("blocks sit in their own rows, far from the partial-sum chain)."),
@@ -375,8 +434,7 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
         ),
         Item::Blank,
         always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
-    ];
-    (doc, items)
+    ]
 }
 
 fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {

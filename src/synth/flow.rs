@@ -266,39 +266,55 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     let dir = o.run_dir.as_path();
 
     let mut notes: Vec<String> = vec![];
-    // RTL that instantiates ECP5 DSP blocks itself: only for an ECP5, never with LUTs, and the
-    // device must hold one per PE (there is nothing to fall back to).
-    let own_dsps = cfg.primitives == crate::config::Primitives::Ecp5;
+    // RTL that instantiates DSP blocks itself: only for its family, never with LUTs, and the
+    // device must hold all of them (there is nothing to fall back to).
+    let own_dsps = cfg.primitives != crate::config::Primitives::Generic;
     if own_dsps {
-        if family != Family::Ecp5 {
+        let (own_family, block, blocks, use_note) = match cfg.primitives {
+            crate::config::Primitives::Ice40 => (
+                Family::Ice40,
+                "SB_MAC16 (one per pair of PEs in a column, instantiated by the RTL)",
+                cfg.ice40_mac_blocks(),
+                "primitives = ice40: the multipliers of each pair of PEs in a column are one \
+                 SB_MAC16 in dual 8x8 mode, instantiated with its input and product registers \
+                 (synth_ice40 -dsp inference is not used; nextpnr-ice40 does not time the \
+                 block's inside: see icetime)",
+            ),
+            _ => (
+                Family::Ecp5,
+                "MULT18X18D (one per PE, instantiated by the RTL)",
+                cfg.pes(),
+                "primitives = ecp5: each PE's multiplier is a MULT18X18D instantiated with its \
+                 own registers, and at pe_latency 3 each PSUM column of up to 1024 entries \
+                 DP16KD blocks with their output registers (Yosys' inference uses neither)",
+            ),
+        };
+        if family != own_family {
             return Err(SynthError::Unsupported(format!(
-                "primitives = ecp5 instantiates ECP5 MULT18X18D blocks: not for the {} ({}); \
-                 generate with --primitives generic",
-                dev.name, board.name
+                "primitives = {} instantiates {} DSP blocks: not for the {} ({}); generate \
+                 with --primitives generic",
+                cfg.primitives, own_family, dev.name, board.name
             )));
         }
         if o.multipliers == Multipliers::Lut {
-            return Err(SynthError::Unsupported(
-                "--mult lut with primitives = ecp5: the RTL instantiates its DSP blocks; \
-                 generate with --primitives generic for LUT multipliers"
-                    .into(),
-            ));
+            return Err(SynthError::Unsupported(format!(
+                "--mult lut with primitives = {}: the RTL instantiates its DSP blocks; \
+                 generate with --primitives generic for LUT multipliers",
+                cfg.primitives
+            )));
         }
         fits(
-            "MULT18X18D (one per PE, instantiated by the RTL)",
-            cfg.pes(),
+            block,
+            blocks,
             dev.dsp,
             &dev.name,
             ": give a smaller array, or --primitives generic for LUT multipliers".into(),
         )?;
-        notes.push(
-            "primitives = ecp5: each PE's multiplier is a MULT18X18D instantiated with its own \
-             registers, and at pe_latency 3 each PSUM column of up to 1024 entries DP16KD blocks \
-             with their output registers (Yosys' inference uses neither)"
-                .into(),
-        );
+        notes.push(use_note.into());
     }
     let dsp = match (family, o.multipliers) {
+        // The RTL's own SB_MAC16 blocks; nothing is inferred.
+        (Family::Ice40, _) if own_dsps => false,
         (Family::Ice40, Multipliers::Dsp) => {
             return Err(SynthError::Unsupported(
                 "DSP multipliers on iCE40: synth_ice40 -dsp inference was measured producing \
@@ -509,7 +525,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         keep_hierarchy: if bare { vec![] } else { vec![TOP.to_string()] },
         dsp,
         booth,
-        vendor_cells: pll.is_some(),
+        vendor_cells: pll.is_some() || cfg.primitives == crate::config::Primitives::Ice40,
         script: SCRIPT.into(),
         log: YOSYS_LOG.into(),
         json: NETLIST_JSON.into(),
@@ -690,7 +706,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         package: board.package.clone(),
         mode: if o.ooc { "out-of-context" } else { "board" }.into(),
         top,
-        multipliers: if synth.dsp { "dsp" } else { "lut" }.into(),
+        multipliers: if synth.dsp || own_dsps { "dsp" } else { "lut" }.into(),
         booth: synth.booth,
         target_mhz: target,
         fmax_mhz: fmax,

@@ -52,6 +52,9 @@ pub struct Verification {
 /// ships as black boxes only; each covers the configuration Yosys' mapping gives the core and
 /// refuses to elaborate any other (see the file).
 pub const ECP5_MODELS: &str = include_str!("../../hdl/sim/ecp5_cells.v");
+/// Our simulation model of the SB_MAC16 subset `primitives = "ice40"` uses, for the generated
+/// RTL (a netlist is simulated with Yosys' own `cells_sim.v`, which has SB_MAC16 too).
+pub const ICE40_MODELS: &str = include_str!("../../hdl/sim/ice40_cells.v");
 
 /// Yosys' share folder beside the Yosys the flow uses (the YoWASP package's `share`, or the
 /// system's `/usr/share/yosys`).

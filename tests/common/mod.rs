@@ -42,10 +42,19 @@ pub fn with_latency(cfg: Config, pe_latency: u32) -> Config {
 
 /// `cfg` with `primitives = "ecp5"` (its name gets `-ecp5`).
 pub fn with_ecp5_primitives(cfg: Config) -> Config {
+    with_primitives(cfg, systolic::config::Primitives::Ecp5)
+}
+
+/// `cfg` with `primitives = "ice40"` (its name gets `-ice40`).
+pub fn with_ice40_primitives(cfg: Config) -> Config {
+    with_primitives(cfg, systolic::config::Primitives::Ice40)
+}
+
+fn with_primitives(cfg: Config, primitives: systolic::config::Primitives) -> Config {
     let mut raw = cfg.to_raw();
-    raw.primitives = systolic::config::Primitives::Ecp5;
-    raw.name = format!("{}-ecp5", raw.name);
-    Config::from_raw(&raw).expect("valid ecp5 config")
+    raw.primitives = primitives;
+    raw.name = format!("{}-{primitives}", raw.name);
+    Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid {primitives} config: {e}"))
 }
 
 /// A fresh directory under target/ for one test.
