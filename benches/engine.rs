@@ -54,6 +54,7 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         sbuf_depth: 1024,
         pe_latency: 1,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .unwrap()
 }

@@ -8,10 +8,11 @@
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
 #
 # Each run: Yosys + nextpnr at the board's target frequency, multipliers `auto` (ECP5:
-# MULT18X18D when they fit; iCE40: LUTs). Fmax is nextpnr's timing model. Placement moves Fmax
-# by 10-20% from one placer seed to the next, so the pipelined configurations (pe_latency 3
-# and 4, the ones compared against the goals) are placed with each seed of SEEDS (default
-# "1 2 3"), the others with seed 1; the table gives the median Fmax, its range, and the other
+# MULT18X18D when they fit; iCE40: LUTs) unless the RTL instantiates its DSP blocks. Fmax is
+# nextpnr's timing model. Placement moves Fmax by 10-20% from one placer seed to the next, so
+# the pipelined configurations (pe_latency 3 and 4, the ones compared against the goals, and
+# the iCE40 DSP cores) are placed with each seed of SEEDS (default "1 2 3"), the others with
+# seed 1; the table gives the median Fmax, its range, and the other
 # numbers of the median run. JOBS (default 2) runs that many at once. A run whose report is
 # already there is not repeated (delete runs/qor-<matrix>/ to start over).
 set -euo pipefail
@@ -35,7 +36,7 @@ jobs_max=${JOBS:-2}
 run() {
   local tag=$1 board=$2 run_seeds=1
   shift 2
-  [[ $tag =~ -l[34] ]] && run_seeds=$seeds
+  [[ $tag =~ -l[34] || $tag =~ ice40 ]] && run_seeds=$seeds
   for seed in $run_seeds; do
     if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' \
       "$out/$tag@$board~s$seed.json" 2> /dev/null; then
@@ -59,8 +60,10 @@ if [[ "${2:-}" != "--table" ]]; then
       run "int8-4x4-l$lat" ulx3s-25f --preset int8-4x4 --pe-latency $lat
       run "int8-8x8-l$lat" ulx3s-85f --preset int8-8x8 --pe-latency $lat
     done
-    # The ECP5 DSP blocks' and block RAMs' own registers (primitives = ecp5).
+    # The DSP blocks' own registers: ECP5 MULT18X18D and block RAMs (primitives = ecp5), iCE40
+    # UltraPlus SB_MAC16 pairs (primitives = ice40).
     for lat in 2 3 4; do
+      run "int8-4x4-l$lat+ice40" icebreaker --preset int8-4x4 --pe-latency $lat --primitives ice40
       run "int8-4x4-l$lat+ecp5" ulx3s-25f --preset int8-4x4 --pe-latency $lat --primitives ecp5
       run "int8-8x8-l$lat+ecp5" ulx3s-85f --preset int8-8x8 --pe-latency $lat --primitives ecp5
     done
@@ -136,7 +139,11 @@ for _, dev, core, lat, d in rows:
     ends = short(f"{cp.get('from', '')} -> {cp.get('to', '')}")
     placed = f"{p['logic']['used']:,} / {p['logic']['available']:,}"
     lo, hi, n = d["range"]
+    # iCE40: icestorm's icetime estimate of the same run beside nextpnr's (it times the
+    # SB_MAC16 blocks, which nextpnr-ice40 does not).
+    it = (d.get("icetime") or {}).get("mhz")
+    it = f"; icetime {it:.1f}" if it else ""
     print(f"| {dev} | {core} | {lat} | {d['multipliers']} | {c['lut4']:,} | {c['ff']:,} | {c['dsp']} "
-          f"| {c['bram']} | {placed} | {d['fmax_mhz']:.1f} ({lo:.1f}-{hi:.1f}, {n}) | {d['gops']:.2f} "
+          f"| {c['bram']} | {placed} | {d['fmax_mhz']:.1f} ({lo:.1f}-{hi:.1f}, {n}){it} | {d['gops']:.2f} "
           f"| {t['yosys_s']:.0f} + {t['nextpnr_s']:.0f} | {ends} |")
 EOF

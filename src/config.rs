@@ -97,6 +97,11 @@ pub struct RawConfig {
     /// Omitted from the canonical text when generic.
     #[serde(default, skip_serializing_if = "is_generic")]
     pub primitives: Primitives,
+    /// With `primitives` other than generic: how many columns (the first ones) have their
+    /// multipliers on the DSP blocks; the others use LUT multipliers (a device with fewer
+    /// blocks than PEs). Default and omitted: all columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsp_cols: Option<u32>,
 }
 
 /// FPGA primitives the generated RTL instantiates itself, where inference cannot reach them.
@@ -172,6 +177,7 @@ pub struct Overrides {
     pub sbuf_depth: Option<u32>,
     pub pe_latency: Option<u32>,
     pub primitives: Option<Primitives>,
+    pub dsp_cols: Option<u32>,
 }
 
 impl RawConfig {
@@ -184,7 +190,8 @@ impl RawConfig {
             || o.psum_depth.is_some()
             || o.sbuf_depth.is_some()
             || o.pe_latency.is_some()
-            || o.primitives.is_some();
+            || o.primitives.is_some()
+            || o.dsp_cols.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -212,6 +219,9 @@ impl RawConfig {
         if let Some(v) = o.primitives {
             self.primitives = v;
         }
+        if let Some(v) = o.dsp_cols {
+            self.dsp_cols = Some(v);
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -234,6 +244,9 @@ pub struct Config {
     pub pe_latency: u32,
     /// FPGA primitives instantiated by the generated RTL.
     pub primitives: Primitives,
+    /// Columns (the first ones) whose multipliers are the primitives' DSP blocks: `cols` unless
+    /// `dsp_cols` says fewer; 0 with generic primitives.
+    pub dsp_cols: u32,
     pub derived: Derived,
 }
 
@@ -436,6 +449,21 @@ impl Config {
                 ),
             ));
         }
+        let dsp_cols = match (raw.primitives, raw.dsp_cols) {
+            (Primitives::Generic, None) => 0,
+            (Primitives::Generic, Some(v)) => {
+                return Err(range_err(
+                    "dsp_cols",
+                    v,
+                    "none with generic primitives (ecp5 or ice40 place columns on DSP blocks)",
+                ))
+            }
+            (_, None) => raw.cols,
+            (_, Some(v)) if v > raw.cols => {
+                return Err(range_err("dsp_cols", v, format!("0..={} (cols)", raw.cols)))
+            }
+            (_, Some(v)) => v,
+        };
         let psum_ahead = if format.is_float() { 0 } else { mul_lat.min(2) };
         let psum_wr_reg = u32::from(psum_ahead == 2);
         let psum_ram_ecp5 = u32::from(
@@ -479,6 +507,7 @@ impl Config {
             sbuf_depth: raw.sbuf_depth,
             pe_latency: raw.pe_latency,
             primitives: raw.primitives,
+            dsp_cols,
             derived,
         })
     }
@@ -496,6 +525,8 @@ impl Config {
             sbuf_depth: self.sbuf_depth,
             pe_latency: self.pe_latency,
             primitives: self.primitives,
+            dsp_cols: (self.primitives != Primitives::Generic && self.dsp_cols != self.cols)
+                .then_some(self.dsp_cols),
         }
     }
 
@@ -558,6 +589,7 @@ impl Config {
             sbuf_depth: default_sbuf_depth(),
             pe_latency: default_pe_latency(),
             primitives: Primitives::Generic,
+            dsp_cols: None,
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -569,9 +601,15 @@ impl Config {
         u64::from(self.rows) * u64::from(self.cols)
     }
 
-    /// SB_MAC16 blocks of `primitives = "ice40"`: one per pair of rows in each column.
-    pub fn ice40_mac_blocks(&self) -> u64 {
-        u64::from(self.rows.div_ceil(2)) * u64::from(self.cols)
+    /// DSP blocks the RTL instantiates: `primitives = "ecp5"` one MULT18X18D per PE, `"ice40"`
+    /// one SB_MAC16 per pair of rows, in each of the `dsp_cols` columns; none when generic.
+    pub fn dsp_blocks(&self) -> u64 {
+        let per_col = match self.primitives {
+            Primitives::Generic => 0,
+            Primitives::Ecp5 => self.rows,
+            Primitives::Ice40 => self.rows.div_ceil(2),
+        };
+        u64::from(per_col) * u64::from(self.dsp_cols)
     }
 
     /// A short tag for file and module naming: `r4c4_int8_a32`.
@@ -583,6 +621,7 @@ impl Config {
         };
         let prims = match self.primitives {
             Primitives::Generic => String::new(),
+            p if self.dsp_cols < self.cols => format!("_{p}_d{}", self.dsp_cols),
             p => format!("_{p}"),
         };
         format!(
@@ -639,6 +678,7 @@ mod tests {
             sbuf_depth: 1024,
             pe_latency: 1,
             primitives: Default::default(),
+            dsp_cols: None,
         }
     }
 
@@ -719,6 +759,38 @@ mod tests {
         }
         r.format = "int5".into();
         assert!(Config::from_raw(&r).is_ok());
+    }
+
+    #[test]
+    fn dsp_cols_choose_the_columns_on_dsp_blocks() {
+        let mut r = raw(5, 4);
+        r.pe_latency = 3;
+        r.dsp_cols = Some(2);
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(
+            e.starts_with("dsp_cols = 2") && e.contains("generic"),
+            "{e}"
+        );
+        r.primitives = Primitives::Ice40;
+        let c = Config::from_raw(&r).unwrap();
+        // Three SB_MAC16 per column of 5 rows, in 2 columns; the tag and the text say so.
+        assert_eq!((c.dsp_cols, c.dsp_blocks()), (2, 6));
+        assert_eq!(c.tag(), "r5c4_int8_a32_l3_ice40_d2");
+        assert!(c.canonical_toml().contains("dsp_cols = 2"));
+        assert_eq!(Config::from_raw(&c.to_raw()).unwrap(), c);
+        r.primitives = Primitives::Ecp5;
+        assert_eq!(Config::from_raw(&r).unwrap().dsp_blocks(), 10);
+        r.dsp_cols = Some(5);
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(e.contains("0..=4"), "{e}");
+        // All columns (the default) is left out of the text: the configuration keeps its hash.
+        r.dsp_cols = Some(4);
+        let all = Config::from_raw(&r).unwrap();
+        r.dsp_cols = None;
+        assert_eq!(Config::from_raw(&r).unwrap(), all);
+        assert!(!all.canonical_toml().contains("dsp_cols"));
+        assert_eq!(all.dsp_blocks(), 20);
+        assert_eq!(Config::from_raw(&raw(5, 4)).unwrap().dsp_blocks(), 0);
     }
 
     #[test]

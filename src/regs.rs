@@ -598,6 +598,7 @@ mod tests {
                 sbuf_depth: sbuf,
                 pe_latency: 1,
                 primitives: Default::default(),
+                dsp_cols: None,
             })
             .unwrap();
             for r in REGISTERS {

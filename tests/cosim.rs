@@ -300,6 +300,30 @@ cosim_case!(
     ))
 );
 
+// dsp_cols: the first columns on DSP blocks, the others with the generic PE's LUT multiplier
+// (same timing), for a device with fewer blocks than the array needs.
+cosim_case!(
+    cosim_ice40_int8_4x4_l3_two_dsp_cols,
+    cases = 6,
+    matmuls = 30,
+    common::with_dsp_cols(
+        common::with_ice40_primitives(common::with_latency(common::preset("int8-4x4"), 3)),
+        2
+    )
+);
+cosim_case!(
+    cosim_ecp5_int8_3x3_l4_one_dsp_col,
+    cases = 6,
+    matmuls = 30,
+    common::with_dsp_cols(
+        common::with_ecp5_primitives(common::with_latency(
+            common::config(3, 3, "int8", 32, 2, 16),
+            4
+        )),
+        1
+    )
+);
+
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
         proptest! {

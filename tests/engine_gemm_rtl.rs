@@ -38,6 +38,7 @@ fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_laten
         sbuf_depth: sbuf,
         pe_latency,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .expect("valid test config")
 }
@@ -214,6 +215,7 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
         sbuf_depth: sbuf,
         pe_latency,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .expect("valid test config")
 }

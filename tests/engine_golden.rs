@@ -33,6 +33,7 @@ fn cfg(
         sbuf_depth: sbuf,
         pe_latency: 1,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .expect("valid test config")
 }

@@ -53,6 +53,7 @@ fn config(
         sbuf_depth: sbuf,
         pe_latency: 1,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .expect("valid test config")
 }

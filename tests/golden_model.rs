@@ -28,6 +28,7 @@ fn config(
         sbuf_depth: 1024,
         pe_latency: 1,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .unwrap()
 }

@@ -118,18 +118,27 @@ fn edge_configs() -> Vec<Config> {
             .into_iter()
             .map(|(f, l)| (f, l, Primitives::Ice40));
         for (format, pe_latency, primitives) in generic.chain(ecp5).chain(ice40) {
-            let cfg = Config::from_overrides(&Overrides {
-                rows: Some(rows),
-                cols: Some(cols),
-                format: Some(format.into()),
-                psum_banks: Some(2),
-                psum_depth: Some(2),
-                pe_latency: Some(pe_latency),
-                primitives: Some(primitives),
-                ..Overrides::default()
-            })
-            .unwrap_or_else(|e| panic!("{rows}x{cols} {format} latency {pe_latency}: {e}"));
-            out.push(cfg);
+            // With DSP blocks, also only the first column on them (the others in LUTs).
+            let dsp_cols: &[Option<u32>] = match primitives {
+                Primitives::Generic => &[None],
+                _ if cols > 1 => &[None, Some(1)],
+                _ => &[None],
+            };
+            for &dsp_cols in dsp_cols {
+                let cfg = Config::from_overrides(&Overrides {
+                    rows: Some(rows),
+                    cols: Some(cols),
+                    format: Some(format.into()),
+                    psum_banks: Some(2),
+                    psum_depth: Some(2),
+                    pe_latency: Some(pe_latency),
+                    primitives: Some(primitives),
+                    dsp_cols,
+                    ..Overrides::default()
+                })
+                .unwrap_or_else(|e| panic!("{rows}x{cols} {format} latency {pe_latency}: {e}"));
+                out.push(cfg);
+            }
         }
     }
     out
@@ -564,7 +573,11 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    assert_eq!(configs.len(), 4 * (4 * 2 * 3 + 5 + 3 * 3 + 3 + 3));
+    // The DSP variants again with one DSP column, for the two sizes with more than one column.
+    assert_eq!(
+        configs.len(),
+        4 * (4 * 2 * 3 + 5 + 3 * 3 + 3 + 3) + 2 * (3 + 3)
+    );
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(
         tags.len(),

@@ -62,6 +62,7 @@ fn config(rows: u32, cols: u32) -> Config {
         sbuf_depth: 1024,
         pe_latency: 1,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .expect("valid test config")
 }
@@ -197,6 +198,7 @@ fn board_config(name: &str, rows: u32, cols: u32) -> Config {
         sbuf_depth: 64,
         pe_latency: 1,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .unwrap()
 }
@@ -474,33 +476,44 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
 }
 
 /// primitives = "ice40": the RTL pairs the PEs of each column on SB_MAC16 blocks in dual 8x8
-/// mode (3 rows: two blocks per column, the second half used), they keep their input and product
-/// registers through Yosys and nextpnr, and the netlist co-simulates with Yosys' own SB_MAC16
-/// model (and fails with the blocks' B operand made unsigned). Refused where the blocks are not:
-/// on an ECP5, on the HX8K (no DSP blocks), and beyond the UP5K's 8 blocks.
+/// mode (3 rows: two blocks per column, the second one half used; dsp_cols 2 of 3 columns: the
+/// third in LUTs, through Yosys' booth pass), they keep their input and product registers
+/// through Yosys and nextpnr, and the netlist co-simulates with Yosys' own SB_MAC16 model (and
+/// fails with the blocks' B operand made unsigned). Refused where the blocks are not: on an ECP5, on the HX8K (no DSP blocks),
+/// and beyond the UP5K's 8 blocks (with the dsp_cols that fit as the hint).
 #[test]
 fn ice40_primitives_pair_pes_on_sb_mac16_through_the_flow() {
-    let mut raw = config(3, 2).to_raw();
+    let mut raw = config(3, 3).to_raw();
     raw.pe_latency = 3;
     raw.primitives = Primitives::Ice40;
-    raw.name = "t3x2-l3-ice40".into();
+    raw.dsp_cols = Some(2);
+    raw.name = "t3x3-l3-ice40-d2".into();
     let cfg = Config::from_raw(&raw).expect("valid config");
     for (b, expect) in [
         ("ulx3s-25f", "not for the"),
         ("ice40-hx8k-breakout", "SB_MAC16"),
     ] {
-        let e = run(&cfg, &options(&cfg, board(b), true, scratch("ice40-refused")))
-            .unwrap_err()
-            .to_string();
+        let e = run(
+            &cfg,
+            &options(&cfg, board(b), true, scratch("ice40-refused")),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains(expect) && e.contains("primitives"), "{b}: {e}");
     }
     raw.rows = 6;
-    raw.cols = 3;
+    raw.dsp_cols = None;
     let big = Config::from_raw(&raw).expect("valid config");
-    let e = run(&big, &options(&big, board("icebreaker"), true, scratch("ice40-big")))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("9") && e.contains("8") && e.contains("SB_MAC16"), "{e}");
+    let e = run(
+        &big,
+        &options(&big, board("icebreaker"), true, scratch("ice40-big")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("9") && e.contains("SB_MAC16") && e.contains("--dsp-cols 2"),
+        "{e}"
+    );
     if !tools_or_skip(
         Family::Ice40,
         "ice40_primitives_pair_pes_on_sb_mac16_through_the_flow",
@@ -508,12 +521,19 @@ fn ice40_primitives_pair_pes_on_sb_mac16_through_the_flow() {
         return;
     }
     let dir = scratch("ice40-prims");
-    let r = run(&cfg, &options(&cfg, board("icebreaker"), true, dir.clone()))
-        .unwrap_or_else(|e| panic!("iCE40 flow failed: {e}"));
+    // The LUT column's multipliers through Yosys' booth pass: its netlist is checked too.
+    let mut o = options(&cfg, board("icebreaker"), true, dir.clone());
+    o.booth = true;
+    let r = run(&cfg, &o).unwrap_or_else(|e| panic!("iCE40 flow failed: {e}"));
     eprintln!("{}", r.summary());
-    assert_eq!(r.cells.dsp, 4, "two SB_MAC16 per column of 3 rows");
+    assert_eq!(r.cells.dsp, 4, "two SB_MAC16 per DSP column of 3 rows");
+    assert!(r.booth, "booth on the LUT column");
     let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
-    for kept in [".MODE_8x8(1'h1)", ".TOP_8x8_MULT_REG(1'h1)", ".A_REG(32'sd1)"] {
+    for kept in [
+        ".MODE_8x8(1'h1)",
+        ".TOP_8x8_MULT_REG(1'h1)",
+        ".A_REG(32'sd1)",
+    ] {
         assert!(netlist.contains(kept), "{kept} in the netlist");
     }
     post_synthesis_cosim(

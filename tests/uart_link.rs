@@ -466,6 +466,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             sbuf_depth: 64,
             pe_latency: 1,
             primitives: Default::default(),
+            dsp_cols: None,
         })
         .unwrap()
     };

@@ -60,8 +60,8 @@ module systolic_top #(
 
   localparam integer F_K = 0;
   localparam integer F_M = F_K + K_W;
-  localparam integer F_N = F_M + M_W;
-  localparam integer F_BANK = F_N + N_W;
+  localparam integer F_LEFT = F_M + M_W;
+  localparam integer F_BANK = F_LEFT + N_W;
   localparam integer F_OFFSET = F_BANK + BANK_W;
   localparam integer F_ACC = F_OFFSET + ADDR_W;
   localparam integer F_SWAP = F_ACC + 1;
@@ -74,7 +74,7 @@ module systolic_top #(
   localparam integer INF_W = $clog2(ROWS*ADD_LAT + MUL_LAT + COLS + 4);
 
   // ---- MultiplyMoving command queue: head (streaming) and tail (next) ----
-  wire [CMD_W-1:0] mm_cmd = {mm_swap, mm_acc, mm_offset, mm_bank, mm_n, mm_m, mm_k};
+  wire [CMD_W-1:0] mm_cmd = {mm_swap, mm_acc, mm_offset, mm_bank, mm_n - 1'b1, mm_m, mm_k};
   wire mm_single = mm_n == {{(N_W - 1){1'b0}}, 1'b1};
   reg [CMD_W-1:0] head;
   reg [CMD_W-1:0] tail;
@@ -86,11 +86,11 @@ module systolic_top #(
   wire [K_W-1:0] head_k = head[F_K +: K_W];
   /* verilator lint_on UNUSED */
   wire [M_W-1:0] head_m = head[F_M +: M_W];
-  wire [N_W-1:0] head_n = head[F_N +: N_W];
+  wire [N_W-1:0] head_left = head[F_LEFT +: N_W];
   wire [BANK_W-1:0] head_bank = head[F_BANK +: BANK_W];
   wire [ADDR_W-1:0] head_offset = head[F_OFFSET +: ADDR_W];
   wire head_acc = head[F_ACC];
-  // Registered beat flags, off the handshake paths: beat == 0 of a swapping head, beat == head_n - 1.
+  // Registered beat flags, off the handshake paths: beat == 0 of a swapping head, head_left == 0.
   reg first_swap;
   reg last_beat;
   reg tail_single;
@@ -129,8 +129,9 @@ module systolic_top #(
         last_beat <= tail_valid ? tail_single : mm_single;
       end else begin
         beat <= beat + 1'b1;
+        head[F_LEFT +: N_W] <= head_left - 1'b1;
         first_swap <= 1'b0;
-        last_beat <= beat + 1'b1 == head_n - 1'b1;
+        last_beat <= head_left == {{(N_W - 1){1'b0}}, 1'b1};
         if (mm_fire) begin
           tail <= mm_cmd;
           tail_valid <= 1'b1;

@@ -47,6 +47,9 @@ pub struct ConfigArgs {
     /// FPGA primitives the RTL instantiates itself: generic (default), ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4) or ice40 (two PEs' multipliers in one iCE40 UltraPlus SB_MAC16 in dual 8x8 mode, with its registers; integers of at most 8 bits, pe_latency 2, 3 or 4).
     #[arg(long, value_parser = parse_primitives)]
     pub primitives: Option<config::Primitives>,
+    /// With --primitives ecp5 or ice40: how many columns (the first ones) have their multipliers on DSP blocks; the others use LUT multipliers (for a device with fewer blocks than the array needs). Default: all.
+    #[arg(long)]
+    pub dsp_cols: Option<u32>,
 }
 
 fn parse_primitives(s: &str) -> Result<config::Primitives, String> {
@@ -69,6 +72,7 @@ impl ConfigArgs {
             psum_depth: self.psum_depth,
             sbuf_depth: self.sbuf_depth,
             pe_latency: self.pe_latency,
+            dsp_cols: self.dsp_cols,
             primitives: self.primitives,
         }
     }

@@ -321,6 +321,7 @@ mod tests {
             sbuf_depth: 1024,
             pe_latency: 1,
             primitives: Default::default(),
+            dsp_cols: None,
         })
         .unwrap()
     }

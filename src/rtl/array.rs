@@ -13,11 +13,25 @@
 //!   cycle after column c-1) that reaches all its rows in the same cycle; the PE of row
 //!   `ld_row` captures the element. A load of row k thus lands in PE(k, c) `c` cycles after it
 //!   lands in PE(k, 0), following the swap wavefront (see docs/architecture.md).
+//! - With DSP primitives, columns `c < DSP_COLS` multiply on DSP blocks, the others in LUTs;
+//!   the timing is the same.
 //! - Everything is registered inside the PEs; the array adds no logic of its own. No handshake:
 //!   the array never stalls (bubbles are zero beats whose results the control pipe discards).
 
-use crate::config::Config;
+use crate::config::{Config, Primitives};
 use crate::verilog::*;
+
+/// `DSP_COLS` (with DSP primitives): columns 0..DSP_COLS-1 have their multipliers on DSP blocks,
+/// the others in LUTs.
+pub fn dsp_cols_param(cfg: &Config) -> Option<Param> {
+    (cfg.primitives != Primitives::Generic).then(|| {
+        param(
+            "DSP_COLS",
+            cfg.dsp_cols.into(),
+            "columns (the first ones) with their multipliers on DSP blocks; the rest in LUTs",
+        )
+    })
+}
 
 /// The array module; parameter defaults from `cfg`.
 pub fn module(cfg: &Config) -> Module {
@@ -56,7 +70,16 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_column".into(),
             name: "u_column".into(),
-            params: [vec![p("ROWS")], super::pe::param_overrides(cfg)].concat(),
+            params: {
+                let mut o = [vec![p("ROWS")], super::pe::param_overrides(cfg)].concat();
+                if cfg.primitives != Primitives::Generic {
+                    o.push((
+                        "USE_DSP".into(),
+                        cond(id("c").lt(id("DSP_COLS")), int(1), int(0)),
+                    ));
+                }
+                o
+            },
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -87,6 +110,7 @@ pub fn module(cfg: &Config) -> Module {
         ]
         .into_iter()
         .chain(super::pe::param_decls(cfg))
+        .chain(dsp_cols_param(cfg))
         .collect(),
         ports: vec![
             input("clk", None, ""),

@@ -38,6 +38,9 @@ pub fn module(cfg: &Config) -> Module {
             params: {
                 let mut o = pe::param_overrides(cfg);
                 o.push(("ROW".into(), id("r")));
+                if cfg.primitives != Primitives::Generic {
+                    o.push(p("USE_DSP"));
+                }
                 o
             },
             ports: vec![
@@ -54,9 +57,9 @@ pub fn module(cfg: &Config) -> Module {
                 ("psum_out".into(), id("psum_o")),
             ]
             .into_iter()
-            .chain(pe::mul_ports(cfg).into_iter().map(|port| {
+            .chain(pe::dsp_ports(cfg).into_iter().map(|port| {
                 let net = match port.name.as_str() {
-                    "mul_p" => lane("mul_p", "P_W"),
+                    "dsp_p" => lane("dsp_p", "P_W"),
                     other => lane(other, "DATA_W"),
                 };
                 (port.name, net)
@@ -76,6 +79,22 @@ pub fn module(cfg: &Config) -> Module {
     if cfg.primitives == Primitives::Ice40 {
         items.splice(0..0, ice40_pairs());
     }
+    let mut params = [
+        vec![param(
+            "ROWS",
+            rows.into(),
+            "PEs in the column (contraction axis K)",
+        )],
+        pe::param_decls(cfg),
+    ]
+    .concat();
+    if cfg.primitives != Primitives::Generic {
+        params.push(param(
+            "USE_DSP",
+            1,
+            "1: the multipliers on DSP blocks, 0: in LUTs",
+        ));
+    }
     Module {
         name: "systolic_column".into(),
         doc: vec![
@@ -88,15 +107,7 @@ pub fn module(cfg: &Config) -> Module {
                 .into(),
             "PE(r) is g_row[r].u_pe.".into(),
         ],
-        params: [
-            vec![param(
-                "ROWS",
-                rows.into(),
-                "PEs in the column (contraction axis K)",
-            )],
-            pe::param_decls(cfg),
-        ]
-        .concat(),
+        params,
         ports: vec![
             input("clk", None, ""),
             input("rst", None, "synchronous, active high"),
@@ -127,31 +138,22 @@ pub fn module(cfg: &Config) -> Module {
 
 /// `primitives = "ice40"`: the multipliers of PE(2i) and PE(2i+1) are one SB_MAC16 in dual 8x8
 /// mode (`systolic_mul2_ice40`, pair i); with an odd ROWS the last block's top half multiplies
-/// zeros. Lane r of `mul_x`, `mul_w` carries PE(r)'s operands, lane r of `mul_p` its product.
+/// zeros. Lane r of `dsp_x`, `dsp_w` carries PE(r)'s operands, lane r of `dsp_p` its product.
 fn ice40_pairs() -> Vec<Item> {
     let lanes = |width: &str| Some(id("PAIRS").mul(int(2)).mul(id(width)));
-    let lane_at = |net: &str, index: Expr, width: &str| id(net).part(index.mul(id(width)), id(width));
+    let lane_at =
+        |net: &str, index: Expr, width: &str| id(net).part(index.mul(id(width)), id(width));
     let member = |m: i64| match m {
         0 => id("i").mul(int(2)),
         _ => id("i").mul(int(2)).add(int(m)),
     };
-    vec![
-        Item::Localparam("PAIRS".into(), id("ROWS").add(int(1)).div(int(2))),
-        Item::Localparam("P_W".into(), id("DATA_W").mul(int(2))),
-        comment("Lane r: PE(r)'s multiplier operands and product (lane ROWS of an odd column: zero)."),
-        wire("mul_x", lanes("DATA_W")),
-        wire("mul_w", lanes("DATA_W")),
-        Item::LintOff {
-            warning: "UNUSED",
-            reason: "An odd column's last block multiplies zeros in its top half.".into(),
-            items: vec![wire("mul_p", lanes("P_W"))],
-        },
+    let dsp_pairs = vec![
         gen_if(
             id("ROWS").ne(id("PAIRS").mul(int(2))),
             "g_odd",
             vec![
-                assign(lane_at("mul_x", id("ROWS"), "DATA_W"), zeros(id("DATA_W"))),
-                assign(lane_at("mul_w", id("ROWS"), "DATA_W"), zeros(id("DATA_W"))),
+                assign(lane_at("dsp_x", id("ROWS"), "DATA_W"), zeros(id("DATA_W"))),
+                assign(lane_at("dsp_w", id("ROWS"), "DATA_W"), zeros(id("DATA_W"))),
             ],
             "g_even",
             vec![],
@@ -175,14 +177,42 @@ fn ice40_pairs() -> Vec<Item> {
                 ],
                 ports: vec![
                     ("clk".into(), id("clk")),
-                    ("a0".into(), lane_at("mul_x", member(0), "DATA_W")),
-                    ("b0".into(), lane_at("mul_w", member(0), "DATA_W")),
-                    ("a1".into(), lane_at("mul_x", member(1), "DATA_W")),
-                    ("b1".into(), lane_at("mul_w", member(1), "DATA_W")),
-                    ("p0".into(), lane_at("mul_p", member(0), "P_W")),
-                    ("p1".into(), lane_at("mul_p", member(1), "P_W")),
+                    ("a0".into(), lane_at("dsp_x", member(0), "DATA_W")),
+                    ("b0".into(), lane_at("dsp_w", member(0), "DATA_W")),
+                    ("a1".into(), lane_at("dsp_x", member(1), "DATA_W")),
+                    ("b1".into(), lane_at("dsp_w", member(1), "DATA_W")),
+                    ("p0".into(), lane_at("dsp_p", member(0), "P_W")),
+                    ("p1".into(), lane_at("dsp_p", member(1), "P_W")),
                 ],
             })],
+        ),
+    ];
+    vec![
+        Item::Localparam("PAIRS".into(), id("ROWS").add(int(1)).div(int(2))),
+        Item::Localparam("P_W".into(), id("DATA_W").mul(int(2))),
+        comment(
+            "Lane r: PE(r)'s multiplier operands and product (lane ROWS of an odd column: zero).",
+        ),
+        Item::LintOff {
+            warning: "UNUSED",
+            reason: "An odd column's last block multiplies zeros in its top half; a LUT column \
+                     (USE_DSP 0) has no blocks."
+                .into(),
+            items: vec![
+                wire("dsp_x", lanes("DATA_W")),
+                wire("dsp_w", lanes("DATA_W")),
+                wire("dsp_p", lanes("P_W")),
+            ],
+        },
+        gen_if(
+            id("USE_DSP").ne(int(0)),
+            "g_dsp",
+            dsp_pairs,
+            "g_lut",
+            vec![assign(
+                id("dsp_p"),
+                zeros(id("PAIRS").mul(int(2)).mul(id("P_W"))),
+            )],
         ),
         Item::Blank,
     ]

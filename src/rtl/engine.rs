@@ -386,6 +386,7 @@ mod tests {
             sbuf_depth: 64,
             pe_latency: 1,
             primitives: Default::default(),
+            dsp_cols: None,
         })
         .unwrap()
     }

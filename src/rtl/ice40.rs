@@ -56,7 +56,12 @@ pub fn module() -> Module {
         ("A_SIGNED".into(), id("SIGNED")),
         ("B_SIGNED".into(), id("SIGNED")),
     ];
-    for p in ["C_REG", "D_REG", "PIPELINE_16x16_MULT_REG1", "PIPELINE_16x16_MULT_REG2"] {
+    for p in [
+        "C_REG",
+        "D_REG",
+        "PIPELINE_16x16_MULT_REG1",
+        "PIPELINE_16x16_MULT_REG2",
+    ] {
         params.push((p.into(), bit(0)));
     }
     let mut ports: Vec<(String, Expr)> = vec![
@@ -68,9 +73,23 @@ pub fn module() -> Module {
         ("D".into(), sized(16, 0)),
     ];
     for p in [
-        "AHOLD", "BHOLD", "CHOLD", "DHOLD", "IRSTTOP", "IRSTBOT", "ORSTTOP", "ORSTBOT",
-        "OLOADTOP", "OLOADBOT", "ADDSUBTOP", "ADDSUBBOT", "OHOLDTOP", "OHOLDBOT", "CI",
-        "ACCUMCI", "SIGNEXTIN",
+        "AHOLD",
+        "BHOLD",
+        "CHOLD",
+        "DHOLD",
+        "IRSTTOP",
+        "IRSTBOT",
+        "ORSTTOP",
+        "ORSTBOT",
+        "OLOADTOP",
+        "OLOADBOT",
+        "ADDSUBTOP",
+        "ADDSUBBOT",
+        "OHOLDTOP",
+        "OHOLDBOT",
+        "CI",
+        "ACCUMCI",
+        "SIGNEXTIN",
     ] {
         ports.push((p.into(), bit(0)));
     }
@@ -95,7 +114,11 @@ pub fn module() -> Module {
         ],
         ports: vec![
             input("clk", None, ""),
-            input("a0", w("W"), "pair member 0 (the block's bottom 8x8 multiplier)"),
+            input(
+                "a0",
+                w("W"),
+                "pair member 0 (the block's bottom 8x8 multiplier)",
+            ),
             input("b0", w("W"), ""),
             input("a1", w("W"), "pair member 1 (the top 8x8 multiplier)"),
             input("b1", w("W"), ""),

@@ -18,8 +18,8 @@
 //!   the block's weight register loads `w_shadow` when `swap_in` and holds otherwise, so no
 //!   logic sits between a fabric register and the block); same timing. Generated with
 //!   `primitives = "ice40"`, the multiplier is half of an SB_MAC16 that the column shares between
-//!   two PEs (`systolic_mul2_ice40`): the PE sends this cycle's operands out (`mul_x` = `x_in`,
-//!   `mul_w` = the weight it uses) and takes the product back (`mul_p`) after the block's
+//!   two PEs (`systolic_mul2_ice40`): the PE sends this cycle's operands out (`dsp_x` = `x_in`,
+//!   `dsp_w` = the weight it uses) and takes the product back (`dsp_p`) after the block's
 //!   registers (1: product, 2: inputs and product); same timing. `MUL_LAT` = 3 also
 //!   splits the multiplier: the element times the weight's low and high halves, each product
 //!   registered (`pp_lo_q`, `pp_hi_q`), then their sum into the product register; with
@@ -107,14 +107,42 @@ pub fn module(cfg: &Config) -> Module {
         4,
         param("ROW", 0, "this PE's row: the load bus row it captures"),
     );
-    let (doc, datapath) = if cfg.format.is_float() {
-        float_datapath()
-    } else if cfg.primitives == Primitives::Ecp5 {
-        int_datapath_ecp5()
-    } else if cfg.primitives == Primitives::Ice40 {
-        int_datapath_ice40()
-    } else {
-        int_datapath()
+    let dsp = match cfg.primitives {
+        Primitives::Ecp5 => Some(int_datapath_ecp5()),
+        Primitives::Ice40 => Some(int_datapath_ice40()),
+        Primitives::Generic => None,
+    };
+    let (doc, datapath) = match dsp {
+        _ if cfg.format.is_float() => float_datapath(),
+        None => int_datapath(),
+        // The DSP block's multiplier, or (USE_DSP 0: a column past dsp_cols) the LUT one.
+        Some((mut doc, dsp_items)) => {
+            params.push(param(
+                "USE_DSP",
+                1,
+                "1: the multiplier on the DSP block, 0: in LUTs (same timing)",
+            ));
+            doc.push(
+                "  (USE_DSP 0: the generic PE's LUT multiplier instead, same MUL_LAT registers.)",
+            );
+            let mut lut_items = int_datapath().1;
+            if cfg.primitives == Primitives::Ice40 {
+                lut_items.extend([
+                    assign(id("dsp_x"), zeros(id("DATA_W"))),
+                    assign(id("dsp_w"), zeros(id("DATA_W"))),
+                ]);
+            }
+            (
+                doc,
+                vec![gen_if(
+                    id("USE_DSP").ne(int(0)),
+                    "g_dsp",
+                    dsp_items,
+                    "g_lut",
+                    lut_items,
+                )],
+            )
+        }
     };
     // ld_row zero-extended to 32 bits to compare with the integer parameter ROW.
     let mine =
@@ -170,7 +198,7 @@ pub fn module(cfg: &Config) -> Module {
             output_reg("psum_out", w("PS_W"), "down"),
         ]
         .into_iter()
-        .chain(mul_ports(cfg))
+        .chain(dsp_ports(cfg))
         .collect(),
         items,
     }
@@ -178,18 +206,27 @@ pub fn module(cfg: &Config) -> Module {
 
 /// The ports of a PE whose multiplier is outside it (`primitives = "ice40"`: half of the
 /// column's SB_MAC16 pair block); none otherwise.
-pub fn mul_ports(cfg: &Config) -> Vec<Port> {
+pub fn dsp_ports(cfg: &Config) -> Vec<Port> {
     if cfg.primitives != Primitives::Ice40 {
         return vec![];
     }
     vec![
-        output("mul_x", w("DATA_W"), "multiplier operand: this cycle's element"),
-        output("mul_w", w("DATA_W"), "multiplier operand: this cycle's weight"),
-        input(
-            "mul_p",
-            Some(id("DATA_W").mul(int(2))),
-            "their exact product, MUL_LAT cycles later",
+        output(
+            "dsp_x",
+            w("DATA_W"),
+            "multiplier operand: this cycle's element",
         ),
+        output(
+            "dsp_w",
+            w("DATA_W"),
+            "multiplier operand: this cycle's weight",
+        ),
+        input(
+            "dsp_p",
+            Some(id("DATA_W").mul(int(2))),
+            "their exact product, MUL_LAT cycles later (unused when USE_DSP is 0)",
+        )
+        .waive("UNUSED"),
     ]
 }
 
@@ -389,12 +426,12 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
 }
 
 /// The integer PE whose multiplier is half of an iCE40 SB_MAC16 outside it (the column pairs
-/// two PEs on one block, `systolic_mul2_ice40`): the operands leave on `mul_x`, `mul_w` and the
-/// product returns on `mul_p` after the block's registers (1: product; 2: inputs and product).
+/// two PEs on one block, `systolic_mul2_ice40`): the operands leave on `dsp_x`, `dsp_w` and the
+/// product returns on `dsp_p` after the block's registers (1: product; 2: inputs and product).
 fn int_datapath_ice40() -> (Vec<&'static str>, Vec<Item>) {
     let doc = vec![
         "Weight-stationary integer PE; all outputs registered. Its multiplier is half of an iCE40",
-        "SB_MAC16 in the column (mul_x, mul_w out; mul_p back after the block's registers, the",
+        "SB_MAC16 in the column (dsp_x, dsp_w out; dsp_p back after the block's registers, the",
         "MUL_LAT registers: 1 product, 2 inputs and product; 3: also a fabric register after the",
         "block, near the adder); the product meets psum_in:",
         "  psum_out <= psum_in + product   (mod 2^PS_W), where",
@@ -404,9 +441,9 @@ fn int_datapath_ice40() -> (Vec<&'static str>, Vec<Item>) {
         wire("prod", Some(id("DATA_W").mul(int(2)))),
         Item::Blank,
         comment("This cycle's operands to the DSP block; its exact product, MUL_LAT cycles later."),
-        assign(id("mul_x"), id("x_in")),
-        assign(id("mul_w"), id("w_use")),
-        assign(id("prod"), id("mul_p")),
+        assign(id("dsp_x"), id("x_in")),
+        assign(id("dsp_w"), id("w_use")),
+        assign(id("prod"), id("dsp_p")),
     ];
     items.extend(dsp_product_sum());
     (doc, items)
@@ -418,7 +455,9 @@ fn dsp_product_sum() -> Vec<Item> {
     vec![
         wire("prod_ext", w("PS_W")),
         extend_product(),
-        comment("MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP"),
+        comment(
+            "MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP",
+        ),
         comment("blocks sit in their own rows, far from the partial-sum chain)."),
         wire("prod_use", w("PS_W")),
         gen_if(

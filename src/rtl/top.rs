@@ -49,11 +49,13 @@
 use crate::config::Config;
 use crate::verilog::*;
 
-/// Names of the command fields packed into one queue entry, least significant first.
+/// Names of the command fields packed into one queue entry, least significant first. `left`:
+/// the beats after the current one (`n - 1` when queued; the head counts it down), so the
+/// last-beat flag compares it with a constant.
 const FIELDS: [(&str, &str); 7] = [
     ("k", "K_W"),
     ("m", "M_W"),
-    ("n", "N_W"),
+    ("left", "N_W"),
     ("bank", "BANK_W"),
     ("offset", "ADDR_W"),
     ("acc", "1"),
@@ -158,7 +160,10 @@ pub fn module(cfg: &Config) -> Module {
         FIELDS
             .iter()
             .rev()
-            .map(|(name, _)| id(&format!("mm_{name}")))
+            .map(|(name, _)| match *name {
+                "left" => id("mm_n").sub(one()),
+                _ => id(&format!("mm_{name}")),
+            })
             .collect(),
     );
 
@@ -196,10 +201,14 @@ pub fn module(cfg: &Config) -> Module {
                 ],
                 vec![
                     nb(id("beat"), id("beat").add(one())),
+                    nb(
+                        id("head").part(id("F_LEFT"), id("N_W")),
+                        id("head_left").sub(one()),
+                    ),
                     nb(id("first_swap"), zero()),
                     nb(
                         id("last_beat"),
-                        id("beat").add(one()).eq(id("head_n").sub(one())),
+                        id("head_left").eq(concat(vec![zeros(id("N_W").sub(int(1))), one()])),
                     ),
                     if_(id("mm_fire"), tail_push()),
                 ],
@@ -435,7 +444,7 @@ pub fn module(cfg: &Config) -> Module {
     ]);
     items.extend(head_wires);
     items.extend([
-        comment("Registered beat flags, off the handshake paths: beat == 0 of a swapping head, beat == head_n - 1."),
+        comment("Registered beat flags, off the handshake paths: beat == 0 of a swapping head, head_left == 0."),
         reg("first_swap", None),
         reg("last_beat", None),
         reg("tail_single", None),
@@ -640,7 +649,15 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_array".into(),
             name: "u_array".into(),
-            params: [vec![p("ROWS"), p("COLS")], super::pe::param_overrides(cfg)].concat(),
+            params: [
+                vec![p("ROWS"), p("COLS")],
+                super::pe::param_overrides(cfg),
+                super::array::dsp_cols_param(cfg)
+                    .map(|_| p("DSP_COLS"))
+                    .into_iter()
+                    .collect(),
+            ]
+            .concat(),
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -806,6 +823,7 @@ pub fn module(cfg: &Config) -> Module {
                 .into_iter()
                 .filter(|p| !["DATA_W", "X_W", "ROW_W", "PS_W"].contains(&p.name.as_str())),
         )
+        .chain(super::array::dsp_cols_param(cfg))
         .chain([
             param("PSUM_BANKS", cfg.psum_banks.into(), "PSUM banks"),
             param(

@@ -270,11 +270,11 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     // device must hold all of them (there is nothing to fall back to).
     let own_dsps = cfg.primitives != crate::config::Primitives::Generic;
     if own_dsps {
-        let (own_family, block, blocks, use_note) = match cfg.primitives {
+        let (own_family, block, per_col, use_note) = match cfg.primitives {
             crate::config::Primitives::Ice40 => (
                 Family::Ice40,
-                "SB_MAC16 (one per pair of PEs in a column, instantiated by the RTL)",
-                cfg.ice40_mac_blocks(),
+                "SB_MAC16 (one per pair of PEs in a DSP column, instantiated by the RTL)",
+                cfg.rows.div_ceil(2),
                 "primitives = ice40: the multipliers of each pair of PEs in a column are one \
                  SB_MAC16 in dual 8x8 mode, instantiated with its input and product registers \
                  (synth_ice40 -dsp inference is not used; nextpnr-ice40 does not time the \
@@ -282,8 +282,8 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
             ),
             _ => (
                 Family::Ecp5,
-                "MULT18X18D (one per PE, instantiated by the RTL)",
-                cfg.pes(),
+                "MULT18X18D (one per PE in a DSP column, instantiated by the RTL)",
+                cfg.rows,
                 "primitives = ecp5: each PE's multiplier is a MULT18X18D instantiated with its \
                  own registers, and at pe_latency 3 each PSUM column of up to 1024 entries \
                  DP16KD blocks with their output registers (Yosys' inference uses neither)",
@@ -303,18 +303,34 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
                 cfg.primitives
             )));
         }
+        let fit_cols = dev.dsp / u64::from(per_col);
         fits(
             block,
-            blocks,
+            cfg.dsp_blocks(),
             dev.dsp,
             &dev.name,
-            ": give a smaller array, or --primitives generic for LUT multipliers".into(),
+            if fit_cols > 0 {
+                format!(
+                    ": give --dsp-cols {fit_cols} (the other columns' multipliers in LUTs), a \
+                     smaller array, or --primitives generic for LUT multipliers"
+                )
+            } else {
+                ": give a smaller array, or --primitives generic for LUT multipliers".into()
+            },
         )?;
         notes.push(use_note.into());
+        if cfg.dsp_cols < cfg.cols {
+            notes.push(format!(
+                "dsp_cols = {}: columns {}..{} use LUT multipliers",
+                cfg.dsp_cols,
+                cfg.dsp_cols,
+                cfg.cols - 1
+            ));
+        }
     }
     let dsp = match (family, o.multipliers) {
-        // The RTL's own SB_MAC16 blocks; nothing is inferred.
-        (Family::Ice40, _) if own_dsps => false,
+        // The RTL's own DSP blocks; nothing is inferred (the columns past dsp_cols are LUTs).
+        _ if own_dsps => false,
         (Family::Ice40, Multipliers::Dsp) => {
             return Err(SynthError::Unsupported(
                 "DSP multipliers on iCE40: synth_ice40 -dsp inference was measured producing \
@@ -444,7 +460,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         sources.push(format!("{RTL}/{name}"));
         notes.push(format!(
             "the core sits in the pin-limited harness ({} pins: clk, scan_in, scan_out): \
-             {}-bit input shift register, {} output bits folded into {} registered parities; \
+             {}-bit input shift register, {} output bits registered and folded into {} registered parities; \
              `core` figures are systolic_top alone, `total` and `placed` include the harness",
             3, shape.in_bits, shape.out_bits, shape.groups
         ));

@@ -28,6 +28,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         sbuf_depth: 1024,
         pe_latency: 1,
         primitives: Default::default(),
+        dsp_cols: None,
     })
     .expect("valid test config")
 }
@@ -48,6 +49,14 @@ pub fn with_ecp5_primitives(cfg: Config) -> Config {
 /// `cfg` with `primitives = "ice40"` (its name gets `-ice40`).
 pub fn with_ice40_primitives(cfg: Config) -> Config {
     with_primitives(cfg, systolic::config::Primitives::Ice40)
+}
+
+/// `cfg` with only its first `dsp_cols` columns on DSP blocks (its name gets `-d<N>`).
+pub fn with_dsp_cols(cfg: Config, dsp_cols: u32) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.dsp_cols = Some(dsp_cols);
+    raw.name = format!("{}-d{dsp_cols}", raw.name);
+    Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid dsp_cols: {e}"))
 }
 
 fn with_primitives(cfg: Config, primitives: systolic::config::Primitives) -> Config {
