@@ -167,14 +167,7 @@ fn ice40_pairs() -> Vec<Item> {
             vec![Item::Instance(Instance {
                 module: "systolic_mul2_ice40".into(),
                 name: "u_mul".into(),
-                params: vec![
-                    ("W".into(), id("DATA_W")),
-                    ("SIGNED".into(), id("SIGNED")),
-                    (
-                        "REG_IN".into(),
-                        cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
-                    ),
-                ],
+                params: pe::dsp_mul_params(),
                 ports: vec![
                     ("clk".into(), id("clk")),
                     ("a0".into(), lane_at("dsp_x", member(0), "DATA_W")),

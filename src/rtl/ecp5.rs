@@ -22,21 +22,7 @@ use crate::verilog::*;
 
 /// The module (parameter defaults: W = 8, signed, input registers on).
 pub fn module() -> Module {
-    let ext = |name: &str| {
-        wire_init(
-            &format!("{name}18"),
-            Some(int(18)),
-            concat(vec![
-                repeat(
-                    int(18).sub(id("W")),
-                    id("SIGNED")
-                        .ne(int(0))
-                        .bit_and(id(name).at(id("W").sub(int(1)))),
-                ),
-                id(name),
-            ]),
-        )
-    };
+    let ext = |name: &str| super::extend_operand(name, 18);
     let block = |reg_in: bool| {
         let clk_in = string(if reg_in { "CLK0" } else { "NONE" });
         let mut params = vec![

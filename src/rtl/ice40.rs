@@ -29,21 +29,7 @@ use crate::verilog::*;
 /// The module (parameter defaults: W = 8, signed, input registers on).
 pub fn module() -> Module {
     // An operand extended to the block's 8-bit half.
-    let ext = |name: &str| {
-        wire_init(
-            &format!("{name}8"),
-            Some(int(8)),
-            concat(vec![
-                repeat(
-                    int(8).sub(id("W")),
-                    id("SIGNED")
-                        .ne(int(0))
-                        .bit_and(id(name).at(id("W").sub(int(1)))),
-                ),
-                id(name),
-            ]),
-        )
-    };
+    let ext = |name: &str| super::extend_operand(name, 8);
     let bit = |v: u64| sized(1, v);
     let mut params: Vec<(String, Expr)> = vec![
         ("A_REG".into(), id("REG_IN")),

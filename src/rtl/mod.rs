@@ -35,7 +35,7 @@ pub mod uart;
 use std::collections::HashMap;
 
 use crate::config::Config;
-use crate::verilog::{print_module, Dir, Expr, Module};
+use crate::verilog::{concat, id, int, print_module, repeat, wire_init, Dir, Expr, Item, Module};
 
 /// Name of the top-level module.
 pub const TOP: &str = "systolic_top";
@@ -179,6 +179,24 @@ pub fn eval(e: &Expr, env: &HashMap<String, i64>) -> Option<i64> {
         }
         _ => return None,
     })
+}
+
+/// `<name><bits>`: the `W`-bit operand `name` sign-extended (when `SIGNED`) or zero-extended to
+/// a DSP block's `bits`-bit input (`systolic_mul_ecp5`, `systolic_mul2_ice40`).
+pub(crate) fn extend_operand(name: &str, bits: i64) -> Item {
+    wire_init(
+        &format!("{name}{bits}"),
+        Some(int(bits)),
+        concat(vec![
+            repeat(
+                int(bits) - id("W"),
+                id("SIGNED")
+                    .ne(int(0))
+                    .bit_and(id(name).at(id("W") - int(1))),
+            ),
+            id(name),
+        ]),
+    )
 }
 
 #[cfg(test)]

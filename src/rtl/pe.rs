@@ -383,6 +383,19 @@ fn extend_product() -> Item {
     )
 }
 
+/// The parameters of a DSP multiplier module (`systolic_mul_ecp5`, `systolic_mul2_ice40`) for
+/// a PE's `DATA_W`, `SIGNED` and `MUL_LAT`: the block's input registers from MUL_LAT 2.
+pub fn dsp_mul_params() -> Vec<(String, Expr)> {
+    vec![
+        ("W".into(), id("DATA_W")),
+        ("SIGNED".into(), id("SIGNED")),
+        (
+            "REG_IN".into(),
+            cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
+        ),
+    ]
+}
+
 /// The integer PE with its multiplier on an ECP5 MULT18X18D: the block's registers are the
 /// MUL_LAT registers (1: output; 2: inputs and output).
 fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
@@ -401,14 +414,7 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
         Item::Instance(Instance {
             module: "systolic_mul_ecp5".into(),
             name: "u_mul".into(),
-            params: vec![
-                ("W".into(), id("DATA_W")),
-                ("SIGNED".into(), id("SIGNED")),
-                (
-                    "REG_IN".into(),
-                    cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
-                ),
-            ],
+            params: dsp_mul_params(),
             ports: vec![
                 ("clk".into(), id("clk")),
                 ("a".into(), id("x_in")),
