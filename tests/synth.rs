@@ -528,6 +528,11 @@ fn ice40_primitives_pair_pes_on_sb_mac16_through_the_flow() {
     eprintln!("{}", r.summary());
     assert_eq!(r.cells.dsp, 4, "two SB_MAC16 per DSP column of 3 rows");
     assert!(r.booth, "booth on the LUT column");
+    assert_eq!(
+        (r.primitives.as_str(), r.dsp_cols, r.pe_latency),
+        ("ice40", 2, 3)
+    );
+    assert!(r.summary().contains("DSP blocks in 2 of 3 columns"));
     let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
     for kept in [
         ".MODE_8x8(1'h1)",

@@ -347,6 +347,11 @@ pub struct Report {
     pub acc_bits: u32,
     pub psum_banks: u32,
     pub psum_depth: u32,
+    pub pe_latency: u32,
+    /// The FPGA primitives the RTL instantiates: "generic", "ecp5" or "ice40".
+    pub primitives: String,
+    /// Columns whose multipliers are the primitives' DSP blocks (0 when generic).
+    pub dsp_cols: u32,
     pub board: String,
     pub family: Family,
     pub device: String,
@@ -424,10 +429,19 @@ impl Report {
             self.package,
             self.mode
         );
+        let own = match self.primitives.as_str() {
+            "generic" => String::new(),
+            p if self.dsp_cols < self.cols => format!(
+                ", {p} primitives: DSP blocks in {} of {} columns, LUTs in the rest",
+                self.dsp_cols, self.cols
+            ),
+            p => format!(", {p} primitives: the RTL's own DSP blocks"),
+        };
         let _ = writeln!(
             s,
-            "  top {}, {} multipliers{}",
+            "  top {}, pe_latency {}, {} multipliers{}{own}",
             self.top,
+            self.pe_latency,
             self.multipliers,
             if self.booth { " (Booth)" } else { "" }
         );
