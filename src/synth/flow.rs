@@ -460,7 +460,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         sources.push(format!("{RTL}/{name}"));
         notes.push(format!(
             "the core sits in the pin-limited harness ({} pins: clk, scan_in, scan_out): \
-             {}-bit input shift register, {} output bits registered and folded into {} registered parities; \
+             {}-bit input shift register, {} output bits folded (one-bit outputs registered first) into {} registered parities; \
              `core` figures are systolic_top alone, `total` and `placed` include the harness",
             3, shape.in_bits, shape.out_bits, shape.groups
         ));

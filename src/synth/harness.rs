@@ -1,13 +1,15 @@
 //! The pin-limited harness: the core with every input driven from one long shift register
-//! (`scan_in`) and every output registered (`out_q`, as a host interface would take it) and
-//! then folded into one registered parity bit (`scan_out`), so that a core with hundreds of
-//! ports places on a package with a few dozen pins, keeps all its logic (every output bit
-//! reaches `scan_out`, every input bit comes from a flip-flop) and has register-to-register
-//! timing only, with no harness logic on the core's own paths.
+//! (`scan_in`) and every output folded into one registered parity bit (`scan_out`), so that a
+//! core with hundreds of ports places on a package with a few dozen pins, keeps all its logic
+//! (every output bit reaches `scan_out`, every input bit comes from a flip-flop) and has
+//! register-to-register timing only. The core's one-bit outputs (its handshake and status
+//! signals, combinational by the valid/ready contract) are registered before the fold
+//! (`flag_q`, as a host interface would take them), so the fold's XOR levels never sit on a
+//! core path; its data outputs leave the core's own registers.
 //!
 //! The harness is not a usable host interface (that is the board top, [`crate::rtl::board`]);
-//! it costs IN_W + OUT_W flip-flops (the shift register and the output register, no LUTs),
-//! about OUT_W/3 LUT4s and OUT_W/16 + 1 flip-flops (two registered levels of XOR). Synthesis keeps the core as its own level
+//! it costs IN_W flip-flops (the shift register, no LUTs), one per one-bit output, about
+//! OUT_W/3 LUT4s and OUT_W/16 + 1 flip-flops (two registered levels of XOR). Synthesis keeps the core as its own level
 //! (`keep_hierarchy`), so the core's own cells are reported apart from the harness's.
 
 use crate::config::Config;
@@ -62,7 +64,6 @@ pub fn module(cfg: &Config) -> (Module, HarnessShape) {
     let mut items: Vec<Item> = vec![
         reg("in_q", Some(int(i64::from(in_bits.max(2))))),
         wire("out_w", Some(int(i64::from(out_bits.max(1))))),
-        reg("out_q", Some(int(i64::from(out_bits.max(1))))),
         reg("fold", Some(int(i64::from(groups)))),
         reg("scan_q", None),
     ];
@@ -75,13 +76,33 @@ pub fn module(cfg: &Config) -> (Module, HarnessShape) {
     } else {
         Expr::Concat(vec![id("in_q").at(int(0)), id(SCAN_IN_PORT)])
     };
-    let mut body: Vec<Stmt> = vec![nb(id("in_q"), shift), nb(id("out_q"), id("out_w"))];
+    let mut body: Vec<Stmt> = vec![nb(id("in_q"), shift)];
+    // The one-bit outputs' positions in out_w, each registered in flag_q.
+    let mut flags: Vec<u32> = vec![];
+    let mut at = 0u32;
+    for p in ports.iter().filter(|p| p.dir == Dir::Output) {
+        if p.width == 1 {
+            flags.push(at);
+        }
+        at += p.width;
+    }
+    if !flags.is_empty() {
+        items.push(reg("flag_q", Some(int(flags.len() as i64))));
+        for (k, &b) in flags.iter().enumerate() {
+            body.push(nb(
+                id("flag_q").at(int(k as i64)),
+                id("out_w").at(int(i64::from(b))),
+            ));
+        }
+    }
+    let fold_bit = |b: u32| match flags.iter().position(|&f| f == b) {
+        Some(k) => id("flag_q").at(int(k as i64)),
+        None => id("out_w").at(int(i64::from(b))),
+    };
     for g in 0..groups {
         let lo = g * FOLD;
         let hi = (lo + FOLD).min(out_bits);
-        let bits: Vec<Expr> = (lo..hi)
-            .map(|b| id("out_q").at(int(i64::from(b))))
-            .collect();
+        let bits: Vec<Expr> = (lo..hi).map(fold_bit).collect();
         let parity = bits
             .into_iter()
             .reduce(|a, b| a.bit_xor(b))
@@ -135,7 +156,8 @@ pub fn module(cfg: &Config) -> (Module, HarnessShape) {
             "Pin-limited synthesis harness (not a host interface): every core input comes from"
                 .into(),
             format!("one {in_bits}-bit shift register fed by scan_in; the {out_bits} core output bits are"),
-            format!("registered, folded into {groups} registered parities, then into the registered scan_out."),
+            format!("folded (the one-bit outputs registered first) into {groups} registered parities, then into"),
+            "the registered scan_out.".into(),
             "Keeps all of the core's logic and gives register-to-register timing on 3 pins."
                 .into(),
         ],
