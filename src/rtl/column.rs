@@ -9,7 +9,12 @@
 //!   the integer formats).
 //! - The load bus (`ld_valid`, `ld_row`, `ld_data`) reaches every PE of the column in the same
 //!   cycle; the PE of row `ld_row` captures `ld_data` into its shadow weight at that edge.
-//! - All registers are in the PEs. No handshake: the column never stalls.
+//! - With `primitives = "ice40"` the column holds its PEs' SB_MAC16 blocks too (PE(2i) and
+//!   PE(2i+1) on one, `systolic_mul2_ice40`); their registers are the PEs' MUL_LAT registers, so
+//!   the timing is the same. `USE_DSP` = 0 (a column past `dsp_cols`, either primitives): the
+//!   PEs' LUT multipliers instead, same timing.
+//! - All registers are in the PEs (and, with the iCE40 primitives, their DSP blocks). No
+//!   handshake: the column never stalls.
 
 use super::pe;
 use crate::config::{Config, Primitives};

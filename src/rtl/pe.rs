@@ -24,7 +24,9 @@
 //!   splits the multiplier: the element times the weight's low and high halves, each product
 //!   registered (`pp_lo_q`, `pp_hi_q`), then their sum into the product register; with
 //!   `primitives = "ecp5"` or `"ice40"` it instead registers the DSP block's product once more
-//!   in the fabric, beside the adder (`prod_f`). Exact products (`2*DATA_W` bits, signed or unsigned
+//!   in the fabric, beside the adder (`prod_f`). With either primitives, `USE_DSP` = 0 (a
+//!   column past `dsp_cols`) gives the generic PE's LUT multiplier and registers instead; same
+//!   timing. Exact products (`2*DATA_W` bits, signed or unsigned
 //!   by `SIGNED`),
 //!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
 //!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
