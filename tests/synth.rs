@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use systolic::config::{Config, Primitives, RawConfig};
 use systolic::synth::board::{list_boards, load_devices, Board, BoardError, Family};
+use systolic::synth::report::Report;
 use systolic::synth::tool::{locate, Tool};
 use systolic::synth::{constraints_dir, run, Multipliers, SynthError, SynthOptions};
 
@@ -418,13 +419,33 @@ fn pipelined_core_netlists_cosimulate_on_both_families() {
         ) {
             return;
         }
-        let dir = scratch(&format!("l3-{board_name}"));
-        let r = run(&cfg, &options(&cfg, board(board_name), true, dir.clone()))
-            .unwrap_or_else(|e| panic!("{board_name} flow failed: {e}"));
-        eprintln!("{}", r.summary());
+        let (r, dir) = match family {
+            Family::Ecp5 => generic_pipelined_ecp5().clone(),
+            Family::Ice40 => {
+                let dir = scratch(&format!("l3-{board_name}"));
+                let r = run(&cfg, &options(&cfg, board(board_name), true, dir.clone()))
+                    .unwrap_or_else(|e| panic!("{board_name} flow failed: {e}"));
+                eprintln!("{}", r.summary());
+                (r, dir)
+            }
+        };
         assert_eq!(r.cells.bram, brams, "the PSUM in block RAM: {:?}", r.cells);
         post_synthesis_cosim(&cfg, family, &dir, &r.netlist_verilog, None);
     }
+}
+
+/// The generic pipelined 2x2 core through the ECP5 25F flow, run once for the two tests that
+/// need it (its netlist co-simulated; its flip-flops against the ECP5 primitives').
+fn generic_pipelined_ecp5() -> &'static (Report, PathBuf) {
+    static RUN: std::sync::OnceLock<(Report, PathBuf)> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let cfg = pipelined_2x2(Primitives::Generic, 2);
+        let dir = scratch("l3-ulx3s-25f");
+        let r = run(&cfg, &options(&cfg, board("ulx3s-25f"), true, dir.clone()))
+            .unwrap_or_else(|e| panic!("ulx3s-25f flow failed: {e}"));
+        eprintln!("{}", r.summary());
+        (r, dir)
+    })
 }
 
 /// primitives = "ecp5": the RTL's own MULT18X18D blocks and DP16KD block RAMs keep their
@@ -433,7 +454,6 @@ fn pipelined_core_netlists_cosimulate_on_both_families() {
 /// 512 entries: 36-bit blocks; 1024: 18-bit blocks). The same RTL is refused for an iCE40.
 #[test]
 fn ecp5_primitives_keep_their_registers_through_the_flow() {
-    let generic = pipelined_2x2(Primitives::Generic, 2);
     let cfg = pipelined_2x2(Primitives::Ecp5, 2);
     let e = run(
         &cfg,
@@ -449,27 +469,31 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
         return;
     }
     let deep = pipelined_2x2(Primitives::Ecp5, 4);
-    let mut ffs = vec![];
-    for c in [&generic, &cfg, &deep] {
+    // The generic core's run is shared with pipelined_core_netlists_cosimulate_on_both_families.
+    let mut ffs = vec![generic_pipelined_ecp5().0.cells.ff];
+    assert_eq!(
+        generic_pipelined_ecp5().0.cells.dsp,
+        4,
+        "one MULT18X18D per PE"
+    );
+    for c in [&cfg, &deep] {
         let dir = scratch(&format!("prims-{}", c.name));
         let r = run(c, &options(c, board("ulx3s-25f"), true, dir.clone()))
             .unwrap_or_else(|e| panic!("ECP5 flow failed: {e}"));
         eprintln!("{}", r.summary());
         assert_eq!(r.cells.dsp, 4, "one MULT18X18D per PE");
         ffs.push(r.cells.ff);
-        if c.primitives == Primitives::Ecp5 {
-            assert_eq!(c.derived.psum_ram_ecp5, 1);
-            let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
-            assert!(
-                netlist.contains(".REGMODE_B(\"OUTREG\")"),
-                "block RAM output register"
-            );
-            for reg in ["INPUTA", "INPUTB", "OUTPUT"] {
-                let kept = format!(".REG_{reg}_CLK(\"CLK0\")");
-                assert!(netlist.contains(&kept), "{kept} in the netlist");
-            }
-            post_synthesis_cosim(c, Family::Ecp5, &dir, &r.netlist_verilog, None);
+        assert_eq!(c.derived.psum_ram_ecp5, 1);
+        let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
+        assert!(
+            netlist.contains(".REGMODE_B(\"OUTREG\")"),
+            "block RAM output register"
+        );
+        for reg in ["INPUTA", "INPUTB", "OUTPUT"] {
+            let kept = format!(".REG_{reg}_CLK(\"CLK0\")");
+            assert!(netlist.contains(&kept), "{kept} in the netlist");
         }
+        post_synthesis_cosim(c, Family::Ecp5, &dir, &r.netlist_verilog, None);
     }
     // The operand and product registers moved into the DSP blocks (measured: 794 -> 714).
     assert!(ffs[1] < ffs[0], "fewer fabric flip-flops: {ffs:?}");
