@@ -3,7 +3,7 @@
 # (`systolic synth --ooc`). One JSON report per run under runs/qor-<matrix>/ and a Markdown
 # table on stdout (docs/fpga.md quotes them).
 #
-#   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~70 min here)
+#   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~60-70 min here)
 #   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
 #
