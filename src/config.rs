@@ -601,15 +601,20 @@ impl Config {
         u64::from(self.rows) * u64::from(self.cols)
     }
 
-    /// DSP blocks the RTL instantiates: `primitives = "ecp5"` one MULT18X18D per PE, `"ice40"`
-    /// one SB_MAC16 per pair of rows, in each of the `dsp_cols` columns; none when generic.
-    pub fn dsp_blocks(&self) -> u64 {
-        let per_col = match self.primitives {
+    /// DSP blocks of one DSP column: `primitives = "ecp5"` one MULT18X18D per PE, `"ice40"`
+    /// one SB_MAC16 per pair of rows; none when generic.
+    pub fn dsp_blocks_per_col(&self) -> u64 {
+        u64::from(match self.primitives {
             Primitives::Generic => 0,
             Primitives::Ecp5 => self.rows,
             Primitives::Ice40 => self.rows.div_ceil(2),
-        };
-        u64::from(per_col) * u64::from(self.dsp_cols)
+        })
+    }
+
+    /// DSP blocks the RTL instantiates: [`Self::dsp_blocks_per_col`] in each of the `dsp_cols`
+    /// columns.
+    pub fn dsp_blocks(&self) -> u64 {
+        self.dsp_blocks_per_col() * u64::from(self.dsp_cols)
     }
 
     /// A short tag for file and module naming: `r4c4_int8_a32`.

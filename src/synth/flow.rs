@@ -270,11 +270,10 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     // device must hold all of them (there is nothing to fall back to).
     let own_dsps = cfg.primitives != crate::config::Primitives::Generic;
     if own_dsps {
-        let (own_family, block, per_col, use_note) = match cfg.primitives {
+        let (own_family, block, use_note) = match cfg.primitives {
             crate::config::Primitives::Ice40 => (
                 Family::Ice40,
                 "SB_MAC16 (one per pair of PEs in a DSP column, instantiated by the RTL)",
-                cfg.rows.div_ceil(2),
                 "primitives = ice40: the multipliers of each pair of PEs in a column are one \
                  SB_MAC16 in dual 8x8 mode, instantiated with its input and product registers \
                  (synth_ice40 -dsp inference is not used; nextpnr-ice40 does not time the \
@@ -283,7 +282,6 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
             _ => (
                 Family::Ecp5,
                 "MULT18X18D (one per PE in a DSP column, instantiated by the RTL)",
-                cfg.rows,
                 "primitives = ecp5: each PE's multiplier is a MULT18X18D instantiated with its \
                  own registers, and at pe_latency 3 each PSUM column of up to 1024 entries \
                  DP16KD blocks with their output registers (Yosys' inference uses neither)",
@@ -303,7 +301,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
                 cfg.primitives
             )));
         }
-        let fit_cols = dev.dsp / u64::from(per_col);
+        let fit_cols = dev.dsp / cfg.dsp_blocks_per_col();
         fits(
             block,
             cfg.dsp_blocks(),
