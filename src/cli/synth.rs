@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use systolic::synth::nextpnr::Router;
 use systolic::synth::{self, Board, Multipliers, SynthOptions, SynthTop};
 
 use super::common::{ConfigArgs, UsageError};
@@ -24,6 +25,14 @@ pub enum TopArg {
     Board,
     /// The pin-limited test harness around the core (3 pins; area and timing only).
     Harness,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouterArg {
+    /// nextpnr's default router.
+    Router1,
+    /// nextpnr's negotiated-congestion router.
+    Router2,
 }
 
 #[derive(clap::Args, Debug)]
@@ -55,6 +64,9 @@ pub struct Args {
     /// nextpnr placer seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// nextpnr's router (router2 converges on large, congested ECP5 designs).
+    #[arg(long, value_enum, default_value = "router1")]
+    pub router: RouterArg,
     /// Stop after place and route (no icepack / ecppack).
     #[arg(long)]
     pub no_pack: bool,
@@ -139,6 +151,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     opts.booth = args.booth;
     opts.seed = args.seed;
+    opts.router = match args.router {
+        RouterArg::Router1 => Router::Router1,
+        RouterArg::Router2 => Router::Router2,
+    };
     opts.pack = !args.no_pack;
     opts.top = match args.top {
         TopArg::Board => SynthTop::Board,

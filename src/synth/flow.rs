@@ -33,7 +33,7 @@ use crate::rtl::TOP;
 
 use super::board::{Board, Family};
 use super::harness::{self, CLOCK_PORT, HARNESS, SCAN_IN_PORT, SCAN_OUT_PORT};
-use super::nextpnr::{NextpnrRun, PinConstraints};
+use super::nextpnr::{NextpnrRun, PinConstraints, Router};
 use super::pack::Pack;
 use super::report::{Cells, Placed, PnrReport, Report, Times, YosysStat};
 use super::tool::{self, Tool};
@@ -76,6 +76,8 @@ pub struct SynthOptions {
     pub booth: bool,
     /// nextpnr's placer seed (default: nextpnr's own).
     pub seed: Option<u64>,
+    /// nextpnr's router.
+    pub router: Router,
     /// Write a bitstream when the mode allows one.
     pub pack: bool,
     /// Time limit of each tool run.
@@ -100,6 +102,7 @@ impl SynthOptions {
             multipliers: Multipliers::Auto,
             booth: false,
             seed: None,
+            router: Router::default(),
             pack: true,
             limit: Duration::from_secs(7200),
             top: SynthTop::Harness,
@@ -636,6 +639,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         log: NEXTPNR_LOG.into(),
         output: config_out.clone(),
         seed: o.seed,
+        router: o.router,
     };
     let nextpnr_s = pnr
         .run(&nextpnr, dir, o.limit)

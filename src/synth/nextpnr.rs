@@ -23,6 +23,25 @@ pub enum PinConstraints {
     OutOfContext,
 }
 
+/// nextpnr's router (`--router`); nextpnr's default is router1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Router {
+    #[default]
+    Router1,
+    /// Negotiated congestion routing: on large, congested ECP5 designs it converges where
+    /// router1 keeps ripping up the same wires.
+    Router2,
+}
+
+impl Router {
+    pub fn name(self) -> &'static str {
+        match self {
+            Router::Router1 => "router1",
+            Router::Router2 => "router2",
+        }
+    }
+}
+
 /// One place-and-route run. Paths are relative to the run folder.
 #[derive(Debug, Clone)]
 pub struct NextpnrRun {
@@ -41,6 +60,7 @@ pub struct NextpnrRun {
     /// configuration (ECP5); not possible out of context.
     pub output: Option<String>,
     pub seed: Option<u64>,
+    pub router: Router,
 }
 
 impl NextpnrRun {
@@ -65,6 +85,9 @@ impl NextpnrRun {
         }
         if let Some(seed) = self.seed {
             a.extend(["--seed".into(), seed.to_string()]);
+        }
+        if self.router != Router::default() {
+            a.extend(["--router".into(), self.router.name().into()]);
         }
         match (&self.pins, self.family) {
             (PinConstraints::File(f), Family::Ice40) => a.extend(["--pcf".into(), f.clone()]),
@@ -121,8 +144,10 @@ mod tests {
             log: "nextpnr.log".into(),
             output: Some("design.asc".into()),
             seed: None,
+            router: Router::Router1,
         };
         let a = r.args().join(" ");
+        assert!(!a.contains("--router"), "nextpnr's default router is not named: {a}");
         assert!(a.starts_with("--up5k --package sg48 --json netlist.json --freq 30 "));
         assert!(a.contains("--pcf-allow-unconstrained"));
         assert!(a.contains("--asc design.asc"));
@@ -133,5 +158,7 @@ mod tests {
         r.output = None;
         let a = r.args().join(" ");
         assert!(a.contains("--25k") && a.contains("--speed 6") && a.contains("--out-of-context"));
+        r.router = Router::Router2;
+        assert!(r.args().join(" ").contains("--router router2"));
     }
 }
