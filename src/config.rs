@@ -102,6 +102,17 @@ pub struct RawConfig {
     /// blocks than PEs). Default and omitted: all columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dsp_cols: Option<u32>,
+    /// Integer PSUM accumulate split in two halves (the low `acc_bits / 2` bits, then the rest
+    /// one cycle later with the carry registered between them), each half with its own memory
+    /// and forwarding: the accumulate loop is half as long, a result is written one cycle
+    /// later. Needs an integer format and pe_latency 3 or 4 (the PSUM's read-ahead 2).
+    /// Omitted from the canonical text when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub psum_split: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// FPGA primitives the generated RTL instantiates itself, where inference cannot reach them.
@@ -178,6 +189,7 @@ pub struct Overrides {
     pub pe_latency: Option<u32>,
     pub primitives: Option<Primitives>,
     pub dsp_cols: Option<u32>,
+    pub psum_split: Option<bool>,
 }
 
 impl RawConfig {
@@ -191,7 +203,8 @@ impl RawConfig {
             || o.sbuf_depth.is_some()
             || o.pe_latency.is_some()
             || o.primitives.is_some()
-            || o.dsp_cols.is_some();
+            || o.dsp_cols.is_some()
+            || o.psum_split.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -222,6 +235,9 @@ impl RawConfig {
         if let Some(v) = o.dsp_cols {
             self.dsp_cols = Some(v);
         }
+        if let Some(v) = o.psum_split {
+            self.psum_split = v;
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -247,6 +263,8 @@ pub struct Config {
     /// Columns (the first ones) whose multipliers are the primitives' DSP blocks: `cols` unless
     /// `dsp_cols` says fewer; 0 with generic primitives.
     pub dsp_cols: u32,
+    /// Integer PSUM accumulate in two halves, the high one a cycle later (see `rtl::psum`).
+    pub psum_split: bool,
     pub derived: Derived,
 }
 
@@ -302,11 +320,18 @@ pub struct Derived {
     pub psum_ram_ecp5: u32,
     /// Cycles from a host PSUM read request to its response: 2, or 3 with `psum_ram_ecp5`.
     pub psum_read_lat: u32,
+    /// Integer PSUM accumulate split (`psum_split`, 0 or 1): the low `psum_lo_w` bits of a sum
+    /// are written at the usual edge, the high ones one edge later, which is then the write's
+    /// (`wr_valid`) and the result's visibility.
+    pub psum_split: u32,
+    /// Bits of the low half of a split accumulate (`LO_W` = `acc_w / 2`); `acc_w` unsplit.
+    pub psum_lo_w: u32,
     /// Extra cycles a new stationary load waits after a swap so that it never overtakes the
     /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
     pub load_hold: u32,
     /// A moving beat fired in cycle s is written at the edge ending cycle
-    /// s + rows*add_lat + mul_lat + cols + psum_pipe + psum_wr_reg, so it is visible from cycle
+    /// s + rows*add_lat + mul_lat + cols + psum_pipe + psum_wr_reg + psum_split, so it is
+    /// visible from cycle
     /// s + `mm_latency` (see `rtl::top` and `golden::timing`).
     pub mm_latency: u32,
 }
@@ -465,6 +490,18 @@ impl Config {
             (_, Some(v)) => v,
         };
         let psum_ahead = if format.is_float() { 0 } else { mul_lat.min(2) };
+        if raw.psum_split && (format.is_float() || psum_ahead < 2 || raw.acc_bits < 2) {
+            return Err(range_err(
+                "psum_split",
+                raw.psum_split,
+                format!(
+                    "false for {format} at pe_latency {}; the split accumulate needs an integer \
+                     format and pe_latency 3 or 4 (the PSUM's read-ahead)",
+                    raw.pe_latency
+                ),
+            ));
+        }
+        let psum_split = u32::from(raw.psum_split);
         let psum_wr_reg = u32::from(psum_ahead == 2);
         let psum_ram_ecp5 = u32::from(
             raw.primitives == Primitives::Ecp5
@@ -493,8 +530,15 @@ impl Config {
             psum_wr_reg,
             psum_ram_ecp5,
             psum_read_lat: 2 + psum_ram_ecp5,
+            psum_split,
+            psum_lo_w: if raw.psum_split {
+                raw.acc_bits / 2
+            } else {
+                raw.acc_bits
+            },
             load_hold: (raw.rows - 1) * (add_lat - 1),
-            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1) + psum_wr_reg,
+            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1) + psum_wr_reg
+                + psum_split,
         };
         Ok(Config {
             name: raw.name.clone(),
@@ -508,6 +552,7 @@ impl Config {
             pe_latency: raw.pe_latency,
             primitives: raw.primitives,
             dsp_cols,
+            psum_split: raw.psum_split,
             derived,
         })
     }
@@ -527,6 +572,7 @@ impl Config {
             primitives: self.primitives,
             dsp_cols: (self.primitives != Primitives::Generic && self.dsp_cols != self.cols)
                 .then_some(self.dsp_cols),
+            psum_split: self.psum_split,
         }
     }
 
@@ -590,6 +636,7 @@ impl Config {
             pe_latency: default_pe_latency(),
             primitives: Primitives::Generic,
             dsp_cols: None,
+            psum_split: false,
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -629,8 +676,9 @@ impl Config {
             p if self.dsp_cols < self.cols => format!("_{p}_d{}", self.dsp_cols),
             p => format!("_{p}"),
         };
+        let split = if self.psum_split { "_s" } else { "" };
         format!(
-            "r{}c{}_{}_a{}{lat}{prims}",
+            "r{}c{}_{}_a{}{lat}{prims}{split}",
             self.rows, self.cols, self.format, self.acc_bits
         )
     }
@@ -684,6 +732,7 @@ mod tests {
             pe_latency: 1,
             primitives: Default::default(),
             dsp_cols: None,
+            psum_split: false,
         }
     }
 
@@ -796,6 +845,34 @@ mod tests {
         assert!(!all.canonical_toml().contains("dsp_cols"));
         assert_eq!(all.dsp_blocks(), 20);
         assert_eq!(Config::from_raw(&raw(5, 4)).unwrap().dsp_blocks(), 0);
+    }
+
+    #[test]
+    fn psum_split_needs_the_integer_read_ahead() {
+        let mut r = raw(4, 4);
+        r.psum_split = true;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(e.starts_with("psum_split = true") && e.contains("pe_latency 3 or 4"), "{e}");
+        r.pe_latency = 3;
+        let whole = {
+            let mut w = r.clone();
+            w.psum_split = false;
+            Config::from_raw(&w).unwrap()
+        };
+        let c = Config::from_raw(&r).unwrap();
+        // The high half is written one edge later: one more cycle of latency.
+        assert_eq!(c.derived.mm_latency, whole.derived.mm_latency + 1);
+        assert_eq!((c.derived.psum_split, c.derived.psum_lo_w), (1, 16));
+        assert_eq!(whole.derived.psum_lo_w, 32);
+        assert_eq!(c.tag(), "r4c4_int8_a32_l3_s");
+        assert!(c.canonical_toml().contains("psum_split = true"));
+        assert!(!whole.canonical_toml().contains("psum_split"));
+        r.acc_bits = 21;
+        assert_eq!(Config::from_raw(&r).unwrap().derived.psum_lo_w, 10);
+        r.format = "bf16".into();
+        r.acc_bits = 32;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(e.contains("integer format"), "{e}");
     }
 
     #[test]

@@ -324,6 +324,52 @@ cosim_case!(
     )
 );
 
+// psum_split: the PSUM accumulate in two halves, the high one a cycle later with the low one's
+// carry, each with its own memory and forwarding (odd widths: 24 = 12 + 12, 19 = 9 + 10; the
+// ECP5 block RAMs of RAM_ECP5 per half).
+cosim_case!(
+    cosim_int8_4x4_l3_psum_split,
+    cases = 10,
+    matmuls = 30,
+    common::with_psum_split(common::with_latency(common::preset("int8-4x4"), 3))
+);
+cosim_case!(
+    cosim_uint8_3x5_l4_psum_split,
+    cases = 6,
+    matmuls = 30,
+    common::with_psum_split(common::with_latency(
+        common::config(3, 5, "uint8", 24, 2, 16),
+        4
+    ))
+);
+cosim_case!(
+    cosim_int5_2x2_l3_psum_split_one_bank,
+    cases = 6,
+    matmuls = 30,
+    common::with_psum_split(common::with_latency(
+        common::config(2, 2, "int5", 19, 1, 4),
+        3
+    ))
+);
+cosim_case!(
+    cosim_ice40_int8_4x4_l3_psum_split,
+    cases = 6,
+    matmuls = 30,
+    common::with_psum_split(common::with_ice40_primitives(common::with_latency(
+        common::preset("int8-4x4"),
+        3
+    )))
+);
+cosim_case!(
+    cosim_ecp5_int8_3x4_l4_psum_split,
+    cases = 6,
+    matmuls = 30,
+    common::with_psum_split(common::with_ecp5_primitives(common::with_latency(
+        common::config(3, 4, "int8", 32, 2, 64),
+        4
+    )))
+);
+
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
         proptest! {
@@ -477,6 +523,20 @@ fn extreme_column_sums_survive_the_narrow_partial_sums() {
         (
             common::with_latency(common::config(3, 2, "int5", 32, 2, 8), 4),
             12,
+        ),
+        (
+            common::with_psum_split(common::with_latency(
+                common::config(4, 4, "int8", 32, 2, 8),
+                3,
+            )),
+            18,
+        ),
+        (
+            common::with_psum_split(common::with_latency(
+                common::config(5, 3, "uint8", 32, 2, 8),
+                4,
+            )),
+            19,
         ),
     ];
     for (cfg, ps_w) in cases {

@@ -39,6 +39,7 @@ fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_laten
         pe_latency,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .expect("valid test config")
 }
@@ -216,6 +217,7 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
         pe_latency,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .expect("valid test config")
 }

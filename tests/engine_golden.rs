@@ -34,6 +34,7 @@ fn cfg(
         pe_latency: 1,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .expect("valid test config")
 }

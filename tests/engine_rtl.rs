@@ -54,6 +54,7 @@ fn config(
         pe_latency: 1,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .expect("valid test config")
 }

@@ -29,6 +29,7 @@ fn config(
         pe_latency: 1,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .unwrap()
 }

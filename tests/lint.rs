@@ -140,6 +140,28 @@ fn edge_configs() -> Vec<Config> {
                 out.push(cfg);
             }
         }
+        // The split PSUM accumulate (two lanes; odd accumulator widths split unevenly).
+        for (format, acc_bits, pe_latency, primitives) in [
+            ("int8", 32, 3, Primitives::Generic),
+            ("int5", 21, 4, Primitives::Generic),
+            ("int8", 32, 4, Primitives::Ecp5),
+            ("int8", 32, 3, Primitives::Ice40),
+        ] {
+            let cfg = Config::from_overrides(&Overrides {
+                rows: Some(rows),
+                cols: Some(cols),
+                format: Some(format.into()),
+                acc_bits: Some(acc_bits),
+                psum_banks: Some(2),
+                psum_depth: Some(2),
+                pe_latency: Some(pe_latency),
+                primitives: Some(primitives),
+                psum_split: Some(true),
+                ..Overrides::default()
+            })
+            .unwrap_or_else(|e| panic!("{rows}x{cols} {format} split: {e}"));
+            out.push(cfg);
+        }
     }
     out
 }
@@ -573,10 +595,11 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    // The DSP variants again with one DSP column, for the two sizes with more than one column.
+    // The DSP variants again with one DSP column, for the two sizes with more than one column;
+    // four split-accumulate variants per size.
     assert_eq!(
         configs.len(),
-        4 * (4 * 2 * 3 + 5 + 3 * 3 + 3 + 3) + 2 * (3 + 3)
+        4 * (4 * 2 * 3 + 5 + 3 * 3 + 3 + 3 + 4) + 2 * (3 + 3)
     );
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(

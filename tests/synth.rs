@@ -64,6 +64,7 @@ fn config(rows: u32, cols: u32) -> Config {
         pe_latency: 1,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .expect("valid test config")
 }
@@ -200,6 +201,7 @@ fn board_config(name: &str, rows: u32, cols: u32) -> Config {
         pe_latency: 1,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .unwrap()
 }

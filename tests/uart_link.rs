@@ -467,6 +467,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             pe_latency: 1,
             primitives: Default::default(),
             dsp_cols: None,
+            psum_split: false,
         })
         .unwrap()
     };

@@ -50,6 +50,9 @@ pub struct ConfigArgs {
     /// With --primitives ecp5 or ice40: how many columns (the first ones) have their multipliers on DSP blocks; the others use LUT multipliers (for a device with fewer blocks than the array needs). Default: all.
     #[arg(long)]
     pub dsp_cols: Option<u32>,
+    /// Integer PSUM accumulate in two halves (the high one a cycle later, its carry registered): half the accumulate loop, results one cycle later. Integers at pe_latency 3 or 4.
+    #[arg(long)]
+    pub psum_split: bool,
 }
 
 fn parse_primitives(s: &str) -> Result<config::Primitives, String> {
@@ -73,6 +76,7 @@ impl ConfigArgs {
             sbuf_depth: self.sbuf_depth,
             pe_latency: self.pe_latency,
             dsp_cols: self.dsp_cols,
+            psum_split: self.psum_split.then_some(true),
             primitives: self.primitives,
         }
     }

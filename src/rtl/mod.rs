@@ -217,6 +217,7 @@ mod tests {
             pe_latency: 1,
             primitives: Default::default(),
             dsp_cols: None,
+            psum_split: false,
         })
         .unwrap()
     }

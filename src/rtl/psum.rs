@@ -35,6 +35,16 @@
 //!   `RAM_ECP5 = 1` (with `RD_AHEAD = 2`, `primitives = "ecp5"`): each column's memory is
 //!   `systolic_ram_ecp5`, whose DP16KD blocks register the read data in their own output
 //!   registers: the same two cycles from address to `q_r`'s place, with no fabric register.
+//! - Split accumulate (`psum_split`, generated with `RD_AHEAD = 2` only; parameter `LO_W`):
+//!   each column is two lanes with their own memory, read-ahead and forwarding as above, the
+//!   low `LO_W` bits (`_lo`) and the high `HI_W = ACC_W - LO_W` (`_hi`). The high lane is the
+//!   low one a cycle later: its control (`h_*`) is the module's delayed by one register, its
+//!   input the data cycle's high bits registered (`in_hi_q`), and its sum adds the low sum's
+//!   carry, registered (`carry_q`). So each accumulate loop (`last_sum -> addend -> sum`) is
+//!   `LO_W` or `HI_W` bits long instead of `ACC_W`, and the high half is written one edge after
+//!   the low one; `wr_valid` marks that later write (one cycle of latency more). Host reads
+//!   read both memories in the same cycle (`h_raddr` takes `rd_index` when no high-lane read is
+//!   due, which `rd_allow` guarantees: nothing is in flight then).
 //! - Floating point with `ACC_PIPE = 1` (pe_latency 3): the fp32 adder has one internal
 //!   register, so a result vector is written one edge later (`wr_valid` high then). The sum of
 //!   the previous data cycle does not exist yet when the next one needs it, so the top level
@@ -58,6 +68,7 @@ pub fn module(cfg: &Config) -> Module {
     let idx_w = || w("IDX_W");
     let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
     let float = cfg.format.is_float();
+    let split = cfg.psum_split;
     // The control of the beat whose data comes next cycle: `pre_*` itself, or (integer formats)
     // `ctl_*`, which follows `pre_*` by RD_AHEAD cycles.
     let ctl = |field: &str| {
@@ -155,113 +166,7 @@ pub fn module(cfg: &Config) -> Module {
             ),
         ]
     } else {
-        // The addend: the entry's old value when accumulating, else 0. Read-ahead: formed in the
-        // cycle before the data from the read value (RD_AHEAD 2: registered first) and the
-        // writes the early read missed (`old_q`); the previous cycle's write replaces it in the
-        // data cycle (`fwd_q`).
-        let hit = |same: &str, valid: Expr| valid.and(id(same));
-        vec![
-            wire("addend", w("ACC_W")),
-            gen_if(
-                id("RD_AHEAD").ne(int(0)),
-                "g_ahead",
-                vec![
-                    reg("old_q", w("ACC_W")),
-                    reg("fwd_q", None),
-                    comment("The read value; RD_AHEAD 2: registered, or the write it missed."),
-                    wire("rd_old", w("ACC_W")),
-                    gen_if(
-                        id("RD_AHEAD").gt(int(1)),
-                        "g_rd_reg",
-                        vec![
-                            comment("The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours."),
-                            wire("rd_q2", w("ACC_W")),
-                            gen_if(
-                                id("RAM_ECP5").ne(int(0)),
-                                "g_q_ram",
-                                vec![assign(id("rd_q2"), id("rd_q"))],
-                                "g_q_reg",
-                                vec![
-                                    reg("q_r", w("ACC_W")),
-                                    always(vec![nb(id("q_r"), id("rd_q"))]),
-                                    assign(id("rd_q2"), id("q_r")),
-                                ],
-                            ),
-                            comment("The sums of the data cycles two and three cycles back: written after the read."),
-                            reg("fwd2_valid", None),
-                            reg("fwd3_valid", None),
-                            reg("last2_sum", w("ACC_W")),
-                            reg("last3_sum", w("ACC_W")),
-                            reg("last2_we", None),
-                            reg("last3_we", None),
-                            always(vec![
-                                nb(id("last2_sum"), id("last_sum")),
-                                nb(id("last3_sum"), id("last2_sum")),
-                                nb(id("last2_we"), id("last_we")),
-                                nb(id("last3_we"), id("last2_we")),
-                            ]),
-                            always(vec![if_else(
-                                id("rst"),
-                                vec![
-                                    nb(id("fwd2_valid"), sized(1, 0)),
-                                    nb(id("fwd3_valid"), sized(1, 0)),
-                                ],
-                                vec![
-                                    nb(id("fwd2_valid"), id("fwd_valid")),
-                                    nb(id("fwd3_valid"), id("fwd2_valid")),
-                                ],
-                            )]),
-                            assign(
-                                id("rd_old"),
-                                cond(
-                                    hit("ctl_same2", id("fwd2_valid").and(id("last2_we"))),
-                                    id("last2_sum"),
-                                    cond(
-                                        hit("ctl_same3", id("fwd3_valid").and(id("last3_we"))),
-                                        id("last3_sum"),
-                                        id("rd_q2"),
-                                    ),
-                                ),
-                            ),
-                        ],
-                        "g_rd_now",
-                        vec![assign(id("rd_old"), id("rd_q"))],
-                    ),
-                    always(vec![
-                        nb(
-                            id("old_q"),
-                            cond(
-                                not(id("ctl_acc")),
-                                zeros(id("ACC_W")),
-                                cond(
-                                    hit("ctl_same1", id("fwd_valid").and(id("last_we"))),
-                                    id("last_sum"),
-                                    id("rd_old"),
-                                ),
-                            ),
-                        ),
-                        nb(id("fwd_q"), id("ctl_acc").and(hit("ctl_same0", id("we")))),
-                    ]),
-                    assign(id("addend"), cond(id("fwd_q"), id("last_sum"), id("old_q"))),
-                ],
-                "g_now",
-                vec![assign(
-                    id("addend"),
-                    cond(
-                        id("wr_acc"),
-                        cond(
-                            id("fwd_valid")
-                                .and(id("fwd_index").eq(id("wr_index")))
-                                .and(id("last_we")),
-                            id("last_sum"),
-                            id("rd_q"),
-                        ),
-                        zeros(id("ACC_W")),
-                    ),
-                )],
-            ),
-            wire_init("sum", w("ACC_W"), id("addend").add(col("in_data"))),
-        ]
+        int_lane_sum(&Lane::WHOLE, col("in_data"))
     };
     Module {
         name: "systolic_psum".into(),
@@ -299,6 +204,13 @@ pub fn module(cfg: &Config) -> Module {
                 "RAM_ECP5",
                 i64::from(cfg.derived.psum_ram_ecp5),
                 "1: each column on ECP5 DP16KD blocks with their output registers (RD_AHEAD 2)",
+            )
+        }))
+        .chain(split.then(|| {
+            param(
+                "LO_W",
+                i64::from(cfg.derived.psum_lo_w),
+                "split accumulate: bits of the low half (the high ACC_W - LO_W a cycle later)",
             )
         }))
         .chain(float.then(|| {
@@ -411,13 +323,19 @@ pub fn module(cfg: &Config) -> Module {
                 [
                     vec![
                         comment("RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle."),
-                        gen_if(
+                    ],
+                    if split {
+                        split_control()
+                    } else {
+                        vec![gen_if(
                             id("RD_AHEAD").gt(int(1)),
                             "g_wr_reg",
                             vec![assign(id("wr_valid"), id("fwd_valid"))],
                             "g_wr_now",
                             vec![assign(id("wr_valid"), id("dat_valid"))],
-                        ),
+                        )]
+                    },
+                    vec![
                         Item::LintOff {
                             warning: "UNUSED",
                             reason: "The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.".into(),
@@ -476,6 +394,9 @@ pub fn module(cfg: &Config) -> Module {
                     int(0),
                     id("COLS"),
                     "g_col",
+                    if split {
+                        split_column()
+                    } else {
                     [
                         vec![
                             comment("rd_q: the word read at raddr, RD_LAT - 1 cycles later."),
@@ -496,9 +417,13 @@ pub fn module(cfg: &Config) -> Module {
                         },
                         sum,
                         if float {
-                            storage(float, we_name, index_name, "sum")
+                            storage(float, &Lane::WHOLE, we_name, index_name, "sum")
                         } else {
-                            [int_write_port(), storage(float, "st_we", "st_index", "st_data")].concat()
+                            [
+                                int_write_port(&Lane::WHOLE),
+                                storage(float, &Lane::WHOLE, "st_we", "st_index", "st_data"),
+                            ]
+                            .concat()
                         },
                         vec![
                             always(vec![
@@ -509,7 +434,8 @@ pub fn module(cfg: &Config) -> Module {
                             assign(col("rdata"), id("rq")),
                         ],
                     ]
-                    .concat(),
+                    .concat()
+                    },
                 ),
             ],
         ]
@@ -642,54 +568,58 @@ fn read_stages(float: bool) -> Vec<Item> {
     items
 }
 
-/// An integer column's write port: the data cycle's sum, or (RD_AHEAD 2) its register one
-/// cycle later.
-fn int_write_port() -> Vec<Item> {
-    let port = |we: Expr, index: &str, data: &str| {
+/// An integer lane's write port (`st_*{sfx}`): the data cycle's sum, or (RD_AHEAD 2) its
+/// register one cycle later.
+fn int_write_port(l: &Lane) -> Vec<Item> {
+    let port = |we: Expr, index: Expr, data: Expr| {
         vec![
-            assign(id("st_we"), we),
-            assign(id("st_index"), id(index)),
-            assign(id("st_data"), id(data)),
+            assign(l.l("st_we"), we),
+            assign(l.l("st_index"), index),
+            assign(l.l("st_data"), data),
         ]
     };
-    vec![
-        wire("st_we", None),
-        wire("st_index", w("IDX_W")),
-        wire("st_data", w("ACC_W")),
-        gen_if(
+    [
+        vec![
+            wire(&l.n("st_we"), None),
+            wire(&l.n("st_index"), w("IDX_W")),
+            wire(&l.n("st_data"), l.w()),
+        ],
+        l.ahead_if(
             id("RD_AHEAD").gt(int(1)),
             "g_st_reg",
-            port(id("fwd_valid").and(id("last_we")), "fwd_index", "last_sum"),
+            port(l.c("fwd_valid").and(l.l("last_we")), l.c("fwd_index"), l.l("last_sum")),
             "g_st_now",
-            port(id("we"), "wr_index", "sum"),
+            port(l.l("we"), l.c("wr_index"), l.l("sum")),
         ),
     ]
+    .concat()
 }
 
-/// One column's memory: written with `sum` at `index` when `we`, read at `raddr` into `rd_q`.
-/// An inferred memory with a registered read (`g_col[c].mem`, one cycle), or (integer
-/// `RAM_ECP5`) `systolic_ram_ecp5` (two cycles).
-fn storage(float: bool, we: &str, index: &str, data: &str) -> Vec<Item> {
+/// One column's (or integer lane's) memory: written with `data` at `index` when `we`, read at
+/// `raddr` (the high lane: `h_raddr`) into `rd_q{sfx}`. An inferred memory with a registered
+/// read (`g_col[c].mem{sfx}`, one cycle), or (integer `RAM_ECP5`) `systolic_ram_ecp5` (two
+/// cycles).
+fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
     let inferred = vec![
-        memory("mem", w("ACC_W"), id("ENTRIES")),
-        reg("q", w("ACC_W")),
+        memory(&l.n("mem"), l.w(), id("ENTRIES")),
+        reg(&l.n("q"), l.w()),
         always(vec![
-            nb(id("q"), id("mem").at(id("raddr"))),
-            if_(id(we), vec![nb(id("mem").at(id(index)), id(data))]),
+            nb(l.l("q"), l.l("mem").at(l.c("raddr"))),
+            if_(id(we), vec![nb(l.l("mem").at(id(index)), id(data))]),
         ]),
-        assign(id("rd_q"), id("q")),
+        assign(l.l("rd_q"), l.l("q")),
     ];
     if float {
         return inferred;
     }
     vec![gen_if(
         id("RAM_ECP5").ne(int(0)),
-        "g_ram_ecp5",
+        &l.n("g_ram_ecp5"),
         vec![Item::Instance(Instance {
             module: "systolic_ram_ecp5".into(),
-            name: "u_ram".into(),
+            name: l.n("u_ram"),
             params: vec![
-                ("W".into(), id("ACC_W")),
+                ("W".into(), id(l.width)),
                 ("ENTRIES".into(), id("ENTRIES")),
                 ("AW".into(), id("IDX_W")),
             ],
@@ -698,11 +628,326 @@ fn storage(float: bool, we: &str, index: &str, data: &str) -> Vec<Item> {
                 ("we".into(), id(we)),
                 ("waddr".into(), id(index)),
                 ("wdata".into(), id(data)),
-                ("raddr".into(), id("raddr")),
-                ("rdata".into(), id("rd_q")),
+                ("raddr".into(), l.c("raddr")),
+                ("rdata".into(), l.l("rd_q")),
             ],
         })],
-        "g_ram",
+        &l.n("g_ram"),
         inferred,
     )]
+}
+
+/// The control of a split PSUM's high lanes: the module's, one cycle later (`h_*`); its write
+/// (`h_fwd_valid`) is the module's `wr_valid`.
+fn split_control() -> Vec<Item> {
+    let delayed: [(&str, Option<Expr>); 8] = [
+        ("ctl_acc", None),
+        ("ctl_same0", None),
+        ("ctl_same1", None),
+        ("ctl_same2", None),
+        ("ctl_same3", None),
+        ("fwd_index", w("IDX_W")),
+        ("pre_index", w("IDX_W")),
+        ("pre_valid", None),
+    ];
+    let h = |name: &str| id(&format!("h_{name}"));
+    let mut items = vec![
+        comment("Split accumulate: the high lanes' control, one cycle after the low lanes'."),
+        Item::Localparam("HI_W".into(), id("ACC_W").sub(id("LO_W"))),
+        reg("h_fwd_valid", None),
+    ];
+    items.extend(delayed.iter().map(|(name, width)| reg(&format!("h_{name}"), width.clone())));
+    items.push(always(
+        delayed
+            .iter()
+            .filter(|(name, _)| *name != "pre_valid")
+            .map(|(name, _)| nb(h(name), id(name)))
+            .collect(),
+    ));
+    items.push(always(vec![if_else(
+        id("rst"),
+        vec![
+            nb(h("fwd_valid"), sized(1, 0)),
+            nb(h("pre_valid"), sized(1, 0)),
+        ],
+        vec![
+            nb(h("fwd_valid"), id("fwd_valid")),
+            nb(h("pre_valid"), id("pre_valid")),
+        ],
+    )]));
+    items.push(comment("The high lanes read an entry a cycle after the low ones, or, for the host (never while a result is in flight), in the same cycle."));
+    items.push(wire_init(
+        "h_raddr",
+        w("IDX_W"),
+        cond(h("pre_valid"), h("pre_index"), id("rd_index")),
+    ));
+    items.push(assign(id("wr_valid"), h("fwd_valid")));
+    items
+}
+
+/// A split integer column (`psum_split`): the low lane on the data cycle, the high lane a
+/// cycle later with the low lane's carry; a host read takes both memories' words of one entry,
+/// read in the same cycle.
+fn split_column() -> Vec<Item> {
+    let lane = |l: &Lane, input: Expr| {
+        [
+            vec![
+                wire(&l.n("rd_q"), l.w()),
+                reg(&l.n("last_sum"), l.w()),
+                reg(&l.n("last_we"), None),
+            ],
+            int_lane_sum(l, input),
+            int_write_port(l),
+            storage(false, l, &l.n("st_we"), &l.n("st_index"), &l.n("st_data")),
+            vec![always(vec![
+                nb(l.l("last_sum"), l.l("sum")),
+                nb(l.l("last_we"), l.l("we")),
+            ])],
+        ]
+        .concat()
+    };
+    let base = || id("c").mul(id("ACC_W"));
+    [
+        vec![
+            comment("Split accumulate: the low LO_W bits in the data cycle (lane _lo), the high HI_W bits one cycle later (lane _hi, the module's control delayed: h_*), with the low lane's carry."),
+            reg("rq", w("ACC_W")),
+            wire_init("we_lo", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
+            reg("we_hi", None),
+            reg("carry_q", None),
+            reg("in_hi_q", w("HI_W")),
+        ],
+        lane(&Lane::LO, id("in_data").part(base(), id("LO_W"))),
+        vec![always(vec![
+            nb(id("we_hi"), id("we_lo")),
+            nb(id("carry_q"), id("sum_x").at(id("LO_W"))),
+            nb(id("in_hi_q"), id("in_data").part(base().add(id("LO_W")), id("HI_W"))),
+        ])],
+        lane(&Lane::HI, id("in_hi_q")),
+        vec![
+            always(vec![if_(
+                id("rd_take"),
+                vec![nb(id("rq"), concat(vec![id("rd_q_hi"), id("rd_q_lo")]))],
+            )]),
+            assign(
+                id("rdata").part(base(), id("ACC_W")),
+                id("rq"),
+            ),
+        ],
+    ]
+    .concat()
+}
+
+/// One integer accumulate lane of a PSUM column: its memory, read-ahead, forwarding and adder.
+/// An unsplit column is one lane (`WHOLE`, the names without suffix); a split one
+/// (`psum_split`) is two, `LO` (the low `LO_W` bits) and `HI` (the rest), whose control is the
+/// module's one cycle later (`h_*`) and whose sum adds the low lane's registered carry.
+struct Lane {
+    /// Suffix of the lane's own nets and generate labels.
+    sfx: &'static str,
+    /// The parameter naming the lane's width.
+    width: &'static str,
+    /// The module's control one cycle later (`h_*`): the high lane.
+    delayed: bool,
+    /// Emitted for a split column, whose read-ahead is known to be 2: the `RD_AHEAD` generate
+    /// choices are resolved instead of printed.
+    split: bool,
+}
+
+impl Lane {
+    const WHOLE: Lane = Lane {
+        sfx: "",
+        width: "ACC_W",
+        delayed: false,
+        split: false,
+    };
+    const LO: Lane = Lane {
+        sfx: "_lo",
+        width: "LO_W",
+        delayed: false,
+        split: true,
+    };
+    const HI: Lane = Lane {
+        sfx: "_hi",
+        width: "HI_W",
+        delayed: true,
+        split: true,
+    };
+
+    /// The name of the lane's own net `base`.
+    fn n(&self, base: &str) -> String {
+        format!("{base}{}", self.sfx)
+    }
+
+    /// The lane's own net `base`.
+    fn l(&self, base: &str) -> Expr {
+        id(&self.n(base))
+    }
+
+    /// The module's control net `name`, as this lane sees it.
+    fn c(&self, name: &str) -> Expr {
+        if self.delayed {
+            id(&format!("h_{name}"))
+        } else {
+            id(name)
+        }
+    }
+
+    fn w(&self) -> Option<Expr> {
+        w(self.width)
+    }
+
+    /// `gen_if(cond, label, then, else_label, else)`, or (split: read-ahead 2 known) the branch
+    /// that read-ahead 2 elaborates.
+    fn ahead_if(
+        &self,
+        cond: Expr,
+        label: &str,
+        then_items: Vec<Item>,
+        else_label: &str,
+        else_items: Vec<Item>,
+    ) -> Vec<Item> {
+        if self.split {
+            then_items
+        } else {
+            vec![gen_if(cond, &self.n(label), then_items, &self.n(else_label), else_items)]
+        }
+    }
+}
+
+/// An integer lane's addend and sum (`sum{sfx}`): the entry's old value when accumulating, else
+/// 0. Read-ahead: formed in the cycle before the data from the read value (RD_AHEAD 2:
+/// registered first) and the writes the early read missed (`old_q`); the previous cycle's write
+/// replaces it in the data cycle (`fwd_q`). `input`: the lane's bits of the result vector.
+fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
+    let hit = |same: &str, valid: Expr| valid.and(l.c(same));
+    let rd_reg = vec![
+        comment("The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours."),
+        wire(&l.n("rd_q2"), l.w()),
+        gen_if(
+            id("RAM_ECP5").ne(int(0)),
+            &l.n("g_q_ram"),
+            vec![assign(l.l("rd_q2"), l.l("rd_q"))],
+            &l.n("g_q_reg"),
+            vec![
+                reg(&l.n("q_r"), l.w()),
+                always(vec![nb(l.l("q_r"), l.l("rd_q"))]),
+                assign(l.l("rd_q2"), l.l("q_r")),
+            ],
+        ),
+        comment("The sums of the data cycles two and three cycles back: written after the read."),
+        reg(&l.n("fwd2_valid"), None),
+        reg(&l.n("fwd3_valid"), None),
+        reg(&l.n("last2_sum"), l.w()),
+        reg(&l.n("last3_sum"), l.w()),
+        reg(&l.n("last2_we"), None),
+        reg(&l.n("last3_we"), None),
+        always(vec![
+            nb(l.l("last2_sum"), l.l("last_sum")),
+            nb(l.l("last3_sum"), l.l("last2_sum")),
+            nb(l.l("last2_we"), l.l("last_we")),
+            nb(l.l("last3_we"), l.l("last2_we")),
+        ]),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(l.l("fwd2_valid"), sized(1, 0)),
+                nb(l.l("fwd3_valid"), sized(1, 0)),
+            ],
+            vec![
+                nb(l.l("fwd2_valid"), l.c("fwd_valid")),
+                nb(l.l("fwd3_valid"), l.l("fwd2_valid")),
+            ],
+        )]),
+        assign(
+            l.l("rd_old"),
+            cond(
+                hit("ctl_same2", l.l("fwd2_valid").and(l.l("last2_we"))),
+                l.l("last2_sum"),
+                cond(
+                    hit("ctl_same3", l.l("fwd3_valid").and(l.l("last3_we"))),
+                    l.l("last3_sum"),
+                    l.l("rd_q2"),
+                ),
+            ),
+        ),
+    ];
+    let ahead = [
+        vec![
+            reg(&l.n("old_q"), l.w()),
+            reg(&l.n("fwd_q"), None),
+            comment("The read value; RD_AHEAD 2: registered, or the write it missed."),
+            wire(&l.n("rd_old"), l.w()),
+        ],
+        l.ahead_if(
+            id("RD_AHEAD").gt(int(1)),
+            "g_rd_reg",
+            rd_reg,
+            "g_rd_now",
+            vec![assign(l.l("rd_old"), l.l("rd_q"))],
+        ),
+        vec![
+            always(vec![
+                nb(
+                    l.l("old_q"),
+                    cond(
+                        not(l.c("ctl_acc")),
+                        zeros(id(l.width)),
+                        cond(
+                            hit("ctl_same1", l.c("fwd_valid").and(l.l("last_we"))),
+                            l.l("last_sum"),
+                            l.l("rd_old"),
+                        ),
+                    ),
+                ),
+                nb(l.l("fwd_q"), l.c("ctl_acc").and(hit("ctl_same0", l.l("we")))),
+            ]),
+            assign(
+                l.l("addend"),
+                cond(l.l("fwd_q"), l.l("last_sum"), l.l("old_q")),
+            ),
+        ],
+    ]
+    .concat();
+    let now = vec![assign(
+        l.l("addend"),
+        cond(
+            l.c("wr_acc"),
+            cond(
+                l.c("fwd_valid")
+                    .and(l.c("fwd_index").eq(l.c("wr_index")))
+                    .and(l.l("last_we")),
+                l.l("last_sum"),
+                l.l("rd_q"),
+            ),
+            zeros(id(l.width)),
+        ),
+    )];
+    let sum = match l.sfx {
+        "_lo" => vec![
+            comment("The low half's sum and its carry into the high half (registered: carry_q)."),
+            wire_init(
+                "sum_x",
+                Some(id("LO_W").add(int(1))),
+                concat(vec![sized(1, 0), l.l("addend")]).add(concat(vec![sized(1, 0), input])),
+            ),
+            wire_init(&l.n("sum"), l.w(), id("sum_x").slice(id("LO_W").sub(int(1)), int(0))),
+        ],
+        "_hi" => vec![
+            comment("The high half, a cycle after the low one: its bits of the data cycle's input (in_hi_q) and the low half's carry."),
+            wire_init(
+                &l.n("sum"),
+                l.w(),
+                l.l("addend")
+                    .add(input)
+                    .add(concat(vec![zeros(id("HI_W").sub(int(1))), id("carry_q")])),
+            ),
+        ],
+        _ => vec![wire_init(&l.n("sum"), l.w(), l.l("addend").add(input))],
+    };
+    [
+        vec![wire(&l.n("addend"), l.w())],
+        l.ahead_if(id("RD_AHEAD").ne(int(0)), "g_ahead", ahead, "g_now", now),
+        sum,
+    ]
+    .concat()
 }

@@ -32,7 +32,9 @@
 //!   pipelined PE (`MUL_LAT`, `ADD_LAT`, see `pe`) the edge is
 //!   s + ROWS*ADD_LAT + MUL_LAT + COLS + (ADD_LAT - 1): the skew of row r is r*ADD_LAT, and the
 //!   PSUM fp32 adder has a register of its own (`ACC_PIPE`); an integer PSUM with read-ahead 2
-//!   (`PSUM_AHEAD`, pe_latency 3) writes a sum from its register, one edge later still.
+//!   (`PSUM_AHEAD`, pe_latency 3) writes a sum from its register, one edge later still, and a
+//!   split one (`psum_split`) its high half one edge after that (PSUM's `wr_valid`, which
+//!   `inflight` counts down, marks that last write).
 //! - Pipelined floating point (`ADD_LAT` = 2): the first beat of a load waits
 //!   `LOAD_HOLD = (ROWS-1)*(ADD_LAT-1)` cycles after a swap (a swap moves down a column one row
 //!   per ADD_LAT cycles, a load one row per cycle: the load must not overtake it); and a beat

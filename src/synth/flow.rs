@@ -721,6 +721,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         pe_latency: cfg.pe_latency,
         primitives: cfg.primitives.to_string(),
         dsp_cols: cfg.dsp_cols,
+        psum_split: cfg.psum_split,
         board: board.name.clone(),
         family,
         device: dev.name.clone(),

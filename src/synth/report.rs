@@ -352,6 +352,8 @@ pub struct Report {
     pub primitives: String,
     /// Columns whose multipliers are the primitives' DSP blocks (0 when generic).
     pub dsp_cols: u32,
+    /// The PSUM accumulate split in two halves (`psum_split`).
+    pub psum_split: bool,
     pub board: String,
     pub family: Family,
     pub device: String,
@@ -439,11 +441,16 @@ impl Report {
         };
         let _ = writeln!(
             s,
-            "  top {}, pe_latency {}, {} multipliers{}{own}",
+            "  top {}, pe_latency {}, {} multipliers{}{own}{}",
             self.top,
             self.pe_latency,
             self.multipliers,
-            if self.booth { " (Booth)" } else { "" }
+            if self.booth { " (Booth)" } else { "" },
+            if self.psum_split {
+                ", split PSUM accumulate"
+            } else {
+                ""
+            }
         );
         let c = &self.core_cells;
         let _ = writeln!(

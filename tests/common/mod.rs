@@ -29,6 +29,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         pe_latency: 1,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .expect("valid test config")
 }
@@ -57,6 +58,14 @@ pub fn with_dsp_cols(cfg: Config, dsp_cols: u32) -> Config {
     raw.dsp_cols = Some(dsp_cols);
     raw.name = format!("{}-d{dsp_cols}", raw.name);
     Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid dsp_cols: {e}"))
+}
+
+/// `cfg` with the PSUM accumulate split in two halves (its name gets `-s`).
+pub fn with_psum_split(cfg: Config) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.psum_split = true;
+    raw.name = format!("{}-s", raw.name);
+    Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid psum_split: {e}"))
 }
 
 fn with_primitives(cfg: Config, primitives: systolic::config::Primitives) -> Config {
