@@ -40,9 +40,11 @@
 //!   low `LO_W` bits (`_lo`) and the high `HI_W = ACC_W - LO_W` (`_hi`). The high lane is the
 //!   low one a cycle later: its control (`h_*`) is the module's delayed by one register, its
 //!   input the data cycle's high bits registered (`in_hi_q`), and its sum adds the low sum's
-//!   carry, registered (`carry_q`). So each accumulate loop (`last_sum -> addend -> sum`) is
-//!   `LO_W` or `HI_W` bits long instead of `ACC_W`, and the high half is written one edge after
-//!   the low one; `wr_valid` marks that later write (one cycle of latency more). Host reads
+//!   carry (`carry_lo`, recovered from the low operands' registered top bits and the low sum's
+//!   top bit, so the low adder needs no carry output). So each accumulate loop (`last_sum ->
+//!   addend -> sum`) is `LO_W` or `HI_W` bits long instead of `ACC_W`, and the high half is
+//!   written one edge after the low one; `wr_valid` marks that later write (one cycle of
+//!   latency more). Host reads
 //!   read both memories in the same cycle (`h_raddr` takes `rd_index` when no high-lane read is
 //!   due, which `rd_allow` guarantees: nothing is in flight then).
 //! - Floating point with `ACC_PIPE = 1` (pe_latency 3): the fp32 adder has one internal
@@ -713,15 +715,30 @@ fn split_column() -> Vec<Item> {
             reg("rq", w("ACC_W")),
             wire_init("we_lo", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
             reg("we_hi", None),
-            reg("carry_q", None),
             reg("in_hi_q", w("HI_W")),
+            reg("lo_a_msb", None),
+            reg("lo_b_msb", None),
         ],
         lane(&Lane::LO, id("in_data").part(base(), id("LO_W"))),
-        vec![always(vec![
-            nb(id("we_hi"), id("we_lo")),
-            nb(id("carry_q"), id("sum_x").at(id("LO_W"))),
-            nb(id("in_hi_q"), id("in_data").part(base().add(id("LO_W")), id("HI_W"))),
-        ])],
+        vec![
+            always(vec![
+                nb(id("we_hi"), id("we_lo")),
+                nb(id("in_hi_q"), id("in_data").part(base().add(id("LO_W")), id("HI_W"))),
+                nb(id("lo_a_msb"), id("addend_lo").at(id("LO_W").sub(int(1)))),
+                nb(
+                    id("lo_b_msb"),
+                    id("in_data").at(base().add(id("LO_W")).sub(int(1))),
+                ),
+            ]),
+            comment("The low sum's carry out, from the operands' top bits (registered) and the sum's (last_sum_lo): the low adder's loop ends at its sum, with no carry output."),
+            wire_init(
+                "carry_lo",
+                None,
+                id("lo_a_msb").and(id("lo_b_msb")).or(id("lo_a_msb")
+                    .bit_xor(id("lo_b_msb"))
+                    .and(not(id("last_sum_lo").at(id("LO_W").sub(int(1)))))),
+            ),
+        ],
         lane(&Lane::HI, id("in_hi_q")),
         vec![
             always(vec![if_(
@@ -923,23 +940,14 @@ fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
         ),
     )];
     let sum = match l.sfx {
-        "_lo" => vec![
-            comment("The low half's sum and its carry into the high half (registered: carry_q)."),
-            wire_init(
-                "sum_x",
-                Some(id("LO_W").add(int(1))),
-                concat(vec![sized(1, 0), l.l("addend")]).add(concat(vec![sized(1, 0), input])),
-            ),
-            wire_init(&l.n("sum"), l.w(), id("sum_x").slice(id("LO_W").sub(int(1)), int(0))),
-        ],
         "_hi" => vec![
-            comment("The high half, a cycle after the low one: its bits of the data cycle's input (in_hi_q) and the low half's carry."),
+            comment("The high half, a cycle after the low one: its bits of the data cycle's input (in_hi_q) and the low half's carry (carry_lo)."),
             wire_init(
                 &l.n("sum"),
                 l.w(),
                 l.l("addend")
                     .add(input)
-                    .add(concat(vec![zeros(id("HI_W").sub(int(1))), id("carry_q")])),
+                    .add(concat(vec![zeros(id("HI_W").sub(int(1))), id("carry_lo")])),
             ),
         ],
         _ => vec![wire_init(&l.n("sum"), l.w(), l.l("addend").add(input))],
