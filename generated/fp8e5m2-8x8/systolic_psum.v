@@ -65,7 +65,10 @@ module systolic_psum #(
   end
   endgenerate
   reg [IDX_W-1:0] wr_index;
+  // The write one cycle after the data cycle: unused with integer RD_AHEAD 1 (forwarding selects from the data cycle's strobes).
+  /* verilator lint_off UNUSED */
   reg fwd_valid;
+  /* verilator lint_on UNUSED */
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
@@ -135,7 +138,10 @@ module systolic_psum #(
     wire [ACC_W-1:0] rd_q;
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
+    // The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.
+    /* verilator lint_off UNUSED */
     reg last_we;
+    /* verilator lint_on UNUSED */
     wire we = dat_valid && wr_m > c;
     wire [ACC_W-1:0] old = (fwd_hit && last_we) ? last_sum : rd_q;
     wire [ACC_W-1:0] acc_sum;

@@ -67,7 +67,10 @@ module systolic_psum #(
   end
   endgenerate
   reg [IDX_W-1:0] wr_index;
+  // The write one cycle after the data cycle: unused with integer RD_AHEAD 1 (forwarding selects from the data cycle's strobes).
+  /* verilator lint_off UNUSED */
   reg fwd_valid;
+  /* verilator lint_on UNUSED */
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
@@ -90,12 +93,12 @@ module systolic_psum #(
   wire ctl_acc;
   wire [M_W-1:0] ctl_m;
   wire [IDX_W-1:0] ctl_index;
-  // Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 and ctl_same3 when RD_AHEAD < 2.
+  // Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, nx_same2 and nx_same3 when RD_AHEAD < 2.
   /* verilator lint_off UNUSED */
   wire ctl_same0;
-  wire ctl_same1;
-  wire ctl_same2;
-  wire ctl_same3;
+  wire nx_same1;
+  wire nx_same2;
+  wire nx_same3;
   /* verilator lint_on UNUSED */
   generate
   if (RD_AHEAD != 0) begin : g_ctl_ahead
@@ -146,28 +149,22 @@ module systolic_psum #(
       assign nx_index = pre_index;
     end
     reg ctl_same0_q;
-    reg ctl_same1_q;
-    reg ctl_same2_q;
-    reg ctl_same3_q;
     always @(posedge clk) begin
       ctl_same0_q <= nx_index == ctl_index;
-      ctl_same1_q <= nx_index == wr_index;
-      ctl_same2_q <= nx_index == fwd_index;
-      ctl_same3_q <= nx_index == fwd2_index;
     end
     assign ctl_same0 = ctl_same0_q;
-    assign ctl_same1 = ctl_same1_q;
-    assign ctl_same2 = ctl_same2_q;
-    assign ctl_same3 = ctl_same3_q;
+    assign nx_same1 = nx_index == wr_index;
+    assign nx_same2 = nx_index == fwd_index;
+    assign nx_same3 = nx_index == fwd2_index;
   end else begin : g_ctl_now
     assign ctl_valid = pre_valid;
     assign ctl_acc = pre_acc;
     assign ctl_m = pre_m;
     assign ctl_index = pre_index;
     assign ctl_same0 = 1'b0;
-    assign ctl_same1 = 1'b0;
-    assign ctl_same2 = 1'b0;
-    assign ctl_same3 = 1'b0;
+    assign nx_same1 = 1'b0;
+    assign nx_same2 = 1'b0;
+    assign nx_same3 = 1'b0;
   end
   endgenerate
   wire rd_take;
@@ -225,7 +222,10 @@ module systolic_psum #(
     wire [ACC_W-1:0] rd_q;
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
+    // The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.
+    /* verilator lint_off UNUSED */
     reg last_we;
+    /* verilator lint_on UNUSED */
     wire we = dat_valid && wr_m > c;
     wire [ACC_W-1:0] addend;
     if (RD_AHEAD != 0) begin : g_ahead
@@ -233,6 +233,14 @@ module systolic_psum #(
       reg fwd_q;
       // The read value; RD_AHEAD 2: registered, or the write it missed.
       wire [ACC_W-1:0] rd_old;
+      reg use1_q;
+      always @(posedge clk) begin
+        if (rst) begin
+          use1_q <= 1'b0;
+        end else begin
+          use1_q <= we && nx_same1;
+        end
+      end
       if (RD_AHEAD > 1) begin : g_rd_reg
         // The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours.
         wire [ACC_W-1:0] rd_q2;
@@ -246,33 +254,41 @@ module systolic_psum #(
           assign rd_q2 = q_r;
         end
         // The sums of the data cycles two and three cycles back: written after the read.
-        reg fwd2_valid;
-        reg fwd3_valid;
         reg [ACC_W-1:0] last2_sum;
         reg [ACC_W-1:0] last3_sum;
-        reg last2_we;
-        reg last3_we;
         always @(posedge clk) begin
           last2_sum <= last_sum;
           last3_sum <= last2_sum;
+        end
+        reg fwd2_valid;
+        reg last2_we;
+        always @(posedge clk) begin
           last2_we <= last_we;
-          last3_we <= last2_we;
         end
         always @(posedge clk) begin
           if (rst) begin
             fwd2_valid <= 1'b0;
-            fwd3_valid <= 1'b0;
           end else begin
             fwd2_valid <= fwd_valid;
-            fwd3_valid <= fwd2_valid;
           end
         end
-        assign rd_old = (fwd2_valid && last2_we && ctl_same2) ? last2_sum : ((fwd3_valid && last3_we && ctl_same3) ? last3_sum : rd_q2);
+        reg use2_q;
+        reg use3_q;
+        always @(posedge clk) begin
+          if (rst) begin
+            use2_q <= 1'b0;
+            use3_q <= 1'b0;
+          end else begin
+            use2_q <= fwd_valid && last_we && nx_same2;
+            use3_q <= fwd2_valid && last2_we && nx_same3;
+          end
+        end
+        assign rd_old = use2_q ? last2_sum : (use3_q ? last3_sum : rd_q2);
       end else begin : g_rd_now
         assign rd_old = rd_q;
       end
       always @(posedge clk) begin
-        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : ((fwd_valid && last_we && ctl_same1) ? last_sum : rd_old);
+        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : (use1_q ? last_sum : rd_old);
         fwd_q <= ctl_acc && we && ctl_same0;
       end
       assign addend = fwd_q ? last_sum : old_q;

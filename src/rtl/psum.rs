@@ -29,9 +29,11 @@
 //!   sum's register (`last_sum` at `fwd_index`) at the edge after the data cycle, so the
 //!   adder's result goes only into a register, and `wr_valid` (the write's cycle) is one cycle
 //!   after the data cycle; the addend also forwards the sum of the data cycle three cycles
-//!   back (`last3_sum`), whose write the early read may have missed too. With either RD_AHEAD, whether the
-//!   entry is one of those written before (`ctl_same0..2`) is compared a cycle early, from the
-//!   control one stage before, so every forwarding select is a register.
+//!   back (`last3_sum`), whose write the early read may have missed too. With either
+//!   RD_AHEAD, every forwarding select is a register of its column: whether the entry is the
+//!   data cycle's (`ctl_same0`, into `fwd_q`) is compared a cycle early, from the control one
+//!   stage before (`nx_index`), and so are the older ones (`nx_same1..3`), which each column
+//!   registers with its own write strobes as `use1..3_q` (no select fans out across columns).
 //!   `RAM_ECP5 = 1` (with `RD_AHEAD = 2`, `primitives = "ecp5"`): each column's memory is
 //!   `systolic_ram_ecp5`, whose DP16KD blocks register the read data in their own output
 //!   registers: the same two cycles from address to `q_r`'s place, with no fabric register.
@@ -306,7 +308,11 @@ pub fn module(cfg: &Config) -> Module {
                     ],
                 ),
                 reg("wr_index", idx_w()),
-                reg("fwd_valid", None),
+                Item::LintOff {
+                    warning: "UNUSED",
+                    reason: "The write one cycle after the data cycle: unused with integer RD_AHEAD 1 (forwarding selects from the data cycle's strobes).".into(),
+                    items: vec![reg("fwd_valid", None)],
+                },
                 reg("fwd_index", idx_w()),
                 wire_init("rd_fire", None, id("rd_valid").and(id("rd_ready"))),
                 wire_init(
@@ -405,7 +411,11 @@ pub fn module(cfg: &Config) -> Module {
                             wire("rd_q", w("ACC_W")),
                             reg("rq", w("ACC_W")),
                             reg("last_sum", w("ACC_W")),
-                            reg("last_we", None),
+                            Item::LintOff {
+                                warning: "UNUSED",
+                                reason: "The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.".into(),
+                                items: vec![reg("last_we", None)],
+                            },
                             wire_init("we", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
                         ],
                         if float {
@@ -485,20 +495,25 @@ fn control_stage() -> Vec<Item> {
             .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid{i}_{f}"))))
             .collect()
     };
-    // `ctl_same{j}`: the control's entry is that of the data cycle j cycles before the next
-    // one (0: this cycle's, `wr_index`; 1: `fwd_index`; 2 and 3: further back).
-    // Compared one cycle early, against the control one stage before `ctl_*` (`nx_index`),
-    // so that the forwarding selects are registers.
-    let same = [
-        ("ctl_same0", "ctl_index"),
-        ("ctl_same1", "wr_index"),
-        ("ctl_same2", "fwd_index"),
-        ("ctl_same3", "fwd2_index"),
+    // `ctl_same0`: the control's entry is that of the data cycle (`wr_index` next cycle),
+    // compared one cycle early against the control one stage before `ctl_*` (`nx_index`), so
+    // that it is a register. `nx_same{j}`: `nx_index` against the entry of the data cycle j
+    // cycles before the next one (1: `wr_index`, 2: `fwd_index`, 3: `fwd2_index`), from which
+    // each lane registers its own forwarding selects (`use{j}_q`) a cycle early.
+    let same = [("ctl_same0", "ctl_index")];
+    let nx_same = [
+        ("nx_same1", "wr_index"),
+        ("nx_same2", "fwd_index"),
+        ("nx_same3", "fwd2_index"),
     ];
     items.push(Item::LintOff {
         warning: "UNUSED",
-        reason: "Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, ctl_same2 and ctl_same3 when RD_AHEAD < 2.".into(),
-        items: same.iter().map(|(flag, _)| wire(flag, None)).collect(),
+        reason: "Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, nx_same2 and nx_same3 when RD_AHEAD < 2.".into(),
+        items: same
+            .iter()
+            .chain(nx_same.iter())
+            .map(|(flag, _)| wire(flag, None))
+            .collect(),
     });
     let mut regs = stage(0, &src);
     regs.push(wire("nx_index", w("IDX_W")));
@@ -524,6 +539,11 @@ fn control_stage() -> Vec<Item> {
         same.iter()
             .map(|(flag, _)| assign(id(flag), id(&format!("{flag}_q")))),
     );
+    regs.extend(
+        nx_same
+            .iter()
+            .map(|(flag, other)| assign(id(flag), id("nx_index").eq(id(other)))),
+    );
     items.push(gen_if(
         id("RD_AHEAD").ne(int(0)),
         "g_ctl_ahead",
@@ -532,7 +552,11 @@ fn control_stage() -> Vec<Item> {
         fields
             .iter()
             .map(|(f, _)| assign(id(&format!("ctl_{f}")), src(f)))
-            .chain(same.iter().map(|(flag, _)| assign(id(flag), sized(1, 0))))
+            .chain(
+                same.iter()
+                    .chain(nx_same.iter())
+                    .map(|(flag, _)| assign(id(flag), sized(1, 0))),
+            )
             .collect(),
     ));
     items
@@ -642,12 +666,9 @@ fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item
 /// The control of a split PSUM's high lanes: the module's, one cycle later (`h_*`); its write
 /// (`h_fwd_valid`) is the module's `wr_valid`.
 fn split_control() -> Vec<Item> {
-    let delayed: [(&str, Option<Expr>); 8] = [
+    let delayed: [(&str, Option<Expr>); 5] = [
         ("ctl_acc", None),
         ("ctl_same0", None),
-        ("ctl_same1", None),
-        ("ctl_same2", None),
-        ("ctl_same3", None),
         ("fwd_index", w("IDX_W")),
         ("pre_index", w("IDX_W")),
         ("pre_valid", None),
@@ -836,58 +857,84 @@ impl Lane {
 /// registered first) and the writes the early read missed (`old_q`); the previous cycle's write
 /// replaces it in the data cycle (`fwd_q`). `input`: the lane's bits of the result vector.
 fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
-    let hit = |same: &str, valid: Expr| valid.and(l.c(same));
-    let rd_reg = vec![
-        comment("The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours."),
-        wire(&l.n("rd_q2"), l.w()),
-        gen_if(
-            id("RAM_ECP5").ne(int(0)),
-            &l.n("g_q_ram"),
-            vec![assign(l.l("rd_q2"), l.l("rd_q"))],
-            &l.n("g_q_reg"),
+    // `use{j}_q`: forward the sum of the data cycle j cycles before the next one (its entry,
+    // written by this lane). Registered a cycle early; the high lane's are the low lane's a
+    // cycle later. Reset, like the valids they come from.
+    let select = |j: usize| l.n(&format!("use{j}_q"));
+    let selects = |js: &[usize], low: &dyn Fn(usize) -> Expr| -> Vec<Item> {
+        let next = |j: usize| {
+            if l.delayed {
+                id(&format!("use{j}_q_lo"))
+            } else {
+                low(j)
+            }
+        };
+        [
+            js.iter().map(|&j| reg(&select(j), None)).collect::<Vec<_>>(),
+            vec![always(vec![if_else(
+                id("rst"),
+                js.iter().map(|&j| nb(id(&select(j)), sized(1, 0))).collect(),
+                js.iter().map(|&j| nb(id(&select(j)), next(j))).collect(),
+            )])],
+        ]
+        .concat()
+    };
+    // The entry j cycles back was written by this lane: its valid and write strobe, one cycle
+    // before they move into place (1: the data cycle's `we`; 2: `fwd_valid`, `last_we`; 3:
+    // `fwd2_valid`, `last2_we`), with the entry compared a cycle early (`nx_same{j}`).
+    let written = |j: usize| match j {
+        1 => l.l("we").and(id("nx_same1")),
+        2 => l.c("fwd_valid").and(l.l("last_we")).and(id("nx_same2")),
+        _ => l.l("fwd2_valid").and(l.l("last2_we")).and(id("nx_same3")),
+    };
+    let rd_reg = [
+        vec![
+            comment("The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours."),
+            wire(&l.n("rd_q2"), l.w()),
+            gen_if(
+                id("RAM_ECP5").ne(int(0)),
+                &l.n("g_q_ram"),
+                vec![assign(l.l("rd_q2"), l.l("rd_q"))],
+                &l.n("g_q_reg"),
+                vec![
+                    reg(&l.n("q_r"), l.w()),
+                    always(vec![nb(l.l("q_r"), l.l("rd_q"))]),
+                    assign(l.l("rd_q2"), l.l("q_r")),
+                ],
+            ),
+            comment("The sums of the data cycles two and three cycles back: written after the read."),
+            reg(&l.n("last2_sum"), l.w()),
+            reg(&l.n("last3_sum"), l.w()),
+            always(vec![
+                nb(l.l("last2_sum"), l.l("last_sum")),
+                nb(l.l("last3_sum"), l.l("last2_sum")),
+            ]),
+        ],
+        if l.delayed {
+            vec![]
+        } else {
             vec![
-                reg(&l.n("q_r"), l.w()),
-                always(vec![nb(l.l("q_r"), l.l("rd_q"))]),
-                assign(l.l("rd_q2"), l.l("q_r")),
-            ],
-        ),
-        comment("The sums of the data cycles two and three cycles back: written after the read."),
-        reg(&l.n("fwd2_valid"), None),
-        reg(&l.n("fwd3_valid"), None),
-        reg(&l.n("last2_sum"), l.w()),
-        reg(&l.n("last3_sum"), l.w()),
-        reg(&l.n("last2_we"), None),
-        reg(&l.n("last3_we"), None),
-        always(vec![
-            nb(l.l("last2_sum"), l.l("last_sum")),
-            nb(l.l("last3_sum"), l.l("last2_sum")),
-            nb(l.l("last2_we"), l.l("last_we")),
-            nb(l.l("last3_we"), l.l("last2_we")),
-        ]),
-        always(vec![if_else(
-            id("rst"),
-            vec![
-                nb(l.l("fwd2_valid"), sized(1, 0)),
-                nb(l.l("fwd3_valid"), sized(1, 0)),
-            ],
-            vec![
-                nb(l.l("fwd2_valid"), l.c("fwd_valid")),
-                nb(l.l("fwd3_valid"), l.l("fwd2_valid")),
-            ],
-        )]),
-        assign(
+                reg(&l.n("fwd2_valid"), None),
+                reg(&l.n("last2_we"), None),
+                always(vec![nb(l.l("last2_we"), l.l("last_we"))]),
+                always(vec![if_else(
+                    id("rst"),
+                    vec![nb(l.l("fwd2_valid"), sized(1, 0))],
+                    vec![nb(l.l("fwd2_valid"), l.c("fwd_valid"))],
+                )]),
+            ]
+        },
+        selects(&[2, 3], &written),
+        vec![assign(
             l.l("rd_old"),
             cond(
-                hit("ctl_same2", l.l("fwd2_valid").and(l.l("last2_we"))),
+                id(&select(2)),
                 l.l("last2_sum"),
-                cond(
-                    hit("ctl_same3", l.l("fwd3_valid").and(l.l("last3_we"))),
-                    l.l("last3_sum"),
-                    l.l("rd_q2"),
-                ),
+                cond(id(&select(3)), l.l("last3_sum"), l.l("rd_q2")),
             ),
-        ),
-    ];
+        )],
+    ]
+    .concat();
     let ahead = [
         vec![
             reg(&l.n("old_q"), l.w()),
@@ -895,6 +942,7 @@ fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
             comment("The read value; RD_AHEAD 2: registered, or the write it missed."),
             wire(&l.n("rd_old"), l.w()),
         ],
+        selects(&[1], &written),
         l.ahead_if(
             id("RD_AHEAD").gt(int(1)),
             "g_rd_reg",
@@ -909,14 +957,13 @@ fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
                     cond(
                         not(l.c("ctl_acc")),
                         zeros(id(l.width)),
-                        cond(
-                            hit("ctl_same1", l.c("fwd_valid").and(l.l("last_we"))),
-                            l.l("last_sum"),
-                            l.l("rd_old"),
-                        ),
+                        cond(id(&select(1)), l.l("last_sum"), l.l("rd_old")),
                     ),
                 ),
-                nb(l.l("fwd_q"), l.c("ctl_acc").and(hit("ctl_same0", l.l("we")))),
+                nb(
+                    l.l("fwd_q"),
+                    l.c("ctl_acc").and(l.l("we")).and(l.c("ctl_same0")),
+                ),
             ]),
             assign(
                 l.l("addend"),
