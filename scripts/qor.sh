@@ -6,6 +6,7 @@
 #   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~60-70 min here)
 #   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
+#   FILTER='ice40|ecp5' scripts/qor.sh int8   # only the runs whose TAG@BOARD matches the regex
 #
 # Each run: Yosys + nextpnr at the board's target frequency, multipliers `auto` (ECP5:
 # MULT18X18D when they fit; iCE40: LUTs) unless the RTL instantiates its DSP blocks. Fmax is
@@ -36,6 +37,7 @@ jobs_max=${JOBS:-2}
 run() {
   local tag=$1 board=$2 run_seeds=1
   shift 2
+  [[ "$tag@$board" =~ ${FILTER:-.} ]] || return 0
   [[ $tag =~ -l[34] || $tag =~ ice40 ]] && run_seeds=$seeds
   for seed in $run_seeds; do
     if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' \
@@ -66,6 +68,13 @@ if [[ "${2:-}" != "--table" ]]; then
       run "int8-4x4-l$lat+ice40" icebreaker --preset int8-4x4 --pe-latency $lat --primitives ice40
       run "int8-4x4-l$lat+ecp5" ulx3s-25f --preset int8-4x4 --pe-latency $lat --primitives ecp5
       run "int8-8x8-l$lat+ecp5" ulx3s-85f --preset int8-8x8 --pe-latency $lat --primitives ecp5
+    done
+    # The split PSUM accumulate (psum_split: two 16-bit loops instead of one 32-bit one).
+    for lat in 3 4; do
+      run "int8-4x4-l$lat+ice40+split" icebreaker --preset int8-4x4 --pe-latency $lat \
+        --primitives ice40 --psum-split
+      run "int8-8x8-l$lat+ecp5+split" ulx3s-85f --preset int8-8x8 --pe-latency $lat \
+        --primitives ecp5 --psum-split
     done
   else
     for size in 1 4; do
@@ -106,15 +115,20 @@ for name in os.listdir(out):
 rows = []
 for (tag, board), ds in runs.items():
     fmt, size, lat = tag.split("-")
-    lat, _, prims = lat.partition("+")
+    lat, *opts = lat.split("+")
+    prims = next((o for o in opts if o != "split"), "")
+    split = "split" in opts
     key = (list(devices).index(board) if board in devices else 99, int(size.split("x")[0]),
-           formats.get(fmt, 9), lat, prims)
-    shown = lat[1:] + (f", {prims} primitives" if prims else "")
+           formats.get(fmt, 9), lat, prims, split)
+    shown = (lat[1:] + (f", {prims} primitives" if prims else "")
+             + (", split PSUM" if split else ""))
     ok = sorted((d for d in ds if not isinstance(d, str)), key=lambda d: d["fmax_mhz"])
     if ok:
         # The median run (the lower middle one of an even count); the range of all.
         d = dict(ok[(len(ok) - 1) // 2])
         d["range"] = (ok[0]["fmax_mhz"], ok[-1]["fmax_mhz"], len(ok))
+        its = sorted(x["icetime"]["mhz"] for x in ok if x.get("icetime"))
+        d["icetime_median"] = its[(len(its) - 1) // 2] if its else None
     else:
         d = ds[0]
     rows.append((key, devices.get(board, board), f"{fmt} {size}", shown, d))
@@ -141,8 +155,8 @@ for _, dev, core, lat, d in rows:
     lo, hi, n = d["range"]
     # iCE40: icestorm's icetime estimate of the same run beside nextpnr's (it times the
     # SB_MAC16 blocks, which nextpnr-ice40 does not).
-    it = (d.get("icetime") or {}).get("mhz")
-    it = f"; icetime {it:.1f}" if it else ""
+    it = d.get("icetime_median")
+    it = f"; icetime median {it:.1f}" if it else ""
     print(f"| {dev} | {core} | {lat} | {d['multipliers']} | {c['lut4']:,} | {c['ff']:,} | {c['dsp']} "
           f"| {c['bram']} | {placed} | {d['fmax_mhz']:.1f} ({lo:.1f}-{hi:.1f}, {n}){it} | {d['gops']:.2f} "
           f"| {t['yosys_s']:.0f} + {t['nextpnr_s']:.0f} | {ends} |")
