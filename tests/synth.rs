@@ -505,15 +505,18 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
 /// mode (3 rows: two blocks per column, the second one half used; dsp_cols 2 of 3 columns: the
 /// third in LUTs, through Yosys' booth pass), they keep their input and product registers
 /// through Yosys and nextpnr, and the netlist co-simulates with Yosys' own SB_MAC16 model (and
-/// fails with the blocks' B operand made unsigned). Refused where the blocks are not: on an ECP5, on the HX8K (no DSP blocks),
-/// and beyond the UP5K's 8 blocks (with the dsp_cols that fit as the hint).
+/// fails with the blocks' B operand made unsigned). Its PSUM accumulate is split in two lanes
+/// (`psum_split`), so the netlist check covers that too. Refused where the blocks are not: on
+/// an ECP5, on the HX8K (no DSP blocks), and beyond the UP5K's 8 blocks (with the dsp_cols that
+/// fit as the hint).
 #[test]
 fn ice40_primitives_pair_pes_on_sb_mac16_through_the_flow() {
     let mut raw = config(3, 3).to_raw();
     raw.pe_latency = 3;
     raw.primitives = Primitives::Ice40;
     raw.dsp_cols = Some(2);
-    raw.name = "t3x3-l3-ice40-d2".into();
+    raw.psum_split = true;
+    raw.name = "t3x3-l3-ice40-d2-s".into();
     let cfg = Config::from_raw(&raw).expect("valid config");
     for (b, expect) in [
         ("ulx3s-25f", "not for the"),
@@ -559,6 +562,7 @@ fn ice40_primitives_pair_pes_on_sb_mac16_through_the_flow() {
         ("ice40", 2, 3)
     );
     assert!(r.summary().contains("DSP blocks in 2 of 3 columns"));
+    assert!(r.psum_split && r.summary().contains("split PSUM accumulate"));
     let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
     for kept in [
         ".MODE_8x8(1'h1)",
