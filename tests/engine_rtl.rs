@@ -539,6 +539,20 @@ fn programs_4x4() {
     hand_programs(&config(4, 4, "int8", 32, 2, 64, 1024), "programs_4x4");
 }
 
+/// The engine around a pipelined core whose PSUM accumulate is split (one cycle more from a
+/// beat to its PSUM write): its fences and reads still see every result.
+#[test]
+fn programs_4x4_l3_psum_split() {
+    let mut raw = config(4, 4, "int8", 32, 2, 64, 1024).to_raw();
+    raw.pe_latency = 3;
+    raw.psum_split = true;
+    raw.name.push_str("-l3-split");
+    hand_programs(
+        &Config::from_raw(&raw).expect("valid config"),
+        "programs_4x4_l3_psum_split",
+    );
+}
+
 /// T back-to-back MULTIPLY_MOVINGs of N >= rows beats, each with a new stationary: CYCLES must
 /// be about T*N + rows + cols (the first load, the pipeline and the host's first pushes).
 fn back_to_back(cfg: &Config, t: u32, n: u32, test: &str) {
