@@ -537,7 +537,12 @@ impl Config {
                 raw.acc_bits
             },
             load_hold: (raw.rows - 1) * (add_lat - 1),
-            mm_latency: raw.rows * add_lat + mul_lat + raw.cols + 1 + (add_lat - 1) + psum_wr_reg
+            mm_latency: raw.rows * add_lat
+                + mul_lat
+                + raw.cols
+                + 1
+                + (add_lat - 1)
+                + psum_wr_reg
                 + psum_split,
         };
         Ok(Config {
@@ -852,7 +857,10 @@ mod tests {
         let mut r = raw(4, 4);
         r.psum_split = true;
         let e = Config::from_raw(&r).unwrap_err().to_string();
-        assert!(e.starts_with("psum_split = true") && e.contains("pe_latency 3 or 4"), "{e}");
+        assert!(
+            e.starts_with("psum_split = true") && e.contains("pe_latency 3 or 4"),
+            "{e}"
+        );
         r.pe_latency = 3;
         let whole = {
             let mut w = r.clone();

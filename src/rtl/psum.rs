@@ -46,9 +46,9 @@
 //!   top bit, so the low adder needs no carry output). So each accumulate loop (`last_sum ->
 //!   addend -> sum`) is `LO_W` or `HI_W` bits long instead of `ACC_W`, and the high half is
 //!   written one edge after the low one; `wr_valid` marks that later write (one cycle of
-//!   latency more). Host reads
-//!   read both memories in the same cycle (`h_raddr` takes `rd_index` when no high-lane read is
-//!   due, which `rd_allow` guarantees: nothing is in flight then).
+//!   latency more). Host reads read both memories in the same cycle (`h_raddr` takes
+//!   `rd_index` when no high-lane read is due, which `rd_allow` guarantees: nothing is in
+//!   flight then).
 //! - Floating point with `ACC_PIPE = 1` (pe_latency 3): the fp32 adder has one internal
 //!   register, so a result vector is written one edge later (`wr_valid` high then). The sum of
 //!   the previous data cycle does not exist yet when the next one needs it, so the top level
@@ -171,6 +171,53 @@ pub fn module(cfg: &Config) -> Module {
         ]
     } else {
         int_lane_sum(&Lane::WHOLE, col("in_data"))
+    };
+    // One column: a split one's two lanes, or the whole accumulator's memory and adder.
+    let column = if split {
+        split_column()
+    } else {
+        [
+            vec![
+                comment("rd_q: the word read at raddr, RD_LAT - 1 cycles later."),
+                wire("rd_q", w("ACC_W")),
+                reg("rq", w("ACC_W")),
+                reg("last_sum", w("ACC_W")),
+                Item::LintOff {
+                    warning: "UNUSED",
+                    reason: "The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.".into(),
+                    items: vec![reg("last_we", None)],
+                },
+                wire_init("we", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
+            ],
+            if float {
+                vec![wire_init(
+                    "old",
+                    w("ACC_W"),
+                    cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("rd_q")),
+                )]
+            } else {
+                vec![]
+            },
+            sum,
+            if float {
+                storage(float, &Lane::WHOLE, we_name, index_name, "sum")
+            } else {
+                [
+                    int_write_port(&Lane::WHOLE),
+                    storage(float, &Lane::WHOLE, "st_we", "st_index", "st_data"),
+                ]
+                .concat()
+            },
+            vec![
+                always(vec![
+                    nb(id("last_sum"), id("sum")),
+                    nb(id("last_we"), id(we_name)),
+                    if_(id("rd_take"), vec![nb(id("rq"), id("rd_q"))]),
+                ]),
+                assign(col("rdata"), id("rq")),
+            ],
+        ]
+        .concat()
     };
     Module {
         name: "systolic_psum".into(),
@@ -402,52 +449,7 @@ pub fn module(cfg: &Config) -> Module {
                     int(0),
                     id("COLS"),
                     "g_col",
-                    if split {
-                        split_column()
-                    } else {
-                    [
-                        vec![
-                            comment("rd_q: the word read at raddr, RD_LAT - 1 cycles later."),
-                            wire("rd_q", w("ACC_W")),
-                            reg("rq", w("ACC_W")),
-                            reg("last_sum", w("ACC_W")),
-                            Item::LintOff {
-                                warning: "UNUSED",
-                                reason: "The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.".into(),
-                                items: vec![reg("last_we", None)],
-                            },
-                            wire_init("we", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
-                        ],
-                        if float {
-                            vec![wire_init(
-                                "old",
-                                w("ACC_W"),
-                                cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("rd_q")),
-                            )]
-                        } else {
-                            vec![]
-                        },
-                        sum,
-                        if float {
-                            storage(float, &Lane::WHOLE, we_name, index_name, "sum")
-                        } else {
-                            [
-                                int_write_port(&Lane::WHOLE),
-                                storage(float, &Lane::WHOLE, "st_we", "st_index", "st_data"),
-                            ]
-                            .concat()
-                        },
-                        vec![
-                            always(vec![
-                                nb(id("last_sum"), id("sum")),
-                                nb(id("last_we"), id(we_name)),
-                                if_(id("rd_take"), vec![nb(id("rq"), id("rd_q"))]),
-                            ]),
-                            assign(col("rdata"), id("rq")),
-                        ],
-                    ]
-                    .concat()
-                    },
+                    column,
                 ),
             ],
         ]
@@ -613,7 +615,11 @@ fn int_write_port(l: &Lane) -> Vec<Item> {
         l.ahead_if(
             id("RD_AHEAD").gt(int(1)),
             "g_st_reg",
-            port(l.c("fwd_valid").and(l.l("last_we")), l.c("fwd_index"), l.l("last_sum")),
+            port(
+                l.c("fwd_valid").and(l.l("last_we")),
+                l.c("fwd_index"),
+                l.l("last_sum"),
+            ),
             "g_st_now",
             port(l.l("we"), l.c("wr_index"), l.l("sum")),
         ),
@@ -679,7 +685,11 @@ fn split_control() -> Vec<Item> {
         Item::Localparam("HI_W".into(), id("ACC_W").sub(id("LO_W"))),
         reg("h_fwd_valid", None),
     ];
-    items.extend(delayed.iter().map(|(name, width)| reg(&format!("h_{name}"), width.clone())));
+    items.extend(
+        delayed
+            .iter()
+            .map(|(name, width)| reg(&format!("h_{name}"), width.clone())),
+    );
     items.push(always(
         delayed
             .iter()
@@ -847,7 +857,13 @@ impl Lane {
         if self.split {
             then_items
         } else {
-            vec![gen_if(cond, &self.n(label), then_items, &self.n(else_label), else_items)]
+            vec![gen_if(
+                cond,
+                &self.n(label),
+                then_items,
+                &self.n(else_label),
+                else_items,
+            )]
         }
     }
 }
@@ -870,10 +886,14 @@ fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
             }
         };
         [
-            js.iter().map(|&j| reg(&select(j), None)).collect::<Vec<_>>(),
+            js.iter()
+                .map(|&j| reg(&select(j), None))
+                .collect::<Vec<_>>(),
             vec![always(vec![if_else(
                 id("rst"),
-                js.iter().map(|&j| nb(id(&select(j)), sized(1, 0))).collect(),
+                js.iter()
+                    .map(|&j| nb(id(&select(j)), sized(1, 0)))
+                    .collect(),
                 js.iter().map(|&j| nb(id(&select(j)), next(j))).collect(),
             )])],
         ]

@@ -147,7 +147,10 @@ mod tests {
             router: Router::Router1,
         };
         let a = r.args().join(" ");
-        assert!(!a.contains("--router"), "nextpnr's default router is not named: {a}");
+        assert!(
+            !a.contains("--router"),
+            "nextpnr's default router is not named: {a}"
+        );
         assert!(a.starts_with("--up5k --package sg48 --json netlist.json --freq 30 "));
         assert!(a.contains("--pcf-allow-unconstrained"));
         assert!(a.contains("--asc design.asc"));
