@@ -78,50 +78,85 @@ fn one_mutated_pe_is_caught_with_its_column() {
     );
 }
 
-/// Every forwarding path of the PSUM read-ahead, and the clock enable that keeps the active
-/// weight in an ECP5 DSP block's input register, is needed: with any one of them cut (one line of
-/// the generated Verilog replaced), random programs on a small PSUM (many accumulations into
-/// recently written entries) mismatch, while the unmodified design passes them.
+/// Every forwarding path of the PSUM read-ahead (each column's forwarding selects; with the
+/// split accumulate also the high lane's delayed selects and the low lane's carry into it), and
+/// the clock enable that keeps the active weight in an ECP5 DSP block's input register, is
+/// needed: with any one of them cut (one line of the generated Verilog replaced), random
+/// programs on a small PSUM (many accumulations into recently written entries) mismatch, while
+/// the unmodified design passes them.
 #[test]
 fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
     if !common::require_tool("verilator", "--version") {
         return;
     }
     let base = common::config(2, 3, "int8", 32, 2, 8);
-    // (pe_latency, ECP5 primitives, file, line of the design, its broken replacement): each
-    // forwarding flag of the read-ahead (pe_latency 2: two, 3: four) tied to 0, and the DSP
-    // block's weight-register enable tied to 1.
-    let mut cases: Vec<(u32, bool, &str, String, String)> = vec![];
-    for (pe_latency, flags) in [(2, 0..2), (3, 0..4)] {
-        for j in flags {
-            cases.push((
-                pe_latency,
-                false,
-                "systolic_psum.v",
-                format!("assign ctl_same{j} = ctl_same{j}_q;"),
-                format!("assign ctl_same{j} = 1'b0;"),
-            ));
+    // (pe_latency, split PSUM, ECP5 primitives, file, line of the design, its broken
+    // replacement): each forwarding select of the read-ahead (pe_latency 2: two, 3: four; the
+    // split high lane's four) tied to 0, the split carry tied to 0, and the DSP block's
+    // weight-register enable tied to 1.
+    let psum = "systolic_psum.v";
+    let tie = |line: &str, lhs: &str, zero: &str| (line.to_string(), format!("{lhs}{zero}"));
+    let mut cases: Vec<(u32, bool, bool, &str, (String, String))> = vec![];
+    let selects = [
+        (
+            "assign ctl_same0 = ctl_same0_q;",
+            "assign ctl_same0 = ",
+            "1'b0;",
+        ),
+        ("use1_q <= we && nx_same1;", "use1_q <= ", "1'b0;"),
+        (
+            "use2_q <= fwd_valid && last_we && nx_same2;",
+            "use2_q <= ",
+            "1'b0;",
+        ),
+        (
+            "use3_q <= fwd2_valid && last2_we && nx_same3;",
+            "use3_q <= ",
+            "1'b0;",
+        ),
+    ];
+    for (pe_latency, n) in [(2, 2), (3, 4)] {
+        for (line, lhs, zero) in &selects[..n] {
+            cases.push((pe_latency, false, false, psum, tie(line, lhs, zero)));
         }
+    }
+    for (line, lhs, zero) in [
+        ("use1_q_hi <= use1_q_lo;", "use1_q_hi <= ", "1'b0;"),
+        ("use2_q_hi <= use2_q_lo;", "use2_q_hi <= ", "1'b0;"),
+        ("use3_q_hi <= use3_q_lo;", "use3_q_hi <= ", "1'b0;"),
+        (
+            "fwd_q_hi <= h_ctl_acc && we_hi && h_ctl_same0;",
+            "fwd_q_hi <= ",
+            "1'b0;",
+        ),
+        (
+            "wire carry_lo = lo_a_msb && lo_b_msb || lo_a_msb ^ lo_b_msb && !last_sum_lo[LO_W - 1];",
+            "wire carry_lo = ",
+            "1'b0;",
+        ),
+    ] {
+        cases.push((3, true, false, psum, tie(line, lhs, zero)));
     }
     cases.push((
         3,
+        false,
         true,
         "systolic_mul_ecp5.v",
-        ".CE1     (b_ce),".into(),
-        ".CE1     (1'b1),".into(),
+        (".CE1     (b_ce),".into(), ".CE1     (1'b1),".into()),
     ));
     let opts = HarnessOptions::default();
     let mut rng = SplitMix64::new(11);
-    for (pe_latency, ecp5, file, line, broken) in cases {
-        let cfg = common::with_latency(base.clone(), pe_latency);
-        let cfg = if ecp5 {
-            common::with_ecp5_primitives(cfg)
-        } else {
-            cfg
-        };
+    for (pe_latency, split, ecp5, file, (line, broken)) in cases {
+        let mut cfg = common::with_latency(base.clone(), pe_latency);
+        if split {
+            cfg = common::with_psum_split(cfg);
+        }
+        if ecp5 {
+            cfg = common::with_ecp5_primitives(cfg);
+        }
         let files =
             systolic::generate::with_primitive_models(&cfg, systolic::generate::design_files(&cfg));
-        let programs: Vec<_> = (0..4)
+        let programs: Vec<_> = (0..24)
             .map(|_| {
                 random_program(
                     &cfg,
