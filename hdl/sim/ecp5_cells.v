@@ -199,6 +199,9 @@ module DP16KD #(
   output wire DOB0, DOB1, DOB2, DOB3, DOB4, DOB5, DOB6, DOB7, DOB8, DOB9, DOB10, DOB11, DOB12, DOB13, DOB14, DOB15, DOB16, DOB17
 );
 
+  // The string parameters compare with strings of other lengths ("NOREG" against "OUTREG"):
+  // zero-extended, as the standard says, which is what is meant.
+  /* verilator lint_off WIDTH */
   localparam PDP = DATA_WIDTH_A == 36 && DATA_WIDTH_B == 36 && REGMODE_A == REGMODE_B;
   localparam TDP18 = DATA_WIDTH_A == 18 && DATA_WIDTH_B == 18 && REGMODE_A == "NOREG";
   localparam OUTREG = REGMODE_B == "OUTREG";
@@ -208,6 +211,7 @@ module DP16KD #(
     dp16kd_configuration_not_modelled u_unsupported ();
   end
   endgenerate
+  /* verilator lint_on WIDTH */
 
   localparam [2:0] CS_A =
     (CSDECODE_A == "0b001") ? 3'd1 :
