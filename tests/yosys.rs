@@ -4,7 +4,9 @@
 //! script, chosen by size (see [`Flow::for_config`]). All flows start with
 //!
 //! ```text
-//! read_verilog -defer -noautowire <files.f>      (an implicit net is an error)
+//! read_verilog -defer -noautowire <files.f>      (an implicit net is an error; with FPGA
+//!                                                  primitives, Yosys' cell declarations first,
+//!                                                  as black boxes)
 //! hierarchy -check -top systolic_top             (every module and port resolves)
 //! proc
 //! stat -width                                    -> stat_proc.txt
@@ -30,9 +32,10 @@
 //! Every flow ends with `check -assert` (no undriven or multiply driven nets, no logic loops)
 //! and `stat -width` -> stat_final.txt. Asserted, parsing the `stat` text:
 //! - Yosys exits with 0 and its log has no `ERROR` and no `Warning:` line;
-//! - after `proc`: the PSUM module holds exactly COLS memories and COLS*BANKS*DEPTH*ACC_W
-//!   memory bits, the whole design no others;
-//! - after `memory -nomap`: the PSUM module has COLS `$mem_v2` cells (one per column), no loose
+//! - after `proc`: the PSUM module holds exactly COLS memories (2*COLS with `psum_split`, its
+//!   lanes; none with the ECP5 primitives' DP16KD columns) and COLS*BANKS*DEPTH*ACC_W memory
+//!   bits, the whole design no others;
+//! - after `memory -nomap`: the PSUM module has one `$mem_v2` cell per memory above, no loose
 //!   `$memrd`/`$memwr` cells, and far fewer flip-flop bits than memory bits (not exploded);
 //! - the final design has ROWS*COLS `systolic_pe` instances (counted through the hierarchy:
 //!   instances per module multiplied down from `systolic_top`);
@@ -49,7 +52,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use systolic::config::{list_presets, seeds_dir, Config, Overrides};
+use systolic::config::{list_presets, seeds_dir, Config, Overrides, Primitives};
 use systolic::generate::write_design;
 use systolic::rtl::TOP;
 
@@ -77,9 +80,17 @@ impl Flow {
         }
     }
 
-    fn script(self, files: &str) -> String {
+    /// The script; a design with FPGA primitives (`primitives = "ecp5"` or `"ice40"`) also
+    /// reads Yosys' declarations of those cells as black boxes (`-lib`): the generic flow keeps
+    /// them as cells.
+    fn script(self, files: &str, primitives: Primitives) -> String {
+        let cells = match primitives {
+            Primitives::Generic => "",
+            Primitives::Ecp5 => "read_verilog -lib +/ecp5/cells_bb.v +/ecp5/cells_sim.v\n",
+            Primitives::Ice40 => "read_verilog -lib -D ICE40_U +/ice40/cells_sim.v\n",
+        };
         let mut s = format!(
-            "read_verilog -defer -noautowire {files}\n\
+            "{cells}read_verilog -defer -noautowire {files}\n\
              hierarchy -check -top {TOP}\n\
              proc\n\
              tee -q -o stat_proc.txt stat -width\n"
@@ -292,7 +303,11 @@ fn synthesise(cfg: &Config) -> Outcome {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    std::fs::write(dir.join("flow.ys"), flow.script(&files.join(" "))).expect("write script");
+    std::fs::write(
+        dir.join("flow.ys"),
+        flow.script(&files.join(" "), cfg.primitives),
+    )
+    .expect("write script");
     let run = tools::run(
         Command::new("yosys")
             .args(["-q", "-l", "yosys.log", "flow.ys"])
@@ -338,8 +353,14 @@ fn synthesise(cfg: &Config) -> Outcome {
         read("stat_mem.txt"),
         read("stat_final.txt"),
     );
-    let cols = u64::from(cfg.cols);
-    let bits = psum_bits(cfg);
+    // The PSUM's inferred memories: one per column, two with the split accumulate (its
+    // lanes), none when its columns are the ECP5 block RAMs themselves (`RAM_ECP5`).
+    let cols = if cfg.derived.psum_ram_ecp5 == 1 {
+        0
+    } else {
+        u64::from(cfg.cols) * u64::from(1 + cfg.derived.psum_split)
+    };
+    let bits = if cols == 0 { 0 } else { psum_bits(cfg) };
 
     // After proc: the PSUM storage is memories, nothing else is.
     let psum: Vec<_> = after_proc.by_base("systolic_psum").collect();
@@ -388,11 +409,11 @@ fn synthesise(cfg: &Config) -> Outcome {
         if mem_cells != cols || all_mem != cols {
             problems.push(format!(
                 "after memory -nomap: {name} has {mem_cells} $mem_v2 cells and {all_mem} memory \
-                 cells in all, expected {cols} (one per column): {:?}",
+                 cells in all, expected {cols} (one per column or lane): {:?}",
                 m.cells
             ));
         }
-        if psum_ff * 4 >= bits {
+        if bits > 0 && psum_ff * 4 >= bits {
             problems.push(format!(
                 "after memory -nomap: {name} has {psum_ff} flip-flop bits for {bits} memory bits: \
                  the PSUM looks exploded into registers"
