@@ -103,7 +103,7 @@ pub struct RawConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dsp_cols: Option<u32>,
     /// Integer PSUM accumulate split in two halves (the low `acc_bits / 2` bits, then the rest
-    /// one cycle later with the carry registered between them), each half with its own memory
+    /// one cycle later with the low half's carry), each half with its own memory
     /// and forwarding: the accumulate loop is half as long, a result is written one cycle
     /// later. Needs an integer format and pe_latency 3 or 4 (the PSUM's read-ahead 2).
     /// Omitted from the canonical text when false.

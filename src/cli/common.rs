@@ -50,7 +50,7 @@ pub struct ConfigArgs {
     /// With --primitives ecp5 or ice40: how many columns (the first ones) have their multipliers on DSP blocks; the others use LUT multipliers (for a device with fewer blocks than the array needs). Default: all.
     #[arg(long)]
     pub dsp_cols: Option<u32>,
-    /// Integer PSUM accumulate in two halves (the high one a cycle later, its carry registered): half the accumulate loop, results one cycle later. Integers at pe_latency 3 or 4.
+    /// Integer PSUM accumulate in two halves (the high one a cycle later, adding the low one's carry): half the accumulate loop, results one cycle later. Integers at pe_latency 3 or 4.
     #[arg(long)]
     pub psum_split: bool,
 }

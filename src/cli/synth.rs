@@ -64,7 +64,7 @@ pub struct Args {
     /// nextpnr placer seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// nextpnr's router (router2 converges on large, congested ECP5 designs).
+    /// nextpnr's router (router2, negotiated congestion, is the one to try on large, congested designs).
     #[arg(long, value_enum, default_value = "router1")]
     pub router: RouterArg,
     /// Stop after place and route (no icepack / ecppack).

@@ -28,7 +28,7 @@ pub enum PinConstraints {
 pub enum Router {
     #[default]
     Router1,
-    /// Negotiated congestion routing: on large, congested ECP5 designs it converges where
+    /// Negotiated congestion routing: the one to try on large, congested designs where
     /// router1 keeps ripping up the same wires.
     Router2,
 }
