@@ -95,47 +95,34 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
     // split high lane's four) tied to 0, the split carry tied to 0, and the DSP block's
     // weight-register enable tied to 1.
     let psum = "systolic_psum.v";
-    let tie = |line: &str, lhs: &str, zero: &str| (line.to_string(), format!("{lhs}{zero}"));
+    // A line `LHS <expression>;` of the design and the same with the expression tied to 0.
+    let tie = |line: &str, lhs: &str| (line.to_string(), format!("{lhs}1'b0;"));
     let mut cases: Vec<(u32, bool, bool, &str, (String, String))> = vec![];
     let selects = [
-        (
-            "assign ctl_same0 = ctl_same0_q;",
-            "assign ctl_same0 = ",
-            "1'b0;",
-        ),
-        ("use1_q <= we && nx_same1;", "use1_q <= ", "1'b0;"),
-        (
-            "use2_q <= fwd_valid && last_we && nx_same2;",
-            "use2_q <= ",
-            "1'b0;",
-        ),
+        ("assign ctl_same0 = ctl_same0_q;", "assign ctl_same0 = "),
+        ("use1_q <= we && nx_same1;", "use1_q <= "),
+        ("use2_q <= fwd_valid && last_we && nx_same2;", "use2_q <= "),
         (
             "use3_q <= fwd2_valid && last2_we && nx_same3;",
             "use3_q <= ",
-            "1'b0;",
         ),
     ];
     for (pe_latency, n) in [(2, 2), (3, 4)] {
-        for (line, lhs, zero) in &selects[..n] {
-            cases.push((pe_latency, false, false, psum, tie(line, lhs, zero)));
+        for (line, lhs) in &selects[..n] {
+            cases.push((pe_latency, false, false, psum, tie(line, lhs)));
         }
     }
-    for (line, lhs, zero) in [
-        ("use1_q_hi <= use1_q_lo;", "use1_q_hi <= ", "1'b0;"),
-        ("use2_q_hi <= use2_q_lo;", "use2_q_hi <= ", "1'b0;"),
-        ("use3_q_hi <= use3_q_lo;", "use3_q_hi <= ", "1'b0;"),
-        (
-            "fwd_q_hi <= h_ctl_acc && we_hi && h_ctl_same0;",
-            "fwd_q_hi <= ",
-            "1'b0;",
-        ),
+    for (line, lhs) in [
+        ("use1_q_hi <= use1_q_lo;", "use1_q_hi <= "),
+        ("use2_q_hi <= use2_q_lo;", "use2_q_hi <= "),
+        ("use3_q_hi <= use3_q_lo;", "use3_q_hi <= "),
+        ("fwd_q_hi <= h_ctl_acc && we_hi && h_ctl_same0;", "fwd_q_hi <= "),
         (
             "wire carry_lo = lo_a_msb && lo_b_msb || lo_a_msb ^ lo_b_msb && !last_sum_lo[LO_W - 1];",
             "wire carry_lo = ",
-            "1'b0;",
         ),
     ] {
-        cases.push((3, true, false, psum, tie(line, lhs, zero)));
+        cases.push((3, true, false, psum, tie(line, lhs)));
     }
     cases.push((
         3,

@@ -355,12 +355,12 @@ fn synthesise(cfg: &Config) -> Outcome {
     );
     // The PSUM's inferred memories: one per column, two with the split accumulate (its
     // lanes), none when its columns are the ECP5 block RAMs themselves (`RAM_ECP5`).
-    let cols = if cfg.derived.psum_ram_ecp5 == 1 {
+    let mems = if cfg.derived.psum_ram_ecp5 == 1 {
         0
     } else {
         u64::from(cfg.cols) * u64::from(1 + cfg.derived.psum_split)
     };
-    let bits = if cols == 0 { 0 } else { psum_bits(cfg) };
+    let bits = if mems == 0 { 0 } else { psum_bits(cfg) };
 
     // After proc: the PSUM storage is memories, nothing else is.
     let psum: Vec<_> = after_proc.by_base("systolic_psum").collect();
@@ -371,11 +371,11 @@ fn synthesise(cfg: &Config) -> Outcome {
         ));
     }
     for (name, m) in &psum {
-        let mems = m.numbers.get("memories").copied().unwrap_or(0);
+        let found = m.numbers.get("memories").copied().unwrap_or(0);
         let mem_bits = m.numbers.get("memory bits").copied().unwrap_or(0);
-        if mems != cols || mem_bits != bits {
+        if found != mems || mem_bits != bits {
             problems.push(format!(
-                "after proc: {name} has {mems} memories of {mem_bits} bits, expected {cols} of {bits} in all"
+                "after proc: {name} has {found} memories of {mem_bits} bits, expected {mems} of {bits} in all"
             ));
         }
     }
@@ -406,10 +406,10 @@ fn synthesise(cfg: &Config) -> Outcome {
             .map(|(_, n)| n)
             .sum();
         psum_ff = ff_bits(m);
-        if mem_cells != cols || all_mem != cols {
+        if mem_cells != mems || all_mem != mems {
             problems.push(format!(
                 "after memory -nomap: {name} has {mem_cells} $mem_v2 cells and {all_mem} memory \
-                 cells in all, expected {cols} (one per column or lane): {:?}",
+                 cells in all, expected {mems} (one per column or lane): {:?}",
                 m.cells
             ));
         }
@@ -462,9 +462,9 @@ fn synthesise(cfg: &Config) -> Outcome {
                 .iter()
                 .filter(|(t, _)| !t.starts_with("$mem_v2"))
                 .collect();
-            if !others.is_empty() || final_mem != cols {
+            if !others.is_empty() || final_mem != mems {
                 problems.push(format!(
-                    "final: expected only {cols} $mem_v2 cells left, found {final_mem} and {others:?}"
+                    "final: expected only {mems} $mem_v2 cells left, found {final_mem} and {others:?}"
                 ));
             }
         }
