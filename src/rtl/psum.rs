@@ -788,7 +788,7 @@ fn split_column() -> Vec<Item> {
 /// One integer accumulate lane of a PSUM column: its memory, read-ahead, forwarding and adder.
 /// An unsplit column is one lane (`WHOLE`, the names without suffix); a split one
 /// (`psum_split`) is two, `LO` (the low `LO_W` bits) and `HI` (the rest), whose control is the
-/// module's one cycle later (`h_*`) and whose sum adds the low lane's registered carry.
+/// module's one cycle later (`h_*`) and whose sum adds the low lane's carry (`carry_lo`).
 struct Lane {
     /// Suffix of the lane's own nets and generate labels.
     sfx: &'static str,
@@ -796,9 +796,6 @@ struct Lane {
     width: &'static str,
     /// The module's control one cycle later (`h_*`): the high lane.
     delayed: bool,
-    /// Emitted for a split column, whose read-ahead is known to be 2: the `RD_AHEAD` generate
-    /// choices are resolved instead of printed.
-    split: bool,
 }
 
 impl Lane {
@@ -806,19 +803,16 @@ impl Lane {
         sfx: "",
         width: "ACC_W",
         delayed: false,
-        split: false,
     };
     const LO: Lane = Lane {
         sfx: "_lo",
         width: "LO_W",
         delayed: false,
-        split: true,
     };
     const HI: Lane = Lane {
         sfx: "_hi",
         width: "HI_W",
         delayed: true,
-        split: true,
     };
 
     /// The name of the lane's own net `base`.
@@ -854,7 +848,9 @@ impl Lane {
         else_label: &str,
         else_items: Vec<Item>,
     ) -> Vec<Item> {
-        if self.split {
+        // A split column's lanes (with a suffix) exist with read-ahead 2 only: the `RD_AHEAD`
+        // generate choices are resolved instead of printed.
+        if !self.sfx.is_empty() {
             then_items
         } else {
             vec![gen_if(
