@@ -23,8 +23,9 @@ pub const MAX_ACC_BITS: u32 = 64;
 pub const MIN_SBUF_DEPTH: u32 = 16;
 pub const MAX_SBUF_DEPTH: u32 = 65536;
 /// Largest PE latency (`pe_latency`) of the integer formats: registered operands, the
-/// multiplier split in two halves with registered partial products, registered product.
-pub const MAX_PE_LATENCY_INT: u32 = 4;
+/// multiplier split in four registered quarter products, then two registered halves, registered
+/// product.
+pub const MAX_PE_LATENCY_INT: u32 = 5;
 /// Largest PE latency of the floating-point formats: two-stage multiplier, registered product,
 /// two-stage adder.
 pub const MAX_PE_LATENCY_FLOAT: u32 = 4;
@@ -105,7 +106,7 @@ pub struct RawConfig {
     /// Integer PSUM accumulate split in two halves (the low `acc_bits / 2` bits, then the rest
     /// one cycle later with the low half's carry), each half with its own memory
     /// and forwarding: the accumulate loop is half as long, a result is written one cycle
-    /// later. Needs an integer format and pe_latency 3 or 4 (the PSUM's read-ahead 2).
+    /// later. Needs an integer format and pe_latency 3, 4 or 5 (the PSUM's read-ahead 2).
     /// Omitted from the canonical text when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub psum_split: bool,
@@ -293,8 +294,9 @@ pub struct Derived {
     pub bank_w: u32,
     /// Bits of an address inside one PSUM bank (`ADDR_W`).
     pub addr_w: u32,
-    /// Registers between a PE's moving input and its product (`MUL_LAT`: 0, 1, or 2: integer
-    /// operand registers or a two-stage floating-point multiplier).
+    /// Registers between a PE's moving input and its product (`MUL_LAT`: 0..=4 for integers: 1
+    /// the product, 2 also the operands, 3 also the two halves, 4 also the four quarter products;
+    /// 0..=2 for floating point: 2 a two-stage multiplier).
     pub mul_lat: u32,
     /// Cycles from a PE's partial-sum input to its output (`ADD_LAT`, 1 or 2): the step of the
     /// moving data's skew from one row to the next.
@@ -440,17 +442,29 @@ impl Config {
             ));
         }
         // (mul_lat, add_lat), pe_latency = mul_lat + add_lat. Both: 1: (0, 1), 2: (1, 1);
-        // integers 3: (2, 1) (operand registers), 4: (3, 1) (and partial products); floating
-        // point 3: (1, 2), 4: (2, 2).
+        // integers 3: (2, 1) (operand registers), 4: (3, 1) (and partial products), 5: (4, 1)
+        // (and quarter products); floating point 3: (1, 2), 4: (2, 2).
         let (mul_lat, add_lat) = match (raw.pe_latency, format.is_float()) {
             (1, _) => (0, 1),
             (2, _) => (1, 1),
             (3, false) => (2, 1),
             (4, false) => (3, 1),
+            (5, false) => (4, 1),
             (3, true) => (1, 2),
             _ => (2, 2),
         };
-        if raw.primitives == Primitives::Ecp5 && (format.is_float() || mul_lat == 0) {
+        if mul_lat == 4 && format.bits() < 4 {
+            return Err(range_err(
+                "pe_latency",
+                raw.pe_latency,
+                format!(
+                    "1..=4 for {format}; pe_latency 5 splits the multiplier into four parts of \
+                     the weight, which needs at least 4 bits"
+                ),
+            ));
+        }
+        if raw.primitives == Primitives::Ecp5 && (format.is_float() || mul_lat == 0 || mul_lat == 4)
+        {
             return Err(range_err(
                 "primitives",
                 raw.primitives,
@@ -462,7 +476,7 @@ impl Config {
             ));
         }
         if raw.primitives == Primitives::Ice40
-            && (format.is_float() || format.bits() > 8 || mul_lat == 0)
+            && (format.is_float() || format.bits() > 8 || mul_lat == 0 || mul_lat == 4)
         {
             return Err(range_err(
                 "primitives",
@@ -496,7 +510,7 @@ impl Config {
                 raw.psum_split,
                 format!(
                     "false for {format} at pe_latency {}; the split accumulate needs an integer \
-                     format and pe_latency 3 or 4 (the PSUM's read-ahead)",
+                     format and pe_latency 3, 4 or 5 (the PSUM's read-ahead)",
                     raw.pe_latency
                 ),
             ));
@@ -858,7 +872,7 @@ mod tests {
         r.psum_split = true;
         let e = Config::from_raw(&r).unwrap_err().to_string();
         assert!(
-            e.starts_with("psum_split = true") && e.contains("pe_latency 3 or 4"),
+            e.starts_with("psum_split = true") && e.contains("pe_latency 3, 4 or 5"),
             "{e}"
         );
         r.pe_latency = 3;
@@ -908,9 +922,37 @@ mod tests {
         let e = Config::from_raw(&r).unwrap_err().to_string();
         assert_eq!(e, "pe_latency = 5 is out of range: allowed 1..=4 for bf16");
         let mut r = raw(4, 4);
-        r.pe_latency = 5;
+        r.pe_latency = 6;
         let e = Config::from_raw(&r).unwrap_err().to_string();
-        assert_eq!(e, "pe_latency = 5 is out of range: allowed 1..=4 for int8");
+        assert_eq!(e, "pe_latency = 6 is out of range: allowed 1..=5 for int8");
+        // pe_latency 5: the quarter products, one more register in the multiplier; the PSUM
+        // still reads ahead 2. LUT multipliers only, and weights of at least 4 bits.
+        r.pe_latency = 5;
+        let c = Config::from_raw(&r).unwrap();
+        let d = &c.derived;
+        assert_eq!((d.mul_lat, d.add_lat, d.psum_ahead), (4, 1, 2));
+        assert_eq!(d.mm_latency, 4 + 4 + 4 + 1 + 1);
+        assert_eq!(c.tag(), "r4c4_int8_a32_l5");
+        for p in [Primitives::Ecp5, Primitives::Ice40] {
+            r.primitives = p;
+            let e = Config::from_raw(&r).unwrap_err().to_string();
+            assert!(e.contains("pe_latency 2, 3 or 4"), "{e}");
+        }
+        r.primitives = Primitives::Generic;
+        r.psum_split = true;
+        assert!(Config::from_raw(&r).unwrap().derived.psum_split == 1);
+        r.psum_split = false;
+        r.format = "int3".into();
+        r.acc_bits = 12;
+        let e = Config::from_raw(&r).unwrap_err().to_string();
+        assert!(
+            e.starts_with("pe_latency = 5 is out of range: allowed 1..=4 for int3")
+                && e.contains("at least 4 bits"),
+            "{e}"
+        );
+        r.format = "uint4".into();
+        assert_eq!(Config::from_raw(&r).unwrap().derived.mul_lat, 4);
+        let mut r = raw(4, 4);
         r.pe_latency = 4;
         let d = Config::from_raw(&r).unwrap().derived;
         // The split multiplier: three registers in the multiplier; the PSUM reads ahead 2.

@@ -232,6 +232,22 @@ cosim_case!(
     matmuls = 30,
     common::with_latency(common::config(2, 3, "int5", 20, 2, 8), 4)
 );
+// Integer pe_latency 5: each half from two registered quarter products.
+cosim_case!(
+    cosim_int8_4x4_l5,
+    cases = 8,
+    matmuls = 30,
+    common::with_latency(common::preset("int8-4x4"), 5)
+);
+cosim_case!(
+    cosim_uint7_3x2_l5_psum_split,
+    cases = 8,
+    matmuls = 30,
+    common::with_psum_split(common::with_latency(
+        common::config(3, 2, "uint7", 20, 2, 8),
+        5
+    ))
+);
 
 // primitives = "ecp5": each PE's multiplier is an ECP5 MULT18X18D with its own registers,
 // simulated with hdl/sim/ecp5_cells.v (shown to fail when that model's input registers are

@@ -102,6 +102,8 @@ fn edge_configs() -> Vec<Config> {
             ("uint4", 3),
             ("int8", 4),
             ("int5", 4),
+            ("int8", 5),
+            ("uint7", 5),
         ];
         for format in ["bf16", "fp8e4m3", "fp8e5m2"] {
             variants.extend([(format, 1), (format, 2), (format, 3)]);
@@ -144,6 +146,7 @@ fn edge_configs() -> Vec<Config> {
         for (format, acc_bits, pe_latency, primitives) in [
             ("int8", 32, 3, Primitives::Generic),
             ("int5", 21, 4, Primitives::Generic),
+            ("uint4", 17, 5, Primitives::Generic),
             ("int8", 32, 4, Primitives::Ecp5),
             ("int8", 32, 3, Primitives::Ice40),
         ] {
@@ -596,10 +599,10 @@ fn identifier_rule_catches_violations() {
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
     // The DSP variants again with one DSP column, for the two sizes with more than one column;
-    // four split-accumulate variants per size.
+    // five split-accumulate variants per size.
     assert_eq!(
         configs.len(),
-        4 * (4 * 2 * 3 + 5 + 3 * 3 + 3 + 3 + 4) + 2 * (3 + 3)
+        4 * (4 * 2 * 3 + 7 + 3 * 3 + 3 + 3 + 5) + 2 * (3 + 3)
     );
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(

@@ -58,12 +58,48 @@ module systolic_pe #(
     wire [HI_W-1:0] pp_hi;
     reg [LO_W-1:0] pp_lo_q;
     reg [HI_W-1:0] pp_hi_q;
-    if (SIGNED != 0) begin : g_signed
-      assign pp_lo = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:0]});
-      assign pp_hi = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H]);
-    end else begin : g_unsigned
-      assign pp_lo = mul_x*mul_w[H - 1:0];
-      assign pp_hi = mul_x*mul_w[DATA_W - 1:H];
+    if (MUL_LAT > 3) begin : g_quarters
+      localparam integer QL = H / 2;
+      localparam integer QH = (DATA_W - H) / 2;
+      localparam integer LL_W = DATA_W + QL;
+      localparam integer LH_W = DATA_W + H - QL;
+      localparam integer HL_W = DATA_W + QH;
+      localparam integer HH_W = DATA_W*2 - H - QH;
+      wire [LL_W-1:0] q_ll;
+      reg [LL_W-1:0] q_ll_q;
+      wire [LH_W-1:0] q_lh;
+      reg [LH_W-1:0] q_lh_q;
+      wire [HL_W-1:0] q_hl;
+      reg [HL_W-1:0] q_hl_q;
+      wire [HH_W-1:0] q_hh;
+      reg [HH_W-1:0] q_hh_q;
+      if (SIGNED != 0) begin : g_signed
+        assign q_ll = $signed(mul_x)*$signed({1'b0, mul_w[QL - 1:0]});
+        assign q_lh = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:QL]});
+        assign q_hl = $signed(mul_x)*$signed({1'b0, mul_w[H + QH - 1:H]});
+        assign q_hh = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H + QH]);
+      end else begin : g_unsigned
+        assign q_ll = mul_x*mul_w[QL - 1:0];
+        assign q_lh = mul_x*mul_w[H - 1:QL];
+        assign q_hl = mul_x*mul_w[H + QH - 1:H];
+        assign q_hh = mul_x*mul_w[DATA_W - 1:H + QH];
+      end
+      always @(posedge clk) begin
+        q_ll_q <= q_ll;
+        q_lh_q <= q_lh;
+        q_hl_q <= q_hl;
+        q_hh_q <= q_hh;
+      end
+      assign pp_lo = {{(LO_W - LL_W){SIGNED != 0 & q_ll_q[LL_W - 1]}}, q_ll_q} + {q_lh_q, {QL{1'b0}}};
+      assign pp_hi = {{(HI_W - HL_W){SIGNED != 0 & q_hl_q[HL_W - 1]}}, q_hl_q} + {q_hh_q, {QH{1'b0}}};
+    end else begin : g_halves
+      if (SIGNED != 0) begin : g_signed
+        assign pp_lo = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:0]});
+        assign pp_hi = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H]);
+      end else begin : g_unsigned
+        assign pp_lo = mul_x*mul_w[H - 1:0];
+        assign pp_hi = mul_x*mul_w[DATA_W - 1:H];
+      end
     end
     always @(posedge clk) begin
       pp_lo_q <= pp_lo;

@@ -41,7 +41,7 @@ pub struct ConfigArgs {
     /// SBUF entries per partition: a power of two, 16..=65536.
     #[arg(long)]
     pub sbuf_depth: Option<u32>,
-    /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands) and 4 (and the multiplier split in two registered halves, for LUT fabrics); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
+    /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands), 4 (and the multiplier split in two registered halves, for LUT fabrics) and 5 (and each half from two registered quarter products; LUT multipliers, formats of 4 bits or more); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
     #[arg(long)]
     pub pe_latency: Option<u32>,
     /// FPGA primitives the RTL instantiates itself: generic (default), ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4) or ice40 (two PEs' multipliers in one iCE40 UltraPlus SB_MAC16 in dual 8x8 mode, with its registers; integers of at most 8 bits, pe_latency 2, 3 or 4).
@@ -50,7 +50,7 @@ pub struct ConfigArgs {
     /// With --primitives ecp5 or ice40: how many columns (the first ones) have their multipliers on DSP blocks; the others use LUT multipliers (for a device with fewer blocks than the array needs). Default: all.
     #[arg(long)]
     pub dsp_cols: Option<u32>,
-    /// Integer PSUM accumulate in two halves (the high one a cycle later, adding the low one's carry): half the accumulate loop, results one cycle later. Integers at pe_latency 3 or 4.
+    /// Integer PSUM accumulate in two halves (the high one a cycle later, adding the low one's carry): half the accumulate loop, results one cycle later. Integers at pe_latency 3, 4 or 5.
     #[arg(long)]
     pub psum_split: bool,
 }

@@ -1,6 +1,6 @@
 //! `systolic_pe`: one weight-stationary processing element.
 //!
-//! Timing contract (everything registered; `MUL_LAT` in 0..=3, floating point 0..=2; `ADD_LAT`
+//! Timing contract (everything registered; `MUL_LAT` in 0..=4, floating point 0..=2; `ADD_LAT`
 //! in 1..=2, integer PEs have `ADD_LAT` = 1):
 //! - `psum_out = psum_in + x * w`, where `w` is the active weight, or the shadow weight in the
 //!   cycle `swap_in` is high (the swap takes effect for the beat that carries it). The product of
@@ -24,7 +24,10 @@
 //!   splits the multiplier: the element times the weight's low and high halves, each product
 //!   registered (`pp_lo_q`, `pp_hi_q`), then their sum into the product register; with
 //!   `primitives = "ecp5"` or `"ice40"` it instead registers the DSP block's product once more
-//!   in the fabric, beside the adder (`prod_f`). With either primitives, `USE_DSP` = 0 (a
+//!   in the fabric, beside the adder (`prod_f`). `MUL_LAT` = 4 (LUT multipliers only) forms
+//!   each half from two registered quarter products (the element times a quarter of the
+//!   weight), so no cycle holds more than one adder of the multiplier. With either
+//!   primitives, `USE_DSP` = 0 (a
 //!   column past `dsp_cols`) gives the generic PE's LUT multiplier and registers instead; same
 //!   timing. Exact products (`2*DATA_W` bits, signed or unsigned
 //!   by `SIGNED`),
@@ -67,7 +70,7 @@ pub fn params(cfg: &Config) -> Vec<(&'static str, i64, &'static str)> {
         (
             "MUL_LAT",
             i64::from(d.mul_lat),
-            "registers in and after the multiplier (integers 0..3, floating point 0..2)",
+            "registers in and after the multiplier (integers 0..4, floating point 0..2)",
         ),
     ];
     if cfg.format.is_float() {
@@ -308,11 +311,30 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
 /// MUL_LAT 3: the product of the registered operands in two halves, `mul_x` times the low
 /// `H = DATA_W/2` bits of the weight (unsigned) and times its high bits (signed when SIGNED),
 /// each exact and registered; `prod` = their sum, the high one shifted by H (exact in 2*DATA_W
-/// bits). Each cycle then holds half a multiplier, or the adder of the halves.
+/// bits). Each cycle then holds half a multiplier, or the adder of the halves. MUL_LAT 4 forms
+/// each half from two registered quarter products (the element times a quarter of the weight,
+/// `q_ll`, `q_lh`, `q_hl`, `q_hh`), so the cycle before the halves' registers holds one adder
+/// instead of a half multiplier (`DATA_W` >= 4, which the configuration guarantees).
 fn split_multiplier() -> Vec<Item> {
     let (lo_w, hi_w) = (|| w("LO_W"), || w("HI_W"));
     let mul_w_lo = || id("mul_w").slice(id("H").sub(int(1)), int(0));
     let mul_w_hi = || id("mul_w").slice(id("DATA_W").sub(int(1)), id("H"));
+    let halves = gen_if(
+        id("SIGNED").ne(int(0)),
+        "g_signed",
+        vec![
+            assign(
+                id("pp_lo"),
+                signed(id("mul_x")).mul(signed(concat(vec![sized(1, 0), mul_w_lo()]))),
+            ),
+            assign(id("pp_hi"), signed(id("mul_x")).mul(signed(mul_w_hi()))),
+        ],
+        "g_unsigned",
+        vec![
+            assign(id("pp_lo"), id("mul_x").mul(mul_w_lo())),
+            assign(id("pp_hi"), id("mul_x").mul(mul_w_hi())),
+        ],
+    );
     vec![
         Item::Localparam("H".into(), id("DATA_W").div(int(2))),
         Item::Localparam("LO_W".into(), id("DATA_W").add(id("H"))),
@@ -322,20 +344,11 @@ fn split_multiplier() -> Vec<Item> {
         reg("pp_lo_q", lo_w()),
         reg("pp_hi_q", hi_w()),
         gen_if(
-            id("SIGNED").ne(int(0)),
-            "g_signed",
-            vec![
-                assign(
-                    id("pp_lo"),
-                    signed(id("mul_x")).mul(signed(concat(vec![sized(1, 0), mul_w_lo()]))),
-                ),
-                assign(id("pp_hi"), signed(id("mul_x")).mul(signed(mul_w_hi()))),
-            ],
-            "g_unsigned",
-            vec![
-                assign(id("pp_lo"), id("mul_x").mul(mul_w_lo())),
-                assign(id("pp_hi"), id("mul_x").mul(mul_w_hi())),
-            ],
+            id("MUL_LAT").gt(int(3)),
+            "g_quarters",
+            quarter_products(),
+            "g_halves",
+            vec![halves],
         ),
         always(vec![
             nb(id("pp_lo_q"), id("pp_lo")),
@@ -356,6 +369,97 @@ fn split_multiplier() -> Vec<Item> {
             .add(concat(vec![id("pp_hi_q"), repeat(id("H"), sized(1, 0))])),
         ),
     ]
+}
+
+/// MUL_LAT 4: the halves `pp_lo`, `pp_hi` as sums of two registered quarter products. The low
+/// half's weight bits `[H-1:0]` split at `QL = H/2`, the high half's `[DATA_W-1:H]` at
+/// `H + QH`, `QH = (DATA_W-H)/2`; each quarter product (`DATA_W` + its weight bits, exact:
+/// the top quarter signed when SIGNED, the others unsigned) is registered (`q_*_q`), then
+/// `pp_lo = q_ll + q_lh * 2^QL` and `pp_hi = q_hl + q_hh * 2^QH`, exact in LO_W and HI_W bits.
+fn quarter_products() -> Vec<Item> {
+    // (name, weight msb, weight lsb, width localparam, signed top quarter)
+    let quarters: [(&str, Expr, Expr, &str, bool); 4] = [
+        ("q_ll", id("QL").sub(int(1)), int(0), "LL_W", false),
+        ("q_lh", id("H").sub(int(1)), id("QL"), "LH_W", false),
+        (
+            "q_hl",
+            id("H").add(id("QH")).sub(int(1)),
+            id("H"),
+            "HL_W",
+            false,
+        ),
+        (
+            "q_hh",
+            id("DATA_W").sub(int(1)),
+            id("H").add(id("QH")),
+            "HH_W",
+            true,
+        ),
+    ];
+    let mut items = vec![
+        Item::Localparam("QL".into(), id("H").div(int(2))),
+        Item::Localparam("QH".into(), id("DATA_W").sub(id("H")).div(int(2))),
+        Item::Localparam("LL_W".into(), id("DATA_W").add(id("QL"))),
+        Item::Localparam("LH_W".into(), id("DATA_W").add(id("H")).sub(id("QL"))),
+        Item::Localparam("HL_W".into(), id("DATA_W").add(id("QH"))),
+        Item::Localparam(
+            "HH_W".into(),
+            id("DATA_W").mul(int(2)).sub(id("H")).sub(id("QH")),
+        ),
+    ];
+    for (name, _, _, width, _) in &quarters {
+        items.push(wire(name, w(width)));
+        items.push(reg(&format!("{name}_q"), w(width)));
+    }
+    let part = |msb: &Expr, lsb: &Expr| id("mul_w").slice(msb.clone(), lsb.clone());
+    items.push(gen_if(
+        id("SIGNED").ne(int(0)),
+        "g_signed",
+        quarters
+            .iter()
+            .map(|(name, msb, lsb, _, top)| {
+                let wpart = if *top {
+                    signed(part(msb, lsb))
+                } else {
+                    signed(concat(vec![sized(1, 0), part(msb, lsb)]))
+                };
+                assign(id(name), signed(id("mul_x")).mul(wpart))
+            })
+            .collect(),
+        "g_unsigned",
+        quarters
+            .iter()
+            .map(|(name, msb, lsb, _, _)| assign(id(name), id("mul_x").mul(part(msb, lsb))))
+            .collect(),
+    ));
+    items.push(always(
+        quarters
+            .iter()
+            .map(|(name, ..)| nb(id(&format!("{name}_q")), id(name)))
+            .collect(),
+    ));
+    // A half: the low quarter (extended) plus the high one shifted by `shift`.
+    let half = |lo: &str, lo_width: &str, hi: &str, shift: &str, width: &str| {
+        concat(vec![
+            repeat(
+                id(width).sub(id(lo_width)),
+                id("SIGNED")
+                    .ne(int(0))
+                    .bit_and(id(lo).at(id(lo_width).sub(int(1)))),
+            ),
+            id(lo),
+        ])
+        .add(concat(vec![id(hi), repeat(id(shift), sized(1, 0))]))
+    };
+    items.push(assign(
+        id("pp_lo"),
+        half("q_ll_q", "LL_W", "q_lh_q", "QL", "LO_W"),
+    ));
+    items.push(assign(
+        id("pp_hi"),
+        half("q_hl_q", "HL_W", "q_hh_q", "QH", "HI_W"),
+    ));
+    items
 }
 
 /// `prod_ext`: `prod` (2*DATA_W bits) sign- or zero-extended to PS_W.
