@@ -3,7 +3,7 @@
 # (`systolic synth --ooc`). One JSON report per run under runs/qor-<matrix>/ and a Markdown
 # table on stdout (docs/fpga.md quotes them).
 #
-#   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~60-70 min here)
+#   scripts/qor.sh int8             # int8 cores on every device, every pe_latency (~80 min here)
 #   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
 #   FILTER='ice40|ecp5' scripts/qor.sh int8   # only the runs whose TAG@BOARD matches the regex
@@ -11,7 +11,7 @@
 # Each run: Yosys + nextpnr at the board's target frequency, multipliers `auto` (ECP5:
 # MULT18X18D when they fit; iCE40: LUTs) unless the RTL instantiates its DSP blocks. Fmax is
 # nextpnr's timing model. Placement moves Fmax by 10-20% from one placer seed to the next, so
-# the pipelined configurations (pe_latency 3 and 4, the ones compared against the goals, and
+# the pipelined configurations (pe_latency 3 to 5, the ones compared against the goals, and
 # the iCE40 DSP cores) are placed with each seed of SEEDS (default "1 2 3"), the others with
 # seed 1; the table gives the median Fmax, its range, and the other
 # numbers of the median run. JOBS (default 2) runs that many at once. A run whose report is
@@ -38,7 +38,7 @@ run() {
   local tag=$1 board=$2 run_seeds=1
   shift 2
   [[ "$tag@$board" =~ ${FILTER:-.} ]] || return 0
-  [[ $tag =~ -l[34] || $tag =~ ice40 ]] && run_seeds=$seeds
+  [[ $tag =~ -l[345] || $tag =~ ice40 ]] && run_seeds=$seeds
   for seed in $run_seeds; do
     if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' \
       "$out/$tag@$board~s$seed.json" 2> /dev/null; then
@@ -55,8 +55,8 @@ run() {
 if [[ "${2:-}" != "--table" ]]; then
   cargo build --release --quiet
   if [[ $matrix == int8 ]]; then
-    # pe_latency 4 splits the multiplier for LUT fabrics: on the ECP5 `auto` then means LUTs.
-    for lat in 1 2 3 4; do
+    # pe_latency 4 and 5 split the multiplier for LUT fabrics: on the ECP5 `auto` then means LUTs.
+    for lat in 1 2 3 4 5; do
       run "int8-4x4-l$lat" icebreaker --preset int8-4x4 --pe-latency $lat
       run "int8-4x4-l$lat" ice40-hx8k-breakout --preset int8-4x4 --pe-latency $lat
       run "int8-4x4-l$lat" ulx3s-25f --preset int8-4x4 --pe-latency $lat
@@ -70,6 +70,9 @@ if [[ "${2:-}" != "--table" ]]; then
       run "int8-8x8-l$lat+ecp5" ulx3s-85f --preset int8-8x8 --pe-latency $lat --primitives ecp5
     done
     # The split PSUM accumulate (psum_split: two 16-bit loops instead of one 32-bit one).
+    for lat in 4 5; do
+      run "int8-4x4-l$lat+split" ice40-hx8k-breakout --preset int8-4x4 --pe-latency $lat --psum-split
+    done
     for lat in 3 4; do
       run "int8-4x4-l$lat+ice40+split" icebreaker --preset int8-4x4 --pe-latency $lat \
         --primitives ice40 --psum-split

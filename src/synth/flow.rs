@@ -349,16 +349,23 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         }
         (Family::Ecp5, Multipliers::Lut) => false,
         (Family::Ecp5, Multipliers::Auto) if cfg.derived.mul_lat > 2 && !own_dsps => {
-            notes.push(
-                "pe_latency 4 splits each multiplier in two half products for LUT fabrics: LUT                  multipliers (--mult dsp maps each half to a MULT18X18D, two per PE)"
-                    .into(),
-            );
+            notes.push(format!(
+                "pe_latency {} splits each multiplier into {} partial products for LUT \
+                 fabrics: LUT multipliers (--mult dsp maps each to a MULT18X18D, {} per PE)",
+                cfg.pe_latency,
+                split_products(cfg),
+                split_products(cfg)
+            ));
             false
         }
         (Family::Ecp5, _) if cfg.derived.mul_lat > 2 && !own_dsps => {
             fits(
-                "MULT18X18D (two per PE: pe_latency 4 splits each multiplier)",
-                2 * cfg.pes(),
+                if cfg.derived.mul_lat > 3 {
+                    "MULT18X18D (four per PE: pe_latency 5 splits each multiplier)"
+                } else {
+                    "MULT18X18D (two per PE: pe_latency 4 splits each multiplier)"
+                },
+                split_products(cfg) * cfg.pes(),
                 dev.dsp,
                 &dev.name,
                 ": give a smaller array, or --mult lut".into(),
@@ -762,6 +769,15 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     write_file(&dir.join(SUMMARY_JSON), &format!("{json}\n"))?;
     write_file(&dir.join(SUMMARY_TXT), &report.summary())?;
     Ok(report)
+}
+
+/// The partial products of a split LUT multiplier (`mul_lat` 3: two halves, 4: four quarters).
+fn split_products(cfg: &Config) -> u64 {
+    if cfg.derived.mul_lat > 3 {
+        4
+    } else {
+        2
+    }
 }
 
 #[cfg(test)]
