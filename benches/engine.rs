@@ -55,6 +55,7 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         pe_latency: 1,
         primitives: Default::default(),
         dsp_cols: None,
+        psum_split: false,
     })
     .unwrap()
 }

@@ -16,12 +16,12 @@ use std::path::Path;
 use crate::config::Config;
 use crate::cosim::verilator::{self, PortId, PortSpec, Sim};
 use crate::cosim::HarnessOptions;
-use crate::format::mask;
-use crate::isa::{ErrorCode, Instr};
+use crate::isa::Instr;
 use crate::program::SplitMix64;
-use crate::regs::{self, RESP_OKAY};
+use crate::regs;
 use crate::rtl::engine::{design, ports, ENGINE_TOP};
 
+use super::bus::{self, RegisterBus};
 use super::{BackendError, Counters, Engine, Status};
 
 /// Default bound on the cycles of one bus transaction and of one wait.
@@ -90,6 +90,8 @@ pub struct RtlEngine {
     /// Queue slots known to be free (from the last STATUS read, minus pushes since).
     free_known: u32,
     limit: u64,
+    /// `host_cycles` when the current wait began.
+    wait_start: u64,
     /// Seconds the Verilator build took, `None` when it came from the cache.
     pub build_seconds: Option<f64>,
 }
@@ -120,6 +122,7 @@ impl RtlEngine {
             host_cycles: 0,
             free_known: 0,
             limit: DEFAULT_CYCLE_LIMIT,
+            wait_start: 0,
             build_seconds: model.build_seconds(),
         };
         e.reset();
@@ -277,68 +280,32 @@ impl RtlEngine {
         }
     }
 
-    /// Read a register that must answer OKAY.
-    fn read_ok(&mut self, name: &str) -> Result<u32, BackendError> {
-        let (v, resp) = self.read_reg(regs::reg(name).offset)?;
-        if resp != RESP_OKAY {
-            return Err(other(format!("read of {name} answered {resp}")));
-        }
-        Ok(v)
-    }
-
     /// The raw STATUS word.
     pub fn status_word(&mut self) -> Result<u32, BackendError> {
-        self.read_ok("STATUS")
+        bus::status_word(self)
     }
 
     /// STATUS, decoded.
     pub fn status(&mut self) -> Result<Status, BackendError> {
-        let w = self.status_word()?;
-        Ok(decode_status(w))
+        bus::status(self)
     }
 
     /// Push a raw 64-bit word (any bits: the engine checks it), waiting for a free slot.
     pub fn push_word(&mut self, word: u64) -> Result<(), BackendError> {
-        let start = self.host_cycles;
-        while self.free_known == 0 {
-            if self.host_cycles - start > self.limit {
-                return Err(self.timeout());
-            }
-            let w = self.status_word()?;
-            let st = decode_status(w);
-            self.free_known = st.queue_free;
-            if st.queue_free == 0 && st.error != ErrorCode::None {
-                return Err(stopped(st.error));
-            }
-        }
-        let lo = self.write_reg(regs::reg("INSTR_LO").offset, word as u32)?;
-        let hi = self.write_reg(regs::reg("INSTR_HI").offset, (word >> 32) as u32)?;
-        if lo != RESP_OKAY || hi != RESP_OKAY {
-            let st = self.status()?;
-            return Err(stopped(st.error));
-        }
-        self.free_known -= 1;
-        Ok(())
+        bus::push_word(self, word)
     }
 
     /// Zero the counters (CONTROL.CLEAR_COUNTERS).
     pub fn clear_counters(&mut self) -> Result<(), BackendError> {
         let v = regs::reg("CONTROL").field("CLEAR_COUNTERS").put(1);
-        self.write_ok("CONTROL", v)
-    }
-
-    fn write_ok(&mut self, name: &str, value: u32) -> Result<(), BackendError> {
-        let resp = self.write_reg(regs::reg(name).offset, value)?;
-        if resp != RESP_OKAY {
-            return Err(other(format!("write of {name} answered {resp}")));
-        }
-        Ok(())
+        bus::write_ok(self, "CONTROL", v)
     }
 
     /// Check ID and VERSION against the configuration this engine was built for.
     pub fn check_identity(&mut self) -> Result<(), BackendError> {
-        let id = self.read_ok("ID")?;
-        let version = self.read_ok("VERSION")?;
+        let read = |e: &mut RtlEngine, name: &str| bus::read_ok(e, name, 1).map(|v| v[0]);
+        let id = read(self, "ID")?;
+        let version = read(self, "VERSION")?;
         if id != regs::ID_VALUE || version != regs::version(&self.cfg) {
             return Err(other(format!(
                 "ID/VERSION {id:#010x}/{version:#010x}, expected {:#010x}/{:#010x}",
@@ -350,7 +317,7 @@ impl RtlEngine {
             let want = regs::reg(name)
                 .constant(&self.cfg)
                 .expect("constant register");
-            let got = self.read_ok(name)?;
+            let got = read(self, name)?;
             if got != want {
                 return Err(other(format!("{name} = {got:#x}, expected {want:#x}")));
             }
@@ -359,21 +326,45 @@ impl RtlEngine {
     }
 }
 
-fn stopped(code: ErrorCode) -> BackendError {
-    BackendError::Stopped {
-        code,
-        meaning: code.meaning(),
-    }
-}
+pub use super::bus::decode_status;
 
-/// Decode a STATUS word.
-pub fn decode_status(w: u32) -> Status {
-    let r = regs::reg("STATUS");
-    let code = r.field("ERROR_CODE").get(w);
-    Status {
-        busy: r.field("BUSY").get(w) == 1,
-        error: ErrorCode::from_code(code).unwrap_or(ErrorCode::None),
-        queue_free: r.field("QUEUE_FREE").get(w),
+/// Registers over AXI4-Lite: one transaction per register; a wait is bounded by the cycle
+/// limit.
+impl RegisterBus for RtlEngine {
+    fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    fn read_regs(&mut self, addr: u32, count: usize) -> Result<(Vec<u32>, u32), BackendError> {
+        let mut words = Vec::with_capacity(count);
+        let mut resp = 0;
+        for i in 0..count as u32 {
+            let (v, r) = self.read_reg(addr + 4 * i)?;
+            words.push(v);
+            resp |= r;
+        }
+        Ok((words, resp))
+    }
+
+    fn write_regs(&mut self, addr: u32, strb: u8, words: &[u32]) -> Result<u32, BackendError> {
+        let mut resp = 0;
+        for (i, &w) in (0u32..).zip(words) {
+            resp |= self.write_strb(addr + 4 * i, w, strb.into())?;
+        }
+        Ok(resp)
+    }
+
+    fn poll(&mut self, n: u64) -> Result<(), BackendError> {
+        if n == 0 {
+            self.wait_start = self.host_cycles;
+        } else if self.host_cycles - self.wait_start > self.limit {
+            return Err(self.timeout());
+        }
+        Ok(())
+    }
+
+    fn free_known(&mut self) -> &mut u32 {
+        &mut self.free_known
     }
 }
 
@@ -388,97 +379,27 @@ impl Engine for RtlEngine {
         entry: u32,
         values: &[i64],
     ) -> Result<(), BackendError> {
-        super::check_sbuf_write(&self.cfg, partition, entry, values)?;
-        for w in regs::sbuf_words(&self.cfg, partition, entry, values) {
-            let (addr, data, strb) = (w.addr, w.data, u32::from(w.strb));
-            let resp = self.write_strb(addr, data, strb)?;
-            if resp != RESP_OKAY {
-                return Err(other(format!("SBUF write to {addr:#x} answered {resp}")));
-            }
-        }
-        Ok(())
+        bus::write_sbuf(self, partition, entry, values)
     }
 
     fn push(&mut self, instr: Instr) -> Result<(), BackendError> {
-        self.push_word(instr.encode())
+        bus::push_word(self, instr.encode())
     }
 
     fn wait_idle(&mut self) -> Result<Status, BackendError> {
-        let start = self.host_cycles;
-        loop {
-            let w = self.status_word()?;
-            let st = decode_status(w);
-            self.free_known = st.queue_free;
-            // Stalled: only a load waits for a swap nobody pushed; nothing more will happen
-            // (the golden back end reports the same state as busy too).
-            if !st.busy || regs::reg("STATUS").field("STALLED").get(w) == 1 {
-                return Ok(st);
-            }
-            if self.host_cycles - start > self.limit {
-                return Err(self.timeout());
-            }
-        }
+        bus::wait_idle(self)
     }
 
     fn read_psum(&mut self, bank: u32, addr: u32) -> Result<Vec<u64>, BackendError> {
-        let r = regs::reg("PSUM_SELECT");
-        let (fa, fb) = (r.field("ADDR"), r.field("BANK"));
-        if addr > fa.mask() || bank > fb.mask() {
-            return Err(other(format!(
-                "PSUM bank {bank} / address {addr} do not fit PSUM_SELECT"
-            )));
-        }
-        let resp = self.write_reg(r.offset, fa.put(addr) | fb.put(bank))?;
-        if resp != RESP_OKAY {
-            let st = self.status()?;
-            return Err(stopped(st.error));
-        }
-        let valid = regs::reg("STATUS").field("PSUM_VALID");
-        let start = self.host_cycles;
-        while valid.get(self.status_word()?) == 0 {
-            if self.host_cycles - start > self.limit {
-                return Err(self.timeout());
-            }
-        }
-        let acc_w = self.cfg.derived.acc_w;
-        let mut out = vec![];
-        for c in 0..self.cfg.cols {
-            let (lo, resp) = self.read_reg(regs::psum_data_address(c, false))?;
-            let mut v = u64::from(lo);
-            let mut ok = resp == RESP_OKAY;
-            if acc_w > 32 {
-                let (hi, resp) = self.read_reg(regs::psum_data_address(c, true))?;
-                v |= u64::from(hi) << 32;
-                ok &= resp == RESP_OKAY;
-            }
-            if !ok {
-                return Err(other(format!("PSUM_DATA column {c} answered SLVERR")));
-            }
-            out.push(v & mask(acc_w));
-        }
-        Ok(out)
+        bus::read_psum(self, bank, addr)
     }
 
     fn counters(&mut self) -> Result<Counters, BackendError> {
-        let lo = self.read_ok("CYCLES_LO")?;
-        let hi = self.read_ok("CYCLES_HI")?;
-        let busy_cycles = u64::from(hi) << 32 | u64::from(lo);
-        let lo = self.read_ok("MACS_LO")?;
-        let hi = self.read_ok("MACS_HI")?;
-        let macs = u64::from(hi) << 32 | u64::from(lo);
-        let retired = u64::from(self.read_ok("RETIRED")?);
-        Ok(Counters {
-            busy_cycles,
-            macs,
-            retired,
-        })
+        bus::counters(self)
     }
 
     fn clear_error(&mut self) -> Result<(), BackendError> {
-        let v = regs::reg("CONTROL").field("CLEAR_ERROR").put(1);
-        self.write_ok("CONTROL", v)?;
-        self.free_known = 0;
-        Ok(())
+        bus::clear_error(self)
     }
 
     fn host_cycles(&self) -> u64 {

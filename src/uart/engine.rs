@@ -5,23 +5,16 @@
 //! one burst READ of the snapshot.
 
 use crate::config::Config;
-use crate::engine::{check_sbuf_write, BackendError, Counters, Engine, Status};
-use crate::format::mask;
-use crate::isa::{ErrorCode, Instr};
-use crate::regs::{self, RESP_OKAY};
+use crate::engine::bus::{self, RegisterBus};
+use crate::engine::{BackendError, Counters, Engine, Status};
+use crate::isa::Instr;
+use crate::regs;
 
 use super::protocol::{Frame, MAX_BURST};
 use super::{Link, LinkError, LinkOptions, LinkStats, Transport};
 
 /// Bound on STATUS polls of one wait.
 pub const DEFAULT_POLL_LIMIT: u64 = 100_000;
-
-fn stopped(code: ErrorCode) -> BackendError {
-    BackendError::Stopped {
-        code,
-        meaning: code.meaning(),
-    }
-}
 
 /// A one-line description of a configuration as GEOMETRY and MEMORY encode it.
 pub fn describe_geometry(geometry: u32, memory: u32) -> String {
@@ -204,32 +197,39 @@ impl<T: Transport> UartEngine<T> {
         Ok(resp)
     }
 
-    fn read_ok(&mut self, name: &str, count: usize) -> Result<Vec<u32>, BackendError> {
-        let (v, resp) = self
-            .read_words(regs::reg(name).offset, count)
-            .map_err(|e| self.link_err(e))?;
-        if resp != RESP_OKAY {
-            return Err(BackendError::Other(format!(
-                "read of {name} answered {resp}"
-            )));
-        }
-        Ok(v)
-    }
-
-    fn status_word(&mut self) -> Result<u32, BackendError> {
-        Ok(self.read_ok("STATUS", 1)?[0])
-    }
-
-    fn status(&mut self) -> Result<Status, BackendError> {
-        let w = self.status_word()?;
-        Ok(crate::engine::rtl::decode_status(w))
-    }
-
     fn poll_timeout(&self) -> BackendError {
         BackendError::Other(format!(
             "UART link: the engine did not answer as expected within {} STATUS polls",
             self.poll_limit
         ))
+    }
+}
+
+/// Registers over the link: bursts of up to [`MAX_BURST`] words per request; a wait is
+/// bounded by the poll limit.
+impl<T: Transport> RegisterBus for UartEngine<T> {
+    fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    fn read_regs(&mut self, addr: u32, count: usize) -> Result<(Vec<u32>, u32), BackendError> {
+        self.read_words(addr, count).map_err(|e| self.link_err(e))
+    }
+
+    fn write_regs(&mut self, addr: u32, strb: u8, words: &[u32]) -> Result<u32, BackendError> {
+        self.write_words(addr, strb, words)
+            .map_err(|e| self.link_err(e))
+    }
+
+    fn poll(&mut self, n: u64) -> Result<(), BackendError> {
+        if n >= self.poll_limit {
+            return Err(self.poll_timeout());
+        }
+        Ok(())
+    }
+
+    fn free_known(&mut self) -> &mut u32 {
+        &mut self.free_known
     }
 }
 
@@ -244,165 +244,30 @@ impl<T: Transport> Engine for UartEngine<T> {
         entry: u32,
         values: &[i64],
     ) -> Result<(), BackendError> {
-        check_sbuf_write(&self.cfg, partition, entry, values)?;
-        // Whole words go in bursts with every strobe set; a partly filled word at either end
-        // is its own WRITE with its strobe.
-        let mut full: Vec<u32> = vec![];
-        let mut full_addr = 0;
-        for regs::SbufWord { addr, data, strb } in
-            regs::sbuf_words(&self.cfg, partition, entry, values)
-        {
-            if strb == 0xF {
-                if full.is_empty() {
-                    full_addr = addr;
-                }
-                full.push(data);
-            } else {
-                self.flush_sbuf(full_addr, &mut full)?;
-                self.sbuf_write(addr, strb, &[data])?;
-            }
-        }
-        self.flush_sbuf(full_addr, &mut full)
+        bus::write_sbuf(self, partition, entry, values)
     }
 
     fn push(&mut self, instr: Instr) -> Result<(), BackendError> {
-        let mut polls = 0;
-        while self.free_known == 0 {
-            polls += 1;
-            if polls > self.poll_limit {
-                return Err(self.poll_timeout());
-            }
-            let st = self.status()?;
-            self.free_known = st.queue_free;
-            if st.queue_free == 0 && st.error != ErrorCode::None {
-                return Err(stopped(st.error));
-            }
-        }
-        let word = instr.encode();
-        let resp = self
-            .write_words(
-                regs::reg("INSTR_LO").offset,
-                0xF,
-                &[word as u32, (word >> 32) as u32],
-            )
-            .map_err(|e| self.link_err(e))?;
-        if resp != RESP_OKAY {
-            let st = self.status()?;
-            return Err(stopped(st.error));
-        }
-        self.free_known -= 1;
-        Ok(())
+        bus::push_word(self, instr.encode())
     }
 
     fn wait_idle(&mut self) -> Result<Status, BackendError> {
-        for _ in 0..self.poll_limit {
-            let w = self.status_word()?;
-            let st = crate::engine::rtl::decode_status(w);
-            self.free_known = st.queue_free;
-            if !st.busy || regs::reg("STATUS").field("STALLED").get(w) == 1 {
-                return Ok(st);
-            }
-        }
-        Err(self.poll_timeout())
+        bus::wait_idle(self)
     }
 
     fn read_psum(&mut self, bank: u32, addr: u32) -> Result<Vec<u64>, BackendError> {
-        let r = regs::reg("PSUM_SELECT");
-        let (fa, fb) = (r.field("ADDR"), r.field("BANK"));
-        if addr > fa.mask() || bank > fb.mask() {
-            return Err(BackendError::Other(format!(
-                "PSUM bank {bank} / address {addr} do not fit PSUM_SELECT"
-            )));
-        }
-        let resp = self
-            .write_words(r.offset, 0xF, &[fa.put(addr) | fb.put(bank)])
-            .map_err(|e| self.link_err(e))?;
-        if resp != RESP_OKAY {
-            let st = self.status()?;
-            return Err(stopped(st.error));
-        }
-        let valid = regs::reg("STATUS").field("PSUM_VALID");
-        let mut polls = 0;
-        while valid.get(self.status_word()?) == 0 {
-            polls += 1;
-            if polls > self.poll_limit {
-                return Err(self.poll_timeout());
-            }
-        }
-        let acc_w = self.cfg.derived.acc_w;
-        let cols = self.cfg.cols as usize;
-        // One burst over the window's (low, high) word pairs: the high words cost 4 bytes each,
-        // less than a request per column would (the last one is left out when ACC_W <= 32).
-        let (words, resp) = self
-            .read_words(
-                regs::psum_data_address(0, false),
-                2 * cols - 1 + usize::from(acc_w > 32),
-            )
-            .map_err(|e| self.link_err(e))?;
-        if resp != RESP_OKAY {
-            return Err(BackendError::Other("PSUM_DATA answered SLVERR".into()));
-        }
-        Ok((0..cols)
-            .map(|c| {
-                let lo = u64::from(words[2 * c]);
-                let hi = if acc_w > 32 {
-                    u64::from(words[2 * c + 1])
-                } else {
-                    0
-                };
-                (hi << 32 | lo) & mask(acc_w)
-            })
-            .collect())
+        bus::read_psum(self, bank, addr)
     }
 
     fn counters(&mut self) -> Result<Counters, BackendError> {
-        // CYCLES_LO, CYCLES_HI, MACS_LO, MACS_HI, RETIRED: one burst, in address order (each LO
-        // read latches its HI word for the read that follows it).
-        let v = self.read_ok("CYCLES_LO", 5)?;
-        Ok(Counters {
-            busy_cycles: u64::from(v[1]) << 32 | u64::from(v[0]),
-            macs: u64::from(v[3]) << 32 | u64::from(v[2]),
-            retired: u64::from(v[4]),
-        })
+        bus::counters(self)
     }
 
     fn clear_error(&mut self) -> Result<(), BackendError> {
-        let v = regs::reg("CONTROL").field("CLEAR_ERROR").put(1);
-        let resp = self
-            .write_words(regs::reg("CONTROL").offset, 0xF, &[v])
-            .map_err(|e| self.link_err(e))?;
-        if resp != RESP_OKAY {
-            return Err(BackendError::Other(format!(
-                "write of CONTROL answered {resp}"
-            )));
-        }
-        self.free_known = 0;
-        Ok(())
+        bus::clear_error(self)
     }
 
     fn host_cycles(&self) -> u64 {
         self.link.transport().cycles().unwrap_or(0)
-    }
-}
-
-impl<T: Transport> UartEngine<T> {
-    fn sbuf_write(&mut self, addr: u32, strb: u8, words: &[u32]) -> Result<(), BackendError> {
-        let resp = self
-            .write_words(addr, strb, words)
-            .map_err(|e| self.link_err(e))?;
-        if resp != RESP_OKAY {
-            return Err(BackendError::Other(format!(
-                "SBUF write to {addr:#x} answered {resp}"
-            )));
-        }
-        Ok(())
-    }
-
-    fn flush_sbuf(&mut self, addr: u32, full: &mut Vec<u32>) -> Result<(), BackendError> {
-        if full.is_empty() {
-            return Ok(());
-        }
-        let words = std::mem::take(full);
-        self.sbuf_write(addr, 0xF, &words)
     }
 }
