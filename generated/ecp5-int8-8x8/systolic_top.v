@@ -13,7 +13,7 @@ module systolic_top #(
   parameter integer COLS       = 8,              // array columns: stationary free axis M
   parameter integer DATA_W     = 8,              // bits of one input element
   parameter integer ACC_W      = 32,             // bits of a PSUM accumulator
-  parameter integer MUL_LAT    = 3,              // registers in and after the multiplier (integers 0..3, floating point 0..2)
+  parameter integer MUL_LAT    = 3,              // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer SIGNED     = 1,              // 1: two's-complement inputs, 0: unsigned
   parameter integer DSP_COLS   = 8,              // columns (the first ones) with their multipliers on DSP blocks; the rest in LUTs
   parameter integer PSUM_BANKS = 4,              // PSUM banks

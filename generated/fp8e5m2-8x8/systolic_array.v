@@ -13,7 +13,7 @@ module systolic_array #(
   parameter integer X_W     = 9,                 // bits of a moving lane: the element, plus an active bit for floating point
   parameter integer PS_W    = 32,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 3,                 // bits of a row index
-  parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (integers 0..3, floating point 0..2)
+  parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer ADD_LAT = 2                  // cycles from psum_in to psum_out (1 or 2)
 ) (
   input  wire                   clk,

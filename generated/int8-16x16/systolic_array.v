@@ -13,7 +13,7 @@ module systolic_array #(
   parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
   parameter integer PS_W    = 20,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 4,                 // bits of a row index
-  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (integers 0..3, floating point 0..2)
+  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
 ) (
   input  wire                   clk,

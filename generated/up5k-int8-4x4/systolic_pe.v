@@ -16,7 +16,7 @@ module systolic_pe #(
   parameter integer PS_W    = 18,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 2,                 // bits of a row index
   parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
-  parameter integer MUL_LAT = 2,                 // registers in and after the multiplier (integers 0..3, floating point 0..2)
+  parameter integer MUL_LAT = 2,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer SIGNED  = 1,                 // 1: two's-complement inputs, 0: unsigned
   parameter integer USE_DSP = 1                  // 1: the multiplier on the DSP block, 0: in LUTs (same timing)
 ) (
