@@ -92,21 +92,18 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
     let base = common::config(2, 3, "int8", 32, 2, 8);
     // (pe_latency, split PSUM, ECP5 primitives, file, line of the design, its broken
     // replacement): each forwarding select of the read-ahead (pe_latency 2: two, 3: four; the
-    // split high lane's four; the one the control chain hands from column to column) tied to
-    // 0, the split carry tied to 0, and the DSP block's weight-register enable tied to 1.
+    // split high lane's four) tied to 0, the split carry tied to 0, and the DSP block's
+    // weight-register enable tied to 1.
     let psum = "systolic_psum.v";
     // A line `LHS <expression>;` of the design and the same with the expression tied to 0.
     let tie = |line: &str, lhs: &str| (line.to_string(), format!("{lhs}1'b0;"));
     let mut cases: Vec<(u32, bool, bool, &str, (String, String))> = vec![];
     let selects = [
         ("assign ctl_same0 = ctl_same0_q;", "assign ctl_same0 = "),
-        ("use1_q <= we && col_nx_same1;", "use1_q <= "),
+        ("use1_q <= we && nx_same1;", "use1_q <= "),
+        ("use2_q <= fwd_valid && last_we && nx_same2;", "use2_q <= "),
         (
-            "use2_q <= col_fwd_valid && last_we && col_nx_same2;",
-            "use2_q <= ",
-        ),
-        (
-            "use3_q <= fwd2_valid && last2_we && col_nx_same3;",
+            "use3_q <= fwd2_valid && last2_we && nx_same3;",
             "use3_q <= ",
         ),
     ];
@@ -115,18 +112,6 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
             cases.push((pe_latency, false, false, psum, tie(line, lhs)));
         }
     }
-    // The control chain: a column past the first that loses a forwarding select its
-    // predecessor handed on.
-    cases.push((
-        3,
-        false,
-        false,
-        psum,
-        tie(
-            "link_ctl_same0 <= chain_ctl_same0[c - 1];",
-            "link_ctl_same0 <= ",
-        ),
-    ));
     for (line, lhs) in [
         ("use1_q_hi <= use1_q_lo;", "use1_q_hi <= "),
         ("use2_q_hi <= use2_q_lo;", "use2_q_hi <= "),

@@ -321,6 +321,7 @@ module systolic_top #(
 
   // ---- The array and the deskew of its outputs ----
   wire [COLS*PS_W-1:0] psum_bottom;
+  wire [COLS*PS_W-1:0] psum_aligned;
   systolic_array #(
     .ROWS    (ROWS),
     .COLS    (COLS),
@@ -340,7 +341,6 @@ module systolic_top #(
     .ld_data_top  (ld_data_top),
     .psum_bottom  (psum_bottom)
   );
-  wire [COLS*PS_W-1:0] psum_aligned;
   systolic_deskew #(
     .LANES (COLS),
     .W     (PS_W)

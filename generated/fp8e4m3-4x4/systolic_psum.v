@@ -2,7 +2,6 @@
 // Config `fp8e4m3-4x4` (hash 166bb8adf2db6677): 4x4 fp8e4m3, acc 32 bits, PSUM 2 banks x 64.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Integers: column c's data and control (handed on column to column) c cycles after column 0's.
 // Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
 // (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
 // edge after, from the sum's register; wr_valid marks the write); sums written

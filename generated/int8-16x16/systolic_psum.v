@@ -2,7 +2,6 @@
 // Config `int8-16x16` (hash 4775685e56bdf5b6): 16x16 int8, acc 32 bits, PSUM 4 banks x 256.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Integers: column c's data and control (handed on column to column) c cycles after column 0's.
 // Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
 // (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
 // edge after, from the sum's register; wr_valid marks the write); sums written
@@ -74,29 +73,13 @@ module systolic_psum #(
   /* verilator lint_on UNUSED */
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
+  wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
   // RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle.
-  // The last column's control is passed on to no column (only its write valid is used), and some fields serve only some RD_AHEAD.
-  /* verilator lint_off UNUSED */
-  wire [COLS-1:0] chain_pre_valid;
-  wire [COLS*IDX_W-1:0] chain_pre_index;
-  wire [COLS-1:0] chain_ctl_acc;
-  wire [COLS-1:0] chain_ctl_same0;
-  wire [COLS-1:0] chain_nx_same1;
-  wire [COLS-1:0] chain_nx_same2;
-  wire [COLS-1:0] chain_nx_same3;
-  wire [COLS-1:0] chain_dat_valid;
-  wire [COLS*M_W-1:0] chain_wr_m;
-  wire [COLS-1:0] chain_wr_acc;
-  wire [COLS*IDX_W-1:0] chain_wr_index;
-  wire [COLS-1:0] chain_fwd_valid;
-  wire [COLS*IDX_W-1:0] chain_fwd_index;
-  /* verilator lint_on UNUSED */
-  // The write of the last column, which the result vector reaches last.
   generate
   if (RD_AHEAD > 1) begin : g_wr_reg
-    assign wr_valid = chain_fwd_valid[COLS - 1];
+    assign wr_valid = fwd_valid;
   end else begin : g_wr_now
-    assign wr_valid = chain_dat_valid[COLS - 1];
+    assign wr_valid = dat_valid;
   end
   endgenerate
   // The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.
@@ -235,101 +218,6 @@ module systolic_psum #(
   // One memory per column: column c is g_col[c].mem.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
-    // Some control fields serve only some RD_AHEAD.
-    /* verilator lint_off UNUSED */
-    wire col_pre_valid;
-    wire [IDX_W-1:0] col_pre_index;
-    wire col_ctl_acc;
-    wire col_ctl_same0;
-    wire col_nx_same1;
-    wire col_nx_same2;
-    wire col_nx_same3;
-    wire col_dat_valid;
-    wire [M_W-1:0] col_wr_m;
-    wire col_wr_acc;
-    wire [IDX_W-1:0] col_wr_index;
-    wire col_fwd_valid;
-    wire [IDX_W-1:0] col_fwd_index;
-    /* verilator lint_on UNUSED */
-    if (c == 0) begin : g_ctl_head
-      assign col_pre_valid = pre_valid;
-      assign col_pre_index = pre_index;
-      assign col_ctl_acc = ctl_acc;
-      assign col_ctl_same0 = ctl_same0;
-      assign col_nx_same1 = nx_same1;
-      assign col_nx_same2 = nx_same2;
-      assign col_nx_same3 = nx_same3;
-      assign col_dat_valid = dat_valid;
-      assign col_wr_m = wr_m;
-      assign col_wr_acc = wr_acc;
-      assign col_wr_index = wr_index;
-      assign col_fwd_valid = fwd_valid;
-      assign col_fwd_index = fwd_index;
-    end else begin : g_ctl_link
-      reg link_pre_valid;
-      reg [IDX_W-1:0] link_pre_index;
-      reg link_ctl_acc;
-      reg link_ctl_same0;
-      reg link_nx_same1;
-      reg link_nx_same2;
-      reg link_nx_same3;
-      reg link_dat_valid;
-      reg [M_W-1:0] link_wr_m;
-      reg link_wr_acc;
-      reg [IDX_W-1:0] link_wr_index;
-      reg link_fwd_valid;
-      reg [IDX_W-1:0] link_fwd_index;
-      always @(posedge clk) begin
-        link_pre_index <= chain_pre_index[(c - 1)*IDX_W +: IDX_W];
-        link_ctl_acc <= chain_ctl_acc[c - 1];
-        link_ctl_same0 <= chain_ctl_same0[c - 1];
-        link_nx_same1 <= chain_nx_same1[c - 1];
-        link_nx_same2 <= chain_nx_same2[c - 1];
-        link_nx_same3 <= chain_nx_same3[c - 1];
-        link_wr_m <= chain_wr_m[(c - 1)*M_W +: M_W];
-        link_wr_acc <= chain_wr_acc[c - 1];
-        link_wr_index <= chain_wr_index[(c - 1)*IDX_W +: IDX_W];
-        link_fwd_index <= chain_fwd_index[(c - 1)*IDX_W +: IDX_W];
-      end
-      always @(posedge clk) begin
-        if (rst) begin
-          link_pre_valid <= 1'b0;
-          link_dat_valid <= 1'b0;
-          link_fwd_valid <= 1'b0;
-        end else begin
-          link_pre_valid <= chain_pre_valid[c - 1];
-          link_dat_valid <= chain_dat_valid[c - 1];
-          link_fwd_valid <= chain_fwd_valid[c - 1];
-        end
-      end
-      assign col_pre_valid = link_pre_valid;
-      assign col_pre_index = link_pre_index;
-      assign col_ctl_acc = link_ctl_acc;
-      assign col_ctl_same0 = link_ctl_same0;
-      assign col_nx_same1 = link_nx_same1;
-      assign col_nx_same2 = link_nx_same2;
-      assign col_nx_same3 = link_nx_same3;
-      assign col_dat_valid = link_dat_valid;
-      assign col_wr_m = link_wr_m;
-      assign col_wr_acc = link_wr_acc;
-      assign col_wr_index = link_wr_index;
-      assign col_fwd_valid = link_fwd_valid;
-      assign col_fwd_index = link_fwd_index;
-    end
-    assign chain_pre_valid[c] = col_pre_valid;
-    assign chain_pre_index[c*IDX_W +: IDX_W] = col_pre_index;
-    assign chain_ctl_acc[c] = col_ctl_acc;
-    assign chain_ctl_same0[c] = col_ctl_same0;
-    assign chain_nx_same1[c] = col_nx_same1;
-    assign chain_nx_same2[c] = col_nx_same2;
-    assign chain_nx_same3[c] = col_nx_same3;
-    assign chain_dat_valid[c] = col_dat_valid;
-    assign chain_wr_m[c*M_W +: M_W] = col_wr_m;
-    assign chain_wr_acc[c] = col_wr_acc;
-    assign chain_wr_index[c*IDX_W +: IDX_W] = col_wr_index;
-    assign chain_fwd_valid[c] = col_fwd_valid;
-    assign chain_fwd_index[c*IDX_W +: IDX_W] = col_fwd_index;
-    wire [IDX_W-1:0] col_raddr = col_pre_valid ? col_pre_index : rd_index;
     // rd_q: the word read at raddr, RD_LAT - 1 cycles later.
     wire [ACC_W-1:0] rd_q;
     reg [ACC_W-1:0] rq;
@@ -338,7 +226,7 @@ module systolic_psum #(
     /* verilator lint_off UNUSED */
     reg last_we;
     /* verilator lint_on UNUSED */
-    wire we = col_dat_valid && col_wr_m > c;
+    wire we = dat_valid && wr_m > c;
     wire [ACC_W-1:0] addend;
     if (RD_AHEAD != 0) begin : g_ahead
       reg [ACC_W-1:0] old_q;
@@ -350,7 +238,7 @@ module systolic_psum #(
         if (rst) begin
           use1_q <= 1'b0;
         end else begin
-          use1_q <= we && col_nx_same1;
+          use1_q <= we && nx_same1;
         end
       end
       if (RD_AHEAD > 1) begin : g_rd_reg
@@ -381,7 +269,7 @@ module systolic_psum #(
           if (rst) begin
             fwd2_valid <= 1'b0;
           end else begin
-            fwd2_valid <= col_fwd_valid;
+            fwd2_valid <= fwd_valid;
           end
         end
         reg use2_q;
@@ -391,8 +279,8 @@ module systolic_psum #(
             use2_q <= 1'b0;
             use3_q <= 1'b0;
           end else begin
-            use2_q <= col_fwd_valid && last_we && col_nx_same2;
-            use3_q <= fwd2_valid && last2_we && col_nx_same3;
+            use2_q <= fwd_valid && last_we && nx_same2;
+            use3_q <= fwd2_valid && last2_we && nx_same3;
           end
         end
         assign rd_old = use2_q ? last2_sum : (use3_q ? last3_sum : rd_q2);
@@ -400,24 +288,24 @@ module systolic_psum #(
         assign rd_old = rd_q;
       end
       always @(posedge clk) begin
-        old_q <= (!col_ctl_acc) ? {ACC_W{1'b0}} : (use1_q ? last_sum : rd_old);
-        fwd_q <= col_ctl_acc && we && col_ctl_same0;
+        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : (use1_q ? last_sum : rd_old);
+        fwd_q <= ctl_acc && we && ctl_same0;
       end
       assign addend = fwd_q ? last_sum : old_q;
     end else begin : g_now
-      assign addend = col_wr_acc ? ((col_fwd_valid && col_fwd_index == col_wr_index && last_we) ? last_sum : rd_q) : {ACC_W{1'b0}};
+      assign addend = wr_acc ? ((fwd_valid && fwd_index == wr_index && last_we) ? last_sum : rd_q) : {ACC_W{1'b0}};
     end
     wire [ACC_W-1:0] sum = addend + in_data[c*ACC_W +: ACC_W];
     wire st_we;
     wire [IDX_W-1:0] st_index;
     wire [ACC_W-1:0] st_data;
     if (RD_AHEAD > 1) begin : g_st_reg
-      assign st_we = col_fwd_valid && last_we;
-      assign st_index = col_fwd_index;
+      assign st_we = fwd_valid && last_we;
+      assign st_index = fwd_index;
       assign st_data = last_sum;
     end else begin : g_st_now
       assign st_we = we;
-      assign st_index = col_wr_index;
+      assign st_index = wr_index;
       assign st_data = sum;
     end
     if (RAM_ECP5 != 0) begin : g_ram_ecp5
@@ -430,14 +318,14 @@ module systolic_psum #(
         .we    (st_we),
         .waddr (st_index),
         .wdata (st_data),
-        .raddr (col_raddr),
+        .raddr (raddr),
         .rdata (rd_q)
       );
     end else begin : g_ram
       reg [ACC_W-1:0] mem [0:ENTRIES-1];
       reg [ACC_W-1:0] q;
       always @(posedge clk) begin
-        q <= mem[col_raddr];
+        q <= mem[raddr];
         if (st_we) begin
           mem[st_index] <= st_data;
         end

@@ -70,7 +70,7 @@ module systolic_top #(
   localparam integer LD_W = 1 + ROW_W + DATA_W;
   localparam integer MV_W = X_W + 1;
   localparam integer PSUM_AHEAD = (MUL_LAT > 2) ? 2 : MUL_LAT;
-  localparam integer PIPE_D = ROWS*1 + MUL_LAT - 1 - PSUM_AHEAD;
+  localparam integer PIPE_D = ROWS*1 + MUL_LAT + COLS - 2 - PSUM_AHEAD;
   localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COLS + 4);
 
   // ---- MultiplyMoving command queue: head (streaming) and tail (next) ----
@@ -290,8 +290,9 @@ module systolic_top #(
     .out_lanes (ld_skew_out)
   );
 
-  // ---- The array: column c's sums leave c cycles after column 0's, and PSUM takes them so ----
+  // ---- The array and the deskew of its outputs ----
   wire [COLS*PS_W-1:0] psum_bottom;
+  wire [COLS*PS_W-1:0] psum_aligned;
   systolic_array #(
     .ROWS    (ROWS),
     .COLS    (COLS),
@@ -311,14 +312,22 @@ module systolic_top #(
     .ld_data_top  (ld_data_top),
     .psum_bottom  (psum_bottom)
   );
+  systolic_deskew #(
+    .LANES (COLS),
+    .W     (PS_W)
+  ) u_deskew (
+    .clk       (clk),
+    .in_lanes  (psum_bottom),
+    .out_lanes (psum_aligned)
+  );
   // Column sums are exact in PS_W bits: extended to ACC_W (SIGNED: sign-extended).
   wire [COLS*ACC_W-1:0] psum_wide;
   generate
   if (PS_W == ACC_W) begin : g_sum_full
-    assign psum_wide = psum_bottom;
+    assign psum_wide = psum_aligned;
   end else begin : g_sum_ext
     for (c = 0; c < COLS; c = c + 1) begin : g_col
-      assign psum_wide[c*ACC_W +: ACC_W] = {{(ACC_W - PS_W){SIGNED != 0 & psum_bottom[c*PS_W + PS_W - 1]}}, psum_bottom[c*PS_W +: PS_W]};
+      assign psum_wide[c*ACC_W +: ACC_W] = {{(ACC_W - PS_W){SIGNED != 0 & psum_aligned[c*PS_W + PS_W - 1]}}, psum_aligned[c*PS_W +: PS_W]};
     end
   end
   endgenerate

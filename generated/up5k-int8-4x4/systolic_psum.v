@@ -2,7 +2,6 @@
 // Config `up5k-int8-4x4` (hash d67d42a73437fba7): 4x4 int8, acc 32 bits, PSUM 2 banks x 64.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Integers: column c's data and control (handed on column to column) c cycles after column 0's.
 // Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
 // (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
 // edge after, from the sum's register; wr_valid marks the write); sums written
@@ -75,34 +74,34 @@ module systolic_psum #(
   /* verilator lint_on UNUSED */
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
+  wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
   // RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle.
-  // The last column's control is passed on to no column (only its write valid is used), and some fields serve only some RD_AHEAD.
-  /* verilator lint_off UNUSED */
-  wire [COLS-1:0] chain_pre_valid;
-  wire [COLS*IDX_W-1:0] chain_pre_index;
-  wire [COLS-1:0] chain_ctl_acc;
-  wire [COLS-1:0] chain_ctl_same0;
-  wire [COLS-1:0] chain_nx_same1;
-  wire [COLS-1:0] chain_nx_same2;
-  wire [COLS-1:0] chain_nx_same3;
-  wire [COLS-1:0] chain_dat_valid;
-  wire [COLS*M_W-1:0] chain_wr_m;
-  wire [COLS-1:0] chain_wr_acc;
-  wire [COLS*IDX_W-1:0] chain_wr_index;
-  wire [COLS-1:0] chain_fwd_valid;
-  wire [COLS*IDX_W-1:0] chain_fwd_index;
-  /* verilator lint_on UNUSED */
-  // Split accumulate: the high lanes are their columns' low lanes one cycle later.
+  // Split accumulate: the high lanes' control, one cycle after the low lanes'.
   localparam integer HI_W = ACC_W - LO_W;
-  reg wr_hi_valid;
+  reg h_fwd_valid;
+  reg h_ctl_acc;
+  reg h_ctl_same0;
+  reg [IDX_W-1:0] h_fwd_index;
+  reg [IDX_W-1:0] h_pre_index;
+  reg h_pre_valid;
+  always @(posedge clk) begin
+    h_ctl_acc <= ctl_acc;
+    h_ctl_same0 <= ctl_same0;
+    h_fwd_index <= fwd_index;
+    h_pre_index <= pre_index;
+  end
   always @(posedge clk) begin
     if (rst) begin
-      wr_hi_valid <= 1'b0;
+      h_fwd_valid <= 1'b0;
+      h_pre_valid <= 1'b0;
     end else begin
-      wr_hi_valid <= chain_fwd_valid[COLS - 1];
+      h_fwd_valid <= fwd_valid;
+      h_pre_valid <= pre_valid;
     end
   end
-  assign wr_valid = wr_hi_valid;
+  // The high lanes read an entry a cycle after the low ones, or, for the host (never while a result is in flight), in the same cycle.
+  wire [IDX_W-1:0] h_raddr = h_pre_valid ? h_pre_index : rd_index;
+  assign wr_valid = h_fwd_valid;
   // The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.
   /* verilator lint_off UNUSED */
   reg [IDX_W-1:0] fwd2_index;
@@ -239,127 +238,9 @@ module systolic_psum #(
   // One memory per column: column c is g_col[c].mem.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
-    // Some control fields serve only some RD_AHEAD.
-    /* verilator lint_off UNUSED */
-    wire col_pre_valid;
-    wire [IDX_W-1:0] col_pre_index;
-    wire col_ctl_acc;
-    wire col_ctl_same0;
-    wire col_nx_same1;
-    wire col_nx_same2;
-    wire col_nx_same3;
-    wire col_dat_valid;
-    wire [M_W-1:0] col_wr_m;
-    wire col_wr_acc;
-    wire [IDX_W-1:0] col_wr_index;
-    wire col_fwd_valid;
-    wire [IDX_W-1:0] col_fwd_index;
-    /* verilator lint_on UNUSED */
-    if (c == 0) begin : g_ctl_head
-      assign col_pre_valid = pre_valid;
-      assign col_pre_index = pre_index;
-      assign col_ctl_acc = ctl_acc;
-      assign col_ctl_same0 = ctl_same0;
-      assign col_nx_same1 = nx_same1;
-      assign col_nx_same2 = nx_same2;
-      assign col_nx_same3 = nx_same3;
-      assign col_dat_valid = dat_valid;
-      assign col_wr_m = wr_m;
-      assign col_wr_acc = wr_acc;
-      assign col_wr_index = wr_index;
-      assign col_fwd_valid = fwd_valid;
-      assign col_fwd_index = fwd_index;
-    end else begin : g_ctl_link
-      reg link_pre_valid;
-      reg [IDX_W-1:0] link_pre_index;
-      reg link_ctl_acc;
-      reg link_ctl_same0;
-      reg link_nx_same1;
-      reg link_nx_same2;
-      reg link_nx_same3;
-      reg link_dat_valid;
-      reg [M_W-1:0] link_wr_m;
-      reg link_wr_acc;
-      reg [IDX_W-1:0] link_wr_index;
-      reg link_fwd_valid;
-      reg [IDX_W-1:0] link_fwd_index;
-      always @(posedge clk) begin
-        link_pre_index <= chain_pre_index[(c - 1)*IDX_W +: IDX_W];
-        link_ctl_acc <= chain_ctl_acc[c - 1];
-        link_ctl_same0 <= chain_ctl_same0[c - 1];
-        link_nx_same1 <= chain_nx_same1[c - 1];
-        link_nx_same2 <= chain_nx_same2[c - 1];
-        link_nx_same3 <= chain_nx_same3[c - 1];
-        link_wr_m <= chain_wr_m[(c - 1)*M_W +: M_W];
-        link_wr_acc <= chain_wr_acc[c - 1];
-        link_wr_index <= chain_wr_index[(c - 1)*IDX_W +: IDX_W];
-        link_fwd_index <= chain_fwd_index[(c - 1)*IDX_W +: IDX_W];
-      end
-      always @(posedge clk) begin
-        if (rst) begin
-          link_pre_valid <= 1'b0;
-          link_dat_valid <= 1'b0;
-          link_fwd_valid <= 1'b0;
-        end else begin
-          link_pre_valid <= chain_pre_valid[c - 1];
-          link_dat_valid <= chain_dat_valid[c - 1];
-          link_fwd_valid <= chain_fwd_valid[c - 1];
-        end
-      end
-      assign col_pre_valid = link_pre_valid;
-      assign col_pre_index = link_pre_index;
-      assign col_ctl_acc = link_ctl_acc;
-      assign col_ctl_same0 = link_ctl_same0;
-      assign col_nx_same1 = link_nx_same1;
-      assign col_nx_same2 = link_nx_same2;
-      assign col_nx_same3 = link_nx_same3;
-      assign col_dat_valid = link_dat_valid;
-      assign col_wr_m = link_wr_m;
-      assign col_wr_acc = link_wr_acc;
-      assign col_wr_index = link_wr_index;
-      assign col_fwd_valid = link_fwd_valid;
-      assign col_fwd_index = link_fwd_index;
-    end
-    assign chain_pre_valid[c] = col_pre_valid;
-    assign chain_pre_index[c*IDX_W +: IDX_W] = col_pre_index;
-    assign chain_ctl_acc[c] = col_ctl_acc;
-    assign chain_ctl_same0[c] = col_ctl_same0;
-    assign chain_nx_same1[c] = col_nx_same1;
-    assign chain_nx_same2[c] = col_nx_same2;
-    assign chain_nx_same3[c] = col_nx_same3;
-    assign chain_dat_valid[c] = col_dat_valid;
-    assign chain_wr_m[c*M_W +: M_W] = col_wr_m;
-    assign chain_wr_acc[c] = col_wr_acc;
-    assign chain_wr_index[c*IDX_W +: IDX_W] = col_wr_index;
-    assign chain_fwd_valid[c] = col_fwd_valid;
-    assign chain_fwd_index[c*IDX_W +: IDX_W] = col_fwd_index;
-    wire [IDX_W-1:0] col_raddr = col_pre_valid ? col_pre_index : rd_index;
-    reg h_fwd_valid;
-    reg h_ctl_acc;
-    reg h_ctl_same0;
-    reg [IDX_W-1:0] h_fwd_index;
-    reg [IDX_W-1:0] h_pre_index;
-    reg h_pre_valid;
-    always @(posedge clk) begin
-      h_ctl_acc <= col_ctl_acc;
-      h_ctl_same0 <= col_ctl_same0;
-      h_fwd_index <= col_fwd_index;
-      h_pre_index <= col_pre_index;
-    end
-    always @(posedge clk) begin
-      if (rst) begin
-        h_fwd_valid <= 1'b0;
-        h_pre_valid <= 1'b0;
-      end else begin
-        h_fwd_valid <= col_fwd_valid;
-        h_pre_valid <= col_pre_valid;
-      end
-    end
-    // The high lane reads an entry a cycle after the low one, or, for the host (never while a result is in flight), in the same cycle.
-    wire [IDX_W-1:0] h_raddr = h_pre_valid ? h_pre_index : rd_index;
     // Split accumulate: the low LO_W bits in the data cycle (lane _lo), the high HI_W bits one cycle later (lane _hi, the module's control delayed: h_*), with the low lane's carry.
     reg [ACC_W-1:0] rq;
-    wire we_lo = col_dat_valid && col_wr_m > c;
+    wire we_lo = dat_valid && wr_m > c;
     reg we_hi;
     reg [HI_W-1:0] in_hi_q;
     reg lo_a_msb;
@@ -377,7 +258,7 @@ module systolic_psum #(
       if (rst) begin
         use1_q_lo <= 1'b0;
       end else begin
-        use1_q_lo <= we_lo && col_nx_same1;
+        use1_q_lo <= we_lo && nx_same1;
       end
     end
     // The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours.
@@ -407,7 +288,7 @@ module systolic_psum #(
       if (rst) begin
         fwd2_valid_lo <= 1'b0;
       end else begin
-        fwd2_valid_lo <= col_fwd_valid;
+        fwd2_valid_lo <= fwd_valid;
       end
     end
     reg use2_q_lo;
@@ -417,22 +298,22 @@ module systolic_psum #(
         use2_q_lo <= 1'b0;
         use3_q_lo <= 1'b0;
       end else begin
-        use2_q_lo <= col_fwd_valid && last_we_lo && col_nx_same2;
-        use3_q_lo <= fwd2_valid_lo && last2_we_lo && col_nx_same3;
+        use2_q_lo <= fwd_valid && last_we_lo && nx_same2;
+        use3_q_lo <= fwd2_valid_lo && last2_we_lo && nx_same3;
       end
     end
     assign rd_old_lo = use2_q_lo ? last2_sum_lo : (use3_q_lo ? last3_sum_lo : rd_q2_lo);
     always @(posedge clk) begin
-      old_q_lo <= (!col_ctl_acc) ? {LO_W{1'b0}} : (use1_q_lo ? last_sum_lo : rd_old_lo);
-      fwd_q_lo <= col_ctl_acc && we_lo && col_ctl_same0;
+      old_q_lo <= (!ctl_acc) ? {LO_W{1'b0}} : (use1_q_lo ? last_sum_lo : rd_old_lo);
+      fwd_q_lo <= ctl_acc && we_lo && ctl_same0;
     end
     assign addend_lo = fwd_q_lo ? last_sum_lo : old_q_lo;
     wire [LO_W-1:0] sum_lo = addend_lo + in_data[c*ACC_W +: LO_W];
     wire st_we_lo;
     wire [IDX_W-1:0] st_index_lo;
     wire [LO_W-1:0] st_data_lo;
-    assign st_we_lo = col_fwd_valid && last_we_lo;
-    assign st_index_lo = col_fwd_index;
+    assign st_we_lo = fwd_valid && last_we_lo;
+    assign st_index_lo = fwd_index;
     assign st_data_lo = last_sum_lo;
     if (RAM_ECP5 != 0) begin : g_ram_ecp5_lo
       systolic_ram_ecp5 #(
@@ -444,14 +325,14 @@ module systolic_psum #(
         .we    (st_we_lo),
         .waddr (st_index_lo),
         .wdata (st_data_lo),
-        .raddr (col_raddr),
+        .raddr (raddr),
         .rdata (rd_q_lo)
       );
     end else begin : g_ram_lo
       reg [LO_W-1:0] mem_lo [0:ENTRIES-1];
       reg [LO_W-1:0] q_lo;
       always @(posedge clk) begin
-        q_lo <= mem_lo[col_raddr];
+        q_lo <= mem_lo[raddr];
         if (st_we_lo) begin
           mem_lo[st_index_lo] <= st_data_lo;
         end

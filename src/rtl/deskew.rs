@@ -1,8 +1,5 @@
 //! `systolic_deskew`: undoes the skew of the array's outputs, so that a whole output vector
-//! (one moving column's results, one value per array column) leaves in the same cycle. Used for
-//! floating-point formats only: an integer PSUM takes each column as it comes (its control is
-//! skewed instead, `COLS - 1` registers of a few control bits instead of a triangle of
-//! `COLS*(COLS-1)/2` partial sums).
+//! (one moving column's results, one value per array column) leaves in the same cycle.
 //!
 //! Timing contract:
 //! - Latency: lane `i` of `in_lanes` appears on `out_lanes` exactly `LANES-1-i` cycles later; the

@@ -5,15 +5,9 @@
 //!   synchronous read port and one write port (block-RAM shaped); entry `{bank, addr}`.
 //! - Write pipeline (fixed latency, never stalls): the control of a result vector
 //!   (`pre_valid`, `pre_bank`, `pre_addr`, `pre_acc`, `pre_m`) arrives one cycle before its data
-//!   (`in_data`). In the control cycle the old value is read; in the data cycle
-//!   `new = (acc ? old : 0) + in_data` is written at the clock edge, to columns `c < m` only.
-//!   Integer formats: the times are column 0's, and column c's data and everything it does
-//!   come c cycles later (the array's columns finish c cycles apart, and nothing deskews them):
-//!   each column takes its control from the column before it through one register per field
-//!   (`chain_*` buses, the column's own `col_*`), so no control net fans out across the
-//!   columns and no result waits in a deskew register. `wr_valid` is the last column's write.
-//!   Floating point: all columns aligned (the top level deskews them), `wr_valid` high in the
-//!   data cycle. Integer formats add modulo `2^ACC_W`; the
+//!   (`in_data`, all columns aligned). In the control cycle the old value is read; in the data
+//!   cycle `new = (acc ? old : 0) + in_data` is written at the clock edge, to columns `c < m`
+//!   only. `wr_valid` is high in the data cycle. Integer formats add modulo `2^ACC_W`; the
 //!   floating-point formats write `acc ? fp32_add(old, in_data) : in_data` with one
 //!   combinational `systolic_fp32_add` per column (nearest-even, as `docs/numerics.md` says).
 //! - Accumulating into the address written in the previous cycle is forwarded: the sum written
@@ -46,7 +40,7 @@
 //! - Split accumulate (`psum_split`, generated with `RD_AHEAD = 2` only; parameter `LO_W`):
 //!   each column is two lanes with their own memory, read-ahead and forwarding as above, the
 //!   low `LO_W` bits (`_lo`) and the high `HI_W = ACC_W - LO_W` (`_hi`). The high lane is the
-//!   low one a cycle later: its control (`h_*`) is its column's delayed by one register, its
+//!   low one a cycle later: its control (`h_*`) is the module's delayed by one register, its
 //!   input the data cycle's high bits registered (`in_hi_q`), and its sum adds the low sum's
 //!   carry (`carry_lo`, recovered from the low operands' registered top bits and the low sum's
 //!   top bit, so the low adder needs no carry output). So each accumulate loop (`last_sum ->
@@ -180,10 +174,9 @@ pub fn module(cfg: &Config) -> Module {
     };
     // One column: a split one's two lanes, or the whole accumulator's memory and adder.
     let column = if split {
-        [column_control(), split_column_control(), split_column()].concat()
+        split_column()
     } else {
         [
-            if float { vec![] } else { column_control() },
             vec![
                 comment("rd_q: the word read at raddr, RD_LAT - 1 cycles later."),
                 wire("rd_q", w("ACC_W")),
@@ -194,11 +187,7 @@ pub fn module(cfg: &Config) -> Module {
                     reason: "The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.".into(),
                     items: vec![reg("last_we", None)],
                 },
-                wire_init("we", None, if float {
-                    id("dat_valid").and(id("wr_m").gt(id("c")))
-                } else {
-                    id("col_dat_valid").and(id("col_wr_m").gt(id("c")))
-                }),
+                wire_init("we", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
             ],
             if float {
                 vec![wire_init(
@@ -234,8 +223,6 @@ pub fn module(cfg: &Config) -> Module {
         name: "systolic_psum".into(),
         doc: vec![
             "PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port."
-                .into(),
-            "Integers: column c's data and control (handed on column to column) c cycles after column 0's."
                 .into(),
             "Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write"
                 .into(),
@@ -375,16 +362,12 @@ pub fn module(cfg: &Config) -> Module {
                 },
                 reg("fwd_index", idx_w()),
                 wire_init("rd_fire", None, id("rd_valid").and(id("rd_ready"))),
-            ],
-            if float {
-                vec![wire_init(
+                wire_init(
                     "raddr",
                     idx_w(),
                     cond(id("pre_valid"), id("pre_index"), id("rd_index")),
-                )]
-            } else {
-                vec![]
-            },
+                ),
+            ],
             if float {
                 vec![wire_init(
                     "fwd_hit",
@@ -396,21 +379,16 @@ pub fn module(cfg: &Config) -> Module {
                     vec![
                         comment("RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle."),
                     ],
-                    chain_buses(),
                     if split {
                         split_control()
                     } else {
-                        let last = |f: &str| id(f).at(id("COLS").sub(int(1)));
-                        vec![
-                            comment("The write of the last column, which the result vector reaches last."),
-                            gen_if(
-                                id("RD_AHEAD").gt(int(1)),
-                                "g_wr_reg",
-                                vec![assign(id("wr_valid"), last("chain_fwd_valid"))],
-                                "g_wr_now",
-                                vec![assign(id("wr_valid"), last("chain_dat_valid"))],
-                            ),
-                        ]
+                        vec![gen_if(
+                            id("RD_AHEAD").gt(int(1)),
+                            "g_wr_reg",
+                            vec![assign(id("wr_valid"), id("fwd_valid"))],
+                            "g_wr_now",
+                            vec![assign(id("wr_valid"), id("dat_valid"))],
+                        )]
                     },
                     vec![
                         Item::LintOff {
@@ -654,12 +632,11 @@ fn int_write_port(l: &Lane) -> Vec<Item> {
 /// read (`g_col[c].mem{sfx}`, one cycle), or (integer `RAM_ECP5`) `systolic_ram_ecp5` (two
 /// cycles).
 fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
-    let raddr = if float { id("raddr") } else { l.c("raddr") };
     let inferred = vec![
         memory(&l.n("mem"), l.w(), id("ENTRIES")),
         reg(&l.n("q"), l.w()),
         always(vec![
-            nb(l.l("q"), l.l("mem").at(raddr.clone())),
+            nb(l.l("q"), l.l("mem").at(l.c("raddr"))),
             if_(id(we), vec![nb(l.l("mem").at(id(index)), id(data))]),
         ]),
         assign(l.l("rd_q"), l.l("q")),
@@ -683,7 +660,7 @@ fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item
                 ("we".into(), id(we)),
                 ("waddr".into(), id(index)),
                 ("wdata".into(), id(data)),
-                ("raddr".into(), raddr),
+                ("raddr".into(), l.c("raddr")),
                 ("rdata".into(), l.l("rd_q")),
             ],
         })],
@@ -692,27 +669,9 @@ fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item
     )]
 }
 
-/// The control of a split PSUM: the high lanes' write (`wr_valid`) is the last column's write
-/// one cycle later (`wr_hi_valid`).
+/// The control of a split PSUM's high lanes: the module's, one cycle later (`h_*`); its write
+/// (`h_fwd_valid`) is the module's `wr_valid`.
 fn split_control() -> Vec<Item> {
-    vec![
-        comment("Split accumulate: the high lanes are their columns' low lanes one cycle later."),
-        Item::Localparam("HI_W".into(), id("ACC_W").sub(id("LO_W"))),
-        reg("wr_hi_valid", None),
-        always(vec![if_else(
-            id("rst"),
-            vec![nb(id("wr_hi_valid"), sized(1, 0))],
-            vec![nb(
-                id("wr_hi_valid"),
-                id("chain_fwd_valid").at(id("COLS").sub(int(1))),
-            )],
-        )]),
-        assign(id("wr_valid"), id("wr_hi_valid")),
-    ]
-}
-
-/// A split column's high-lane control: its column's (`col_*`) one cycle later (`h_*`).
-fn split_column_control() -> Vec<Item> {
     let delayed: [(&str, Option<Expr>); 5] = [
         ("ctl_acc", None),
         ("ctl_same0", None),
@@ -721,8 +680,11 @@ fn split_column_control() -> Vec<Item> {
         ("pre_valid", None),
     ];
     let h = |name: &str| id(&format!("h_{name}"));
-    let col = |name: &str| id(&format!("col_{name}"));
-    let mut items = vec![reg("h_fwd_valid", None)];
+    let mut items = vec![
+        comment("Split accumulate: the high lanes' control, one cycle after the low lanes'."),
+        Item::Localparam("HI_W".into(), id("ACC_W").sub(id("LO_W"))),
+        reg("h_fwd_valid", None),
+    ];
     items.extend(
         delayed
             .iter()
@@ -732,7 +694,7 @@ fn split_column_control() -> Vec<Item> {
         delayed
             .iter()
             .filter(|(name, _)| *name != "pre_valid")
-            .map(|(name, _)| nb(h(name), col(name)))
+            .map(|(name, _)| nb(h(name), id(name)))
             .collect(),
     ));
     items.push(always(vec![if_else(
@@ -742,135 +704,17 @@ fn split_column_control() -> Vec<Item> {
             nb(h("pre_valid"), sized(1, 0)),
         ],
         vec![
-            nb(h("fwd_valid"), col("fwd_valid")),
-            nb(h("pre_valid"), col("pre_valid")),
+            nb(h("fwd_valid"), id("fwd_valid")),
+            nb(h("pre_valid"), id("pre_valid")),
         ],
     )]));
-    items.push(comment("The high lane reads an entry a cycle after the low one, or, for the host (never while a result is in flight), in the same cycle."));
+    items.push(comment("The high lanes read an entry a cycle after the low ones, or, for the host (never while a result is in flight), in the same cycle."));
     items.push(wire_init(
         "h_raddr",
         w("IDX_W"),
         cond(h("pre_valid"), h("pre_index"), id("rd_index")),
     ));
-    items
-}
-
-/// The control fields each integer column takes from the one before it, a cycle later (column
-/// 0: the module's): (name, width, reset).
-fn chain_fields() -> Vec<(&'static str, Option<Expr>, bool)> {
-    vec![
-        ("pre_valid", None, true),
-        ("pre_index", w("IDX_W"), false),
-        ("ctl_acc", None, false),
-        ("ctl_same0", None, false),
-        ("nx_same1", None, false),
-        ("nx_same2", None, false),
-        ("nx_same3", None, false),
-        ("dat_valid", None, true),
-        ("wr_m", w("M_W"), false),
-        ("wr_acc", None, false),
-        ("wr_index", w("IDX_W"), false),
-        ("fwd_valid", None, true),
-        ("fwd_index", w("IDX_W"), false),
-    ]
-}
-
-/// Integer PSUM: the control chain's module-level buses (`chain_*`: column c's control in slot
-/// c), through which each column hands its control to the next.
-fn chain_buses() -> Vec<Item> {
-    let bus = |width: &Option<Expr>| match width {
-        None => Some(id("COLS")),
-        Some(w) => Some(id("COLS").mul(w.clone())),
-    };
-    vec![Item::LintOff {
-        warning: "UNUSED",
-        reason: "The last column's control is passed on to no column (only its write valid is used), and some fields serve only some RD_AHEAD.".into(),
-        items: chain_fields()
-            .iter()
-            .map(|(f, width, _)| wire(&format!("chain_{f}"), bus(width)))
-            .collect(),
-    }]
-}
-
-/// Integer PSUM, in column c: its control (`col_*`), the module's delayed by c registers,
-/// taken from column c - 1's slot of the chain and put into its own; its read address.
-fn column_control() -> Vec<Item> {
-    let fields = chain_fields();
-    let slot = |f: &str, width: &Option<Expr>, index: Expr| {
-        let bus = id(&format!("chain_{f}"));
-        match width {
-            None => bus.at(index),
-            Some(w) => bus.part(index.mul(w.clone()), w.clone()),
-        }
-    };
-    let mut items = vec![Item::LintOff {
-        warning: "UNUSED",
-        reason: "Some control fields serve only some RD_AHEAD.".into(),
-        items: fields
-            .iter()
-            .map(|(f, width, _)| wire(&format!("col_{f}"), width.clone()))
-            .collect(),
-    }];
-    let mut link = vec![];
-    link.extend(
-        fields
-            .iter()
-            .map(|(f, width, _)| reg(&format!("link_{f}"), width.clone())),
-    );
-    link.push(always(
-        fields
-            .iter()
-            .filter(|(_, _, reset)| !reset)
-            .map(|(f, width, _)| {
-                nb(
-                    id(&format!("link_{f}")),
-                    slot(f, width, id("c").sub(int(1))),
-                )
-            })
-            .collect(),
-    ));
-    let valids: Vec<_> = fields.iter().filter(|(_, _, reset)| *reset).collect();
-    link.push(always(vec![if_else(
-        id("rst"),
-        valids
-            .iter()
-            .map(|(f, _, _)| nb(id(&format!("link_{f}")), sized(1, 0)))
-            .collect(),
-        valids
-            .iter()
-            .map(|(f, width, _)| {
-                nb(
-                    id(&format!("link_{f}")),
-                    slot(f, width, id("c").sub(int(1))),
-                )
-            })
-            .collect(),
-    )]));
-    link.extend(
-        fields
-            .iter()
-            .map(|(f, _, _)| assign(id(&format!("col_{f}")), id(&format!("link_{f}")))),
-    );
-    items.push(gen_if(
-        id("c").eq(int(0)),
-        "g_ctl_head",
-        fields
-            .iter()
-            .map(|(f, _, _)| assign(id(&format!("col_{f}")), id(f)))
-            .collect(),
-        "g_ctl_link",
-        link,
-    ));
-    items.extend(
-        fields
-            .iter()
-            .map(|(f, width, _)| assign(slot(f, width, id("c")), id(&format!("col_{f}")))),
-    );
-    items.push(wire_init(
-        "col_raddr",
-        w("IDX_W"),
-        cond(id("col_pre_valid"), id("col_pre_index"), id("rd_index")),
-    ));
+    items.push(assign(id("wr_valid"), h("fwd_valid")));
     items
 }
 
@@ -900,7 +744,7 @@ fn split_column() -> Vec<Item> {
         vec![
             comment("Split accumulate: the low LO_W bits in the data cycle (lane _lo), the high HI_W bits one cycle later (lane _hi, the module's control delayed: h_*), with the low lane's carry."),
             reg("rq", w("ACC_W")),
-            wire_init("we_lo", None, id("col_dat_valid").and(id("col_wr_m").gt(id("c")))),
+            wire_init("we_lo", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
             reg("we_hi", None),
             reg("in_hi_q", w("HI_W")),
             reg("lo_a_msb", None),
@@ -981,13 +825,12 @@ impl Lane {
         id(&self.n(base))
     }
 
-    /// The control net `name` as this lane sees it: its column's (`col_*`, the module's
-    /// delayed by the column index), or that one cycle later (`h_*`, the high lane).
+    /// The module's control net `name`, as this lane sees it.
     fn c(&self, name: &str) -> Expr {
         if self.delayed {
             id(&format!("h_{name}"))
         } else {
-            id(&format!("col_{name}"))
+            id(name)
         }
     }
 
@@ -1056,9 +899,9 @@ fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
     // before they move into place (1: the data cycle's `we`; 2: `fwd_valid`, `last_we`; 3:
     // `fwd2_valid`, `last2_we`), with the entry compared a cycle early (`nx_same{j}`).
     let written = |j: usize| match j {
-        1 => l.l("we").and(l.c("nx_same1")),
-        2 => l.c("fwd_valid").and(l.l("last_we")).and(l.c("nx_same2")),
-        _ => l.l("fwd2_valid").and(l.l("last2_we")).and(l.c("nx_same3")),
+        1 => l.l("we").and(id("nx_same1")),
+        2 => l.c("fwd_valid").and(l.l("last_we")).and(id("nx_same2")),
+        _ => l.l("fwd2_valid").and(l.l("last2_we")).and(id("nx_same3")),
     };
     let rd_reg = [
         vec![

@@ -1,5 +1,5 @@
 //! `systolic_top`: the engine core. Command queue and sequencing, stationary loading, moving
-//! entry and control pipeline around the array, skew, deskew (floating point) and PSUM.
+//! entry and control pipeline around the array, skew, deskew and PSUM.
 //!
 //! Timing contract (edge t = the rising edge that ends cycle t; a beat fires in cycle t when
 //! valid and ready are both high in t):
@@ -28,10 +28,7 @@
 //! - The stationary load bus (entry register, then skewed by column) writes row k of column c
 //!   `c + 1` cycles after the beat fires: parallel to the swap wavefront, never ahead of it.
 //! - A moving beat fired in cycle s is written to PSUM at edge s + ROWS + COLS: entry register
-//!   (1), skew (row r: r), array (ROWS), PSUM write (1), and the columns' stagger: column c
-//!   finishes c cycles after column 0, and the last column's write is the beat's (integer PSUM
-//!   takes each column as it comes, its control handed from column to column; floating point
-//!   deskews the results first, column c by COLS-1-c, and writes all columns at once). With a
+//!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1). With a
 //!   pipelined PE (`MUL_LAT`, `ADD_LAT`, see `pe`) the edge is
 //!   s + ROWS*ADD_LAT + MUL_LAT + COLS + (ADD_LAT - 1): the skew of row r is r*ADD_LAT, and the
 //!   PSUM fp32 adder has a register of its own (`ACC_PIPE`); an integer PSUM with read-ahead 2
@@ -111,9 +108,7 @@ pub fn module(cfg: &Config) -> Module {
     ));
     locals.push(Item::Localparam("MV_W".into(), id("X_W").add(int(1))));
     // A beat fired in cycle s is written at edge s + ROWS*ADD_LAT + MUL_LAT + COLS: entry (1),
-    // skew, array, deskew, PSUM (1); the control pipe carries its PSUM control along. Integer
-    // formats have no deskew: the PSUM's column c takes its result and its control c cycles
-    // after column 0, so the pipe ends COLS - 1 cycles earlier.
+    // skew, array, deskew, PSUM (1); the control pipe carries its PSUM control along.
     let array_lat = id("ROWS").mul(add_lat()).add(id("MUL_LAT"));
     // Integer PSUM with a pipelined PE reads ahead: its control comes MUL_LAT cycles earlier
     // (at most 2).
@@ -127,15 +122,11 @@ pub fn module(cfg: &Config) -> Module {
     ));
     locals.push(Item::Localparam(
         "PIPE_D".into(),
-        if float {
-            array_lat
-                .clone()
-                .add(id("COLS"))
-                .sub(int(2))
-                .sub(id("PSUM_AHEAD"))
-        } else {
-            array_lat.clone().sub(int(1)).sub(id("PSUM_AHEAD"))
-        },
+        array_lat
+            .clone()
+            .add(id("COLS"))
+            .sub(int(2))
+            .sub(id("PSUM_AHEAD")),
     ));
     locals.push(Item::Localparam(
         "INF_W".into(),
@@ -654,12 +645,9 @@ pub fn module(cfg: &Config) -> Module {
             ],
         }),
         Item::Blank,
-        comment(if float {
-            "---- The array and the deskew of its outputs ----"
-        } else {
-            "---- The array: column c's sums leave c cycles after column 0's, and PSUM takes them so ----"
-        }),
+        comment("---- The array and the deskew of its outputs ----"),
         wire("psum_bottom", Some(id("COLS").mul(id("PS_W")))),
+        wire("psum_aligned", Some(id("COLS").mul(id("PS_W")))),
         Item::Instance(Instance {
             module: "systolic_array".into(),
             name: "u_array".into(),
@@ -683,22 +671,18 @@ pub fn module(cfg: &Config) -> Module {
                 p("psum_bottom"),
             ],
         }),
+        Item::Instance(Instance {
+            module: "systolic_deskew".into(),
+            name: "u_deskew".into(),
+            params: vec![("LANES".into(), id("COLS")), ("W".into(), id("PS_W"))],
+            ports: vec![
+                p("clk"),
+                ("in_lanes".into(), id("psum_bottom")),
+                ("out_lanes".into(), id("psum_aligned")),
+            ],
+        }),
     ]);
-    if float {
-        items.extend([
-            wire("psum_aligned", Some(id("COLS").mul(id("PS_W")))),
-            Item::Instance(Instance {
-                module: "systolic_deskew".into(),
-                name: "u_deskew".into(),
-                params: vec![("LANES".into(), id("COLS")), ("W".into(), id("PS_W"))],
-                ports: vec![
-                    p("clk"),
-                    ("in_lanes".into(), id("psum_bottom")),
-                    ("out_lanes".into(), id("psum_aligned")),
-                ],
-            }),
-        ]);
-    } else {
+    if !float {
         items.extend(widen_column_sums());
     }
     items.extend([
@@ -894,7 +878,7 @@ pub fn module(cfg: &Config) -> Module {
 }
 
 /// Integer column sums, exact in `PS_W` bits, sign- or zero-extended to `ACC_W` for PSUM
-/// (`psum_bottom` -> `psum_wide`, column c still c cycles after column 0).
+/// (`psum_aligned` -> `psum_wide`).
 fn widen_column_sums() -> Vec<Item> {
     let lane = |net: &str, width: &str| id(net).part(id("c").mul(id(width)), id(width));
     vec![
@@ -903,7 +887,7 @@ fn widen_column_sums() -> Vec<Item> {
         gen_if(
             id("PS_W").eq(id("ACC_W")),
             "g_sum_full",
-            vec![assign(id("psum_wide"), id("psum_bottom"))],
+            vec![assign(id("psum_wide"), id("psum_aligned"))],
             "g_sum_ext",
             vec![gen_for(
                 "c",
@@ -916,11 +900,11 @@ fn widen_column_sums() -> Vec<Item> {
                         repeat(
                             id("ACC_W").sub(id("PS_W")),
                             id("SIGNED").ne(int(0)).bit_and(
-                                id("psum_bottom")
+                                id("psum_aligned")
                                     .at(id("c").mul(id("PS_W")).add(id("PS_W")).sub(int(1))),
                             ),
                         ),
-                        lane("psum_bottom", "PS_W"),
+                        lane("psum_aligned", "PS_W"),
                     ]),
                 )],
             )],
