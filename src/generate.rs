@@ -20,6 +20,8 @@ pub struct Summary {
     pub dir: PathBuf,
     pub files: Vec<String>,
     pub bytes: usize,
+    /// Module files of an earlier generation that this design no longer has, removed.
+    pub removed: Vec<String>,
 }
 
 /// The name of the file list inside a generated directory.
@@ -63,7 +65,9 @@ pub fn files_of(design: &Design, cfg: &Config) -> Vec<(String, String)> {
     files
 }
 
-/// Write the design of `cfg` into `dir` (created if needed).
+/// Write the design of `cfg` into `dir` (created if needed). Module files (`systolic_*.v`) an
+/// earlier generation left there that this design does not have are removed, so the folder
+/// and its file list agree; other files are left alone.
 pub fn write_design(cfg: &Config, dir: &Path) -> std::io::Result<Summary> {
     let files = design_files(cfg);
     std::fs::create_dir_all(dir)?;
@@ -72,12 +76,23 @@ pub fn write_design(cfg: &Config, dir: &Path) -> std::io::Result<Summary> {
         write_atomically(&dir.join(name), text.as_bytes())?;
         bytes += text.len();
     }
+    let mut removed = vec![];
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with("systolic_") && name.ends_with(".v");
+        if ours && !files.iter().any(|(n, _)| *n == name) {
+            std::fs::remove_file(dir.join(&name))?;
+            removed.push(name);
+        }
+    }
+    removed.sort();
     Ok(Summary {
         name: cfg.name.clone(),
         hash: cfg.hash(),
         dir: dir.to_path_buf(),
         files: files.into_iter().map(|(n, _)| n).collect(),
         bytes,
+        removed,
     })
 }
 

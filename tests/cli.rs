@@ -140,6 +140,34 @@ fn same_config_gives_byte_identical_output_and_json() {
     assert_eq!(v["name"], "int8-4x4");
     let expected = systolic::generate::design_files(&common::preset("int8-4x4")).len();
     assert_eq!(v["files"].as_array().unwrap().len(), expected);
+    assert_eq!(v["removed"].as_array().unwrap().len(), 0);
+
+    // Regenerating over an older generation removes the module files the design no longer
+    // has (here a made-up one), and leaves other files alone.
+    let j = dir.join("j");
+    std::fs::write(
+        j.join("systolic_gone.v"),
+        "module systolic_gone; endmodule\n",
+    )
+    .unwrap();
+    std::fs::write(j.join("notes.txt"), "mine\n").unwrap();
+    let o = systolic(
+        &[
+            "generate",
+            "--preset",
+            "int8-4x4",
+            "--out",
+            j.to_str().unwrap(),
+        ],
+        None,
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("removed systolic_gone.v (no longer part of the design)"),
+        "{text}"
+    );
+    assert!(!j.join("systolic_gone.v").exists());
+    assert!(j.join("notes.txt").exists());
 }
 
 #[test]

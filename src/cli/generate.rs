@@ -33,11 +33,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for cfg in &configs {
             let summary = write_design(cfg, &PathBuf::from("generated").join(&cfg.name))?;
             outln!(
-                "generated {} (hash {}): {} files in {}",
+                "generated {} (hash {}): {} files in {}{}",
                 cfg.name,
                 cfg.hash(),
                 summary.files.len(),
-                summary.dir.display()
+                summary.dir.display(),
+                removed_note(&summary.removed)
             );
         }
         return Ok(ExitCode::SUCCESS);
@@ -51,7 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         outln!(
-            "generated {} ({}x{} {}, hash {}): {} files, {} bytes in {}",
+            "generated {} ({}x{} {}, hash {}): {} files, {} bytes in {}{}",
             cfg.name,
             cfg.rows,
             cfg.cols,
@@ -59,8 +60,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             cfg.hash(),
             summary.files.len(),
             summary.bytes,
-            out.display()
+            out.display(),
+            removed_note(&summary.removed)
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// "; removed ..." naming the stale module files a generation removed, or nothing.
+fn removed_note(removed: &[String]) -> String {
+    if removed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; removed {} (no longer part of the design)",
+            removed.join(", ")
+        )
+    }
 }
