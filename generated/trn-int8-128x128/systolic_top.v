@@ -96,41 +96,39 @@ module systolic_top #(
   reg tail_single;
   wire [ADDR_W-1:0] beat_addr = head_offset + beat[ADDR_W - 1:0];
   reg shadow_full;
+  // mv_ready, and head_valid && first_swap, computed a cycle ahead (see the handshake state).
+  reg mv_ready_q;
+  reg head_swap_q;
   wire mm_fire = mm_valid && mm_ready;
   wire mv_fire = mv_valid && mv_ready;
 
   // A swapping head's first beat is offered; it fires when the swap is possible (swap_ok),
   // which mv_ready requires of it (so swap_fire = mv_fire && first_swap).
-  wire swap_req = mv_valid && head_valid && first_swap;
+  wire swap_req = mv_valid && head_swap_q;
   wire swap_fire;
   assign mm_ready = !tail_valid;
   reg loading;
   reg early;
   // A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle.
-  wire swap_ok = shadow_full || ls_gapless && loading && !early;
-  assign swap_fire = swap_req && swap_ok;
+  // (mv_ready_q holds it for a swapping head: swap_fire = mv_fire && first_swap.)
+  assign swap_fire = mv_fire && first_swap;
   wire early_swap = swap_fire && !shadow_full;
-  assign mv_ready = head_valid && !(first_swap && !swap_ok);
+  assign mv_ready = mv_ready_q;
   always @(posedge clk) begin
     if (rst) begin
-      head_valid <= 1'b0;
       tail_valid <= 1'b0;
       beat <= {N_W{1'b0}};
-      first_swap <= 1'b0;
       last_beat <= 1'b0;
     end else if (mv_fire) begin
       if (last_beat) begin
         // The head's last beat: the next command (if any) moves up.
-        head_valid <= tail_valid || mm_fire;
         head <= tail_valid ? tail : mm_cmd;
         tail_valid <= 1'b0;
         beat <= {N_W{1'b0}};
-        first_swap <= tail_valid ? tail[F_SWAP] : mm_swap;
         last_beat <= tail_valid ? tail_single : mm_single;
       end else begin
         beat <= beat + 1'b1;
         head[F_LEFT +: N_W] <= head_left - 1'b1;
-        first_swap <= 1'b0;
         last_beat <= head_left == {{(N_W - 1){1'b0}}, 1'b1};
         if (mm_fire) begin
           tail <= mm_cmd;
@@ -145,8 +143,6 @@ module systolic_top #(
         tail_single <= mm_single;
       end else begin
         head <= mm_cmd;
-        head_valid <= 1'b1;
-        first_swap <= mm_swap;
         last_beat <= mm_single;
       end
     end
@@ -166,31 +162,42 @@ module systolic_top #(
   wire ls_fire = ls_valid && ls_ready;
   always @(posedge clk) begin
     if (rst) begin
-      shadow_full <= 1'b0;
       ld_row <= {ROW_W{1'b0}};
       ld_e_valid <= 1'b0;
-      loading <= 1'b0;
-      early <= 1'b0;
     end else begin
-      // A load that was swapped in early does not fill the shadow when it ends.
-      if (ls_fire && ls_end) begin
-        shadow_full <= !(early || early_swap);
-        early <= 1'b0;
-      end else begin
-        if (swap_fire) begin
-          shadow_full <= 1'b0;
-        end
-        if (early_swap) begin
-          early <= 1'b1;
-        end
-      end
-      if (ls_fire) begin
-        loading <= !ls_end;
-      end
       if (ls_fire) begin
         ld_row <= ls_end ? {ROW_W{1'b0}} : ld_row + 1'b1;
       end
       ld_e_valid <= ls_fire;
+    end
+  end
+
+  // ---- Handshake state: next values, then the registers ----
+  // The head: the next command moves up at the last beat; a header fills an empty head.
+  wire head_valid_nx = mv_fire ? (last_beat ? tail_valid || mm_fire : head_valid) : head_valid || mm_fire;
+  wire first_swap_nx = mv_fire ? last_beat && (tail_valid ? tail[F_SWAP] : mm_swap) : ((mm_fire && !head_valid) ? mm_swap : first_swap);
+  // A load that was swapped in early does not fill the shadow when it ends.
+  wire shadow_full_nx = (ls_fire && ls_end) ? !(early || early_swap) : shadow_full && !swap_fire;
+  wire early_nx = (ls_fire && ls_end) ? 1'b0 : early || early_swap;
+  wire loading_nx = ls_fire ? !ls_end : loading;
+  wire swap_ok_nx = shadow_full_nx || ls_gapless && loading_nx && !early_nx;
+  always @(posedge clk) begin
+    if (rst) begin
+      head_valid <= 1'b0;
+      first_swap <= 1'b0;
+      shadow_full <= 1'b0;
+      early <= 1'b0;
+      loading <= 1'b0;
+      mv_ready_q <= 1'b0;
+      head_swap_q <= 1'b0;
+    end else begin
+      head_valid <= head_valid_nx;
+      first_swap <= first_swap_nx;
+      shadow_full <= shadow_full_nx;
+      early <= early_nx;
+      loading <= loading_nx;
+      mv_ready_q <= head_valid_nx && !(first_swap_nx && !swap_ok_nx);
+      head_swap_q <= head_valid_nx && first_swap_nx;
     end
   end
 

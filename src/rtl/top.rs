@@ -7,7 +7,8 @@
 //!   beat) ends the load. `ls_ready = !shadow_full || swap_fire`: a load may start in the very
 //!   cycle the previous stationary's swap beat fires, and never earlier. The shadow is full from
 //!   the edge of the last beat until the edge of the swap beat that consumes it.
-//! - `ls_gapless` (tie to 0 unless the producer guarantees it): once a load's first beat has
+//! - `ls_gapless` (a strap: tie it to 0 unless the producer guarantees the following, and hold
+//!   it; integer cores read it a cycle ahead, into the registered `mv_ready`): once a load's first beat has
 //!   fired, its remaining beats fire one per cycle, and no instruction asks for more rows (`k`)
 //!   than its stationary has. Then the first beat of a swap instruction may fire one cycle after
 //!   the load's first beat instead of after its last (row r of the weights still lands before
@@ -47,6 +48,10 @@
 //!   `mm_busy`: the first part alone (what a fence waits for, and what counts as compute).
 //! - All handshakes honour backpressure: `ready` never depends on `ready`; `ls_ready` depends on
 //!   `mv_valid` (through `swap_fire`), `rd_ready` on `rdata_ready`. Nothing is lost or repeated.
+//!   Integer cores: `mv_ready` is a register, and so is the head's offer of a swap
+//!   (`head_swap_q`), both computed a cycle ahead from the next values of the state they
+//!   describe (`*_nx`), so they equal their combinational definitions above in every cycle and a
+//!   beat's fire is one gate from registers.
 
 use crate::config::Config;
 use crate::verilog::*;
@@ -174,10 +179,8 @@ pub fn module(cfg: &Config) -> Module {
     let queue = always(vec![if_else(
         id("rst"),
         vec![
-            nb(id("head_valid"), zero()),
             nb(id("tail_valid"), zero()),
             nb(id("beat"), zeros(id("N_W"))),
-            nb(id("first_swap"), zero()),
             nb(id("last_beat"), zero()),
         ],
         vec![if_else(
@@ -188,14 +191,9 @@ pub fn module(cfg: &Config) -> Module {
                     Stmt::Comment(
                         "The head's last beat: the next command (if any) moves up.".into(),
                     ),
-                    nb(id("head_valid"), id("tail_valid").or(id("mm_fire"))),
                     nb(id("head"), cond(id("tail_valid"), id("tail"), id("mm_cmd"))),
                     nb(id("tail_valid"), zero()),
                     nb(id("beat"), zeros(id("N_W"))),
-                    nb(
-                        id("first_swap"),
-                        cond(id("tail_valid"), id("tail").at(id("F_SWAP")), id("mm_swap")),
-                    ),
                     nb(
                         id("last_beat"),
                         cond(id("tail_valid"), id("tail_single"), id("mm_single")),
@@ -207,7 +205,6 @@ pub fn module(cfg: &Config) -> Module {
                         id("head").part(id("F_LEFT"), id("N_W")),
                         id("head_left").sub(one()),
                     ),
-                    nb(id("first_swap"), zero()),
                     nb(
                         id("last_beat"),
                         id("head_left").eq(concat(vec![zeros(id("N_W").sub(int(1))), one()])),
@@ -222,8 +219,6 @@ pub fn module(cfg: &Config) -> Module {
                     tail_push(),
                     vec![
                         nb(id("head"), id("mm_cmd")),
-                        nb(id("head_valid"), one()),
-                        nb(id("first_swap"), id("mm_swap")),
                         nb(id("last_beat"), id("mm_single")),
                     ],
                 )],
@@ -234,28 +229,10 @@ pub fn module(cfg: &Config) -> Module {
     let load = always(vec![if_else(
         id("rst"),
         vec![
-            nb(id("shadow_full"), zero()),
             nb(id("ld_row"), zeros(id("ROW_W"))),
             nb(id("ld_e_valid"), zero()),
-            nb(id("loading"), zero()),
-            nb(id("early"), zero()),
         ],
         vec![
-            Stmt::Comment(
-                "A load that was swapped in early does not fill the shadow when it ends.".into(),
-            ),
-            if_else(
-                id("ls_fire").and(id("ls_end")),
-                vec![
-                    nb(id("shadow_full"), not(id("early").or(id("early_swap")))),
-                    nb(id("early"), zero()),
-                ],
-                vec![
-                    if_(id("swap_fire"), vec![nb(id("shadow_full"), zero())]),
-                    if_(id("early_swap"), vec![nb(id("early"), one())]),
-                ],
-            ),
-            if_(id("ls_fire"), vec![nb(id("loading"), not(id("ls_end")))]),
             if_(
                 id("ls_fire"),
                 vec![nb(
@@ -325,9 +302,18 @@ pub fn module(cfg: &Config) -> Module {
             e
         }
     };
-    let mv_ready =
-        unless_hazard(id("head_valid").and(not(id("first_swap").and(not(id("swap_ok"))))));
-    let swap_req = unless_hazard(id("mv_valid").and(id("head_valid")).and(id("first_swap")));
+    // Integer formats: the ready of a moving beat, and whether a swapping head is offered, are
+    // registers computed a cycle ahead from the handshake state's next values (`state` below),
+    // so that a beat's fire is one gate from registers. Floating point computes them here (its
+    // accumulate hazard depends on the entry register).
+    let (mv_ready, swap_req) = if float {
+        (
+            unless_hazard(id("head_valid").and(not(id("first_swap").and(not(id("swap_ok")))))),
+            unless_hazard(id("mv_valid").and(id("head_valid")).and(id("first_swap"))),
+        )
+    } else {
+        (id("mv_ready_q"), id("mv_valid").and(id("head_swap_q")))
+    };
     let acc_hazard = if float {
         gen_if(
             id("ADD_LAT").gt(int(1)),
@@ -456,6 +442,13 @@ pub fn module(cfg: &Config) -> Module {
             id("head_offset").add(id("beat").slice(id("ADDR_W").sub(int(1)), int(0))),
         ),
         reg("shadow_full", None),
+        if float {
+            Item::Blank
+        } else {
+            comment("mv_ready, and head_valid && first_swap, computed a cycle ahead (see the handshake state).")
+        },
+        if float { Item::Blank } else { reg("mv_ready_q", None) },
+        if float { Item::Blank } else { reg("head_swap_q", None) },
         wire_init("mm_fire", None, id("mm_valid").and(id("mm_ready"))),
         wire_init("mv_fire", None, id("mv_valid").and(id("mv_ready"))),
         acc_hazard_decl,
@@ -467,12 +460,23 @@ pub fn module(cfg: &Config) -> Module {
         reg("loading", None),
         reg("early", None),
         comment("A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle."),
-        wire_init(
-            "swap_ok",
-            None,
-            id("shadow_full").or(id("ls_gapless").and(id("loading")).and(not(id("early")))),
+        if float {
+            wire_init(
+                "swap_ok",
+                None,
+                id("shadow_full").or(id("ls_gapless").and(id("loading")).and(not(id("early")))),
+            )
+        } else {
+            comment("(mv_ready_q holds it for a swapping head: swap_fire = mv_fire && first_swap.)")
+        },
+        assign(
+            id("swap_fire"),
+            if float {
+                id("swap_req").and(id("swap_ok"))
+            } else {
+                id("mv_fire").and(id("first_swap"))
+            },
         ),
-        assign(id("swap_fire"), id("swap_req").and(id("swap_ok"))),
         wire_init("early_swap", None, id("swap_fire").and(not(id("shadow_full")))),
         assign(id("mv_ready"), mv_ready),
         queue,
@@ -496,6 +500,9 @@ pub fn module(cfg: &Config) -> Module {
     items.extend([
         wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
         load,
+    ]);
+    items.extend(handshake_state(float));
+    items.extend([
         Item::Blank,
         comment(
             "---- Moving entry: rows r >= k, and rows past the stationary's last, are zero ----",
@@ -875,6 +882,103 @@ pub fn module(cfg: &Config) -> Module {
         ports: ports(),
         items,
     }
+}
+
+/// The handshake state's next values (`*_nx`: the queue's head valid and first-beat swap
+/// flag, the shadow's full flag, a load in progress, an early swap) and their registers; for
+/// integer formats also `mv_ready_q` and `head_swap_q`, the moving beat's ready and
+/// `head_valid && first_swap` of the next cycle, from the same next values (so they equal the
+/// combinational expressions of the state they describe, one cycle early).
+fn handshake_state(float: bool) -> Vec<Item> {
+    let zero = || sized(1, 0);
+    let state = [
+        "head_valid",
+        "first_swap",
+        "shadow_full",
+        "early",
+        "loading",
+    ];
+    let nx = |n: &str| id(&format!("{n}_nx"));
+    let mut items = vec![
+        Item::Blank,
+        comment("---- Handshake state: next values, then the registers ----"),
+        comment(
+            "The head: the next command moves up at the last beat; a header fills an empty head.",
+        ),
+        wire_init(
+            "head_valid_nx",
+            None,
+            cond(
+                id("mv_fire"),
+                cond(
+                    id("last_beat"),
+                    id("tail_valid").or(id("mm_fire")),
+                    id("head_valid"),
+                ),
+                id("head_valid").or(id("mm_fire")),
+            ),
+        ),
+        wire_init(
+            "first_swap_nx",
+            None,
+            cond(
+                id("mv_fire"),
+                id("last_beat").and(cond(
+                    id("tail_valid"),
+                    id("tail").at(id("F_SWAP")),
+                    id("mm_swap"),
+                )),
+                cond(
+                    id("mm_fire").and(not(id("head_valid"))),
+                    id("mm_swap"),
+                    id("first_swap"),
+                ),
+            ),
+        ),
+        comment("A load that was swapped in early does not fill the shadow when it ends."),
+        wire_init(
+            "shadow_full_nx",
+            None,
+            cond(
+                id("ls_fire").and(id("ls_end")),
+                not(id("early").or(id("early_swap"))),
+                id("shadow_full").and(not(id("swap_fire"))),
+            ),
+        ),
+        wire_init(
+            "early_nx",
+            None,
+            cond(
+                id("ls_fire").and(id("ls_end")),
+                zero(),
+                id("early").or(id("early_swap")),
+            ),
+        ),
+        wire_init(
+            "loading_nx",
+            None,
+            cond(id("ls_fire"), not(id("ls_end")), id("loading")),
+        ),
+    ];
+    let mut resets: Vec<Stmt> = state.iter().map(|n| nb(id(n), zero())).collect();
+    let mut loads: Vec<Stmt> = state.iter().map(|n| nb(id(n), nx(n))).collect();
+    if !float {
+        items.push(wire_init(
+            "swap_ok_nx",
+            None,
+            nx("shadow_full").or(id("ls_gapless").and(nx("loading")).and(not(nx("early")))),
+        ));
+        resets.extend([nb(id("mv_ready_q"), zero()), nb(id("head_swap_q"), zero())]);
+        loads.extend([
+            nb(
+                id("mv_ready_q"),
+                nx("head_valid").and(not(nx("first_swap").and(not(id("swap_ok_nx"))))),
+            ),
+            nb(id("head_swap_q"), nx("head_valid").and(nx("first_swap"))),
+        ]);
+    }
+    items.push(always(vec![if_else(id("rst"), resets, loads)]));
+    items
 }
 
 /// Integer column sums, exact in `PS_W` bits, sign- or zero-extended to `ACC_W` for PSUM
