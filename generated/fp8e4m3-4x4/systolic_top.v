@@ -96,9 +96,6 @@ module systolic_top #(
   reg tail_single;
   wire [ADDR_W-1:0] beat_addr = head_offset + beat[ADDR_W - 1:0];
   reg shadow_full;
-
-
-
   wire mm_fire = mm_valid && mm_ready;
   wire mv_fire = mv_valid && mv_ready;
   wire acc_hazard;

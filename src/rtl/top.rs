@@ -442,13 +442,15 @@ pub fn module(cfg: &Config) -> Module {
             id("head_offset").add(id("beat").slice(id("ADDR_W").sub(int(1)), int(0))),
         ),
         reg("shadow_full", None),
-        if float {
-            Item::Blank
-        } else {
-            comment("mv_ready, and head_valid && first_swap, computed a cycle ahead (see the handshake state).")
-        },
-        if float { Item::Blank } else { reg("mv_ready_q", None) },
-        if float { Item::Blank } else { reg("head_swap_q", None) },
+    ]);
+    if !float {
+        items.extend([
+            comment("mv_ready, and head_valid && first_swap, computed a cycle ahead (see the handshake state)."),
+            reg("mv_ready_q", None),
+            reg("head_swap_q", None),
+        ]);
+    }
+    items.extend([
         wire_init("mm_fire", None, id("mm_valid").and(id("mm_ready"))),
         wire_init("mv_fire", None, id("mv_valid").and(id("mv_ready"))),
         acc_hazard_decl,
