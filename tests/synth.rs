@@ -248,14 +248,21 @@ fn icebreaker_board_flow(
     Some((r, o))
 }
 
-/// The post-synthesis netlist of a board-top flow, with Yosys' own iCE40 cell models (and ours
-/// of the PLL) in Verilator: a GEMM through its real UART pins must equal the golden model.
-fn board_netlist_gemm(cfg: &Config, r: &systolic::synth::Report, o: &SynthOptions, tag: &str) {
+/// The post-synthesis netlist of a board-top flow, with the family's cell models (iCE40: Yosys'
+/// own, and ours of the PLL; ECP5: Yosys' and ours of DP16KD and MULT18X18D) in Verilator: a
+/// GEMM through its real UART pins must equal the golden model.
+fn board_netlist_gemm(
+    family: Family,
+    cfg: &Config,
+    r: &systolic::synth::Report,
+    o: &SynthOptions,
+    tag: &str,
+) {
     if !systolic::tools::require_tool("verilator", "board-top post-synthesis simulation") {
         return;
     }
-    let cells = systolic::synth::verify::cell_models(Family::Ice40)
-        .expect("Yosys' share/ice40/cells_sim.v beside the tools");
+    let cells =
+        systolic::synth::verify::cell_models(family).expect("Yosys' cell models beside the tools");
     let mut files = cells.files;
     files.push((
         "netlist.v".to_string(),
@@ -300,7 +307,7 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     let rtl = std::fs::read_to_string(o.run_dir.join("rtl/systolic_board.v")).unwrap();
     assert!(rtl.contains("CLKS_PER_BIT   = 8"), "1.5 Mbaud at 12 MHz");
     assert!(!o.run_dir.join("rtl/systolic_clock_ice40.v").exists());
-    board_netlist_gemm(&cfg, &r, &o, "board-netlist-ice40");
+    board_netlist_gemm(Family::Ice40, &cfg, &r, &o, "board-netlist-ice40");
 }
 
 /// The same board top of a 1x1 engine with its core clock from the UP5K's PLL (SB_PLL40_PAD on
@@ -361,7 +368,7 @@ fn ice40_board_top_with_the_pll_to_bitstream() {
         netlist.contains("SB_PLL40_PAD"),
         "the PLL survives synthesis"
     );
-    board_netlist_gemm(&cfg, &r, &o, "board-netlist-ice40-pll");
+    board_netlist_gemm(Family::Ice40, &cfg, &r, &o, "board-netlist-ice40-pll");
 }
 
 #[test]
@@ -578,6 +585,42 @@ fn ice40_primitives_pair_pes_on_sb_mac16_through_the_flow() {
         &r.netlist_verilog,
         Some(("SB_MAC16", ".B_SIGNED(32'sd1)", "    .B_SIGNED(32'sd0),")),
     );
+}
+
+/// The board top of a 2x2 engine on the ULX3S 25F's real pins (25 MHz oscillator) through
+/// ecppack, at 1.5 Mbaud; then its post-synthesis netlist (engine SBUF and instruction queue on
+/// DP16KD in their 9-bit mode, the UART bridge, the core) runs a GEMM through its UART pins
+/// against the golden model.
+#[test]
+fn ecp5_board_top_on_the_ulx3s_pins_runs_a_gemm() {
+    let test = "ecp5_board_top_on_the_ulx3s_pins";
+    if !tools_or_skip(Family::Ecp5, test) {
+        return;
+    }
+    // An SBUF of 1024 entries per partition: its lane memories (256 x 8 bits) go to DP16KD
+    // (at 64 entries they would be LUT RAM).
+    let cfg = Config::from_raw(&RawConfig {
+        sbuf_depth: 1024,
+        ..board_config("board2x2", 2, 2).to_raw()
+    })
+    .unwrap();
+    let mut o = options(&cfg, board("ulx3s-25f"), false, scratch(test));
+    o.top = systolic::synth::SynthTop::Board;
+    o.baud = 1_500_000;
+    let r = run(&cfg, &o).unwrap_or_else(|e| panic!("ECP5 board-top flow failed: {e}"));
+    eprintln!("{}", r.summary());
+    assert_eq!(
+        (r.mode.as_str(), r.top.as_str()),
+        ("board", "systolic_board")
+    );
+    let bit = o.run_dir.join(r.bitstream.as_deref().expect("a bitstream"));
+    assert!(std::fs::metadata(&bit).map(|m| m.len()).unwrap_or(0) > 0);
+    let netlist = std::fs::read_to_string(o.run_dir.join(&r.netlist_verilog)).unwrap();
+    assert!(
+        netlist.contains(".DATA_WIDTH_A(32'd9)"),
+        "the engine's byte-wide memories on DP16KD in their 9-bit mode"
+    );
+    board_netlist_gemm(Family::Ecp5, &cfg, &r, &o, "board-netlist-ecp5");
 }
 
 /// A board written here, not in constraints/: a device with 2 multipliers, so the DSP check

@@ -103,6 +103,10 @@ endmodule
 //   `systolic_ram_ecp5` instantiates it for up to 1024 words: either port writes (WE) or reads
 //   (not WE) the word at AD13..AD4 with byte enables AD1..AD0 for the two 9-bit bytes of DI;
 //   a port's DO keeps its value in a cycle that writes (WRITEMODE "NORMAL"). REGMODE_A "NOREG".
+// - 9-bit true dual port (both DATA_WIDTH 9), as `$__DP16KD_` maps the engine's byte-wide
+//   memories (the SBUF's lanes): as the 18-bit one, the word at AD13..AD3 (no byte enables),
+//   data on DI8..DI0 and DO8..DO0 (the other DO bits 0); WRITEMODE "NORMAL" or
+//   "READBEFOREWRITE" (a writing port's DO then shows the word it overwrites).
 // Read data changes at the clock edge of a read with CE; with REGMODE "OUTREG" it passes the
 // block's output register at the next edge with OCE. A read of the word written at the same
 // edge returns the old word (the generated PSUM never relies on it: it forwards). RST clears
@@ -204,10 +208,13 @@ module DP16KD #(
   /* verilator lint_off WIDTH */
   localparam PDP = DATA_WIDTH_A == 36 && DATA_WIDTH_B == 36 && REGMODE_A == REGMODE_B;
   localparam TDP18 = DATA_WIDTH_A == 18 && DATA_WIDTH_B == 18 && REGMODE_A == "NOREG";
+  localparam TDP9 = DATA_WIDTH_A == 9 && DATA_WIDTH_B == 9 && REGMODE_A == "NOREG";
   localparam OUTREG = REGMODE_B == "OUTREG";
   generate
-  if (!((PDP || TDP18) && (REGMODE_B == "NOREG" || OUTREG) && WRITEMODE_A == "NORMAL"
-        && WRITEMODE_B == "NORMAL" && CLKAMUX == "CLKA" && CLKBMUX == "CLKB")) begin : g_unsupported
+  if (!((PDP || TDP18 || TDP9) && (REGMODE_B == "NOREG" || OUTREG)
+        && (WRITEMODE_A == "NORMAL" || TDP9 && WRITEMODE_A == "READBEFOREWRITE")
+        && (WRITEMODE_B == "NORMAL" || TDP9 && WRITEMODE_B == "READBEFOREWRITE")
+        && CLKAMUX == "CLKA" && CLKBMUX == "CLKB")) begin : g_unsupported
     dp16kd_configuration_not_modelled u_unsupported ();
   end
   endgenerate
@@ -239,7 +246,8 @@ module DP16KD #(
   wire [13:0] adb = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0};
 
   // The storage as 2048 bytes of 9 bits: a 36-bit word w is bytes 4w..4w+3, an 18-bit word w
-  // bytes 2w, 2w+1 (the 36-bit view's low half is DIA/DOA, high half DIB/DOB).
+  // bytes 2w, 2w+1 (the 36-bit view's low half is DIA/DOA, high half DIB/DOB), a 9-bit word w
+  // byte w.
   reg [8:0] mem [0:2047];
   reg [35:0] rp, op;        // PDP: read latch and output register (port B)
   reg [17:0] ra, rb, ob;    // TDP18: read latches of ports A and B, output register of B
@@ -254,8 +262,8 @@ module DP16KD #(
     ob = 18'd0;
   end
 
-  // Port A writes (PDP: 36 bits; TDP18: 18), or (TDP18) reads. Port B's writes (TDP18) are not
-  // modelled: one stops the simulation.
+  // Port A writes (PDP: 36 bits; TDP18: 18; TDP9: 9), or (TDP18, TDP9) reads. Port B's writes
+  // (TDP18, TDP9) are not modelled: one stops the simulation.
   always @(posedge CLKA) begin
     if (CEA && cs_a) begin
       if (PDP) begin
@@ -265,6 +273,9 @@ module DP16KD #(
           if (ada[2]) mem[{ada[13:5], 2'd2}] <= dib[8:0];
           if (ada[3]) mem[{ada[13:5], 2'd3}] <= dib[17:9];
         end
+      end else if (TDP9) begin
+        if (WEA) mem[ada[13:3]] <= dia[8:0];
+        if (!WEA || WRITEMODE_A == "READBEFOREWRITE") ra <= {9'd0, mem[ada[13:3]]};
       end else if (WEA) begin
         if (ada[0]) mem[{ada[13:4], 1'b0}] <= dia[8:0];
         if (ada[1]) mem[{ada[13:4], 1'b1}] <= dia[17:9];
@@ -283,6 +294,8 @@ module DP16KD #(
       end else if (WEB) begin
         $display("DP16KD model: writes on port B are not modelled");
         $stop;
+      end else if (TDP9) begin
+        rb <= {9'd0, mem[adb[13:3]]};
       end else begin
         rb <= {mem[{adb[13:4], 1'b1}], mem[{adb[13:4], 1'b0}]};
       end
