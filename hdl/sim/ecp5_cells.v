@@ -210,6 +210,7 @@ module DP16KD #(
   localparam TDP18 = DATA_WIDTH_A == 18 && DATA_WIDTH_B == 18 && REGMODE_A == "NOREG";
   localparam TDP9 = DATA_WIDTH_A == 9 && DATA_WIDTH_B == 9 && REGMODE_A == "NOREG";
   localparam OUTREG = REGMODE_B == "OUTREG";
+  localparam RBW_A = WRITEMODE_A == "READBEFOREWRITE";
   generate
   if (!((PDP || TDP18 || TDP9) && (REGMODE_B == "NOREG" || OUTREG)
         && (WRITEMODE_A == "NORMAL" || TDP9 && WRITEMODE_A == "READBEFOREWRITE")
@@ -275,7 +276,7 @@ module DP16KD #(
         end
       end else if (TDP9) begin
         if (WEA) mem[ada[13:3]] <= dia[8:0];
-        if (!WEA || WRITEMODE_A == "READBEFOREWRITE") ra <= {9'd0, mem[ada[13:3]]};
+        if (!WEA || RBW_A) ra <= {9'd0, mem[ada[13:3]]};
       end else if (WEA) begin
         if (ada[0]) mem[{ada[13:4], 1'b0}] <= dia[8:0];
         if (ada[1]) mem[{ada[13:4], 1'b1}] <= dia[17:9];
