@@ -17,7 +17,7 @@ module systolic_psum #(
   parameter integer M_W      = 3,                // bits of a column count 1..COLS
   parameter integer RD_AHEAD = 2,                // control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)
   parameter integer RAM_ECP5 = 0,                // 1: each column on ECP5 DP16KD blocks with their output registers (RD_AHEAD 2)
-  parameter integer LO_W     = 16                // split accumulate: bits of the low half (the high ACC_W - LO_W a cycle later)
+  parameter integer LO_W     = 18                // split accumulate: bits of the low half (the high ACC_W - LO_W a cycle later)
 ) (
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
