@@ -901,9 +901,12 @@ mod tests {
         r.format = "int2".into();
         for (acc, lo) in [(4, 3), (5, 4), (6, 5), (7, 5)] {
             r.acc_bits = acc;
-            assert_eq!(Config::from_raw(&r).unwrap().derived.psum_lo_w, lo, "acc {acc}");
+            assert_eq!(
+                Config::from_raw(&r).unwrap().derived.psum_lo_w,
+                lo,
+                "acc {acc}"
+            );
         }
-        r.format = "int8".into();
         r.format = "bf16".into();
         r.acc_bits = 32;
         let e = Config::from_raw(&r).unwrap_err().to_string();

@@ -349,23 +349,19 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         }
         (Family::Ecp5, Multipliers::Lut) => false,
         (Family::Ecp5, Multipliers::Auto) if cfg.derived.mul_lat > 2 && !own_dsps => {
+            let (per_pe, _) = split_products(cfg);
             notes.push(format!(
-                "pe_latency {} splits each multiplier into {} partial products for LUT \
-                 fabrics: LUT multipliers (--mult dsp maps each to a MULT18X18D, {} per PE)",
-                cfg.pe_latency,
-                split_products(cfg),
-                split_products(cfg)
+                "pe_latency {} splits each multiplier into {per_pe} partial products for LUT \
+                 fabrics: LUT multipliers (--mult dsp maps each to a MULT18X18D, {per_pe} per PE)",
+                cfg.pe_latency
             ));
             false
         }
         (Family::Ecp5, _) if cfg.derived.mul_lat > 2 && !own_dsps => {
+            let (per_pe, what) = split_products(cfg);
             fits(
-                if cfg.derived.mul_lat > 3 {
-                    "MULT18X18D (four per PE: pe_latency 5 splits each multiplier)"
-                } else {
-                    "MULT18X18D (two per PE: pe_latency 4 splits each multiplier)"
-                },
-                split_products(cfg) * cfg.pes(),
+                what,
+                per_pe * cfg.pes(),
                 dev.dsp,
                 &dev.name,
                 ": give a smaller array, or --mult lut".into(),
@@ -771,12 +767,20 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     Ok(report)
 }
 
-/// The partial products of a split LUT multiplier (`mul_lat` 3: two halves, 4: four quarters).
-fn split_products(cfg: &Config) -> u64 {
+/// The partial products of a split LUT multiplier (`mul_lat` 3: two halves, 4: four quarters),
+/// each a MULT18X18D with `--mult dsp`: their count per PE, and the blocks as the fit check
+/// names them.
+fn split_products(cfg: &Config) -> (u64, &'static str) {
     if cfg.derived.mul_lat > 3 {
-        4
+        (
+            4,
+            "MULT18X18D (four per PE: pe_latency 5 splits each multiplier)",
+        )
     } else {
-        2
+        (
+            2,
+            "MULT18X18D (two per PE: pe_latency 4 splits each multiplier)",
+        )
     }
 }
 
