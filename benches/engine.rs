@@ -56,6 +56,7 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .unwrap()
 }

@@ -110,6 +110,40 @@ pub struct RawConfig {
     /// Omitted from the canonical text when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub psum_split: bool,
+    /// How the engine's SBUF is built (see `rtl::sbuf`): `partitioned` (the default: lane
+    /// memories per partition, a 32-bit bus word written in one cycle) or `packed` (one memory
+    /// per read port, a row holding one entry of every partition; a bus word written one entry
+    /// per cycle: fewer, fuller block RAMs, for small devices). The core is the same either way.
+    /// Omitted from the canonical text when partitioned.
+    #[serde(default, skip_serializing_if = "is_partitioned")]
+    pub sbuf_layout: SbufLayout,
+}
+
+/// How the engine's state buffer is built of memories (see `rtl::sbuf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SbufLayout {
+    /// Per read port and partition, one lane memory per entry of a 32-bit bus word: a host
+    /// write stores a whole word in one cycle; each lane memory takes at least one block RAM.
+    #[default]
+    Partitioned,
+    /// Per read port, one memory whose row holds one entry of every partition (written with a
+    /// per-partition enable): a host word is stored one entry per cycle, and the bus waits for
+    /// it; `ceil(partitions x bits / 16)` iCE40 block RAMs per port at up to 256 entries.
+    Packed,
+}
+
+impl fmt::Display for SbufLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SbufLayout::Partitioned => "partitioned",
+            SbufLayout::Packed => "packed",
+        })
+    }
+}
+
+fn is_partitioned(l: &SbufLayout) -> bool {
+    *l == SbufLayout::Partitioned
 }
 
 fn is_false(v: &bool) -> bool {
@@ -191,6 +225,7 @@ pub struct Overrides {
     pub primitives: Option<Primitives>,
     pub dsp_cols: Option<u32>,
     pub psum_split: Option<bool>,
+    pub sbuf_layout: Option<SbufLayout>,
 }
 
 impl RawConfig {
@@ -205,7 +240,8 @@ impl RawConfig {
             || o.pe_latency.is_some()
             || o.primitives.is_some()
             || o.dsp_cols.is_some()
-            || o.psum_split.is_some();
+            || o.psum_split.is_some()
+            || o.sbuf_layout.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -239,6 +275,9 @@ impl RawConfig {
         if let Some(v) = o.psum_split {
             self.psum_split = v;
         }
+        if let Some(v) = o.sbuf_layout {
+            self.sbuf_layout = v;
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -266,6 +305,8 @@ pub struct Config {
     pub dsp_cols: u32,
     /// Integer PSUM accumulate in two halves, the high one a cycle later (see `rtl::psum`).
     pub psum_split: bool,
+    /// How the engine's SBUF is built (see `rtl::sbuf`).
+    pub sbuf_layout: SbufLayout,
     pub derived: Derived,
 }
 
@@ -578,6 +619,7 @@ impl Config {
             primitives: raw.primitives,
             dsp_cols,
             psum_split: raw.psum_split,
+            sbuf_layout: raw.sbuf_layout,
             derived,
         })
     }
@@ -598,6 +640,7 @@ impl Config {
             dsp_cols: (self.primitives != Primitives::Generic && self.dsp_cols != self.cols)
                 .then_some(self.dsp_cols),
             psum_split: self.psum_split,
+            sbuf_layout: self.sbuf_layout,
         }
     }
 
@@ -662,6 +705,7 @@ impl Config {
             primitives: Primitives::Generic,
             dsp_cols: None,
             psum_split: false,
+            sbuf_layout: SbufLayout::Partitioned,
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -758,6 +802,7 @@ mod tests {
             primitives: Default::default(),
             dsp_cols: None,
             psum_split: false,
+            sbuf_layout: SbufLayout::Partitioned,
         }
     }
 
@@ -870,6 +915,29 @@ mod tests {
         assert!(!all.canonical_toml().contains("dsp_cols"));
         assert_eq!(all.dsp_blocks(), 20);
         assert_eq!(Config::from_raw(&raw(5, 4)).unwrap().dsp_blocks(), 0);
+    }
+
+    #[test]
+    fn sbuf_layout_is_in_the_text_only_when_packed() {
+        let mut r = raw(4, 4);
+        let part = Config::from_raw(&r).unwrap();
+        assert_eq!(part.sbuf_layout, SbufLayout::Partitioned);
+        assert!(!part.canonical_toml().contains("sbuf_layout"));
+        r.sbuf_layout = SbufLayout::Packed;
+        let packed = Config::from_raw(&r).unwrap();
+        let text = packed.canonical_toml();
+        assert!(text.contains("sbuf_layout = \"packed\""), "{text}");
+        assert_ne!(packed.hash(), part.hash());
+        let back = Config::from_toml_str(&text, "t", &Overrides::default()).unwrap();
+        assert_eq!(back, packed);
+        let bad = text.replace("\"packed\"", "\"wide\"");
+        let e = Config::from_toml_str(&bad, "t.toml", &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml") && e.contains("partitioned") && e.contains("packed"),
+            "{e}"
+        );
     }
 
     #[test]

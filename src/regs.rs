@@ -407,7 +407,7 @@ pub const WINDOWS: &[Window] = &[
         base: SBUF_BASE,
         access: Access::WriteOnly,
         size: |c| sbuf_partitions(c) * c.sbuf_depth * sbuf_entry_bytes(c),
-        doc: "The SBUF, write-only: entry e of partition p at byte offset (p * sbuf_depth + e) * EB, EB = 1 for DATA_W <= 8 and 2 for DATA_W <= 16; an element sits in the low DATA_W bits of its EB bytes. One 32-bit write stores up to 4/EB consecutive entries of one partition: an entry is written when all its EB WSTRB bits are set (a partly strobed entry is left unchanged).",
+        doc: "The SBUF, write-only: entry e of partition p at byte offset (p * sbuf_depth + e) * EB, EB = 1 for DATA_W <= 8 and 2 for DATA_W <= 16; an element sits in the low DATA_W bits of its EB bytes. One 32-bit write stores up to 4/EB consecutive entries of one partition: an entry is written when all its EB WSTRB bits are set (a partly strobed entry is left unchanged). With the packed SBUF (`sbuf_layout = \"packed\"`) the word's entries are stored one per cycle and the bus performs no write meanwhile: a write into the window then takes 4/EB cycles more.",
     },
 ];
 
@@ -600,6 +600,7 @@ mod tests {
                 primitives: Default::default(),
                 dsp_cols: None,
                 psum_split: false,
+                sbuf_layout: Default::default(),
             })
             .unwrap();
             for r in REGISTERS {

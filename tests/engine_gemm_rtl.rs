@@ -40,6 +40,7 @@ fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_laten
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .expect("valid test config")
 }
@@ -218,6 +219,7 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .expect("valid test config")
 }

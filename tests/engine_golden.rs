@@ -35,6 +35,7 @@ fn cfg(
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .expect("valid test config")
 }

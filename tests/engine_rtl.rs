@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use systolic::config::{Config, RawConfig};
+use systolic::config::{Config, RawConfig, SbufLayout};
 use systolic::cosim::HarnessOptions;
 use systolic::engine::rtl::RtlEngine;
 use systolic::engine::Engine;
@@ -55,8 +55,17 @@ fn config(
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: SbufLayout::Partitioned,
     })
     .expect("valid test config")
+}
+
+/// `cfg` with the packed SBUF (one memory per read port, a bus word stored one entry per cycle).
+fn packed(cfg: Config) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.sbuf_layout = SbufLayout::Packed;
+    raw.name.push_str("-packed");
+    Config::from_raw(&raw).expect("valid packed config")
 }
 
 fn scratch(tag: &str) -> PathBuf {
@@ -84,6 +93,10 @@ fn lint_configs() -> Vec<Config> {
         config(1, 1, "uint16", 64, 3, 2, 16),
         config(2, 9, "int4", 8, 1, 4096, 65536),
         config(5, 2, "int12", 40, 64, 16, 32),
+        packed(config(3, 5, "int8", 32, 2, 64, 64)),
+        packed(config(2, 9, "int4", 8, 1, 4096, 65536)),
+        packed(config(5, 2, "int12", 40, 64, 16, 32)),
+        packed(config(1, 1, "uint16", 64, 3, 2, 16)),
     ]
 }
 
@@ -180,14 +193,16 @@ fn engine_iverilog_and_yosys() {
                 "{}: yosys warnings\n{log}",
                 cfg.name
             );
-            // The SBUF: LANES memories per partition and read port; the queue: one memory.
-            let parts = cfg.rows.max(cfg.cols);
+            // The SBUF: LANES memories per partition and read port (partitioned) or one per read
+            // port (packed); the queue: one memory.
             let lanes = if cfg.derived.data_w <= 8 { 4 } else { 2 };
-            let sbuf_mems = lanes * (cfg.rows + cfg.cols);
+            let sbuf_mems = match cfg.sbuf_layout {
+                SbufLayout::Partitioned => lanes * (cfg.rows + cfg.cols),
+                SbufLayout::Packed => 2,
+            };
             let sbuf_bits = u64::from(cfg.sbuf_depth)
                 * u64::from(cfg.derived.data_w)
                 * u64::from(cfg.rows + cfg.cols);
-            let _ = parts;
             let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
             let stat = sbuf_stat(&read("stat_proc.txt"), &read("stat_mem.txt"));
             assert_eq!(
@@ -532,6 +547,15 @@ fn hand_programs(cfg: &Config, test: &str) {
 #[test]
 fn programs_3x5() {
     hand_programs(&config(3, 5, "int8", 32, 2, 64, 64), "programs_3x5");
+}
+
+/// The packed SBUF: every bus word is stored one entry per cycle while the bus waits.
+#[test]
+fn programs_3x5_packed() {
+    hand_programs(
+        &packed(config(3, 5, "int8", 32, 2, 64, 64)),
+        "programs_3x5_packed",
+    );
 }
 
 #[test]
@@ -1092,6 +1116,15 @@ fn random_wait_states_3x5() {
     );
 }
 
+#[test]
+fn random_wait_states_3x5_packed() {
+    random_with_wait_states(
+        &packed(config(3, 5, "int8", 32, 2, 64, 64)),
+        "random_wait_states_3x5_packed",
+        &[1, 2],
+    );
+}
+
 /// 16-bit elements (two per bus word in the SBUF window) and 48-bit accumulators (two words per
 /// PSUM column), under wait states.
 #[test]
@@ -1100,5 +1133,15 @@ fn random_wait_states_4x4_int16() {
         &config(4, 4, "int16", 48, 3, 32, 64),
         "random_wait_states_4x4_int16",
         &[4, 5],
+    );
+}
+
+/// Two lanes per bus word in the packed SBUF.
+#[test]
+fn random_wait_states_4x4_int16_packed() {
+    random_with_wait_states(
+        &packed(config(4, 4, "int16", 48, 3, 32, 64)),
+        "random_wait_states_4x4_int16_packed",
+        &[6],
     );
 }

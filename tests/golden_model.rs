@@ -30,6 +30,7 @@ fn config(
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .unwrap()
 }

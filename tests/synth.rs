@@ -65,6 +65,7 @@ fn config(rows: u32, cols: u32) -> Config {
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .expect("valid test config")
 }
@@ -202,6 +203,7 @@ fn board_config(name: &str, rows: u32, cols: u32) -> Config {
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .unwrap()
 }
@@ -290,13 +292,19 @@ fn board_netlist_gemm(
     );
 }
 
-/// The board top (engine, UART bridge, reset button, LEDs) of a 2x2 engine on the iCEBreaker's
-/// real pins, at its 12 MHz oscillator, down to a bitstream: the design `systolic board run`
-/// talks to; then its netlist runs a GEMM through its UART pins. (int8-4x4's engine needs 48
-/// block RAMs, the UP5K has 30.)
+/// The board top (engine, UART bridge, reset button, LEDs) of the `icebreaker-int8-4x4` preset
+/// (a 4x4 engine: SB_MAC16 pairs, the packed SBUF) on the iCEBreaker's real pins, at its 12 MHz
+/// oscillator, down to a bitstream: the design `systolic board run` talks to; then its netlist
+/// (the packed SBUF's memories on byte-masked SB_RAM40_4K, the multipliers on SB_MAC16) runs a
+/// GEMM through its UART pins.
 #[test]
 fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
-    let cfg = board_config("board2x2", 2, 2);
+    let cfg = Config::from_preset(
+        &systolic::config::seeds_dir(),
+        "icebreaker-int8-4x4",
+        &Default::default(),
+    )
+    .expect("the preset loads");
     let test = "ice40_board_top_on_the_icebreaker_pins";
     let Some((r, o)) = icebreaker_board_flow(&cfg, test, None) else {
         return;
@@ -304,6 +312,11 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     assert_eq!(r.target_mhz, 12.0, "the oscillator, no PLL");
     assert!(r.timing_met, "Fmax {:?} at 12 MHz", r.fmax_mhz);
     assert!(r.pll.is_none());
+    // The packed SBUF: two memories of 256 entries x 32 bits, two 256x16 blocks each; PSUM 4
+    // columns of 128 x 32 bits (8); the queue (16 x 64: 4) and the bridge's buffer (16 x 32:
+    // 4). Partitioned, the SBUF alone would take 32.
+    assert_eq!(r.cells.bram, 20, "block RAMs");
+    assert_eq!(r.cells.dsp, 8, "SB_MAC16");
     let rtl = std::fs::read_to_string(o.run_dir.join("rtl/systolic_board.v")).unwrap();
     assert!(rtl.contains("CLKS_PER_BIT   = 8"), "1.5 Mbaud at 12 MHz");
     assert!(!o.run_dir.join("rtl/systolic_clock_ice40.v").exists());

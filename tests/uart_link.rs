@@ -468,6 +468,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             primitives: Default::default(),
             dsp_cols: None,
             psum_split: false,
+            sbuf_layout: Default::default(),
         })
         .unwrap()
     };

@@ -53,6 +53,17 @@ pub struct ConfigArgs {
     /// Integer PSUM accumulate in two halves (the high one a cycle later, adding the low one's carry): half the accumulate loop, results one cycle later. Integers at pe_latency 3, 4 or 5.
     #[arg(long)]
     pub psum_split: bool,
+    /// How the engine's SBUF is built: partitioned (default: lane memories per partition, a bus word written in one cycle) or packed (one memory per read port holding every partition's entry in a row, a bus word written one entry per cycle: fewer block RAMs, for the iCE40 boards).
+    #[arg(long, value_parser = parse_sbuf_layout)]
+    pub sbuf_layout: Option<config::SbufLayout>,
+}
+
+fn parse_sbuf_layout(s: &str) -> Result<config::SbufLayout, String> {
+    match s {
+        "partitioned" => Ok(config::SbufLayout::Partitioned),
+        "packed" => Ok(config::SbufLayout::Packed),
+        _ => Err(format!("unknown SBUF layout {s:?}: partitioned or packed")),
+    }
 }
 
 fn parse_primitives(s: &str) -> Result<config::Primitives, String> {
@@ -78,6 +89,7 @@ impl ConfigArgs {
             dsp_cols: self.dsp_cols,
             psum_split: self.psum_split.then_some(true),
             primitives: self.primitives,
+            sbuf_layout: self.sbuf_layout,
         }
     }
 

@@ -323,6 +323,7 @@ mod tests {
             primitives: Default::default(),
             dsp_cols: None,
             psum_split: false,
+            sbuf_layout: Default::default(),
         })
         .unwrap()
     }

@@ -7,7 +7,10 @@
 //!   arrives alone is held. The write is performed in the cycle in which both are present
 //!   (possibly the cycle they both fire) and takes effect at that edge; BVALID rises at the same
 //!   edge and holds BRESP until BREADY. One write outstanding: AW/W are not accepted while
-//!   BVALID is high. At full speed a write takes 2 cycles (AW+W, then B).
+//!   BVALID is high. At full speed a write takes 2 cycles (AW+W, then B). With a `packed`
+//!   SBUF no write is performed while `sb_wbusy` is high (the LANES cycles after an SBUF
+//!   write, while the SBUF stores the word's entries): an SBUF word then takes LANES + 1
+//!   cycles, and a write after it (an instruction push) finds the word stored.
 //! - A PSUM_SELECT write is performed only once an earlier snapshot request is captured (its
 //!   AW/W are held meanwhile): the core answers within a bounded time once nothing is in flight.
 //! - Read: `arready = !rvalid`. The read data is captured at the edge that accepts AR and held
@@ -126,6 +129,15 @@ pub fn module(cfg: &Config) -> Module {
     // The PSUM snapshot window: column index in address bits 11..3, word in bit 2.
     let col_bits_np2 = g.cols.next_power_of_two().trailing_zeros();
 
+    // A write is performed once both beats are here, a PSUM_SELECT once the previous snapshot
+    // is captured, and (packed SBUF) any write once the SBUF has stored the last word.
+    let mut do_write = id("aw_held")
+        .or(id("aw_fire"))
+        .and(id("w_held").or(id("w_fire")))
+        .and(not(id("wa_psum_select").and(id("psel_busy"))));
+    if g.sbuf_packed {
+        do_write = do_write.and(not(id("sb_wbusy")));
+    }
     let mut items = vec![comment("---- Write channels: AW and W in any order ----")];
     items.extend([
         reg("aw_held", None),
@@ -221,14 +233,7 @@ pub fn module(cfg: &Config) -> Module {
         ),
         wire_init("w_ok", None, id("w_code").eq(code(ErrorCode::None))),
         wire_init("psel_busy", None, id("rd_valid").or(id("rd_out"))),
-        wire_init(
-            "do_write",
-            None,
-            id("aw_held")
-                .or(id("aw_fire"))
-                .and(id("w_held").or(id("w_fire")))
-                .and(not(id("wa_psum_select").and(id("psel_busy")))),
-        ),
+        wire_init("do_write", None, do_write),
         wire_init("w_act", None, id("do_write").and(id("w_ok"))),
         always(vec![if_else(
             id("rst"),
@@ -522,6 +527,15 @@ pub fn module(cfg: &Config) -> Module {
         output("sb_wpart", bits(g.part_w), ""),
         output("sb_wrow", bits(g.srow_w), ""),
         output("sb_wdata", bits(g.lanes * g.data_w), ""),
+    ]);
+    if g.sbuf_packed {
+        ports.push(input(
+            "sb_wbusy",
+            None,
+            "the packed SBUF is storing a word: no write is performed",
+        ));
+    }
+    ports.extend([
         output_reg("rd_valid", None, "core PSUM read"),
         input("rd_ready", None, ""),
         output_reg("rd_bank", bits(g.bank_w), ""),

@@ -61,6 +61,8 @@ pub struct Geometry {
     pub srow_w: u32,
     /// Bits of `k * m`.
     pub km_w: u32,
+    /// The SBUF is `packed` (see [`super::sbuf`]): the bus waits while it stores a word.
+    pub sbuf_packed: bool,
 }
 
 impl Geometry {
@@ -93,6 +95,7 @@ impl Geometry {
             lane_b,
             srow_w: sa_w - lane_b,
             km_w: d.k_w + d.m_w,
+            sbuf_packed: cfg.sbuf_layout == crate::config::SbufLayout::Packed,
         }
     }
 }
@@ -150,6 +153,18 @@ pub(crate) fn hoist(items: Vec<Item>) -> Vec<Item> {
                     rest.push(assign(id(&net.name), init));
                 }
                 decls.push(Item::Net(net));
+            }
+            Item::Attributed { attrs, item } if matches!(*item, Item::Net(_)) => {
+                let Item::Net(mut net) = *item else {
+                    unreachable!()
+                };
+                if let Some(init) = net.init.take() {
+                    rest.push(assign(id(&net.name), init));
+                }
+                decls.push(Item::Attributed {
+                    attrs,
+                    item: Box::new(Item::Net(net)),
+                });
             }
             other => rest.push(other),
         }
@@ -388,6 +403,7 @@ mod tests {
             primitives: Default::default(),
             dsp_cols: None,
             psum_split: false,
+            sbuf_layout: Default::default(),
         })
         .unwrap()
     }

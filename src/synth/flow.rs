@@ -584,16 +584,25 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         dev.bram,
         &dev.name,
         if board_top {
+            let lanes = 4 / crate::regs::sbuf_entry_bytes(cfg);
+            let sbuf = match cfg.sbuf_layout {
+                crate::config::SbufLayout::Partitioned => format!(
+                    "the SBUF's (rows + cols) x {lanes} = {} lane memories, each at least one \
+                     block RAM whatever --sbuf-depth (--sbuf-layout packed needs fewer)",
+                    (cfg.rows + cfg.cols) * lanes
+                ),
+                crate::config::SbufLayout::Packed => format!(
+                    "the packed SBUF's two memories of {} entries x {} and {} bits",
+                    cfg.sbuf_depth,
+                    cfg.cols * cfg.derived.data_w,
+                    cfg.rows * cfg.derived.data_w
+                ),
+            };
             format!(
-                " (the engine: the SBUF's (rows + cols) x {} = {} lane memories, each at least \
-                 one block RAM whatever --sbuf-depth; PSUM {} columns x {} banks x {} entries; \
-                 the instruction queue; the bridge's word buffer): give a smaller array, or a \
+                " (the engine: {sbuf}; PSUM {} columns x {} banks x {} entries; the instruction \
+                 queue; the bridge's word buffer): give a smaller array or --sbuf-depth, or a \
                  device with more block RAM",
-                4 / crate::regs::sbuf_entry_bytes(cfg),
-                (cfg.rows + cfg.cols) * (4 / crate::regs::sbuf_entry_bytes(cfg)),
-                cfg.cols,
-                cfg.psum_banks,
-                cfg.psum_depth
+                cfg.cols, cfg.psum_banks, cfg.psum_depth
             )
         } else {
             format!(
@@ -725,6 +734,8 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         primitives: cfg.primitives.to_string(),
         dsp_cols: cfg.dsp_cols,
         psum_split: cfg.psum_split,
+        sbuf_depth: cfg.sbuf_depth,
+        sbuf_layout: cfg.sbuf_layout.to_string(),
         board: board.name.clone(),
         family,
         device: dev.name.clone(),

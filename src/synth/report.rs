@@ -354,6 +354,10 @@ pub struct Report {
     pub dsp_cols: u32,
     /// The PSUM accumulate split in two halves (`psum_split`).
     pub psum_split: bool,
+    /// The engine's SBUF (board tops): entries per partition and layout, "partitioned" or
+    /// "packed".
+    pub sbuf_depth: u32,
+    pub sbuf_layout: String,
     pub board: String,
     pub family: Family,
     pub device: String,
@@ -441,7 +445,7 @@ impl Report {
         };
         let _ = writeln!(
             s,
-            "  top {}, pe_latency {}, {} multipliers{}{own}{}",
+            "  top {}, pe_latency {}, {} multipliers{}{own}{}{}",
             self.top,
             self.pe_latency,
             self.multipliers,
@@ -450,6 +454,16 @@ impl Report {
                 ", split PSUM accumulate"
             } else {
                 ""
+            },
+            if self.mode == "board" && self.top == "systolic_board" {
+                format!(
+                    ", SBUF {} x {} ({})",
+                    self.rows.max(self.cols),
+                    self.sbuf_depth,
+                    self.sbuf_layout
+                )
+            } else {
+                String::new()
             }
         );
         let c = &self.core_cells;

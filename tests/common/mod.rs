@@ -30,6 +30,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         primitives: Default::default(),
         dsp_cols: None,
         psum_split: false,
+        sbuf_layout: Default::default(),
     })
     .expect("valid test config")
 }
