@@ -170,6 +170,7 @@ module systolic_psum #(
       assign w_we = we;
     end
     wire [ACC_W-1:0] sum = w_acc ? acc_sum : w_in;
+    (* no_rw_check = "1" *)
     reg [ACC_W-1:0] mem [0:ENTRIES-1];
     reg [ACC_W-1:0] q;
     always @(posedge clk) begin

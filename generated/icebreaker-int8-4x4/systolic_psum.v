@@ -322,6 +322,7 @@ module systolic_psum #(
         .rdata (rd_q)
       );
     end else begin : g_ram
+      (* no_rw_check = "1" *)
       reg [ACC_W-1:0] mem [0:ENTRIES-1];
       reg [ACC_W-1:0] q;
       always @(posedge clk) begin

@@ -329,6 +329,7 @@ module systolic_psum #(
         .rdata (rd_q_lo)
       );
     end else begin : g_ram_lo
+      (* no_rw_check = "1" *)
       reg [LO_W-1:0] mem_lo [0:ENTRIES-1];
       reg [LO_W-1:0] q_lo;
       always @(posedge clk) begin
@@ -424,6 +425,7 @@ module systolic_psum #(
         .rdata (rd_q_hi)
       );
     end else begin : g_ram_hi
+      (* no_rw_check = "1" *)
       reg [HI_W-1:0] mem_hi [0:ENTRIES-1];
       reg [HI_W-1:0] q_hi;
       always @(posedge clk) begin

@@ -1,11 +1,14 @@
-//! Deliberate bugs, for proving that the co-simulation can fail.
+//! Deliberate bugs, for proving that the co-simulation can fail, and deliberate misbehaviour
+//! of the memories, for proving that the design does not depend on it.
 //!
 //! [`mutate_one_pe`] gives exactly one PE of the array a one-operator bug (its partial-sum
 //! addition becomes a subtraction): a renamed copy of the PE with the bug is instantiated at
 //! that row of a renamed copy of the column, which is instantiated at that column only.
+//! [`garble_psum_reads`] makes the PSUM's inferred memories return wrong data when a read meets
+//! a write of the same entry (what their `no_rw_check` attribute allows a block RAM to do).
 //! Everything happens on the typed description; no Verilog text is edited.
 
-use crate::verilog::{gen_if, id, int, BinOp, Expr, Instance, Item, Stmt};
+use crate::verilog::{bit_not, cond, gen_if, id, int, BinOp, Expr, Instance, Item, Stmt};
 
 use super::Design;
 
@@ -121,4 +124,74 @@ fn replace_instance(
         }
     }
     done
+}
+
+/// Which PSUM reads [`garble_psum_reads`] spoils.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Garble {
+    /// A read in the cycle its entry is written (what `no_rw_check` leaves open): the design
+    /// must not notice.
+    Collisions,
+    /// Every read: the design must fail (proves the garbling reaches the simulation).
+    Every,
+}
+
+/// Make every inferred PSUM memory (`q <= mem[raddr]; if (we) mem[index] <= data;`) return the
+/// bitwise inverse of the stored value on the reads `which` says, as a block RAM without
+/// collision logic may return anything then. Returns how many memories were changed.
+pub fn garble_psum_reads(design: &mut Design, which: Garble) -> usize {
+    let psum = design
+        .modules
+        .iter_mut()
+        .find(|m| m.name == "systolic_psum")
+        .expect("the PSUM module");
+    garble_items(&mut psum.items, which)
+}
+
+fn garble_items(items: &mut [Item], which: Garble) -> usize {
+    let mut n = 0;
+    for item in items.iter_mut() {
+        match item {
+            Item::For { items, .. } | Item::LintOff { items, .. } => {
+                n += garble_items(items, which)
+            }
+            Item::If {
+                then_items,
+                else_items,
+                ..
+            } => {
+                n += garble_items(then_items, which);
+                n += garble_items(else_items, which);
+            }
+            Item::Always { body, .. } => {
+                // The memory's process: its read, then its write.
+                let (read, write) = match body.as_mut_slice() {
+                    [Stmt::NonBlocking(_, read), Stmt::If(we, then, other)]
+                        if other.is_empty() && then.len() == 1 =>
+                    {
+                        (read, (we.clone(), then[0].clone()))
+                    }
+                    _ => continue,
+                };
+                let (Expr::Index(mem, raddr), (we, Stmt::NonBlocking(Expr::Index(wmem, index), _))) =
+                    (read.clone(), write)
+                else {
+                    continue;
+                };
+                if mem != wmem {
+                    continue;
+                }
+                let old = Expr::Index(mem, raddr.clone());
+                *read = match which {
+                    Garble::Every => bit_not(old),
+                    Garble::Collisions => {
+                        cond(we.and((*index).eq(*raddr)), bit_not(old.clone()), old)
+                    }
+                };
+                n += 1;
+            }
+            _ => {}
+        }
+    }
+    n
 }

@@ -13,7 +13,9 @@
 //! - Accumulating into the address written in the previous cycle is forwarded: the sum written
 //!   at the last edge replaces the memory's (stale) read data. Two cycles apart the memory
 //!   already holds it. So back-to-back accumulation into one address is correct at any N,
-//!   without stalls, whatever the memory's read-during-write behaviour.
+//!   without stalls, whatever the memory's read-during-write behaviour: the inferred memories
+//!   carry `no_rw_check`, so Yosys adds no collision logic in front of the block RAM (checked
+//!   by `tests/mutation.rs` with memories that return garbage on such reads).
 //! - Integer read-ahead (`RD_AHEAD = 1`, generated with pe_latency 2): the control arrives
 //!   two cycles before the data. The memory is read in the first control cycle; in the second
 //!   the addend is formed and registered (`old_q`: 0 when overwriting, else the read value or
@@ -633,7 +635,12 @@ fn int_write_port(l: &Lane) -> Vec<Item> {
 /// cycles).
 fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
     let inferred = vec![
-        memory(&l.n("mem"), l.w(), id("ENTRIES")),
+        // The forwarding above replaces every read that meets a write of its entry, so the
+        // memory needs no read-during-write behaviour (no collision logic from Yosys).
+        attributed(
+            &[("no_rw_check", "1")],
+            memory(&l.n("mem"), l.w(), id("ENTRIES")),
+        ),
         reg(&l.n("q"), l.w()),
         always(vec![
             nb(l.l("q"), l.l("mem").at(l.c("raddr"))),
