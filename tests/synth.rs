@@ -251,44 +251,25 @@ fn icebreaker_board_flow(
 }
 
 /// The post-synthesis netlist of a board-top flow, with the family's cell models (iCE40: Yosys'
-/// own, and ours of the PLL; ECP5: Yosys' and ours of DP16KD and MULT18X18D) in Verilator: a
-/// GEMM through its real UART pins must equal the golden model.
-fn board_netlist_gemm(
-    family: Family,
-    cfg: &Config,
-    r: &systolic::synth::Report,
-    o: &SynthOptions,
-    tag: &str,
-) {
+/// own, and ours of the PLL; ECP5: Yosys' and ours of DP16KD and MULT18X18D) in Verilator:
+/// `systolic synth --verify`'s check of a board top, one random product through its real UART
+/// pins, which must equal the golden engine's.
+fn board_netlist_gemm(cfg: &Config, r: &systolic::synth::Report, o: &SynthOptions, seed: u64) {
     if !systolic::tools::require_tool("verilator", "board-top post-synthesis simulation") {
         return;
     }
-    let cells =
-        systolic::synth::verify::cell_models(family).expect("Yosys' cell models beside the tools");
-    let mut files = cells.files;
-    files.push((
-        "netlist.v".to_string(),
-        std::fs::read_to_string(o.run_dir.join(&r.netlist_verilog)).unwrap(),
-    ));
-    let pll = o
-        .pll_mhz
-        .map(|f| systolic::synth::flow::board_pll(&o.board, f).unwrap());
-    let params = systolic::synth::flow::board_top_params(&o.board, o.baud, pll).unwrap();
-    let mut hopts = systolic::cosim::HarnessOptions::default();
-    hopts.extra_args.extend(cells.verilator_args);
-    let sim = systolic::uart::sim::SimBoard::build_files(tag, &files, &params, &hopts)
-        .unwrap_or_else(|e| panic!("the netlist in Verilator: {e}"));
-    let mut e = systolic::uart::engine::UartEngine::connect(sim, cfg, Default::default())
-        .unwrap_or_else(|e| panic!("the netlist answers: {e}"));
-    use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
-    let a = Matrix::from_fn(3, 5, |i, j| (i as i64 * 37 - j as i64 * 53) % 128);
-    let b = Matrix::from_fn(5, 4, |i, j| (i as i64 * 29 + j as i64 * 71) % 255 - 127);
-    let got = gemm(&mut e, &a, &b, &GemmOptions::default()).expect("gemm on the netlist");
-    let mut golden = systolic::engine::golden::GoldenEngine::new(cfg);
-    let want = gemm(&mut golden, &a, &b, &GemmOptions::default()).unwrap();
-    assert_eq!(
-        got.c, want.c,
-        "post-synthesis netlist against the golden model"
+    let v = systolic::synth::verify::verify_board(cfg, o, &r.netlist_verilog, 1, seed, &mut |l| {
+        eprintln!("{l}")
+    })
+    .unwrap_or_else(|e| panic!("the board netlist in Verilator: {e}"));
+    eprintln!(
+        "board netlist: {} result elements through the UART, {} cycles",
+        v.reads, v.cycles
+    );
+    assert!(
+        v.pass && v.through == "uart" && v.reads > 0,
+        "post-synthesis netlist against the golden model: {:?}",
+        v.failure
     );
 }
 
@@ -320,7 +301,7 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     let rtl = std::fs::read_to_string(o.run_dir.join("rtl/systolic_board.v")).unwrap();
     assert!(rtl.contains("CLKS_PER_BIT   = 8"), "1.5 Mbaud at 12 MHz");
     assert!(!o.run_dir.join("rtl/systolic_clock_ice40.v").exists());
-    board_netlist_gemm(Family::Ice40, &cfg, &r, &o, "board-netlist-ice40");
+    board_netlist_gemm(&cfg, &r, &o, 1);
 }
 
 /// The same board top of a 1x1 engine with its core clock from the UP5K's PLL (SB_PLL40_PAD on
@@ -381,7 +362,7 @@ fn ice40_board_top_with_the_pll_to_bitstream() {
         netlist.contains("SB_PLL40_PAD"),
         "the PLL survives synthesis"
     );
-    board_netlist_gemm(Family::Ice40, &cfg, &r, &o, "board-netlist-ice40-pll");
+    board_netlist_gemm(&cfg, &r, &o, 2);
 }
 
 #[test]
@@ -633,7 +614,7 @@ fn ecp5_board_top_on_the_ulx3s_pins_runs_a_gemm() {
         netlist.contains(".DATA_WIDTH_A(32'd9)"),
         "the engine's byte-wide memories on DP16KD in their 9-bit mode"
     );
-    board_netlist_gemm(Family::Ecp5, &cfg, &r, &o, "board-netlist-ecp5");
+    board_netlist_gemm(&cfg, &r, &o, 3);
 }
 
 /// A board written here, not in constraints/: a device with 2 multipliers, so the DSP check

@@ -82,10 +82,12 @@ pub struct Args {
     #[arg(long, value_name = "MHZ", visible_alias = "clock-mhz")]
     pub pll_mhz: Option<f64>,
     /// Co-simulate the post-synthesis netlist (with the FPGA cell models) against the golden
-    /// model: random programs, with and without stalls (needs --ooc or --top harness).
+    /// model: a core (--ooc, --top harness) runs random programs, with and without stalls; a
+    /// board top runs random products through its UART pins, at the baud rate it was built for.
     #[arg(long)]
     pub verify: bool,
-    /// Random programs for --verify (each run with and without random stalls).
+    /// Random programs for --verify (each run with and without random stalls); for a board
+    /// top, random products.
     #[arg(long, default_value_t = 2)]
     pub verify_programs: usize,
     /// List the boards and exit.
@@ -196,14 +198,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opts.run_dir.display()
         );
     }
-    if args.verify && !args.ooc && opts.top == SynthTop::Board {
-        return Err(UsageError {
-            message: "--verify checks the core's netlist, and a board run places the board top"
-                .into(),
-            hint: Some("add --ooc, or --top harness"),
-        }
-        .into());
-    }
     let report = synth::run(&cfg, &opts)?;
     let verification = if args.verify {
         let quiet = args.json;
@@ -212,15 +206,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("{line}");
             }
         };
-        Some(synth::verify::verify(
-            &cfg,
-            report.family,
-            &opts.run_dir,
-            &report.netlist_verilog,
-            args.verify_programs.max(1),
-            1,
-            &mut progress,
-        )?)
+        let n = args.verify_programs.max(1);
+        Some(if report.top == systolic::rtl::board::BOARD_TOP {
+            synth::verify::verify_board(&cfg, &opts, &report.netlist_verilog, n, 1, &mut progress)?
+        } else {
+            synth::verify::verify(
+                &cfg,
+                report.family,
+                &opts.run_dir,
+                &report.netlist_verilog,
+                n,
+                1,
+                &mut progress,
+            )?
+        })
     } else {
         None
     };
@@ -233,11 +232,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", report.summary());
         if let Some(ver) = &verification {
+            let what = if ver.through == "uart" {
+                format!(
+                    "{} products through the UART pins, {} result elements",
+                    ver.programs, ver.reads
+                )
+            } else {
+                format!(
+                    "{} programs with and without stalls, {} reads",
+                    ver.programs, ver.reads
+                )
+            };
             outln!(
-                "post-synthesis co-simulation: {} ({} programs with and without stalls, {} reads, {} cycles; models: {})",
+                "post-synthesis co-simulation: {} ({what}, {} cycles; models: {})",
                 if ver.pass { "PASS" } else { "FAIL" },
-                ver.programs,
-                ver.reads,
                 ver.cycles,
                 ver.models.join(", ")
             );

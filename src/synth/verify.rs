@@ -13,9 +13,11 @@
 //! multiply; a 36-bit simple dual-port memory) and refuse to elaborate any other, so a netlist
 //! that uses them differently fails to build instead of simulating a different block.
 //!
-//! Only netlists that contain the core module `systolic_top` (out of context, or inside the
-//! pin-limited harness) can be checked this way; the board top is checked through its UART
-//! pins (`tests/synth.rs`).
+//! A netlist that contains the core module `systolic_top` (out of context, or inside the
+//! pin-limited harness) is checked this way ([`verify`]). A board top's netlist is checked
+//! through its UART pins instead ([`verify_board`]): the host's own link code talks to it bit
+//! by bit, checks its ID and VERSION, and runs random products of random shapes (several tiles
+//! in each dimension) that must equal the golden engine's, element for element.
 
 use std::path::{Path, PathBuf};
 
@@ -30,14 +32,18 @@ use super::board::Family;
 use super::tool::{locate, Tool};
 use super::SynthError;
 
-/// The outcome of [`verify`].
+/// The outcome of [`verify`] or [`verify_board`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
     pub pass: bool,
-    /// Random programs run (each once without and once with random stalls).
+    /// What was driven: "core" (random programs on `systolic_top`'s ports) or "uart" (random
+    /// products through the board top's UART pins).
+    pub through: &'static str,
+    /// Random programs run (each once without and once with random stalls); through the UART,
+    /// products.
     pub programs: usize,
     pub seed: u64,
-    /// PSUM reads compared in all.
+    /// PSUM reads compared in all; through the UART, result elements.
     pub reads: usize,
     /// Simulated cycles in all.
     pub cycles: u64,
@@ -204,6 +210,7 @@ pub fn verify(
     })?;
     let mut v = Verification {
         pass: true,
+        through: "core",
         programs,
         seed,
         reads: 0,
@@ -231,6 +238,131 @@ pub fn verify(
                 v.failure = Some(format!("seed {s}: {}", out.report.summary()));
                 return Ok(v);
             }
+        }
+    }
+    Ok(v)
+}
+
+/// Co-simulate the board top's netlist `run_dir/netlist` (the flow's output for `cfg` with the
+/// options `o`) through its UART pins: the design is built at the baud rate and clock it was
+/// synthesised for (its `CLKS_PER_BIT`), connected to the host's link code (which checks its ID
+/// and VERSION against `cfg`), and runs `products` random products `C = A x B` from `seed`,
+/// each of a random shape (M and K up to two tiles, N up to 8) and compared with the golden
+/// engine's. `progress` receives one line per step.
+pub fn verify_board(
+    cfg: &Config,
+    o: &super::SynthOptions,
+    netlist: &str,
+    products: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Verification, SynthError> {
+    use crate::engine::gemm::{gemm, GemmOptions, Matrix};
+    use crate::engine::golden::GoldenEngine;
+    use crate::uart::{engine::UartEngine, sim::SimBoard};
+
+    let text = read(&o.run_dir.join(netlist))?;
+    if !text.contains(&format!("module {}(", crate::rtl::board::BOARD_TOP)) {
+        return Err(SynthError::Unsupported(format!(
+            "the netlist has no board top {}; --verify of a core runs with --ooc or --top harness",
+            crate::rtl::board::BOARD_TOP
+        )));
+    }
+    let pll = o
+        .pll_mhz
+        .map(|f| super::flow::board_pll(&o.board, f))
+        .transpose()?;
+    let params = super::flow::board_top_params(&o.board, o.baud, pll)?;
+    let CellModels {
+        mut files,
+        models,
+        verilator_args,
+    } = cell_models(o.board.family())?;
+    files.push(("netlist.v".into(), text));
+    let mut hopts = HarnessOptions::default();
+    hopts.extra_args.extend(verilator_args);
+    progress(&format!(
+        "verify: building the board netlist with Verilator (UART at {} clock cycles per bit)",
+        params.clks_per_bit
+    ));
+    let sim_err = |what: &str, e: &dyn std::fmt::Display| {
+        SynthError::Unsupported(format!(
+            "post-synthesis simulation of the board top: {what}: {e}"
+        ))
+    };
+    let board = SimBoard::build_files(
+        &format!("board-netlist-{}", cfg.tag()),
+        &files,
+        &params,
+        &hopts,
+    )
+    .map_err(|e| sim_err("the netlist does not build in Verilator", &e))?;
+    let build_seconds = board.build_seconds;
+    let mut v = Verification {
+        pass: true,
+        through: "uart",
+        programs: products,
+        seed,
+        reads: 0,
+        cycles: 0,
+        models,
+        failure: None,
+        build_seconds,
+    };
+    progress("verify: connecting through the UART (ID and VERSION)");
+    let mut e = match UartEngine::connect(board, cfg, Default::default()) {
+        Ok(e) => e,
+        Err(err) => {
+            v.pass = false;
+            v.failure = Some(format!("the netlist does not answer as this design: {err}"));
+            return Ok(v);
+        }
+    };
+    let mut rng = SplitMix64::new(seed);
+    let value = |rng: &mut SplitMix64| -> i64 {
+        match cfg.format.float() {
+            Some(fp) => i64::from(crate::program::float_value(fp, rng, 0.0)),
+            None => rng.range_i64(cfg.format.min_value(), cfg.format.max_value()),
+        }
+    };
+    for i in 0..products {
+        // M and K up to two tiles (several stationaries, accumulation over K), N up to 8.
+        let dim = |rng: &mut SplitMix64, max: u32| rng.range_i64(1, i64::from(max)) as usize;
+        let (m, k, n) = (
+            dim(&mut rng, 2 * cfg.cols),
+            dim(&mut rng, 2 * cfg.rows),
+            dim(&mut rng, 8),
+        );
+        let a = Matrix::from_fn(m, k, |_, _| value(&mut rng));
+        let b = Matrix::from_fn(k, n, |_, _| value(&mut rng));
+        progress(&format!(
+            "verify: product {} of {products}: ({m} x {k}) x ({k} x {n}) through the UART",
+            i + 1
+        ));
+        let want = gemm(&mut GoldenEngine::new(cfg), &a, &b, &GemmOptions::default())
+            .map_err(|e| sim_err("the golden engine", &e))?;
+        let got = match gemm(&mut e, &a, &b, &GemmOptions::default()) {
+            Ok(got) => got,
+            Err(err) => {
+                v.pass = false;
+                v.failure = Some(format!("product {} ({m} x {k} x {n}): {err}", i + 1));
+                return Ok(v);
+            }
+        };
+        v.reads += got.c.data.len();
+        v.cycles = crate::engine::Engine::host_cycles(&e);
+        if let Some(at) = (0..got.c.data.len()).find(|&j| got.c.data[j] != want.c.data[j]) {
+            v.pass = false;
+            v.failure = Some(format!(
+                "product {} ({m} x {k} x {n}, seed {seed}): C[{}][{}] = {} from the netlist, {} \
+                 from the golden engine (first difference in row-major order)",
+                i + 1,
+                at / n,
+                at % n,
+                got.c.data[at],
+                want.c.data[at]
+            ));
+            return Ok(v);
         }
     }
     Ok(v)
