@@ -637,10 +637,7 @@ fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item
     let inferred = vec![
         // The forwarding above replaces every read that meets a write of its entry, so the
         // memory needs no read-during-write behaviour (no collision logic from Yosys).
-        attributed(
-            &[("no_rw_check", "1")],
-            memory(&l.n("mem"), l.w(), id("ENTRIES")),
-        ),
+        memory_no_rw_check(&l.n("mem"), l.w(), id("ENTRIES")),
         reg(&l.n("q"), l.w()),
         always(vec![
             nb(l.l("q"), l.l("mem").at(l.c("raddr"))),

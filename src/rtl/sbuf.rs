@@ -30,12 +30,6 @@ use crate::verilog::*;
 
 use super::engine::{bit, bits, bits_of, inc, Geometry};
 
-/// The attribute that tells Yosys a memory needs no logic for a read and a write of the same
-/// entry in one cycle (the contract leaves that read's value open).
-fn no_rw_check(item: Item) -> Item {
-    attributed(&[("no_rw_check", "1")], item)
-}
-
 pub fn module(cfg: &Config) -> Module {
     match cfg.sbuf_layout {
         SbufLayout::Partitioned => partitioned(cfg),
@@ -94,7 +88,7 @@ fn partitioned(cfg: &Config) -> Module {
         for j in 0..g.lanes {
             let mem = format!("mem_{j}");
             let q = format!("q_{j}");
-            items.push(no_rw_check(memory(&mem, bits(dw), int(lane_depth))));
+            items.push(memory_no_rw_check(&mem, bits(dw), int(lane_depth)));
             items.push(reg(&q, bits(dw)));
             items.push(always(vec![
                 if_(
@@ -259,7 +253,7 @@ fn packed(cfg: &Config) -> Module {
         let mem = format!("mem_{port}");
         let q = format!("q_{port}");
         items.extend([
-            no_rw_check(memory(&mem, bits(parts * dw), int(depth))),
+            memory_no_rw_check(&mem, bits(parts * dw), int(depth)),
             reg(&q, bits(parts * dw)),
             always(vec![if_(
                 id(&format!("{port}_en")),

@@ -460,6 +460,12 @@ pub fn memory(name: &str, width: Option<Expr>, depth: Expr) -> Item {
         init: None,
     })
 }
+/// A memory whose reads never depend on a write of the same entry in the same cycle (the design
+/// forwards or ignores those reads): `(* no_rw_check *)`, so Yosys adds no collision logic in
+/// front of the block RAM.
+pub fn memory_no_rw_check(name: &str, width: Option<Expr>, depth: Expr) -> Item {
+    attributed(&[("no_rw_check", "1")], memory(name, width, depth))
+}
 pub fn assign(lhs: Expr, rhs: Expr) -> Item {
     Item::Assign(lhs, rhs)
 }
