@@ -199,6 +199,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let report = synth::run(&cfg, &opts)?;
+    if !args.json {
+        // The report first: the co-simulation below can take minutes.
+        print!("{}", report.summary());
+    }
     let verification = if args.verify {
         let quiet = args.json;
         let mut progress = |line: &str| {
@@ -229,29 +233,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             v["verify"] = serde_json::to_value(ver)?;
         }
         outln!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        print!("{}", report.summary());
-        if let Some(ver) = &verification {
-            let what = if ver.through == "uart" {
-                format!(
-                    "{} products through the UART pins, {} result elements",
-                    ver.programs, ver.reads
-                )
-            } else {
-                format!(
-                    "{} programs with and without stalls, {} reads",
-                    ver.programs, ver.reads
-                )
-            };
-            outln!(
-                "post-synthesis co-simulation: {} ({what}, {} cycles; models: {})",
-                if ver.pass { "PASS" } else { "FAIL" },
-                ver.cycles,
-                ver.models.join(", ")
-            );
-            if let Some(f) = &ver.failure {
-                outln!("  {f}");
-            }
+    } else if let Some(ver) = &verification {
+        let what = if ver.through == "uart" {
+            format!(
+                "{} products through the UART pins, {} result elements",
+                ver.programs, ver.reads
+            )
+        } else {
+            format!(
+                "{} programs with and without stalls, {} reads",
+                ver.programs, ver.reads
+            )
+        };
+        outln!(
+            "post-synthesis co-simulation: {} ({what}, {} cycles; models: {})",
+            if ver.pass { "PASS" } else { "FAIL" },
+            ver.cycles,
+            ver.models.join(", ")
+        );
+        if let Some(f) = &ver.failure {
+            outln!("  {f}");
         }
     }
     Ok(match &verification {
