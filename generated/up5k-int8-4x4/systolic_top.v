@@ -120,31 +120,26 @@ module systolic_top #(
       tail_valid <= 1'b0;
       beat <= {N_W{1'b0}};
       last_beat <= 1'b0;
-    end else if (mv_fire) begin
-      if (last_beat) begin
-        // The head's last beat: the next command (if any) moves up.
+    end else begin
+      if (!tail_valid) begin
+        tail <= mm_cmd;
+        tail_single <= mm_single;
+      end
+      if (mv_fire && last_beat || !head_valid) begin
+        // The head's last beat (or an empty head): the next command moves up.
         head <= tail_valid ? tail : mm_cmd;
-        tail_valid <= 1'b0;
-        beat <= {N_W{1'b0}};
         last_beat <= tail_valid ? tail_single : mm_single;
-      end else begin
-        beat <= beat + 1'b1;
+      end else if (mv_fire) begin
         head[F_LEFT +: N_W] <= head_left - 1'b1;
         last_beat <= head_left == {{(N_W - 1){1'b0}}, 1'b1};
-        if (mm_fire) begin
-          tail <= mm_cmd;
-          tail_valid <= 1'b1;
-          tail_single <= mm_single;
-        end
       end
-    end else if (mm_fire) begin
-      if (head_valid) begin
-        tail <= mm_cmd;
+      if (mv_fire) begin
+        beat <= last_beat ? {N_W{1'b0}} : beat + 1'b1;
+      end
+      if (mv_fire && last_beat) begin
+        tail_valid <= 1'b0;
+      end else if (mm_fire && head_valid) begin
         tail_valid <= 1'b1;
-        tail_single <= mm_single;
-      end else begin
-        head <= mm_cmd;
-        last_beat <= mm_single;
       end
     end
   end

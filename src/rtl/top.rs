@@ -70,14 +70,6 @@ const FIELDS: [(&str, &str); 7] = [
 ];
 
 /// A MultiplyMoving header entering the queue's tail (the head is busy).
-fn tail_push() -> Vec<Stmt> {
-    vec![
-        nb(id("tail"), id("mm_cmd")),
-        nb(id("tail_valid"), sized(1, 1)),
-        nb(id("tail_single"), id("mm_single")),
-    ]
-}
-
 fn width_of(w: &str) -> Expr {
     if w == "1" {
         int(1)
@@ -174,8 +166,11 @@ pub fn module(cfg: &Config) -> Module {
             .collect(),
     );
 
-    // The beat's fire is the outermost choice, so that it selects among values computed from
-    // registers alone (it arrives last: it depends on mv_valid and the handshake).
+    // An empty register takes the offered command in every cycle (it counts only once the
+    // header fires, which sets its valid): the tail while it is empty, the head while it is
+    // empty or at its last beat. So their enables are one gate from registers, and the head's
+    // data is the tail's or the offered command's, chosen by tail_valid alone (an empty head
+    // has an empty tail).
     let queue = always(vec![if_else(
         id("rst"),
         vec![
@@ -183,47 +178,57 @@ pub fn module(cfg: &Config) -> Module {
             nb(id("beat"), zeros(id("N_W"))),
             nb(id("last_beat"), zero()),
         ],
-        vec![if_else(
-            id("mv_fire"),
-            vec![if_else(
-                id("last_beat"),
+        vec![
+            if_(
+                not(id("tail_valid")),
+                vec![
+                    nb(id("tail"), id("mm_cmd")),
+                    nb(id("tail_single"), id("mm_single")),
+                ],
+            ),
+            if_else(
+                id("mv_fire").and(id("last_beat")).or(not(id("head_valid"))),
                 vec![
                     Stmt::Comment(
-                        "The head's last beat: the next command (if any) moves up.".into(),
+                        "The head's last beat (or an empty head): the next command moves up."
+                            .into(),
                     ),
                     nb(id("head"), cond(id("tail_valid"), id("tail"), id("mm_cmd"))),
-                    nb(id("tail_valid"), zero()),
-                    nb(id("beat"), zeros(id("N_W"))),
                     nb(
                         id("last_beat"),
                         cond(id("tail_valid"), id("tail_single"), id("mm_single")),
                     ),
                 ],
-                vec![
-                    nb(id("beat"), id("beat").add(one())),
-                    nb(
-                        id("head").part(id("F_LEFT"), id("N_W")),
-                        id("head_left").sub(one()),
-                    ),
-                    nb(
-                        id("last_beat"),
-                        id("head_left").eq(concat(vec![zeros(id("N_W").sub(int(1))), one()])),
-                    ),
-                    if_(id("mm_fire"), tail_push()),
-                ],
-            )],
-            vec![if_(
-                id("mm_fire"),
-                vec![if_else(
-                    id("head_valid"),
-                    tail_push(),
+                vec![if_(
+                    id("mv_fire"),
                     vec![
-                        nb(id("head"), id("mm_cmd")),
-                        nb(id("last_beat"), id("mm_single")),
+                        nb(
+                            id("head").part(id("F_LEFT"), id("N_W")),
+                            id("head_left").sub(one()),
+                        ),
+                        nb(
+                            id("last_beat"),
+                            id("head_left").eq(concat(vec![zeros(id("N_W").sub(int(1))), one()])),
+                        ),
                     ],
                 )],
-            )],
-        )],
+            ),
+            if_(
+                id("mv_fire"),
+                vec![nb(
+                    id("beat"),
+                    cond(id("last_beat"), zeros(id("N_W")), id("beat").add(one())),
+                )],
+            ),
+            if_else(
+                id("mv_fire").and(id("last_beat")),
+                vec![nb(id("tail_valid"), zero())],
+                vec![if_(
+                    id("mm_fire").and(id("head_valid")),
+                    vec![nb(id("tail_valid"), sized(1, 1))],
+                )],
+            ),
+        ],
     )]);
 
     let load = always(vec![if_else(
