@@ -585,23 +585,29 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         &dev.name,
         if board_top {
             let lanes = 4 / crate::regs::sbuf_entry_bytes(cfg);
-            let sbuf = match cfg.sbuf_layout {
-                crate::config::SbufLayout::Partitioned => format!(
-                    "the SBUF's (rows + cols) x {lanes} = {} lane memories, each at least one \
-                     block RAM whatever --sbuf-depth (--sbuf-layout packed needs fewer)",
-                    (cfg.rows + cfg.cols) * lanes
+            let (sbuf, remedy) = match cfg.sbuf_layout {
+                crate::config::SbufLayout::Partitioned => (
+                    format!(
+                        "the SBUF's (rows + cols) x {lanes} = {} lane memories, each at least \
+                         one block RAM whatever --sbuf-depth",
+                        (cfg.rows + cfg.cols) * lanes
+                    ),
+                    "--sbuf-layout packed (with --sbuf-depth 256 or less on the iCE40), a \
+                     smaller array",
                 ),
-                crate::config::SbufLayout::Packed => format!(
-                    "the packed SBUF's two memories of {} entries x {} and {} bits",
-                    cfg.sbuf_depth,
-                    cfg.cols * cfg.derived.data_w,
-                    cfg.rows * cfg.derived.data_w
+                crate::config::SbufLayout::Packed => (
+                    format!(
+                        "the packed SBUF's two memories of {} entries x {} and {} bits",
+                        cfg.sbuf_depth,
+                        cfg.cols * cfg.derived.data_w,
+                        cfg.rows * cfg.derived.data_w
+                    ),
+                    "a smaller --sbuf-depth or array",
                 ),
             };
             format!(
                 " (the engine: {sbuf}; PSUM {} columns x {} banks x {} entries; the instruction \
-                 queue; the bridge's word buffer): give a smaller array or --sbuf-depth, or a \
-                 device with more block RAM",
+                 queue; the bridge's word buffer): give {remedy}, or a device with more block RAM",
                 cfg.cols, cfg.psum_banks, cfg.psum_depth
             )
         } else {

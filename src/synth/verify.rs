@@ -16,8 +16,8 @@
 //! A netlist that contains the core module `systolic_top` (out of context, or inside the
 //! pin-limited harness) is checked this way ([`verify`]). A board top's netlist is checked
 //! through its UART pins instead ([`verify_board`]): the host's own link code talks to it bit
-//! by bit, checks its ID and VERSION, and runs random products of random shapes (several tiles
-//! in each dimension) that must equal the golden engine's, element for element.
+//! by bit, checks its ID and VERSION, and runs random products of random shapes (up to two
+//! tiles in M and K) that must equal the golden engine's, element for element.
 
 use std::path::{Path, PathBuf};
 
