@@ -69,7 +69,7 @@ const FIELDS: [(&str, &str); 7] = [
     ("swap", "1"),
 ];
 
-/// A MultiplyMoving header entering the queue's tail (the head is busy).
+/// A field width of the command (`"1"` or a parameter's name) as an expression.
 fn width_of(w: &str) -> Expr {
     if w == "1" {
         int(1)
