@@ -16,8 +16,8 @@
 //! A netlist that contains the core module `systolic_top` (out of context, or inside the
 //! pin-limited harness) is checked this way ([`verify`]). A board top's netlist is checked
 //! through its UART pins instead ([`verify_board`]): the host's own link code talks to it bit
-//! by bit, checks its ID and VERSION, and runs random products of random shapes (up to two
-//! tiles in M and K) that must equal the golden engine's, element for element.
+//! by bit, checks its ID and VERSION, and runs products of random values (the first across a
+//! tile boundary in M and K) that must equal the golden engine's, element for element.
 
 use std::path::{Path, PathBuf};
 
@@ -246,9 +246,10 @@ pub fn verify(
 /// Co-simulate the board top's netlist `run_dir/netlist` (the flow's output for `cfg` with the
 /// options `o`) through its UART pins: the design is built at the baud rate and clock it was
 /// synthesised for (its `CLKS_PER_BIT`), connected to the host's link code (which checks its ID
-/// and VERSION against `cfg`), and runs `products` random products `C = A x B` from `seed`,
-/// each of a random shape (M and K up to two tiles, N up to 8) and compared with the golden
-/// engine's. `progress` receives one line per step.
+/// and VERSION against `cfg`), and runs `products` products `C = A x B` of random values from
+/// `seed`, compared with the golden engine's: the first `(cols + 1) x (rows + 1)` times
+/// `(rows + 1) x 8` (a tile boundary crossed in M and K), the others of random shapes (M and K
+/// up to two tiles, N up to 8). `progress` receives one line per step.
 pub fn verify_board(
     cfg: &Config,
     o: &super::SynthOptions,
@@ -326,13 +327,18 @@ pub fn verify_board(
         }
     };
     for i in 0..products {
-        // M and K up to two tiles (several stationaries, accumulation over K), N up to 8.
+        // The first product crosses a tile boundary in M and K (two stationaries, an
+        // accumulation over K); the others take M and K up to two tiles, N up to 8.
         let dim = |rng: &mut SplitMix64, max: u32| rng.range_i64(1, i64::from(max)) as usize;
-        let (m, k, n) = (
-            dim(&mut rng, 2 * cfg.cols),
-            dim(&mut rng, 2 * cfg.rows),
-            dim(&mut rng, 8),
-        );
+        let (m, k, n) = if i == 0 {
+            (cfg.cols as usize + 1, cfg.rows as usize + 1, 8)
+        } else {
+            (
+                dim(&mut rng, 2 * cfg.cols),
+                dim(&mut rng, 2 * cfg.rows),
+                dim(&mut rng, 8),
+            )
+        };
         let a = Matrix::from_fn(m, k, |_, _| value(&mut rng));
         let b = Matrix::from_fn(k, n, |_, _| value(&mut rng));
         progress(&format!(
