@@ -146,24 +146,24 @@ pub(crate) fn bit(v: bool) -> Expr {
 pub(crate) fn hoist(items: Vec<Item>) -> Vec<Item> {
     let mut decls = vec![];
     let mut rest = vec![];
+    // A net's declaration, its initial value left behind as an `assign`.
+    let declare = |mut net: Net, rest: &mut Vec<Item>| {
+        if let Some(init) = net.init.take() {
+            rest.push(assign(id(&net.name), init));
+        }
+        Item::Net(net)
+    };
     for item in items {
         match item {
-            Item::Net(mut net) => {
-                if let Some(init) = net.init.take() {
-                    rest.push(assign(id(&net.name), init));
-                }
-                decls.push(Item::Net(net));
-            }
+            Item::Net(net) => decls.push(declare(net, &mut rest)),
+            // An attributed net (e.g. a memory with `no_rw_check`) keeps its attributes.
             Item::Attributed { attrs, item } if matches!(*item, Item::Net(_)) => {
-                let Item::Net(mut net) = *item else {
+                let Item::Net(net) = *item else {
                     unreachable!()
                 };
-                if let Some(init) = net.init.take() {
-                    rest.push(assign(id(&net.name), init));
-                }
                 decls.push(Item::Attributed {
                     attrs,
-                    item: Box::new(Item::Net(net)),
+                    item: Box::new(declare(net, &mut rest)),
                 });
             }
             other => rest.push(other),

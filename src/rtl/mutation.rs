@@ -92,20 +92,9 @@ fn replace_instance(
     replacement: &str,
 ) -> bool {
     let mut done = false;
-    for item in items.iter_mut() {
-        match item {
-            Item::For { items, .. } | Item::LintOff { items, .. } => {
-                done |= replace_instance(items, module, genvar, at, replacement)
-            }
-            Item::If {
-                then_items,
-                else_items,
-                ..
-            } => {
-                done |= replace_instance(then_items, module, genvar, at, replacement);
-                done |= replace_instance(else_items, module, genvar, at, replacement);
-            }
-            Item::Instance(inst) if inst.module == module => {
+    for_each_leaf(items, &mut |item| {
+        if let Item::Instance(inst) = item {
+            if inst.module == module {
                 let good = inst.clone();
                 let bad = Instance {
                     module: replacement.into(),
@@ -120,10 +109,28 @@ fn replace_instance(
                 );
                 done = true;
             }
-            _ => {}
+        }
+    });
+    done
+}
+
+/// Call `f` on every item of `items` other than a generate loop, generate if or lint-off
+/// group, whose items it visits instead (the ones `f` puts in place are not visited).
+fn for_each_leaf(items: &mut [Item], f: &mut dyn FnMut(&mut Item)) {
+    for item in items.iter_mut() {
+        match item {
+            Item::For { items, .. } | Item::LintOff { items, .. } => for_each_leaf(items, f),
+            Item::If {
+                then_items,
+                else_items,
+                ..
+            } => {
+                for_each_leaf(then_items, f);
+                for_each_leaf(else_items, f);
+            }
+            other => f(other),
         }
     }
-    done
 }
 
 /// Which PSUM reads [`garble_psum_reads`] spoils.
@@ -145,53 +152,33 @@ pub fn garble_psum_reads(design: &mut Design, which: Garble) -> usize {
         .iter_mut()
         .find(|m| m.name == "systolic_psum")
         .expect("the PSUM module");
-    garble_items(&mut psum.items, which)
-}
-
-fn garble_items(items: &mut [Item], which: Garble) -> usize {
     let mut n = 0;
-    for item in items.iter_mut() {
-        match item {
-            Item::For { items, .. } | Item::LintOff { items, .. } => {
-                n += garble_items(items, which)
-            }
-            Item::If {
-                then_items,
-                else_items,
-                ..
-            } => {
-                n += garble_items(then_items, which);
-                n += garble_items(else_items, which);
-            }
-            Item::Always { body, .. } => {
-                // The memory's process: its read, then its write.
-                let (read, write) = match body.as_mut_slice() {
-                    [Stmt::NonBlocking(_, read), Stmt::If(we, then, other)]
-                        if other.is_empty() && then.len() == 1 =>
-                    {
-                        (read, (we.clone(), then[0].clone()))
-                    }
-                    _ => continue,
-                };
-                let (Expr::Index(mem, raddr), (we, Stmt::NonBlocking(Expr::Index(wmem, index), _))) =
-                    (read.clone(), write)
-                else {
-                    continue;
-                };
-                if mem != wmem {
-                    continue;
-                }
-                let old = Expr::Index(mem, raddr.clone());
-                *read = match which {
-                    Garble::Every => bit_not(old),
-                    Garble::Collisions => {
-                        cond(we.and((*index).eq(*raddr)), bit_not(old.clone()), old)
-                    }
-                };
-                n += 1;
-            }
-            _ => {}
+    for_each_leaf(&mut psum.items, &mut |item| {
+        let Item::Always { body, .. } = item else {
+            return;
+        };
+        // The memory's process: its read, then its write of the same memory.
+        let [Stmt::NonBlocking(_, read), Stmt::If(we, then, other)] = body.as_mut_slice() else {
+            return;
+        };
+        let (Expr::Index(mem, raddr), [Stmt::NonBlocking(Expr::Index(wmem, index), _)], true) =
+            (read.clone(), then.as_slice(), other.is_empty())
+        else {
+            return;
+        };
+        if mem != *wmem {
+            return;
         }
-    }
+        let old = Expr::Index(mem, raddr.clone());
+        *read = match which {
+            Garble::Every => bit_not(old),
+            Garble::Collisions => cond(
+                we.clone().and((**index).clone().eq(*raddr)),
+                bit_not(old.clone()),
+                old,
+            ),
+        };
+        n += 1;
+    });
     n
 }

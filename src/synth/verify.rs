@@ -176,6 +176,29 @@ fn read(path: &Path) -> Result<String, SynthError> {
     })
 }
 
+/// The Verilog sources of a netlist simulation: the cell models of `family` with the netlist at
+/// `path` after them (which must define the module `top`, else an error saying `why`), and the
+/// Verilator options the models need.
+fn netlist_sources(
+    family: Family,
+    path: &Path,
+    top: &str,
+    why: &str,
+) -> Result<(CellModels, HarnessOptions), SynthError> {
+    let text = read(path)?;
+    if !text.contains(&format!("module {top}(")) {
+        return Err(SynthError::Unsupported(format!(
+            "{}: no module {top}; {why}",
+            path.display()
+        )));
+    }
+    let mut cells = cell_models(family)?;
+    cells.files.push(("netlist.v".into(), text));
+    let mut opts = HarnessOptions::default();
+    opts.extra_args.extend(cells.verilator_args.iter().cloned());
+    Ok((cells, opts))
+}
+
 /// Co-simulate `run_dir/netlist` (written by the flow for `cfg` on a `family` device) against
 /// the golden model: `programs` random programs from `seed`, each without and with random
 /// stalls. `progress` receives one line per step.
@@ -188,21 +211,13 @@ pub fn verify(
     seed: u64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Verification, SynthError> {
-    let text = read(&run_dir.join(netlist))?;
-    if !text.contains(&format!("module {TOP}(")) {
-        return Err(SynthError::Unsupported(format!(
-            "--verify needs the core module {TOP} in the netlist; this design's top is the \
-             board top (use --ooc or --top harness; the board top is checked through its UART)"
-        )));
-    }
-    let CellModels {
-        mut files,
-        models,
-        verilator_args,
-    } = cell_models(family)?;
-    files.push(("netlist.v".into(), text));
-    let mut opts = HarnessOptions::default();
-    opts.extra_args.extend(verilator_args);
+    let (CellModels { files, models, .. }, opts) = netlist_sources(
+        family,
+        &run_dir.join(netlist),
+        TOP,
+        "the core's check needs it (out of context or in the harness; a board top is checked \
+         through its UART pins)",
+    )?;
     progress("verify: building the netlist with Verilator");
 
     let harness = Harness::build_files(cfg, &files, &opts, progress).map_err(|e| {
@@ -262,26 +277,17 @@ pub fn verify_board(
     use crate::engine::golden::GoldenEngine;
     use crate::uart::{engine::UartEngine, sim::SimBoard};
 
-    let text = read(&o.run_dir.join(netlist))?;
-    if !text.contains(&format!("module {}(", crate::rtl::board::BOARD_TOP)) {
-        return Err(SynthError::Unsupported(format!(
-            "the netlist has no board top {}; --verify of a core runs with --ooc or --top harness",
-            crate::rtl::board::BOARD_TOP
-        )));
-    }
+    let (CellModels { files, models, .. }, hopts) = netlist_sources(
+        o.board.family(),
+        &o.run_dir.join(netlist),
+        crate::rtl::board::BOARD_TOP,
+        "the board top's check needs it (--verify of a core runs with --ooc or --top harness)",
+    )?;
     let pll = o
         .pll_mhz
         .map(|f| super::flow::board_pll(&o.board, f))
         .transpose()?;
     let params = super::flow::board_top_params(&o.board, o.baud, pll)?;
-    let CellModels {
-        mut files,
-        models,
-        verilator_args,
-    } = cell_models(o.board.family())?;
-    files.push(("netlist.v".into(), text));
-    let mut hopts = HarnessOptions::default();
-    hopts.extra_args.extend(verilator_args);
     progress(&format!(
         "verify: building the board netlist with Verilator (UART at {} clock cycles per bit)",
         params.clks_per_bit
