@@ -1,4 +1,6 @@
-// Simulation model of the iCE40 UltraPlus SB_MAC16 in the one configuration RTL generated with
+// Simulation models of the iCE40 cells RTL generated with `primitives = "ice40"` instantiates:
+// SB_LUT4 and SB_CARRY (the carry-chain multipliers of src/rtl/ice40_lut.rs, every iCE40), and
+// the iCE40 UltraPlus SB_MAC16 in the one configuration RTL generated with
 // `primitives = "ice40"` gives it (src/rtl/ice40.rs, `systolic_mul2_ice40`): dual 8x8 mode
 // (MODE_8x8 = 1), both 8x8 products registered (TOP_8x8_MULT_REG = BOT_8x8_MULT_REG = 1) and
 // selected to the outputs (TOPOUTPUT_SELECT = BOTOUTPUT_SELECT = 2), the A and B input registers
@@ -10,6 +12,8 @@
 // modelled: any other configuration refuses to elaborate (it instantiates a module that does not
 // exist), so a design that uses the block differently fails to build instead of simulating
 // something else.
+//
+// SB_LUT4: O = LUT_INIT[{I3, I2, I1, I0}]. SB_CARRY: CO = majority(I0, I1, CI).
 //
 // Written for this project from the SB_MAC16 description in Lattice's iCE technology library
 // (ports, parameters, the dual 8x8 mode); a netlist is simulated with Yosys' own cells_sim.v
@@ -108,4 +112,25 @@ module SB_MAC16 #(
   assign CO = 1'b0;
   assign ACCUMCO = 1'b0;
   assign SIGNEXTOUT = 1'b0;
+endmodule
+
+module SB_LUT4 #(
+  parameter [15:0] LUT_INIT = 16'd0
+) (
+  output O,
+  input I0,
+  input I1,
+  input I2,
+  input I3
+);
+  assign O = LUT_INIT[{I3, I2, I1, I0}];
+endmodule
+
+module SB_CARRY (
+  output CO,
+  input CI,
+  input I0,
+  input I1
+);
+  assign CO = (I0 & I1) | (CI & (I0 | I1));
 endmodule

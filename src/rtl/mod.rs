@@ -1,7 +1,9 @@
 //! Structural model of the engine: one source file per hardware level, each returning a typed
 //! [`Module`] description and stating its timing contract in its first comment.
 //!
-//! - [`pe`]: one processing element; [`fp`]: its floating-point multiplier and adder.
+//! - [`pe`]: one processing element; [`fp`]: its floating-point multiplier and adder; with the
+//!   FPGA primitives, its DSP block ([`ecp5`], [`ice40`]) or iCE40 carry-chain multiplier
+//!   ([`ice40_lut`]).
 //! - [`column`]: ROWS PEs stacked; [`array`]: COLS columns side by side.
 //! - [`skew`], [`deskew`]: the staggering of inputs and the re-alignment of outputs.
 //! - [`psum`]: the accumulation buffer and its read port.
@@ -23,6 +25,7 @@ pub mod ecp5;
 pub mod engine;
 pub mod fp;
 pub mod ice40;
+pub mod ice40_lut;
 pub mod mutation;
 pub mod pe;
 pub mod psum;
@@ -64,7 +67,10 @@ impl Design {
         }
         match cfg.primitives {
             crate::config::Primitives::Ecp5 => modules.push(ecp5::module()),
-            crate::config::Primitives::Ice40 => modules.push(ice40::module()),
+            crate::config::Primitives::Ice40 => {
+                modules.push(ice40::module());
+                modules.push(ice40_lut::module());
+            }
             crate::config::Primitives::Generic => {}
         }
         if d.psum_ram_ecp5 != 0 {

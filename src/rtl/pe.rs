@@ -127,16 +127,22 @@ pub fn module(cfg: &Config) -> Module {
                 1,
                 "1: the multiplier on the DSP block, 0: in LUTs (same timing)",
             ));
-            doc.push(
-                "  (USE_DSP 0: the generic PE's LUT multiplier instead, same MUL_LAT registers.)",
-            );
-            let mut lut_items = int_datapath().1;
-            if cfg.primitives == Primitives::Ice40 {
-                lut_items.extend([
+            let lut_items = if cfg.primitives == Primitives::Ice40 {
+                doc.push(
+                    "  (USE_DSP 0: an array multiplier on iCE40 carry chains instead, same MUL_LAT registers.)",
+                );
+                let mut items = int_datapath_lut_ice40();
+                items.extend([
                     assign(id("dsp_x"), zeros(id("DATA_W"))),
                     assign(id("dsp_w"), zeros(id("DATA_W"))),
                 ]);
-            }
+                items
+            } else {
+                doc.push(
+                    "  (USE_DSP 0: the generic PE's LUT multiplier instead, same MUL_LAT registers.)",
+                );
+                int_datapath().1
+            };
             (
                 doc,
                 vec![gen_if(
@@ -263,25 +269,9 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
         wire("prod", Some(prod_w.clone())),
         wire("prod_ext", aw()),
         Item::Blank,
-        comment("The multiplier's operands: this cycle's, or (MUL_LAT 2) registered."),
-        wire("mul_x", w("DATA_W")),
-        wire("mul_w", w("DATA_W")),
-        gen_if(
-            id("MUL_LAT").gt(int(1)),
-            "g_opd_reg",
-            vec![
-                comment(
-                    "w_active is w_use registered: the weight register is the operand register.",
-                ),
-                assign(id("mul_x"), id("x_out")),
-                assign(id("mul_w"), id("w_active")),
-            ],
-            "g_opd_now",
-            vec![
-                assign(id("mul_x"), id("x_in")),
-                assign(id("mul_w"), id("w_use")),
-            ],
-        ),
+    ];
+    let mut items = [items, operands()].concat();
+    items.extend([
         comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W."),
         gen_if(
             id("MUL_LAT").gt(int(2)),
@@ -304,8 +294,62 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
         product_register("prod_ext", aw()),
         Item::Blank,
         always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
-    ];
+    ]);
     (doc, items)
+}
+
+/// `mul_x`, `mul_w`: the multiplier's operands, this cycle's (`x_in`, `w_use`) or, from
+/// MUL_LAT 2, registered (`x_out`, `w_active`, which hold them anyway).
+fn operands() -> Vec<Item> {
+    vec![
+        comment("The multiplier's operands: this cycle's, or (MUL_LAT 2) registered."),
+        wire("mul_x", w("DATA_W")),
+        wire("mul_w", w("DATA_W")),
+        gen_if(
+            id("MUL_LAT").gt(int(1)),
+            "g_opd_reg",
+            vec![
+                comment(
+                    "w_active is w_use registered: the weight register is the operand register.",
+                ),
+                assign(id("mul_x"), id("x_out")),
+                assign(id("mul_w"), id("w_active")),
+            ],
+            "g_opd_now",
+            vec![
+                assign(id("mul_x"), id("x_in")),
+                assign(id("mul_w"), id("w_use")),
+            ],
+        ),
+    ]
+}
+
+/// The LUT multiplier of an iCE40 column past `dsp_cols` (`primitives = "ice40"`, USE_DSP 0):
+/// `systolic_mul_lut_ice40` on the operands (registered from MUL_LAT 2), its product registered
+/// (`prod_q`), then as after the DSP block (MUL_LAT 3: once more beside the adder). The same
+/// registers as the DSP block's, so the same timing.
+fn int_datapath_lut_ice40() -> Vec<Item> {
+    let prod_w = || Some(id("DATA_W").mul(int(2)));
+    let mut items = operands();
+    items.extend([
+        comment("Exact product on the iCE40 carry chains, registered."),
+        wire("prod_c", prod_w()),
+        Item::Instance(Instance {
+            module: "systolic_mul_lut_ice40".into(),
+            name: "u_mul".into(),
+            params: vec![("W".into(), id("DATA_W")), ("SIGNED".into(), id("SIGNED"))],
+            ports: vec![
+                ("a".into(), id("mul_x")),
+                ("b".into(), id("mul_w")),
+                ("p".into(), id("prod_c")),
+            ],
+        }),
+        reg("prod_q", prod_w()),
+        always(vec![nb(id("prod_q"), id("prod_c"))]),
+        wire_init("prod", prod_w(), id("prod_q")),
+    ]);
+    items.extend(dsp_product_sum());
+    items
 }
 
 /// MUL_LAT 3: the product of the registered operands in two halves, `mul_x` times the low
