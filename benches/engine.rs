@@ -57,6 +57,7 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .unwrap()
 }

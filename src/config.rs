@@ -117,6 +117,24 @@ pub struct RawConfig {
     /// Omitted from the canonical text when partitioned.
     #[serde(default, skip_serializing_if = "is_partitioned")]
     pub sbuf_layout: SbufLayout,
+    /// Columns per tile (1..=cols): the moving data and the swap token reach every column of a
+    /// tile in the same cycle and are registered between tiles (see `rtl::array`), so a
+    /// column's results are `c / tile_cols` cycles behind column 0's instead of `c`: fewer
+    /// moving and deskew registers, longer wires. Default and omitted: 1 (a register at every
+    /// column).
+    #[serde(
+        default = "default_tile_cols",
+        skip_serializing_if = "is_default_tile_cols"
+    )]
+    pub tile_cols: u32,
+}
+
+fn default_tile_cols() -> u32 {
+    1
+}
+
+fn is_default_tile_cols(v: &u32) -> bool {
+    *v == 1
 }
 
 /// How the engine's state buffer is built of memories (see `rtl::sbuf`).
@@ -226,6 +244,7 @@ pub struct Overrides {
     pub dsp_cols: Option<u32>,
     pub psum_split: Option<bool>,
     pub sbuf_layout: Option<SbufLayout>,
+    pub tile_cols: Option<u32>,
 }
 
 impl RawConfig {
@@ -241,7 +260,8 @@ impl RawConfig {
             || o.primitives.is_some()
             || o.dsp_cols.is_some()
             || o.psum_split.is_some()
-            || o.sbuf_layout.is_some();
+            || o.sbuf_layout.is_some()
+            || o.tile_cols.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -278,6 +298,9 @@ impl RawConfig {
         if let Some(v) = o.sbuf_layout {
             self.sbuf_layout = v;
         }
+        if let Some(v) = o.tile_cols {
+            self.tile_cols = v;
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -307,6 +330,8 @@ pub struct Config {
     pub psum_split: bool,
     /// How the engine's SBUF is built (see `rtl::sbuf`).
     pub sbuf_layout: SbufLayout,
+    /// Columns per tile: moving data broadcast within a tile, registered between tiles.
+    pub tile_cols: u32,
     pub derived: Derived,
 }
 
@@ -371,11 +396,14 @@ pub struct Derived {
     /// `acc_w - 1`: the high lane, which also adds the low lane's carry, is shorter); `acc_w`
     /// unsplit.
     pub psum_lo_w: u32,
+    /// Register stages along a row of the array: `ceil(cols / tile_cols)` (column `c`'s results
+    /// leave `c / tile_cols` cycles after column 0's; the deskew evens them out).
+    pub col_stages: u32,
     /// Extra cycles a new stationary load waits after a swap so that it never overtakes the
     /// swap wavefront: `(rows - 1) * (add_lat - 1)` (0 when `add_lat` is 1).
     pub load_hold: u32,
     /// A moving beat fired in cycle s is written at the edge ending cycle
-    /// s + rows*add_lat + mul_lat + cols + psum_pipe + psum_wr_reg + psum_split, so it is
+    /// s + rows*add_lat + mul_lat + col_stages + psum_pipe + psum_wr_reg + psum_split, so it is
     /// visible from cycle
     /// s + `mm_latency` (see `rtl::top` and `golden::timing`).
     pub mm_latency: u32,
@@ -558,6 +586,14 @@ impl Config {
                 ),
             ));
         }
+        if raw.tile_cols == 0 || raw.tile_cols > raw.cols {
+            return Err(range_err(
+                "tile_cols",
+                raw.tile_cols,
+                format!("1..={} (cols)", raw.cols),
+            ));
+        }
+        let col_stages = raw.cols.div_ceil(raw.tile_cols);
         let psum_split = u32::from(raw.psum_split);
         let psum_wr_reg = u32::from(psum_ahead == 2);
         let psum_ram_ecp5 = u32::from(
@@ -597,10 +633,11 @@ impl Config {
             } else {
                 raw.acc_bits
             },
+            col_stages,
             load_hold: (raw.rows - 1) * (add_lat - 1),
             mm_latency: raw.rows * add_lat
                 + mul_lat
-                + raw.cols
+                + col_stages
                 + 1
                 + (add_lat - 1)
                 + psum_wr_reg
@@ -620,6 +657,7 @@ impl Config {
             dsp_cols,
             psum_split: raw.psum_split,
             sbuf_layout: raw.sbuf_layout,
+            tile_cols: raw.tile_cols,
             derived,
         })
     }
@@ -641,6 +679,7 @@ impl Config {
                 .then_some(self.dsp_cols),
             psum_split: self.psum_split,
             sbuf_layout: self.sbuf_layout,
+            tile_cols: self.tile_cols,
         }
     }
 
@@ -706,6 +745,7 @@ impl Config {
             dsp_cols: None,
             psum_split: false,
             sbuf_layout: SbufLayout::Partitioned,
+            tile_cols: default_tile_cols(),
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -746,8 +786,13 @@ impl Config {
             p => format!("_{p}"),
         };
         let split = if self.psum_split { "_s" } else { "" };
+        let tile = if self.tile_cols > 1 {
+            format!("_t{}", self.tile_cols)
+        } else {
+            String::new()
+        };
         format!(
-            "r{}c{}_{}_a{}{lat}{prims}{split}",
+            "r{}c{}_{}_a{}{lat}{prims}{split}{tile}",
             self.rows, self.cols, self.format, self.acc_bits
         )
     }
@@ -803,6 +848,36 @@ mod tests {
             dsp_cols: None,
             psum_split: false,
             sbuf_layout: SbufLayout::Partitioned,
+            tile_cols: 1,
+        }
+    }
+
+    #[test]
+    fn tile_cols_shorten_the_row_and_keep_the_default_hash() {
+        let one = Config::from_raw(&raw(3, 5)).unwrap();
+        assert_eq!(one.derived.col_stages, 5);
+        assert!(!one.canonical_toml().contains("tile_cols"));
+        let mut r = raw(3, 5);
+        for (t, stages) in [(2, 3), (3, 2), (4, 2), (5, 1)] {
+            r.tile_cols = t;
+            let c = Config::from_raw(&r).unwrap();
+            assert_eq!(c.derived.col_stages, stages, "tile_cols {t}");
+            // Each stage fewer along the row is a cycle less from a beat to its PSUM write.
+            assert_eq!(
+                one.derived.mm_latency - c.derived.mm_latency,
+                5 - stages,
+                "tile_cols {t}"
+            );
+            assert!(c.canonical_toml().contains(&format!("tile_cols = {t}")));
+            assert_ne!(c.hash(), one.hash());
+        }
+        for bad in [0, 6] {
+            r.tile_cols = bad;
+            let e = Config::from_raw(&r).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("tile_cols = {bad}")) && e.contains("1..=5"),
+                "{e}"
+            );
         }
     }
 

@@ -601,6 +601,7 @@ mod tests {
                 dsp_cols: None,
                 psum_split: false,
                 sbuf_layout: Default::default(),
+                tile_cols: 1,
             })
             .unwrap();
             for r in REGISTERS {

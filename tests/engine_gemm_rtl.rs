@@ -41,6 +41,7 @@ fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_laten
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .expect("valid test config")
 }
@@ -220,6 +221,7 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .expect("valid test config")
 }

@@ -36,6 +36,7 @@ fn cfg(
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .expect("valid test config")
 }

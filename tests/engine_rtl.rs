@@ -56,6 +56,7 @@ fn config(
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: SbufLayout::Partitioned,
+        tile_cols: 1,
     })
     .expect("valid test config")
 }

@@ -31,6 +31,7 @@ fn config(
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .unwrap()
 }

@@ -66,6 +66,7 @@ fn config(rows: u32, cols: u32) -> Config {
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .expect("valid test config")
 }
@@ -204,6 +205,7 @@ fn board_config(name: &str, rows: u32, cols: u32) -> Config {
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .unwrap()
 }

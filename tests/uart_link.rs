@@ -469,6 +469,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             dsp_cols: None,
             psum_split: false,
             sbuf_layout: Default::default(),
+            tile_cols: 1,
         })
         .unwrap()
     };

@@ -1,4 +1,5 @@
 systolic_mul2_ice40.v
+systolic_mul_lut_ice40.v
 systolic_pe.v
 systolic_column.v
 systolic_array.v

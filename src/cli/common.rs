@@ -56,6 +56,9 @@ pub struct ConfigArgs {
     /// How the engine's SBUF is built: partitioned (default: lane memories per partition, a bus word written in one cycle) or packed (one memory per read port holding every partition's entry in a row, a bus word written one entry per cycle: fewer block RAMs, for the iCE40 boards).
     #[arg(long, value_parser = parse_sbuf_layout)]
     pub sbuf_layout: Option<config::SbufLayout>,
+    /// Columns per tile: the moving data and the swap token reach the columns of a tile in the same cycle (broadcast) and are registered between tiles, so the outputs need COLS/TILE-COLS stages of deskew instead of COLS (fewer registers; longer wires). Default 1: registered at every column.
+    #[arg(long)]
+    pub tile_cols: Option<u32>,
 }
 
 fn parse_sbuf_layout(s: &str) -> Result<config::SbufLayout, String> {
@@ -90,6 +93,7 @@ impl ConfigArgs {
             psum_split: self.psum_split.then_some(true),
             primitives: self.primitives,
             sbuf_layout: self.sbuf_layout,
+            tile_cols: self.tile_cols,
         }
     }
 

@@ -2,7 +2,11 @@
 //!
 //! Timing contract:
 //! - PE(r, c) holds stationary[r][c]. Moving element r enters row r from the left (`x_left`,
-//!   already skewed: row r `ADD_LAT` cycles after row r-1) and moves right one column per cycle.
+//!   already skewed: row r `ADD_LAT` cycles after row r-1) and moves right one column per cycle;
+//!   with tiles (`TILE_COLS` > 1, generated when `tile_cols` > 1) it reaches every column of a
+//!   tile in the same cycle and moves one tile per cycle (a PE's `x_out` register feeds the next
+//!   tile only; synthesis merges the equal ones within a tile). Below, `c` then reads
+//!   `c / TILE_COLS`.
 //!   Partial sums move down one row per `ADD_LAT` cycles; row 0 starts from zero.
 //! - A moving vector whose row-0 element enters in cycle t has its column-c result on
 //!   `psum_bottom` (lane c) in cycle t + MUL_LAT + ROWS*ADD_LAT + c: skewed by column
@@ -33,6 +37,18 @@ pub fn dsp_cols_param(cfg: &Config) -> Option<Param> {
     })
 }
 
+/// `TILE_COLS` (when `tile_cols` > 1): columns per tile, which receive the moving data and the
+/// swap token in the same cycle.
+pub fn tile_cols_param(cfg: &Config) -> Option<Param> {
+    (cfg.tile_cols > 1).then(|| {
+        param(
+            "TILE_COLS",
+            cfg.tile_cols.into(),
+            "columns per tile: moving data broadcast within a tile, registered between tiles",
+        )
+    })
+}
+
 /// The array module; parameter defaults from `cfg`.
 pub fn module(cfg: &Config) -> Module {
     let (rows, cols) = (cfg.rows, cfg.cols);
@@ -43,6 +59,26 @@ pub fn module(cfg: &Config) -> Module {
     // Per-column nets in g_col[c]: the moving data and swap tokens entering the column (`*_i`)
     // and leaving it (`*_o`); separate nets per column (not one vector for the whole grid) keep
     // each a variable of its own for simulators.
+    let registered = vec![
+        assign(id("x_i"), left("x")),
+        assign(id("swap_i"), left("swap")),
+    ];
+    // With tiles, a column inside a tile takes what its left neighbour takes (`*_i`).
+    let from_left = if cfg.tile_cols > 1 {
+        let same = |name: &str| scoped(&[("g_col", id("c") - int(1))], &format!("{name}_i"));
+        vec![gen_if(
+            id("c").rem(id("TILE_COLS")).ne(int(0)),
+            "g_in_tile",
+            vec![
+                assign(id("x_i"), same("x")),
+                assign(id("swap_i"), same("swap")),
+            ],
+            "g_tile_edge",
+            registered,
+        )]
+    } else {
+        registered
+    };
     let block = vec![
         wire("x_i", Some(id("ROWS").mul(id("X_W")))),
         wire("swap_i", w("ROWS")),
@@ -62,10 +98,7 @@ pub fn module(cfg: &Config) -> Module {
                 assign(id("swap_i"), id("swap_left")),
             ],
             "g_from_left",
-            vec![
-                assign(id("x_i"), left("x")),
-                assign(id("swap_i"), left("swap")),
-            ],
+            from_left,
         ),
         Item::Instance(Instance {
             module: "systolic_column".into(),
@@ -111,6 +144,7 @@ pub fn module(cfg: &Config) -> Module {
         .into_iter()
         .chain(super::pe::param_decls(cfg))
         .chain(dsp_cols_param(cfg))
+        .chain(tile_cols_param(cfg))
         .collect(),
         ports: vec![
             input("clk", None, ""),

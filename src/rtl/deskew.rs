@@ -8,11 +8,22 @@
 //! - Registered: `LANES-1-i` stages of `W` bits for lane `i`. Data only: no reset (the valid bit
 //!   travels in the top level's control pipe, which is reset).
 //! - No handshake: a fixed delay that never stalls.
+//! - With `GROUP` (generated when the array has tiles of more than one column, whose columns
+//!   deliver in the same cycle): lane `i` is delayed `(LANES-1)/GROUP - i/GROUP` cycles.
 
 use super::skew::delay_line;
 use crate::verilog::*;
 
-pub fn module(lanes: u32, lane_w: u32) -> Module {
+/// `grouped`: with the `GROUP` parameter (default 1).
+pub fn module(lanes: u32, lane_w: u32, grouped: bool) -> Module {
+    let delay = if grouped {
+        id("LANES")
+            .sub(int(1))
+            .div(id("GROUP"))
+            .sub(id("i").div(id("GROUP")))
+    } else {
+        id("LANES").sub(int(1)).sub(id("i"))
+    };
     Module {
         name: "systolic_deskew".into(),
         doc: vec![
@@ -20,7 +31,10 @@ pub fn module(lanes: u32, lane_w: u32) -> Module {
             "Registered: LANES-1-i stages of W bits for lane i; data only, no reset.".into(),
             "No handshake: a fixed delay that never stalls.".into(),
         ],
-        params: vec![param("LANES", lanes.into(), "number of lanes"), param("W", lane_w.into(), "bits per lane")],
+        params: vec![param("LANES", lanes.into(), "number of lanes"), param("W", lane_w.into(), "bits per lane")]
+            .into_iter()
+            .chain(grouped.then(|| param("GROUP", 1, "lanes per group: lane i is delayed as lane i/GROUP")))
+            .collect(),
         ports: vec![
             input("clk", None, "unused when LANES == 1").waive("UNUSED"),
             input("in_lanes", Some(id("LANES").mul(id("W"))), "lane i in bits [i*W +: W]"),
@@ -32,7 +46,7 @@ pub fn module(lanes: u32, lane_w: u32) -> Module {
             id("LANES"),
             "g_lane",
             delay_line(
-                id("LANES").sub(int(1)).sub(id("i")),
+                delay,
                 id("in_lanes"),
                 id("out_lanes"),
                 id("i").mul(id("W")),

@@ -97,7 +97,11 @@ pub fn module() -> Module {
             "g_sum",
             vec![
                 wire("co", None),
-                lut(id("s").at(id("j")), id("t").at(id("j")), id("b").at(id("j"))),
+                lut(
+                    id("s").at(id("j")),
+                    id("t").at(id("j")),
+                    id("b").at(id("j")),
+                ),
                 Item::Instance(Instance {
                     module: "SB_CARRY".into(),
                     name: "u_carry".into(),
@@ -143,7 +147,11 @@ pub fn module() -> Module {
             id("t"),
             scoped(&[("g_step", id("i").sub(int(1)))], "s").slice(id("W"), int(1)),
         ),
-        wire_init("t_ext", None, signed_().bit_and(id("t").at(id("W").sub(int(1))))),
+        wire_init(
+            "t_ext",
+            None,
+            signed_().bit_and(id("t").at(id("W").sub(int(1)))),
+        ),
         gen_for("j", int(0), id("W").add(int(1)), "g_bit", bit_cell),
     ];
     let row = vec![

@@ -85,8 +85,9 @@ impl Design {
                 cfg.rows,
                 d.data_w + u32::from(cfg.format.is_float()) + 1,
                 d.add_lat,
+                cfg.tile_cols > 1,
             ),
-            deskew::module(cfg.cols, d.acc_w),
+            deskew::module(cfg.cols, d.acc_w, cfg.tile_cols > 1),
             psum::module(cfg),
             top::module(cfg),
         ]);
@@ -225,6 +226,7 @@ mod tests {
             dsp_cols: None,
             psum_split: false,
             sbuf_layout: Default::default(),
+            tile_cols: 1,
         })
         .unwrap()
     }

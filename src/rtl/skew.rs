@@ -9,15 +9,24 @@
 //!   (valid, swap, load) never appear spuriously after reset.
 //! - No handshake: the skew never stalls; it is a fixed delay.
 //!
+//! - With `GROUP` (generated when the array has tiles of more than one column): lanes come in
+//!   groups of `GROUP`, all lanes of group `g` delayed by `g*STEP`.
+//!
 //! Used twice by the top level: for the moving data entering the array's rows from the left
 //! (lane = row, `STEP` = the PE's `ADD_LAT`), and for the stationary load bus entering the
-//! array's columns from the top (lane = column, `STEP` = 1).
+//! array's columns from the top (lane = column, `STEP` = 1, `GROUP` = the array's tile
+//! columns, so each column's load follows the swap that reaches its tile).
 
 use crate::verilog::*;
 
 /// Parameterised module description (independent of any particular configuration apart from
-/// the default parameter values).
-pub fn module(lanes: u32, lane_w: u32, step: u32) -> Module {
+/// the default parameter values). `grouped`: with the `GROUP` parameter (default 1).
+pub fn module(lanes: u32, lane_w: u32, step: u32, grouped: bool) -> Module {
+    let lane_index = if grouped {
+        id("i").div(id("GROUP"))
+    } else {
+        id("i")
+    };
     Module {
         name: "systolic_skew".into(),
         doc: vec![
@@ -31,7 +40,16 @@ pub fn module(lanes: u32, lane_w: u32, step: u32) -> Module {
             param("LANES", lanes.into(), "number of lanes"),
             param("W", lane_w.into(), "bits per lane"),
             param("STEP", step.into(), "cycles of delay per lane index"),
-        ],
+        ]
+        .into_iter()
+        .chain(grouped.then(|| {
+            param(
+                "GROUP",
+                1,
+                "lanes per group: lane i is delayed as lane i/GROUP",
+            )
+        }))
+        .collect(),
         ports: vec![
             input("clk", None, "unused when LANES == 1").waive("UNUSED"),
             input(
@@ -57,7 +75,7 @@ pub fn module(lanes: u32, lane_w: u32, step: u32) -> Module {
             id("LANES"),
             "g_lane",
             delay_line(
-                id("i").mul(id("STEP")),
+                lane_index.mul(id("STEP")),
                 id("in_lanes"),
                 id("out_lanes"),
                 id("i").mul(id("W")),

@@ -104,8 +104,20 @@ pub fn module(cfg: &Config) -> Module {
         int(1).add(id("ROW_W")).add(id("DATA_W")),
     ));
     locals.push(Item::Localparam("MV_W".into(), id("X_W").add(int(1))));
-    // A beat fired in cycle s is written at edge s + ROWS*ADD_LAT + MUL_LAT + COLS: entry (1),
-    // skew, array, deskew, PSUM (1); the control pipe carries its PSUM control along.
+    // Register stages along a row: COLS, or with tiles one per tile (column c's results leave
+    // c / TILE_COLS cycles after column 0's).
+    let col_stages = if cfg.tile_cols > 1 {
+        locals.push(Item::Localparam(
+            "COL_STAGES".into(),
+            id("COLS").sub(int(1)).div(id("TILE_COLS")).add(int(1)),
+        ));
+        || id("COL_STAGES")
+    } else {
+        || id("COLS")
+    };
+    // A beat fired in cycle s is written at edge s + ROWS*ADD_LAT + MUL_LAT + COLS (COL_STAGES
+    // with tiles): entry (1), skew, array, deskew, PSUM (1); the control pipe carries its PSUM
+    // control along.
     let array_lat = id("ROWS").mul(add_lat()).add(id("MUL_LAT"));
     // Integer PSUM with a pipelined PE reads ahead: its control comes MUL_LAT cycles earlier
     // (at most 2).
@@ -121,13 +133,13 @@ pub fn module(cfg: &Config) -> Module {
         "PIPE_D".into(),
         array_lat
             .clone()
-            .add(id("COLS"))
+            .add(col_stages())
             .sub(int(2))
             .sub(id("PSUM_AHEAD")),
     ));
     locals.push(Item::Localparam(
         "INF_W".into(),
-        clog2(array_lat.add(id("COLS")).add(int(4))),
+        clog2(array_lat.add(col_stages()).add(int(4))),
     ));
 
     let head_field = |name: &str, width: &str| {
@@ -646,11 +658,14 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_skew".into(),
             name: "u_ld_skew".into(),
-            params: vec![
+            params: [
                 ("LANES".into(), id("COLS")),
                 ("W".into(), id("LD_W")),
                 ("STEP".into(), int(1)),
-            ],
+            ]
+            .into_iter()
+            .chain((cfg.tile_cols > 1).then(|| ("GROUP".to_string(), id("TILE_COLS"))))
+            .collect(),
             ports: vec![
                 p("clk"),
                 p("rst"),
@@ -672,6 +687,10 @@ pub fn module(cfg: &Config) -> Module {
                     .map(|_| p("DSP_COLS"))
                     .into_iter()
                     .collect(),
+                super::array::tile_cols_param(cfg)
+                    .map(|_| p("TILE_COLS"))
+                    .into_iter()
+                    .collect(),
             ]
             .concat(),
             ports: vec![
@@ -688,7 +707,10 @@ pub fn module(cfg: &Config) -> Module {
         Item::Instance(Instance {
             module: "systolic_deskew".into(),
             name: "u_deskew".into(),
-            params: vec![("LANES".into(), id("COLS")), ("W".into(), id("PS_W"))],
+            params: [("LANES".into(), id("COLS")), ("W".into(), id("PS_W"))]
+                .into_iter()
+                .chain((cfg.tile_cols > 1).then(|| ("GROUP".to_string(), id("TILE_COLS"))))
+                .collect(),
             ports: vec![
                 p("clk"),
                 ("in_lanes".into(), id("psum_bottom")),
@@ -840,6 +862,7 @@ pub fn module(cfg: &Config) -> Module {
                 .filter(|p| !["DATA_W", "X_W", "ROW_W", "PS_W"].contains(&p.name.as_str())),
         )
         .chain(super::array::dsp_cols_param(cfg))
+        .chain(super::array::tile_cols_param(cfg))
         .chain([
             param("PSUM_BANKS", cfg.psum_banks.into(), "PSUM banks"),
             param(

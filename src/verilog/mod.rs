@@ -59,6 +59,7 @@ pub enum UnOp {
 pub enum BinOp {
     Mul,
     Div,
+    Rem,
     Add,
     Sub,
     Shl,
@@ -293,7 +294,7 @@ pub fn red_and(e: Expr) -> Expr {
 
 // `a + b`, `a - b`, `a * b`, `a << b`, `a >> b` build expressions (and `.add(b)` etc. read
 // left to right).
-pub use std::ops::{Add, Div, Mul, Shl, Shr, Sub};
+pub use std::ops::{Add, Div, Mul, Rem, Shl, Shr, Sub};
 
 impl Add for Expr {
     type Output = Expr;
@@ -317,6 +318,12 @@ impl Div for Expr {
     type Output = Expr;
     fn div(self, rhs: Expr) -> Expr {
         self.bin(BinOp::Div, rhs)
+    }
+}
+impl Rem for Expr {
+    type Output = Expr;
+    fn rem(self, rhs: Expr) -> Expr {
+        self.bin(BinOp::Rem, rhs)
     }
 }
 impl Shl for Expr {

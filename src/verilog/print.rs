@@ -337,7 +337,7 @@ fn bin_prec(op: BinOp) -> u8 {
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 8,
         BinOp::Shl | BinOp::Shr => 9,
         BinOp::Add | BinOp::Sub => PREC_ADD,
-        BinOp::Mul | BinOp::Div => 11,
+        BinOp::Mul | BinOp::Div | BinOp::Rem => 11,
     }
 }
 
@@ -345,6 +345,7 @@ fn bin_text(op: BinOp) -> &'static str {
     match op {
         BinOp::Mul => "*",
         BinOp::Div => "/",
+        BinOp::Rem => "%",
         BinOp::Add => "+",
         BinOp::Sub => "-",
         BinOp::Shl => "<<",

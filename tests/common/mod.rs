@@ -31,6 +31,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         dsp_cols: None,
         psum_split: false,
         sbuf_layout: Default::default(),
+        tile_cols: 1,
     })
     .expect("valid test config")
 }
