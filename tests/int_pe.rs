@@ -3,20 +3,28 @@
 //! `2^PS_W`, `pe_latency` cycles after the beat. The split multipliers (pe_latency 4: two
 //! halves of the weight; 5: four quarters, then the halves) are where the bit slicing can go
 //! wrong, so formats of up to 8 bits take every (weight, element) pair, wider ones random
-//! pairs and the extremes; odd widths split unevenly. One pair per cycle, each beat swapping in
-//! the weight loaded during the previous one. A mismatch prints the operands, both results and
-//! the seed.
+//! pairs and the extremes; odd widths split unevenly. The `primitives = "ice40"` PE of a LUT
+//! column (`USE_DSP` 0: the carry-chain multiplier `systolic_mul_lut_ice40`, on the RTL models
+//! of SB_LUT4 and SB_CARRY) takes every pair of every width it allows (2 to 8 bits, signed and
+//! unsigned: the sign rows and the top cell differ by width). One pair per cycle, each beat
+//! swapping in the weight loaded during the previous one. A mismatch prints the operands, both
+//! results and the seed.
 
 mod common;
 
 use std::path::PathBuf;
 
-use systolic::config::{Config, Overrides};
+use systolic::config::{Config, Overrides, Primitives};
 use systolic::cosim::verilator::{self, BuildSpec, PortSpec};
 use systolic::program::SplitMix64;
 use systolic::verilog::print_module;
 
 fn pe_pairs(format: &str, pe_latency: u32) {
+    pe_pairs_with(format, pe_latency, false)
+}
+
+/// `lut_ice40`: the PE of `primitives = "ice40"` with `USE_DSP` 0.
+fn pe_pairs_with(format: &str, pe_latency: u32, lut_ice40: bool) {
     if !common::require_tool("verilator", "--version") {
         return;
     }
@@ -25,6 +33,8 @@ fn pe_pairs(format: &str, pe_latency: u32) {
         cols: Some(1),
         format: Some(format.into()),
         pe_latency: Some(pe_latency),
+        primitives: lut_ice40.then_some(Primitives::Ice40),
+        dsp_cols: lut_ice40.then_some(0),
         ..Overrides::default()
     })
     .expect("config");
@@ -33,16 +43,36 @@ fn pe_pairs(format: &str, pe_latency: u32) {
     let (mul_lat, lat) = (cfg.derived.mul_lat as usize, pe_latency as usize);
     let row_w = cfg.derived.row_w;
 
-    let tag = format!("int-pe-{format}-l{pe_latency}");
+    let tag = format!(
+        "int-pe-{format}-l{pe_latency}{}",
+        if lut_ice40 { "-lut-ice40" } else { "" }
+    );
     let dir = common::scratch_dir(&tag);
-    let path = dir.join("systolic_pe.v");
-    let module = systolic::rtl::pe::module(&cfg);
-    std::fs::write(
-        &path,
-        print_module(&[format!("int_pe test: {tag}")], &module),
-    )
-    .expect("write source");
-    let sources: Vec<PathBuf> = vec![path];
+    let mut modules = vec![systolic::rtl::pe::module(&cfg)];
+    if lut_ice40 {
+        modules.push(systolic::rtl::ice40::module());
+        modules.push(systolic::rtl::ice40_lut::module());
+    }
+    let mut sources: Vec<PathBuf> = vec![];
+    for module in &modules {
+        let path = dir.join(format!("{}.v", module.name));
+        std::fs::write(
+            &path,
+            print_module(&[format!("int_pe test: {tag}")], module),
+        )
+        .expect("write source");
+        sources.push(path);
+    }
+    if lut_ice40 {
+        let path = dir.join("ice40_cells.v");
+        std::fs::write(&path, systolic::synth::verify::ICE40_MODELS).expect("write models");
+        sources.push(path);
+    }
+    let extra_args: Vec<String> = if lut_ice40 {
+        vec!["-GUSE_DSP=0".into()]
+    } else {
+        vec![]
+    };
     let ports = [
         PortSpec::input("clk", 1),
         PortSpec::input("rst", 1),
@@ -53,7 +83,22 @@ fn pe_pairs(format: &str, pe_latency: u32) {
         PortSpec::input("ld_row", row_w),
         PortSpec::input("ld_data", d),
         PortSpec::output("psum_out", ps_w),
-    ];
+    ]
+    .into_iter()
+    // The ice40 PE's DSP-block ports (unused with USE_DSP 0; dsp_p stays 0).
+    .chain(
+        lut_ice40
+            .then(|| {
+                [
+                    PortSpec::output("dsp_x", d),
+                    PortSpec::output("dsp_w", d),
+                    PortSpec::input("dsp_p", 2 * d),
+                ]
+            })
+            .into_iter()
+            .flatten(),
+    )
+    .collect::<Vec<_>>();
     let model = verilator::build(
         &BuildSpec {
             top: "systolic_pe",
@@ -61,7 +106,7 @@ fn pe_pairs(format: &str, pe_latency: u32) {
             ports: &ports,
             trace: false,
             threads: 1,
-            extra_args: &[],
+            extra_args: &extra_args,
         },
         &verilator::default_cache_root(),
     )
@@ -173,3 +218,21 @@ pe_case!(uint7_l5_every_pair, "uint7", 5);
 pe_case!(int4_l5_every_pair, "int4", 5);
 pe_case!(int16_l5_random_pairs, "int16", 5);
 pe_case!(uint13_l5_random_pairs, "uint13", 5);
+
+macro_rules! lut_ice40_case {
+    ($name:ident, $format:expr, $lat:expr) => {
+        #[test]
+        fn $name() {
+            pe_pairs_with($format, $lat, true);
+        }
+    };
+}
+
+lut_ice40_case!(ice40_lut_int8_l2_every_pair, "int8", 2);
+lut_ice40_case!(ice40_lut_int8_l4_every_pair, "int8", 4);
+lut_ice40_case!(ice40_lut_uint8_l3_every_pair, "uint8", 3);
+lut_ice40_case!(ice40_lut_int7_l3_every_pair, "int7", 3);
+lut_ice40_case!(ice40_lut_uint5_l2_every_pair, "uint5", 2);
+lut_ice40_case!(ice40_lut_int3_l2_every_pair, "int3", 2);
+lut_ice40_case!(ice40_lut_int2_l3_every_pair, "int2", 3);
+lut_ice40_case!(ice40_lut_uint2_l2_every_pair, "uint2", 2);
