@@ -386,6 +386,66 @@ cosim_case!(
     )))
 );
 
+// primitives = "ice40" with no DSP column: every PE on the carry-chain multiplier
+// (systolic_mul_lut_ice40 on the RTL models of SB_LUT4 and SB_CARRY).
+cosim_case!(
+    cosim_ice40_int8_3x3_l2_lut_only,
+    cases = 6,
+    matmuls = 30,
+    common::with_dsp_cols(
+        common::with_ice40_primitives(common::with_latency(
+            common::config(3, 3, "int8", 32, 2, 16),
+            2
+        )),
+        0
+    )
+);
+
+// tile_cols: the moving data and swap token broadcast within a tile, registered between tiles;
+// the load skew and the deskew by tile, the latency shorter by cols - ceil(cols/tile_cols).
+cosim_case!(
+    cosim_int8_3x5_tile5,
+    cases = 8,
+    matmuls = 30,
+    common::with_tile_cols(common::preset("int8-3x5"), 5)
+);
+cosim_case!(
+    cosim_int8_4x7_l3_tile3_psum_split,
+    cases = 6,
+    matmuls = 30,
+    common::with_tile_cols(
+        common::with_psum_split(common::with_latency(
+            common::config(4, 7, "int8", 24, 2, 16),
+            3
+        )),
+        3
+    )
+);
+cosim_case!(
+    cosim_bf16_3x4_l3_tile2,
+    cases = 6,
+    matmuls = 30,
+    common::with_tile_cols(
+        common::with_latency(common::config(3, 4, "bf16", 32, 2, 16), 3),
+        2
+    )
+);
+cosim_case!(
+    cosim_ice40_int8_8x4_l2_two_dsp_cols_tile4,
+    cases = 4,
+    matmuls = 24,
+    common::with_tile_cols(
+        common::with_dsp_cols(
+            common::with_ice40_primitives(common::with_latency(
+                common::config(8, 4, "int8", 32, 2, 64),
+                2
+            )),
+            2
+        ),
+        4
+    )
+);
+
 macro_rules! cosim_gapless_case {
     ($name:ident, cases = $cases:expr, matmuls = $mm:expr, $cfg:expr) => {
         proptest! {

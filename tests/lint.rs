@@ -121,8 +121,11 @@ fn edge_configs() -> Vec<Config> {
             .map(|(f, l)| (f, l, Primitives::Ice40));
         for (format, pe_latency, primitives) in generic.chain(ecp5).chain(ice40) {
             // With DSP blocks, also only the first column on them (the others in LUTs).
+            // iCE40 also with none (every PE on the carry-chain multiplier).
             let dsp_cols: &[Option<u32>] = match primitives {
                 Primitives::Generic => &[None],
+                Primitives::Ice40 if cols > 1 => &[None, Some(0), Some(1)],
+                Primitives::Ice40 => &[None, Some(0)],
                 _ if cols > 1 => &[None, Some(1)],
                 _ => &[None],
             };
@@ -139,6 +142,26 @@ fn edge_configs() -> Vec<Config> {
                     ..Overrides::default()
                 })
                 .unwrap_or_else(|e| panic!("{rows}x{cols} {format} latency {pe_latency}: {e}"));
+                out.push(cfg);
+            }
+        }
+        // Tiles of columns (moving data broadcast within a tile; grouped load skew and deskew):
+        // the whole row, and tiles of two (the last one short when cols is odd).
+        if cols > 1 {
+            for (format, pe_latency, tile_cols) in
+                [("int8", 1, cols), ("bf16", 3, 2), ("int8", 3, 2)]
+            {
+                let cfg = Config::from_overrides(&Overrides {
+                    rows: Some(rows),
+                    cols: Some(cols),
+                    format: Some(format.into()),
+                    psum_banks: Some(2),
+                    psum_depth: Some(2),
+                    pe_latency: Some(pe_latency),
+                    tile_cols: Some(tile_cols),
+                    ..Overrides::default()
+                })
+                .unwrap_or_else(|e| panic!("{rows}x{cols} {format} tile {tile_cols}: {e}"));
                 out.push(cfg);
             }
         }
@@ -598,11 +621,12 @@ fn identifier_rule_catches_violations() {
 #[test]
 fn edge_config_list_is_complete() {
     let configs = edge_configs();
-    // The DSP variants again with one DSP column, for the two sizes with more than one column;
-    // five split-accumulate variants per size.
+    // The iCE40 variants again with no DSP column; the DSP variants again with one DSP column
+    // and three tiled variants, for the two sizes with more than one column; five
+    // split-accumulate variants per size.
     assert_eq!(
         configs.len(),
-        4 * (4 * 2 * 3 + 7 + 3 * 3 + 3 + 3 + 5) + 2 * (3 + 3)
+        4 * (4 * 2 * 3 + 7 + 3 * 3 + 3 + 3 + 3 + 5) + 2 * (3 + 3) + 2 * 3
     );
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(

@@ -70,6 +70,15 @@ pub fn with_psum_split(cfg: Config) -> Config {
     Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid psum_split: {e}"))
 }
 
+/// `cfg` with tiles of `tile_cols` columns (its name gets `-t<N>`).
+#[allow(dead_code)]
+pub fn with_tile_cols(cfg: Config, tile_cols: u32) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.tile_cols = tile_cols;
+    raw.name = format!("{}-t{tile_cols}", raw.name);
+    Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid tile_cols: {e}"))
+}
+
 fn with_primitives(cfg: Config, primitives: systolic::config::Primitives) -> Config {
     let mut raw = cfg.to_raw();
     raw.primitives = primitives;
