@@ -7,12 +7,13 @@
 #   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
 #   FILTER='ice40|ecp5' scripts/qor.sh int8   # only the runs whose TAG@BOARD matches the regex
+#   FILTER='\+t[0-9]' SEEDS='1 2 3 4 5' scripts/qor.sh int8   # the largest iCE40 fits, 5 seeds
 #
 # Each run: Yosys + nextpnr at the board's target frequency, multipliers `auto` (ECP5:
 # MULT18X18D when they fit; iCE40: LUTs) unless the RTL instantiates its DSP blocks. Fmax is
 # nextpnr's timing model. Placement moves Fmax by 10-20% from one placer seed to the next, so
-# the pipelined configurations (pe_latency 3 to 5, the ones compared against the goals, and
-# the iCE40 DSP cores) are placed with each seed of SEEDS (default "1 2 3"), the others with
+# the pipelined configurations (pe_latency 3 to 5, the ones compared against the goals, the
+# iCE40 DSP cores and the largest fits) are placed with each seed of SEEDS (default "1 2 3"), the others with
 # seed 1; the table gives the median Fmax, its range, and the other
 # numbers of the median run. JOBS (default 2) runs that many at once. A run whose report is
 # already there is not repeated (delete runs/qor-<matrix>/ to start over).
@@ -79,6 +80,9 @@ if [[ "${2:-}" != "--table" ]]; then
       run "int8-8x8-l$lat+ecp5+split" ulx3s-85f --preset int8-8x8 --pe-latency $lat \
         --primitives ecp5 --psum-split
     done
+    # The largest cores measured to fit each iCE40 (presets; carry-chain multipliers, tiles).
+    run "int8-8x5-l2+ice40+t5" icebreaker --preset up5k-int8-8x5
+    run "int8-8x6-l2+ice40+t6" ice40-hx8k-breakout --preset hx8k-int8-8x6
   else
     for size in 1 4; do
       for board in ulx3s-85f icebreaker; do
@@ -119,12 +123,14 @@ rows = []
 for (tag, board), ds in runs.items():
     fmt, size, lat = tag.split("-")
     lat, *opts = lat.split("+")
-    prims = next((o for o in opts if o != "split"), "")
+    # +t<N>: tiles of N columns (tile_cols).
+    tile = next((o[1:] for o in opts if re.fullmatch(r"t\d+", o)), "")
+    prims = next((o for o in opts if o != "split" and o[1:] != tile), "")
     split = "split" in opts
     key = (list(devices).index(board) if board in devices else 99, int(size.split("x")[0]),
            formats.get(fmt, 9), lat, prims, split)
     shown = (lat[1:] + (f", {prims} primitives" if prims else "")
-             + (", split PSUM" if split else ""))
+             + (", split PSUM" if split else "") + (f", tiles of {tile}" if tile else ""))
     ok = sorted((d for d in ds if not isinstance(d, str)), key=lambda d: d["fmax_mhz"])
     if ok:
         # The median run (the lower middle one of an even count); the range of all.

@@ -277,10 +277,11 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
             crate::config::Primitives::Ice40 => (
                 Family::Ice40,
                 "SB_MAC16 (one per pair of PEs in a DSP column, instantiated by the RTL)",
-                "primitives = ice40: the multipliers of each pair of PEs in a column are one \
-                 SB_MAC16 in dual 8x8 mode, instantiated with its input and product registers \
-                 (synth_ice40 -dsp inference is not used; nextpnr-ice40 does not time the \
-                 block's inside: see icetime)",
+                "primitives = ice40: the multipliers of each pair of PEs in a DSP column are \
+                 one SB_MAC16 in dual 8x8 mode, instantiated with its input and product \
+                 registers (synth_ice40 -dsp inference is not used; nextpnr-ice40 does not time \
+                 the block's inside: see icetime); the columns past dsp_cols multiply on the \
+                 RTL's own carry chains (SB_LUT4 + SB_CARRY, systolic_mul_lut_ice40)",
             ),
             _ => (
                 Family::Ecp5,
@@ -385,6 +386,13 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     };
     let booth = if o.booth && dsp {
         notes.push("--booth applies to LUT multipliers: ignored with DSP multipliers".into());
+        false
+    } else if o.booth && cfg.primitives == crate::config::Primitives::Ice40 {
+        notes.push(
+            "--booth: ignored with primitives = ice40 (every multiplier is instantiated: \
+             SB_MAC16 or carry chains)"
+                .into(),
+        );
         false
     } else {
         o.booth
@@ -748,7 +756,12 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         package: board.package.clone(),
         mode: if o.ooc { "out-of-context" } else { "board" }.into(),
         top,
-        multipliers: if synth.dsp || own_dsps { "dsp" } else { "lut" }.into(),
+        multipliers: if synth.dsp || (own_dsps && cfg.dsp_cols > 0) {
+            "dsp"
+        } else {
+            "lut"
+        }
+        .into(),
         booth: synth.booth,
         target_mhz: target,
         fmax_mhz: fmax,
