@@ -181,11 +181,13 @@ pub enum Primitives {
     /// never uses them); needs an integer format and pe_latency 2, 3 or 4 (4: the product
     /// registered again in the fabric, beside the adder).
     Ecp5,
-    /// Lattice iCE40 UltraPlus: the multipliers of each pair of PEs in a column (rows 2i and
-    /// 2i+1) are one SB_MAC16 in its dual 8x8 mode, with its input and product registers
+    /// Lattice iCE40: the multipliers of each pair of PEs in a DSP column (rows 2i and 2i+1)
+    /// are one UltraPlus SB_MAC16 in its dual 8x8 mode, with its input and product registers
     /// (`synth_ice40 -dsp` inference was measured producing wrong netlists for
-    /// multiply-accumulate chains); needs an integer format of at most 8 bits and pe_latency 2,
-    /// 3 or 4 (4: the products registered again in the fabric, beside the adders).
+    /// multiply-accumulate chains), and those of the columns past `dsp_cols` array multipliers
+    /// on the carry chains (`rtl::ice40_lut`; `dsp_cols = 0` for devices without SB_MAC16);
+    /// needs an integer format of at most 8 bits and pe_latency 2, 3 or 4 (4: the products
+    /// registered again in the fabric, beside the adders).
     Ice40,
 }
 
@@ -554,7 +556,8 @@ impl Config {
                 raw.primitives,
                 format!(
                     "generic for {format} at pe_latency {}; ice40 (SB_MAC16 in its dual 8x8 \
-                     mode) needs an integer format of at most 8 bits and pe_latency 2, 3 or 4",
+                     mode, carry-chain multipliers) needs an integer format of at most 8 bits \
+                     and pe_latency 2, 3 or 4",
                     raw.pe_latency
                 ),
             ));

@@ -44,10 +44,10 @@ pub struct ConfigArgs {
     /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands), 4 (and the multiplier split in two registered halves, for LUT fabrics) and 5 (and each half from two registered quarter products; LUT multipliers, formats of 4 bits or more); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
     #[arg(long)]
     pub pe_latency: Option<u32>,
-    /// FPGA primitives the RTL instantiates itself: generic (default), ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4) or ice40 (two PEs' multipliers in one iCE40 UltraPlus SB_MAC16 in dual 8x8 mode, with its registers; integers of at most 8 bits, pe_latency 2, 3 or 4).
+    /// FPGA primitives the RTL instantiates itself: generic (default), ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4) or ice40 (two PEs' multipliers in one iCE40 UltraPlus SB_MAC16 in dual 8x8 mode, with its registers, and the columns past --dsp-cols on the RTL's own carry-chain multipliers; integers of at most 8 bits, pe_latency 2, 3 or 4).
     #[arg(long, value_parser = parse_primitives)]
     pub primitives: Option<config::Primitives>,
-    /// With --primitives ecp5 or ice40: how many columns (the first ones) have their multipliers on DSP blocks; the others use LUT multipliers (for a device with fewer blocks than the array needs). Default: all.
+    /// With --primitives ecp5 or ice40: how many columns (the first ones) have their multipliers on DSP blocks; the others use LUT multipliers (for a device with fewer blocks than the array needs; 0 with ice40 for an iCE40 without SB_MAC16, such as the HX8K). Default: all.
     #[arg(long)]
     pub dsp_cols: Option<u32>,
     /// Integer PSUM accumulate in two halves (the high one a cycle later, adding the low one's carry): half the accumulate loop, results one cycle later. Integers at pe_latency 3, 4 or 5.

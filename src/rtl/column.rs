@@ -12,7 +12,8 @@
 //! - With `primitives = "ice40"` the column holds its PEs' SB_MAC16 blocks too (PE(2i) and
 //!   PE(2i+1) on one, `systolic_mul2_ice40`); their registers are the PEs' MUL_LAT registers, so
 //!   the timing is the same. `USE_DSP` = 0 (a column past `dsp_cols`, either primitives): the
-//!   PEs' LUT multipliers instead, same timing.
+//!   PEs' LUT multipliers instead (with the iCE40 primitives, the carry-chain multipliers of
+//!   `systolic_mul_lut_ice40`), same timing.
 //! - All registers are in the PEs (and, with the iCE40 primitives, their DSP blocks). No
 //!   handshake: the column never stalls.
 

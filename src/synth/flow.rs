@@ -316,6 +316,10 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
                     ": give --dsp-cols {fit_cols} (the other columns' multipliers in LUTs), a \
                      smaller array, or --primitives generic for LUT multipliers"
                 )
+            } else if cfg.primitives == crate::config::Primitives::Ice40 {
+                ": give --dsp-cols 0 (every multiplier on the carry chains), a smaller array, \
+                 or --primitives generic for LUT multipliers"
+                    .into()
             } else {
                 ": give a smaller array, or --primitives generic for LUT multipliers".into()
             },
