@@ -185,7 +185,7 @@ pub enum Primitives {
     /// are one UltraPlus SB_MAC16 in its dual 8x8 mode, with its input and product registers
     /// (`synth_ice40 -dsp` inference was measured producing wrong netlists for
     /// multiply-accumulate chains), and those of the columns past `dsp_cols` array multipliers
-    /// on the carry chains (`rtl::ice40_lut`; `dsp_cols = 0` for devices without SB_MAC16);
+    /// on the carry chains (`rtl::carry_mul`; `dsp_cols = 0` for devices without SB_MAC16);
     /// needs an integer format of at most 8 bits and pe_latency 2, 3 or 4 (4: the products
     /// registered again in the fabric, beside the adders).
     Ice40,

@@ -33,16 +33,20 @@ pub fn design_files(cfg: &Config) -> Vec<(String, String)> {
 }
 
 /// `files` plus the simulation models of the FPGA primitives `cfg` instantiates
-/// (`primitives = "ecp5"`: `hdl/sim/ecp5_cells.v`; `"ice40"`: `hdl/sim/ice40_cells.v`), for a
+/// (`primitives = "ecp5"`: `hdl/sim/ecp5_cells.v` and `ecp5_carry.v`; `"ice40"`:
+/// `hdl/sim/ice40_cells.v`), for a
 /// simulator. Never for synthesis: the synthesis tool must see the primitives as its own cells.
 pub fn with_primitive_models(
     cfg: &Config,
     mut files: Vec<(String, String)>,
 ) -> Vec<(String, String)> {
     use crate::config::Primitives;
-    use crate::synth::verify::{ECP5_MODELS, ICE40_MODELS};
+    use crate::synth::verify::{ECP5_CARRY_MODEL, ECP5_MODELS, ICE40_MODELS};
     match cfg.primitives {
-        Primitives::Ecp5 => files.push(("ecp5_cells.v".to_string(), ECP5_MODELS.to_string())),
+        Primitives::Ecp5 => {
+            files.push(("ecp5_cells.v".to_string(), ECP5_MODELS.to_string()));
+            files.push(("ecp5_carry.v".to_string(), ECP5_CARRY_MODEL.to_string()));
+        }
         Primitives::Ice40 => files.push(("ice40_cells.v".to_string(), ICE40_MODELS.to_string())),
         Primitives::Generic => {}
     }

@@ -6,7 +6,8 @@
 //! pairs and the extremes; odd widths split unevenly. The `primitives = "ice40"` PE of a LUT
 //! column (`USE_DSP` 0: the carry-chain multiplier `systolic_mul_lut_ice40`, on the RTL models
 //! of SB_LUT4 and SB_CARRY) takes every pair of every width it allows (2 to 8 bits, signed and
-//! unsigned: the sign rows and the top cell differ by width). One pair per cycle, each beat
+//! unsigned: the sign rows and the top cell differ by width); so does the `"ecp5"` one
+//! (`systolic_mul_lut_ecp5` on the RTL model of CCU2C; int16 on random pairs). One pair per cycle, each beat
 //! swapping in the weight loaded during the previous one. A mismatch prints the operands, both
 //! results and the seed.
 
@@ -20,11 +21,12 @@ use systolic::program::SplitMix64;
 use systolic::verilog::print_module;
 
 fn pe_pairs(format: &str, pe_latency: u32) {
-    pe_pairs_with(format, pe_latency, false)
+    pe_pairs_with(format, pe_latency, None)
 }
 
-/// `lut_ice40`: the PE of `primitives = "ice40"` with `USE_DSP` 0.
-fn pe_pairs_with(format: &str, pe_latency: u32, lut_ice40: bool) {
+/// `carry`: the PE of those FPGA primitives with `USE_DSP` 0 (their carry-chain multiplier).
+fn pe_pairs_with(format: &str, pe_latency: u32, carry: Option<Primitives>) {
+    let lut_ice40 = carry == Some(Primitives::Ice40);
     if !common::require_tool("verilator", "--version") {
         return;
     }
@@ -33,8 +35,8 @@ fn pe_pairs_with(format: &str, pe_latency: u32, lut_ice40: bool) {
         cols: Some(1),
         format: Some(format.into()),
         pe_latency: Some(pe_latency),
-        primitives: lut_ice40.then_some(Primitives::Ice40),
-        dsp_cols: lut_ice40.then_some(0),
+        primitives: carry,
+        dsp_cols: carry.map(|_| 0),
         ..Overrides::default()
     })
     .expect("config");
@@ -45,13 +47,20 @@ fn pe_pairs_with(format: &str, pe_latency: u32, lut_ice40: bool) {
 
     let tag = format!(
         "int-pe-{format}-l{pe_latency}{}",
-        if lut_ice40 { "-lut-ice40" } else { "" }
+        carry.map_or(String::new(), |p| format!("-carry-{p}"))
     );
     let dir = common::scratch_dir(&tag);
     let mut modules = vec![systolic::rtl::pe::module(&cfg)];
-    if lut_ice40 {
-        modules.push(systolic::rtl::ice40::module());
-        modules.push(systolic::rtl::ice40_lut::module());
+    match carry {
+        Some(Primitives::Ice40) => {
+            modules.push(systolic::rtl::ice40::module());
+            modules.push(systolic::rtl::carry_mul::ice40_module());
+        }
+        Some(_) => {
+            modules.push(systolic::rtl::ecp5::module());
+            modules.push(systolic::rtl::carry_mul::ecp5_module());
+        }
+        None => {}
     }
     let mut sources: Vec<PathBuf> = vec![];
     for module in &modules {
@@ -63,12 +72,20 @@ fn pe_pairs_with(format: &str, pe_latency: u32, lut_ice40: bool) {
         .expect("write source");
         sources.push(path);
     }
-    if lut_ice40 {
-        let path = dir.join("ice40_cells.v");
-        std::fs::write(&path, systolic::synth::verify::ICE40_MODELS).expect("write models");
+    let models = match carry {
+        Some(Primitives::Ice40) => vec![("ice40_cells.v", systolic::synth::verify::ICE40_MODELS)],
+        Some(_) => vec![
+            ("ecp5_cells.v", systolic::synth::verify::ECP5_MODELS),
+            ("ecp5_carry.v", systolic::synth::verify::ECP5_CARRY_MODEL),
+        ],
+        None => vec![],
+    };
+    for (name, text) in models {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write models");
         sources.push(path);
     }
-    let extra_args: Vec<String> = if lut_ice40 {
+    let extra_args: Vec<String> = if carry.is_some() {
         vec!["-GUSE_DSP=0".into()]
     } else {
         vec![]
@@ -223,7 +240,7 @@ macro_rules! lut_ice40_case {
     ($name:ident, $format:expr, $lat:expr) => {
         #[test]
         fn $name() {
-            pe_pairs_with($format, $lat, true);
+            pe_pairs_with($format, $lat, Some(Primitives::Ice40));
         }
     };
 }
@@ -236,3 +253,21 @@ lut_ice40_case!(ice40_lut_uint5_l2_every_pair, "uint5", 2);
 lut_ice40_case!(ice40_lut_int3_l2_every_pair, "int3", 2);
 lut_ice40_case!(ice40_lut_int2_l3_every_pair, "int2", 3);
 lut_ice40_case!(ice40_lut_uint2_l2_every_pair, "uint2", 2);
+
+macro_rules! carry_ecp5_case {
+    ($name:ident, $format:expr, $lat:expr) => {
+        #[test]
+        fn $name() {
+            pe_pairs_with($format, $lat, Some(Primitives::Ecp5));
+        }
+    };
+}
+
+carry_ecp5_case!(ecp5_carry_int8_l2_every_pair, "int8", 2);
+carry_ecp5_case!(ecp5_carry_int8_l4_every_pair, "int8", 4);
+carry_ecp5_case!(ecp5_carry_uint8_l3_every_pair, "uint8", 3);
+carry_ecp5_case!(ecp5_carry_int7_l3_every_pair, "int7", 3);
+carry_ecp5_case!(ecp5_carry_uint5_l2_every_pair, "uint5", 2);
+carry_ecp5_case!(ecp5_carry_int2_l3_every_pair, "int2", 3);
+carry_ecp5_case!(ecp5_carry_uint2_l2_every_pair, "uint2", 2);
+carry_ecp5_case!(ecp5_carry_int16_l3_random_pairs, "int16", 3);

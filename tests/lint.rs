@@ -247,13 +247,13 @@ fn check_with(tool: Tool, cfg: &Config) -> Result<Duration, String> {
     let dir = scratch(&format!("lint-{}", cfg.tag()));
     write_design(cfg, &dir).map_err(|e| format!("write design: {e}"))?;
     let mut files = tools::listed_files(&dir).map_err(|e| format!("file list: {e}"))?;
-    // The simulation model of the DSP block the RTL instantiates.
-    let model = match cfg.primitives {
-        Primitives::Ecp5 => Some("hdl/sim/ecp5_cells.v"),
-        Primitives::Ice40 => Some("hdl/sim/ice40_cells.v"),
-        Primitives::Generic => None,
+    // The simulation models of the primitives the RTL instantiates.
+    let models: &[&str] = match cfg.primitives {
+        Primitives::Ecp5 => &["hdl/sim/ecp5_cells.v", "hdl/sim/ecp5_carry.v"],
+        Primitives::Ice40 => &["hdl/sim/ice40_cells.v"],
+        Primitives::Generic => &[],
     };
-    if let Some(model) = model {
+    for model in models {
         files.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(model));
     }
     let mut cmd = match tool {

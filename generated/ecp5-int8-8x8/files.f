@@ -1,4 +1,5 @@
 systolic_mul_ecp5.v
+systolic_mul_lut_ecp5.v
 systolic_ram_ecp5.v
 systolic_pe.v
 systolic_column.v

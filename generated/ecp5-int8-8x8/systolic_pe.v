@@ -6,7 +6,7 @@
 // output; 3: also a fabric register after the block, near the adder); it meets psum_in:
 //   psum_out <= psum_in + product   (mod 2^PS_W), where
 //   product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;
-//   (USE_DSP 0: the generic PE's LUT multiplier instead, same MUL_LAT registers.)
+//   (USE_DSP 0: an array multiplier on ECP5 carry chains instead, same MUL_LAT registers.)
 //   x_out, swap_out <= x_in, swap_in   (moving data flows right)
 //   w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.
 module systolic_pe #(
@@ -76,9 +76,6 @@ module systolic_pe #(
       psum_out <= psum_in + prod_use;
     end
   end else begin : g_lut
-    wire [DATA_W*2-1:0] prod;
-    wire [PS_W-1:0] prod_ext;
-
     // The multiplier's operands: this cycle's, or (MUL_LAT 2) registered.
     wire [DATA_W-1:0] mul_x;
     wire [DATA_W-1:0] mul_w;
@@ -90,85 +87,38 @@ module systolic_pe #(
       assign mul_x = x_in;
       assign mul_w = w_use;
     end
-    // Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W.
-    if (MUL_LAT > 2) begin : g_split
-      localparam integer H = DATA_W / 2;
-      localparam integer LO_W = DATA_W + H;
-      localparam integer HI_W = DATA_W*2 - H;
-      wire [LO_W-1:0] pp_lo;
-      wire [HI_W-1:0] pp_hi;
-      reg [LO_W-1:0] pp_lo_q;
-      reg [HI_W-1:0] pp_hi_q;
-      if (MUL_LAT > 3) begin : g_quarters
-        localparam integer QL = H / 2;
-        localparam integer QH = (DATA_W - H) / 2;
-        localparam integer LL_W = DATA_W + QL;
-        localparam integer LH_W = DATA_W + H - QL;
-        localparam integer HL_W = DATA_W + QH;
-        localparam integer HH_W = DATA_W*2 - H - QH;
-        wire [LL_W-1:0] q_ll;
-        reg [LL_W-1:0] q_ll_q;
-        wire [LH_W-1:0] q_lh;
-        reg [LH_W-1:0] q_lh_q;
-        wire [HL_W-1:0] q_hl;
-        reg [HL_W-1:0] q_hl_q;
-        wire [HH_W-1:0] q_hh;
-        reg [HH_W-1:0] q_hh_q;
-        if (SIGNED != 0) begin : g_signed
-          assign q_ll = $signed(mul_x)*$signed({1'b0, mul_w[QL - 1:0]});
-          assign q_lh = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:QL]});
-          assign q_hl = $signed(mul_x)*$signed({1'b0, mul_w[H + QH - 1:H]});
-          assign q_hh = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H + QH]);
-        end else begin : g_unsigned
-          assign q_ll = mul_x*mul_w[QL - 1:0];
-          assign q_lh = mul_x*mul_w[H - 1:QL];
-          assign q_hl = mul_x*mul_w[H + QH - 1:H];
-          assign q_hh = mul_x*mul_w[DATA_W - 1:H + QH];
-        end
-        always @(posedge clk) begin
-          q_ll_q <= q_ll;
-          q_lh_q <= q_lh;
-          q_hl_q <= q_hl;
-          q_hh_q <= q_hh;
-        end
-        assign pp_lo = {{(LO_W - LL_W){SIGNED != 0 & q_ll_q[LL_W - 1]}}, q_ll_q} + {q_lh_q, {QL{1'b0}}};
-        assign pp_hi = {{(HI_W - HL_W){SIGNED != 0 & q_hl_q[HL_W - 1]}}, q_hl_q} + {q_hh_q, {QH{1'b0}}};
-      end else begin : g_halves
-        if (SIGNED != 0) begin : g_signed
-          assign pp_lo = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:0]});
-          assign pp_hi = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H]);
-        end else begin : g_unsigned
-          assign pp_lo = mul_x*mul_w[H - 1:0];
-          assign pp_hi = mul_x*mul_w[DATA_W - 1:H];
-        end
-      end
-      always @(posedge clk) begin
-        pp_lo_q <= pp_lo;
-        pp_hi_q <= pp_hi;
-      end
-      // prod = pp_lo (extended) + pp_hi * 2^H, modulo 2^(2*DATA_W): exact.
-      assign prod = {{(DATA_W - H){SIGNED != 0 & pp_lo_q[LO_W - 1]}}, pp_lo_q} + {pp_hi_q, {H{1'b0}}};
-    end else begin : g_whole
-      if (SIGNED != 0) begin : g_signed
-        assign prod = $signed(mul_x)*$signed(mul_w);
-      end else begin : g_unsigned
-        assign prod = mul_x*mul_w;
-      end
+    // Exact product on the carry chains, registered.
+    wire [DATA_W*2-1:0] prod_c;
+    systolic_mul_lut_ecp5 #(
+      .W      (DATA_W),
+      .SIGNED (SIGNED)
+    ) u_mul (
+      .a (mul_x),
+      .b (mul_w),
+      .p (prod_c)
+    );
+    reg [DATA_W*2-1:0] prod_q;
+    always @(posedge clk) begin
+      prod_q <= prod_c;
     end
+    wire [DATA_W*2-1:0] prod = prod_q;
+    wire [PS_W-1:0] prod_ext;
     if (PS_W == DATA_W*2) begin : g_ext_none
       assign prod_ext = prod;
     end else begin : g_ext
       wire ext_bit = SIGNED != 0 & prod[DATA_W*2 - 1];
       assign prod_ext = {{(PS_W - DATA_W*2){ext_bit}}, prod};
     end
+    // MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP
+    // blocks sit in their own rows, far from the partial-sum chain).
     wire [PS_W-1:0] prod_use;
-    if (MUL_LAT != 0) begin : g_mul_reg
-      reg [PS_W-1:0] prod_q;
+    if (MUL_LAT > 2) begin : g_prod_fabric
+      reg [PS_W-1:0] prod_f;
       always @(posedge clk) begin
-        prod_q <= prod_ext;
+        prod_f <= prod_ext;
       end
-      assign prod_use = prod_q;
-    end else begin : g_mul_comb
+      assign prod_use = prod_f;
+    end else begin : g_prod_dsp
       assign prod_use = prod_ext;
     end
 

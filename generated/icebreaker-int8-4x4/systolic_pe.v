@@ -84,7 +84,7 @@ module systolic_pe #(
       assign mul_x = x_in;
       assign mul_w = w_use;
     end
-    // Exact product on the iCE40 carry chains, registered.
+    // Exact product on the carry chains, registered.
     wire [DATA_W*2-1:0] prod_c;
     systolic_mul_lut_ice40 #(
       .W      (DATA_W),

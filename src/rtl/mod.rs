@@ -3,7 +3,7 @@
 //!
 //! - [`pe`]: one processing element; [`fp`]: its floating-point multiplier and adder; with the
 //!   FPGA primitives, its DSP block ([`ecp5`], [`ice40`]) or iCE40 carry-chain multiplier
-//!   ([`ice40_lut`]).
+//!   ([`carry_mul`]).
 //! - [`column`]: ROWS PEs stacked; [`array`]: COLS columns side by side.
 //! - [`skew`], [`deskew`]: the staggering of inputs and the re-alignment of outputs.
 //! - [`psum`]: the accumulation buffer and its read port.
@@ -18,6 +18,7 @@ pub mod array;
 pub mod axil;
 pub mod board;
 pub mod bridge;
+pub mod carry_mul;
 pub mod clock;
 pub mod column;
 pub mod deskew;
@@ -25,7 +26,6 @@ pub mod ecp5;
 pub mod engine;
 pub mod fp;
 pub mod ice40;
-pub mod ice40_lut;
 pub mod mutation;
 pub mod pe;
 pub mod psum;
@@ -66,10 +66,13 @@ impl Design {
             modules.push(fp::add_module(d.add_lat - 1));
         }
         match cfg.primitives {
-            crate::config::Primitives::Ecp5 => modules.push(ecp5::module()),
+            crate::config::Primitives::Ecp5 => {
+                modules.push(ecp5::module());
+                modules.push(carry_mul::ecp5_module());
+            }
             crate::config::Primitives::Ice40 => {
                 modules.push(ice40::module());
-                modules.push(ice40_lut::module());
+                modules.push(carry_mul::ice40_module());
             }
             crate::config::Primitives::Generic => {}
         }

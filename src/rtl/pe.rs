@@ -128,22 +128,24 @@ pub fn module(cfg: &Config) -> Module {
                 1,
                 "1: the multiplier on the DSP block, 0: in LUTs (same timing)",
             ));
-            let lut_items = if cfg.primitives == Primitives::Ice40 {
-                doc.push(
+            let (note, multiplier) = match cfg.primitives {
+                Primitives::Ice40 => (
                     "  (USE_DSP 0: an array multiplier on iCE40 carry chains instead, same MUL_LAT registers.)",
-                );
-                let mut items = int_datapath_lut_ice40();
-                items.extend([
+                    "systolic_mul_lut_ice40",
+                ),
+                _ => (
+                    "  (USE_DSP 0: an array multiplier on ECP5 carry chains instead, same MUL_LAT registers.)",
+                    "systolic_mul_lut_ecp5",
+                ),
+            };
+            doc.push(note);
+            let mut lut_items = int_datapath_carry(multiplier);
+            if cfg.primitives == Primitives::Ice40 {
+                lut_items.extend([
                     assign(id("dsp_x"), zeros(id("DATA_W"))),
                     assign(id("dsp_w"), zeros(id("DATA_W"))),
                 ]);
-                items
-            } else {
-                doc.push(
-                    "  (USE_DSP 0: the generic PE's LUT multiplier instead, same MUL_LAT registers.)",
-                );
-                int_datapath().1
-            };
+            }
             (
                 doc,
                 vec![gen_if(
@@ -325,18 +327,19 @@ fn operands() -> Vec<Item> {
     ]
 }
 
-/// The LUT multiplier of an iCE40 column past `dsp_cols` (`primitives = "ice40"`, USE_DSP 0):
-/// `systolic_mul_lut_ice40` on the operands (registered from MUL_LAT 2), its product registered
-/// (`prod_q`), then as after the DSP block (MUL_LAT 3: once more beside the adder). The same
-/// registers as the DSP block's, so the same timing.
-fn int_datapath_lut_ice40() -> Vec<Item> {
+/// The LUT multiplier of a column past `dsp_cols` (USE_DSP 0) with the FPGA primitives: the
+/// family's carry-chain multiplier (`systolic_mul_lut_ice40` or `_ecp5`) on the operands
+/// (registered from MUL_LAT 2), its product registered (`prod_q`), then as after the DSP block
+/// (MUL_LAT 3: once more beside the adder). The same registers as the DSP block's, so the same
+/// timing.
+fn int_datapath_carry(multiplier: &str) -> Vec<Item> {
     let prod_w = || Some(id("DATA_W").mul(int(2)));
     let mut items = operands();
     items.extend([
-        comment("Exact product on the iCE40 carry chains, registered."),
+        comment("Exact product on the carry chains, registered."),
         wire("prod_c", prod_w()),
         Item::Instance(Instance {
-            module: "systolic_mul_lut_ice40".into(),
+            module: multiplier.into(),
             name: "u_mul".into(),
             params: vec![("W".into(), id("DATA_W")), ("SIGNED".into(), id("SIGNED"))],
             ports: vec![

@@ -62,6 +62,10 @@ pub const ECP5_MODELS: &str = include_str!("../../hdl/sim/ecp5_cells.v");
 /// RTL (a netlist is simulated with Yosys' own `cells_sim.v`, which has SB_MAC16 too).
 pub const ICE40_MODELS: &str = include_str!("../../hdl/sim/ice40_cells.v");
 
+/// The CCU2C model for simulating RTL generated with `primitives = "ecp5"` (its LUT columns'
+/// carry-chain multipliers); a netlist is simulated with Yosys' own.
+pub const ECP5_CARRY_MODEL: &str = include_str!("../../hdl/sim/ecp5_carry.v");
+
 /// Yosys' share folder beside the Yosys the flow uses (the YoWASP package's `share`, or the
 /// system's `/usr/share/yosys`).
 fn yosys_share() -> Result<PathBuf, SynthError> {
