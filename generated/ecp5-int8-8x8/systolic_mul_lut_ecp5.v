@@ -38,7 +38,7 @@ module systolic_mul_lut_ecp5 #(
         assign ta[W + 1] = 1'b0;
         assign tb[W + 1] = 1'b0;
       end
-      // A spare top half's sum (W even), and the last cell's carry out.
+      // A spare top half's sum (W even).
       /* verilator lint_off UNUSED */
       wire [NC*2-1:0] sc;
       /* verilator lint_on UNUSED */
@@ -46,15 +46,18 @@ module systolic_mul_lut_ecp5 #(
       wire row_cin = (SIGNED != 0 && i == W - 1) & a[i];
       for (k = 0; k < NC; k = k + 1) begin : g_cell
         wire cin;
+        // The last cell's carry out.
+        /* verilator lint_off UNUSED */
         wire co;
+        /* verilator lint_on UNUSED */
         if (k == 0) begin : g_first
           assign cin = row_cin;
         end else begin : g_chain
           assign cin = g_cell[k - 1].co;
         end
         CCU2C #(
-          .INIT0     ((SIGNED != 0 && i == W - 1) ? 16'd27242 : 16'd27242),
-          .INIT1     ((SIGNED != 0 && i == W - 1) ? 16'd27242 : 16'd27242),
+          .INIT0     ((SIGNED != 0 && i == W - 1) ? 16'd39578 : 16'd27242),
+          .INIT1     ((SIGNED != 0 && i == W - 1) ? 16'd39578 : 16'd27242),
           .INJECT1_0 ("NO"),
           .INJECT1_1 ("NO")
         ) u_ccu (

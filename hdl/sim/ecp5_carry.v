@@ -14,6 +14,8 @@
 
 /* verilator lint_off DECLFILENAME */
 /* verilator lint_off UNUSEDPARAM */
+// INJECT1_* are strings ("YES", "NO") of different lengths.
+/* verilator lint_off WIDTH */
 
 module CCU2C #(
   parameter [15:0] INIT0 = 16'h0000,
@@ -35,13 +37,13 @@ module CCU2C #(
   output COUT
 );
   wire z0 = INIT0[{D0, C0, B0, A0}];
-  wire g0 = INIT0[{B0, A0}];
+  wire g0 = INIT0[{2'b00, B0, A0}];
   wire c0 = INJECT1_0 == "YES" ? 1'b0 : CIN;
   assign S0 = z0 ^ c0;
   wire co0 = z0 ? CIN : (INJECT1_0 == "YES" ? 1'b0 : g0);
 
   wire z1 = INIT1[{D1, C1, B1, A1}];
-  wire g1 = INIT1[{B1, A1}];
+  wire g1 = INIT1[{2'b00, B1, A1}];
   wire c1 = INJECT1_1 == "YES" ? 1'b0 : co0;
   assign S1 = z1 ^ c1;
   assign COUT = z1 ? co0 : (INJECT1_1 == "YES" ? 1'b0 : g1);
