@@ -456,7 +456,9 @@ fn generic_pipelined_ecp5() -> &'static (Report, PathBuf) {
 /// primitives = "ecp5": the RTL's own MULT18X18D blocks and DP16KD block RAMs keep their
 /// registers through Yosys and nextpnr (one DSP per PE, fewer fabric flip-flops than the same
 /// core inferred), and the netlists co-simulate with the models of those configurations (PSUM of
-/// 512 entries: 36-bit blocks; 1024: 18-bit blocks). The same RTL is refused for an iCE40.
+/// 512 entries: 36-bit blocks; 1024: 18-bit blocks); the second core's LUT column multiplies on
+/// the RTL's CCU2C carry chains (Yosys' own CCU2C model in its netlist). The same RTL is refused
+/// for an iCE40.
 #[test]
 fn ecp5_primitives_keep_their_registers_through_the_flow() {
     let cfg = pipelined_2x2(Primitives::Ecp5, 2);
@@ -473,7 +475,13 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
     ) {
         return;
     }
-    let deep = pipelined_2x2(Primitives::Ecp5, 4);
+    // The deeper one with its second column on the RTL's carry-chain multipliers (CCU2C).
+    let deep = {
+        let mut raw = pipelined_2x2(Primitives::Ecp5, 4).to_raw();
+        raw.dsp_cols = Some(1);
+        raw.name = format!("{}-d1", raw.name);
+        Config::from_raw(&raw).expect("valid config")
+    };
     // The generic core's run is shared with pipelined_core_netlists_cosimulate_on_both_families.
     let mut ffs = vec![generic_pipelined_ecp5().0.cells.ff];
     assert_eq!(
@@ -486,10 +494,18 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
         let r = run(c, &options(c, board("ulx3s-25f"), true, dir.clone()))
             .unwrap_or_else(|e| panic!("ECP5 flow failed: {e}"));
         eprintln!("{}", r.summary());
-        assert_eq!(r.cells.dsp, 4, "one MULT18X18D per PE");
-        ffs.push(r.cells.ff);
-        assert_eq!(c.derived.psum_ram_ecp5, 1);
         let netlist = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
+        if c.dsp_cols == 2 {
+            assert_eq!(r.cells.dsp, 4, "one MULT18X18D per PE");
+            ffs.push(r.cells.ff);
+        } else {
+            assert_eq!(r.cells.dsp, 2, "one MULT18X18D per PE of the DSP column");
+            // The top cell of the LUT column's last multiplier row, kept as instantiated.
+            let cell =
+                "g_col[1].u_column.g_row[1].u_pe.g_lut.u_mul.g_step[7].g_chain.g_cell[4].u_ccu";
+            assert!(netlist.contains(cell), "{cell} in the netlist");
+        }
+        assert_eq!(c.derived.psum_ram_ecp5, 1);
         assert!(
             netlist.contains(".REGMODE_B(\"OUTREG\")"),
             "block RAM output register"
@@ -506,7 +522,7 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
 
 /// primitives = "ice40": the RTL pairs the PEs of each column on SB_MAC16 blocks in dual 8x8
 /// mode (3 rows: two blocks per column, the second one half used; dsp_cols 2 of 3 columns: the
-/// third in LUTs, through Yosys' booth pass), they keep their input and product registers
+/// third on the RTL's carry-chain multipliers), they keep their input and product registers
 /// through Yosys and nextpnr, and the netlist co-simulates with Yosys' own SB_MAC16 model (and
 /// fails with the blocks' B operand made unsigned). Its PSUM accumulate is split in two lanes
 /// (`psum_split`), so the netlist check covers that too. Refused where the blocks are not: on
