@@ -3,7 +3,7 @@
 
 // ROWS x COLS weight-stationary PEs as COLS identical columns. Moving data flows right,
 // partial sums flow down; each column has its own load bus. Latency: a moving vector entering row 0 in
-// cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (ADD_LAT = 1 for
+// cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c/TILE_COLS (ADD_LAT = 1 for
 // integers). Never stalls; all registers
 // are in the PEs. PE(r, c) is g_col[c].u_column.g_row[r].u_pe.
 module systolic_array #(
@@ -30,7 +30,7 @@ module systolic_array #(
 
   genvar c;
 
-  // Column c takes the moving data from column c - 1, or from the left edge.
+  // Column c takes the moving data from column c - 1, or from the left edge; inside a tile, what column c - 1 takes.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
     wire [ROWS*X_W-1:0] x_i;

@@ -4,7 +4,7 @@
 // Engine core: psum[bank][offset+n][m] (+)= sum_k stationary[k][m] * moving[k][n].
 // ls: stationary rows (background load into the shadow weights), mm: MultiplyMoving
 // header (2-entry queue), mv: moving columns, rd/rdata: PSUM read. A moving beat fired
-// in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COLS + ADD_LAT - 1
+// in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COL_STAGES + ADD_LAT - 1
 // (ADD_LAT = 1 for integers; one edge later with PSUM_AHEAD 2); beats of consecutive
 // instructions, including a stationary swap, flow back to back. A read is accepted when
 // nothing is in flight and answers two cycles later (RAM_ECP5: three). See docs/architecture.md.

@@ -24,7 +24,7 @@ module systolic_skew #(
 
   generate
   for (i = 0; i < LANES; i = i + 1) begin : g_lane
-    localparam integer D = i / GROUP*STEP;
+    localparam integer D = STEP*(i / GROUP);
     if (D == 0) begin : g_wire
       assign out_lanes[i*W +: W] = in_lanes[i*W +: W];
     end else begin : g_delay

@@ -133,7 +133,10 @@ pub fn module(cfg: &Config) -> Module {
         doc: vec![
             "ROWS x COLS weight-stationary PEs as COLS identical columns. Moving data flows right,".into(),
             "partial sums flow down; each column has its own load bus. Latency: a moving vector entering row 0 in".into(),
-            "cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (ADD_LAT = 1 for".into(),
+            format!(
+                "cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + {} (ADD_LAT = 1 for",
+                if cfg.tile_cols > 1 { "c/TILE_COLS" } else { "c" }
+            ),
             "integers). Never stalls; all registers".into(),
             "are in the PEs. PE(r, c) is g_col[c].u_column.g_row[r].u_pe.".into(),
         ],
@@ -157,7 +160,11 @@ pub fn module(cfg: &Config) -> Module {
             output("psum_bottom", Some(id("COLS").mul(id("PS_W"))), "column c in [c*PS_W +: PS_W], skewed"),
         ],
         items: vec![
-            comment("Column c takes the moving data from column c - 1, or from the left edge."),
+            comment(if cfg.tile_cols > 1 {
+                "Column c takes the moving data from column c - 1, or from the left edge; inside a tile, what column c - 1 takes."
+            } else {
+                "Column c takes the moving data from column c - 1, or from the left edge."
+            }),
             gen_for("c", int(0), id("COLS"), "g_col", block),
         ],
     }

@@ -22,10 +22,10 @@ use crate::verilog::*;
 /// Parameterised module description (independent of any particular configuration apart from
 /// the default parameter values). `grouped`: with the `GROUP` parameter (default 1).
 pub fn module(lanes: u32, lane_w: u32, step: u32, grouped: bool) -> Module {
-    let lane_index = if grouped {
-        id("i").div(id("GROUP"))
+    let delay = if grouped {
+        id("STEP").mul(id("i").div(id("GROUP")))
     } else {
-        id("i")
+        id("i").mul(id("STEP"))
     };
     Module {
         name: "systolic_skew".into(),
@@ -75,7 +75,7 @@ pub fn module(lanes: u32, lane_w: u32, step: u32, grouped: bool) -> Module {
             id("LANES"),
             "g_lane",
             delay_line(
-                lane_index.mul(id("STEP")),
+                delay,
                 id("in_lanes"),
                 id("out_lanes"),
                 id("i").mul(id("W")),

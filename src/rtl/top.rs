@@ -828,8 +828,10 @@ pub fn module(cfg: &Config) -> Module {
                 .into(),
             "header (2-entry queue), mv: moving columns, rd/rdata: PSUM read. A moving beat fired"
                 .into(),
-            "in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + COLS + ADD_LAT - 1"
-                .into(),
+            format!(
+                "in cycle s is written to PSUM at edge s + ROWS*ADD_LAT + MUL_LAT + {} + ADD_LAT - 1",
+                if cfg.tile_cols > 1 { "COL_STAGES" } else { "COLS" }
+            ),
             "(ADD_LAT = 1 for integers; one edge later with PSUM_AHEAD 2); beats of consecutive"
                 .into(),
             "instructions, including a stationary swap, flow back to back. A read is accepted when"
