@@ -82,11 +82,13 @@ pub struct ToolRun {
     pub elapsed: Duration,
     /// The time limit was reached and the command's process group was killed.
     pub timed_out: bool,
+    /// A watcher stopped the command (its process group was killed), for this reason.
+    pub stopped: Option<String>,
 }
 
 impl ToolRun {
     pub fn success(&self) -> bool {
-        self.status.success() && !self.timed_out
+        self.status.success() && !self.timed_out && self.stopped.is_none()
     }
 
     /// Standard output and standard error, for failure messages.
@@ -102,6 +104,16 @@ impl ToolRun {
 /// process group (the command and any process it started, e.g. Yosys' ABC) is killed and the
 /// run is marked `timed_out`.
 pub fn run(cmd: &mut Command, limit: Duration) -> std::io::Result<ToolRun> {
+    run_watched(cmd, limit, &mut || None)
+}
+
+/// [`run`], asking `watch` every two seconds whether to stop the command: `Some(reason)` kills
+/// its process group and marks the run `stopped` (a tool that stopped making progress).
+pub fn run_watched(
+    cmd: &mut Command,
+    limit: Duration,
+    watch: &mut dyn FnMut() -> Option<String>,
+) -> std::io::Result<ToolRun> {
     use std::os::unix::process::CommandExt;
     let command = format!("{cmd:?}");
     let start = Instant::now();
@@ -133,12 +145,18 @@ pub fn run(cmd: &mut Command, limit: Duration) -> std::io::Result<ToolRun> {
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
     let mut timed_out = false;
+    let mut stopped = None;
+    let mut watched = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
         }
-        if start.elapsed() > limit {
-            timed_out = true;
+        if watched.elapsed() > Duration::from_secs(2) {
+            watched = Instant::now();
+            stopped = watch();
+        }
+        if start.elapsed() > limit || stopped.is_some() {
+            timed_out = stopped.is_none();
             // The group id is the child's pid (process_group(0)): only what we started.
             let _ = Command::new("kill")
                 .args(["-KILL", "--", &format!("-{}", child.id())])
@@ -155,5 +173,6 @@ pub fn run(cmd: &mut Command, limit: Duration) -> std::io::Result<ToolRun> {
         stderr: err.join().unwrap_or_default(),
         elapsed: start.elapsed(),
         timed_out,
+        stopped,
     })
 }

@@ -122,13 +122,107 @@ impl NextpnrRun {
                 ));
             }
         }
-        run_in(nextpnr, &self.args(), dir, &self.log, true, limit)
+        let log = dir.join(&self.log);
+        run_in(
+            nextpnr,
+            &self.args(),
+            dir,
+            &self.log,
+            true,
+            limit,
+            &mut || router1_stall(&std::fs::read_to_string(&log).unwrap_or_default()),
+        )
     }
+}
+
+/// Batches of 1,000 router1 iterations that [`router1_stall`] must see without progress.
+const STALL_BATCHES: usize = 200;
+
+/// nextpnr's router1 sometimes loops forever on a placement (YosysHQ/nextpnr issues 179 and
+/// 1341: the same arcs ripped up and rerouted; another seed or router2 routes the same design;
+/// seen here on the HX8K breakout's 4x4 board top with carry-chain multipliers, seed 1, which
+/// ran 15 million iterations). Its progress table has a row per 1,000 iterations (`IterCnt |
+/// w/ripup wo/ripup | w/r wo/r | remaining arcs | ...`): when the last [`STALL_BATCHES`] rows
+/// all ripped up 1,000 arcs, routed none without, and left the same number of arcs, the
+/// router is stuck; the reason names the way out.
+pub fn router1_stall(log: &str) -> Option<String> {
+    // (ripped-up delta, not-ripped-up delta, remaining) of each progress row.
+    let rows: Vec<(u64, u64, u64)> = log
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.strip_prefix("Info:")?.split('|').collect();
+            let num = |s: &str| -> Option<Vec<u64>> {
+                s.split_whitespace().map(|n| n.parse().ok()).collect()
+            };
+            let (delta, left) = (num(cols.get(2)?)?, num(cols.get(3)?)?);
+            (num(cols.first()?)?.len() == 1 && delta.len() == 2 && left.len() == 1)
+                .then(|| (delta[0], delta[1], left[0]))
+        })
+        .collect();
+    let last = rows.get(rows.len().checked_sub(STALL_BATCHES)?..)?;
+    let left = last[0].2;
+    last.iter()
+        .all(|&(rip, fresh, l)| rip == 1000 && fresh == 0 && l == left)
+        .then(|| {
+            format!(
+                "nextpnr's router1 stopped making progress: {left} arcs left after {} iterations \
+                 of ripping up the same arcs (a known nextpnr issue on some placements); rerun \
+                 with another --seed, or --router router2",
+                STALL_BATCHES * 1000
+            )
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A router1 progress row as nextpnr 0.11 prints it.
+    fn row(iter: u64, rip: u64, fresh: u64, left: u64) -> String {
+        format!(
+            "Info: {iter:>10} | {:>8} {:>10} | {rip:>4} {fresh:>5} | {left:>9}|       0.07       1.41|",
+            iter / 2,
+            iter / 2
+        )
+    }
+
+    #[test]
+    fn router1_stall_needs_every_recent_batch_stuck() {
+        // The shape of the hang seen on the HX8K breakout (seed 1): progress, then the same
+        // 15,578 arcs left while 1,000 arcs a batch are ripped up.
+        let mut log = String::from(
+            "Info: Routing 17429 arcs.\nInfo:            |   (re-)routed arcs  |   delta    | remaining|       time spent     |\nInfo:    IterCnt |  w/ripup   wo/ripup |  w/r  wo/r |      arcs| batch(sec) total(sec)|\n",
+        );
+        log += &row(1000, 82, 917, 16528);
+        log += "\n";
+        log += &row(2000, 43, 957, 15584);
+        log += "\n";
+        let stuck = |n: usize| -> String {
+            (0..n)
+                .map(|k| row(3000 + 1000 * k as u64, 1000, 0, 15578) + "\n")
+                .collect()
+        };
+        assert_eq!(
+            router1_stall(&(log.clone() + &stuck(STALL_BATCHES - 1))),
+            None
+        );
+        let e = router1_stall(&(log.clone() + &stuck(STALL_BATCHES))).expect("stuck");
+        assert!(
+            e.contains("15578 arcs left") && e.contains("--router router2"),
+            "{e}"
+        );
+        // Progress anywhere in the window, or batches that route arcs without ripping up, is
+        // not a stall.
+        let moving = stuck(STALL_BATCHES - 1) + &row(999_000, 1000, 0, 15577) + "\n";
+        assert_eq!(router1_stall(&(log.clone() + &moving)), None);
+        let routing = stuck(STALL_BATCHES - 1) + &row(999_000, 900, 100, 15578) + "\n";
+        assert_eq!(router1_stall(&(log + &routing)), None);
+        // router2's log has no such rows.
+        assert_eq!(
+            router1_stall("Info: Running router2...\nInfo:     iter=1 wires=8032 overused=1 overuse=1 archfail=NA\n"),
+            None
+        );
+    }
 
     #[test]
     fn args_per_family() {

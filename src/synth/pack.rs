@@ -31,7 +31,15 @@ impl Pack {
     }
 
     pub fn run(&self, packer: &Located, dir: &Path, limit: Duration) -> Result<Step, SynthError> {
-        let step = run_in(packer, &self.args(), dir, &self.log, false, limit)?;
+        let step = run_in(
+            packer,
+            &self.args(),
+            dir,
+            &self.log,
+            false,
+            limit,
+            &mut || None,
+        )?;
         let size = std::fs::metadata(dir.join(&self.output)).map_or(0, |m| m.len());
         if size == 0 {
             return Err(SynthError::ToolFailed {

@@ -245,8 +245,8 @@ pub struct Step {
 
 /// Run `tool` with `args` in `dir`. `log` is the log file (relative to `dir`): tools with a
 /// log option write it themselves (`own_log`), for the others their output is written there.
-/// A failure (non-zero exit, time limit) is an error naming the tool, its status and log, with
-/// the log's first `ERROR` line.
+/// A failure (non-zero exit, time limit, stopped by `watch`) is an error naming the tool, its
+/// status and log, with the log's first `ERROR` line (or the watcher's reason).
 pub fn run_in(
     located: &Located,
     args: &[String],
@@ -254,10 +254,11 @@ pub fn run_in(
     log: &str,
     own_log: bool,
     limit: Duration,
+    watch: &mut dyn FnMut() -> Option<String>,
 ) -> Result<Step, SynthError> {
     let mut cmd = command(&located.path);
     cmd.args(args).current_dir(dir);
-    let run = crate::tools::run(&mut cmd, limit).map_err(|e| SynthError::Io {
+    let run = crate::tools::run_watched(&mut cmd, limit, watch).map_err(|e| SynthError::Io {
         what: format!("running {}", located.path.display()),
         message: e.to_string(),
     })?;
@@ -276,7 +277,10 @@ pub fn run_in(
     }
     if !run.success() {
         let log_text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let message = first_error(&log_text)
+        let message = run
+            .stopped
+            .clone()
+            .or_else(|| first_error(&log_text))
             .or_else(|| first_error(&output))
             .unwrap_or_else(|| {
                 if run.timed_out {
@@ -287,7 +291,9 @@ pub fn run_in(
             });
         return Err(SynthError::ToolFailed {
             tool: located.tool.name(),
-            status: if run.timed_out {
+            status: if run.stopped.is_some() {
+                "stopped".to_string()
+            } else if run.timed_out {
                 "timed out".to_string()
             } else {
                 run.status.to_string()

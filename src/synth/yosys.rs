@@ -114,7 +114,7 @@ impl YosysSynth {
             "-s".to_string(),
             self.script.clone(),
         ];
-        run_in(yosys, &args, dir, &self.log, true, limit)
+        run_in(yosys, &args, dir, &self.log, true, limit, &mut || None)
     }
 }
 
