@@ -69,6 +69,19 @@ fn large_presets() -> Vec<Config> {
         .collect()
 }
 
+/// The overrides of a small edge configuration: 2 PSUM banks of 2 entries.
+fn small(rows: u32, cols: u32, format: &str, pe_latency: u32) -> Overrides {
+    Overrides {
+        rows: Some(rows),
+        cols: Some(cols),
+        format: Some(format.into()),
+        psum_banks: Some(2),
+        psum_depth: Some(2),
+        pe_latency: Some(pe_latency),
+        ..Overrides::default()
+    }
+}
+
 /// The edge configurations: every combination of size, integer format, accumulator and bank
 /// count; and per size every floating-point format with every PE latency.
 fn edge_configs() -> Vec<Config> {
@@ -131,15 +144,9 @@ fn edge_configs() -> Vec<Config> {
             };
             for &dsp_cols in dsp_cols {
                 let cfg = Config::from_overrides(&Overrides {
-                    rows: Some(rows),
-                    cols: Some(cols),
-                    format: Some(format.into()),
-                    psum_banks: Some(2),
-                    psum_depth: Some(2),
-                    pe_latency: Some(pe_latency),
                     primitives: Some(primitives),
                     dsp_cols,
-                    ..Overrides::default()
+                    ..small(rows, cols, format, pe_latency)
                 })
                 .unwrap_or_else(|e| panic!("{rows}x{cols} {format} latency {pe_latency}: {e}"));
                 out.push(cfg);
@@ -152,14 +159,8 @@ fn edge_configs() -> Vec<Config> {
                 [("int8", 1, cols), ("bf16", 3, 2), ("int8", 3, 2)]
             {
                 let cfg = Config::from_overrides(&Overrides {
-                    rows: Some(rows),
-                    cols: Some(cols),
-                    format: Some(format.into()),
-                    psum_banks: Some(2),
-                    psum_depth: Some(2),
-                    pe_latency: Some(pe_latency),
                     tile_cols: Some(tile_cols),
-                    ..Overrides::default()
+                    ..small(rows, cols, format, pe_latency)
                 })
                 .unwrap_or_else(|e| panic!("{rows}x{cols} {format} tile {tile_cols}: {e}"));
                 out.push(cfg);
@@ -174,16 +175,10 @@ fn edge_configs() -> Vec<Config> {
             ("int8", 32, 3, Primitives::Ice40),
         ] {
             let cfg = Config::from_overrides(&Overrides {
-                rows: Some(rows),
-                cols: Some(cols),
-                format: Some(format.into()),
                 acc_bits: Some(acc_bits),
-                psum_banks: Some(2),
-                psum_depth: Some(2),
-                pe_latency: Some(pe_latency),
                 primitives: Some(primitives),
                 psum_split: Some(true),
-                ..Overrides::default()
+                ..small(rows, cols, format, pe_latency)
             })
             .unwrap_or_else(|e| panic!("{rows}x{cols} {format} split: {e}"));
             out.push(cfg);

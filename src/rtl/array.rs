@@ -59,20 +59,20 @@ pub fn module(cfg: &Config) -> Module {
     // Per-column nets in g_col[c]: the moving data and swap tokens entering the column (`*_i`)
     // and leaving it (`*_o`); separate nets per column (not one vector for the whole grid) keep
     // each a variable of its own for simulators.
-    let registered = vec![
-        assign(id("x_i"), left("x")),
-        assign(id("swap_i"), left("swap")),
-    ];
+    // The column's moving inputs (`x_i`, `swap_i`) from `src("x")`, `src("swap")`.
+    let take = |src: &dyn Fn(&str) -> Expr| {
+        vec![
+            assign(id("x_i"), src("x")),
+            assign(id("swap_i"), src("swap")),
+        ]
+    };
+    let registered = take(&left);
     // With tiles, a column inside a tile takes what its left neighbour takes (`*_i`).
     let from_left = if cfg.tile_cols > 1 {
-        let same = |name: &str| scoped(&[("g_col", id("c") - int(1))], &format!("{name}_i"));
         vec![gen_if(
             id("c").rem(id("TILE_COLS")).ne(int(0)),
             "g_in_tile",
-            vec![
-                assign(id("x_i"), same("x")),
-                assign(id("swap_i"), same("swap")),
-            ],
+            take(&|name| scoped(&[("g_col", id("c") - int(1))], &format!("{name}_i"))),
             "g_tile_edge",
             registered,
         )]
@@ -93,10 +93,7 @@ pub fn module(cfg: &Config) -> Module {
         gen_if(
             id("c").eq(int(0)),
             "g_left_edge",
-            vec![
-                assign(id("x_i"), id("x_left")),
-                assign(id("swap_i"), id("swap_left")),
-            ],
+            take(&|name| id(&format!("{name}_left"))),
             "g_from_left",
             from_left,
         ),
