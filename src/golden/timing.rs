@@ -21,7 +21,8 @@
 //!   next beat accumulates into the PSUM entry (bank, address) of the beat fired in the
 //!   previous cycle.
 //! * A moving beat that fires in cycle `s` is written to PSUM at edge `s + mm_latency - 1`
-//!   (= `s + rows*add_lat + mul_lat + cols + psum_pipe + psum_wr_reg + psum_split`); `inflight` counts
+//!   (= `s + rows*add_lat + mul_lat + col_stages + psum_pipe + psum_wr_reg + psum_split`, where
+//!   `col_stages` is `cols`, or with tiles `ceil(cols / tile_cols)`); `inflight` counts
 //!   beats fired, not yet written.
 //! * `rd_ready = !head_valid && !tail_valid && inflight == 0 && !rd_pending
 //!   && (!rdata_valid || rdata_ready)`. A read firing at `t` is pending from `t + 1` and

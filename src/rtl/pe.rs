@@ -27,11 +27,10 @@
 //!   in the fabric, beside the adder (`prod_f`). `MUL_LAT` = 4 (LUT multipliers only) forms
 //!   each half from two registered quarter products (the element times a quarter of the
 //!   weight), so no cycle holds more than one adder of the multiplier. `USE_DSP` = 0 (a column
-//!   past `dsp_cols`): with `primitives = "ecp5"` the generic PE's LUT multiplier and registers;
-//!   with `"ice40"` the RTL's own array multiplier on the iCE40 carry chains
-//!   (`systolic_mul_lut_ice40`, combinational) between the same registers as the DSP block's
-//!   (operands from MUL_LAT 2, the product in `prod_q`, at MUL_LAT 3 again in `prod_f`); same
-//!   timing either way. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
+//!   past `dsp_cols`, either primitives): the RTL's own array multiplier on the family's carry
+//!   chains (`systolic_mul_lut_ice40` or `systolic_mul_lut_ecp5`, combinational, see
+//!   `carry_mul`) between the same registers as the DSP block's (operands from MUL_LAT 2, the
+//!   product in `prod_q`, at MUL_LAT 3 again in `prod_f`); same timing. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
 //!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
 //!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
 //!   accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).

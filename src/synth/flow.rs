@@ -752,6 +752,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         primitives: cfg.primitives.to_string(),
         dsp_cols: cfg.dsp_cols,
         psum_split: cfg.psum_split,
+        tile_cols: cfg.tile_cols,
         sbuf_depth: cfg.sbuf_depth,
         sbuf_layout: cfg.sbuf_layout.to_string(),
         board: board.name.clone(),

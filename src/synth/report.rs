@@ -354,6 +354,8 @@ pub struct Report {
     pub dsp_cols: u32,
     /// The PSUM accumulate split in two halves (`psum_split`).
     pub psum_split: bool,
+    /// Columns per tile (`tile_cols`; 1: the moving data registered at every column).
+    pub tile_cols: u32,
     /// The engine's SBUF (board tops): entries per partition and layout, "partitioned" or
     /// "packed".
     pub sbuf_depth: u32,
@@ -445,7 +447,7 @@ impl Report {
         };
         let _ = writeln!(
             s,
-            "  top {}, pe_latency {}, {} multipliers{}{own}{}{}",
+            "  top {}, pe_latency {}, {} multipliers{}{own}{}{}{}",
             self.top,
             self.pe_latency,
             self.multipliers,
@@ -454,6 +456,11 @@ impl Report {
                 ", split PSUM accumulate"
             } else {
                 ""
+            },
+            if self.tile_cols > 1 {
+                format!(", tiles of {} columns", self.tile_cols)
+            } else {
+                String::new()
             },
             if self.mode == "board" && self.top == "systolic_board" {
                 format!(
