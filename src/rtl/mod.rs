@@ -2,7 +2,7 @@
 //! [`Module`] description and stating its timing contract in its first comment.
 //!
 //! - [`pe`]: one processing element; [`fp`]: its floating-point multiplier and adder; with the
-//!   FPGA primitives, its DSP block ([`ecp5`], [`ice40`]) or iCE40 carry-chain multiplier
+//!   FPGA primitives, its DSP block ([`ecp5`], [`ice40`]) or carry-chain multiplier
 //!   ([`carry_mul`]).
 //! - [`column`]: ROWS PEs stacked; [`array`]: COLS columns side by side.
 //! - [`skew`], [`deskew`]: the staggering of inputs and the re-alignment of outputs.

@@ -29,7 +29,8 @@
 //! - The stationary load bus (entry register, then skewed by column) writes row k of column c
 //!   `c + 1` cycles after the beat fires: parallel to the swap wavefront, never ahead of it.
 //! - A moving beat fired in cycle s is written to PSUM at edge s + ROWS + COLS: entry register
-//!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1). With a
+//!   (1), skew (row r: r), array (ROWS), deskew (column c: COLS-1-c), PSUM write (1); with
+//!   tiles (`TILE_COLS`) COLS reads `COL_STAGES` = ceil(COLS / TILE_COLS) here and below. With a
 //!   pipelined PE (`MUL_LAT`, `ADD_LAT`, see `pe`) the edge is
 //!   s + ROWS*ADD_LAT + MUL_LAT + COLS + (ADD_LAT - 1): the skew of row r is r*ADD_LAT, and the
 //!   PSUM fp32 adder has a register of its own (`ACC_PIPE`); an integer PSUM with read-ahead 2
