@@ -52,9 +52,14 @@ fn signed_() -> Expr {
     id("SIGNED").ne(int(0))
 }
 
+/// Row `i` is the last one.
+fn last_row() -> Expr {
+    id("i").eq(id("W").sub(int(1)))
+}
+
 /// The last row of a signed multiplier (it subtracts).
 fn last_signed_row() -> Expr {
-    signed_().and(id("i").eq(id("W").sub(int(1))))
+    signed_().and(last_row())
 }
 
 /// The module around a family's row cells: row 0 is `a[0] ? b : 0` (one LUT per bit, no
@@ -153,11 +158,7 @@ pub fn ice40_module() -> Module {
     // own (see the module's documentation): ADD_N there, ADD elsewhere.
     let init = || {
         cond(
-            signed_().and(
-                id("i")
-                    .eq(id("W").sub(int(1)))
-                    .or(id("i").eq(id("W").sub(int(2))).and(id("j").gt(int(0)))),
-            ),
+            signed_().and(last_row().or(id("i").eq(id("W").sub(int(2))).and(id("j").gt(int(0))))),
             sized(16, add_n),
             sized(16, add),
         )

@@ -11,7 +11,7 @@
 //! - With `GROUP` (generated when the array has tiles of more than one column, whose columns
 //!   deliver in the same cycle): lane `i` is delayed `(LANES-1)/GROUP - i/GROUP` cycles.
 
-use super::skew::delay_line;
+use super::skew::{delay_line, group_param};
 use crate::verilog::*;
 
 /// `grouped`: with the `GROUP` parameter (default 1).
@@ -33,7 +33,7 @@ pub fn module(lanes: u32, lane_w: u32, grouped: bool) -> Module {
         ],
         params: vec![param("LANES", lanes.into(), "number of lanes"), param("W", lane_w.into(), "bits per lane")]
             .into_iter()
-            .chain(grouped.then(|| param("GROUP", 1, "lanes per group: lane i is delayed as lane i/GROUP")))
+            .chain(grouped.then(group_param))
             .collect(),
         ports: vec![
             input("clk", None, "unused when LANES == 1").waive("UNUSED"),

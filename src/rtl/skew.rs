@@ -42,13 +42,7 @@ pub fn module(lanes: u32, lane_w: u32, step: u32, grouped: bool) -> Module {
             param("STEP", step.into(), "cycles of delay per lane index"),
         ]
         .into_iter()
-        .chain(grouped.then(|| {
-            param(
-                "GROUP",
-                1,
-                "lanes per group: lane i is delayed as lane i/GROUP",
-            )
-        }))
+        .chain(grouped.then(group_param))
         .collect(),
         ports: vec![
             input("clk", None, "unused when LANES == 1").waive("UNUSED"),
@@ -84,6 +78,15 @@ pub fn module(lanes: u32, lane_w: u32, step: u32, grouped: bool) -> Module {
             ),
         )],
     }
+}
+
+/// `GROUP` (default 1) of `systolic_skew` and `systolic_deskew` when the array has tiles.
+pub(crate) fn group_param() -> Param {
+    param(
+        "GROUP",
+        1,
+        "lanes per group: lane i is delayed as lane i/GROUP",
+    )
 }
 
 /// Items of one delay line: `delay` cycles (a constant expression, may be 0) from

@@ -107,6 +107,8 @@ pub fn module(cfg: &Config) -> Module {
     locals.push(Item::Localparam("MV_W".into(), id("X_W").add(int(1))));
     // Register stages along a row: COLS, or with tiles one per tile (column c's results leave
     // c / TILE_COLS cycles after column 0's).
+    // With tiles, the load skew and the deskew delay by tile (`GROUP`).
+    let group_override = || (cfg.tile_cols > 1).then(|| ("GROUP".to_string(), id("TILE_COLS")));
     let col_stages = if cfg.tile_cols > 1 {
         locals.push(Item::Localparam(
             "COL_STAGES".into(),
@@ -665,7 +667,7 @@ pub fn module(cfg: &Config) -> Module {
                 ("STEP".into(), int(1)),
             ]
             .into_iter()
-            .chain((cfg.tile_cols > 1).then(|| ("GROUP".to_string(), id("TILE_COLS"))))
+            .chain(group_override())
             .collect(),
             ports: vec![
                 p("clk"),
@@ -710,7 +712,7 @@ pub fn module(cfg: &Config) -> Module {
             name: "u_deskew".into(),
             params: [("LANES".into(), id("COLS")), ("W".into(), id("PS_W"))]
                 .into_iter()
-                .chain((cfg.tile_cols > 1).then(|| ("GROUP".to_string(), id("TILE_COLS"))))
+                .chain(group_override())
                 .collect(),
             ports: vec![
                 p("clk"),
