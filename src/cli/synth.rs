@@ -67,6 +67,9 @@ pub struct Args {
     /// nextpnr's router (router2, negotiated congestion, is the one to try on large, congested designs).
     #[arg(long, value_enum, default_value = "router1")]
     pub router: RouterArg,
+    /// Time limit of each tool run (Yosys, nextpnr, the packer) in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=10080))]
+    pub time_limit: u64,
     /// Stop after place and route (no icepack / ecppack).
     #[arg(long)]
     pub no_pack: bool,
@@ -158,6 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         RouterArg::Router2 => Router::Router2,
     };
     opts.pack = !args.no_pack;
+    opts.limit = std::time::Duration::from_secs(args.time_limit * 60);
     opts.top = match args.top {
         TopArg::Board => SynthTop::Board,
         TopArg::Harness => SynthTop::Harness,
