@@ -284,7 +284,10 @@ pub fn run_in(
             .or_else(|| first_error(&output))
             .unwrap_or_else(|| {
                 if run.timed_out {
-                    format!("stopped after the time limit of {} s", limit.as_secs())
+                    format!(
+                        "stopped after the time limit of {} min (raise it with --time-limit MINUTES)",
+                        limit.as_secs().div_ceil(60)
+                    )
                 } else {
                     "no ERROR line in the log".to_string()
                 }
