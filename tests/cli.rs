@@ -261,3 +261,59 @@ fn synth_pll_requests_the_pll_cannot_make_are_usage_errors() {
         assert!(!dir.join("run").exists(), "{args:?}: nothing written");
     }
 }
+
+/// `synth --verify-existing` checks the netlist an earlier run left, and only for the design
+/// that run was of: a folder whose RTL carries another config hash, or no netlist, is an error
+/// (exit 1) naming the folder, before any tool is looked for.
+#[test]
+fn synth_verify_existing_refuses_another_design_or_no_netlist() {
+    let dir = common::scratch_dir("cli-verify-existing");
+    let run = dir.join("run");
+    let rtl = run.join("rtl").to_string_lossy().into_owned();
+    let o = systolic(
+        &[
+            "generate",
+            "--rows",
+            "2",
+            "--cols",
+            "2",
+            "--out",
+            rtl.as_str(),
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = run.to_string_lossy().into_owned();
+    let verify = |size: &str| {
+        systolic(
+            &[
+                "synth",
+                "--board",
+                "ulx3s-25f",
+                "--ooc",
+                "--rows",
+                size,
+                "--cols",
+                size,
+                "--out",
+                out.as_str(),
+                "--verify-existing",
+            ],
+            None,
+        )
+    };
+    let o = verify("3");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {out} holds another design (config hash ")),
+        "{err}"
+    );
+    let o = verify("2");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(&format!("error: reading {out}/netlist.v: not found")),
+        "{err}"
+    );
+}

@@ -436,6 +436,18 @@ fn pipelined_core_netlists_cosimulate_on_both_families() {
         };
         assert_eq!(r.cells.bram, brams, "the PSUM in block RAM: {:?}", r.cells);
         post_synthesis_cosim(&cfg, family, &dir, &r.netlist_verilog, None);
+        // `--verify-existing` finds this run's netlist for this design and refuses another's.
+        assert_eq!(
+            systolic::synth::verify::existing_netlist(&cfg, &dir).expect("this run's netlist"),
+            r.netlist_verilog
+        );
+        let other = pipelined_2x2(Primitives::Generic, 1);
+        match systolic::synth::verify::existing_netlist(&other, &dir) {
+            Err(SynthError::OtherDesign {
+                found, expected, ..
+            }) => assert_eq!((found, expected), (cfg.hash(), other.hash())),
+            x => panic!("another design's folder accepted: {x:?}"),
+        }
     }
 }
 

@@ -93,6 +93,11 @@ pub struct Args {
     /// top, random products.
     #[arg(long, default_value_t = 2)]
     pub verify_programs: usize,
+    /// Only co-simulate the netlist an earlier run of the same design left in the run folder
+    /// (--out or the default one), like --verify, without running Yosys and nextpnr again (give
+    /// the options of that run; its RTL must carry this design's config hash).
+    #[arg(long)]
+    pub verify_existing: bool,
     /// List the boards and exit.
     #[arg(long)]
     pub list_boards: bool,
@@ -194,7 +199,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         })?;
     }
     opts.pll_mhz = args.pll_mhz;
-    if !args.json {
+    if !args.json && !args.verify_existing {
         eprintln!(
             "synth: {} on {} in {} (the first call of each tool compiles its WebAssembly: ~2 min)",
             cfg.name,
@@ -202,12 +207,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opts.run_dir.display()
         );
     }
-    let report = synth::run(&cfg, &opts)?;
-    if !args.json {
-        // The report first: the co-simulation below can take minutes.
-        print!("{}", report.summary());
-    }
-    let verification = if args.verify {
+    let board_top = !opts.ooc && opts.top == SynthTop::Board;
+    let (report, netlist) = if args.verify_existing {
+        (None, synth::verify::existing_netlist(&cfg, &opts.run_dir)?)
+    } else {
+        let report = synth::run(&cfg, &opts)?;
+        if !args.json {
+            // The report first: the co-simulation below can take minutes.
+            print!("{}", report.summary());
+        }
+        let netlist = report.netlist_verilog.clone();
+        (Some(report), netlist)
+    };
+    let verification = if args.verify || args.verify_existing {
         let quiet = args.json;
         let mut progress = |line: &str| {
             if !quiet {
@@ -215,14 +227,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         let n = args.verify_programs.max(1);
-        Some(if report.top == systolic::rtl::board::BOARD_TOP {
-            synth::verify::verify_board(&cfg, &opts, &report.netlist_verilog, n, 1, &mut progress)?
+        Some(if board_top {
+            synth::verify::verify_board(&cfg, &opts, &netlist, n, 1, &mut progress)?
         } else {
             synth::verify::verify(
                 &cfg,
-                report.family,
+                opts.board.family(),
                 &opts.run_dir,
-                &report.netlist_verilog,
+                &netlist,
                 n,
                 1,
                 &mut progress,
@@ -232,7 +244,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None
     };
     if args.json {
-        let mut v = serde_json::to_value(&report)?;
+        let mut v = match &report {
+            Some(r) => serde_json::to_value(r)?,
+            // --verify-existing: no flow ran, so no report; say what was checked.
+            None => serde_json::json!({
+                "design": cfg.name,
+                "config_hash": cfg.hash(),
+                "run_dir": opts.run_dir.display().to_string(),
+                "netlist_verilog": netlist,
+            }),
+        };
         if let Some(ver) = &verification {
             v["verify"] = serde_json::to_value(ver)?;
         }

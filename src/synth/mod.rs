@@ -70,6 +70,16 @@ pub enum SynthError {
         device: String,
         hint: String,
     },
+    #[error(
+        "{} holds another design (config hash {found}, this one's is {expected}): give the \
+         options of the run that wrote it, or run the flow for this design",
+        dir.display()
+    )]
+    OtherDesign {
+        dir: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error("not supported: {0}")]
     Unsupported(String),
     #[error("cannot parse {}: {what}", file.display())]

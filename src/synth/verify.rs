@@ -203,6 +203,41 @@ fn netlist_sources(
     Ok((cells, opts))
 }
 
+/// The netlist an earlier flow left in `run_dir` (`netlist.v`), if that run was of `cfg`: its
+/// generated RTL (`rtl/systolic_top.v`) must carry `cfg`'s hash in its header, so a folder of
+/// another design (or a run stopped before Yosys wrote the netlist) is an error, not a check of
+/// the wrong thing. Returns the netlist's name inside `run_dir`.
+pub fn existing_netlist(cfg: &Config, run_dir: &Path) -> Result<String, SynthError> {
+    let top_rtl = run_dir.join("rtl").join(format!("{TOP}.v"));
+    let netlist = run_dir.join(super::flow::NETLIST_V);
+    let missing = |path: &Path| SynthError::Io {
+        what: format!("reading {}", path.display()),
+        message: format!(
+            "not found: run `systolic synth` with the same design and --out {} first",
+            run_dir.display()
+        ),
+    };
+    let rtl = std::fs::read_to_string(&top_rtl).map_err(|_| missing(&top_rtl))?;
+    let want = format!("(hash {})", cfg.hash());
+    let header = rtl.lines().take(4).collect::<Vec<_>>().join("\n");
+    if !header.contains(&want) {
+        let found = header
+            .split("(hash ")
+            .nth(1)
+            .and_then(|t| t.split(')').next())
+            .unwrap_or("none");
+        return Err(SynthError::OtherDesign {
+            dir: run_dir.to_path_buf(),
+            found: found.to_string(),
+            expected: cfg.hash(),
+        });
+    }
+    if !netlist.is_file() {
+        return Err(missing(&netlist));
+    }
+    Ok(super::flow::NETLIST_V.to_string())
+}
+
 /// Co-simulate `run_dir/netlist` (written by the flow for `cfg` on a `family` device) against
 /// the golden model: `programs` random programs from `seed`, each without and with random
 /// stalls. `progress` receives one line per step.
