@@ -25,6 +25,7 @@
 //!   `a[i]`), its sum `P ^ CIN`, its carry `P ? CIN : G` with `G` = the LUT at C = D = 0. With
 //!   `P = C ? A^B : A` and so `G = A`, a row whose `a[i]` is 0 has `P = A` and every carry 0
 //!   (from a carry-in of 0), so its sum is the running sum.
+//!
 //! So a row is `W + 1` cells (the top one extends the signs, or takes the carry out when
 //! unsigned): about `W*W` for the multiplier. Measured (Yosys 0.70, nextpnr 0.11): an HX8K
 //! int8 4x4 core in 3,296 logic cells against 4,561 with Yosys' `booth` LUT multipliers
