@@ -7,7 +7,7 @@
 #   scripts/qor.sh formats          # int8 / fp8 E4M3 / bf16 1x1 and 4x4, every pe_latency (~40 min)
 #   scripts/qor.sh int8 --table     # only print the table from the reports already there
 #   FILTER='ice40|ecp5' scripts/qor.sh int8   # only the runs whose TAG@BOARD matches the regex
-#   FILTER='\+t[0-9]' SEEDS='1 2 3 4 5' scripts/qor.sh int8   # the largest iCE40 fits, 5 seeds
+#   FILTER='\+t[0-9]' SEEDS='1 2 3 4 5' scripts/qor.sh int8   # the largest fits, 5 seeds
 #
 # Each run: Yosys + nextpnr at the board's target frequency, multipliers `auto` (ECP5:
 # MULT18X18D when they fit; iCE40: LUTs) unless the RTL instantiates its DSP blocks. Fmax is
@@ -80,9 +80,11 @@ if [[ "${2:-}" != "--table" ]]; then
       run "int8-8x8-l$lat+ecp5+split" ulx3s-85f --preset int8-8x8 --pe-latency $lat \
         --primitives ecp5 --psum-split
     done
-    # The largest cores measured to fit each iCE40 (presets; carry-chain multipliers, tiles).
+    # The largest cores measured to fit (presets; carry-chain multipliers, tiles). The 85F's
+    # takes about 16 min a seed and needs router2 (router1 had not routed it after 30 min).
     run "int8-8x5-l2+ice40+t5" icebreaker --preset up5k-int8-8x5
     run "int8-8x6-l2+ice40+t6" ice40-hx8k-breakout --preset hx8k-int8-8x6
+    run "int8-20x20-l3+ecp5+t4" ulx3s-85f --preset ecp5-int8-20x20 --router router2
   else
     for size in 1 4; do
       for board in ulx3s-85f icebreaker; do
