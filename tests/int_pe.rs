@@ -7,7 +7,8 @@
 //! column (`USE_DSP` 0: the carry-chain multiplier `systolic_mul_lut_ice40`, on the RTL models
 //! of SB_LUT4 and SB_CARRY) takes every pair of every width it allows (2 to 8 bits, signed and
 //! unsigned: the sign rows and the top cell differ by width); so does the `"ecp5"` one
-//! (`systolic_mul_lut_ecp5` on the RTL model of CCU2C; int16 on random pairs). One pair per cycle, each beat
+//! (`systolic_mul_lut_ecp5` on the RTL model of CCU2C; int16 on random pairs), at pe_latency 4
+//! with its register after row W/2. One pair per cycle, each beat
 //! swapping in the weight loaded during the previous one. A mismatch prints the operands, both
 //! results and the seed.
 
@@ -253,6 +254,12 @@ lut_ice40_case!(ice40_lut_uint5_l2_every_pair, "uint5", 2);
 lut_ice40_case!(ice40_lut_int3_l2_every_pair, "int3", 2);
 lut_ice40_case!(ice40_lut_int2_l3_every_pair, "int2", 3);
 lut_ice40_case!(ice40_lut_uint2_l2_every_pair, "uint2", 2);
+// pe_latency 4: a register after row W/2 inside the multiplier (odd widths split unevenly;
+// int2 registers the inverted row 0).
+lut_ice40_case!(ice40_lut_int7_l4_every_pair, "int7", 4);
+lut_ice40_case!(ice40_lut_uint5_l4_every_pair, "uint5", 4);
+lut_ice40_case!(ice40_lut_int3_l4_every_pair, "int3", 4);
+lut_ice40_case!(ice40_lut_int2_l4_every_pair, "int2", 4);
 
 macro_rules! carry_ecp5_case {
     ($name:ident, $format:expr, $lat:expr) => {
@@ -271,3 +278,7 @@ carry_ecp5_case!(ecp5_carry_uint5_l2_every_pair, "uint5", 2);
 carry_ecp5_case!(ecp5_carry_int2_l3_every_pair, "int2", 3);
 carry_ecp5_case!(ecp5_carry_uint2_l2_every_pair, "uint2", 2);
 carry_ecp5_case!(ecp5_carry_int16_l3_random_pairs, "int16", 3);
+carry_ecp5_case!(ecp5_carry_int7_l4_every_pair, "int7", 4);
+carry_ecp5_case!(ecp5_carry_uint5_l4_every_pair, "uint5", 4);
+carry_ecp5_case!(ecp5_carry_int2_l4_every_pair, "int2", 4);
+carry_ecp5_case!(ecp5_carry_int16_l4_random_pairs, "int16", 4);

@@ -84,15 +84,18 @@ module systolic_pe #(
       assign mul_x = x_in;
       assign mul_w = w_use;
     end
-    // Exact product on the carry chains, registered.
+    // Exact product on the carry chains (MUL_LAT 3: registered inside after the row
+    // DATA_W/2 too), registered.
     wire [DATA_W*2-1:0] prod_c;
     systolic_mul_lut_ice40 #(
       .W      (DATA_W),
-      .SIGNED (SIGNED)
+      .SIGNED (SIGNED),
+      .SPLIT  ((MUL_LAT > 2) ? DATA_W / 2 : 0)
     ) u_mul (
-      .a (mul_x),
-      .b (mul_w),
-      .p (prod_c)
+      .clk (clk),
+      .a   (mul_x),
+      .b   (mul_w),
+      .p   (prod_c)
     );
     reg [DATA_W*2-1:0] prod_q;
     always @(posedge clk) begin
@@ -106,21 +109,9 @@ module systolic_pe #(
       wire ext_bit = SIGNED != 0 & prod[DATA_W*2 - 1];
       assign prod_ext = {{(PS_W - DATA_W*2){ext_bit}}, prod};
     end
-    // MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP
-    // blocks sit in their own rows, far from the partial-sum chain).
-    wire [PS_W-1:0] prod_use;
-    if (MUL_LAT > 2) begin : g_prod_fabric
-      reg [PS_W-1:0] prod_f;
-      always @(posedge clk) begin
-        prod_f <= prod_ext;
-      end
-      assign prod_use = prod_f;
-    end else begin : g_prod_dsp
-      assign prod_use = prod_ext;
-    end
 
     always @(posedge clk) begin
-      psum_out <= psum_in + prod_use;
+      psum_out <= psum_in + prod_ext;
     end
     assign dsp_x = {DATA_W{1'b0}};
     assign dsp_w = {DATA_W{1'b0}};

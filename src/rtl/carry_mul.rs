@@ -7,11 +7,17 @@
 //! - `p = a * b`, exact (`2*W` bits), both operands signed when `SIGNED`, else unsigned; `W` >= 2
 //!   (iCE40: at most 8, the configuration's limit for its primitives). `a` is the moving element
 //!   (its bits choose the rows), `b` the weight.
-//! - Combinational: no register, no clock. The PE registers the product (and, at `MUL_LAT` 2,
-//!   the operands), as it does around the DSP block's multiplier, so the timing is the same.
-//!   Depth: one LUT for row 0, then `W - 1` rows, each a `W + 1`-bit carry chain; a row's sum
-//!   bits feed the next row one bit lower, so the longest path crosses every row and one chain
-//!   (an array multiplier: slower than Yosys' Booth tree, and smaller).
+//! - `SPLIT` = 0: combinational, no register (`clk` unused). The PE registers the product (and,
+//!   at `MUL_LAT` 2, the operands), as it does around the DSP block's multiplier, so the timing
+//!   is the same. Depth: one LUT for row 0, then `W - 1` rows, each a `W + 1`-bit carry chain;
+//!   a row's sum bits feed the next row one bit lower, so the longest path crosses every row and
+//!   one chain (an array multiplier: slower than Yosys' Booth tree, and smaller).
+//! - `SPLIT` = S in 1..W-1 (the PE's `MUL_LAT` 3 uses `W/2`): `p` one cycle after `a` and `b`.
+//!   Registered after row S - 1: its sum above bit 0 (`W` bits), the product bits 0..S-1 that
+//!   rows 0..S-1 made final, and the operands of rows S..W-1 (`a[W-1:S]`, `b`); those rows work
+//!   the next cycle from the registers alone, so a change of `b` (a weight swap) between the two
+//!   cycles cannot mix two weights in one product. The longest path crosses max(S, W - S) rows;
+//!   about 3W flip-flops more than the combinational one.
 //!
 //! Why: row `i` adds `a[i] ? b : 0` to the running sum. On both families a carry chain's cell
 //! takes the chain's carry plus two LUT inputs: the running sum's bit and the weight's bit;
@@ -63,10 +69,12 @@ fn last_signed_row() -> Expr {
     signed_().and(last_row())
 }
 
-/// The module around a family's row cells: row 0 is `a[0] ? b : 0` (one LUT per bit, no
-/// chain; its bits above 0 inverted when `invert_row0`), rows 1..W-1 take `t`, the previous
-/// row's sum above its bit 0, and `t_ext`, its sign (0 unsigned), and produce `s` (W + 1 bits)
-/// with `cells`.
+/// The module around a family's row cells: row 0 is `ra ? rb : 0` (one LUT per bit, no chain;
+/// its bits above 0 inverted when `invert_row0`), rows 1..W-1 take `t`, the previous row's sum
+/// above its bit 0, and `t_ext`, its sign (0 unsigned), and produce `s` (W + 1 bits) with
+/// `cells`. Each row's operands are `ra` (its bit of `a`), `rb` and `rb_ext` (the weight and its
+/// sign): `a` and `b`, or for the rows from `SPLIT` (when not 0) the ones registered with the
+/// running sum after row `SPLIT - 1`.
 fn array_module(
     name: &str,
     doc: &str,
@@ -74,12 +82,12 @@ fn array_module(
     comments: Vec<Item>,
     cells: Vec<Item>,
 ) -> Module {
+    let split = || id("SPLIT").ne(int(0));
     let row0 = vec![
         wire_init(
             "and0",
             Some(id("W").add(int(1))),
-            repeat(id("W").add(int(1)), id("a").at(int(0)))
-                .bit_and(concat(vec![id("b_ext"), id("b")])),
+            repeat(id("W").add(int(1)), id("ra")).bit_and(concat(vec![id("rb_ext"), id("rb")])),
         ),
         assign(
             id("s"),
@@ -97,7 +105,7 @@ fn array_module(
         wire("t", w("W")),
         assign(
             id("t"),
-            scoped(&[("g_step", id("i").sub(int(1)))], "s").slice(id("W"), int(1)),
+            scoped(&[("g_step", id("i").sub(int(1)))], "g_low.t_next"),
         ),
         wire_init(
             "t_ext",
@@ -106,14 +114,67 @@ fn array_module(
         ),
     ];
     chain_row.extend(cells);
+    let late = || split().and(id("i").ge(id("SPLIT")));
     let row = vec![
+        comment("This row's operands: a and b, or (rows from SPLIT) the registered ones."),
+        wire("ra", None),
+        wire("rb", w("W")),
+        gen_if(
+            late(),
+            "g_late",
+            vec![
+                assign(
+                    id("ra"),
+                    scoped(&[], "g_pipe.a_q").at(id("i").sub(id("SPLIT"))),
+                ),
+                assign(id("rb"), scoped(&[], "g_pipe.b_q")),
+            ],
+            "g_early",
+            vec![
+                assign(id("ra"), id("a").at(id("i"))),
+                assign(id("rb"), id("b")),
+            ],
+        ),
+        wire_init(
+            "rb_ext",
+            None,
+            signed_().bit_and(id("rb").at(id("W").sub(int(1)))),
+        ),
         comment("s: this row's sum; bit 0 is final (bit i of the product)."),
         wire("s", Some(id("W").add(int(1)))),
         gen_if(id("i").eq(int(0)), "g_and", row0, "g_chain", chain_row),
         gen_if(
             id("i").lt(id("W").sub(int(1))),
             "g_low",
-            vec![assign(id("p").at(id("i")), id("s").at(int(0)))],
+            vec![
+                comment("t_next: the sum above bit 0 as the next row takes it (registered"),
+                comment(
+                    "after row SPLIT - 1); p[i], a cycle later too from the rows before SPLIT.",
+                ),
+                wire("t_next", w("W")),
+                gen_if(
+                    split().and(id("i").eq(id("SPLIT").sub(int(1)))),
+                    "g_cut",
+                    vec![
+                        reg("t_q", w("W")),
+                        always(vec![nb(id("t_q"), id("s").slice(id("W"), int(1)))]),
+                        assign(id("t_next"), id("t_q")),
+                    ],
+                    "g_pass",
+                    vec![assign(id("t_next"), id("s").slice(id("W"), int(1)))],
+                ),
+                gen_if(
+                    split().and(id("i").lt(id("SPLIT"))),
+                    "g_p_reg",
+                    vec![
+                        reg("p_q", None),
+                        always(vec![nb(id("p_q"), id("s").at(int(0)))]),
+                        assign(id("p").at(id("i")), id("p_q")),
+                    ],
+                    "g_p_now",
+                    vec![assign(id("p").at(id("i")), id("s").at(int(0)))],
+                ),
+            ],
             "g_last",
             vec![assign(
                 id("p").slice(id("W").mul(int(2)).sub(int(1)), id("W").sub(int(1))),
@@ -123,25 +184,48 @@ fn array_module(
     ];
     let mut items = comments;
     items.extend([
-        wire_init(
-            "b_ext",
-            None,
-            signed_().bit_and(id("b").at(id("W").sub(int(1)))),
+        gen_if(
+            split(),
+            "g_pipe",
+            vec![
+                comment("The operands of the rows from SPLIT, registered with the running sum."),
+                reg("a_q", Some(id("W").sub(id("SPLIT")))),
+                reg("b_q", w("W")),
+                always(vec![
+                    nb(id("a_q"), id("a").slice(id("W").sub(int(1)), id("SPLIT"))),
+                    nb(id("b_q"), id("b")),
+                ]),
+            ],
+            "g_comb",
+            vec![Item::LintOff {
+                warning: "UNUSED",
+                reason: "SPLIT 0: combinational, no clock.".into(),
+                items: vec![wire_init("clk_unused", None, id("clk"))],
+            }],
         ),
         gen_for("i", int(0), id("W"), "g_step", row),
     ]);
     Module {
         name: name.into(),
         doc: vec![
-            "p = a * b (exact, signed when SIGNED), combinational: an array multiplier, row i adding"
+            "p = a * b (exact, signed when SIGNED): an array multiplier, row i adding a[i] ? b : 0"
                 .into(),
-            format!("a[i] ? b : 0 on one carry chain of {doc}."),
+            format!("on one carry chain of {doc}."),
+            "SPLIT 0: combinational; else a register after row SPLIT - 1 (with the operands of"
+                .into(),
+            "the rows after it and the product bits below it): p one cycle after a and b.".into(),
         ],
         params: vec![
             param("W", 8, "operand bits (at least 2)"),
             param("SIGNED", 1, "1: two's-complement operands"),
+            param(
+                "SPLIT",
+                0,
+                "0: combinational; 1..W-1: the row before which a register sits",
+            ),
         ],
         ports: vec![
+            input("clk", None, "used when SPLIT is not 0"),
             input("a", w("W"), "the moving element: its bits choose the rows"),
             input("b", w("W"), "the weight"),
             output("p", Some(id("W").mul(int(2))), "a * b, exact"),
@@ -171,7 +255,7 @@ pub fn ice40_module() -> Module {
             params: vec![("LUT_INIT".into(), init())],
             ports: vec![
                 ("O".into(), o),
-                ("I0".into(), id("a").at(id("i"))),
+                ("I0".into(), id("ra")),
                 ("I1".into(), i1),
                 ("I2".into(), i2),
                 ("I3".into(), id("ci")),
@@ -200,7 +284,7 @@ pub fn ice40_module() -> Module {
                 lut(
                     id("s").at(id("j")),
                     id("t").at(id("j")),
-                    id("b").at(id("j")),
+                    id("rb").at(id("j")),
                 ),
                 Item::Instance(Instance {
                     module: "SB_CARRY".into(),
@@ -210,12 +294,12 @@ pub fn ice40_module() -> Module {
                         ("CO".into(), id("co")),
                         ("CI".into(), id("ci")),
                         ("I0".into(), id("t").at(id("j"))),
-                        ("I1".into(), id("b").at(id("j"))),
+                        ("I1".into(), id("rb").at(id("j"))),
                     ],
                 }),
             ],
             "g_top",
-            vec![lut(id("s").at(id("W")), id("t_ext"), id("b_ext"))],
+            vec![lut(id("s").at(id("W")), id("t_ext"), id("rb_ext"))],
         ),
     ];
     array_module(
@@ -272,11 +356,11 @@ pub fn ecp5_module() -> Module {
                 ("CIN".into(), id("cin")),
                 ("A0".into(), id("ta").at(half(0))),
                 ("B0".into(), id("tb").at(half(0))),
-                ("C0".into(), id("a").at(id("i"))),
+                ("C0".into(), id("ra")),
                 ("D0".into(), sized(1, 0)),
                 ("A1".into(), id("ta").at(half(1))),
                 ("B1".into(), id("tb").at(half(1))),
-                ("C1".into(), id("a").at(id("i"))),
+                ("C1".into(), id("ra")),
                 ("D1".into(), sized(1, 0)),
                 ("S0".into(), id("sc").at(half(0))),
                 ("S1".into(), id("sc").at(half(1))),
@@ -295,7 +379,7 @@ pub fn ecp5_module() -> Module {
         ),
         assign(
             id("tb").slice(id("W"), int(0)),
-            concat(vec![id("b_ext"), id("b")]),
+            concat(vec![id("rb_ext"), id("rb")]),
         ),
         gen_if(
             id("NC").mul(int(2)).gt(id("W").add(int(1))),
@@ -313,11 +397,7 @@ pub fn ecp5_module() -> Module {
             items: vec![wire("sc", pair_w())],
         },
         comment("The subtracting row (signed, the last) takes its +1 as the carry-in a[i]."),
-        wire_init(
-            "row_cin",
-            None,
-            last_signed_row().bit_and(id("a").at(id("i"))),
-        ),
+        wire_init("row_cin", None, last_signed_row().bit_and(id("ra"))),
         gen_for("k", int(0), id("NC"), "g_cell", cell),
         assign(id("s"), id("sc").slice(id("W"), int(0))),
     ];

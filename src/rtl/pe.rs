@@ -28,9 +28,11 @@
 //!   each half from two registered quarter products (the element times a quarter of the
 //!   weight), so no cycle holds more than one adder of the multiplier. `USE_DSP` = 0 (a column
 //!   past `dsp_cols`, either primitives): the RTL's own array multiplier on the family's carry
-//!   chains (`systolic_mul_lut_ice40` or `systolic_mul_lut_ecp5`, combinational, see
-//!   `carry_mul`) between the same registers as the DSP block's (operands from MUL_LAT 2, the
-//!   product in `prod_q`, at MUL_LAT 3 again in `prod_f`); same timing. Exact products (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
+//!   chains (`systolic_mul_lut_ice40` or `systolic_mul_lut_ecp5`, see `carry_mul`) with as
+//!   many registers as the DSP block's: operands from MUL_LAT 2, the product in `prod_q`, and
+//!   at MUL_LAT 3 a register inside the multiplier after its row DATA_W/2 (its `SPLIT`, which
+//!   halves the chain of rows a cycle holds) instead of `prod_f`; same timing. Exact products
+//!   (`2*DATA_W` bits, signed or unsigned by `SIGNED`),
 //!   extended to `PS_W` and added modulo `2^PS_W`. `PS_W` (derived by the generator) holds the
 //!   exact sum of `ROWS` products, so a column sum is exact and the top level extends it to the
 //!   accumulator width `ACC_W`; floating-point partial sums are fp32 (`PS_W` = 32).
@@ -328,20 +330,30 @@ fn operands() -> Vec<Item> {
 
 /// The LUT multiplier of a column past `dsp_cols` (USE_DSP 0) with the FPGA primitives: the
 /// family's carry-chain multiplier (`systolic_mul_lut_ice40` or `_ecp5`) on the operands
-/// (registered from MUL_LAT 2), its product registered (`prod_q`), then as after the DSP block
-/// (MUL_LAT 3: once more beside the adder). The same registers as the DSP block's, so the same
-/// timing.
+/// (registered from MUL_LAT 2), its product registered (`prod_q`), added to `psum_in`. MUL_LAT
+/// 3 registers inside the multiplier instead of beside the adder (the DSP block's third
+/// register): after its row DATA_W/2, which halves the longest chain of rows. The same number
+/// of registers as the DSP block's, so the same timing.
 fn int_datapath_carry(multiplier: &str) -> Vec<Item> {
     let prod_w = || Some(id("DATA_W").mul(int(2)));
     let mut items = operands();
     items.extend([
-        comment("Exact product on the carry chains, registered."),
+        comment("Exact product on the carry chains (MUL_LAT 3: registered inside after the row"),
+        comment("DATA_W/2 too), registered."),
         wire("prod_c", prod_w()),
         Item::Instance(Instance {
             module: multiplier.into(),
             name: "u_mul".into(),
-            params: vec![("W".into(), id("DATA_W")), ("SIGNED".into(), id("SIGNED"))],
+            params: vec![
+                ("W".into(), id("DATA_W")),
+                ("SIGNED".into(), id("SIGNED")),
+                (
+                    "SPLIT".into(),
+                    cond(id("MUL_LAT").gt(int(2)), id("DATA_W").div(int(2)), int(0)),
+                ),
+            ],
             ports: vec![
+                ("clk".into(), id("clk")),
                 ("a".into(), id("mul_x")),
                 ("b".into(), id("mul_w")),
                 ("p".into(), id("prod_c")),
@@ -350,8 +362,11 @@ fn int_datapath_carry(multiplier: &str) -> Vec<Item> {
         reg("prod_q", prod_w()),
         always(vec![nb(id("prod_q"), id("prod_c"))]),
         wire_init("prod", prod_w(), id("prod_q")),
+        wire("prod_ext", w("PS_W")),
+        extend_product(),
+        Item::Blank,
+        always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_ext")))]),
     ]);
-    items.extend(dsp_product_sum());
     items
 }
 
