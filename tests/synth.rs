@@ -469,7 +469,8 @@ fn generic_pipelined_ecp5() -> &'static (Report, PathBuf) {
 /// registers through Yosys and nextpnr (one DSP per PE, fewer fabric flip-flops than the same
 /// core inferred), and the netlists co-simulate with the models of those configurations (PSUM of
 /// 512 entries: 36-bit blocks; 1024: 18-bit blocks); the second core's LUT column multiplies on
-/// the RTL's CCU2C carry chains (Yosys' own CCU2C model in its netlist). The same RTL is refused
+/// the RTL's CCU2C carry chains, pipelined after row 4 (Yosys' own CCU2C model in its
+/// netlist). The same RTL is refused
 /// for an iCE40.
 #[test]
 fn ecp5_primitives_keep_their_registers_through_the_flow() {
@@ -487,11 +488,13 @@ fn ecp5_primitives_keep_their_registers_through_the_flow() {
     ) {
         return;
     }
-    // The deeper one with its second column on the RTL's carry-chain multipliers (CCU2C).
+    // The deeper one with its second column on the RTL's carry-chain multipliers (CCU2C), at
+    // pe_latency 4: their register after row 4 (the iCE40 test below has them combinational).
     let deep = {
         let mut raw = pipelined_2x2(Primitives::Ecp5, 4).to_raw();
         raw.dsp_cols = Some(1);
-        raw.name = format!("{}-d1", raw.name);
+        raw.pe_latency = 4;
+        raw.name = format!("{}-d1-l4", raw.name);
         Config::from_raw(&raw).expect("valid config")
     };
     // The generic core's run is shared with pipelined_core_netlists_cosimulate_on_both_families.
