@@ -58,6 +58,7 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .unwrap()
 }

@@ -127,6 +127,13 @@ pub struct RawConfig {
         skip_serializing_if = "is_default_tile_cols"
     )]
     pub tile_cols: u32,
+    /// Keep every PE's swap-token register (a `keep` attribute for synthesis). The token reaches
+    /// PE (r, c) in the cycle `r + c / tile_cols`, so the PEs of an anti-diagonal hold equal
+    /// tokens and synthesis merges their registers into one that drives them all, across the
+    /// array: on large arrays that net is the critical path. A few more flip-flops; the same
+    /// behaviour. Default and omitted: false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub keep_tokens: bool,
 }
 
 fn default_tile_cols() -> u32 {
@@ -247,6 +254,7 @@ pub struct Overrides {
     pub psum_split: Option<bool>,
     pub sbuf_layout: Option<SbufLayout>,
     pub tile_cols: Option<u32>,
+    pub keep_tokens: Option<bool>,
 }
 
 impl RawConfig {
@@ -263,7 +271,8 @@ impl RawConfig {
             || o.dsp_cols.is_some()
             || o.psum_split.is_some()
             || o.sbuf_layout.is_some()
-            || o.tile_cols.is_some();
+            || o.tile_cols.is_some()
+            || o.keep_tokens.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -303,6 +312,9 @@ impl RawConfig {
         if let Some(v) = o.tile_cols {
             self.tile_cols = v;
         }
+        if let Some(v) = o.keep_tokens {
+            self.keep_tokens = v;
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -334,6 +346,8 @@ pub struct Config {
     pub sbuf_layout: SbufLayout,
     /// Columns per tile: moving data broadcast within a tile, registered between tiles.
     pub tile_cols: u32,
+    /// Every PE's swap-token register kept through synthesis (not merged along anti-diagonals).
+    pub keep_tokens: bool,
     pub derived: Derived,
 }
 
@@ -661,6 +675,7 @@ impl Config {
             psum_split: raw.psum_split,
             sbuf_layout: raw.sbuf_layout,
             tile_cols: raw.tile_cols,
+            keep_tokens: raw.keep_tokens,
             derived,
         })
     }
@@ -683,6 +698,7 @@ impl Config {
             psum_split: self.psum_split,
             sbuf_layout: self.sbuf_layout,
             tile_cols: self.tile_cols,
+            keep_tokens: self.keep_tokens,
         }
     }
 
@@ -749,6 +765,7 @@ impl Config {
             psum_split: false,
             sbuf_layout: SbufLayout::Partitioned,
             tile_cols: default_tile_cols(),
+            keep_tokens: false,
         };
         raw.apply(overrides);
         raw.name = default_name();
@@ -794,8 +811,9 @@ impl Config {
         } else {
             String::new()
         };
+        let keep = if self.keep_tokens { "_k" } else { "" };
         format!(
-            "r{}c{}_{}_a{}{lat}{prims}{split}{tile}",
+            "r{}c{}_{}_a{}{lat}{prims}{split}{tile}{keep}",
             self.rows, self.cols, self.format, self.acc_bits
         )
     }
@@ -852,7 +870,21 @@ mod tests {
             psum_split: false,
             sbuf_layout: SbufLayout::Partitioned,
             tile_cols: 1,
+            keep_tokens: false,
         }
+    }
+
+    #[test]
+    fn keep_tokens_is_omitted_by_default_and_changes_the_hash_when_set() {
+        let plain = Config::from_raw(&raw(3, 5)).unwrap();
+        assert!(!plain.canonical_toml().contains("keep_tokens"));
+        let mut r = raw(3, 5);
+        r.keep_tokens = true;
+        let kept = Config::from_raw(&r).unwrap();
+        assert!(kept.canonical_toml().contains("keep_tokens = true"));
+        assert_ne!(kept.hash(), plain.hash());
+        assert_eq!(kept.derived, plain.derived, "the same timing");
+        assert!(kept.tag().ends_with("_k"), "{}", kept.tag());
     }
 
     #[test]

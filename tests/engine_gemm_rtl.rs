@@ -42,6 +42,7 @@ fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_laten
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .expect("valid test config")
 }
@@ -222,6 +223,7 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .expect("valid test config")
 }

@@ -37,6 +37,7 @@ fn cfg(
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .expect("valid test config")
 }

@@ -57,6 +57,7 @@ fn config(
         psum_split: false,
         sbuf_layout: SbufLayout::Partitioned,
         tile_cols: 1,
+        keep_tokens: false,
     })
     .expect("valid test config")
 }

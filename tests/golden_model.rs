@@ -32,6 +32,7 @@ fn config(
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .unwrap()
 }

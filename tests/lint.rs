@@ -166,6 +166,14 @@ fn edge_configs() -> Vec<Config> {
                 out.push(cfg);
             }
         }
+        // keep_tokens: the PE's token register with its `keep` attribute.
+        out.push(
+            Config::from_overrides(&Overrides {
+                keep_tokens: Some(true),
+                ..small(rows, cols, "int8", 2)
+            })
+            .unwrap_or_else(|e| panic!("{rows}x{cols} keep_tokens: {e}")),
+        );
         // The split PSUM accumulate (two lanes; odd accumulator widths split unevenly).
         for (format, acc_bits, pe_latency, primitives) in [
             ("int8", 32, 3, Primitives::Generic),
@@ -618,10 +626,10 @@ fn edge_config_list_is_complete() {
     let configs = edge_configs();
     // The iCE40 variants again with no DSP column; the DSP variants again with one DSP column
     // and three tiled variants, for the two sizes with more than one column; five
-    // split-accumulate variants per size.
+    // split-accumulate variants and one keep_tokens variant per size.
     assert_eq!(
         configs.len(),
-        4 * (4 * 2 * 3 + 7 + 3 * 3 + 3 + 3 + 3 + 5) + 2 * (3 + 3) + 2 * 3
+        4 * (4 * 2 * 3 + 7 + 3 * 3 + 3 + 3 + 3 + 5 + 1) + 2 * (3 + 3) + 2 * 3
     );
     let tags: HashSet<String> = configs.iter().map(label).collect();
     assert_eq!(

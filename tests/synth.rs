@@ -67,6 +67,7 @@ fn config(rows: u32, cols: u32) -> Config {
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .expect("valid test config")
 }
@@ -206,6 +207,7 @@ fn board_config(name: &str, rows: u32, cols: u32) -> Config {
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .unwrap()
 }

@@ -470,6 +470,7 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             psum_split: false,
             sbuf_layout: Default::default(),
             tile_cols: 1,
+            keep_tokens: false,
         })
         .unwrap()
     };

@@ -59,6 +59,9 @@ pub struct ConfigArgs {
     /// Columns per tile: the moving data and the swap token reach the columns of a tile in the same cycle (broadcast) and are registered between tiles, so the outputs need COLS/TILE-COLS stages of deskew instead of COLS (fewer registers; longer wires). Default 1: registered at every column.
     #[arg(long)]
     pub tile_cols: Option<u32>,
+    /// Keep every PE's swap-token register through synthesis: the PEs of an anti-diagonal hold equal tokens, and synthesis otherwise merges their registers into one that drives them all across the array (the critical path of large arrays). A few more flip-flops, the same behaviour.
+    #[arg(long)]
+    pub keep_tokens: bool,
 }
 
 fn parse_sbuf_layout(s: &str) -> Result<config::SbufLayout, String> {
@@ -94,6 +97,7 @@ impl ConfigArgs {
             primitives: self.primitives,
             sbuf_layout: self.sbuf_layout,
             tile_cols: self.tile_cols,
+            keep_tokens: self.keep_tokens.then_some(true),
         }
     }
 

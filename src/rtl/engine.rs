@@ -405,6 +405,7 @@ mod tests {
             psum_split: false,
             sbuf_layout: Default::default(),
             tile_cols: 1,
+            keep_tokens: false,
         })
         .unwrap()
     }

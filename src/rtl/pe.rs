@@ -47,7 +47,8 @@
 //!   `ld_data`) writes `w_shadow` at the edge of a cycle in which it carries this PE's row.
 //! - Control output `swap_out` is cleared by the synchronous reset; data registers have no
 //!   reset (a bubble carries x = 0, inactive, and the top level discards results it did not
-//!   ask for).
+//!   ask for). With `keep_tokens` its register has a `keep` attribute, so synthesis keeps one
+//!   per PE instead of merging the equal tokens of an anti-diagonal (same timing).
 
 use crate::config::{Config, Primitives};
 use crate::verilog::*;
@@ -179,12 +180,19 @@ pub fn module(cfg: &Config) -> Module {
             nb(id("w_active"), id("w_use")),
             if_(mine, vec![nb(id("w_shadow"), id("ld_data"))]),
         ]),
-        always(vec![if_else(
-            id("rst"),
-            vec![nb(id("swap_out"), sized(1, 0))],
-            vec![nb(id("swap_out"), id("swap_in"))],
-        )]),
     ]);
+    let swap_reg = always(vec![if_else(
+        id("rst"),
+        vec![nb(id("swap_out"), sized(1, 0))],
+        vec![nb(id("swap_out"), id("swap_in"))],
+    )]);
+    items.push(if cfg.keep_tokens {
+        // keep_tokens: the PEs of an anti-diagonal hold equal tokens; synthesis would merge
+        // their registers into one driving them all, across the array.
+        attributed(&[("keep", "1")], swap_reg)
+    } else {
+        swap_reg
+    });
     let mut doc: Vec<String> = doc.into_iter().map(String::from).collect();
     doc.extend([
         "  x_out, swap_out <= x_in, swap_in   (moving data flows right)".into(),

@@ -753,6 +753,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
         dsp_cols: cfg.dsp_cols,
         psum_split: cfg.psum_split,
         tile_cols: cfg.tile_cols,
+        keep_tokens: cfg.keep_tokens,
         sbuf_depth: cfg.sbuf_depth,
         sbuf_layout: cfg.sbuf_layout.to_string(),
         board: board.name.clone(),

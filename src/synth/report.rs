@@ -356,6 +356,8 @@ pub struct Report {
     pub psum_split: bool,
     /// Columns per tile (`tile_cols`; 1: the moving data registered at every column).
     pub tile_cols: u32,
+    /// Every PE's swap-token register kept through synthesis (`keep_tokens`).
+    pub keep_tokens: bool,
     /// The engine's SBUF (board tops): entries per partition and layout, "partitioned" or
     /// "packed".
     pub sbuf_depth: u32,
@@ -461,6 +463,10 @@ impl Report {
                 format!(", tiles of {} columns", self.tile_cols)
             } else {
                 String::new()
+            } + if self.keep_tokens {
+                ", swap tokens kept"
+            } else {
+                ""
             },
             if self.mode == "board" && self.top == "systolic_board" {
                 format!(

@@ -32,6 +32,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         psum_split: false,
         sbuf_layout: Default::default(),
         tile_cols: 1,
+        keep_tokens: false,
     })
     .expect("valid test config")
 }
