@@ -84,7 +84,7 @@ if [[ "${2:-}" != "--table" ]]; then
     # takes about 16 min a seed and needs router2 (router1 had not routed it after 30 min).
     run "int8-8x5-l2+ice40+t5" icebreaker --preset up5k-int8-8x5
     run "int8-8x6-l2+ice40+t6" ice40-hx8k-breakout --preset hx8k-int8-8x6
-    run "int8-20x20-l3+ecp5+t4" ulx3s-85f --preset ecp5-int8-20x20 --router router2
+    run "int8-20x20-l4+ecp5+t4+k" ulx3s-85f --preset ecp5-int8-20x20 --router router2
   else
     for size in 1 4; do
       for board in ulx3s-85f icebreaker; do
