@@ -289,6 +289,30 @@ struct Outcome {
     problems: Vec<String>,
 }
 
+/// Generate `cfg` into `dir`, write `script_name` with `script(files)` (the design's file names,
+/// space separated) and run Yosys on it there, its log in `yosys.log`.
+fn run_yosys(
+    cfg: &Config,
+    dir: &Path,
+    script_name: &str,
+    script: impl FnOnce(&str) -> String,
+) -> tools::ToolRun {
+    write_design(cfg, dir).expect("write design");
+    let files: Vec<String> = tools::listed_files(dir)
+        .expect("file list")
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    std::fs::write(dir.join(script_name), script(&files.join(" "))).expect("write script");
+    tools::run(
+        Command::new("yosys")
+            .args(["-q", "-l", "yosys.log", script_name])
+            .current_dir(dir),
+        YOSYS_LIMIT,
+    )
+    .expect("yosys runs")
+}
+
 fn synthesise(cfg: &Config) -> Outcome {
     let flow = Flow::for_config(cfg);
     let mut problems = vec![];
@@ -297,24 +321,9 @@ fn synthesise(cfg: &Config) -> Outcome {
         &format!("yosys-{}", cfg.name),
     )
     .expect("scratch directory");
-    write_design(cfg, &dir).expect("write design");
-    let files: Vec<String> = tools::listed_files(&dir)
-        .expect("file list")
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    std::fs::write(
-        dir.join("flow.ys"),
-        flow.script(&files.join(" "), cfg.primitives),
-    )
-    .expect("write script");
-    let run = tools::run(
-        Command::new("yosys")
-            .args(["-q", "-l", "yosys.log", "flow.ys"])
-            .current_dir(&dir),
-        YOSYS_LIMIT,
-    )
-    .expect("yosys runs");
+    let run = run_yosys(cfg, &dir, "flow.ys", |files| {
+        flow.script(files, cfg.primitives)
+    });
     let log = std::fs::read_to_string(dir.join("yosys.log")).unwrap_or_default();
     let fail = |problems: Vec<String>, summary: String| Outcome {
         name: cfg.name.clone(),
@@ -613,25 +622,12 @@ fn keep_tokens_stops_synthesis_merging_the_swap_registers() {
             &format!("yosys-keep-{keep}"),
         )
         .expect("scratch directory");
-        write_design(&cfg, &dir).expect("write design");
-        let files: Vec<String> = tools::listed_files(&dir)
-            .expect("file list")
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect();
-        let script = format!(
-            "read_verilog -defer {}\nhierarchy -check -top {TOP}\nproc\nflatten\nopt\n\
-             tee -o stat.txt stat -width\n",
-            files.join(" ")
-        );
-        std::fs::write(dir.join("keep.ys"), script).expect("write script");
-        let run = tools::run(
-            Command::new("yosys")
-                .args(["-q", "-l", "yosys.log", "keep.ys"])
-                .current_dir(&dir),
-            YOSYS_LIMIT,
-        )
-        .expect("yosys runs");
+        let run = run_yosys(&cfg, &dir, "keep.ys", |files| {
+            format!(
+                "read_verilog -defer {files}\nhierarchy -check -top {TOP}\nproc\nflatten\nopt\n\
+                 tee -o stat.txt stat -width\n"
+            )
+        });
         assert!(run.success(), "yosys failed: see {}", dir.display());
         let text = std::fs::read_to_string(dir.join("stat.txt")).expect("stat.txt");
         let stat = Stat::parse(&text);
