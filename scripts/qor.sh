@@ -127,12 +127,15 @@ for (tag, board), ds in runs.items():
     lat, *opts = lat.split("+")
     # +t<N>: tiles of N columns (tile_cols).
     tile = next((o[1:] for o in opts if re.fullmatch(r"t\d+", o)), "")
-    prims = next((o for o in opts if o != "split" and o[1:] != tile), "")
+    # +k: every PE's swap-token register kept (keep_tokens).
+    prims = next((o for o in opts if o not in ("split", "k") and o[1:] != tile), "")
     split = "split" in opts
+    keep = "k" in opts
     key = (list(devices).index(board) if board in devices else 99, int(size.split("x")[0]),
            formats.get(fmt, 9), lat, prims, split)
     shown = (lat[1:] + (f", {prims} primitives" if prims else "")
-             + (", split PSUM" if split else "") + (f", tiles of {tile}" if tile else ""))
+             + (", split PSUM" if split else "") + (f", tiles of {tile}" if tile else "")
+             + (", tokens kept" if keep else ""))
     ok = sorted((d for d in ds if not isinstance(d, str)), key=lambda d: d["fmax_mhz"])
     if ok:
         # The median run (the lower middle one of an even count); the range of all.
