@@ -308,6 +308,44 @@ fn ice40_board_top_on_the_icebreaker_pins_to_bitstream() {
     board_netlist_gemm(&cfg, &r, &o, 1);
 }
 
+/// The board top of the `hx8k-breakout-int8-4x4` preset as its header says to build it
+/// (`--booth`: LUT multipliers, the HX8K has no DSP blocks; the packed SBUF) on the HX8K
+/// breakout's real pins through icepack: it must keep fitting the device and meeting timing at
+/// the board's 12 MHz oscillator, on its clock, UART and LED pins. (Its netlist is not
+/// simulated here: the iCEBreaker's board top above covers the same engine and bridge.)
+#[test]
+fn ice40_board_top_on_the_hx8k_breakout_pins_to_bitstream() {
+    let test = "ice40_board_top_on_the_hx8k_breakout_pins";
+    if !tools_or_skip(Family::Ice40, test) {
+        return;
+    }
+    let cfg = Config::from_preset(
+        &systolic::config::seeds_dir(),
+        "hx8k-breakout-int8-4x4",
+        &Default::default(),
+    )
+    .expect("the preset loads");
+    let dir = scratch(test);
+    let mut o = options(&cfg, board("ice40-hx8k-breakout"), false, dir.clone());
+    o.top = systolic::synth::SynthTop::Board;
+    o.booth = true;
+    let r = run(&cfg, &o).unwrap_or_else(|e| panic!("HX8K board-top flow failed: {e}"));
+    eprintln!("{}", r.summary());
+    assert_eq!(r.top, "systolic_board");
+    assert_eq!(r.target_mhz, 12.0, "the oscillator");
+    assert!(r.timing_met, "Fmax {:?} at 12 MHz", r.fmax_mhz);
+    assert_eq!(r.cells.dsp, 0, "no DSP blocks on the HX8K");
+    assert!(r.cells.bram <= 32, "block RAMs: {}", r.cells.bram);
+    let logic = r.placed.logic.expect("logic cells in the report");
+    assert!(logic.used <= logic.available, "{logic:?}");
+    let pins = std::fs::read_to_string(dir.join("pins.pcf")).unwrap();
+    for line in ["clk J3", "uart_rx B10", "uart_tx B12", "led[0] B5"] {
+        assert!(pins.contains(line), "{line} in\n{pins}");
+    }
+    let bin = dir.join(r.bitstream.as_deref().expect("a bitstream"));
+    assert!(std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0) > 0);
+}
+
 /// The same board top of a 1x1 engine with its core clock from the UP5K's PLL (SB_PLL40_PAD on
 /// the iCEBreaker's pin 35) at 17 MHz requested: 16.875 MHz achieved (12 MHz x 45 / 32), which
 /// is the place-and-route target and sets CLKS_PER_BIT (11 at 1.5 Mbaud); the report names the
