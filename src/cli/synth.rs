@@ -180,7 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             .into());
         }
-        if args.ooc || opts.top != SynthTop::Board {
+        if !opts.board_top() {
             return Err(UsageError {
                 message: "--pll-mhz clocks the board top, and this run places the core or the \
                           harness"
@@ -207,7 +207,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opts.run_dir.display()
         );
     }
-    let board_top = !opts.ooc && opts.top == SynthTop::Board;
+    let board_top = opts.board_top();
     let (report, netlist) = if args.verify_existing {
         (None, synth::verify::existing_netlist(&cfg, &opts.run_dir)?)
     } else {

@@ -43,6 +43,15 @@ use crate::verilog::{concat, id, int, print_module, repeat, wire_init, Dir, Expr
 /// Name of the top-level module.
 pub const TOP: &str = "systolic_top";
 
+/// The configuration hash a generated file's header names (`(hash X)`, as [`Design::new`]
+/// writes it in the first lines), if it names one.
+pub fn header_hash(text: &str) -> Option<&str> {
+    text.lines()
+        .take(4)
+        .find_map(|l| l.split_once("(hash ")?.1.split_once(')'))
+        .map(|(hash, _)| hash)
+}
+
 /// All modules of one configuration, leaves first (the file-list order).
 pub struct Design {
     pub header: Vec<String>,
@@ -233,6 +242,15 @@ mod tests {
             keep_tokens: false,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn every_file_header_names_the_config_hash() {
+        let c = cfg(3, 4, 2, 16);
+        for (name, text) in Design::new(&c).files() {
+            assert_eq!(header_hash(&text), Some(c.hash().as_str()), "{name}");
+        }
+        assert_eq!(header_hash("module m;\nendmodule\n"), None);
     }
 
     #[test]

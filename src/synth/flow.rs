@@ -110,6 +110,11 @@ impl SynthOptions {
             pll_mhz: None,
         }
     }
+
+    /// Whether the flow places the board top (not out of context, not the harness).
+    pub fn board_top(&self) -> bool {
+        !self.ooc && self.top == SynthTop::Board
+    }
 }
 
 /// `runs/synth-<design>-<board>[-ooc]`.
@@ -133,7 +138,7 @@ pub fn default_run_dir(cfg: &Config, board: &Board, ooc: bool) -> PathBuf {
 }
 
 // File names inside a run folder.
-const RTL: &str = "rtl";
+pub(crate) const RTL: &str = "rtl";
 const SCRIPT: &str = "synth.ys";
 const YOSYS_LOG: &str = "yosys.log";
 const NETLIST_JSON: &str = "netlist.json";
@@ -421,7 +426,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
     clean(dir)?;
     let mut sources = vec![];
-    let board_top = !o.ooc && o.top == SynthTop::Board;
+    let board_top = o.board_top();
     let pll =
         match o.pll_mhz {
             Some(_) if !board_top => return Err(SynthError::Unsupported(

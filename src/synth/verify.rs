@@ -208,7 +208,7 @@ fn netlist_sources(
 /// another design (or a run stopped before Yosys wrote the netlist) is an error, not a check of
 /// the wrong thing. Returns the netlist's name inside `run_dir`.
 pub fn existing_netlist(cfg: &Config, run_dir: &Path) -> Result<String, SynthError> {
-    let top_rtl = run_dir.join("rtl").join(format!("{TOP}.v"));
+    let top_rtl = run_dir.join(super::flow::RTL).join(format!("{TOP}.v"));
     let netlist = run_dir.join(super::flow::NETLIST_V);
     let missing = |path: &Path| SynthError::Io {
         what: format!("reading {}", path.display()),
@@ -218,18 +218,13 @@ pub fn existing_netlist(cfg: &Config, run_dir: &Path) -> Result<String, SynthErr
         ),
     };
     let rtl = std::fs::read_to_string(&top_rtl).map_err(|_| missing(&top_rtl))?;
-    let want = format!("(hash {})", cfg.hash());
-    let header = rtl.lines().take(4).collect::<Vec<_>>().join("\n");
-    if !header.contains(&want) {
-        let found = header
-            .split("(hash ")
-            .nth(1)
-            .and_then(|t| t.split(')').next())
-            .unwrap_or("none");
+    let expected = cfg.hash();
+    let found = crate::rtl::header_hash(&rtl);
+    if found != Some(expected.as_str()) {
         return Err(SynthError::OtherDesign {
             dir: run_dir.to_path_buf(),
-            found: found.to_string(),
-            expected: cfg.hash(),
+            found: found.unwrap_or("none").to_string(),
+            expected,
         });
     }
     if !netlist.is_file() {
