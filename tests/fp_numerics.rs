@@ -16,15 +16,11 @@
 //! 2^32 f32 inputs of the conversions; run them in release mode:
 //! `cargo test --release --test fp_numerics -- --ignored`.
 
-#[allow(dead_code)]
-#[path = "../src/golden/fp.rs"]
-mod fp;
-
-use fp::{
+use proptest::prelude::*;
+use systolic::golden::fp::{
     add, dot_in_hw_order, dot_in_hw_order_masked, f32_classify, f32_is_nan, mul, mul_mixed,
     psum_update, Decoded, FpClass, FpFormat, ALL_FORMATS, F32_CANONICAL_NAN,
 };
-use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

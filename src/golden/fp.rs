@@ -18,10 +18,10 @@
 //!   round-to-nearest-even; E4M3 saturates to +-448 (OCP saturating mode), bf16 and E5M2
 //!   overflow to infinity.
 //!
-//! This file depends on `std` only.
+//! The formats themselves (widths, biases, special bit patterns) are plain data in
+//! [`crate::format`]; this file adds their arithmetic.
 
-use std::fmt;
-use std::str::FromStr;
+pub use crate::format::{FpFormat, ALL_FORMATS};
 
 /// fp32 bits of every NaN the engine produces (quiet, positive, zero payload).
 pub const F32_CANONICAL_NAN: u32 = 0x7FC0_0000;
@@ -40,23 +40,6 @@ const F32_MAX_FINITE: u32 = 0x7F7F_FFFF;
 const F32_MAN: u32 = 23;
 /// fp32 quantum of the subnormals: `2^-149`.
 const F32_QMIN: i32 = -149;
-
-/// An input number format of the floating-point engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FpFormat {
-    /// bfloat16: sign, 8 exponent bits (bias 127), 7 fraction bits. IEEE-like: subnormals,
-    /// infinities, NaNs. The upper half of an fp32.
-    Bf16,
-    /// OCP FP8 E4M3 ("E4M3FN"): sign, 4 exponent bits (bias 7), 3 fraction bits. Subnormals; no
-    /// infinities; NaN only `S.1111.111`; exponent field 15 is otherwise normal; max 448.
-    E4M3,
-    /// OCP FP8 E5M2: sign, 5 exponent bits (bias 15), 2 fraction bits. IEEE-like: subnormals,
-    /// infinities (`S.11111.00`), NaNs (`S.11111.{01,10,11}`); max 57344.
-    E5M2,
-}
-
-/// All formats, in a fixed order.
-pub const ALL_FORMATS: [FpFormat; 3] = [FpFormat::Bf16, FpFormat::E4M3, FpFormat::E5M2];
 
 /// The class of a value (input format or fp32).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,136 +60,7 @@ pub enum Decoded {
     Finite { neg: bool, sig: u32, exp: i32 },
 }
 
-/// Error of [`FpFormat::from_str`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseFpFormatError(pub String);
-
-impl fmt::Display for ParseFpFormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown floating-point format `{}` (expected bf16, fp8e4m3 or fp8e5m2)",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for ParseFpFormatError {}
-
-impl FromStr for FpFormat {
-    type Err = ParseFpFormatError;
-
-    /// `bf16`, `fp8e4m3`, `fp8e5m2` (ASCII case-insensitive).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "bf16" => Ok(FpFormat::Bf16),
-            "fp8e4m3" => Ok(FpFormat::E4M3),
-            "fp8e5m2" => Ok(FpFormat::E5M2),
-            _ => Err(ParseFpFormatError(s.to_string())),
-        }
-    }
-}
-
-impl fmt::Display for FpFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 impl FpFormat {
-    /// The name [`FromStr`] accepts: `bf16`, `fp8e4m3`, `fp8e5m2`.
-    pub fn name(self) -> &'static str {
-        match self {
-            FpFormat::Bf16 => "bf16",
-            FpFormat::E4M3 => "fp8e4m3",
-            FpFormat::E5M2 => "fp8e5m2",
-        }
-    }
-
-    /// Bits of one element: 16 or 8.
-    pub fn bits(self) -> u32 {
-        match self {
-            FpFormat::Bf16 => 16,
-            FpFormat::E4M3 | FpFormat::E5M2 => 8,
-        }
-    }
-
-    /// Exponent field width.
-    pub fn exp_bits(self) -> u32 {
-        match self {
-            FpFormat::Bf16 => 8,
-            FpFormat::E4M3 => 4,
-            FpFormat::E5M2 => 5,
-        }
-    }
-
-    /// Fraction (trailing significand) field width.
-    pub fn man_bits(self) -> u32 {
-        match self {
-            FpFormat::Bf16 => 7,
-            FpFormat::E4M3 => 3,
-            FpFormat::E5M2 => 2,
-        }
-    }
-
-    /// Exponent bias.
-    pub fn bias(self) -> i32 {
-        match self {
-            FpFormat::Bf16 => 127,
-            FpFormat::E4M3 => 7,
-            FpFormat::E5M2 => 15,
-        }
-    }
-
-    /// Whether the format encodes infinities (E4M3 does not).
-    pub fn has_infinity(self) -> bool {
-        !matches!(self, FpFormat::E4M3)
-    }
-
-    /// Mask of a valid bit pattern (`0xFFFF` or `0xFF`).
-    pub fn mask(self) -> u16 {
-        ((1u32 << self.bits()) - 1) as u16
-    }
-
-    /// The sign bit.
-    pub fn sign_bit(self) -> u16 {
-        1 << (self.bits() - 1)
-    }
-
-    /// Bits of the largest finite positive value (bf16 `0x7F7F`, E4M3 `0x7E` = 448, E5M2 `0x7B`
-    /// = 57344).
-    pub fn max_finite_bits(self) -> u16 {
-        match self {
-            FpFormat::Bf16 => 0x7F7F,
-            FpFormat::E4M3 => 0x7E,
-            FpFormat::E5M2 => 0x7B,
-        }
-    }
-
-    /// Bits of `+inf`, if the format has infinities.
-    pub fn pos_inf_bits(self) -> Option<u16> {
-        match self {
-            FpFormat::Bf16 => Some(0x7F80),
-            FpFormat::E4M3 => None,
-            FpFormat::E5M2 => Some(0x7C),
-        }
-    }
-
-    /// The NaN that conversions produce: bf16 `0x7FC0`, E4M3 `0x7F`, E5M2 `0x7E`.
-    pub fn canonical_nan_bits(self) -> u16 {
-        match self {
-            FpFormat::Bf16 => 0x7FC0,
-            FpFormat::E4M3 => 0x7F,
-            FpFormat::E5M2 => 0x7E,
-        }
-    }
-
-    /// Exponent of the subnormal quantum (the smallest positive value is `2^qmin`): bf16 -133,
-    /// E4M3 -9, E5M2 -16.
-    pub fn qmin(self) -> i32 {
-        1 - self.bias() - self.man_bits() as i32
-    }
-
     fn check(self, bits: u16) {
         assert!(
             bits & !self.mask() == 0,
