@@ -19,8 +19,9 @@ use std::time::Instant;
 use serde_json::json;
 use systolic::config::{seeds_dir, Config, Overrides, RawConfig};
 use systolic::cosim::{Harness, HarnessOptions, Stalls};
-use systolic::generate::design_files;
+use systolic::generate::files;
 use systolic::program::{Command, Program, SplitMix64};
+use systolic::rtl::core;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -127,7 +128,7 @@ fn main() {
     let times: Vec<f64> = (0..11)
         .map(|_| {
             let t = Instant::now();
-            let files = design_files(&big);
+            let files = files(&core::design(&big));
             assert!(files.len() > 5);
             t.elapsed().as_secs_f64()
         })

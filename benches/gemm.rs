@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use serde_json::json;
 use systolic::config::{seeds_dir, Config, Overrides};
+use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
-use systolic::engine::rtl::RtlEngine;
 use systolic::program::SplitMix64;
 
 fn matrix(rows: usize, cols: usize, rng: &mut SplitMix64) -> Matrix {

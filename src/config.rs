@@ -819,6 +819,89 @@ impl Config {
     }
 }
 
+/// Sizes of the engine around the core, computed once from a configuration. All widths of the
+/// engine's own modules are plain numbers from here (the modules have no parameters: they are
+/// generated per configuration, like their file header says).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Geometry {
+    pub rows: u32,
+    pub cols: u32,
+    /// SBUF partitions: `max(rows, cols)`.
+    pub parts: u32,
+    pub data_w: u32,
+    pub acc_w: u32,
+    pub k_w: u32,
+    pub m_w: u32,
+    pub n_w: u32,
+    pub bank_w: u32,
+    /// Bits of a PSUM address (the core's `ADDR_W`).
+    pub paddr_w: u32,
+    pub banks: u32,
+    pub psum_depth: u32,
+    pub sbuf_depth: u32,
+    /// Bits of an SBUF entry address: `log2(sbuf_depth)`.
+    pub sa_w: u32,
+    /// Bits of a partition number (at least 1).
+    pub part_w: u32,
+    /// Bytes per SBUF entry on the bus (1 or 2) and its log2.
+    pub eb: u32,
+    pub ebb: u32,
+    /// SBUF entries per 32-bit bus word (`4 / eb`) and its log2: the SBUF is built of this many
+    /// interleaved lane memories per partition, so one bus write stores a whole word at once.
+    pub lanes: u32,
+    pub lane_b: u32,
+    /// Bits of a row of a lane memory: `sa_w - lane_b`.
+    pub srow_w: u32,
+    /// Bits of `k * m`.
+    pub km_w: u32,
+    /// The SBUF is `packed` (see `crate::rtl::engine::sbuf`): the bus waits while it stores a word.
+    pub sbuf_packed: bool,
+}
+
+impl Geometry {
+    pub fn new(cfg: &Config) -> Geometry {
+        let d = &cfg.derived;
+        let parts = cfg.rows.max(cfg.cols);
+        let eb = sbuf_entry_bytes(d.data_w);
+        let lanes = 4 / eb;
+        let sa_w = cfg.sbuf_depth.trailing_zeros();
+        let lane_b = lanes.trailing_zeros();
+        Geometry {
+            rows: cfg.rows,
+            cols: cfg.cols,
+            parts,
+            data_w: d.data_w,
+            acc_w: d.acc_w,
+            k_w: d.k_w,
+            m_w: d.m_w,
+            n_w: d.n_w,
+            bank_w: d.bank_w,
+            paddr_w: d.addr_w,
+            banks: cfg.psum_banks,
+            psum_depth: cfg.psum_depth,
+            sbuf_depth: cfg.sbuf_depth,
+            sa_w,
+            part_w: bits_for(u64::from(parts - 1)),
+            eb,
+            ebb: eb.trailing_zeros(),
+            lanes,
+            lane_b,
+            srow_w: sa_w - lane_b,
+            km_w: d.k_w + d.m_w,
+            sbuf_packed: cfg.sbuf_layout == SbufLayout::Packed,
+        }
+    }
+}
+
+/// Bytes per SBUF entry on the host bus: 1 for inputs of at most 8 bits, else 2.
+pub fn sbuf_entry_bytes(data_w: u32) -> u32 {
+    if data_w <= 8 {
+        1
+    } else {
+        2
+    }
+}
+
 /// Names of the presets in a seeds directory, sorted.
 pub fn list_presets(seeds_dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(seeds_dir)

@@ -4,19 +4,22 @@
 //! Every file is written to a temporary name and renamed into place, so an interrupted or failed
 //! run never leaves a half-written file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::rtl::Design;
+use crate::files::write_atomically;
+use crate::rtl::board::BoardParams;
+use crate::rtl::design::{Design, Level};
 
 /// What `write_design` wrote.
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub name: String,
     pub hash: String,
+    pub level: String,
+    pub top: String,
     pub dir: PathBuf,
     pub files: Vec<String>,
     pub bytes: usize,
@@ -24,40 +27,38 @@ pub struct Summary {
     pub removed: Vec<String>,
 }
 
+/// The design of `cfg` at `level` (`board` gives the board top's parameters; the other levels
+/// ignore it).
+pub fn design(cfg: &Config, level: Level, board: &BoardParams) -> Design {
+    match level {
+        Level::Core => crate::rtl::core::design(cfg),
+        Level::Engine => crate::rtl::engine::design(cfg),
+        Level::Board => crate::rtl::board::design(cfg, board),
+        Level::Harness => crate::rtl::harness::design(cfg).0,
+    }
+}
+
+/// The levels `generated/<preset>/` holds: the core in the folder itself, the engine and the
+/// board top (with [`BoardParams::generic`]) in subfolders named after the level.
+pub const PRESET_LEVELS: [Level; 3] = [Level::Core, Level::Engine, Level::Board];
+
+/// The folder of `level` inside a preset's folder of `generated/`.
+pub fn level_dir(preset_dir: &Path, level: Level) -> PathBuf {
+    match level {
+        Level::Core => preset_dir.to_path_buf(),
+        other => preset_dir.join(other.name()),
+    }
+}
+
 /// The name of the file list inside a generated directory.
 pub const FILE_LIST: &str = "files.f";
 
-/// All generated files of a configuration, `(name, contents)`, in a fixed order.
-pub fn design_files(cfg: &Config) -> Vec<(String, String)> {
-    files_of(&Design::new(cfg), cfg)
-}
-
-/// `files` plus the simulation models of the FPGA primitives `cfg` instantiates
-/// (`primitives = "ecp5"`: `hdl/sim/ecp5_cells.v` and `ecp5_carry.v`; `"ice40"`:
-/// `hdl/sim/ice40_cells.v`), for a
-/// simulator. Never for synthesis: the synthesis tool must see the primitives as its own cells.
-pub fn with_primitive_models(
-    cfg: &Config,
-    mut files: Vec<(String, String)>,
-) -> Vec<(String, String)> {
-    use crate::config::Primitives;
-    use crate::synth::verify::{ECP5_CARRY_MODEL, ECP5_MODELS, ICE40_MODELS};
-    match cfg.primitives {
-        Primitives::Ecp5 => {
-            files.push(("ecp5_cells.v".to_string(), ECP5_MODELS.to_string()));
-            files.push(("ecp5_carry.v".to_string(), ECP5_CARRY_MODEL.to_string()));
-        }
-        Primitives::Ice40 => files.push(("ice40_cells.v".to_string(), ICE40_MODELS.to_string())),
-        Primitives::Generic => {}
-    }
-    files
-}
-
-/// The generated files of a (possibly modified) design of `cfg`.
-pub fn files_of(design: &Design, cfg: &Config) -> Vec<(String, String)> {
+/// All generated files of `design`, `(name, contents)`, in a fixed order: the modules, the file
+/// list, the canonical configuration.
+pub fn files(design: &Design) -> Vec<(String, String)> {
+    let cfg = &design.config;
     let mut files = design.files();
-    let list: String = files.iter().map(|(name, _)| format!("{name}\n")).collect();
-    files.push((FILE_LIST.to_string(), list));
+    files.push((FILE_LIST.to_string(), design.file_list()));
     files.push((
         "config.toml".to_string(),
         format!(
@@ -69,11 +70,12 @@ pub fn files_of(design: &Design, cfg: &Config) -> Vec<(String, String)> {
     files
 }
 
-/// Write the design of `cfg` into `dir` (created if needed). Module files (`systolic_*.v`) an
-/// earlier generation left there that this design does not have are removed, so the folder
-/// and its file list agree; other files are left alone.
-pub fn write_design(cfg: &Config, dir: &Path) -> std::io::Result<Summary> {
-    let files = design_files(cfg);
+/// Write `design` into `dir` (created if needed). Module files (`systolic_*.v`) an earlier
+/// generation left there that this design does not have are removed, so the folder and its file
+/// list agree; other files are left alone.
+pub fn write_design(design: &Design, dir: &Path) -> std::io::Result<Summary> {
+    let cfg = &design.config;
+    let files = files(design);
     std::fs::create_dir_all(dir)?;
     let mut bytes = 0;
     for (name, text) in &files {
@@ -93,27 +95,11 @@ pub fn write_design(cfg: &Config, dir: &Path) -> std::io::Result<Summary> {
     Ok(Summary {
         name: cfg.name.clone(),
         hash: cfg.hash(),
+        level: design.level.name().to_string(),
+        top: design.top_name().to_string(),
         dir: dir.to_path_buf(),
         files: files.into_iter().map(|(n, _)| n).collect(),
         bytes,
         removed,
     })
-}
-
-/// Write `data` to `path` through a temporary file in the same directory and a rename.
-pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    // Unique per process and per call: threads of one process may write the same file.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -8,7 +8,9 @@
 pub mod config;
 pub mod cosim;
 pub mod engine;
+pub mod files;
 pub mod format;
+pub mod frame;
 pub mod generate;
 pub mod golden;
 pub mod isa;

@@ -577,7 +577,7 @@ pub fn read(path: &Path) -> Result<Array2, NpyError> {
 /// Write a `.npy` file atomically (a temporary file and a rename: never half a file).
 pub fn write(path: &Path, a: &Array2) -> Result<(), NpyError> {
     let bytes = to_bytes(a)?;
-    crate::generate::write_atomically(path, &bytes).map_err(|error| NpyError::Io {
+    crate::files::write_atomically(path, &bytes).map_err(|error| NpyError::Io {
         path: path.display().to_string(),
         error,
     })

@@ -434,11 +434,7 @@ pub fn sbuf_partitions(cfg: &Config) -> u32 {
 
 /// Bytes per SBUF entry in the SBUF window (EB).
 pub fn sbuf_entry_bytes(cfg: &Config) -> u32 {
-    if cfg.derived.data_w <= 8 {
-        1
-    } else {
-        2
-    }
+    crate::config::sbuf_entry_bytes(cfg.derived.data_w)
 }
 
 /// Byte address of SBUF entry `entry` of `partition`.

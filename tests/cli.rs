@@ -138,7 +138,8 @@ fn same_config_gives_byte_identical_output_and_json() {
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON summary");
     assert_eq!(v["name"], "int8-4x4");
-    let expected = systolic::generate::design_files(&common::preset("int8-4x4")).len();
+    let expected =
+        systolic::generate::files(&systolic::rtl::core::design(&common::preset("int8-4x4"))).len();
     assert_eq!(v["files"].as_array().unwrap().len(), expected);
     assert_eq!(v["removed"].as_array().unwrap().len(), 0);
 

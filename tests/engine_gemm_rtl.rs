@@ -14,9 +14,9 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as PtConfig;
 
 use systolic::config::{Config, RawConfig};
+use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
-use systolic::engine::rtl::RtlEngine;
 use systolic::golden::reference::reduce;
 use systolic::program::{float_value, SplitMix64};
 
@@ -92,7 +92,7 @@ fn check(
     resident: bool,
 ) -> Result<(), TestCaseError> {
     let mut e = e.lock().unwrap_or_else(|p| p.into_inner());
-    e.set_wait_states(0.3, seed);
+    e.bus_mut().set_wait_states(0.3, seed);
     let cfg = systolic::engine::Engine::config(&*e).clone();
     let mut rng = SplitMix64::new(seed);
     let a = random_matrix(m, k, &mut rng);
@@ -237,7 +237,7 @@ fn check_float(
     resident: bool,
 ) -> Result<(), TestCaseError> {
     let mut e = e.lock().unwrap_or_else(|p| p.into_inner());
-    e.set_wait_states(0.3, seed);
+    e.bus_mut().set_wait_states(0.3, seed);
     let cfg = systolic::engine::Engine::config(&*e).clone();
     let f = cfg.format.float().expect("a float format");
     let mut rng = SplitMix64::new(seed);

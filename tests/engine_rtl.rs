@@ -1,5 +1,5 @@
 //! The engine around the core (`systolic_engine`: AXI4-Lite slave, SBUF, sequencer, core),
-//! driven purely over AXI4-Lite from Rust through Verilator ([`systolic::engine::rtl::RtlEngine`]).
+//! driven purely over AXI4-Lite from Rust through Verilator ([`systolic::cosim::engine::RtlEngine`]).
 //!
 //! - `registers_doc_is_current` (no tool): `docs/registers.md` equals `regs::markdown()`.
 //! - `engine_lint_is_clean`: `verilator --lint-only -Wall` prints nothing for 3x5, 4x4, 8x8 and
@@ -20,11 +20,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use systolic::config::{Config, RawConfig, SbufLayout};
+use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
-use systolic::engine::rtl::RtlEngine;
 use systolic::engine::Engine;
+use systolic::files::write_atomically;
 use systolic::format::mask;
-use systolic::generate::write_atomically;
 use systolic::isa::{ErrorCode, Instr};
 use systolic::program::SplitMix64;
 use systolic::regs::{self, RESP_OKAY, RESP_SLVERR};
@@ -390,7 +390,7 @@ fn build(cfg: &Config, test: &str) -> Option<RtlEngine> {
         "{test}: {} engine ready in {:.1} s{}",
         cfg.name,
         start.elapsed().as_secs_f64(),
-        if e.build_seconds.is_some() {
+        if e.bus().build_seconds.is_some() {
             " (built)"
         } else {
             " (cached)"
@@ -542,7 +542,7 @@ fn hand_programs(cfg: &Config, test: &str) {
         cfg.name,
         start.elapsed().as_secs_f64(),
         e.host_cycles(),
-        e.cycle()
+        e.bus().cycle()
     );
 }
 
@@ -898,8 +898,14 @@ fn error_paths(cfg: &Config, test: &str) {
     words.extend(std::iter::repeat_n(w(mm(0, r, n, 1, 0, false, false)), 30));
     let mut overflow_at: Option<usize> = Option::None;
     for (k, word) in words.iter().enumerate() {
-        assert_eq!(e.write_reg(lo, *word as u32).expect("write"), RESP_OKAY);
-        let resp = e.write_reg(hi, (*word >> 32) as u32).expect("write");
+        assert_eq!(
+            e.bus_mut().write_reg(lo, *word as u32).expect("write"),
+            RESP_OKAY
+        );
+        let resp = e
+            .bus_mut()
+            .write_reg(hi, (*word >> 32) as u32)
+            .expect("write");
         if resp == RESP_SLVERR && overflow_at.is_none() {
             overflow_at = Some(k);
         }
@@ -931,7 +937,7 @@ fn error_paths(cfg: &Config, test: &str) {
             &mut x,
             what,
             |e| {
-                let (d, r) = e.read_reg(addr).expect("read");
+                let (d, r) = e.bus_mut().read_reg(addr).expect("read");
                 (r, d)
             },
             BusAddress,
@@ -955,7 +961,7 @@ fn error_paths(cfg: &Config, test: &str) {
             &mut e,
             &mut x,
             what,
-            |e| (e.write_reg(addr, 0xFFFF_FFFF).expect("write"), 0),
+            |e| (e.bus_mut().write_reg(addr, 0xFFFF_FFFF).expect("write"), 0),
             BusAddress,
         );
         n_cases += 1;
@@ -975,7 +981,7 @@ fn error_paths(cfg: &Config, test: &str) {
             &mut e,
             &mut x,
             what,
-            |e| (e.write_reg(psel.offset, value).expect("write"), 0),
+            |e| (e.bus_mut().write_reg(psel.offset, value).expect("write"), 0),
             PsumRange,
         );
         n_cases += 1;
@@ -1076,18 +1082,18 @@ fn random_with_wait_states(cfg: &Config, test: &str, seeds: &[u64]) {
     let reads = |e: &mut RtlEngine| {
         let before = e.host_cycles();
         for _ in 0..200 {
-            e.read_reg(regs::reg("ID").offset).expect("read");
+            e.bus_mut().read_reg(regs::reg("ID").offset).expect("read");
         }
         (e.host_cycles() - before) as f64 / 200.0
     };
     let plain = reads(&mut e);
-    e.set_wait_states(0.5, 1);
+    e.bus_mut().set_wait_states(0.5, 1);
     let slow = reads(&mut e);
     eprintln!("{test}: {plain:.2} cycles per read without wait states, {slow:.2} with p = 0.5");
     assert!(plain <= 2.0 && slow > plain + 1.0);
     for &seed in seeds {
         e.reset();
-        e.set_wait_states(0.5, seed);
+        e.bus_mut().set_wait_states(0.5, seed);
         e.check_identity().expect("identity under wait states");
         let mut x = Expect::new(cfg);
         let mut rng = SplitMix64::new(seed);

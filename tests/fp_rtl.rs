@@ -22,7 +22,7 @@ use systolic::cosim::verilator::{self, BuildSpec, PortSpec, Sim};
 use systolic::format::FpFormat;
 use systolic::golden::fp;
 use systolic::program::SplitMix64;
-use systolic::rtl::fp::{add_module, mul_module};
+use systolic::rtl::core::fp::{add_module, mul_module};
 use systolic::verilog::*;
 
 /// A probe around one multiplier of `f` and two adders (PIPE = 0 and 1).
@@ -373,7 +373,7 @@ fn pe_random_triples(pe_latency: u32, count: usize) {
         &[
             mul_module(f),
             add_module(cfg.derived.add_lat - 1),
-            systolic::rtl::pe::module(&cfg),
+            systolic::rtl::core::pe::module(&cfg),
         ],
         "systolic_pe",
         &ports,

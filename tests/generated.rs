@@ -1,6 +1,8 @@
-//! `generated/` holds the output of every preset in `seeds/`; these are also the golden files of
-//! the generator. This test fails when they are stale (or when a preset's folder is missing or
-//! has extra files), and says how to regenerate them.
+//! `generated/` holds the output of every preset in `seeds/` at three levels (the core in
+//! `generated/<preset>/`, the engine in its `engine/` and the board top in its `board/`
+//! subfolder); these are also the golden files of the generator. This test fails when they are
+//! stale (or when a preset's folder is missing or has extra files), and says how to regenerate
+//! them.
 
 mod common;
 
@@ -8,7 +10,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use systolic::config::{list_presets, seeds_dir};
-use systolic::generate::design_files;
+use systolic::generate::{design, files, level_dir, PRESET_LEVELS};
+use systolic::rtl::board::BoardParams;
+use systolic::rtl::core;
+use systolic::rtl::design::Level;
 
 const REGEN: &str = "regenerate with `cargo run -- generate --all`";
 
@@ -17,10 +22,10 @@ fn generated_folder_matches_the_generator() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated");
     let presets = list_presets(&seeds_dir());
     assert!(presets.len() >= 5, "presets: {presets:?}");
-    for name in &presets {
+    for (name, level) in presets.iter().flat_map(|n| PRESET_LEVELS.map(|l| (n, l))) {
         let cfg = common::preset(name);
-        let dir = root.join(name);
-        let files = design_files(&cfg);
+        let dir = level_dir(&root.join(name), level);
+        let files = files(&design(&cfg, level, &BoardParams::generic()));
         for (file, text) in &files {
             let path = dir.join(file);
             let on_disk = std::fs::read_to_string(&path)
@@ -38,9 +43,15 @@ fn generated_folder_matches_the_generator() {
             }
         }
         let expected: BTreeSet<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let sublevels: Vec<&str> = PRESET_LEVELS
+            .iter()
+            .filter(|&&l| level == Level::Core && l != Level::Core)
+            .map(|l| l.name())
+            .collect();
         let present: BTreeSet<String> = std::fs::read_dir(&dir)
-            .unwrap()
+            .unwrap_or_else(|_| panic!("{} is missing: {REGEN}", dir.display()))
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !sublevels.contains(&n.as_str()))
             .collect();
         assert_eq!(
             present,
@@ -67,7 +78,7 @@ fn pe_and_top_snapshots_have_the_expected_structure() {
     // Structural facts a reader relies on, checked on the reference presets' text.
     for name in ["int8-3x5", "int8-4x4", "trn-int8-128x128"] {
         let cfg = common::preset(name);
-        let files = design_files(&cfg);
+        let files = core::design(&cfg).files();
         let get = |n: &str| &files.iter().find(|(f, _)| f == n).unwrap().1;
         let array = get("systolic_array.v");
         assert!(array.contains("for (c = 0; c < COLS; c = c + 1) begin : g_col"));

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use systolic::config::{Config, Overrides, Primitives};
 use systolic::cosim::verilator::{self, BuildSpec, PortSpec};
 use systolic::program::SplitMix64;
+use systolic::rtl::models::SimModel;
 use systolic::verilog::print_module;
 
 fn pe_pairs(format: &str, pe_latency: u32) {
@@ -51,15 +52,15 @@ fn pe_pairs_with(format: &str, pe_latency: u32, carry: Option<Primitives>) {
         carry.map_or(String::new(), |p| format!("-carry-{p}"))
     );
     let dir = common::scratch_dir(&tag);
-    let mut modules = vec![systolic::rtl::pe::module(&cfg)];
+    let mut modules = vec![systolic::rtl::core::pe::module(&cfg)];
     match carry {
         Some(Primitives::Ice40) => {
-            modules.push(systolic::rtl::ice40::module());
-            modules.push(systolic::rtl::carry_mul::ice40_module());
+            modules.push(systolic::rtl::prims::ice40::module());
+            modules.push(systolic::rtl::prims::carry_mul::ice40_module());
         }
         Some(_) => {
-            modules.push(systolic::rtl::ecp5::module());
-            modules.push(systolic::rtl::carry_mul::ecp5_module());
+            modules.push(systolic::rtl::prims::ecp5::module());
+            modules.push(systolic::rtl::prims::carry_mul::ecp5_module());
         }
         None => {}
     }
@@ -74,14 +75,11 @@ fn pe_pairs_with(format: &str, pe_latency: u32, carry: Option<Primitives>) {
         sources.push(path);
     }
     let models = match carry {
-        Some(Primitives::Ice40) => vec![("ice40_cells.v", systolic::synth::verify::ICE40_MODELS)],
-        Some(_) => vec![
-            ("ecp5_cells.v", systolic::synth::verify::ECP5_MODELS),
-            ("ecp5_carry.v", systolic::synth::verify::ECP5_CARRY_MODEL),
-        ],
+        Some(Primitives::Ice40) => vec![SimModel::Ice40Cells],
+        Some(_) => vec![SimModel::Ecp5Cells, SimModel::Ecp5Carry],
         None => vec![],
     };
-    for (name, text) in models {
+    for (name, text) in models.into_iter().map(SimModel::file) {
         let path = dir.join(name);
         std::fs::write(&path, text).expect("write models");
         sources.push(path);

@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 
 use systolic::config::{list_presets, seeds_dir, Config, Overrides, Primitives};
 use systolic::format::NumberFormat;
-use systolic::generate::{design_files, write_design, FILE_LIST};
-use systolic::rtl::TOP;
+use systolic::generate::{files, write_design, FILE_LIST};
+use systolic::rtl::core;
+use systolic::rtl::core::TOP;
 
 /// Presets with more PEs than this are only checked by the ignored `large_presets_are_clean`:
 /// measured on the 2-core test machine, the 128x128 preset takes Verilator 5.006 ~90 s and
@@ -248,7 +249,7 @@ enum Tool {
 /// Generate `cfg` and run one tool on it: `Err(message)` unless it succeeds with empty output.
 fn check_with(tool: Tool, cfg: &Config) -> Result<Duration, String> {
     let dir = scratch(&format!("lint-{}", cfg.tag()));
-    write_design(cfg, &dir).map_err(|e| format!("write design: {e}"))?;
+    write_design(&core::design(cfg), &dir).map_err(|e| format!("write design: {e}"))?;
     let mut files = tools::listed_files(&dir).map_err(|e| format!("file list: {e}"))?;
     // The simulation models of the primitives the RTL instantiates.
     let models: &[&str] = match cfg.primitives {
@@ -514,7 +515,7 @@ fn bad_identifiers(code: &str) -> Vec<String> {
 
 /// Check the text rules on one configuration's generated files; the problems found.
 fn text_problems(cfg: &Config) -> Vec<String> {
-    let files = design_files(cfg);
+    let files = files(&core::design(cfg));
     let hash = cfg.hash();
     let mut problems = vec![];
     let modules: Vec<&(String, String)> = files.iter().filter(|(n, _)| n.ends_with(".v")).collect();

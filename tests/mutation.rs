@@ -4,11 +4,10 @@
 
 mod common;
 
+use common::mutation::{mutate_one_pe, MUTANT, MUTANT_COLUMN};
 use systolic::cosim::{Harness, HarnessOptions, Stalls};
-use systolic::generate::files_of;
 use systolic::program::{random_program, GenOptions, SplitMix64};
-use systolic::rtl::mutation::{mutate_one_pe, MUTANT, MUTANT_COLUMN};
-use systolic::rtl::Design;
+use systolic::rtl::core;
 
 #[test]
 fn one_mutated_pe_is_caught_with_its_column() {
@@ -17,9 +16,9 @@ fn one_mutated_pe_is_caught_with_its_column() {
     }
     let cfg = common::preset("int8-4x4");
     let (row, col) = (2, 1);
-    let mut design = Design::new(&cfg);
+    let mut design = core::design(&cfg);
     mutate_one_pe(&mut design, row, col);
-    let files = files_of(&design, &cfg);
+    let files = design.files();
     let file = |name: &str| {
         files
             .iter()
@@ -40,7 +39,7 @@ fn one_mutated_pe_is_caught_with_its_column() {
 
     let opts = HarnessOptions::default();
     let good = Harness::build(&cfg, &opts).expect("build the correct design");
-    let bad = Harness::build_files(&cfg, &files, &opts, &mut |_| {}).expect("build the mutant");
+    let bad = Harness::build_design(&design, &opts, &mut |_| {}).expect("build the mutant");
 
     let mut rng = SplitMix64::new(7);
     let program = random_program(
@@ -141,8 +140,7 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
         if ecp5 {
             cfg = common::with_ecp5_primitives(cfg);
         }
-        let files =
-            systolic::generate::with_primitive_models(&cfg, systolic::generate::design_files(&cfg));
+        let files = core::design(&cfg).sim_files();
         let programs: Vec<_> = (0..24)
             .map(|_| {
                 random_program(
@@ -200,7 +198,7 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
 /// each variant).
 #[test]
 fn psum_memories_need_no_read_during_write_behaviour() {
-    use systolic::rtl::mutation::{garble_psum_reads, Garble};
+    use common::mutation::{garble_psum_reads, Garble};
     if !common::require_tool("verilator", "--version") {
         return;
     }
@@ -229,10 +227,10 @@ fn psum_memories_need_no_read_during_write_behaviour() {
                 )
             })
             .collect();
-        let mut design = Design::new(cfg);
+        let mut design = core::design(cfg);
         let lanes = garble_psum_reads(&mut design, Garble::Collisions);
         assert_eq!(lanes, if cfg.psum_split { 2 } else { 1 }, "{}", cfg.name);
-        let files = systolic::generate::with_primitive_models(cfg, files_of(&design, cfg));
+        let files = design.sim_files();
         let psum = &files
             .iter()
             .find(|(n, _)| n == "systolic_psum.v")
@@ -242,7 +240,7 @@ fn psum_memories_need_no_read_during_write_behaviour() {
             psum.contains("no_rw_check") && psum.contains("~mem"),
             "{psum}"
         );
-        let garbled = Harness::build_files(cfg, &files, &opts, &mut |_| {}).expect("build");
+        let garbled = Harness::build_design(&design, &opts, &mut |_| {}).expect("build");
         for (j, program) in programs.iter().enumerate() {
             for stalls in [Stalls::NONE, Stalls::random(j as u64)] {
                 let out = garbled.run(program, stalls, None).unwrap();
@@ -256,10 +254,9 @@ fn psum_memories_need_no_read_during_write_behaviour() {
             }
         }
         if i == 0 {
-            let mut every = Design::new(cfg);
+            let mut every = core::design(cfg);
             garble_psum_reads(&mut every, Garble::Every);
-            let files = files_of(&every, cfg);
-            let bad = Harness::build_files(cfg, &files, &opts, &mut |_| {}).expect("build");
+            let bad = Harness::build_design(&every, &opts, &mut |_| {}).expect("build");
             assert!(
                 programs
                     .iter()

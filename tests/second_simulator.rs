@@ -9,10 +9,12 @@
 //! - `broken_expectation_fails`: `SELF_TEST_BREAK=1` adds 1 to one expected value; the run
 //!   must print `FAIL` and exit with status 1.
 //! - `mutated_pe_fails`: one PE of the RTL subtracts instead of adding
-//!   (`rtl::mutation::mutate_one_pe`); the testbench must catch it.
+//!   (`tests/common/mutation.rs`); the testbench must catch it.
 //!
 //! Without `iverilog`/`vvp` the tests print `skipped: ... not found` and pass, unless `CI` is
 //! set, in which case they fail.
+
+mod common;
 
 use systolic::tools;
 
@@ -20,9 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::mutation;
 use systolic::config::{seeds_dir, Config, Overrides};
-use systolic::generate::{write_design, FILE_LIST};
-use systolic::rtl::{mutation, Design};
+use systolic::generate::write_design;
+use systolic::rtl::core;
 
 const COMPILE_LIMIT: Duration = Duration::from_secs(120);
 const RUN_LIMIT: Duration = Duration::from_secs(300);
@@ -145,7 +148,7 @@ fn simulate(cfg: &Config, dir: &Path, extra: &[(&'static str, i64)]) -> Outcome 
 
 fn assert_passes(cfg: &Config, tag: &str) {
     let dir = scratch(tag);
-    write_design(cfg, &dir).expect("write design");
+    write_design(&core::design(cfg), &dir).expect("write design");
     let out = simulate(cfg, &dir, &[]);
     assert!(
         out.run.success() && out.fail_line.is_none(),
@@ -221,7 +224,7 @@ fn broken_expectation_fails() {
     }
     let cfg = preset("int8-4x4");
     let dir = scratch("tb-break");
-    write_design(&cfg, &dir).expect("write design");
+    write_design(&core::design(&cfg), &dir).expect("write design");
     let out = simulate(&cfg, &dir, &[("SELF_TEST_BREAK", 1)]);
     assert_fails(&cfg, &out, "SELF_TEST_BREAK=1");
     let line = out.fail_line.as_deref().unwrap_or("");
@@ -238,17 +241,10 @@ fn mutated_pe_fails() {
         return;
     }
     let cfg = preset("int8-3x5");
-    let mut design = Design::new(&cfg);
+    let mut design = core::design(&cfg);
     mutation::mutate_one_pe(&mut design, 1, 2);
     let dir = scratch("tb-mutant");
-    let files = design.files();
-    let mut list = String::new();
-    for (name, text) in &files {
-        std::fs::write(dir.join(name), text).expect("write module");
-        list.push_str(name);
-        list.push('\n');
-    }
-    std::fs::write(dir.join(FILE_LIST), list).expect("write file list");
+    write_design(&design, &dir).expect("write the mutant");
     let out = simulate(&cfg, &dir, &[]);
     assert_fails(&cfg, &out, "PE(1, 2) subtracts");
     let _ = std::fs::remove_dir_all(&dir);

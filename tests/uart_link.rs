@@ -1,6 +1,6 @@
 //! The UART host link end to end without hardware: the board top `systolic_board` in Verilator,
 //! its real `uart_rx`/`uart_tx` pins driven and decoded bit by bit from Rust
-//! ([`systolic::uart::sim::SimBoard`], 8 cycles per bit), the host protocol
+//! ([`systolic::cosim::board::SimBoard`], 8 cycles per bit), the host protocol
 //! ([`systolic::uart::Link`]) and the engine over it ([`systolic::uart::engine::UartEngine`]).
 //!
 //! - No tool: CRC-16/CCITT-FALSE check value; frame encode/decode round trips (proptest); no
@@ -35,18 +35,18 @@ use std::time::Instant;
 use proptest::prelude::*;
 
 use systolic::config::{Config, Overrides};
+use systolic::cosim::board::{Direction, Fault, SimBoard};
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{gemm, GemmOptions, Matrix};
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::Engine;
+use systolic::frame::{self, crc16, Decoder, Frame};
 use systolic::golden::reference::reduce;
 use systolic::isa::Instr;
 use systolic::program::SplitMix64;
 use systolic::regs;
 use systolic::rtl::board::BoardParams;
 use systolic::uart::engine::UartEngine;
-use systolic::uart::protocol::{self, crc16, Decoder, Frame};
-use systolic::uart::sim::{Direction, Fault, SimBoard};
 use systolic::uart::{Link, LinkError, LinkOptions, Transport};
 
 /// Cycles per UART bit in simulation.
@@ -127,7 +127,7 @@ fn crc16_ccitt_false_check_value() {
     // The incremental form is the same function.
     let inc = b"123456789"
         .iter()
-        .fold(0xFFFF, |c, &b| protocol::crc16_update(c, b));
+        .fold(0xFFFF, |c, &b| frame::crc16_update(c, b));
     assert_eq!(inc, 0x29B1);
 }
 
@@ -137,7 +137,7 @@ proptest! {
                          payload in proptest::collection::vec(any::<u8>(), 0..=255),
                          noise in proptest::collection::vec(any::<u8>(), 0..8)) {
         let f = Frame { cmd, seq, payload };
-        let mut bytes: Vec<u8> = noise.iter().copied().filter(|&b| b != protocol::SYNC).collect();
+        let mut bytes: Vec<u8> = noise.iter().copied().filter(|&b| b != frame::SYNC).collect();
         bytes.extend(f.encode().unwrap());
         prop_assert_eq!(Decoder::decode_all(&bytes), vec![Ok(f)]);
     }
@@ -243,12 +243,12 @@ fn gemm_over_the_uart_matches_the_golden_model() {
     let c0 = e.host_cycles();
     check_gemm(&mut e, 4, 4, 4, 1);
     let (bytes, cycles) = (
-        e.stats().bytes_sent + e.stats().bytes_received,
+        e.bus().stats().bytes_sent + e.bus().stats().bytes_received,
         e.host_cycles() - c0,
     );
     println!(
         "4x4x4 GEMM: {} requests, {} bytes on the line, {} simulated cycles ({} per bit)",
-        e.stats().requests,
+        e.bus().stats().requests,
         bytes,
         cycles,
         CPB
@@ -260,9 +260,9 @@ fn gemm_over_the_uart_matches_the_golden_model() {
     {
         check_gemm(&mut e, m, k, n, 10 + i as u64);
     }
-    let s = e.stats();
+    let s = e.bus().stats();
     assert_eq!(s.retries, 0, "a clean line needs no retry: {s:?}");
-    assert_eq!(e.link().transport().stats.framing_errors, 0);
+    assert_eq!(e.bus().link().transport().stats.framing_errors, 0);
     println!("stats {s:?}, wall {:.1} s", t.elapsed().as_secs_f64());
 }
 
@@ -276,15 +276,19 @@ fn each_corrupted_request_byte_is_detected_and_retried() {
     let base = regs::sbuf_address(&preset(), 1, 0);
     let frame_len = Frame::write(0, base, 0xF, &[0, 0]).encode().unwrap().len() as u64;
     for pos in 0..frame_len {
-        let before = e.stats();
-        e.link_mut()
+        let before = e.bus().stats();
+        e.bus_mut()
+            .link_mut()
             .transport_mut()
             .inject(Direction::ToBoard, pos, Fault::Flip(0x10));
         let words = [pos as u32 * 0x0101_0101, !(pos as u32)];
-        let resp = e.write_words(base, 0xF, &words).expect("write recovers");
+        let resp = e
+            .bus_mut()
+            .write_words(base, 0xF, &words)
+            .expect("write recovers");
         assert_eq!(resp, regs::RESP_OKAY);
-        let after = e.stats();
-        assert_eq!(e.link().transport().pending_faults(), 0, "byte {pos}");
+        let after = e.bus().stats();
+        assert_eq!(e.bus().link().transport().pending_faults(), 0, "byte {pos}");
         assert_eq!(after.retries - before.retries, 1, "byte {pos}: {after:?}");
         assert_eq!(
             (after.naks - before.naks) + (after.timeouts - before.timeouts),
@@ -312,15 +316,16 @@ fn each_corrupted_response_byte_is_detected_and_retried() {
         regs::version(&cfg),
         regs::reg("GEOMETRY").constant(&cfg).unwrap(),
     ];
-    let len = (protocol::FRAME_OVERHEAD + 1 + 12) as u64;
+    let len = (frame::FRAME_OVERHEAD + 1 + 12) as u64;
     for pos in 0..len {
-        let before = e.stats();
-        e.link_mut()
+        let before = e.bus().stats();
+        e.bus_mut()
+            .link_mut()
             .transport_mut()
             .inject(Direction::ToHost, pos, Fault::Flip(0x01));
-        let (words, resp) = e.read_words(0, 3).expect("read recovers");
+        let (words, resp) = e.bus_mut().read_words(0, 3).expect("read recovers");
         assert_eq!((words.as_slice(), resp), (&want[..], 0), "byte {pos}");
-        let after = e.stats();
+        let after = e.bus().stats();
         assert_eq!(after.retries - before.retries, 1, "byte {pos}: {after:?}");
         assert_eq!(
             (after.crc_errors - before.crc_errors) + (after.timeouts - before.timeouts),
@@ -337,21 +342,23 @@ fn a_retried_instruction_push_executes_once() {
     let Some(b) = board(&preset()) else { return };
     let mut e = connect(b);
     let control = regs::reg("CONTROL");
-    e.write_words(
-        control.offset,
-        0xF,
-        &[control.field("CLEAR_COUNTERS").put(1)],
-    )
-    .unwrap();
+    e.bus_mut()
+        .write_words(
+            control.offset,
+            0xF,
+            &[control.field("CLEAR_COUNTERS").put(1)],
+        )
+        .unwrap();
     // Learn the free queue slots first, so that the push is the next request.
     e.wait_idle().unwrap();
-    let before = e.stats();
+    let before = e.bus().stats();
     // The next response (the push's) loses its 5th byte (the response code): CRC error, retry.
-    e.link_mut()
+    e.bus_mut()
+        .link_mut()
         .transport_mut()
         .inject(Direction::ToHost, 4, Fault::Drop);
     e.push(Instr::Fence).expect("push recovers");
-    let after = e.stats();
+    let after = e.bus().stats();
     assert_eq!(after.retries - before.retries, 1, "{after:?}");
     assert_eq!(
         after.requests - before.requests,
@@ -362,7 +369,8 @@ fn a_retried_instruction_push_executes_once() {
     assert_eq!(st.error, systolic::isa::ErrorCode::None);
     assert_eq!(e.counters().unwrap().retired, 1, "the FENCE retired twice");
     // A READ retried is simply executed again (reads have no side effect that repeats badly).
-    e.link_mut()
+    e.bus_mut()
+        .link_mut()
         .transport_mut()
         .inject(Direction::ToHost, 6, Fault::Flip(0x80));
     assert_eq!(e.counters().unwrap().retired, 1);
@@ -374,12 +382,13 @@ fn a_retried_instruction_push_executes_once() {
 fn a_dropped_request_byte_times_out_and_is_retried() {
     let Some(b) = board(&preset()) else { return };
     let mut e = connect(b);
-    e.link_mut()
+    e.bus_mut()
+        .link_mut()
         .transport_mut()
         .inject(Direction::ToBoard, 7, Fault::Drop);
-    let (words, _) = e.read_words(regs::reg("ID").offset, 1).unwrap();
+    let (words, _) = e.bus_mut().read_words(regs::reg("ID").offset, 1).unwrap();
     assert_eq!(words, vec![regs::ID_VALUE]);
-    let s = e.stats();
+    let s = e.bus().stats();
     assert_eq!((s.timeouts, s.retries), (1, 1), "{s:?}");
     check_gemm(&mut e, 3, 5, 2, 7);
 }
@@ -430,7 +439,7 @@ fn malformed_requests_are_refused() {
         |s| Frame::read(s, 0, 0),
         |s| Frame::read(s, 0, 17),
         |s| Frame {
-            cmd: protocol::CMD_WRITE,
+            cmd: frame::CMD_WRITE,
             seq: s,
             payload: vec![0; 7],
         },
@@ -506,7 +515,7 @@ fn write_board(
     let mut files = vec![];
     for (name, text) in systolic::rtl::board::design(cfg, p).files() {
         let path = dir.join(&name);
-        systolic::generate::write_atomically(&path, text.as_bytes()).expect("write");
+        systolic::files::write_atomically(&path, text.as_bytes()).expect("write");
         files.push(path);
     }
     (dir, files)
@@ -643,7 +652,7 @@ fn board_design_with_a_pll_is_lint_clean_on_both_families() {
         let pll = p.pll.unwrap();
         let texts = systolic::rtl::board::design(&cfg, &p).files();
         assert_eq!(texts, systolic::rtl::board::design(&cfg, &p).files());
-        let clock_file = format!("{}.v", systolic::rtl::clock::module_name(&pll));
+        let clock_file = format!("{}.v", systolic::rtl::board::clock::module_name(&pll));
         let clock = &texts
             .iter()
             .find(|(n, _)| *n == clock_file)
@@ -668,7 +677,7 @@ fn board_design_with_a_pll_is_lint_clean_on_both_families() {
         let tag = format!("lint-pll-{:?}", pll.kind);
         let (dir, mut files) = write_board(&cfg, &p, &tag);
         let model = dir.join("pll_cells.v");
-        std::fs::write(&model, systolic::rtl::clock::PLL_MODELS).unwrap();
+        std::fs::write(&model, systolic::rtl::models::SimModel::Pll.text()).unwrap();
         files.push(model);
         let what = format!("{:?}", pll.kind);
         lint_board(&what, &dir, &files, have_verilator, have_iverilog);
@@ -697,7 +706,7 @@ fn gemm_over_the_uart_with_the_pll_board_top() {
     let mut e = connect(b);
     check_gemm(&mut e, 5, 7, 3, 31);
     check_gemm(&mut e, 4, 4, 4, 32);
-    assert_eq!(e.stats().retries, 0);
+    assert_eq!(e.bus().stats().retries, 0);
 }
 
 // ------------------------------------------------------------------- CLI ----
@@ -850,7 +859,7 @@ fn a_small_baud_mismatch_is_tolerated_a_large_one_is_an_error() {
         let mut e = UartEngine::connect(b, &cfg, LinkOptions::default())
             .unwrap_or_else(|err| panic!("host at {host} cycles per bit: {err}"));
         check_gemm(&mut e, 3, 4, 2, u64::from(host));
-        assert_eq!(e.stats().retries, 0, "host at {host}");
+        assert_eq!(e.bus().stats().retries, 0, "host at {host}");
     }
     for host in [29, 35] {
         let mut b = SimBoard::build(&cfg, &p32, &HarnessOptions::default()).expect("build");
@@ -906,13 +915,13 @@ fn a_sixteen_word_read_is_performed_word_by_word() {
     let Some(b) = board(&preset()) else { return };
     let mut e = connect(b);
     check_gemm(&mut e, 4, 4, 4, 3);
-    let (window, resp) = e.read_words(regs::PSUM_DATA_BASE, 8).unwrap();
+    let (window, resp) = e.bus_mut().read_words(regs::PSUM_DATA_BASE, 8).unwrap();
     assert_eq!(resp, regs::RESP_OKAY);
     assert!(
         window.iter().step_by(2).any(|&w| w != 0),
         "a snapshot is there"
     );
-    let (words, resp) = e.read_words(regs::PSUM_DATA_BASE, 16).unwrap();
+    let (words, resp) = e.bus_mut().read_words(regs::PSUM_DATA_BASE, 16).unwrap();
     assert_eq!(resp, regs::RESP_SLVERR);
     assert_eq!(&words[..8], &window[..]);
     assert!(words[8..].iter().all(|&w| w == 0));
@@ -994,7 +1003,7 @@ fn serial_port_over_a_pty_to_the_simulated_board() {
     );
     let mut e = UartEngine::connect(port, &preset(), LinkOptions::default()).expect("connect");
     check_gemm_any(&mut e, 5, 6, 7, 8);
-    assert_eq!(e.stats().retries, 0);
+    assert_eq!(e.bus().stats().retries, 0);
     drop(e);
     // The command line on the same port: `board probe` and `board run`.
     let out = systolic_cli(&["board", "probe", "--port", &slave, "--json"]);
@@ -1073,19 +1082,23 @@ fn a_framing_error_drops_the_frame_and_lights_the_error_led() {
     let Some(b) = board(&preset()) else { return };
     let mut e = connect(b);
     assert_eq!(
-        e.link().transport().leds_lit().map(|l| l & 1),
+        e.bus().link().transport().leds_lit().map(|l| l & 1),
         Some(0),
         "no link error yet"
     );
-    e.link_mut()
+    e.bus_mut()
+        .link_mut()
         .transport_mut()
         .inject(Direction::ToBoard, 5, Fault::BadStop);
-    let (words, _) = e.read_words(regs::reg("VERSION").offset, 1).unwrap();
+    let (words, _) = e
+        .bus_mut()
+        .read_words(regs::reg("VERSION").offset, 1)
+        .unwrap();
     assert_eq!(words, vec![regs::version(&preset())]);
-    let s = e.stats();
+    let s = e.bus().stats();
     assert!(s.retries >= 1 && s.timeouts >= 1, "{s:?}");
     assert_eq!(
-        e.link().transport().leds_lit().map(|l| l & 1),
+        e.bus().link().transport().leds_lit().map(|l| l & 1),
         Some(1),
         "the error LED is on"
     );
@@ -1203,7 +1216,7 @@ fn the_board_design_speaks_the_protocol_in_icarus() {
     // 4: the corrupted frame is refused with a NAK (reason CRC) and not executed.
     assert_eq!(
         (frames[3].cmd, frames[3].payload.clone()),
-        (protocol::CMD_NAK, vec![protocol::NAK_CRC])
+        (frame::CMD_NAK, vec![frame::NAK_CRC])
     );
     // 5, 6: a push and its retry (same SEQ): both answered OKAY, one executed.
     assert_eq!((frames[4].seq, frames[4].payload.clone()), (5, vec![0]));

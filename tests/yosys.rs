@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use systolic::config::{list_presets, seeds_dir, Config, Overrides, Primitives};
 use systolic::generate::write_design;
-use systolic::rtl::TOP;
+use systolic::rtl::core::TOP;
 
 /// Per Yosys run.
 const YOSYS_LIMIT: Duration = Duration::from_secs(900);
@@ -297,7 +297,7 @@ fn run_yosys(
     script_name: &str,
     script: impl FnOnce(&str) -> String,
 ) -> tools::ToolRun {
-    write_design(cfg, dir).expect("write design");
+    write_design(&systolic::rtl::core::design(cfg), dir).expect("write design");
     let files: Vec<String> = tools::listed_files(dir)
         .expect("file list")
         .iter()

@@ -8,13 +8,14 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use systolic::config::Config;
+use systolic::cosim::board::SimBoard;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
+use systolic::frame::DEFAULT_BAUD;
 use systolic::npy::{self, Array2};
-use systolic::rtl::board::{BoardParams, DEFAULT_BAUD};
+use systolic::rtl::board::BoardParams;
 use systolic::uart::engine::UartEngine;
 use systolic::uart::serial::SerialPort;
-use systolic::uart::sim::SimBoard;
 use systolic::uart::{LinkError, LinkOptions, LinkStats, Transport};
 
 use super::common::{ConfigArgs, UsageError};
@@ -250,11 +251,11 @@ fn finish<T: Transport>(
     args: &RunArgs,
 ) -> anyhow::Result<ExitCode> {
     let start = std::time::Instant::now();
-    let cycles0 = engine.link().transport().cycles();
+    let cycles0 = engine.bus().link().transport().cycles();
     let result = match gemm(&mut engine, a, b, &GemmOptions::default()) {
         Ok(r) => r,
         Err(e) => {
-            if let Some(link) = engine.take_link_error() {
+            if let Some(link) = engine.bus_mut().take_link_error() {
                 return Err(link.into());
             }
             return Err(match e {
@@ -290,7 +291,7 @@ fn finish<T: Transport>(
             cfg.acc_bits,
             &cfg.hash()[..8]
         ),
-        line: engine.link().transport().describe(),
+        line: engine.bus().link().transport().describe(),
         a: [a.rows, a.cols],
         b: [b.rows, b.cols],
         c: [c.rows, c.cols],
@@ -300,12 +301,13 @@ fn finish<T: Transport>(
         macs: result.counters.macs,
         instructions: result.instructions,
         simulated_cycles: engine
+            .bus()
             .link()
             .transport()
             .cycles()
             .zip(cycles0)
             .map(|(now, then)| now - then),
-        link: engine.stats(),
+        link: engine.bus().stats(),
         wall_seconds: start.elapsed().as_secs_f64(),
     };
     if args.json {

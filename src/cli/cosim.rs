@@ -42,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         ..Default::default()
     };
-    let harness = Harness::build_reporting(&cfg, &opts, &mut |line| {
+    let harness = Harness::build_design(&systolic::rtl::core::design(&cfg), &opts, &mut |line| {
         if tty {
             eprintln!("[verilator] {line}");
         }

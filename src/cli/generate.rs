@@ -1,22 +1,64 @@
-//! `systolic generate`: write the Verilog of one configuration.
+//! `systolic generate`: write the Verilog of one configuration at one hardware level (the core,
+//! the engine with its AXI4-Lite slave, the board top behind its UART, or the pin-limited
+//! harness), or refresh `generated/` for every preset.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use systolic::config::{self, Config, Overrides};
-use systolic::generate::write_design;
+use systolic::generate::{design, level_dir, write_design, Summary, PRESET_LEVELS};
+use systolic::rtl::board::BoardParams;
+use systolic::rtl::design::Level;
+use systolic::synth::{self, Board};
 
-use super::common::ConfigArgs;
+use super::common::{ConfigArgs, UsageError};
+
+/// The hardware level to write.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LevelArg {
+    /// `systolic_top`: the array, skew, deskew and PSUM behind valid/ready ports.
+    #[default]
+    Core,
+    /// `systolic_engine`: the core with SBUF, instruction queue, sequencer and an AXI4-Lite slave.
+    Engine,
+    /// `systolic_board`: the engine behind a UART frame bridge, reset synchroniser and LEDs.
+    Board,
+    /// `systolic_fpga_harness`: the core between a scan-in shift register and a parity fold.
+    Harness,
+}
+
+impl From<LevelArg> for Level {
+    fn from(l: LevelArg) -> Level {
+        match l {
+            LevelArg::Core => Level::Core,
+            LevelArg::Engine => Level::Engine,
+            LevelArg::Board => Level::Board,
+            LevelArg::Harness => Level::Harness,
+        }
+    }
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Output directory (default: generated/<config name>).
+    /// Hardware level whose top the files end in.
+    #[arg(long, value_enum, default_value_t = LevelArg::Core)]
+    pub level: LevelArg,
+    /// With --level board: the board (a TOML file in constraints/) whose clock, button and LEDs
+    /// set the board top's parameters. Default: a 12 MHz clock, a button and 3 LEDs, active low.
+    #[arg(long)]
+    pub board: Option<String>,
+    /// With --level board: the UART's baud rate (sets CLKS_PER_BIT with the board's clock).
+    #[arg(long)]
+    pub baud: Option<u32>,
+    /// Output directory (default: generated/<config name>, and its engine/ or board/ subfolder
+    /// for those levels).
     #[arg(long, conflicts_with = "all")]
     pub out: Option<PathBuf>,
-    /// Regenerate generated/<preset>/ for every preset in seeds/ (and nothing else).
-    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth"])]
+    /// Regenerate generated/<preset>/ (core), generated/<preset>/engine/ and
+    /// generated/<preset>/board/ for every preset in seeds/ (and nothing else).
+    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth", "sbuf_depth", "pe_latency", "primitives", "dsp_cols", "psum_split", "sbuf_layout", "tile_cols", "keep_tokens", "level", "board", "baud"])]
     pub all: bool,
     /// Print a JSON summary instead of text.
     #[arg(long)]
@@ -25,39 +67,35 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.all {
-        let seeds = config::seeds_dir();
-        let mut configs = vec![];
-        for name in config::list_presets(&seeds) {
-            configs.push(Config::from_preset(&seeds, &name, &Overrides::default())?);
+        return all(args.json);
+    }
+    let level = Level::from(args.level);
+    if level != Level::Board && (args.board.is_some() || args.baud.is_some()) {
+        return Err(UsageError {
+            message: "--board and --baud set the board top's parameters: they need --level board"
+                .into(),
+            hint: Some("e.g. systolic generate --level board --board icebreaker"),
         }
-        for cfg in &configs {
-            let summary = write_design(cfg, &PathBuf::from("generated").join(&cfg.name))?;
-            outln!(
-                "generated {} (hash {}): {} files in {}{}",
-                cfg.name,
-                cfg.hash(),
-                summary.files.len(),
-                summary.dir.display(),
-                removed_note(&summary.removed)
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
+        .into());
     }
     let cfg = args.config.resolve()?;
+    let params = board_params(args.board.as_deref(), args.baud)?;
     let out = args
         .out
-        .unwrap_or_else(|| PathBuf::from("generated").join(&cfg.name));
-    let summary = write_design(&cfg, &out)?;
+        .unwrap_or_else(|| level_dir(&PathBuf::from("generated").join(&cfg.name), level));
+    let summary = write_design(&design(&cfg, level, &params), &out)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         outln!(
-            "generated {} ({}x{} {}, hash {}): {} files, {} bytes in {}{}",
+            "generated {} {} ({}x{} {}, hash {}): top {}, {} files, {} bytes in {}{}",
             cfg.name,
+            summary.level,
             cfg.rows,
             cfg.cols,
             cfg.format,
             cfg.hash(),
+            summary.top,
             summary.files.len(),
             summary.bytes,
             out.display(),
@@ -65,6 +103,79 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every preset at every level of [`PRESET_LEVELS`] into `generated/`.
+fn all(json: bool) -> anyhow::Result<ExitCode> {
+    let seeds = config::seeds_dir();
+    let mut configs = vec![];
+    for name in config::list_presets(&seeds) {
+        configs.push(Config::from_preset(&seeds, &name, &Overrides::default())?);
+    }
+    let params = BoardParams::generic();
+    let mut summaries: Vec<Summary> = vec![];
+    for cfg in &configs {
+        let dir = PathBuf::from("generated").join(&cfg.name);
+        for level in PRESET_LEVELS {
+            let summary = write_design(&design(cfg, level, &params), &level_dir(&dir, level))?;
+            if !json {
+                outln!(
+                    "generated {} {} (hash {}): {} files in {}{}",
+                    cfg.name,
+                    summary.level,
+                    cfg.hash(),
+                    summary.files.len(),
+                    summary.dir.display(),
+                    removed_note(&summary.removed)
+                );
+            }
+            summaries.push(summary);
+        }
+    }
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&summaries)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The board top's parameters: of the board named, or [`BoardParams::generic`].
+fn board_params(board: Option<&str>, baud: Option<u32>) -> anyhow::Result<BoardParams> {
+    let baud = baud.unwrap_or(systolic::frame::DEFAULT_BAUD);
+    let Some(name) = board else {
+        let mut p = BoardParams::generic();
+        p.clks_per_bit = systolic::rtl::board::clks_per_bit(12e6, baud.max(1));
+        if baud == 0 || p.clks_per_bit < 4 {
+            return Err(baud_error(baud, 12.0));
+        }
+        return Ok(p);
+    };
+    let dir = synth::constraints_dir();
+    let board = Board::load(&dir, name, None).map_err(|e| UsageError {
+        message: e.to_string(),
+        hint: Some("boards are the TOML files in constraints/"),
+    })?;
+    if baud == 0 {
+        return Err(baud_error(baud, board.clock.freq_mhz));
+    }
+    synth::flow::board_top_params(&board, baud, None).map_err(|e| {
+        UsageError {
+            message: format!("--baud {baud}: {e}"),
+            hint: Some("the UART needs at least 4 clock cycles per bit"),
+        }
+        .into()
+    })
+}
+
+fn baud_error(baud: u32, mhz: f64) -> anyhow::Error {
+    UsageError {
+        message: format!(
+            "--baud {baud}: the UART needs 1 to {} baud at the {mhz} MHz clock (at least 4 clock \
+             cycles per bit)",
+            (mhz * 1e6 / 4.0) as u64
+        ),
+        hint: None,
+    }
+    .into()
 }
 
 /// "; removed ..." naming the stale module files a generation removed, or nothing.

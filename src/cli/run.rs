@@ -212,7 +212,7 @@ pub fn out_dtype(cfg: &Config) -> Dtype {
 
 /// The rtl back end: the generated engine in Verilator.
 fn rtl_engine(cfg: &Config, opts: &HarnessOptions) -> anyhow::Result<Box<dyn Engine>> {
-    Ok(Box::new(systolic::engine::rtl::RtlEngine::build(
+    Ok(Box::new(systolic::cosim::engine::RtlEngine::build(
         cfg, opts,
     )?))
 }

@@ -77,7 +77,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "board")]
     pub top: TopArg,
     /// Baud rate of the board top's UART link.
-    #[arg(long, default_value_t = systolic::rtl::board::DEFAULT_BAUD)]
+    #[arg(long, default_value_t = systolic::frame::DEFAULT_BAUD)]
     pub baud: u32,
     /// Clock the board top from the FPGA's PLL at this frequency in MHz (the achievable one
     /// closest to it, not above; default: the board's oscillator, no PLL). The UART's

@@ -3,10 +3,15 @@
 //! compared against the golden timing model.
 //!
 //! - [`verilator`]: the generic run-time back end (generated C++ shim, cached shared library).
-//! - [`driver`]: the cycle-level driver of the top's handshake ports and the scoreboard.
-//! - [`Harness`]: one built design, ready to run programs.
+//! - [`driver`]: the cycle-level driver of the core's handshake ports and the scoreboard.
+//! - [`Harness`]: one built core design, ready to run programs.
+//! - [`engine`]: the engine design behind its AXI4-Lite slave, as an
+//!   [`Engine`](crate::engine::Engine).
+//! - [`board`]: the board design behind its UART pins, as a [`Transport`](crate::uart::Transport).
 
+pub mod board;
 pub mod driver;
+pub mod engine;
 pub mod verilator;
 
 use std::path::{Path, PathBuf};
@@ -15,10 +20,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::generate::{design_files, write_atomically};
+use crate::files::write_atomically;
 use crate::golden::{self, EngineModel, ReadResult};
 use crate::program::Program;
-use crate::rtl::{Design, TOP};
+use crate::rtl::design::Design;
 
 pub use driver::{Mismatch, ObservedRead, RtlRun, Stalls};
 
@@ -137,40 +142,41 @@ impl Report {
 }
 
 impl Harness {
-    /// Generate the design of `cfg` and build it (or fetch it from the cache).
+    /// Generate the core design of `cfg` and build it (or fetch it from the cache).
     pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<Harness, CosimError> {
-        Harness::build_reporting(cfg, opts, &mut |_| {})
+        Harness::build_design(&crate::rtl::core::design(cfg), opts, &mut |_| {})
     }
 
-    /// [`Harness::build`], reporting build steps to `progress`.
-    pub fn build_reporting(
-        cfg: &Config,
+    /// Build a core-level `design` (possibly modified, e.g. a deliberately mutated one),
+    /// reporting build steps to `progress`.
+    pub fn build_design(
+        design: &Design,
         opts: &HarnessOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Harness, CosimError> {
-        let files = crate::generate::with_primitive_models(cfg, design_files(cfg));
-        Harness::build_files(cfg, &files, opts, progress)
+        let model = build_design(design, opts, progress)?;
+        Ok(Harness {
+            cfg: design.config.clone(),
+            build_seconds: model.build_seconds(),
+            model,
+        })
     }
 
-    /// Build from explicit generated files (e.g. a deliberately mutated design), reporting
-    /// progress lines to `progress`.
+    /// Build from explicit Verilog `files` whose top has the core's ports (e.g. a
+    /// post-synthesis netlist and its cell models), reporting build steps to `progress`.
     pub fn build_files(
         cfg: &Config,
         files: &[(String, String)],
         opts: &HarnessOptions,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Harness, CosimError> {
-        let ports: Vec<verilator::PortSpec> = Design::new(cfg)
-            .top_ports()
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        let model = build_model(&cfg.tag(), files, TOP, &ports, opts, progress)?;
-        let build_seconds = model.build_seconds();
+        let core = crate::rtl::core::design(cfg);
+        let ports = port_specs(&core);
+        let model = build_model(&cfg.tag(), files, core.top_name(), &ports, opts, progress)?;
         Ok(Harness {
             cfg: cfg.clone(),
+            build_seconds: model.build_seconds(),
             model,
-            build_seconds,
         })
     }
 
@@ -270,6 +276,28 @@ impl Harness {
             expected,
         })
     }
+}
+
+/// The Verilator port list of a design's top.
+pub fn port_specs(design: &Design) -> Vec<verilator::PortSpec> {
+    design.top_ports().into_iter().map(Into::into).collect()
+}
+
+/// Build the Verilator model of `design` (its modules and the simulation models of its
+/// primitives) as `opts` asks, or fetch it from the cache, reporting build steps to `progress`.
+pub fn build_design(
+    design: &Design,
+    opts: &HarnessOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<verilator::Model, CosimError> {
+    build_model(
+        &design.tag(),
+        &design.sim_files(),
+        design.top_name(),
+        &port_specs(design),
+        opts,
+        progress,
+    )
 }
 
 /// Write `files` into the build cache ([`write_sources`]) and build the Verilator model of

@@ -135,8 +135,8 @@ pub struct PortSpec {
 }
 
 /// A generated top-level port as Verilator sees it.
-impl From<crate::rtl::TopPort> for PortSpec {
-    fn from(p: crate::rtl::TopPort) -> PortSpec {
+impl From<crate::verilog::TopPort> for PortSpec {
+    fn from(p: crate::verilog::TopPort) -> PortSpec {
         let dir = match p.dir {
             crate::verilog::Dir::Input => Dir::In,
             crate::verilog::Dir::Output => Dir::Out,

@@ -11,10 +11,9 @@
 //! partitions `0..cols`, i.e. the stationary is stored transposed (`M` on partitions), which is
 //! the layout of the rows of A in `C = A x B`.
 
-pub mod bus;
 pub mod gemm;
 pub mod golden;
-pub mod rtl;
+pub mod host;
 
 use crate::config::Config;
 use crate::isa::{ErrorCode, Instr};

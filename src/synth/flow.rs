@@ -27,12 +27,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::generate::design_files;
 use crate::pll::{Pll, PllRequest};
-use crate::rtl::TOP;
+use crate::rtl::core::TOP;
+use crate::rtl::harness::{self, CLOCK_PORT, SCAN_IN_PORT, SCAN_OUT_PORT};
 
 use super::board::{Board, Family};
-use super::harness::{self, CLOCK_PORT, HARNESS, SCAN_IN_PORT, SCAN_OUT_PORT};
 use super::nextpnr::{NextpnrRun, PinConstraints, Router};
 use super::pack::Pack;
 use super::report::{Cells, Placed, PnrReport, Report, Times, YosysStat};
@@ -106,7 +105,7 @@ impl SynthOptions {
             pack: true,
             limit: Duration::from_secs(7200),
             top: SynthTop::Harness,
-            baud: crate::rtl::board::DEFAULT_BAUD,
+            baud: crate::frame::DEFAULT_BAUD,
             pll_mhz: None,
         }
     }
@@ -439,19 +438,20 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
     let board_params = board_top
         .then(|| board_top_params(board, o.baud, pll))
         .transpose()?;
-    let files = match &board_params {
-        Some(p) => crate::rtl::board::design(cfg, p).files(),
-        None => design_files(cfg),
-    };
-    for (name, text) in files {
-        if name.ends_with(".v") {
-            write_file(&dir.join(RTL).join(&name), &text)?;
-            sources.push(format!("{RTL}/{name}"));
+    let (design, shape) = match &board_params {
+        Some(p) => (crate::rtl::board::design(cfg, p), None),
+        None if bare => (crate::rtl::core::design(cfg), None),
+        None => {
+            let (d, shape) = harness::design(cfg);
+            (d, Some(shape))
         }
+    };
+    for (name, text) in design.files() {
+        write_file(&dir.join(RTL).join(&name), &text)?;
+        sources.push(format!("{RTL}/{name}"));
     }
-    let top = if bare {
-        TOP.to_string()
-    } else if let Some(board_params) = &board_params {
+    let top = design.top_name().to_string();
+    if let Some(board_params) = &board_params {
         notes.push(format!(
             "board top systolic_board: the engine behind the UART bridge at {} baud \
              (CLKS_PER_BIT {} at {}), reset button {}, {} LED(s); \
@@ -463,7 +463,7 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
                 Some(p) => format!(
                     "the {} output, {} MHz from the board's {} MHz; reset until the PLL locks",
                     p.kind.primitive(),
-                    crate::rtl::clock::mhz_text(p.output_mhz()),
+                    crate::rtl::board::clock::mhz_text(p.output_mhz()),
                     board.clock.freq_mhz
                 ),
             },
@@ -474,19 +474,14 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
             },
             board_params.leds
         ));
-        crate::rtl::board::BOARD_TOP.to_string()
-    } else {
-        let ((name, text), shape) = harness::file(cfg);
-        write_file(&dir.join(RTL).join(&name), &text)?;
-        sources.push(format!("{RTL}/{name}"));
+    } else if let Some(shape) = shape {
         notes.push(format!(
             "the core sits in the pin-limited harness ({} pins: clk, scan_in, scan_out): \
              {}-bit input shift register, {} output bits folded (one-bit outputs registered first) into {} registered parities; \
              `core` figures are systolic_top alone, `total` and `placed` include the harness",
             3, shape.in_bits, shape.out_bits, shape.groups
         ));
-        HARNESS.to_string()
-    };
+    }
 
     // Pins.
     let ext = family.pin_file_ext();

@@ -15,7 +15,6 @@
 
 pub mod board;
 pub mod flow;
-pub mod harness;
 pub mod icetime;
 pub mod nextpnr;
 pub mod pack;

@@ -485,7 +485,7 @@ impl Report {
             "  core:   LUT4 {}, carry {}, FF {}, DSP {}, BRAM {}",
             c.lut4, c.carry, c.ff, c.dsp, c.bram
         );
-        if self.top != crate::rtl::TOP {
+        if self.top != crate::rtl::core::TOP {
             let t = &self.cells;
             let _ = writeln!(
                 s,

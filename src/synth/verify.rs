@@ -26,7 +26,8 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::cosim::{Harness, HarnessOptions, Stalls};
 use crate::program::{random_program, GenOptions, SplitMix64};
-use crate::rtl::TOP;
+use crate::rtl::core::TOP;
+use crate::rtl::models::SimModel;
 
 use super::board::Family;
 use super::tool::{locate, Tool};
@@ -53,18 +54,6 @@ pub struct Verification {
     pub failure: Option<String>,
     pub build_seconds: Option<f64>,
 }
-
-/// Simulation models of the ECP5 DSP block (MULT18X18D) and block RAM (DP16KD), which Yosys
-/// ships as black boxes only; each covers the configuration Yosys' mapping gives the core and
-/// refuses to elaborate any other (see the file).
-pub const ECP5_MODELS: &str = include_str!("../../hdl/sim/ecp5_cells.v");
-/// Our simulation model of the SB_MAC16 subset `primitives = "ice40"` uses, for the generated
-/// RTL (a netlist is simulated with Yosys' own `cells_sim.v`, which has SB_MAC16 too).
-pub const ICE40_MODELS: &str = include_str!("../../hdl/sim/ice40_cells.v");
-
-/// The CCU2C model for simulating RTL generated with `primitives = "ecp5"` (its LUT columns'
-/// carry-chain multipliers); a netlist is simulated with Yosys' own.
-pub const ECP5_CARRY_MODEL: &str = include_str!("../../hdl/sim/ecp5_carry.v");
 
 /// Yosys' share folder beside the Yosys the flow uses (the YoWASP package's `share`, or the
 /// system's `/usr/share/yosys`).
@@ -123,13 +112,8 @@ pub fn cell_models(family: Family) -> Result<CellModels, SynthError> {
             }
             m.files.push(("cells_sim.v".into(), cells));
             m.models.push(p.display().to_string());
-            m.files.push((
-                "pll_cells.v".into(),
-                crate::rtl::clock::PLL_MODELS.to_string(),
-            ));
-            m.models.push(
-                "hdl/sim/pll_cells.v (SB_PLL40_PAD, SB_PLL40_CORE: cycles, not frequency)".into(),
-            );
+            m.files.push(SimModel::Pll.file());
+            m.models.push(SimModel::Pll.describe().into());
             m.verilator_args
                 .push("-DNO_ICE40_DEFAULT_ASSIGNMENTS".into());
         }
@@ -143,17 +127,11 @@ pub fn cell_models(family: Family) -> Result<CellModels, SynthError> {
             m.files.push(("cells_sim_ecp5.v".into(), cells));
             m.models.push(p.display().to_string());
             m.verilator_args.push(format!("-I{}", dir.display()));
-            m.files
-                .push(("ecp5_cells.v".into(), ECP5_MODELS.to_string()));
-            m.models
-                .push("hdl/sim/ecp5_cells.v (MULT18X18D, DP16KD)".into());
+            m.files.push(SimModel::Ecp5Cells.file());
+            m.models.push(SimModel::Ecp5Cells.describe().into());
             // EHXPLLL is in cells_bb_ecp5.v, which cells_sim_ecp5.v does not include.
-            m.files.push((
-                "pll_cells.v".into(),
-                crate::rtl::clock::PLL_MODELS.to_string(),
-            ));
-            m.models
-                .push("hdl/sim/pll_cells.v (EHXPLLL: cycles, not frequency)".into());
+            m.files.push(SimModel::Pll.file());
+            m.models.push(SimModel::Pll.describe().into());
         }
     }
     Ok(m)
@@ -219,7 +197,7 @@ pub fn existing_netlist(cfg: &Config, run_dir: &Path) -> Result<String, SynthErr
     };
     let rtl = std::fs::read_to_string(&top_rtl).map_err(|_| missing(&top_rtl))?;
     let expected = cfg.hash();
-    let found = crate::rtl::header_hash(&rtl);
+    let found = crate::rtl::design::header_hash(&rtl);
     if found != Some(expected.as_str()) {
         return Err(SynthError::OtherDesign {
             dir: run_dir.to_path_buf(),
@@ -307,9 +285,10 @@ pub fn verify_board(
     seed: u64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Verification, SynthError> {
+    use crate::cosim::board::SimBoard;
     use crate::engine::gemm::{gemm, GemmOptions, Matrix};
     use crate::engine::golden::GoldenEngine;
-    use crate::uart::{engine::UartEngine, sim::SimBoard};
+    use crate::uart::engine::UartEngine;
 
     let (CellModels { files, models, .. }, hopts) = netlist_sources(
         o.board.family(),
@@ -334,6 +313,7 @@ pub fn verify_board(
     let board = SimBoard::build_files(
         &format!("board-netlist-{}", cfg.tag()),
         &files,
+        &crate::rtl::board::design(cfg, &params),
         &params,
         &hopts,
     )

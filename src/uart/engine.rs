@@ -1,55 +1,62 @@
-//! [`UartEngine`]: the engine on a board, reached over the UART link. Every [`Engine`] call is
-//! a few READ/WRITE requests on the register map of [`crate::regs`]; the SBUF is written in
+//! [`UartEngine`]: the engine on a board, reached over the UART link: a [`HostEngine`] over
+//! [`UartBus`], whose registers are READ/WRITE requests on the link. The SBUF is written in
 //! bursts of up to [`MAX_BURST`] words, an instruction is one 2-word WRITE (INSTR_LO then
 //! INSTR_HI at consecutive addresses), a PSUM entry one PSUM_SELECT write, STATUS polls and
 //! one burst READ of the snapshot.
 
 use crate::config::Config;
-use crate::engine::bus::{self, RegisterBus};
-use crate::engine::{BackendError, Counters, Engine, Status};
-use crate::isa::Instr;
+use crate::engine::host::{HostEngine, Identity, IdentityMismatch, RegisterBus};
+use crate::engine::BackendError;
+use crate::frame::{Frame, MAX_BURST};
 use crate::regs;
 
-use super::protocol::{Frame, MAX_BURST};
 use super::{Link, LinkError, LinkOptions, LinkStats, Transport};
 
 /// Bound on STATUS polls of one wait.
 pub const DEFAULT_POLL_LIMIT: u64 = 100_000;
 
-/// A one-line description of a configuration as GEOMETRY and MEMORY encode it.
-pub fn describe_geometry(geometry: u32, memory: u32) -> String {
-    let g = regs::reg("GEOMETRY");
-    let m = regs::reg("MEMORY");
-    let signed = g.field("SIGNED").get(geometry) == 1;
-    format!(
-        "{}x{} {}{}, acc {} bits, PSUM {} x {}, SBUF depth {}",
-        g.field("ROWS").get(geometry),
-        g.field("COLS").get(geometry),
-        if signed { "int" } else { "uint" },
-        g.field("DATA_W").get(geometry),
-        g.field("ACC_W").get(geometry),
-        m.field("PSUM_BANKS").get(memory),
-        1u64 << m.field("LOG2_PSUM_DEPTH").get(memory),
-        1u64 << m.field("LOG2_SBUF_DEPTH").get(memory),
-    )
+/// The engine of a board, over a [`Link`].
+pub type UartEngine<T> = HostEngine<UartBus<T>>;
+
+impl<T: Transport> UartEngine<T> {
+    /// Open the link on `transport` and check that the board carries the design of `cfg`: ID,
+    /// then VERSION (the configuration hash), GEOMETRY and MEMORY. The first request is a READ,
+    /// as the protocol's retry rule requires. Clears any error a previous session left.
+    pub fn connect(
+        transport: T,
+        cfg: &Config,
+        opts: LinkOptions,
+    ) -> Result<UartEngine<T>, LinkError> {
+        let mut link = Link::new(transport, opts);
+        let info = probe(&mut link)?;
+        info.check(cfg).map_err(|m| match m {
+            IdentityMismatch::NotSystolic { id } => LinkError::WrongDevice {
+                line: link.transport().describe(),
+                id,
+                expected: regs::ID_VALUE,
+            },
+            IdentityMismatch::OtherDesign {
+                found,
+                found_desc,
+                expected,
+                expected_desc,
+            } => LinkError::WrongDesign {
+                found,
+                found_desc,
+                expected,
+                expected_desc,
+            },
+        })?;
+        let mut bus = UartBus::new(link);
+        let clear = regs::reg("CONTROL").field("CLEAR_ERROR").put(1);
+        bus.write_words(regs::reg("CONTROL").offset, 0xF, &[clear])?;
+        Ok(HostEngine::new(cfg, bus))
+    }
 }
 
-/// What a board says about itself (ID, VERSION, GEOMETRY, MEMORY), whatever its design.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BoardInfo {
-    pub id: u32,
-    /// The configuration hash's first 8 hex digits.
-    pub version: u32,
-    pub geometry: u32,
-    pub memory: u32,
-    /// Whether ID is the engine's ("SYST").
-    pub is_systolic: bool,
-    /// Sizes, format, PSUM and SBUF, decoded from GEOMETRY and MEMORY.
-    pub description: String,
-}
-
-/// Read the identity registers of the board on `link` (one READ of 4 words).
-pub fn probe<T: Transport>(link: &mut Link<T>) -> Result<BoardInfo, LinkError> {
+/// Read the identity registers of the board on `link` (one READ of 4 words), whatever its
+/// design.
+pub fn probe<T: Transport>(link: &mut Link<T>) -> Result<Identity, LinkError> {
     let f = link.request(|seq| Frame::read(seq, regs::reg("ID").offset, 4))?;
     if f.payload.len() != 17 {
         return Err(LinkError::Response(format!(
@@ -61,68 +68,26 @@ pub fn probe<T: Transport>(link: &mut Link<T>) -> Result<BoardInfo, LinkError> {
         .chunks(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    Ok(BoardInfo {
-        id: w[0],
-        version: w[1],
-        geometry: w[2],
-        memory: w[3],
-        is_systolic: w[0] == regs::ID_VALUE,
-        description: describe_geometry(w[2], w[3]),
-    })
+    Ok(Identity::from_words(w[0], w[1], w[2], w[3]))
 }
 
-/// The engine of a board, over a [`Link`].
-pub struct UartEngine<T: Transport> {
-    cfg: Config,
+/// The engine's registers over a [`Link`]: bursts of up to [`MAX_BURST`] words per request;
+/// a wait is bounded by the poll limit.
+pub struct UartBus<T: Transport> {
     link: Link<T>,
-    free_known: u32,
     poll_limit: u64,
     /// The link failure behind the last [`BackendError`] of a link error, kept typed for the
-    /// caller ([`UartEngine::take_link_error`]).
+    /// caller ([`UartBus::take_link_error`]).
     last_link_error: Option<LinkError>,
 }
 
-impl<T: Transport> UartEngine<T> {
-    /// Open the link and check that the board carries the design of `cfg`: ID, then VERSION
-    /// (the configuration hash), GEOMETRY and MEMORY. The first request is a READ, as the
-    /// protocol's retry rule requires. Clears any error a previous session left.
-    pub fn connect(
-        transport: T,
-        cfg: &Config,
-        opts: LinkOptions,
-    ) -> Result<UartEngine<T>, LinkError> {
-        let mut e = UartEngine {
-            cfg: cfg.clone(),
-            link: Link::new(transport, opts),
-            free_known: 0,
+impl<T: Transport> UartBus<T> {
+    pub fn new(link: Link<T>) -> UartBus<T> {
+        UartBus {
+            link,
             poll_limit: DEFAULT_POLL_LIMIT,
             last_link_error: None,
-        };
-        let info = probe(&mut e.link)?;
-        let (id, version, geometry, memory) = (info.id, info.version, info.geometry, info.memory);
-        if id != regs::ID_VALUE {
-            return Err(LinkError::WrongDevice {
-                line: e.link.transport().describe(),
-                id,
-                expected: regs::ID_VALUE,
-            });
         }
-        let want = (
-            regs::version(cfg),
-            regs::reg("GEOMETRY").constant(cfg).expect("constant"),
-            regs::reg("MEMORY").constant(cfg).expect("constant"),
-        );
-        if (version, geometry, memory) != want {
-            return Err(LinkError::WrongDesign {
-                found: version,
-                found_desc: describe_geometry(geometry, memory),
-                expected: want.0,
-                expected_desc: format!("`{}`: {}", cfg.name, describe_geometry(want.1, want.2)),
-            });
-        }
-        let clear = regs::reg("CONTROL").field("CLEAR_ERROR").put(1);
-        e.write_words(regs::reg("CONTROL").offset, 0xF, &[clear])?;
-        Ok(e)
     }
 
     pub fn link(&self) -> &Link<T> {
@@ -137,8 +102,9 @@ impl<T: Transport> UartEngine<T> {
         self.link.stats
     }
 
-    /// The link failure that ended the last failed [`Engine`] call, if a link failure did
-    /// (an [`Engine`] call reports it as [`BackendError::Other`] with the same message).
+    /// The link failure that ended the last failed register access, if a link failure did
+    /// (an [`Engine`](crate::engine::Engine) call reports it as [`BackendError::Other`] with
+    /// the same message).
     pub fn take_link_error(&mut self) -> Option<LinkError> {
         self.last_link_error.take()
     }
@@ -153,7 +119,6 @@ impl<T: Transport> UartEngine<T> {
     pub fn set_poll_limit(&mut self, polls: u64) {
         self.poll_limit = polls.max(1);
     }
-
     /// READ `count` consecutive words from `addr` (in bursts of at most [`MAX_BURST`]);
     /// returns the words and the OR of the AXI responses.
     pub fn read_words(&mut self, addr: u32, count: usize) -> Result<(Vec<u32>, u32), LinkError> {
@@ -205,13 +170,7 @@ impl<T: Transport> UartEngine<T> {
     }
 }
 
-/// Registers over the link: bursts of up to [`MAX_BURST`] words per request; a wait is
-/// bounded by the poll limit.
-impl<T: Transport> RegisterBus for UartEngine<T> {
-    fn config(&self) -> &Config {
-        &self.cfg
-    }
-
+impl<T: Transport> RegisterBus for UartBus<T> {
     fn read_regs(&mut self, addr: u32, count: usize) -> Result<(Vec<u32>, u32), BackendError> {
         self.read_words(addr, count).map_err(|e| self.link_err(e))
     }
@@ -226,45 +185,6 @@ impl<T: Transport> RegisterBus for UartEngine<T> {
             return Err(self.poll_timeout());
         }
         Ok(())
-    }
-
-    fn free_known(&mut self) -> &mut u32 {
-        &mut self.free_known
-    }
-}
-
-impl<T: Transport> Engine for UartEngine<T> {
-    fn config(&self) -> &Config {
-        &self.cfg
-    }
-
-    fn write_sbuf(
-        &mut self,
-        partition: u32,
-        entry: u32,
-        values: &[i64],
-    ) -> Result<(), BackendError> {
-        bus::write_sbuf(self, partition, entry, values)
-    }
-
-    fn push(&mut self, instr: Instr) -> Result<(), BackendError> {
-        bus::push_word(self, instr.encode())
-    }
-
-    fn wait_idle(&mut self) -> Result<Status, BackendError> {
-        bus::wait_idle(self)
-    }
-
-    fn read_psum(&mut self, bank: u32, addr: u32) -> Result<Vec<u64>, BackendError> {
-        bus::read_psum(self, bank, addr)
-    }
-
-    fn counters(&mut self) -> Result<Counters, BackendError> {
-        bus::counters(self)
-    }
-
-    fn clear_error(&mut self) -> Result<(), BackendError> {
-        bus::clear_error(self)
     }
 
     fn host_cycles(&self) -> u64 {

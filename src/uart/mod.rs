@@ -1,20 +1,18 @@
 //! The host side of the board's UART link (`docs/uart-protocol.md`).
 //!
-//! - [`protocol`]: frames, CRC-16/CCITT-FALSE, the incremental decoder (shared with the RTL
-//!   bridge's constants and with the tests).
+//! - The frame format is [`crate::frame`] (shared with the RTL bridge).
 //! - [`Transport`]: a byte pipe with timeouts counted in character times. Two of them:
-//!   [`serial::SerialPort`] (a tty in raw mode) and [`sim::SimBoard`] (the Verilator model of
-//!   `systolic_board`, its `uart_rx`/`uart_tx` pins driven and sampled bit by bit).
+//!   [`serial::SerialPort`] (a tty in raw mode) and `crate::cosim::board::SimBoard` (the
+//!   Verilator model of `systolic_board`, its `uart_rx`/`uart_tx` pins driven and sampled bit
+//!   by bit).
 //! - [`Link`]: one request, one response; sequence numbers, timeouts, retries.
 //! - [`engine::UartEngine`]: an [`Engine`](crate::engine::Engine) over a link, so
 //!   [`gemm`](crate::engine::gemm::gemm) runs unchanged on a board.
 
 pub mod engine;
-pub mod protocol;
 pub mod serial;
-pub mod sim;
 
-use protocol::{Decoder, Frame, CMD_NAK, RESPONSE_BIT};
+use crate::frame::{self, Decoder, Frame, CMD_NAK, RESPONSE_BIT};
 
 /// Why the link failed: one line each (the I/O cause, when there is one, is the error's
 /// `source`, printed after it by an `{:#}` report).
@@ -130,7 +128,7 @@ pub struct LinkOptions {
     /// Attempts per request (the first one included).
     pub attempts: u32,
     /// Character times to wait for each byte of a response. Longer than the bridge's own
-    /// inter-byte timeout ([`crate::rtl::board::TIMEOUT_CHARS`]), so that a request the board
+    /// inter-byte timeout ([`crate::frame::TIMEOUT_CHARS`]), so that a request the board
     /// is still waiting on (a damaged LEN) has been dropped before the retry arrives.
     pub timeout_chars: u32,
     /// Character times of silence that end the draining of a damaged exchange before a retry.
@@ -141,7 +139,7 @@ impl Default for LinkOptions {
     fn default() -> Self {
         LinkOptions {
             attempts: 5,
-            timeout_chars: crate::rtl::board::TIMEOUT_CHARS + 64,
+            timeout_chars: frame::TIMEOUT_CHARS + 64,
             quiet_chars: 8,
         }
     }
@@ -232,7 +230,7 @@ impl<T: Transport> Link<T> {
                     any_byte = true;
                     naks += 1;
                     self.stats.naks += 1;
-                    if reason != protocol::NAK_CRC {
+                    if reason != frame::NAK_CRC {
                         return Err(LinkError::Refused { reason });
                     }
                     self.drain()?;

@@ -6,8 +6,12 @@
 //! writes Verilog. The subset is the one Verilator 5.006, Icarus 11 (`-g2005`) and Yosys 0.23
 //! all accept: no SystemVerilog, no `$` in names, vectors packed little-endian (`[W-1:0]`).
 
+pub mod build;
 mod print;
 
+pub use build::{
+    bit, bits, bits_of, dec, eval, evaluated_ports, hoist, inc, instance, zext, TopPort,
+};
 pub use print::print_module;
 
 /// An expression. Widths of parameterised nets are expressions too.

@@ -1,6 +1,8 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod mutation;
+
 use std::path::PathBuf;
 
 use systolic::config::{seeds_dir, Config, Overrides, RawConfig};

@@ -1,0 +1,14 @@
+systolic_mul_ecp5.v
+systolic_mul_lut_ecp5.v
+systolic_ram_ecp5.v
+systolic_pe.v
+systolic_column.v
+systolic_array.v
+systolic_skew.v
+systolic_deskew.v
+systolic_psum.v
+systolic_top.v
+systolic_sbuf.v
+systolic_sequencer.v
+systolic_axil.v
+systolic_engine.v

@@ -1,0 +1,15 @@
+systolic_pe.v
+systolic_column.v
+systolic_array.v
+systolic_skew.v
+systolic_deskew.v
+systolic_psum.v
+systolic_top.v
+systolic_sbuf.v
+systolic_sequencer.v
+systolic_axil.v
+systolic_engine.v
+systolic_uart_rx.v
+systolic_uart_tx.v
+systolic_uart_bridge.v
+systolic_board.v

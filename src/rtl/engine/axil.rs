@@ -1,0 +1,602 @@
+//! `systolic_axil`: the engine's AXI4-Lite slave. Its address decoder is generated from the
+//! register table in [`crate::regs`] (addresses, field positions, constants).
+//!
+//! Timing contract (a beat fires in cycle t when valid and ready are both high in t):
+//! - Write: `awready = !aw_held && !bvalid`, `wready = !w_held && !bvalid` (registers only, no
+//!   combinational path from any valid). AW and W are accepted in any order; a beat that
+//!   arrives alone is held. The write is performed in the cycle in which both are present
+//!   (possibly the cycle they both fire) and takes effect at that edge; BVALID rises at the same
+//!   edge and holds BRESP until BREADY. One write outstanding: AW/W are not accepted while
+//!   BVALID is high. At full speed a write takes 2 cycles (AW+W, then B). With a `packed`
+//!   SBUF no write is performed while `sb_wbusy` is high (the LANES cycles after an SBUF
+//!   write, while the SBUF stores the word's entries): an SBUF word then takes LANES + 1
+//!   cycles, and a write after it (an instruction push) finds the word stored.
+//! - A PSUM_SELECT write is performed only once an earlier snapshot request is captured (its
+//!   AW/W are held meanwhile): the core answers within a bounded time once nothing is in flight.
+//! - Read: `arready = !rvalid`. The read data is captured at the edge that accepts AR and held
+//!   with RRESP until RREADY: never stale, never repeated. A read takes 2 cycles at full speed.
+//!   Reading CYCLES_LO/MACS_LO latches the high word for CYCLES_HI/MACS_HI at that edge.
+//! - Side effects towards the sequencer (`q_push`, `clear_*`, `bus_err`) and the SBUF write port
+//!   are single-cycle pulses in the cycle the write is performed (or, for `bus_err`, the cycle a
+//!   bad read is accepted); the receivers register them.
+//! - PSUM snapshot: `rd_valid` (registered) is held until `rd_ready`; the response is always
+//!   taken (`rdata_ready = 1`) into the snapshot register, which sets PSUM_VALID.
+//! - Errors: an unmapped, misaligned or wrong-direction access answers SLVERR with
+//!   `bus_code = BusAddress`; PSUM_SELECT out of range SLVERR/PsumRange; INSTR_HI into a full
+//!   queue SLVERR/QueueOverflow. A SLVERR access has no other effect; a SLVERR read returns 0.
+
+use crate::config::Config;
+use crate::isa::ErrorCode;
+use crate::regs::{self, Access, Register, Value, PSUM_DATA_BASE, REGISTERS, SBUF_BASE};
+use crate::verilog::*;
+
+use crate::config::Geometry;
+
+fn code(e: ErrorCode) -> Expr {
+    sized(8, e as u64)
+}
+
+fn hit_name(prefix: &str, r: &Register) -> String {
+    format!("{prefix}_{}", r.name.to_lowercase())
+}
+
+/// The AXI4-Lite slave ports of the engine (also the ports of `systolic_axil`, without the
+/// PROT signals).
+pub fn axil_ports(with_prot: bool) -> Vec<Port> {
+    let mut v = vec![
+        input("s_axil_awaddr", bits(32), "write address (bytes)"),
+        input("s_axil_awvalid", None, ""),
+        output("s_axil_awready", None, ""),
+        input("s_axil_wdata", bits(32), ""),
+        input("s_axil_wstrb", bits(4), "honoured in the SBUF window"),
+        input("s_axil_wvalid", None, ""),
+        output("s_axil_wready", None, ""),
+        output_reg("s_axil_bresp", bits(2), "0 OKAY, 2 SLVERR"),
+        output_reg("s_axil_bvalid", None, ""),
+        input("s_axil_bready", None, ""),
+        input("s_axil_araddr", bits(32), "read address (bytes)"),
+        input("s_axil_arvalid", None, ""),
+        output("s_axil_arready", None, ""),
+        output_reg("s_axil_rdata", bits(32), ""),
+        output_reg("s_axil_rresp", bits(2), "0 OKAY, 2 SLVERR"),
+        output_reg("s_axil_rvalid", None, ""),
+        input("s_axil_rready", None, ""),
+    ];
+    if with_prot {
+        v.insert(
+            1,
+            input("s_axil_awprot", bits(3), "ignored: no protection checks").waive("UNUSED"),
+        );
+        v.insert(
+            12,
+            input("s_axil_arprot", bits(3), "ignored: no protection checks").waive("UNUSED"),
+        );
+        for p in &mut v {
+            // The top's outputs are driven by the instance: plain wires there.
+            p.reg = false;
+        }
+    }
+    v
+}
+
+/// The signal behind a live read-only field, with its width.
+fn live_source(reg: &str, field: &str) -> (Expr, u32) {
+    match (reg, field) {
+        ("STATUS", "BUSY") => (id("st_busy"), 1),
+        ("STATUS", "ERROR") => (id("st_error"), 1),
+        ("STATUS", "PSUM_VALID") => (id("psum_valid"), 1),
+        ("STATUS", "PENDING_LOADS") => (id("pend_loads"), 2),
+        ("STATUS", "STATIONARY") => (id("stationary"), 1),
+        ("STATUS", "STALLED") => (id("st_stalled"), 1),
+        ("STATUS", "ERROR_CODE") => (id("st_code"), 8),
+        ("STATUS", "QUEUE_FREE") => (id("q_free"), 5),
+        ("CYCLES_LO", "VALUE") => (bits_of(id("cycles"), 0, 32), 32),
+        ("CYCLES_HI", "VALUE") => (id("cycles_hi"), 32),
+        ("MACS_LO", "VALUE") => (bits_of(id("macs"), 0, 32), 32),
+        ("MACS_HI", "VALUE") => (id("macs_hi"), 32),
+        ("RETIRED", "VALUE") => (id("retired"), 32),
+        _ => panic!("the RTL has no source for {reg}.{field}"),
+    }
+}
+
+/// The 32-bit read value of a read-only register, assembled from its fields.
+fn read_value(cfg: &Config, r: &Register) -> Expr {
+    let mut fields: Vec<_> = r.fields.iter().collect();
+    fields.sort_by_key(|f| std::cmp::Reverse(f.lsb));
+    let mut parts = vec![];
+    let mut top = 32;
+    for f in fields {
+        let end = f.lsb + f.width;
+        if end < top {
+            parts.push(sized(top - end, 0));
+        }
+        let e = match f.value {
+            Value::Const(g) => sized(f.width, g(cfg)),
+            Value::Live => {
+                let (e, w) = live_source(r.name, f.name);
+                assert!(
+                    w <= f.width,
+                    "{}.{} is {} bits, its source {w}",
+                    r.name,
+                    f.name,
+                    f.width
+                );
+                zext(e, w, f.width)
+            }
+        };
+        parts.push(e);
+        top = f.lsb;
+    }
+    if top > 0 {
+        parts.push(sized(top, 0));
+    }
+    if parts.len() == 1 {
+        parts.pop().expect("one part")
+    } else {
+        concat(parts)
+    }
+}
+
+pub fn module(cfg: &Config) -> Module {
+    let g = Geometry::new(cfg);
+    let wfield = |reg: &str, field: &str| {
+        let f = regs::reg(reg).field(field);
+        bits_of(id("wd"), f.lsb, f.width)
+    };
+    // The low `width` bits of a write field.
+    let wfield_low = |reg: &str, field: &str, width: u32| {
+        let f = regs::reg(reg).field(field);
+        assert!(width <= f.width);
+        bits_of(id("wd"), f.lsb, width)
+    };
+    let ro: Vec<&Register> = REGISTERS
+        .iter()
+        .filter(|r| r.access == Access::ReadOnly)
+        .collect();
+    let wo: Vec<&Register> = REGISTERS
+        .iter()
+        .filter(|r| r.access == Access::WriteOnly)
+        .collect();
+    let any = |names: Vec<String>| -> Expr {
+        names
+            .into_iter()
+            .map(|n| id(&n))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or_else(|| bit(false))
+    };
+    let sbuf_size = (regs::window("SBUF").size)(cfg);
+    // The PSUM snapshot window: column index in address bits 11..3, word in bit 2.
+    let col_bits_np2 = g.cols.next_power_of_two().trailing_zeros();
+
+    // A write is performed once both beats are here, a PSUM_SELECT once the previous snapshot
+    // is captured, and (packed SBUF) any write once the SBUF has stored the last word.
+    let mut do_write = id("aw_held")
+        .or(id("aw_fire"))
+        .and(id("w_held").or(id("w_fire")))
+        .and(not(id("wa_psum_select").and(id("psel_busy"))));
+    if g.sbuf_packed {
+        do_write = do_write.and(not(id("sb_wbusy")));
+    }
+    let mut items = vec![comment("---- Write channels: AW and W in any order ----")];
+    items.extend([
+        reg("aw_held", None),
+        reg("aw_addr_r", bits(32)),
+        reg("w_held", None),
+        reg("w_data_r", bits(32)),
+        reg("w_strb_r", bits(4)),
+        assign(
+            id("s_axil_awready"),
+            not(id("aw_held")).and(not(id("s_axil_bvalid"))),
+        ),
+        assign(
+            id("s_axil_wready"),
+            not(id("w_held")).and(not(id("s_axil_bvalid"))),
+        ),
+        wire_init(
+            "aw_fire",
+            None,
+            id("s_axil_awvalid").and(id("s_axil_awready")),
+        ),
+        wire_init("w_fire", None, id("s_axil_wvalid").and(id("s_axil_wready"))),
+        wire_init(
+            "wa",
+            bits(32),
+            cond(id("aw_held"), id("aw_addr_r"), id("s_axil_awaddr")),
+        ),
+        wire_init(
+            "wd",
+            bits(32),
+            cond(id("w_held"), id("w_data_r"), id("s_axil_wdata")),
+        ),
+        wire_init(
+            "ws",
+            bits(4),
+            cond(id("w_held"), id("w_strb_r"), id("s_axil_wstrb")),
+        ),
+        Item::Blank,
+        comment("Write address decode (from the register table)."),
+    ]);
+    for r in &wo {
+        items.push(wire_init(
+            &hit_name("wa", r),
+            None,
+            id("wa").eq(sized(32, u64::from(r.offset))),
+        ));
+    }
+    let psum_window = |a: &str| {
+        bits_of(id(a), 12, 20)
+            .eq(sized(20, u64::from(PSUM_DATA_BASE >> 12)))
+            .and(bits_of(id(a), 3, 9).lt(sized(9, u64::from(g.cols))))
+            .and(bits_of(id(a), 0, 2).eq(sized(2, 0)))
+    };
+    items.extend([
+        wire_init(
+            "wa_sbuf",
+            None,
+            bits_of(id("wa"), 30, 2)
+                .eq(sized(2, u64::from(SBUF_BASE >> 30)))
+                .and(bits_of(id("wa"), 0, 30).lt(sized(30, u64::from(sbuf_size))))
+                .and(bits_of(id("wa"), 0, 2).eq(sized(2, 0))),
+        ),
+        wire_init(
+            "w_mapped",
+            None,
+            any(wo.iter().map(|r| hit_name("wa", r)).collect()).or(id("wa_sbuf")),
+        ),
+        wire_init(
+            "psel_in_range",
+            None,
+            zext(wfield("PSUM_SELECT", "BANK"), 6, 7)
+                .lt(sized(7, u64::from(g.banks)))
+                .and(
+                    zext(wfield("PSUM_SELECT", "ADDR"), 12, 13)
+                        .lt(sized(13, u64::from(g.psum_depth))),
+                ),
+        ),
+        wire_init(
+            "w_code",
+            bits(8),
+            cond(
+                not(id("w_mapped")),
+                code(ErrorCode::BusAddress),
+                cond(
+                    id("wa_psum_select").and(not(id("psel_in_range"))),
+                    code(ErrorCode::PsumRange),
+                    cond(
+                        id("wa_instr_hi").and(id("q_free").eq(sized(5, 0))),
+                        code(ErrorCode::QueueOverflow),
+                        code(ErrorCode::None),
+                    ),
+                ),
+            ),
+        ),
+        wire_init("w_ok", None, id("w_code").eq(code(ErrorCode::None))),
+        wire_init("psel_busy", None, id("rd_valid").or(id("rd_out"))),
+        wire_init("do_write", None, do_write),
+        wire_init("w_act", None, id("do_write").and(id("w_ok"))),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(id("aw_held"), bit(false)),
+                nb(id("w_held"), bit(false)),
+                nb(id("s_axil_bvalid"), bit(false)),
+            ],
+            vec![if_else(
+                id("do_write"),
+                vec![
+                    nb(id("aw_held"), bit(false)),
+                    nb(id("w_held"), bit(false)),
+                    nb(id("s_axil_bvalid"), bit(true)),
+                ],
+                vec![
+                    if_(id("aw_fire"), vec![nb(id("aw_held"), bit(true))]),
+                    if_(id("w_fire"), vec![nb(id("w_held"), bit(true))]),
+                    if_(
+                        id("s_axil_bready"),
+                        vec![nb(id("s_axil_bvalid"), bit(false))],
+                    ),
+                ],
+            )],
+        )]),
+        always(vec![
+            if_(
+                id("aw_fire"),
+                vec![nb(id("aw_addr_r"), id("s_axil_awaddr"))],
+            ),
+            if_(
+                id("w_fire"),
+                vec![
+                    nb(id("w_data_r"), id("s_axil_wdata")),
+                    nb(id("w_strb_r"), id("s_axil_wstrb")),
+                ],
+            ),
+            if_(
+                id("do_write"),
+                vec![nb(
+                    id("s_axil_bresp"),
+                    cond(
+                        id("w_ok"),
+                        sized(2, u64::from(regs::RESP_OKAY)),
+                        sized(2, u64::from(regs::RESP_SLVERR)),
+                    ),
+                )],
+            ),
+            if_(
+                id("w_act").and(id("wa_instr_lo")),
+                vec![nb(id("instr_lo"), wfield("INSTR_LO", "WORD"))],
+            ),
+        ]),
+        reg("instr_lo", bits(32)),
+        Item::Blank,
+        comment("---- Effects of a performed write ----"),
+        assign(
+            id("clear_error"),
+            id("w_act")
+                .and(id("wa_control"))
+                .and(wfield("CONTROL", "CLEAR_ERROR")),
+        ),
+        assign(
+            id("clear_counters"),
+            id("w_act")
+                .and(id("wa_control"))
+                .and(wfield("CONTROL", "CLEAR_COUNTERS")),
+        ),
+        assign(id("q_push"), id("w_act").and(id("wa_instr_hi"))),
+        assign(
+            id("q_word"),
+            concat(vec![wfield("INSTR_HI", "WORD"), id("instr_lo")]),
+        ),
+        comment("SBUF window: byte offset (p * SBUF_DEPTH + e) * EB; a word holds LANES entries."),
+        assign(id("sb_wpart"), bits_of(id("wa"), g.sa_w + g.ebb, g.part_w)),
+        assign(id("sb_wrow"), bits_of(id("wa"), 2, g.srow_w)),
+    ]);
+    for j in 0..g.lanes {
+        items.push(assign(
+            bits_of(id("sb_wen"), j, 1),
+            id("w_act").and(id("wa_sbuf")).and(if g.eb == 1 {
+                id("ws").at(int(i64::from(j)))
+            } else {
+                id("ws")
+                    .at(int(i64::from(2 * j)))
+                    .and(id("ws").at(int(i64::from(2 * j + 1))))
+            }),
+        ));
+        items.push(assign(
+            bits_of(id("sb_wdata"), j * g.data_w, g.data_w),
+            bits_of(id("wd"), j * 8 * g.eb, g.data_w),
+        ));
+    }
+
+    // ---- PSUM snapshot ----
+    items.extend([
+        Item::Blank,
+        comment("---- PSUM snapshot through the core's read port ----"),
+        reg("rd_out", None),
+        reg("psum_valid", None),
+        reg("snap", bits(g.cols * g.acc_w)),
+        assign(id("rdata_ready"), bit(true)),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(id("rd_valid"), bit(false)),
+                nb(id("rd_out"), bit(false)),
+                nb(id("psum_valid"), bit(false)),
+            ],
+            vec![
+                if_else(
+                    id("w_act").and(id("wa_psum_select")),
+                    vec![nb(id("rd_valid"), bit(true))],
+                    vec![if_(id("rd_ready"), vec![nb(id("rd_valid"), bit(false))])],
+                ),
+                if_else(
+                    id("rd_valid").and(id("rd_ready")),
+                    vec![nb(id("rd_out"), bit(true))],
+                    vec![if_(id("rdata_valid"), vec![nb(id("rd_out"), bit(false))])],
+                ),
+                if_else(
+                    id("do_write").and(id("wa_psum_select")),
+                    vec![nb(id("psum_valid"), bit(false))],
+                    vec![if_(
+                        id("rdata_valid"),
+                        vec![nb(id("psum_valid"), bit(true))],
+                    )],
+                ),
+            ],
+        )]),
+        always(vec![
+            if_(
+                id("w_act").and(id("wa_psum_select")),
+                vec![
+                    nb(id("rd_bank"), wfield_low("PSUM_SELECT", "BANK", g.bank_w)),
+                    nb(id("rd_addr"), wfield_low("PSUM_SELECT", "ADDR", g.paddr_w)),
+                ],
+            ),
+            if_(id("rdata_valid"), vec![nb(id("snap"), id("rdata"))]),
+        ]),
+        comment("Column c of the snapshot zero-extended to 64 bits at [c*64 +: 64]; columns up to"),
+        comment(
+            "the next power of two (zero) so the word index below has exactly the needed bits.",
+        ),
+        wire("snap_words", bits(64 << col_bits_np2)),
+        gen_for(
+            "c",
+            int(0),
+            int(i64::from(1u32 << col_bits_np2)),
+            "g_snap",
+            vec![gen_if(
+                id("c").lt(int(i64::from(g.cols))),
+                "g_col",
+                vec![assign(
+                    id("snap_words").part(id("c").mul(int(64)), int(64)),
+                    zext(
+                        id("snap").part(
+                            id("c").mul(int(i64::from(g.acc_w))),
+                            int(i64::from(g.acc_w)),
+                        ),
+                        g.acc_w,
+                        64,
+                    ),
+                )],
+                "g_pad",
+                vec![assign(
+                    id("snap_words").part(id("c").mul(int(64)), int(64)),
+                    sized(64, 0),
+                )],
+            )],
+        ),
+    ]);
+
+    // ---- read channel ----
+    items.extend([
+        Item::Blank,
+        comment("---- Read channel: data captured when AR is accepted ----"),
+        reg("cycles_hi", bits(32)),
+        reg("macs_hi", bits(32)),
+        assign(id("s_axil_arready"), not(id("s_axil_rvalid"))),
+        wire_init(
+            "ar_fire",
+            None,
+            id("s_axil_arvalid").and(id("s_axil_arready")),
+        ),
+        wire_init("ra", bits(32), id("s_axil_araddr")),
+    ]);
+    for r in &ro {
+        items.push(wire_init(
+            &hit_name("ra", r),
+            None,
+            id("ra").eq(sized(32, u64::from(r.offset))),
+        ));
+    }
+    let psum_index = {
+        let mut parts = vec![];
+        if col_bits_np2 > 0 {
+            parts.push(bits_of(id("ra"), 3, col_bits_np2));
+        }
+        parts.push(id("ra").at(int(2)));
+        parts.push(sized(5, 0));
+        concat(parts)
+    };
+    let mut value = sized(32, 0);
+    value = cond(
+        id("ra_psum"),
+        id("snap_words").part(psum_index, int(32)),
+        value,
+    );
+    for r in ro.iter().rev() {
+        value = cond(id(&hit_name("ra", r)), read_value(cfg, r), value);
+    }
+    items.extend([
+        wire_init("ra_psum", None, psum_window("ra")),
+        wire_init(
+            "r_ok",
+            None,
+            any(ro.iter().map(|r| hit_name("ra", r)).collect()).or(id("ra_psum")),
+        ),
+        wire_init("r_value", bits(32), value),
+        always(vec![if_else(
+            id("rst"),
+            vec![nb(id("s_axil_rvalid"), bit(false))],
+            vec![if_else(
+                id("ar_fire"),
+                vec![nb(id("s_axil_rvalid"), bit(true))],
+                vec![if_(
+                    id("s_axil_rready"),
+                    vec![nb(id("s_axil_rvalid"), bit(false))],
+                )],
+            )],
+        )]),
+        always(vec![
+            if_(
+                id("ar_fire"),
+                vec![
+                    nb(id("s_axil_rdata"), id("r_value")),
+                    nb(
+                        id("s_axil_rresp"),
+                        cond(
+                            id("r_ok"),
+                            sized(2, u64::from(regs::RESP_OKAY)),
+                            sized(2, u64::from(regs::RESP_SLVERR)),
+                        ),
+                    ),
+                ],
+            ),
+            if_(
+                id("ar_fire").and(id("ra_cycles_lo")),
+                vec![nb(id("cycles_hi"), bits_of(id("cycles"), 32, 32))],
+            ),
+            if_(
+                id("ar_fire").and(id("ra_macs_lo")),
+                vec![nb(id("macs_hi"), bits_of(id("macs"), 32, 32))],
+            ),
+        ]),
+        Item::Blank,
+        comment("---- Errors to the sequencer (a write's error first) ----"),
+        wire_init("w_err", None, id("do_write").and(not(id("w_ok")))),
+        wire_init("r_err", None, id("ar_fire").and(not(id("r_ok")))),
+        assign(id("bus_err"), id("w_err").or(id("r_err"))),
+        assign(
+            id("bus_code"),
+            cond(id("w_err"), id("w_code"), code(ErrorCode::BusAddress)),
+        ),
+    ]);
+    let items = hoist(items);
+    let mut ports = vec![
+        input("clk", None, ""),
+        input("rst", None, "synchronous, active high"),
+    ];
+    ports.extend(axil_ports(false));
+    ports.extend([
+        output("q_push", None, "sequencer: push q_word"),
+        output("q_word", bits(64), ""),
+        output("clear_error", None, ""),
+        output("clear_counters", None, ""),
+        output("bus_err", None, "a bus access failed"),
+        output("bus_code", bits(8), "its isa::ErrorCode"),
+        input("q_free", bits(5), "sequencer status"),
+        input("st_busy", None, ""),
+        input("st_stalled", None, ""),
+        input("st_error", None, ""),
+        input("st_code", bits(8), ""),
+        input("pend_loads", bits(2), ""),
+        input("stationary", None, ""),
+        input("cycles", bits(64), "counters"),
+        input("macs", bits(64), ""),
+        input("retired", bits(32), ""),
+        output("sb_wen", bits(g.lanes), "SBUF write port"),
+        output("sb_wpart", bits(g.part_w), ""),
+        output("sb_wrow", bits(g.srow_w), ""),
+        output("sb_wdata", bits(g.lanes * g.data_w), ""),
+    ]);
+    if g.sbuf_packed {
+        ports.push(input(
+            "sb_wbusy",
+            None,
+            "the packed SBUF is storing a word: no write is performed",
+        ));
+    }
+    ports.extend([
+        output_reg("rd_valid", None, "core PSUM read"),
+        input("rd_ready", None, ""),
+        output_reg("rd_bank", bits(g.bank_w), ""),
+        output_reg("rd_addr", bits(g.paddr_w), ""),
+        input("rdata_valid", None, ""),
+        output("rdata_ready", None, ""),
+        input("rdata", bits(g.cols * g.acc_w), ""),
+    ]);
+
+    Module {
+        name: "systolic_axil".into(),
+        doc: vec![
+            "AXI4-Lite slave: register map of src/regs.rs (docs/registers.md), instruction push,"
+                .into(),
+            "SBUF write window, PSUM snapshot. Write: effect at the edge that completes AW+W,"
+                .into(),
+            "B next cycle; read: data captured when AR is accepted, R next cycle. SLVERR for"
+                .into(),
+            "unmapped/misaligned/wrong-direction accesses, reported to the sequencer.".into(),
+        ],
+        params: vec![],
+        ports,
+        items,
+    }
+}

@@ -1,0 +1,735 @@
+//! `systolic_sequencer`: the instruction queue, the in-order dispatcher with its checks, the
+//! two streamers that feed the core from the SBUF, the error register and the counters.
+//!
+//! Timing contract (a beat fires in cycle t when valid and ready are both high in t):
+//! - Queue: 16 x 64-bit FIFO. `q_push` in cycle t writes `q_word` at the edge (the bus slave
+//!   never pushes into a full queue: it answers SLVERR/QueueOverflow itself); the head is
+//!   visible to the dispatcher in cycle t+1. `q_free` is registered.
+//! - Dispatch: at most one instruction per cycle, in order, from the head (combinational
+//!   decode and checks driven by `isa::FIELDS`). The checks, in priority order: IllegalOpcode,
+//!   UnusedBitsSet, KRange, MRange (LS), NRange (MM), SbufRange (LS: addr + k > SBUF_DEPTH;
+//!   MM: addr + n > SBUF_DEPTH), BankRange, PsumRange (offset + n > PSUM_DEPTH),
+//!   SwapWithoutLoad (MM with swap and no pending load; MM without swap and no stationary in
+//!   use; LS while two loads are already pending, which in-order dispatch could never serve).
+//!   A failing head is not dispatched: its code is recorded at the edge, dispatch stops, what is
+//!   in flight finishes. `clear_error` clears the error and empties the queue in one cycle; the
+//!   loads already streamed (or sure to be) and the stationary in use stay, a load waiting
+//!   for a swap that was never dispatched is dropped.
+//! - Loads: "pending" = dispatched and not yet claimed by a dispatched swap (at most two).
+//!   LOAD_STATIONARY is dispatched into the waiting-load register `wl` (one cycle); it starts in
+//!   the load streamer when that is idle and no other load is pending, i.e. when `ls_ready` is
+//!   sure to rise for it. The streamer issues K reads of SBUF port L, one per cycle, beat k'
+//!   from entry addr + k' (columns >= m forced to 0, `ls_last` on beat k-1). The SBUF output
+//!   register holds a beat until `ls_ready`: the read enable is `!ls_valid || ls_ready`, so no
+//!   beat is lost or repeated and the first beat is prefetched. Once the first beat fires the
+//!   others follow one per cycle (the core holds `ls_ready` until the load ends).
+//! - MULTIPLY_MOVING is dispatched when the header register is free (or being taken by the core
+//!   in the same cycle) and the 2-entry moving-command FIFO has room: never behind a load that
+//!   waits for `ls_ready` (that load waits for the swap of a MULTIPLY_MOVING behind it). The
+//!   header register drives `mm_*` (`mm_m` = m of the stationary in use after this
+//!   instruction's swap); the moving streamer reads SBUF port M at entries addr + n', one per
+//!   cycle, with the same hold scheme (`!mv_valid || mv_ready`), and goes from one instruction's
+//!   last beat to the next one's first beat without a bubble.
+//! - FENCE is dispatched (and retires) when both streamers and the header register are idle and
+//!   the core is not busy (a load waiting in `wl` does not hold a FENCE).
+//! - `st_busy`: an instruction queued (and no error), a streamer, the header register or `wl`
+//!   busy, or the core busy. `st_stalled`: busy only because `wl` holds a load whose swap was
+//!   never dispatched (nothing progresses until an instruction is pushed or the error cleared).
+//! - Counters: `cycles` counts cycles with `st_busy && !st_stalled`; `macs` adds k*m at every
+//!   moving beat that fires (k*m*n per MULTIPLY_MOVING); `retired` counts a LOAD_STATIONARY at
+//!   its last load beat, a MULTIPLY_MOVING at its last moving beat, a FENCE at dispatch.
+//!   `clear_counters` zeroes all three at the edge.
+
+use crate::config::Config;
+use crate::isa::{ErrorCode, Opcode, FIELDS};
+use crate::verilog::*;
+
+use crate::config::Geometry;
+
+/// Instruction queue depth (a power of two).
+pub const QUEUE_DEPTH: u32 = 16;
+/// Loads that may be pending (dispatched, not yet claimed by a dispatched swap).
+pub const MAX_PENDING_LOADS: u32 = 2;
+
+fn code(e: ErrorCode) -> Expr {
+    sized(8, e as u64)
+}
+
+/// The bits an opcode may set (its fields), from the ISA table.
+fn used_mask(op: Opcode) -> u64 {
+    FIELDS
+        .iter()
+        .filter(|f| f.used_by.contains(&op))
+        .map(|f| f.mask() << f.lsb)
+        .fold(0, |a, b| a | b)
+}
+
+pub fn module(cfg: &Config) -> Module {
+    let g = Geometry::new(cfg);
+    let qa = QUEUE_DEPTH.trailing_zeros(); // queue pointer bits
+    let qc = qa + 1; // queue count bits
+    let f = |name: &str| -> (u32, u32) {
+        let fl = crate::isa::field(name);
+        (fl.lsb, fl.width)
+    };
+    let fw = |name: &str| f(name).1;
+
+    let mut items = vec![comment("---- Instruction queue ----")];
+    items.extend([
+        memory("q_mem", bits(64), int(i64::from(QUEUE_DEPTH))),
+        reg("q_wp", bits(qa)),
+        reg("q_rp", bits(qa)),
+        reg("q_cnt", bits(qc)),
+        wire_init(
+            "q_full",
+            None,
+            id("q_cnt").eq(sized(qc, u64::from(QUEUE_DEPTH))),
+        ),
+        wire_init("push_ok", None, id("q_push").and(not(id("q_full")))),
+        wire_init("hw", bits(64), id("q_mem").at(id("q_rp"))),
+        assign(
+            id("q_free"),
+            sized(qc, u64::from(QUEUE_DEPTH)).sub(id("q_cnt")),
+        ),
+        always(vec![if_(
+            id("push_ok"),
+            vec![nb(id("q_mem").at(id("q_wp")), id("q_word"))],
+        )]),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(id("q_wp"), sized(qa, 0)),
+                nb(id("q_rp"), sized(qa, 0)),
+                nb(id("q_cnt"), sized(qc, 0)),
+            ],
+            vec![
+                if_(id("push_ok"), vec![nb(id("q_wp"), inc("q_wp", qa))]),
+                if_else(
+                    id("clear_error"),
+                    vec![
+                        Stmt::Comment("The bus never pushes and clears in one cycle.".into()),
+                        nb(id("q_rp"), id("q_wp")),
+                        nb(id("q_cnt"), sized(qc, 0)),
+                    ],
+                    vec![
+                        if_(id("pop"), vec![nb(id("q_rp"), inc("q_rp", qa))]),
+                        nb(
+                            id("q_cnt"),
+                            id("q_cnt")
+                                .add(zext(id("push_ok"), 1, qc))
+                                .sub(zext(id("pop"), 1, qc)),
+                        ),
+                    ],
+                ),
+            ],
+        )]),
+        Item::Blank,
+        comment("---- Decode of the head word (fields of isa::FIELDS) ----"),
+    ]);
+    for fl in FIELDS {
+        items.push(wire_init(
+            &format!("f_{}", fl.name),
+            bits(fl.width),
+            bits_of(id("hw"), fl.lsb, fl.width),
+        ));
+    }
+    let op = |o: Opcode| id("f_op").eq(sized(fw("op"), o as u64));
+    items.extend([
+        wire_init("is_ls", None, op(Opcode::LoadStationary)),
+        wire_init("is_mm", None, op(Opcode::MultiplyMoving)),
+        wire_init("is_fence", None, op(Opcode::Fence)),
+    ]);
+    let unused = |o: Opcode| id("hw").bit_and(sized(64, !used_mask(o))).ne(sized(64, 0));
+    let range = |name: &str, max: u32| {
+        let w = fw(name);
+        id(&format!("f_{name}"))
+            .eq(sized(w, 0))
+            .or(id(&format!("f_{name}")).gt(sized(w, u64::from(max))))
+    };
+    // addr + count > SBUF_DEPTH in 18 bits (16-bit addr, counts below 2^13, depth <= 2^16).
+    let sbuf_over = |count: &str| {
+        zext(id("f_addr"), fw("addr"), 18)
+            .add(zext(id(&format!("f_{count}")), fw(count), 18))
+            .gt(sized(18, u64::from(g.sbuf_depth)))
+    };
+    let k_new = bits_of(id("f_k"), 0, g.k_w);
+    let m_new = bits_of(id("f_m"), 0, g.m_w);
+    items.push(comment(&format!(
+        "Bits an opcode may set: LOAD_STATIONARY {:#018x}, MULTIPLY_MOVING {:#018x}, FENCE {:#018x}.",
+        used_mask(Opcode::LoadStationary),
+        used_mask(Opcode::MultiplyMoving),
+        used_mask(Opcode::Fence)
+    )));
+    items.extend([
+        wire_init(
+            "unused_set",
+            None,
+            id("is_ls")
+                .and(unused(Opcode::LoadStationary))
+                .or(id("is_mm").and(unused(Opcode::MultiplyMoving)))
+                .or(id("is_fence").and(unused(Opcode::Fence))),
+        ),
+        wire_init(
+            "k_bad",
+            None,
+            id("is_ls").or(id("is_mm")).and(range("k", g.rows)),
+        ),
+        wire_init("m_bad", None, id("is_ls").and(range("m", g.cols))),
+        wire_init("n_bad", None, id("is_mm").and(range("n", g.psum_depth))),
+        wire_init(
+            "sbuf_bad",
+            None,
+            id("is_ls")
+                .and(sbuf_over("k"))
+                .or(id("is_mm").and(sbuf_over("n"))),
+        ),
+        wire_init(
+            "bank_bad",
+            None,
+            id("is_mm").and(
+                zext(id("f_bank"), fw("bank"), fw("bank") + 1)
+                    .ge(sized(fw("bank") + 1, u64::from(g.banks))),
+            ),
+        ),
+        wire_init(
+            "psum_bad",
+            None,
+            id("is_mm").and(
+                zext(id("f_offset"), fw("offset"), 14)
+                    .add(zext(id("f_n"), fw("n"), 14))
+                    .gt(sized(14, u64::from(g.psum_depth))),
+            ),
+        ),
+        wire_init(
+            "swap_bad",
+            None,
+            id("is_ls")
+                .and(id("pend").eq(sized(2, u64::from(MAX_PENDING_LOADS))))
+                .or(id("is_mm").and(cond(
+                    id("f_swap"),
+                    id("pend").eq(sized(2, 0)),
+                    not(id("in_use")),
+                ))),
+        ),
+    ]);
+    let checks = [
+        (
+            not(id("is_ls").or(id("is_mm")).or(id("is_fence"))),
+            ErrorCode::IllegalOpcode,
+        ),
+        (id("unused_set"), ErrorCode::UnusedBitsSet),
+        (id("k_bad"), ErrorCode::KRange),
+        (id("m_bad"), ErrorCode::MRange),
+        (id("n_bad"), ErrorCode::NRange),
+        (id("sbuf_bad"), ErrorCode::SbufRange),
+        (id("bank_bad"), ErrorCode::BankRange),
+        (id("psum_bad"), ErrorCode::PsumRange),
+        (id("swap_bad"), ErrorCode::SwapWithoutLoad),
+    ];
+    let mut chk = code(ErrorCode::None);
+    for (c, e) in checks.into_iter().rev() {
+        chk = cond(c, code(e), chk);
+    }
+    items.extend([
+        wire_init("chk", bits(8), chk),
+        wire_init(
+            "hv",
+            None,
+            id("q_cnt")
+                .ne(sized(qc, 0))
+                .and(not(id("err")))
+                .and(not(id("clear_error"))),
+        ),
+        wire_init(
+            "ok",
+            None,
+            id("hv").and(id("chk").eq(code(ErrorCode::None))),
+        ),
+        wire_init(
+            "bad",
+            None,
+            id("hv").and(id("chk").ne(code(ErrorCode::None))),
+        ),
+        wire_init(
+            "go_ls",
+            None,
+            id("ok").and(id("is_ls")).and(not(id("wl_valid"))),
+        ),
+        wire_init(
+            "go_mm",
+            None,
+            id("ok")
+                .and(id("is_mm"))
+                .and(not(id("mm_valid")).or(id("mm_ready")))
+                .and(id("mvq_cnt").ne(sized(2, 2))),
+        ),
+        wire_init(
+            "go_fence",
+            None,
+            id("ok").and(id("is_fence")).and(id("idle")),
+        ),
+        wire_init("pop", None, id("go_ls").or(id("go_mm")).or(id("go_fence"))),
+        Item::Blank,
+        comment("---- Loaded stationaries: pending loads (their m in order), the one in use ----"),
+        reg("pend", bits(2)),
+        reg("mf0", bits(g.m_w)),
+        reg("mf1", bits(g.m_w)),
+        reg("cur_m", bits(g.m_w)),
+        reg("kf0", bits(g.k_w)),
+        reg("kf1", bits(g.k_w)),
+        reg("cur_k", bits(g.k_w)),
+        reg("in_use", None),
+        wire_init(
+            "m_sel",
+            bits(g.m_w),
+            cond(id("f_swap"), id("mf0"), id("cur_m")),
+        ),
+        comment("The rows the core may use: never more than the stationary has (this is what lets the core swap early, ls_gapless)."),
+        wire_init("k_sel", bits(g.k_w), cond(id("f_swap"), id("kf0"), id("cur_k"))),
+        wire_init("k_eff", bits(g.k_w), cond(k_new.clone().lt(id("k_sel")), k_new.clone(), id("k_sel"))),
+        assign(id("pend_loads"), id("pend")),
+        assign(id("stationary"), id("in_use")),
+        always(vec![if_else(
+            id("rst"),
+            vec![nb(id("pend"), sized(2, 0)), nb(id("in_use"), bit(false))],
+            vec![
+                if_(
+                    id("clear_error").and(id("pend").eq(sized(2, 2))),
+                    vec![
+                        Stmt::Comment(
+                            "CLEAR_ERROR drops the load that waits (see wl_valid).".into(),
+                        ),
+                        nb(id("pend"), sized(2, 1)),
+                    ],
+                ),
+                if_(
+                    id("go_ls"),
+                    vec![
+                        nb(id("pend"), inc("pend", 2)),
+                        if_else(
+                            id("pend").eq(sized(2, 0)),
+                            vec![nb(id("mf0"), m_new.clone()), nb(id("kf0"), k_new.clone())],
+                            vec![nb(id("mf1"), m_new.clone()), nb(id("kf1"), k_new.clone())],
+                        ),
+                    ],
+                ),
+                if_(
+                    id("go_mm").and(id("f_swap")),
+                    vec![
+                        nb(id("pend"), dec("pend", 2)),
+                        nb(id("mf0"), id("mf1")),
+                        nb(id("cur_m"), id("mf0")),
+                        nb(id("kf0"), id("kf1")),
+                        nb(id("cur_k"), id("kf0")),
+                        nb(id("in_use"), bit(true)),
+                    ],
+                ),
+            ],
+        )]),
+        Item::Blank,
+        comment("---- MultiplyMoving header register (drives the core's mm port) ----"),
+        always(vec![if_else(
+            id("rst"),
+            vec![nb(id("mm_valid"), bit(false))],
+            vec![if_else(
+                id("go_mm"),
+                vec![nb(id("mm_valid"), bit(true))],
+                vec![if_(id("mm_ready"), vec![nb(id("mm_valid"), bit(false))])],
+            )],
+        )]),
+        always(vec![if_(
+            id("go_mm"),
+            vec![
+                nb(id("mm_k"), id("k_eff")),
+                nb(id("mm_m"), id("m_sel")),
+                nb(id("mm_n"), bits_of(id("f_n"), 0, g.n_w)),
+                nb(id("mm_bank"), bits_of(id("f_bank"), 0, g.bank_w)),
+                nb(id("mm_offset"), bits_of(id("f_offset"), 0, g.paddr_w)),
+                nb(id("mm_acc"), id("f_acc")),
+                nb(id("mm_swap"), id("f_swap")),
+            ],
+        )]),
+    ]);
+
+    // ---- load streamer ----
+    items.extend([
+        Item::Blank,
+        comment("---- Load streamer: K reads of SBUF port L; the port's output register holds the beat ----"),
+        comment("A dispatched load waits in wl_* until every earlier load is claimed by a dispatched"),
+        comment("swap (pend <= 1): only then is ls_ready sure to rise for it. CLEAR_ERROR drops it."),
+        reg("wl_valid", None),
+        reg("wl_addr", bits(g.sa_w)),
+        reg("wl_k", bits(g.k_w)),
+        reg("wl_m", bits(g.m_w)),
+        wire_init(
+            "wl_start",
+            None,
+            id("wl_valid")
+                .and(not(id("ld_act")))
+                .and(id("pend").ne(sized(2, 2))),
+        ),
+        reg("ld_act", None),
+        reg("ld_addr", bits(g.sa_w)),
+        reg("ld_left", bits(g.k_w)),
+        reg("ld_m", bits(g.m_w)),
+        reg("lq_last", None),
+        reg("lq_m", bits(g.m_w)),
+        wire_init("l_adv", None, not(id("ls_valid")).or(id("ls_ready"))),
+        wire_init("l_issue", None, id("l_adv").and(id("ld_act"))),
+        wire_init(
+            "ld_end",
+            None,
+            id("l_issue").and(id("ld_left").eq(sized(g.k_w, 1))),
+        ),
+        wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
+        assign(id("l_en"), id("l_issue")),
+        assign(id("l_addr"), id("ld_addr")),
+        assign(id("ls_last"), id("lq_last")),
+        gen_for(
+            "c",
+            int(0),
+            int(i64::from(g.cols)),
+            "g_ls_col",
+            vec![assign(
+                id("ls_data").part(
+                    id("c").mul(int(i64::from(g.data_w))),
+                    int(i64::from(g.data_w)),
+                ),
+                cond(
+                    id("lq_m").gt(id("c")),
+                    id("l_data").part(
+                        id("c").mul(int(i64::from(g.data_w))),
+                        int(i64::from(g.data_w)),
+                    ),
+                    sized(g.data_w, 0),
+                ),
+            )],
+        ),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(id("wl_valid"), bit(false)),
+                nb(id("ld_act"), bit(false)),
+                nb(id("ls_valid"), bit(false)),
+            ],
+            vec![
+                if_else(
+                    id("go_ls"),
+                    vec![nb(id("wl_valid"), bit(true))],
+                    vec![if_(
+                        id("wl_start")
+                            .or(id("clear_error").and(id("pend").eq(sized(2, 2)))),
+                        vec![nb(id("wl_valid"), bit(false))],
+                    )],
+                ),
+                if_(id("l_adv"), vec![nb(id("ls_valid"), id("ld_act"))]),
+                if_else(
+                    id("wl_start"),
+                    vec![nb(id("ld_act"), bit(true))],
+                    vec![if_(id("ld_end"), vec![nb(id("ld_act"), bit(false))])],
+                ),
+            ],
+        )]),
+        always(vec![
+            if_(
+                id("go_ls"),
+                vec![
+                    nb(id("wl_addr"), bits_of(id("f_addr"), 0, g.sa_w)),
+                    nb(id("wl_k"), k_new.clone()),
+                    nb(id("wl_m"), m_new.clone()),
+                ],
+            ),
+            if_else(
+                id("wl_start"),
+                vec![
+                    nb(id("ld_addr"), id("wl_addr")),
+                    nb(id("ld_left"), id("wl_k")),
+                    nb(id("ld_m"), id("wl_m")),
+                ],
+                vec![if_(
+                    id("l_issue"),
+                    vec![
+                        nb(id("ld_addr"), inc("ld_addr", g.sa_w)),
+                        nb(id("ld_left"), dec("ld_left", g.k_w)),
+                    ],
+                )],
+            ),
+            if_(
+                id("l_issue"),
+                vec![
+                    nb(id("lq_last"), id("ld_left").eq(sized(g.k_w, 1))),
+                    nb(id("lq_m"), id("ld_m")),
+                ],
+            ),
+        ]),
+    ]);
+
+    // ---- moving streamer ----
+    let km_new = zext(k_new, g.k_w, g.km_w).mul(zext(id("m_sel"), g.m_w, g.km_w));
+    let fifo_fields: [(&str, u32, Expr); 3] = [
+        ("addr", g.sa_w, bits_of(id("f_addr"), 0, g.sa_w)),
+        ("n", g.n_w, bits_of(id("f_n"), 0, g.n_w)),
+        ("km", g.km_w, id("km_new")),
+    ];
+    items.extend([
+        Item::Blank,
+        comment(
+            "---- Moving streamer: a 2-entry command FIFO, the active command, SBUF port M ----",
+        ),
+        wire_init("km_new", bits(g.km_w), km_new),
+        reg("mvq_cnt", bits(2)),
+    ]);
+    for (name, w, _) in &fifo_fields {
+        items.push(reg(&format!("mvq0_{name}"), bits(*w)));
+        items.push(reg(&format!("mvq1_{name}"), bits(*w)));
+    }
+    items.extend([
+        reg("mv_act", None),
+        reg("mv_addr", bits(g.sa_w)),
+        reg("mv_left", bits(g.n_w)),
+        reg("mv_km", bits(g.km_w)),
+        reg("mq_last", None),
+        reg("mq_km", bits(g.km_w)),
+        wire_init("m_adv", None, not(id("mv_valid")).or(id("mv_ready"))),
+        wire_init("m_issue", None, id("m_adv").and(id("mv_act"))),
+        wire_init(
+            "mv_end",
+            None,
+            id("m_issue").and(id("mv_left").eq(sized(g.n_w, 1))),
+        ),
+        wire_init(
+            "mv_take",
+            None,
+            id("mvq_cnt")
+                .ne(sized(2, 0))
+                .and(not(id("mv_act")).or(id("mv_end"))),
+        ),
+        wire_init("mv_fire", None, id("mv_valid").and(id("mv_ready"))),
+        assign(id("m_en"), id("m_issue")),
+        assign(id("m_addr"), id("mv_addr")),
+        assign(id("mv_data"), id("m_data")),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(id("mv_act"), bit(false)),
+                nb(id("mv_valid"), bit(false)),
+                nb(id("mvq_cnt"), sized(2, 0)),
+            ],
+            vec![
+                if_(id("m_adv"), vec![nb(id("mv_valid"), id("mv_act"))]),
+                if_else(
+                    id("mv_take"),
+                    vec![nb(id("mv_act"), bit(true))],
+                    vec![if_(id("mv_end"), vec![nb(id("mv_act"), bit(false))])],
+                ),
+                nb(
+                    id("mvq_cnt"),
+                    id("mvq_cnt")
+                        .add(zext(id("go_mm"), 1, 2))
+                        .sub(zext(id("mv_take"), 1, 2)),
+                ),
+            ],
+        )]),
+    ]);
+    // The FIFO's fields and the active command's registers they load.
+    let active = |name: &str| {
+        if name == "n" {
+            "mv_left".to_string()
+        } else {
+            format!("mv_{name}")
+        }
+    };
+    let mut take = vec![];
+    let mut step = vec![];
+    let mut shift = vec![];
+    let mut new0 = vec![];
+    let mut new1 = vec![];
+    for (name, _, value) in &fifo_fields {
+        let q0 = format!("mvq0_{name}");
+        let q1 = format!("mvq1_{name}");
+        take.push(nb(id(&active(name)), id(&q0)));
+        shift.push(nb(id(&q0), id(&q1)));
+        new0.push(nb(id(&q0), value.clone()));
+        new1.push(nb(id(&q1), value.clone()));
+    }
+    step.push(nb(id("mv_addr"), inc("mv_addr", g.sa_w)));
+    step.push(nb(id("mv_left"), dec("mv_left", g.n_w)));
+    items.push(always(vec![
+        if_else(id("mv_take"), take, vec![if_(id("m_issue"), step)]),
+        if_(
+            id("m_issue"),
+            vec![
+                nb(id("mq_last"), id("mv_left").eq(sized(g.n_w, 1))),
+                nb(id("mq_km"), id("mv_km")),
+            ],
+        ),
+        Stmt::Comment("FIFO: head mvq0, tail mvq1 (go_mm only when not full).".into()),
+        if_else(
+            id("mv_take").and(id("mvq_cnt").eq(sized(2, 2))),
+            shift,
+            vec![if_else(
+                id("go_mm").and(
+                    id("mv_take")
+                        .and(id("mvq_cnt").eq(sized(2, 1)))
+                        .or(not(id("mv_take")).and(id("mvq_cnt").eq(sized(2, 0)))),
+                ),
+                new0,
+                vec![if_(id("go_mm").and(id("mvq_cnt").eq(sized(2, 1))), new1)],
+            )],
+        ),
+    ]));
+
+    // ---- FENCE, busy, errors, counters ----
+    items.extend([
+        Item::Blank,
+        comment("---- FENCE condition, busy, error register, counters ----"),
+        wire_init(
+            "idle",
+            None,
+            not(id("ld_act"))
+                .and(not(id("ls_valid")))
+                .and(not(id("mv_act")))
+                .and(not(id("mv_valid")))
+                .and(id("mvq_cnt").eq(sized(2, 0)))
+                .and(not(id("mm_valid")))
+                .and(not(id("core_busy"))),
+        ),
+        wire_init(
+            "work",
+            None,
+            id("q_cnt")
+                .ne(sized(qc, 0))
+                .and(not(id("err")))
+                .or(not(id("idle"))),
+        ),
+        assign(
+            id("st_stalled"),
+            id("wl_valid")
+                .and(id("pend").eq(sized(2, 2)))
+                .and(not(id("work"))),
+        ),
+        assign(id("st_busy"), id("work").or(id("wl_valid"))),
+        reg("err", None),
+        reg("err_code", bits(8)),
+        assign(id("st_error"), id("err")),
+        assign(id("st_code"), id("err_code")),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(id("err"), bit(false)),
+                nb(id("err_code"), code(ErrorCode::None)),
+            ],
+            vec![if_else(
+                id("clear_error"),
+                vec![
+                    Stmt::Comment("A bus error in the same cycle (from a read) is kept.".into()),
+                    nb(id("err"), id("bus_err")),
+                    nb(
+                        id("err_code"),
+                        cond(id("bus_err"), id("bus_code"), code(ErrorCode::None)),
+                    ),
+                ],
+                vec![if_(
+                    not(id("err")).and(id("bad").or(id("bus_err"))),
+                    vec![
+                        nb(id("err"), bit(true)),
+                        nb(id("err_code"), cond(id("bad"), id("chk"), id("bus_code"))),
+                    ],
+                )],
+            )],
+        )]),
+        wire_init("ls_ret", None, id("ls_fire").and(id("lq_last"))),
+        wire_init("mv_ret", None, id("mv_fire").and(id("mq_last"))),
+        always(vec![if_else(
+            id("rst").or(id("clear_counters")),
+            vec![
+                nb(id("cycles"), sized(64, 0)),
+                nb(id("macs"), sized(64, 0)),
+                nb(id("retired"), sized(32, 0)),
+            ],
+            vec![
+                if_(
+                    id("st_busy").and(not(id("st_stalled"))),
+                    vec![nb(id("cycles"), inc("cycles", 64))],
+                ),
+                if_(
+                    id("mv_fire"),
+                    vec![nb(
+                        id("macs"),
+                        id("macs").add(zext(id("mq_km"), g.km_w, 64)),
+                    )],
+                ),
+                nb(
+                    id("retired"),
+                    id("retired").add(zext(
+                        zext(id("ls_ret"), 1, 2)
+                            .add(zext(id("mv_ret"), 1, 2))
+                            .add(zext(id("go_fence"), 1, 2)),
+                        2,
+                        32,
+                    )),
+                ),
+            ],
+        )]),
+    ]);
+
+    let items = hoist(items);
+    Module {
+        name: "systolic_sequencer".into(),
+        doc: vec![
+            "Sequencer: 16 x 64-bit instruction queue, in-order dispatch with the checks of".into(),
+            "isa::ErrorCode, a load streamer (SBUF port L -> ls) and a moving streamer (mm header"
+                .into(),
+            "register, SBUF port M -> mv) running concurrently, error register, counters.".into(),
+        ],
+        params: vec![],
+        ports: vec![
+            input("clk", None, ""),
+            input("rst", None, "synchronous, active high"),
+            input("q_push", None, "push q_word (never when full)"),
+            input("q_word", bits(64), "instruction"),
+            input("clear_error", None, "clear the error, empty the queue"),
+            input("clear_counters", None, ""),
+            input("bus_err", None, "the bus slave reports an error"),
+            input("bus_code", bits(8), "its isa::ErrorCode"),
+            output("q_free", bits(qc), "free queue slots"),
+            output("st_busy", None, "see the timing contract"),
+            output(
+                "st_stalled",
+                None,
+                "only a load that waits for an unissued swap",
+            ),
+            output("st_error", None, "dispatch stopped by an error"),
+            output("st_code", bits(8), "first error since clear_error"),
+            output("pend_loads", bits(2), "loads not yet claimed by a swap"),
+            output("stationary", None, "a stationary is in use"),
+            output_reg("cycles", bits(64), "busy cycles"),
+            output_reg("macs", bits(64), "useful MACs"),
+            output_reg("retired", bits(32), "instructions retired"),
+            output("l_en", None, "SBUF port L"),
+            output("l_addr", bits(g.sa_w), ""),
+            input("l_data", bits(g.cols * g.data_w), ""),
+            output("m_en", None, "SBUF port M"),
+            output("m_addr", bits(g.sa_w), ""),
+            input("m_data", bits(g.rows * g.data_w), ""),
+            output_reg("ls_valid", None, "core: stationary rows"),
+            input("ls_ready", None, ""),
+            output("ls_data", bits(g.cols * g.data_w), ""),
+            output("ls_last", None, ""),
+            output_reg("mm_valid", None, "core: MultiplyMoving header"),
+            input("mm_ready", None, ""),
+            output_reg("mm_k", bits(g.k_w), ""),
+            output_reg("mm_m", bits(g.m_w), ""),
+            output_reg("mm_n", bits(g.n_w), ""),
+            output_reg("mm_bank", bits(g.bank_w), ""),
+            output_reg("mm_offset", bits(g.paddr_w), ""),
+            output_reg("mm_acc", None, ""),
+            output_reg("mm_swap", None, ""),
+            output_reg("mv_valid", None, "core: moving columns"),
+            input("mv_ready", None, ""),
+            output("mv_data", bits(g.rows * g.data_w), ""),
+            input("core_busy", None, "the core's busy"),
+        ],
+        items,
+    }
+}
