@@ -10,9 +10,10 @@ use serde::Serialize;
 use systolic::config::Config;
 use systolic::cosim::board::SimBoard;
 use systolic::cosim::HarnessOptions;
-use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
+use systolic::engine::gemm::{self, gemm, GemmOptions, Matrix};
+use systolic::files::OutputPath;
 use systolic::frame::DEFAULT_BAUD;
-use systolic::npy::{self, Array2};
+use systolic::npy::Array2;
 use systolic::rtl::board::BoardParams;
 use systolic::uart::engine::UartEngine;
 use systolic::uart::serial::SerialPort;
@@ -177,7 +178,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `--baud` must be one the serial port can be set to (checked before the port is opened, so
+/// a typo is a usage error, not a port problem).
+fn check_baud(baud: u32) -> anyhow::Result<()> {
+    let ok = systolic::uart::serial::supported_bauds();
+    if ok.contains(&baud) {
+        return Ok(());
+    }
+    let list: Vec<String> = ok.iter().map(u32::to_string).collect();
+    Err(UsageError {
+        message: format!(
+            "--baud {baud}: not a standard serial baud rate (one of {})",
+            list.join(", ")
+        ),
+        hint: Some("give the baud rate the board design was built for (115200 by default)"),
+    }
+    .into())
+}
+
 fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    check_baud(args.baud)?;
     let serial = SerialPort::open(&args.port, args.baud)?;
     let mut link = systolic::uart::Link::new(serial, LinkOptions::default());
     let info = systolic::uart::engine::probe(&mut link)?;
@@ -202,26 +222,34 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
 
 fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
-    let a = super::run::read_operand(&args.a, "A", cfg.format)?;
-    let b = super::run::read_operand(&args.b, "B", cfg.format)?;
     if args.attempts == 0 {
         return Err(usage(
-            "--attempts must be at least 1".into(),
+            "--attempts 0: at least 1 attempt per request".into(),
             "the default is 5",
         ));
     }
+    if args.port.is_some() {
+        check_baud(args.baud)?;
+    }
+    if let Some(cpb) = args.sim {
+        if cpb < 4 {
+            return Err(usage(
+                format!("--sim {cpb}: at least 4 clock cycles per bit"),
+                "e.g. --sim 8",
+            ));
+        }
+    }
+    let out = OutputPath::check(&args.out, "--out")?;
+    let a = super::run::read_operand(&args.a, "A", cfg.format)?;
+    let b = super::run::read_operand(&args.b, "B", cfg.format)?;
+    gemm::check(&cfg, &a, &b, &GemmOptions::default())
+        .map_err(|e| super::run::gemm_error(e, "board"))?;
     let opts = LinkOptions {
         attempts: args.attempts,
         ..LinkOptions::default()
     };
     match (&args.port, args.sim) {
         (_, Some(cpb)) => {
-            if cpb < 4 {
-                return Err(usage(
-                    format!("--sim {cpb}: at least 4 clock cycles per bit"),
-                    "e.g. --sim 8",
-                ));
-            }
             let params = BoardParams {
                 clks_per_bit: cpb,
                 heartbeat_w: 8,
@@ -229,12 +257,12 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
             };
             let board = SimBoard::build(&cfg, &params, &HarnessOptions::default())?;
             let e = UartEngine::connect(board, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &args)
+            finish(&cfg, e, &a, &b, &out, &args)
         }
         (Some(port), None) => {
             let serial = SerialPort::open(port, args.baud)?;
             let e = UartEngine::connect(serial, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &args)
+            finish(&cfg, e, &a, &b, &out, &args)
         }
         (None, None) => Err(usage(
             "give --port (a board) or --sim (the simulated board)".into(),
@@ -248,6 +276,7 @@ fn finish<T: Transport>(
     mut engine: UartEngine<T>,
     a: &Matrix,
     b: &Matrix,
+    out: &OutputPath,
     args: &RunArgs,
 ) -> anyhow::Result<ExitCode> {
     let start = std::time::Instant::now();
@@ -258,19 +287,7 @@ fn finish<T: Transport>(
             if let Some(link) = engine.bus_mut().take_link_error() {
                 return Err(link.into());
             }
-            return Err(match e {
-                GemmError::Chain { .. }
-                | GemmError::Empty { .. }
-                | GemmError::DataLength { .. } => usage(
-                    e.to_string(),
-                    "C = A x B takes A of M x K and B of K x N (M, K, N >= 1)",
-                ),
-                GemmError::Value { .. } => usage(
-                    e.to_string(),
-                    "every value must lie in the format's range: choose the format with --format",
-                ),
-                e => anyhow::Error::new(e).context("running the product on the board"),
-            });
+            return Err(super::run::gemm_error(e, "board"));
         }
     };
     let dtype = super::run::out_dtype(cfg);
@@ -280,7 +297,7 @@ fn finish<T: Transport>(
         cols: result.c.cols,
         data: result.c.data,
     };
-    npy::write(&args.out, &c)?;
+    super::run::write_npy(out, &c)?;
     let report = Report {
         config: format!(
             "{} ({}x{} {}, acc {} bits, hash {})",
