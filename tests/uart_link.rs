@@ -1223,3 +1223,53 @@ fn the_board_design_speaks_the_protocol_in_icarus() {
     assert_eq!((frames[5].seq, frames[5].payload.clone()), (5, vec![0]));
     assert_eq!(word(&frames[6], 0), 2, "two FENCEs retired, not three");
 }
+
+/// A line that never goes quiet: every read returns a byte (wrong device, wrong baud rate,
+/// electrical noise). Counts the reads.
+struct Noisy {
+    rng: SplitMix64,
+    reads: u64,
+}
+
+impl Transport for Noisy {
+    fn send(&mut self, _bytes: &[u8]) -> Result<(), LinkError> {
+        Ok(())
+    }
+    fn recv(&mut self, _chars: u32) -> Result<Option<u8>, LinkError> {
+        self.reads += 1;
+        Ok(Some(self.rng.next_u64() as u8))
+    }
+    fn discard_input(&mut self) -> Result<(), LinkError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "a noisy line".into()
+    }
+}
+
+#[test]
+fn a_line_that_never_goes_quiet_ends_in_an_error_saying_what_was_seen() {
+    for attempts in [1, 3] {
+        let mut noisy = Noisy {
+            rng: SplitMix64::new(5),
+            reads: 0,
+        };
+        let opts = LinkOptions {
+            attempts,
+            ..LinkOptions::default()
+        };
+        let err = UartEngine::connect(&mut noisy, &preset(), opts)
+            .err()
+            .expect("a noisy line cannot connect");
+        let text = err.to_string();
+        assert!(matches!(err, LinkError::Noise { .. }), "{text}");
+        assert!(
+            text.contains("keeps sending bytes") && text.contains(&format!("{attempts} attempts")),
+            "{text}"
+        );
+        // Each attempt reads at most its budget, and its drain at most as much again.
+        let bound = u64::from(attempts) * 2 * systolic::uart::ATTEMPT_BYTES;
+        assert!(noisy.reads <= bound, "{} reads > {bound}", noisy.reads);
+        assert!(noisy.reads >= u64::from(attempts), "{}", noisy.reads);
+    }
+}

@@ -44,6 +44,9 @@ pub struct ProbeArgs {
     /// Baud rate of the link.
     #[arg(long, default_value_t = DEFAULT_BAUD)]
     pub baud: u32,
+    /// Attempts before giving up (timeouts, NAKs, corrupted answers).
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
     /// Print the answer as JSON.
     #[arg(long)]
     pub json: bool,
@@ -163,6 +166,10 @@ pub fn hint(e: &LinkError) -> Option<&'static str> {
              and give the baud rate it was built for (--baud)"
         }
         LinkError::Unreliable { .. } => "check the cable, or try a lower --baud",
+        LinkError::Noise { .. } => {
+            "check --port (the board's UART, e.g. the iCEBreaker's second FTDI channel) and that \
+             --baud is the rate the board design was built for"
+        }
         LinkError::WrongDevice { .. } | LinkError::WrongDesign { .. } => {
             "give the configuration the board was programmed with (--preset and flags), or program \
              the board with this one"
@@ -176,6 +183,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         BoardCommand::Run(a) => run_gemm(a),
         BoardCommand::Probe(a) => probe(a),
     }
+}
+
+fn check_attempts(attempts: u32) -> anyhow::Result<()> {
+    if attempts == 0 {
+        return Err(usage(
+            "--attempts 0: at least 1 attempt per request".into(),
+            "the default is 5",
+        ));
+    }
+    Ok(())
 }
 
 /// `--baud` must be one the serial port can be set to (checked before the port is opened, so
@@ -197,9 +214,14 @@ fn check_baud(baud: u32) -> anyhow::Result<()> {
 }
 
 fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    check_attempts(args.attempts)?;
     check_baud(args.baud)?;
     let serial = SerialPort::open(&args.port, args.baud)?;
-    let mut link = systolic::uart::Link::new(serial, LinkOptions::default());
+    let opts = LinkOptions {
+        attempts: args.attempts,
+        ..LinkOptions::default()
+    };
+    let mut link = systolic::uart::Link::new(serial, opts);
     let info = systolic::uart::engine::probe(&mut link)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&info)?);
@@ -222,12 +244,7 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
 
 fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
-    if args.attempts == 0 {
-        return Err(usage(
-            "--attempts 0: at least 1 attempt per request".into(),
-            "the default is 5",
-        ));
-    }
+    check_attempts(args.attempts)?;
     if args.port.is_some() {
         check_baud(args.baud)?;
     }
