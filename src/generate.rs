@@ -18,6 +18,8 @@ use crate::rtl::design::{Design, Level};
 pub struct Summary {
     pub name: String,
     pub hash: String,
+    /// The VERSION register's value (the hash's first 8 hex digits), as the engine reports it.
+    pub version: String,
     pub level: String,
     pub top: String,
     pub dir: PathBuf,
@@ -137,6 +139,7 @@ pub fn write_design(design: &Design, dir: &Path) -> Result<Summary, WriteError> 
     Ok(Summary {
         name: cfg.name.clone(),
         hash: cfg.hash(),
+        version: format!("{:#010x}", crate::regs::version(cfg)),
         level: design.level.name().to_string(),
         top: design.top_name().to_string(),
         dir: dir.to_path_buf(),

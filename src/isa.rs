@@ -21,6 +21,11 @@
 
 use std::fmt;
 
+/// Loads that may be pending at once (dispatched, not yet claimed by a swap): the one in the
+/// core's shadow weights and one more. A LOAD_STATIONARY beyond them is `SwapWithoutLoad`: in
+/// order, the swaps that would free the shadow come after it, so it could never be served.
+pub const MAX_PENDING_LOADS: u32 = 2;
+
 /// Operation codes (field `op`). Code 0 is illegal on purpose: a zero word is never executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -58,7 +63,8 @@ pub struct Field {
     pub width: u32,
     /// Which opcodes use it.
     pub used_by: &'static [Opcode],
-    pub meaning: &'static str,
+    /// What it means for each opcode that uses it (the same order as `used_by`).
+    pub meaning: &'static [&'static str],
 }
 
 impl Field {
@@ -88,63 +94,71 @@ pub const FIELDS: [Field; 9] = [
         lsb: 0,
         width: 4,
         used_by: &[LS, MM, Opcode::Fence],
-        meaning: "operation code",
+        meaning: &["operation code", "operation code", "operation code"],
     },
     Field {
         name: "addr",
         lsb: 4,
         width: 16,
         used_by: &[LS, MM],
-        meaning: "SBUF entry of column 0 (all partitions)",
+        meaning: &[
+            "SBUF entry of stationary row 0: row k' is entry addr + k' (column m' in partition m')",
+            "SBUF entry of moving column 0: column n' is entry addr + n' (row k' in partition k')",
+        ],
     },
     Field {
         name: "k",
         lsb: 20,
         width: 9,
         used_by: &[LS, MM],
-        meaning: "partitions used, 1..=rows",
+        meaning: &[
+            "stationary rows (the contraction K), 1..=rows: entries addr..addr+k",
+            "contraction rows K, 1..=rows: partitions 0..k of each moving column (rows >= k of the array see 0)",
+        ],
     },
     Field {
         name: "m",
         lsb: 29,
         width: 9,
         used_by: &[LS],
-        meaning: "stationary columns, 1..=cols",
+        meaning: &["stationary columns M, 1..=cols: partitions 0..m (columns >= m load as 0)"],
     },
     Field {
         name: "n",
         lsb: 29,
         width: 13,
         used_by: &[MM],
-        meaning: "moving columns, 1..=psum_depth",
+        meaning: &["moving columns N, 1..=psum_depth: entries addr..addr+n, one PSUM entry each"],
     },
     Field {
         name: "bank",
         lsb: 42,
         width: 6,
         used_by: &[MM],
-        meaning: "PSUM bank",
+        meaning: &["PSUM bank, 0..psum_banks"],
     },
     Field {
         name: "offset",
         lsb: 48,
         width: 12,
         used_by: &[MM],
-        meaning: "PSUM address of column 0",
+        meaning: &["PSUM entry of moving column 0: column n' lands in entry offset + n'"],
     },
     Field {
         name: "acc",
         lsb: 60,
         width: 1,
         used_by: &[MM],
-        meaning: "1: accumulate, 0: overwrite",
+        meaning: &["1: add to the PSUM entries, 0: overwrite them"],
     },
     Field {
         name: "swap",
         lsb: 61,
         width: 1,
         used_by: &[MM],
-        meaning: "1: use the most recently loaded stationary",
+        meaning: &[
+            "1: first make the oldest loaded, not yet used stationary the one in use (for this and later instructions); 0: keep the one in use",
+        ],
     },
 ];
 
@@ -328,7 +342,9 @@ impl ErrorCode {
             ErrorCode::BankRange => "bank >= psum_banks",
             ErrorCode::PsumRange => "offset + n exceeds psum_depth",
             ErrorCode::SwapWithoutLoad => {
-                "swap with no loaded stationary, or a MULTIPLY_MOVING with none in use"
+                "a MULTIPLY_MOVING with swap = 1 and no loaded stationary waiting, one with swap = 0 \
+                 and none in use, or a LOAD_STATIONARY while two loads already wait for their swaps \
+                 (the engine stops: it does not wait, since the swaps come after it in order)"
             }
             ErrorCode::QueueOverflow => "an instruction was pushed while the queue was full",
             ErrorCode::BusAddress => "a bus access to an unmapped or read-only address",
@@ -354,24 +370,94 @@ pub fn markdown() -> String {
             format!("{}..{}", f.lsb + f.width - 1, f.lsb)
         };
         let users: Vec<&str> = f.used_by.iter().map(|o| o.mnemonic()).collect();
+        let same = f.meaning.iter().all(|m| *m == f.meaning[0]);
+        let meaning = if same {
+            f.meaning[0].to_string()
+        } else {
+            let per: Vec<String> = f
+                .used_by
+                .iter()
+                .zip(f.meaning)
+                .map(|(o, m)| format!("{}: {m}", o.mnemonic()))
+                .collect();
+            per.join("; ")
+        };
         s.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             f.name,
             bits,
             users.join(", "),
-            f.meaning
+            meaning
         ));
     }
     s.push_str("\n## Error codes\n\n| code | name | meaning |\n|---|---|---|\n");
     for e in ErrorCode::ALL {
         s.push_str(&format!("| {} | `{:?}` | {} |\n", e as u8, e, e.meaning()));
     }
+    s.push_str(&worked_example());
     s
+}
+
+/// The section of `docs/isa.md` that goes from `C = A x B` to SBUF contents and instruction
+/// words (the words are encoded by [`Instr::encode`]).
+fn worked_example() -> String {
+    let ls = Instr::LoadStationary {
+        addr: 0,
+        k: 2,
+        m: 3,
+    };
+    let mm = Instr::MultiplyMoving {
+        addr: 8,
+        k: 2,
+        n: 4,
+        bank: 0,
+        offset: 0,
+        acc: false,
+        swap: true,
+    };
+    let word = |i: Instr| {
+        let w = i.encode();
+        format!(
+            "`{w:#018x}` (INSTR_LO `{:#010x}`, then INSTR_HI `{:#010x}`)",
+            w as u32,
+            (w >> 32) as u32
+        )
+    };
+    format!(
+        "\n## Worked example: C = A x B\n\n\
+         On an engine of 4 x 4 (rows x cols), A is 3 x 2 (M = 3, K = 2) and B is 2 x 4 (K = 2, N = 4). \
+         A is the **stationary** (its rows become the array's columns, so M <= cols), B is the \
+         **moving** data (its N columns stream through, N <= psum_depth), K <= rows is the contraction.\n\n\
+         1. SBUF, stationary (A stored transposed: M on partitions): partition m' holds row m' of A, \
+         A[m'][k'] at entry addr + k'. With addr = 0: partition 0 entries 0, 1 = A[0][0], A[0][1]; \
+         partition 1 = A[1][0], A[1][1]; partition 2 = A[2][0], A[2][1].\n\
+         2. SBUF, moving (B as it is: K on partitions): partition k' holds row k' of B, B[k'][n'] at \
+         entry addr + n'. With addr = 8: partition 0 entries 8..11 = B[0][0..4], partition 1 entries \
+         8..11 = B[1][0..4].\n\
+         3. `{ls}` = {}: loads stationary[k'][m'] = A[m'][k'] into the shadow weights.\n\
+         4. `{mm}` = {}: swaps that stationary in and streams the 4 moving columns.\n\
+         5. Result: psum[bank 0][offset + n'][m'] = sum over k' of A[m'][k'] * B[k'][n'] = C[m'][n']. \
+         PSUM entry n' holds **column n' of C** (C[0..3][n'], one value per array column m'); \
+         columns m' >= 3 are not written. Reading entries 0..3 (PSUM_SELECT, then PSUM_DATA) gives C \
+         transposed.\n\n\
+         A larger product tiles M by cols (one stationary per tile), K by rows (accumulating tiles \
+         with acc = 1 into the same PSUM entries) and N by psum_depth; `src/engine/gemm.rs` does \
+         exactly this.\n",
+        word(ls),
+        word(mm)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_field_has_one_meaning_per_opcode_that_uses_it() {
+        for f in FIELDS {
+            assert_eq!(f.meaning.len(), f.used_by.len(), "{}", f.name);
+        }
+    }
 
     #[test]
     fn fields_of_one_opcode_do_not_overlap_and_fit_64_bits() {

@@ -15,12 +15,13 @@
 //! (MULTIPLY_MOVING: `n` not in `1..=psum_depth`), `SbufRange` (LOAD_STATIONARY reads entries
 //! `addr..addr + k`, MULTIPLY_MOVING entries `addr..addr + n`; beyond `sbuf_depth` is an error),
 //! `BankRange`, `PsumRange` (`offset + n > psum_depth`), `SwapWithoutLoad` (a swap with no loaded
-//! stationary waiting, or a MULTIPLY_MOVING without swap before any stationary was swapped in).
+//! stationary waiting, a MULTIPLY_MOVING without swap before any stationary was swapped in, or a
+//! LOAD_STATIONARY while [`MAX_PENDING_LOADS`] loads already wait for their swaps).
 //!
 //! * `LOAD_STATIONARY addr, k, m`: stationary row `k' < k` is entry `addr + k'` of partitions
 //!   `0..cols`, columns `>= m` forced to 0 (the stationary is stored transposed: M on
-//!   partitions). The core holds one loaded stationary in its shadow registers; further loads
-//!   wait in a FIFO (legal in the ISA: the hardware blocks them) and are streamed into the core,
+//!   partitions). The core holds one loaded stationary in its shadow registers; one further
+//!   load waits (the hardware holds it until the shadow is free) and is streamed into the core,
 //!   reading the SBUF *at that moment*, right after the swap that frees the shadow. Swaps consume
 //!   stationaries in load order. A load counts as retired when it is streamed into the core.
 //! * `MULTIPLY_MOVING addr, k, n, bank, offset, acc, swap`: moving beat `n'` is entry
@@ -47,7 +48,7 @@ use std::collections::VecDeque;
 
 use crate::config::Config;
 use crate::golden::{EngineError, EngineModel};
-use crate::isa::{DecodeError, ErrorCode, Instr, FIELDS};
+use crate::isa::{DecodeError, ErrorCode, Instr, FIELDS, MAX_PENDING_LOADS};
 use crate::program::Command;
 
 use super::{BackendError, Counters, Engine, Status};
@@ -134,6 +135,11 @@ impl GoldenEngine {
         &self.core
     }
 
+    /// Loads accepted and not claimed by a swap yet: the one in the shadow and those waiting.
+    fn pending_loads(&self) -> usize {
+        usize::from(self.shadow_m.is_some()) + self.waiting.len()
+    }
+
     /// Loads accepted but not streamed into the core yet.
     pub fn waiting_loads(&self) -> usize {
         self.waiting.len()
@@ -157,6 +163,8 @@ impl GoldenEngine {
                     ErrorCode::MRange
                 } else if !sbuf_ok(addr, k) {
                     ErrorCode::SbufRange
+                } else if self.pending_loads() >= MAX_PENDING_LOADS as usize {
+                    ErrorCode::SwapWithoutLoad
                 } else {
                     ErrorCode::None
                 }
