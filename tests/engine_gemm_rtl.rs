@@ -54,7 +54,7 @@ fn engine(
     cfg: impl FnOnce() -> Config,
 ) -> Option<&'static Mutex<RtlEngine>> {
     slot.get_or_init(|| {
-        if !common::require_tool("verilator", "--version") {
+        if !common::require_tool("verilator", "engine") {
             return None;
         }
         let cfg = cfg();

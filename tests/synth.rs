@@ -23,6 +23,8 @@
 //! 55 s the PLL board top's;
 //! `scripts/fpga-tools.sh` warms it; cold, add ~2 min).
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -159,7 +161,7 @@ fn post_synthesis_cosim(
     netlist: &str,
     break_it: Option<(&str, &str, &str)>,
 ) {
-    if !systolic::tools::require_tool("verilator", "post-synthesis co-simulation") {
+    if !common::require_tool("verilator", "post-synthesis co-simulation") {
         return;
     }
     let v = systolic::synth::verify::verify(cfg, family, dir, netlist, 1, 7, &mut |_| {})
@@ -259,7 +261,7 @@ fn icebreaker_board_flow(
 /// `systolic synth --verify`'s check of a board top, one random product through its real UART
 /// pins, which must equal the golden engine's.
 fn board_netlist_gemm(cfg: &Config, r: &systolic::synth::Report, o: &SynthOptions, seed: u64) {
-    if !systolic::tools::require_tool("verilator", "board-top post-synthesis simulation") {
+    if !common::require_tool("verilator", "board-top post-synthesis simulation") {
         return;
     }
     let v = systolic::synth::verify::verify_board(cfg, o, &r.netlist_verilog, 1, seed, &mut |l| {
