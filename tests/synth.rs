@@ -58,18 +58,8 @@ fn config(rows: u32, cols: u32) -> Config {
         name: format!("t{rows}x{cols}"),
         rows,
         cols,
-        format: "int8".into(),
-        acc_bits: 32,
-        psum_banks: 2,
         psum_depth: 16,
-        sbuf_depth: 1024,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }
@@ -198,18 +188,9 @@ fn board_config(name: &str, rows: u32, cols: u32) -> Config {
         name: name.into(),
         rows,
         cols,
-        format: "int8".into(),
-        acc_bits: 32,
-        psum_banks: 2,
         psum_depth: 16,
         sbuf_depth: 64,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .unwrap()
 }

@@ -470,16 +470,9 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             cols,
             format: format.into(),
             acc_bits: acc,
-            psum_banks: 2,
             psum_depth: 16,
             sbuf_depth: 64,
-            pe_latency: 1,
-            primitives: Default::default(),
-            dsp_cols: None,
-            psum_split: false,
-            sbuf_layout: Default::default(),
-            tile_cols: 1,
-            keep_tokens: false,
+            ..Default::default()
         })
         .unwrap()
     };

@@ -7,18 +7,7 @@ fn raw(rows: u32, cols: u32) -> RawConfig {
         name: "t".into(),
         rows,
         cols,
-        format: "int8".into(),
-        acc_bits: 32,
-        psum_banks: 2,
-        psum_depth: 64,
-        sbuf_depth: 1024,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: SbufLayout::Partitioned,
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     }
 }
 
@@ -350,4 +339,25 @@ fn hash_is_stable_and_sensitive() {
     assert_eq!(a.hash(), b.hash());
     assert_ne!(a.hash(), c.hash());
     assert_eq!(a.hash().len(), 16);
+}
+
+#[test]
+fn default_is_a_preset_file_naming_only_rows_and_cols() {
+    let parsed: RawConfig = toml::from_str("rows = 8\ncols = 8\n").unwrap();
+    assert_eq!(RawConfig::default(), parsed);
+    let c = Config::from_raw(&RawConfig::default()).unwrap();
+    assert_eq!(
+        c.canonical_toml(),
+        "name = \"custom\"\nrows = 8\ncols = 8\nformat = \"int8\"\nacc_bits = 32\n\
+         psum_banks = 2\npsum_depth = 64\nsbuf_depth = 1024\n"
+    );
+    let flags = Overrides {
+        rows: Some(8),
+        cols: Some(8),
+        ..Overrides::default()
+    };
+    assert_eq!(Config::from_overrides(&flags).unwrap(), c);
+    // Without rows and cols the flags alone are no configuration.
+    let e = Config::from_overrides(&Overrides::default()).unwrap_err();
+    assert_eq!(e.to_string(), "rows = 0 is out of range: allowed 1..=256");
 }

@@ -315,18 +315,7 @@ mod tests {
             name: "t".into(),
             rows,
             cols,
-            format: "int8".into(),
-            acc_bits: 32,
-            psum_banks: 2,
-            psum_depth: 64,
-            sbuf_depth: 1024,
-            pe_latency: 1,
-            primitives: Default::default(),
-            dsp_cols: None,
-            psum_split: false,
-            sbuf_layout: Default::default(),
-            tile_cols: 1,
-            keep_tokens: false,
+            ..Default::default()
         })
         .unwrap()
     }
