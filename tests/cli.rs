@@ -173,7 +173,7 @@ fn same_config_gives_byte_identical_output_and_json() {
 
 #[test]
 fn cosim_prints_a_summary_and_json() {
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "cosim_prints_a_summary_and_json") {
         return;
     }
     let o = systolic(

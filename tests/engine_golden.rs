@@ -31,13 +31,7 @@ fn cfg(
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }

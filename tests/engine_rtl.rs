@@ -14,6 +14,8 @@
 //!
 //! Each tool test fails (does not skip) when `CI` is set and the tool is missing.
 
+mod common;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +31,9 @@ use systolic::isa::{ErrorCode, Instr};
 use systolic::program::SplitMix64;
 use systolic::regs::{self, RESP_OKAY, RESP_SLVERR};
 use systolic::rtl::engine::{design, ENGINE_TOP};
-use systolic::tools::{self, require_tool};
+use systolic::tools;
+
+use common::require_tool;
 
 const TOOL_LIMIT: Duration = Duration::from_secs(600);
 
@@ -51,13 +55,7 @@ fn config(
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: SbufLayout::Partitioned,
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }
@@ -72,7 +70,7 @@ fn packed(cfg: Config) -> Config {
 
 fn scratch(tag: &str) -> PathBuf {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("engine_rtl");
-    tools::fresh_dir(&base, tag).expect("scratch dir")
+    common::fresh_dir(&base, tag).expect("scratch dir")
 }
 
 /// Write the engine design of `cfg` into a fresh directory; the file list in order.

@@ -3,15 +3,72 @@
 
 pub mod mutation;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use systolic::config::{seeds_dir, Config, Overrides, RawConfig};
 use systolic::engine::gemm::Matrix;
 
-/// True if `tool` runs; otherwise fails the test when `CI` is set, or says it is skipped
-/// (see [`systolic::tools::require_tool`]).
-pub fn require_tool(tool: &str, _version_arg: &str) -> bool {
-    systolic::tools::require_tool(tool, module_path!())
+/// The argument that makes `tool` print its version and exit with status 0.
+fn version_arg(tool: &str) -> &'static str {
+    match tool {
+        "iverilog" | "yosys" | "vvp" => "-V",
+        _ => "--version",
+    }
+}
+
+/// The first line of `tool`'s version output, or `None` when it cannot be run.
+pub fn tool_version(tool: &str) -> Option<String> {
+    let out = Command::new(tool)
+        .arg(version_arg(tool))
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// Whether `tool` is available, under the `CI` rule: when it is missing, this panics if the
+/// environment variable `CI` is set (a CI machine must have every tool) and otherwise prints
+/// `TEST: skipped: TOOL not found` and returns `false`, so the caller returns early. `test`
+/// names the caller in the messages.
+pub fn require_tool(tool: &str, test: &str) -> bool {
+    if tool_version(tool).is_some() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {tool} not found on PATH, and CI is set: the tool is required");
+    }
+    eprintln!("{test}: skipped: {tool} not found");
+    false
+}
+
+/// A new, empty directory `base/<tag>-<pid>-<n>-<nanos>`, unique across threads and processes.
+pub fn fresh_dir(base: &Path, tag: &str) -> std::io::Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = base.join(format!("{tag}-{}-{n}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The files named in a generated directory's file list (`files.f`,
+/// `systolic::generate::FILE_LIST`), in order, as paths.
+pub fn listed_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let list = std::fs::read_to_string(dir.join(systolic::generate::FILE_LIST))?;
+    Ok(list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| dir.join(l))
+        .collect())
 }
 
 pub fn preset(name: &str) -> Config {
@@ -27,14 +84,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         acc_bits,
         psum_banks: banks,
         psum_depth: depth,
-        sbuf_depth: 1024,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }

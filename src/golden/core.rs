@@ -1,5 +1,8 @@
-//! The engine model: executes a [`Program`] command by command, enforcing the rules of the
-//! command stream, with the hardware's exact order of additions.
+//! The core model: the golden model of the core (`systolic_top`, see `rtl::core`), driven by
+//! its command stream. Executes a [`Program`] command by command, enforcing the rules of the
+//! command stream, with the hardware's exact order of additions. The programmable engine
+//! around the core (SBUF, instruction queue) is modelled on top of this in
+//! `crate::engine::golden`.
 
 use crate::config::Config;
 use crate::format::NumberFormat;
@@ -10,7 +13,7 @@ use super::arith::{acc_to_signed, Arith, FormatArith};
 /// A rule of the command stream broken by a program. Every message names the command's index in
 /// the program and the offending field or limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EngineError {
+pub enum CoreError {
     #[error("command {index} ({command}): {field} = {value} is out of range: allowed {allowed}")]
     OutOfRange {
         index: usize,
@@ -103,9 +106,9 @@ impl MacCounts {
     }
 }
 
-/// The golden model of the engine for one configuration.
+/// The golden model of the core for one configuration.
 #[derive(Debug, Clone)]
-pub struct EngineModel {
+pub struct CoreModel {
     rows: u32,
     cols: u32,
     banks: u32,
@@ -122,9 +125,9 @@ pub struct EngineModel {
     macs: MacCounts,
 }
 
-impl EngineModel {
-    pub fn new(cfg: &Config) -> EngineModel {
-        EngineModel {
+impl CoreModel {
+    pub fn new(cfg: &Config) -> CoreModel {
+        CoreModel {
             rows: cfg.rows,
             cols: cfg.cols,
             banks: cfg.psum_banks,
@@ -170,7 +173,7 @@ impl EngineModel {
     }
 
     /// Run a whole program from this state; returns the read responses in program order.
-    pub fn run(&mut self, program: &Program) -> Result<Vec<ReadResult>, EngineError> {
+    pub fn run(&mut self, program: &Program) -> Result<Vec<ReadResult>, CoreError> {
         let mut out = Vec::new();
         for c in &program.commands {
             if let Some(r) = self.execute(c)? {
@@ -181,7 +184,7 @@ impl EngineModel {
     }
 
     /// Execute one command. On error the state is unchanged.
-    pub fn execute(&mut self, command: &Command) -> Result<Option<ReadResult>, EngineError> {
+    pub fn execute(&mut self, command: &Command) -> Result<Option<ReadResult>, CoreError> {
         let result = match command {
             Command::LoadStationary { rows } => {
                 self.load(rows)?;
@@ -211,8 +214,8 @@ impl EngineModel {
         field: impl Into<String>,
         value: i64,
         allowed: String,
-    ) -> EngineError {
-        EngineError::OutOfRange {
+    ) -> CoreError {
+        CoreError::OutOfRange {
             index: self.index,
             command,
             field: field.into(),
@@ -227,7 +230,7 @@ impl EngineModel {
         field: &str,
         value: u32,
         max: u32,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), CoreError> {
         if (1..=max).contains(&value) {
             Ok(())
         } else {
@@ -242,7 +245,7 @@ impl EngineModel {
         value: u32,
         limit: u32,
         what: &str,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), CoreError> {
         if value < limit {
             Ok(())
         } else {
@@ -262,11 +265,11 @@ impl EngineModel {
         name: &str,
         rows: &[Vec<i64>],
         len: u32,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), CoreError> {
         let f: NumberFormat = self.arith.format;
         for (i, row) in rows.iter().enumerate() {
             if row.len() != len as usize {
-                return Err(EngineError::WrongLength {
+                return Err(CoreError::WrongLength {
                     index: self.index,
                     command,
                     field: format!("{name}[{i}]"),
@@ -295,13 +298,13 @@ impl EngineModel {
         Ok(())
     }
 
-    fn load(&mut self, rows: &[Vec<i64>]) -> Result<(), EngineError> {
+    fn load(&mut self, rows: &[Vec<i64>]) -> Result<(), CoreError> {
         const C: &str = "LoadStationary";
         let k = u32::try_from(rows.len()).unwrap_or(u32::MAX);
         self.check_count(C, "K (rows.len())", k, self.rows)?;
         self.check_matrix(C, "rows", rows, self.cols)?;
         if let Some((_, pending)) = self.pending {
-            return Err(EngineError::StationaryPending {
+            return Err(CoreError::StationaryPending {
                 index: self.index,
                 pending,
             });
@@ -320,7 +323,7 @@ impl EngineModel {
         accumulate: bool,
         swap: bool,
         moving: &[Vec<i64>],
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), CoreError> {
         const C: &str = "MultiplyMoving";
         self.check_count(C, "k", k, self.rows)?;
         self.check_count(C, "m", m, self.cols)?;
@@ -337,10 +340,10 @@ impl EngineModel {
         }
         self.check_matrix(C, "moving", moving, self.rows)?;
         if swap && self.pending.is_none() {
-            return Err(EngineError::SwapWithoutLoad { index: self.index });
+            return Err(CoreError::SwapWithoutLoad { index: self.index });
         }
         if !swap && self.active.is_none() {
-            return Err(EngineError::NoActiveStationary { index: self.index });
+            return Err(CoreError::NoActiveStationary { index: self.index });
         }
         let base = (bank * self.depth + offset) as usize;
         if accumulate {
@@ -348,7 +351,7 @@ impl EngineModel {
                 if let Some(column) =
                     (0..m).find(|&c| entry.get(c as usize).copied().flatten().is_none())
                 {
-                    return Err(EngineError::AccumulateUnwritten {
+                    return Err(CoreError::AccumulateUnwritten {
                         index: self.index,
                         bank,
                         addr: offset + i as u32,
@@ -398,7 +401,7 @@ impl EngineModel {
         Ok(())
     }
 
-    fn read(&self, bank: u32, addr: u32) -> Result<ReadResult, EngineError> {
+    fn read(&self, bank: u32, addr: u32) -> Result<ReadResult, CoreError> {
         const C: &str = "ReadPsum";
         self.check_below(C, "bank", bank, self.banks, "psum_banks")?;
         self.check_below(C, "addr", addr, self.depth, "psum_depth")?;
