@@ -239,3 +239,56 @@ fn bad_flag_values_name_the_flag_and_exit_2() {
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
 }
+
+#[test]
+fn presets_name_the_field_line_and_allowed_values() {
+    let dir = common::scratch_dir("fail-presets");
+    let seeds = dir.join("seeds");
+    std::fs::create_dir_all(&seeds).unwrap();
+    let cases = [
+        (
+            "typ",
+            "name = \"typ\"\nrows = \"4\"\ncols = 4\n",
+            vec!["typ.toml:2:8", "rows", "expected u32"],
+        ),
+        (
+            "dots",
+            "name = \"..\"\nrows = 4\ncols = 4\n",
+            vec!["name = \"..\"", "not `.` or `..`"],
+        ),
+        (
+            "slash",
+            "name = \"a/b\"\nrows = 4\ncols = 4\n",
+            vec!["name = \"a/b\""],
+        ),
+        (
+            "long",
+            &format!("name = \"{}\"\nrows = 4\ncols = 4\n", "x".repeat(101)),
+            vec!["1..=100"],
+        ),
+    ];
+    for (preset, text, wants) in &cases {
+        std::fs::write(seeds.join(format!("{preset}.toml")), text).unwrap();
+        let out = dir.join("out");
+        let o = systolic(
+            &["generate", "--preset", preset, "--out", s(&out)],
+            &[("SYSTOLIC_SEEDS", &seeds)],
+        );
+        assert_usage(&o, wants, preset);
+        assert!(!out.exists(), "{preset}: wrote {}", out.display());
+        std::fs::remove_file(seeds.join(format!("{preset}.toml"))).unwrap();
+    }
+    // A name of `..` must not reach the parent folder: generate --all with it is refused too,
+    // and an empty or missing seeds folder is an error, not a silent success.
+    let o = systolic(&["generate", "--all"], &[("SYSTOLIC_SEEDS", &seeds)]);
+    assert_usage(&o, &["--all: no presets", s(&seeds)], "empty seeds");
+    let missing = dir.join("nonexistent");
+    let o = systolic(&["generate", "--all"], &[("SYSTOLIC_SEEDS", &missing)]);
+    assert_usage(&o, &["no such folder"], "missing seeds");
+    // Count flags name their real range, not u32's.
+    let o = systolic(&["generate", "--rows=-1", "--cols", "4"], &[]);
+    assert_usage(&o, &["--rows", "allowed 1..=256"], "--rows=-1");
+    // --all conflicts with every design flag.
+    let o = systolic(&["generate", "--all", "--pe-latency", "2"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -64,6 +64,33 @@ pub enum ConfigError {
     Parse { path: String, message: String },
 }
 
+/// A TOML error as `path:line:column: field: message` (the field is the key on the line the
+/// error points at, when there is one).
+fn parse_error(text: &str, origin: &str, e: &toml::de::Error) -> ConfigError {
+    let Some(span) = e.span() else {
+        return ConfigError::Parse {
+            path: origin.to_string(),
+            message: e.message().to_string(),
+        };
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let key = line_text
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('#') && !k.starts_with('['));
+    ConfigError::Parse {
+        path: format!("{origin}:{line}:{column}"),
+        message: match key {
+            Some(k) => format!("{k}: {}", e.message()),
+            None => e.message().to_string(),
+        },
+    }
+}
+
 /// A validated configuration with its derived widths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -134,10 +161,7 @@ impl Config {
         origin: &str,
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
-        let mut raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: origin.to_string(),
-            message: e.message().to_string(),
-        })?;
+        let mut raw: RawConfig = toml::from_str(text).map_err(|e| parse_error(text, origin, &e))?;
         raw.apply(overrides);
         Config::from_raw(&raw)
     }

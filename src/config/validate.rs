@@ -19,6 +19,8 @@ pub const MAX_PSUM_DEPTH: u32 = 4096;
 pub const MAX_ACC_BITS: u32 = 64;
 pub const MIN_SBUF_DEPTH: u32 = 16;
 pub const MAX_SBUF_DEPTH: u32 = 65536;
+/// Longest configuration name (it names folders).
+pub const MAX_NAME_LEN: usize = 100;
 /// Largest PE latency (`pe_latency`) of the integer formats: registered operands, the
 /// multiplier split in four registered quarter products, then two registered halves, registered
 /// product.
@@ -147,17 +149,20 @@ fn check_memories(raw: &RawConfig) -> Result<(), ConfigError> {
 }
 
 /// A `name` usable in file names and generated headers.
+/// The name becomes a folder name (`generated/<name>`, run folders, caches): letters, digits,
+/// `.`, `_` and `-`, at most [`MAX_NAME_LEN`] characters, and not `.` or `..`.
 fn check_name(raw: &RawConfig) -> Result<(), ConfigError> {
-    if raw.name.is_empty()
-        || !raw
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
-    {
+    let n = &raw.name;
+    let chars_ok = n
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if n.is_empty() || !chars_ok || n == "." || n == ".." || n.len() > MAX_NAME_LEN {
         return Err(range_err(
             "name",
-            format!("{:?}", raw.name),
-            "letters, digits and - _ + .",
+            format!("{n:?}"),
+            format!(
+                "1..={MAX_NAME_LEN} letters, digits, `.`, `_` and `-`, not `.` or `..` (it names folders)"
+            ),
         ));
     }
     Ok(())
