@@ -47,13 +47,11 @@
 //! through the nets named in these comments (`go_ls`, `go_mm`, `pop`, `pend`, `idle`...).
 
 use crate::config::{Config, Geometry};
-use crate::isa::{ErrorCode, Opcode, FIELDS};
+use crate::isa::{ErrorCode, Opcode, FIELDS, MAX_PENDING_LOADS};
 use crate::verilog::*;
 
 /// Instruction queue depth (a power of two).
 pub const QUEUE_DEPTH: u32 = 16;
-/// Loads that may be pending (dispatched, not yet claimed by a dispatched swap).
-pub const MAX_PENDING_LOADS: u32 = 2;
 
 /// Queue pointer bits.
 const QA: u32 = QUEUE_DEPTH.trailing_zeros();
