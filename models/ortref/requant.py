@@ -278,13 +278,13 @@ def cvtps2dq(f):
 
 
 def qlinear_add(a, a_scale, a_zp, b, b_scale, b_zp, c_scale, c_zp, qtype,
-                fixed_variant="fma_b_first", variant="ort", scalar_variant="fma"):
+                fixed_variant="fma_b_first", variant="ort", scalar_variant="fma", swap_scalar_a=True):
     """MlasQLinearAddKernelAvx2Helper.
 
       rA = a_scale / c_scale,  rB = b_scale / c_scale            (float32 divides)
       P  = float(c_zp) - (rA*a_zp + rB*b_zp)                       (scalar C++)
-      if A is a single element: P = P + float(A)*rA  (then A leaves the loop)
-      if B is a single element: P = P + float(B)*rB
+      if B is a single element: P = P + float(B)*rB  (then B leaves the loop)
+      if A is the single element, A and B swap roles first (see below)
       per element:  t = fma(float(b), rB, P); t = fma(float(a), rA, t)
                     (only the non-scalar operand when one is scalar)
       out = saturate8(saturate16(cvtps2dq(t)))   -- no float clamp, RNE,
@@ -296,6 +296,13 @@ def qlinear_add(a, a_scale, a_zp, b, b_scale, b_zp, c_scale, c_zp, qtype,
       P + float(s)*r     ->  fma(s, r, P)                     ('fma')
     The other candidates ('plain', 'fma_a_first'; 'plain') are kept so that
     check.py can show they disagree with ORT."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.size == 1 and b.size > 1 and swap_scalar_a:
+        # qlinear_binary_op.cc hands a broadcast first input to MLAS as the
+        # *second* operand (the kernel's scalar is always "B"): swap the roles.
+        return qlinear_add(b, b_scale, b_zp, a, a_scale, a_zp, c_scale, c_zp, qtype,
+                           fixed_variant, variant, scalar_variant)
     lo, hi = qrange(qtype)
     rA = (F32(a_scale) / F32(c_scale)).astype(F32)
     rB = (F32(b_scale) / F32(c_scale)).astype(F32)
@@ -307,18 +314,16 @@ def qlinear_add(a, a_scale, a_zp, b, b_scale, b_zp, c_scale, c_zp, qtype,
     else:                                      # fma(rB, zpB, rA*zpA)
         s = fma_f32(rB, zb, F32(rA * za))
     P = F32(F32(c_zp) - F32(s))
-    a = np.asarray(a)
-    b = np.asarray(b)
-    scalar_a = a.size == 1 and b.size > 1
-    scalar_b = b.size == 1 and not scalar_a
+    scalar_a = a.size == 1 and b.size > 1    # only reached with swap_scalar_a=False
+    scalar_b = b.size == 1 and a.size > 1
     if scalar_a:
-        sa = F32(a.reshape(-1)[0])
-        P = fma_f32(sa, rA, P)[()] if scalar_variant == "fma" else F32(P + F32(sa * rA))
+        P = fma_f32(F32(a.reshape(-1)[0]), rA, P)[()]
+        return_t = fma_f32(b.astype(F32), rB, P)
     if scalar_b:
         sb = F32(b.reshape(-1)[0])
         P = fma_f32(sb, rB, P)[()] if scalar_variant == "fma" else F32(P + F32(sb * rB))
     if scalar_a:
-        t = fma_f32(b.astype(F32), rB, P)
+        t = return_t
     elif scalar_b:
         t = fma_f32(a.astype(F32), rA, P)
     else:
