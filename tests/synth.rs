@@ -245,7 +245,8 @@ fn board_netlist_gemm(cfg: &Config, r: &systolic::synth::Report, o: &SynthOption
     if !common::require_tool("verilator", "board-top post-synthesis simulation") {
         return;
     }
-    let v = systolic::synth::verify::verify_board(cfg, o, &r.netlist_verilog, 1, seed, &mut |l| {
+    let plan = systolic::synth::flow::Plan::new(cfg, o).expect("the flow's plan");
+    let v = systolic::synth::verify::verify_board(&plan, &r.netlist_verilog, 1, seed, &mut |l| {
         eprintln!("{l}")
     })
     .unwrap_or_else(|e| panic!("the board netlist in Verilator: {e}"));

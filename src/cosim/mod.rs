@@ -201,13 +201,7 @@ impl Harness {
         if let Some(path) = waves {
             sim.open_trace(path)?;
         }
-        // Generous bound: every beat may wait for its predecessors plus the pipeline depth.
-        let stats = program.stats();
-        let work =
-            (stats.load_beats + stats.moving_beats + 8 * stats.reads + program.commands.len())
-                as u64;
-        let limit =
-            64 + (work + 4 * u64::from(cfg.rows + cfg.cols)) * if stalls.any() { 20 } else { 4 };
+        let limit = cycle_limit(cfg, program, stalls);
         let start = Instant::now();
         let run = driver::run_program(&mut sim, cfg, program, stalls, limit)?;
         let sim_seconds = start.elapsed().as_secs_f64();
@@ -216,41 +210,14 @@ impl Harness {
         }
 
         let first_mismatch = driver::compare(cfg, &expected, &run.reads);
+        let failure = failure(
+            cfg,
+            first_mismatch.as_ref(),
+            &run,
+            &expected,
+            expected_cycles,
+        );
         let macs = golden.macs();
-        // An accumulator as a person reads it: the number (fp32 or two's complement) and its bits.
-        let show = |bits: u64, signed: i64| {
-            if cfg.format.is_float() {
-                format!("{:e} (0x{bits:08x})", f32::from_bits(bits as u32))
-            } else {
-                format!("{signed} (0x{bits:x})")
-            }
-        };
-        let failure = if let Some(m) = &first_mismatch {
-            Some(format!(
-                "first mismatch: read #{} (cycle {}), bank {}, address {}, column {}: expected {}, got {}",
-                m.read,
-                m.cycle,
-                m.bank,
-                m.addr,
-                m.column,
-                show(m.expected, m.expected_signed),
-                show(m.got, m.got_signed)
-            ))
-        } else if run.reads.len() != expected.len() {
-            Some(format!(
-                "the RTL answered {} reads, the golden model {}",
-                run.reads.len(),
-                expected.len()
-            ))
-        } else {
-            match expected_cycles {
-                Some(e) if e != run.total_cycles => Some(format!(
-                    "cycle count: the RTL took {} cycles, the timing model says {}",
-                    run.total_cycles, e
-                )),
-                _ => None,
-            }
-        };
         let cycles = run.total_cycles.max(1);
         let report = Report {
             pass: failure.is_none(),
@@ -275,6 +242,61 @@ impl Harness {
             rtl: run,
             expected,
         })
+    }
+}
+
+/// A generous bound on the cycles of `program`'s run: every beat may wait for its predecessors
+/// plus the pipeline depth.
+fn cycle_limit(cfg: &Config, program: &Program, stalls: Stalls) -> u64 {
+    let stats = program.stats();
+    let work =
+        (stats.load_beats + stats.moving_beats + 8 * stats.reads + program.commands.len()) as u64;
+    64 + (work + 4 * u64::from(cfg.rows + cfg.cols)) * if stalls.any() { 20 } else { 4 }
+}
+
+/// Why a run failed, in one line: the first mismatch, else a different number of reads, else a
+/// cycle count other than the timing model's (`expected_cycles`, stall-free runs); `None`: it
+/// passed.
+fn failure(
+    cfg: &Config,
+    first_mismatch: Option<&Mismatch>,
+    run: &RtlRun,
+    expected: &[ReadResult],
+    expected_cycles: Option<u64>,
+) -> Option<String> {
+    // An accumulator as a person reads it: the number (fp32 or two's complement) and its bits.
+    let show = |bits: u64, signed: i64| {
+        if cfg.format.is_float() {
+            format!("{:e} (0x{bits:08x})", f32::from_bits(bits as u32))
+        } else {
+            format!("{signed} (0x{bits:x})")
+        }
+    };
+    if let Some(m) = first_mismatch {
+        return Some(format!(
+            "first mismatch: read #{} (cycle {}), bank {}, address {}, column {}: expected {}, got {}",
+            m.read,
+            m.cycle,
+            m.bank,
+            m.addr,
+            m.column,
+            show(m.expected, m.expected_signed),
+            show(m.got, m.got_signed)
+        ));
+    }
+    if run.reads.len() != expected.len() {
+        return Some(format!(
+            "the RTL answered {} reads, the golden model {}",
+            run.reads.len(),
+            expected.len()
+        ));
+    }
+    match expected_cycles {
+        Some(e) if e != run.total_cycles => Some(format!(
+            "cycle count: the RTL took {} cycles, the timing model says {}",
+            run.total_cycles, e
+        )),
+        _ => None,
     }
 }
 
