@@ -17,7 +17,7 @@
 //! * [`Command::ReadPsum`]: returns one PSUM address across all `cols` columns.
 //!
 //! The full rule set (ranges, lengths, stationary hand-over, accumulation into written entries
-//! only) is enforced by [`crate::golden::EngineModel`].
+//! only) is enforced by [`crate::golden::CoreModel`].
 //!
 //! # Random programs
 //!

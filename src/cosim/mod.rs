@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::files::write_atomically;
-use crate::golden::{self, EngineModel, ReadResult};
+use crate::golden::{self, CoreModel, ReadResult};
 use crate::program::Program;
 use crate::rtl::design::Design;
 
@@ -35,7 +35,7 @@ pub enum CosimError {
     #[error(transparent)]
     Driver(#[from] driver::DriverError),
     #[error("the program is not valid for this engine: {0}")]
-    Program(#[from] golden::EngineError),
+    Program(#[from] golden::CoreError),
     #[error("the timing model rejects the program: {0}")]
     Timing(#[from] golden::TimingError),
     #[error("I/O error on {}: {source}", path.display())]
@@ -188,7 +188,7 @@ impl Harness {
         waves: Option<&Path>,
     ) -> Result<Outcome, CosimError> {
         let cfg = &self.cfg;
-        let mut golden = EngineModel::new(cfg);
+        let mut golden = CoreModel::new(cfg);
         let expected = golden.run(program)?;
         // The timing model describes the stall-free driver without gapless loads.
         let expected_cycles = if stalls.any() || stalls.gapless_loads {

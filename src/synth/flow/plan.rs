@@ -342,7 +342,7 @@ fn pins(
 fn board_top_pins(board: &Board) -> Result<Vec<(String, String)>, SynthError> {
     let (Some(rx), Some(tx)) = (&board.pins.uart_rx, &board.pins.uart_tx) else {
         return Err(SynthError::Unsupported(format!(
-            "board `{}` names no uart_rx and uart_tx pins for the board top's UART: add                  them to its board file",
+            "board `{}` names no uart_rx and uart_tx pins for the board top's UART: add them to its board file",
             board.name
         )));
     };
