@@ -292,3 +292,33 @@ fn presets_name_the_field_line_and_allowed_values() {
     let o = systolic(&["generate", "--all", "--pe-latency", "2"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// A preset overridden by flags is named `<preset>+custom` by the tool itself: accepted, while
+/// no preset file may use `+`.
+#[test]
+fn an_overridden_preset_keeps_its_derived_name() {
+    let dir = common::scratch_dir("fail-custom");
+    let out = dir.join("o");
+    let o = systolic(
+        &[
+            "generate",
+            "--preset",
+            "int8-4x4",
+            "--acc-bits",
+            "40",
+            "--out",
+            s(&out),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("int8-4x4+custom"));
+    let seeds = dir.join("seeds");
+    std::fs::create_dir_all(&seeds).unwrap();
+    std::fs::write(seeds.join("p.toml"), "name = \"a+b\"\nrows = 4\ncols = 4\n").unwrap();
+    let o = systolic(
+        &["generate", "--preset", "p", "--out", s(&dir.join("o2"))],
+        &[("SYSTOLIC_SEEDS", &seeds)],
+    );
+    assert_usage(&o, &["name = \"a+b\""], "a + in a preset name");
+}

@@ -153,10 +153,13 @@ fn check_memories(raw: &RawConfig) -> Result<(), ConfigError> {
 /// `.`, `_` and `-`, at most [`MAX_NAME_LEN`] characters, and not `.` or `..`.
 fn check_name(raw: &RawConfig) -> Result<(), ConfigError> {
     let n = &raw.name;
-    let chars_ok = n
+    // `+custom` is the suffix the tool itself adds to a preset's name when flags override it
+    // (schema.rs): no preset can be named so, and the derived name cannot collide with one.
+    let base = n.strip_suffix("+custom").unwrap_or(n);
+    let chars_ok = base
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if n.is_empty() || !chars_ok || n == "." || n == ".." || n.len() > MAX_NAME_LEN {
+    if base.is_empty() || !chars_ok || base == "." || base == ".." || n.len() > MAX_NAME_LEN {
         return Err(range_err(
             "name",
             format!("{n:?}"),
