@@ -105,7 +105,7 @@ impl GoldenEngine {
                 self.error = ErrorCode::IllegalOpcode;
                 Ok(())
             }
-            Err(DecodeError::UnusedBits(..)) => {
+            Err(DecodeError::UnusedBits(..) | DecodeError::WordCount { .. }) => {
                 self.error = ErrorCode::UnusedBitsSet;
                 Ok(())
             }
@@ -195,6 +195,8 @@ impl GoldenEngine {
                 }
             }
             Instr::Fence => ErrorCode::None,
+            // The memory path is not modelled by this back end yet.
+            _ => ErrorCode::IllegalOpcode,
         }
     }
 
@@ -258,6 +260,7 @@ impl GoldenEngine {
                 }
             }
             Instr::Fence => self.counters.retired += 1,
+            _ => unreachable!("refused by check"),
         }
         Ok(())
     }
@@ -339,7 +342,7 @@ impl Engine for GoldenEngine {
                 ("bank", bank.into()),
                 ("offset", offset.into()),
             ],
-            Instr::Fence => vec![],
+            _ => vec![],
         };
         for &(name, v) in values {
             let f = FIELDS.iter().find(|f| f.name == name).expect("field");
