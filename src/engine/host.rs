@@ -392,6 +392,7 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
             busy_cycles: u64::from(v[1]) << 32 | u64::from(v[0]),
             macs: u64::from(v[3]) << 32 | u64::from(v[2]),
             retired: u64::from(v[4]),
+            ..Counters::default()
         })
     }
 
