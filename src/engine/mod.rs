@@ -11,6 +11,7 @@
 //! partitions `0..cols`, i.e. the stationary is stored transposed (`M` on partitions), which is
 //! the layout of the rows of A in `C = A x B`.
 
+pub mod asm;
 pub mod checks;
 pub mod gemm;
 pub mod golden;
