@@ -1056,3 +1056,361 @@ fn reading_unwritten_psum_is_a_caller_error() {
     assert!(matches!(err, BackendError::Other(_)), "{err}");
     assert_eq!(e.wait_idle().unwrap().error, ErrorCode::None);
 }
+
+// ---- The checker ----
+
+const S_IN: u32 = 0; // DMA: a tile is in SBUF
+const S_MM: u32 = 1; // PE: a tile's product is in PSUM
+const S_ACT: u32 = 2; // ACT: a tile's output is in SBUF
+const S_OUT: u32 = 3; // DMA: a tile's output is in memory
+
+/// Which WAIT of a double-buffered program to leave out (a planted race).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Plant {
+    None,
+    /// The DMA stores a tile's output without waiting for ACT to write it.
+    StoreEarly(usize),
+    /// ACT reads PSUM without waiting for the product.
+    ActEarly(usize),
+}
+
+/// A double-buffered pipeline of `tiles` tiles on `c` (int8): the stationary and the table
+/// are loaded once; per tile `i` (buffer `b = i % 2`) the DMA loads the moving tile into SBUF
+/// buffer `b` (entries `16 b..`), the PE multiplies it into PSUM bank `b`, ACT writes the int8
+/// result into SBUF entries `40 + 8 b..`, the DMA stores it to memory. Each reuse of a buffer
+/// waits for the instruction that last read it, two tiles before; the next tile's load is
+/// issued before this tile's product (software pipelining).
+fn double_buffered(c: &Config, tiles: usize, plant: Plant) -> Builder {
+    let (k, n) = (c.rows, 8);
+    let mut b = Builder::new(c);
+    b.dma_load(dma(0, 1, 0, c.cols, k, 0, 0x1000, 64, 56)); // stationary: partition rows
+    b.dma_load(table_load(0, 2 * c.cols, 0x2000));
+    let load = |b: &mut Builder, i: usize| {
+        if i >= 2 {
+            b.wait(DMA, S_MM, (i - 1) as u64); // the product of tile i - 2 has read buffer b
+        }
+        let buf = (i % 2) as u32;
+        b.dma_load(dma(0, 1, 0, k, n, 0, 0x4000 + 256 * i as u32, 16, 16 * buf));
+        b.signal(DMA, S_IN);
+    };
+    load(&mut b, 0);
+    for i in 0..tiles {
+        let buf = (i % 2) as u32;
+        if i + 1 < tiles {
+            load(&mut b, i + 1);
+        }
+        b.wait(PE, S_IN, (i + 1) as u64);
+        if i == 0 {
+            b.load_stationary(56, k, c.cols);
+        }
+        if i >= 2 {
+            b.wait(PE, S_ACT, (i - 1) as u64); // ACT of tile i - 2 has read bank b
+        }
+        b.multiply(16 * buf, k, n, buf, 0, false, i == 0);
+        b.signal(PE, S_MM);
+        if plant != Plant::ActEarly(i) {
+            b.wait(ACT, S_MM, (i + 1) as u64);
+        }
+        if i >= 2 {
+            b.wait(ACT, S_OUT, (i - 1) as u64); // the store of tile i - 2 has read it
+        }
+        let mut a = act(buf, 0, n, c.cols, ActDtype::Int8, 40 + 8 * buf);
+        a.per_col = true;
+        a.bias = true;
+        b.activate(a);
+        b.signal(ACT, S_ACT);
+        if plant != Plant::StoreEarly(i) {
+            b.wait(DMA, S_ACT, (i + 1) as u64);
+        }
+        b.dma_store(dma(
+            0,
+            0,
+            0,
+            n,
+            c.cols,
+            0,
+            0x10_0000 + 64 * i as u32,
+            8,
+            40 + 8 * buf,
+        ));
+        b.signal(DMA, S_OUT);
+    }
+    b
+}
+
+/// Memory for [`double_buffered`]: random int8 data, scales 1/64 .. and small biases.
+fn double_buffered_memory(e: &mut GoldenEngine, tiles: usize, seed: u64) {
+    let mut rng = SplitMix64::new(seed);
+    let cols = e.config().cols as usize;
+    e.write_memory(0x1000, &random_bytes(&mut rng, 64 * cols))
+        .unwrap();
+    let mut t: Vec<u8> = vec![];
+    for i in 0..cols {
+        t.extend((1.0f32 / (16 + 8 * i) as f32).to_le_bytes());
+    }
+    for i in 0..cols {
+        t.extend((i as i32 * 100 - 250).to_le_bytes());
+    }
+    e.write_memory(0x2000, &t).unwrap();
+    e.write_memory(0x4000, &random_bytes(&mut rng, 256 * tiles))
+        .unwrap();
+}
+
+#[test]
+fn a_double_buffered_pipeline_is_accepted_and_computes_the_same_in_any_order() {
+    let c = int8();
+    let p = double_buffered(&c, 12, Plant::None)
+        .finish()
+        .expect("valid");
+    let mut results = vec![];
+    for schedule in [
+        Schedule::InOrder,
+        Schedule::Random(1),
+        Schedule::Random(2),
+        Schedule::Random(3),
+    ] {
+        let mut e = GoldenEngine::new(&c);
+        e.set_schedule(schedule);
+        double_buffered_memory(&mut e, 12, 5);
+        for i in &p.instrs {
+            e.push(*i).unwrap();
+        }
+        ok(&mut e);
+        results.push(e.read_memory(0x10_0000, 64 * 12).unwrap());
+    }
+    assert!(results.iter().all(|r| *r == results[0]));
+    assert!(results[0].iter().any(|b| *b != 0), "something was computed");
+}
+
+#[test]
+fn planted_races_are_named() {
+    let c = int8();
+    let err = double_buffered(&c, 6, Plant::StoreEarly(4))
+        .finish()
+        .unwrap_err();
+    let msg = err.to_string();
+    let AsmError::Race { first, second, .. } = &err else {
+        panic!("{msg}")
+    };
+    let mut pair = [first.mnemonic, second.mnemonic];
+    pair.sort();
+    assert_eq!(pair, ["ACTIVATE", "DMA_STORE"], "{msg}");
+    assert!(
+        msg.starts_with("race on SBUF partition 0 entries 40..48")
+            && msg.contains("(ACTIVATE on ACT) writes it")
+            && msg.contains("(DMA_STORE on DMA) reads it"),
+        "{msg}"
+    );
+    let err = double_buffered(&c, 6, Plant::ActEarly(3))
+        .finish()
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("race on PSUM bank 1 column 0 entries 0..8")
+            && msg.contains("(MULTIPLY_MOVING on PE) writes it")
+            && msg.contains("(ACTIVATE on ACT) reads it"),
+        "{msg}"
+    );
+    // The table, and PSUM read by the DMA.
+    let mut b = Builder::new(&c);
+    b.dma_load(table_load(0, 2, 0));
+    b.activate(act(0, 0, 1, 1, ActDtype::Int8, 0));
+    let msg = b.finish().unwrap_err().to_string();
+    assert!(msg.starts_with("race on ACT table words 0"), "{msg}");
+    let mut b = Builder::new(&c);
+    b.load_stationary(0, 1, 2);
+    b.multiply(0, 1, 4, 1, 2, false, true);
+    b.dma_store(psum_store(1, 5, 1, 1, 1, 0, 4));
+    let msg = b.finish().unwrap_err().to_string();
+    assert!(
+        msg.starts_with("race on PSUM bank 1 column 1 entries 5"),
+        "{msg}"
+    );
+    // A store into the program being fetched.
+    let mut b = Builder::new(&c);
+    b.fetched_from(0x100);
+    b.dma_store(dma(0, 0, 0, 1, 4, 0, 0x116, 0, 0)); // the program is 0x100..0x118
+    let msg = b.finish().unwrap_err().to_string();
+    assert!(
+        msg.contains("writes memory bytes 278..280, which holds the program"),
+        "{msg}"
+    );
+    let mut b = Builder::new(&c);
+    b.fetched_from(0x100);
+    b.dma_store(dma(0, 0, 0, 1, 4, 0, 0x118, 0, 0));
+    b.finish().expect("just past the program");
+    // Ordered through a SIGNAL -> WAIT, or a FENCE, the same accesses are fine.
+    let mut b = Builder::new(&c);
+    b.dma_load(table_load(0, 2, 0));
+    b.fence();
+    b.core_free_activate(&c);
+    b.finish().expect("a FENCE orders them");
+}
+
+/// The builder has no notion of PSUM contents: a helper that adds an ACTIVATE of written PSUM.
+trait ActivateHelper {
+    fn core_free_activate(&mut self, c: &Config);
+}
+
+impl ActivateHelper for Builder {
+    fn core_free_activate(&mut self, _c: &Config) {
+        self.activate(act(0, 0, 1, 1, ActDtype::Int8, 0));
+    }
+}
+
+#[test]
+fn planted_deadlocks_are_named() {
+    let c = int8();
+    // A WAIT whose SIGNAL comes four ACT instructions later: the ACT FIFO (the WAIT and three
+    // more) fills first.
+    let mut b = Builder::new(&c);
+    b.wait(ACT, 0, 1);
+    for e in 0..4 {
+        b.activate(act(0, 0, 1, 1, ActDtype::Raw32, 4 * e));
+    }
+    b.signal(DMA, 0);
+    let err = b.finish().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "deadlock: the dispatcher waits at instruction 4 (ACTIVATE on ACT) (the ACT FIFO is \
+         full); ACT waits at instruction 0 (WAIT on ACT) on semaphore 0 for value 1 (count 0)"
+    );
+    // The same on the golden engine: stuck, busy.
+    let mut e = GoldenEngine::new(&c);
+    e.core_mut().poke_psum(0, 0, 0, 1);
+    for i in b.instrs() {
+        e.push(*i).unwrap();
+    }
+    assert!(e.wait_idle().unwrap().busy);
+    assert_eq!(e.fifo_lengths(), [0, 0, 4]);
+    // With three ACTIVATEs the SIGNAL gets through.
+    let mut b = Builder::new(&c);
+    b.wait(ACT, 0, 1);
+    for e in 0..3 {
+        b.activate(act(0, 0, 1, 1, ActDtype::Raw32, 4 * e));
+    }
+    b.signal(DMA, 0);
+    b.finish().expect("fits the FIFO");
+    // Two engines waiting for each other.
+    let mut b = Builder::new(&c);
+    b.wait(PE, 1, 1);
+    b.signal(PE, 0);
+    b.wait(DMA, 0, 1);
+    b.signal(DMA, 1);
+    let msg = b.finish().unwrap_err().to_string();
+    assert!(
+        msg.contains("PE waits at instruction 0 (WAIT on PE) on semaphore 1")
+            && msg.contains("DMA waits at instruction 2 (WAIT on DMA) on semaphore 0"),
+        "{msg}"
+    );
+    // A SIGNAL that never comes.
+    let mut b = Builder::new(&c);
+    b.wait(DMA, 4, 2);
+    b.signal(PE, 4);
+    assert!(b
+        .finish()
+        .unwrap_err()
+        .to_string()
+        .contains("for value 2 (count 1)"));
+    // A PE SIGNAL behind a load that waits for its swap: the signal fires only once the swap
+    // streamed the load. If the swap waits for ACT, which waits for the signal: a cycle.
+    let pe_signal_program = |swap_first: bool| {
+        let mut b = Builder::new(&c);
+        b.load_stationary(0, 1, 1);
+        b.load_stationary(1, 1, 1); // waits for a swap
+        b.signal(PE, 0);
+        if swap_first {
+            b.multiply(0, 1, 1, 0, 0, false, true);
+            b.wait(PE, 1, 1);
+        } else {
+            b.wait(PE, 1, 1);
+            b.multiply(0, 1, 1, 0, 0, false, true);
+        }
+        b.wait(ACT, 0, 1);
+        b.signal(ACT, 1);
+        b
+    };
+    let b = pe_signal_program(false);
+    let msg = b.finish().unwrap_err().to_string();
+    assert!(
+        msg.contains("PE waits at instruction 3 (WAIT on PE) on semaphore 1 for value 1 (count 0)")
+            && msg.contains("ACT waits at instruction 5 (WAIT on ACT) on semaphore 0"),
+        "{msg}"
+    );
+    let mut e = GoldenEngine::new(&c);
+    for i in b.instrs() {
+        e.push(*i).unwrap();
+    }
+    assert!(
+        e.wait_idle().unwrap().busy,
+        "the golden engine is stuck too"
+    );
+    assert_eq!(e.semaphores().unwrap(), [0; 8]);
+    let b = pe_signal_program(true);
+    b.finish()
+        .expect("the SIGNAL does not block the PE: the swap streams the load");
+    let mut e = GoldenEngine::new(&c);
+    for i in b.instrs() {
+        e.push(*i).unwrap();
+    }
+    ok(&mut e);
+    assert_eq!(&e.semaphores().unwrap()[..2], &[1, 1]);
+}
+
+#[test]
+fn semaphore_rules() {
+    let c = int8();
+    let mut b = Builder::new(&c);
+    b.signal(PE, 3);
+    b.signal(DMA, 3);
+    let msg = b.finish().unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "semaphore 3 is signalled by instruction 0 (SIGNAL on PE) and by instruction 1 (SIGNAL \
+         on DMA): the checker needs one signalling engine per semaphore"
+    );
+    // 40,000 unordered signals before a WAIT for the first: the count may be 2^15 past it.
+    let mut b = Builder::new(&c);
+    b.wait(ACT, 0, 1);
+    for _ in 0..40_000 {
+        b.signal(DMA, 0);
+    }
+    let err = b.finish().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            AsmError::SemaphoreWindow {
+                lo: 0,
+                hi: 40_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Ordered in between, it is fine: the DMA waits for the ACT's signal first.
+    let mut b = Builder::new(&c);
+    b.wait(ACT, 0, 1);
+    b.signal(ACT, 1);
+    b.signal(DMA, 0);
+    b.wait(DMA, 1, 1);
+    for _ in 0..40_000 {
+        b.signal(DMA, 0);
+    }
+    b.finish().expect("the count stays within the window");
+}
+
+#[test]
+fn the_checker_takes_tens_of_thousands_of_instructions() {
+    let c = int8();
+    let b = double_buffered(&c, 3000, Plant::None);
+    let n = b.instrs().len();
+    assert!(n >= 30_000, "{n}");
+    let t = std::time::Instant::now();
+    b.finish().expect("valid");
+    let dt = t.elapsed();
+    eprintln!("checked {n} instructions in {dt:?}");
+    assert!(dt.as_secs() < 20, "{n} instructions took {dt:?}");
+    let mut b = double_buffered(&c, 3000, Plant::StoreEarly(2500));
+    b.fence();
+    assert!(matches!(b.finish(), Err(AsmError::Race { .. })));
+}
