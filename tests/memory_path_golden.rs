@@ -1414,3 +1414,356 @@ fn the_checker_takes_tens_of_thousands_of_instructions() {
     b.fence();
     assert!(matches!(b.finish(), Err(AsmError::Race { .. })));
 }
+
+// ---- Random programs ----
+
+/// Regions of state a random program uses, for the generator's own (coarse) ordering:
+/// SBUF blocks 0..4 (16 entries each, all partitions), PSUM banks 4..6, the table 6.
+const REGIONS: usize = 7;
+
+/// Generates random programs on an int8 engine, made valid by construction: before each
+/// instruction, for every region it touches, the last instruction of another engine that
+/// conflicts with it gets a SIGNAL (if none covers it yet) and this engine a WAIT for it.
+/// With `drop_wait`, some of those WAITs are left out (the program may race).
+struct Gen {
+    b: Builder,
+    rng: SplitMix64,
+    /// Per engine: instructions so far, and (count, instructions covered) of its signals.
+    ops: [u64; 3],
+    signals: [Vec<(u64, u64)>; 3],
+    /// Per engine and signalling engine: the highest count waited for.
+    seen: [[u64; 3]; 3],
+    /// Per region: last writer (engine, op number), last reader per engine (op number).
+    writer: [Option<(usize, u64)>; REGIONS],
+    readers: [[Option<u64>; 3]; REGIONS],
+    /// A loaded stationary not swapped in yet.
+    loaded: bool,
+    drop_wait: u64,
+}
+
+impl Gen {
+    fn new(c: &Config, seed: u64, drop_wait: u64) -> Gen {
+        Gen {
+            b: Builder::new(c),
+            rng: SplitMix64::new(seed),
+            ops: [0; 3],
+            signals: Default::default(),
+            seen: [[0; 3]; 3],
+            writer: [None; REGIONS],
+            readers: [[None; 3]; REGIONS],
+            loaded: false,
+            drop_wait,
+        }
+    }
+
+    /// Order this engine's next instruction after the conflicting ones, then emit it.
+    fn emit(&mut self, e: EngineId, reads: &[usize], writes: &[usize], instr: Instr) {
+        let ei = e.index();
+        let mut after: Vec<(usize, u64)> = vec![];
+        for &r in reads.iter().chain(writes) {
+            after.extend(self.writer[r]);
+        }
+        for &w in writes {
+            for (x, op) in self.readers[w].iter().enumerate() {
+                if let Some(op) = op {
+                    after.push((x, *op));
+                }
+            }
+        }
+        for (x, op) in after {
+            if x == ei {
+                continue;
+            }
+            // A signal of engine x covering its op number `op` (ops are numbered from 1).
+            let count = match self.signals[x].iter().find(|s| s.1 >= op) {
+                Some(s) => s.0,
+                None => {
+                    let engine = EngineId::ALL[x];
+                    let count = self.b.signal(engine, x as u32);
+                    self.signals[x].push((count, self.ops[x]));
+                    count
+                }
+            };
+            if self.seen[ei][x] < count {
+                if self.drop_wait > 0 && self.rng.below(self.drop_wait) == 0 {
+                    continue;
+                }
+                self.b.wait(e, x as u32, count);
+                self.seen[ei][x] = count;
+            }
+        }
+        self.b.push(instr);
+        self.ops[ei] += 1;
+        let op = self.ops[ei];
+        for &r in reads {
+            self.readers[r][ei] = Some(op);
+        }
+        for &w in writes {
+            self.writer[w] = Some((ei, op));
+            self.readers[w] = [None; 3];
+        }
+    }
+
+    fn region(&mut self) -> u32 {
+        self.rng.below(4) as u32
+    }
+
+    /// One random instruction (with its ordering).
+    fn step(&mut self, c: &Config) {
+        let parts = c.rows.max(c.cols);
+        let r = self.region();
+        let (lo, r16) = (16 * r, r as usize);
+        let bank = self.rng.below(2) as u32;
+        let pb = 4 + bank as usize;
+        match self.rng.below(8) {
+            0 | 1 => {
+                // DMA in: a block of the region, either layout.
+                let layout = self.rng.below(2) as u32;
+                let (rows, len) = if layout == 0 {
+                    (self.rng.range_u32(1, 16), self.rng.range_u32(1, parts))
+                } else {
+                    (self.rng.range_u32(1, parts), self.rng.range_u32(1, 16))
+                };
+                let stride = len + self.rng.range_u32(0, 5);
+                let base = self.rng.range_u32(0, 4000);
+                let d = dma(0, layout, 0, rows, len, 0, base, stride, lo);
+                self.emit(DMA, &[], &[r16], Instr::DmaLoad(d));
+            }
+            2 => {
+                // DMA out: a block of the region, or PSUM.
+                let base = 0x10_0000 + self.rng.range_u32(0, 4000);
+                if self.rng.below(2) == 0 {
+                    let d = dma(
+                        0,
+                        0,
+                        0,
+                        self.rng.range_u32(1, 16),
+                        parts,
+                        0,
+                        base,
+                        parts,
+                        lo,
+                    );
+                    self.emit(DMA, &[r16], &[], Instr::DmaStore(d));
+                } else {
+                    let d = psum_store(
+                        bank,
+                        0,
+                        self.rng.range_u32(1, 16),
+                        0,
+                        c.cols,
+                        base & !3,
+                        4 * c.cols,
+                    );
+                    self.emit(DMA, &[pb], &[], Instr::DmaStore(d));
+                }
+            }
+            3 => {
+                let words = self.rng.range_u32(1, 2 * c.cols);
+                let d = table_load(0, words, self.rng.range_u32(0, 1000) * 4);
+                self.emit(DMA, &[], &[6], Instr::DmaLoad(d));
+            }
+            4 | 5 => {
+                // PE: a load (only when none is pending) or a product into a whole bank.
+                if !self.loaded && self.rng.below(2) == 0 {
+                    let k = self.rng.range_u32(1, c.rows);
+                    self.emit(
+                        PE,
+                        &[r16],
+                        &[],
+                        Instr::LoadStationary {
+                            addr: lo,
+                            k,
+                            m: c.cols,
+                        },
+                    );
+                    self.loaded = true;
+                } else if self.loaded || self.ops[0] > 0 {
+                    let swap = self.loaded;
+                    self.loaded = false;
+                    let k = self.rng.range_u32(1, c.rows);
+                    let acc = self.rng.below(2) == 0;
+                    let i = Instr::MultiplyMoving {
+                        addr: lo,
+                        k,
+                        n: 16,
+                        bank,
+                        offset: 0,
+                        acc,
+                        swap,
+                    };
+                    self.emit(PE, &[r16, pb], &[pb], i);
+                }
+            }
+            _ => {
+                // ACTIVATE a whole bank into the region.
+                let mut a = act(
+                    bank,
+                    0,
+                    self.rng.range_u32(1, 16),
+                    c.cols,
+                    ActDtype::Int8,
+                    lo,
+                );
+                match self.rng.below(4) {
+                    0 => a.dtype = ActDtype::Raw32 as u32,
+                    1 => a.func = ActFunc::Relu as u32,
+                    2 => {
+                        a.func = ActFunc::Clamp as u32;
+                        a.lo = self.rng.below(256) as u32;
+                        a.hi = self.rng.below(256) as u32;
+                    }
+                    _ => {}
+                }
+                if a.dtype != ActDtype::Raw32 as u32 {
+                    a.per_col = self.rng.below(2) == 0;
+                    a.bias = self.rng.below(2) == 0;
+                    a.zp = self.rng.below(256) as u32;
+                }
+                if a.dtype == ActDtype::Raw32 as u32 {
+                    a.n = a.n.min(4);
+                }
+                self.emit(ACT, &[pb, 6], &[r16], Instr::Activate(a));
+            }
+        }
+    }
+
+    /// A program: both PSUM banks written whole first (so every later read is of written
+    /// entries), then `n` random instructions.
+    fn program(c: &Config, seed: u64, n: usize, drop_wait: u64) -> Vec<Instr> {
+        let mut g = Gen::new(c, seed, drop_wait);
+        g.emit(
+            PE,
+            &[0],
+            &[],
+            Instr::LoadStationary {
+                addr: 0,
+                k: c.rows,
+                m: c.cols,
+            },
+        );
+        for bank in 0..2 {
+            let i = Instr::MultiplyMoving {
+                addr: 0,
+                k: c.rows,
+                n: 16,
+                bank,
+                offset: 0,
+                acc: false,
+                swap: bank == 0,
+            };
+            g.emit(PE, &[0], &[4 + bank as usize], i);
+        }
+        for _ in 0..n {
+            g.step(c);
+        }
+        g.b.instrs().to_vec()
+    }
+}
+
+/// Everything a program can change.
+type State = (
+    Vec<Vec<i64>>,
+    Vec<Vec<Option<u64>>>,
+    Vec<u32>,
+    Vec<u8>,
+    [u16; 8],
+    (u64, u64, u64, u64),
+);
+
+/// The state after running `program` with `schedule`, or the caller error it ran into (a
+/// racy program may read PSUM before it is written in some orders).
+fn run_state(
+    c: &Config,
+    program: &[Instr],
+    schedule: Schedule,
+    seed: u64,
+) -> Result<State, String> {
+    let mut e = GoldenEngine::new(c);
+    e.set_schedule(schedule);
+    let mut rng = SplitMix64::new(seed);
+    e.write_memory(0, &random_bytes(&mut rng, 8192)).unwrap();
+    for i in program {
+        e.push(*i).map_err(|x| x.to_string())?;
+    }
+    let st = e.wait_idle().map_err(|x| x.to_string())?;
+    assert!(st.error == ErrorCode::None && !st.busy, "{st:?}");
+    let psum = (0..2)
+        .flat_map(|b| (0..16).map(move |a| (b, a)))
+        .map(|(b, a)| e.core().psum(b, a))
+        .collect();
+    let k = e.counters().unwrap();
+    Ok((
+        e.sbuf_contents().to_vec(),
+        psum,
+        e.table().to_vec(),
+        e.read_memory(0x10_0000, 8192).unwrap(),
+        e.semaphores().unwrap(),
+        (k.retired, k.macs, k.dma_read_bytes, k.dma_write_bytes),
+    ))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Random valid programs: the checker accepts them, and every legal order of their steps
+    /// (the in-order schedule and random ones) gives the same SBUF, PSUM, table, memory,
+    /// semaphores and counters.
+    #[test]
+    fn valid_programs_give_the_same_state_in_every_order(seed in any::<u64>(), n in 5usize..60) {
+        let c = cfg(3, 4, "int8");
+        let p = Gen::program(&c, seed, n, 0);
+        if let Err(e) = asm::check(&c, &p, None) {
+            panic!("the generator made an invalid program: {e}\n{p:#?}");
+        }
+        let want = run_state(&c, &p, Schedule::InOrder, seed);
+        prop_assert!(want.is_ok(), "{want:?}");
+        for s in 0..4 {
+            let got = run_state(&c, &p, Schedule::Random(seed ^ (s + 1)), seed);
+            prop_assert!(got == want, "order {s} differs");
+        }
+    }
+
+    /// Random programs with some WAITs left out: whenever the checker accepts one, every
+    /// order still gives the same state (the checker lets no race through).
+    #[test]
+    fn accepted_programs_are_deterministic(seed in any::<u64>(), n in 5usize..20) {
+        let c = cfg(3, 4, "int8");
+        let p = Gen::program(&c, seed, n, 6);
+        if asm::check(&c, &p, None).is_ok() {
+            let want = run_state(&c, &p, Schedule::InOrder, seed);
+            prop_assert!(want.is_ok(), "{want:?}");
+            for s in 0..4 {
+                let got = run_state(&c, &p, Schedule::Random(seed ^ (s + 1)), seed);
+                prop_assert!(got == want, "order {s} differs on an accepted program");
+            }
+        }
+    }
+}
+
+/// The checker is not vacuous: among random programs with WAITs left out, those it rejects
+/// for a race include some whose orders really give different results.
+#[test]
+fn rejected_races_are_real_in_some_programs() {
+    let c = cfg(3, 4, "int8");
+    let (mut races, mut differ, mut accepted) = (0, 0, 0);
+    for seed in 0..150u64 {
+        let p = Gen::program(&c, seed, 15, 6);
+        match asm::check(&c, &p, None) {
+            Ok(()) => accepted += 1,
+            Err(AsmError::Race { .. }) => {
+                races += 1;
+                let want = run_state(&c, &p, Schedule::InOrder, seed);
+                if (1..6).any(|s| run_state(&c, &p, Schedule::Random(s), seed) != want) {
+                    differ += 1;
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    eprintln!("{races} racy, {differ} of them differing in some order, {accepted} accepted");
+    assert!(
+        races > 20 && differ > 5 && accepted > 5,
+        "{races} {differ} {accepted}"
+    );
+}
