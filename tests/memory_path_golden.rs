@@ -1767,3 +1767,107 @@ fn rejected_races_are_real_in_some_programs() {
         "{races} {differ} {accepted}"
     );
 }
+
+// ---- NumPy ----
+
+/// C = A x B on the engine from memory to memory (DMA in with partition rows, LOAD_STATIONARY,
+/// MULTIPLY_MOVING, ACTIVATE with per-column scales, bias, zero point and relu, DMA out), against
+/// NumPy computing `clip(rint(float32(A @ B + bias) * scale) + zp)` (through `.venv-models`; with
+/// `CI` set a missing Python or NumPy fails the test).
+#[test]
+fn a_dma_matmul_activate_chain_matches_numpy() {
+    let Some(python) = common::models_python("a_dma_matmul_activate_chain_matches_numpy") else {
+        return;
+    };
+    let c = cfg(8, 8, "int8");
+    let (m, k, n) = (7usize, 8usize, 12usize);
+    let mut rng = SplitMix64::new(2024);
+    let a: Vec<i8> = (0..m * k).map(|_| rng.range_i64(-128, 127) as i8).collect();
+    let b: Vec<i8> = (0..k * n).map(|_| rng.range_i64(-128, 127) as i8).collect();
+    let scale: Vec<f32> = (0..m)
+        .map(|_| (rng.range_i64(1, 4000) as f32) * 1e-5)
+        .collect();
+    let bias: Vec<i32> = (0..m)
+        .map(|_| rng.range_i64(-20000, 20000) as i32)
+        .collect();
+    let zp = -3i32;
+    let mut e = GoldenEngine::new(&c);
+    e.write_memory(0x1000, &a.iter().map(|v| *v as u8).collect::<Vec<_>>())
+        .unwrap();
+    e.write_memory(0x2000, &b.iter().map(|v| *v as u8).collect::<Vec<_>>())
+        .unwrap();
+    let mut t: Vec<u8> = vec![];
+    for i in 0..8 {
+        t.extend(scale.get(i).copied().unwrap_or(0.0).to_le_bytes());
+    }
+    for i in 0..8 {
+        t.extend(bias.get(i).copied().unwrap_or(0).to_le_bytes());
+    }
+    e.write_memory(0x3000, &t).unwrap();
+    let mut p = Builder::new(&c);
+    // A row-major (M x K): row m' -> partition m' (the transposed stationary layout).
+    p.dma_load(dma(0, 1, 0, m as u32, k as u32, 0, 0x1000, k as u32, 0));
+    // B row-major (K x N): row k' -> partition k' (the moving layout).
+    p.dma_load(dma(0, 1, 0, k as u32, n as u32, 0, 0x2000, n as u32, 16));
+    p.dma_load(table_load(0, 16, 0x3000));
+    let s = p.signal(DMA, 0);
+    p.wait(PE, 0, s);
+    p.load_stationary(0, k as u32, m as u32);
+    p.multiply(16, k as u32, n as u32, 0, 0, false, true); // psum[n'][m'] = C[m'][n']
+    let s = p.signal(PE, 1);
+    p.wait(ACT, 1, s);
+    let mut x = act(0, 0, n as u32, m as u32, ActDtype::Int8, 32);
+    x.per_col = true;
+    x.bias = true;
+    x.func = ActFunc::Relu as u32;
+    x.zp = zp as u8 as u32;
+    p.activate(x); // SBUF[m'][32 + n'] = out[m'][n']
+    let s = p.signal(ACT, 2);
+    p.wait(DMA, 2, s);
+    p.dma_store(dma(0, 1, 0, m as u32, n as u32, 0, 0x4000, n as u32, 32)); // row-major out
+    let prog = p.finish().expect("valid");
+    e.write_memory(0x8000, &prog.bytes()).unwrap();
+    e.start_program(0x8000, prog.words().len() as u32).unwrap();
+    ok(&mut e);
+    let got: Vec<i64> = e
+        .read_memory(0x4000, m * n)
+        .unwrap()
+        .iter()
+        .map(|v| i64::from(*v as i8))
+        .collect();
+    let list = |v: Vec<String>| format!("[{}]", v.join(","));
+    let script = format!(
+        "import numpy as np\n\
+         a = np.array({}, dtype=np.int8).reshape({m}, {k}).astype(np.int64)\n\
+         b = np.array({}, dtype=np.int8).reshape({k}, {n}).astype(np.int64)\n\
+         s = np.array({}, dtype=np.uint32).view(np.float32).reshape({m}, 1)\n\
+         bias = np.array({}, dtype=np.int64).reshape({m}, 1)\n\
+         acc = (a @ b + bias).astype(np.int32)\n\
+         f = acc.astype(np.float32) * s\n\
+         q = np.rint(f).astype(np.int64) + ({zp})\n\
+         q = np.clip(q, max(-128, {zp}), 127)\n\
+         print(' '.join(str(int(v)) for v in q.reshape(-1)))\n",
+        list(a.iter().map(|v| v.to_string()).collect()),
+        list(b.iter().map(|v| v.to_string()).collect()),
+        list(scale.iter().map(|v| v.to_bits().to_string()).collect()),
+        list(bias.iter().map(|v| v.to_string()).collect()),
+    );
+    let out = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<i64> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(got, want, "engine vs NumPy");
+    assert!(
+        want.iter().any(|v| *v > zp as i64 && *v < 127),
+        "a chain that is not all clamped"
+    );
+}
