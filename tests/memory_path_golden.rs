@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use systolic::config::{Config, RawConfig};
 use systolic::engine::asm::{self, AsmError, Builder};
 use systolic::engine::golden::{GoldenEngine, Schedule};
-use systolic::engine::memory::{BusFault, Memory, PageFault};
+use systolic::engine::memory::{BusFault, PageFault};
 use systolic::engine::{BackendError, Engine};
 use systolic::isa::{Act, ActDtype, ActFunc, Dma, EngineId, ErrorCode, Instr};
 use systolic::program::SplitMix64;
@@ -292,7 +292,7 @@ fn table_load_fills_words_in_row_order() {
     e.push(Instr::DmaLoad(dma(2, 0, 2, 2, 3, 0, 0x100, 20, 4)))
         .unwrap();
     ok(&mut e);
-    let mut want = vec![0u32; 12];
+    let mut want = [0u32; 12];
     for r in 0..2 {
         for j in 0..3 {
             want[(4 + r * 3 + j) as usize] = (5 * r + j) * 0x0101_0101;
@@ -786,8 +786,11 @@ fn dma_range_cases(c: &Config) -> Vec<(&'static str, Instr)> {
     ]
 }
 
-fn error_cases(c: &Config) -> Vec<(&'static str, ErrorCode, Result<Instr, Vec<u64>>)> {
-    let mut v: Vec<(&'static str, ErrorCode, Result<Instr, Vec<u64>>)> = dma_range_cases(c)
+/// A named instruction (or raw words) and the error it stops the engine with.
+type ErrorCase = (&'static str, ErrorCode, Result<Instr, Vec<u64>>);
+
+fn error_cases(c: &Config) -> Vec<ErrorCase> {
+    let mut v: Vec<ErrorCase> = dma_range_cases(c)
         .into_iter()
         .map(|(n, i)| (n, ErrorCode::DmaRange, Ok(i)))
         .collect();

@@ -464,10 +464,8 @@ fn simulate(instrs: &[Instr], sems: &Semaphores) -> Result<Vec<usize>, AsmError>
                 }
                 let Some(&i) = fifo[ei].front() else { break };
                 match instrs[i] {
-                    Instr::Wait { sem, .. } => {
-                        if (count[sem as usize] as i64) < sems.target[i] {
-                            break;
-                        }
+                    Instr::Wait { sem, .. } if (count[sem as usize] as i64) < sems.target[i] => {
+                        break;
                     }
                     Instr::Signal { sem, .. } => {
                         let need = if e == EngineId::Pe { taken } else { 0 };

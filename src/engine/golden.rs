@@ -795,7 +795,7 @@ impl<M: Memory> Engine for GoldenEngine<M> {
                 if st.busy { "busy" } else { "stopped" }
             )));
         }
-        if base % 8 != 0 {
+        if !base.is_multiple_of(8) {
             self.error = ErrorCode::DmaAlign;
             return Ok(());
         }
