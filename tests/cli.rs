@@ -49,6 +49,22 @@ fn bad_sizes_are_rejected_with_the_field_and_range_and_nothing_written() {
         ),
         (&["--rows", "4"], "--rows and --cols go together"),
         (
+            &["--rows", "4", "--cols", "4", "--dma", "--dma-bits", "48"],
+            "dma_bits = 48 is out of range: allowed 32, 64, 128, 256 or 512",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--dma", "--dma-reads", "0"],
+            "dma_reads = 0 is out of range: allowed 1..=64",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--dma-bits", "128"],
+            "dma_bits = 128 is out of range: allowed none without dma = true",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--dma", "--format", "int4"],
+            "format = int4 is out of range: allowed int8, uint8, bf16",
+        ),
+        (
             &["--preset", "no-such-preset"],
             "preset `no-such-preset` not found",
         ),

@@ -62,6 +62,15 @@ pub struct ConfigArgs {
     /// Keep every PE's swap-token register through synthesis: the PEs of an anti-diagonal hold equal tokens, and synthesis otherwise merges their registers into one that drives them all across the array (the critical path of large arrays). A few more flip-flops, the same behaviour.
     #[arg(long)]
     pub keep_tokens: bool,
+    /// The memory path (docs/memory-path.md): a DMA engine on an AXI4 master, the ACTIVATE write-back unit, semaphores and instruction fetch. Formats int8, uint8 (acc_bits 32), bf16, fp8e4m3, fp8e5m2.
+    #[arg(long)]
+    pub dma: bool,
+    /// With --dma: the AXI4 data width, 32, 64 (default), 128, 256 or 512.
+    #[arg(long, value_parser = count(32, 512))]
+    pub dma_bits: Option<u32>,
+    /// With --dma: read bursts outstanding on the AXI4 master, 1..=64 (default 4).
+    #[arg(long, value_parser = count(1, config::MAX_DMA_READS))]
+    pub dma_reads: Option<u32>,
 }
 
 /// A parser for a count flag that takes any integer text and refuses only what no `u32` holds,
@@ -108,6 +117,9 @@ impl ConfigArgs {
             sbuf_layout: self.sbuf_layout,
             tile_cols: self.tile_cols,
             keep_tokens: self.keep_tokens.then_some(true),
+            dma: self.dma.then_some(true),
+            dma_bits: self.dma_bits,
+            dma_reads: self.dma_reads,
         }
     }
 

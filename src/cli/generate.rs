@@ -58,7 +58,7 @@ pub struct Args {
     pub out: Option<PathBuf>,
     /// Regenerate generated/<preset>/ (core), generated/<preset>/engine/ and
     /// generated/<preset>/board/ for every preset in seeds/ (and nothing else).
-    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth", "sbuf_depth", "pe_latency", "primitives", "dsp_cols", "psum_split", "sbuf_layout", "tile_cols", "keep_tokens", "level", "board", "baud"])]
+    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth", "sbuf_depth", "pe_latency", "primitives", "dsp_cols", "psum_split", "sbuf_layout", "tile_cols", "keep_tokens", "dma", "dma_bits", "dma_reads", "level", "board", "baud"])]
     pub all: bool,
     /// Print a JSON summary instead of text.
     #[arg(long)]

@@ -559,6 +559,7 @@ pub fn gemm(
             busy_cycles: after.busy_cycles.saturating_sub(before.busy_cycles),
             macs: after.macs.saturating_sub(before.macs),
             retired: after.retired.saturating_sub(before.retired),
+            ..Counters::default()
         },
         host_cycles: engine.host_cycles().saturating_sub(host_before),
         instructions,

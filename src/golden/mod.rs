@@ -43,6 +43,8 @@
 //! * [`core`](mod@self::core): [`CoreModel`], the core (`systolic_top`) executing its command
 //!   stream. (The programmable engine around the core, SBUF and instructions, is
 //!   `crate::engine::golden`, built on [`CoreModel`].)
+//! * [`requant`]: the write-back arithmetic of ACTIVATE (accumulators to int8 / uint8 / bf16 /
+//!   fp8, bit-exact with ONNX Runtime) and ORT's multiplier computations.
 //! * [`reference`](mod@reference): a plain `i128` triple-loop reference that checks all of the above.
 //! * [`timing`]: the exact cycle count of a stall-free run on the RTL top.
 
@@ -51,6 +53,7 @@ pub mod core;
 pub mod fp;
 pub mod matmul;
 pub mod reference;
+pub mod requant;
 pub mod timing;
 
 /// The former names of [`CoreModel`] and [`CoreError`], still used by `crate::cosim` and
