@@ -9,6 +9,7 @@
 //!   [`Engine`](crate::engine::Engine).
 //! - [`board`]: the board design behind its UART pins, as a [`Transport`](crate::uart::Transport).
 
+pub mod axi4;
 pub mod board;
 pub mod driver;
 pub mod engine;
