@@ -1,5 +1,5 @@
 //! The golden back end: the executable form of the ISA semantics of [`crate::isa`] and of the
-//! memory path (`docs/memory-path.md`), built on the core-level golden model ([`EngineModel`]).
+//! memory path (`docs/memory-path.md`), built on the core-level golden model ([`CoreModel`]).
 //!
 //! There is no clock. The SBUF is `max(rows, cols)` partitions x `sbuf_depth` entries of `i64`
 //! values (format values; bit patterns for the floating-point formats), zero at reset; the ACT
@@ -96,7 +96,7 @@ use std::collections::VecDeque;
 
 use crate::config::Config;
 use crate::golden::requant;
-use crate::golden::{EngineError, EngineModel};
+use crate::golden::{CoreError, CoreModel};
 use crate::isa::{
     Act, ActDtype, ActFunc, DecodeError, Dma, DmaTarget, EngineId, ErrorCode, Instr,
     ENGINE_FIFO_DEPTH, SEMAPHORES,
@@ -147,7 +147,7 @@ pub struct GoldenEngine<M: Memory = SparseMemory> {
     cfg: Config,
     /// `partitions x sbuf_depth`.
     sbuf: Vec<Vec<i64>>,
-    core: EngineModel,
+    core: CoreModel,
     error: ErrorCode,
     /// Words pushed or fetched, not yet dispatched.
     queue: VecDeque<u64>,
@@ -183,7 +183,7 @@ impl<M: Memory> GoldenEngine<M> {
         GoldenEngine {
             cfg: cfg.clone(),
             sbuf: vec![vec![0; cfg.sbuf_depth as usize]; partitions],
-            core: EngineModel::new(cfg),
+            core: CoreModel::new(cfg),
             error: ErrorCode::None,
             queue: VecDeque::new(),
             fifos: Default::default(),
@@ -262,12 +262,12 @@ impl<M: Memory> GoldenEngine<M> {
     }
 
     /// The core model underneath.
-    pub fn core(&self) -> &EngineModel {
+    pub fn core(&self) -> &CoreModel {
         &self.core
     }
 
-    /// The core model, to set PSUM values directly ([`EngineModel::poke_psum`]) in tests.
-    pub fn core_mut(&mut self) -> &mut EngineModel {
+    /// The core model, to set PSUM values directly ([`CoreModel::poke_psum`]) in tests.
+    pub fn core_mut(&mut self) -> &mut CoreModel {
         &mut self.core
     }
 
@@ -504,7 +504,7 @@ impl<M: Memory> GoldenEngine<M> {
             moving,
         };
         self.core.execute(&command).map_err(|e| match e {
-            EngineError::AccumulateUnwritten {
+            CoreError::AccumulateUnwritten {
                 bank, addr, column, ..
             } => BackendError::Other(format!(
                 "{instr}: accumulates into PSUM bank {bank} entry {addr} column \
@@ -699,7 +699,7 @@ impl<M: Memory> GoldenEngine<M> {
 }
 
 /// A core-model error the ISA checks should have caught first: a bug of this back end.
-fn internal(instr: &Instr, e: EngineError) -> BackendError {
+fn internal(instr: &Instr, e: CoreError) -> BackendError {
     BackendError::Other(format!(
         "golden back end: {instr} passed the ISA checks but the core model refused it: {e}"
     ))

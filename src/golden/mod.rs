@@ -56,9 +56,6 @@ pub mod reference;
 pub mod requant;
 pub mod timing;
 
-/// The former names of [`CoreModel`] and [`CoreError`], still used by `crate::cosim` and
-/// `crate::engine::golden`.
-pub use self::core::{CoreError as EngineError, CoreModel as EngineModel};
 pub use self::core::{CoreError, CoreModel, MacCounts, ReadResult};
 pub use arith::{acc_to_signed, acc_to_unsigned, Arith, FormatArith, Native};
 pub use matmul::matmul;
