@@ -323,7 +323,6 @@ module systolic_top #(
     .X_W     (X_W),
     .PS_W    (PS_W),
     .ROW_W   (ROW_W),
-    .MUL_LAT (MUL_LAT),
     .ADD_LAT (ADD_LAT)
   ) u_array (
     .clk          (clk),

@@ -296,14 +296,13 @@ module systolic_top #(
   wire [COLS*PS_W-1:0] psum_bottom;
   wire [COLS*PS_W-1:0] psum_aligned;
   systolic_array #(
-    .ROWS    (ROWS),
-    .COLS    (COLS),
-    .DATA_W  (DATA_W),
-    .X_W     (X_W),
-    .PS_W    (PS_W),
-    .ROW_W   (ROW_W),
-    .MUL_LAT (MUL_LAT),
-    .SIGNED  (SIGNED)
+    .ROWS   (ROWS),
+    .COLS   (COLS),
+    .DATA_W (DATA_W),
+    .X_W    (X_W),
+    .PS_W   (PS_W),
+    .ROW_W  (ROW_W),
+    .SIGNED (SIGNED)
   ) u_array (
     .clk          (clk),
     .rst          (rst),
@@ -369,15 +368,13 @@ module systolic_top #(
   wire rd_allow = !head_valid && !tail_valid && inflight == {INF_W{1'b0}};
   wire rd_busy;
   systolic_psum #(
-    .COLS     (COLS),
-    .ACC_W    (ACC_W),
-    .BANKS    (PSUM_BANKS),
-    .DEPTH    (PSUM_DEPTH),
-    .BANK_W   (BANK_W),
-    .ADDR_W   (ADDR_W),
-    .M_W      (M_W),
-    .RD_AHEAD (PSUM_AHEAD),
-    .RAM_ECP5 (0)
+    .COLS   (COLS),
+    .ACC_W  (ACC_W),
+    .BANKS  (PSUM_BANKS),
+    .DEPTH  (PSUM_DEPTH),
+    .BANK_W (BANK_W),
+    .ADDR_W (ADDR_W),
+    .M_W    (M_W)
   ) u_psum (
     .clk         (clk),
     .rst         (rst),

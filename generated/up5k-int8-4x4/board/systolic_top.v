@@ -303,7 +303,6 @@ module systolic_top #(
     .X_W      (X_W),
     .PS_W     (PS_W),
     .ROW_W    (ROW_W),
-    .MUL_LAT  (MUL_LAT),
     .SIGNED   (SIGNED),
     .DSP_COLS (DSP_COLS)
   ) u_array (
@@ -371,15 +370,13 @@ module systolic_top #(
   wire rd_allow = !head_valid && !tail_valid && inflight == {INF_W{1'b0}};
   wire rd_busy;
   systolic_psum #(
-    .COLS     (COLS),
-    .ACC_W    (ACC_W),
-    .BANKS    (PSUM_BANKS),
-    .DEPTH    (PSUM_DEPTH),
-    .BANK_W   (BANK_W),
-    .ADDR_W   (ADDR_W),
-    .M_W      (M_W),
-    .RD_AHEAD (PSUM_AHEAD),
-    .RAM_ECP5 (0)
+    .COLS   (COLS),
+    .ACC_W  (ACC_W),
+    .BANKS  (PSUM_BANKS),
+    .DEPTH  (PSUM_DEPTH),
+    .BANK_W (BANK_W),
+    .ADDR_W (ADDR_W),
+    .M_W    (M_W)
   ) u_psum (
     .clk         (clk),
     .rst         (rst),

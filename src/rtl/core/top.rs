@@ -767,24 +767,6 @@ pub fn module(cfg: &Config) -> Module {
             ]
             .into_iter()
             .chain(float.then(|| ("ACC_PIPE".to_string(), id("ADD_LAT").sub(int(1)))))
-            .chain((!float).then(|| ("RD_AHEAD".to_string(), id("PSUM_AHEAD"))))
-            .chain((!float).then(|| {
-                let ram = cfg.primitives == crate::config::Primitives::Ecp5;
-                (
-                    "RAM_ECP5".to_string(),
-                    if ram {
-                        cond(
-                            id("PSUM_AHEAD")
-                                .eq(int(2))
-                                .and(id("PSUM_BANKS").mul(id("PSUM_DEPTH")).le(int(1024))),
-                            int(1),
-                            int(0),
-                        )
-                    } else {
-                        int(0)
-                    },
-                )
-            }))
             .collect(),
             ports: vec![
                 p("clk"),
@@ -862,9 +844,10 @@ pub fn module(cfg: &Config) -> Module {
         ]
         .into_iter()
         .chain(
-            super::pe::param_decls(cfg)
+            super::pe::params(cfg)
                 .into_iter()
-                .filter(|p| !["DATA_W", "X_W", "ROW_W", "PS_W"].contains(&p.name.as_str())),
+                .filter(|(n, _, _)| !["DATA_W", "X_W", "ROW_W", "PS_W"].contains(n))
+                .map(|(n, v, c)| param(n, v, c)),
         )
         .chain(super::array::dsp_cols_param(cfg))
         .chain(super::array::tile_cols_param(cfg))
