@@ -53,11 +53,14 @@ elaborate() {
         fi
     done
     {
-        echo "read_verilog ${models[*]} ${files[*]}"
+        # -defer: a module is elaborated only with the parameters of its instances (the
+        # SB_MAC16 model rejects configurations it does not model, its defaults among them).
+        echo "read_verilog -defer ${models[*]} ${files[*]}"
+        echo -n "hierarchy -check -top systolic_top"
         for p in $params; do
-            echo "chparam -set ${p%%=*} ${p#*=} systolic_top"
+            echo -n " -chparam ${p%%=*} ${p#*=}"
         done
-        echo "hierarchy -check -top systolic_top"
+        echo
         echo "proc"
         echo "flatten"
         echo "memory -nomap"
@@ -142,7 +145,8 @@ status=0
 end=$(date +%s.%N)
 secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 # CPU time of the tools (user + system of the children), less sensitive to a busy machine.
-cpu=$(times | tail -1 | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1]*60 + u[2] + s[1]*60 + s[2] }')
+times >"$work/times"
+cpu=$(tail -1 "$work/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", u[1]*60 + u[2] + s[1]*60 + s[2] }')
 secs="$secs s wall, $cpu s CPU"
 grep -E "Found [0-9]+ \\\$equiv cells|Of those cells [0-9]+ are proven and [0-9]+ are unproven|Equivalence successfully proven" "$work/status.txt" | sed 's/^ */equiv-core: /' || true
 if [ "$status" -ne 0 ]; then
