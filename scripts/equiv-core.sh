@@ -62,6 +62,9 @@ elaborate() {
         done
         echo
         echo "proc"
+        # The vendor models' asynchronous resets (tied off by the core) as synchronous ones, which
+        # the SAT-based proof can model.
+        echo "async2sync"
         echo "flatten"
         echo "memory -nomap"
         echo "memory_map"
