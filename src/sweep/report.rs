@@ -114,35 +114,29 @@ fn fmax_svg(configs: &[(String, Vec<f64>)]) -> Result<String, String> {
     let n = configs.len();
     let labels: Vec<String> = configs.iter().map(|c| c.0.clone()).collect();
     let draw = |svg: &mut String| -> PlotResult {
-        let height = H + 12
-            * labels
-                .iter()
-                .map(|l| l.len() as u32)
-                .max()
-                .unwrap_or(0)
-                .min(40);
+        // Horizontal labels under each configuration: as wide as the longest label needs.
+        let longest = labels
+            .iter()
+            .map(|l| l.len() as u32)
+            .max()
+            .unwrap_or(4)
+            .min(60);
+        let slot = (7 * longest + 20).max(60);
         let root =
-            SVGBackend::with_string(svg, (W.max(60 * n as u32 + 120), height)).into_drawing_area();
+            SVGBackend::with_string(svg, (W.max(slot * n as u32 + 120), H)).into_drawing_area();
         root.fill(&WHITE)?;
         let all = configs.iter().flat_map(|c| c.1.iter().copied());
         let y = padded(
             all.clone().fold(f64::MAX, f64::min),
             all.fold(0.0, f64::max),
         );
-        let label_area = 7 * labels
-            .iter()
-            .map(|l| l.len() as u32)
-            .max()
-            .unwrap_or(4)
-            .min(60)
-            + 20;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 "Fmax over placer seeds, per configuration",
                 ("sans-serif", 20),
             )
             .margin(12)
-            .x_label_area_size(label_area)
+            .x_label_area_size(56)
             .y_label_area_size(64)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y)?;
         chart
@@ -156,11 +150,7 @@ fn fmax_svg(configs: &[(String, Vec<f64>)]) -> Result<String, String> {
                     String::new()
                 }
             })
-            .x_label_style(
-                ("sans-serif", 12)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
+            .x_label_style(("sans-serif", 12))
             .disable_x_mesh()
             .x_desc("configuration (tag @ board)")
             .y_desc("Fmax (MHz)")
@@ -200,12 +190,13 @@ fn gemm_svg(shapes: &[String], series: &[(String, Vec<(usize, f64)>)]) -> Result
     let mut svg = String::new();
     let n = shapes.len();
     let draw = |svg: &mut String| -> PlotResult {
-        let root = SVGBackend::with_string(svg, (W, H + 60)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(svg, (W.max(90 * n as u32 + 120), H)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .caption("Utilisation against GEMM shape", ("sans-serif", 20))
             .margin(12)
-            .x_label_area_size(110)
+            .x_label_area_size(56)
             .y_label_area_size(64)
             .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..105f64)?;
         chart
@@ -219,11 +210,7 @@ fn gemm_svg(shapes: &[String], series: &[(String, Vec<(usize, f64)>)]) -> Result
                     String::new()
                 }
             })
-            .x_label_style(
-                ("sans-serif", 12)
-                    .into_font()
-                    .transform(FontTransform::Rotate90),
-            )
+            .x_label_style(("sans-serif", 12))
             .x_desc("GEMM shape M x K x N (by MACs)")
             .y_desc("utilisation (%)")
             .label_style(("sans-serif", 13))

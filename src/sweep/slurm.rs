@@ -151,7 +151,11 @@ pub fn submit(
     res: &Resources,
     progress: &Progress,
 ) -> anyhow::Result<Vec<Array>> {
-    let max = max_array_size()?.max(1);
+    let mut max = max_array_size()?;
+    if let Some(n) = res.settings.array_size {
+        max = max.min(n as usize);
+    }
+    let max = max.max(1);
     let logs = worker.work.join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     let mut arrays = vec![];

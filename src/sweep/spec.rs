@@ -113,6 +113,9 @@ pub struct SlurmSettings {
     pub cpus_per_task: Option<u32>,
     /// At most this many tasks of an array at once (`--array=0-N%K`).
     pub max_running: Option<u32>,
+    /// At most this many tasks per array (default and upper bound: the cluster's
+    /// `MaxArraySize`); a larger sweep is split into several arrays.
+    pub array_size: Option<u32>,
     /// Extra sbatch arguments, as given.
     #[serde(default)]
     pub extra_args: Vec<String>,
