@@ -15,7 +15,7 @@ use crate::synth::{self, Board, Multipliers, SynthOptions, SynthTop};
 use super::spec::{Field, Fields, JobKind};
 
 /// The configuration fields a point may set (besides `preset`), as in a preset file.
-pub const CONFIG_FIELDS: [&str; 14] = [
+pub const CONFIG_FIELDS: [&str; 17] = [
     "rows",
     "cols",
     "format",
@@ -30,6 +30,9 @@ pub const CONFIG_FIELDS: [&str; 14] = [
     "sbuf_layout",
     "tile_cols",
     "keep_tokens",
+    "dma",
+    "dma_bits",
+    "dma_reads",
 ];
 
 /// Fields of the FPGA flow (`synth`, `synth-verify`), as `systolic synth`'s flags.
@@ -250,6 +253,9 @@ fn overrides(fields: &Fields) -> Result<Overrides, FieldError> {
             "tile_cols" => o.tile_cols = Some(as_u32(k, v)?),
             "psum_split" => o.psum_split = Some(as_bool(k, v)?),
             "keep_tokens" => o.keep_tokens = Some(as_bool(k, v)?),
+            "dma" => o.dma = Some(as_bool(k, v)?),
+            "dma_bits" => o.dma_bits = Some(as_u32(k, v)?),
+            "dma_reads" => o.dma_reads = Some(as_u32(k, v)?),
             "primitives" => {
                 o.primitives = Some(match one_of(k, v, &["generic", "ecp5", "ice40"])? {
                     "ecp5" => Primitives::Ecp5,

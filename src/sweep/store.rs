@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS points (
     sbuf_layout TEXT NOT NULL,
     tile_cols INTEGER NOT NULL,
     keep_tokens INTEGER NOT NULL,
+    dma INTEGER NOT NULL,
+    dma_bits INTEGER NOT NULL,
+    dma_reads INTEGER NOT NULL,
     board TEXT,
     device TEXT,                   -- the device asked for (NULL: the board's own)
     seed INTEGER,
@@ -310,11 +313,12 @@ impl Store {
                 "INSERT OR IGNORE INTO points (key, spec, idx, tag, job, fields, options,
                     config_hash, preset, name, rows, cols, format, acc_bits, psum_banks,
                     psum_depth, sbuf_depth, pe_latency, primitives, dsp_cols, psum_split,
-                    sbuf_layout, tile_cols, keep_tokens, board, device, seed, m, k, n,
-                    yosys_version, nextpnr_version, verilator_version, status, created)
+                    sbuf_layout, tile_cols, keep_tokens, dma, dma_bits, dma_reads, board,
+                    device, seed, m, k, n, yosys_version, nextpnr_version, verilator_version,
+                    status, created)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
-                    ?32, ?33, 'pending', ?34)",
+                    ?32, ?33, ?34, ?35, ?36, 'pending', ?37)",
                 params![
                     key,
                     spec,
@@ -340,6 +344,9 @@ impl Store {
                     c.sbuf_layout.to_string(),
                     c.tile_cols,
                     c.keep_tokens,
+                    c.dma,
+                    c.dma_bits,
+                    c.dma_reads,
                     point.board(),
                     point.device(),
                     point.seed.map(|s| s as i64),

@@ -67,6 +67,9 @@ pub fn core_options(r: &Row) -> String {
     if r.u64("keep_tokens") == Some(1) {
         s.push_str(", tokens kept");
     }
+    if r.u64("dma") == Some(1) {
+        s.push_str(&format!(", DMA {} bits", r.u64("dma_bits").unwrap_or(0)));
+    }
     if r.str("sbuf_layout") == Some("packed") {
         s.push_str(", packed SBUF");
     }
