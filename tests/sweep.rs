@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use systolic::sweep::point::{Context, Point, ToolVersions};
 use systolic::sweep::spec::{Field, Fields, JobKind};
-use systolic::sweep::store::{Claim, Metrics, Status, Store};
+use systolic::sweep::store::{Claim, Finish, Metrics, Status, Store};
 use systolic::sweep::Spec;
 
 fn exe() -> &'static str {
@@ -332,22 +332,26 @@ fn store_recovers_points_whose_worker_is_gone_and_retries_failed_ones() {
         .finish(
             &keys[1],
             live.pid + 1,
-            Status::Done,
-            None,
-            &m,
-            1.0,
-            &Value::Null
+            &Finish {
+                status: Status::Done,
+                reason: None,
+                metrics: &m,
+                wall_s: 1.0,
+                result: &Value::Null
+            }
         )
         .unwrap());
     assert!(store
         .finish(
             &keys[1],
             live.pid,
-            Status::Failed,
-            Some("boom"),
-            &m,
-            1.0,
-            &Value::Null
+            &Finish {
+                status: Status::Failed,
+                reason: Some("boom"),
+                metrics: &m,
+                wall_s: 1.0,
+                result: &Value::Null
+            }
         )
         .unwrap());
     // A failed point is not claimed again unless retried.
@@ -358,11 +362,13 @@ fn store_recovers_points_whose_worker_is_gone_and_retries_failed_ones() {
         .finish(
             &keys[1],
             live.pid,
-            Status::Done,
-            None,
-            &m,
-            1.0,
-            &Value::Null
+            &Finish {
+                status: Status::Done,
+                reason: None,
+                metrics: &m,
+                wall_s: 1.0,
+                result: &Value::Null
+            }
         )
         .unwrap());
     // Done is final: neither claimed nor failed afterwards.
@@ -630,7 +636,17 @@ fn put_done(store: &Store, spec: &str, p: &Point, m: &Metrics) {
     let c = Claim::this_process();
     assert!(store.claim(&k, &c, false).unwrap());
     assert!(store
-        .finish(&k, c.pid, Status::Done, None, m, 10.0, &Value::Null)
+        .finish(
+            &k,
+            c.pid,
+            &Finish {
+                status: Status::Done,
+                reason: None,
+                metrics: m,
+                wall_s: 10.0,
+                result: &Value::Null
+            }
+        )
         .unwrap());
 }
 

@@ -58,6 +58,11 @@ pub struct Args {
     /// Write the HTML report (plots and tables) for this spec instead of running.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
+    /// Only the points whose label (`tag@board~sSEED`, as progress lines show them) contains
+    /// one of these `|`-separated texts (`^` anchors one to the start); for running, --table
+    /// and --report alike.
+    #[arg(long, value_name = "TEXT|TEXT")]
+    pub filter: Option<String>,
     /// List the points (index, key, label, status) instead of running.
     #[arg(long)]
     pub list: bool,
@@ -114,9 +119,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return show(&args, &spec, &store_path);
     }
     let store = Store::open(&store_path)?;
-    let plan = sweep::plan(&spec, &store, args.retry_failed)?;
+    let mut plan = sweep::plan(&spec, &store, args.retry_failed)?;
+    if let Some(f) = &args.filter {
+        plan.todo.retain(|p| table::matches(f, &p.label));
+    }
     if args.list {
         for (i, (p, k)) in spec.points.iter().zip(&plan.keys).enumerate() {
+            if args
+                .filter
+                .as_ref()
+                .is_some_and(|f| !table::matches(f, &sweep::label(p)))
+            {
+                continue;
+            }
             let s = store.status(k)?.unwrap_or(Status::Pending);
             outln!("{i}\t{k}\t{}\t{}", sweep::label(p), s.name());
         }
@@ -261,7 +276,10 @@ fn show(args: &Args, spec: &Spec, store_path: &std::path::Path) -> anyhow::Resul
         .into());
     }
     let store = Store::open(store_path)?;
-    let rows = store.rows(Some(&spec.name))?;
+    let mut rows = store.rows(Some(&spec.name))?;
+    if let Some(f) = &args.filter {
+        rows.retain(|r| table::matches(f, &table::row_label(r)));
+    }
     if let Some(path) = &args.report {
         let html = report::html(&spec.name, &store_path.display().to_string(), &rows)
             .map_err(|e| anyhow::anyhow!("drawing the report: {e}"))?;

@@ -151,6 +151,27 @@ pub struct Metrics {
     pub utilisation: Option<f64>,
 }
 
+/// A point's outcome, as a worker writes it ([`Store::finish`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Finish<'a> {
+    pub status: Status,
+    /// Why it failed.
+    pub reason: Option<&'a str>,
+    pub metrics: &'a Metrics,
+    pub wall_s: f64,
+    /// The job's report.
+    pub result: &'a Value,
+}
+
+/// A `running` row's worker: status, host, pid, Slurm job and task.
+type Worker = (
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
 /// A worker's claim on a point: who runs it.
 #[derive(Debug, Clone, Default)]
 pub struct Claim {
@@ -421,13 +442,7 @@ impl Store {
         let host = hostname();
         let mut reset = vec![];
         for k in keys {
-            let row: Option<(
-                String,
-                Option<String>,
-                Option<i64>,
-                Option<String>,
-                Option<i64>,
-            )> = self
+            let row: Option<Worker> = self
                 .conn
                 .query_row(
                     "SELECT status, host, pid, slurm_job, slurm_task FROM points WHERE key = ?1",
@@ -536,16 +551,9 @@ impl Store {
 
     /// Write a point's outcome (`done` or `failed`) with what it measured, if it is still the
     /// running point of `pid` (a worker whose claim was taken back writes nothing).
-    pub fn finish(
-        &self,
-        key: &str,
-        pid: u32,
-        status: Status,
-        reason: Option<&str>,
-        m: &Metrics,
-        wall_s: f64,
-        result: &Value,
-    ) -> Result<bool, StoreError> {
+    pub fn finish(&self, key: &str, pid: u32, f: &Finish) -> Result<bool, StoreError> {
+        let (status, reason, m, wall_s, result) =
+            (f.status, f.reason, f.metrics, f.wall_s, f.result);
         let n = self
             .conn
             .execute(

@@ -32,7 +32,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -85,6 +85,42 @@ fn core_name(r: &Row) -> String {
     )
 }
 
+/// Formats in the order of docs/fpga.md's tables: integers, fp8 E4M3, fp8 E5M2, bf16.
+fn format_rank(f: &str) -> (u8, String) {
+    let rank = match f {
+        "fp8e4m3" => 1,
+        "fp8e5m2" => 2,
+        "bf16" => 3,
+        _ => 0,
+    };
+    (rank, f.to_string())
+}
+
+/// A row's label, as the sweep's progress lines name points: `tag@board~sSEED`.
+pub fn row_label(r: &Row) -> String {
+    let mut s = r.tag.clone();
+    if let Some(b) = r.str("board") {
+        s.push('@');
+        s.push_str(b);
+    }
+    if let Some(seed) = r.u64("seed") {
+        s.push_str(&format!("~s{seed}"));
+    }
+    if let (Some(m), Some(k), Some(n)) = (r.u64("m"), r.u64("k"), r.u64("n")) {
+        s.push_str(&format!(" {m}x{k}x{n}"));
+    }
+    s
+}
+
+/// Whether `label` matches `filter`: `|`-separated parts, any of which occurs in the label
+/// (`^` at a part's start anchors it to the label's start).
+pub fn matches(filter: &str, label: &str) -> bool {
+    filter.split('|').any(|part| match part.strip_prefix('^') {
+        Some(p) => label.starts_with(p),
+        None => label.contains(part),
+    })
+}
+
 /// Everything of a synth row but the seed (and what follows from it).
 fn group_key(r: &Row) -> String {
     let c = &r.columns;
@@ -129,7 +165,19 @@ pub fn synth_table(rows: &[&Row]) -> (Line, Vec<Line>) {
         groups.entry(group_key(r)).or_default().push(r);
     }
     let mut groups: Vec<Vec<&Row>> = groups.into_values().collect();
-    groups.sort_by_key(|g| g.iter().map(|r| r.idx).min());
+    // As docs/fpga.md's tables: by device (smallest first), array size, format, latency and
+    // options; the spec's order after that.
+    groups.sort_by_key(|g| {
+        let r = g[0];
+        (
+            r.u64("logic_available").unwrap_or(u64::MAX),
+            r.str("board").unwrap_or("").to_string(),
+            r.u64("rows").unwrap_or(0),
+            format_rank(r.str("format").unwrap_or("")),
+            core_options(r),
+            g.iter().map(|r| r.idx).min(),
+        )
+    });
     let mut lines = vec![];
     for g in groups {
         let first = g[0];

@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{anyhow, Context as _};
 
 use super::point::{Context, Point};
-use super::store::{Claim, Status, Store};
+use super::store::{Claim, Finish, Status, Store};
 use super::{job, point_dir_name, versions, Spec};
 
 /// What the worker did.
@@ -87,11 +87,13 @@ pub fn run_point(
     let written = store.finish(
         &key,
         claim.pid,
-        outcome.status,
-        outcome.reason.as_deref(),
-        &outcome.metrics,
-        wall,
-        &outcome.result,
+        &Finish {
+            status: outcome.status,
+            reason: outcome.reason.as_deref(),
+            metrics: &outcome.metrics,
+            wall_s: wall,
+            result: &outcome.result,
+        },
     )?;
     if !written {
         eprintln!("sweep: point {key} was taken back while it ran: its outcome is not stored");
