@@ -185,6 +185,8 @@ pub fn run(
             ));
         }
         if interrupts >= 1 && running.is_empty() {
+            counts.running = 0;
+            progress.update(counts);
             return Ok(Ended::Drained);
         }
         // Start workers while there are slots, points and memory.
@@ -218,11 +220,11 @@ pub fn run(
             });
             next += 1;
         }
+        counts.running = running.len();
+        progress.update(counts);
         if next >= todo.len() && running.is_empty() {
             return Ok(Ended::Complete);
         }
-        counts.running = running.len();
-        progress.update(counts);
         std::thread::sleep(Duration::from_millis(200));
     }
 }

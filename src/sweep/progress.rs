@@ -33,7 +33,7 @@ impl Progress {
             );
             b.set_style(
                 ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} {per_sec} ETA {eta}",
+                    "{elapsed_precise} [{bar:20}] {pos}/{len} {msg}, {per_sec}, ETA {eta}",
                 )
                 .expect("a valid template")
                 .progress_chars("=> "),
@@ -87,7 +87,7 @@ impl Progress {
 
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
-            b.finish();
+            b.finish_and_clear();
         }
     }
 }
