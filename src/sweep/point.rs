@@ -12,7 +12,72 @@ use crate::config::{self, Config, ConfigError, Overrides, Primitives, SbufLayout
 use crate::synth::nextpnr::Router;
 use crate::synth::{self, Board, Multipliers, SynthOptions, SynthTop};
 
-use super::spec::{Field, Fields, JobKind};
+/// What each point runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum JobKind {
+    /// Yosys + nextpnr for a board (`systolic synth`): area, Fmax, GOPS.
+    Synth,
+    /// The same, then the post-synthesis netlist co-simulated (`systolic synth --verify`).
+    SynthVerify,
+    /// The core in Verilator against the golden model on a random program (`systolic cosim`).
+    Cosim,
+    /// The engine in Verilator running one GEMM shape: cycles and utilisation.
+    GemmBench,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [
+        JobKind::Synth,
+        JobKind::SynthVerify,
+        JobKind::Cosim,
+        JobKind::GemmBench,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::Synth => "synth",
+            JobKind::SynthVerify => "synth-verify",
+            JobKind::Cosim => "cosim",
+            JobKind::GemmBench => "gemm-bench",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<JobKind, String> {
+        if let Some(j) = JobKind::ALL.iter().find(|j| j.name() == s) {
+            return Ok(*j);
+        }
+        if s == "infer" {
+            return Err(
+                "job `infer` is not implemented yet: allowed synth, synth-verify, \
+                        cosim, gemm-bench"
+                    .into(),
+            );
+        }
+        Err(format!(
+            "unknown job `{s}`: allowed synth, synth-verify, cosim, gemm-bench"
+        ))
+    }
+
+    /// Whether the job runs the FPGA flow (needs a board).
+    pub fn synthesises(self) -> bool {
+        matches!(self, JobKind::Synth | JobKind::SynthVerify)
+    }
+
+    /// Whether the job builds a Verilator model.
+    pub fn simulates(self) -> bool {
+        !matches!(self, JobKind::Synth)
+    }
+}
+
+/// One field of a point, with the line it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub value: toml::Value,
+    pub line: usize,
+}
+
+/// A point's fields before resolution, in the order they were set.
+pub type Fields = BTreeMap<String, Field>;
 
 /// The configuration fields a point may set (besides `preset`), as in a preset file.
 pub const CONFIG_FIELDS: [&str; 17] = [

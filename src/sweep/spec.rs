@@ -31,6 +31,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::point::{self, Point};
+pub use super::point::{Field, Fields, JobKind};
 
 /// A bad specification: `file:line: key: message`.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -40,63 +41,6 @@ pub struct SpecError {
     pub line: usize,
     pub key: String,
     pub message: String,
-}
-
-/// What each point runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub enum JobKind {
-    /// Yosys + nextpnr for a board (`systolic synth`): area, Fmax, GOPS.
-    Synth,
-    /// The same, then the post-synthesis netlist co-simulated (`systolic synth --verify`).
-    SynthVerify,
-    /// The core in Verilator against the golden model on a random program (`systolic cosim`).
-    Cosim,
-    /// The engine in Verilator running one GEMM shape: cycles and utilisation.
-    GemmBench,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 4] = [
-        JobKind::Synth,
-        JobKind::SynthVerify,
-        JobKind::Cosim,
-        JobKind::GemmBench,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            JobKind::Synth => "synth",
-            JobKind::SynthVerify => "synth-verify",
-            JobKind::Cosim => "cosim",
-            JobKind::GemmBench => "gemm-bench",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<JobKind, String> {
-        if let Some(j) = JobKind::ALL.iter().find(|j| j.name() == s) {
-            return Ok(*j);
-        }
-        if s == "infer" {
-            return Err(
-                "job `infer` is not implemented yet: allowed synth, synth-verify, \
-                        cosim, gemm-bench"
-                    .into(),
-            );
-        }
-        Err(format!(
-            "unknown job `{s}`: allowed synth, synth-verify, cosim, gemm-bench"
-        ))
-    }
-
-    /// Whether the job runs the FPGA flow (needs a board).
-    pub fn synthesises(self) -> bool {
-        matches!(self, JobKind::Synth | JobKind::SynthVerify)
-    }
-
-    /// Whether the job builds a Verilator model.
-    pub fn simulates(self) -> bool {
-        !matches!(self, JobKind::Synth)
-    }
 }
 
 /// The Slurm backend's settings (`[slurm]`; flags override them).
@@ -169,16 +113,6 @@ struct RawGroup {
     #[serde(default)]
     points: Vec<RawFields>,
 }
-
-/// One field of a point, with the line it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Field {
-    pub value: toml::Value,
-    pub line: usize,
-}
-
-/// A point's fields before resolution, in the order they were set.
-pub type Fields = BTreeMap<String, Field>;
 
 /// Line numbers of byte offsets in a text.
 struct Lines<'a> {
