@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use systolic::sweep::point::{Context, Point, ToolVersions};
-use systolic::sweep::spec::{Field, Fields, JobKind};
+use systolic::sweep::point::{Field, Fields, JobKind};
 use systolic::sweep::store::{Claim, Finish, Metrics, Status, Store};
 use systolic::sweep::Spec;
 

@@ -12,8 +12,7 @@ use crate::engine::gemm::{gemm, GemmOptions, Matrix};
 use crate::program::{random_program, GenOptions, SplitMix64};
 use crate::synth;
 
-use super::point::{Context, Point};
-use super::spec::JobKind;
+use super::point::{Context, JobKind, Point};
 use super::store::{Metrics, Status};
 
 /// What a job ended with.

@@ -27,7 +27,8 @@ pub mod worker;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use spec::{JobKind, Spec, SpecError};
+pub use point::JobKind;
+pub use spec::{Spec, SpecError};
 pub use store::{Status, Store};
 
 /// The store's default path: beside the spec, `<spec stem>.sqlite`.

@@ -30,8 +30,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::point::{self, Point};
-pub use super::point::{Field, Fields, JobKind};
+use super::point::{self, Field, Fields, JobKind, Point};
 
 /// A bad specification: `file:line: key: message`.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

@@ -14,8 +14,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::point::{Point, ToolVersions};
-use super::spec::JobKind;
+use super::point::{JobKind, Point, ToolVersions};
 
 /// Schema version (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
