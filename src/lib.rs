@@ -8,8 +8,9 @@
 //! 1. Contracts and leaves, which import nothing above them: [`format`] (number formats),
 //!    [`isa`] (the instruction set), [`regs`] (the register map), [`frame`] (the UART frame
 //!    format both the RTL bridge and the host link speak), [`pll`], [`files`] (writing outputs
-//!    safely), [`tools`] (running external tools), [`verilog`] (the typed Verilog description,
-//!    its builder helpers and the one printer).
+//!    safely), [`progress`] (what long work reports, and the stop flag), [`tools`] (running
+//!    external tools), [`verilog`] (the typed Verilog description, its builder helpers and the
+//!    one printer).
 //! 2. [`config`]: the configuration, validated once, with its derived plan (widths, geometry).
 //! 3. [`program`] (the core's command stream) and [`golden`] (the golden model: plain Rust, no
 //!    HDL types; the executable specification the RTL is checked against).
@@ -41,6 +42,7 @@ pub mod isa;
 pub mod npy;
 pub mod pll;
 pub mod program;
+pub mod progress;
 pub mod regs;
 pub mod rtl;
 pub mod sweep;

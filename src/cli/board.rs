@@ -31,7 +31,7 @@ pub struct Args {
 pub enum BoardCommand {
     /// Compute C = A x B from .npy files on the board (the configuration must be the one the
     /// board was programmed with: its VERSION register is checked).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Say which design a board carries (ID, VERSION = configuration hash, sizes).
     Probe(ProbeArgs),
 }
@@ -180,7 +180,7 @@ pub fn hint(e: &LinkError) -> Option<&'static str> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        BoardCommand::Run(a) => run_gemm(a),
+        BoardCommand::Run(a) => run_gemm(*a),
         BoardCommand::Probe(a) => probe(a),
     }
 }

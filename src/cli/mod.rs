@@ -12,6 +12,7 @@ mod board;
 mod common;
 mod cosim;
 mod generate;
+mod progress;
 mod run;
 mod sweep;
 mod synth;
