@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use crate::cosim::engine::RtlEngine;
 use crate::cosim::{Harness, HarnessOptions, Stalls};
 use crate::engine::gemm::{gemm, GemmOptions, Matrix};
-use crate::program::{random_program, GenOptions, SplitMix64};
+use crate::program::{GenOptions, RandomStream, SplitMix64};
+use crate::progress::Lines;
 use crate::synth;
 
 use super::point::{Context, JobKind, Point};
@@ -144,23 +145,30 @@ fn run_cosim(point: &Point, progress: &mut dyn FnMut(&str)) -> Outcome {
         Err(e) => return Outcome::failed(format!("Verilator build: {e}")),
     };
     let seed = point.seed.unwrap_or(1);
-    let mut rng = SplitMix64::new(seed);
     let gen = GenOptions {
         matmuls: point.instructions.unwrap_or(60),
         ..GenOptions::default()
     };
-    let program = random_program(cfg, &mut rng, &gen);
     let stalls = if point.stalls {
         Stalls::random(seed)
     } else {
         Stalls::NONE
     };
-    let outcome = match harness.run(&program, stalls, None) {
-        Ok(o) => o,
+    // The stream `systolic cosim --seed S --instructions N` runs: programs of at most 1,000
+    // instructions on one instance, so a long point's memory stays flat.
+    let stream = RandomStream::new(cfg, seed, &gen);
+    let total = gen.matmuls as u64;
+    let r = match harness.run_stream(
+        stream,
+        stalls,
+        None,
+        total,
+        &mut Lines(|l: &str| progress(l)),
+    ) {
+        Ok(r) => r,
         Err(e) => return Outcome::failed(format!("co-simulation: {e}")),
     };
-    let r = &outcome.report;
-    let mut result = serde_json::to_value(r).unwrap_or(Value::Null);
+    let mut result = serde_json::to_value(&r).unwrap_or(Value::Null);
     result["seed"] = seed.into();
     result["build_seconds"] = harness.build_seconds.into();
     Outcome {
