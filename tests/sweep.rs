@@ -810,6 +810,62 @@ fn png_stats(path: &Path) -> (usize, f64, f64) {
 }
 
 #[test]
+fn report_path_is_checked_before_the_store_is_read() {
+    let dir = scratch("sweep-report-path");
+    let (spec, store) = report_fixture(&dir);
+    let report = |to: &Path| {
+        Command::new(exe())
+            .arg("sweep")
+            .arg(&spec)
+            .arg("--store")
+            .arg(&store)
+            .arg("--report")
+            .arg(to)
+            .output()
+            .unwrap()
+    };
+    // A folder: a usage error naming the flag and the path, nothing written in it.
+    let out = report(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--report") && err.contains("is a directory"),
+        "{err}"
+    );
+    // A missing folder: the same.
+    let out = report(&dir.join("no-such-folder").join("r.html"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    // A FIFO is written through, not replaced: the page arrives at its reader.
+    let fifo = dir.join("report.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // The reader gives up after a minute (a FIFO replaced by a file would leave it waiting).
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || tx.send(std::fs::read_to_string(fifo).unwrap()));
+    }
+    let out = report(&fifo);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the report reached the FIFO's reader");
+    assert!(
+        page.contains("<svg") && page.contains("Pareto front"),
+        "{page:.200}"
+    );
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+#[test]
 fn report_plots_render_in_headless_chromium() {
     let dir = scratch("sweep-report");
     let (spec, store) = report_fixture(&dir);

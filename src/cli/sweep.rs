@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use systolic::files::OutputPath;
 use systolic::sweep::local::{self, WorkerCommand};
 use systolic::sweep::progress::Progress;
 use systolic::sweep::slurm;
@@ -275,16 +276,23 @@ fn show(args: &Args, spec: &Spec, store_path: &std::path::Path) -> anyhow::Resul
         }
         .into());
     }
+    // The report's path is checked before the store is read (a folder, a missing folder or a
+    // socket is a usage error; /dev/stdout is written through).
+    let report_out = match &args.report {
+        Some(p) => Some(OutputPath::check(p, "--report")?),
+        None => None,
+    };
     let store = Store::open(store_path)?;
     let mut rows = store.rows(Some(&spec.name))?;
     if let Some(f) = &args.filter {
         rows.retain(|r| table::matches(f, &table::row_label(r)));
     }
-    if let Some(path) = &args.report {
+    if let Some(out) = &report_out {
         let html = report::html(&spec.name, &store_path.display().to_string(), &rows)
             .map_err(|e| anyhow::anyhow!("drawing the report: {e}"))?;
-        systolic::files::write_atomically(path, html.as_bytes())?;
-        eprintln!("sweep: report written to {}", path.display());
+        out.write(html.as_bytes())
+            .map_err(|e| anyhow::anyhow!("--report {}: {e}", out.path().display()))?;
+        eprintln!("sweep: report written to {}", out.path().display());
     }
     if args.table {
         if args.json {
