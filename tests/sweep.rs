@@ -145,6 +145,28 @@ seed = [1, 2]
 }
 
 /// `(line, key, message contains)` of each bad spec's error.
+/// The specs in `sweeps/` load (every point resolved: configuration valid, board known, the
+/// flow planned), so a change of the presets, boards or flow that breaks one fails here rather
+/// than an hour into a sweep.
+#[test]
+fn the_specs_in_sweeps_load() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sweeps");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for path in names {
+        let spec = Spec::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!spec.points.is_empty(), "{}", path.display());
+        assert_eq!(spec.duplicates, 0, "{}: duplicate points", path.display());
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        assert_eq!(spec.name, stem, "a store row names its spec by the file");
+    }
+}
+
 #[test]
 fn bad_specs_name_the_key_and_the_line() {
     let cases: &[(&str, usize, &str, &str)] = &[
