@@ -2,14 +2,17 @@
 //! report from the results store.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use systolic::files::OutputPath;
 use systolic::sweep::local::{self, WorkerCommand};
-use systolic::sweep::progress::Progress;
+use systolic::sweep::progress::{Counts, Progress};
 use systolic::sweep::slurm;
 use systolic::sweep::table::{self, Format};
 use systolic::sweep::worker::{self, Worked};
@@ -167,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         work: abs(&work),
         batch: 0,
     };
-    let mut progress = Progress::new(plan.todo.len());
+    let mut progress = Display::new(plan.todo.len());
     let mut interrupted = false;
     if !plan.todo.is_empty() {
         match args.backend {
@@ -216,7 +219,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     mem_mb: plan.todo.iter().map(|p| p.mem_mb).max().unwrap_or(1000),
                 };
                 let arrays =
-                    slurm::submit(&worker, &store, &spec.name, &plan.todo, &res, &progress)?;
+                    slurm::submit(&worker, &store, &spec.name, &plan.todo, &res, &mut progress)?;
                 let labels: BTreeMap<String, String> = plan
                     .todo
                     .iter()
@@ -307,4 +310,83 @@ fn show(args: &Args, spec: &Spec, store_path: &std::path::Path) -> anyhow::Resul
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A sweep's progress on standard error: a bar (done, failed and running counts, rate, ETA)
+/// when standard error is a terminal, else one line per finished point. Standard output is
+/// never used here.
+struct Display {
+    bar: Option<ProgressBar>,
+    total: usize,
+    finished: usize,
+}
+
+impl Display {
+    /// Progress over `total` points: a bar if standard error is a terminal.
+    fn new(total: usize) -> Display {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::with_draw_target(
+                Some(total as u64),
+                ProgressDrawTarget::stderr_with_hz(4),
+            );
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:20}] {pos}/{len} {msg}, {per_sec}, ETA {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            b.enable_steady_tick(Duration::from_millis(500));
+            b
+        });
+        Display {
+            bar,
+            total,
+            finished: 0,
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Display {
+    fn update(&mut self, c: Counts) {
+        if let Some(b) = &self.bar {
+            b.set_position((c.done + c.failed) as u64);
+            let queued = if c.queued > 0 {
+                format!(", {} queued", c.queued)
+            } else {
+                String::new()
+            };
+            b.set_message(format!(
+                "done {}, failed {}, running {}{queued}",
+                c.done, c.failed, c.running
+            ));
+        }
+    }
+
+    /// A line per finished point when there is no bar (the bar counts them).
+    fn finished(&mut self, label: &str, status: &str, detail: &str) {
+        self.finished += 1;
+        if self.bar.is_none() {
+            eprintln!(
+                "sweep: [{}/{}] {status} {label}{}{detail}",
+                self.finished,
+                self.total,
+                if detail.is_empty() { "" } else { ": " }
+            );
+        }
+    }
+
+    /// A message, above the bar when there is one.
+    fn say(&mut self, line: &str) {
+        match &self.bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
 }

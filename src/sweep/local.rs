@@ -116,7 +116,7 @@ pub fn run(
     store: &Store,
     todo: &[Planned],
     jobs: usize,
-    progress: &mut Progress,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Ended> {
     let logs = cmd.work.join("logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;

@@ -149,7 +149,7 @@ pub fn submit(
     spec_name: &str,
     todo: &[Planned],
     res: &Resources,
-    progress: &Progress,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Vec<Array>> {
     let mut max = max_array_size()?;
     if let Some(n) = res.settings.array_size {
@@ -233,7 +233,7 @@ pub fn follow(
     arrays: &[Array],
     store: &Store,
     labels: &BTreeMap<String, String>,
-    progress: &mut Progress,
+    progress: &mut dyn Progress,
 ) -> anyhow::Result<Followed> {
     signals::install();
     let start_interrupts = signals::count();
