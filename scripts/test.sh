@@ -34,6 +34,15 @@ scripts/setup.sh
 # Style gates first: they take seconds and a failure here needs no simulation to explain.
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
+# Headless Chromium renders the sweep report in tests/sweep.rs (Slurm and munge are installed by
+# scripts/slurm-cluster.sh, which that test starts).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test: installing chromium from Debian's packages" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 cargo check --benches --quiet
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
