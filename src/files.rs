@@ -19,7 +19,7 @@ pub enum OutputError {
         path: PathBuf,
         parent: PathBuf,
     },
-    #[error("{flag} {}: cannot write in the folder {}: {source}", path.display(), parent.display())]
+    #[error("{flag} {}: cannot write in the folder {}", path.display(), parent.display())]
     NotWritable {
         flag: String,
         path: PathBuf,
@@ -33,7 +33,7 @@ pub enum OutputError {
         path: PathBuf,
         kind: &'static str,
     },
-    #[error("{flag} {}: {source}", path.display())]
+    #[error("{flag} {}: cannot inspect it", path.display())]
     Inspect {
         flag: String,
         path: PathBuf,
@@ -65,6 +65,15 @@ impl OutputPath {
             path: path.to_path_buf(),
             source,
         };
+        // What opening the path reaches (the kernel follows every link, including the
+        // /proc/self/fd/N links behind /dev/stdout, whose text is no path): a device or FIFO
+        // is written through by its own name.
+        if let Ok(m) = std::fs::metadata(path) {
+            let t = m.file_type();
+            if t.is_char_device() || t.is_fifo() {
+                return Ok(OutputPath::Stream(path.to_path_buf()));
+            }
+        }
         let target = match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => resolve_link(path).map_err(inspect)?,
             Ok(_) => path.to_path_buf(),
@@ -211,6 +220,28 @@ mod tests {
             m.file_type().is_char_device(),
             "/dev/null is still a device"
         );
+    }
+
+    /// /dev/stdout on a pipe: /proc/self/fd/N of an anonymous pipe reads as `pipe:[INODE]`,
+    /// not a path; the output is still the pipe (it was refused as an unwritable folder
+    /// /proc/self/fd).
+    #[test]
+    fn a_pipe_behind_a_proc_fd_link_is_written_through() {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let link = PathBuf::from(format!("/proc/self/fd/{}", writer.as_raw_fd()));
+        assert!(std::fs::read_link(&link)
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("pipe:"));
+        let out = OutputPath::check(&link, "--out").expect("a pipe is an output");
+        assert_eq!(out, OutputPath::Stream(link.clone()));
+        out.write(b"through").unwrap();
+        drop(writer);
+        let mut got = vec![];
+        reader.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"through");
     }
 
     #[test]
