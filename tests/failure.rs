@@ -212,7 +212,7 @@ fn bad_flag_values_name_the_flag_and_exit_2() {
             .into_iter()
             .chain(["--baud".into(), "12345".into()])
             .collect(),
-            vec!["--baud 12345", "standard"],
+            vec!["--baud", "12345", "standard"],
         ),
         (
             with(&["board", "run", "--preset", "int8-4x4", "--sim", "8"])
@@ -230,7 +230,7 @@ fn bad_flag_values_name_the_flag_and_exit_2() {
                 "--baud".into(),
                 "0".into(),
             ],
-            vec!["--baud 0"],
+            vec!["--baud", "`0`"],
         ),
     ];
     for (args, wants) in cases {
@@ -321,4 +321,43 @@ fn an_overridden_preset_keeps_its_derived_name() {
         &[("SYSTOLIC_SEEDS", &seeds)],
     );
     assert_usage(&o, &["name = \"a+b\""], "a + in a preset name");
+}
+
+/// `--baud` is one parser for every command: a standard serial rate, then (synth, generate) one
+/// the board's clock divides into at least 4 cycles per bit within 2.5%; `--verify-programs 0`
+/// is a check of nothing. All refused with status 2 before the run folder exists.
+#[test]
+fn baud_and_verify_programs_are_checked_before_the_run_folder() {
+    let dir = common::scratch_dir("fail-baud");
+    let run = dir.join("run");
+    let synth = |extra: &[&str]| {
+        let head = ["synth", "--preset", "int8-4x4", "--out", s(&run), "--no-pack"];
+        let all: Vec<&str> = head.into_iter().chain(extra.iter().copied()).collect();
+        systolic(&all, &[])
+    };
+    let ice = ["--board", "icebreaker"];
+    for baud in ["0", "7", "4000000000"] {
+        let o = synth(&[ice[0], ice[1], "--baud", baud]);
+        assert_usage(&o, &["--baud", baud, "standard"], baud);
+        assert!(!run.exists(), "--baud {baud} made the run folder");
+    }
+    // 25 MHz / 3 Mbaud = 8.33 cycles per bit: 8 make 3.125 Mbaud, 4.2% fast.
+    let o = synth(&["--board", "ulx3s-25f", "--baud", "3000000"]);
+    assert_usage(&o, &["--baud 3000000", "25 MHz", "4.2% off"], "25 MHz at 3M");
+    // 12 MHz / 3 Mbaud = 4 cycles per bit exactly: accepted, so the run gets past the check
+    // (--verify-existing runs no tool: it stops at the missing netlist, status 1, not 2).
+    let o = synth(&[ice[0], ice[1], "--baud", "3000000", "--verify-existing"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("run `systolic synth`"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&run);
+    let o = synth(&[ice[0], ice[1], "--verify", "--verify-programs", "0"]);
+    assert_usage(&o, &["--verify-programs", "1..="], "--verify-programs 0");
+    assert!(!run.exists(), "--verify-programs 0 made the run folder");
+    let out = dir.join("gen");
+    let o = systolic(
+        &["generate", "--level", "board", "--baud", "7", "--out", s(&out)],
+        &[],
+    );
+    assert_usage(&o, &["--baud", "7"], "generate --baud 7");
+    assert!(!out.exists());
 }

@@ -76,8 +76,9 @@ pub struct Args {
     /// What a board run places on the pins (ignored with --ooc).
     #[arg(long, value_enum, default_value = "board")]
     pub top: TopArg,
-    /// Baud rate of the board top's UART link.
-    #[arg(long, default_value_t = systolic::frame::DEFAULT_BAUD)]
+    /// Baud rate of the board top's UART link: a standard one (9600 .. 3000000) that the core
+    /// clock divides into 4 or more cycles per bit within 2.5%.
+    #[arg(long, default_value_t = systolic::frame::DEFAULT_BAUD, value_parser = super::common::parse_baud)]
     pub baud: u32,
     /// Clock the board top from the FPGA's PLL at this frequency in MHz (the achievable one
     /// closest to it, not above; default: the board's oscillator, no PLL). The UART's
@@ -91,8 +92,8 @@ pub struct Args {
     pub verify: bool,
     /// Random programs for --verify (each run with and without random stalls); for a board
     /// top, random products.
-    #[arg(long, default_value_t = 2)]
-    pub verify_programs: usize,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub verify_programs: u64,
     /// Only co-simulate the netlist an earlier run of the same design left in the run folder
     /// (--out or the default one), like --verify, without running Yosys and nextpnr again (give
     /// the options of that run; its RTL must carry this design's config hash).
@@ -150,7 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     let cfg = args.config.resolve()?;
     let mut opts = SynthOptions::new(&cfg, board, args.ooc);
-    if let Some(out) = args.out {
+    if let Some(out) = args.out.clone() {
         opts.run_dir = out;
     }
     opts.freq_mhz = args.freq;
@@ -172,32 +173,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         TopArg::Harness => SynthTop::Harness,
     };
     opts.baud = args.baud;
-    if let Some(f) = args.pll_mhz {
-        if !f.is_finite() || f <= 0.0 {
-            return Err(UsageError {
-                message: format!("--pll-mhz {f}: give a positive frequency in MHz"),
-                hint: None,
-            }
-            .into());
-        }
-        if !opts.board_top() {
-            return Err(UsageError {
-                message: "--pll-mhz clocks the board top, and this run places the core or the \
-                          harness"
-                    .into(),
-                hint: Some("leave out --ooc and --top harness"),
-            }
-            .into());
-        }
-        // Settle the PLL before any tool runs: an unreachable frequency is a usage error.
-        synth::flow::board_pll(&opts.board, f).map_err(|e| UsageError {
-            message: e.to_string(),
-            hint: Some(
-                "ask for a frequency inside the range the message names, or leave out \
-                 --pll-mhz to run at the board's oscillator",
-            ),
-        })?;
-    }
+    check_clock(&args, &opts)?;
     opts.pll_mhz = args.pll_mhz;
     if !args.json && !args.verify_existing {
         eprintln!(
@@ -227,7 +203,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("{line}");
             }
         };
-        let n = args.verify_programs.max(1);
+        let n = args.verify_programs as usize;
         Some(synth::verify::check(&plan, &netlist, n, 1, &mut progress)?)
     } else {
         None
@@ -273,4 +249,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(v) if !v.pass => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// `--pll-mhz` and `--baud` against the board: the PLL must reach the frequency, and the core
+/// clock must divide into the baud rate (checked before any tool runs or any folder is made).
+fn check_clock(args: &Args, opts: &SynthOptions) -> anyhow::Result<()> {
+    let mut core_mhz = opts.board.clock.freq_mhz;
+    if let Some(f) = args.pll_mhz {
+        if !f.is_finite() || f <= 0.0 {
+            return Err(UsageError {
+                message: format!("--pll-mhz {f}: give a positive frequency in MHz"),
+                hint: None,
+            }
+            .into());
+        }
+        if !opts.board_top() {
+            return Err(UsageError {
+                message: "--pll-mhz clocks the board top, and this run places the core or the \
+                          harness"
+                    .into(),
+                hint: Some("leave out --ooc and --top harness"),
+            }
+            .into());
+        }
+        // Settle the PLL before any tool runs: an unreachable frequency is a usage error.
+        let pll = synth::flow::board_pll(&opts.board, f).map_err(|e| UsageError {
+            message: e.to_string(),
+            hint: Some(
+                "ask for a frequency inside the range the message names, or leave out \
+                 --pll-mhz to run at the board's oscillator",
+            ),
+        })?;
+        core_mhz = pll.output_mhz();
+    }
+    if opts.board_top() {
+        super::common::baud_for_clock(args.baud, core_mhz * 1e6)?;
+    }
+    Ok(())
 }

@@ -45,6 +45,79 @@ pub fn clks_per_bit(clock_hz: f64, baud: u32) -> u32 {
     (clock_hz / f64::from(baud)).round() as u32
 }
 
+/// Fewest clock cycles per bit the UART takes: the receiver samples `CLKS_PER_BIT / 2` cycles
+/// after it sees a start edge, and an asynchronous edge is seen up to a cycle late, so half a
+/// bit must be at least 2 cycles to sample at least one cycle away from either edge.
+pub const MIN_CLKS_PER_BIT: u32 = 4;
+
+/// Most clock cycles per bit: the bridge's idle timeout, `10 * TIMEOUT_CHARS * CLKS_PER_BIT`
+/// cycles (plus one for its counter's width), is a 32-bit signed Verilog parameter.
+pub const MAX_CLKS_PER_BIT: u32 = (i32::MAX as u32 - 1) / (10 * crate::frame::TIMEOUT_CHARS);
+
+/// Largest relative error between the baud rate asked for and `f_clk / CLKS_PER_BIT`: mid-bit
+/// sampling tolerates about 1/20 between the two ends of the line over a character; the board's
+/// divider may take half of it, the host's clock keeps the other half.
+pub const MAX_BAUD_ERROR: f64 = 0.025;
+
+/// Why a baud rate cannot be made from a clock.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BaudError {
+    #[error(
+        "{baud} baud at the {mhz} MHz clock is {cpb} clock cycles per bit; the UART needs {MIN_CLKS_PER_BIT}..={MAX_CLKS_PER_BIT} (so {lo}..={hi} baud at this clock)"
+    )]
+    OutOfRange {
+        baud: u32,
+        mhz: f64,
+        cpb: u64,
+        lo: u64,
+        hi: u64,
+    },
+    #[error(
+        "{baud} baud at the {mhz} MHz clock: {cpb} clock cycles per bit make {actual:.0} baud, {percent:.1}% off (at most {max:.1}%)",
+        max = MAX_BAUD_ERROR * 100.0
+    )]
+    Inexact {
+        baud: u32,
+        mhz: f64,
+        cpb: u32,
+        actual: f64,
+        percent: f64,
+    },
+}
+
+/// The UART's `CLKS_PER_BIT` for `baud` at `clock_hz`, checked against what the RTL takes
+/// ([`MIN_CLKS_PER_BIT`], [`MAX_CLKS_PER_BIT`]) and the rate error ([`MAX_BAUD_ERROR`]).
+pub fn uart_divider(clock_hz: f64, baud: u32) -> Result<u32, BaudError> {
+    let mhz = clock_hz / 1e6;
+    let cpb = if baud == 0 {
+        u64::MAX
+    } else {
+        (clock_hz / f64::from(baud)).round() as u64
+    };
+    if cpb < u64::from(MIN_CLKS_PER_BIT) || cpb > u64::from(MAX_CLKS_PER_BIT) {
+        return Err(BaudError::OutOfRange {
+            baud,
+            mhz,
+            cpb,
+            lo: (clock_hz / f64::from(MAX_CLKS_PER_BIT)).ceil() as u64,
+            hi: (clock_hz / f64::from(MIN_CLKS_PER_BIT)).floor() as u64,
+        });
+    }
+    let cpb = cpb as u32;
+    let actual = clock_hz / f64::from(cpb);
+    let error = (actual - f64::from(baud)).abs() / f64::from(baud);
+    if error > MAX_BAUD_ERROR {
+        return Err(BaudError::Inexact {
+            baud,
+            mhz,
+            cpb,
+            actual,
+            percent: error * 100.0,
+        });
+    }
+    Ok(cpb)
+}
+
 /// The board top's Verilog parameters, chosen by the flow or the simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BoardParams {
