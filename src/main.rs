@@ -12,11 +12,25 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let (code, hint) = cli::classify(&err);
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", message(&err));
             if let Some(hint) = hint {
                 eprintln!("hint: {hint}");
             }
             ExitCode::from(code)
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: a message that already quotes its
+/// cause (`writing c.npy: No space left on device`) is not followed by it again.
+fn message(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }

@@ -361,3 +361,66 @@ fn baud_and_verify_programs_are_checked_before_the_run_folder() {
     assert_usage(&o, &["--baud", "7"], "generate --baud 7");
     assert!(!out.exists());
 }
+
+/// The first line of stderr names `path`, says what failed, and quotes the system's error once.
+fn assert_names_once(o: &Output, path: &str, wants: &[&str], what: &str) {
+    let err = stderr(o);
+    let first = err.lines().next().unwrap_or("");
+    assert!(first.contains(path), "{what}: {path} not named: {err}");
+    for w in wants {
+        assert!(first.contains(w), "{what}: `{w}` not in: {err}");
+    }
+    assert_eq!(first.matches("os error").count(), 1, "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+}
+
+/// OS errors name the path and what was done to it: a preset that is a folder, a waveform into
+/// a folder or a missing one, a read-only system folder (root passes permission bits, so the
+/// kernel's own file systems stand in for them), a full device.
+#[test]
+fn os_errors_name_the_path_and_the_operation() {
+    let dir = common::scratch_dir("fail-os");
+    let seeds = dir.join("seeds");
+    std::fs::create_dir_all(seeds.join("folder.toml")).unwrap();
+    let o = systolic(
+        &["generate", "--preset", "folder", "--out", s(&dir.join("g"))],
+        &[("SYSTOLIC_SEEDS", &seeds)],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_names_once(&o, "folder.toml", &["cannot read", "directory"], "preset");
+
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let cosim = |waves: &Path| {
+        let args = ["cosim", "--preset", "int8-4x4", "--waves", s(waves)];
+        systolic(&args, &[("SYSTOLIC_CACHE_DIR", &cache)])
+    };
+    std::fs::create_dir_all(dir.join("w.vcd")).unwrap();
+    let w = dir.join("w.vcd");
+    assert_usage(&cosim(&w), &["--waves", s(&w), "is a directory"], "waves dir");
+    let w = dir.join("none/w.vcd");
+    assert_usage(&cosim(&w), &["--waves", s(&w), "does not exist"], "waves missing");
+    assert!(std::fs::read_dir(&cache).unwrap().next().is_none());
+
+    let (a, b, _) = operands(&dir);
+    let run = |out: &str| {
+        let args = ["run", "--preset", "int8-4x4", "--backend", "golden"];
+        let files = ["--a", s(&a), "--b", s(&b), "--out", out];
+        systolic(&args.into_iter().chain(files).collect::<Vec<_>>(), &[])
+    };
+    for out in ["/sys/c.npy", "/proc/c.npy"] {
+        let o = run(out);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_names_once(&o, out, &["--out", "cannot write in the folder"], out);
+    }
+    // A full device (the numbers of /dev/full): the write itself fails, after the check.
+    let full = dir.join("full");
+    let c = std::ffi::CString::new(s(&full)).unwrap();
+    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 7)) } == 0 {
+        let o = run(s(&full));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert_names_once(&o, s(&full), &["writing", "No space left"], "full");
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "mknod failed (not root?)");
+    }
+}

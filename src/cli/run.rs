@@ -201,8 +201,7 @@ pub(super) fn read_operand(
 /// Write `c` as .npy to a checked output.
 pub(super) fn write_npy(out: &OutputPath, c: &Array2) -> anyhow::Result<()> {
     let bytes = npy::to_bytes(c)?;
-    out.write(&bytes)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.path().display()))
+    Ok(out.write(&bytes)?)
 }
 
 /// The dtype of C: float32 for the floating-point formats (fp32 accumulators), int32 (uint32
