@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,
+        Err(err) if systolic::progress::interrupted() => report_interrupted(&err),
         Err(err) => {
             let (code, hint) = cli::classify(&err);
             eprintln!("error: {}", message(&err));
@@ -33,4 +34,17 @@ fn message(err: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// After Ctrl-C the work stopped, maybe through an error of a tool that died of the same
+/// signal: one line saying so, status 130 (as a shell reports SIGINT).
+fn report_interrupted(err: &anyhow::Error) -> ExitCode {
+    let text = message(err);
+    let first = text.lines().next().unwrap_or("");
+    if first.starts_with("interrupted") {
+        eprintln!("{first}");
+    } else {
+        eprintln!("interrupted: {first}");
+    }
+    ExitCode::from(130)
 }

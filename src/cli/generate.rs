@@ -67,6 +67,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::progress::catch_interrupt();
     if args.all {
         return all(args.json);
     }

@@ -124,6 +124,8 @@ pub enum VerilatorError {
     },
     #[error("cannot load simulation library {}: {reason}", path.display())]
     LoadFailed { path: PathBuf, reason: String },
+    #[error("interrupted during the Verilator build (nothing cached)")]
+    Interrupted,
     #[error("the shim could not create a simulation instance")]
     InstantiateFailed,
     #[error("unknown port `{0}`")]
