@@ -10,7 +10,8 @@ use serde::Serialize;
 use systolic::config::Config;
 use systolic::cosim::board::SimBoard;
 use systolic::cosim::HarnessOptions;
-use systolic::engine::gemm::{self, gemm, GemmOptions, Matrix};
+use systolic::engine::gemm::{self, gemm_with, GemmOptions, Matrix};
+use systolic::progress::Progress;
 use systolic::files::OutputPath;
 use systolic::frame::DEFAULT_BAUD;
 use systolic::npy::Array2;
@@ -20,6 +21,7 @@ use systolic::uart::serial::SerialPort;
 use systolic::uart::{LinkError, LinkOptions, LinkStats, Transport};
 
 use super::common::{ConfigArgs, UsageError};
+use super::progress::{catch_interrupt, Reporter};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -244,6 +246,8 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
         attempts: args.attempts,
         ..LinkOptions::default()
     };
+    catch_interrupt();
+    let mut progress = Reporter::new(args.json);
     match (&args.port, args.sim) {
         (_, Some(cpb)) => {
             let params = BoardParams {
@@ -251,14 +255,16 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
                 heartbeat_w: 8,
                 ..BoardParams::new(1e6, 1)
             };
+            progress.stage("Verilator build (simulated board)", None);
             let board = SimBoard::build(&cfg, &params, &HarnessOptions::default())?;
+            progress.end();
             let e = UartEngine::connect(board, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &out, &args)
+            finish(&cfg, e, (&a, &b), &out, &args, progress)
         }
         (Some(port), None) => {
             let serial = SerialPort::open(port, args.baud)?;
             let e = UartEngine::connect(serial, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &out, &args)
+            finish(&cfg, e, (&a, &b), &out, &args, progress)
         }
         (None, None) => Err(usage(
             "give --port (a board) or --sim (the simulated board)".into(),
@@ -270,14 +276,16 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn finish<T: Transport>(
     cfg: &Config,
     mut engine: UartEngine<T>,
-    a: &Matrix,
-    b: &Matrix,
+    (a, b): (&Matrix, &Matrix),
     out: &OutputPath,
     args: &RunArgs,
+    mut progress: Reporter,
 ) -> anyhow::Result<ExitCode> {
     let start = std::time::Instant::now();
     let cycles0 = engine.bus().link().transport().cycles();
-    let result = match gemm(&mut engine, a, b, &GemmOptions::default()) {
+    let product = gemm_with(&mut engine, a, b, &GemmOptions::default(), &mut progress);
+    drop(progress);
+    let result = match product {
         Ok(r) => r,
         Err(e) => {
             if let Some(link) = engine.bus_mut().take_link_error() {

@@ -8,6 +8,8 @@ use systolic::synth::nextpnr::Router;
 use systolic::synth::{self, Board, Multipliers, SynthOptions, SynthTop};
 
 use super::common::{ConfigArgs, UsageError};
+use super::progress::{catch_interrupt, Reporter};
+use systolic::progress::Progress;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MultArg {
@@ -183,12 +185,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opts.run_dir.display()
         );
     }
+    catch_interrupt();
+    let mut progress = Reporter::new(args.json);
     let (report, netlist, plan) = if args.verify_existing {
         let netlist = synth::verify::existing_netlist(&cfg, &opts.run_dir)?;
         (None, netlist, synth::flow::Plan::new(&cfg, &opts)?)
     } else {
         let plan = synth::flow::Plan::new(&cfg, &opts)?;
-        let report = synth::flow::execute(&plan)?;
+        let report = synth::flow::execute_with(&plan, &mut progress)?;
         if !args.json {
             // The report first: the co-simulation below can take minutes.
             print!("{}", report.summary());
@@ -197,17 +201,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Some(report), netlist, plan)
     };
     let verification = if args.verify || args.verify_existing {
-        let quiet = args.json;
-        let mut progress = |line: &str| {
-            if !quiet {
-                eprintln!("{line}");
-            }
-        };
+        // Each step of the check is a stage of its own.
+        let mut step = |line: &str| progress.stage(line, None);
         let n = args.verify_programs as usize;
-        Some(synth::verify::check(&plan, &netlist, n, 1, &mut progress)?)
+        let v = synth::verify::check(&plan, &netlist, n, 1, &mut step)?;
+        progress.end();
+        Some(v)
     } else {
         None
     };
+    drop(progress);
     if args.json {
         let mut v = match &report {
             Some(r) => serde_json::to_value(r)?,
