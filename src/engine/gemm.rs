@@ -193,6 +193,13 @@ pub enum GemmError {
     Interrupted,
 }
 
+/// The bytes an engine behind a link (the board's UART) has moved so far, as the stage's detail.
+fn report_transfer(engine: &dyn Engine, progress: &mut dyn crate::progress::Progress) {
+    if let Some((sent, received)) = engine.transferred() {
+        progress.detail(&format!("{sent} bytes sent, {received} received"));
+    }
+}
+
 /// One (stationary, moving) tile pair.
 #[derive(Debug, Clone, Copy)]
 struct Step {
@@ -541,6 +548,7 @@ pub fn gemm_with(
             return Err(GemmError::Interrupted);
         }
         progress.set(i as u64);
+        report_transfer(&*host.engine, progress);
         if i + 1 < steps.len() {
             if resident.is_none() {
                 write_step(&mut host, i + 1)?;
