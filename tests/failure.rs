@@ -362,10 +362,15 @@ fn baud_and_verify_programs_are_checked_before_the_run_folder() {
     assert!(!out.exists());
 }
 
-/// The first line of stderr names `path`, says what failed, and quotes the system's error once.
+/// The `error:` line of stderr (after any progress lines).
+fn error_line(err: &str) -> &str {
+    err.lines().find(|l| l.starts_with("error:")).unwrap_or("")
+}
+
+/// The error line names `path`, says what failed, and quotes the system's error once.
 fn assert_names_once(o: &Output, path: &str, wants: &[&str], what: &str) {
     let err = stderr(o);
-    let first = err.lines().next().unwrap_or("");
+    let first = error_line(&err);
     assert!(first.contains(path), "{what}: {path} not named: {err}");
     for w in wants {
         assert!(first.contains(w), "{what}: `{w}` not in: {err}");
@@ -423,4 +428,26 @@ fn os_errors_name_the_path_and_the_operation() {
     } else {
         assert!(std::env::var_os("CI").is_none(), "mknod failed (not root?)");
     }
+}
+
+/// A missing simulator is an error naming the tool and how to install it, status 1, before
+/// anything is written (no tool on PATH here; an empty cache, so nothing is found there).
+#[test]
+fn a_missing_verilator_names_the_tool_and_the_setup_script() {
+    let dir = common::scratch_dir("fail-tool");
+    let empty = dir.join("bin");
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&empty).unwrap();
+    let waves = dir.join("w.vcd");
+    let o = systolic(
+        &["cosim", "--preset", "int8-4x4", "--waves", s(&waves)],
+        &[("PATH", &empty), ("SYSTOLIC_CACHE_DIR", &cache)],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let first = error_line(&err);
+    for want in ["`verilator` could not be run", "apt-get install verilator", "scripts/setup.sh"] {
+        assert!(first.contains(want), "`{want}` not in: {err}");
+    }
+    assert!(!waves.exists() && !dir.join("w.vcd.partial").exists());
 }
