@@ -199,3 +199,40 @@ fn generate_asked_to_stop_changes_nothing() {
         .collect();
     assert!(strays.is_empty(), "{strays:?}");
 }
+
+/// `run` on the golden model, a product of many tile steps (1024 x 1024 x 1024 on a 4x4
+/// array, most of a minute here): SIGINT during the GEMM stops it with status 130, and C is not
+/// written (neither the file nor a temporary one).
+#[test]
+fn sigint_during_a_golden_gemm_writes_no_result() {
+    use systolic::npy::{Array2, Dtype};
+    let dir = common::scratch_dir("sigint-run");
+    let m = Array2 {
+        dtype: Dtype::I8,
+        rows: 1024,
+        cols: 1024,
+        data: (0..1024 * 1024).map(|v| (v % 7) as i64 - 3).collect(),
+    };
+    let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
+    systolic::npy::write(&a, &m).unwrap();
+    systolic::npy::write(&b, &m).unwrap();
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_systolic"));
+    cmd.args(["run", "--preset", "int8-4x4", "--backend", "golden"])
+        .arg("--a")
+        .arg(&a)
+        .arg("--b")
+        .arg(&b)
+        .arg("--out")
+        .arg(out_dir.join("c.npy"));
+    let (mut child, rx) = spawn(cmd);
+    wait_for(&rx, "GEMM tile steps", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(100));
+    let (code, took) = interrupt(&mut child, &rx);
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert_eq!(code, Some(130), "{rest:?}");
+    assert!(took < PROMPT, "took {took:?} to stop");
+    let left = names(&out_dir);
+    assert!(left.is_empty(), "written after Ctrl-C: {left:?}");
+}
