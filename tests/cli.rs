@@ -401,7 +401,11 @@ fn progress_is_a_line_per_stage_off_a_terminal_and_nothing_with_json() {
         assert_eq!(stderr(o), "", "{what}: stderr with --json");
     };
     let golden = ["run", "--preset", "int8-4x4", "--backend", "golden"];
-    assert_stage_lines(&stderr(&run(&golden, false)), &["GEMM tile steps"], "golden");
+    assert_stage_lines(
+        &stderr(&run(&golden, false)),
+        &["GEMM tile steps"],
+        "golden",
+    );
     check_json(&run(&golden, true), "golden --json");
 
     if !common::require_tool("verilator", "progress_is_a_line_per_stage") {

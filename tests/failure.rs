@@ -331,7 +331,14 @@ fn baud_and_verify_programs_are_checked_before_the_run_folder() {
     let dir = common::scratch_dir("fail-baud");
     let run = dir.join("run");
     let synth = |extra: &[&str]| {
-        let head = ["synth", "--preset", "int8-4x4", "--out", s(&run), "--no-pack"];
+        let head = [
+            "synth",
+            "--preset",
+            "int8-4x4",
+            "--out",
+            s(&run),
+            "--no-pack",
+        ];
         let all: Vec<&str> = head.into_iter().chain(extra.iter().copied()).collect();
         systolic(&all, &[])
     };
@@ -343,19 +350,35 @@ fn baud_and_verify_programs_are_checked_before_the_run_folder() {
     }
     // 25 MHz / 3 Mbaud = 8.33 cycles per bit: 8 make 3.125 Mbaud, 4.2% fast.
     let o = synth(&["--board", "ulx3s-25f", "--baud", "3000000"]);
-    assert_usage(&o, &["--baud 3000000", "25 MHz", "4.2% off"], "25 MHz at 3M");
+    assert_usage(
+        &o,
+        &["--baud 3000000", "25 MHz", "4.2% off"],
+        "25 MHz at 3M",
+    );
     // 12 MHz / 3 Mbaud = 4 cycles per bit exactly: accepted, so the run gets past the check
     // (--verify-existing runs no tool: it stops at the missing netlist, status 1, not 2).
     let o = synth(&[ice[0], ice[1], "--baud", "3000000", "--verify-existing"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("run `systolic synth`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("run `systolic synth`"),
+        "{}",
+        stderr(&o)
+    );
     let _ = std::fs::remove_dir_all(&run);
     let o = synth(&[ice[0], ice[1], "--verify", "--verify-programs", "0"]);
     assert_usage(&o, &["--verify-programs", "1..="], "--verify-programs 0");
     assert!(!run.exists(), "--verify-programs 0 made the run folder");
     let out = dir.join("gen");
     let o = systolic(
-        &["generate", "--level", "board", "--baud", "7", "--out", s(&out)],
+        &[
+            "generate",
+            "--level",
+            "board",
+            "--baud",
+            "7",
+            "--out",
+            s(&out),
+        ],
         &[],
     );
     assert_usage(&o, &["--baud", "7"], "generate --baud 7");
@@ -402,9 +425,17 @@ fn os_errors_name_the_path_and_the_operation() {
     };
     std::fs::create_dir_all(dir.join("w.vcd")).unwrap();
     let w = dir.join("w.vcd");
-    assert_usage(&cosim(&w), &["--waves", s(&w), "is a directory"], "waves dir");
+    assert_usage(
+        &cosim(&w),
+        &["--waves", s(&w), "is a directory"],
+        "waves dir",
+    );
     let w = dir.join("none/w.vcd");
-    assert_usage(&cosim(&w), &["--waves", s(&w), "does not exist"], "waves missing");
+    assert_usage(
+        &cosim(&w),
+        &["--waves", s(&w), "does not exist"],
+        "waves missing",
+    );
     assert!(std::fs::read_dir(&cache).unwrap().next().is_none());
 
     let (a, b, _) = operands(&dir);
@@ -446,7 +477,11 @@ fn a_missing_verilator_names_the_tool_and_the_setup_script() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     let first = error_line(&err);
-    for want in ["`verilator` could not be run", "apt-get install verilator", "scripts/setup.sh"] {
+    for want in [
+        "`verilator` could not be run",
+        "apt-get install verilator",
+        "scripts/setup.sh",
+    ] {
         assert!(first.contains(want), "`{want}` not in: {err}");
     }
     assert!(!waves.exists() && !dir.join("w.vcd.partial").exists());

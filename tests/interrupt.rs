@@ -18,11 +18,17 @@ const PROMPT: Duration = Duration::from_secs(10);
 
 fn cosim(cache: &Path, waves: &Path, instructions: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_systolic"));
-    cmd.args(["cosim", "--preset", "int8-4x4", "--instructions", instructions])
-        .arg("--waves")
-        .arg(waves)
-        .env("SYSTOLIC_CACHE_DIR", cache)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args([
+        "cosim",
+        "--preset",
+        "int8-4x4",
+        "--instructions",
+        instructions,
+    ])
+    .arg("--waves")
+    .arg(waves)
+    .env("SYSTOLIC_CACHE_DIR", cache)
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
 }
 
@@ -77,7 +83,10 @@ fn interrupt(child: &mut Child, rx: &Receiver<String>) -> (Option<i32>, Duration
     }
     let _ = child.kill();
     let lines: Vec<String> = rx.try_iter().collect();
-    panic!("still running {:?} after SIGINT: {lines:?}", start.elapsed());
+    panic!(
+        "still running {:?} after SIGINT: {lines:?}",
+        start.elapsed()
+    );
 }
 
 /// Entries of `dir` (names).

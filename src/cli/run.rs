@@ -9,12 +9,12 @@ use serde::Serialize;
 use systolic::config::Config;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::{self, gemm_with, GemmError, GemmOptions, Matrix};
-use systolic::progress::Progress;
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::Engine;
 use systolic::files::OutputPath;
 use systolic::format::NumberFormat;
 use systolic::npy::{self, Array2, Dtype};
+use systolic::progress::Progress;
 
 use super::common::{ConfigArgs, UsageError};
 use super::progress::{catch_interrupt, Reporter};

@@ -266,7 +266,8 @@ pub fn list_presets(seeds_dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let p = e.path();
-            (p.extension()? == "toml" && p.is_file()).then(|| p.file_stem()?.to_str().map(str::to_string))?
+            (p.extension()? == "toml" && p.is_file())
+                .then(|| p.file_stem()?.to_str().map(str::to_string))?
         })
         .collect();
     names.sort();

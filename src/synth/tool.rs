@@ -263,10 +263,11 @@ pub fn run_in(
         true => Some("interrupted".to_string()),
         false => watch(),
     };
-    let run = crate::tools::run_watched(&mut cmd, limit, &mut watch).map_err(|e| SynthError::Io {
-        what: format!("running {}", located.path.display()),
-        message: e.to_string(),
-    })?;
+    let run =
+        crate::tools::run_watched(&mut cmd, limit, &mut watch).map_err(|e| SynthError::Io {
+            what: format!("running {}", located.path.display()),
+            message: e.to_string(),
+        })?;
     let log_path = dir.join(log);
     let output = format!(
         "$ {} {}\n{}{}",
