@@ -63,7 +63,9 @@ pub const MAX_BAUD_ERROR: f64 = 0.025;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BaudError {
     #[error(
-        "{baud} baud at the {mhz} MHz clock is {cpb} clock cycles per bit; the UART needs {MIN_CLKS_PER_BIT}..={MAX_CLKS_PER_BIT} (so {lo}..={hi} baud at this clock)"
+        "{baud} baud at the {mhz} MHz clock is {cpb} clock cycles per bit; the UART needs at \
+         least {MIN_CLKS_PER_BIT} and at most {MAX_CLKS_PER_BIT} (so {lo}..={hi} baud at this \
+         clock)"
     )]
     OutOfRange {
         baud: u32,
@@ -73,7 +75,8 @@ pub enum BaudError {
         hi: u64,
     },
     #[error(
-        "{baud} baud at the {mhz} MHz clock: {cpb} clock cycles per bit make {actual:.0} baud, {percent:.1}% off (at most {max:.1}%)",
+        "{baud} baud at the {mhz} MHz clock: {cpb} clock cycles per bit make {actual:.0} baud, \
+         {percent:.1}% off (at most {max:.1}%)",
         max = MAX_BAUD_ERROR * 100.0
     )]
     Inexact {
