@@ -518,3 +518,39 @@ pub fn design(cfg: &Config, p: &BoardParams) -> Design {
     d.modules.push(module(p));
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_divider_keeps_to_the_rtl_and_the_rate() {
+        // 12 MHz: 3 Mbaud is 4 cycles exactly; 4 Mbaud would be 3.
+        assert_eq!(uart_divider(12e6, 3_000_000), Ok(4));
+        assert!(matches!(
+            uart_divider(12e6, 4_000_000),
+            Err(BaudError::OutOfRange { cpb: 3, .. })
+        ));
+        // 115200 at 12 MHz: 104.17 rounds to 104, 0.16% off.
+        assert_eq!(uart_divider(12e6, 115_200), Ok(104));
+        // 25 MHz / 3 Mbaud = 8.33: 8 cycles are 4.2% fast; 1.5 Mbaud at 16.875 MHz: 11 cycles,
+        // 2.3% (the PLL flow of the synth tests), inside the 2.5%.
+        assert!(matches!(
+            uart_divider(25e6, 3_000_000),
+            Err(BaudError::Inexact { cpb: 8, .. })
+        ));
+        assert_eq!(uart_divider(16.875e6, 1_500_000), Ok(11));
+        // The top of the range: the bridge's timeout in a 32-bit parameter.
+        let top = f64::from(MAX_CLKS_PER_BIT);
+        assert_eq!(uart_divider(top * 100.0, 100), Ok(MAX_CLKS_PER_BIT));
+        assert!(u64::from(MAX_CLKS_PER_BIT) * 2560 < i32::MAX as u64);
+        assert!(matches!(
+            uart_divider((top + 1.0) * 100.0, 100),
+            Err(BaudError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            uart_divider(12e6, 0),
+            Err(BaudError::OutOfRange { .. })
+        ));
+    }
+}
