@@ -43,6 +43,7 @@ use crate::config::Config;
 use crate::progress::Progress;
 
 use super::report::Report;
+use super::Family;
 use super::SynthError;
 
 pub use multipliers::MultiplierPlan;
@@ -81,7 +82,9 @@ pub fn execute_with(plan: &Plan, progress: &mut dyn Progress) -> Result<Report, 
         progress.stage("bitstream (pack)", None);
     }
     let (pack_s, bitstream) = stages::pack(plan, &tools, &mut notes, &mut logs)?;
-    progress.stage("timing cross-check", None);
+    if plan.pack.is_some() && plan.family() == Family::Ice40 {
+        progress.stage("timing cross-check (icetime)", None);
+    }
     let icetime = stages::cross_check_timing(plan, &mut notes, &mut logs);
     progress.end();
     let results = stages::Results {
