@@ -230,9 +230,10 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
     check_attempts(args.attempts)?;
     if let Some(cpb) = args.sim {
-        if cpb < 4 {
+        let min = systolic::rtl::board::MIN_CLKS_PER_BIT;
+        if cpb < min {
             return Err(usage(
-                format!("--sim {cpb}: at least 4 clock cycles per bit"),
+                format!("--sim {cpb}: at least {min} clock cycles per bit"),
                 "e.g. --sim 8",
             ));
         }
