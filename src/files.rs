@@ -42,6 +42,28 @@ pub enum OutputError {
     },
 }
 
+/// A file operation that failed, with what was being done and the path it was done to.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing} {}: {source}", path.display())]
+pub struct FileError {
+    /// What was being done: "writing", "creating the folder", "renaming ... to".
+    pub doing: String,
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl FileError {
+    /// A `map_err` adapter: `fs::write(p, d).map_err(FileError::on("writing", p))`.
+    pub fn on(doing: &str, path: &Path) -> impl FnOnce(std::io::Error) -> FileError {
+        let (doing, path) = (doing.to_string(), path.to_path_buf());
+        move |source| FileError {
+            doing,
+            path,
+            source,
+        }
+    }
+}
+
 /// An output path, checked: where the bytes will go and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputPath {
@@ -120,15 +142,15 @@ impl OutputPath {
     }
 
     /// Write `data`: a regular file atomically, a device or FIFO straight through.
-    pub fn write(&self, data: &[u8]) -> std::io::Result<()> {
-        match self {
+    pub fn write(&self, data: &[u8]) -> Result<(), FileError> {
+        let written = match self {
             OutputPath::File(p) => write_atomically(p, data),
-            OutputPath::Stream(p) => {
-                let mut f = std::fs::OpenOptions::new().write(true).open(p)?;
-                f.write_all(data)?;
-                f.flush()
-            }
-        }
+            OutputPath::Stream(p) => std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .and_then(|mut f| f.write_all(data).and_then(|()| f.flush())),
+        };
+        written.map_err(FileError::on("writing", self.path()))
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use systolic::cosim::{CosimError, Harness, HarnessOptions, Stalls, Waves};
-use systolic::files::OutputPath;
+use systolic::files::{FileError, OutputPath};
 use systolic::program::{GenOptions, RandomStream, STREAM_CHUNK};
 use systolic::progress::Progress;
 
@@ -99,8 +99,7 @@ fn check(args: &Args, name: &str) -> anyhow::Result<Option<(PathBuf, bool)>> {
         w.clone()
     } else {
         let dir = PathBuf::from("runs").join(format!("{name}-seed{}", args.seed));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(FileError::on("creating the folder", &dir))?;
         dir.join(w)
     };
     match OutputPath::check(&path, "--waves")? {
@@ -173,9 +172,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     if let (Some((path, _)), Some(w)) = (&waves, &spec) {
         if w.path.exists() {
-            std::fs::rename(&w.path, path).map_err(|e| {
-                anyhow::anyhow!("renaming {} to {}: {e}", w.path.display(), path.display())
-            })?;
+            let doing = format!("renaming {} to", w.path.display());
+            std::fs::rename(&w.path, path).map_err(FileError::on(&doing, path))?;
         }
     }
     print_report(

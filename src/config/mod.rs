@@ -184,7 +184,8 @@ impl Config {
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
         let path = seeds_dir.join(format!("{name}.toml"));
-        if !path.is_file() {
+        // Anything there (a folder, an unreadable file) is read, so its error names it.
+        if std::fs::symlink_metadata(&path).is_err() {
             return Err(ConfigError::UnknownPreset {
                 name: name.to_string(),
                 dir: seeds_dir.display().to_string(),
@@ -265,7 +266,8 @@ pub fn list_presets(seeds_dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let p = e.path();
-            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(str::to_string))?
+            (p.extension()? == "toml" && p.is_file())
+                .then(|| p.file_stem()?.to_str().map(str::to_string))?
         })
         .collect();
     names.sort();
