@@ -5,7 +5,7 @@
 //! co-simulation) takes `&Config` and never re-validates.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -504,7 +504,7 @@ impl Config {
                 format!("a power of two in {MIN_SBUF_DEPTH}..={MAX_SBUF_DEPTH}"),
             ));
         }
-        if raw.name.is_empty()
+        if !is_plain_name(&raw.name)
             || !raw
                 .name
                 .chars()
@@ -513,7 +513,7 @@ impl Config {
             return Err(range_err(
                 "name",
                 format!("{:?}", raw.name),
-                "letters, digits and - _ + .",
+                "letters, digits and - _ + ., not `.` or `..` (it names folders)",
             ));
         }
         let max_latency = if format.is_float() {
@@ -734,7 +734,7 @@ impl Config {
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
         let path = seeds_dir.join(format!("{name}.toml"));
-        if !path.is_file() {
+        if !is_plain_name(name) || !path.is_file() {
             return Err(ConfigError::UnknownPreset {
                 name: name.to_string(),
                 dir: seeds_dir.display().to_string(),
@@ -900,6 +900,14 @@ pub fn sbuf_entry_bytes(data_w: u32) -> u32 {
     } else {
         2
     }
+}
+
+/// Whether `name` is one plain file name: not empty, `.` or `..`, no path separator (a preset
+/// name is looked up only inside the seeds folder; a configuration's name names folders such as
+/// `generated/<name>/`).
+fn is_plain_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(Component::Normal(n)), None) if n == name)
 }
 
 /// Names of the presets in a seeds directory, sorted.

@@ -749,3 +749,52 @@ fn committed_corpus_is_current_and_passes() {
     }
 }
 
+/// Regression (found by `preset_names`): a preset name holding a path (`./int8-4x4`,
+/// `../seeds/int8-4x4`, an absolute path) loaded a file that is not one of the presets, from
+/// anywhere; a preset name is now one plain file name inside the seeds folder.
+#[test]
+fn regression_preset_names_are_plain_file_names() {
+    let seeds = checks::seeds_dir();
+    let none = config::Overrides::default();
+    assert!(config::Config::from_preset(&seeds, "int8-4x4", &none).is_ok());
+    let absolute = seeds.join("int8-4x4");
+    let relative = format!(
+        "../{}/int8-4x4",
+        seeds.file_name().unwrap().to_str().unwrap()
+    );
+    for name in [
+        "./int8-4x4",
+        &relative,
+        absolute.to_str().unwrap(),
+        "int8-4x4/",
+        "",
+        ".",
+        "..",
+    ] {
+        match config::Config::from_preset(&seeds, name, &none) {
+            Err(config::ConfigError::UnknownPreset { .. }) => {}
+            other => panic!("preset {name:?}: {other:?}"),
+        }
+    }
+}
+
+/// Regression (found by `toml_presets_edited`): `name = ".."` (and `"."`) passed validation, and
+/// the name names folders: `generate` writes to `generated/<name>/` (`generated/..` is the
+/// repository root, where it also removes `systolic_*.v` files it did not write).
+#[test]
+fn regression_config_name_is_not_dot_or_dot_dot() {
+    let none = config::Overrides::default();
+    for name in [".", ".."] {
+        let text = format!("name = \"{name}\"\nrows = 4\ncols = 4\n");
+        let e = config::Config::from_toml_str(&text, "t.toml", &none).unwrap_err();
+        assert!(
+            matches!(e, config::ConfigError::OutOfRange { field: "name", .. }),
+            "{name}: {e}"
+        );
+    }
+    for name in ["a.b", "...", ".hidden", "int8-4x4+custom"] {
+        let text = format!("name = \"{name}\"\nrows = 4\ncols = 4\n");
+        let c = config::Config::from_toml_str(&text, "t.toml", &none).unwrap();
+        assert_eq!(c.name, name);
+    }
+}
