@@ -48,18 +48,9 @@ fn square(n: u32, banks: u32, depth: u32) -> Config {
         name: format!("bench-{n}x{n}"),
         rows: n,
         cols: n,
-        format: "int8".into(),
-        acc_bits: 32,
         psum_banks: banks,
         psum_depth: depth,
-        sbuf_depth: 1024,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .unwrap()
 }

@@ -50,10 +50,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 echo "== $(cargo +nightly --version), $(cargo fuzz --version), sanitizer $sanitizer"
 
-# Input size limits: a few frames, a preset or a small .npy fit 4 KiB; eight instruction words.
+# Input size limits: a few frames, a preset or a small .npy fit 4 KiB; sixteen instruction words.
 max_len() {
     case "$1" in
-        isa_decode) echo 64 ;;
+        isa_decode) echo 128 ;;
         *) echo 4096 ;;
     esac
 }

@@ -546,6 +546,19 @@ pub fn markdown() -> String {
         "4. Poll STATUS until BUSY = 0; if ERROR, read ERROR_CODE and write CONTROL.CLEAR_ERROR.\n",
     );
     s.push_str("5. For each PSUM entry: write PSUM_SELECT, poll STATUS until PSUM_VALID, read PSUM_DATA.\n");
+    s.push_str(&host_rules());
+    s
+}
+
+/// The section of `docs/registers.md` on what a host may rely on beyond the tables.
+fn host_rules() -> String {
+    let mut s = String::from("\n## Rules a host relies on\n\n");
+    s.push_str("- **Aligned words.** Every access is one aligned 32-bit word: an address whose two low bits are not 0 answers SLVERR (BusAddress). In the SBUF window the byte strobes select the entries of the word that are written (an entry needs all its EB strobe bits); elsewhere WSTRB is ignored and the whole register is written.\n");
+    s.push_str("- **VERSION** is the first 8 hex digits of the configuration hash, which every generated file's header names (`(hash ...)`) and which `systolic generate --json` prints as `version` (and `board probe` reads back from a board).\n");
+    s.push_str("- **`swap = 0`** runs a MULTIPLY_MOVING with the stationary already in use (the one the last `swap = 1` made current); it is SwapWithoutLoad before any swap. **FENCE** is dispatched only when every earlier instruction has written its last result into PSUM (both streamers and the core idle); a LOAD_STATIONARY that waits for a swap does not hold it.\n");
+    s.push_str(&format!("- **Pending loads.** At most {} loads may wait for their swaps (one in the core's shadow weights, one more); a further LOAD_STATIONARY stops the engine with SwapWithoutLoad instead of waiting, since the swaps that would free the shadow come after it in order. STATUS.STALLED = 1 means only a load waits, for a swap nobody pushed.\n", crate::isa::MAX_PENDING_LOADS));
+    s.push_str("- **On an error** the faulting instruction is not executed and nothing after it is dispatched; instructions dispatched before it finish. CONTROL.CLEAR_ERROR empties the queue (the faulting instruction and everything after it are dropped), drops a load that waits for a swap, and keeps the stationary in use, a stationary already streamed into the shadow, the SBUF and PSUM.\n");
+    s.push_str("- **PSUM entries never written hold undefined values**: the memories are not reset (in simulation they read as X, which some bus models refuse; on an FPGA, whatever the RAM held). A MULTIPLY_MOVING with a stationary of m columns writes columns 0..m of entries offset..offset+n of its bank; read only entries and columns that an instruction wrote (columns m..COLS of those entries keep their old contents).\n");
     s
 }
 
@@ -592,13 +605,7 @@ mod tests {
                 psum_banks: banks,
                 psum_depth: depth,
                 sbuf_depth: sbuf,
-                pe_latency: 1,
-                primitives: Default::default(),
-                dsp_cols: None,
-                psum_split: false,
-                sbuf_layout: Default::default(),
-                tile_cols: 1,
-                keep_tokens: false,
+                ..Default::default()
             })
             .unwrap();
             for r in REGISTERS {

@@ -1,75 +1,13 @@
-//! Running the external EDA tools (Verilator, Icarus Verilog, Yosys) from tests and flows:
-//! finding a tool, the `CI` rule for a missing one, fresh scratch directories and running a
-//! command with captured output and a time limit.
+//! Running the external EDA tools (Verilator, Icarus Verilog, Yosys, nextpnr, ...) from the
+//! flows and the tests: a command with captured output, a time limit, and an optional watcher
+//! that stops it.
 //!
-//! The `CI` rule: when a tool is missing, [`require_tool`] panics if the environment variable
-//! `CI` is set (a CI machine must have every tool) and otherwise prints
-//! `skipped: TOOL not found` and returns `false`, so the caller returns early.
+//! The test-side helpers (finding a tool under the `CI` rule, scratch directories, a generated
+//! file list) are in `tests/common`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// The argument that makes `tool` print its version and exit with status 0.
-fn version_arg(tool: &str) -> &'static str {
-    match tool {
-        "iverilog" | "yosys" | "vvp" => "-V",
-        _ => "--version",
-    }
-}
-
-/// The first line of `tool`'s version output, or `None` when it cannot be run.
-pub fn tool_version(tool: &str) -> Option<String> {
-    let out = Command::new(tool)
-        .arg(version_arg(tool))
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    Some(text.lines().next().unwrap_or("").trim().to_string())
-}
-
-/// Whether `tool` is available; see the module documentation for the `CI` rule. `test` names
-/// the caller in the messages.
-pub fn require_tool(tool: &str, test: &str) -> bool {
-    if tool_version(tool).is_some() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {tool} not found on PATH, and CI is set: the tool is required");
-    }
-    eprintln!("{test}: skipped: {tool} not found");
-    false
-}
-
-/// A new, empty directory `base/<tag>-<pid>-<n>-<nanos>`, unique across threads and processes.
-pub fn fresh_dir(base: &Path, tag: &str) -> std::io::Result<PathBuf> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = base.join(format!("{tag}-{}-{n}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-/// The files named in a generated directory's file list (`files.f`, `generate::FILE_LIST`), in
-/// order, as paths.
-pub fn listed_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let list = std::fs::read_to_string(dir.join("files.f"))?;
-    Ok(list
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| dir.join(l))
-        .collect())
-}
 
 /// What a [`run`] produced.
 #[derive(Debug)]

@@ -67,7 +67,7 @@ fn harness(
     cfg: impl FnOnce() -> Config,
 ) -> Option<&'static Harness> {
     slot.get_or_init(|| {
-        if !common::require_tool("verilator", "--version") {
+        if !common::require_tool("verilator", "harness") {
             return None;
         }
         let cfg = cfg();
@@ -617,7 +617,10 @@ fn extreme_column_sums_survive_the_narrow_partial_sums() {
     ];
     for (cfg, ps_w) in cases {
         assert_eq!(cfg.derived.ps_w, ps_w, "{}", cfg.name);
-        if !common::require_tool("verilator", "--version") {
+        if !common::require_tool(
+            "verilator",
+            "extreme_column_sums_survive_the_narrow_partial_sums",
+        ) {
             return;
         }
         let h = Harness::build(&cfg, &HarnessOptions::default())

@@ -31,18 +31,11 @@ fn cfg_latency(rows: u32, cols: u32, banks: u32, depth: u32, sbuf: u32, pe_laten
         name: format!("gemm{rows}x{cols}-b{banks}-d{depth}-s{sbuf}-l{pe_latency}"),
         rows,
         cols,
-        format: "int8".into(),
-        acc_bits: 32,
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
         pe_latency,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }
@@ -54,7 +47,7 @@ fn engine(
     cfg: impl FnOnce() -> Config,
 ) -> Option<&'static Mutex<RtlEngine>> {
     slot.get_or_init(|| {
-        if !common::require_tool("verilator", "--version") {
+        if !common::require_tool("verilator", "engine") {
             return None;
         }
         let cfg = cfg();
@@ -213,17 +206,10 @@ fn float_cfg(rows: u32, cols: u32, format: &str, pe_latency: u32, sbuf: u32) -> 
         rows,
         cols,
         format: format.into(),
-        acc_bits: 32,
-        psum_banks: 2,
         psum_depth: 32,
         sbuf_depth: sbuf,
         pe_latency,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }

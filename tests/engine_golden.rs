@@ -31,13 +31,7 @@ fn cfg(
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }
@@ -300,6 +294,7 @@ fn schedule_loads_ahead_and_swaps_every_tile() {
                 if swap { "s" } else { "" }
             ),
             Instr::Fence => "F".into(),
+            other => other.to_string(),
         })
         .collect();
     assert_eq!(
@@ -570,12 +565,12 @@ fn error_cases() -> Vec<(&'static str, ErrorCode, Result<Instr, u64>)> {
         (
             "FENCE with bit 40",
             ErrorCode::UnusedBitsSet,
-            Err(Instr::Fence.encode() | 1 << 40),
+            Err(Instr::Fence.encode()[0] | 1 << 40),
         ),
         (
             "LS with bit 63",
             ErrorCode::UnusedBitsSet,
-            Err(ls(0, 1, 1).encode() | 1 << 63),
+            Err(ls(0, 1, 1).encode()[0] | 1 << 63),
         ),
         ("LS k = 0", ErrorCode::KRange, Ok(ls(0, 0, 1))),
         ("LS k = rows + 1", ErrorCode::KRange, Ok(ls(0, 5, 1))),
@@ -764,13 +759,14 @@ fn loads_wait_in_a_fifo_and_read_the_sbuf_when_streamed() {
     let mut e = engine();
     e.push(ls(0, 4, 4)).unwrap(); // -> shadow now
     e.push(ls(8, 4, 3)).unwrap(); // waits: the shadow is full
-    e.push(ls(16, 2, 4)).unwrap(); // waits too
-    assert_eq!(e.waiting_loads(), 2);
+    assert_eq!(e.waiting_loads(), 1);
     assert!(e.wait_idle().unwrap().busy, "loads waiting for a swap");
     assert_eq!(e.counters().unwrap().retired, 1);
     // The second load's data changes before it is streamed: it sees the new data.
     e.write_sbuf(0, 8, &[1, 2, 3, 4]).unwrap();
     e.push(mm(32, 4, 3, 0, 0, false, true)).unwrap(); // uses LS 0; streams LS 8
+    e.push(ls(16, 2, 4)).unwrap(); // waits: LS 8 is in the shadow
+    assert_eq!(e.waiting_loads(), 1);
     assert_eq!(psum(&mut e, 0, 3, 4), expected(&e, 0, 4, 4, 32, 3));
     e.write_sbuf(0, 8, &[-1, -2, -3, -4]).unwrap(); // too late for LS 8
     e.push(mm(32, 4, 3, 1, 0, false, true)).unwrap(); // uses LS 8 (m = 3); streams LS 16
@@ -849,13 +845,31 @@ fn host_side_errors() {
 #[test]
 fn push_word_executes_valid_words() {
     let mut e = engine();
-    e.push_word(ls(10, 3, 2).encode()).unwrap();
-    e.push_word(mm(20, 3, 5, 1, 0, false, true).encode())
+    e.push_word(ls(10, 3, 2).encode()[0]).unwrap();
+    e.push_word(mm(20, 3, 5, 1, 0, false, true).encode()[0])
         .unwrap();
-    e.push_word(Instr::Fence.encode()).unwrap();
+    e.push_word(Instr::Fence.encode()[0]).unwrap();
     assert_eq!(e.wait_idle().unwrap().error, ErrorCode::None);
     assert_eq!(psum(&mut e, 1, 5, 2), expected(&e, 10, 3, 2, 20, 5));
     assert_eq!(e.counters().unwrap().retired, 3);
+}
+
+/// A third LOAD_STATIONARY while two wait for their swaps stops the engine with
+/// SwapWithoutLoad (as the RTL does, tests/engine_rtl.rs): the swaps that would serve it come
+/// after it in order. CLEAR_ERROR drops the waiting load, keeps the shadow's.
+#[test]
+fn a_third_pending_load_is_swap_without_load() {
+    let mut e = engine();
+    e.push(ls(0, 4, 4)).unwrap();
+    e.push(ls(8, 4, 3)).unwrap();
+    assert_eq!(e.wait_idle().unwrap().error, ErrorCode::None);
+    e.push(ls(16, 2, 4)).unwrap();
+    assert_eq!(e.wait_idle().unwrap().error, ErrorCode::SwapWithoutLoad);
+    e.clear_error().unwrap();
+    assert_eq!(e.waiting_loads(), 0, "the waiting load is dropped");
+    e.push(mm(32, 4, 3, 0, 0, false, true)).unwrap(); // the shadow's LS 0 is kept
+    assert_eq!(e.wait_idle().unwrap().error, ErrorCode::None);
+    assert_eq!(psum(&mut e, 0, 3, 4), expected(&e, 0, 4, 4, 32, 3));
 }
 
 /// `docs/isa.md` is generated from `systolic::isa::markdown()`.
@@ -1198,4 +1212,53 @@ mod run_cli {
 fn trainium_sized_preset() {
     let cfg = common::preset("trn-int8-128x128");
     check(&cfg, 130, 257, 520, 5, &GemmOptions::default());
+}
+
+/// The worked example of `docs/isa.md` ("C = A x B"), done as it says on the golden engine:
+/// A stored transposed from entry 0, B from entry 8, the two instruction words of the example,
+/// and PSUM entry n' holding column n' of C.
+#[test]
+fn isa_doc_worked_example_computes_c() {
+    let cfg = common::config(4, 4, "int8", 32, 2, 16);
+    let mut e = GoldenEngine::new(&cfg);
+    let a = [[1i64, -2], [3, 4], [-5, 6]]; // 3 x 2
+    let b = [[7i64, -8, 9, 10], [-11, 12, 13, -14]]; // 2 x 4
+    for (m, row) in a.iter().enumerate() {
+        e.write_sbuf(m as u32, 0, row).unwrap();
+    }
+    for (k, row) in b.iter().enumerate() {
+        e.write_sbuf(k as u32, 8, row).unwrap();
+    }
+    let doc = systolic::isa::markdown();
+    for i in [
+        Instr::LoadStationary {
+            addr: 0,
+            k: 2,
+            m: 3,
+        },
+        Instr::MultiplyMoving {
+            addr: 8,
+            k: 2,
+            n: 4,
+            bank: 0,
+            offset: 0,
+            acc: false,
+            swap: true,
+        },
+    ] {
+        let w = i.encode()[0];
+        assert!(doc.contains(&format!("{w:#018x}")), "the doc shows {i}");
+        e.push_word(w).unwrap();
+    }
+    assert_eq!(e.wait_idle().unwrap().error, ErrorCode::None);
+    for n in 0..4 {
+        let col = e.read_psum(0, n).unwrap();
+        for m in 0..3 {
+            let c = a[m][0] * b[0][n as usize] + a[m][1] * b[1][n as usize];
+            assert_eq!(
+                col[m] as u32 as i32 as i64, c,
+                "C[{m}][{n}] in PSUM entry {n}"
+            );
+        }
+    }
 }

@@ -14,6 +14,8 @@
 //!
 //! Each tool test fails (does not skip) when `CI` is set and the tool is missing.
 
+mod common;
+
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,7 +31,9 @@ use systolic::isa::{ErrorCode, Instr};
 use systolic::program::SplitMix64;
 use systolic::regs::{self, RESP_OKAY, RESP_SLVERR};
 use systolic::rtl::engine::{design, ENGINE_TOP};
-use systolic::tools::{self, require_tool};
+use systolic::tools;
+
+use common::require_tool;
 
 const TOOL_LIMIT: Duration = Duration::from_secs(600);
 
@@ -51,13 +55,7 @@ fn config(
         psum_banks: banks,
         psum_depth: depth,
         sbuf_depth: sbuf,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: SbufLayout::Partitioned,
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }
@@ -72,7 +70,7 @@ fn packed(cfg: Config) -> Config {
 
 fn scratch(tag: &str) -> PathBuf {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("engine_rtl");
-    tools::fresh_dir(&base, tag).expect("scratch dir")
+    common::fresh_dir(&base, tag).expect("scratch dir")
 }
 
 /// Write the engine design of `cfg` into a fresh directory; the file list in order.
@@ -366,6 +364,7 @@ impl Expect {
                 self.macs += u64::from(k) * u64::from(st.m) * u64::from(n);
             }
             Instr::Fence => {}
+            other => panic!("this reference models the tensor engine only, not {other}"),
         }
     }
 
@@ -746,7 +745,7 @@ fn error_paths(cfg: &Config, test: &str) {
         cfg.psum_banks,
         cfg.sbuf_depth,
     );
-    let w = |i: Instr| i.encode();
+    let w = |i: Instr| i.encode()[0];
     use ErrorCode::*;
 
     // On a fresh engine: no stationary in use, none loaded.
@@ -894,7 +893,7 @@ fn error_paths(cfg: &Config, test: &str) {
     let (lo, hi) = (regs::reg("INSTR_LO").offset, regs::reg("INSTR_HI").offset);
     let n = d.min(sd);
     let first = [ls(0, r, c), mm(0, r, n, 1, 0, false, true)];
-    let mut words: Vec<u64> = first.iter().map(|i| i.encode()).collect();
+    let mut words: Vec<u64> = first.iter().map(|i| i.encode()[0]).collect();
     words.extend(std::iter::repeat_n(w(mm(0, r, n, 1, 0, false, false)), 30));
     let mut overflow_at: Option<usize> = Option::None;
     for (k, word) in words.iter().enumerate() {

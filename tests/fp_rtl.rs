@@ -110,6 +110,7 @@ fn simulate(tag: &str, modules: &[Module], top: &str, ports: &[PortSpec]) -> Sim
             sources: &sources,
             ports,
             trace: false,
+            fst: false,
             threads: 1,
             extra_args: &[],
         },
@@ -120,7 +121,7 @@ fn simulate(tag: &str, modules: &[Module], top: &str, ports: &[PortSpec]) -> Sim
 }
 
 fn build(f: FpFormat) -> Option<Probe> {
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "build") {
         return None;
     }
     let ports = [
@@ -344,7 +345,7 @@ fn fp32_adder_specials_and_random_pairs() {
 /// (the partial sum enters `MUL_LAT` cycles after the element, as down a column).
 fn pe_random_triples(pe_latency: u32, count: usize) {
     use systolic::config::{Config, Overrides};
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "pe_random_triples") {
         return;
     }
     let cfg = Config::from_overrides(&Overrides {

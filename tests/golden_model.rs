@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use systolic::config::{Config, RawConfig};
 use systolic::format::{mask, NumberFormat};
 use systolic::golden::reference::{ref_add, ref_matmul, ref_mul, ref_run};
-use systolic::golden::{matmul, stall_free, Arith, EngineError, EngineModel, FormatArith, Native};
+use systolic::golden::{matmul, stall_free, Arith, CoreError, CoreModel, FormatArith, Native};
 use systolic::program::{random_program, Command, GenOptions, Program, SplitMix64};
 
 fn config(
@@ -25,14 +25,7 @@ fn config(
         acc_bits,
         psum_banks: banks,
         psum_depth: depth,
-        sbuf_depth: 1024,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .unwrap()
 }
@@ -255,7 +248,7 @@ proptest! {
              matrix(c.format, 1 + (c.psum_depth as usize - 1) % 5, rows))
         })
     ) {
-        let mut e = EngineModel::new(&cfg);
+        let mut e = CoreModel::new(&cfg);
         let stationary: Vec<Vec<i64>> = w[..kk].to_vec();
         e.execute(&Command::LoadStationary { rows: stationary.clone() }).unwrap();
         let n = x.len() as u32;
@@ -341,7 +334,7 @@ proptest! {
     ) {
         let opts = GenOptions { matmuls, ..GenOptions::default() };
         let p = random_program(&cfg, &mut SplitMix64::new(seed), &opts);
-        let got = EngineModel::new(&cfg).run(&p).map_err(|e| TestCaseError::fail(format!("{e}\n{p}")))?;
+        let got = CoreModel::new(&cfg).run(&p).map_err(|e| TestCaseError::fail(format!("{e}\n{p}")))?;
         let want = ref_run(&cfg, &p);
         prop_assert_eq!(got, want, "program:\n{}", p);
         check_timing(&cfg, &p)?;
@@ -386,7 +379,7 @@ fn generator_is_deterministic_and_covers_the_cases() {
     for seed in 0..200 {
         let p = random_program(&cfg, &mut SplitMix64::new(seed), &opts);
         assert_eq!(p.stats().matmuls, 30);
-        let reads = EngineModel::new(&cfg)
+        let reads = CoreModel::new(&cfg)
             .run(&p)
             .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{p}"));
         seen.undefined_read |= reads.iter().any(|r| r.values.iter().any(Option::is_none));
@@ -463,7 +456,7 @@ fn generator_respects_max_n() {
                 assert!((1..=5).contains(&moving.len()));
             }
         }
-        EngineModel::new(&cfg).run(&p).unwrap();
+        CoreModel::new(&cfg).run(&p).unwrap();
     }
 }
 
@@ -473,7 +466,7 @@ fn back_to_back_program_runs() {
     let p = Program::back_to_back(&cfg, 5, 8, &mut SplitMix64::new(1));
     let s = p.stats();
     assert_eq!((s.loads, s.matmuls, s.moving_beats, s.reads), (5, 5, 40, 3));
-    let mut e = EngineModel::new(&cfg);
+    let mut e = CoreModel::new(&cfg);
     let reads = e.run(&p).unwrap();
     assert_eq!(reads, ref_run(&cfg, &p));
     assert!(reads.iter().all(|r| r.values.iter().all(Option::is_some)));
@@ -519,8 +512,8 @@ fn mm(
     }
 }
 
-fn run_err(cfg: &Config, cmds: Vec<Command>) -> (EngineError, String) {
-    let e = EngineModel::new(cfg).run(&Program::new(cmds)).unwrap_err();
+fn run_err(cfg: &Config, cmds: Vec<Command>) -> (CoreError, String) {
+    let e = CoreModel::new(cfg).run(&Program::new(cmds)).unwrap_err();
     let s = e.to_string();
     (e, s)
 }
@@ -550,7 +543,7 @@ fn engine_rejects_each_broken_rule() {
     let (e, s) = run_err(&c, vec![ok_ls.clone(), ok_ls.clone()]);
     assert_eq!(
         e,
-        EngineError::StationaryPending {
+        CoreError::StationaryPending {
             index: 1,
             pending: 0
         }
@@ -603,9 +596,9 @@ fn engine_rejects_each_broken_rule() {
     );
 
     let (e, _) = run_err(&c, vec![mm(2, 3, 0, 0, false, true, 1, 2)]);
-    assert_eq!(e, EngineError::SwapWithoutLoad { index: 0 });
+    assert_eq!(e, CoreError::SwapWithoutLoad { index: 0 });
     let (e, _) = run_err(&c, vec![ok_ls.clone(), mm(2, 3, 0, 0, false, false, 1, 2)]);
-    assert_eq!(e, EngineError::NoActiveStationary { index: 1 });
+    assert_eq!(e, CoreError::NoActiveStationary { index: 1 });
     let (e, s) = run_err(
         &c,
         vec![
@@ -616,7 +609,7 @@ fn engine_rejects_each_broken_rule() {
     );
     assert_eq!(
         e,
-        EngineError::AccumulateUnwritten {
+        CoreError::AccumulateUnwritten {
             index: 2,
             bank: 1,
             addr: 3,
@@ -634,7 +627,7 @@ fn engine_rejects_each_broken_rule() {
     );
     assert_eq!(
         e,
-        EngineError::AccumulateUnwritten {
+        CoreError::AccumulateUnwritten {
             index: 2,
             bank: 1,
             addr: 5,
@@ -654,7 +647,7 @@ fn engine_rejects_each_broken_rule() {
 #[test]
 fn failed_commands_leave_the_state_unchanged() {
     let c = int8(2, 2);
-    let mut e = EngineModel::new(&c);
+    let mut e = CoreModel::new(&c);
     e.execute(&ls(2, 2, 3)).unwrap();
     assert!(e.execute(&mm(2, 2, 0, 0, true, true, 1, 2)).is_err()); // accumulate into nothing
     assert_eq!(e.next_index(), 1);
@@ -706,7 +699,7 @@ fn engine_semantics_by_hand() {
         Command::ReadPsum { bank: 0, addr: 1 },
         Command::ReadPsum { bank: 0, addr: 2 },
     ]);
-    let mut e = EngineModel::new(&c);
+    let mut e = CoreModel::new(&c);
     let r = e.run(&p).unwrap();
     assert_eq!(r, ref_run(&c, &p));
     assert_eq!(r[0].values, [None, None]);

@@ -29,7 +29,7 @@ fn pe_pairs(format: &str, pe_latency: u32) {
 /// `carry`: the PE of those FPGA primitives with `USE_DSP` 0 (their carry-chain multiplier).
 fn pe_pairs_with(format: &str, pe_latency: u32, carry: Option<Primitives>) {
     let lut_ice40 = carry == Some(Primitives::Ice40);
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "pe_pairs_with") {
         return;
     }
     let cfg = Config::from_overrides(&Overrides {
@@ -121,6 +121,7 @@ fn pe_pairs_with(format: &str, pe_latency: u32, carry: Option<Primitives>) {
             sources: &sources,
             ports: &ports,
             trace: false,
+            fst: false,
             threads: 1,
             extra_args: &extra_args,
         },

@@ -22,6 +22,8 @@
 //! set, in which case it fails. Designs are generated into fresh directories under
 //! `CARGO_TARGET_TMPDIR`, so tests may run in parallel.
 
+mod common;
+
 use systolic::tools;
 
 use std::collections::{HashMap, HashSet};
@@ -237,7 +239,7 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 }
 
 fn scratch(tag: &str) -> PathBuf {
-    tools::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), tag).expect("scratch directory")
+    common::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), tag).expect("scratch directory")
 }
 
 #[derive(Clone, Copy)]
@@ -250,7 +252,7 @@ enum Tool {
 fn check_with(tool: Tool, cfg: &Config) -> Result<Duration, String> {
     let dir = scratch(&format!("lint-{}", cfg.tag()));
     write_design(&core::design(cfg), &dir).map_err(|e| format!("write design: {e}"))?;
-    let mut files = tools::listed_files(&dir).map_err(|e| format!("file list: {e}"))?;
+    let mut files = common::listed_files(&dir).map_err(|e| format!("file list: {e}"))?;
     // The simulation models of the primitives the RTL instantiates.
     let models: &[&str] = match cfg.primitives {
         Primitives::Ecp5 => &["hdl/sim/ecp5_cells.v", "hdl/sim/ecp5_carry.v"],
@@ -366,7 +368,7 @@ fn check_all(tool: Tool, configs: &[Config]) {
 
 #[test]
 fn verilator_lint_is_clean() {
-    if !tools::require_tool("verilator", "verilator_lint_is_clean") {
+    if !common::require_tool("verilator", "verilator_lint_is_clean") {
         return;
     }
     let mut configs = small_presets();
@@ -376,7 +378,7 @@ fn verilator_lint_is_clean() {
 
 #[test]
 fn iverilog_compiles_cleanly() {
-    if !tools::require_tool("iverilog", "iverilog_compiles_cleanly") {
+    if !common::require_tool("iverilog", "iverilog_compiles_cleanly") {
         return;
     }
     let mut configs = small_presets();
@@ -389,8 +391,8 @@ fn iverilog_compiles_cleanly() {
 #[test]
 #[ignore = "minutes and GBs per large preset; run with `cargo test --test lint -- --ignored`"]
 fn large_presets_are_clean() {
-    let has_verilator = tools::require_tool("verilator", "large_presets_are_clean");
-    let has_icarus = tools::require_tool("iverilog", "large_presets_are_clean");
+    let has_verilator = common::require_tool("verilator", "large_presets_are_clean");
+    let has_icarus = common::require_tool("iverilog", "large_presets_are_clean");
     let mut jobs = vec![];
     for cfg in large_presets() {
         if has_verilator {

@@ -11,7 +11,7 @@ use systolic::rtl::core;
 
 #[test]
 fn one_mutated_pe_is_caught_with_its_column() {
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "one_mutated_pe_is_caught_with_its_column") {
         return;
     }
     let cfg = common::preset("int8-4x4");
@@ -85,7 +85,12 @@ fn one_mutated_pe_is_caught_with_its_column() {
 /// the unmodified design passes them.
 #[test]
 fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
-    if !common::require_tool("verilator", "--version") {
+    /// (pe_latency, split PSUM, ECP5 primitives, file, (line of the design, its replacement)).
+    type Case = (u32, bool, bool, &'static str, (String, String));
+    if !common::require_tool(
+        "verilator",
+        "each_read_ahead_forward_and_the_dsp_weight_enable_are_needed",
+    ) {
         return;
     }
     let base = common::config(2, 3, "int8", 32, 2, 8);
@@ -96,7 +101,7 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
     let psum = "systolic_psum.v";
     // A line `LHS <expression>;` of the design and the same with the expression tied to 0.
     let tie = |line: &str, lhs: &str| (line.to_string(), format!("{lhs}1'b0;"));
-    let mut cases: Vec<(u32, bool, bool, &str, (String, String))> = vec![];
+    let mut cases: Vec<Case> = vec![];
     let selects = [
         ("assign ctl_same0 = ctl_same0_q;", "assign ctl_same0 = "),
         ("use1_q <= we && nx_same1;", "use1_q <= "),
@@ -199,7 +204,10 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
 #[test]
 fn psum_memories_need_no_read_during_write_behaviour() {
     use common::mutation::{garble_psum_reads, Garble};
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool(
+        "verilator",
+        "psum_memories_need_no_read_during_write_behaviour",
+    ) {
         return;
     }
     let int8 = common::config(2, 3, "int8", 32, 2, 8);

@@ -31,7 +31,7 @@ const COMPILE_LIMIT: Duration = Duration::from_secs(120);
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
 fn tools_present(test: &str) -> bool {
-    tools::require_tool("iverilog", test) && tools::require_tool("vvp", test)
+    common::require_tool("iverilog", test) && common::require_tool("vvp", test)
 }
 
 fn testbench() -> PathBuf {
@@ -39,7 +39,7 @@ fn testbench() -> PathBuf {
 }
 
 fn scratch(tag: &str) -> PathBuf {
-    tools::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), tag).expect("scratch directory")
+    common::fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), tag).expect("scratch directory")
 }
 
 fn preset(name: &str) -> Config {
@@ -92,7 +92,7 @@ fn simulate(cfg: &Config, dir: &Path, extra: &[(&'static str, i64)]) -> Outcome 
         cmd.arg(format!("-Ptb_core.{name}={value}"));
     }
     cmd.arg(testbench());
-    cmd.args(tools::listed_files(dir).expect("file list"));
+    cmd.args(common::listed_files(dir).expect("file list"));
     let compile = tools::run(&mut cmd, COMPILE_LIMIT).expect("iverilog runs");
     assert!(
         compile.success(),

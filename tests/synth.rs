@@ -23,6 +23,8 @@
 //! 55 s the PLL board top's;
 //! `scripts/fpga-tools.sh` warms it; cold, add ~2 min).
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -56,18 +58,8 @@ fn config(rows: u32, cols: u32) -> Config {
         name: format!("t{rows}x{cols}"),
         rows,
         cols,
-        format: "int8".into(),
-        acc_bits: 32,
-        psum_banks: 2,
         psum_depth: 16,
-        sbuf_depth: 1024,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }
@@ -159,7 +151,7 @@ fn post_synthesis_cosim(
     netlist: &str,
     break_it: Option<(&str, &str, &str)>,
 ) {
-    if !systolic::tools::require_tool("verilator", "post-synthesis co-simulation") {
+    if !common::require_tool("verilator", "post-synthesis co-simulation") {
         return;
     }
     let v = systolic::synth::verify::verify(cfg, family, dir, netlist, 1, 7, &mut |_| {})
@@ -196,18 +188,9 @@ fn board_config(name: &str, rows: u32, cols: u32) -> Config {
         name: name.into(),
         rows,
         cols,
-        format: "int8".into(),
-        acc_bits: 32,
-        psum_banks: 2,
         psum_depth: 16,
         sbuf_depth: 64,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .unwrap()
 }
@@ -259,10 +242,11 @@ fn icebreaker_board_flow(
 /// `systolic synth --verify`'s check of a board top, one random product through its real UART
 /// pins, which must equal the golden engine's.
 fn board_netlist_gemm(cfg: &Config, r: &systolic::synth::Report, o: &SynthOptions, seed: u64) {
-    if !systolic::tools::require_tool("verilator", "board-top post-synthesis simulation") {
+    if !common::require_tool("verilator", "board-top post-synthesis simulation") {
         return;
     }
-    let v = systolic::synth::verify::verify_board(cfg, o, &r.netlist_verilog, 1, seed, &mut |l| {
+    let plan = systolic::synth::flow::Plan::new(cfg, o).expect("the flow's plan");
+    let v = systolic::synth::verify::verify_board(&plan, &r.netlist_verilog, 1, seed, &mut |l| {
         eprintln!("{l}")
     })
     .unwrap_or_else(|e| panic!("the board netlist in Verilator: {e}"));

@@ -71,7 +71,7 @@ fn params() -> BoardParams {
 /// A fresh simulated board of `cfg` (built once, then from the Verilator cache); `None` when
 /// Verilator is missing outside CI.
 fn board(cfg: &Config) -> Option<SimBoard> {
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "board") {
         return None;
     }
     Some(
@@ -470,16 +470,9 @@ fn lint_designs() -> Vec<(Config, BoardParams)> {
             cols,
             format: format.into(),
             acc_bits: acc,
-            psum_banks: 2,
             psum_depth: 16,
             sbuf_depth: 64,
-            pe_latency: 1,
-            primitives: Default::default(),
-            dsp_cols: None,
-            psum_split: false,
-            sbuf_layout: Default::default(),
-            tile_cols: 1,
-            keep_tokens: false,
+            ..Default::default()
         })
         .unwrap()
     };
@@ -511,7 +504,7 @@ fn write_board(
     tag: &str,
 ) -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
     let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("uart_link");
-    let dir = systolic::tools::fresh_dir(&base, tag).expect("scratch dir");
+    let dir = common::fresh_dir(&base, tag).expect("scratch dir");
     let mut files = vec![];
     for (name, text) in systolic::rtl::board::design(cfg, p).files() {
         let path = dir.join(&name);
@@ -578,8 +571,14 @@ fn lint_board(
 
 #[test]
 fn board_design_is_lint_clean_in_verilator_and_icarus() {
-    let have_verilator = common::require_tool("verilator", "--version");
-    let have_iverilog = common::require_tool("iverilog", "-V");
+    let have_verilator = common::require_tool(
+        "verilator",
+        "board_design_is_lint_clean_in_verilator_and_icarus",
+    );
+    let have_iverilog = common::require_tool(
+        "iverilog",
+        "board_design_is_lint_clean_in_verilator_and_icarus",
+    );
     for (cfg, p) in lint_designs() {
         let (dir, files) = write_board(&cfg, &p, "lint");
         let what = format!("{} (CLKS_PER_BIT {})", cfg.name, p.clks_per_bit);
@@ -646,8 +645,14 @@ fn pll_designs() -> Vec<(Config, BoardParams)> {
 /// states its timing contract, names its dividers, and the design is deterministic.
 #[test]
 fn board_design_with_a_pll_is_lint_clean_on_both_families() {
-    let have_verilator = common::require_tool("verilator", "--version");
-    let have_iverilog = common::require_tool("iverilog", "-V");
+    let have_verilator = common::require_tool(
+        "verilator",
+        "board_design_with_a_pll_is_lint_clean_on_both_families",
+    );
+    let have_iverilog = common::require_tool(
+        "iverilog",
+        "board_design_with_a_pll_is_lint_clean_on_both_families",
+    );
     for (cfg, p) in pll_designs() {
         let pll = p.pll.unwrap();
         let texts = systolic::rtl::board::design(&cfg, &p).files();
@@ -691,7 +696,7 @@ fn board_design_with_a_pll_is_lint_clean_on_both_families() {
 /// tests/synth.rs.
 #[test]
 fn gemm_over_the_uart_with_the_pll_board_top() {
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "gemm_over_the_uart_with_the_pll_board_top") {
         return;
     }
     let cfg = preset();
@@ -734,7 +739,7 @@ fn write_npy(path: &std::path::Path, m: &Matrix) {
 
 #[test]
 fn cli_board_run_on_the_simulated_board() {
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool("verilator", "cli_board_run_on_the_simulated_board") {
         return;
     }
     let dir = common::scratch_dir("uart-cli");
@@ -845,7 +850,10 @@ fn board_top_parameters_follow_the_board_files() {
 /// 35) the stop bit is sampled in the wrong bit and the link fails with a clear error.
 #[test]
 fn a_small_baud_mismatch_is_tolerated_a_large_one_is_an_error() {
-    if !common::require_tool("verilator", "--version") {
+    if !common::require_tool(
+        "verilator",
+        "a_small_baud_mismatch_is_tolerated_a_large_one_is_an_error",
+    ) {
         return;
     }
     let cfg = preset();
@@ -1113,13 +1121,15 @@ fn a_framing_error_drops_the_frame_and_lights_the_error_led() {
 /// the protocol say.
 #[test]
 fn the_board_design_speaks_the_protocol_in_icarus() {
-    if !(common::require_tool("iverilog", "-V") && common::require_tool("vvp", "-V")) {
+    if !(common::require_tool("iverilog", "the_board_design_speaks_the_protocol_in_icarus")
+        && common::require_tool("vvp", "the_board_design_speaks_the_protocol_in_icarus"))
+    {
         return;
     }
     let cfg = preset();
     let p = params();
     let (dir, files) = write_board(&cfg, &p, "icarus");
-    let fence = Instr::Fence.encode();
+    let fence = Instr::Fence.encode()[0];
     let push = |seq| {
         Frame::write(
             seq,
@@ -1222,4 +1232,54 @@ fn the_board_design_speaks_the_protocol_in_icarus() {
     assert_eq!((frames[4].seq, frames[4].payload.clone()), (5, vec![0]));
     assert_eq!((frames[5].seq, frames[5].payload.clone()), (5, vec![0]));
     assert_eq!(word(&frames[6], 0), 2, "two FENCEs retired, not three");
+}
+
+/// A line that never goes quiet: every read returns a byte (wrong device, wrong baud rate,
+/// electrical noise). Counts the reads.
+struct Noisy {
+    rng: SplitMix64,
+    reads: u64,
+}
+
+impl Transport for Noisy {
+    fn send(&mut self, _bytes: &[u8]) -> Result<(), LinkError> {
+        Ok(())
+    }
+    fn recv(&mut self, _chars: u32) -> Result<Option<u8>, LinkError> {
+        self.reads += 1;
+        Ok(Some(self.rng.next_u64() as u8))
+    }
+    fn discard_input(&mut self) -> Result<(), LinkError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "a noisy line".into()
+    }
+}
+
+#[test]
+fn a_line_that_never_goes_quiet_ends_in_an_error_saying_what_was_seen() {
+    for attempts in [1, 3] {
+        let mut noisy = Noisy {
+            rng: SplitMix64::new(5),
+            reads: 0,
+        };
+        let opts = LinkOptions {
+            attempts,
+            ..LinkOptions::default()
+        };
+        let err = UartEngine::connect(&mut noisy, &preset(), opts)
+            .err()
+            .expect("a noisy line cannot connect");
+        let text = err.to_string();
+        assert!(matches!(err, LinkError::Noise { .. }), "{text}");
+        assert!(
+            text.contains("keeps sending bytes") && text.contains(&format!("{attempts} attempts")),
+            "{text}"
+        );
+        // Each attempt reads at most its budget, and its drain at most as much again.
+        let bound = u64::from(attempts) * 2 * systolic::uart::ATTEMPT_BYTES;
+        assert!(noisy.reads <= bound, "{} reads > {bound}", noisy.reads);
+        assert!(noisy.reads >= u64::from(attempts), "{}", noisy.reads);
+    }
 }

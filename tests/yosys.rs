@@ -44,6 +44,8 @@
 //!
 //! Without `yosys` the test prints `skipped: yosys not found` and passes, unless `CI` is set.
 
+mod common;
+
 use systolic::tools;
 
 use std::collections::BTreeMap;
@@ -298,7 +300,7 @@ fn run_yosys(
     script: impl FnOnce(&str) -> String,
 ) -> tools::ToolRun {
     write_design(&systolic::rtl::core::design(cfg), dir).expect("write design");
-    let files: Vec<String> = tools::listed_files(dir)
+    let files: Vec<String> = common::listed_files(dir)
         .expect("file list")
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -316,7 +318,7 @@ fn run_yosys(
 fn synthesise(cfg: &Config) -> Outcome {
     let flow = Flow::for_config(cfg);
     let mut problems = vec![];
-    let dir = tools::fresh_dir(
+    let dir = common::fresh_dir(
         Path::new(env!("CARGO_TARGET_TMPDIR")),
         &format!("yosys-{}", cfg.name),
     )
@@ -497,7 +499,7 @@ fn synthesise(cfg: &Config) -> Outcome {
 
 #[test]
 fn every_preset_synthesises() {
-    if !tools::require_tool("yosys", "every_preset_synthesises") {
+    if !common::require_tool("yosys", "every_preset_synthesises") {
         return;
     }
     let dir = seeds_dir();
@@ -601,7 +603,7 @@ fn flows_are_chosen_by_size() {
 /// Asserted: strictly more flip-flop bits with `keep_tokens` (the attribute is not ignored).
 #[test]
 fn keep_tokens_stops_synthesis_merging_the_swap_registers() {
-    if !tools::require_tool(
+    if !common::require_tool(
         "yosys",
         "keep_tokens_stops_synthesis_merging_the_swap_registers",
     ) {
@@ -617,7 +619,7 @@ fn keep_tokens_stops_synthesis_merging_the_swap_registers() {
             ..Overrides::default()
         })
         .expect("valid config");
-        let dir = tools::fresh_dir(
+        let dir = common::fresh_dir(
             Path::new(env!("CARGO_TARGET_TMPDIR")),
             &format!("yosys-keep-{keep}"),
         )

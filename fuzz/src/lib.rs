@@ -208,6 +208,33 @@ pub fn is_one_path_component(name: &str) -> bool {
     matches!((c.next(), c.next()), (Some(Component::Normal(n)), None) if n == name)
 }
 
+/// A parse error names its origin, alone or as `origin:line:column` with the line and column
+/// (1-based, in characters) inside the text (a column one past a line's end: its end).
+fn check_error_place(text: &str, origin: &str, path: &str) {
+    if path == origin {
+        return;
+    }
+    let place = path
+        .strip_prefix(origin)
+        .and_then(|p| p.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("a parse error at {path:?}, not in {origin}"));
+    let (line, column) = place
+        .split_once(':')
+        .and_then(|(l, c)| Some((l.parse::<usize>().ok()?, c.parse::<usize>().ok()?)))
+        .unwrap_or_else(|| panic!("a parse error at {path:?}: not line:column"));
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert!(
+        (1..=lines.len()).contains(&line),
+        "{path}: line {line} of {}",
+        lines.len()
+    );
+    let chars = lines[line - 1].chars().count();
+    assert!(
+        (1..=chars + 1).contains(&column),
+        "{path}: column {column} of a line of {chars} characters"
+    );
+}
+
 /// `Config::from_toml_str` on arbitrary text. When it succeeds: the name is one plain path
 /// component (it names folders: `generated/<name>/`, `runs/<name>-seed<S>/`), the canonical
 /// TOML parses back to the same configuration, the raw form validates to it, and the derived
@@ -223,7 +250,7 @@ pub fn check_preset_toml(text: &str) -> bool {
             let msg = e.to_string();
             assert!(!msg.is_empty(), "an error without a message: {e:?}");
             if let config::ConfigError::Parse { path, .. } = &e {
-                assert_eq!(path, origin, "a parse error that does not name its origin");
+                check_error_place(text, origin, path);
             }
             return false;
         }
@@ -471,58 +498,195 @@ pub fn check_frame_input(data: &[u8]) {
 // Instruction words
 // ---------------------------------------------------------------------------------------------
 
-/// Bits each opcode uses, from the field table of `docs/isa.md` (op 3..0, addr 19..4, k 28..20;
-/// LOAD_STATIONARY m 37..29; MULTIPLY_MOVING n 41..29, bank 47..42, offset 59..48, acc 60,
-/// swap 61; FENCE the opcode only).
-pub fn used_bits(op: u64) -> Option<u64> {
-    match op {
-        1 => Some((1 << 38) - 1),
-        2 => Some((1 << 62) - 1),
-        3 => Some(0xF),
-        _ => None,
-    }
+/// One opcode as `docs/isa.md` documents it: mnemonic, words, and the bits of each word that
+/// its fields use.
+#[derive(Debug, Clone)]
+pub struct DocOpcode {
+    pub mnemonic: String,
+    pub words: usize,
+    pub used: [u64; 3],
 }
 
-/// `Instr::decode` on any word: it decodes exactly when the opcode is 1..=3 and no bit outside
-/// that opcode's fields is set, and the error says which; a decoded word re-encodes to itself
-/// and prints under its mnemonic. Returns whether the word decoded.
-pub fn check_isa_word(word: u64) -> bool {
-    let (decoded, _) = with_budget("Instr::decode", budget::ISA, || Instr::decode(word));
-    let op = word & 0xF;
-    match (used_bits(op), decoded) {
-        (None, Err(DecodeError::IllegalOpcode(o))) => {
-            assert_eq!(o, op);
-            false
+/// The opcodes of `docs/isa.md` (indexed by code 0..16; `None`: no such opcode), read from its
+/// tables: the opcode table (code, mnemonic, words) and the field tables (field, bits `H..L` or
+/// `B`, the mnemonics that use it; the second table has a word column). The decoder is checked
+/// against the document, not against its own field table.
+pub fn doc_opcodes() -> &'static [Option<DocOpcode>; 16] {
+    static OPS: std::sync::OnceLock<[Option<DocOpcode>; 16]> = std::sync::OnceLock::new();
+    OPS.get_or_init(|| {
+        let path = seeds_dir().parent().unwrap().join("docs/isa.md");
+        let text = std::fs::read_to_string(&path).expect("docs/isa.md");
+        parse_doc_opcodes(&text)
+    })
+}
+
+fn parse_doc_opcodes(text: &str) -> [Option<DocOpcode>; 16] {
+    let mut ops: [Option<DocOpcode>; 16] = Default::default();
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().trim_matches('`').to_string())
+            .collect()
+    };
+    // The opcode table: `| code | `MNEMONIC` | words | engine |`.
+    for line in text.lines().filter(|l| l.starts_with("| ")) {
+        let c = cells(line);
+        if c.len() == 4 {
+            if let (Ok(code), Ok(words)) = (c[0].parse::<usize>(), c[2].parse::<usize>()) {
+                if code < 16 && (1..=3).contains(&words) {
+                    ops[code] = Some(DocOpcode {
+                        mnemonic: c[1].clone(),
+                        words,
+                        used: [0; 3],
+                    });
+                }
+            }
         }
-        (Some(used), Err(DecodeError::UnusedBits(bits, _))) => {
-            assert_eq!(bits, word & !used, "reported unused bits of {word:#018x}");
-            assert_ne!(bits, 0);
-            assert!(
-                Instr::decode(word & used).is_ok(),
-                "{:#018x} without its unused bits",
-                word
+    }
+    let mut fields = 0;
+    for line in text.lines().filter(|l| {
+        l.starts_with("| `")
+            || l.starts_with("| 0 |")
+            || l.starts_with("| 1 |")
+            || l.starts_with("| 2 |")
+    }) {
+        let c = cells(line);
+        let (word, bits, users) = match c.len() {
+            4 => (0usize, &c[1], &c[2]),
+            5 => match c[0].parse::<usize>() {
+                Ok(w) => (w, &c[2], &c[3]),
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        let (hi, lo) = match bits.split_once("..") {
+            Some((h, l)) => (h.parse::<u32>(), l.parse::<u32>()),
+            None => (bits.parse::<u32>(), bits.parse::<u32>()),
+        };
+        let (Ok(hi), Ok(lo)) = (hi, lo) else { continue };
+        assert!(lo <= hi && hi < 64 && word < 3, "docs/isa.md: {line}");
+        let mask = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+        for user in users.split(',').map(str::trim) {
+            let op = ops
+                .iter_mut()
+                .flatten()
+                .find(|o| o.mnemonic == user)
+                .unwrap_or_else(|| panic!("docs/isa.md: field used by unknown {user}: {line}"));
+            assert!(word < op.words, "docs/isa.md: {line}");
+            assert_eq!(
+                op.used[word] & mask,
+                0,
+                "docs/isa.md: overlapping fields: {line}"
             );
-            false
+            op.used[word] |= mask;
         }
-        (Some(used), Ok(i)) => {
-            assert_eq!(word & !used, 0, "{word:#018x} decoded with unused bits set");
-            assert_eq!(i.opcode() as u64, op);
-            assert_eq!(i.encode(), word, "{i} re-encodes differently");
-            assert!(i.to_string().starts_with(i.opcode().mnemonic()));
-            true
-        }
-        (u, r) => panic!("{word:#018x}: opcode {op} (uses {u:?}) decoded as {r:?}"),
+        fields += 1;
     }
+    assert!(fields >= 10, "docs/isa.md: {fields} fields read");
+    for op in ops.iter().flatten() {
+        assert_eq!(
+            op.used[0] & 0xF,
+            0xF,
+            "docs/isa.md: {} without op",
+            op.mnemonic
+        );
+    }
+    ops
 }
 
-/// The isa target's input: every 8 bytes (little-endian) are a word; a shorter tail is padded
-/// with zeros.
-pub fn check_isa_input(data: &[u8]) {
-    for chunk in data.chunks(8) {
-        let mut w = [0u8; 8];
-        w[..chunk.len()].copy_from_slice(chunk);
-        check_isa_word(u64::from_le_bytes(w));
+/// What `docs/isa.md` says an instruction starting at `words[0]` decodes to: `Ok(words)` (its
+/// word count) or the error.
+pub fn doc_verdict(words: &[u64]) -> Result<usize, DecodeError> {
+    let code = words[0] & 0xF;
+    let Some(op) = &doc_opcodes()[code as usize] else {
+        return Err(DecodeError::IllegalOpcode(code));
+    };
+    let mnemonic = systolic::isa::Opcode::from_code(code)
+        .expect("a documented opcode the decoder lacks")
+        .mnemonic();
+    assert_eq!(mnemonic, op.mnemonic, "opcode {code}");
+    if words.len() < op.words {
+        return Err(DecodeError::WordCount {
+            op: mnemonic,
+            need: op.words,
+            have: words.len(),
+        });
     }
+    for (j, &w) in words[..op.words].iter().enumerate() {
+        let unused = w & !op.used[j];
+        if unused != 0 {
+            return Err(DecodeError::UnusedBits(unused, mnemonic, j));
+        }
+    }
+    Ok(op.words)
+}
+
+/// `decode_stream` on any words (and `Instr::decode` on each word): the result is exactly what
+/// `docs/isa.md` says (each instruction's word count from its opcode; an illegal opcode, a
+/// stream ending inside an instruction, or set bits outside the documented fields are the
+/// errors, at the right word, with the right bits), every decoded instruction re-encodes to the
+/// words it came from, has no operand outside its field, and prints under its mnemonic.
+/// Returns whether the whole stream decoded.
+pub fn check_isa_words(words: &[u64]) -> bool {
+    let budget = budget::ISA + 128 * words.len();
+    let (decoded, _) = with_budget("decode_stream", budget, || {
+        systolic::isa::decode_stream(words)
+    });
+    let mut i = 0;
+    let mut starts = Vec::new();
+    let expected_err = loop {
+        if i == words.len() {
+            break None;
+        }
+        match doc_verdict(&words[i..]) {
+            Ok(n) => {
+                let instr = Instr::decode_words(&words[i..i + n])
+                    .unwrap_or_else(|e| panic!("{words:x?}: word {i} should decode, got {e}"));
+                let enc = instr.encode();
+                assert_eq!(&enc[..], &words[i..i + n], "{instr} re-encodes differently");
+                assert_eq!(instr.word_count(), n);
+                assert_eq!(instr.misfit(), None, "{instr}");
+                assert!(instr.to_string().starts_with(instr.opcode().mnemonic()));
+                starts.push((i, instr));
+                i += n;
+            }
+            Err(e) => break Some(e),
+        }
+    };
+    let whole = expected_err.is_none();
+    match (expected_err, decoded) {
+        (None, Ok(list)) => assert_eq!(list, starts, "{words:x?}"),
+        (Some(error), Err(got)) => assert_eq!(
+            got,
+            systolic::isa::StreamError { word: i, error },
+            "{words:x?}"
+        ),
+        (want, got) => panic!("{words:x?}: docs/isa.md says {want:?}, decode_stream {got:?}"),
+    }
+    for &w in words {
+        let (one, _) = with_budget("Instr::decode", budget::ISA, || Instr::decode(w));
+        match (doc_verdict(&[w]), one) {
+            (Ok(1), Ok(instr)) => assert_eq!(&instr.encode()[..], &[w][..], "{instr}"),
+            (Err(want), Err(got)) => assert_eq!(got, want, "{w:#018x}"),
+            (want, got) => panic!("{w:#018x}: docs/isa.md says {want:?}, decode {got:?}"),
+        }
+    }
+    whole
+}
+
+/// The isa target's input: every 8 bytes (little-endian) are a word of one stream; a shorter
+/// tail is padded with zeros.
+pub fn check_isa_input(data: &[u8]) -> bool {
+    let words: Vec<u64> = data
+        .chunks(8)
+        .map(|chunk| {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            u64::from_le_bytes(w)
+        })
+        .collect();
+    check_isa_words(&words)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,6 +932,7 @@ fn frame_seeds() -> Vec<(String, Vec<u8>)> {
 }
 
 fn isa_seeds() -> Vec<(String, Vec<u8>)> {
+    use systolic::isa::{Act, Dma};
     let ls = |addr, k, m| Instr::LoadStationary { addr, k, m };
     let mm = |addr, k, n, bank, offset, acc, swap| Instr::MultiplyMoving {
         addr,
@@ -778,14 +943,60 @@ fn isa_seeds() -> Vec<(String, Vec<u8>)> {
         acc,
         swap,
     };
-    let words =
-        |is: &[Instr]| -> Vec<u8> { is.iter().flat_map(|i| i.encode().to_le_bytes()).collect() };
+    let words = |is: &[Instr]| -> Vec<u8> {
+        is.iter()
+            .flat_map(|i| i.encode())
+            .flat_map(u64::to_le_bytes)
+            .collect()
+    };
+    let load = Dma {
+        rows: 4,
+        row_len: 4,
+        base: 0x1000,
+        stride: 4,
+        ..Dma::default()
+    };
+    let store = Dma {
+        target: 1,
+        esize: 2,
+        rows: 4,
+        row_len: 4,
+        bank: 1,
+        base: 0x2000,
+        stride: 16,
+        offset: 2,
+        ..Dma::default()
+    };
+    let act = Act {
+        bank: 1,
+        offset: 2,
+        n: 4,
+        m: 4,
+        func: 2,
+        per_col: true,
+        bias: true,
+        entry: 64,
+        zp: 3,
+        lo: 0x80,
+        hi: 0x7f,
+        ..Act::default()
+    };
     let program = [
+        Instr::DmaLoad(load),
+        Instr::Signal { engine: 1, sem: 0 },
+        Instr::Wait {
+            engine: 0,
+            sem: 0,
+            value: 1,
+        },
         ls(0, 4, 4),
         mm(4, 4, 8, 0, 0, false, true),
         mm(12, 4, 8, 1, 8, true, false),
+        Instr::Activate(act),
         Instr::Fence,
     ];
+    let mut dma_cut = words(&[Instr::DmaStore(store)]);
+    dma_cut.truncate(16);
     vec![
         ("seed-ls-min.bin".into(), words(&[ls(0, 1, 1)])),
         ("seed-ls-max.bin".into(), words(&[ls(65535, 256, 256)])),
@@ -798,11 +1009,18 @@ fn isa_seeds() -> Vec<(String, Vec<u8>)> {
             words(&[mm(65535, 256, 4096, 63, 4095, true, true)]),
         ),
         ("seed-fence.bin".into(), words(&[Instr::Fence])),
+        ("seed-dma-load.bin".into(), words(&[Instr::DmaLoad(load)])),
+        (
+            "seed-dma-store.bin".into(),
+            words(&[Instr::DmaStore(store)]),
+        ),
+        ("seed-dma-cut.bin".into(), dma_cut),
+        ("seed-activate.bin".into(), words(&[Instr::Activate(act)])),
         ("seed-program.bin".into(), words(&program)),
         ("seed-zero.bin".into(), vec![0; 8]),
         (
             "seed-unused-bit.bin".into(),
-            (Instr::Fence.encode() | 1 << 40).to_le_bytes().to_vec(),
+            (Instr::Fence.encode()[0] | 1 << 40).to_le_bytes().to_vec(),
         ),
         ("seed-op15.bin".into(), 15u64.to_le_bytes().to_vec()),
         ("seed-all-ones.bin".into(), u64::MAX.to_le_bytes().to_vec()),

@@ -10,9 +10,10 @@ use serde::Serialize;
 use systolic::config::Config;
 use systolic::cosim::board::SimBoard;
 use systolic::cosim::HarnessOptions;
-use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
+use systolic::engine::gemm::{self, gemm, GemmOptions, Matrix};
+use systolic::files::OutputPath;
 use systolic::frame::DEFAULT_BAUD;
-use systolic::npy::{self, Array2};
+use systolic::npy::Array2;
 use systolic::rtl::board::BoardParams;
 use systolic::uart::engine::UartEngine;
 use systolic::uart::serial::SerialPort;
@@ -30,7 +31,7 @@ pub struct Args {
 pub enum BoardCommand {
     /// Compute C = A x B from .npy files on the board (the configuration must be the one the
     /// board was programmed with: its VERSION register is checked).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Say which design a board carries (ID, VERSION = configuration hash, sizes).
     Probe(ProbeArgs),
 }
@@ -43,6 +44,9 @@ pub struct ProbeArgs {
     /// Baud rate of the link.
     #[arg(long, default_value_t = DEFAULT_BAUD)]
     pub baud: u32,
+    /// Attempts before giving up (timeouts, NAKs, corrupted answers).
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
     /// Print the answer as JSON.
     #[arg(long)]
     pub json: bool,
@@ -162,6 +166,10 @@ pub fn hint(e: &LinkError) -> Option<&'static str> {
              and give the baud rate it was built for (--baud)"
         }
         LinkError::Unreliable { .. } => "check the cable, or try a lower --baud",
+        LinkError::Noise { .. } => {
+            "check --port (the board's UART, e.g. the iCEBreaker's second FTDI channel) and that \
+             --baud is the rate the board design was built for"
+        }
         LinkError::WrongDevice { .. } | LinkError::WrongDesign { .. } => {
             "give the configuration the board was programmed with (--preset and flags), or program \
              the board with this one"
@@ -172,14 +180,48 @@ pub fn hint(e: &LinkError) -> Option<&'static str> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        BoardCommand::Run(a) => run_gemm(a),
+        BoardCommand::Run(a) => run_gemm(*a),
         BoardCommand::Probe(a) => probe(a),
     }
 }
 
+fn check_attempts(attempts: u32) -> anyhow::Result<()> {
+    if attempts == 0 {
+        return Err(usage(
+            "--attempts 0: at least 1 attempt per request".into(),
+            "the default is 5",
+        ));
+    }
+    Ok(())
+}
+
+/// `--baud` must be one the serial port can be set to (checked before the port is opened, so
+/// a typo is a usage error, not a port problem).
+fn check_baud(baud: u32) -> anyhow::Result<()> {
+    let ok = systolic::uart::serial::supported_bauds();
+    if ok.contains(&baud) {
+        return Ok(());
+    }
+    let list: Vec<String> = ok.iter().map(u32::to_string).collect();
+    Err(UsageError {
+        message: format!(
+            "--baud {baud}: not a standard serial baud rate (one of {})",
+            list.join(", ")
+        ),
+        hint: Some("give the baud rate the board design was built for (115200 by default)"),
+    }
+    .into())
+}
+
 fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    check_attempts(args.attempts)?;
+    check_baud(args.baud)?;
     let serial = SerialPort::open(&args.port, args.baud)?;
-    let mut link = systolic::uart::Link::new(serial, LinkOptions::default());
+    let opts = LinkOptions {
+        attempts: args.attempts,
+        ..LinkOptions::default()
+    };
+    let mut link = systolic::uart::Link::new(serial, opts);
     let info = systolic::uart::engine::probe(&mut link)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&info)?);
@@ -202,26 +244,29 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
 
 fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
+    check_attempts(args.attempts)?;
+    if args.port.is_some() {
+        check_baud(args.baud)?;
+    }
+    if let Some(cpb) = args.sim {
+        if cpb < 4 {
+            return Err(usage(
+                format!("--sim {cpb}: at least 4 clock cycles per bit"),
+                "e.g. --sim 8",
+            ));
+        }
+    }
+    let out = OutputPath::check(&args.out, "--out")?;
     let a = super::run::read_operand(&args.a, "A", cfg.format)?;
     let b = super::run::read_operand(&args.b, "B", cfg.format)?;
-    if args.attempts == 0 {
-        return Err(usage(
-            "--attempts must be at least 1".into(),
-            "the default is 5",
-        ));
-    }
+    gemm::check(&cfg, &a, &b, &GemmOptions::default())
+        .map_err(|e| super::run::gemm_error(e, "board"))?;
     let opts = LinkOptions {
         attempts: args.attempts,
         ..LinkOptions::default()
     };
     match (&args.port, args.sim) {
         (_, Some(cpb)) => {
-            if cpb < 4 {
-                return Err(usage(
-                    format!("--sim {cpb}: at least 4 clock cycles per bit"),
-                    "e.g. --sim 8",
-                ));
-            }
             let params = BoardParams {
                 clks_per_bit: cpb,
                 heartbeat_w: 8,
@@ -229,12 +274,12 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
             };
             let board = SimBoard::build(&cfg, &params, &HarnessOptions::default())?;
             let e = UartEngine::connect(board, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &args)
+            finish(&cfg, e, &a, &b, &out, &args)
         }
         (Some(port), None) => {
             let serial = SerialPort::open(port, args.baud)?;
             let e = UartEngine::connect(serial, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &args)
+            finish(&cfg, e, &a, &b, &out, &args)
         }
         (None, None) => Err(usage(
             "give --port (a board) or --sim (the simulated board)".into(),
@@ -248,6 +293,7 @@ fn finish<T: Transport>(
     mut engine: UartEngine<T>,
     a: &Matrix,
     b: &Matrix,
+    out: &OutputPath,
     args: &RunArgs,
 ) -> anyhow::Result<ExitCode> {
     let start = std::time::Instant::now();
@@ -258,19 +304,7 @@ fn finish<T: Transport>(
             if let Some(link) = engine.bus_mut().take_link_error() {
                 return Err(link.into());
             }
-            return Err(match e {
-                GemmError::Chain { .. }
-                | GemmError::Empty { .. }
-                | GemmError::DataLength { .. } => usage(
-                    e.to_string(),
-                    "C = A x B takes A of M x K and B of K x N (M, K, N >= 1)",
-                ),
-                GemmError::Value { .. } => usage(
-                    e.to_string(),
-                    "every value must lie in the format's range: choose the format with --format",
-                ),
-                e => anyhow::Error::new(e).context("running the product on the board"),
-            });
+            return Err(super::run::gemm_error(e, "board"));
         }
     };
     let dtype = super::run::out_dtype(cfg);
@@ -280,7 +314,7 @@ fn finish<T: Transport>(
         cols: result.c.cols,
         data: result.c.data,
     };
-    npy::write(&args.out, &c)?;
+    super::run::write_npy(out, &c)?;
     let report = Report {
         config: format!(
             "{} ({}x{} {}, acc {} bits, hash {})",

@@ -21,34 +21,34 @@ pub struct ConfigArgs {
     #[arg(long)]
     pub preset: Option<String>,
     /// Array rows (contraction axis K), 1..=256.
-    #[arg(long)]
+    #[arg(long, value_parser = count(1, config::MAX_ROWS))]
     pub rows: Option<u32>,
     /// Array columns (stationary free axis M), 1..=256.
-    #[arg(long)]
+    #[arg(long, value_parser = count(1, config::MAX_COLS))]
     pub cols: Option<u32>,
     /// Input format: int2..int16, uint2..uint16, bf16, fp8e4m3 or fp8e5m2.
     #[arg(long)]
     pub format: Option<String>,
     /// Accumulator bits (at least one product's width, at most 64).
-    #[arg(long)]
+    #[arg(long, value_parser = count(2, config::MAX_ACC_BITS))]
     pub acc_bits: Option<u32>,
     /// PSUM banks, 1..=64.
-    #[arg(long)]
+    #[arg(long, value_parser = count(1, config::MAX_PSUM_BANKS))]
     pub psum_banks: Option<u32>,
     /// PSUM entries per bank: a power of two, 2..=4096.
-    #[arg(long)]
+    #[arg(long, value_parser = count(config::MIN_PSUM_DEPTH, config::MAX_PSUM_DEPTH))]
     pub psum_depth: Option<u32>,
     /// SBUF entries per partition: a power of two, 16..=65536.
-    #[arg(long)]
+    #[arg(long, value_parser = count(config::MIN_SBUF_DEPTH, config::MAX_SBUF_DEPTH))]
     pub sbuf_depth: Option<u32>,
     /// PE latency in cycles: 1, 2 (registered product); integers also 3 (and registered operands), 4 (and the multiplier split in two registered halves, for LUT fabrics) and 5 (and each half from two registered quarter products; LUT multipliers, formats of 4 bits or more); floating point also 3 (registered product and a two-stage adder) and 4 (and a two-stage multiplier).
-    #[arg(long)]
+    #[arg(long, value_parser = count(1, config::MAX_PE_LATENCY_INT))]
     pub pe_latency: Option<u32>,
     /// FPGA primitives the RTL instantiates itself: generic (default), ecp5 (integer PEs' multipliers as MULT18X18D with their own registers; pe_latency 2, 3 or 4) or ice40 (two PEs' multipliers in one iCE40 UltraPlus SB_MAC16 in dual 8x8 mode, with its registers, and the columns past --dsp-cols on the RTL's own carry-chain multipliers; integers of at most 8 bits, pe_latency 2, 3 or 4).
     #[arg(long, value_parser = parse_primitives)]
     pub primitives: Option<config::Primitives>,
     /// With --primitives ecp5 or ice40: how many columns (the first ones) have their multipliers on DSP blocks; the others use LUT multipliers (for a device with fewer blocks than the array needs; 0 with ice40 for an iCE40 without SB_MAC16, such as the HX8K). Default: all.
-    #[arg(long)]
+    #[arg(long, value_parser = count(0, config::MAX_COLS))]
     pub dsp_cols: Option<u32>,
     /// Integer PSUM accumulate in two halves (the high one a cycle later, adding the low one's carry): half the accumulate loop, results one cycle later. Integers at pe_latency 3, 4 or 5.
     #[arg(long)]
@@ -57,11 +57,30 @@ pub struct ConfigArgs {
     #[arg(long, value_parser = parse_sbuf_layout)]
     pub sbuf_layout: Option<config::SbufLayout>,
     /// Columns per tile: the moving data and the swap token reach the columns of a tile in the same cycle (broadcast) and are registered between tiles, so the outputs need COLS/TILE-COLS stages of deskew instead of COLS (fewer registers; longer wires). Default 1: registered at every column.
-    #[arg(long)]
+    #[arg(long, value_parser = count(1, config::MAX_COLS))]
     pub tile_cols: Option<u32>,
     /// Keep every PE's swap-token register through synthesis: the PEs of an anti-diagonal hold equal tokens, and synthesis otherwise merges their registers into one that drives them all across the array (the critical path of large arrays). A few more flip-flops, the same behaviour.
     #[arg(long)]
     pub keep_tokens: bool,
+    /// The memory path (docs/memory-path.md): a DMA engine on an AXI4 master, the ACTIVATE write-back unit, semaphores and instruction fetch. Formats int8, uint8 (acc_bits 32), bf16, fp8e4m3, fp8e5m2.
+    #[arg(long)]
+    pub dma: bool,
+    /// With --dma: the AXI4 data width, 32, 64 (default), 128, 256 or 512.
+    #[arg(long, value_parser = count(32, 512))]
+    pub dma_bits: Option<u32>,
+    /// With --dma: read bursts outstanding on the AXI4 master, 1..=64 (default 4).
+    #[arg(long, value_parser = count(1, config::MAX_DMA_READS))]
+    pub dma_reads: Option<u32>,
+}
+
+/// A parser for a count flag that takes any integer text and refuses only what no `u32` holds,
+/// naming the flag's real range (`lo..=hi`); values in `u32` go on to the configuration's own
+/// check, which names the field, the range and a hint.
+fn count(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> + Clone {
+    move |s: &str| match s.trim().parse::<i128>() {
+        Ok(v) => u32::try_from(v).map_err(|_| format!("{v} is out of range: allowed {lo}..={hi}")),
+        Err(_) => Err(format!("`{s}` is not a whole number: allowed {lo}..={hi}")),
+    }
 }
 
 fn parse_sbuf_layout(s: &str) -> Result<config::SbufLayout, String> {
@@ -98,6 +117,9 @@ impl ConfigArgs {
             sbuf_layout: self.sbuf_layout,
             tile_cols: self.tile_cols,
             keep_tokens: self.keep_tokens.then_some(true),
+            dma: self.dma.then_some(true),
+            dma_bits: self.dma_bits,
+            dma_reads: self.dma_reads,
         }
     }
 

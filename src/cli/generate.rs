@@ -58,7 +58,7 @@ pub struct Args {
     pub out: Option<PathBuf>,
     /// Regenerate generated/<preset>/ (core), generated/<preset>/engine/ and
     /// generated/<preset>/board/ for every preset in seeds/ (and nothing else).
-    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth", "sbuf_depth", "pe_latency", "primitives", "dsp_cols", "psum_split", "sbuf_layout", "tile_cols", "keep_tokens", "level", "board", "baud"])]
+    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth", "sbuf_depth", "pe_latency", "primitives", "dsp_cols", "psum_split", "sbuf_layout", "tile_cols", "keep_tokens", "dma", "dma_bits", "dma_reads", "level", "board", "baud"])]
     pub all: bool,
     /// Print a JSON summary instead of text.
     #[arg(long)]
@@ -108,8 +108,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Every preset at every level of [`PRESET_LEVELS`] into `generated/`.
 fn all(json: bool) -> anyhow::Result<ExitCode> {
     let seeds = config::seeds_dir();
+    let names = config::list_presets(&seeds);
+    if names.is_empty() {
+        return Err(UsageError {
+            message: format!(
+                "--all: no presets (*.toml) in {}{}",
+                seeds.display(),
+                if seeds.is_dir() {
+                    ""
+                } else {
+                    " (no such folder)"
+                }
+            ),
+            hint: Some("presets are the TOML files in seeds/, or in $SYSTOLIC_SEEDS when set"),
+        }
+        .into());
+    }
     let mut configs = vec![];
-    for name in config::list_presets(&seeds) {
+    for name in names {
         configs.push(Config::from_preset(&seeds, &name, &Overrides::default())?);
     }
     let params = BoardParams::generic();

@@ -12,6 +12,7 @@ mod board;
 mod common;
 mod cosim;
 mod generate;
+mod progress;
 mod run;
 mod synth;
 
@@ -70,6 +71,21 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
     }
     if let Some(e) = err.downcast_ref::<common::UsageError>() {
         return (2, e.hint);
+    }
+    if err.downcast_ref::<systolic::files::OutputError>().is_some() {
+        return (2, Some("give a file name in an existing, writable folder"));
+    }
+    if let Some(e) = err.downcast_ref::<systolic::generate::WriteError>() {
+        use systolic::generate::WriteError;
+        if matches!(
+            e,
+            WriteError::NotADirectory { .. } | WriteError::Occupied { .. }
+        ) {
+            return (
+                2,
+                Some("give --out a folder (new or holding an earlier generation)"),
+            );
+        }
     }
     if let Some(e) = err.downcast_ref::<systolic::uart::LinkError>() {
         return (1, board::hint(e));

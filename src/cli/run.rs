@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use systolic::config::Config;
 use systolic::cosim::HarnessOptions;
-use systolic::engine::gemm::{gemm, GemmError, GemmOptions, Matrix};
+use systolic::engine::gemm::{self, gemm, GemmError, GemmOptions, Matrix};
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::Engine;
+use systolic::files::OutputPath;
 use systolic::format::NumberFormat;
 use systolic::npy::{self, Array2, Dtype};
 
@@ -197,6 +198,13 @@ pub(super) fn read_operand(
     Ok(Matrix::new(arr.rows, arr.cols, arr.data))
 }
 
+/// Write `c` as .npy to a checked output.
+pub(super) fn write_npy(out: &OutputPath, c: &Array2) -> anyhow::Result<()> {
+    let bytes = npy::to_bytes(c)?;
+    out.write(&bytes)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.path().display()))
+}
+
 /// The dtype of C: float32 for the floating-point formats (fp32 accumulators), int32 (uint32
 /// for unsigned formats) when the accumulator fits, else int64.
 pub fn out_dtype(cfg: &Config) -> Dtype {
@@ -217,23 +225,10 @@ fn rtl_engine(cfg: &Config, opts: &HarnessOptions) -> anyhow::Result<Box<dyn Eng
     )?))
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let cfg = args.config.resolve()?;
-    let a = read_operand(&args.a, "A", cfg.format)?;
-    let b = read_operand(&args.b, "B", cfg.format)?;
-    let dtype = out_dtype(&cfg);
-
-    let mut engine: Box<dyn Engine> = match args.backend {
-        Backend::Golden => Box::new(GoldenEngine::new(&cfg)),
-        Backend::Rtl => {
-            let opts = HarnessOptions {
-                threads: args.threads,
-                ..HarnessOptions::default()
-            };
-            rtl_engine(&cfg, &opts)?
-        }
-    };
-    let result = gemm(engine.as_mut(), &a, &b, &GemmOptions::default()).map_err(|e| match e {
+/// A refusal of [`gemm`]'s operands or plan as a usage error (exit status 2) with its hint;
+/// other failures (of the back end) as they are.
+pub(super) fn gemm_error(e: GemmError, backend: &str) -> anyhow::Error {
+    match e {
         GemmError::Chain { .. } | GemmError::Empty { .. } | GemmError::DataLength { .. } => usage(
             e.to_string(),
             "C = A x B takes A of M x K and B of K x N (M, K, N >= 1)",
@@ -246,11 +241,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             e.to_string(),
             "give a larger --sbuf-depth (or a preset with one)",
         ),
-        e => anyhow::Error::new(e).context(format!(
-            "running the product on the {} back end",
-            args.backend.name()
-        )),
-    })?;
+        e => anyhow::Error::new(e).context(format!("running the product on the {backend}")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cfg = args.config.resolve()?;
+    if args.threads == 0 {
+        return Err(usage(
+            "--threads 0: Verilator needs at least 1 thread".into(),
+            "the default is 1",
+        ));
+    }
+    let out = OutputPath::check(&args.out, "--out")?;
+    let a = read_operand(&args.a, "A", cfg.format)?;
+    let b = read_operand(&args.b, "B", cfg.format)?;
+    // Everything cheap before anything expensive: the Verilator build takes seconds to minutes.
+    gemm::check(&cfg, &a, &b, &GemmOptions::default())
+        .map_err(|e| gemm_error(e, args.backend.name()))?;
+    let dtype = out_dtype(&cfg);
+
+    let mut engine: Box<dyn Engine> = match args.backend {
+        Backend::Golden => Box::new(GoldenEngine::new(&cfg)),
+        Backend::Rtl => {
+            let opts = HarnessOptions {
+                threads: args.threads,
+                ..HarnessOptions::default()
+            };
+            rtl_engine(&cfg, &opts)?
+        }
+    };
+    let result = gemm(engine.as_mut(), &a, &b, &GemmOptions::default())
+        .map_err(|e| gemm_error(e, &format!("{} back end", args.backend.name())))?;
 
     let c = Array2 {
         dtype,
@@ -258,7 +280,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cols: result.c.cols,
         data: result.c.data,
     };
-    npy::write(&args.out, &c)?;
+    write_npy(&out, &c)?;
 
     let busy = result.counters.busy_cycles;
     let macs = result.counters.macs;

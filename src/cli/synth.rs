@@ -207,17 +207,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opts.run_dir.display()
         );
     }
-    let board_top = opts.board_top();
-    let (report, netlist) = if args.verify_existing {
-        (None, synth::verify::existing_netlist(&cfg, &opts.run_dir)?)
+    let (report, netlist, plan) = if args.verify_existing {
+        let netlist = synth::verify::existing_netlist(&cfg, &opts.run_dir)?;
+        (None, netlist, synth::flow::Plan::new(&cfg, &opts)?)
     } else {
-        let report = synth::run(&cfg, &opts)?;
+        let plan = synth::flow::Plan::new(&cfg, &opts)?;
+        let report = synth::flow::execute(&plan)?;
         if !args.json {
             // The report first: the co-simulation below can take minutes.
             print!("{}", report.summary());
         }
         let netlist = report.netlist_verilog.clone();
-        (Some(report), netlist)
+        (Some(report), netlist, plan)
     };
     let verification = if args.verify || args.verify_existing {
         let quiet = args.json;
@@ -227,19 +228,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         let n = args.verify_programs.max(1);
-        Some(if board_top {
-            synth::verify::verify_board(&cfg, &opts, &netlist, n, 1, &mut progress)?
-        } else {
-            synth::verify::verify(
-                &cfg,
-                opts.board.family(),
-                &opts.run_dir,
-                &netlist,
-                n,
-                1,
-                &mut progress,
-            )?
-        })
+        Some(synth::verify::check(&plan, &netlist, n, 1, &mut progress)?)
     } else {
         None
     };

@@ -208,18 +208,101 @@ pub fn unpack(words: &[u32], bits: u32, count: usize) -> Vec<u64> {
 }
 
 /// A stream of beats that can be presented, held until fired.
+#[derive(Default)]
 struct Stream {
     next: usize,
     presented: bool,
 }
 
 impl Stream {
-    fn new() -> Stream {
-        Stream {
-            next: 0,
-            presented: false,
-        }
+    /// The presented beat fired: the next one is up.
+    fn fire(&mut self) {
+        self.next += 1;
+        self.presented = false;
     }
+}
+
+/// The program as the four streams the driver plays, in program order, with the gates that
+/// keep them in program order against each other.
+struct Streams<'p> {
+    /// LoadStationary rows, each with whether it is its load's last.
+    ls: Vec<(&'p Vec<i64>, bool)>,
+    /// MultiplyMoving headers: (command index, command).
+    mm: Vec<(usize, &'p Command)>,
+    /// Moving beats: (command index, beat).
+    mv: Vec<(usize, &'p Vec<i64>)>,
+    /// ReadPsum requests: (command index, bank, address).
+    rd: Vec<(usize, u32, u32)>,
+    /// For each command index, how many reads precede it.
+    reads_before: Vec<usize>,
+    /// For each command index, how many moving beats precede it.
+    beats_before: Vec<usize>,
+}
+
+impl<'p> Streams<'p> {
+    fn new(program: &'p Program) -> Streams<'p> {
+        let mut s = Streams {
+            ls: vec![],
+            mm: vec![],
+            mv: vec![],
+            rd: vec![],
+            reads_before: vec![0; program.commands.len() + 1],
+            beats_before: vec![0; program.commands.len() + 1],
+        };
+        for (i, c) in program.commands.iter().enumerate() {
+            match c {
+                Command::LoadStationary { rows } => {
+                    for (j, r) in rows.iter().enumerate() {
+                        s.ls.push((r, j + 1 == rows.len()));
+                    }
+                }
+                Command::MultiplyMoving { moving, .. } => {
+                    s.mm.push((i, c));
+                    for beat in moving {
+                        s.mv.push((i, beat));
+                    }
+                }
+                Command::ReadPsum { bank, addr } => s.rd.push((i, *bank, *addr)),
+            }
+            s.reads_before[i + 1] =
+                s.reads_before[i] + usize::from(matches!(c, Command::ReadPsum { .. }));
+            s.beats_before[i + 1] = s.beats_before[i]
+                + match c {
+                    Command::MultiplyMoving { moving, .. } => moving.len(),
+                    _ => 0,
+                };
+        }
+        s
+    }
+}
+
+/// What the driver put on the ports in one cycle.
+#[derive(Clone, Copy)]
+struct Presented {
+    ls: bool,
+    mm: bool,
+    mv: bool,
+    rd: bool,
+    rdata_ready: bool,
+}
+
+/// One run of a program: the simulation, its ports, the streams and how far each got.
+struct Driver<'a, 'p> {
+    sim: &'a mut Sim,
+    ports: Ports,
+    cfg: &'a Config,
+    stalls: Stalls,
+    streams: Streams<'p>,
+    rng: SplitMix64,
+    words: Vec<u32>,
+    ls: Stream,
+    mm: Stream,
+    mv: Stream,
+    rd: Stream,
+    /// ReadPsum requests that fired.
+    rd_fired: usize,
+    reads: Vec<ObservedRead>,
+    mv_fire: Vec<u64>,
 }
 
 /// Run `program` on a freshly reset simulation and collect the reads. `limit` bounds the number
@@ -232,101 +315,125 @@ pub fn run_program(
     limit: u64,
 ) -> Result<RtlRun, DriverError> {
     let ports = Ports::new(sim)?;
-    let fmt = cfg.format;
-    let data_w = cfg.derived.data_w;
-
-    // Flatten the program into the four streams, remembering program order.
-    let mut ls_beats: Vec<(&Vec<i64>, bool)> = vec![];
-    let mut mm_cmds: Vec<(usize, &Command)> = vec![]; // (command index, command)
-    let mut mv_beats: Vec<(usize, &Vec<i64>)> = vec![]; // (command index, beat)
-    let mut rds: Vec<(usize, u32, u32)> = vec![];
-    for (i, c) in program.commands.iter().enumerate() {
-        match c {
-            Command::LoadStationary { rows } => {
-                for (j, r) in rows.iter().enumerate() {
-                    ls_beats.push((r, j + 1 == rows.len()));
-                }
-            }
-            Command::MultiplyMoving { moving, .. } => {
-                mm_cmds.push((i, c));
-                for beat in moving {
-                    mv_beats.push((i, beat));
-                }
-            }
-            Command::ReadPsum { bank, addr } => rds.push((i, *bank, *addr)),
-        }
-    }
-    // Program-order gates: for each command index, how many reads / moving beats precede it.
-    let mut reads_before = vec![0usize; program.commands.len() + 1];
-    let mut beats_before = vec![0usize; program.commands.len() + 1];
-    for (i, c) in program.commands.iter().enumerate() {
-        reads_before[i + 1] = reads_before[i] + usize::from(matches!(c, Command::ReadPsum { .. }));
-        beats_before[i + 1] = beats_before[i]
-            + match c {
-                Command::MultiplyMoving { moving, .. } => moving.len(),
-                _ => 0,
-            };
-    }
-
-    let mut rng = SplitMix64::new(stalls.seed ^ 0x5eed_57a1_15ca_11ed);
-    let mut words = Vec::new();
-
-    // Reset: two cycles with every valid low.
-    for p in [
-        ports.ls_valid,
-        ports.mm_valid,
-        ports.mv_valid,
-        ports.rd_valid,
-    ] {
-        sim.set_bool(p, false);
-    }
-    sim.set_bool(ports.rdata_ready, false);
-    sim.set_bool(ports.ls_gapless, stalls.gapless_loads);
-    sim.set_bool(ports.rst, true);
-    for _ in 0..2 {
-        sim.eval();
-        sim.tick();
-    }
-    sim.set_bool(ports.rst, false);
-
-    let (mut ls, mut mm, mut mv, mut rd) =
-        (Stream::new(), Stream::new(), Stream::new(), Stream::new());
-    let mut reads = Vec::with_capacity(rds.len());
-    let mut mv_fire = Vec::with_capacity(mv_beats.len());
-    let mut rd_fired = 0usize;
-
+    let streams = Streams::new(program);
+    let mut d = Driver {
+        reads: Vec::with_capacity(streams.rd.len()),
+        mv_fire: Vec::with_capacity(streams.mv.len()),
+        sim,
+        ports,
+        cfg,
+        stalls,
+        streams,
+        rng: SplitMix64::new(stalls.seed ^ 0x5eed_57a1_15ca_11ed),
+        words: Vec::new(),
+        ls: Stream::default(),
+        mm: Stream::default(),
+        mv: Stream::default(),
+        rd: Stream::default(),
+        rd_fired: 0,
+    };
+    d.reset();
     for cycle in 0..limit {
-        let present = |s: &mut Stream, available: bool, rng: &mut SplitMix64| {
-            if !s.presented
-                && available
-                && !(stalls.input_idle > 0.0 && rng.chance(stalls.input_idle))
-            {
-                s.presented = true;
-            }
-            s.presented
-        };
-
-        // ls
-        // With gapless loads, only the first beat of a load may wait.
-        let ls_avail = ls.next < ls_beats.len();
-        let mid_load = stalls.gapless_loads && ls.next > 0 && !ls_beats[ls.next - 1].1;
-        let ls_on = if mid_load {
-            ls_avail
-        } else {
-            present(&mut ls, ls_avail, &mut rng)
-        };
-        sim.set_bool(ports.ls_valid, ls_on);
-        if ls_on {
-            let (row, last) = ls_beats[ls.next];
-            pack(row.iter().map(|&v| fmt.to_bits(v)), data_w, &mut words);
-            sim.set(ports.ls_data, &words);
-            sim.set_bool(ports.ls_last, last);
+        let on = d.present();
+        d.sim.eval();
+        // Sample before the edge.
+        if d.all_issued() && !d.sim.get_bool(d.ports.busy) {
+            return Ok(RtlRun {
+                reads: d.reads,
+                total_cycles: cycle,
+                mv_fire: d.mv_fire,
+            });
         }
-        // mm
-        let mm_avail = mm.next < mm_cmds.len() && rd_fired >= reads_before[mm_cmds[mm.next].0];
-        let mm_on = present(&mut mm, mm_avail, &mut rng);
-        sim.set_bool(ports.mm_valid, mm_on);
-        if mm_on {
+        d.fire(on, cycle)?;
+        d.sim.tick();
+    }
+    Err(DriverError::Timeout {
+        limit,
+        state: d.state(),
+    })
+}
+
+impl Driver<'_, '_> {
+    /// Reset: two cycles with every valid low.
+    fn reset(&mut self) {
+        let (sim, ports) = (&mut *self.sim, &self.ports);
+        for p in [
+            ports.ls_valid,
+            ports.mm_valid,
+            ports.mv_valid,
+            ports.rd_valid,
+        ] {
+            sim.set_bool(p, false);
+        }
+        sim.set_bool(ports.rdata_ready, false);
+        sim.set_bool(ports.ls_gapless, self.stalls.gapless_loads);
+        sim.set_bool(ports.rst, true);
+        for _ in 0..2 {
+            sim.eval();
+            sim.tick();
+        }
+        sim.set_bool(ports.rst, false);
+    }
+
+    /// Whether `s` presents its next beat this cycle: it already does (held until it fires), or
+    /// one is `available` and a random stall does not hold it back.
+    fn presents(s: &mut Stream, available: bool, stalls: &Stalls, rng: &mut SplitMix64) -> bool {
+        if !s.presented && available && !(stalls.input_idle > 0.0 && rng.chance(stalls.input_idle))
+        {
+            s.presented = true;
+        }
+        s.presented
+    }
+
+    /// Set this cycle's inputs: each stream's beat if it presents one (in program order against
+    /// the others), and `rdata_ready` unless stalled.
+    fn present(&mut self) -> Presented {
+        let on = Presented {
+            ls: self.present_ls(),
+            mm: self.present_mm(),
+            mv: self.present_mv(),
+            rd: self.present_rd(),
+            rdata_ready: !(self.stalls.output_busy > 0.0
+                && self.rng.chance(self.stalls.output_busy)),
+        };
+        self.sim.set_bool(self.ports.rdata_ready, on.rdata_ready);
+        on
+    }
+
+    /// LoadStationary rows. With gapless loads, only the first beat of a load may wait.
+    fn present_ls(&mut self) -> bool {
+        let s = &self.streams;
+        let available = self.ls.next < s.ls.len();
+        let mid_load = self.stalls.gapless_loads && self.ls.next > 0 && !s.ls[self.ls.next - 1].1;
+        let on = if mid_load {
+            available
+        } else {
+            Self::presents(&mut self.ls, available, &self.stalls, &mut self.rng)
+        };
+        self.sim.set_bool(self.ports.ls_valid, on);
+        if on {
+            let (row, last) = s.ls[self.ls.next];
+            let fmt = self.cfg.format;
+            pack(
+                row.iter().map(|&v| fmt.to_bits(v)),
+                self.cfg.derived.data_w,
+                &mut self.words,
+            );
+            self.sim.set(self.ports.ls_data, &self.words);
+            self.sim.set_bool(self.ports.ls_last, last);
+        }
+        on
+    }
+
+    /// MultiplyMoving headers, each once every earlier ReadPsum has fired.
+    fn present_mm(&mut self) -> bool {
+        let s = &self.streams;
+        let available =
+            self.mm.next < s.mm.len() && self.rd_fired >= s.reads_before[s.mm[self.mm.next].0];
+        let on = Self::presents(&mut self.mm, available, &self.stalls, &mut self.rng);
+        let (sim, p) = (&mut *self.sim, &self.ports);
+        sim.set_bool(p.mm_valid, on);
+        if on {
             if let Command::MultiplyMoving {
                 k,
                 m,
@@ -335,106 +442,117 @@ pub fn run_program(
                 accumulate,
                 swap,
                 moving,
-            } = mm_cmds[mm.next].1
+            } = s.mm[self.mm.next].1
             {
-                sim.set_u64(ports.mm_k, u64::from(*k));
-                sim.set_u64(ports.mm_m, u64::from(*m));
-                sim.set_u64(ports.mm_n, moving.len() as u64);
-                sim.set_u64(ports.mm_bank, u64::from(*bank));
-                sim.set_u64(ports.mm_offset, u64::from(*offset));
-                sim.set_bool(ports.mm_acc, *accumulate);
-                sim.set_bool(ports.mm_swap, *swap);
+                sim.set_u64(p.mm_k, u64::from(*k));
+                sim.set_u64(p.mm_m, u64::from(*m));
+                sim.set_u64(p.mm_n, moving.len() as u64);
+                sim.set_u64(p.mm_bank, u64::from(*bank));
+                sim.set_u64(p.mm_offset, u64::from(*offset));
+                sim.set_bool(p.mm_acc, *accumulate);
+                sim.set_bool(p.mm_swap, *swap);
             }
         }
-        // mv
-        let mv_avail = mv.next < mv_beats.len() && rd_fired >= reads_before[mv_beats[mv.next].0];
-        let mv_on = present(&mut mv, mv_avail, &mut rng);
-        sim.set_bool(ports.mv_valid, mv_on);
-        if mv_on {
+        on
+    }
+
+    /// Moving beats, each once every ReadPsum before its command has fired.
+    fn present_mv(&mut self) -> bool {
+        let s = &self.streams;
+        let available =
+            self.mv.next < s.mv.len() && self.rd_fired >= s.reads_before[s.mv[self.mv.next].0];
+        let on = Self::presents(&mut self.mv, available, &self.stalls, &mut self.rng);
+        self.sim.set_bool(self.ports.mv_valid, on);
+        if on {
+            let fmt = self.cfg.format;
             pack(
-                mv_beats[mv.next].1.iter().map(|&v| fmt.to_bits(v)),
-                data_w,
-                &mut words,
+                s.mv[self.mv.next].1.iter().map(|&v| fmt.to_bits(v)),
+                self.cfg.derived.data_w,
+                &mut self.words,
             );
-            sim.set(ports.mv_data, &words);
+            self.sim.set(self.ports.mv_data, &self.words);
         }
-        // rd
-        let rd_avail = rd.next < rds.len() && mv.next >= beats_before[rds[rd.next].0];
-        let rd_on = present(&mut rd, rd_avail, &mut rng);
-        sim.set_bool(ports.rd_valid, rd_on);
-        if rd_on {
-            sim.set_u64(ports.rd_bank, u64::from(rds[rd.next].1));
-            sim.set_u64(ports.rd_addr, u64::from(rds[rd.next].2));
-        }
-        let rdata_ready = !(stalls.output_busy > 0.0 && rng.chance(stalls.output_busy));
-        sim.set_bool(ports.rdata_ready, rdata_ready);
+        on
+    }
 
-        sim.eval();
+    /// ReadPsum requests, each once every moving beat before it has fired.
+    fn present_rd(&mut self) -> bool {
+        let s = &self.streams;
+        let available =
+            self.rd.next < s.rd.len() && self.mv.next >= s.beats_before[s.rd[self.rd.next].0];
+        let on = Self::presents(&mut self.rd, available, &self.stalls, &mut self.rng);
+        self.sim.set_bool(self.ports.rd_valid, on);
+        if on {
+            let (_, bank, addr) = s.rd[self.rd.next];
+            self.sim.set_u64(self.ports.rd_bank, u64::from(bank));
+            self.sim.set_u64(self.ports.rd_addr, u64::from(addr));
+        }
+        on
+    }
 
-        // Sample before the edge.
-        let all_issued = ls.next == ls_beats.len()
-            && mm.next == mm_cmds.len()
-            && mv.next == mv_beats.len()
-            && rd.next == rds.len()
-            && reads.len() == rds.len();
-        if all_issued && !sim.get_bool(ports.busy) {
-            return Ok(RtlRun {
-                reads,
-                total_cycles: cycle,
-                mv_fire,
-            });
+    /// Every beat and request issued and every response taken.
+    fn all_issued(&self) -> bool {
+        let s = &self.streams;
+        self.ls.next == s.ls.len()
+            && self.mm.next == s.mm.len()
+            && self.mv.next == s.mv.len()
+            && self.rd.next == s.rd.len()
+            && self.reads.len() == s.rd.len()
+    }
+
+    /// After the evaluation, before the edge: the beats presented whose ready is high fire, and
+    /// a response taken (`rdata_ready` and `rdata_valid`) is recorded as the next read.
+    fn fire(&mut self, on: Presented, cycle: u64) -> Result<(), DriverError> {
+        let (sim, p) = (&*self.sim, &self.ports);
+        if on.ls && sim.get_bool(p.ls_ready) {
+            self.ls.fire();
         }
-        if ls_on && sim.get_bool(ports.ls_ready) {
-            ls.next += 1;
-            ls.presented = false;
+        if on.mm && sim.get_bool(p.mm_ready) {
+            self.mm.fire();
         }
-        if mm_on && sim.get_bool(ports.mm_ready) {
-            mm.next += 1;
-            mm.presented = false;
+        if on.mv && sim.get_bool(p.mv_ready) {
+            self.mv.fire();
+            self.mv_fire.push(cycle);
         }
-        if mv_on && sim.get_bool(ports.mv_ready) {
-            mv.next += 1;
-            mv.presented = false;
-            mv_fire.push(cycle);
+        if on.rd && sim.get_bool(p.rd_ready) {
+            self.rd.fire();
+            self.rd_fired += 1;
         }
-        if rd_on && sim.get_bool(ports.rd_ready) {
-            rd.next += 1;
-            rd.presented = false;
-            rd_fired += 1;
-        }
-        if rdata_ready && sim.get_bool(ports.rdata_valid) {
-            let Some(&(_, bank, addr)) = rds.get(reads.len()) else {
+        if on.rdata_ready && sim.get_bool(p.rdata_valid) {
+            let Some(&(_, bank, addr)) = self.streams.rd.get(self.reads.len()) else {
                 return Err(DriverError::UnexpectedRead { cycle });
             };
-            if reads.len() >= rd_fired {
+            if self.reads.len() >= self.rd_fired {
                 return Err(DriverError::UnexpectedRead { cycle });
             }
-            let values = unpack(sim.get(ports.rdata), cfg.acc_bits, cfg.cols as usize);
-            reads.push(ObservedRead {
+            let values = unpack(sim.get(p.rdata), self.cfg.acc_bits, self.cfg.cols as usize);
+            self.reads.push(ObservedRead {
                 bank,
                 addr,
                 cycle,
                 values,
             });
         }
-        sim.tick();
+        Ok(())
     }
-    Err(DriverError::Timeout {
-        limit,
-        state: format!(
+
+    /// How far each stream got, for a timeout.
+    fn state(&self) -> String {
+        let s = &self.streams;
+        format!(
             "ls {}/{} beats, mm {}/{} headers, mv {}/{} beats, rd {}/{} requests, {}/{} responses",
-            ls.next,
-            ls_beats.len(),
-            mm.next,
-            mm_cmds.len(),
-            mv.next,
-            mv_beats.len(),
-            rd.next,
-            rds.len(),
-            reads.len(),
-            rds.len()
-        ),
-    })
+            self.ls.next,
+            s.ls.len(),
+            self.mm.next,
+            s.mm.len(),
+            self.mv.next,
+            s.mv.len(),
+            self.rd.next,
+            s.rd.len(),
+            self.reads.len(),
+            s.rd.len()
+        )
+    }
 }
 
 /// Compare the RTL's reads with the golden model's, in order; return the first mismatch.

@@ -44,6 +44,7 @@
 //! for signed formats and as unsigned numbers for unsigned formats. An unsigned result of 64
 //! bits above `i64::MAX` cannot be represented: [`GemmError::ResultOverflow`].
 
+use crate::config::Config;
 use crate::format::NumberFormat;
 use crate::golden::{acc_to_signed, acc_to_unsigned};
 use crate::isa::{ErrorCode, Instr};
@@ -221,8 +222,7 @@ struct Plan {
     tiles_per_drain: u32,
 }
 
-fn plan(engine: &dyn Engine, k: usize, n: usize, opts: &GemmOptions) -> Result<Plan, GemmError> {
-    let cfg = engine.config();
+fn plan(cfg: &Config, k: usize, n: usize, opts: &GemmOptions) -> Result<Plan, GemmError> {
     let k_tile = cfg.rows.min(u32::try_from(k).unwrap_or(u32::MAX));
     let depth = cfg.sbuf_depth;
     let needed = 2 * (u64::from(k_tile) + 1);
@@ -388,12 +388,9 @@ fn write_resident(
     Ok(())
 }
 
-pub fn gemm(
-    engine: &mut dyn Engine,
-    a: &Matrix,
-    b: &Matrix,
-    opts: &GemmOptions,
-) -> Result<GemmResult, GemmError> {
+/// Every check [`gemm`] makes before it touches an engine (shapes, values, the SBUF plan,
+/// options), so a caller can refuse bad operands before building an expensive back end.
+pub fn check(cfg: &Config, a: &Matrix, b: &Matrix, opts: &GemmOptions) -> Result<(), GemmError> {
     a.shape_ok("A")?;
     b.shape_ok("B")?;
     if a.cols != b.rows {
@@ -404,11 +401,21 @@ pub fn gemm(
             b_cols: b.cols,
         });
     }
-    let cfg = engine.config().clone();
     check_values(a, "A", cfg.format)?;
     check_values(b, "B", cfg.format)?;
+    plan(cfg, a.cols, b.cols, opts).map(|_| ())
+}
+
+pub fn gemm(
+    engine: &mut dyn Engine,
+    a: &Matrix,
+    b: &Matrix,
+    opts: &GemmOptions,
+) -> Result<GemmResult, GemmError> {
+    let cfg = engine.config().clone();
+    check(&cfg, a, b, opts)?;
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    let mut p = plan(engine, k, n, opts)?;
+    let mut p = plan(&cfg, k, n, opts)?;
     // When all of A and B fit in SBUF at once, write each element once and keep the data
     // resident: the host then only pushes instructions while the engine computes, and the
     // array never waits for host transfers (B's rows are reused by every M tile).
@@ -552,6 +559,7 @@ pub fn gemm(
             busy_cycles: after.busy_cycles.saturating_sub(before.busy_cycles),
             macs: after.macs.saturating_sub(before.macs),
             retired: after.retired.saturating_sub(before.retired),
+            ..Counters::default()
         },
         host_cycles: engine.host_cycles().saturating_sub(host_before),
         instructions,

@@ -310,7 +310,15 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
     }
 
     fn push(&mut self, instr: Instr) -> Result<(), BackendError> {
-        self.push_word(instr.encode())
+        if let Some((name, v, width)) = instr.misfit() {
+            return Err(BackendError::Other(format!(
+                "{instr}: {name} = {v} does not fit its {width}-bit field"
+            )));
+        }
+        for w in instr.encode() {
+            self.push_word(w)?;
+        }
+        Ok(())
     }
 
     /// Poll STATUS until the engine is idle, or stalled (only a load waits for a swap nobody
@@ -384,6 +392,7 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
             busy_cycles: u64::from(v[1]) << 32 | u64::from(v[0]),
             macs: u64::from(v[3]) << 32 | u64::from(v[2]),
             retired: u64::from(v[4]),
+            ..Counters::default()
         })
     }
 

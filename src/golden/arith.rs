@@ -1,5 +1,5 @@
 //! The arithmetic of one processing element, as a trait: a product of two inputs and a sum of two
-//! accumulators. The engine model and [`matmul`](fn@super::matmul) are written against [`Arith`] only, so a
+//! accumulators. The core model and [`matmul`](fn@super::matmul) are written against [`Arith`] only, so a
 //! format whose sums are not associative (floating point, later) gets exactly the hardware's
 //! order of additions.
 //!

@@ -1,7 +1,8 @@
-//! The golden model: plain Rust, no HDL types. It *defines* the engine's behaviour; the RTL
-//! implements it and the co-simulation compares the two.
+//! The golden model: plain Rust, no HDL types. It *defines* the core's behaviour (and through
+//! `crate::engine::golden` the engine's); the RTL implements it and the co-simulation compares
+//! the two.
 //!
-//! # Engine contract
+//! # Core contract
 //!
 //! Trainium tensor-engine semantics (`nc_matmul`), for `k < K <= rows`, `m < M <= cols`,
 //! `n < N <= psum_depth`:
@@ -17,8 +18,8 @@
 //! exactly what the hardware returns; [`arith::acc_to_signed`], [`FormatArith::to_signed`] and
 //! [`ReadResult::signed`] view them as numbers.
 //!
-//! The command stream is defined in [`crate::program`]. [`EngineModel`] enforces its rules with
-//! [`EngineError`]s that name the command index and the field or limit: values outside the
+//! The command stream is defined in [`crate::program`]. [`CoreModel`] enforces its rules with
+//! [`CoreError`]s that name the command index and the field or limit: values outside the
 //! format; wrong row lengths; `K`/`k` not in `1..=rows`; `m` not in `1..=cols`; `N == 0` or
 //! `offset + N > psum_depth`; `bank >= psum_banks`; `addr >= psum_depth`; a LoadStationary while
 //! a loaded stationary has not been consumed by a swap; a swap with no loaded stationary; a
@@ -27,7 +28,7 @@
 //!
 //! # Order of additions
 //!
-//! The engine model adds in exactly the hardware's order, which matters for formats whose
+//! The core model adds in exactly the hardware's order, which matters for formats whose
 //! addition is not associative: for each written column `c`,
 //! `acc = zero; for r in 0..rows { acc = add(acc, mul(w[r][c], x[r])) }` over **all** array rows
 //! (rows `>= K` of the stationary are zero, moving elements `r >= k` are masked to zero), then
@@ -39,18 +40,23 @@
 //! * [`matmul`](mod@matmul): the generic tile product.
 //! * [`fp`]: floating-point numerics (bf16, fp8 e4m3/e5m2 inputs, fp32 accumulation); spec in
 //!   docs/numerics.md.
-//! * [`engine`]: [`EngineModel`], executing commands.
+//! * [`core`](mod@self::core): [`CoreModel`], the core (`systolic_top`) executing its command
+//!   stream. (The programmable engine around the core, SBUF and instructions, is
+//!   `crate::engine::golden`, built on [`CoreModel`].)
+//! * [`requant`]: the write-back arithmetic of ACTIVATE (accumulators to int8 / uint8 / bf16 /
+//!   fp8, bit-exact with ONNX Runtime) and ORT's multiplier computations.
 //! * [`reference`](mod@reference): a plain `i128` triple-loop reference that checks all of the above.
 //! * [`timing`]: the exact cycle count of a stall-free run on the RTL top.
 
 pub mod arith;
-pub mod engine;
+pub mod core;
 pub mod fp;
 pub mod matmul;
 pub mod reference;
+pub mod requant;
 pub mod timing;
 
+pub use self::core::{CoreError, CoreModel, MacCounts, ReadResult};
 pub use arith::{acc_to_signed, acc_to_unsigned, Arith, FormatArith, Native};
-pub use engine::{EngineError, EngineModel, MacCounts, ReadResult};
 pub use matmul::matmul;
 pub use timing::{stall_free, Timing, TimingError};

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::program::{Command, Program};
 
-use super::engine::ReadResult;
+use super::core::ReadResult;
 
 fn modulus(acc_bits: u32) -> i128 {
     assert!(
@@ -54,7 +54,7 @@ pub fn ref_matmul(
 }
 
 /// Interpret a program that is valid for `cfg` (panics on invalid ones: use
-/// [`super::EngineModel`] to check validity) and return its read responses.
+/// [`super::CoreModel`] to check validity) and return its read responses.
 pub fn ref_run(cfg: &Config, program: &Program) -> Vec<ReadResult> {
     let (banks, depth, cols) = (
         cfg.psum_banks as usize,

@@ -109,8 +109,8 @@ struct Mm {
     reads_before: usize,
 }
 
-/// Simulate the stall-free run of `program` (which should be valid for the engine, see
-/// [`super::EngineModel`]) on the top of `cfg`.
+/// Simulate the stall-free run of `program` (which should be valid for the core, see
+/// [`super::CoreModel`]) on the top of `cfg`.
 pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError> {
     let write_delay = u64::from(cfg.derived.mm_latency) - 1;
     let load_hold = u64::from(cfg.derived.load_hold);
@@ -315,18 +315,7 @@ mod tests {
             name: "t".into(),
             rows,
             cols,
-            format: "int8".into(),
-            acc_bits: 32,
-            psum_banks: 2,
-            psum_depth: 64,
-            sbuf_depth: 1024,
-            pe_latency: 1,
-            primitives: Default::default(),
-            dsp_cols: None,
-            psum_split: false,
-            sbuf_layout: Default::default(),
-            tile_cols: 1,
-            keep_tokens: false,
+            ..Default::default()
         })
         .unwrap()
     }
@@ -438,7 +427,7 @@ mod tests {
         let p = Program::new(vec![ls(1, 1), mm(&c, 1, true, 0), mm(&c, 1, true, 0)]);
         let e = stall_free(&c, &p).unwrap_err();
         assert!(matches!(e, TimingError::Deadlock { .. }), "{e}");
-        // Two loads before their two swaps do finish in hardware (the engine model rejects the
+        // Two loads before their two swaps do finish in hardware (the core model rejects the
         // second load anyway, as the contract asks).
         let p = Program::new(vec![
             ls(1, 1),

@@ -4,10 +4,13 @@
 //! - [`board`]: boards and devices as data (`constraints/*.toml` and pin files).
 //! - [`tool`]: finding the tools, checking their versions, running them with a log and a time.
 //! - [`yosys`], [`nextpnr`], [`pack`]: one typed wrapper per tool.
-//! - [`harness`]: the pin-limited harness that lets a wide core place on a small package.
+//! - the pin-limited harness that lets a wide core place on a small package is a hardware
+//!   level of its own: [`crate::rtl::harness`].
 //! - [`report`]: parsing Yosys' `stat -json` and nextpnr's `--report` into a [`Report`].
-//! - [`flow`]: the whole flow for one configuration and board ([`run`]).
-//! - [`verify`]: post-synthesis co-simulation of the netlist against the golden model.
+//! - [`flow`]: the whole flow for one configuration and board ([`run`]): a
+//!   [`Plan`](flow::Plan) of every decision, then one function per stage.
+//! - [`verify`]: post-synthesis co-simulation of the netlist against the golden model, as the
+//!   plan says ([`verify::check`]).
 //!
 //! Every step runs in the run's own folder (default `runs/synth-<design>-<board>[-ooc]/`) and
 //! keeps its log there; a tool's failure is a [`SynthError`] naming the tool, its exit status
@@ -93,4 +96,25 @@ pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), SynthError> {
         what: format!("writing {}", path.display()),
         message: e.to_string(),
     })
+}
+
+/// `used` of `what` against the device's `available`: more is a "does not fit" error ending
+/// with `hint`.
+pub(crate) fn fits(
+    what: &'static str,
+    used: u64,
+    available: u64,
+    device: &str,
+    hint: String,
+) -> Result<(), SynthError> {
+    if used > available {
+        return Err(SynthError::DoesNotFit {
+            what,
+            used,
+            available,
+            device: device.to_string(),
+            hint,
+        });
+    }
+    Ok(())
 }

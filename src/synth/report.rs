@@ -423,6 +423,15 @@ impl Report {
     /// The human summary.
     pub fn summary(&self) -> String {
         let mut s = String::new();
+        self.write_design(&mut s);
+        self.write_area(&mut s);
+        self.write_timing(&mut s);
+        self.write_run(&mut s);
+        s
+    }
+
+    /// The design, board and mode; the top, its multipliers and options.
+    fn write_design(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "synth {} ({}x{} {}, acc {}, PSUM {}x{}) on {} ({} {} {}), {}",
@@ -479,6 +488,10 @@ impl Report {
                 String::new()
             }
         );
+    }
+
+    /// Cells of the core, of the whole netlist, and placed against the device.
+    fn write_area(&self, s: &mut String) {
         let c = &self.core_cells;
         let _ = writeln!(
             s,
@@ -511,6 +524,10 @@ impl Report {
             use_str(&p.bram),
             use_str(&p.io)
         );
+    }
+
+    /// Fmax against the target, the PLL, the critical path, icetime's estimate.
+    fn write_timing(&self, s: &mut String) {
         match self.fmax_mhz {
             Some(f) => {
                 let _ = writeln!(
@@ -571,6 +588,10 @@ impl Report {
                 t.mhz, t.delay_ns, t.logic_levels
             );
         }
+    }
+
+    /// Times, tools, files and the notes.
+    fn write_run(&self, s: &mut String) {
         let t = &self.times;
         let _ = writeln!(
             s,
@@ -605,7 +626,6 @@ impl Report {
         for n in &self.notes {
             let _ = writeln!(s, "  note: {n}");
         }
-        s
     }
 }
 

@@ -24,12 +24,17 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::cosim::board::SimBoard;
 use crate::cosim::{Harness, HarnessOptions, Stalls};
+use crate::engine::gemm::{gemm, GemmOptions, Matrix};
+use crate::engine::golden::GoldenEngine;
 use crate::program::{random_program, GenOptions, SplitMix64};
 use crate::rtl::core::TOP;
 use crate::rtl::models::SimModel;
+use crate::uart::engine::UartEngine;
 
 use super::board::Family;
+use super::flow::{Check, Placement, Plan};
 use super::tool::{locate, Tool};
 use super::SynthError;
 
@@ -270,51 +275,67 @@ pub fn verify(
     Ok(v)
 }
 
-/// Co-simulate the board top's netlist `run_dir/netlist` (the flow's output for `cfg` with the
-/// options `o`) through its UART pins: the design is built at the baud rate and clock it was
+/// Co-simulate the netlist `netlist` (in the run folder) of the flow `plan` ran, as the plan
+/// says ([`Plan::check`](super::flow::Plan)): the core's on random programs ([`verify`]), the
+/// board top's through its UART pins ([`verify_board`]). `count` programs or products from
+/// `seed`; `progress` receives one line per step.
+pub fn check(
+    plan: &Plan,
+    netlist: &str,
+    count: usize,
+    seed: u64,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Verification, SynthError> {
+    match plan.check {
+        Check::Core => verify(
+            plan.config(),
+            plan.family(),
+            &plan.options.run_dir,
+            netlist,
+            count,
+            seed,
+            progress,
+        ),
+        Check::Uart => verify_board(plan, netlist, count, seed, progress),
+    }
+}
+
+/// Co-simulate the board top's netlist `netlist` (in the run folder; the output of the flow
+/// `plan`) through its UART pins: the design is built at the baud rate and clock it was
 /// synthesised for (its `CLKS_PER_BIT`), connected to the host's link code (which checks its ID
-/// and VERSION against `cfg`), and runs `products` products `C = A x B` of random values from
-/// `seed`, compared with the golden engine's: the first `(cols + 1) x (rows + 1)` times
-/// `(rows + 1) x 8` (a tile boundary crossed in M and K), the others of random shapes (M and K
-/// up to two tiles, N up to 8). `progress` receives one line per step.
+/// and VERSION against the configuration), and runs `products` products `C = A x B` of random
+/// values from `seed`, compared with the golden engine's: the first `(cols + 1) x (rows + 1)`
+/// times `(rows + 1) x 8` (a tile boundary crossed in M and K), the others of random shapes (M
+/// and K up to two tiles, N up to 8). `progress` receives one line per step.
 pub fn verify_board(
-    cfg: &Config,
-    o: &super::SynthOptions,
+    plan: &Plan,
     netlist: &str,
     products: usize,
     seed: u64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Verification, SynthError> {
-    use crate::cosim::board::SimBoard;
-    use crate::engine::gemm::{gemm, GemmOptions, Matrix};
-    use crate::engine::golden::GoldenEngine;
-    use crate::uart::engine::UartEngine;
-
+    let Placement::BoardTop(params) = &plan.placement else {
+        return Err(SynthError::Unsupported(format!(
+            "the board top's check of a flow that places the {} level",
+            plan.placement.level().name()
+        )));
+    };
+    let cfg = plan.config();
     let (CellModels { files, models, .. }, hopts) = netlist_sources(
-        o.board.family(),
-        &o.run_dir.join(netlist),
+        plan.family(),
+        &plan.options.run_dir.join(netlist),
         crate::rtl::board::BOARD_TOP,
         "the board top's check needs it (--verify of a core runs with --ooc or --top harness)",
     )?;
-    let pll = o
-        .pll_mhz
-        .map(|f| super::flow::board_pll(&o.board, f))
-        .transpose()?;
-    let params = super::flow::board_top_params(&o.board, o.baud, pll)?;
     progress(&format!(
         "verify: building the board netlist with Verilator (UART at {} clock cycles per bit)",
         params.clks_per_bit
     ));
-    let sim_err = |what: &str, e: &dyn std::fmt::Display| {
-        SynthError::Unsupported(format!(
-            "post-synthesis simulation of the board top: {what}: {e}"
-        ))
-    };
     let board = SimBoard::build_files(
         &format!("board-netlist-{}", cfg.tag()),
         &files,
-        &crate::rtl::board::design(cfg, &params),
-        &params,
+        &plan.design,
+        params,
         &hopts,
     )
     .map_err(|e| sim_err("the netlist does not build in Verilator", &e))?;
@@ -331,7 +352,7 @@ pub fn verify_board(
         build_seconds,
     };
     progress("verify: connecting through the UART (ID and VERSION)");
-    let mut e = match UartEngine::connect(board, cfg, Default::default()) {
+    let mut engine = match UartEngine::connect(board, cfg, Default::default()) {
         Ok(e) => e,
         Err(err) => {
             v.pass = false;
@@ -340,46 +361,71 @@ pub fn verify_board(
         }
     };
     let mut rng = SplitMix64::new(seed);
+    for i in 0..products {
+        let (a, b) = random_operands(cfg, i, &mut rng);
+        progress(&format!(
+            "verify: product {} of {products}: ({} x {}) x ({} x {}) through the UART",
+            i + 1,
+            a.rows,
+            a.cols,
+            b.rows,
+            b.cols
+        ));
+        if let Some(failure) = compare_product(cfg, &mut engine, &a, &b, i, seed, &mut v)? {
+            v.pass = false;
+            v.failure = Some(failure);
+            return Ok(v);
+        }
+    }
+    Ok(v)
+}
+
+/// The operands of the board check's product `i`: the first crosses a tile boundary in M and
+/// K (two stationaries, an accumulation over K); the others take M and K up to two tiles, N up
+/// to 8. Random values of the configuration's format.
+fn random_operands(cfg: &Config, i: usize, rng: &mut SplitMix64) -> (Matrix, Matrix) {
     let value = |rng: &mut SplitMix64| -> i64 {
         match cfg.format.float() {
             Some(fp) => i64::from(crate::program::float_value(fp, rng, 0.0)),
             None => rng.range_i64(cfg.format.min_value(), cfg.format.max_value()),
         }
     };
-    for i in 0..products {
-        // The first product crosses a tile boundary in M and K (two stationaries, an
-        // accumulation over K); the others take M and K up to two tiles, N up to 8.
-        let dim = |rng: &mut SplitMix64, max: u32| rng.range_i64(1, i64::from(max)) as usize;
-        let (m, k, n) = if i == 0 {
-            (cfg.cols as usize + 1, cfg.rows as usize + 1, 8)
-        } else {
-            (
-                dim(&mut rng, 2 * cfg.cols),
-                dim(&mut rng, 2 * cfg.rows),
-                dim(&mut rng, 8),
-            )
-        };
-        let a = Matrix::from_fn(m, k, |_, _| value(&mut rng));
-        let b = Matrix::from_fn(k, n, |_, _| value(&mut rng));
-        progress(&format!(
-            "verify: product {} of {products}: ({m} x {k}) x ({k} x {n}) through the UART",
-            i + 1
-        ));
-        let want = gemm(&mut GoldenEngine::new(cfg), &a, &b, &GemmOptions::default())
-            .map_err(|e| sim_err("the golden engine", &e))?;
-        let got = match gemm(&mut e, &a, &b, &GemmOptions::default()) {
-            Ok(got) => got,
-            Err(err) => {
-                v.pass = false;
-                v.failure = Some(format!("product {} ({m} x {k} x {n}): {err}", i + 1));
-                return Ok(v);
-            }
-        };
-        v.reads += got.c.data.len();
-        v.cycles = crate::engine::Engine::host_cycles(&e);
-        if let Some(at) = (0..got.c.data.len()).find(|&j| got.c.data[j] != want.c.data[j]) {
-            v.pass = false;
-            v.failure = Some(format!(
+    let dim = |rng: &mut SplitMix64, max: u32| rng.range_i64(1, i64::from(max)) as usize;
+    let (m, k, n) = if i == 0 {
+        (cfg.cols as usize + 1, cfg.rows as usize + 1, 8)
+    } else {
+        (dim(rng, 2 * cfg.cols), dim(rng, 2 * cfg.rows), dim(rng, 8))
+    };
+    let a = Matrix::from_fn(m, k, |_, _| value(rng));
+    let b = Matrix::from_fn(k, n, |_, _| value(rng));
+    (a, b)
+}
+
+/// `a x b` on the netlist `engine` against the golden engine: the failure, if any (a link
+/// error, or the first element that differs); the elements compared and the host's cycles are
+/// counted in `v`.
+fn compare_product(
+    cfg: &Config,
+    engine: &mut UartEngine<SimBoard>,
+    a: &Matrix,
+    b: &Matrix,
+    i: usize,
+    seed: u64,
+    v: &mut Verification,
+) -> Result<Option<String>, SynthError> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let want = gemm(&mut GoldenEngine::new(cfg), a, b, &GemmOptions::default())
+        .map_err(|e| sim_err("the golden engine", &e))?;
+    let got = match gemm(engine, a, b, &GemmOptions::default()) {
+        Ok(got) => got,
+        Err(err) => return Ok(Some(format!("product {} ({m} x {k} x {n}): {err}", i + 1))),
+    };
+    v.reads += got.c.data.len();
+    v.cycles = crate::engine::Engine::host_cycles(engine);
+    Ok((0..got.c.data.len())
+        .find(|&j| got.c.data[j] != want.c.data[j])
+        .map(|at| {
+            format!(
                 "product {} ({m} x {k} x {n}, seed {seed}): C[{}][{}] = {} from the netlist, {} \
                  from the golden engine (first difference in row-major order)",
                 i + 1,
@@ -387,9 +433,13 @@ pub fn verify_board(
                 at % n,
                 got.c.data[at],
                 want.c.data[at]
-            ));
-            return Ok(v);
-        }
-    }
-    Ok(v)
+            )
+        }))
+}
+
+/// A failure of the board check's simulation itself (not a wrong result).
+fn sim_err(what: &str, e: &dyn std::fmt::Display) -> SynthError {
+    SynthError::Unsupported(format!(
+        "post-synthesis simulation of the board top: {what}: {e}"
+    ))
 }

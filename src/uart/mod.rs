@@ -57,6 +57,18 @@ pub enum LinkError {
         naks: u32,
         timeouts: u32,
     },
+    #[error(
+        "the line {line} keeps sending bytes that are not answers: {bytes} bytes in {attempts} \
+         attempts, {frames} well-formed frames, {corrupted} corrupted: is this the board's port, \
+         at the baud rate its design was built for?"
+    )]
+    Noise {
+        line: String,
+        attempts: u32,
+        bytes: u64,
+        frames: u64,
+        corrupted: u32,
+    },
     #[error("the board refused the request as malformed (NAK reason {reason:#04x})")]
     Refused { reason: u8 },
     #[error("unexpected response: {0}")]
@@ -175,10 +187,20 @@ pub struct Link<T: Transport> {
 /// How one attempt ended.
 enum Attempt {
     Answer(Frame),
-    Timeout { got_bytes: bool },
+    Timeout {
+        got_bytes: bool,
+    },
     Nak(u8),
     Crc,
+    /// Bytes kept coming, none of them the answer, past the attempt's budget.
+    Noise,
 }
+
+/// Most bytes one attempt reads while waiting for its answer (and most bytes one drain reads):
+/// four of the longest frames. A line that sends more without answering is not a board
+/// speaking the protocol; this bounds every link operation even on a line that never goes
+/// quiet, since each byte takes one character time.
+pub const ATTEMPT_BYTES: u64 = 4 * (frame::FRAME_OVERHEAD as u64 + 1 + 4 * frame::MAX_BURST as u64);
 
 impl<T: Transport> Link<T> {
     pub fn new(t: T, opts: LinkOptions) -> Link<T> {
@@ -208,6 +230,7 @@ impl<T: Transport> Link<T> {
             .encode()
             .map_err(|e| LinkError::Response(e.to_string()))?;
         let (mut crc_errors, mut naks, mut timeouts, mut any_byte) = (0, 0, 0, false);
+        let (bytes0, ignored0, mut noisy) = (self.stats.bytes_received, self.stats.ignored, 0);
         for attempt in 0..self.opts.attempts {
             if attempt > 0 {
                 self.stats.retries += 1;
@@ -241,7 +264,20 @@ impl<T: Transport> Link<T> {
                     self.stats.crc_errors += 1;
                     self.drain()?;
                 }
+                Attempt::Noise => {
+                    any_byte = true;
+                    noisy += 1;
+                }
             }
+        }
+        if noisy > 0 {
+            return Err(LinkError::Noise {
+                line: self.t.describe(),
+                attempts: self.opts.attempts,
+                bytes: self.stats.bytes_received - bytes0,
+                frames: self.stats.ignored - ignored0,
+                corrupted: crc_errors,
+            });
         }
         if !any_byte {
             return Err(LinkError::NoAnswer {
@@ -259,18 +295,24 @@ impl<T: Transport> Link<T> {
         })
     }
 
-    /// Read until the line has been quiet for `quiet_chars` (the rest of a damaged exchange).
+    /// Read until the line has been quiet for `quiet_chars` (the rest of a damaged exchange),
+    /// or [`ATTEMPT_BYTES`] bytes have come (a line that never goes quiet).
     fn drain(&mut self) -> Result<(), LinkError> {
-        while self.t.recv(self.opts.quiet_chars)?.is_some() {
+        for _ in 0..ATTEMPT_BYTES {
+            if self.t.recv(self.opts.quiet_chars)?.is_none() {
+                break;
+            }
             self.stats.bytes_received += 1;
         }
         Ok(())
     }
 
+    /// The answer to `req`, waiting at most `timeout_chars` for each byte and reading at most
+    /// [`ATTEMPT_BYTES`] bytes.
     fn await_response(&mut self, req: &Frame) -> Result<Attempt, LinkError> {
         let mut dec = Decoder::new();
         let mut got_bytes = false;
-        loop {
+        for _ in 0..ATTEMPT_BYTES {
             let Some(b) = self.t.recv(self.opts.timeout_chars)? else {
                 return Ok(Attempt::Timeout { got_bytes });
             };
@@ -288,5 +330,6 @@ impl<T: Transport> Link<T> {
                 Some(Ok(_)) => self.stats.ignored += 1,
             }
         }
+        Ok(Attempt::Noise)
     }
 }

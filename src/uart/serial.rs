@@ -133,12 +133,31 @@ impl SerialPort {
 }
 
 impl Transport for SerialPort {
+    /// Hands `bytes` to the port; a port that takes nothing for as long as the bytes need on
+    /// the line plus a second (flow control held, a stuck adapter) is an error, not a hang.
     fn send(&mut self, bytes: &[u8]) -> Result<(), LinkError> {
         let mut rest = bytes;
+        let budget = Duration::from_secs_f64(bytes.len() as f64 * 10.0 / f64::from(self.baud))
+            + Duration::from_secs(1);
+        let mut stuck_since = Instant::now();
         while !rest.is_empty() {
             match self.file.write(rest) {
-                Ok(n) => rest = &rest[n..],
+                Ok(n) => {
+                    rest = &rest[n..];
+                    stuck_since = Instant::now();
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if stuck_since.elapsed() > budget {
+                        return Err(self.io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "the port took no byte for {:.1} s ({} of {} bytes sent)",
+                                budget.as_secs_f64(),
+                                bytes.len() - rest.len(),
+                                bytes.len()
+                            ),
+                        )));
+                    }
                     std::thread::sleep(Duration::from_millis(1))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

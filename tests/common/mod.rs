@@ -3,15 +3,72 @@
 
 pub mod mutation;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use systolic::config::{seeds_dir, Config, Overrides, RawConfig};
 use systolic::engine::gemm::Matrix;
 
-/// True if `tool` runs; otherwise fails the test when `CI` is set, or says it is skipped
-/// (see [`systolic::tools::require_tool`]).
-pub fn require_tool(tool: &str, _version_arg: &str) -> bool {
-    systolic::tools::require_tool(tool, module_path!())
+/// The argument that makes `tool` print its version and exit with status 0.
+fn version_arg(tool: &str) -> &'static str {
+    match tool {
+        "iverilog" | "yosys" | "vvp" => "-V",
+        _ => "--version",
+    }
+}
+
+/// The first line of `tool`'s version output, or `None` when it cannot be run.
+pub fn tool_version(tool: &str) -> Option<String> {
+    let out = Command::new(tool)
+        .arg(version_arg(tool))
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// Whether `tool` is available, under the `CI` rule: when it is missing, this panics if the
+/// environment variable `CI` is set (a CI machine must have every tool) and otherwise prints
+/// `TEST: skipped: TOOL not found` and returns `false`, so the caller returns early. `test`
+/// names the caller in the messages.
+pub fn require_tool(tool: &str, test: &str) -> bool {
+    if tool_version(tool).is_some() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {tool} not found on PATH, and CI is set: the tool is required");
+    }
+    eprintln!("{test}: skipped: {tool} not found");
+    false
+}
+
+/// A new, empty directory `base/<tag>-<pid>-<n>-<nanos>`, unique across threads and processes.
+pub fn fresh_dir(base: &Path, tag: &str) -> std::io::Result<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = base.join(format!("{tag}-{}-{n}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The files named in a generated directory's file list (`files.f`,
+/// `systolic::generate::FILE_LIST`), in order, as paths.
+pub fn listed_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let list = std::fs::read_to_string(dir.join(systolic::generate::FILE_LIST))?;
+    Ok(list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| dir.join(l))
+        .collect())
 }
 
 pub fn preset(name: &str) -> Config {
@@ -27,14 +84,7 @@ pub fn config(rows: u32, cols: u32, format: &str, acc_bits: u32, banks: u32, dep
         acc_bits,
         psum_banks: banks,
         psum_depth: depth,
-        sbuf_depth: 1024,
-        pe_latency: 1,
-        primitives: Default::default(),
-        dsp_cols: None,
-        psum_split: false,
-        sbuf_layout: Default::default(),
-        tile_cols: 1,
-        keep_tokens: false,
+        ..Default::default()
     })
     .expect("valid test config")
 }
@@ -125,4 +175,93 @@ pub fn float_gemm_reference(cfg: &Config, a: &Matrix, b: &Matrix) -> Matrix {
         }
         i64::from(psum.expect("K >= 1"))
     })
+}
+
+/// Whether a test that needs something from outside may be skipped: when `CI` is set it may
+/// not (this panics with `why`), otherwise it prints `TEST: skipped: why` and returns `false`.
+pub fn skip_unless_ci(test: &str, why: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {why}, and CI is set: it is required");
+    }
+    eprintln!("{test}: skipped: {why}");
+    false
+}
+
+/// The Python of the models' virtual environment (`scripts/python-env.sh` creates
+/// `.venv-models` with the pinned numpy and onnxruntime of models/requirements.txt, or finds it
+/// installed), once per test binary; `None` (after [`skip_unless_ci`]) when that fails.
+pub fn models_python(test: &str) -> Option<PathBuf> {
+    static PY: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let r = PY.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new("bash")
+            .arg(root.join("scripts/python-env.sh"))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run scripts/python-env.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/python-env.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("scripts/python-env.sh printed {}", path.display()))
+        }
+    });
+    match r {
+        Ok(p) => Some(p.clone()),
+        Err(why) => {
+            skip_unless_ci(test, why);
+            None
+        }
+    }
+}
+
+/// The write-back test vectors computed by ONNX Runtime (`models/ortref/activate_vectors.py`,
+/// run through [`models_python`] into the target folder; rerun when the script is newer than
+/// its output), parsed; `None` (after [`skip_unless_ci`]) when Python or onnxruntime is missing.
+pub fn ort_activate_vectors(test: &str) -> Option<&'static serde_json::Value> {
+    static VECTORS: std::sync::OnceLock<Result<serde_json::Value, String>> =
+        std::sync::OnceLock::new();
+    let python = models_python(test)?;
+    let r = VECTORS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let script = root.join("models/ortref/activate_vectors.py");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ortref/activate_vectors.json");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let stale = match (modified(&out), modified(&script)) {
+            (Some(o), Some(s)) => o < s,
+            _ => true,
+        };
+        if stale {
+            let run = Command::new(&python)
+                .arg(&script)
+                .arg("--out")
+                .arg(&out)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            if !run.status.success() {
+                return Err(format!(
+                    "{} failed: {}",
+                    script.display(),
+                    String::from_utf8_lossy(&run.stderr).trim()
+                ));
+            }
+        }
+        let text = std::fs::read_to_string(&out)
+            .map_err(|e| format!("cannot read {}: {e}", out.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))
+    });
+    match r {
+        Ok(v) => Some(v),
+        Err(why) => {
+            skip_unless_ci(test, why);
+            None
+        }
+    }
 }

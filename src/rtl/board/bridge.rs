@@ -30,6 +30,11 @@
 //!
 //! The word buffer (`MAX_BURST` x 32 bits, read asynchronously) holds a WRITE's data and a
 //! READ's results; nothing else is buffered, so a request's bytes cost no memory beyond it.
+//!
+//! The builder follows the hardware: the registers, the request decode, the AXI master's
+//! outputs, the response bytes, then the one state machine as arms grouped by part (the frame
+//! receiver, the frame check, the bus transaction, the response sender), the inter-byte timer
+//! and the word buffer's write port; each function returns its part in the generated order.
 
 use crate::frame::{
     CMD_NAK, CMD_READ, CMD_WRITE, MAX_BURST, MAX_REQUEST_LEN, NAK_BAD_REQUEST, NAK_CRC,
@@ -115,28 +120,92 @@ fn crc_step(prefix: &str, crc: Expr, data: Expr) -> Vec<Item> {
     items
 }
 
-pub fn module() -> Module {
-    let word_w = MAX_BURST.trailing_zeros(); // buffer index bits
-    assert!(MAX_BURST.is_power_of_two());
-    let rx = |st: St| id("rx_valid").and(is(st));
-    let receiving = [St::Cmd, St::Seq, St::Len, St::Pay, St::CrcHi, St::CrcLo]
-        .into_iter()
-        .map(is)
-        .reduce(|a, b| a.or(b))
-        .expect("states");
-    let last_word = id("widx").add(sized(5, 1)).eq(id("nwords"));
-    // Enter the response: `nak` selects a NAK with `reason`.
-    let respond = |nak: bool, first: Expr| -> Vec<Stmt> {
-        vec![
-            nb(id("nak"), bit(nak)),
-            nb(id("rbyte0"), first),
-            nb(id("tcnt"), sized(3, 0)),
-            go(St::TxHead),
-        ]
-    };
-    let req_head = sized(8, u64::from(REQUEST_HEAD));
+/// Word buffer index bits.
+const WORD_W: u32 = MAX_BURST.trailing_zeros();
 
-    let mut items = vec![
+/// `wbuf[index[hi:lo]]`.
+fn wbuf_at(index: &str, hi: u32, lo: u32) -> Expr {
+    Expr::Index(
+        Box::new(id("wbuf")),
+        Box::new(id(index).slice(int(i64::from(hi)), int(i64::from(lo)))),
+    )
+}
+
+/// A byte in state `st`.
+fn rx(st: St) -> Expr {
+    id("rx_valid").and(is(st))
+}
+
+/// The current word is the burst's last.
+fn last_word() -> Expr {
+    id("widx").add(sized(5, 1)).eq(id("nwords"))
+}
+
+/// The burst's accumulated response with this word's (`m_axil_bresp` or `m_axil_rresp`).
+fn acc_resp(resp: &str) -> Expr {
+    id("resp_acc").bit_or(id(resp))
+}
+
+/// Enter the response: `nak` selects a NAK, `first` its first payload byte (the reason, or the
+/// RESP byte).
+fn respond(nak: bool, first: Expr) -> Vec<Stmt> {
+    vec![
+        nb(id("nak"), bit(nak)),
+        nb(id("rbyte0"), first),
+        nb(id("tcnt"), sized(3, 0)),
+        go(St::TxHead),
+    ]
+}
+
+/// Answer a NAK with `reason` and report a link error.
+fn nak(reason: u8) -> Vec<Stmt> {
+    let mut v = respond(true, byte(reason));
+    v.push(nb(id("link_err"), bit(true)));
+    v
+}
+
+/// The RESP byte of a response: 6 zero bits and a 2-bit AXI response.
+fn resp_byte(resp: Expr) -> Expr {
+    concat(vec![sized(6, 0), resp])
+}
+
+pub fn module() -> Module {
+    assert!(MAX_BURST.is_power_of_two());
+    let mut items = registers();
+    items.extend(request_decode());
+    items.extend(axi_master());
+    items.extend(response_bytes());
+    items.extend(state_machine());
+    items.extend(idle_timer());
+    items.extend(word_buffer());
+    Module {
+        name: BRIDGE.into(),
+        doc: vec![
+            "UART-to-AXI4-Lite bridge: request frames (SYNC CMD SEQ LEN PAYLOAD CRC16) in, one"
+                .into(),
+            "AXI4-Lite transaction per word, one response frame out. Executes a request only"
+                .into(),
+            "after its CRC matched; a WRITE repeating the last SEQ is answered, not re-executed."
+                .into(),
+            "See docs/uart-protocol.md.".into(),
+        ],
+        params: vec![param(
+            "TIMEOUT",
+            DEFAULT_TIMEOUT,
+            "cycles of silence that drop a frame in progress",
+        )],
+        ports: ports(),
+        items: hoist(items),
+    }
+}
+
+/// The bridge's registers: the state, the request's fields as they arrive (`cmd_r`, `seq_r`,
+/// `len_r`, `addr_r`, `arg_r`, the payload count `pcnt`, the write-data shifter `wsh`, the
+/// running and received CRC), the burst (`nwords`, `widx`, `resp_acc`), the last executed
+/// frame (`last_*`), the response (`nak`, `rbyte0`, byte counters `tcnt`/`dcnt`, `crc_tx`),
+/// the inter-byte timer and the word buffer.
+fn registers() -> Vec<Item> {
+    vec![
         reg("state", bits(ST_W)),
         reg("cmd_r", bits(8)),
         reg("seq_r", bits(8)),
@@ -162,6 +231,21 @@ pub fn module() -> Module {
         Item::Localparam("TW".into(), clog2(id("TIMEOUT").add(int(1)))),
         reg("idle_cnt", w("TW")),
         memory("wbuf", bits(32), int(i64::from(MAX_BURST))),
+    ]
+}
+
+/// The request's decode (combinational, from the received fields): READ/WRITE, the WRITE's data
+/// length `dlen`, the payload byte's data index `pidx`, whether the request is well formed
+/// (`read_ok`, `write_ok`), a retried WRITE (`retry`), the inter-byte timeout, `receiving`, and
+/// the receive CRC's next value `crx_next`.
+fn request_decode() -> Vec<Item> {
+    let req_head = sized(8, u64::from(REQUEST_HEAD));
+    let receiving = [St::Cmd, St::Seq, St::Len, St::Pay, St::CrcHi, St::CrcLo]
+        .into_iter()
+        .map(is)
+        .reduce(|a, b| a.or(b))
+        .expect("states");
+    let mut items = vec![
         comment("---- Request decode ----"),
         wire_init("is_read", None, id("cmd_r").eq(byte(CMD_READ))),
         wire_init("is_write", None, id("cmd_r").eq(byte(CMD_WRITE))),
@@ -192,7 +276,7 @@ pub fn module() -> Module {
             "write_ok",
             None,
             id("is_write")
-                .and(id("len_r").gt(req_head.clone()))
+                .and(id("len_r").gt(req_head))
                 .and(id("dlen").slice(int(1), int(0)).eq(sized(2, 0))),
         ),
         wire_init(
@@ -208,20 +292,21 @@ pub fn module() -> Module {
         wire_init("receiving", None, receiving),
     ];
     items.extend(crc_step("crx", id("crc_rx"), id("rx_data")));
-    items.push(comment("---- AXI4-Lite master: one word at a time ----"));
-    items.extend([
+    items
+}
+
+/// The AXI4-Lite master's combinational outputs: the word's address (`addr_r + 4 * widx`), data
+/// (the word buffer) and strobes (ARG's low bits), BREADY/RREADY in the states that wait for
+/// B/R; `aw_done`/`w_done` once each address/data beat is accepted.
+fn axi_master() -> Vec<Item> {
+    vec![
+        comment("---- AXI4-Lite master: one word at a time ----"),
         assign(
             id("m_axil_awaddr"),
             id("addr_r").add(concat(vec![sized(25, 0), id("widx"), sized(2, 0)])),
         ),
         assign(id("m_axil_araddr"), id("m_axil_awaddr")),
-        assign(
-            id("m_axil_wdata"),
-            Expr::Index(
-                Box::new(id("wbuf")),
-                Box::new(id("widx").slice(int(i64::from(word_w) - 1), int(0))),
-            ),
-        ),
+        assign(id("m_axil_wdata"), wbuf_at("widx", WORD_W - 1, 0)),
         assign(id("m_axil_wstrb"), id("arg_r").slice(int(3), int(0))),
         assign(id("m_axil_bready"), is(St::AxiB)),
         assign(id("m_axil_rready"), is(St::AxiR)),
@@ -235,9 +320,16 @@ pub fn module() -> Module {
             None,
             not(id("m_axil_wvalid")).or(id("m_axil_wready")),
         ),
-    ]);
-    items.push(comment("---- Response bytes ----"));
-    items.extend([
+    ]
+}
+
+/// The response sender's bytes: the head (SYNC, CMD, SEQ, LEN, first payload byte), a READ's
+/// data bytes from the word buffer, the CRC; `tx_valid` in the sending states; the transmit
+/// CRC's next value `ctx_next`; `active`.
+fn response_bytes() -> Vec<Item> {
+    let tcnt_is = |v: u64| id("tcnt").eq(sized(3, v));
+    let mut items = vec![
+        comment("---- Response bytes ----"),
         wire_init("tx_read", None, not(id("nak")).and(id("is_read"))),
         wire_init(
             "rcmd",
@@ -258,27 +350,20 @@ pub fn module() -> Module {
                 sized(8, 1),
             ),
         ),
-        wire_init(
-            "tword",
-            bits(32),
-            Expr::Index(
-                Box::new(id("wbuf")),
-                Box::new(id("dcnt").slice(int(i64::from(word_w) + 1), int(2))),
-            ),
-        ),
+        wire_init("tword", bits(32), wbuf_at("dcnt", WORD_W + 1, 2)),
         wire_init(
             "head_byte",
             bits(8),
             cond(
-                id("tcnt").eq(sized(3, 0)),
+                tcnt_is(0),
                 byte(SYNC),
                 cond(
-                    id("tcnt").eq(sized(3, 1)),
+                    tcnt_is(1),
                     id("rcmd"),
                     cond(
-                        id("tcnt").eq(sized(3, 2)),
+                        tcnt_is(2),
                         id("seq_r"),
-                        cond(id("tcnt").eq(sized(3, 3)), id("rlen"), id("rbyte0")),
+                        cond(tcnt_is(3), id("rlen"), id("rbyte0")),
                     ),
                 ),
             ),
@@ -317,266 +402,29 @@ pub fn module() -> Module {
                 .and(id("tcnt").ne(sized(3, 0)))
                 .or(is(St::TxData)),
         ),
-    ]);
+    ];
     items.extend(crc_step("ctx", id("crc_tx"), id("tx_data")));
     items.push(assign(id("active"), not(is(St::Hunt))));
+    items
+}
 
-    // ---- the state machine ----
-    let receive = vec![chain(
+/// The state machine: one `if ... else if` over the states, in the order of a frame's life:
+/// the frame receiver, the drop of a broken frame, the check, the bus transactions, the
+/// response sender. `link_err` is a one-cycle pulse.
+fn state_machine() -> Vec<Item> {
+    let mut arms = frame_receiver();
+    arms.push((
+        id("receiving").and(id("rx_err").or(id("timeout"))),
         vec![
-            (
-                rx(St::Hunt),
-                vec![
-                    nb(id("crc_rx"), sized(16, 0xFFFF)),
-                    if_(id("rx_data").eq(byte(SYNC)), vec![go(St::Cmd)]),
-                ],
-            ),
-            (
-                rx(St::Cmd),
-                vec![
-                    nb(id("cmd_r"), id("rx_data")),
-                    nb(id("crc_rx"), id("crx_next")),
-                    go(St::Seq),
-                ],
-            ),
-            (
-                rx(St::Seq),
-                vec![
-                    nb(id("seq_r"), id("rx_data")),
-                    nb(id("crc_rx"), id("crx_next")),
-                    go(St::Len),
-                ],
-            ),
-            (
-                rx(St::Len),
-                vec![
-                    nb(id("len_r"), id("rx_data")),
-                    nb(id("crc_rx"), id("crx_next")),
-                    nb(id("pcnt"), sized(8, 0)),
-                    chain(
-                        vec![
-                            (
-                                id("rx_data").gt(sized(8, u64::from(MAX_REQUEST_LEN))),
-                                vec![
-                                    Stmt::Comment("longer than any request: drop".into()),
-                                    nb(id("link_err"), bit(true)),
-                                    go(St::Hunt),
-                                ],
-                            ),
-                            (id("rx_data").eq(sized(8, 0)), vec![go(St::CrcHi)]),
-                        ],
-                        vec![go(St::Pay)],
-                    ),
-                ],
-            ),
-            (
-                rx(St::Pay),
-                vec![
-                    nb(id("crc_rx"), id("crx_next")),
-                    nb(id("pcnt"), id("pcnt").add(sized(8, 1))),
-                    chain(
-                        vec![
-                            (
-                                id("pcnt").lt(sized(8, 4)),
-                                vec![nb(
-                                    id("addr_r"),
-                                    concat(vec![
-                                        id("rx_data"),
-                                        id("addr_r").slice(int(31), int(8)),
-                                    ]),
-                                )],
-                            ),
-                            (
-                                id("pcnt").eq(sized(8, 4)),
-                                vec![nb(id("arg_r"), id("rx_data"))],
-                            ),
-                        ],
-                        vec![nb(
-                            id("wsh"),
-                            concat(vec![id("rx_data"), id("wsh").slice(int(23), int(8))]),
-                        )],
-                    ),
-                    if_(
-                        id("pcnt").add(sized(8, 1)).eq(id("len_r")),
-                        vec![go(St::CrcHi)],
-                    ),
-                ],
-            ),
-            (
-                rx(St::CrcHi),
-                vec![nb(id("crc_hi_r"), id("rx_data")), go(St::CrcLo)],
-            ),
-            (
-                rx(St::CrcLo),
-                vec![
-                    nb(
-                        id("crc_ok"),
-                        concat(vec![id("crc_hi_r"), id("rx_data")]).eq(id("crc_rx")),
-                    ),
-                    go(St::Check),
-                ],
-            ),
-            (
-                id("receiving").and(id("rx_err").or(id("timeout"))),
-                vec![
-                    Stmt::Comment("framing error or silence inside a frame: drop it".into()),
-                    nb(id("link_err"), bit(true)),
-                    go(St::Hunt),
-                ],
-            ),
-            (
-                is(St::Check),
-                vec![chain(
-                    vec![
-                        (not(id("crc_ok")), {
-                            let mut v = respond(true, byte(NAK_CRC));
-                            v.push(nb(id("link_err"), bit(true)));
-                            v
-                        }),
-                        (
-                            id("read_ok"),
-                            vec![
-                                nb(id("nwords"), id("arg_r").slice(int(4), int(0))),
-                                nb(id("widx"), sized(5, 0)),
-                                nb(id("resp_acc"), sized(2, 0)),
-                                nb(id("last_seq"), id("seq_r")),
-                                nb(id("last_valid"), bit(true)),
-                                nb(id("m_axil_arvalid"), bit(true)),
-                                go(St::AxiAr),
-                            ],
-                        ),
-                        (id("write_ok").and(id("retry")), {
-                            let mut v = vec![Stmt::Comment(
-                                "a retried WRITE: answer again, do not execute".into(),
-                            )];
-                            v.extend(respond(false, concat(vec![sized(6, 0), id("last_resp")])));
-                            v
-                        }),
-                        (
-                            id("write_ok"),
-                            vec![
-                                nb(id("nwords"), id("dlen").slice(int(6), int(2))),
-                                nb(id("widx"), sized(5, 0)),
-                                nb(id("resp_acc"), sized(2, 0)),
-                                nb(id("last_seq"), id("seq_r")),
-                                nb(id("last_valid"), bit(true)),
-                                nb(id("m_axil_awvalid"), bit(true)),
-                                nb(id("m_axil_wvalid"), bit(true)),
-                                go(St::AxiW),
-                            ],
-                        ),
-                    ],
-                    {
-                        let mut v = respond(true, byte(NAK_BAD_REQUEST));
-                        v.push(nb(id("link_err"), bit(true)));
-                        v
-                    },
-                )],
-            ),
-            (
-                is(St::AxiW),
-                vec![
-                    if_(
-                        id("m_axil_awready"),
-                        vec![nb(id("m_axil_awvalid"), bit(false))],
-                    ),
-                    if_(
-                        id("m_axil_wready"),
-                        vec![nb(id("m_axil_wvalid"), bit(false))],
-                    ),
-                    if_(id("aw_done").and(id("w_done")), vec![go(St::AxiB)]),
-                ],
-            ),
-            (
-                is(St::AxiB).and(id("m_axil_bvalid")),
-                vec![
-                    nb(id("widx"), id("widx").add(sized(5, 1))),
-                    if_else(
-                        last_word.clone(),
-                        {
-                            let mut v = vec![nb(
-                                id("last_resp"),
-                                id("resp_acc").bit_or(id("m_axil_bresp")),
-                            )];
-                            v.extend(respond(
-                                false,
-                                concat(vec![
-                                    sized(6, 0),
-                                    id("resp_acc").bit_or(id("m_axil_bresp")),
-                                ]),
-                            ));
-                            v
-                        },
-                        vec![
-                            nb(id("resp_acc"), id("resp_acc").bit_or(id("m_axil_bresp"))),
-                            nb(id("m_axil_awvalid"), bit(true)),
-                            nb(id("m_axil_wvalid"), bit(true)),
-                            go(St::AxiW),
-                        ],
-                    ),
-                ],
-            ),
-            (
-                is(St::AxiAr).and(id("m_axil_arready")),
-                vec![nb(id("m_axil_arvalid"), bit(false)), go(St::AxiR)],
-            ),
-            (
-                is(St::AxiR).and(id("m_axil_rvalid")),
-                vec![
-                    nb(id("widx"), id("widx").add(sized(5, 1))),
-                    nb(id("resp_acc"), id("resp_acc").bit_or(id("m_axil_rresp"))),
-                    if_else(
-                        last_word,
-                        {
-                            let mut v = vec![nb(id("dcnt"), sized(7, 0))];
-                            v.extend(respond(
-                                false,
-                                concat(vec![
-                                    sized(6, 0),
-                                    id("resp_acc").bit_or(id("m_axil_rresp")),
-                                ]),
-                            ));
-                            v
-                        },
-                        vec![nb(id("m_axil_arvalid"), bit(true)), go(St::AxiAr)],
-                    ),
-                ],
-            ),
-            (
-                is(St::TxHead).and(id("tx_fire")),
-                vec![
-                    nb(id("tcnt"), id("tcnt").add(sized(3, 1))),
-                    if_(
-                        id("tcnt").eq(sized(3, 0)),
-                        vec![nb(id("crc_tx"), sized(16, 0xFFFF))],
-                    ),
-                    if_(id("tx_crc_byte"), vec![nb(id("crc_tx"), id("ctx_next"))]),
-                    if_(
-                        id("tcnt").eq(sized(3, 4)),
-                        vec![
-                            nb(id("dcnt"), sized(7, 0)),
-                            if_else(id("tx_read"), vec![go(St::TxData)], vec![go(St::TxCrcHi)]),
-                        ],
-                    ),
-                ],
-            ),
-            (
-                is(St::TxData).and(id("tx_fire")),
-                vec![
-                    nb(id("crc_tx"), id("ctx_next")),
-                    nb(id("dcnt"), id("dcnt").add(sized(7, 1))),
-                    if_(
-                        id("dcnt").add(sized(7, 1)).eq(id("dbytes")),
-                        vec![go(St::TxCrcHi)],
-                    ),
-                ],
-            ),
-            (is(St::TxCrcHi).and(id("tx_fire")), vec![go(St::TxCrcLo)]),
-            (is(St::TxCrcLo).and(id("tx_fire")), vec![go(St::Hunt)]),
+            Stmt::Comment("framing error or silence inside a frame: drop it".into()),
+            nb(id("link_err"), bit(true)),
+            go(St::Hunt),
         ],
-        vec![],
-    )];
-    items.extend([
+    ));
+    arms.push(frame_check());
+    arms.extend(bus_transaction());
+    arms.extend(response_sender());
+    vec![
         comment("---- The state machine (see docs/uart-protocol.md) ----"),
         always(vec![
             nb(id("link_err"), bit(false)),
@@ -589,9 +437,247 @@ pub fn module() -> Module {
                     nb(id("m_axil_arvalid"), bit(false)),
                     nb(id("last_valid"), bit(false)),
                 ],
-                receive,
+                vec![chain(arms, vec![])],
             ),
         ]),
+    ]
+}
+
+/// The frame receiver's arms: SYNC hunt, the header bytes (CMD, SEQ, LEN: a LEN larger than any
+/// request drops the frame), the payload, the two CRC bytes (the second sets `crc_ok`).
+fn frame_receiver() -> Vec<(Expr, Vec<Stmt>)> {
+    // A header byte: stored, folded into the CRC; then the next state.
+    let header = |r: &str, next: Vec<Stmt>| {
+        let mut v = vec![nb(id(r), id("rx_data")), nb(id("crc_rx"), id("crx_next"))];
+        v.extend(next);
+        v
+    };
+    let after_len = vec![
+        nb(id("pcnt"), sized(8, 0)),
+        chain(
+            vec![
+                (
+                    id("rx_data").gt(sized(8, u64::from(MAX_REQUEST_LEN))),
+                    vec![
+                        Stmt::Comment("longer than any request: drop".into()),
+                        nb(id("link_err"), bit(true)),
+                        go(St::Hunt),
+                    ],
+                ),
+                (id("rx_data").eq(sized(8, 0)), vec![go(St::CrcHi)]),
+            ],
+            vec![go(St::Pay)],
+        ),
+    ];
+    vec![
+        (
+            rx(St::Hunt),
+            vec![
+                nb(id("crc_rx"), sized(16, 0xFFFF)),
+                if_(id("rx_data").eq(byte(SYNC)), vec![go(St::Cmd)]),
+            ],
+        ),
+        (rx(St::Cmd), header("cmd_r", vec![go(St::Seq)])),
+        (rx(St::Seq), header("seq_r", vec![go(St::Len)])),
+        (rx(St::Len), header("len_r", after_len)),
+        (rx(St::Pay), payload_byte()),
+        (
+            rx(St::CrcHi),
+            vec![nb(id("crc_hi_r"), id("rx_data")), go(St::CrcLo)],
+        ),
+        (
+            rx(St::CrcLo),
+            vec![
+                nb(
+                    id("crc_ok"),
+                    concat(vec![id("crc_hi_r"), id("rx_data")]).eq(id("crc_rx")),
+                ),
+                go(St::Check),
+            ],
+        ),
+    ]
+}
+
+/// A payload byte: the address (4 bytes, little-endian, shifted in from the top), ARG, then a
+/// WRITE's data (shifted into `wsh`; the word buffer takes every fourth byte with it).
+fn payload_byte() -> Vec<Stmt> {
+    // Shift the byte in from the top of `r` (of `width` bits).
+    let shift_in = |r: &str, width: i64| {
+        nb(
+            id(r),
+            concat(vec![id("rx_data"), id(r).slice(int(width - 1), int(8))]),
+        )
+    };
+    vec![
+        nb(id("crc_rx"), id("crx_next")),
+        nb(id("pcnt"), id("pcnt").add(sized(8, 1))),
+        chain(
+            vec![
+                (id("pcnt").lt(sized(8, 4)), vec![shift_in("addr_r", 32)]),
+                (
+                    id("pcnt").eq(sized(8, 4)),
+                    vec![nb(id("arg_r"), id("rx_data"))],
+                ),
+            ],
+            vec![shift_in("wsh", 24)],
+        ),
+        if_(
+            id("pcnt").add(sized(8, 1)).eq(id("len_r")),
+            vec![go(St::CrcHi)],
+        ),
+    ]
+}
+
+/// The check, the cycle after the last CRC byte: a bad CRC answers NAK_CRC; a good READ or
+/// WRITE starts its burst (and becomes the last executed frame); a retried WRITE is answered
+/// with the stored response; anything else answers NAK_BAD_REQUEST.
+fn frame_check() -> (Expr, Vec<Stmt>) {
+    // Start a burst of `nwords` words: raise the valids, go to the first bus state.
+    let start = |nwords: Expr, valids: &[&str], st: St| {
+        let mut v = vec![
+            nb(id("nwords"), nwords),
+            nb(id("widx"), sized(5, 0)),
+            nb(id("resp_acc"), sized(2, 0)),
+            nb(id("last_seq"), id("seq_r")),
+            nb(id("last_valid"), bit(true)),
+        ];
+        v.extend(valids.iter().map(|n| nb(id(n), bit(true))));
+        v.push(go(st));
+        v
+    };
+    let mut retry = vec![Stmt::Comment(
+        "a retried WRITE: answer again, do not execute".into(),
+    )];
+    retry.extend(respond(false, resp_byte(id("last_resp"))));
+    (
+        is(St::Check),
+        vec![chain(
+            vec![
+                (not(id("crc_ok")), nak(NAK_CRC)),
+                (
+                    id("read_ok"),
+                    start(
+                        id("arg_r").slice(int(4), int(0)),
+                        &["m_axil_arvalid"],
+                        St::AxiAr,
+                    ),
+                ),
+                (id("write_ok").and(id("retry")), retry),
+                (
+                    id("write_ok"),
+                    start(
+                        id("dlen").slice(int(6), int(2)),
+                        &["m_axil_awvalid", "m_axil_wvalid"],
+                        St::AxiW,
+                    ),
+                ),
+            ],
+            nak(NAK_BAD_REQUEST),
+        )],
+    )
+}
+
+/// The bus transaction's arms, one word at a time: a write holds AWVALID/WVALID until each is
+/// accepted, then takes B; a read holds ARVALID until accepted, then takes R (into the word
+/// buffer). After the last word the response starts with the burst's accumulated RESP.
+fn bus_transaction() -> Vec<(Expr, Vec<Stmt>)> {
+    let mut write_done = vec![nb(id("last_resp"), acc_resp("m_axil_bresp"))];
+    write_done.extend(respond(false, resp_byte(acc_resp("m_axil_bresp"))));
+    let mut read_done = vec![nb(id("dcnt"), sized(7, 0))];
+    read_done.extend(respond(false, resp_byte(acc_resp("m_axil_rresp"))));
+    vec![
+        (
+            is(St::AxiW),
+            vec![
+                if_(
+                    id("m_axil_awready"),
+                    vec![nb(id("m_axil_awvalid"), bit(false))],
+                ),
+                if_(
+                    id("m_axil_wready"),
+                    vec![nb(id("m_axil_wvalid"), bit(false))],
+                ),
+                if_(id("aw_done").and(id("w_done")), vec![go(St::AxiB)]),
+            ],
+        ),
+        (
+            is(St::AxiB).and(id("m_axil_bvalid")),
+            vec![
+                nb(id("widx"), id("widx").add(sized(5, 1))),
+                if_else(
+                    last_word(),
+                    write_done,
+                    vec![
+                        nb(id("resp_acc"), acc_resp("m_axil_bresp")),
+                        nb(id("m_axil_awvalid"), bit(true)),
+                        nb(id("m_axil_wvalid"), bit(true)),
+                        go(St::AxiW),
+                    ],
+                ),
+            ],
+        ),
+        (
+            is(St::AxiAr).and(id("m_axil_arready")),
+            vec![nb(id("m_axil_arvalid"), bit(false)), go(St::AxiR)],
+        ),
+        (
+            is(St::AxiR).and(id("m_axil_rvalid")),
+            vec![
+                nb(id("widx"), id("widx").add(sized(5, 1))),
+                nb(id("resp_acc"), acc_resp("m_axil_rresp")),
+                if_else(
+                    last_word(),
+                    read_done,
+                    vec![nb(id("m_axil_arvalid"), bit(true)), go(St::AxiAr)],
+                ),
+            ],
+        ),
+    ]
+}
+
+/// The response sender's arms: the head bytes (`tcnt`; the CRC starts after SYNC), a READ's
+/// data bytes (`dcnt`), the two CRC bytes, back to hunting.
+fn response_sender() -> Vec<(Expr, Vec<Stmt>)> {
+    let sent = |st: St| is(st).and(id("tx_fire"));
+    vec![
+        (
+            sent(St::TxHead),
+            vec![
+                nb(id("tcnt"), id("tcnt").add(sized(3, 1))),
+                if_(
+                    id("tcnt").eq(sized(3, 0)),
+                    vec![nb(id("crc_tx"), sized(16, 0xFFFF))],
+                ),
+                if_(id("tx_crc_byte"), vec![nb(id("crc_tx"), id("ctx_next"))]),
+                if_(
+                    id("tcnt").eq(sized(3, 4)),
+                    vec![
+                        nb(id("dcnt"), sized(7, 0)),
+                        if_else(id("tx_read"), vec![go(St::TxData)], vec![go(St::TxCrcHi)]),
+                    ],
+                ),
+            ],
+        ),
+        (
+            sent(St::TxData),
+            vec![
+                nb(id("crc_tx"), id("ctx_next")),
+                nb(id("dcnt"), id("dcnt").add(sized(7, 1))),
+                if_(
+                    id("dcnt").add(sized(7, 1)).eq(id("dbytes")),
+                    vec![go(St::TxCrcHi)],
+                ),
+            ],
+        ),
+        (sent(St::TxCrcHi), vec![go(St::TxCrcLo)]),
+        (sent(St::TxCrcLo), vec![go(St::Hunt)]),
+    ]
+}
+
+/// The inter-byte timer: cycles since the last byte while a frame is coming in (`timeout` at
+/// TIMEOUT - 1).
+fn idle_timer() -> Vec<Item> {
+    vec![
         comment("Inter-byte timeout: cycles since the last byte while a frame is coming in."),
         always(vec![if_else(
             id("rst").or(not(id("receiving"))).or(id("rx_valid")),
@@ -601,6 +687,13 @@ pub fn module() -> Module {
                 vec![nb(id("idle_cnt"), id("idle_cnt").add(sized(1, 1)))],
             )],
         )]),
+    ]
+}
+
+/// The word buffer's write port: a WRITE's data words as their fourth byte arrives, a READ's
+/// results as R fires.
+fn word_buffer() -> Vec<Item> {
+    vec![
         comment("Word buffer: a WRITE's data as it arrives, a READ's results as they return."),
         always(vec![
             if_(
@@ -608,27 +701,20 @@ pub fn module() -> Module {
                     .and(id("pcnt").gt(sized(8, 4)))
                     .and(id("pidx").slice(int(1), int(0)).eq(sized(2, 3))),
                 vec![nb(
-                    Expr::Index(
-                        Box::new(id("wbuf")),
-                        Box::new(id("pidx").slice(int(i64::from(word_w) + 1), int(2))),
-                    ),
+                    wbuf_at("pidx", WORD_W + 1, 2),
                     concat(vec![id("rx_data"), id("wsh")]),
                 )],
             ),
             if_(
                 is(St::AxiR).and(id("m_axil_rvalid")),
-                vec![nb(
-                    Expr::Index(
-                        Box::new(id("wbuf")),
-                        Box::new(id("widx").slice(int(i64::from(word_w) - 1), int(0))),
-                    ),
-                    id("m_axil_rdata"),
-                )],
+                vec![nb(wbuf_at("widx", WORD_W - 1, 0), id("m_axil_rdata"))],
             ),
         ]),
-    ]);
+    ]
+}
 
-    let ports = vec![
+fn ports() -> Vec<Port> {
+    vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
         input("rx_data", bits(8), "from the UART receiver"),
@@ -660,24 +746,5 @@ pub fn module() -> Module {
             "a frame is being received, executed or answered",
         ),
         output_reg("link_err", None, "one cycle per NAK sent or frame dropped"),
-    ];
-    Module {
-        name: BRIDGE.into(),
-        doc: vec![
-            "UART-to-AXI4-Lite bridge: request frames (SYNC CMD SEQ LEN PAYLOAD CRC16) in, one"
-                .into(),
-            "AXI4-Lite transaction per word, one response frame out. Executes a request only"
-                .into(),
-            "after its CRC matched; a WRITE repeating the last SEQ is answered, not re-executed."
-                .into(),
-            "See docs/uart-protocol.md.".into(),
-        ],
-        params: vec![param(
-            "TIMEOUT",
-            DEFAULT_TIMEOUT,
-            "cycles of silence that drop a frame in progress",
-        )],
-        ports,
-        items: hoist(items),
-    }
+    ]
 }

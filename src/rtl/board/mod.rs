@@ -96,33 +96,65 @@ pub fn module(p: &BoardParams) -> Module {
     let engine_ports = super::engine::axil::axil_ports(true);
     // The core clock: the oscillator itself, or the PLL's output.
     let clk = if p.pll.is_some() { "clk_core" } else { "clk" };
-    let clocked = |body: Vec<Stmt>| Item::Always {
+    let mut items = p.pll.as_ref().map(pll_clock).unwrap_or_default();
+    items.extend(reset(p, clk));
+    items.extend(status_leds(clk));
+    items.extend(uart(clk));
+    items.extend(bridge(clk, &engine_ports));
+    items.extend(led_pins(p));
+    items.extend(engine(clk, &engine_ports));
+    Module {
+        name: BOARD_TOP.into(),
+        doc: doc(p),
+        params: params(p),
+        ports: ports(p),
+        items: hoist(items),
+    }
+}
+
+/// An `always @(posedge clk)` block on the core clock `clk`.
+fn clocked(clk: &str, body: Vec<Stmt>) -> Item {
+    Item::Always {
         clock: clk.into(),
         body,
-    };
+    }
+}
+
+/// The clock module: the PLL from the oscillator `clk` to `clk_core`, its lock `pll_locked`.
+fn pll_clock(pll: &Pll) -> Vec<Item> {
+    vec![
+        comment("---- Core clock: the PLL ----"),
+        wire("clk_core", None),
+        wire("pll_locked", None),
+        Item::Instance(Instance {
+            module: clock::module_name(pll).into(),
+            name: "u_clock".into(),
+            params: vec![],
+            ports: vec![
+                ("clk_osc".into(), id("clk")),
+                ("clk".into(), id("clk_core")),
+                ("locked".into(), id("pll_locked")),
+            ],
+        }),
+    ]
+}
+
+/// The reset: the button's (and with a PLL the lock's) 2-flop synchroniser, held while pressed
+/// (or unlocked), stretched by 15 cycles in `rst_cnt`; `rst` a register.
+fn reset(p: &BoardParams, clk: &str) -> Vec<Item> {
     let mut items = vec![];
-    if let Some(pll) = &p.pll {
+    if p.pll.is_some() {
         items.extend([
-            comment("---- Core clock: the PLL ----"),
-            wire("clk_core", None),
-            wire("pll_locked", None),
-            Item::Instance(Instance {
-                module: clock::module_name(pll).into(),
-                name: "u_clock".into(),
-                params: vec![],
-                ports: vec![
-                    ("clk_osc".into(), id("clk")),
-                    ("clk".into(), id("clk_core")),
-                    ("locked".into(), id("pll_locked")),
-                ],
-            }),
             comment("---- Reset: button and PLL lock synchronisers and a 15-cycle stretch ----"),
             reg("lock_meta", None),
             reg("lock_sync", None),
-            clocked(vec![
-                nb(id("lock_meta"), id("pll_locked")),
-                nb(id("lock_sync"), id("lock_meta")),
-            ]),
+            clocked(
+                clk,
+                vec![
+                    nb(id("lock_meta"), id("pll_locked")),
+                    nb(id("lock_sync"), id("lock_meta")),
+                ],
+            ),
         ]);
     } else {
         items.push(comment(
@@ -135,6 +167,13 @@ pub fn module(p: &BoardParams) -> Module {
     } else {
         id("btn_pressed")
     };
+    let button = if p.button {
+        id("btn")
+    } else {
+        // No button: the level of a released one.
+        cond(id("BTN_ACTIVE_LOW").ne(int(0)), bit(true), bit(false))
+    };
+    let cnt_full = || Expr::Unary(UnOp::RedAnd, Box::new(id("rst_cnt")));
     items.extend([
         reg("btn_meta", None),
         reg("btn_sync", None),
@@ -149,41 +188,44 @@ pub fn module(p: &BoardParams) -> Module {
                 id("btn_sync"),
             ),
         ),
-        clocked(vec![
-            nb(
-                id("btn_meta"),
-                if p.button {
-                    id("btn")
-                } else {
-                    // No button: the level of a released one.
-                    cond(id("BTN_ACTIVE_LOW").ne(int(0)), bit(true), bit(false))
-                },
-            ),
-            nb(id("btn_sync"), id("btn_meta")),
-            if_else(
-                hold,
-                vec![nb(id("rst_cnt"), sized(4, 0))],
-                vec![if_(
-                    not(Expr::Unary(UnOp::RedAnd, Box::new(id("rst_cnt")))),
-                    vec![nb(id("rst_cnt"), id("rst_cnt").add(sized(4, 1)))],
-                )],
-            ),
-            nb(
-                id("rst"),
-                not(Expr::Unary(UnOp::RedAnd, Box::new(id("rst_cnt")))),
-            ),
-        ]),
+        clocked(
+            clk,
+            vec![
+                nb(id("btn_meta"), button),
+                nb(id("btn_sync"), id("btn_meta")),
+                if_else(
+                    hold,
+                    vec![nb(id("rst_cnt"), sized(4, 0))],
+                    vec![if_(
+                        not(cnt_full()),
+                        vec![nb(id("rst_cnt"), id("rst_cnt").add(sized(4, 1)))],
+                    )],
+                ),
+                nb(id("rst"), not(cnt_full())),
+            ],
+        ),
+    ]);
+    items
+}
+
+/// The heartbeat counter, the sticky link-error flag and the three status bits `led_status`
+/// (link active, heartbeat, link error).
+fn status_leds(clk: &str) -> Vec<Item> {
+    vec![
         comment("---- Heartbeat and status LEDs ----"),
         reg("hb_cnt", w("HEARTBEAT_W")),
         reg("err_seen", None),
-        clocked(vec![
-            nb(id("hb_cnt"), id("hb_cnt").add(sized(1, 1))),
-            if_else(
-                id("rst"),
-                vec![nb(id("err_seen"), bit(false))],
-                vec![if_(id("link_err"), vec![nb(id("err_seen"), bit(true))])],
-            ),
-        ]),
+        clocked(
+            clk,
+            vec![
+                nb(id("hb_cnt"), id("hb_cnt").add(sized(1, 1))),
+                if_else(
+                    id("rst"),
+                    vec![nb(id("err_seen"), bit(false))],
+                    vec![if_(id("link_err"), vec![nb(id("err_seen"), bit(true))])],
+                ),
+            ],
+        ),
         wire_init(
             "led_status",
             bits(3),
@@ -193,6 +235,22 @@ pub fn module(p: &BoardParams) -> Module {
                 id("err_seen"),
             ]),
         ),
+    ]
+}
+
+/// The UART receiver and transmitter on the pins, and the nets to the bridge.
+fn uart(clk: &str) -> Vec<Item> {
+    let instance = |module: &str, name: &str, ports: [(&str, &str); 4]| {
+        let mut conns = vec![("clk".to_string(), id(clk)), ("rst".to_string(), id("rst"))];
+        conns.extend(ports.map(|(port, net)| (port.to_string(), id(net))));
+        Item::Instance(Instance {
+            module: module.into(),
+            name: name.into(),
+            params: vec![("CLKS_PER_BIT".into(), id("CLKS_PER_BIT"))],
+            ports: conns,
+        })
+    };
+    vec![
         comment("---- UART ----"),
         wire("rx_data", bits(8)),
         wire("rx_valid", None),
@@ -202,34 +260,33 @@ pub fn module(p: &BoardParams) -> Module {
         wire("tx_ready", None),
         wire("bridge_active", None),
         wire("link_err", None),
-        Item::Instance(Instance {
-            module: uart::RX.into(),
-            name: "u_rx".into(),
-            params: vec![("CLKS_PER_BIT".into(), id("CLKS_PER_BIT"))],
-            ports: vec![
-                ("clk".into(), id(clk)),
-                ("rst".into(), id("rst")),
-                ("rx".into(), id("uart_rx")),
-                ("data".into(), id("rx_data")),
-                ("valid".into(), id("rx_valid")),
-                ("frame_err".into(), id("rx_err")),
+        instance(
+            uart::RX,
+            "u_rx",
+            [
+                ("rx", "uart_rx"),
+                ("data", "rx_data"),
+                ("valid", "rx_valid"),
+                ("frame_err", "rx_err"),
             ],
-        }),
-        Item::Instance(Instance {
-            module: uart::TX.into(),
-            name: "u_tx".into(),
-            params: vec![("CLKS_PER_BIT".into(), id("CLKS_PER_BIT"))],
-            ports: vec![
-                ("clk".into(), id(clk)),
-                ("rst".into(), id("rst")),
-                ("data".into(), id("tx_data")),
-                ("valid".into(), id("tx_valid")),
-                ("ready".into(), id("tx_ready")),
-                ("tx".into(), id("uart_tx")),
+        ),
+        instance(
+            uart::TX,
+            "u_tx",
+            [
+                ("data", "tx_data"),
+                ("valid", "tx_valid"),
+                ("ready", "tx_ready"),
+                ("tx", "uart_tx"),
             ],
-        }),
-        comment("---- Bridge: frames to AXI4-Lite ----"),
-    ]);
+        ),
+    ]
+}
+
+/// The bridge, its AXI4-Lite master on the nets `s_axil_*` (the engine's slave ports, PROT
+/// aside), its inter-byte timeout `TIMEOUT_CHARS` characters.
+fn bridge(clk: &str, engine_ports: &[Port]) -> Vec<Item> {
+    let mut items = vec![comment("---- Bridge: frames to AXI4-Lite ----")];
     // The AXI nets between the bridge (m_axil_*) and the engine (s_axil_*).
     for port in engine_ports.iter().filter(|p| !p.name.ends_with("prot")) {
         items.push(wire(&port.name, port.width.clone()));
@@ -254,7 +311,12 @@ pub fn module(p: &BoardParams) -> Module {
         )],
         ports: bridge_ports,
     }));
-    // LED pins: the status bits first, the others off.
+    items
+}
+
+/// The LED pins: the status bits first, the others off (the unused status bits waived).
+fn led_pins(p: &BoardParams) -> Vec<Item> {
+    let mut items = vec![];
     for i in 0..p.leds {
         let target = if p.leds == 1 {
             id("led")
@@ -275,88 +337,95 @@ pub fn module(p: &BoardParams) -> Module {
             items: vec![wire_init("led_unused", None, red_or(id("led_status")))],
         });
     }
-    items.push(comment("---- The engine ----"));
-    let mut engine_conns = vec![("clk".to_string(), id(clk)), ("rst".to_string(), id("rst"))];
-    for port in &engine_ports {
+    items
+}
+
+/// The engine on the core clock and `rst`, its PROT inputs tied to 0.
+fn engine(clk: &str, engine_ports: &[Port]) -> Vec<Item> {
+    let mut conns = vec![("clk".to_string(), id(clk)), ("rst".to_string(), id("rst"))];
+    for port in engine_ports {
         let e = if port.name.ends_with("prot") {
             sized(3, 0)
         } else {
             id(&port.name)
         };
-        engine_conns.push((port.name.clone(), e));
+        conns.push((port.name.clone(), e));
     }
-    items.push(Item::Instance(Instance {
-        module: ENGINE_TOP.into(),
-        name: "u_engine".into(),
-        params: vec![],
-        ports: engine_conns,
-    }));
+    vec![
+        comment("---- The engine ----"),
+        Item::Instance(Instance {
+            module: ENGINE_TOP.into(),
+            name: "u_engine".into(),
+            params: vec![],
+            ports: conns,
+        }),
+    ]
+}
 
-    Module {
-        name: BOARD_TOP.into(),
-        doc: vec![
-            "Board top: reset button synchroniser, UART 8N1 at clk / CLKS_PER_BIT baud, the".into(),
-            "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,"
-                .into(),
-            match &p.pll {
-                None => {
-                    "link error (sticky until reset). One clock domain, the board's oscillator."
-                        .into()
-                }
-                Some(pll) => format!(
-                    "link error (sticky until reset). One clock domain, clk_core: the {} output \
-                     ({} MHz from {} MHz), reset until it locks.",
-                    pll.kind.primitive(),
-                    clock::mhz_text(pll.output_mhz()),
-                    clock::mhz_text(pll.input_mhz())
-                ),
-            },
-        ],
-        params: [
-            Some(param(
-                "CLKS_PER_BIT",
-                i64::from(p.clks_per_bit),
-                "clk / baud, at least 4",
-            )),
-            Some(param(
-                "BTN_ACTIVE_LOW",
-                i64::from(p.btn_active_low),
-                "1: the reset button reads 0 when pressed",
-            )),
-            (p.leds > 0).then(|| {
-                param(
-                    "LED_ACTIVE_LOW",
-                    i64::from(p.led_active_low),
-                    "1: an LED lights when its pin is 0",
-                )
-            }),
-            Some(param(
-                "HEARTBEAT_W",
-                i64::from(p.heartbeat_w),
-                "the heartbeat LED toggles every 2^(HEARTBEAT_W-1) cycles",
-            )),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        ports: {
-            let mut ports = vec![input("clk", None, "the board's oscillator")];
-            if p.button {
-                ports.push(input("btn", None, "reset button (asynchronous)"));
+fn doc(p: &BoardParams) -> Vec<String> {
+    vec![
+        "Board top: reset button synchroniser, UART 8N1 at clk / CLKS_PER_BIT baud, the".into(),
+        "frame bridge (docs/uart-protocol.md) and the engine; LEDs: heartbeat, link active,".into(),
+        match &p.pll {
+            None => {
+                "link error (sticky until reset). One clock domain, the board's oscillator.".into()
             }
-            ports.push(input("uart_rx", None, "from the host (asynchronous)"));
-            ports.push(output("uart_tx", None, "to the host"));
-            if p.leds > 0 {
-                ports.push(output(
-                    "led",
-                    bits(p.leds),
-                    "[0] link error, [1] heartbeat, [2] link active, others off",
-                ));
-            }
-            ports
+            Some(pll) => format!(
+                "link error (sticky until reset). One clock domain, clk_core: the {} output \
+                 ({} MHz from {} MHz), reset until it locks.",
+                pll.kind.primitive(),
+                clock::mhz_text(pll.output_mhz()),
+                clock::mhz_text(pll.input_mhz())
+            ),
         },
-        items: hoist(items),
+    ]
+}
+
+fn params(p: &BoardParams) -> Vec<Param> {
+    [
+        Some(param(
+            "CLKS_PER_BIT",
+            i64::from(p.clks_per_bit),
+            "clk / baud, at least 4",
+        )),
+        Some(param(
+            "BTN_ACTIVE_LOW",
+            i64::from(p.btn_active_low),
+            "1: the reset button reads 0 when pressed",
+        )),
+        (p.leds > 0).then(|| {
+            param(
+                "LED_ACTIVE_LOW",
+                i64::from(p.led_active_low),
+                "1: an LED lights when its pin is 0",
+            )
+        }),
+        Some(param(
+            "HEARTBEAT_W",
+            i64::from(p.heartbeat_w),
+            "the heartbeat LED toggles every 2^(HEARTBEAT_W-1) cycles",
+        )),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn ports(p: &BoardParams) -> Vec<Port> {
+    let mut ports = vec![input("clk", None, "the board's oscillator")];
+    if p.button {
+        ports.push(input("btn", None, "reset button (asynchronous)"));
     }
+    ports.push(input("uart_rx", None, "from the host (asynchronous)"));
+    ports.push(output("uart_tx", None, "to the host"));
+    if p.leds > 0 {
+        ports.push(output(
+            "led",
+            bits(p.leds),
+            "[0] link error, [1] heartbeat, [2] link active, others off",
+        ));
+    }
+    ports
 }
 
 /// Every module of the board design of `cfg`, leaves first: the engine's, the UART, the bridge

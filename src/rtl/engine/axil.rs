@@ -24,13 +24,16 @@
 //! - Errors: an unmapped, misaligned or wrong-direction access answers SLVERR with
 //!   `bus_code = BusAddress`; PSUM_SELECT out of range SLVERR/PsumRange; INSTR_HI into a full
 //!   queue SLVERR/QueueOverflow. A SLVERR access has no other effect; a SLVERR read returns 0.
+//!
+//! The builder follows the hardware: the write path (`write_channels`, `write_decode`,
+//! `write_response`, `write_effects`), the PSUM snapshot (`psum_snapshot`), the read path and
+//! its register-file multiplexer (`read_channel`, `read_mux`, `read_value`) and the error
+//! report (`bus_errors`), each returning its part of the module in the generated order.
 
-use crate::config::Config;
+use crate::config::{Config, Geometry};
 use crate::isa::ErrorCode;
 use crate::regs::{self, Access, Register, Value, PSUM_DATA_BASE, REGISTERS, SBUF_BASE};
 use crate::verilog::*;
-
-use crate::config::Geometry;
 
 fn code(e: ErrorCode) -> Expr {
     sized(8, e as u64)
@@ -137,48 +140,81 @@ fn read_value(cfg: &Config, r: &Register) -> Expr {
     }
 }
 
+/// The low `width` bits of field `field` of write-only register `reg` in the write data `wd`.
+fn wfield_low(reg: &str, field: &str, width: u32) -> Expr {
+    let f = regs::reg(reg).field(field);
+    assert!(width <= f.width);
+    bits_of(id("wd"), f.lsb, width)
+}
+
+/// Field `field` of write-only register `reg` in the write data `wd`.
+fn wfield(reg: &str, field: &str) -> Expr {
+    wfield_low(reg, field, regs::reg(reg).field(field).width)
+}
+
+/// The OR of the named 1-bit nets (0 when there are none).
+fn any(names: Vec<String>) -> Expr {
+    names
+        .into_iter()
+        .map(|n| id(&n))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or_else(|| bit(false))
+}
+
+/// The registers of one access kind, in table order.
+fn registers(access: Access) -> Vec<&'static Register> {
+    REGISTERS.iter().filter(|r| r.access == access).collect()
+}
+
+/// Bits of the snapshot's column index in the PSUM window (address bits 3 and up): the
+/// columns rounded up to a power of two.
+fn col_bits(g: &Geometry) -> u32 {
+    g.cols.next_power_of_two().trailing_zeros()
+}
+
+/// OKAY or SLVERR.
+fn resp(ok: Expr) -> Expr {
+    cond(
+        ok,
+        sized(2, u64::from(regs::RESP_OKAY)),
+        sized(2, u64::from(regs::RESP_SLVERR)),
+    )
+}
+
 pub fn module(cfg: &Config) -> Module {
     let g = Geometry::new(cfg);
-    let wfield = |reg: &str, field: &str| {
-        let f = regs::reg(reg).field(field);
-        bits_of(id("wd"), f.lsb, f.width)
-    };
-    // The low `width` bits of a write field.
-    let wfield_low = |reg: &str, field: &str, width: u32| {
-        let f = regs::reg(reg).field(field);
-        assert!(width <= f.width);
-        bits_of(id("wd"), f.lsb, width)
-    };
-    let ro: Vec<&Register> = REGISTERS
-        .iter()
-        .filter(|r| r.access == Access::ReadOnly)
-        .collect();
-    let wo: Vec<&Register> = REGISTERS
-        .iter()
-        .filter(|r| r.access == Access::WriteOnly)
-        .collect();
-    let any = |names: Vec<String>| -> Expr {
-        names
-            .into_iter()
-            .map(|n| id(&n))
-            .reduce(|a, b| a.or(b))
-            .unwrap_or_else(|| bit(false))
-    };
-    let sbuf_size = (regs::window("SBUF").size)(cfg);
-    // The PSUM snapshot window: column index in address bits 11..3, word in bit 2.
-    let col_bits_np2 = g.cols.next_power_of_two().trailing_zeros();
-
-    // A write is performed once both beats are here, a PSUM_SELECT once the previous snapshot
-    // is captured, and (packed SBUF) any write once the SBUF has stored the last word.
-    let mut do_write = id("aw_held")
-        .or(id("aw_fire"))
-        .and(id("w_held").or(id("w_fire")))
-        .and(not(id("wa_psum_select").and(id("psel_busy"))));
-    if g.sbuf_packed {
-        do_write = do_write.and(not(id("sb_wbusy")));
+    let mut items = write_channels();
+    items.extend(write_decode(cfg, &g));
+    items.extend(write_response());
+    items.extend(write_effects(&g));
+    items.extend(psum_snapshot(&g));
+    items.extend(read_channel(cfg, &g));
+    items.extend(bus_errors());
+    Module {
+        name: "systolic_axil".into(),
+        doc: vec![
+            "AXI4-Lite slave: register map of src/regs.rs (docs/registers.md), instruction push,"
+                .into(),
+            "SBUF write window, PSUM snapshot. Write: effect at the edge that completes AW+W,"
+                .into(),
+            "B next cycle; read: data captured when AR is accepted, R next cycle. SLVERR for"
+                .into(),
+            "unmapped/misaligned/wrong-direction accesses, reported to the sequencer.".into(),
+        ],
+        params: vec![],
+        ports: ports(&g),
+        items: hoist(items),
     }
-    let mut items = vec![comment("---- Write channels: AW and W in any order ----")];
-    items.extend([
+}
+
+/// The write channels: AW and W accepted in any order (`aw_fire`, `w_fire`), a beat that
+/// arrives alone held (`aw_held`, `w_held` and their registers); `wa`, `wd`, `ws` the address,
+/// data and strobes of the write, held or arriving.
+fn write_channels() -> Vec<Item> {
+    // The held register when the beat was held, else the channel.
+    let held = |flag: &str, r: &str, channel: &str| cond(id(flag), id(r), id(channel));
+    vec![
+        comment("---- Write channels: AW and W in any order ----"),
         reg("aw_held", None),
         reg("aw_addr_r", bits(32)),
         reg("w_held", None),
@@ -201,34 +237,39 @@ pub fn module(cfg: &Config) -> Module {
         wire_init(
             "wa",
             bits(32),
-            cond(id("aw_held"), id("aw_addr_r"), id("s_axil_awaddr")),
+            held("aw_held", "aw_addr_r", "s_axil_awaddr"),
         ),
-        wire_init(
-            "wd",
-            bits(32),
-            cond(id("w_held"), id("w_data_r"), id("s_axil_wdata")),
-        ),
-        wire_init(
-            "ws",
-            bits(4),
-            cond(id("w_held"), id("w_strb_r"), id("s_axil_wstrb")),
-        ),
+        wire_init("wd", bits(32), held("w_held", "w_data_r", "s_axil_wdata")),
+        wire_init("ws", bits(4), held("w_held", "w_strb_r", "s_axil_wstrb")),
         Item::Blank,
         comment("Write address decode (from the register table)."),
-    ]);
-    for r in &wo {
-        items.push(wire_init(
-            &hit_name("wa", r),
-            None,
-            id("wa").eq(sized(32, u64::from(r.offset))),
-        ));
+    ]
+}
+
+/// The write decoder (from the register table): one hit per write-only register (`wa_*`), the
+/// SBUF window (`wa_sbuf`), the write's error code (`w_code`, `w_ok`), and when it is performed:
+/// `do_write` (both beats here, an earlier snapshot captured, with a packed SBUF its last word
+/// stored) and `w_act` (performed without error).
+fn write_decode(cfg: &Config, g: &Geometry) -> Vec<Item> {
+    let wo = registers(Access::WriteOnly);
+    let sbuf_size = (regs::window("SBUF").size)(cfg);
+    let mut items: Vec<Item> = wo
+        .iter()
+        .map(|r| {
+            wire_init(
+                &hit_name("wa", r),
+                None,
+                id("wa").eq(sized(32, u64::from(r.offset))),
+            )
+        })
+        .collect();
+    let mut do_write = id("aw_held")
+        .or(id("aw_fire"))
+        .and(id("w_held").or(id("w_fire")))
+        .and(not(id("wa_psum_select").and(id("psel_busy"))));
+    if g.sbuf_packed {
+        do_write = do_write.and(not(id("sb_wbusy")));
     }
-    let psum_window = |a: &str| {
-        bits_of(id(a), 12, 20)
-            .eq(sized(20, u64::from(PSUM_DATA_BASE >> 12)))
-            .and(bits_of(id(a), 3, 9).lt(sized(9, u64::from(g.cols))))
-            .and(bits_of(id(a), 0, 2).eq(sized(2, 0)))
-    };
     items.extend([
         wire_init(
             "wa_sbuf",
@@ -274,6 +315,14 @@ pub fn module(cfg: &Config) -> Module {
         wire_init("psel_busy", None, id("rd_valid").or(id("rd_out"))),
         wire_init("do_write", None, do_write),
         wire_init("w_act", None, id("do_write").and(id("w_ok"))),
+    ]);
+    items
+}
+
+/// The write's handshake registers (held beats, BVALID until BREADY), BRESP, and the low
+/// instruction word `instr_lo` (an INSTR_LO write).
+fn write_response() -> Vec<Item> {
+    vec![
         always(vec![if_else(
             id("rst"),
             vec![
@@ -312,14 +361,7 @@ pub fn module(cfg: &Config) -> Module {
             ),
             if_(
                 id("do_write"),
-                vec![nb(
-                    id("s_axil_bresp"),
-                    cond(
-                        id("w_ok"),
-                        sized(2, u64::from(regs::RESP_OKAY)),
-                        sized(2, u64::from(regs::RESP_SLVERR)),
-                    ),
-                )],
+                vec![nb(id("s_axil_bresp"), resp(id("w_ok")))],
             ),
             if_(
                 id("w_act").and(id("wa_instr_lo")),
@@ -327,20 +369,22 @@ pub fn module(cfg: &Config) -> Module {
             ),
         ]),
         reg("instr_lo", bits(32)),
+    ]
+}
+
+/// The effects of a performed write: the pulses to the sequencer (`clear_*`, `q_push` with the
+/// 64-bit `q_word`) and the SBUF write port (`sb_*`: one enable per lane, from the strobes).
+fn write_effects(g: &Geometry) -> Vec<Item> {
+    let control = |field: &str| {
+        id("w_act")
+            .and(id("wa_control"))
+            .and(wfield("CONTROL", field))
+    };
+    let mut items = vec![
         Item::Blank,
         comment("---- Effects of a performed write ----"),
-        assign(
-            id("clear_error"),
-            id("w_act")
-                .and(id("wa_control"))
-                .and(wfield("CONTROL", "CLEAR_ERROR")),
-        ),
-        assign(
-            id("clear_counters"),
-            id("w_act")
-                .and(id("wa_control"))
-                .and(wfield("CONTROL", "CLEAR_COUNTERS")),
-        ),
+        assign(id("clear_error"), control("CLEAR_ERROR")),
+        assign(id("clear_counters"), control("CLEAR_COUNTERS")),
         assign(id("q_push"), id("w_act").and(id("wa_instr_hi"))),
         assign(
             id("q_word"),
@@ -349,26 +393,32 @@ pub fn module(cfg: &Config) -> Module {
         comment("SBUF window: byte offset (p * SBUF_DEPTH + e) * EB; a word holds LANES entries."),
         assign(id("sb_wpart"), bits_of(id("wa"), g.sa_w + g.ebb, g.part_w)),
         assign(id("sb_wrow"), bits_of(id("wa"), 2, g.srow_w)),
-    ]);
+    ];
+    let strobe = |i: u32| id("ws").at(int(i64::from(i)));
     for j in 0..g.lanes {
+        // A lane is written when all of its bytes are.
+        let lane_strobe = if g.eb == 1 {
+            strobe(j)
+        } else {
+            strobe(2 * j).and(strobe(2 * j + 1))
+        };
         items.push(assign(
             bits_of(id("sb_wen"), j, 1),
-            id("w_act").and(id("wa_sbuf")).and(if g.eb == 1 {
-                id("ws").at(int(i64::from(j)))
-            } else {
-                id("ws")
-                    .at(int(i64::from(2 * j)))
-                    .and(id("ws").at(int(i64::from(2 * j + 1))))
-            }),
+            id("w_act").and(id("wa_sbuf")).and(lane_strobe),
         ));
         items.push(assign(
             bits_of(id("sb_wdata"), j * g.data_w, g.data_w),
             bits_of(id("wd"), j * 8 * g.eb, g.data_w),
         ));
     }
+    items
+}
 
-    // ---- PSUM snapshot ----
-    items.extend([
+/// The PSUM snapshot: a PSUM_SELECT write requests a row through the core's read port
+/// (`rd_valid` until `rd_ready`, `rd_out` until `rdata_valid`); the row lands in `snap` and
+/// sets `psum_valid`. `snap_words`: the row as 64-bit words, the read window's view.
+fn psum_snapshot(g: &Geometry) -> Vec<Item> {
+    vec![
         Item::Blank,
         comment("---- PSUM snapshot through the core's read port ----"),
         reg("rd_out", None),
@@ -417,37 +467,45 @@ pub fn module(cfg: &Config) -> Module {
         comment(
             "the next power of two (zero) so the word index below has exactly the needed bits.",
         ),
-        wire("snap_words", bits(64 << col_bits_np2)),
-        gen_for(
-            "c",
-            int(0),
-            int(i64::from(1u32 << col_bits_np2)),
-            "g_snap",
-            vec![gen_if(
-                id("c").lt(int(i64::from(g.cols))),
-                "g_col",
-                vec![assign(
-                    id("snap_words").part(id("c").mul(int(64)), int(64)),
-                    zext(
-                        id("snap").part(
-                            id("c").mul(int(i64::from(g.acc_w))),
-                            int(i64::from(g.acc_w)),
-                        ),
-                        g.acc_w,
-                        64,
-                    ),
-                )],
-                "g_pad",
-                vec![assign(
-                    id("snap_words").part(id("c").mul(int(64)), int(64)),
-                    sized(64, 0),
-                )],
-            )],
-        ),
-    ]);
+        wire("snap_words", bits(64 << col_bits(g))),
+        snap_words(g),
+    ]
+}
 
-    // ---- read channel ----
-    items.extend([
+/// `snap_words[c*64 +: 64]`: column c of `snap` zero-extended, 0 for the padding columns.
+fn snap_words(g: &Geometry) -> Item {
+    let word = || id("snap_words").part(id("c").mul(int(64)), int(64));
+    gen_for(
+        "c",
+        int(0),
+        int(i64::from(1u32 << col_bits(g))),
+        "g_snap",
+        vec![gen_if(
+            id("c").lt(int(i64::from(g.cols))),
+            "g_col",
+            vec![assign(
+                word(),
+                zext(
+                    id("snap").part(
+                        id("c").mul(int(i64::from(g.acc_w))),
+                        int(i64::from(g.acc_w)),
+                    ),
+                    g.acc_w,
+                    64,
+                ),
+            )],
+            "g_pad",
+            vec![assign(word(), sized(64, 0))],
+        )],
+    )
+}
+
+/// The read channel: AR accepted when no R is waiting; the read decoder (one hit per
+/// read-only register `ra_*`, the PSUM window `ra_psum`) selects `r_value`, captured with its
+/// RRESP at the edge that accepts AR; reading a counter's low word latches its high word.
+fn read_channel(cfg: &Config, g: &Geometry) -> Vec<Item> {
+    let ro = registers(Access::ReadOnly);
+    let mut items = vec![
         Item::Blank,
         comment("---- Read channel: data captured when AR is accepted ----"),
         reg("cycles_hi", bits(32)),
@@ -459,7 +517,7 @@ pub fn module(cfg: &Config) -> Module {
             id("s_axil_arvalid").and(id("s_axil_arready")),
         ),
         wire_init("ra", bits(32), id("s_axil_araddr")),
-    ]);
+    ];
     for r in &ro {
         items.push(wire_init(
             &hit_name("ra", r),
@@ -467,32 +525,14 @@ pub fn module(cfg: &Config) -> Module {
             id("ra").eq(sized(32, u64::from(r.offset))),
         ));
     }
-    let psum_index = {
-        let mut parts = vec![];
-        if col_bits_np2 > 0 {
-            parts.push(bits_of(id("ra"), 3, col_bits_np2));
-        }
-        parts.push(id("ra").at(int(2)));
-        parts.push(sized(5, 0));
-        concat(parts)
-    };
-    let mut value = sized(32, 0);
-    value = cond(
-        id("ra_psum"),
-        id("snap_words").part(psum_index, int(32)),
-        value,
-    );
-    for r in ro.iter().rev() {
-        value = cond(id(&hit_name("ra", r)), read_value(cfg, r), value);
-    }
     items.extend([
-        wire_init("ra_psum", None, psum_window("ra")),
+        wire_init("ra_psum", None, psum_window(g, "ra")),
         wire_init(
             "r_ok",
             None,
             any(ro.iter().map(|r| hit_name("ra", r)).collect()).or(id("ra_psum")),
         ),
-        wire_init("r_value", bits(32), value),
+        wire_init("r_value", bits(32), read_mux(cfg, g, &ro)),
         always(vec![if_else(
             id("rst"),
             vec![nb(id("s_axil_rvalid"), bit(false))],
@@ -510,14 +550,7 @@ pub fn module(cfg: &Config) -> Module {
                 id("ar_fire"),
                 vec![
                     nb(id("s_axil_rdata"), id("r_value")),
-                    nb(
-                        id("s_axil_rresp"),
-                        cond(
-                            id("r_ok"),
-                            sized(2, u64::from(regs::RESP_OKAY)),
-                            sized(2, u64::from(regs::RESP_SLVERR)),
-                        ),
-                    ),
+                    nb(id("s_axil_rresp"), resp(id("r_ok"))),
                 ],
             ),
             if_(
@@ -529,6 +562,45 @@ pub fn module(cfg: &Config) -> Module {
                 vec![nb(id("macs_hi"), bits_of(id("macs"), 32, 32))],
             ),
         ]),
+    ]);
+    items
+}
+
+/// Address `a` in the PSUM snapshot window: column index in bits 11..3 below COLS, word in
+/// bit 2, word aligned.
+fn psum_window(g: &Geometry, a: &str) -> Expr {
+    bits_of(id(a), 12, 20)
+        .eq(sized(20, u64::from(PSUM_DATA_BASE >> 12)))
+        .and(bits_of(id(a), 3, 9).lt(sized(9, u64::from(g.cols))))
+        .and(bits_of(id(a), 0, 2).eq(sized(2, 0)))
+}
+
+/// The read value: the first read-only register hit (its fields assembled), else the PSUM
+/// window's 32-bit word of `snap_words`, else 0.
+fn read_mux(cfg: &Config, g: &Geometry, ro: &[&Register]) -> Expr {
+    let psum_index = {
+        let mut parts = vec![];
+        if col_bits(g) > 0 {
+            parts.push(bits_of(id("ra"), 3, col_bits(g)));
+        }
+        parts.push(id("ra").at(int(2)));
+        parts.push(sized(5, 0));
+        concat(parts)
+    };
+    let mut value = cond(
+        id("ra_psum"),
+        id("snap_words").part(psum_index, int(32)),
+        sized(32, 0),
+    );
+    for r in ro.iter().rev() {
+        value = cond(id(&hit_name("ra", r)), read_value(cfg, r), value);
+    }
+    value
+}
+
+/// The bus error reported to the sequencer: a failed write (its code) or read (BusAddress).
+fn bus_errors() -> Vec<Item> {
+    vec![
         Item::Blank,
         comment("---- Errors to the sequencer (a write's error first) ----"),
         wire_init("w_err", None, id("do_write").and(not(id("w_ok")))),
@@ -538,8 +610,10 @@ pub fn module(cfg: &Config) -> Module {
             id("bus_code"),
             cond(id("w_err"), id("w_code"), code(ErrorCode::BusAddress)),
         ),
-    ]);
-    let items = hoist(items);
+    ]
+}
+
+fn ports(g: &Geometry) -> Vec<Port> {
     let mut ports = vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
@@ -583,20 +657,5 @@ pub fn module(cfg: &Config) -> Module {
         output("rdata_ready", None, ""),
         input("rdata", bits(g.cols * g.acc_w), ""),
     ]);
-
-    Module {
-        name: "systolic_axil".into(),
-        doc: vec![
-            "AXI4-Lite slave: register map of src/regs.rs (docs/registers.md), instruction push,"
-                .into(),
-            "SBUF write window, PSUM snapshot. Write: effect at the edge that completes AW+W,"
-                .into(),
-            "B next cycle; read: data captured when AR is accepted, R next cycle. SLVERR for"
-                .into(),
-            "unmapped/misaligned/wrong-direction accesses, reported to the sequencer.".into(),
-        ],
-        params: vec![],
-        ports,
-        items,
-    }
+    ports
 }

@@ -39,17 +39,24 @@
 //!   moving beat that fires (k*m*n per MULTIPLY_MOVING); `retired` counts a LOAD_STATIONARY at
 //!   its last load beat, a MULTIPLY_MOVING at its last moving beat, a FENCE at dispatch.
 //!   `clear_counters` zeroes all three at the edge.
+//!
+//! The builder follows the hardware: one function per part of the module (`queue`,
+//! `decode`, `dispatch`, `loaded_stationaries`, `header_register`, `load_streamer`,
+//! `moving_streamer`, `status`, `error_register`, `counters`), each returning its
+//! declarations and logic in the order they appear in the generated text. The parts talk
+//! through the nets named in these comments (`go_ls`, `go_mm`, `pop`, `pend`, `idle`...).
 
-use crate::config::Config;
-use crate::isa::{ErrorCode, Opcode, FIELDS};
+use crate::config::{Config, Geometry};
+use crate::isa::{ErrorCode, Opcode, FIELDS, MAX_PENDING_LOADS};
 use crate::verilog::*;
-
-use crate::config::Geometry;
 
 /// Instruction queue depth (a power of two).
 pub const QUEUE_DEPTH: u32 = 16;
-/// Loads that may be pending (dispatched, not yet claimed by a dispatched swap).
-pub const MAX_PENDING_LOADS: u32 = 2;
+
+/// Queue pointer bits.
+const QA: u32 = QUEUE_DEPTH.trailing_zeros();
+/// Queue count bits (0..=QUEUE_DEPTH).
+const QC: u32 = QA + 1;
 
 fn code(e: ErrorCode) -> Expr {
     sized(8, e as u64)
@@ -64,33 +71,72 @@ fn used_mask(op: Opcode) -> u64 {
         .fold(0, |a, b| a | b)
 }
 
+/// Width of an instruction field (`isa::FIELDS`).
+fn fw(name: &str) -> u32 {
+    crate::isa::field(name).width
+}
+
+/// The decoded field `f_{name}` of the head word.
+fn f(name: &str) -> Expr {
+    id(&format!("f_{name}"))
+}
+
+/// The head's k in the engine's width (the checks guarantee it fits).
+fn k_new(g: &Geometry) -> Expr {
+    bits_of(f("k"), 0, g.k_w)
+}
+
+/// The head's m in the engine's width.
+fn m_new(g: &Geometry) -> Expr {
+    bits_of(f("m"), 0, g.m_w)
+}
+
+/// `name == value` for a 2-bit count (`pend`, `mvq_cnt`).
+fn cnt2(name: &str, value: u64) -> Expr {
+    id(name).eq(sized(2, value))
+}
+
 pub fn module(cfg: &Config) -> Module {
     let g = Geometry::new(cfg);
-    let qa = QUEUE_DEPTH.trailing_zeros(); // queue pointer bits
-    let qc = qa + 1; // queue count bits
-    let f = |name: &str| -> (u32, u32) {
-        let fl = crate::isa::field(name);
-        (fl.lsb, fl.width)
-    };
-    let fw = |name: &str| f(name).1;
+    let mut items = queue();
+    items.extend(decode(&g));
+    items.extend(dispatch());
+    items.extend(loaded_stationaries(&g));
+    items.extend(header_register(&g));
+    items.extend(load_streamer(&g));
+    items.extend(moving_streamer(&g));
+    items.extend(status());
+    items.extend(error_register());
+    items.extend(counters(&g));
+    Module {
+        name: "systolic_sequencer".into(),
+        doc: vec![
+            "Sequencer: 16 x 64-bit instruction queue, in-order dispatch with the checks of".into(),
+            "isa::ErrorCode, a load streamer (SBUF port L -> ls) and a moving streamer (mm header"
+                .into(),
+            "register, SBUF port M -> mv) running concurrently, error register, counters.".into(),
+        ],
+        params: vec![],
+        ports: ports(&g),
+        items: hoist(items),
+    }
+}
 
-    let mut items = vec![comment("---- Instruction queue ----")];
-    items.extend([
+/// The instruction queue: `q_mem` written by `q_push` (`push_ok`), read at `q_rp` (the head
+/// word `hw`), popped by the dispatcher (`pop`), emptied by `clear_error`. Out: `hw`, `q_cnt`,
+/// `q_free`.
+fn queue() -> Vec<Item> {
+    let depth = u64::from(QUEUE_DEPTH);
+    vec![
+        comment("---- Instruction queue ----"),
         memory("q_mem", bits(64), int(i64::from(QUEUE_DEPTH))),
-        reg("q_wp", bits(qa)),
-        reg("q_rp", bits(qa)),
-        reg("q_cnt", bits(qc)),
-        wire_init(
-            "q_full",
-            None,
-            id("q_cnt").eq(sized(qc, u64::from(QUEUE_DEPTH))),
-        ),
+        reg("q_wp", bits(QA)),
+        reg("q_rp", bits(QA)),
+        reg("q_cnt", bits(QC)),
+        wire_init("q_full", None, id("q_cnt").eq(sized(QC, depth))),
         wire_init("push_ok", None, id("q_push").and(not(id("q_full")))),
         wire_init("hw", bits(64), id("q_mem").at(id("q_rp"))),
-        assign(
-            id("q_free"),
-            sized(qc, u64::from(QUEUE_DEPTH)).sub(id("q_cnt")),
-        ),
+        assign(id("q_free"), sized(QC, depth).sub(id("q_cnt"))),
         always(vec![if_(
             id("push_ok"),
             vec![nb(id("q_mem").at(id("q_wp")), id("q_word"))],
@@ -98,34 +144,42 @@ pub fn module(cfg: &Config) -> Module {
         always(vec![if_else(
             id("rst"),
             vec![
-                nb(id("q_wp"), sized(qa, 0)),
-                nb(id("q_rp"), sized(qa, 0)),
-                nb(id("q_cnt"), sized(qc, 0)),
+                nb(id("q_wp"), sized(QA, 0)),
+                nb(id("q_rp"), sized(QA, 0)),
+                nb(id("q_cnt"), sized(QC, 0)),
             ],
             vec![
-                if_(id("push_ok"), vec![nb(id("q_wp"), inc("q_wp", qa))]),
+                if_(id("push_ok"), vec![nb(id("q_wp"), inc("q_wp", QA))]),
                 if_else(
                     id("clear_error"),
                     vec![
                         Stmt::Comment("The bus never pushes and clears in one cycle.".into()),
                         nb(id("q_rp"), id("q_wp")),
-                        nb(id("q_cnt"), sized(qc, 0)),
+                        nb(id("q_cnt"), sized(QC, 0)),
                     ],
                     vec![
-                        if_(id("pop"), vec![nb(id("q_rp"), inc("q_rp", qa))]),
+                        if_(id("pop"), vec![nb(id("q_rp"), inc("q_rp", QA))]),
                         nb(
                             id("q_cnt"),
                             id("q_cnt")
-                                .add(zext(id("push_ok"), 1, qc))
-                                .sub(zext(id("pop"), 1, qc)),
+                                .add(zext(id("push_ok"), 1, QC))
+                                .sub(zext(id("pop"), 1, QC)),
                         ),
                     ],
                 ),
             ],
         )]),
+    ]
+}
+
+/// Decode of the head word and the checks (combinational): the fields `f_*` of `isa::FIELDS`,
+/// the opcode flags `is_*` and one flag per check (`unused_set` ... `swap_bad`), which reads
+/// the loaded-stationary state (`pend`, `in_use`).
+fn decode(g: &Geometry) -> Vec<Item> {
+    let mut items = vec![
         Item::Blank,
         comment("---- Decode of the head word (fields of isa::FIELDS) ----"),
-    ]);
+    ];
     for fl in FIELDS {
         items.push(wire_init(
             &format!("f_{}", fl.name),
@@ -133,34 +187,39 @@ pub fn module(cfg: &Config) -> Module {
             bits_of(id("hw"), fl.lsb, fl.width),
         ));
     }
-    let op = |o: Opcode| id("f_op").eq(sized(fw("op"), o as u64));
+    let op = |o: Opcode| f("op").eq(sized(fw("op"), o as u64));
     items.extend([
         wire_init("is_ls", None, op(Opcode::LoadStationary)),
         wire_init("is_mm", None, op(Opcode::MultiplyMoving)),
         wire_init("is_fence", None, op(Opcode::Fence)),
+        comment(&format!(
+            "Bits an opcode may set: LOAD_STATIONARY {:#018x}, MULTIPLY_MOVING {:#018x}, FENCE {:#018x}.",
+            used_mask(Opcode::LoadStationary),
+            used_mask(Opcode::MultiplyMoving),
+            used_mask(Opcode::Fence)
+        )),
     ]);
+    items.extend(check_flags(g));
+    items
+}
+
+/// One wire per check of the head instruction (the order of `isa::ErrorCode`).
+fn check_flags(g: &Geometry) -> Vec<Item> {
     let unused = |o: Opcode| id("hw").bit_and(sized(64, !used_mask(o))).ne(sized(64, 0));
+    // The field is 0 or above `max`.
     let range = |name: &str, max: u32| {
         let w = fw(name);
-        id(&format!("f_{name}"))
+        f(name)
             .eq(sized(w, 0))
-            .or(id(&format!("f_{name}")).gt(sized(w, u64::from(max))))
+            .or(f(name).gt(sized(w, u64::from(max))))
     };
     // addr + count > SBUF_DEPTH in 18 bits (16-bit addr, counts below 2^13, depth <= 2^16).
     let sbuf_over = |count: &str| {
-        zext(id("f_addr"), fw("addr"), 18)
-            .add(zext(id(&format!("f_{count}")), fw(count), 18))
+        zext(f("addr"), fw("addr"), 18)
+            .add(zext(f(count), fw(count), 18))
             .gt(sized(18, u64::from(g.sbuf_depth)))
     };
-    let k_new = bits_of(id("f_k"), 0, g.k_w);
-    let m_new = bits_of(id("f_m"), 0, g.m_w);
-    items.push(comment(&format!(
-        "Bits an opcode may set: LOAD_STATIONARY {:#018x}, MULTIPLY_MOVING {:#018x}, FENCE {:#018x}.",
-        used_mask(Opcode::LoadStationary),
-        used_mask(Opcode::MultiplyMoving),
-        used_mask(Opcode::Fence)
-    )));
-    items.extend([
+    vec![
         wire_init(
             "unused_set",
             None,
@@ -187,7 +246,7 @@ pub fn module(cfg: &Config) -> Module {
             "bank_bad",
             None,
             id("is_mm").and(
-                zext(id("f_bank"), fw("bank"), fw("bank") + 1)
+                zext(f("bank"), fw("bank"), fw("bank") + 1)
                     .ge(sized(fw("bank") + 1, u64::from(g.banks))),
             ),
         ),
@@ -195,8 +254,8 @@ pub fn module(cfg: &Config) -> Module {
             "psum_bad",
             None,
             id("is_mm").and(
-                zext(id("f_offset"), fw("offset"), 14)
-                    .add(zext(id("f_n"), fw("n"), 14))
+                zext(f("offset"), fw("offset"), 14)
+                    .add(zext(f("n"), fw("n"), 14))
                     .gt(sized(14, u64::from(g.psum_depth))),
             ),
         ),
@@ -204,14 +263,17 @@ pub fn module(cfg: &Config) -> Module {
             "swap_bad",
             None,
             id("is_ls")
-                .and(id("pend").eq(sized(2, u64::from(MAX_PENDING_LOADS))))
-                .or(id("is_mm").and(cond(
-                    id("f_swap"),
-                    id("pend").eq(sized(2, 0)),
-                    not(id("in_use")),
-                ))),
+                .and(cnt2("pend", u64::from(MAX_PENDING_LOADS)))
+                .or(id("is_mm").and(cond(f("swap"), cnt2("pend", 0), not(id("in_use"))))),
         ),
-    ]);
+    ]
+}
+
+/// The dispatcher: the first failing check (`chk`), whether the head is valid (`hv`), good
+/// (`ok`) or bad (`bad`), and the three dispatch strobes `go_ls` (the waiting-load register is
+/// free), `go_mm` (the header register and the moving FIFO have room), `go_fence` (`idle`);
+/// `pop` when one fires.
+fn dispatch() -> Vec<Item> {
     let checks = [
         (
             not(id("is_ls").or(id("is_mm")).or(id("is_fence"))),
@@ -230,13 +292,13 @@ pub fn module(cfg: &Config) -> Module {
     for (c, e) in checks.into_iter().rev() {
         chk = cond(c, code(e), chk);
     }
-    items.extend([
+    vec![
         wire_init("chk", bits(8), chk),
         wire_init(
             "hv",
             None,
             id("q_cnt")
-                .ne(sized(qc, 0))
+                .ne(sized(QC, 0))
                 .and(not(id("err")))
                 .and(not(id("clear_error"))),
         ),
@@ -269,6 +331,15 @@ pub fn module(cfg: &Config) -> Module {
             id("ok").and(id("is_fence")).and(id("idle")),
         ),
         wire_init("pop", None, id("go_ls").or(id("go_mm")).or(id("go_fence"))),
+    ]
+}
+
+/// The loaded stationaries: `pend` loads dispatched and not yet claimed by a swap, their m and
+/// k in order (`mf0`/`kf0` the older), the m and k of the one in use (`cur_*`, `in_use`); the
+/// m (`m_sel`) and clamped k (`k_eff`) a MULTIPLY_MOVING at the head will run with.
+fn loaded_stationaries(g: &Geometry) -> Vec<Item> {
+    let (k_new, m_new) = (k_new(g), m_new(g));
+    vec![
         Item::Blank,
         comment("---- Loaded stationaries: pending loads (their m in order), the one in use ----"),
         reg("pend", bits(2)),
@@ -279,14 +350,14 @@ pub fn module(cfg: &Config) -> Module {
         reg("kf1", bits(g.k_w)),
         reg("cur_k", bits(g.k_w)),
         reg("in_use", None),
-        wire_init(
-            "m_sel",
-            bits(g.m_w),
-            cond(id("f_swap"), id("mf0"), id("cur_m")),
-        ),
+        wire_init("m_sel", bits(g.m_w), cond(f("swap"), id("mf0"), id("cur_m"))),
         comment("The rows the core may use: never more than the stationary has (this is what lets the core swap early, ls_gapless)."),
-        wire_init("k_sel", bits(g.k_w), cond(id("f_swap"), id("kf0"), id("cur_k"))),
-        wire_init("k_eff", bits(g.k_w), cond(k_new.clone().lt(id("k_sel")), k_new.clone(), id("k_sel"))),
+        wire_init("k_sel", bits(g.k_w), cond(f("swap"), id("kf0"), id("cur_k"))),
+        wire_init(
+            "k_eff",
+            bits(g.k_w),
+            cond(k_new.clone().lt(id("k_sel")), k_new.clone(), id("k_sel")),
+        ),
         assign(id("pend_loads"), id("pend")),
         assign(id("stationary"), id("in_use")),
         always(vec![if_else(
@@ -294,7 +365,7 @@ pub fn module(cfg: &Config) -> Module {
             vec![nb(id("pend"), sized(2, 0)), nb(id("in_use"), bit(false))],
             vec![
                 if_(
-                    id("clear_error").and(id("pend").eq(sized(2, 2))),
+                    id("clear_error").and(cnt2("pend", 2)),
                     vec![
                         Stmt::Comment(
                             "CLEAR_ERROR drops the load that waits (see wl_valid).".into(),
@@ -307,14 +378,14 @@ pub fn module(cfg: &Config) -> Module {
                     vec![
                         nb(id("pend"), inc("pend", 2)),
                         if_else(
-                            id("pend").eq(sized(2, 0)),
+                            cnt2("pend", 0),
                             vec![nb(id("mf0"), m_new.clone()), nb(id("kf0"), k_new.clone())],
-                            vec![nb(id("mf1"), m_new.clone()), nb(id("kf1"), k_new.clone())],
+                            vec![nb(id("mf1"), m_new), nb(id("kf1"), k_new)],
                         ),
                     ],
                 ),
                 if_(
-                    id("go_mm").and(id("f_swap")),
+                    id("go_mm").and(f("swap")),
                     vec![
                         nb(id("pend"), dec("pend", 2)),
                         nb(id("mf0"), id("mf1")),
@@ -326,6 +397,13 @@ pub fn module(cfg: &Config) -> Module {
                 ),
             ],
         )]),
+    ]
+}
+
+/// The MULTIPLY_MOVING header register: loaded by `go_mm`, held until `mm_ready`; drives the
+/// core's `mm_*` port.
+fn header_register(g: &Geometry) -> Vec<Item> {
+    vec![
         Item::Blank,
         comment("---- MultiplyMoving header register (drives the core's mm port) ----"),
         always(vec![if_else(
@@ -342,17 +420,21 @@ pub fn module(cfg: &Config) -> Module {
             vec![
                 nb(id("mm_k"), id("k_eff")),
                 nb(id("mm_m"), id("m_sel")),
-                nb(id("mm_n"), bits_of(id("f_n"), 0, g.n_w)),
-                nb(id("mm_bank"), bits_of(id("f_bank"), 0, g.bank_w)),
-                nb(id("mm_offset"), bits_of(id("f_offset"), 0, g.paddr_w)),
-                nb(id("mm_acc"), id("f_acc")),
-                nb(id("mm_swap"), id("f_swap")),
+                nb(id("mm_n"), bits_of(f("n"), 0, g.n_w)),
+                nb(id("mm_bank"), bits_of(f("bank"), 0, g.bank_w)),
+                nb(id("mm_offset"), bits_of(f("offset"), 0, g.paddr_w)),
+                nb(id("mm_acc"), f("acc")),
+                nb(id("mm_swap"), f("swap")),
             ],
         )]),
-    ]);
+    ]
+}
 
-    // ---- load streamer ----
-    items.extend([
+/// The load streamer: the waiting-load register `wl_*` (loaded by `go_ls`, started by
+/// `wl_start`), the active load `ld_*` issuing reads of SBUF port L, the beat's tags `lq_*`
+/// and the `ls` stream (columns >= m forced to 0). Out: `ld_act`, `ls_fire`, `lq_last`.
+fn load_streamer(g: &Geometry) -> Vec<Item> {
+    vec![
         Item::Blank,
         comment("---- Load streamer: K reads of SBUF port L; the port's output register holds the beat ----"),
         comment("A dispatched load waits in wl_* until every earlier load is claimed by a dispatched"),
@@ -385,103 +467,122 @@ pub fn module(cfg: &Config) -> Module {
         assign(id("l_en"), id("l_issue")),
         assign(id("l_addr"), id("ld_addr")),
         assign(id("ls_last"), id("lq_last")),
-        gen_for(
-            "c",
-            int(0),
-            int(i64::from(g.cols)),
-            "g_ls_col",
-            vec![assign(
-                id("ls_data").part(
-                    id("c").mul(int(i64::from(g.data_w))),
-                    int(i64::from(g.data_w)),
-                ),
-                cond(
-                    id("lq_m").gt(id("c")),
-                    id("l_data").part(
-                        id("c").mul(int(i64::from(g.data_w))),
-                        int(i64::from(g.data_w)),
-                    ),
-                    sized(g.data_w, 0),
-                ),
-            )],
-        ),
-        always(vec![if_else(
-            id("rst"),
-            vec![
-                nb(id("wl_valid"), bit(false)),
-                nb(id("ld_act"), bit(false)),
-                nb(id("ls_valid"), bit(false)),
-            ],
-            vec![
-                if_else(
-                    id("go_ls"),
-                    vec![nb(id("wl_valid"), bit(true))],
-                    vec![if_(
-                        id("wl_start")
-                            .or(id("clear_error").and(id("pend").eq(sized(2, 2)))),
-                        vec![nb(id("wl_valid"), bit(false))],
-                    )],
-                ),
-                if_(id("l_adv"), vec![nb(id("ls_valid"), id("ld_act"))]),
-                if_else(
-                    id("wl_start"),
-                    vec![nb(id("ld_act"), bit(true))],
-                    vec![if_(id("ld_end"), vec![nb(id("ld_act"), bit(false))])],
-                ),
-            ],
-        )]),
-        always(vec![
-            if_(
-                id("go_ls"),
-                vec![
-                    nb(id("wl_addr"), bits_of(id("f_addr"), 0, g.sa_w)),
-                    nb(id("wl_k"), k_new.clone()),
-                    nb(id("wl_m"), m_new.clone()),
-                ],
-            ),
+        load_columns(g),
+        load_control(),
+        load_data(g),
+    ]
+}
+
+/// `ls_data`: column c of SBUF port L while c < m of the beat, else 0.
+fn load_columns(g: &Geometry) -> Item {
+    let column = |bus: &str| {
+        id(bus).part(
+            id("c").mul(int(i64::from(g.data_w))),
+            int(i64::from(g.data_w)),
+        )
+    };
+    gen_for(
+        "c",
+        int(0),
+        int(i64::from(g.cols)),
+        "g_ls_col",
+        vec![assign(
+            column("ls_data"),
+            cond(id("lq_m").gt(id("c")), column("l_data"), sized(g.data_w, 0)),
+        )],
+    )
+}
+
+/// The load streamer's valids: `wl_valid`, `ld_act`, `ls_valid`.
+fn load_control() -> Item {
+    always(vec![if_else(
+        id("rst"),
+        vec![
+            nb(id("wl_valid"), bit(false)),
+            nb(id("ld_act"), bit(false)),
+            nb(id("ls_valid"), bit(false)),
+        ],
+        vec![
             if_else(
-                id("wl_start"),
-                vec![
-                    nb(id("ld_addr"), id("wl_addr")),
-                    nb(id("ld_left"), id("wl_k")),
-                    nb(id("ld_m"), id("wl_m")),
-                ],
+                id("go_ls"),
+                vec![nb(id("wl_valid"), bit(true))],
                 vec![if_(
-                    id("l_issue"),
-                    vec![
-                        nb(id("ld_addr"), inc("ld_addr", g.sa_w)),
-                        nb(id("ld_left"), dec("ld_left", g.k_w)),
-                    ],
+                    id("wl_start").or(id("clear_error").and(cnt2("pend", 2))),
+                    vec![nb(id("wl_valid"), bit(false))],
                 )],
             ),
-            if_(
+            if_(id("l_adv"), vec![nb(id("ls_valid"), id("ld_act"))]),
+            if_else(
+                id("wl_start"),
+                vec![nb(id("ld_act"), bit(true))],
+                vec![if_(id("ld_end"), vec![nb(id("ld_act"), bit(false))])],
+            ),
+        ],
+    )])
+}
+
+/// The load streamer's data registers: the waiting load, the active load's address and rows
+/// left, the beat's tags.
+fn load_data(g: &Geometry) -> Item {
+    always(vec![
+        if_(
+            id("go_ls"),
+            vec![
+                nb(id("wl_addr"), bits_of(f("addr"), 0, g.sa_w)),
+                nb(id("wl_k"), k_new(g)),
+                nb(id("wl_m"), m_new(g)),
+            ],
+        ),
+        if_else(
+            id("wl_start"),
+            vec![
+                nb(id("ld_addr"), id("wl_addr")),
+                nb(id("ld_left"), id("wl_k")),
+                nb(id("ld_m"), id("wl_m")),
+            ],
+            vec![if_(
                 id("l_issue"),
                 vec![
-                    nb(id("lq_last"), id("ld_left").eq(sized(g.k_w, 1))),
-                    nb(id("lq_m"), id("ld_m")),
+                    nb(id("ld_addr"), inc("ld_addr", g.sa_w)),
+                    nb(id("ld_left"), dec("ld_left", g.k_w)),
                 ],
-            ),
-        ]),
-    ]);
+            )],
+        ),
+        if_(
+            id("l_issue"),
+            vec![
+                nb(id("lq_last"), id("ld_left").eq(sized(g.k_w, 1))),
+                nb(id("lq_m"), id("ld_m")),
+            ],
+        ),
+    ])
+}
 
-    // ---- moving streamer ----
-    let km_new = zext(k_new, g.k_w, g.km_w).mul(zext(id("m_sel"), g.m_w, g.km_w));
-    let fifo_fields: [(&str, u32, Expr); 3] = [
-        ("addr", g.sa_w, bits_of(id("f_addr"), 0, g.sa_w)),
-        ("n", g.n_w, bits_of(id("f_n"), 0, g.n_w)),
+/// The moving-command FIFO's fields: name, width, the value `go_mm` writes.
+fn moving_fields(g: &Geometry) -> [(&'static str, u32, Expr); 3] {
+    [
+        ("addr", g.sa_w, bits_of(f("addr"), 0, g.sa_w)),
+        ("n", g.n_w, bits_of(f("n"), 0, g.n_w)),
         ("km", g.km_w, id("km_new")),
-    ];
-    items.extend([
+    ]
+}
+
+/// The moving streamer: a 2-entry command FIFO (`mvq0_*` head, `mvq1_*` tail, written by
+/// `go_mm`), the active command `mv_*` issuing reads of SBUF port M, the beat's tags `mq_*`
+/// and the `mv` stream. Out: `mv_act`, `mvq_cnt`, `mv_fire`, `mq_last`, `mq_km`.
+fn moving_streamer(g: &Geometry) -> Vec<Item> {
+    let km_new = zext(k_new(g), g.k_w, g.km_w).mul(zext(id("m_sel"), g.m_w, g.km_w));
+    let mut items = vec![
         Item::Blank,
         comment(
             "---- Moving streamer: a 2-entry command FIFO, the active command, SBUF port M ----",
         ),
         wire_init("km_new", bits(g.km_w), km_new),
         reg("mvq_cnt", bits(2)),
-    ]);
-    for (name, w, _) in &fifo_fields {
-        items.push(reg(&format!("mvq0_{name}"), bits(*w)));
-        items.push(reg(&format!("mvq1_{name}"), bits(*w)));
+    ];
+    for (name, w, _) in moving_fields(g) {
+        items.push(reg(&format!("mvq0_{name}"), bits(w)));
+        items.push(reg(&format!("mvq1_{name}"), bits(w)));
     }
     items.extend([
         reg("mv_act", None),
@@ -508,30 +609,42 @@ pub fn module(cfg: &Config) -> Module {
         assign(id("m_en"), id("m_issue")),
         assign(id("m_addr"), id("mv_addr")),
         assign(id("mv_data"), id("m_data")),
-        always(vec![if_else(
-            id("rst"),
-            vec![
-                nb(id("mv_act"), bit(false)),
-                nb(id("mv_valid"), bit(false)),
-                nb(id("mvq_cnt"), sized(2, 0)),
-            ],
-            vec![
-                if_(id("m_adv"), vec![nb(id("mv_valid"), id("mv_act"))]),
-                if_else(
-                    id("mv_take"),
-                    vec![nb(id("mv_act"), bit(true))],
-                    vec![if_(id("mv_end"), vec![nb(id("mv_act"), bit(false))])],
-                ),
-                nb(
-                    id("mvq_cnt"),
-                    id("mvq_cnt")
-                        .add(zext(id("go_mm"), 1, 2))
-                        .sub(zext(id("mv_take"), 1, 2)),
-                ),
-            ],
-        )]),
+        moving_control(),
+        moving_data(g),
     ]);
-    // The FIFO's fields and the active command's registers they load.
+    items
+}
+
+/// The moving streamer's valids and the FIFO count: `mv_act`, `mv_valid`, `mvq_cnt`.
+fn moving_control() -> Item {
+    always(vec![if_else(
+        id("rst"),
+        vec![
+            nb(id("mv_act"), bit(false)),
+            nb(id("mv_valid"), bit(false)),
+            nb(id("mvq_cnt"), sized(2, 0)),
+        ],
+        vec![
+            if_(id("m_adv"), vec![nb(id("mv_valid"), id("mv_act"))]),
+            if_else(
+                id("mv_take"),
+                vec![nb(id("mv_act"), bit(true))],
+                vec![if_(id("mv_end"), vec![nb(id("mv_act"), bit(false))])],
+            ),
+            nb(
+                id("mvq_cnt"),
+                id("mvq_cnt")
+                    .add(zext(id("go_mm"), 1, 2))
+                    .sub(zext(id("mv_take"), 1, 2)),
+            ),
+        ],
+    )])
+}
+
+/// The moving streamer's data registers: the active command (taken from the FIFO's head by
+/// `mv_take`, stepped by `m_issue`), the beat's tags, the FIFO's entries.
+fn moving_data(g: &Geometry) -> Item {
+    // The active command's register a FIFO field loads.
     let active = |name: &str| {
         if name == "n" {
             "mv_left".to_string()
@@ -539,22 +652,20 @@ pub fn module(cfg: &Config) -> Module {
             format!("mv_{name}")
         }
     };
-    let mut take = vec![];
-    let mut step = vec![];
-    let mut shift = vec![];
-    let mut new0 = vec![];
-    let mut new1 = vec![];
-    for (name, _, value) in &fifo_fields {
+    let (mut take, mut shift, mut new0, mut new1) = (vec![], vec![], vec![], vec![]);
+    for (name, _, value) in moving_fields(g) {
         let q0 = format!("mvq0_{name}");
         let q1 = format!("mvq1_{name}");
         take.push(nb(id(&active(name)), id(&q0)));
         shift.push(nb(id(&q0), id(&q1)));
         new0.push(nb(id(&q0), value.clone()));
-        new1.push(nb(id(&q1), value.clone()));
+        new1.push(nb(id(&q1), value));
     }
-    step.push(nb(id("mv_addr"), inc("mv_addr", g.sa_w)));
-    step.push(nb(id("mv_left"), dec("mv_left", g.n_w)));
-    items.push(always(vec![
+    let step = vec![
+        nb(id("mv_addr"), inc("mv_addr", g.sa_w)),
+        nb(id("mv_left"), dec("mv_left", g.n_w)),
+    ];
+    always(vec![
         if_else(id("mv_take"), take, vec![if_(id("m_issue"), step)]),
         if_(
             id("m_issue"),
@@ -565,22 +676,25 @@ pub fn module(cfg: &Config) -> Module {
         ),
         Stmt::Comment("FIFO: head mvq0, tail mvq1 (go_mm only when not full).".into()),
         if_else(
-            id("mv_take").and(id("mvq_cnt").eq(sized(2, 2))),
+            id("mv_take").and(cnt2("mvq_cnt", 2)),
             shift,
             vec![if_else(
                 id("go_mm").and(
                     id("mv_take")
-                        .and(id("mvq_cnt").eq(sized(2, 1)))
-                        .or(not(id("mv_take")).and(id("mvq_cnt").eq(sized(2, 0)))),
+                        .and(cnt2("mvq_cnt", 1))
+                        .or(not(id("mv_take")).and(cnt2("mvq_cnt", 0))),
                 ),
                 new0,
-                vec![if_(id("go_mm").and(id("mvq_cnt").eq(sized(2, 1))), new1)],
+                vec![if_(id("go_mm").and(cnt2("mvq_cnt", 1)), new1)],
             )],
         ),
-    ]));
+    ])
+}
 
-    // ---- FENCE, busy, errors, counters ----
-    items.extend([
+/// FENCE condition and busy: `idle` (streamers, header register and core idle), `st_busy`,
+/// `st_stalled`.
+fn status() -> Vec<Item> {
+    vec![
         Item::Blank,
         comment("---- FENCE condition, busy, error register, counters ----"),
         wire_init(
@@ -590,7 +704,7 @@ pub fn module(cfg: &Config) -> Module {
                 .and(not(id("ls_valid")))
                 .and(not(id("mv_act")))
                 .and(not(id("mv_valid")))
-                .and(id("mvq_cnt").eq(sized(2, 0)))
+                .and(cnt2("mvq_cnt", 0))
                 .and(not(id("mm_valid")))
                 .and(not(id("core_busy"))),
         ),
@@ -598,17 +712,22 @@ pub fn module(cfg: &Config) -> Module {
             "work",
             None,
             id("q_cnt")
-                .ne(sized(qc, 0))
+                .ne(sized(QC, 0))
                 .and(not(id("err")))
                 .or(not(id("idle"))),
         ),
         assign(
             id("st_stalled"),
-            id("wl_valid")
-                .and(id("pend").eq(sized(2, 2)))
-                .and(not(id("work"))),
+            id("wl_valid").and(cnt2("pend", 2)).and(not(id("work"))),
         ),
         assign(id("st_busy"), id("work").or(id("wl_valid"))),
+    ]
+}
+
+/// The error register: the first failing check (`bad`, `chk`) or bus error (`bus_err`,
+/// `bus_code`) since `clear_error`; `err` stops dispatch.
+fn error_register() -> Vec<Item> {
+    vec![
         reg("err", None),
         reg("err_code", bits(8)),
         assign(id("st_error"), id("err")),
@@ -638,6 +757,13 @@ pub fn module(cfg: &Config) -> Module {
                 )],
             )],
         )]),
+    ]
+}
+
+/// The counters: `cycles` (busy, not stalled), `macs` (k*m per moving beat), `retired` (a load
+/// at its last beat, a multiply at its last beat, a FENCE at dispatch).
+fn counters(g: &Geometry) -> Vec<Item> {
+    vec![
         wire_init("ls_ret", None, id("ls_fire").and(id("lq_last"))),
         wire_init("mv_ret", None, id("mv_fire").and(id("mq_last"))),
         always(vec![if_else(
@@ -671,65 +797,55 @@ pub fn module(cfg: &Config) -> Module {
                 ),
             ],
         )]),
-    ]);
+    ]
+}
 
-    let items = hoist(items);
-    Module {
-        name: "systolic_sequencer".into(),
-        doc: vec![
-            "Sequencer: 16 x 64-bit instruction queue, in-order dispatch with the checks of".into(),
-            "isa::ErrorCode, a load streamer (SBUF port L -> ls) and a moving streamer (mm header"
-                .into(),
-            "register, SBUF port M -> mv) running concurrently, error register, counters.".into(),
-        ],
-        params: vec![],
-        ports: vec![
-            input("clk", None, ""),
-            input("rst", None, "synchronous, active high"),
-            input("q_push", None, "push q_word (never when full)"),
-            input("q_word", bits(64), "instruction"),
-            input("clear_error", None, "clear the error, empty the queue"),
-            input("clear_counters", None, ""),
-            input("bus_err", None, "the bus slave reports an error"),
-            input("bus_code", bits(8), "its isa::ErrorCode"),
-            output("q_free", bits(qc), "free queue slots"),
-            output("st_busy", None, "see the timing contract"),
-            output(
-                "st_stalled",
-                None,
-                "only a load that waits for an unissued swap",
-            ),
-            output("st_error", None, "dispatch stopped by an error"),
-            output("st_code", bits(8), "first error since clear_error"),
-            output("pend_loads", bits(2), "loads not yet claimed by a swap"),
-            output("stationary", None, "a stationary is in use"),
-            output_reg("cycles", bits(64), "busy cycles"),
-            output_reg("macs", bits(64), "useful MACs"),
-            output_reg("retired", bits(32), "instructions retired"),
-            output("l_en", None, "SBUF port L"),
-            output("l_addr", bits(g.sa_w), ""),
-            input("l_data", bits(g.cols * g.data_w), ""),
-            output("m_en", None, "SBUF port M"),
-            output("m_addr", bits(g.sa_w), ""),
-            input("m_data", bits(g.rows * g.data_w), ""),
-            output_reg("ls_valid", None, "core: stationary rows"),
-            input("ls_ready", None, ""),
-            output("ls_data", bits(g.cols * g.data_w), ""),
-            output("ls_last", None, ""),
-            output_reg("mm_valid", None, "core: MultiplyMoving header"),
-            input("mm_ready", None, ""),
-            output_reg("mm_k", bits(g.k_w), ""),
-            output_reg("mm_m", bits(g.m_w), ""),
-            output_reg("mm_n", bits(g.n_w), ""),
-            output_reg("mm_bank", bits(g.bank_w), ""),
-            output_reg("mm_offset", bits(g.paddr_w), ""),
-            output_reg("mm_acc", None, ""),
-            output_reg("mm_swap", None, ""),
-            output_reg("mv_valid", None, "core: moving columns"),
-            input("mv_ready", None, ""),
-            output("mv_data", bits(g.rows * g.data_w), ""),
-            input("core_busy", None, "the core's busy"),
-        ],
-        items,
-    }
+fn ports(g: &Geometry) -> Vec<Port> {
+    vec![
+        input("clk", None, ""),
+        input("rst", None, "synchronous, active high"),
+        input("q_push", None, "push q_word (never when full)"),
+        input("q_word", bits(64), "instruction"),
+        input("clear_error", None, "clear the error, empty the queue"),
+        input("clear_counters", None, ""),
+        input("bus_err", None, "the bus slave reports an error"),
+        input("bus_code", bits(8), "its isa::ErrorCode"),
+        output("q_free", bits(QC), "free queue slots"),
+        output("st_busy", None, "see the timing contract"),
+        output(
+            "st_stalled",
+            None,
+            "only a load that waits for an unissued swap",
+        ),
+        output("st_error", None, "dispatch stopped by an error"),
+        output("st_code", bits(8), "first error since clear_error"),
+        output("pend_loads", bits(2), "loads not yet claimed by a swap"),
+        output("stationary", None, "a stationary is in use"),
+        output_reg("cycles", bits(64), "busy cycles"),
+        output_reg("macs", bits(64), "useful MACs"),
+        output_reg("retired", bits(32), "instructions retired"),
+        output("l_en", None, "SBUF port L"),
+        output("l_addr", bits(g.sa_w), ""),
+        input("l_data", bits(g.cols * g.data_w), ""),
+        output("m_en", None, "SBUF port M"),
+        output("m_addr", bits(g.sa_w), ""),
+        input("m_data", bits(g.rows * g.data_w), ""),
+        output_reg("ls_valid", None, "core: stationary rows"),
+        input("ls_ready", None, ""),
+        output("ls_data", bits(g.cols * g.data_w), ""),
+        output("ls_last", None, ""),
+        output_reg("mm_valid", None, "core: MultiplyMoving header"),
+        input("mm_ready", None, ""),
+        output_reg("mm_k", bits(g.k_w), ""),
+        output_reg("mm_m", bits(g.m_w), ""),
+        output_reg("mm_n", bits(g.n_w), ""),
+        output_reg("mm_bank", bits(g.bank_w), ""),
+        output_reg("mm_offset", bits(g.paddr_w), ""),
+        output_reg("mm_acc", None, ""),
+        output_reg("mm_swap", None, ""),
+        output_reg("mv_valid", None, "core: moving columns"),
+        input("mv_ready", None, ""),
+        output("mv_data", bits(g.rows * g.data_w), ""),
+        input("core_busy", None, "the core's busy"),
+    ]
 }

@@ -1,0 +1,194 @@
+//! How a build is made, and its cache key: the tools (and their versions), Verilator's and
+//! `make`'s options, the generated shim and the sources, hashed together into a [`Recipe`].
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use super::shim::shim_source;
+use super::spec::{BuildSpec, Layout};
+use super::{VerilatorError, LIB_NAME};
+
+/// Bumped when the build recipe changes in a way the key would not otherwise see.
+pub(super) const RECIPE_VERSION: &str = "systolic-verilator-recipe-1";
+
+/// Fixed Verilator options (part of the cache key). Lint and style warnings are not fatal (they
+/// still appear in `build.log`); every other warning still fails the build (add e.g.
+/// `-Wno-UNOPTFLAT` through [`BuildSpec::extra_args`] if needed).
+///
+/// `-fno-dfg`: with Verilator 5.006 the DFG optimiser made a design with wide flat outputs
+/// verilate 18x slower; on a 32x32 MAC array it made no build-time difference and the model
+/// simulated slower with DFG (0.82 vs 1.2 M cycles/s), so it stays off.
+///
+/// `--x-assign fast --x-initial fast`: registers and memories start at zero in practice with
+/// Verilator, but a test bench must not rely on it; reset the design.
+pub(super) const VERILATOR_FIXED_ARGS: &[&str] = &[
+    "--cc",
+    "--exe",
+    "-Wno-lint",
+    "-Wno-style",
+    "-fno-dfg",
+    "--x-assign",
+    "fast",
+    "--x-initial",
+    "fast",
+    "-CFLAGS",
+    "-fPIC",
+    "-LDFLAGS",
+    "-shared",
+    "-o",
+    LIB_NAME,
+];
+
+/// Arguments of the `make` call that compiles the Verilated C++ (part of the cache key).
+///
+/// Deliberately none: `verilated.mk`'s defaults (`OPT_FAST=-Os` for the model's eval code,
+/// `OPT_SLOW` empty for its constructors, `OPT_GLOBAL=-Os` for the runtime) were measured against
+/// `-O1`/`-O2` on 16x16 to 64x64 MAC arrays: `-O1` did not build faster and simulated 1.4-1.8x
+/// slower, `-O2` was no faster to simulate. Note that `-CFLAGS -O1` on the Verilator command
+/// line has no effect at all: `verilated.mk` puts `OPT_FAST` after the user's flags.
+pub(super) const MAKE_OPT_ARGS: &[&str] = &[];
+
+/// Everything a build is made of (its cache key hashes all of it) and what its tool runs need.
+pub(super) struct Recipe {
+    /// The `verilator` executable.
+    pub verilator: PathBuf,
+    /// What `verilator --version` and `g++ --version` print.
+    pub verilator_version: String,
+    pub gxx_version: String,
+    /// The Verilog sources, absolute.
+    pub sources: Vec<PathBuf>,
+    /// The generated C++ shim.
+    pub shim: String,
+    pub verilator_args: Vec<String>,
+    /// The SHA-256 of all of the above (sources by content), the top and the `make` options.
+    pub key: String,
+}
+
+impl Recipe {
+    /// The recipe of `spec` with the port layout `lay`, built by `verilator` (default: the one
+    /// on `PATH`).
+    pub(super) fn new(
+        spec: &BuildSpec,
+        lay: &Layout,
+        verilator: Option<&Path>,
+    ) -> Result<Recipe, VerilatorError> {
+        let verilator = verilator
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| "verilator".into());
+        let verilator_version = tool_output(&verilator, &["--version"], "verilator")?;
+        let gxx_version = tool_output(Path::new("g++"), &["--version"], "g++")?;
+        let sources: Vec<PathBuf> = spec
+            .sources
+            .iter()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+            .collect();
+        let shim = shim_source(spec.top, spec.threads, lay);
+        let verilator_args = verilator_args(spec);
+
+        let mut h = Sha256::new();
+        hash_item(&mut h, "recipe", RECIPE_VERSION.as_bytes());
+        hash_item(&mut h, "shim", shim.as_bytes());
+        hash_item(&mut h, "top", spec.top.as_bytes());
+        for a in &verilator_args {
+            hash_item(&mut h, "verilator-arg", a.as_bytes());
+        }
+        for a in MAKE_OPT_ARGS {
+            hash_item(&mut h, "make-arg", a.as_bytes());
+        }
+        for s in &sources {
+            let bytes = fs::read(s).map_err(|e| {
+                VerilatorError::InvalidSpec(format!("cannot read source {}: {e}", s.display()))
+            })?;
+            hash_item(&mut h, "source", &bytes);
+        }
+        hash_item(&mut h, "verilator-version", verilator_version.as_bytes());
+        hash_item(&mut h, "gxx-version", gxx_version.as_bytes());
+        let key = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Recipe {
+            verilator,
+            verilator_version,
+            gxx_version,
+            sources,
+            shim,
+            verilator_args,
+            key,
+        })
+    }
+
+    /// Both tools' versions, as the shared runtime objects are keyed.
+    pub(super) fn tool_versions(&self) -> String {
+        format!("{}\n{}", self.verilator_version, self.gxx_version)
+    }
+}
+
+/// Verilator's arguments for `spec`: the fixed ones, the top, tracing, threads and the spec's
+/// own (part of the cache key).
+pub(super) fn verilator_args(spec: &BuildSpec) -> Vec<String> {
+    let mut a: Vec<String> = VERILATOR_FIXED_ARGS.iter().map(|s| s.to_string()).collect();
+    a.extend(["--top-module".into(), spec.top.to_string()]);
+    if spec.trace {
+        a.push(if spec.fst { "--trace-fst" } else { "--trace" }.into());
+    }
+    if spec.threads > 1 {
+        a.extend(["--threads".into(), spec.threads.to_string()]);
+    }
+    a.extend(spec.extra_args.iter().cloned());
+    a
+}
+
+/// The output of `program args` (stdout then stderr), for a tool's version; a tool that cannot
+/// run, or fails, is a [`VerilatorError::ToolNotFound`] naming the `package` to install.
+pub(super) fn tool_output(
+    program: &Path,
+    args: &[&str],
+    package: &'static str,
+) -> Result<String, VerilatorError> {
+    let not_found = |source| VerilatorError::ToolNotFound {
+        tool: program.display().to_string(),
+        package,
+        source,
+    };
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(not_found)?;
+    if !out.status.success() {
+        return Err(not_found(io::Error::other(format!(
+            "`{} {}` exited with {}",
+            program.display(),
+            args.join(" "),
+            out.status
+        ))));
+    }
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(s)
+}
+
+/// Add `bytes` under `tag` to a key (both length-prefixed: no two item lists hash alike).
+pub(super) fn hash_item(h: &mut Sha256, tag: &str, bytes: &[u8]) {
+    h.update((tag.len() as u64).to_le_bytes());
+    h.update(tag.as_bytes());
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// `make -jN` on the Verilated model's makefile in `obj`.
+pub(super) fn make_command(obj: &Path, model: &str, jobs: usize) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(obj)
+        .arg("-f")
+        .arg(format!("{model}.mk"))
+        .arg(format!("-j{jobs}"))
+        .args(MAKE_OPT_ARGS)
+        // A jobserver inherited from an outer make/cargo must not leak into this one.
+        .env_remove("MAKEFLAGS")
+        .env_remove("MFLAGS")
+        .env_remove("MAKELEVEL");
+    cmd
+}
