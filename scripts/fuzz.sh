@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh [TARGET|all] [EXECUTIONS]
 #
 # TARGET: npy, preset_toml, frame_decoder, isa_decode or all (default). EXECUTIONS: inputs per
-# target (default 10000000). Installs what it needs if missing (the nightly toolchain, minimal
+# target (default 10000000); a target stops earlier after FUZZ_MAX_TIME seconds (default 600), so
+# `all` takes at most about 40 minutes plus the builds. Installs what it needs if missing (the nightly toolchain, minimal
 # profile; cargo-fuzz), builds the targets (release, debug assertions, AddressSanitizer), then
 # runs them one after the other under `nice -n 10`, each from a working copy of its committed
 # seed corpus (fuzz/corpus/TARGET, never written; new inputs go to fuzz/work/TARGET), with its
@@ -17,7 +18,7 @@
 #
 # Environment: FUZZ_SANITIZER (default address; `none` runs about twice as fast, without
 # ASan's checks and without -malloc_limit_mb), FUZZ_RSS_MB (1024), FUZZ_MALLOC_MB (256),
-# FUZZ_TIMEOUT (10 seconds per input), FUZZ_SEED (libFuzzer -seed, default 0: random).
+# FUZZ_TIMEOUT (10 seconds per input), FUZZ_MAX_TIME (600 seconds per target), FUZZ_SEED (libFuzzer -seed, default 0: random).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ sanitizer="${FUZZ_SANITIZER:-address}"
 rss_mb="${FUZZ_RSS_MB:-1024}"
 malloc_mb="${FUZZ_MALLOC_MB:-256}"
 timeout_s="${FUZZ_TIMEOUT:-10}"
+max_time="${FUZZ_MAX_TIME:-600}"
 seed="${FUZZ_SEED:-0}"
 
 if [[ "$target" == all ]]; then
@@ -39,6 +41,7 @@ else
     exit 2
 fi
 [[ "$runs" =~ ^[0-9]+$ ]] || { echo "EXECUTIONS must be a number, not '$runs'" >&2; exit 2; }
+[[ "$max_time" =~ ^[1-9][0-9]*$ ]] || { echo "FUZZ_MAX_TIME must be a positive number, not '$max_time'" >&2; exit 2; }
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
     echo "== installing the nightly toolchain (minimal profile)"
@@ -66,8 +69,9 @@ for t in "${targets[@]}"; do
     nice -n 10 cargo +nightly fuzz build --sanitizer "$sanitizer" "$t"
     mkdir -p "fuzz/work/$t" "fuzz/artifacts/$t"
     log="fuzz/work/$t.log"
-    echo "== running $t for $runs executions (log: $log)"
-    opts=(-runs="$runs" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" -max_len="$(max_len "$t")"
+    corpus_before=$(ls "fuzz/work/$t" | wc -l)
+    echo "== running $t for $runs executions or ${max_time}s (log: $log; fuzz/work/$t holds $corpus_before inputs)"
+    opts=(-runs="$runs" -max_total_time="$max_time" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" -max_len="$(max_len "$t")"
           -seed="$seed" -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/")
     [[ "$sanitizer" == none ]] || opts+=(-malloc_limit_mb="$malloc_mb")
     [[ ! -f "fuzz/dict/$t.dict" ]] || opts+=(-dict="fuzz/dict/$t.dict")
@@ -82,6 +86,7 @@ for t in "${targets[@]}"; do
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
     secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", b - a }')
+    corpus_after=$(ls "fuzz/work/$t" | wc -l)
     if [[ $rc -eq 0 ]]; then
         result="ok"
     else
@@ -90,12 +95,12 @@ for t in "${targets[@]}"; do
         result="FAILED (exit $rc${artifact:+, input $artifact})"
         grep -m 5 -E "panicked|ERROR: libFuzzer|SUMMARY|memory allocation of|budget" "$log" || true
     fi
-    line=$(printf '%-14s %12s executions %7ss %9s exec/s  peak RSS %5s MB  %s' \
-        "$t" "${execs:-?}" "$secs" "${rate:-?}" "${rss:-?}" "$result")
+    line=$(printf '%-14s %12s executions %7ss %9s exec/s  peak RSS %5s MB  corpus %s -> %s  %s' \
+        "$t" "${execs:-?}" "$secs" "${rate:-?}" "${rss:-?}" "$corpus_before" "$corpus_after" "$result")
     echo "$line"
     summary+=("$line")
 done
 
-echo "== summary (${runs} executions requested per target, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== summary (${runs} executions or ${max_time}s per target, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%s\n' "${summary[@]}"
 exit $status
