@@ -6,7 +6,7 @@
 //! consistent (re-serialises to an equal value), no allocation beyond a budget linear in the
 //! input, and each case within a time bound.
 //!
-//! `SYSTOLIC_FUZZ_CASES=N` sets the cases per property (default 256: a few seconds in all).
+//! `SYSTOLIC_FUZZ_CASES=N` sets the cases per property (default 1024: about a second in all).
 //! `SYSTOLIC_WRITE_CORPUS=1` rewrites the committed seed corpora under `fuzz/corpus/`.
 
 #[path = "../fuzz/src/lib.rs"]
@@ -28,7 +28,7 @@ fn cases() -> u32 {
     std::env::var("SYSTOLIC_FUZZ_CASES")
         .ok()
         .map(|v| v.parse().expect("SYSTOLIC_FUZZ_CASES is a number"))
-        .unwrap_or(256)
+        .unwrap_or(1024)
 }
 
 fn pt_config() -> PtConfig {
@@ -589,11 +589,14 @@ proptest! {
 /// The words of a valid instruction: a documented opcode and random bits in its documented
 /// fields (`docs/isa.md`).
 fn valid_words() -> impl Strategy<Value = Vec<u64>> {
-    (1u64..16, any::<[u64; 3]>()).prop_filter_map("a documented opcode", |(code, raw)| {
-        let op = checks::doc_opcodes()[code as usize].as_ref()?;
+    let codes: Vec<u64> = (0..16u64)
+        .filter(|&c| checks::doc_opcodes()[c as usize].is_some())
+        .collect();
+    (prop::sample::select(codes), any::<[u64; 3]>()).prop_map(|(code, raw)| {
+        let op = checks::doc_opcodes()[code as usize].as_ref().unwrap();
         let mut w: Vec<u64> = (0..op.words).map(|j| raw[j] & op.used[j]).collect();
         w[0] = (w[0] & !0xF) | code;
-        Some(w)
+        w
     })
 }
 
@@ -602,7 +605,7 @@ proptest! {
 
     #[test]
     fn isa_random_words(words in prop::collection::vec(any::<u64>(), 1..8)) {
-        checks::check_isa_words(&words);
+        timed("isa", || checks::check_isa_words(&words));
     }
 
     /// Streams of valid instructions, then a few bits flipped (and one opcode changed).
@@ -626,7 +629,7 @@ proptest! {
             let j = at.index(words.len());
             words[j] = (words[j] & !0xF) | op;
         }
-        checks::check_isa_words(&words);
+        timed("isa", || checks::check_isa_words(&words));
     }
 }
 
