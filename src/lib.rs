@@ -23,7 +23,9 @@
 //! 6. [`cosim`]: the designs in Verilator, driven from Rust and compared with the golden model
 //!    (the core's handshakes, the engine over AXI4-Lite, the board over its UART pins).
 //! 7. [`synth`]: the FPGA flows (Yosys, nextpnr, packers), and post-synthesis co-simulation.
-//! 8. The command line (`src/main.rs`, `src/cli/`), one module per subcommand.
+//! 8. [`sweep`]: design-space sweeps over the flows (points in a SQLite store, run by local
+//!    worker processes or Slurm job arrays).
+//! 9. The command line (`src/main.rs`, `src/cli/`), one module per subcommand.
 //!
 //! Data flows one way: config -> rtl -> verilog text -> Verilator / Yosys and nextpnr ->
 //! reports, with the golden model beside it and the host software above.
@@ -43,6 +45,7 @@ pub mod program;
 pub mod progress;
 pub mod regs;
 pub mod rtl;
+pub mod sweep;
 pub mod synth;
 pub mod tools;
 pub mod uart;

@@ -63,8 +63,8 @@ module systolic_top #(
   localparam integer LD_W = 1 + ROW_W + DATA_W;
   localparam integer MV_W = X_W + 1;
   localparam integer PSUM_AHEAD = (MUL_LAT > 2) ? 2 : MUL_LAT;
-  localparam integer PIPE_D = ROWS*1 + MUL_LAT + COLS - 2 - PSUM_AHEAD;
-  localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COLS + 4);
+  localparam integer PIPE_D = ROWS + MUL_LAT + COLS - 2 - PSUM_AHEAD;
+  localparam integer INF_W = $clog2(ROWS + MUL_LAT + COLS + 4);
 
   // ---- Command queue, LoadStationary, moving entry, control pipeline ----
   wire mv_fire;

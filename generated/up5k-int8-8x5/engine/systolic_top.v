@@ -66,8 +66,8 @@ module systolic_top #(
   localparam integer MV_W = X_W + 1;
   localparam integer COL_STAGES = (COLS - 1) / TILE_COLS + 1;
   localparam integer PSUM_AHEAD = (MUL_LAT > 2) ? 2 : MUL_LAT;
-  localparam integer PIPE_D = ROWS*1 + MUL_LAT + COL_STAGES - 2 - PSUM_AHEAD;
-  localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COL_STAGES + 4);
+  localparam integer PIPE_D = ROWS + MUL_LAT + COL_STAGES - 2 - PSUM_AHEAD;
+  localparam integer INF_W = $clog2(ROWS + MUL_LAT + COL_STAGES + 4);
 
   // ---- Command queue, LoadStationary, moving entry, control pipeline ----
   wire mv_fire;

@@ -110,8 +110,13 @@ fn module_doc(cfg: &Config) -> Vec<String> {
 /// PSUM, the control pipeline's delay and the in-flight counter's width.
 fn locals(cfg: &Config) -> Vec<Item> {
     let float = cfg.format.is_float();
-    // Cycles per row of the partial-sum chain (the moving skew's step): ADD_LAT, 1 for integers.
-    let add_lat = if float { id("ADD_LAT") } else { int(1) };
+    // Cycles along the partial-sum chain (the moving skew's step): ROWS*ADD_LAT, ROWS for
+    // integers (ADD_LAT = 1, folded).
+    let chain = if float {
+        id("ROWS").mul(id("ADD_LAT"))
+    } else {
+        id("ROWS")
+    };
     let mut items = vec![
         Item::Localparam("LD_W".into(), int(1).add(id("ROW_W")).add(id("DATA_W"))),
         Item::Localparam("MV_W".into(), id("X_W").add(int(1))),
@@ -130,7 +135,7 @@ fn locals(cfg: &Config) -> Vec<Item> {
     // A beat fired in cycle s is written at edge s + ROWS*ADD_LAT + MUL_LAT + COLS (COL_STAGES
     // with tiles): entry (1), skew, array, deskew, PSUM (1); the control pipe carries its PSUM
     // control along.
-    let array_lat = id("ROWS").mul(add_lat).add(id("MUL_LAT"));
+    let array_lat = chain.add(id("MUL_LAT"));
     // Integer PSUM with a pipelined PE reads ahead: its control comes MUL_LAT cycles earlier
     // (at most 2).
     items.push(Item::Localparam(
