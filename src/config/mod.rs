@@ -177,15 +177,18 @@ impl Config {
         Config::from_raw(&raw)
     }
 
-    /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides.
+    /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides. `name` follows the name rule
+    /// (letters, digits, `.`, `_`, `-`, not `.` or `..`): a name with path pieces (`./int8-4x4`,
+    /// `../seeds/int8-4x4`, an absolute path) is an unknown preset, never a file elsewhere.
     pub fn from_preset(
         seeds_dir: &Path,
         name: &str,
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
         let path = seeds_dir.join(format!("{name}.toml"));
-        // Anything there (a folder, an unreadable file) is read, so its error names it.
-        if std::fs::symlink_metadata(&path).is_err() {
+        // A name is a plain file name (no path pieces); anything there (a folder, an
+        // unreadable file) is read, so its error names it.
+        if !validate::is_plain_name(name) || std::fs::symlink_metadata(&path).is_err() {
             return Err(ConfigError::UnknownPreset {
                 name: name.to_string(),
                 dir: seeds_dir.display().to_string(),
