@@ -230,7 +230,7 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
     check_attempts(args.attempts)?;
     if let Some(cpb) = args.sim {
-        let min = systolic::rtl::board::MIN_CLKS_PER_BIT;
+        let min = systolic::frame::MIN_CLKS_PER_BIT;
         if cpb < min {
             return Err(usage(
                 format!("--sim {cpb}: at least {min} clock cycles per bit"),

@@ -103,7 +103,7 @@ pub fn parse_baud(s: &str) -> Result<u32, String> {
 /// `--baud` at the board design's core clock: its `CLKS_PER_BIT`, or a usage error naming the
 /// flag and the range the clock allows.
 pub fn baud_for_clock(baud: u32, clock_hz: f64) -> anyhow::Result<u32> {
-    systolic::rtl::board::uart_divider(clock_hz, baud).map_err(|e| {
+    systolic::frame::uart_divider(clock_hz, baud).map_err(|e| {
         UsageError {
             message: format!("--baud {baud}: {e}"),
             hint: Some("give another standard --baud, or another clock (--pll-mhz)"),
