@@ -23,6 +23,10 @@ use super::design::Design;
 use axil::axil_ports;
 
 pub mod axil;
+pub mod blocks;
+pub mod dispatch;
+pub mod dma;
+pub mod fetch;
 pub mod sbuf;
 pub mod sequencer;
 
@@ -35,27 +39,52 @@ pub fn module(cfg: &Config) -> Module {
     let axil = axil::module(cfg);
     let seq = sequencer::module(cfg);
     let sbuf = sbuf::module(cfg);
+    let mp = cfg.dma.then(|| MemoryPath::new(cfg));
 
     let mut ports = vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
     ];
     ports.extend(axil_ports(true));
+    if let Some(mp) = &mp {
+        ports.extend(mp.top_ports());
+    }
     let top_names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
 
-    // Every port of the three engine modules that is not a top port becomes a net, declared
-    // once (with its width from the module that drives or reads it).
+    // Every port of the engine modules that is not a top port becomes a net, declared once
+    // (with its width from the module that drives or reads it).
     let mut items = vec![comment(
         "---- Nets between the bus, the sequencer, the SBUF and the core ----",
     )];
     let mut declared: Vec<String> = top_names.clone();
-    for m in [&axil, &seq, &sbuf] {
+    let mut modules: Vec<(&Module, &[(&str, &str)])> = vec![(&axil, &[]), (&seq, &[]), (&sbuf, &[])];
+    if let Some(mp) = &mp {
+        modules.push((&mp.dma, DMA_NETS));
+        modules.push((&mp.fetch, &[]));
+    }
+    let mut unused = vec![];
+    for (m, renamed) in &modules {
         for p in &m.ports {
-            if !declared.contains(&p.name) {
-                declared.push(p.name.clone());
-                items.push(wire(&p.name, p.width.clone()));
+            let net = renamed
+                .iter()
+                .find(|(port, _)| *port == p.name)
+                .map_or(p.name.as_str(), |(_, net)| net);
+            if !declared.iter().any(|d| d == net) {
+                declared.push(net.to_string());
+                if PLACEHOLDER_UNUSED.contains(&net) && mp.is_some() {
+                    unused.push(wire(net, p.width.clone()));
+                } else {
+                    items.push(wire(net, p.width.clone()));
+                }
             }
         }
+    }
+    if !unused.is_empty() {
+        items.push(Item::LintOff {
+            warning: "UNUSED",
+            reason: "Until the write-back unit (systolic_act) and the core's PSUM read port are integrated, nothing takes ACTIVATEs, table writes or PSUM reads.".into(),
+            items: unused,
+        });
     }
     // Core inputs the engine ties to constants, with the reason.
     let tied: [(&str, u64, &str); 1] = [(
@@ -70,10 +99,18 @@ pub fn module(cfg: &Config) -> Module {
             declared.push(name.to_string());
         }
     }
+    if let Some(mp) = &mp {
+        items.extend(mp.glue(&g));
+        declared.extend(["mm_owed".to_string()]);
+    }
     items.push(Item::Blank);
     items.push(instance(&axil, "u_axil", vec![], &[]));
     items.push(instance(&sbuf, "u_sbuf", vec![], &[]));
     items.push(instance(&seq, "u_seq", vec![], &[]));
+    if let Some(mp) = &mp {
+        items.push(instance(&mp.dma, "u_dma", vec![], DMA_NETS));
+        items.push(instance(&mp.fetch, "u_fetch", vec![], &[]));
+    }
     let mut core_params = vec![
         ("ROWS", i64::from(g.rows)),
         ("COLS", i64::from(g.cols)),
@@ -120,24 +157,169 @@ pub fn module(cfg: &Config) -> Module {
         &[("mm_busy", "core_busy"), ("busy", "core_busy_with_reads")],
     ));
 
+    let mut doc = vec![
+        "Engine: AXI4-Lite slave (registers, instruction queue, SBUF window, PSUM snapshot),"
+            .into(),
+        "SBUF (2 read ports, 1 host write port), sequencer (in-order dispatch to a load and a"
+            .into(),
+        "moving streamer, checks, counters) and the core systolic_top. See docs/registers.md"
+            .into(),
+        "and docs/isa.md.".into(),
+        format!(
+            "SBUF {} partitions x {} entries, instruction queue 16 x 64 bits.",
+            g.parts, g.sbuf_depth
+        ),
+    ];
+    if cfg.dma {
+        doc.push(format!(
+            "Memory path (docs/memory-path.md): AXI4 master m_axi_* ({} bits), DMA engine, instruction fetch.",
+            cfg.dma_bits
+        ));
+    }
     Module {
         name: ENGINE_TOP.into(),
-        doc: vec![
-            "Engine: AXI4-Lite slave (registers, instruction queue, SBUF window, PSUM snapshot),"
-                .into(),
-            "SBUF (2 read ports, 1 host write port), sequencer (in-order dispatch to a load and a"
-                .into(),
-            "moving streamer, checks, counters) and the core systolic_top. See docs/registers.md"
-                .into(),
-            "and docs/isa.md.".into(),
-            format!(
-                "SBUF {} partitions x {} entries, instruction queue 16 x 64 bits.",
-                g.parts, g.sbuf_depth
-            ),
-        ],
+        doc,
         params: vec![],
         ports,
         items,
+    }
+}
+
+/// The DMA's ports that meet nets of other names: (port, net).
+const DMA_NETS: &[(&str, &str)] = &[
+    ("go", "dma_go"),
+    ("words", "dma_words"),
+    ("busy", "dma_busy"),
+    ("done", "dma_done"),
+    ("done_store", "dma_done_store"),
+    ("done_bytes", "dma_done_bytes"),
+    ("err", "dma_err"),
+    ("ar_req", "d_ar_req"),
+    ("ar_addr", "d_ar_addr"),
+    ("ar_len", "d_ar_len"),
+    ("ar_grant", "d_ar_grant"),
+    ("r_valid", "d_r_valid"),
+    ("r_ready", "d_r_ready"),
+    ("r_data", "m_axi_rdata"),
+    ("r_resp", "m_axi_rresp"),
+    ("r_last", "m_axi_rlast"),
+];
+
+/// Nets that nothing reads until the write-back unit and the core's PSUM read port are
+/// integrated.
+const PLACEHOLDER_UNUSED: &[&str] = &[
+    "act_go",
+    "act_words",
+    "tbl_wen",
+    "tbl_waddr",
+    "tbl_wdata",
+    "ps_en",
+    "ps_bank",
+    "ps_addr",
+];
+
+/// The PSUM read latency the DMA is built for until the core exports its `AR_LAT` (the read
+/// data is tied to zero meanwhile, so the value changes nothing observable).
+pub const PSUM_READ_LATENCY_PLACEHOLDER: u32 = 2;
+
+/// The levels of the memory path (`dma = true`) and the engine top's glue for them.
+struct MemoryPath {
+    db: u32,
+    dma: Module,
+    fetch: Module,
+}
+
+impl MemoryPath {
+    fn new(cfg: &Config) -> MemoryPath {
+        MemoryPath {
+            db: cfg.dma_bits / 8,
+            dma: dma::module(cfg, PSUM_READ_LATENCY_PLACEHOLDER),
+            fetch: fetch::module(cfg),
+        }
+    }
+
+    /// The AXI4 master port (docs/memory-path.md, "The AXI4 master port").
+    fn top_ports(&self) -> Vec<Port> {
+        let db = self.db;
+        vec![
+            output("m_axi_awid", None, "AXI4 master: 0 (the DMA)"),
+            output("m_axi_awaddr", bits(32), ""),
+            output("m_axi_awlen", bits(8), ""),
+            output("m_axi_awsize", bits(3), "log2 of the data bytes"),
+            output("m_axi_awburst", bits(2), "INCR"),
+            output("m_axi_awvalid", None, ""),
+            input("m_axi_awready", None, ""),
+            output("m_axi_wdata", bits(8 * db), ""),
+            output("m_axi_wstrb", bits(db), ""),
+            output("m_axi_wlast", None, ""),
+            output("m_axi_wvalid", None, ""),
+            input("m_axi_wready", None, ""),
+            input("m_axi_bid", None, "always 0: only the DMA writes").waive("UNUSED"),
+            input("m_axi_bresp", bits(2), ""),
+            input("m_axi_bvalid", None, ""),
+            output("m_axi_bready", None, "always 1"),
+            output("m_axi_arid", None, "0 DMA, 1 instruction fetch"),
+            output("m_axi_araddr", bits(32), ""),
+            output("m_axi_arlen", bits(8), ""),
+            output("m_axi_arsize", bits(3), "log2 of the data bytes"),
+            output("m_axi_arburst", bits(2), "INCR"),
+            output("m_axi_arvalid", None, ""),
+            input("m_axi_arready", None, ""),
+            input("m_axi_rid", None, ""),
+            input("m_axi_rdata", bits(8 * db), ""),
+            input("m_axi_rresp", bits(2), ""),
+            input("m_axi_rlast", None, ""),
+            input("m_axi_rvalid", None, ""),
+            output("m_axi_rready", None, ""),
+        ]
+    }
+
+    /// Constants of the AXI4 port, the fetch's abort, the placeholders of the write-back unit
+    /// and the core's PSUM read port, and the multiply completions until the core reports them.
+    fn glue(&self, g: &Geometry) -> Vec<Item> {
+        let size = u64::from(self.db.trailing_zeros());
+        let dw = g.data_w;
+        vec![
+            Item::Blank,
+            comment("---- The memory path: AXI4 constants, fetch abort ----"),
+            assign(id("m_axi_awid"), bit(false)),
+            assign(id("m_axi_awsize"), sized(3, size)),
+            assign(id("m_axi_awburst"), sized(2, 1)),
+            assign(id("m_axi_arsize"), sized(3, size)),
+            assign(id("m_axi_arburst"), sized(2, 1)),
+            assign(id("abort"), id("st_error").or(id("clear_error"))),
+            comment("PLACEHOLDER until systolic_act is integrated: no write-back unit takes ACTIVATEs"),
+            comment("(an ACTIVATE waits at the head of the ACT FIFO), port 2 of the SBUF and the"),
+            comment("PSUM read port are not used by it."),
+            assign(id("act_ready"), bit(false)),
+            assign(id("act_busy"), bit(false)),
+            assign(id("act_done"), bit(false)),
+            assign(id("a_wen"), sized(g.parts, 0)),
+            assign(id("a_wentry"), sized(g.sa_w, 0)),
+            assign(id("a_wdata"), repeat(int(i64::from(g.parts * dw)), sized(1, 0))),
+            assign(id("sb_block"), red_or(id("a_wen"))),
+            assign(id("ps_ok"), bit(true)),
+            comment("PLACEHOLDER until the core's PSUM read port (ar_*) is integrated: PSUM-target"),
+            comment("DMA_STOREs read zeros."),
+            assign(id("ps_data"), repeat(int(i64::from(g.cols * 32)), sized(1, 0))),
+            comment("Until the core reports mm_done: the multiplies the core accepted are all"),
+            comment("complete once it is not busy (later than the core would say, never earlier)."),
+            reg("mm_owed", bits(16)),
+            assign(
+                id("mm_done"),
+                not(id("core_busy")).and(id("mm_owed").ne(sized(16, 0))),
+            ),
+            always(vec![if_else(
+                id("rst"),
+                vec![nb(id("mm_owed"), sized(16, 0))],
+                vec![nb(
+                    id("mm_owed"),
+                    id("mm_owed")
+                        .add(zext(id("mm_valid").and(id("mm_ready")), 1, 16))
+                        .sub(zext(id("mm_done"), 1, 16)),
+                )],
+            )]),
+        ]
     }
 }
 
@@ -150,12 +332,14 @@ fn core_ports_of(cfg: &Config) -> Vec<Port> {
 pub fn design(cfg: &Config) -> Design {
     let mut d = super::core::design(cfg);
     d.level = super::design::Level::Engine;
-    d.modules.extend([
-        sbuf::module(cfg),
-        sequencer::module(cfg),
-        axil::module(cfg),
-        module(cfg),
-    ]);
+    d.modules.extend([sbuf::module(cfg), sequencer::module(cfg)]);
+    if cfg.dma {
+        d.modules.extend([
+            dma::module(cfg, PSUM_READ_LATENCY_PLACEHOLDER),
+            fetch::module(cfg),
+        ]);
+    }
+    d.modules.extend([axil::module(cfg), module(cfg)]);
     d
 }
 
