@@ -83,6 +83,35 @@ fn count(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> + Clone {
     }
 }
 
+/// `--baud` (every command that has one): a rate the serial port can be set to, the one end of
+/// the link every board design talks to. Whether the board's clock makes it is checked with the
+/// board ([`baud_for_clock`]).
+pub fn parse_baud(s: &str) -> Result<u32, String> {
+    let ok = systolic::uart::serial::supported_bauds();
+    match s.trim().parse::<u32>() {
+        Ok(b) if ok.contains(&b) => Ok(b),
+        _ => {
+            let list: Vec<String> = ok.iter().map(u32::to_string).collect();
+            Err(format!(
+                "`{s}` is not a standard serial baud rate (one of {})",
+                list.join(", ")
+            ))
+        }
+    }
+}
+
+/// `--baud` at the board design's core clock: its `CLKS_PER_BIT`, or a usage error naming the
+/// flag and the range the clock allows.
+pub fn baud_for_clock(baud: u32, clock_hz: f64) -> anyhow::Result<u32> {
+    systolic::frame::uart_divider(clock_hz, baud).map_err(|e| {
+        UsageError {
+            message: format!("--baud {baud}: {e}"),
+            hint: Some("give another standard --baud, or another clock (--pll-mhz)"),
+        }
+        .into()
+    })
+}
+
 fn parse_sbuf_layout(s: &str) -> Result<config::SbufLayout, String> {
     match s {
         "partitioned" => Ok(config::SbufLayout::Partitioned),

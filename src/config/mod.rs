@@ -177,14 +177,18 @@ impl Config {
         Config::from_raw(&raw)
     }
 
-    /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides.
+    /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides. `name` follows the name rule
+    /// (letters, digits, `.`, `_`, `-`, not `.` or `..`): a name with path pieces (`./int8-4x4`,
+    /// `../seeds/int8-4x4`, an absolute path) is an unknown preset, never a file elsewhere.
     pub fn from_preset(
         seeds_dir: &Path,
         name: &str,
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
         let path = seeds_dir.join(format!("{name}.toml"));
-        if !path.is_file() {
+        // A name is a plain file name (no path pieces); anything there (a folder, an
+        // unreadable file) is read, so its error names it.
+        if !validate::is_plain_name(name) || std::fs::symlink_metadata(&path).is_err() {
             return Err(ConfigError::UnknownPreset {
                 name: name.to_string(),
                 dir: seeds_dir.display().to_string(),
@@ -265,7 +269,8 @@ pub fn list_presets(seeds_dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let p = e.path();
-            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(str::to_string))?
+            (p.extension()? == "toml" && p.is_file())
+                .then(|| p.file_stem()?.to_str().map(str::to_string))?
         })
         .collect();
     names.sort();

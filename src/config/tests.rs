@@ -463,3 +463,36 @@ fn dma_rejects_bad_fields_with_names() {
     .unwrap();
     assert_eq!((c.dma, c.dma_bits, c.dma_reads), (true, 64, 9));
 }
+
+/// A preset name is looked up only inside the seeds folder: names with path pieces are unknown
+/// presets even where the file they point at exists (`./p`, `../other/q`, an absolute path).
+#[test]
+fn preset_names_with_path_pieces_are_unknown_presets() {
+    let root = std::env::temp_dir().join(format!("systolic-preset-names-{}", std::process::id()));
+    let seeds = root.join("seeds");
+    let other = root.join("other");
+    std::fs::create_dir_all(&seeds).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    let text = "rows = 4\ncols = 4\n";
+    std::fs::write(seeds.join("p.toml"), text).unwrap();
+    std::fs::write(other.join("q.toml"), text).unwrap();
+    let none = Overrides::default();
+    assert!(Config::from_preset(&seeds, "p", &none).is_ok());
+    let absolute = other.join("q");
+    for name in [
+        "./p",
+        "../other/q",
+        "../seeds/p",
+        absolute.to_str().unwrap(),
+        "p/",
+        "",
+        ".",
+        "..",
+    ] {
+        match Config::from_preset(&seeds, name, &none) {
+            Err(ConfigError::UnknownPreset { .. }) => {}
+            other => panic!("preset {name:?}: {other:?}"),
+        }
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}

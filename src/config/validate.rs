@@ -164,10 +164,7 @@ fn check_name(raw: &RawConfig) -> Result<(), ConfigError> {
     // `+custom` is the suffix the tool itself adds to a preset's name when flags override it
     // (schema.rs): no preset can be named so, and the derived name cannot collide with one.
     let base = n.strip_suffix("+custom").unwrap_or(n);
-    let chars_ok = base
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if base.is_empty() || !chars_ok || base == "." || base == ".." || n.len() > MAX_NAME_LEN {
+    if !is_plain_name(base) || n.len() > MAX_NAME_LEN {
         return Err(range_err(
             "name",
             format!("{n:?}"),
@@ -177,6 +174,16 @@ fn check_name(raw: &RawConfig) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// The name rule without the `+custom` suffix: 1..=[`MAX_NAME_LEN`] letters, digits, `.`, `_`
+/// and `-`, not `.` or `..`. Such a name is one plain file name (no separator, no root, no parent
+/// step), so a preset name that passes it is looked up only inside the seeds folder.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    !name.is_empty() && name.len() <= MAX_NAME_LEN && chars_ok && name != "." && name != ".."
 }
 
 /// A `pe_latency` the format's PE supports; returns its multiplier's registers (`mul_lat`).

@@ -31,6 +31,10 @@ pub trait RegisterBus {
     fn poll(&mut self, n: u64) -> Result<(), BackendError>;
     /// Cycles the host spent on transfers so far (0 where the back end has no clock).
     fn host_cycles(&self) -> u64;
+    /// Bytes sent and received so far, for a bus over a byte link; `None` otherwise.
+    fn transferred(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// What an engine says about itself (ID, VERSION, GEOMETRY, MEMORY), whatever its design.
@@ -406,5 +410,8 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
 
     fn host_cycles(&self) -> u64 {
         self.bus.host_cycles()
+    }
+    fn transferred(&self) -> Option<(u64, u64)> {
+        self.bus.transferred()
     }
 }

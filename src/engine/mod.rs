@@ -130,6 +130,11 @@ pub trait Engine {
     fn host_cycles(&self) -> u64 {
         0
     }
+    /// Bytes sent to and received from the engine so far, when it sits behind a byte link (the
+    /// board's UART); `None` otherwise.
+    fn transferred(&self) -> Option<(u64, u64)> {
+        None
+    }
 
     // ---- The memory path (`docs/memory-path.md`); engines without it refuse these. ----
 

@@ -141,6 +141,13 @@ impl CoreModel {
         }
     }
 
+    /// What a reset of the core does to this model: the stationaries (loaded and in use) are
+    /// gone, PSUM keeps its contents (its memories are not reset), the counts go on.
+    pub fn reset(&mut self) {
+        self.pending = None;
+        self.active = None;
+    }
+
     pub fn arith(&self) -> &FormatArith {
         &self.arith
     }
