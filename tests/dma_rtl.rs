@@ -1,0 +1,432 @@
+//! The memory path's DMA in RTL (`systolic_engine` with `dma = true`, Verilator) against the
+//! golden model (`engine::golden`), through the AXI4 slave model and protocol checker of
+//! `cosim::axi4` on the engine's master port `m_axi_*` (random latency and stalls on every
+//! channel).
+//!
+//! One engine (6x4 int8: 6 SBUF partitions, so the store reader uses both SBUF read ports; a
+//! 64-bit bus; 4 reads outstanding; 512 SBUF entries, so a contiguous transfer needs more than
+//! one 256-beat burst) is built once. Each case runs a random program of DMA_LOADs (SBUF, both
+//! layouts) and DMA_STOREs (SBUF, both layouts) with random bases (often just below a 4 KB
+//! boundary), strides (contiguous, gapped, overlapping, 0) and sizes on both back ends and
+//! compares the error code and every byte of memory (the SBUF is seen through the stores).
+//! Some cases plant a bus error (SLVERR or DECERR on a page a load reads or a store writes):
+//! both must stop with DmaBus; the state written before the failing instruction is compared,
+//! then CLEAR_ERROR and both SBUFs and memories are written afresh. Some cases plant a range
+//! error (DmaRange at dispatch). At the end the checker must have seen every request answered
+//! and no AXI4 violation.
+//!
+//! `DMA_RTL_SEED` repeats a run (the seed is printed), `DMA_RTL_CASES` sets the number of cases
+//! (default 48). Fails (does not skip) when `CI` is set and Verilator is missing.
+
+mod common;
+
+use std::time::Instant;
+
+use systolic::config::{Config, RawConfig};
+use systolic::cosim::axi4::{SlaveConfig, SlaveStalls};
+use systolic::cosim::engine::RtlEngine;
+use systolic::cosim::HarnessOptions;
+use systolic::engine::golden::GoldenEngine;
+use systolic::engine::memory::{BusFault, Memory, PageFault, SparseMemory, PAGE};
+use systolic::engine::Engine;
+use systolic::isa::{Dma, ErrorCode, Instr};
+use systolic::program::SplitMix64;
+
+const ROWS: u32 = 6;
+const COLS: u32 = 4;
+const PARTS: u32 = 6;
+const DEPTH: u32 = 512;
+const BUS_BITS: u32 = 64;
+
+/// The memory the programs use: loads read `SRC..SRC + SPAN`, stores write `DST..DST + SPAN`.
+const SRC: u32 = 0x0001_0000;
+const DST: u32 = 0x0002_0000;
+const SPAN: u32 = 3 * PAGE;
+
+fn config() -> Config {
+    Config::from_raw(&RawConfig {
+        name: "dma-rtl-6x4".into(),
+        rows: ROWS,
+        cols: COLS,
+        format: "int8".into(),
+        acc_bits: 32,
+        psum_banks: 2,
+        psum_depth: 16,
+        sbuf_depth: DEPTH,
+        dma: true,
+        dma_bits: Some(BUS_BITS),
+        dma_reads: Some(4),
+        ..Default::default()
+    })
+    .expect("valid config")
+}
+
+/// The two back ends side by side.
+struct Pair {
+    rtl: RtlEngine,
+    gold: GoldenEngine,
+}
+
+impl Pair {
+    fn rtl_memory(&mut self) -> &mut SparseMemory {
+        self.rtl
+            .bus_mut()
+            .memory_port_mut()
+            .expect("memory attached")
+            .memory_mut()
+    }
+
+    /// Fresh random contents in both SBUFs and in both memories' regions; no faults.
+    fn refill(&mut self, rng: &mut SplitMix64) {
+        for p in 0..PARTS {
+            let v: Vec<i64> = (0..DEPTH).map(|_| i64::from(rng.next_u64() as i8)).collect();
+            self.rtl.write_sbuf(p, 0, &v).expect("rtl sbuf write");
+            self.gold.write_sbuf(p, 0, &v).expect("golden sbuf write");
+        }
+        for base in [SRC, DST] {
+            let bytes: Vec<u8> = (0..SPAN).map(|_| rng.next_u64() as u8).collect();
+            self.rtl_memory().poke(base, &bytes);
+            self.gold.memory_mut().poke(base, &bytes);
+        }
+        self.rtl_memory().clear_faults();
+        self.gold.memory_mut().clear_faults();
+    }
+
+    fn set_fault(&mut self, addr: u32, f: PageFault) {
+        self.rtl_memory().set_fault(addr, f);
+        self.gold.memory_mut().set_fault(addr, f);
+    }
+}
+
+/// A random DMA of `target` 0 (SBUF) within the engine's bounds, its memory bytes inside
+/// `region..region + SPAN`; `near_page` puts its first byte within 64 bytes below a 4 KB
+/// boundary.
+fn random_sbuf_dma(rng: &mut SplitMix64, region: u32) -> Dma {
+    let layout = rng.below(2) as u32;
+    let pick = |rng: &mut SplitMix64, max: u32| 1 + rng.below(u64::from(max)) as u32;
+    let (rows, row_len, part, entry) = if layout == 0 {
+        let part = rng.below(u64::from(PARTS)) as u32;
+        let row_len = pick(rng, PARTS - part);
+        let rows = if rng.chance(0.3) {
+            pick(rng, DEPTH)
+        } else {
+            pick(rng, 24)
+        };
+        let entry = rng.below(u64::from(DEPTH - rows + 1)) as u32;
+        (rows, row_len, part, entry)
+    } else {
+        let part = rng.below(u64::from(PARTS)) as u32;
+        let rows = pick(rng, PARTS - part);
+        let row_len = if rng.chance(0.3) {
+            pick(rng, DEPTH)
+        } else {
+            pick(rng, 40)
+        };
+        let entry = rng.below(u64::from(DEPTH - row_len + 1)) as u32;
+        (rows, row_len, part, entry)
+    };
+    let stride = match rng.below(4) {
+        0 => row_len,
+        1 => row_len + pick(rng, 37),
+        2 => rng.below(u64::from(row_len)) as u32,
+        _ => 0,
+    };
+    // Long gapped rows would leave the region: contiguous then.
+    let stride = if (rows - 1) * stride + row_len > SPAN / 2 {
+        row_len
+    } else {
+        stride
+    };
+    let extent = (rows - 1) * stride + row_len;
+    let room = SPAN - extent;
+    let base = if rng.chance(0.4) {
+        let page = region + PAGE * (1 + rng.below(2) as u32);
+        (page - 1 - rng.below(64) as u32).min(region + room)
+    } else {
+        region + rng.below(u64::from(room) + 1) as u32
+    };
+    Dma {
+        target: 0,
+        layout,
+        esize: 0,
+        rows,
+        row_len,
+        part,
+        bank: 0,
+        base,
+        stride,
+        entry,
+        offset: 0,
+    }
+}
+
+/// The first memory page a DMA touches past its first row (its last byte's page).
+fn last_page(d: &Dma) -> u32 {
+    let last = d.base + (d.rows - 1) * d.stride + d.row_len - 1;
+    last / PAGE * PAGE
+}
+
+/// What a case plants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Plant {
+    Nothing,
+    /// A read or write fault on the page of the last byte of instruction `at`.
+    BusError { at: usize, fault: BusFault },
+    /// Instruction `at` made out of range (its partition past the SBUF).
+    RangeError { at: usize },
+}
+
+/// A random program of 1..=6 DMA instructions, loads before stores by preference, with a
+/// planted error now and then.
+fn random_case(rng: &mut SplitMix64) -> (Vec<Instr>, Plant) {
+    let n = 1 + rng.below(6) as usize;
+    let mut prog = vec![];
+    for i in 0..n {
+        let store = i * 2 >= n || rng.chance(0.2);
+        prog.push(if store {
+            Instr::DmaStore(random_sbuf_dma(rng, DST))
+        } else {
+            Instr::DmaLoad(random_sbuf_dma(rng, SRC))
+        });
+    }
+    let at = rng.below(n as u64) as usize;
+    let plant = match rng.below(8) {
+        0 | 1 => Plant::BusError {
+            at,
+            fault: if rng.chance(0.5) {
+                BusFault::SlvErr
+            } else {
+                BusFault::DecErr
+            },
+        },
+        2 => Plant::RangeError { at },
+        _ => Plant::Nothing,
+    };
+    if let Plant::RangeError { at } = plant {
+        if let Instr::DmaLoad(d) | Instr::DmaStore(d) = &mut prog[at] {
+            d.part = PARTS;
+        }
+    }
+    (prog, plant)
+}
+
+fn fault_of(i: &Instr, fault: BusFault) -> (u32, PageFault) {
+    match i {
+        Instr::DmaLoad(d) => (
+            last_page(d),
+            PageFault {
+                read: Some(fault),
+                write: None,
+            },
+        ),
+        Instr::DmaStore(d) => (
+            last_page(d),
+            PageFault {
+                read: None,
+                write: Some(fault),
+            },
+        ),
+        _ => unreachable!("only DMA instructions"),
+    }
+}
+
+/// The bytes of the two regions where the memories differ: (address, golden, rtl).
+fn differences(gold: &SparseMemory, rtl: &SparseMemory) -> Vec<(u32, u8, u8)> {
+    let mut out = vec![];
+    for base in [SRC, DST] {
+        let (mut a, mut b) = (vec![0u8; SPAN as usize], vec![0u8; SPAN as usize]);
+        gold.peek(base, &mut a);
+        rtl.peek(base, &mut b);
+        out.extend(
+            (0..a.len())
+                .filter(|&i| a[i] != b[i])
+                .map(|i| (base + i as u32, a[i], b[i])),
+        );
+    }
+    out
+}
+
+/// The instructions of `prog` whose memory bytes cover `addr` (for the mismatch report).
+fn writers_of(prog: &[Instr], addr: u32) -> Vec<usize> {
+    let covers = |d: &Dma| {
+        (0..d.rows).any(|r| {
+            let lo = d.base + r * d.stride;
+            (lo..lo + d.row_len).contains(&addr)
+        })
+    };
+    prog.iter()
+        .enumerate()
+        .filter(|(_, i)| matches!(i, Instr::DmaStore(d) if covers(d)))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Whether `i` is a load reading (`read`) or a store writing (not `read`) the 4 KB page `page`.
+fn touches(i: &Instr, page: u32, read: bool) -> bool {
+    let (Instr::DmaLoad(d) | Instr::DmaStore(d)) = i else {
+        return false;
+    };
+    if matches!(i, Instr::DmaLoad(_)) != read {
+        return false;
+    }
+    (0..d.rows).any(|r| {
+        let lo = d.base + r * d.stride;
+        lo / PAGE <= page / PAGE && page / PAGE <= (lo + d.row_len - 1) / PAGE
+    })
+}
+
+/// Runs one case on both back ends; a description of the first mismatch, if any. Returns the
+/// error code both stopped with.
+fn run_case(pair: &mut Pair, prog: &[Instr], plant: Plant) -> Result<ErrorCode, String> {
+    // The instruction expected to fail: the first to touch the faulty page that way.
+    let failing = match plant {
+        Plant::BusError { at, fault } => {
+            let (addr, f) = fault_of(&prog[at], fault);
+            pair.set_fault(addr, f);
+            let read = matches!(prog[at], Instr::DmaLoad(_));
+            (0..=at)
+                .find(|&k| touches(&prog[k], addr, read))
+                .expect("the planted instruction touches its page")
+        }
+        Plant::RangeError { at } => at,
+        Plant::Nothing => prog.len(),
+    };
+    for i in prog {
+        pair.gold.push(*i).map_err(|e| format!("golden push {i}: {e}"))?;
+        match pair.rtl.push(*i) {
+            Ok(()) => {}
+            // The RTL stopped before taking every word (the queue is full behind an error).
+            Err(e) if plant != Plant::Nothing => eprintln!("  rtl push {i}: {e}"),
+            Err(e) => return Err(format!("rtl push {i}: {e}")),
+        }
+    }
+    let g = pair.gold.wait_idle().map_err(|e| format!("golden: {e}"))?;
+    let r = pair.rtl.wait_idle().map_err(|e| format!("rtl: {e}"))?;
+    if let Some(v) = pair.rtl.bus().violation() {
+        return Err(format!("AXI4 violation on the master port: {v}"));
+    }
+    if g.error != r.error || r.busy {
+        return Err(format!(
+            "status: golden error {:?}, rtl error {:?} (busy {})",
+            g.error, r.error, r.busy
+        ));
+    }
+    let want = match plant {
+        Plant::Nothing => ErrorCode::None,
+        Plant::BusError { .. } => ErrorCode::DmaBus,
+        Plant::RangeError { .. } => ErrorCode::DmaRange,
+    };
+    if g.error != want {
+        return Err(format!("the golden model stopped with {:?}, planted {want:?}", g.error));
+    }
+    // After an error, only the bytes of the instructions before the failing one are compared
+    // (the failing one's destination is undefined; nothing after it runs on the DMA).
+    let rtl_mem = pair.rtl.bus().memory_port().expect("memory").memory();
+    let diffs = differences(pair.gold.memory(), rtl_mem);
+    let counted = diffs
+        .iter()
+        .filter(|(addr, _, _)| writers_of(prog, *addr).iter().all(|&k| k < failing));
+    if let Some(&(addr, want, got)) = counted.clone().next() {
+        return Err(format!(
+            "memory byte {addr:#010x}: golden {want:#04x}, rtl {got:#04x} (stored by \
+             instruction(s) {:?}; {} such bytes differ{})",
+            writers_of(prog, addr),
+            counted.count(),
+            if failing < prog.len() {
+                format!("; instruction {failing} failed")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Ok(g.error)
+}
+
+#[test]
+fn dma_load_store_match_the_golden_model() {
+    if !common::require_tool("verilator", "dma_load_store_match_the_golden_model") {
+        return;
+    }
+    let seed = std::env::var("DMA_RTL_SEED")
+        .ok()
+        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    let cases: usize = std::env::var("DMA_RTL_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(48);
+    eprintln!("dma_rtl: seed {seed:#x} (DMA_RTL_SEED={seed:x} repeats it), {cases} cases");
+    let cfg = config();
+    let t0 = Instant::now();
+    let mut rtl = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("verilator build");
+    eprintln!("dma_rtl: model ready in {:.1} s", t0.elapsed().as_secs_f64());
+    let mut rng = SplitMix64::new(seed);
+    let mut slave = SlaveConfig::new(BUS_BITS);
+    slave.read_latency = 1 + rng.below(6) as u32;
+    slave.write_latency = 1 + rng.below(6) as u32;
+    slave.stalls = SlaveStalls::uniform(0.25, rng.next_u64());
+    slave.max_reads = 8;
+    slave.max_writes = 8;
+    rtl.bus_mut()
+        .attach_memory(slave, SparseMemory::new())
+        .expect("attach memory");
+    rtl.bus_mut().set_cycle_limit(200_000);
+    let mut pair = Pair {
+        rtl,
+        gold: GoldenEngine::new(&cfg),
+    };
+    pair.refill(&mut rng);
+    let mut stats = [0usize; 3];
+    for case in 0..cases {
+        let (prog, plant) = random_case(&mut rng);
+        let c0 = pair.rtl.bus().cycle();
+        let result = run_case(&mut pair, &prog, plant);
+        let listing: Vec<String> = prog.iter().map(|i| format!("    {i}")).collect();
+        match result {
+            Ok(code) => {
+                let cycles = pair.rtl.bus().cycle() - c0;
+                let k = match code {
+                    ErrorCode::None => 0,
+                    ErrorCode::DmaBus => 1,
+                    _ => 2,
+                };
+                stats[k] += 1;
+                if code != ErrorCode::None {
+                    pair.rtl.clear_error().expect("rtl clear_error");
+                    pair.gold.clear_error().expect("golden clear_error");
+                    pair.refill(&mut rng);
+                }
+                if case < 3 || code != ErrorCode::None && stats[1] + stats[2] <= 2 {
+                    eprintln!(
+                        "  case {case}: {code:?} in {cycles} cycles ({plant:?})\n{}",
+                        listing.join("\n")
+                    );
+                }
+            }
+            Err(m) => panic!(
+                "dma_rtl seed {seed:#x}: case {case} ({plant:?}): {m}\n  program:\n{}",
+                listing.join("\n")
+            ),
+        }
+    }
+    let counters = pair
+        .rtl
+        .bus_mut()
+        .memory_port_mut()
+        .expect("memory")
+        .finish()
+        .unwrap_or_else(|v| panic!("dma_rtl seed {seed:#x}: AXI4 at the end: {v}"));
+    eprintln!(
+        "dma_rtl: {cases} cases ({} clean, {} DmaBus, {} DmaRange), {} cycles, {:.1} s; AXI4: {counters:?}",
+        stats[0],
+        stats[1],
+        stats[2],
+        pair.rtl.bus().cycle(),
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(stats[1] > 0 && stats[0] > 0, "every kind of case ran");
+}
