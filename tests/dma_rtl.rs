@@ -16,7 +16,7 @@
 //! and no AXI4 violation.
 //!
 //! `DMA_RTL_SEED` repeats a run (the seed is printed), `DMA_RTL_CASES` sets the number of cases
-//! (default 48). Fails (does not skip) when `CI` is set and Verilator is missing.
+//! (default 200), `DMA_RTL_TRACE=file.vcd` writes the waves. Fails (does not skip) when `CI` is set and Verilator is missing.
 
 mod common;
 
@@ -79,7 +79,9 @@ impl Pair {
     /// Fresh random contents in both SBUFs and in both memories' regions; no faults.
     fn refill(&mut self, rng: &mut SplitMix64) {
         for p in 0..PARTS {
-            let v: Vec<i64> = (0..DEPTH).map(|_| i64::from(rng.next_u64() as i8)).collect();
+            let v: Vec<i64> = (0..DEPTH)
+                .map(|_| i64::from(rng.next_u64() as i8))
+                .collect();
             self.rtl.write_sbuf(p, 0, &v).expect("rtl sbuf write");
             self.gold.write_sbuf(p, 0, &v).expect("golden sbuf write");
         }
@@ -171,14 +173,19 @@ fn last_page(d: &Dma) -> u32 {
 enum Plant {
     Nothing,
     /// A read or write fault on the page of the last byte of instruction `at`.
-    BusError { at: usize, fault: BusFault },
+    BusError {
+        at: usize,
+        fault: BusFault,
+    },
     /// Instruction `at` made out of range (its partition past the SBUF).
-    RangeError { at: usize },
+    RangeError {
+        at: usize,
+    },
 }
 
-/// A random program of 1..=6 DMA instructions, loads before stores by preference, with a
-/// planted error now and then.
-fn random_case(rng: &mut SplitMix64) -> (Vec<Instr>, Plant) {
+/// A random program of 1..=6 DMA instructions, loads before stores by preference; `plant`
+/// 1 plants a bus error, 2 a range error, others nothing.
+fn random_case(rng: &mut SplitMix64, plant: u32) -> (Vec<Instr>, Plant) {
     let n = 1 + rng.below(6) as usize;
     let mut prog = vec![];
     for i in 0..n {
@@ -190,8 +197,8 @@ fn random_case(rng: &mut SplitMix64) -> (Vec<Instr>, Plant) {
         });
     }
     let at = rng.below(n as u64) as usize;
-    let plant = match rng.below(8) {
-        0 | 1 => Plant::BusError {
+    let plant = match plant {
+        1 => Plant::BusError {
             at,
             fault: if rng.chance(0.5) {
                 BusFault::SlvErr
@@ -208,6 +215,79 @@ fn random_case(rng: &mut SplitMix64) -> (Vec<Instr>, Plant) {
         }
     }
     (prog, plant)
+}
+
+/// A random matmul chain (no error planted): DMA_LOADs of operands, SIGNAL DMA -> WAIT PE,
+/// LOAD_STATIONARY + MULTIPLY_MOVING into fresh PSUM entries, SIGNAL PE -> WAIT DMA, then a
+/// PSUM-target DMA_STORE of part of the result and an SBUF DMA_STORE. `signals` counts the
+/// SIGNALs of semaphores 0 and 1 so far (the WAIT values).
+fn random_matmul_case(rng: &mut SplitMix64, signals: &mut [u32; 2]) -> Vec<Instr> {
+    let mut prog: Vec<Instr> = (0..1 + rng.below(3))
+        .map(|_| Instr::DmaLoad(random_sbuf_dma(rng, SRC)))
+        .collect();
+    signals[0] += 1;
+    prog.push(Instr::Signal { engine: 1, sem: 0 });
+    prog.push(Instr::Wait {
+        engine: 0,
+        sem: 0,
+        value: signals[0] & 0xFFFF,
+    });
+    let k = 1 + rng.below(u64::from(ROWS)) as u32;
+    let m = 1 + rng.below(u64::from(COLS)) as u32;
+    let n = 1 + rng.below(16) as u32;
+    let bank = rng.below(2) as u32;
+    let offset = rng.below(u64::from(16 - n + 1)) as u32;
+    prog.push(Instr::LoadStationary {
+        addr: rng.below(u64::from(DEPTH - k + 1)) as u32,
+        k,
+        m,
+    });
+    prog.push(Instr::MultiplyMoving {
+        addr: rng.below(u64::from(DEPTH - n + 1)) as u32,
+        k,
+        n,
+        bank,
+        offset,
+        acc: false,
+        swap: true,
+    });
+    signals[1] += 1;
+    prog.push(Instr::Signal { engine: 0, sem: 1 });
+    prog.push(Instr::Wait {
+        engine: 1,
+        sem: 1,
+        value: signals[1] & 0xFFFF,
+    });
+    // Rows of PSUM entries offset.., columns part.. (all written by the multiply above).
+    let rows = 1 + rng.below(u64::from(n)) as u32;
+    let part = rng.below(u64::from(m)) as u32;
+    let row_len = 1 + rng.below(u64::from(m - part)) as u32;
+    let stride = 4 * match rng.below(3) {
+        0 => row_len,
+        1 => row_len + 1 + rng.below(5) as u32,
+        _ => rng.below(u64::from(row_len)) as u32,
+    };
+    let extent = (rows - 1) * stride + 4 * row_len;
+    let base = if rng.chance(0.4) {
+        DST + PAGE - 4 * (1 + rng.below(8) as u32)
+    } else {
+        DST + 4 * rng.below(u64::from((SPAN - extent) / 4)) as u32
+    };
+    prog.push(Instr::DmaStore(Dma {
+        target: 1,
+        layout: 0,
+        esize: 2,
+        rows,
+        row_len,
+        part,
+        bank,
+        base,
+        stride,
+        entry: 0,
+        offset: offset + rng.below(u64::from(n - rows + 1)) as u32,
+    }));
+    prog.push(Instr::DmaStore(random_sbuf_dma(rng, DST)));
+    prog
 }
 
 fn fault_of(i: &Instr, fault: BusFault) -> (u32, PageFault) {
@@ -251,7 +331,7 @@ fn writers_of(prog: &[Instr], addr: u32) -> Vec<usize> {
     let covers = |d: &Dma| {
         (0..d.rows).any(|r| {
             let lo = d.base + r * d.stride;
-            (lo..lo + d.row_len).contains(&addr)
+            (lo..lo + (d.row_len << d.esize)).contains(&addr)
         })
     };
     prog.iter()
@@ -271,7 +351,7 @@ fn touches(i: &Instr, page: u32, read: bool) -> bool {
     }
     (0..d.rows).any(|r| {
         let lo = d.base + r * d.stride;
-        lo / PAGE <= page / PAGE && page / PAGE <= (lo + d.row_len - 1) / PAGE
+        lo / PAGE <= page / PAGE && page / PAGE <= (lo + (d.row_len << d.esize) - 1) / PAGE
     })
 }
 
@@ -292,7 +372,9 @@ fn run_case(pair: &mut Pair, prog: &[Instr], plant: Plant) -> Result<ErrorCode, 
         Plant::Nothing => prog.len(),
     };
     for i in prog {
-        pair.gold.push(*i).map_err(|e| format!("golden push {i}: {e}"))?;
+        pair.gold
+            .push(*i)
+            .map_err(|e| format!("golden push {i}: {e}"))?;
         match pair.rtl.push(*i) {
             Ok(()) => {}
             // The RTL stopped before taking every word (the queue is full behind an error).
@@ -317,7 +399,10 @@ fn run_case(pair: &mut Pair, prog: &[Instr], plant: Plant) -> Result<ErrorCode, 
         Plant::RangeError { .. } => ErrorCode::DmaRange,
     };
     if g.error != want {
-        return Err(format!("the golden model stopped with {:?}, planted {want:?}", g.error));
+        return Err(format!(
+            "the golden model stopped with {:?}, planted {want:?}",
+            g.error
+        ));
     }
     // After an error, only the bytes of the instructions before the failing one are compared
     // (the failing one's destination is undefined; nothing after it runs on the DMA).
@@ -358,12 +443,25 @@ fn dma_load_store_match_the_golden_model() {
     let cases: usize = std::env::var("DMA_RTL_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(48);
+        .unwrap_or(200);
     eprintln!("dma_rtl: seed {seed:#x} (DMA_RTL_SEED={seed:x} repeats it), {cases} cases");
     let cfg = config();
     let t0 = Instant::now();
-    let mut rtl = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("verilator build");
-    eprintln!("dma_rtl: model ready in {:.1} s", t0.elapsed().as_secs_f64());
+    let trace = std::env::var_os("DMA_RTL_TRACE");
+    let opts = HarnessOptions {
+        trace: trace.is_some(),
+        ..HarnessOptions::default()
+    };
+    let mut rtl = RtlEngine::build(&cfg, &opts).expect("verilator build");
+    if let Some(path) = &trace {
+        rtl.bus_mut()
+            .open_trace(std::path::Path::new(path))
+            .expect("trace");
+    }
+    eprintln!(
+        "dma_rtl: model ready in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     let mut rng = SplitMix64::new(seed);
     let mut slave = SlaveConfig::new(BUS_BITS);
     slave.read_latency = 1 + rng.below(6) as u32;
@@ -380,9 +478,20 @@ fn dma_load_store_match_the_golden_model() {
         gold: GoldenEngine::new(&cfg),
     };
     pair.refill(&mut rng);
-    let mut stats = [0usize; 3];
+    let mut stats = [0usize; 4];
+    let mut signals = [0u32; 2];
     for case in 0..cases {
-        let (prog, plant) = random_case(&mut rng);
+        // Of every 8 cases: 3 DMA-only, 2 with a bus error, 1 with a range error, 2 matmul
+        // chains.
+        let (prog, plant) = match case % 8 {
+            1 | 5 => random_case(&mut rng, 1),
+            3 => random_case(&mut rng, 2),
+            2 | 6 => {
+                stats[3] += 1;
+                (random_matmul_case(&mut rng, &mut signals), Plant::Nothing)
+            }
+            _ => random_case(&mut rng, 0),
+        };
         let c0 = pair.rtl.bus().cycle();
         let result = run_case(&mut pair, &prog, plant);
         let listing: Vec<String> = prog.iter().map(|i| format!("    {i}")).collect();
@@ -421,12 +530,17 @@ fn dma_load_store_match_the_golden_model() {
         .finish()
         .unwrap_or_else(|v| panic!("dma_rtl seed {seed:#x}: AXI4 at the end: {v}"));
     eprintln!(
-        "dma_rtl: {cases} cases ({} clean, {} DmaBus, {} DmaRange), {} cycles, {:.1} s; AXI4: {counters:?}",
+        "dma_rtl: {cases} cases ({} clean of which {} matmul chains with PSUM stores, {} DmaBus, \
+         {} DmaRange), {} cycles, {:.1} s; AXI4: {counters:?}",
         stats[0],
+        stats[3],
         stats[1],
         stats[2],
         pair.rtl.bus().cycle(),
         t0.elapsed().as_secs_f64()
     );
-    assert!(stats[1] > 0 && stats[0] > 0, "every kind of case ran");
+    assert!(
+        stats.iter().all(|&n| n > 0),
+        "every kind of case ran: {stats:?}"
+    );
 }

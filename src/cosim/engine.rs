@@ -187,7 +187,11 @@ impl AxiMaster {
 
     /// Connect the AXI4 master port `m_axi_*` (a `dma = true` design) to a slave model of `cfg`
     /// over `mem`, checked every cycle from the next edge on (call it after the reset).
-    pub fn attach_memory(&mut self, cfg: SlaveConfig, mem: SparseMemory) -> Result<(), BackendError> {
+    pub fn attach_memory(
+        &mut self,
+        cfg: SlaveConfig,
+        mem: SparseMemory,
+    ) -> Result<(), BackendError> {
         let port = MemPort::new(&self.sim, cfg, mem).map_err(other)?;
         port.drive(&mut self.sim);
         self.sim.eval();

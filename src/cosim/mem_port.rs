@@ -156,7 +156,9 @@ impl MemPort {
             burst: sim.get_u64(burst) as u8,
         };
         MasterOut {
-            aw: addr(sim, p.awvalid, p.awid, p.awaddr, p.awlen, p.awsize, p.awburst),
+            aw: addr(
+                sim, p.awvalid, p.awid, p.awaddr, p.awlen, p.awsize, p.awburst,
+            ),
             w: WBeat {
                 valid: sim.get_bool(p.wvalid),
                 data: Data::from_u32_words(sim.get(p.wdata)),
@@ -164,7 +166,9 @@ impl MemPort {
                 last: sim.get_bool(p.wlast),
             },
             bready: sim.get_bool(p.bready),
-            ar: addr(sim, p.arvalid, p.arid, p.araddr, p.arlen, p.arsize, p.arburst),
+            ar: addr(
+                sim, p.arvalid, p.arid, p.araddr, p.arlen, p.arsize, p.arburst,
+            ),
             rready: sim.get_bool(p.rready),
         }
     }

@@ -122,11 +122,7 @@ pub fn byte_queue(p: &str, qb: u32, in_bytes: u32) -> Vec<Item> {
     vec![
         reg(&n("q"), bits(wide)),
         reg(&n("n"), bits(cw)),
-        wire_init(
-            &n("n1"),
-            bits(cw),
-            id(&n("n")).sub(id(&n("pop_n"))),
-        ),
+        wire_init(&n("n1"), bits(cw), id(&n("n")).sub(id(&n("pop_n")))),
         wire_init(
             &n("sh"),
             bits(wide),
@@ -143,7 +139,10 @@ pub fn byte_queue(p: &str, qb: u32, in_bytes: u32) -> Vec<Item> {
         ),
         always(vec![if_else(
             id("rst").or(id(&n("flush"))),
-            vec![nb(id(&n("q")), sized(wide, 0)), nb(id(&n("n")), sized(cw, 0))],
+            vec![
+                nb(id(&n("q")), sized(wide, 0)),
+                nb(id(&n("n")), sized(cw, 0)),
+            ],
             vec![
                 nb(id(&n("q")), id(&n("sh")).bit_or(id(&n("ins")))),
                 nb(
@@ -225,7 +224,14 @@ pub fn rotate_left(
 /// bits): `(~({bytes{1}} << n)) << lo`. `n` of `count_bits(bytes)` bits, `lo` of
 /// `log2(bytes)` bits.
 pub fn byte_strobes(n: Expr, lo: Expr, bytes: u32) -> Expr {
-    let ones = sized(bytes, if bytes >= 64 { u64::MAX } else { (1u64 << bytes) - 1 });
+    let ones = sized(
+        bytes,
+        if bytes >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bytes) - 1
+        },
+    );
     bit_not(ones.shl(n)).shl(lo)
 }
 

@@ -58,13 +58,11 @@
 
 use crate::config::{Config, Geometry};
 use crate::engine::checks::format_dtype;
-use crate::isa::{
-    self, field_of, ErrorCode, Opcode, ENGINE_FIFO_DEPTH, FIELDS, SEMAPHORES,
-};
+use crate::isa::{self, field_of, ErrorCode, Opcode, ENGINE_FIFO_DEPTH, FIELDS, SEMAPHORES};
 use crate::verilog::*;
 
 use super::blocks::{fifo, times_pow2, FifoStatus};
-use super::sequencer::{self, code, cnt2, PeNames, QUEUE_DEPTH};
+use super::sequencer::{self, cnt2, code, PeNames, QUEUE_DEPTH};
 
 const QA: u32 = QUEUE_DEPTH.trailing_zeros();
 const QC: u32 = QA + 1;
@@ -162,15 +160,9 @@ fn queue() -> Vec<Item> {
                 if_(id("push_ok"), vec![nb(id("q_wp"), sequencer_inc("q_wp"))]),
                 if_else(
                     id("clear_error"),
+                    vec![nb(id("q_rp"), id("q_wp")), nb(id("q_cnt"), sized(QC, 0))],
                     vec![
-                        nb(id("q_rp"), id("q_wp")),
-                        nb(id("q_cnt"), sized(QC, 0)),
-                    ],
-                    vec![
-                        nb(
-                            id("q_rp"),
-                            id("q_rp").add(bits_of(id("q_pop_n"), 0, QA)),
-                        ),
+                        nb(id("q_rp"), id("q_rp").add(bits_of(id("q_pop_n"), 0, QA))),
                         nb(
                             id("q_cnt"),
                             id("q_cnt")
@@ -267,7 +259,10 @@ fn head_decode(g: &Geometry) -> Vec<Item> {
         ("da", Opcode::Activate),
         ("dw", Opcode::Wait),
     ] {
-        for fl in isa::MEMORY_FIELDS.iter().filter(|f| f.used_by.contains(&op)) {
+        for fl in isa::MEMORY_FIELDS
+            .iter()
+            .filter(|f| f.used_by.contains(&op))
+        {
             let name = format!("{prefix}_{}", fl.name);
             // WAIT / SIGNAL: only `engine` is checked at dispatch.
             let skip = fl.name == "op" || (prefix == "dw" && fl.name != "engine");
@@ -500,10 +495,7 @@ fn act_checks(cfg: &Config, g: &Geometry) -> Vec<Item> {
                 )
                 .and(id("ac_int").or(not(id("ac_clamp"))))
                 .and(id("ac_int").or(da("zp").eq(sized(8, 0))))
-                .and(
-                    id("ac_clamp")
-                        .or(da("lo").eq(sized(8, 0)).and(da("hi").eq(sized(8, 0)))),
-                )
+                .and(id("ac_clamp").or(da("lo").eq(sized(8, 0)).and(da("hi").eq(sized(8, 0)))))
                 .and(da("n").ne(sized(13, 0)))
                 .and(da("m").ne(sized(9, 0)))
                 .and(da("m").le(sized(9, u64::from(g.cols))))
@@ -561,11 +553,7 @@ fn dispatch() -> Vec<Item> {
             None,
             id("d_hv").and(id("chk").ne(code(ErrorCode::None))),
         ),
-        wire_init(
-            "to_pe",
-            None,
-            id("d_is_ls").or(id("d_is_mm")).or(eng(0)),
-        ),
+        wire_init("to_pe", None, id("d_is_ls").or(id("d_is_mm")).or(eng(0))),
         wire_init("to_dma", None, id("d_is_dma").or(eng(1))),
         wire_init("to_act", None, id("d_is_act").or(eng(2))),
         wire_init(
@@ -604,14 +592,20 @@ fn dispatch() -> Vec<Item> {
         wire_init(
             "d_go",
             None,
-            id("go_pe").or(id("go_dma")).or(id("go_act")).or(id("go_fence")),
+            id("go_pe")
+                .or(id("go_dma"))
+                .or(id("go_act"))
+                .or(id("go_fence")),
         ),
         comment("The loads as the dispatcher sees them (the checks of SwapWithoutLoad)."),
         reg("dp_pend", bits(2)),
         reg("dp_in_use", None),
         always(vec![if_else(
             id("rst"),
-            vec![nb(id("dp_pend"), sized(2, 0)), nb(id("dp_in_use"), bit(false))],
+            vec![
+                nb(id("dp_pend"), sized(2, 0)),
+                nb(id("dp_in_use"), bit(false)),
+            ],
             vec![if_else(
                 id("clear_error"),
                 vec![
@@ -678,7 +672,9 @@ fn engine_fifos() -> Vec<Item> {
 fn pe_decode() -> Vec<Item> {
     let mut items = vec![
         Item::Blank,
-        comment("---- PE engine: its FIFO's head decoded as the register path decodes the queue ----"),
+        comment(
+            "---- PE engine: its FIFO's head decoded as the register path decodes the queue ----",
+        ),
     ];
     let fields = FIELDS
         .iter()
@@ -692,12 +688,22 @@ fn pe_decode() -> Vec<Item> {
         .collect();
     items.push(Item::LintOff {
         warning: "UNUSED",
-        reason: "The PE engine reads the low bits of its fields: the dispatcher checked the values.".into(),
+        reason:
+            "The PE engine reads the low bits of its fields: the dispatcher checked the values."
+                .into(),
         items: fields,
     });
     items.extend([
-        wire_init("is_ls", None, id("f_op").eq(sized(4, Opcode::LoadStationary as u64))),
-        wire_init("is_mm", None, id("f_op").eq(sized(4, Opcode::MultiplyMoving as u64))),
+        wire_init(
+            "is_ls",
+            None,
+            id("f_op").eq(sized(4, Opcode::LoadStationary as u64)),
+        ),
+        wire_init(
+            "is_mm",
+            None,
+            id("f_op").eq(sized(4, Opcode::MultiplyMoving as u64)),
+        ),
     ]);
     items
 }
@@ -713,8 +719,16 @@ fn wait_signal_decode(e: &str, word: &str) -> Vec<Item> {
     let n = |s: &str| format!("{e}_{s}");
     vec![
         wire_init(&n("op"), bits(4), bits_of(id(word), 0, 4)),
-        wire_init(&n("is_wait"), None, id(&n("op")).eq(sized(4, Opcode::Wait as u64))),
-        wire_init(&n("is_sig"), None, id(&n("op")).eq(sized(4, Opcode::Signal as u64))),
+        wire_init(
+            &n("is_wait"),
+            None,
+            id(&n("op")).eq(sized(4, Opcode::Wait as u64)),
+        ),
+        wire_init(
+            &n("is_sig"),
+            None,
+            id(&n("op")).eq(sized(4, Opcode::Signal as u64)),
+        ),
         wire_init(&n("sem"), bits(3), fld("sem")),
         wire_init(&n("value"), bits(16), fld("value")),
         wire_init(
@@ -736,9 +750,21 @@ fn fronts() -> Vec<Item> {
     let mut items = vec![
         Item::Blank,
         comment("---- Engine fronts: WAIT, SIGNAL and the engines' own instructions ----"),
-        wire_init("pe_v", None, not(id("pef_empty")).and(not(id("clear_error")))),
-        wire_init("dma_v", None, not(id("dmf_empty")).and(not(id("clear_error")))),
-        wire_init("act_v", None, not(id("acf_empty")).and(not(id("clear_error")))),
+        wire_init(
+            "pe_v",
+            None,
+            not(id("pef_empty")).and(not(id("clear_error"))),
+        ),
+        wire_init(
+            "dma_v",
+            None,
+            not(id("dmf_empty")).and(not(id("clear_error"))),
+        ),
+        wire_init(
+            "act_v",
+            None,
+            not(id("acf_empty")).and(not(id("clear_error"))),
+        ),
     ];
     items.extend(wait_signal_decode("pe", "pef_dout"));
     items.extend(wait_signal_decode("dma", "dmf_dout"));
@@ -848,24 +874,18 @@ fn port_sharing(g: &Geometry) -> Vec<Item> {
 /// (PE: loads `ls_*`, multiplies `mm_*`).
 fn completions() -> Vec<Item> {
     let counters: [(&str, Expr, Expr); 4] = [
-        (
-            "ls",
-            id("go_ls"),
-            id("ls_ret"),
-        ),
+        ("ls", id("go_ls"), id("ls_ret")),
         ("mm", id("go_mm"), id("mm_done")),
-        ("dma", id("dma_go"), id("dma_done")),
+        // An instruction stopped by a bus error counts as completed (its destination is
+        // undefined): a SIGNAL pushed after CLEAR_ERROR waits for later instructions only.
+        ("dma", id("dma_go"), id("dma_done").or(id("dma_err"))),
         ("act", id("act_go"), id("act_done")),
     ];
     let mut items = vec![
         Item::Blank,
         comment("---- Completions: per engine, instructions taken and completed ----"),
         wire_init("ls_ret", None, id("ls_fire").and(id("lq_last"))),
-        wire_init(
-            "ls_drop",
-            None,
-            id("clear_error").and(cnt2("pend", 2)),
-        ),
+        wire_init("ls_drop", None, id("clear_error").and(cnt2("pend", 2))),
     ];
     let (mut reset, mut step) = (vec![], vec![]);
     for (c, taken, done) in counters {
@@ -896,7 +916,10 @@ fn completions() -> Vec<Item> {
 fn signal_unit(e: &str, counters: &[(&str, bool)], drop: bool) -> Vec<Item> {
     let n = |s: &str| format!("{e}_{s}");
     let sems = SEMAPHORES;
-    let mut items = vec![Item::Blank, comment(&format!("---- Signal unit of {e} ----"))];
+    let mut items = vec![
+        Item::Blank,
+        comment(&format!("---- Signal unit of {e} ----")),
+    ];
     for k in 0..2 {
         items.push(reg(&n(&format!("v{k}")), None));
         for (c, _) in counters {
@@ -999,10 +1022,7 @@ fn signal_slots(e: &str, counters: &[(&str, bool)], drop_now: Expr) -> Vec<Item>
     merge.push(nb(slot(1, "n"), slot(1, "n").add(sized(16, 1))));
     let (v0, v1, fire) = (slot(0, "v"), slot(1, "v"), id(&n("fire")));
     let mut fire_branch = copy;
-    fire_branch.push(if_(
-        take.clone(),
-        vec![if_else(v1.clone(), new(1), new(0))],
-    ));
+    fire_branch.push(if_(take.clone(), vec![if_else(v1.clone(), new(1), new(0))]));
     vec![
         always(vec![if_else(
             id("rst").or(id("clear_error")).or(drop_now),
@@ -1207,7 +1227,11 @@ fn counters(g: &Geometry) -> Vec<Item> {
         ));
     }
     let bytes = |store: bool| {
-        let n = if store { "dma_wr_bytes" } else { "dma_rd_bytes" };
+        let n = if store {
+            "dma_wr_bytes"
+        } else {
+            "dma_rd_bytes"
+        };
         let dir = if store {
             id("dma_done_store")
         } else {
@@ -1252,14 +1276,26 @@ fn counters(g: &Geometry) -> Vec<Item> {
 fn ports(g: &Geometry) -> Vec<Port> {
     let mut p = sequencer::ports(g);
     p.extend([
-        input("f_push", None, "fetch: push f_word (never when full, never with q_push)"),
+        input(
+            "f_push",
+            None,
+            "fetch: push f_word (never when full, never with q_push)",
+        ),
         input("f_word", bits(64), ""),
-        input("f_sems_clear", None, "fetch: an accepted START clears the semaphores"),
+        input(
+            "f_sems_clear",
+            None,
+            "fetch: an accepted START clears the semaphores",
+        ),
         input("f_err", None, "fetch: an error (f_code)"),
         input("f_code", bits(8), ""),
         input("fetching", None, "fetch: words left"),
         input("clear_sems", None, "CONTROL.CLEAR_SEMS"),
-        input("mm_done", None, "core: a MULTIPLY_MOVING's last result is in PSUM"),
+        input(
+            "mm_done",
+            None,
+            "core: a MULTIPLY_MOVING's last result is in PSUM",
+        ),
         output("dma_go", None, "DMA: start the instruction in dma_words"),
         output("dma_words", bits(192), ""),
         input("dma_busy", None, ""),

@@ -184,7 +184,10 @@ pub fn module(cfg: &Config, ar_lat: u32) -> Module {
 fn instruction(s: &Sizes) -> Vec<Item> {
     let mut items = vec![comment("---- The instruction, latched at go ----")];
     let mut latch = vec![
-        nb(i("store"), bits_of(id("words"), 0, 4).eq(sized(4, Opcode::DmaStore as u64))),
+        nb(
+            i("store"),
+            bits_of(id("words"), 0, 4).eq(sized(4, Opcode::DmaStore as u64)),
+        ),
         nb(i("total"), bits_of(id("x_total"), 0, 32)),
     ];
     items.push(reg("i_store", None));
@@ -228,7 +231,11 @@ fn instruction(s: &Sizes) -> Vec<Item> {
             None,
             i("target").eq(sized(2, 0)).and(not(i("layout"))),
         ),
-        wire_init("is_word", None, i("target").eq(sized(2, 0)).and(i("layout"))),
+        wire_init(
+            "is_word",
+            None,
+            i("target").eq(sized(2, 0)).and(i("layout")),
+        ),
         always(vec![if_(id("go"), latch)]),
     ]);
     items
@@ -242,7 +249,9 @@ fn address_generator(s: &Sizes) -> Vec<Item> {
     let to4k_full = u64::from(4096 / db);
     vec![
         Item::Blank,
-        comment("---- Address generator: segments into bursts (<= 256 beats, never across 4 KB) ----"),
+        comment(
+            "---- Address generator: segments into bursts (<= 256 beats, never across 4 KB) ----",
+        ),
         reg("ag_act", None),
         reg("ag_addr", bits(33)),
         reg("ag_left", bits(33)),
@@ -278,8 +287,11 @@ fn address_generator(s: &Sizes) -> Vec<Item> {
             "ag_span",
             bits(BYTES_W),
             zext(
-                times_pow2(bits_of(id("ag_beats"), 0, 9), dbb)
-                    .sub(zext(id("ag_off"), dbb, 9 + dbb)),
+                times_pow2(bits_of(id("ag_beats"), 0, 9), dbb).sub(zext(
+                    id("ag_off"),
+                    dbb,
+                    9 + dbb,
+                )),
                 9 + dbb,
                 BYTES_W,
             ),
@@ -292,7 +304,11 @@ fn address_generator(s: &Sizes) -> Vec<Item> {
         wire_init(
             "ag_bytes",
             bits(BYTES_W),
-            cond(id("ag_end"), bits_of(id("ag_left"), 0, BYTES_W), id("ag_span")),
+            cond(
+                id("ag_end"),
+                bits_of(id("ag_left"), 0, BYTES_W),
+                id("ag_span"),
+            ),
         ),
         wire_init(
             "ag_fire",
@@ -325,8 +341,11 @@ fn address_generator(s: &Sizes) -> Vec<Item> {
                     ),
                     nb(
                         id("ag_next"),
-                        zext(field("words", "base"), 32, 34)
-                            .add(zext(field("words", "stride"), 32, 34)),
+                        zext(field("words", "base"), 32, 34).add(zext(
+                            field("words", "stride"),
+                            32,
+                            34,
+                        )),
                     ),
                 ],
                 vec![if_else(
@@ -342,10 +361,7 @@ fn address_generator(s: &Sizes) -> Vec<Item> {
                                     nb(id("ag_addr"), bits_of(id("ag_next"), 0, 33)),
                                     nb(id("ag_left"), zext(id("row_bytes"), 19, 33)),
                                     nb(id("ag_rows"), dec("ag_rows", 16)),
-                                    nb(
-                                        id("ag_next"),
-                                        id("ag_next").add(zext(i("stride"), 32, 34)),
-                                    ),
+                                    nb(id("ag_next"), id("ag_next").add(zext(i("stride"), 32, 34))),
                                 ],
                                 vec![nb(id("ag_act"), bit(false))],
                             )],
@@ -353,8 +369,11 @@ fn address_generator(s: &Sizes) -> Vec<Item> {
                                 nb(
                                     id("ag_addr"),
                                     concat(vec![
-                                        bits_of(id("ag_addr"), dbb, 33 - dbb)
-                                            .add(zext(id("ag_beats"), 11, 33 - dbb)),
+                                        bits_of(id("ag_addr"), dbb, 33 - dbb).add(zext(
+                                            id("ag_beats"),
+                                            11,
+                                            33 - dbb,
+                                        )),
                                         sized(dbb, 0),
                                     ]),
                                 ),
@@ -408,7 +427,11 @@ fn read_path(s: &Sizes) -> Vec<Item> {
         wire_init(
             "rx_lo",
             bits(dbb),
-            cond(id("rb_first"), bits_of(id("ri_dout"), 0, dbb), sized(dbb, 0)),
+            cond(
+                id("rb_first"),
+                bits_of(id("ri_dout"), 0, dbb),
+                sized(dbb, 0),
+            ),
         ),
         wire_init(
             "rx_rem",
@@ -474,7 +497,10 @@ fn read_path(s: &Sizes) -> Vec<Item> {
                     id("r_fire"),
                     vec![
                         nb(id("rb_first"), id("r_last")),
-                        nb(id("rb_rem"), id("rx_rem").sub(zext(id("rx_n"), nb_w, BYTES_W))),
+                        nb(
+                            id("rb_rem"),
+                            id("rx_rem").sub(zext(id("rx_n"), nb_w, BYTES_W)),
+                        ),
                     ],
                 ),
             ],
@@ -596,10 +622,7 @@ fn load_writer(s: &Sizes) -> Vec<Item> {
         rwen.push(in_group(p, id("w_p0"), zext(id("w_c"), 16, 17)));
     }
     items.extend([
-        assign(
-            id("d_rentry"),
-            id("w_er"),
-        ),
+        assign(id("d_rentry"), id("w_er")),
         assign(id("d_rdata"), concat(rdata)),
         wire_init("w_row_go", None, id("wr_go").and(id("is_row"))),
         assign(
@@ -638,20 +661,11 @@ fn word_and_table_writes(s: &Sizes) -> Vec<Item> {
             id("d_wen"),
             repeat(int(i64::from(g.lanes)), id("w_word_go")).bit_and(concat(wen)),
         ),
-        assign(
-            id("d_wpart"),
-            id("w_pr"),
-        ),
-        assign(
-            id("d_wrow"),
-            bits_of(id("w_ej"), g.lane_b, g.srow_w),
-        ),
+        assign(id("d_wpart"), id("w_pr")),
+        assign(id("d_wrow"), bits_of(id("w_ej"), g.lane_b, g.srow_w)),
         assign(id("d_wdata"), id("w_wrot")),
         assign(id("tbl_wen"), id("wr_go").and(id("is_table"))),
-        assign(
-            id("tbl_waddr"),
-            id("w_ek"),
-        ),
+        assign(id("tbl_waddr"), id("w_ek")),
         assign(id("tbl_wdata"), bits_of(id("lq_q"), 0, 32)),
     ]);
     items
@@ -705,9 +719,11 @@ fn write_path(s: &Sizes) -> Vec<Item> {
                 ),
                 nb(
                     id("wr_out"),
-                    id("wr_out")
-                        .add(zext(id("aw_take"), 1, wcw))
-                        .sub(zext(id("m_axi_bvalid"), 1, wcw)),
+                    id("wr_out").add(zext(id("aw_take"), 1, wcw)).sub(zext(
+                        id("m_axi_bvalid"),
+                        1,
+                        wcw,
+                    )),
                 ),
             ],
         )]),
@@ -803,7 +819,10 @@ fn store_reader(s: &Sizes) -> Vec<Item> {
         ));
         port_ok = port_ok.and(not(id("s_need_m")).or(id("m_free")));
         items.extend([
-            assign(id("d_m_en"), id("rd_go").and(not(id("is_psum"))).and(id("s_need_m"))),
+            assign(
+                id("d_m_en"),
+                id("rd_go").and(not(id("is_psum"))).and(id("s_need_m")),
+            ),
             assign(id("d_m_addr"), id("s_entry")),
         ]);
     }
@@ -818,14 +837,14 @@ fn store_reader(s: &Sizes) -> Vec<Item> {
                 .and(id("s_room"))
                 .and(cond(id("is_psum"), id("ps_ok"), port_ok)),
         ),
-        assign(id("d_l_en"), id("rd_go").and(not(id("is_psum"))).and(id("s_need_l"))),
+        assign(
+            id("d_l_en"),
+            id("rd_go").and(not(id("is_psum"))).and(id("s_need_l")),
+        ),
         assign(id("d_l_addr"), id("s_entry")),
         assign(id("ps_en"), id("rd_go").and(id("is_psum"))),
         assign(id("ps_bank"), i("bank")),
-        assign(
-            id("ps_addr"),
-            i("offset").add(low(id("s_r"), g.paddr_w)),
-        ),
+        assign(id("ps_addr"), i("offset").add(low(id("s_r"), g.paddr_w))),
         wire_init("s_j1", bits(16), id("s_j").add(id("s_c"))),
         always(vec![if_else(
             id("go"),
@@ -898,7 +917,11 @@ fn read_tags(s: &Sizes) -> Vec<Item> {
     ctl.push(nb(
         id("sq_infl"),
         id("sq_infl")
-            .add(cond(id("rd_go"), zext(id("s_bytes"), s.qcw, qc1), sized(qc1, 0)))
+            .add(cond(
+                id("rd_go"),
+                zext(id("s_bytes"), s.qcw, qc1),
+                sized(qc1, 0),
+            ))
             .sub(zext(id("s_arrive_b"), s.qcw, qc1)),
     ));
     let mut reset = reset;
@@ -910,7 +933,11 @@ fn read_tags(s: &Sizes) -> Vec<Item> {
             cond(
                 id("t1_v"),
                 id("t1_b"),
-                cond(id(&format!("{last}_v")), id(&format!("{last}_b")), sized(s.qcw, 0)),
+                cond(
+                    id(&format!("{last}_v")),
+                    id(&format!("{last}_b")),
+                    sized(s.qcw, 0),
+                ),
             ),
         ),
         always(vec![if_else(id("rst"), reset, ctl)]),
@@ -940,11 +967,7 @@ fn store_gather(s: &Sizes) -> Vec<Item> {
             let mut terms = vec![];
             let mut p = b;
             while p < n {
-                terms.push(cond(
-                    in_group(p, id(p0), id(c)),
-                    data(p),
-                    sized(w, 0),
-                ));
+                terms.push(cond(in_group(p, id(p0), id(c)), data(p), sized(w, 0)));
                 p += lanes;
             }
             lanes_v.push(
@@ -958,7 +981,9 @@ fn store_gather(s: &Sizes) -> Vec<Item> {
     };
     let mut items = vec![
         Item::Blank,
-        comment("---- Store gather: the read's group into consecutive lanes, into the store queue ----"),
+        comment(
+            "---- Store gather: the read's group into consecutive lanes, into the store queue ----",
+        ),
         wire_init(
             "sg_sbuf",
             bits(8 * s.db),
@@ -967,9 +992,14 @@ fn store_gather(s: &Sizes) -> Vec<Item> {
         wire_init(
             "sg_psum",
             bits(8 * s.db),
-            bins(s.lw, g.cols, 32, &format!("{last}_p0"), &format!("{last}_c"), &|c| {
-                bits_of(id("ps_data"), 32 * c, 32)
-            }),
+            bins(
+                s.lw,
+                g.cols,
+                32,
+                &format!("{last}_p0"),
+                &format!("{last}_c"),
+                &|c| bits_of(id("ps_data"), 32 * c, 32),
+            ),
         ),
     ];
     items.extend(rotate_right(
@@ -985,12 +1015,21 @@ fn store_gather(s: &Sizes) -> Vec<Item> {
     } else {
         sized(1, 0)
     };
-    items.extend(rotate_right("sg_psum_rot", id("sg_psum"), k, s.lw, 32, false));
+    items.extend(rotate_right(
+        "sg_psum_rot",
+        id("sg_psum"),
+        k,
+        s.lw,
+        32,
+        false,
+    ));
     items.extend([
         wire_init(
             "sq_push",
             None,
-            id("t1_v").or(id(&format!("{last}_v"))).and(not(id("failed"))),
+            id("t1_v")
+                .or(id(&format!("{last}_v")))
+                .and(not(id("failed"))),
         ),
         wire_init(
             "sq_in",
@@ -1017,7 +1056,11 @@ fn w_generator(s: &Sizes) -> Vec<Item> {
         wire_init(
             "wx_lo",
             bits(dbb),
-            cond(id("wb_first"), bits_of(id("wi_dout"), 0, dbb), sized(dbb, 0)),
+            cond(
+                id("wb_first"),
+                bits_of(id("wi_dout"), 0, dbb),
+                sized(dbb, 0),
+            ),
         ),
         wire_init(
             "wx_rem",
@@ -1094,7 +1137,10 @@ fn w_generator(s: &Sizes) -> Vec<Item> {
                     ),
                 ),
                 nb(id("m_axi_wlast"), id("wx_last")),
-                nb(id("wb_rem"), id("wx_rem").sub(zext(id("wx_n"), nb_w, BYTES_W))),
+                nb(
+                    id("wb_rem"),
+                    id("wx_rem").sub(zext(id("wx_n"), nb_w, BYTES_W)),
+                ),
             ],
         )]),
     ]
@@ -1133,11 +1179,7 @@ fn completion(s: &Sizes) -> Vec<Item> {
                 .and(not(id("m_axi_wvalid")))
                 .and(not(id("m_axi_awvalid"))),
         ),
-        wire_init(
-            "fin",
-            None,
-            id("busy").and(id("ld_end").or(id("st_end"))),
-        ),
+        wire_init("fin", None, id("busy").and(id("ld_end").or(id("st_end")))),
         assign(
             id("done"),
             id("fin").and(not(id("failed"))).and(not(id("fail_now"))),
@@ -1162,7 +1204,8 @@ fn completion(s: &Sizes) -> Vec<Item> {
 fn ports(s: &Sizes) -> Vec<Port> {
     let g = &s.g;
     let dw = g.data_w;
-    let mut p = vec![
+    let mut p =
+        vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
         input("go", None, "start the instruction in words (only while busy is low)"),
@@ -1229,7 +1272,11 @@ fn ports(s: &Sizes) -> Vec<Port> {
         output("ps_bank", bits(g.bank_w), ""),
         output("ps_addr", bits(g.paddr_w), ""),
         input("ps_data", bits(g.cols * 32), "AR_LAT cycles after ps_en"),
-        input("ps_ok", None, "the write-back unit leaves the PSUM read port"),
+        input(
+            "ps_ok",
+            None,
+            "the write-back unit leaves the PSUM read port",
+        ),
         output("tbl_wen", None, "ACT table write"),
         output("tbl_waddr", bits(s.tw_w), ""),
         output("tbl_wdata", bits(32), ""),

@@ -75,7 +75,9 @@ fn start() -> Vec<Item> {
         wire_init(
             "st_ok",
             None,
-            id("start").and(not(id("st_align"))).and(not(id("st_range"))),
+            id("start")
+                .and(not(id("st_align")))
+                .and(not(id("st_range"))),
         ),
         assign(id("f_sems_clear"), id("st_ok")),
         reg("fa_addr", bits(32)),
@@ -247,7 +249,10 @@ fn read_beats(db: u32, qb: u32) -> Vec<Item> {
             None,
             id("f_drop").or(id("fq_n").le(sized(qcw, u64::from(qb - db)))),
         ),
-        assign(id("d_r_valid"), id("m_axi_rvalid").and(not(id("m_axi_rid")))),
+        assign(
+            id("d_r_valid"),
+            id("m_axi_rvalid").and(not(id("m_axi_rid"))),
+        ),
         assign(
             id("m_axi_rready"),
             cond(id("m_axi_rid"), id("f_rready"), id("d_r_ready")),
@@ -294,11 +299,7 @@ fn read_beats(db: u32, qb: u32) -> Vec<Item> {
                 .bit_and(low_bytes_mask(id("fx_n"), db)),
         ),
         wire_init("fq_in_n", bits(qcw), zext(id("fx_n"), nb_w, qcw)),
-        wire_init(
-            "fq_flush",
-            None,
-            id("f_abort").or(id("f_raise")),
-        ),
+        wire_init("fq_flush", None, id("f_abort").or(id("f_raise"))),
         assign(
             id("f_push"),
             id("fq_n")
@@ -318,10 +319,7 @@ fn read_beats(db: u32, qb: u32) -> Vec<Item> {
             vec![if_else(
                 id("f_grant"),
                 vec![nb(id("fb_first"), bit(true))],
-                vec![if_(
-                    id("f_rfire"),
-                    vec![nb(id("fb_first"), bit(false))],
-                )],
+                vec![if_(id("f_rfire"), vec![nb(id("fb_first"), bit(false))])],
             )],
         )]),
         always(vec![if_else(
@@ -371,16 +369,20 @@ fn finish(qb: u32) -> Vec<Item> {
             cond(
                 id("f_raise"),
                 code(ErrorCode::DmaBus),
-                cond(id("st_align"), code(ErrorCode::DmaAlign), code(ErrorCode::DmaRange)),
+                cond(
+                    id("st_align"),
+                    code(ErrorCode::DmaAlign),
+                    code(ErrorCode::DmaRange),
+                ),
             ),
         ),
         wire_init(
             "f_quiet",
             None,
             not(id("fr_out")).and(
-                id("f_abort")
-                    .or(id("f_raised"))
-                    .or(not(id("f_fail")).and(id("fa_left").eq(sized(32, 0))).and(id("fq_n").eq(sized(qcw, 0)))),
+                id("f_abort").or(id("f_raised")).or(not(id("f_fail"))
+                    .and(id("fa_left").eq(sized(32, 0)))
+                    .and(id("fq_n").eq(sized(qcw, 0)))),
             ),
         ),
         always(vec![if_else(
@@ -405,21 +407,18 @@ fn finish(qb: u32) -> Vec<Item> {
                     nb(id("f_pend"), sized(5, 0)),
                 ],
                 vec![
-                    if_(id("abort").and(id("f_on")), vec![nb(id("f_abort"), bit(true))]),
+                    if_(
+                        id("abort").and(id("f_on")),
+                        vec![nb(id("f_abort"), bit(true))],
+                    ),
                     if_(id("f_rbad"), vec![nb(id("f_fail"), bit(true))]),
                     if_(id("f_raise"), vec![nb(id("f_raised"), bit(true))]),
                     if_(
                         id("f_grant"),
                         vec![
                             nb(id("fr_out"), bit(true)),
-                            nb(
-                                id("fa_addr"),
-                                id("fa_addr").add(zext(id("f_bytes"), 8, 32)),
-                            ),
-                            nb(
-                                id("fa_left"),
-                                id("fa_left").sub(zext(id("f_words"), 5, 32)),
-                            ),
+                            nb(id("fa_addr"), id("fa_addr").add(zext(id("f_bytes"), 8, 32))),
+                            nb(id("fa_left"), id("fa_left").sub(zext(id("f_words"), 5, 32))),
                         ],
                     ),
                     if_(
@@ -453,7 +452,11 @@ fn ports(db: u32) -> Vec<Port> {
         input("abort", None, "the engine stopped, or CLEAR_ERROR"),
         output("f_push", None, "push f_word into the queue"),
         output("f_word", bits(64), ""),
-        output("f_sems_clear", None, "an accepted START: clear the semaphores"),
+        output(
+            "f_sems_clear",
+            None,
+            "an accepted START: clear the semaphores",
+        ),
         output("f_err", None, "an error (f_code)"),
         output("f_code", bits(8), "DmaAlign, DmaRange or DmaBus"),
         output("fetching", None, "STATUS.FETCHING"),

@@ -37,7 +37,7 @@ pub const ENGINE_TOP: &str = "systolic_engine";
 pub fn module(cfg: &Config) -> Module {
     let g = Geometry::new(cfg);
     let axil = axil::module(cfg);
-    let seq = sequencer::module(cfg);
+    let seq = sequencer_module(cfg);
     let sbuf = sbuf::module(cfg);
     let mp = cfg.dma.then(|| MemoryPath::new(cfg));
 
@@ -57,7 +57,9 @@ pub fn module(cfg: &Config) -> Module {
         "---- Nets between the bus, the sequencer, the SBUF and the core ----",
     )];
     let mut declared: Vec<String> = top_names.clone();
-    let mut modules: Vec<(&Module, &[(&str, &str)])> = vec![(&axil, &[]), (&seq, &[]), (&sbuf, &[])];
+    let axil_nets: &[(&str, &str)] = if mp.is_some() { AXIL_NETS } else { &[] };
+    let mut modules: Vec<(&Module, &[(&str, &str)])> =
+        vec![(&axil, axil_nets), (&seq, &[]), (&sbuf, &[])];
     if let Some(mp) = &mp {
         modules.push((&mp.dma, DMA_NETS));
         modules.push((&mp.fetch, &[]));
@@ -82,7 +84,7 @@ pub fn module(cfg: &Config) -> Module {
     if !unused.is_empty() {
         items.push(Item::LintOff {
             warning: "UNUSED",
-            reason: "Until the write-back unit (systolic_act) and the core's PSUM read port are integrated, nothing takes ACTIVATEs, table writes or PSUM reads.".into(),
+            reason: "Until the write-back unit (systolic_act) is integrated, nothing takes ACTIVATEs or table writes.".into(),
             items: unused,
         });
     }
@@ -101,10 +103,21 @@ pub fn module(cfg: &Config) -> Module {
     }
     if let Some(mp) = &mp {
         items.extend(mp.glue(&g));
-        declared.extend(["mm_owed".to_string()]);
+        items.extend(psum_read_sharing(&g));
+        declared.extend(
+            [
+                "mm_owed",
+                "rd_valid",
+                "rd_ready",
+                "rd_bank",
+                "rd_addr",
+                "rdata_valid",
+            ]
+            .map(String::from),
+        );
     }
     items.push(Item::Blank);
-    items.push(instance(&axil, "u_axil", vec![], &[]));
+    items.push(instance(&axil, "u_axil", vec![], axil_nets));
     items.push(instance(&sbuf, "u_sbuf", vec![], &[]));
     items.push(instance(&seq, "u_seq", vec![], &[]));
     if let Some(mp) = &mp {
@@ -205,22 +218,66 @@ const DMA_NETS: &[(&str, &str)] = &[
     ("r_last", "m_axi_rlast"),
 ];
 
-/// Nets that nothing reads until the write-back unit and the core's PSUM read port are
-/// integrated.
-const PLACEHOLDER_UNUSED: &[&str] = &[
-    "act_go",
-    "act_words",
-    "tbl_wen",
-    "tbl_waddr",
-    "tbl_wdata",
-    "ps_en",
-    "ps_bank",
-    "ps_addr",
+/// With the memory path, the host's PSUM snapshot reads (the AXI4-Lite slave's `rd_*`) meet
+/// the core's read port through [`psum_read_sharing`] under these names.
+const AXIL_NETS: &[(&str, &str)] = &[
+    ("rd_valid", "h_rd_valid"),
+    ("rd_ready", "h_rd_ready"),
+    ("rd_bank", "h_rd_bank"),
+    ("rd_addr", "h_rd_addr"),
+    ("rdata_valid", "h_rdata_valid"),
 ];
 
-/// The PSUM read latency the DMA is built for until the core exports its `AR_LAT` (the read
-/// data is tied to zero meanwhile, so the value changes nothing observable).
-pub const PSUM_READ_LATENCY_PLACEHOLDER: u32 = 2;
+/// Nets that nothing reads until the write-back unit is integrated.
+const PLACEHOLDER_UNUSED: &[&str] = &["act_go", "act_words", "tbl_wen", "tbl_waddr", "tbl_wdata"];
+
+/// The core's PSUM read port shared by the host's snapshot reads (priority) and the DMA's PSUM
+/// reads (a PSUM-target DMA_STORE). The DMA reads only when the port is ready and the host does
+/// not ask (`ps_ok`); the core answers exactly `psum_read_lat` cycles later (its response
+/// register is always taken: the slave's `rdata_ready` is 1), which is the DMA's `AR_LAT`.
+/// `ps_owner` remembers whose read the next response answers (one read at a time).
+fn psum_read_sharing(g: &Geometry) -> Vec<Item> {
+    let cols_low32 = concat(
+        (0..g.cols)
+            .rev()
+            .map(|c| bits_of(id("rdata"), c * g.acc_w, 32))
+            .collect(),
+    );
+    vec![
+        Item::Blank,
+        comment("---- The core's PSUM read port: host snapshot reads first, then the DMA ----"),
+        wire("rd_valid", None),
+        wire("rd_ready", None),
+        wire("rd_bank", bits(g.bank_w)),
+        wire("rd_addr", bits(g.paddr_w)),
+        wire("rdata_valid", None),
+        reg("ps_owner", None),
+        assign(id("rd_valid"), id("h_rd_valid").or(id("ps_en"))),
+        assign(
+            id("rd_bank"),
+            cond(id("h_rd_valid"), id("h_rd_bank"), id("ps_bank")),
+        ),
+        assign(
+            id("rd_addr"),
+            cond(id("h_rd_valid"), id("h_rd_addr"), id("ps_addr")),
+        ),
+        assign(id("h_rd_ready"), id("rd_ready")),
+        assign(id("ps_ok"), id("rd_ready").and(not(id("h_rd_valid")))),
+        assign(
+            id("h_rdata_valid"),
+            id("rdata_valid").and(not(id("ps_owner"))),
+        ),
+        assign(id("ps_data"), cols_low32),
+        always(vec![if_else(
+            id("rst"),
+            vec![nb(id("ps_owner"), bit(false))],
+            vec![if_(
+                id("rd_valid").and(id("rd_ready")),
+                vec![nb(id("ps_owner"), not(id("h_rd_valid")))],
+            )],
+        )]),
+    ]
+}
 
 /// The levels of the memory path (`dma = true`) and the engine top's glue for them.
 struct MemoryPath {
@@ -233,7 +290,7 @@ impl MemoryPath {
     fn new(cfg: &Config) -> MemoryPath {
         MemoryPath {
             db: cfg.dma_bits / 8,
-            dma: dma::module(cfg, PSUM_READ_LATENCY_PLACEHOLDER),
+            dma: dma::module(cfg, cfg.derived.psum_read_lat),
             fetch: fetch::module(cfg),
         }
     }
@@ -288,20 +345,21 @@ impl MemoryPath {
             assign(id("m_axi_arsize"), sized(3, size)),
             assign(id("m_axi_arburst"), sized(2, 1)),
             assign(id("abort"), id("st_error").or(id("clear_error"))),
-            comment("PLACEHOLDER until systolic_act is integrated: no write-back unit takes ACTIVATEs"),
+            comment(
+                "PLACEHOLDER until systolic_act is integrated: no write-back unit takes ACTIVATEs",
+            ),
             comment("(an ACTIVATE waits at the head of the ACT FIFO), port 2 of the SBUF and the"),
-            comment("PSUM read port are not used by it."),
+            comment("PSUM read port are not used by it (ps_ok gives the DMA the PSUM read port)."),
             assign(id("act_ready"), bit(false)),
             assign(id("act_busy"), bit(false)),
             assign(id("act_done"), bit(false)),
             assign(id("a_wen"), sized(g.parts, 0)),
             assign(id("a_wentry"), sized(g.sa_w, 0)),
-            assign(id("a_wdata"), repeat(int(i64::from(g.parts * dw)), sized(1, 0))),
+            assign(
+                id("a_wdata"),
+                repeat(int(i64::from(g.parts * dw)), sized(1, 0)),
+            ),
             assign(id("sb_block"), red_or(id("a_wen"))),
-            assign(id("ps_ok"), bit(true)),
-            comment("PLACEHOLDER until the core's PSUM read port (ar_*) is integrated: PSUM-target"),
-            comment("DMA_STOREs read zeros."),
-            assign(id("ps_data"), repeat(int(i64::from(g.cols * 32)), sized(1, 0))),
             comment("Until the core reports mm_done: the multiplies the core accepted are all"),
             comment("complete once it is not busy (later than the core would say, never earlier)."),
             reg("mm_owed", bits(16)),
@@ -323,6 +381,16 @@ impl MemoryPath {
     }
 }
 
+/// The instruction sequencer `systolic_sequencer`: the register path's (`sequencer`) or, with
+/// the memory path, the dispatcher to the PE, DMA and ACT engines (`dispatch`).
+pub fn sequencer_module(cfg: &Config) -> Module {
+    if cfg.dma {
+        dispatch::module(cfg, &Geometry::new(cfg))
+    } else {
+        sequencer::module(cfg)
+    }
+}
+
 fn core_ports_of(cfg: &Config) -> Vec<Port> {
     super::core::top::module(cfg).ports
 }
@@ -332,10 +400,10 @@ fn core_ports_of(cfg: &Config) -> Vec<Port> {
 pub fn design(cfg: &Config) -> Design {
     let mut d = super::core::design(cfg);
     d.level = super::design::Level::Engine;
-    d.modules.extend([sbuf::module(cfg), sequencer::module(cfg)]);
+    d.modules.extend([sbuf::module(cfg), sequencer_module(cfg)]);
     if cfg.dma {
         d.modules.extend([
-            dma::module(cfg, PSUM_READ_LATENCY_PLACEHOLDER),
+            dma::module(cfg, cfg.derived.psum_read_lat),
             fetch::module(cfg),
         ]);
     }

@@ -161,11 +161,7 @@ fn partitioned(cfg: &Config) -> Module {
     items.extend(read_port("l"));
     items.extend(read_port("m"));
     items.push(Item::Blank);
-    let mut per_part = if cfg.dma {
-        lane_writes(&g)
-    } else {
-        vec![]
-    };
+    let mut per_part = if cfg.dma { lane_writes(&g) } else { vec![] };
     per_part.extend([
         gen_if(
             id("p").lt(int(i64::from(g.cols))),
@@ -234,11 +230,7 @@ fn dma_ports(g: &Geometry) -> Vec<Port> {
             bits(g.parts * dw),
             "partition p in [p*DATA_W +: DATA_W]",
         ),
-        input(
-            "d_wen",
-            bits(g.lanes),
-            "port 1 word mode (DMA): as sb_wen",
-        ),
+        input("d_wen", bits(g.lanes), "port 1 word mode (DMA): as sb_wen"),
         input("d_wpart", bits(g.part_w), ""),
         input("d_wrow", bits(g.srow_w), ""),
         input("d_wdata", bits(g.lanes * dw), ""),

@@ -98,9 +98,6 @@ pub(super) fn cnt2(name: &str, value: u64) -> Expr {
 
 pub fn module(cfg: &Config) -> Module {
     let g = Geometry::new(cfg);
-    if cfg.dma {
-        return super::dispatch::module(cfg, &g);
-    }
     let mut items = queue();
     items.extend(decode(&g));
     items.extend(dispatch());
@@ -270,7 +267,11 @@ pub(super) fn pe_checks(g: &Geometry, n: &PeNames) -> Vec<Item> {
             is("is_ls").or(is("is_mm")).and(range("k", g.rows)),
         ),
         wire_init(&out("m_bad"), None, is("is_ls").and(range("m", g.cols))),
-        wire_init(&out("n_bad"), None, is("is_mm").and(range("n", g.psum_depth))),
+        wire_init(
+            &out("n_bad"),
+            None,
+            is("is_mm").and(range("n", g.psum_depth)),
+        ),
         wire_init(
             &out("sbuf_bad"),
             None,
