@@ -22,6 +22,7 @@ use crate::verilog::*;
 use super::design::Design;
 use axil::axil_ports;
 
+pub mod act;
 pub mod axil;
 pub mod blocks;
 pub mod dispatch;
@@ -63,6 +64,9 @@ pub fn module(cfg: &Config) -> Module {
     if let Some(mp) = &mp {
         modules.push((&mp.dma, DMA_NETS));
         modules.push((&mp.fetch, &[]));
+        if let Some(act) = &mp.act {
+            modules.push((act, ACT_NETS));
+        }
     }
     let mut unused = vec![];
     for (m, renamed) in &modules {
@@ -73,7 +77,8 @@ pub fn module(cfg: &Config) -> Module {
                 .map_or(p.name.as_str(), |(_, net)| net);
             if !declared.iter().any(|d| d == net) {
                 declared.push(net.to_string());
-                if PLACEHOLDER_UNUSED.contains(&net) && mp.is_some() {
+                if PLACEHOLDER_UNUSED.contains(&net) && mp.as_ref().is_some_and(|m| m.act.is_none())
+                {
                     unused.push(wire(net, p.width.clone()));
                 } else {
                     items.push(wire(net, p.width.clone()));
@@ -103,7 +108,7 @@ pub fn module(cfg: &Config) -> Module {
     }
     if let Some(mp) = &mp {
         items.extend(mp.glue(&g));
-        items.extend(psum_read_sharing(&g));
+        items.extend(psum_read_sharing(&g, mp.act.is_some()));
         declared.extend(
             [
                 "mm_owed",
@@ -123,6 +128,9 @@ pub fn module(cfg: &Config) -> Module {
     if let Some(mp) = &mp {
         items.push(instance(&mp.dma, "u_dma", vec![], DMA_NETS));
         items.push(instance(&mp.fetch, "u_fetch", vec![], &[]));
+        if let Some(act) = &mp.act {
+            items.push(instance(act, "u_act", vec![], ACT_NETS));
+        }
     }
     let mut core_params = vec![
         ("ROWS", i64::from(g.rows)),
@@ -228,55 +236,93 @@ const AXIL_NETS: &[(&str, &str)] = &[
     ("rdata_valid", "h_rdata_valid"),
 ];
 
-/// Nets that nothing reads until the write-back unit is integrated.
+/// The write-back unit's ports that meet nets of other names: (port, net).
+const ACT_NETS: &[(&str, &str)] = &[
+    ("go", "act_go"),
+    ("words", "act_words"),
+    ("ready", "act_ready"),
+    ("busy", "act_busy"),
+    ("done", "act_done"),
+    ("ps_en", "a_ps_en"),
+    ("ps_bank", "a_ps_bank"),
+    ("ps_addr", "a_ps_addr"),
+    ("ps_ok", "a_ps_ok"),
+];
+
+/// Nets that nothing reads without the write-back unit (float formats, for now).
 const PLACEHOLDER_UNUSED: &[&str] = &["act_go", "act_words", "tbl_wen", "tbl_waddr", "tbl_wdata"];
 
-/// The core's PSUM read port shared by the host's snapshot reads (priority) and the DMA's PSUM
-/// reads (a PSUM-target DMA_STORE). The DMA reads only when the port is ready and the host does
-/// not ask (`ps_ok`); the core answers exactly `psum_read_lat` cycles later (its response
-/// register is always taken: the slave's `rdata_ready` is 1), which is the DMA's `AR_LAT`.
-/// `ps_owner` remembers whose read the next response answers (one read at a time).
-fn psum_read_sharing(g: &Geometry) -> Vec<Item> {
+/// The core's PSUM read port shared by the host's snapshot reads (first), the write-back unit's
+/// reads (`a_ps_*`, when `act`) and the DMA's PSUM reads (a PSUM-target DMA_STORE). A unit
+/// reads only when the port is ready and no one before it asks (`a_ps_ok`, `ps_ok`); the core
+/// answers exactly `psum_read_lat` cycles later (its response register is always taken: the
+/// slave's `rdata_ready` is 1), which is the units' `AR_LAT`. `ps_owner` remembers whether the
+/// next response answers a unit rather than the host (one read at a time).
+fn psum_read_sharing(g: &Geometry, act: bool) -> Vec<Item> {
     let cols_low32 = concat(
         (0..g.cols)
             .rev()
             .map(|c| bits_of(id("rdata"), c * g.acc_w, 32))
             .collect(),
     );
-    vec![
-        Item::Blank,
-        comment("---- The core's PSUM read port: host snapshot reads first, then the DMA ----"),
+    let free = id("rd_ready").and(not(id("h_rd_valid")));
+    let (unit_en, unit_bank, unit_addr, mut items) = if act {
+        (
+            id("a_ps_en").or(id("ps_en")),
+            cond(id("a_ps_en"), id("a_ps_bank"), id("ps_bank")),
+            cond(id("a_ps_en"), id("a_ps_addr"), id("ps_addr")),
+            vec![
+                assign(id("a_ps_ok"), free.clone()),
+                assign(id("ps_ok"), free.and(not(id("a_ps_en")))),
+            ],
+        )
+    } else {
+        (
+            id("ps_en"),
+            id("ps_bank"),
+            id("ps_addr"),
+            vec![assign(id("ps_ok"), free)],
+        )
+    };
+    items.splice(
+        0..0,
+        [
+            Item::Blank,
+            comment("---- The core's PSUM read port: the host first, then the write-back unit, then the DMA ----"),
         wire("rd_valid", None),
         wire("rd_ready", None),
         wire("rd_bank", bits(g.bank_w)),
         wire("rd_addr", bits(g.paddr_w)),
         wire("rdata_valid", None),
         reg("ps_owner", None),
-        assign(id("rd_valid"), id("h_rd_valid").or(id("ps_en"))),
+        ],
+    );
+    items.extend([
+        assign(id("rd_valid"), id("h_rd_valid").or(unit_en.clone())),
         assign(
             id("rd_bank"),
-            cond(id("h_rd_valid"), id("h_rd_bank"), id("ps_bank")),
+            cond(id("h_rd_valid"), id("h_rd_bank"), unit_bank),
         ),
         assign(
             id("rd_addr"),
-            cond(id("h_rd_valid"), id("h_rd_addr"), id("ps_addr")),
+            cond(id("h_rd_valid"), id("h_rd_addr"), unit_addr),
         ),
         assign(id("h_rd_ready"), id("rd_ready")),
-        assign(id("ps_ok"), id("rd_ready").and(not(id("h_rd_valid")))),
         assign(
             id("h_rdata_valid"),
             id("rdata_valid").and(not(id("ps_owner"))),
         ),
         assign(id("ps_data"), cols_low32),
-        always(vec![if_else(
-            id("rst"),
-            vec![nb(id("ps_owner"), bit(false))],
-            vec![if_(
-                id("rd_valid").and(id("rd_ready")),
-                vec![nb(id("ps_owner"), not(id("h_rd_valid")))],
-            )],
-        )]),
-    ]
+    ]);
+    items.push(always(vec![if_else(
+        id("rst"),
+        vec![nb(id("ps_owner"), bit(false))],
+        vec![if_(
+            id("rd_valid").and(id("rd_ready")),
+            vec![nb(id("ps_owner"), not(id("h_rd_valid")))],
+        )],
+    )]));
+    items
 }
 
 /// The levels of the memory path (`dma = true`) and the engine top's glue for them.
@@ -284,6 +330,8 @@ struct MemoryPath {
     db: u32,
     dma: Module,
     fetch: Module,
+    /// The write-back unit (8-bit integer formats; `None` for float formats: see `act`).
+    act: Option<Module>,
 }
 
 impl MemoryPath {
@@ -292,6 +340,7 @@ impl MemoryPath {
             db: cfg.dma_bits / 8,
             dma: dma::module(cfg, cfg.derived.psum_read_lat),
             fetch: fetch::module(cfg),
+            act: has_act(cfg).then(|| act::module(cfg, cfg.derived.psum_read_lat)),
         }
     }
 
@@ -336,7 +385,7 @@ impl MemoryPath {
     fn glue(&self, g: &Geometry) -> Vec<Item> {
         let size = u64::from(self.db.trailing_zeros());
         let dw = g.data_w;
-        vec![
+        let mut items = vec![
             Item::Blank,
             comment("---- The memory path: AXI4 constants, fetch abort ----"),
             assign(id("m_axi_awid"), bit(false)),
@@ -345,21 +394,29 @@ impl MemoryPath {
             assign(id("m_axi_arsize"), sized(3, size)),
             assign(id("m_axi_arburst"), sized(2, 1)),
             assign(id("abort"), id("st_error").or(id("clear_error"))),
-            comment(
-                "PLACEHOLDER until systolic_act is integrated: no write-back unit takes ACTIVATEs",
-            ),
-            comment("(an ACTIVATE waits at the head of the ACT FIFO), port 2 of the SBUF and the"),
-            comment("PSUM read port are not used by it (ps_ok gives the DMA the PSUM read port)."),
-            assign(id("act_ready"), bit(false)),
-            assign(id("act_busy"), bit(false)),
-            assign(id("act_done"), bit(false)),
-            assign(id("a_wen"), sized(g.parts, 0)),
-            assign(id("a_wentry"), sized(g.sa_w, 0)),
-            assign(
-                id("a_wdata"),
-                repeat(int(i64::from(g.parts * dw)), sized(1, 0)),
-            ),
             assign(id("sb_block"), red_or(id("a_wen"))),
+        ];
+        if self.act.is_none() {
+            items.extend([
+                comment(
+                    "Float formats: the write-back unit is not built yet, so an ACTIVATE waits at",
+                ),
+                comment(
+                    "the head of the ACT FIFO (FENCE and wait_idle time out); port 2 of the SBUF",
+                ),
+                comment("and the PSUM read port are not used by it."),
+                assign(id("act_ready"), bit(false)),
+                assign(id("act_busy"), bit(false)),
+                assign(id("act_done"), bit(false)),
+                assign(id("a_wen"), sized(g.parts, 0)),
+                assign(id("a_wentry"), sized(g.sa_w, 0)),
+                assign(
+                    id("a_wdata"),
+                    repeat(int(i64::from(g.parts * dw)), sized(1, 0)),
+                ),
+            ]);
+        }
+        items.extend([
             comment("Until the core reports mm_done: the multiplies the core accepted are all"),
             comment("complete once it is not busy (later than the core would say, never earlier)."),
             reg("mm_owed", bits(16)),
@@ -377,8 +434,15 @@ impl MemoryPath {
                         .sub(zext(id("mm_done"), 1, 16)),
                 )],
             )]),
-        ]
+        ]);
+        items
     }
+}
+
+/// Whether the engine of `cfg` gets the write-back unit `systolic_act`: the memory path with an
+/// 8-bit integer format (the float write-back is not built yet).
+pub fn has_act(cfg: &Config) -> bool {
+    cfg.dma && matches!(cfg.format, crate::format::NumberFormat::Int { bits: 8, .. })
 }
 
 /// The instruction sequencer `systolic_sequencer`: the register path's (`sequencer`) or, with
@@ -406,6 +470,9 @@ pub fn design(cfg: &Config) -> Design {
             dma::module(cfg, cfg.derived.psum_read_lat),
             fetch::module(cfg),
         ]);
+        if has_act(cfg) {
+            d.modules.push(act::module(cfg, cfg.derived.psum_read_lat));
+        }
     }
     d.modules.extend([axil::module(cfg), module(cfg)]);
     d
