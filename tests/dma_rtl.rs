@@ -29,7 +29,7 @@ use systolic::cosim::HarnessOptions;
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::memory::{BusFault, Memory, PageFault, SparseMemory, PAGE};
 use systolic::engine::Engine;
-use systolic::isa::{Dma, ErrorCode, Instr};
+use systolic::isa::{Act, Dma, ErrorCode, Instr};
 use systolic::program::SplitMix64;
 
 const ROWS: u32 = 6;
@@ -290,6 +290,157 @@ fn random_matmul_case(rng: &mut SplitMix64, signals: &mut [u32; 2]) -> Vec<Instr
     prog
 }
 
+/// Where the ACT table of an ACTIVATE case sits in memory (inside the load region).
+const TABLE_AT: u32 = SRC + 2 * PAGE + 0x800;
+
+/// A random fp32 scale: mostly normal values that map accumulators of a few thousand onto the
+/// 8-bit range, powers of two (exact halves: ties), and now and then 0, a subnormal, an
+/// infinity, a NaN or a huge value.
+fn random_scale(rng: &mut SplitMix64) -> u32 {
+    let sign = if rng.chance(0.2) { 0x8000_0000 } else { 0 };
+    sign | match rng.below(20) {
+        0 => 0,
+        1 => 1 + rng.below(0x7F_FFFF) as u32,
+        2 => 0x7F80_0000,
+        3 => 0x7FC0_0000 | rng.below(0x3F_FFFF) as u32,
+        4 => (127 + 20) << 23 | rng.below(0x80_0000) as u32,
+        5..=8 => (127 - 1 - rng.below(10) as u32) << 23,
+        _ => (127 - 5 - rng.below(9) as u32) << 23 | rng.below(0x80_0000) as u32,
+    }
+}
+
+fn random_bias(rng: &mut SplitMix64) -> u32 {
+    match rng.below(5) {
+        0 => 0,
+        1 | 2 => rng.range_i64(-3000, 3000) as i32 as u32,
+        _ => rng.next_u64() as u32,
+    }
+}
+
+/// A random ACTIVATE chain (no error planted): the table (scales, biases) and operands loaded
+/// by the DMA, a multiply into fresh PSUM entries, an ACTIVATE (int8 requantisation with a
+/// random function, zero point, clamp bounds, per-column scales and biases, or raw32) of part
+/// of them into the SBUF, and a DMA_STORE of the SBUF entries it wrote. `signals` counts the
+/// SIGNALs of semaphores 0 (DMA), 1 (PE) and 2 (ACT). The table's bytes are written into both
+/// memories here.
+fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]) -> Vec<Instr> {
+    // Small operands (|acc| <= 54) with power-of-two scales give exact halves: the ties.
+    let small = rng.chance(0.5);
+    let mut table = vec![];
+    for _ in 0..COLS {
+        let s = if small && rng.chance(0.7) {
+            let sign = if rng.chance(0.3) { 0x8000_0000 } else { 0 };
+            sign | (127 - 1 - rng.below(3) as u32) << 23
+        } else {
+            random_scale(rng)
+        };
+        table.extend(s.to_le_bytes());
+    }
+    for _ in 0..COLS {
+        let b = if small {
+            rng.range_i64(-20, 20) as i32 as u32
+        } else {
+            random_bias(rng)
+        };
+        table.extend(b.to_le_bytes());
+    }
+    pair.rtl_memory().poke(TABLE_AT, &table);
+    pair.gold.memory_mut().poke(TABLE_AT, &table);
+    // (With small operands, no DMA_LOAD into the SBUF: it could overwrite them.)
+    let loads = if small { 0 } else { 1 + rng.below(2) };
+    let mut prog: Vec<Instr> = (0..loads)
+        .map(|_| Instr::DmaLoad(random_sbuf_dma(rng, SRC)))
+        .collect();
+    prog.push(Instr::DmaLoad(Dma {
+        target: 2,
+        esize: 2,
+        rows: 1,
+        row_len: 2 * COLS,
+        base: TABLE_AT,
+        ..Dma::default()
+    }));
+    signals[0] += 1;
+    prog.push(Instr::Signal { engine: 1, sem: 0 });
+    let wait = |engine: u32, sem: u32, value: u32| Instr::Wait {
+        engine,
+        sem,
+        value: value & 0xFFFF,
+    };
+    prog.push(wait(0, 0, signals[0]));
+    let k = 1 + rng.below(u64::from(ROWS)) as u32;
+    let m = 1 + rng.below(u64::from(COLS)) as u32;
+    let n = 1 + rng.below(16) as u32;
+    let bank = rng.below(2) as u32;
+    let offset = rng.below(u64::from(16 - n + 1)) as u32;
+    let ls_addr = rng.below(u64::from(DEPTH - k + 1)) as u32;
+    let mm_addr = rng.below(u64::from(DEPTH - n + 1)) as u32;
+    if small {
+        for p in 0..PARTS {
+            for (at, len) in [(ls_addr, k), (mm_addr, n)] {
+                let v: Vec<i64> = (0..len).map(|_| rng.range_i64(-3, 3)).collect();
+                pair.rtl.write_sbuf(p, at, &v).expect("rtl sbuf write");
+                pair.gold.write_sbuf(p, at, &v).expect("golden sbuf write");
+            }
+        }
+    }
+    prog.push(Instr::LoadStationary {
+        addr: ls_addr,
+        k,
+        m,
+    });
+    prog.push(Instr::MultiplyMoving {
+        addr: mm_addr,
+        k,
+        n,
+        bank,
+        offset,
+        acc: false,
+        swap: true,
+    });
+    signals[1] += 1;
+    prog.push(Instr::Signal { engine: 0, sem: 1 });
+    prog.push(wait(2, 0, signals[0]));
+    prog.push(wait(2, 1, signals[1]));
+    let raw = rng.chance(0.2);
+    let an = 1 + rng.below(u64::from(n)) as u32;
+    let am = 1 + rng.below(u64::from(m)) as u32;
+    let per = if raw { 4 } else { 1 };
+    let entry = rng.below(u64::from(DEPTH - an * per + 1)) as u32;
+    let func = if raw { 0 } else { rng.below(3) as u32 };
+    let act = Act {
+        bank,
+        offset: offset + rng.below(u64::from(n - an + 1)) as u32,
+        n: an,
+        m: am,
+        func,
+        dtype: if raw { 4 } else { 0 },
+        per_col: !raw && rng.chance(0.6),
+        bias: !raw && rng.chance(0.6),
+        entry,
+        zp: if raw { 0 } else { rng.below(256) as u32 },
+        lo: if func == 2 { rng.below(256) as u32 } else { 0 },
+        hi: if func == 2 { rng.below(256) as u32 } else { 0 },
+    };
+    prog.push(Instr::Activate(act));
+    signals[2] += 1;
+    prog.push(Instr::Signal { engine: 2, sem: 2 });
+    prog.push(wait(1, 2, signals[2]));
+    // The written entries, one partition per memory row.
+    let row_len = an * per;
+    prog.push(Instr::DmaStore(Dma {
+        target: 0,
+        layout: 1,
+        esize: 0,
+        rows: am,
+        row_len,
+        base: DST + rng.below(u64::from(PAGE)) as u32,
+        stride: row_len + rng.below(8) as u32,
+        entry,
+        ..Dma::default()
+    }));
+    prog
+}
+
 fn fault_of(i: &Instr, fault: BusFault) -> (u32, PageFault) {
     match i {
         Instr::DmaLoad(d) => (
@@ -478,17 +629,28 @@ fn dma_load_store_match_the_golden_model() {
         gold: GoldenEngine::new(&cfg),
     };
     pair.refill(&mut rng);
-    let mut stats = [0usize; 4];
-    let mut signals = [0u32; 2];
+    let mut stats = [0usize; 5];
+    let mut signals = [0u32; 3];
     for case in 0..cases {
-        // Of every 8 cases: 3 DMA-only, 2 with a bus error, 1 with a range error, 2 matmul
-        // chains.
+        // Of every 8 cases: 2 DMA-only, 2 with a bus error, 1 with a range error, 1 matmul
+        // chain, 2 ACTIVATE chains.
         let (prog, plant) = match case % 8 {
             1 | 5 => random_case(&mut rng, 1),
             3 => random_case(&mut rng, 2),
-            2 | 6 => {
+            2 => {
                 stats[3] += 1;
-                (random_matmul_case(&mut rng, &mut signals), Plant::Nothing)
+                let mut s2 = [signals[0], signals[1]];
+                let p = random_matmul_case(&mut rng, &mut s2);
+                signals[0] = s2[0];
+                signals[1] = s2[1];
+                (p, Plant::Nothing)
+            }
+            6 | 7 => {
+                stats[4] += 1;
+                (
+                    random_act_case(&mut pair, &mut rng, &mut signals),
+                    Plant::Nothing,
+                )
             }
             _ => random_case(&mut rng, 0),
         };
@@ -530,10 +692,11 @@ fn dma_load_store_match_the_golden_model() {
         .finish()
         .unwrap_or_else(|v| panic!("dma_rtl seed {seed:#x}: AXI4 at the end: {v}"));
     eprintln!(
-        "dma_rtl: {cases} cases ({} clean of which {} matmul chains with PSUM stores, {} DmaBus, \
-         {} DmaRange), {} cycles, {:.1} s; AXI4: {counters:?}",
+        "dma_rtl: {cases} cases ({} clean of which {} matmul chains with PSUM stores and {} \
+         ACTIVATE chains, {} DmaBus, {} DmaRange), {} cycles, {:.1} s; AXI4: {counters:?}",
         stats[0],
         stats[3],
+        stats[4],
         stats[1],
         stats[2],
         pair.rtl.bus().cycle(),

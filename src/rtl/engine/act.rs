@@ -453,12 +453,17 @@ fn requantise(s: &Sizes, c: u32) -> Vec<Item> {
             &n("mag"),
             bits(11),
             cond(
-                id(&n("big")).or(id(&n("sinf"))),
-                sized(11, 512),
+                id(&n("zero")),
+                sized(11, 0),
                 cond(
-                    id(&n("zero")).or(id(&n("tiny"))),
-                    sized(11, 0),
-                    zext(bits_of(id(&n("fx")), 24, 9), 9, 11).add(zext(id(&n("up")), 1, 11)),
+                    id(&n("big")).or(id(&n("sinf"))),
+                    sized(11, 512),
+                    cond(
+                        id(&n("tiny")),
+                        sized(11, 0),
+                        zext(bits_of(id(&n("fx")), 24, 9), 9, 11)
+                            .add(zext(id(&n("up")), 1, 11)),
+                    ),
                 ),
             ),
         ),
