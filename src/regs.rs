@@ -689,7 +689,7 @@ pub fn markdown() -> String {
             r.offset,
             r.name,
             r.access.short(),
-            only_dma(r.dma),
+            only_dma(r.dma, false),
             r.doc
         ));
     }
@@ -714,7 +714,7 @@ pub fn markdown() -> String {
             s.push_str(&format!(
                 "| {bits} | `{}` | {}{kind}{} |\n",
                 f.name,
-                only_dma(f.dma && !r.dma),
+                only_dma(f.dma && !r.dma, true),
                 f.doc
             ));
         }
@@ -743,12 +743,16 @@ pub fn markdown() -> String {
     s
 }
 
-/// The mark of a register or field that exists only with the memory path.
-fn only_dma(dma: bool) -> &'static str {
-    if dma {
-        "**Only with `dma = true`** (without it the address is unmapped, the bits read 0 and are ignored). "
-    } else {
-        ""
+/// The mark of a register (`field` false) or field that exists only with the memory path.
+fn only_dma(dma: bool, field: bool) -> &'static str {
+    match (dma, field) {
+        (false, _) => "",
+        (true, false) => {
+            "**Only with `dma = true`** (without it the address is unmapped: SLVERR, BusAddress). "
+        }
+        (true, true) => {
+            "**Only with `dma = true`** (without it the bit reads 0 and a write to it is ignored). "
+        }
     }
 }
 

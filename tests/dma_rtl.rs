@@ -23,7 +23,7 @@ mod common;
 use std::time::Instant;
 
 use systolic::config::{Config, RawConfig};
-use systolic::cosim::axi4::{SlaveConfig, SlaveStalls};
+use systolic::cosim::axi4::{ResponseOrder, SlaveConfig, SlaveStalls};
 use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::golden::GoldenEngine;
@@ -290,6 +290,9 @@ fn random_matmul_case(rng: &mut SplitMix64, signals: &mut [u32; 2]) -> Vec<Instr
     prog
 }
 
+/// Where a fetched program sits in memory (outside the load and store regions).
+const PROG_AT: u32 = 0x0003_0000;
+
 /// Where the ACT table of an ACTIVATE case sits in memory (inside the load region).
 const TABLE_AT: u32 = SRC + 2 * PAGE + 0x800;
 
@@ -508,7 +511,12 @@ fn touches(i: &Instr, page: u32, read: bool) -> bool {
 
 /// Runs one case on both back ends; a description of the first mismatch, if any. Returns the
 /// error code both stopped with.
-fn run_case(pair: &mut Pair, prog: &[Instr], plant: Plant) -> Result<ErrorCode, String> {
+fn run_case(
+    pair: &mut Pair,
+    prog: &[Instr],
+    plant: Plant,
+    fetch: bool,
+) -> Result<ErrorCode, String> {
     // The instruction expected to fail: the first to touch the faulty page that way.
     let failing = match plant {
         Plant::BusError { at, fault } => {
@@ -522,7 +530,24 @@ fn run_case(pair: &mut Pair, prog: &[Instr], plant: Plant) -> Result<ErrorCode, 
         Plant::RangeError { at } => at,
         Plant::Nothing => prog.len(),
     };
-    for i in prog {
+    if fetch {
+        // The program from memory: CONTROL.START (which clears the semaphores).
+        let words: Vec<u8> = prog
+            .iter()
+            .flat_map(|i| i.encode().to_vec())
+            .flat_map(u64::to_le_bytes)
+            .collect();
+        pair.rtl_memory().poke(PROG_AT, &words);
+        pair.gold.memory_mut().poke(PROG_AT, &words);
+        let n = (words.len() / 8) as u32;
+        pair.gold
+            .start_program(PROG_AT, n)
+            .map_err(|e| format!("golden start: {e}"))?;
+        pair.rtl
+            .start_program(PROG_AT, n)
+            .map_err(|e| format!("rtl start: {e}"))?;
+    }
+    for i in prog.iter().filter(|_| !fetch) {
         pair.gold
             .push(*i)
             .map_err(|e| format!("golden push {i}: {e}"))?;
@@ -619,6 +644,17 @@ fn dma_load_store_match_the_golden_model() {
     slave.write_latency = 1 + rng.below(6) as u32;
     slave.stalls = SlaveStalls::uniform(0.25, rng.next_u64());
     slave.max_reads = 8;
+    // Across the DMA's and the fetch's IDs: in order, whole bursts reordered, or R beats
+    // interleaved.
+    slave.order = [
+        ResponseOrder::InOrder,
+        ResponseOrder::Reorder,
+        ResponseOrder::Interleave,
+    ][rng.below(3) as usize];
+    eprintln!(
+        "dma_rtl: slave latency {} / {}, stalls 0.25, {:?}",
+        slave.read_latency, slave.write_latency, slave.order
+    );
     slave.max_writes = 8;
     rtl.bus_mut()
         .attach_memory(slave, SparseMemory::new())
@@ -629,11 +665,18 @@ fn dma_load_store_match_the_golden_model() {
         gold: GoldenEngine::new(&cfg),
     };
     pair.refill(&mut rng);
-    let mut stats = [0usize; 5];
+    let mut stats = [0usize; 6];
     let mut signals = [0u32; 3];
     for case in 0..cases {
         // Of every 8 cases: 2 DMA-only, 2 with a bus error, 1 with a range error, 1 matmul
         // chain, 2 ACTIVATE chains.
+        // Every fifth case without a planted error is fetched from memory (CONTROL.START, which
+        // clears the semaphores).
+        let fetch = case % 5 == 4 && ![1, 3, 5].contains(&(case % 8));
+        if fetch {
+            signals = [0; 3];
+            stats[5] += 1;
+        }
         let (prog, plant) = match case % 8 {
             1 | 5 => random_case(&mut rng, 1),
             3 => random_case(&mut rng, 2),
@@ -655,7 +698,7 @@ fn dma_load_store_match_the_golden_model() {
             _ => random_case(&mut rng, 0),
         };
         let c0 = pair.rtl.bus().cycle();
-        let result = run_case(&mut pair, &prog, plant);
+        let result = run_case(&mut pair, &prog, plant, fetch);
         let listing: Vec<String> = prog.iter().map(|i| format!("    {i}")).collect();
         match result {
             Ok(code) => {
@@ -693,10 +736,12 @@ fn dma_load_store_match_the_golden_model() {
         .unwrap_or_else(|v| panic!("dma_rtl seed {seed:#x}: AXI4 at the end: {v}"));
     eprintln!(
         "dma_rtl: {cases} cases ({} clean of which {} matmul chains with PSUM stores and {} \
-         ACTIVATE chains, {} DmaBus, {} DmaRange), {} cycles, {:.1} s; AXI4: {counters:?}",
+         ACTIVATE chains, {} fetched by CONTROL.START, {} DmaBus, {} DmaRange), {} cycles, \
+         {:.1} s; AXI4: {counters:?}",
         stats[0],
         stats[3],
         stats[4],
+        stats[5],
         stats[1],
         stats[2],
         pair.rtl.bus().cycle(),

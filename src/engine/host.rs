@@ -414,4 +414,33 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
     fn transferred(&self) -> Option<(u64, u64)> {
         self.bus.transferred()
     }
+
+    /// PROG_BASE, PROG_WORDS, then CONTROL.START (refused with SLVERR while the engine is busy,
+    /// fetching or stopped: a host-side error here). An alignment or range error of the program
+    /// stops the engine (STATUS.ERROR_CODE) like the golden model's.
+    fn start_program(&mut self, base: u32, words: u32) -> Result<(), BackendError> {
+        self.write_ok("PROG_BASE", base)?;
+        self.write_ok("PROG_WORDS", words)?;
+        let v = regs::reg("CONTROL").field("START").put(1);
+        let resp = self
+            .bus
+            .write_regs(regs::reg("CONTROL").offset, 0xF, &[v])?;
+        self.free_known = 0;
+        if resp != RESP_OKAY {
+            return Err(BackendError::Other(
+                "START refused (the engine is busy, fetching or stopped)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn clear_semaphores(&mut self) -> Result<(), BackendError> {
+        let v = regs::reg("CONTROL").field("CLEAR_SEMS").put(1);
+        self.write_ok("CONTROL", v)
+    }
+
+    fn semaphores(&mut self) -> Result<[u16; 8], BackendError> {
+        let v = self.read_ok("SEM0", 8)?;
+        Ok(std::array::from_fn(|i| v[i] as u16))
+    }
 }
