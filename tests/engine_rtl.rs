@@ -164,6 +164,61 @@ fn engine_lint_is_clean() {
     }
 }
 
+/// The engines with the memory path elaborate in Icarus (`-g2005 -Wall`, empty output) and in
+/// Yosys (`hierarchy -check`, `proc`, `check -assert`, no warning).
+#[test]
+fn dma_engine_iverilog_and_yosys() {
+    let have_iverilog = require_tool("iverilog", "dma_engine_iverilog_and_yosys");
+    let have_yosys = require_tool("yosys", "dma_engine_iverilog_and_yosys");
+    for cfg in dma_lint_configs() {
+        let (dir, files) = write_engine(&cfg, "dma-elab");
+        if have_iverilog {
+            let run = tools::run(
+                Command::new("iverilog")
+                    .args(["-g2005", "-Wall", "-s", ENGINE_TOP, "-o"])
+                    .arg(dir.join("engine.vvp"))
+                    .args(&files),
+                TOOL_LIMIT,
+            )
+            .expect("run iverilog");
+            assert!(
+                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
+                "{}: iverilog\n{}",
+                cfg.name,
+                run.output()
+            );
+        }
+        if have_yosys {
+            let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            let script = format!(
+                "read_verilog -defer -noautowire {}\nhierarchy -check -top {ENGINE_TOP}\nproc\nopt_clean\ncheck -assert\n",
+                list.join(" ")
+            );
+            let script_path = dir.join("elab.ys");
+            std::fs::write(&script_path, script).expect("write script");
+            let run = tools::run(
+                Command::new("yosys")
+                    .args(["-q", "-l"])
+                    .arg(dir.join("yosys.log"))
+                    .arg("-s")
+                    .arg(&script_path),
+                TOOL_LIMIT,
+            )
+            .expect("run yosys");
+            let log = std::fs::read_to_string(dir.join("yosys.log")).unwrap_or_default();
+            assert!(
+                run.success()
+                    && !log
+                        .lines()
+                        .any(|l| l.starts_with("Warning:") || l.contains("ERROR")),
+                "{}: yosys\n{}\n{log}",
+                cfg.name,
+                run.output()
+            );
+        }
+    }
+}
+
 #[test]
 fn engine_iverilog_and_yosys() {
     let have_iverilog = require_tool("iverilog", "engine_iverilog_and_yosys");

@@ -30,8 +30,19 @@ use crate::verilog::*;
 
 /// The field `name` of ACTIVATE in the 128-bit `words`.
 fn field(name: &str) -> Expr {
+    field_bits(name, 0, field_of(Opcode::Activate, name).width)
+}
+
+/// `width` bits of the field `name` from its bit `lsb`, sliced from `words` directly (Verilog
+/// 2005 has no slice of a slice); zero-extended where `width` passes the field's end.
+fn field_bits(name: &str, lsb: u32, width: u32) -> Expr {
     let f = field_of(Opcode::Activate, name);
-    bits_of(id("words"), 64 * f.word + f.lsb, f.width)
+    let have = width.min(f.width - lsb);
+    zext(
+        bits_of(id("words"), 64 * f.word + f.lsb + lsb, have),
+        have,
+        width,
+    )
 }
 
 /// Phase counter width.
@@ -92,11 +103,11 @@ fn control(s: &Sizes) -> Vec<Item> {
     let lat = s.ar_lat;
     let write_ph = lat + 3;
     // The 8-bit fields as 11-bit values of the output type.
-    let val = |e: Expr| {
+    let val = |name: &str| {
         if s.signed {
-            concat(vec![repeat(int(3), bits_of(e.clone(), 7, 1)), e])
+            concat(vec![repeat(int(3), field_bits(name, 7, 1)), field(name)])
         } else {
-            zext(e, 8, 11)
+            zext(field(name), 8, 11)
         }
     };
     let (qlo0, qhi0) = if s.signed {
@@ -108,20 +119,20 @@ fn control(s: &Sizes) -> Vec<Item> {
     let max11 = |a: Expr, b: Expr| cond(flip(a.clone()).gt(flip(b.clone())), a, b);
     let min11 = |a: Expr, b: Expr| cond(flip(a.clone()).lt(flip(b.clone())), a, b);
     let func = field("func");
-    let zp = val(field("zp"));
+    let zp = val("zp");
     let zp_sub = zp.clone();
     let qlo = cond(
         func.clone().eq(sized(2, 1)),
         max11(sized(11, qlo0), zp.clone()),
         cond(
             func.clone().eq(sized(2, 2)),
-            max11(sized(11, qlo0), val(field("lo"))),
+            max11(sized(11, qlo0), val("lo")),
             sized(11, qlo0),
         ),
     );
     let qhi = cond(
         func.eq(sized(2, 2)),
-        min11(sized(11, qhi0), val(field("hi"))),
+        min11(sized(11, qhi0), val("hi")),
         sized(11, qhi0),
     );
     let last_write = cond(
@@ -168,9 +179,9 @@ fn control(s: &Sizes) -> Vec<Item> {
                 vec![
                     nb(id("i_n"), field("n")),
                     nb(id("i_m"), field("m")),
-                    nb(id("i_bank"), bits_of(field("bank"), 0, g.bank_w)),
-                    nb(id("i_offset"), bits_of(field("offset"), 0, g.paddr_w)),
-                    nb(id("i_entry"), bits_of(field("entry"), 0, g.sa_w)),
+                    nb(id("i_bank"), field_bits("bank", 0, g.bank_w)),
+                    nb(id("i_offset"), field_bits("offset", 0, g.paddr_w)),
+                    nb(id("i_entry"), field_bits("entry", 0, g.sa_w)),
                     nb(id("i_raw"), field("dtype").eq(sized(3, 4))),
                     nb(id("i_per_col"), field("per_col")),
                     nb(id("i_bias"), field("bias")),
