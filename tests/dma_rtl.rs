@@ -1,22 +1,32 @@
-//! The memory path's DMA in RTL (`systolic_engine` with `dma = true`, Verilator) against the
-//! golden model (`engine::golden`), through the AXI4 slave model and protocol checker of
-//! `cosim::axi4` on the engine's master port `m_axi_*` (random latency and stalls on every
-//! channel).
+//! The memory path in RTL (`systolic_engine` with `dma = true`, Verilator) against the golden
+//! model (`engine::golden`), through the AXI4 slave model and protocol checker of `cosim::axi4`
+//! on the engine's master port `m_axi_*` (random latency and stalls on every channel; responses
+//! across the DMA's and the fetch's IDs in order, reordered or interleaved, by seed).
 //!
 //! One engine (6x4 int8: 6 SBUF partitions, so the store reader uses both SBUF read ports; a
 //! 64-bit bus; 4 reads outstanding; 512 SBUF entries, so a contiguous transfer needs more than
-//! one 256-beat burst) is built once. Each case runs a random program of DMA_LOADs (SBUF, both
-//! layouts) and DMA_STOREs (SBUF, both layouts) with random bases (often just below a 4 KB
-//! boundary), strides (contiguous, gapped, overlapping, 0) and sizes on both back ends and
-//! compares the error code and every byte of memory (the SBUF is seen through the stores).
-//! Some cases plant a bus error (SLVERR or DECERR on a page a load reads or a store writes):
-//! both must stop with DmaBus; the state written before the failing instruction is compared,
-//! then CLEAR_ERROR and both SBUFs and memories are written afresh. Some cases plant a range
-//! error (DmaRange at dispatch). At the end the checker must have seen every request answered
-//! and no AXI4 violation.
+//! one 256-beat burst) is built once. Of every 8 cases:
+//! - 2 random programs of DMA_LOADs and DMA_STOREs (SBUF, both layouts) with random bases
+//!   (often just below a 4 KB boundary), strides (contiguous, gapped, overlapping, 0) and sizes;
+//! - 2 with a planted bus error (SLVERR or DECERR on a page a load reads or a store writes):
+//!   both back ends must stop with DmaBus; the bytes of the instructions before the failing one
+//!   are compared, then CLEAR_ERROR and both SBUFs and memories are written afresh;
+//! - 1 with a planted range error (DmaRange at dispatch);
+//! - 1 matmul chain: DMA_LOADs, SIGNAL / WAIT, LOAD_STATIONARY, MULTIPLY_MOVING, a PSUM-target
+//!   and an SBUF DMA_STORE;
+//! - 2 ACTIVATE chains: the ACT table and operands by DMA, a multiply, an ACTIVATE (int8
+//!   requantisation with random function, zero point, clamp bounds, per-column scales and
+//!   biases, special scales, or raw32), a DMA_STORE of the entries it wrote; half of them with
+//!   small operands and power-of-two scales, which make exact ties.
+//!
+//! One case in five without a planted error is fetched from memory by CONTROL.START. After each
+//! case the error codes and every byte of the load and store regions are compared (the SBUF is
+//! seen through the stores; the first differing byte is reported with the instructions that
+//! store it). At the end the checker must have seen every request answered and no violation.
 //!
 //! `DMA_RTL_SEED` repeats a run (the seed is printed), `DMA_RTL_CASES` sets the number of cases
-//! (default 200), `DMA_RTL_TRACE=file.vcd` writes the waves. Fails (does not skip) when `CI` is set and Verilator is missing.
+//! (default 200), `DMA_RTL_TRACE=file.vcd` writes the waves. Fails (does not skip) when `CI` is
+//! set and Verilator is missing.
 
 mod common;
 
