@@ -11,7 +11,9 @@
 //! - 2 with a planted bus error (SLVERR or DECERR on a page a load reads or a store writes):
 //!   both back ends must stop with DmaBus; the bytes of the instructions before the failing one
 //!   are compared, then CLEAR_ERROR and both SBUFs and memories are written afresh;
-//! - 1 with a planted range error (DmaRange at dispatch);
+//! - 1 with a planted range error (DmaRange at dispatch), every other time a fetch error
+//!   instead (CONTROL.START with a misaligned PROG_BASE: DmaAlign; SLVERR or DECERR on the
+//!   program's page: DmaBus);
 //! - 1 matmul chain: DMA_LOADs, SIGNAL / WAIT, LOAD_STATIONARY, MULTIPLY_MOVING, a PSUM-target
 //!   and an SBUF DMA_STORE;
 //! - 2 ACTIVATE chains: the ACT table and operands by DMA, a multiply, an ACTIVATE (int8
@@ -200,6 +202,10 @@ enum Plant {
     RangeError {
         at: usize,
     },
+    /// The program fetched from a misaligned PROG_BASE (DmaAlign, nothing runs).
+    FetchAlign,
+    /// The program's page answers reads with `fault` (DmaBus, nothing runs).
+    FetchBus(BusFault),
 }
 
 /// A random program of 1..=6 DMA instructions, loads before stores by preference; `plant`
@@ -552,8 +558,16 @@ fn run_case(
                 .expect("the planted instruction touches its page")
         }
         Plant::RangeError { at } => at,
+        Plant::FetchAlign | Plant::FetchBus(_) => 0,
         Plant::Nothing => prog.len(),
     };
+    if let Plant::FetchBus(f) = plant {
+        let fault = PageFault {
+            read: Some(f),
+            write: None,
+        };
+        pair.set_fault(PROG_AT, fault);
+    }
     if fetch {
         // The program from memory: CONTROL.START (which clears the semaphores).
         let words: Vec<u8> = prog
@@ -564,11 +578,12 @@ fn run_case(
         pair.rtl_memory().poke(PROG_AT, &words);
         pair.gold.memory_mut().poke(PROG_AT, &words);
         let n = (words.len() / 8) as u32;
+        let base = PROG_AT + if plant == Plant::FetchAlign { 4 } else { 0 };
         pair.gold
-            .start_program(PROG_AT, n)
+            .start_program(base, n)
             .map_err(|e| format!("golden start: {e}"))?;
         pair.rtl
-            .start_program(PROG_AT, n)
+            .start_program(base, n)
             .map_err(|e| format!("rtl start: {e}"))?;
     }
     for i in prog.iter().filter(|_| !fetch) {
@@ -597,6 +612,8 @@ fn run_case(
         Plant::Nothing => ErrorCode::None,
         Plant::BusError { .. } => ErrorCode::DmaBus,
         Plant::RangeError { .. } => ErrorCode::DmaRange,
+        Plant::FetchAlign => ErrorCode::DmaAlign,
+        Plant::FetchBus(_) => ErrorCode::DmaBus,
     };
     if g.error != want {
         return Err(format!(
@@ -708,17 +725,27 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
     let mut stats = [0usize; 6];
     let mut signals = [0u32; 3];
     for case in 0..cases {
-        // Of every 8 cases: 2 DMA-only, 2 with a bus error, 1 with a range error, 1 matmul
-        // chain, 2 ACTIVATE chains.
-        // Every fifth case without a planted error is fetched from memory (CONTROL.START, which
-        // clears the semaphores).
-        let fetch = case % 5 == 4 && ![1, 3, 5].contains(&(case % 8));
+        // Of every 8 cases: 2 DMA-only, 2 with a bus error, 1 with a range error (every other
+        // time a fetch error instead), 1 matmul chain, 2 ACTIVATE chains. Every fifth case
+        // without a planted error is fetched from memory (CONTROL.START, which clears the
+        // semaphores).
+        let fetch_error = case % 16 == 11;
+        let fetch = fetch_error || case % 5 == 4 && ![1, 3, 5].contains(&(case % 8));
         if fetch {
             signals = [0; 3];
             stats[5] += 1;
         }
         let (prog, plant) = match case % 8 {
             1 | 5 => random_case(&mut rng, 1),
+            3 if fetch_error => {
+                let (p, _) = random_case(&mut rng, 0);
+                let plant = match rng.below(3) {
+                    0 => Plant::FetchAlign,
+                    1 => Plant::FetchBus(BusFault::SlvErr),
+                    _ => Plant::FetchBus(BusFault::DecErr),
+                };
+                (p, plant)
+            }
             3 => random_case(&mut rng, 2),
             2 => {
                 stats[3] += 1;
@@ -754,6 +781,12 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
                     pair.gold.clear_error().expect("golden clear_error");
                     pair.refill(&mut rng);
                 }
+                if matches!(plant, Plant::FetchAlign | Plant::FetchBus(_)) {
+                    // Whether a refused fetch cleared the semaphores is not compared: clear them.
+                    pair.rtl.clear_semaphores().expect("rtl clear_sems");
+                    pair.gold.clear_semaphores().expect("golden clear_sems");
+                    signals = [0; 3];
+                }
                 if case < 3 || code != ErrorCode::None && stats[1] + stats[2] <= 2 {
                     eprintln!(
                         "  case {case}: {code:?} in {cycles} cycles ({plant:?})\n{}",
@@ -776,8 +809,8 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
         .unwrap_or_else(|v| panic!("{test} seed {seed:#x}: AXI4 at the end: {v}"));
     eprintln!(
         "{test}: {cases} cases ({} clean of which {} matmul chains with PSUM stores and {} \
-         ACTIVATE chains, {} fetched by CONTROL.START, {} DmaBus, {} DmaRange), {} cycles, \
-         {:.1} s; AXI4: {counters:?}",
+         ACTIVATE chains, {} fetched by CONTROL.START, {} DmaBus, {} DmaRange or DmaAlign), {} \
+         cycles, {:.1} s; AXI4: {counters:?}",
         stats[0],
         stats[3],
         stats[4],
