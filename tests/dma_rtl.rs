@@ -22,9 +22,10 @@
 //!   small operands and power-of-two scales, which make exact ties.
 //!
 //! One case in five without a planted error is fetched from memory by CONTROL.START. After each
-//! case the error codes and every byte of the load and store regions are compared (the SBUF is
-//! seen through the stores; the first differing byte is reported with the instructions that
-//! store it). At the end the checker must have seen every request answered and no violation.
+//! case the error codes, the semaphores and every byte of the load and store regions are
+//! compared (the SBUF is seen through the stores; the first differing byte is reported with the
+//! instructions that store it), and after a case without error the increases of MACS, RETIRED,
+//! DMA_READ_BYTES and DMA_WRITE_BYTES. At the end the checker must have seen every request answered and no violation.
 //!
 //! `DMA_RTL_SEED` repeats a run (the seed is printed), `DMA_RTL_CASES` sets the number of cases
 //! (default 200), `DMA_RTL_TRACE=file.vcd` writes the waves. Fails (does not skip) when `CI` is
@@ -40,7 +41,7 @@ use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::memory::{BusFault, Memory, PageFault, SparseMemory, PAGE};
-use systolic::engine::Engine;
+use systolic::engine::{Counters, Engine};
 use systolic::isa::{Act, Dma, ErrorCode, Instr};
 use systolic::program::SplitMix64;
 
@@ -539,6 +540,37 @@ fn touches(i: &Instr, page: u32, read: bool) -> bool {
     })
 }
 
+/// The counters' increases over a case without error must agree: MACS, RETIRED,
+/// DMA_READ_BYTES and DMA_WRITE_BYTES (32-bit registers: modulo 2^32).
+fn compare_counters(
+    (g0, r0): (Counters, Counters),
+    (g1, r1): (Counters, Counters),
+) -> Result<(), String> {
+    let d = |a: u64, b: u64| b.wrapping_sub(a) & 0xFFFF_FFFF;
+    let rows = [
+        ("MACS", d(g0.macs, g1.macs), d(r0.macs, r1.macs)),
+        (
+            "RETIRED",
+            d(g0.retired, g1.retired),
+            d(r0.retired, r1.retired),
+        ),
+        (
+            "DMA_READ_BYTES",
+            d(g0.dma_read_bytes, g1.dma_read_bytes),
+            d(r0.dma_read_bytes, r1.dma_read_bytes),
+        ),
+        (
+            "DMA_WRITE_BYTES",
+            d(g0.dma_write_bytes, g1.dma_write_bytes),
+            d(r0.dma_write_bytes, r1.dma_write_bytes),
+        ),
+    ];
+    match rows.iter().find(|(_, g, r)| g != r) {
+        Some((name, g, r)) => Err(format!("{name} rose by {g} in golden, {r} in rtl")),
+        None => Ok(()),
+    }
+}
+
 /// Runs one case on both back ends; a description of the first mismatch, if any. Returns the
 /// error code both stopped with.
 fn run_case(
@@ -561,6 +593,10 @@ fn run_case(
         Plant::FetchAlign | Plant::FetchBus(_) => 0,
         Plant::Nothing => prog.len(),
     };
+    let before = (
+        pair.gold.counters().map_err(|e| e.to_string())?,
+        pair.rtl.counters().map_err(|e| e.to_string())?,
+    );
     if let Plant::FetchBus(f) = plant {
         let fault = PageFault {
             read: Some(f),
@@ -623,6 +659,22 @@ fn run_case(
     }
     // After an error, only the bytes of the instructions before the failing one are compared
     // (the failing one's destination is undefined; nothing after it runs on the DMA).
+    let (gs, rs) = (
+        pair.gold.semaphores().map_err(|e| e.to_string())?,
+        pair.rtl.semaphores().map_err(|e| e.to_string())?,
+    );
+    if gs != rs {
+        return Err(format!("semaphores: golden {gs:?}, rtl {rs:?}"));
+    }
+    if g.error == ErrorCode::None {
+        compare_counters(
+            before,
+            (
+                pair.gold.counters().map_err(|e| e.to_string())?,
+                pair.rtl.counters().map_err(|e| e.to_string())?,
+            ),
+        )?;
+    }
     let rtl_mem = pair.rtl.bus().memory_port().expect("memory").memory();
     let diffs = differences(pair.gold.memory(), rtl_mem);
     let counted = diffs

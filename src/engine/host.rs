@@ -389,14 +389,22 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
             .collect())
     }
 
-    /// CYCLES, MACS and RETIRED in one read, in address order.
+    /// CYCLES, MACS and RETIRED in one read, in address order; with the memory path also
+    /// DMA_READ_BYTES and DMA_WRITE_BYTES (32-bit registers: the counts modulo 2^32).
     fn counters(&mut self) -> Result<Counters, BackendError> {
         let v = self.read_ok("CYCLES_LO", 5)?;
+        let (dma_read_bytes, dma_write_bytes) = if self.cfg.dma {
+            let d = self.read_ok("DMA_READ_BYTES", 2)?;
+            (u64::from(d[0]), u64::from(d[1]))
+        } else {
+            (0, 0)
+        };
         Ok(Counters {
             busy_cycles: u64::from(v[1]) << 32 | u64::from(v[0]),
             macs: u64::from(v[3]) << 32 | u64::from(v[2]),
             retired: u64::from(v[4]),
-            ..Counters::default()
+            dma_read_bytes,
+            dma_write_bytes,
         })
     }
 
