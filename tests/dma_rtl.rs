@@ -16,10 +16,10 @@
 //!   program's page: DmaBus);
 //! - 1 matmul chain: DMA_LOADs, SIGNAL / WAIT, LOAD_STATIONARY, MULTIPLY_MOVING, a PSUM-target
 //!   and an SBUF DMA_STORE;
-//! - 2 ACTIVATE chains: the ACT table and operands by DMA, a multiply, an ACTIVATE (int8
-//!   requantisation with random function, zero point, clamp bounds, per-column scales and
-//!   biases, special scales, or raw32), a DMA_STORE of the entries it wrote; half of them with
-//!   small operands and power-of-two scales, which make exact ties.
+//! - 2 ACTIVATE chains: the ACT table and operands by DMA, a multiply, an ACTIVATE (the
+//!   engine's dtype with random function, zero point and clamp bounds (integers), per-column
+//!   scales and biases, special scales, or raw32), a DMA_STORE of the entries it wrote; half of
+//!   them with small operands and power-of-two scales, which make exact ties.
 //!
 //! One case in five without a planted error is fetched from memory by CONTROL.START. After each
 //! case the error codes, the semaphores and every byte of the load and store regions are
@@ -28,8 +28,11 @@
 //! DMA_READ_BYTES and DMA_WRITE_BYTES. At the end the checker must have seen every request answered and no violation.
 //!
 //! The default test builds the 6x4 int8 engine; `#[ignore]`d ones (`scripts/test.sh --full`)
-//! run the same cases on a uint8 engine with a 32-bit bus and one read outstanding and on a bf16
-//! engine (2-byte elements) with a 128-bit bus, matmul chains in place of ACTIVATE chains.
+//! run the same cases on a uint8 engine with a 32-bit bus and one read outstanding, a bf16
+//! engine (2-byte elements, fp32 accumulators: the float write-back) with a 128-bit bus, and
+//! fp8e4m3 and fp8e5m2 engines (64- and 256-bit buses). For floats the ACTIVATE chains use
+//! identity or relu, and small operands are values with two significant bits near 1, which make
+//! the casts' ties.
 //!
 //! `DMA_RTL_SEED` repeats a run (the seed is printed), `DMA_RTL_CASES` sets the number of cases
 //! (default 200), `DMA_RTL_TRACE=file.vcd` writes the waves. Fails (does not skip) when `CI` is
@@ -45,8 +48,8 @@ use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::memory::{BusFault, Memory, PageFault, SparseMemory, PAGE};
-use systolic::engine::{Counters, Engine};
-use systolic::format::NumberFormat;
+use systolic::engine::{checks, Counters, Engine};
+use systolic::format::{FpFormat, NumberFormat};
 use systolic::isa::{Act, Dma, ErrorCode, Instr};
 use systolic::program::SplitMix64;
 
@@ -86,6 +89,8 @@ struct Pair {
     /// int8 (else uint8; only used with 8-bit integer formats).
     signed: bool,
     format: NumberFormat,
+    /// Bytes of an SBUF element.
+    eb: u32,
 }
 
 impl Pair {
@@ -347,6 +352,17 @@ fn random_bias(rng: &mut SplitMix64) -> u32 {
     }
 }
 
+/// A value of `f` with at most two significant fraction bits and an exponent near 1 (its bit
+/// pattern, as the SBUF holds it).
+fn small_float(rng: &mut SplitMix64, f: FpFormat) -> i64 {
+    let (eb, mb) = (f.exp_bits(), f.man_bits());
+    let e = (f.bias() + rng.range_i64(-3, 3) as i32) as u64;
+    let top = mb.min(2);
+    let frac = rng.below(1 << top) << (mb - top);
+    let sign = u64::from(rng.chance(0.3)) << (eb + mb);
+    (sign | e << mb | frac) as i64
+}
+
 /// A random ACTIVATE chain (no error planted): the table (scales, biases) and operands loaded
 /// by the DMA, a multiply into fresh PSUM entries, an ACTIVATE (int8 requantisation with a
 /// random function, zero point, clamp bounds, per-column scales and biases, or raw32) of part
@@ -354,7 +370,10 @@ fn random_bias(rng: &mut SplitMix64) -> u32 {
 /// SIGNALs of semaphores 0 (DMA), 1 (PE) and 2 (ACT). The table's bytes are written into both
 /// memories here.
 fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]) -> Vec<Instr> {
-    // Small operands (|acc| <= 54) with power-of-two scales give exact halves: the ties.
+    // Small operands (integers: |acc| <= 54; floats: two significant bits near 1) with
+    // power-of-two scales give exact halves: the ties of the final rounding.
+    let fmt = pair.format.float();
+    let float = fmt.is_some();
     let small = rng.chance(0.5);
     let mut table = vec![];
     for _ in 0..COLS {
@@ -367,7 +386,15 @@ fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]
         table.extend(s.to_le_bytes());
     }
     for _ in 0..COLS {
-        let b = if small {
+        let b = if small && float {
+            // 0, or +-(1 or 1.5) * 2^(-2..=2): exact sums with the small products.
+            let mag = (127 - 2 + rng.below(5) as u32) << 23 | (rng.below(2) as u32) << 22;
+            if rng.chance(0.4) {
+                0
+            } else {
+                mag | if rng.chance(0.5) { 0x8000_0000 } else { 0 }
+            }
+        } else if small {
             rng.range_i64(-20, 20) as i32 as u32
         } else {
             random_bias(rng)
@@ -379,7 +406,7 @@ fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]
     // (With small operands, no DMA_LOAD into the SBUF: it could overwrite them.)
     let loads = if small { 0 } else { 1 + rng.below(2) };
     let mut prog: Vec<Instr> = (0..loads)
-        .map(|_| Instr::DmaLoad(random_sbuf_dma(rng, SRC, 1)))
+        .map(|_| Instr::DmaLoad(random_sbuf_dma(rng, SRC, pair.eb)))
         .collect();
     prog.push(Instr::DmaLoad(Dma {
         target: 2,
@@ -408,7 +435,12 @@ fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]
         for p in 0..PARTS {
             for (at, len) in [(ls_addr, k), (mm_addr, n)] {
                 let lo = if pair.signed { -3 } else { 0 };
-                let v: Vec<i64> = (0..len).map(|_| rng.range_i64(lo, 3)).collect();
+                let v: Vec<i64> = (0..len)
+                    .map(|_| match fmt {
+                        Some(f) => small_float(rng, f),
+                        None => rng.range_i64(lo, 3),
+                    })
+                    .collect();
                 pair.rtl.write_sbuf(p, at, &v).expect("rtl sbuf write");
                 pair.gold.write_sbuf(p, at, &v).expect("golden sbuf write");
             }
@@ -435,24 +467,33 @@ fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]
     let raw = rng.chance(0.2);
     let an = 1 + rng.below(u64::from(n)) as u32;
     let am = 1 + rng.below(u64::from(m)) as u32;
-    let per = if raw { 4 } else { 1 };
+    let per = if raw { 4 / pair.eb } else { 1 };
     let entry = rng.below(u64::from(DEPTH - an * per + 1)) as u32;
-    let func = if raw { 0 } else { rng.below(3) as u32 };
+    // Floats: identity or relu (clamp and the zero point are integer-only).
+    let func = if raw {
+        0
+    } else {
+        rng.below(if float { 2 } else { 3 }) as u32
+    };
     let act = Act {
         bank,
         offset: offset + rng.below(u64::from(n - an + 1)) as u32,
         n: an,
         m: am,
         func,
-        dtype: match (raw, pair.signed) {
-            (true, _) => 4,
-            (false, true) => 0,
-            (false, false) => 1,
+        dtype: if raw {
+            4
+        } else {
+            checks::format_dtype(pair.format).expect("a memory-path format") as u32
         },
         per_col: !raw && rng.chance(0.6),
         bias: !raw && rng.chance(0.6),
         entry,
-        zp: if raw { 0 } else { rng.below(256) as u32 },
+        zp: if raw || float {
+            0
+        } else {
+            rng.below(256) as u32
+        },
         lo: if func == 2 { rng.below(256) as u32 } else { 0 },
         hi: if func == 2 { rng.below(256) as u32 } else { 0 },
     };
@@ -465,11 +506,11 @@ fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]
     prog.push(Instr::DmaStore(Dma {
         target: 0,
         layout: 1,
-        esize: 0,
+        esize: pair.eb.trailing_zeros(),
         rows: am,
         row_len,
-        base: DST + rng.below(u64::from(PAGE)) as u32,
-        stride: row_len + rng.below(8) as u32,
+        base: DST + pair.eb * rng.below(u64::from(PAGE / pair.eb)) as u32,
+        stride: pair.eb * (row_len + rng.below(8) as u32),
         entry,
         ..Dma::default()
     }));
@@ -703,9 +744,9 @@ fn dma_load_store_match_the_golden_model() {
     co_simulate("dma_load_store_match_the_golden_model", "int8", 64, 4);
 }
 
-/// The 6x4 bf16 engine (2-byte SBUF elements) with a 128-bit bus and 8 reads outstanding: no
-/// write-back unit yet, so matmul chains take the ACTIVATE chains' places (a third Verilator
-/// build: run by `scripts/test.sh --full`).
+/// The 6x4 bf16 engine (2-byte SBUF elements, fp32 accumulators: the float write-back) with a
+/// 128-bit bus and 8 reads outstanding (a third Verilator build: run by `scripts/test.sh
+/// --full`).
 #[test]
 #[ignore]
 fn bf16_on_a_128_bit_bus_matches_the_golden_model() {
@@ -715,6 +756,22 @@ fn bf16_on_a_128_bit_bus_matches_the_golden_model() {
         128,
         8,
     );
+}
+
+/// The 6x4 fp8e4m3 engine (saturating casts) with a 64-bit bus and 2 reads outstanding
+/// (`scripts/test.sh --full`).
+#[test]
+#[ignore]
+fn fp8e4m3_matches_the_golden_model() {
+    co_simulate("fp8e4m3_matches_the_golden_model", "fp8e4m3", 64, 2);
+}
+
+/// The 6x4 fp8e5m2 engine with a 256-bit bus and 16 reads outstanding (`scripts/test.sh
+/// --full`).
+#[test]
+#[ignore]
+fn fp8e5m2_matches_the_golden_model() {
+    co_simulate("fp8e5m2_matches_the_golden_model", "fp8e5m2", 256, 16);
 }
 
 /// The 6x4 uint8 engine with a 32-bit bus and one read outstanding (a second Verilator build:
@@ -788,9 +845,9 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
         gold: GoldenEngine::new(&cfg),
         signed: cfg.format.is_signed(),
         format: cfg.format,
+        eb: if cfg.format.bits() > 8 { 2 } else { 1 },
     };
-    let eb = if cfg.format.bits() > 8 { 2 } else { 1 };
-    let has_act = systolic::rtl::engine::has_act(&cfg);
+    let eb = pair.eb;
     pair.refill(&mut rng);
     let mut stats = [0usize; 6];
     let mut signals = [0u32; 3];
@@ -817,15 +874,14 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
                 (p, plant)
             }
             3 => random_case(&mut rng, 2, eb),
-            6 | 7 if has_act => {
+            6 | 7 => {
                 stats[4] += 1;
                 (
                     random_act_case(&mut pair, &mut rng, &mut signals),
                     Plant::Nothing,
                 )
             }
-            // Float engines (no write-back unit yet): matmul chains in place of ACTIVATE chains.
-            2 | 6 | 7 => {
+            2 => {
                 stats[3] += 1;
                 let mut s2 = [signals[0], signals[1]];
                 let p = random_matmul_case(&mut rng, &mut s2, eb);
@@ -892,10 +948,7 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
         t0.elapsed().as_secs_f64()
     );
     assert!(
-        stats
-            .iter()
-            .enumerate()
-            .all(|(k, &n)| n > 0 || k == 4 && !has_act),
+        stats.iter().all(|&n| n > 0),
         "every kind of case ran: {stats:?}"
     );
 }

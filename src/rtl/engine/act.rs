@@ -1,5 +1,5 @@
 //! `systolic_act`: the write-back unit of the memory path (`docs/memory-path.md`, ACTIVATE):
-//! PSUM entries through the requantisation of `golden::requant` into the SBUF, and the ACT
+//! PSUM entries through the arithmetic of `golden::requant` into the SBUF, and the ACT
 //! table (`2 * COLS` 32-bit words: scales, then biases) that DMA_LOADs of target TABLE write.
 //!
 //! Timing contract:
@@ -12,7 +12,7 @@
 //!   entry `entry + n'`), or for raw32 `4 / EB` writes of the accumulator's bytes (entries
 //!   `entry + n' * 4 / EB + i`). One entry every `AR_LAT + 4` cycles (raw32: `AR_LAT + 3 +
 //!   4 / EB`): correct, not yet the one entry per cycle the contract aims at.
-//! - Integer requantisation (int8 / uint8 engines), per column: `acc = x + bias` (wrapping),
+//! - Integer requantisation (int8 / uint8 engines, int32 accumulators), per column: `acc = x + bias` (wrapping),
 //!   `float32(acc)` rounded to nearest even, the exact product with the fp32 scale rounded to
 //!   24 bits (nearest even) as an IEEE multiply does, then rounded half-to-even to an integer
 //!   and clamped. Because the clamp bounds are integers of magnitude at most 383, the unit
@@ -20,13 +20,18 @@
 //!   saturates magnitudes of 512 and more (infinities included), treats a NaN as below every
 //!   bound, and treats products below 2^-126 (where an IEEE multiply would round to a
 //!   subnormal) as zero: all of them round to 0.
-//! - The float write-back (bf16 / fp8 outputs, fp32 accumulators) is not in this unit: the
-//!   generator builds the memory path for 8-bit integer formats only.
+//! - Float write-back (bf16 / fp8 engines, fp32 accumulators), per column: the fp32 product
+//!   `x * S` (`act_fp::fp32_mul`, registered), plus the bias through the core's
+//!   `systolic_fp32_add` when asked, relu (`f < 0 ? +0 : f`: NaN and -0 pass), and the cast to
+//!   the SBUF's format (`act_fp::cast`, registered).
 //! - Reset: `busy`, the phase; data registers are not reset.
 
 use crate::config::{Config, Geometry};
+use crate::format::{FpFormat, NumberFormat};
 use crate::isa::{field_of, Opcode};
 use crate::verilog::*;
+
+use super::act_fp;
 
 /// The field `name` of ACTIVATE in the 128-bit `words`.
 fn field(name: &str) -> Expr {
@@ -60,15 +65,19 @@ struct Sizes {
     /// SBUF entries per raw32 value (4 / EB) and their log2.
     per_raw: u32,
     signed: bool,
+    /// The SBUF's float format (fp32 accumulators), or `None` for 8-bit integers.
+    float: Option<FpFormat>,
 }
 
 pub fn module(cfg: &Config, ar_lat: u32) -> Module {
     let g = Geometry::new(cfg);
+    let float = cfg.format.float();
     assert!(
-        matches!(cfg.format, crate::format::NumberFormat::Int { bits: 8, .. }),
-        "systolic_act is built for 8-bit integer formats only"
+        float.is_some() || matches!(cfg.format, NumberFormat::Int { bits: 8, .. }),
+        "systolic_act is built for 8-bit integer and float formats"
     );
     let s = Sizes {
+        float,
         tw_w: crate::config::bits_for(u64::from(2 * cfg.cols - 1)),
         per_raw: 4 / g.eb,
         signed: cfg.format.is_signed(),
@@ -79,8 +88,12 @@ pub fn module(cfg: &Config, ar_lat: u32) -> Module {
     let mut items = control(&s);
     items.extend(table(&s));
     for c in 0..s.g.cols {
-        items.extend(to_float(&s, c));
-        items.extend(requantise(&s, c));
+        if let Some(f) = s.float {
+            items.extend(float_column(&s, c, f));
+        } else {
+            items.extend(to_float(&s, c));
+            items.extend(requantise(&s, c));
+        }
     }
     items.extend(sbuf_write(&s));
     Module {
@@ -140,7 +153,16 @@ fn control(s: &Sizes) -> Vec<Item> {
         id("wi").eq(sized(2, u64::from(s.per_raw - 1))),
         bit(true),
     );
-    vec![
+    let mut items = if s.float.is_some() {
+        vec![reg("i_relu", None)]
+    } else {
+        vec![
+            reg("i_zp", bits(8)),
+            reg("i_lo", bits(11)),
+            reg("i_hi", bits(11)),
+        ]
+    };
+    items.extend([
         Item::Blank,
         comment("---- Instruction, phase of the current entry, PSUM read ----"),
         reg("run", None),
@@ -155,9 +177,6 @@ fn control(s: &Sizes) -> Vec<Item> {
         reg("i_raw", None),
         reg("i_per_col", None),
         reg("i_bias", None),
-        reg("i_zp", bits(8)),
-        reg("i_lo", bits(11)),
-        reg("i_hi", bits(11)),
         assign(id("ready"), not(id("run"))),
         assign(id("busy"), id("run")),
         assign(id("ps_en"), id("run").and(ph_is(0)).and(id("ps_ok"))),
@@ -185,10 +204,18 @@ fn control(s: &Sizes) -> Vec<Item> {
                     nb(id("i_raw"), field("dtype").eq(sized(3, 4))),
                     nb(id("i_per_col"), field("per_col")),
                     nb(id("i_bias"), field("bias")),
-                    nb(id("i_zp"), field("zp")),
-                    nb(id("i_lo"), qlo.sub(zp_sub.clone())),
-                    nb(id("i_hi"), qhi.sub(zp_sub)),
-                ],
+                ]
+                .into_iter()
+                .chain(if s.float.is_some() {
+                    vec![nb(id("i_relu"), field("func").eq(sized(2, 1)))]
+                } else {
+                    vec![
+                        nb(id("i_zp"), field("zp")),
+                        nb(id("i_lo"), qlo.sub(zp_sub.clone())),
+                        nb(id("i_hi"), qhi.sub(zp_sub)),
+                    ]
+                })
+                .collect(),
             ),
             if_else(
                 id("rst"),
@@ -228,7 +255,8 @@ fn control(s: &Sizes) -> Vec<Item> {
         comment("The PSUM entry, AR_LAT cycles after its read."),
         reg("xr", bits(g.cols * 32)),
         always(vec![if_(ph_is(lat), vec![nb(id("xr"), id("ps_data"))])]),
-    ]
+    ]);
+    items
 }
 
 /// The ACT table: `2 * COLS` registers written by the DMA.
@@ -522,6 +550,76 @@ fn requantise(s: &Sizes, c: u32) -> Vec<Item> {
             )],
         )]),
     ]
+}
+
+/// Column c of a float engine: stage 1 (registered at phase AR_LAT + 1) the fp32 product
+/// `x * S` in `pa{c}`; stage 2 (at AR_LAT + 2) plus the bias (`systolic_fp32_add`), relu, the
+/// cast to the SBUF's format: `o{c}`.
+fn float_column(s: &Sizes, c: u32, f: FpFormat) -> Vec<Item> {
+    let x = bits_of(id("xr"), 32 * c, 32);
+    let scale = if c == 0 {
+        id("tbl0")
+    } else {
+        cond(id("i_per_col"), id(&format!("tbl{c}")), id("tbl0"))
+    };
+    let m = format!("m{c}_");
+    let pa = format!("pa{c}");
+    let sum = format!("sum{c}");
+    let fv = format!("fv{c}");
+    let rl = format!("rl{c}");
+    let cp = format!("k{c}_");
+    let mut items = vec![
+        Item::Blank,
+        comment(&format!(
+            "---- Column {c}: f32(f32(x * S) + bias), relu, cast to {} ----",
+            f.name()
+        )),
+    ];
+    items.extend(act_fp::fp32_mul(&m, x, scale));
+    items.extend([
+        reg(&pa, bits(32)),
+        always(vec![if_(
+            ph_is(s.ar_lat + 1),
+            vec![nb(id(&pa), id(&format!("{m}y")))],
+        )]),
+        wire(&sum, bits(32)),
+        Item::Instance(Instance {
+            module: "systolic_fp32_add".into(),
+            name: format!("u_bias{c}"),
+            params: vec![("PIPE".into(), int(0))],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("a".into(), id(&pa)),
+                ("b".into(), id(&format!("tbl{}", c + s.g.cols))),
+                ("y".into(), id(&sum)),
+            ],
+        }),
+        wire_init(&fv, bits(32), cond(id("i_bias"), id(&sum), id(&pa))),
+        comment("relu: f < 0 ? +0 : f (a NaN and -0 pass)."),
+        wire_init(
+            &rl,
+            bits(32),
+            cond(
+                id("i_relu")
+                    .and(bits_of(id(&fv), 31, 1))
+                    .and(bits_of(id(&fv), 0, 31).ne(sized(31, 0)))
+                    .and(not(bits_of(id(&fv), 23, 8)
+                        .eq(sized(8, 255))
+                        .and(bits_of(id(&fv), 0, 23).ne(sized(23, 0))))),
+                sized(32, 0),
+                id(&fv),
+            ),
+        ),
+    ]);
+    items.extend(act_fp::cast(&cp, id(&rl), f));
+    items.extend([
+        reg(&format!("o{c}"), bits(s.g.data_w)),
+        always(vec![if_(
+            ph_is(s.ar_lat + 2),
+            vec![nb(id(&format!("o{c}")), id(&format!("{cp}out")))],
+        )]),
+    ]);
+    items
 }
 
 /// Port 2 of the SBUF: partitions below `m` (column c -> partition c), the entry of `nn`.

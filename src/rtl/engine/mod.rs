@@ -23,6 +23,7 @@ use super::design::Design;
 use axil::axil_ports;
 
 pub mod act;
+pub mod act_fp;
 pub mod axil;
 pub mod blocks;
 pub mod dispatch;
@@ -64,11 +65,8 @@ pub fn module(cfg: &Config) -> Module {
     if let Some(mp) = &mp {
         modules.push((&mp.dma, DMA_NETS));
         modules.push((&mp.fetch, &[]));
-        if let Some(act) = &mp.act {
-            modules.push((act, ACT_NETS));
-        }
+        modules.push((&mp.act, ACT_NETS));
     }
-    let mut unused = vec![];
     for (m, renamed) in &modules {
         for p in &m.ports {
             let net = renamed
@@ -77,21 +75,9 @@ pub fn module(cfg: &Config) -> Module {
                 .map_or(p.name.as_str(), |(_, net)| net);
             if !declared.iter().any(|d| d == net) {
                 declared.push(net.to_string());
-                if PLACEHOLDER_UNUSED.contains(&net) && mp.as_ref().is_some_and(|m| m.act.is_none())
-                {
-                    unused.push(wire(net, p.width.clone()));
-                } else {
-                    items.push(wire(net, p.width.clone()));
-                }
+                items.push(wire(net, p.width.clone()));
             }
         }
-    }
-    if !unused.is_empty() {
-        items.push(Item::LintOff {
-            warning: "UNUSED",
-            reason: "Until the write-back unit (systolic_act) is integrated, nothing takes ACTIVATEs or table writes.".into(),
-            items: unused,
-        });
     }
     // Core inputs the engine ties to constants, with the reason.
     let tied: [(&str, u64, &str); 1] = [(
@@ -107,8 +93,8 @@ pub fn module(cfg: &Config) -> Module {
         }
     }
     if let Some(mp) = &mp {
-        items.extend(mp.glue(&g));
-        items.extend(psum_read_sharing(&g, mp.act.is_some()));
+        items.extend(mp.glue());
+        items.extend(psum_read_sharing(&g));
         declared.extend(
             [
                 "mm_owed",
@@ -128,9 +114,7 @@ pub fn module(cfg: &Config) -> Module {
     if let Some(mp) = &mp {
         items.push(instance(&mp.dma, "u_dma", vec![], DMA_NETS));
         items.push(instance(&mp.fetch, "u_fetch", vec![], &[]));
-        if let Some(act) = &mp.act {
-            items.push(instance(act, "u_act", vec![], ACT_NETS));
-        }
+        items.push(instance(&mp.act, "u_act", vec![], ACT_NETS));
     }
     let mut core_params = vec![
         ("ROWS", i64::from(g.rows)),
@@ -249,16 +233,13 @@ const ACT_NETS: &[(&str, &str)] = &[
     ("ps_ok", "a_ps_ok"),
 ];
 
-/// Nets that nothing reads without the write-back unit (float formats, for now).
-const PLACEHOLDER_UNUSED: &[&str] = &["act_go", "act_words", "tbl_wen", "tbl_waddr", "tbl_wdata"];
-
 /// The core's PSUM read port shared by the host's snapshot reads (first), the write-back unit's
-/// reads (`a_ps_*`, when `act`) and the DMA's PSUM reads (a PSUM-target DMA_STORE). A unit
+/// reads (`a_ps_*`) and the DMA's PSUM reads (a PSUM-target DMA_STORE). A unit
 /// reads only when the port is ready and no one before it asks (`a_ps_ok`, `ps_ok`); the core
 /// answers exactly `psum_read_lat` cycles later (its response register is always taken: the
 /// slave's `rdata_ready` is 1), which is the units' `AR_LAT`. `ps_owner` remembers whether the
 /// next response answers a unit rather than the host (one read at a time).
-fn psum_read_sharing(g: &Geometry, act: bool) -> Vec<Item> {
+fn psum_read_sharing(g: &Geometry) -> Vec<Item> {
     let cols_low32 = concat(
         (0..g.cols)
             .rev()
@@ -266,37 +247,21 @@ fn psum_read_sharing(g: &Geometry, act: bool) -> Vec<Item> {
             .collect(),
     );
     let free = id("rd_ready").and(not(id("h_rd_valid")));
-    let (unit_en, unit_bank, unit_addr, mut items) = if act {
-        (
-            id("a_ps_en").or(id("ps_en")),
-            cond(id("a_ps_en"), id("a_ps_bank"), id("ps_bank")),
-            cond(id("a_ps_en"), id("a_ps_addr"), id("ps_addr")),
-            vec![
-                assign(id("a_ps_ok"), free.clone()),
-                assign(id("ps_ok"), free.and(not(id("a_ps_en")))),
-            ],
-        )
-    } else {
-        (
-            id("ps_en"),
-            id("ps_bank"),
-            id("ps_addr"),
-            vec![assign(id("ps_ok"), free)],
-        )
-    };
-    items.splice(
-        0..0,
-        [
-            Item::Blank,
-            comment("---- The core's PSUM read port: the host first, then the write-back unit, then the DMA ----"),
+    let unit_en = id("a_ps_en").or(id("ps_en"));
+    let unit_bank = cond(id("a_ps_en"), id("a_ps_bank"), id("ps_bank"));
+    let unit_addr = cond(id("a_ps_en"), id("a_ps_addr"), id("ps_addr"));
+    let mut items = vec![
+        Item::Blank,
+        comment("---- The core's PSUM read port: the host first, then the write-back unit, then the DMA ----"),
         wire("rd_valid", None),
         wire("rd_ready", None),
         wire("rd_bank", bits(g.bank_w)),
         wire("rd_addr", bits(g.paddr_w)),
         wire("rdata_valid", None),
         reg("ps_owner", None),
-        ],
-    );
+        assign(id("a_ps_ok"), free.clone()),
+        assign(id("ps_ok"), free.and(not(id("a_ps_en")))),
+    ];
     items.extend([
         assign(id("rd_valid"), id("h_rd_valid").or(unit_en.clone())),
         assign(
@@ -330,8 +295,8 @@ struct MemoryPath {
     db: u32,
     dma: Module,
     fetch: Module,
-    /// The write-back unit (8-bit integer formats; `None` for float formats: see `act`).
-    act: Option<Module>,
+    /// The write-back unit.
+    act: Module,
 }
 
 impl MemoryPath {
@@ -340,7 +305,7 @@ impl MemoryPath {
             db: cfg.dma_bits / 8,
             dma: dma::module(cfg, cfg.derived.psum_read_lat),
             fetch: fetch::module(cfg),
-            act: has_act(cfg).then(|| act::module(cfg, cfg.derived.psum_read_lat)),
+            act: act::module(cfg, cfg.derived.psum_read_lat),
         }
     }
 
@@ -380,11 +345,10 @@ impl MemoryPath {
         ]
     }
 
-    /// Constants of the AXI4 port, the fetch's abort, the placeholders of the write-back unit
-    /// and the core's PSUM read port, and the multiply completions until the core reports them.
-    fn glue(&self, g: &Geometry) -> Vec<Item> {
+    /// Constants of the AXI4 port, the fetch's abort, the SBUF's port-1 block while the
+    /// write-back unit writes, and the multiply completions until the core reports them.
+    fn glue(&self) -> Vec<Item> {
         let size = u64::from(self.db.trailing_zeros());
-        let dw = g.data_w;
         let mut items = vec![
             Item::Blank,
             comment("---- The memory path: AXI4 constants, fetch abort ----"),
@@ -396,26 +360,6 @@ impl MemoryPath {
             assign(id("abort"), id("st_error").or(id("clear_error"))),
             assign(id("sb_block"), red_or(id("a_wen"))),
         ];
-        if self.act.is_none() {
-            items.extend([
-                comment(
-                    "Float formats: the write-back unit is not built yet, so an ACTIVATE waits at",
-                ),
-                comment(
-                    "the head of the ACT FIFO (FENCE and wait_idle time out); port 2 of the SBUF",
-                ),
-                comment("and the PSUM read port are not used by it."),
-                assign(id("act_ready"), bit(false)),
-                assign(id("act_busy"), bit(false)),
-                assign(id("act_done"), bit(false)),
-                assign(id("a_wen"), sized(g.parts, 0)),
-                assign(id("a_wentry"), sized(g.sa_w, 0)),
-                assign(
-                    id("a_wdata"),
-                    repeat(int(i64::from(g.parts * dw)), sized(1, 0)),
-                ),
-            ]);
-        }
         items.extend([
             comment("Until the core reports mm_done: the multiplies the core accepted are all"),
             comment("complete once it is not busy (later than the core would say, never earlier)."),
@@ -437,12 +381,6 @@ impl MemoryPath {
         ]);
         items
     }
-}
-
-/// Whether the engine of `cfg` gets the write-back unit `systolic_act`: the memory path with an
-/// 8-bit integer format (the float write-back is not built yet).
-pub fn has_act(cfg: &Config) -> bool {
-    cfg.dma && matches!(cfg.format, crate::format::NumberFormat::Int { bits: 8, .. })
 }
 
 /// The instruction sequencer `systolic_sequencer`: the register path's (`sequencer`) or, with
@@ -469,10 +407,8 @@ pub fn design(cfg: &Config) -> Design {
         d.modules.extend([
             dma::module(cfg, cfg.derived.psum_read_lat),
             fetch::module(cfg),
+            act::module(cfg, cfg.derived.psum_read_lat),
         ]);
-        if has_act(cfg) {
-            d.modules.push(act::module(cfg, cfg.derived.psum_read_lat));
-        }
     }
     d.modules.extend([axil::module(cfg), module(cfg)]);
     d
