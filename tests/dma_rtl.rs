@@ -32,7 +32,9 @@
 //! engine (2-byte elements, fp32 accumulators: the float write-back) with a 128-bit bus, and
 //! fp8e4m3 and fp8e5m2 engines (64- and 256-bit buses). For floats the ACTIVATE chains use
 //! identity or relu, and small operands are values with two significant bits near 1, which make
-//! the casts' ties.
+//! the casts' ties. Another `#[ignore]`d test checks the write-back's fp32 multiplier and casts
+//! alone against the host's `f32` and `golden::requant::cast` (1,000,000 random inputs): a
+//! rounding error in the multiplier's subnormal range hardly ever reaches a bf16 or fp8 output.
 //!
 //! `DMA_RTL_SEED` repeats a run (the seed is printed), `DMA_RTL_CASES` sets the number of cases
 //! (default 200), `DMA_RTL_TRACE=file.vcd` writes the waves. Fails (does not skip) when `CI` is
@@ -45,13 +47,17 @@ use std::time::Instant;
 use systolic::config::{Config, RawConfig};
 use systolic::cosim::axi4::{ResponseOrder, SlaveConfig, SlaveStalls};
 use systolic::cosim::engine::RtlEngine;
+use systolic::cosim::verilator::{self, BuildSpec, PortSpec};
 use systolic::cosim::HarnessOptions;
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::memory::{BusFault, Memory, PageFault, SparseMemory, PAGE};
 use systolic::engine::{checks, Counters, Engine};
 use systolic::format::{FpFormat, NumberFormat};
+use systolic::golden::requant;
 use systolic::isa::{Act, Dma, ErrorCode, Instr};
 use systolic::program::SplitMix64;
+use systolic::rtl::engine::act_fp;
+use systolic::verilog::*;
 
 const ROWS: u32 = 6;
 const COLS: u32 = 4;
@@ -950,5 +956,151 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
     assert!(
         stats.iter().all(|&n| n > 0),
         "every kind of case ran: {stats:?}"
+    );
+}
+
+/// A probe around the write-back's float units: `p = a * b` (fp32) and the casts of `f` to
+/// bf16, E4M3 and E5M2.
+fn float_probe() -> Module {
+    let mut items = act_fp::fp32_mul("m_", id("a"), id("b"));
+    items.push(assign(id("p"), id("m_y")));
+    for (fmt, out) in [
+        (FpFormat::Bf16, "cb"),
+        (FpFormat::E4M3, "c4"),
+        (FpFormat::E5M2, "c5"),
+    ] {
+        let pre = format!("{out}_");
+        items.extend(act_fp::cast(&pre, id("f"), fmt));
+        items.push(assign(id(out), id(&format!("{pre}out"))));
+    }
+    Module {
+        name: "act_fp_probe".into(),
+        doc: vec![],
+        params: vec![],
+        ports: vec![
+            input("clk", None, "").waive("UNUSED"),
+            input("a", bits(32), ""),
+            input("b", bits(32), ""),
+            input("f", bits(32), ""),
+            output("p", bits(32), ""),
+            output("cb", bits(16), ""),
+            output("c4", bits(8), ""),
+            output("c5", bits(8), ""),
+        ],
+        items: hoist(items),
+    }
+}
+
+/// A random fp32 pattern: uniform bits, or a chosen exponent band (subnormals, the bottom and
+/// top of the normals, near 1), with a random or short fraction.
+fn random_f32(rng: &mut SplitMix64) -> u32 {
+    let sign = (rng.below(2) as u32) << 31;
+    let e = match rng.below(6) {
+        0 => return rng.next_u64() as u32,
+        1 => 0,
+        2 => 1 + rng.below(30) as u32,
+        3 => 254 - rng.below(30) as u32,
+        4 => 100 + rng.below(60) as u32,
+        _ => 255 * (rng.below(8) == 0) as u32,
+    };
+    let frac = if rng.chance(0.3) {
+        (rng.below(8) as u32) << 20
+    } else {
+        rng.below(1 << 23) as u32
+    };
+    sign | e << 23 | frac
+}
+
+/// The write-back's fp32 multiplier and casts (`act_fp`) in Verilator against the host's IEEE
+/// `f32` multiply (NaN results as the canonical NaN) and `golden::requant::cast`: 1,000,000
+/// random inputs, half of the products aimed at the subnormal range and the overflow boundary.
+/// A second (small) Verilator build, so with the float engines in `scripts/test.sh --full`.
+#[test]
+#[ignore]
+fn write_back_float_units_match_the_host() {
+    if !common::require_tool("verilator", "write_back_float_units_match_the_host") {
+        return;
+    }
+    let t0 = Instant::now();
+    let dir = common::scratch_dir("act-fp-probe");
+    let path = dir.join("act_fp_probe.v");
+    std::fs::write(&path, print_module(&[], &float_probe())).expect("write probe");
+    let ports = [
+        PortSpec::input("clk", 1),
+        PortSpec::input("a", 32),
+        PortSpec::input("b", 32),
+        PortSpec::input("f", 32),
+        PortSpec::output("p", 32),
+        PortSpec::output("cb", 16),
+        PortSpec::output("c4", 8),
+        PortSpec::output("c5", 8),
+    ];
+    let model = verilator::build(
+        &BuildSpec {
+            top: "act_fp_probe",
+            sources: &[path],
+            ports: &ports,
+            trace: false,
+            fst: false,
+            threads: 1,
+            extra_args: &[],
+        },
+        &verilator::default_cache_root(),
+    )
+    .expect("build the probe");
+    let mut sim = model.instantiate().expect("instantiate");
+    let port = |n: &str| sim.require_port(n).expect("port");
+    let [a, b, f, p, cb, c4, c5] = ["a", "b", "f", "p", "cb", "c4", "c5"].map(port);
+    let seed = 0x5EED_AC7F;
+    let mut rng = SplitMix64::new(seed);
+    for i in 0..1_000_000u32 {
+        let x = random_f32(&mut rng);
+        let mut y = random_f32(&mut rng);
+        if i % 2 == 1 {
+            // Aim the product's exponent at the subnormals or the top: ex + ey near 127 - 126
+            // - 24 .. 127 - 126, or near 127 + 127.
+            let ex = (x >> 23) & 0xFF;
+            let target = if rng.chance(0.5) {
+                101 + rng.below(28) as u32
+            } else {
+                380 + rng.below(4) as u32
+            };
+            let ey = target.saturating_sub(ex).clamp(1, 254);
+            y = (y & 0x807F_FFFF) | ey << 23;
+        }
+        let z = random_f32(&mut rng);
+        sim.set_u64(a, x.into());
+        sim.set_u64(b, y.into());
+        sim.set_u64(f, z.into());
+        sim.eval();
+        let host = f32::from_bits(x) * f32::from_bits(y);
+        let want = if host.is_nan() {
+            0x7FC0_0000
+        } else {
+            host.to_bits()
+        };
+        let got = sim.get_u64(p) as u32;
+        assert_eq!(
+            got, want,
+            "seed {seed:#x} pair {i}: {x:#010x} * {y:#010x}: rtl {got:#010x}, host {want:#010x}"
+        );
+        for (fmt, out) in [
+            (FpFormat::Bf16, cb),
+            (FpFormat::E4M3, c4),
+            (FpFormat::E5M2, c5),
+        ] {
+            let want = requant::cast(f32::from_bits(z), fmt);
+            let got = sim.get_u64(out) as u16;
+            assert_eq!(
+                got,
+                want,
+                "seed {seed:#x} value {i}: cast {z:#010x} to {}: rtl {got:#06x}, golden {want:#06x}",
+                fmt.name()
+            );
+        }
+    }
+    eprintln!(
+        "write_back_float_units_match_the_host: 1,000,000 products and casts in {:.1} s",
+        t0.elapsed().as_secs_f64()
     );
 }
