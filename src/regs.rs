@@ -50,9 +50,22 @@ pub struct Field {
     pub width: u32,
     pub value: Value,
     pub doc: &'static str,
+    /// The field exists only with `dma = true` (the memory path).
+    pub dma: bool,
 }
 
 impl Field {
+    /// The same field, present only with `dma = true`.
+    pub const fn dma_only(mut self) -> Field {
+        self.dma = true;
+        self
+    }
+
+    /// Whether the field exists in the engine of `cfg`.
+    pub fn exists(&self, cfg: &Config) -> bool {
+        !self.dma || cfg.dma
+    }
+
     pub fn mask(&self) -> u32 {
         if self.width >= 32 {
             u32::MAX
@@ -81,9 +94,22 @@ pub struct Register {
     /// Least significant first; bits of no field read as 0 and are ignored on writes.
     pub fields: &'static [Field],
     pub doc: &'static str,
+    /// The register exists only with `dma = true` (the memory path); without it its address
+    /// is unmapped.
+    pub dma: bool,
 }
 
 impl Register {
+    /// Whether the register exists in the engine of `cfg`.
+    pub fn exists(&self, cfg: &Config) -> bool {
+        !self.dma || cfg.dma
+    }
+
+    /// The fields that exist in the engine of `cfg`.
+    pub fn fields_of(&self, cfg: &Config) -> Vec<&'static Field> {
+        self.fields.iter().filter(|f| f.exists(cfg)).collect()
+    }
+
     pub fn field(&self, name: &str) -> &'static Field {
         self.fields
             .iter()
@@ -94,7 +120,7 @@ impl Register {
     /// The register's value when every field is a constant of the configuration.
     pub fn constant(&self, cfg: &Config) -> Option<u32> {
         let mut v = 0u32;
-        for f in self.fields {
+        for f in self.fields_of(cfg) {
             match f.value {
                 Value::Const(g) => v |= f.put(g(cfg) as u32),
                 Value::Live => return None,
@@ -111,6 +137,7 @@ const fn live(name: &'static str, lsb: u32, width: u32, doc: &'static str) -> Fi
         width,
         value: Value::Live,
         doc,
+        dma: false,
     }
 }
 
@@ -127,6 +154,7 @@ const fn constant(
         width,
         value: Value::Const(value),
         doc,
+        dma: false,
     }
 }
 
@@ -154,6 +182,7 @@ pub const REGISTERS: &[Register] = &[
             "0x53595354 (ASCII \"SYST\")",
         )],
         doc: "Identifies the engine.",
+        dma: false,
     },
     Register {
         name: "VERSION",
@@ -167,6 +196,7 @@ pub const REGISTERS: &[Register] = &[
             "first 8 hex digits of the configuration hash (`Config::hash`)",
         )],
         doc: "Which design this is.",
+        dma: false,
     },
     Register {
         name: "GEOMETRY",
@@ -198,6 +228,7 @@ pub const REGISTERS: &[Register] = &[
             ),
         ],
         doc: "Array geometry and number format.",
+        dma: false,
     },
     Register {
         name: "MEMORY",
@@ -227,6 +258,7 @@ pub const REGISTERS: &[Register] = &[
             ),
         ],
         doc: "Memory sizes. The SBUF has max(ROWS, COLS) partitions.",
+        dma: false,
     },
     Register {
         name: "CONTROL",
@@ -243,10 +275,19 @@ pub const REGISTERS: &[Register] = &[
                 "CLEAR_COUNTERS",
                 1,
                 1,
-                "1: zero CYCLES, MACS and RETIRED",
+                "1: zero CYCLES, MACS and RETIRED (and DMA_READ_BYTES, DMA_WRITE_BYTES)",
             ),
+            live(
+                "START",
+                2,
+                1,
+                "1: clear the semaphores and fetch PROG_WORDS instruction words from PROG_BASE over the AXI4 master into the instruction queue. Refused (SLVERR, ERROR_CODE = BusAddress, nothing else happens) while STATUS.BUSY, STATUS.FETCHING or STATUS.ERROR is set. PROG_BASE not a multiple of 8: ERROR_CODE = DmaAlign, nothing fetched; PROG_BASE + 8 * PROG_WORDS > 2^32: DmaRange",
+            )
+            .dma_only(),
+            live("CLEAR_SEMS", 3, 1, "1: every semaphore to 0").dma_only(),
         ],
         doc: "Commands (write 1 to act; 0 bits do nothing).",
+        dma: false,
     },
     Register {
         name: "STATUS",
@@ -285,6 +326,13 @@ pub const REGISTERS: &[Register] = &[
                 "BUSY only because a LOAD_STATIONARY waits for a swap that no dispatched instruction performs: nothing progresses until one is pushed (or CLEAR_ERROR drops the load)",
             ),
             live(
+                "FETCHING",
+                7,
+                1,
+                "the instruction fetch (CONTROL.START) has words left to read or to put into the queue",
+            )
+            .dma_only(),
+            live(
                 "ERROR_CODE",
                 8,
                 8,
@@ -293,6 +341,7 @@ pub const REGISTERS: &[Register] = &[
             live("QUEUE_FREE", 16, 16, "free instruction-queue slots, 0..16"),
         ],
         doc: "Engine status.",
+        dma: false,
     },
     Register {
         name: "CYCLES_LO",
@@ -305,6 +354,7 @@ pub const REGISTERS: &[Register] = &[
             "busy cycles, bits 31..0; reading it latches bits 63..32 for CYCLES_HI",
         )],
         doc: "Cycles with STATUS.BUSY set and STALLED clear, low word.",
+        dma: false,
     },
     Register {
         name: "CYCLES_HI",
@@ -317,6 +367,7 @@ pub const REGISTERS: &[Register] = &[
             "bits 63..32 as latched by the last CYCLES_LO read",
         )],
         doc: "Busy cycles, high word (read CYCLES_LO first).",
+        dma: false,
     },
     Register {
         name: "MACS_LO",
@@ -329,6 +380,7 @@ pub const REGISTERS: &[Register] = &[
             "useful MACs, bits 31..0; reading it latches bits 63..32 for MACS_HI",
         )],
         doc: "Useful multiply-accumulates: k * m for every moving beat, so k * m * n per MULTIPLY_MOVING.",
+        dma: false,
     },
     Register {
         name: "MACS_HI",
@@ -341,6 +393,7 @@ pub const REGISTERS: &[Register] = &[
             "bits 63..32 as latched by the last MACS_LO read",
         )],
         doc: "Useful MACs, high word (read MACS_LO first).",
+        dma: false,
     },
     Register {
         name: "RETIRED",
@@ -348,6 +401,7 @@ pub const REGISTERS: &[Register] = &[
         access: Access::ReadOnly,
         fields: &[live("VALUE", 0, 32, "instructions retired")],
         doc: "Instructions retired: a LOAD_STATIONARY when its last row enters the core, a MULTIPLY_MOVING when its last moving column does, a FENCE when it completes.",
+        dma: false,
     },
     Register {
         name: "INSTR_LO",
@@ -355,6 +409,7 @@ pub const REGISTERS: &[Register] = &[
         access: Access::WriteOnly,
         fields: &[live("WORD", 0, 32, "bits 31..0 of the instruction")],
         doc: "Stages the low word of the next instruction.",
+        dma: false,
     },
     Register {
         name: "INSTR_HI",
@@ -362,6 +417,7 @@ pub const REGISTERS: &[Register] = &[
         access: Access::WriteOnly,
         fields: &[live("WORD", 0, 32, "bits 63..32 of the instruction")],
         doc: "Pushes {INSTR_HI, staged INSTR_LO} into the instruction queue. Into a full queue: the word is dropped, BRESP = SLVERR and ERROR_CODE = QueueOverflow.",
+        dma: false,
     },
     Register {
         name: "PSUM_SELECT",
@@ -372,6 +428,137 @@ pub const REGISTERS: &[Register] = &[
             live("BANK", 16, 6, "PSUM bank, < psum_banks"),
         ],
         doc: "Requests a snapshot of one PSUM entry (all columns) into PSUM_DATA: clears STATUS.PSUM_VALID, which sets when the snapshot is captured. The core answers only when nothing is in flight: wait for STATUS.BUSY = 0 first. An out-of-range bank or address: BRESP = SLVERR, ERROR_CODE = PsumRange, no snapshot. A write while an earlier snapshot is still pending completes (BVALID) only once that one is captured.",
+        dma: false,
+    },
+    Register {
+        name: "DMA_CAPS",
+        offset: 0x050,
+        access: Access::ReadOnly,
+        fields: &[
+            constant("PRESENT", 0, 1, |_| 1, "1: the memory path is present").dma_only(),
+            constant(
+                "DMA_BITS",
+                1,
+                10,
+                |c| c.dma_bits.into(),
+                "data width of the AXI4 master, 32..512",
+            )
+            .dma_only(),
+            constant(
+                "DMA_READS",
+                11,
+                7,
+                |c| c.dma_reads.into(),
+                "read bursts the DMA keeps outstanding, 1..64",
+            )
+            .dma_only(),
+            constant(
+                "TABLE_WORDS",
+                18,
+                10,
+                |c| (2 * c.cols).into(),
+                "32-bit words of the ACT table (2 * COLS: scales, then biases)",
+            )
+            .dma_only(),
+        ],
+        doc: "The memory path's sizes (`docs/memory-path.md`).",
+        dma: true,
+    },
+    Register {
+        name: "PROG_BASE",
+        offset: 0x054,
+        access: Access::WriteOnly,
+        fields: &[live("ADDR", 0, 32, "byte address of the program's first word, a multiple of 8").dma_only()],
+        doc: "Where CONTROL.START fetches the program from.",
+        dma: true,
+    },
+    Register {
+        name: "PROG_WORDS",
+        offset: 0x058,
+        access: Access::WriteOnly,
+        fields: &[live("WORDS", 0, 32, "64-bit instruction words to fetch").dma_only()],
+        doc: "How many words CONTROL.START fetches.",
+        dma: true,
+    },
+    Register {
+        name: "DMA_READ_BYTES",
+        offset: 0x05C,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 32, "bytes, modulo 2^32").dma_only()],
+        doc: "Memory bytes read by completed DMA_LOADs (rows * row_len * 2^esize each; not the instruction fetch).",
+        dma: true,
+    },
+    Register {
+        name: "DMA_WRITE_BYTES",
+        offset: 0x060,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 32, "bytes, modulo 2^32").dma_only()],
+        doc: "Memory bytes written by completed DMA_STOREs (rows * row_len * 2^esize each).",
+        dma: true,
+    },
+    Register {
+        name: "SEM0",
+        offset: 0x080,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 0 (WAIT / SIGNAL; for debugging).",
+        dma: true,
+    },
+    Register {
+        name: "SEM1",
+        offset: 0x084,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 1 (WAIT / SIGNAL; for debugging).",
+        dma: true,
+    },
+    Register {
+        name: "SEM2",
+        offset: 0x088,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 2 (WAIT / SIGNAL; for debugging).",
+        dma: true,
+    },
+    Register {
+        name: "SEM3",
+        offset: 0x08C,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 3 (WAIT / SIGNAL; for debugging).",
+        dma: true,
+    },
+    Register {
+        name: "SEM4",
+        offset: 0x090,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 4 (WAIT / SIGNAL; for debugging).",
+        dma: true,
+    },
+    Register {
+        name: "SEM5",
+        offset: 0x094,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 5 (WAIT / SIGNAL; for debugging).",
+        dma: true,
+    },
+    Register {
+        name: "SEM6",
+        offset: 0x098,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 6 (WAIT / SIGNAL; for debugging).",
+        dma: true,
+    },
+    Register {
+        name: "SEM7",
+        offset: 0x09C,
+        access: Access::ReadOnly,
+        fields: &[live("VALUE", 0, 16, "the semaphore's count").dma_only()],
+        doc: "Semaphore 7 (WAIT / SIGNAL; for debugging).",
+        dma: true,
     },
 ];
 
@@ -498,10 +685,11 @@ pub fn markdown() -> String {
     s.push_str("## Registers\n\n| address | name | access | description |\n|---|---|---|---|\n");
     for r in REGISTERS {
         s.push_str(&format!(
-            "| `0x{:03X}` | `{}` | {} | {} |\n",
+            "| `0x{:03X}` | `{}` | {} | {}{} |\n",
             r.offset,
             r.name,
             r.access.short(),
+            only_dma(r.dma, false),
             r.doc
         ));
     }
@@ -523,7 +711,12 @@ pub fn markdown() -> String {
                 Value::Const(_) => "constant: ",
                 Value::Live => "",
             };
-            s.push_str(&format!("| {bits} | `{}` | {kind}{} |\n", f.name, f.doc));
+            s.push_str(&format!(
+                "| {bits} | `{}` | {}{kind}{} |\n",
+                f.name,
+                only_dma(f.dma && !r.dma, true),
+                f.doc
+            ));
         }
         s.push('\n');
     }
@@ -550,6 +743,19 @@ pub fn markdown() -> String {
     s
 }
 
+/// The mark of a register (`field` false) or field that exists only with the memory path.
+fn only_dma(dma: bool, field: bool) -> &'static str {
+    match (dma, field) {
+        (false, _) => "",
+        (true, false) => {
+            "**Only with `dma = true`** (without it the address is unmapped: SLVERR, BusAddress). "
+        }
+        (true, true) => {
+            "**Only with `dma = true`** (without it the bit reads 0 and a write to it is ignored). "
+        }
+    }
+}
+
 /// The section of `docs/registers.md` on what a host may rely on beyond the tables.
 fn host_rules() -> String {
     let mut s = String::from("\n## Rules a host relies on\n\n");
@@ -558,6 +764,7 @@ fn host_rules() -> String {
     s.push_str("- **`swap = 0`** runs a MULTIPLY_MOVING with the stationary already in use (the one the last `swap = 1` made current); it is SwapWithoutLoad before any swap. **FENCE** is dispatched only when every earlier instruction has written its last result into PSUM (both streamers and the core idle); a LOAD_STATIONARY that waits for a swap does not hold it.\n");
     s.push_str(&format!("- **Pending loads.** At most {} loads may wait for their swaps (one in the core's shadow weights, one more); a further LOAD_STATIONARY stops the engine with SwapWithoutLoad instead of waiting, since the swaps that would free the shadow come after it in order. STATUS.STALLED = 1 means only a load waits, for a swap nobody pushed.\n", crate::isa::MAX_PENDING_LOADS));
     s.push_str("- **On an error** the faulting instruction is not executed and nothing after it is dispatched; instructions dispatched before it finish. CONTROL.CLEAR_ERROR empties the queue (the faulting instruction and everything after it are dropped), drops a load that waits for a swap, and keeps the stationary in use, a stationary already streamed into the shadow, the SBUF and PSUM.\n");
+    s.push_str("- **The memory path** (`dma = true`, `docs/memory-path.md`): the engine also has an AXI4 master `m_axi_*` (DMA and instruction fetch). CONTROL.START is refused (SLVERR, BusAddress) while the engine is busy, fetching or stopped, and so is an INSTR_HI write while STATUS.FETCHING is set (the fetch owns the queue); a host that pushes its own words waits until FETCHING is 0. The SBUF window shares the SBUF's write port with the DMA and the write-back unit: a window write waits (its B is later) while they write.\n");
     s.push_str("- **PSUM entries never written hold undefined values**: the memories are not reset (in simulation they read as X, which some bus models refuse; on an FPGA, whatever the RAM held). A MULTIPLY_MOVING with a stationary of m columns writes columns 0..m of entries offset..offset+n of its bank; read only entries and columns that an instruction wrote (columns m..COLS of those entries keep their old contents).\n");
     s
 }

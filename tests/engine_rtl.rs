@@ -3,7 +3,8 @@
 //!
 //! - `registers_doc_is_current` (no tool): `docs/registers.md` equals `regs::markdown()`.
 //! - `engine_lint_is_clean`: `verilator --lint-only -Wall` prints nothing for 3x5, 4x4, 8x8 and
-//!   edge engines (1x1 uint16 with 64-bit accumulators, 2x9 int4 with one bank).
+//!   edge engines (1x1 uint16 with 64-bit accumulators, 2x9 int4 with one bank), and for
+//!   engines with the memory path (every AXI4 width, int8, uint8, bf16, fp8).
 //! - `engine_iverilog_and_yosys`: `iverilog -g2005 -Wall` compiles with empty output; Yosys 0.23
 //!   `hierarchy -check` + `proc` + `memory -nomap` elaborate it with no warning, and the SBUF
 //!   and instruction queue are inferred as memories (counted with `stat`).
@@ -100,6 +101,30 @@ fn lint_configs() -> Vec<Config> {
     ]
 }
 
+/// `cfg` with the memory path (`dma = true`) on an AXI4 bus of `bits` with `reads` read bursts
+/// outstanding.
+fn with_dma(cfg: Config, bits: u32, reads: u32) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.dma = true;
+    raw.dma_bits = Some(bits);
+    raw.dma_reads = Some(reads);
+    raw.name.push_str(&format!("-dma{bits}r{reads}"));
+    Config::from_raw(&raw).expect("valid dma config")
+}
+
+/// Engines with the memory path (the DMA, the instruction fetch, the dispatcher and, for 8-bit
+/// integer formats, the write-back unit), every bus width.
+fn dma_lint_configs() -> Vec<Config> {
+    vec![
+        with_dma(config(6, 4, "int8", 32, 2, 16, 512), 64, 4),
+        with_dma(config(3, 5, "int8", 32, 2, 64, 64), 128, 8),
+        with_dma(config(8, 8, "uint8", 32, 4, 32, 256), 32, 1),
+        with_dma(config(2, 2, "int8", 32, 1, 4, 16), 512, 64),
+        with_dma(config(4, 4, "bf16", 32, 2, 16, 64), 256, 2),
+        with_dma(config(4, 6, "fp8e4m3", 32, 2, 16, 64), 64, 4),
+    ]
+}
+
 #[test]
 fn registers_doc_is_current() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/registers.md");
@@ -121,7 +146,7 @@ fn engine_lint_is_clean() {
     if !require_tool("verilator", "engine_lint_is_clean") {
         return;
     }
-    for cfg in lint_configs() {
+    for cfg in lint_configs().into_iter().chain(dma_lint_configs()) {
         let (_dir, files) = write_engine(&cfg, "lint");
         let run = tools::run(
             Command::new("verilator")
@@ -136,6 +161,61 @@ fn engine_lint_is_clean() {
             cfg.name,
             run.output()
         );
+    }
+}
+
+/// The engines with the memory path elaborate in Icarus (`-g2005 -Wall`, empty output) and in
+/// Yosys (`hierarchy -check`, `proc`, `check -assert`, no warning).
+#[test]
+fn dma_engine_iverilog_and_yosys() {
+    let have_iverilog = require_tool("iverilog", "dma_engine_iverilog_and_yosys");
+    let have_yosys = require_tool("yosys", "dma_engine_iverilog_and_yosys");
+    for cfg in dma_lint_configs() {
+        let (dir, files) = write_engine(&cfg, "dma-elab");
+        if have_iverilog {
+            let run = tools::run(
+                Command::new("iverilog")
+                    .args(["-g2005", "-Wall", "-s", ENGINE_TOP, "-o"])
+                    .arg(dir.join("engine.vvp"))
+                    .args(&files),
+                TOOL_LIMIT,
+            )
+            .expect("run iverilog");
+            assert!(
+                run.success() && run.stdout.trim().is_empty() && run.stderr.trim().is_empty(),
+                "{}: iverilog\n{}",
+                cfg.name,
+                run.output()
+            );
+        }
+        if have_yosys {
+            let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            let script = format!(
+                "read_verilog -defer -noautowire {}\nhierarchy -check -top {ENGINE_TOP}\nproc\nopt_clean\ncheck -assert\n",
+                list.join(" ")
+            );
+            let script_path = dir.join("elab.ys");
+            std::fs::write(&script_path, script).expect("write script");
+            let run = tools::run(
+                Command::new("yosys")
+                    .args(["-q", "-l"])
+                    .arg(dir.join("yosys.log"))
+                    .arg("-s")
+                    .arg(&script_path),
+                TOOL_LIMIT,
+            )
+            .expect("run yosys");
+            let log = std::fs::read_to_string(dir.join("yosys.log")).unwrap_or_default();
+            assert!(
+                run.success()
+                    && !log
+                        .lines()
+                        .any(|l| l.starts_with("Warning:") || l.contains("ERROR")),
+                "{}: yosys\n{}\n{log}",
+                cfg.name,
+                run.output()
+            );
+        }
     }
 }
 

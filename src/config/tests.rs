@@ -432,6 +432,11 @@ fn dma_rejects_bad_fields_with_names() {
         e.starts_with("acc_bits = 24 is out of range: allowed 32"),
         "{e}"
     );
+    let e = err(&|r| r.sbuf_layout = SbufLayout::Packed);
+    assert!(
+        e.starts_with("sbuf_layout = packed is out of range: allowed partitioned"),
+        "{e}"
+    );
     // The DMA fields without dma.
     let mut r = raw(4, 4);
     r.dma_bits = Some(64);

@@ -301,7 +301,7 @@ fn check_tile_cols(raw: &RawConfig) -> Result<(), ConfigError> {
 
 /// The memory path: `dma_bits` and `dma_reads` only with `dma = true` and within their
 /// ranges; the formats whose SBUF element the write-back unit writes (8-bit integers with
-/// 32-bit accumulators, bf16, fp8). Returns `(dma_bits, dma_reads)`, the defaults without DMA.
+/// 32-bit accumulators, bf16, fp8); the partitioned SBUF. Returns `(dma_bits, dma_reads)`, the defaults without DMA.
 fn check_dma(raw: &RawConfig, format: NumberFormat) -> Result<(u32, u32), ConfigError> {
     use super::{DEFAULT_DMA_BITS, DEFAULT_DMA_READS};
     if !raw.dma {
@@ -343,6 +343,14 @@ fn check_dma(raw: &RawConfig, format: NumberFormat) -> Result<(u32, u32), Config
             raw.acc_bits,
             "32 for integer formats with dma = true (the write-back unit reads int32 \
              accumulators)",
+        ));
+    }
+    if raw.sbuf_layout == super::SbufLayout::Packed {
+        return Err(range_err(
+            "sbuf_layout",
+            raw.sbuf_layout,
+            "partitioned with dma = true (the DMA and the write-back unit write the SBUF \
+             partitions directly)",
         ));
     }
     Ok((bits, reads))

@@ -60,9 +60,11 @@
 //!   order (`Reorder`) or R beats interleaved (`Interleave`). Within one ID never out of order.
 //!   The choice among IDs is random (seeded).
 //! - Errors: an R or W beat whose bytes touch an [`ErrorRange`] gets its SLVERR or DECERR (the
-//!   higher code wins: DECERR over SLVERR), as does a beat reaching beyond [`Memory::size`]
-//!   (DECERR). R has one RRESP per beat; B is the worst over its burst's beats. An error R beat
-//!   carries zeros; an error W beat is not written (the burst's other beats are).
+//!   higher code wins: DECERR over SLVERR), as does a beat the [`Memory`] itself refuses (a
+//!   faulty page of `engine::memory::SparseMemory`, bytes beyond the end of a `Vec<u8>`:
+//!   DECERR). R has one RRESP per beat; B is the worst over its burst's beats. An error R beat
+//!   carries zeros; an error W beat is not written (the burst's other beats are): a W beat is
+//!   written as one access of its whole span (its unstrobed bytes as they were).
 //! - Memory: W beats are written when they transfer (WSTRB honoured); R beats are read when
 //!   they are presented. AXI4 does not order reads against writes in flight; neither does this.
 //!
@@ -97,6 +99,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::engine::memory::{BusFault, Memory};
 use crate::program::SplitMix64;
 
 /// Widest data bus (512 bits).
@@ -106,32 +109,6 @@ pub const MAX_DATA_BYTES: usize = 64;
 pub const BURST_FIXED: u8 = 0;
 pub const BURST_INCR: u8 = 1;
 pub const BURST_WRAP: u8 = 2;
-
-/// A byte-addressed memory behind the slave.
-///
-/// (A minimal trait of this module's own; the golden model's memory can implement it.)
-pub trait Memory {
-    /// Bytes `0..size()` exist; an access beyond is answered DECERR.
-    fn size(&self) -> u64;
-    /// Fills `out` with the bytes at `addr..addr + out.len()` (always within `size()`).
-    fn read(&self, addr: u64, out: &mut [u8]);
-    /// Writes `data` at `addr..addr + data.len()` (always within `size()`).
-    fn write(&mut self, addr: u64, data: &[u8]);
-}
-
-impl Memory for Vec<u8> {
-    fn size(&self) -> u64 {
-        self.len() as u64
-    }
-    fn read(&self, addr: u64, out: &mut [u8]) {
-        let a = addr as usize;
-        out.copy_from_slice(&self[a..a + out.len()]);
-    }
-    fn write(&mut self, addr: u64, data: &[u8]) {
-        let a = addr as usize;
-        self[a..a + data.len()].copy_from_slice(data);
-    }
-}
 
 /// One beat of data, up to 512 bits, little-endian: byte lane i is `self.0[i]`. Lanes above the
 /// bus width are ignored by the checker and written as zero by the slave.
@@ -586,6 +563,14 @@ impl SlaveConfig {
     }
 }
 
+/// The response of a memory fault.
+fn fault_resp(f: BusFault) -> Resp {
+    match f {
+        BusFault::SlvErr => Resp::SlvErr,
+        BusFault::DecErr => Resp::DecErr,
+    }
+}
+
 fn lane_mask(bytes: u32) -> u64 {
     if bytes >= 64 {
         u64::MAX
@@ -858,11 +843,8 @@ impl<M: Memory> Axi4Slave<M> {
         Ok(())
     }
 
-    /// The response for the bytes `lo..hi`.
+    /// The response of the error ranges for the bytes `lo..hi`.
     fn resp_for(&self, lo: u64, hi: u64, read: bool) -> Resp {
-        if hi > self.mem.size() {
-            return Resp::DecErr;
-        }
         self.cfg
             .errors
             .iter()
@@ -889,20 +871,19 @@ impl<M: Memory> Axi4Slave<M> {
         check_w_beat(beats, offset, k, w, bytes).map_err(|r| self.refuse(Channel::W, r))?;
         let (lo, hi) = self.beat_span(base, start, k);
         let resp = self.resp_for(lo, hi, false);
-        if resp == Resp::Okay {
+        let mut resp = resp;
+        if resp == Resp::Okay && w.strb & lane_mask(bytes) != 0 {
+            // One access of the beat's span, the unstrobed bytes as they are.
             let at = base + u64::from(k * bytes);
-            let mut lane = 0;
-            while lane < bytes {
-                if w.strb >> lane & 1 == 0 {
-                    lane += 1;
-                    continue;
+            let mut span = vec![0u8; bytes as usize];
+            self.mem.peek(at as u32, &mut span);
+            for (lane, b) in span.iter_mut().enumerate() {
+                if w.strb >> lane & 1 == 1 {
+                    *b = w.data.0[lane];
                 }
-                let run_end = (lane..bytes)
-                    .find(|&l| w.strb >> l & 1 == 0)
-                    .unwrap_or(bytes);
-                let data = &w.data.0[lane as usize..run_end as usize];
-                self.mem.write(at + u64::from(lane), data);
-                lane = run_end;
+            }
+            if let Err(f) = self.mem.write(at as u32, &span) {
+                resp = fault_resp(f);
             }
         }
         let front = self.writes.front_mut().expect("checked above");
@@ -994,9 +975,13 @@ impl<M: Memory> Axi4Slave<M> {
         let (lo, hi) = self.beat_span(r.base, r.start, r.sent);
         let resp = self.resp_for(lo, hi, true);
         let mut data = Data::default();
+        let mut resp = resp;
         if resp == Resp::Okay {
             let at = r.base + u64::from(r.sent * self.bytes);
-            self.mem.read(at, &mut data.0[..self.bytes as usize]);
+            if let Err(f) = self.mem.read(at as u32, &mut data.0[..self.bytes as usize]) {
+                resp = fault_resp(f);
+                data = Data::default();
+            }
         }
         self.r_from = Some(r.seq);
         RBeat {

@@ -20,6 +20,10 @@ use crate::engine::BackendError;
 use crate::program::SplitMix64;
 use crate::rtl::design::Design;
 
+use crate::engine::memory::SparseMemory;
+
+use super::axi4::{SlaveConfig, Violation};
+use super::mem_port::MemPort;
 use super::verilator::{self, PortId, Sim};
 use super::HarnessOptions;
 
@@ -119,6 +123,10 @@ pub struct AxiMaster {
     wait_start: u64,
     /// Seconds the Verilator build took, `None` when it came from the cache.
     pub build_seconds: Option<f64>,
+    /// The memory on the AXI4 master port (`dma = true` designs, [`AxiMaster::attach_memory`]).
+    mem: Option<MemPort>,
+    /// The first AXI4 violation on the master port.
+    violation: Option<Violation>,
 }
 
 impl AxiMaster {
@@ -146,6 +154,8 @@ impl AxiMaster {
             limit: DEFAULT_CYCLE_LIMIT,
             wait_start: 0,
             build_seconds: model.build_seconds(),
+            mem: None,
+            violation: None,
         };
         e.reset();
         Ok(e)
@@ -173,6 +183,52 @@ impl AxiMaster {
     /// [`DEFAULT_CYCLE_LIMIT`]).
     pub fn set_cycle_limit(&mut self, cycles: u64) {
         self.limit = cycles.max(16);
+    }
+
+    /// Connect the AXI4 master port `m_axi_*` (a `dma = true` design) to a slave model of `cfg`
+    /// over `mem`, checked every cycle from the next edge on (call it after the reset).
+    pub fn attach_memory(
+        &mut self,
+        cfg: SlaveConfig,
+        mem: SparseMemory,
+    ) -> Result<(), BackendError> {
+        let port = MemPort::new(&self.sim, cfg, mem).map_err(other)?;
+        port.drive(&mut self.sim);
+        self.sim.eval();
+        self.mem = Some(port);
+        self.violation = None;
+        Ok(())
+    }
+
+    /// The memory port, if attached.
+    pub fn memory_port(&self) -> Option<&MemPort> {
+        self.mem.as_ref()
+    }
+
+    /// The memory port, if attached (its memory is the test bench's to poke and peek).
+    pub fn memory_port_mut(&mut self) -> Option<&mut MemPort> {
+        self.mem.as_mut()
+    }
+
+    /// The first AXI4 protocol violation seen on the master port (the slave's or the
+    /// checker's), if any. After one the memory port is no longer advanced.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+
+    /// One rising edge; with a memory attached, the slave model and the checker take the
+    /// cycle first and drive the next one's slave outputs after it.
+    fn edge(&mut self) {
+        if let Some(m) = self.mem.as_mut().filter(|_| self.violation.is_none()) {
+            self.sim.eval();
+            if let Err(v) = m.edge(&self.sim) {
+                self.violation = Some(v);
+            }
+        }
+        self.sim.tick();
+        if let Some(m) = &self.mem {
+            m.drive(&mut self.sim);
+        }
     }
 
     /// Simulated cycles since the model was created (reset included).
@@ -230,7 +286,7 @@ impl AxiMaster {
             let w_fire = w_on && self.sim.get_bool(p.wready);
             let b_fire = bready && self.sim.get_bool(p.bvalid);
             let bresp = self.sim.get_u64(p.bresp) as u32;
-            self.sim.tick();
+            self.edge();
             self.host_cycles += 1;
             if b_fire && !(aw_done && w_done) {
                 self.bus_idle();
@@ -282,7 +338,7 @@ impl AxiMaster {
             let r_fire = rready && self.sim.get_bool(p.rvalid);
             let data = self.sim.get_u64(p.rdata) as u32;
             let resp = self.sim.get_u64(p.rresp) as u32;
-            self.sim.tick();
+            self.edge();
             self.host_cycles += 1;
             if r_fire && !ar_done {
                 self.bus_idle();

@@ -389,14 +389,22 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
             .collect())
     }
 
-    /// CYCLES, MACS and RETIRED in one read, in address order.
+    /// CYCLES, MACS and RETIRED in one read, in address order; with the memory path also
+    /// DMA_READ_BYTES and DMA_WRITE_BYTES (32-bit registers: the counts modulo 2^32).
     fn counters(&mut self) -> Result<Counters, BackendError> {
         let v = self.read_ok("CYCLES_LO", 5)?;
+        let (dma_read_bytes, dma_write_bytes) = if self.cfg.dma {
+            let d = self.read_ok("DMA_READ_BYTES", 2)?;
+            (u64::from(d[0]), u64::from(d[1]))
+        } else {
+            (0, 0)
+        };
         Ok(Counters {
             busy_cycles: u64::from(v[1]) << 32 | u64::from(v[0]),
             macs: u64::from(v[3]) << 32 | u64::from(v[2]),
             retired: u64::from(v[4]),
-            ..Counters::default()
+            dma_read_bytes,
+            dma_write_bytes,
         })
     }
 
@@ -413,5 +421,34 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
     }
     fn transferred(&self) -> Option<(u64, u64)> {
         self.bus.transferred()
+    }
+
+    /// PROG_BASE, PROG_WORDS, then CONTROL.START (refused with SLVERR while the engine is busy,
+    /// fetching or stopped: a host-side error here). An alignment or range error of the program
+    /// stops the engine (STATUS.ERROR_CODE) like the golden model's.
+    fn start_program(&mut self, base: u32, words: u32) -> Result<(), BackendError> {
+        self.write_ok("PROG_BASE", base)?;
+        self.write_ok("PROG_WORDS", words)?;
+        let v = regs::reg("CONTROL").field("START").put(1);
+        let resp = self
+            .bus
+            .write_regs(regs::reg("CONTROL").offset, 0xF, &[v])?;
+        self.free_known = 0;
+        if resp != RESP_OKAY {
+            return Err(BackendError::Other(
+                "START refused (the engine is busy, fetching or stopped)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn clear_semaphores(&mut self) -> Result<(), BackendError> {
+        let v = regs::reg("CONTROL").field("CLEAR_SEMS").put(1);
+        self.write_ok("CONTROL", v)
+    }
+
+    fn semaphores(&mut self) -> Result<[u16; 8], BackendError> {
+        let v = self.read_ok("SEM0", 8)?;
+        Ok(std::array::from_fn(|i| v[i] as u16))
     }
 }

@@ -156,6 +156,38 @@ impl Memory for SparseMemory {
     }
 }
 
+/// A flat memory of `len()` bytes from address 0 (for small models): an access reaching beyond
+/// the end is DECERR (nothing written); the bench's view reads zeros there and ignores writes.
+impl Memory for Vec<u8> {
+    fn read(&mut self, addr: u32, buf: &mut [u8]) -> Result<(), BusFault> {
+        let a = addr as usize;
+        let src = self.get(a..a + buf.len()).ok_or(BusFault::DecErr)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn write(&mut self, addr: u32, data: &[u8]) -> Result<(), BusFault> {
+        let a = addr as usize;
+        let dst = self.get_mut(a..a + data.len()).ok_or(BusFault::DecErr)?;
+        dst.copy_from_slice(data);
+        Ok(())
+    }
+
+    fn peek(&self, addr: u32, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = self.get(addr as usize + i).copied().unwrap_or(0);
+        }
+    }
+
+    fn poke(&mut self, addr: u32, data: &[u8]) {
+        for (i, b) in data.iter().enumerate() {
+            if let Some(m) = self.get_mut(addr as usize + i) {
+                *m = *b;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

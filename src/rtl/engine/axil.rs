@@ -25,6 +25,13 @@
 //!   `bus_code = BusAddress`; PSUM_SELECT out of range SLVERR/PsumRange; INSTR_HI into a full
 //!   queue SLVERR/QueueOverflow. A SLVERR access has no other effect; a SLVERR read returns 0.
 //!
+//! - With the memory path (`dma`): CONTROL.START is refused (SLVERR/BusAddress) while
+//!   `st_busy`, `fetching` or `st_error`, an INSTR_HI write while `fetching`; an accepted START
+//!   is the pulse `start` (the fetch unit checks PROG_BASE and PROG_WORDS, the registers
+//!   `prog_base` and `prog_words` written at an earlier edge); a write into the SBUF window is
+//!   not performed while `sb_wbusy` (the DMA or the write-back unit writes the SBUF in that
+//!   cycle: its AW/W are held, B comes later).
+//!
 //! The builder follows the hardware: the write path (`write_channels`, `write_decode`,
 //! `write_response`, `write_effects`), the PSUM snapshot (`psum_snapshot`), the read path and
 //! its register-file multiplexer (`read_channel`, `read_mux`, `read_value`) and the error
@@ -98,13 +105,20 @@ fn live_source(reg: &str, field: &str) -> (Expr, u32) {
         ("MACS_LO", "VALUE") => (bits_of(id("macs"), 0, 32), 32),
         ("MACS_HI", "VALUE") => (id("macs_hi"), 32),
         ("RETIRED", "VALUE") => (id("retired"), 32),
+        ("STATUS", "FETCHING") => (id("fetching"), 1),
+        ("DMA_READ_BYTES", "VALUE") => (id("dma_rd_bytes"), 32),
+        ("DMA_WRITE_BYTES", "VALUE") => (id("dma_wr_bytes"), 32),
+        (sem, "VALUE") if sem.starts_with("SEM") => {
+            let k: u32 = sem[3..].parse().expect("SEM<k>");
+            (bits_of(id("sems"), 16 * k, 16), 16)
+        }
         _ => panic!("the RTL has no source for {reg}.{field}"),
     }
 }
 
 /// The 32-bit read value of a read-only register, assembled from its fields.
 fn read_value(cfg: &Config, r: &Register) -> Expr {
-    let mut fields: Vec<_> = r.fields.iter().collect();
+    let mut fields = r.fields_of(cfg);
     fields.sort_by_key(|f| std::cmp::Reverse(f.lsb));
     let mut parts = vec![];
     let mut top = 32;
@@ -161,9 +175,12 @@ fn any(names: Vec<String>) -> Expr {
         .unwrap_or_else(|| bit(false))
 }
 
-/// The registers of one access kind, in table order.
-fn registers(access: Access) -> Vec<&'static Register> {
-    REGISTERS.iter().filter(|r| r.access == access).collect()
+/// The registers of one access kind that exist in the engine of `cfg`, in table order.
+fn registers(cfg: &Config, access: Access) -> Vec<&'static Register> {
+    REGISTERS
+        .iter()
+        .filter(|r| r.access == access && r.exists(cfg))
+        .collect()
 }
 
 /// Bits of the snapshot's column index in the PSUM window (address bits 3 and up): the
@@ -187,6 +204,9 @@ pub fn module(cfg: &Config) -> Module {
     items.extend(write_decode(cfg, &g));
     items.extend(write_response());
     items.extend(write_effects(&g));
+    if cfg.dma {
+        items.extend(memory_path_effects());
+    }
     items.extend(psum_snapshot(&g));
     items.extend(read_channel(cfg, &g));
     items.extend(bus_errors());
@@ -202,7 +222,7 @@ pub fn module(cfg: &Config) -> Module {
             "unmapped/misaligned/wrong-direction accesses, reported to the sequencer.".into(),
         ],
         params: vec![],
-        ports: ports(&g),
+        ports: ports(cfg, &g),
         items: hoist(items),
     }
 }
@@ -251,7 +271,7 @@ fn write_channels() -> Vec<Item> {
 /// `do_write` (both beats here, an earlier snapshot captured, with a packed SBUF its last word
 /// stored) and `w_act` (performed without error).
 fn write_decode(cfg: &Config, g: &Geometry) -> Vec<Item> {
-    let wo = registers(Access::WriteOnly);
+    let wo = registers(cfg, Access::WriteOnly);
     let sbuf_size = (regs::window("SBUF").size)(cfg);
     let mut items: Vec<Item> = wo
         .iter()
@@ -269,6 +289,23 @@ fn write_decode(cfg: &Config, g: &Geometry) -> Vec<Item> {
         .and(not(id("wa_psum_select").and(id("psel_busy"))));
     if g.sbuf_packed {
         do_write = do_write.and(not(id("sb_wbusy")));
+    }
+    if cfg.dma {
+        // The SBUF's write port is the DMA's or the write-back unit's in this cycle.
+        do_write = do_write.and(not(id("wa_sbuf").and(id("sb_wbusy"))));
+    }
+    let mut ok_code = cond(
+        id("wa_instr_hi").and(id("q_free").eq(sized(5, 0))),
+        code(ErrorCode::QueueOverflow),
+        code(ErrorCode::None),
+    );
+    if cfg.dma {
+        // START while busy, fetching or stopped, and a push while the fetch owns the queue.
+        let start = wfield("CONTROL", "START").and(id("wa_control"));
+        let refused = start
+            .and(id("st_busy").or(id("fetching")).or(id("st_error")))
+            .or(id("wa_instr_hi").and(id("fetching")));
+        ok_code = cond(refused, code(ErrorCode::BusAddress), ok_code);
     }
     items.extend([
         wire_init(
@@ -303,11 +340,7 @@ fn write_decode(cfg: &Config, g: &Geometry) -> Vec<Item> {
                 cond(
                     id("wa_psum_select").and(not(id("psel_in_range"))),
                     code(ErrorCode::PsumRange),
-                    cond(
-                        id("wa_instr_hi").and(id("q_free").eq(sized(5, 0))),
-                        code(ErrorCode::QueueOverflow),
-                        code(ErrorCode::None),
-                    ),
+                    ok_code,
                 ),
             ),
         ),
@@ -414,6 +447,32 @@ fn write_effects(g: &Geometry) -> Vec<Item> {
     items
 }
 
+/// With the memory path: the CONTROL pulses `start` (accepted: the refusals are in `w_code`)
+/// and `clear_sems`, and the registers `prog_base`, `prog_words`.
+fn memory_path_effects() -> Vec<Item> {
+    let control = |field: &str| {
+        id("w_act")
+            .and(id("wa_control"))
+            .and(wfield("CONTROL", field))
+    };
+    vec![
+        Item::Blank,
+        comment("---- The memory path: instruction fetch and semaphores ----"),
+        assign(id("start"), control("START")),
+        assign(id("clear_sems"), control("CLEAR_SEMS")),
+        always(vec![
+            if_(
+                id("w_act").and(id("wa_prog_base")),
+                vec![nb(id("prog_base"), wfield("PROG_BASE", "ADDR"))],
+            ),
+            if_(
+                id("w_act").and(id("wa_prog_words")),
+                vec![nb(id("prog_words"), wfield("PROG_WORDS", "WORDS"))],
+            ),
+        ]),
+    ]
+}
+
 /// The PSUM snapshot: a PSUM_SELECT write requests a row through the core's read port
 /// (`rd_valid` until `rd_ready`, `rd_out` until `rdata_valid`); the row lands in `snap` and
 /// sets `psum_valid`. `snap_words`: the row as 64-bit words, the read window's view.
@@ -504,7 +563,7 @@ fn snap_words(g: &Geometry) -> Item {
 /// read-only register `ra_*`, the PSUM window `ra_psum`) selects `r_value`, captured with its
 /// RRESP at the edge that accepts AR; reading a counter's low word latches its high word.
 fn read_channel(cfg: &Config, g: &Geometry) -> Vec<Item> {
-    let ro = registers(Access::ReadOnly);
+    let ro = registers(cfg, Access::ReadOnly);
     let mut items = vec![
         Item::Blank,
         comment("---- Read channel: data captured when AR is accepted ----"),
@@ -613,7 +672,7 @@ fn bus_errors() -> Vec<Item> {
     ]
 }
 
-fn ports(g: &Geometry) -> Vec<Port> {
+fn ports(cfg: &Config, g: &Geometry) -> Vec<Port> {
     let mut ports = vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
@@ -647,6 +706,23 @@ fn ports(g: &Geometry) -> Vec<Port> {
             None,
             "the packed SBUF is storing a word: no write is performed",
         ));
+    }
+    if cfg.dma {
+        ports.extend([
+            input(
+                "sb_wbusy",
+                None,
+                "the DMA or the write-back unit writes the SBUF: a window write waits",
+            ),
+            output("start", None, "fetch: CONTROL.START accepted"),
+            output("clear_sems", None, "sequencer: CONTROL.CLEAR_SEMS"),
+            output_reg("prog_base", bits(32), "PROG_BASE"),
+            output_reg("prog_words", bits(32), "PROG_WORDS"),
+            input("fetching", None, "STATUS.FETCHING"),
+            input("sems", bits(128), "semaphore k in [16k +: 16]"),
+            input("dma_rd_bytes", bits(32), "DMA_READ_BYTES"),
+            input("dma_wr_bytes", bits(32), "DMA_WRITE_BYTES"),
+        ]);
     }
     ports.extend([
         output_reg("rd_valid", None, "core PSUM read"),

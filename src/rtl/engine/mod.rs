@@ -22,7 +22,13 @@ use crate::verilog::*;
 use super::design::Design;
 use axil::axil_ports;
 
+pub mod act;
+pub mod act_fp;
 pub mod axil;
+pub mod blocks;
+pub mod dispatch;
+pub mod dma;
+pub mod fetch;
 pub mod sbuf;
 pub mod sequencer;
 
@@ -33,27 +39,43 @@ pub const ENGINE_TOP: &str = "systolic_engine";
 pub fn module(cfg: &Config) -> Module {
     let g = Geometry::new(cfg);
     let axil = axil::module(cfg);
-    let seq = sequencer::module(cfg);
+    let seq = sequencer_module(cfg);
     let sbuf = sbuf::module(cfg);
+    let mp = cfg.dma.then(|| MemoryPath::new(cfg));
 
     let mut ports = vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
     ];
     ports.extend(axil_ports(true));
+    if let Some(mp) = &mp {
+        ports.extend(mp.top_ports());
+    }
     let top_names: Vec<String> = ports.iter().map(|p| p.name.clone()).collect();
 
-    // Every port of the three engine modules that is not a top port becomes a net, declared
-    // once (with its width from the module that drives or reads it).
+    // Every port of the engine modules that is not a top port becomes a net, declared once
+    // (with its width from the module that drives or reads it).
     let mut items = vec![comment(
         "---- Nets between the bus, the sequencer, the SBUF and the core ----",
     )];
     let mut declared: Vec<String> = top_names.clone();
-    for m in [&axil, &seq, &sbuf] {
+    let axil_nets: &[(&str, &str)] = if mp.is_some() { AXIL_NETS } else { &[] };
+    let mut modules: Vec<(&Module, &[(&str, &str)])> =
+        vec![(&axil, axil_nets), (&seq, &[]), (&sbuf, &[])];
+    if let Some(mp) = &mp {
+        modules.push((&mp.dma, DMA_NETS));
+        modules.push((&mp.fetch, &[]));
+        modules.push((&mp.act, ACT_NETS));
+    }
+    for (m, renamed) in &modules {
         for p in &m.ports {
-            if !declared.contains(&p.name) {
-                declared.push(p.name.clone());
-                items.push(wire(&p.name, p.width.clone()));
+            let net = renamed
+                .iter()
+                .find(|(port, _)| *port == p.name)
+                .map_or(p.name.as_str(), |(_, net)| net);
+            if !declared.iter().any(|d| d == net) {
+                declared.push(net.to_string());
+                items.push(wire(net, p.width.clone()));
             }
         }
     }
@@ -70,10 +92,30 @@ pub fn module(cfg: &Config) -> Module {
             declared.push(name.to_string());
         }
     }
+    if let Some(mp) = &mp {
+        items.extend(mp.glue());
+        items.extend(psum_read_sharing(&g));
+        declared.extend(
+            [
+                "mm_owed",
+                "rd_valid",
+                "rd_ready",
+                "rd_bank",
+                "rd_addr",
+                "rdata_valid",
+            ]
+            .map(String::from),
+        );
+    }
     items.push(Item::Blank);
-    items.push(instance(&axil, "u_axil", vec![], &[]));
+    items.push(instance(&axil, "u_axil", vec![], axil_nets));
     items.push(instance(&sbuf, "u_sbuf", vec![], &[]));
     items.push(instance(&seq, "u_seq", vec![], &[]));
+    if let Some(mp) = &mp {
+        items.push(instance(&mp.dma, "u_dma", vec![], DMA_NETS));
+        items.push(instance(&mp.fetch, "u_fetch", vec![], &[]));
+        items.push(instance(&mp.act, "u_act", vec![], ACT_NETS));
+    }
     let mut core_params = vec![
         ("ROWS", i64::from(g.rows)),
         ("COLS", i64::from(g.cols)),
@@ -120,24 +162,234 @@ pub fn module(cfg: &Config) -> Module {
         &[("mm_busy", "core_busy"), ("busy", "core_busy_with_reads")],
     ));
 
+    let mut doc = vec![
+        "Engine: AXI4-Lite slave (registers, instruction queue, SBUF window, PSUM snapshot),"
+            .into(),
+        "SBUF (2 read ports, 1 host write port), sequencer (in-order dispatch to a load and a"
+            .into(),
+        "moving streamer, checks, counters) and the core systolic_top. See docs/registers.md"
+            .into(),
+        "and docs/isa.md.".into(),
+        format!(
+            "SBUF {} partitions x {} entries, instruction queue 16 x 64 bits.",
+            g.parts, g.sbuf_depth
+        ),
+    ];
+    if cfg.dma {
+        doc.push(format!(
+            "Memory path (docs/memory-path.md): AXI4 master m_axi_* ({} bits), DMA engine, instruction fetch.",
+            cfg.dma_bits
+        ));
+    }
     Module {
         name: ENGINE_TOP.into(),
-        doc: vec![
-            "Engine: AXI4-Lite slave (registers, instruction queue, SBUF window, PSUM snapshot),"
-                .into(),
-            "SBUF (2 read ports, 1 host write port), sequencer (in-order dispatch to a load and a"
-                .into(),
-            "moving streamer, checks, counters) and the core systolic_top. See docs/registers.md"
-                .into(),
-            "and docs/isa.md.".into(),
-            format!(
-                "SBUF {} partitions x {} entries, instruction queue 16 x 64 bits.",
-                g.parts, g.sbuf_depth
-            ),
-        ],
+        doc,
         params: vec![],
         ports,
         items,
+    }
+}
+
+/// The DMA's ports that meet nets of other names: (port, net).
+const DMA_NETS: &[(&str, &str)] = &[
+    ("go", "dma_go"),
+    ("words", "dma_words"),
+    ("busy", "dma_busy"),
+    ("done", "dma_done"),
+    ("done_store", "dma_done_store"),
+    ("done_bytes", "dma_done_bytes"),
+    ("err", "dma_err"),
+    ("ar_req", "d_ar_req"),
+    ("ar_addr", "d_ar_addr"),
+    ("ar_len", "d_ar_len"),
+    ("ar_grant", "d_ar_grant"),
+    ("r_valid", "d_r_valid"),
+    ("r_ready", "d_r_ready"),
+    ("r_data", "m_axi_rdata"),
+    ("r_resp", "m_axi_rresp"),
+    ("r_last", "m_axi_rlast"),
+];
+
+/// With the memory path, the host's PSUM snapshot reads (the AXI4-Lite slave's `rd_*`) meet
+/// the core's read port through [`psum_read_sharing`] under these names.
+const AXIL_NETS: &[(&str, &str)] = &[
+    ("rd_valid", "h_rd_valid"),
+    ("rd_ready", "h_rd_ready"),
+    ("rd_bank", "h_rd_bank"),
+    ("rd_addr", "h_rd_addr"),
+    ("rdata_valid", "h_rdata_valid"),
+];
+
+/// The write-back unit's ports that meet nets of other names: (port, net).
+const ACT_NETS: &[(&str, &str)] = &[
+    ("go", "act_go"),
+    ("words", "act_words"),
+    ("ready", "act_ready"),
+    ("busy", "act_busy"),
+    ("done", "act_done"),
+    ("ps_en", "a_ps_en"),
+    ("ps_bank", "a_ps_bank"),
+    ("ps_addr", "a_ps_addr"),
+    ("ps_ok", "a_ps_ok"),
+];
+
+/// The core's PSUM read port shared by the host's snapshot reads (first), the write-back unit's
+/// reads (`a_ps_*`) and the DMA's PSUM reads (a PSUM-target DMA_STORE). A unit
+/// reads only when the port is ready and no one before it asks (`a_ps_ok`, `ps_ok`); the core
+/// answers exactly `psum_read_lat` cycles later (its response register is always taken: the
+/// slave's `rdata_ready` is 1), which is the units' `AR_LAT`. `ps_owner` remembers whether the
+/// next response answers a unit rather than the host (one read at a time).
+fn psum_read_sharing(g: &Geometry) -> Vec<Item> {
+    let cols_low32 = concat(
+        (0..g.cols)
+            .rev()
+            .map(|c| bits_of(id("rdata"), c * g.acc_w, 32))
+            .collect(),
+    );
+    let free = id("rd_ready").and(not(id("h_rd_valid")));
+    let unit_en = id("a_ps_en").or(id("ps_en"));
+    let unit_bank = cond(id("a_ps_en"), id("a_ps_bank"), id("ps_bank"));
+    let unit_addr = cond(id("a_ps_en"), id("a_ps_addr"), id("ps_addr"));
+    let mut items = vec![
+        Item::Blank,
+        comment("---- The core's PSUM read port: the host first, then the write-back unit, then the DMA ----"),
+        wire("rd_valid", None),
+        wire("rd_ready", None),
+        wire("rd_bank", bits(g.bank_w)),
+        wire("rd_addr", bits(g.paddr_w)),
+        wire("rdata_valid", None),
+        reg("ps_owner", None),
+        assign(id("a_ps_ok"), free.clone()),
+        assign(id("ps_ok"), free.and(not(id("a_ps_en")))),
+    ];
+    items.extend([
+        assign(id("rd_valid"), id("h_rd_valid").or(unit_en.clone())),
+        assign(
+            id("rd_bank"),
+            cond(id("h_rd_valid"), id("h_rd_bank"), unit_bank),
+        ),
+        assign(
+            id("rd_addr"),
+            cond(id("h_rd_valid"), id("h_rd_addr"), unit_addr),
+        ),
+        assign(id("h_rd_ready"), id("rd_ready")),
+        assign(
+            id("h_rdata_valid"),
+            id("rdata_valid").and(not(id("ps_owner"))),
+        ),
+        assign(id("ps_data"), cols_low32),
+    ]);
+    items.push(always(vec![if_else(
+        id("rst"),
+        vec![nb(id("ps_owner"), bit(false))],
+        vec![if_(
+            id("rd_valid").and(id("rd_ready")),
+            vec![nb(id("ps_owner"), not(id("h_rd_valid")))],
+        )],
+    )]));
+    items
+}
+
+/// The levels of the memory path (`dma = true`) and the engine top's glue for them.
+struct MemoryPath {
+    db: u32,
+    dma: Module,
+    fetch: Module,
+    /// The write-back unit.
+    act: Module,
+}
+
+impl MemoryPath {
+    fn new(cfg: &Config) -> MemoryPath {
+        MemoryPath {
+            db: cfg.dma_bits / 8,
+            dma: dma::module(cfg, cfg.derived.psum_read_lat),
+            fetch: fetch::module(cfg),
+            act: act::module(cfg, cfg.derived.psum_read_lat),
+        }
+    }
+
+    /// The AXI4 master port (docs/memory-path.md, "The AXI4 master port").
+    fn top_ports(&self) -> Vec<Port> {
+        let db = self.db;
+        vec![
+            output("m_axi_awid", None, "AXI4 master: 0 (the DMA)"),
+            output("m_axi_awaddr", bits(32), ""),
+            output("m_axi_awlen", bits(8), ""),
+            output("m_axi_awsize", bits(3), "log2 of the data bytes"),
+            output("m_axi_awburst", bits(2), "INCR"),
+            output("m_axi_awvalid", None, ""),
+            input("m_axi_awready", None, ""),
+            output("m_axi_wdata", bits(8 * db), ""),
+            output("m_axi_wstrb", bits(db), ""),
+            output("m_axi_wlast", None, ""),
+            output("m_axi_wvalid", None, ""),
+            input("m_axi_wready", None, ""),
+            input("m_axi_bid", None, "always 0: only the DMA writes").waive("UNUSED"),
+            input("m_axi_bresp", bits(2), ""),
+            input("m_axi_bvalid", None, ""),
+            output("m_axi_bready", None, "always 1"),
+            output("m_axi_arid", None, "0 DMA, 1 instruction fetch"),
+            output("m_axi_araddr", bits(32), ""),
+            output("m_axi_arlen", bits(8), ""),
+            output("m_axi_arsize", bits(3), "log2 of the data bytes"),
+            output("m_axi_arburst", bits(2), "INCR"),
+            output("m_axi_arvalid", None, ""),
+            input("m_axi_arready", None, ""),
+            input("m_axi_rid", None, ""),
+            input("m_axi_rdata", bits(8 * db), ""),
+            input("m_axi_rresp", bits(2), ""),
+            input("m_axi_rlast", None, ""),
+            input("m_axi_rvalid", None, ""),
+            output("m_axi_rready", None, ""),
+        ]
+    }
+
+    /// Constants of the AXI4 port, the fetch's abort, the SBUF's port-1 block while the
+    /// write-back unit writes, and the multiply completions until the core reports them.
+    fn glue(&self) -> Vec<Item> {
+        let size = u64::from(self.db.trailing_zeros());
+        let mut items = vec![
+            Item::Blank,
+            comment("---- The memory path: AXI4 constants, fetch abort ----"),
+            assign(id("m_axi_awid"), bit(false)),
+            assign(id("m_axi_awsize"), sized(3, size)),
+            assign(id("m_axi_awburst"), sized(2, 1)),
+            assign(id("m_axi_arsize"), sized(3, size)),
+            assign(id("m_axi_arburst"), sized(2, 1)),
+            assign(id("abort"), id("st_error").or(id("clear_error"))),
+            assign(id("sb_block"), red_or(id("a_wen"))),
+        ];
+        items.extend([
+            comment("Until the core reports mm_done: the multiplies the core accepted are all"),
+            comment("complete once it is not busy (later than the core would say, never earlier)."),
+            reg("mm_owed", bits(16)),
+            assign(
+                id("mm_done"),
+                not(id("core_busy")).and(id("mm_owed").ne(sized(16, 0))),
+            ),
+            always(vec![if_else(
+                id("rst"),
+                vec![nb(id("mm_owed"), sized(16, 0))],
+                vec![nb(
+                    id("mm_owed"),
+                    id("mm_owed")
+                        .add(zext(id("mm_valid").and(id("mm_ready")), 1, 16))
+                        .sub(zext(id("mm_done"), 1, 16)),
+                )],
+            )]),
+        ]);
+        items
+    }
+}
+
+/// The instruction sequencer `systolic_sequencer`: the register path's (`sequencer`) or, with
+/// the memory path, the dispatcher to the PE, DMA and ACT engines (`dispatch`).
+pub fn sequencer_module(cfg: &Config) -> Module {
+    if cfg.dma {
+        dispatch::module(cfg, &Geometry::new(cfg))
+    } else {
+        sequencer::module(cfg)
     }
 }
 
@@ -150,12 +402,15 @@ fn core_ports_of(cfg: &Config) -> Vec<Port> {
 pub fn design(cfg: &Config) -> Design {
     let mut d = super::core::design(cfg);
     d.level = super::design::Level::Engine;
-    d.modules.extend([
-        sbuf::module(cfg),
-        sequencer::module(cfg),
-        axil::module(cfg),
-        module(cfg),
-    ]);
+    d.modules.extend([sbuf::module(cfg), sequencer_module(cfg)]);
+    if cfg.dma {
+        d.modules.extend([
+            dma::module(cfg, cfg.derived.psum_read_lat),
+            fetch::module(cfg),
+            act::module(cfg, cfg.derived.psum_read_lat),
+        ]);
+    }
+    d.modules.extend([axil::module(cfg), module(cfg)]);
     d
 }
 

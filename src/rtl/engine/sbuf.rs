@@ -22,6 +22,15 @@
 //!   each at least one block RAM. `packed`: one memory per copy of `SBUF_DEPTH` rows, row e
 //!   holding entry e of every partition of the copy (written one partition at a time through
 //!   its slice's enable): an iCE40 block RAM per 16 bits of row at up to 256 entries.
+//! - With the memory path (`dma`, `partitioned` only): write port 1 also takes the DMA, as a
+//!   word (`d_wen`, `d_wpart`, `d_wrow`, `d_wdata`: LANES entries of one partition, like the
+//!   host's word) or as a row (`d_rwen`, `d_rentry`, `d_rdata`: entry `d_rentry` of every
+//!   partition p whose `d_rwen[p]` is high, with `d_rdata[p*DATA_W +: DATA_W]`); write port 2
+//!   (`a_wen`, `a_wentry`, `a_wdata`, the write-back unit) writes a row the same way. All take
+//!   effect at the edge of their cycle. Each lane memory keeps one write port: in a cycle port 2
+//!   has it, else the DMA, else the host; the writers keep out of each other's way (port 2's
+//!   writer never waits; the DMA does not write while any `a_wen` is high; the host window does
+//!   not write while `sb_wbusy`, the OR of every DMA and port-2 enable, combinational).
 //! - Reset: none in `partitioned` (memories and their output registers only); `packed` resets
 //!   `sb_wbusy` (`rst`).
 
@@ -90,7 +99,10 @@ fn partitioned(cfg: &Config) -> Module {
             let q = format!("q_{j}");
             items.push(memory_no_rw_check(&mem, bits(dw), int(lane_depth)));
             items.push(reg(&q, bits(dw)));
-            items.push(always(vec![
+            let write = if cfg.dma {
+                let w = |what: &str| id(&format!("w{j}_{what}"));
+                if_(w("en"), vec![nb(id(&mem).at(w("row")), w("data"))])
+            } else {
                 if_(
                     id("sb_wen")
                         .at(int(i64::from(j)))
@@ -99,7 +111,10 @@ fn partitioned(cfg: &Config) -> Module {
                         id(&mem).at(id("sb_wrow")),
                         bits_of(id("sb_wdata"), j * dw, dw),
                     )],
-                ),
+                )
+            };
+            items.push(always(vec![
+                write,
                 if_(
                     id(&format!("{port}_en")),
                     vec![nb(id(&q), id(&mem).at(id(&format!("{port}_row"))))],
@@ -146,27 +161,37 @@ fn partitioned(cfg: &Config) -> Module {
     items.extend(read_port("l"));
     items.extend(read_port("m"));
     items.push(Item::Blank);
+    let mut per_part = if cfg.dma { lane_writes(&g) } else { vec![] };
+    per_part.extend([
+        gen_if(
+            id("p").lt(int(i64::from(g.cols))),
+            "g_l",
+            copy("l"),
+            "g_no_l",
+            vec![],
+        ),
+        gen_if(
+            id("p").lt(int(i64::from(g.rows))),
+            "g_m",
+            copy("m"),
+            "g_no_m",
+            vec![],
+        ),
+    ]);
+    if cfg.dma {
+        items.push(assign(
+            id("sb_wbusy"),
+            red_or(id("d_rwen"))
+                .or(red_or(id("d_wen")))
+                .or(red_or(id("a_wen"))),
+        ));
+    }
     items.push(gen_for(
         "p",
         int(0),
         int(i64::from(g.parts)),
         "g_part",
-        vec![
-            gen_if(
-                id("p").lt(int(i64::from(g.cols))),
-                "g_l",
-                copy("l"),
-                "g_no_l",
-                vec![],
-            ),
-            gen_if(
-                id("p").lt(int(i64::from(g.rows))),
-                "g_m",
-                copy("m"),
-                "g_no_m",
-                vec![],
-            ),
-        ],
+        per_part,
     ));
 
     let items = hoist(items);
@@ -183,9 +208,132 @@ fn partitioned(cfg: &Config) -> Module {
                 .into(),
         ],
         params: vec![],
-        ports: ports(&g),
+        ports: if cfg.dma { dma_ports(&g) } else { ports(&g) },
         items,
     }
+}
+
+/// The write ports of the memory path (`dma`): port 1's row mode and the DMA's word writes,
+/// port 2 (the write-back unit), and `sb_wbusy` for the host window.
+fn dma_ports(g: &Geometry) -> Vec<Port> {
+    let dw = g.data_w;
+    let mut p = ports(g);
+    p.extend([
+        input(
+            "d_rwen",
+            bits(g.parts),
+            "port 1 row mode (DMA): partition p writes entry d_rentry",
+        ),
+        input("d_rentry", bits(g.sa_w), ""),
+        input(
+            "d_rdata",
+            bits(g.parts * dw),
+            "partition p in [p*DATA_W +: DATA_W]",
+        ),
+        input("d_wen", bits(g.lanes), "port 1 word mode (DMA): as sb_wen"),
+        input("d_wpart", bits(g.part_w), ""),
+        input("d_wrow", bits(g.srow_w), ""),
+        input("d_wdata", bits(g.lanes * dw), ""),
+        input(
+            "a_wen",
+            bits(g.parts),
+            "port 2 (write-back): partition p writes entry a_wentry",
+        ),
+        input("a_wentry", bits(g.sa_w), ""),
+        input(
+            "a_wdata",
+            bits(g.parts * dw),
+            "partition p in [p*DATA_W +: DATA_W]",
+        ),
+        output(
+            "sb_wbusy",
+            None,
+            "the DMA or port 2 writes in this cycle: the host window waits",
+        ),
+    ]);
+    p
+}
+
+/// With the memory path, the one write of lane memory j of partition p (genvar `p`) in a
+/// cycle: port 2 (`a_*`) first, then port 1's row mode (`d_r*`), the DMA's word (`d_w*`) and
+/// the host's word (`sb_*`). The writers never collide (see the timing contract); the order
+/// only makes the write port single.
+fn lane_writes(g: &Geometry) -> Vec<Item> {
+    let dw = i64::from(g.data_w);
+    let lane_of = |e: &str| bits_of(id(e), 0, g.lane_b);
+    let row_of = |e: &str| bits_of(id(e), g.lane_b, g.srow_w);
+    // Bit p of a per-partition enable (a scalar with one partition).
+    let at_p = |e: &str| {
+        if g.parts == 1 {
+            id(e)
+        } else {
+            id(e).at(id("p"))
+        }
+    };
+    let mut items = vec![];
+    for j in 0..g.lanes {
+        let lane = |e: &str| lane_of(e).eq(sized(g.lane_b, u64::from(j)));
+        let hit = |h: &str| id(&format!("w{j}_{h}"));
+        let jj = int(i64::from(j));
+        items.extend([
+            wire_init(
+                &format!("w{j}_a"),
+                None,
+                at_p("a_wen").and(lane("a_wentry")),
+            ),
+            wire_init(
+                &format!("w{j}_r"),
+                None,
+                at_p("d_rwen").and(lane("d_rentry")),
+            ),
+            wire_init(
+                &format!("w{j}_d"),
+                None,
+                id("d_wen").at(jj.clone()).and(id("d_wpart").eq(id("p"))),
+            ),
+            wire_init(
+                &format!("w{j}_h"),
+                None,
+                id("sb_wen").at(jj.clone()).and(id("sb_wpart").eq(id("p"))),
+            ),
+            wire_init(
+                &format!("w{j}_en"),
+                None,
+                hit("a").or(hit("r")).or(hit("d")).or(hit("h")),
+            ),
+            wire_init(
+                &format!("w{j}_row"),
+                bits(g.srow_w),
+                cond(
+                    hit("a"),
+                    row_of("a_wentry"),
+                    cond(
+                        hit("r"),
+                        row_of("d_rentry"),
+                        cond(hit("d"), id("d_wrow"), id("sb_wrow")),
+                    ),
+                ),
+            ),
+            wire_init(
+                &format!("w{j}_data"),
+                bits(g.data_w),
+                cond(
+                    hit("a"),
+                    id("a_wdata").part(id("p").mul(int(dw)), int(dw)),
+                    cond(
+                        hit("r"),
+                        id("d_rdata").part(id("p").mul(int(dw)), int(dw)),
+                        cond(
+                            hit("d"),
+                            id("d_wdata").part(jj.clone().mul(int(dw)), int(dw)),
+                            id("sb_wdata").part(jj.mul(int(dw)), int(dw)),
+                        ),
+                    ),
+                ),
+            ),
+        ]);
+    }
+    items
 }
 
 /// Layout `packed`: per read port one memory whose row holds an entry of every partition of

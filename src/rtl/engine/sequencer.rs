@@ -58,12 +58,12 @@ const QA: u32 = QUEUE_DEPTH.trailing_zeros();
 /// Queue count bits (0..=QUEUE_DEPTH).
 const QC: u32 = QA + 1;
 
-fn code(e: ErrorCode) -> Expr {
+pub(super) fn code(e: ErrorCode) -> Expr {
     sized(8, e as u64)
 }
 
 /// The bits an opcode may set (its fields), from the ISA table.
-fn used_mask(op: Opcode) -> u64 {
+pub(super) fn used_mask(op: Opcode) -> u64 {
     FIELDS
         .iter()
         .filter(|f| f.used_by.contains(&op))
@@ -72,27 +72,27 @@ fn used_mask(op: Opcode) -> u64 {
 }
 
 /// Width of an instruction field (`isa::FIELDS`).
-fn fw(name: &str) -> u32 {
+pub(super) fn fw(name: &str) -> u32 {
     crate::isa::field(name).width
 }
 
 /// The decoded field `f_{name}` of the head word.
-fn f(name: &str) -> Expr {
+pub(super) fn f(name: &str) -> Expr {
     id(&format!("f_{name}"))
 }
 
 /// The head's k in the engine's width (the checks guarantee it fits).
-fn k_new(g: &Geometry) -> Expr {
+pub(super) fn k_new(g: &Geometry) -> Expr {
     bits_of(f("k"), 0, g.k_w)
 }
 
 /// The head's m in the engine's width.
-fn m_new(g: &Geometry) -> Expr {
+pub(super) fn m_new(g: &Geometry) -> Expr {
     bits_of(f("m"), 0, g.m_w)
 }
 
 /// `name == value` for a 2-bit count (`pend`, `mvq_cnt`).
-fn cnt2(name: &str, value: u64) -> Expr {
+pub(super) fn cnt2(name: &str, value: u64) -> Expr {
     id(name).eq(sized(2, value))
 }
 
@@ -103,8 +103,8 @@ pub fn module(cfg: &Config) -> Module {
     items.extend(dispatch());
     items.extend(loaded_stationaries(&g));
     items.extend(header_register(&g));
-    items.extend(load_streamer(&g));
-    items.extend(moving_streamer(&g));
+    items.extend(load_streamer(&g, false));
+    items.extend(moving_streamer(&g, false));
     items.extend(status());
     items.extend(error_register());
     items.extend(counters(&g));
@@ -206,6 +206,46 @@ fn decode(g: &Geometry) -> Vec<Item> {
 /// One wire per check of the head instruction (the order of `isa::ErrorCode`).
 fn check_flags(g: &Geometry) -> Vec<Item> {
     let unused = |o: Opcode| id("hw").bit_and(sized(64, !used_mask(o))).ne(sized(64, 0));
+    let mut items = vec![wire_init(
+        "unused_set",
+        None,
+        id("is_ls")
+            .and(unused(Opcode::LoadStationary))
+            .or(id("is_mm").and(unused(Opcode::MultiplyMoving)))
+            .or(id("is_fence").and(unused(Opcode::Fence))),
+    )];
+    items.extend(pe_checks(g, &PeNames::PLAIN));
+    items
+}
+
+/// The names [`pe_checks`] reads and writes: the decoded fields (`<field><name>`), the opcode
+/// flags (`<flag>is_ls`, `<flag>is_mm`), the pending loads and the stationary in use, and the
+/// prefix of its outputs (`<out>k_bad` ...).
+pub(super) struct PeNames {
+    pub field: &'static str,
+    pub flag: &'static str,
+    pub pend: &'static str,
+    pub in_use: &'static str,
+    pub out: &'static str,
+}
+
+impl PeNames {
+    /// The register-path sequencer's names.
+    pub const PLAIN: PeNames = PeNames {
+        field: "f_",
+        flag: "",
+        pend: "pend",
+        in_use: "in_use",
+        out: "",
+    };
+}
+
+/// The range checks of LOAD_STATIONARY and MULTIPLY_MOVING (KRange .. SwapWithoutLoad), one
+/// wire each, on the fields named by `n`.
+pub(super) fn pe_checks(g: &Geometry, n: &PeNames) -> Vec<Item> {
+    let f = |name: &str| id(&format!("{}{name}", n.field));
+    let is = |name: &str| id(&format!("{}{name}", n.flag));
+    let out = |name: &str| format!("{}{name}", n.out);
     // The field is 0 or above `max`.
     let range = |name: &str, max: u32| {
         let w = fw(name);
@@ -219,52 +259,49 @@ fn check_flags(g: &Geometry) -> Vec<Item> {
             .add(zext(f(count), fw(count), 18))
             .gt(sized(18, u64::from(g.sbuf_depth)))
     };
+    let pend2 = |v: u64| id(n.pend).eq(sized(2, v));
     vec![
         wire_init(
-            "unused_set",
+            &out("k_bad"),
             None,
-            id("is_ls")
-                .and(unused(Opcode::LoadStationary))
-                .or(id("is_mm").and(unused(Opcode::MultiplyMoving)))
-                .or(id("is_fence").and(unused(Opcode::Fence))),
+            is("is_ls").or(is("is_mm")).and(range("k", g.rows)),
+        ),
+        wire_init(&out("m_bad"), None, is("is_ls").and(range("m", g.cols))),
+        wire_init(
+            &out("n_bad"),
+            None,
+            is("is_mm").and(range("n", g.psum_depth)),
         ),
         wire_init(
-            "k_bad",
+            &out("sbuf_bad"),
             None,
-            id("is_ls").or(id("is_mm")).and(range("k", g.rows)),
-        ),
-        wire_init("m_bad", None, id("is_ls").and(range("m", g.cols))),
-        wire_init("n_bad", None, id("is_mm").and(range("n", g.psum_depth))),
-        wire_init(
-            "sbuf_bad",
-            None,
-            id("is_ls")
+            is("is_ls")
                 .and(sbuf_over("k"))
-                .or(id("is_mm").and(sbuf_over("n"))),
+                .or(is("is_mm").and(sbuf_over("n"))),
         ),
         wire_init(
-            "bank_bad",
+            &out("bank_bad"),
             None,
-            id("is_mm").and(
+            is("is_mm").and(
                 zext(f("bank"), fw("bank"), fw("bank") + 1)
                     .ge(sized(fw("bank") + 1, u64::from(g.banks))),
             ),
         ),
         wire_init(
-            "psum_bad",
+            &out("psum_bad"),
             None,
-            id("is_mm").and(
+            is("is_mm").and(
                 zext(f("offset"), fw("offset"), 14)
                     .add(zext(f("n"), fw("n"), 14))
                     .gt(sized(14, u64::from(g.psum_depth))),
             ),
         ),
         wire_init(
-            "swap_bad",
+            &out("swap_bad"),
             None,
-            id("is_ls")
-                .and(cnt2("pend", u64::from(MAX_PENDING_LOADS)))
-                .or(id("is_mm").and(cond(f("swap"), cnt2("pend", 0), not(id("in_use"))))),
+            is("is_ls")
+                .and(pend2(u64::from(MAX_PENDING_LOADS)))
+                .or(is("is_mm").and(cond(f("swap"), pend2(0), not(id(n.in_use))))),
         ),
     ]
 }
@@ -337,7 +374,7 @@ fn dispatch() -> Vec<Item> {
 /// The loaded stationaries: `pend` loads dispatched and not yet claimed by a swap, their m and
 /// k in order (`mf0`/`kf0` the older), the m and k of the one in use (`cur_*`, `in_use`); the
 /// m (`m_sel`) and clamped k (`k_eff`) a MULTIPLY_MOVING at the head will run with.
-fn loaded_stationaries(g: &Geometry) -> Vec<Item> {
+pub(super) fn loaded_stationaries(g: &Geometry) -> Vec<Item> {
     let (k_new, m_new) = (k_new(g), m_new(g));
     vec![
         Item::Blank,
@@ -402,7 +439,7 @@ fn loaded_stationaries(g: &Geometry) -> Vec<Item> {
 
 /// The MULTIPLY_MOVING header register: loaded by `go_mm`, held until `mm_ready`; drives the
 /// core's `mm_*` port.
-fn header_register(g: &Geometry) -> Vec<Item> {
+pub(super) fn header_register(g: &Geometry) -> Vec<Item> {
     vec![
         Item::Blank,
         comment("---- MultiplyMoving header register (drives the core's mm port) ----"),
@@ -432,8 +469,20 @@ fn header_register(g: &Geometry) -> Vec<Item> {
 
 /// The load streamer: the waiting-load register `wl_*` (loaded by `go_ls`, started by
 /// `wl_start`), the active load `ld_*` issuing reads of SBUF port L, the beat's tags `lq_*`
-/// and the `ls` stream (columns >= m forced to 0). Out: `ld_act`, `ls_fire`, `lq_last`.
-fn load_streamer(g: &Geometry) -> Vec<Item> {
+/// and the `ls` stream (columns >= m forced to 0). Out: `ld_act`, `ls_fire`, `lq_last`. With
+/// `shared` (the memory path) its reads of port L are `s_l_en`, `s_l_addr`, which the caller
+/// merges with the DMA's.
+pub(super) fn load_streamer(g: &Geometry, shared: bool) -> Vec<Item> {
+    let (en, addr) = if shared {
+        ("s_l_en", "s_l_addr")
+    } else {
+        ("l_en", "l_addr")
+    };
+    let shared_nets = if shared {
+        vec![wire(en, None), wire(addr, bits(g.sa_w))]
+    } else {
+        vec![]
+    };
     vec![
         Item::Blank,
         comment("---- Load streamer: K reads of SBUF port L; the port's output register holds the beat ----"),
@@ -464,13 +513,16 @@ fn load_streamer(g: &Geometry) -> Vec<Item> {
             id("l_issue").and(id("ld_left").eq(sized(g.k_w, 1))),
         ),
         wire_init("ls_fire", None, id("ls_valid").and(id("ls_ready"))),
-        assign(id("l_en"), id("l_issue")),
-        assign(id("l_addr"), id("ld_addr")),
+        assign(id(en), id("l_issue")),
+        assign(id(addr), id("ld_addr")),
         assign(id("ls_last"), id("lq_last")),
         load_columns(g),
         load_control(),
         load_data(g),
     ]
+    .into_iter()
+    .chain(shared_nets)
+    .collect()
 }
 
 /// `ls_data`: column c of SBUF port L while c < m of the beat, else 0.
@@ -569,8 +621,19 @@ fn moving_fields(g: &Geometry) -> [(&'static str, u32, Expr); 3] {
 
 /// The moving streamer: a 2-entry command FIFO (`mvq0_*` head, `mvq1_*` tail, written by
 /// `go_mm`), the active command `mv_*` issuing reads of SBUF port M, the beat's tags `mq_*`
-/// and the `mv` stream. Out: `mv_act`, `mvq_cnt`, `mv_fire`, `mq_last`, `mq_km`.
-fn moving_streamer(g: &Geometry) -> Vec<Item> {
+/// and the `mv` stream. Out: `mv_act`, `mvq_cnt`, `mv_fire`, `mq_last`, `mq_km`. With
+/// `shared`, its reads of port M are `s_m_en`, `s_m_addr` (see [`load_streamer`]).
+pub(super) fn moving_streamer(g: &Geometry, shared: bool) -> Vec<Item> {
+    let (en, addr) = if shared {
+        ("s_m_en", "s_m_addr")
+    } else {
+        ("m_en", "m_addr")
+    };
+    let shared_nets = if shared {
+        vec![wire(en, None), wire(addr, bits(g.sa_w))]
+    } else {
+        vec![]
+    };
     let km_new = zext(k_new(g), g.k_w, g.km_w).mul(zext(id("m_sel"), g.m_w, g.km_w));
     let mut items = vec![
         Item::Blank,
@@ -606,12 +669,13 @@ fn moving_streamer(g: &Geometry) -> Vec<Item> {
                 .and(not(id("mv_act")).or(id("mv_end"))),
         ),
         wire_init("mv_fire", None, id("mv_valid").and(id("mv_ready"))),
-        assign(id("m_en"), id("m_issue")),
-        assign(id("m_addr"), id("mv_addr")),
+        assign(id(en), id("m_issue")),
+        assign(id(addr), id("mv_addr")),
         assign(id("mv_data"), id("m_data")),
         moving_control(),
         moving_data(g),
     ]);
+    items.extend(shared_nets);
     items
 }
 
@@ -800,7 +864,7 @@ fn counters(g: &Geometry) -> Vec<Item> {
     ]
 }
 
-fn ports(g: &Geometry) -> Vec<Port> {
+pub(super) fn ports(g: &Geometry) -> Vec<Port> {
     vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),

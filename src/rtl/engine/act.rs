@@ -1,0 +1,729 @@
+//! `systolic_act`: the write-back unit of the memory path (`docs/memory-path.md`, ACTIVATE):
+//! PSUM entries through the arithmetic of `golden::requant` into the SBUF, and the ACT
+//! table (`2 * COLS` 32-bit words: scales, then biases) that DMA_LOADs of target TABLE write.
+//!
+//! Timing contract:
+//! - `go` in cycle t (only while `busy` is low) takes `words` (the ACTIVATE's two words, already
+//!   checked by the dispatcher); `busy` is high from t+1 until its last SBUF write, in whose
+//!   cycle `done` is high.
+//! - Per PSUM entry n' (in order): one read of the core's PSUM read port (`ps_en` when `ps_ok`;
+//!   the data `AR_LAT` cycles later on `ps_data`, low 32 bits of each column), two register
+//!   stages of arithmetic, then the SBUF write through port 2 (`a_wen`: partitions below `m`,
+//!   entry `entry + n'`), or for raw32 `4 / EB` writes of the accumulator's bytes (entries
+//!   `entry + n' * 4 / EB + i`). One entry every `AR_LAT + 4` cycles (raw32: `AR_LAT + 3 +
+//!   4 / EB`): correct, not yet the one entry per cycle the contract aims at.
+//! - Integer requantisation (int8 / uint8 engines, int32 accumulators), per column: `acc = x + bias` (wrapping),
+//!   `float32(acc)` rounded to nearest even, the exact product with the fp32 scale rounded to
+//!   24 bits (nearest even) as an IEEE multiply does, then rounded half-to-even to an integer
+//!   and clamped. Because the clamp bounds are integers of magnitude at most 383, the unit
+//!   rounds before it clamps (the same result, rounding is monotonic and keeps integers),
+//!   saturates magnitudes of 512 and more (infinities included), treats a NaN as below every
+//!   bound, and treats products below 2^-126 (where an IEEE multiply would round to a
+//!   subnormal) as zero: all of them round to 0.
+//! - Float write-back (bf16 / fp8 engines, fp32 accumulators), per column: the fp32 product
+//!   `x * S` (`act_fp::fp32_mul`, registered), plus the bias through the core's
+//!   `systolic_fp32_add` when asked, relu (`f < 0 ? +0 : f`: NaN and -0 pass), and the cast to
+//!   the SBUF's format (`act_fp::cast`, registered).
+//! - Reset: `busy`, the phase; data registers are not reset.
+
+use crate::config::{Config, Geometry};
+use crate::format::{FpFormat, NumberFormat};
+use crate::isa::{field_of, Opcode};
+use crate::verilog::*;
+
+use super::act_fp;
+
+/// The field `name` of ACTIVATE in the 128-bit `words`.
+fn field(name: &str) -> Expr {
+    field_bits(name, 0, field_of(Opcode::Activate, name).width)
+}
+
+/// `width` bits of the field `name` from its bit `lsb`, sliced from `words` directly (Verilog
+/// 2005 has no slice of a slice); zero-extended where `width` passes the field's end.
+fn field_bits(name: &str, lsb: u32, width: u32) -> Expr {
+    let f = field_of(Opcode::Activate, name);
+    let have = width.min(f.width - lsb);
+    zext(
+        bits_of(id("words"), 64 * f.word + f.lsb + lsb, have),
+        have,
+        width,
+    )
+}
+
+/// Phase counter width.
+const PH_W: u32 = 4;
+
+fn ph_is(v: u32) -> Expr {
+    id("ph").eq(sized(PH_W, u64::from(v)))
+}
+
+/// The sizes of the unit.
+struct Sizes {
+    g: Geometry,
+    ar_lat: u32,
+    tw_w: u32,
+    /// SBUF entries per raw32 value (4 / EB) and their log2.
+    per_raw: u32,
+    signed: bool,
+    /// The SBUF's float format (fp32 accumulators), or `None` for 8-bit integers.
+    float: Option<FpFormat>,
+}
+
+pub fn module(cfg: &Config, ar_lat: u32) -> Module {
+    let g = Geometry::new(cfg);
+    let float = cfg.format.float();
+    assert!(
+        float.is_some() || matches!(cfg.format, NumberFormat::Int { bits: 8, .. }),
+        "systolic_act is built for 8-bit integer and float formats"
+    );
+    let s = Sizes {
+        float,
+        tw_w: crate::config::bits_for(u64::from(2 * cfg.cols - 1)),
+        per_raw: 4 / g.eb,
+        signed: cfg.format.is_signed(),
+        ar_lat,
+        g,
+    };
+    assert!(s.ar_lat + 4 + s.per_raw < 1 << PH_W, "phase counter");
+    let mut items = control(&s);
+    items.extend(table(&s));
+    for c in 0..s.g.cols {
+        if let Some(f) = s.float {
+            items.extend(float_column(&s, c, f));
+        } else {
+            items.extend(to_float(&s, c));
+            items.extend(requantise(&s, c));
+        }
+    }
+    items.extend(sbuf_write(&s));
+    Module {
+        name: "systolic_act".into(),
+        doc: vec![
+            "Write-back unit of the memory path (ACTIVATE): PSUM -> requantisation -> SBUF port 2,"
+                .into(),
+            "and the ACT table. See src/rtl/engine/act.rs.".into(),
+        ],
+        params: vec![],
+        ports: ports(&s),
+        items: hoist(items),
+    }
+}
+
+/// The instruction registers, the phase `ph` of the current entry, the entry counter, the
+/// PSUM read and the clamp bounds.
+fn control(s: &Sizes) -> Vec<Item> {
+    let g = &s.g;
+    let lat = s.ar_lat;
+    let write_ph = lat + 3;
+    // The 8-bit fields as 11-bit values of the output type.
+    let val = |name: &str| {
+        if s.signed {
+            concat(vec![repeat(int(3), field_bits(name, 7, 1)), field(name)])
+        } else {
+            zext(field(name), 8, 11)
+        }
+    };
+    let (qlo0, qhi0) = if s.signed {
+        (0x800 - 128, 127)
+    } else {
+        (0, 255)
+    };
+    let flip = |e: Expr| e.bit_xor(sized(11, 0x400));
+    let max11 = |a: Expr, b: Expr| cond(flip(a.clone()).gt(flip(b.clone())), a, b);
+    let min11 = |a: Expr, b: Expr| cond(flip(a.clone()).lt(flip(b.clone())), a, b);
+    let func = field("func");
+    let zp = val("zp");
+    let zp_sub = zp.clone();
+    let qlo = cond(
+        func.clone().eq(sized(2, 1)),
+        max11(sized(11, qlo0), zp.clone()),
+        cond(
+            func.clone().eq(sized(2, 2)),
+            max11(sized(11, qlo0), val("lo")),
+            sized(11, qlo0),
+        ),
+    );
+    let qhi = cond(
+        func.eq(sized(2, 2)),
+        min11(sized(11, qhi0), val("hi")),
+        sized(11, qhi0),
+    );
+    let last_write = cond(
+        id("i_raw"),
+        id("wi").eq(sized(2, u64::from(s.per_raw - 1))),
+        bit(true),
+    );
+    let mut items = if s.float.is_some() {
+        vec![reg("i_relu", None)]
+    } else {
+        vec![
+            reg("i_zp", bits(8)),
+            reg("i_lo", bits(11)),
+            reg("i_hi", bits(11)),
+        ]
+    };
+    items.extend([
+        Item::Blank,
+        comment("---- Instruction, phase of the current entry, PSUM read ----"),
+        reg("run", None),
+        reg("ph", bits(PH_W)),
+        reg("wi", bits(2)),
+        reg("nn", bits(13)),
+        reg("i_n", bits(13)),
+        reg("i_m", bits(9)),
+        reg("i_bank", bits(g.bank_w)),
+        reg("i_offset", bits(g.paddr_w)),
+        reg("i_entry", bits(g.sa_w)),
+        reg("i_raw", None),
+        reg("i_per_col", None),
+        reg("i_bias", None),
+        assign(id("ready"), not(id("run"))),
+        assign(id("busy"), id("run")),
+        assign(id("ps_en"), id("run").and(ph_is(0)).and(id("ps_ok"))),
+        assign(id("ps_bank"), id("i_bank")),
+        assign(
+            id("ps_addr"),
+            id("i_offset").add(bits_of(id("nn"), 0, g.paddr_w)),
+        ),
+        wire_init("wr_now", None, id("run").and(ph_is(write_ph))),
+        wire_init("wr_last", None, last_write),
+        wire_init("entry_end", None, id("wr_now").and(id("wr_last"))),
+        assign(
+            id("done"),
+            id("entry_end").and(id("nn").eq(id("i_n").sub(sized(13, 1)))),
+        ),
+        always(vec![
+            if_(
+                id("go"),
+                vec![
+                    nb(id("i_n"), field("n")),
+                    nb(id("i_m"), field("m")),
+                    nb(id("i_bank"), field_bits("bank", 0, g.bank_w)),
+                    nb(id("i_offset"), field_bits("offset", 0, g.paddr_w)),
+                    nb(id("i_entry"), field_bits("entry", 0, g.sa_w)),
+                    nb(id("i_raw"), field("dtype").eq(sized(3, 4))),
+                    nb(id("i_per_col"), field("per_col")),
+                    nb(id("i_bias"), field("bias")),
+                ]
+                .into_iter()
+                .chain(if s.float.is_some() {
+                    vec![nb(id("i_relu"), field("func").eq(sized(2, 1)))]
+                } else {
+                    vec![
+                        nb(id("i_zp"), field("zp")),
+                        nb(id("i_lo"), qlo.sub(zp_sub.clone())),
+                        nb(id("i_hi"), qhi.sub(zp_sub)),
+                    ]
+                })
+                .collect(),
+            ),
+            if_else(
+                id("rst"),
+                vec![nb(id("run"), bit(false)), nb(id("ph"), sized(PH_W, 0))],
+                vec![if_else(
+                    id("go"),
+                    vec![
+                        nb(id("run"), bit(true)),
+                        nb(id("ph"), sized(PH_W, 0)),
+                        nb(id("wi"), sized(2, 0)),
+                        nb(id("nn"), sized(13, 0)),
+                    ],
+                    vec![if_(
+                        id("run"),
+                        vec![if_else(
+                            ph_is(0),
+                            vec![if_(id("ps_ok"), vec![nb(id("ph"), sized(PH_W, 1))])],
+                            vec![if_else(
+                                id("wr_now"),
+                                vec![if_else(
+                                    id("wr_last"),
+                                    vec![
+                                        nb(id("ph"), sized(PH_W, 0)),
+                                        nb(id("wi"), sized(2, 0)),
+                                        nb(id("nn"), inc("nn", 13)),
+                                        if_(id("done"), vec![nb(id("run"), bit(false))]),
+                                    ],
+                                    vec![nb(id("wi"), inc("wi", 2))],
+                                )],
+                                vec![nb(id("ph"), inc("ph", PH_W))],
+                            )],
+                        )],
+                    )],
+                )],
+            ),
+        ]),
+        comment("The PSUM entry, AR_LAT cycles after its read."),
+        reg("xr", bits(g.cols * 32)),
+        always(vec![if_(ph_is(lat), vec![nb(id("xr"), id("ps_data"))])]),
+    ]);
+    items
+}
+
+/// The ACT table: `2 * COLS` registers written by the DMA.
+fn table(s: &Sizes) -> Vec<Item> {
+    let cols = s.g.cols;
+    let mut items = vec![
+        Item::Blank,
+        comment("---- ACT table (DMA_LOAD target TABLE) ----"),
+    ];
+    let mut writes = vec![];
+    for w in 0..2 * cols {
+        let r = format!("tbl{w}");
+        items.push(reg(&r, bits(32)));
+        writes.push(if_(
+            id("tbl_wen").and(id("tbl_waddr").eq(sized(s.tw_w, u64::from(w)))),
+            vec![nb(id(&r), id("tbl_wdata"))],
+        ));
+    }
+    items.push(always(writes));
+    items
+}
+
+/// Column c's stage 1 (registered at phase AR_LAT + 1): `acc = x + bias`, `float32(acc)` as
+/// sign `a{c}_s`, 24-bit significand `a{c}_m` (rounded to nearest even), exponent `a{c}_e`
+/// (the value is `m * 2^(e - 23)`) and zero flag `a{c}_z`.
+fn to_float(s: &Sizes, c: u32) -> Vec<Item> {
+    let n = |s: &str| format!("c{c}_{s}");
+    let a = |s: &str| format!("a{c}_{s}");
+    let x = bits_of(id("xr"), 32 * c, 32);
+    // Leading zeros of the 32-bit magnitude (the highest set bit tested outermost; 31 for 0,
+    // which is flagged apart).
+    let mut lz = sized(6, 31);
+    for b in 0..32 {
+        lz = cond(
+            bits_of(id(&n("mag")), b, 1),
+            sized(6, u64::from(31 - b)),
+            lz,
+        );
+    }
+    vec![
+        Item::Blank,
+        comment(&format!(
+            "---- Column {c}: acc = x + bias, float32(acc) ----"
+        )),
+        wire_init(
+            &n("acc"),
+            bits(32),
+            x.add(cond(
+                id("i_bias"),
+                id(&format!("tbl{}", c + s.g.cols)),
+                sized(32, 0),
+            )),
+        ),
+        wire_init(&n("neg"), None, bits_of(id(&n("acc")), 31, 1)),
+        wire_init(
+            &n("mag"),
+            bits(32),
+            cond(
+                id(&n("neg")),
+                bit_not(id(&n("acc"))).add(sized(32, 1)),
+                id(&n("acc")),
+            ),
+        ),
+        wire_init(&n("lz"), bits(6), lz),
+        wire_init(&n("nm"), bits(32), id(&n("mag")).shl(id(&n("lz")))),
+        wire_init(
+            &n("up"),
+            None,
+            bits_of(id(&n("nm")), 7, 1).and(red_or(bits_of(id(&n("nm")), 0, 7)).or(bits_of(
+                id(&n("nm")),
+                8,
+                1,
+            ))),
+        ),
+        wire_init(
+            &n("m25"),
+            bits(25),
+            zext(bits_of(id(&n("nm")), 8, 24), 24, 25).add(zext(id(&n("up")), 1, 25)),
+        ),
+        reg(&a("s"), None),
+        reg(&a("m"), bits(24)),
+        reg(&a("e"), bits(6)),
+        reg(&a("z"), None),
+        always(vec![if_(
+            ph_is(s.ar_lat + 1),
+            vec![
+                nb(id(&a("s")), id(&n("neg"))),
+                nb(
+                    id(&a("m")),
+                    cond(
+                        bits_of(id(&n("m25")), 24, 1),
+                        sized(24, 0x80_0000),
+                        bits_of(id(&n("m25")), 0, 24),
+                    ),
+                ),
+                nb(
+                    id(&a("e")),
+                    sized(6, 31)
+                        .sub(id(&n("lz")))
+                        .add(zext(bits_of(id(&n("m25")), 24, 1), 1, 6)),
+                ),
+                nb(id(&a("z")), id(&n("mag")).eq(sized(32, 0))),
+            ],
+        )]),
+    ]
+}
+
+/// Column c's stage 2 (registered at phase AR_LAT + 2): the product with the scale rounded to
+/// 24 bits, rounded half to even to an integer `r` (saturated), clamped, plus the zero point:
+/// the 8-bit result `o{c}`.
+fn requantise(s: &Sizes, c: u32) -> Vec<Item> {
+    let n = |s: &str| format!("q{c}_{s}");
+    let a = |s: &str| id(&format!("a{c}_{s}"));
+    let scale = if c == 0 {
+        id("tbl0")
+    } else {
+        cond(id("i_per_col"), id(&format!("tbl{c}")), id("tbl0"))
+    };
+    let flip = |e: Expr| e.bit_xor(sized(11, 0x400));
+    vec![
+        Item::Blank,
+        comment(&format!("---- Column {c}: f32(float32(acc) * S), round, clamp, + zp ----")),
+        wire_init(&n("sc"), bits(32), scale),
+        wire_init(&n("se"), bits(8), bits_of(id(&n("sc")), 23, 8)),
+        wire_init(
+            &n("sfz"),
+            None,
+            bits_of(id(&n("sc")), 0, 23).eq(sized(23, 0)),
+        ),
+        wire_init(&n("snan"), None, id(&n("se")).eq(sized(8, 255)).and(not(id(&n("sfz"))))),
+        wire_init(&n("sinf"), None, id(&n("se")).eq(sized(8, 255)).and(id(&n("sfz")))),
+        wire_init(
+            &n("nan"),
+            None,
+            id(&n("snan")).or(id(&n("sinf")).and(a("z"))),
+        ),
+        wire_init(
+            &n("zero"),
+            None,
+            a("z").or(id(&n("se")).eq(sized(8, 0))),
+        ),
+        wire_init(
+            &n("sign"),
+            None,
+            a("s").bit_xor(bits_of(id(&n("sc")), 31, 1)),
+        ),
+        wire_init(
+            &n("p"),
+            bits(48),
+            zext(a("m"), 24, 48).mul(zext(
+                concat(vec![sized(1, 1), bits_of(id(&n("sc")), 0, 23)]),
+                24,
+                48,
+            )),
+        ),
+        wire_init(&n("top"), None, bits_of(id(&n("p")), 47, 1)),
+        wire_init(
+            &n("keep"),
+            bits(24),
+            cond(
+                id(&n("top")),
+                bits_of(id(&n("p")), 24, 24),
+                bits_of(id(&n("p")), 23, 24),
+            ),
+        ),
+        wire_init(
+            &n("g"),
+            None,
+            cond(
+                id(&n("top")),
+                bits_of(id(&n("p")), 23, 1),
+                bits_of(id(&n("p")), 22, 1),
+            ),
+        ),
+        wire_init(
+            &n("st"),
+            None,
+            cond(
+                id(&n("top")),
+                red_or(bits_of(id(&n("p")), 0, 23)),
+                red_or(bits_of(id(&n("p")), 0, 22)),
+            ),
+        ),
+        wire_init(
+            &n("m25"),
+            bits(25),
+            zext(id(&n("keep")), 24, 25).add(zext(
+                id(&n("g")).and(id(&n("st")).or(bits_of(id(&n("keep")), 0, 1))),
+                1,
+                25,
+            )),
+        ),
+        wire_init(&n("ovf"), None, bits_of(id(&n("m25")), 24, 1)),
+        wire_init(
+            &n("m24"),
+            bits(24),
+            cond(
+                id(&n("ovf")),
+                sized(24, 0x80_0000),
+                bits_of(id(&n("m25")), 0, 24),
+            ),
+        ),
+        comment("The value is m24 * 2^(xb - 150)."),
+        wire_init(
+            &n("xb"),
+            bits(10),
+            zext(a("e"), 6, 10)
+                .add(zext(id(&n("se")), 8, 10))
+                .add(zext(id(&n("top")), 1, 10))
+                .add(zext(id(&n("ovf")), 1, 10)),
+        ),
+        wire_init(&n("big"), None, id(&n("xb")).ge(sized(10, 136))),
+        wire_init(&n("tiny"), None, id(&n("xb")).lt(sized(10, 126))),
+        comment("xb - 126 in 0..9 when used: its low 4 bits."),
+        wire_init(
+            &n("k"),
+            bits(4),
+            bits_of(id(&n("xb")), 0, 4).sub(sized(4, 126 % 16)),
+        ),
+        wire_init(
+            &n("fx"),
+            bits(33),
+            zext(id(&n("m24")), 24, 33).shl(id(&n("k"))),
+        ),
+        wire_init(
+            &n("up"),
+            None,
+            bits_of(id(&n("fx")), 23, 1).and(
+                red_or(bits_of(id(&n("fx")), 0, 23)).or(bits_of(id(&n("fx")), 24, 1)),
+            ),
+        ),
+        wire_init(
+            &n("mag"),
+            bits(11),
+            cond(
+                id(&n("zero")),
+                sized(11, 0),
+                cond(
+                    id(&n("big")).or(id(&n("sinf"))),
+                    sized(11, 512),
+                    cond(
+                        id(&n("tiny")),
+                        sized(11, 0),
+                        zext(bits_of(id(&n("fx")), 24, 9), 9, 11)
+                            .add(zext(id(&n("up")), 1, 11)),
+                    ),
+                ),
+            ),
+        ),
+        wire_init(
+            &n("r"),
+            bits(11),
+            cond(
+                id(&n("nan")),
+                sized(11, 0x800 - 512),
+                cond(
+                    id(&n("sign")),
+                    bit_not(id(&n("mag"))).add(sized(11, 1)),
+                    id(&n("mag")),
+                ),
+            ),
+        ),
+        wire_init(
+            &n("r1"),
+            bits(11),
+            cond(
+                flip(id(&n("r"))).gt(flip(id("i_lo"))),
+                id(&n("r")),
+                id("i_lo"),
+            ),
+        ),
+        Item::LintOff {
+            warning: "UNUSED",
+            reason: "The clamped value plus the zero point is in the output's 8-bit range: only the low 8 bits are added.".into(),
+            items: vec![wire_init(
+                &n("r2"),
+                bits(11),
+                cond(
+                    flip(id(&n("r1"))).lt(flip(id("i_hi"))),
+                    id(&n("r1")),
+                    id("i_hi"),
+                ),
+            )],
+        },
+        reg(&format!("o{c}"), bits(8)),
+        always(vec![if_(
+            ph_is(s.ar_lat + 2),
+            vec![nb(
+                id(&format!("o{c}")),
+                bits_of(id(&n("r2")), 0, 8).add(id("i_zp")),
+            )],
+        )]),
+    ]
+}
+
+/// Column c of a float engine: stage 1 (registered at phase AR_LAT + 1) the fp32 product
+/// `x * S` in `pa{c}`; stage 2 (at AR_LAT + 2) plus the bias (`systolic_fp32_add`), relu, the
+/// cast to the SBUF's format: `o{c}`.
+fn float_column(s: &Sizes, c: u32, f: FpFormat) -> Vec<Item> {
+    let x = bits_of(id("xr"), 32 * c, 32);
+    let scale = if c == 0 {
+        id("tbl0")
+    } else {
+        cond(id("i_per_col"), id(&format!("tbl{c}")), id("tbl0"))
+    };
+    let m = format!("m{c}_");
+    let pa = format!("pa{c}");
+    let sum = format!("sum{c}");
+    let fv = format!("fv{c}");
+    let rl = format!("rl{c}");
+    let cp = format!("k{c}_");
+    let mut items = vec![
+        Item::Blank,
+        comment(&format!(
+            "---- Column {c}: f32(f32(x * S) + bias), relu, cast to {} ----",
+            f.name()
+        )),
+    ];
+    items.extend(act_fp::fp32_mul(&m, x, scale));
+    items.extend([
+        reg(&pa, bits(32)),
+        always(vec![if_(
+            ph_is(s.ar_lat + 1),
+            vec![nb(id(&pa), id(&format!("{m}y")))],
+        )]),
+        wire(&sum, bits(32)),
+        Item::Instance(Instance {
+            module: "systolic_fp32_add".into(),
+            name: format!("u_bias{c}"),
+            params: vec![("PIPE".into(), int(0))],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("a".into(), id(&pa)),
+                ("b".into(), id(&format!("tbl{}", c + s.g.cols))),
+                ("y".into(), id(&sum)),
+            ],
+        }),
+        wire_init(&fv, bits(32), cond(id("i_bias"), id(&sum), id(&pa))),
+        comment("relu: f < 0 ? +0 : f (a NaN and -0 pass)."),
+        wire_init(
+            &rl,
+            bits(32),
+            cond(
+                id("i_relu")
+                    .and(bits_of(id(&fv), 31, 1))
+                    .and(bits_of(id(&fv), 0, 31).ne(sized(31, 0)))
+                    .and(not(bits_of(id(&fv), 23, 8)
+                        .eq(sized(8, 255))
+                        .and(bits_of(id(&fv), 0, 23).ne(sized(23, 0))))),
+                sized(32, 0),
+                id(&fv),
+            ),
+        ),
+    ]);
+    items.extend(act_fp::cast(&cp, id(&rl), f));
+    items.extend([
+        reg(&format!("o{c}"), bits(s.g.data_w)),
+        always(vec![if_(
+            ph_is(s.ar_lat + 2),
+            vec![nb(id(&format!("o{c}")), id(&format!("{cp}out")))],
+        )]),
+    ]);
+    items
+}
+
+/// Port 2 of the SBUF: partitions below `m` (column c -> partition c), the entry of `nn`.
+fn sbuf_write(s: &Sizes) -> Vec<Item> {
+    let g = &s.g;
+    let dw = g.data_w;
+    let raw_b = s.per_raw.trailing_zeros();
+    let mut data = vec![];
+    let mut raws = vec![];
+    for p in (0..g.parts).rev() {
+        if p >= g.cols {
+            data.push(sized(dw, 0));
+            continue;
+        }
+        let x = bits_of(id("xr"), 32 * p, 32);
+        let raw = format!("raw{p}");
+        raws.push(wire_init(&raw, bits(32), x.shr(times_8eb(id("wi"), g.eb))));
+        data.push(cond(
+            id("i_raw"),
+            bits_of(id(&raw), 0, dw),
+            id(&format!("o{p}")),
+        ));
+    }
+    let wen: Vec<Expr> = (0..g.parts)
+        .rev()
+        .map(|p| {
+            if p >= g.cols {
+                bit(false)
+            } else {
+                id("wr_now").and(zext(sized(9, u64::from(p)), 9, 9).lt(id("i_m")))
+            }
+        })
+        .collect();
+    let fit = |e: &str, w: u32| {
+        if g.sa_w <= w {
+            bits_of(id(e), 0, g.sa_w)
+        } else {
+            zext(id(e), w, g.sa_w)
+        }
+    };
+    let nn_w = fit("nn", 13);
+    let mut items = vec![
+        Item::Blank,
+        comment("---- SBUF port 2 writes ----"),
+        assign(id("a_wen"), concat(wen)),
+        comment("The checks at dispatch keep the entry inside the SBUF (no carry out)."),
+        assign(
+            id("a_wentry"),
+            id("i_entry")
+                .add(cond(
+                    id("i_raw"),
+                    nn_w.clone().shl(int(i64::from(raw_b))),
+                    nn_w,
+                ))
+                .add(fit("wi", 2)),
+        ),
+    ];
+    items.push(Item::LintOff {
+        warning: "UNUSED",
+        reason: "raw32 writes the low DATA_W bits of the shifted accumulator.".into(),
+        items: raws,
+    });
+    items.push(assign(id("a_wdata"), concat(data)));
+    items
+}
+
+/// `wi * 8 * EB` as a shift amount.
+fn times_8eb(wi: Expr, eb: u32) -> Expr {
+    concat(vec![wi, sized(3 + eb.trailing_zeros(), 0)])
+}
+
+fn ports(s: &Sizes) -> Vec<Port> {
+    let g = &s.g;
+    vec![
+        input("clk", None, ""),
+        input("rst", None, "synchronous, active high"),
+        input(
+            "go",
+            None,
+            "start the ACTIVATE in words (only while busy is low)",
+        ),
+        input(
+            "words",
+            bits(128),
+            "the ACTIVATE's two words (the opcode and unused bits are not read)",
+        )
+        .waive("UNUSED"),
+        output("ready", None, "go is taken"),
+        output("busy", None, ""),
+        output("done", None, "the last SBUF write of an ACTIVATE"),
+        input("tbl_wen", None, "ACT table write (the DMA)"),
+        input("tbl_waddr", bits(s.tw_w), ""),
+        input("tbl_wdata", bits(32), ""),
+        output("ps_en", None, "PSUM read (only with ps_ok)"),
+        output("ps_bank", bits(g.bank_w), ""),
+        output("ps_addr", bits(g.paddr_w), ""),
+        input("ps_ok", None, "the core's PSUM read port takes a read now"),
+        input("ps_data", bits(g.cols * 32), "AR_LAT cycles after ps_en"),
+        output(
+            "a_wen",
+            bits(g.parts),
+            "SBUF port 2: partition p writes entry a_wentry",
+        ),
+        output("a_wentry", bits(g.sa_w), ""),
+        output("a_wdata", bits(g.parts * g.data_w), ""),
+    ]
+}
