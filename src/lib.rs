@@ -39,6 +39,7 @@ pub mod frame;
 pub mod generate;
 pub mod golden;
 pub mod isa;
+pub mod model;
 pub mod npy;
 pub mod pll;
 pub mod program;

@@ -1,0 +1,286 @@
+//! `systolic infer`: the 12 quantised test models (models/) on the golden model of the engine,
+//! compared bit for bit with the logits ONNX Runtime 1.32.0 computed for them
+//! (`models/ortref/infer/*.logits.npy`, written by `models/ortref/infer_refs.py`; nothing in
+//! them comes from this crate). DequantizeLinear is injective for the models' scales, so equal
+//! float32 logits mean equal int8 / uint8 logits.
+//!
+//! CI compares the first `SUBSET` images of each model; `all_images_match_onnx_runtime`
+//! (ignored, run by `scripts/test.sh --full`) all 360 and checks top-1 accuracy.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output as ProcOutput};
+
+use systolic::engine::golden::GoldenEngine;
+use systolic::model::{self, Output};
+use systolic::npy::{self, Array2, Dtype};
+
+const MODELS: [&str; 12] = [
+    "mlp.qop",
+    "mlp.qop-pc",
+    "mlp.qop-u8",
+    "mlp.qdq",
+    "mlp.qdq-pc",
+    "mlp.qdq-u8",
+    "cnn.qop",
+    "cnn.qop-pc",
+    "cnn.qop-u8",
+    "cnn.qdq",
+    "cnn.qdq-pc",
+    "cnn.qdq-u8",
+];
+
+/// Images compared per model in the default run.
+const SUBSET: usize = 90;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn f32_rows(path: &Path) -> Array2 {
+    let a = npy::read(path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.dtype, Dtype::F32, "{}", path.display());
+    a
+}
+
+fn images() -> Array2 {
+    f32_rows(&root().join("models/digits_test_x.npy"))
+}
+
+/// The labels (a 1-D int64 .npy: its data are the file's last 8 x 360 bytes).
+fn labels() -> Vec<i64> {
+    let bytes = std::fs::read(root().join("models/digits_test_y.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&bytes[..128]).contains("'<i8'"));
+    let data = &bytes[bytes.len() - 360 * 8..];
+    data.chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// Our logits' bit patterns for the first `n` images of `name`.
+fn ours(name: &str, n: usize) -> Vec<u32> {
+    let net = model::load(&root().join(format!("models/{name}.onnx")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let x = images();
+    assert_eq!(x.cols, net.in_len());
+    let xs: Vec<f32> = x.data[..n * x.cols]
+        .iter()
+        .map(|&b| f32::from_bits(b as u32))
+        .collect();
+    let cfg = common::preset("int8-8x8");
+    let mut engine = GoldenEngine::new(&cfg);
+    let (y, stats) = model::run(&net, &mut engine, &xs, n).unwrap();
+    assert!(stats.gemms >= 3 && stats.macs > 0, "{name}: {stats:?}");
+    match y {
+        Output::F32(v) => v.iter().map(|f| f.to_bits()).collect(),
+        Output::Q(..) => panic!("{name}: the models end in DequantizeLinear"),
+    }
+}
+
+/// Compare the first `n` images of every model; returns the mismatch report (empty if none).
+fn compare(n: usize) -> (String, Vec<(String, Vec<u32>)>) {
+    let mut report = String::new();
+    let mut all = Vec::new();
+    for name in MODELS {
+        let reference = f32_rows(&root().join(format!("models/ortref/infer/{name}.logits.npy")));
+        assert_eq!((reference.rows, reference.cols), (360, 10));
+        let want: Vec<u32> = reference.data[..n * 10].iter().map(|&b| b as u32).collect();
+        let got = ours(name, n);
+        let bad: Vec<usize> = (0..want.len()).filter(|&i| want[i] != got[i]).collect();
+        if let Some(&i) = bad.first() {
+            report += &format!(
+                "{name}: {} of {} logits differ; first: image {} class {}: ours {} ({:#010x}), \
+                 ONNX Runtime {} ({:#010x})\n",
+                bad.len(),
+                want.len(),
+                i / 10,
+                i % 10,
+                f32::from_bits(got[i]),
+                got[i],
+                f32::from_bits(want[i]),
+                want[i]
+            );
+        }
+        all.push((name.to_string(), got));
+    }
+    (report, all)
+}
+
+#[test]
+fn every_quantised_model_matches_onnx_runtime_bit_for_bit() {
+    let (report, _) = compare(SUBSET);
+    assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
+}
+
+/// All 360 images, and top-1 accuracy (ours and ORT's from `ort.json`, which must agree).
+#[test]
+#[ignore = "all 360 images of 12 models: seconds in release mode (scripts/test.sh --full)"]
+fn all_images_match_onnx_runtime() {
+    let (report, all) = compare(360);
+    let y = labels();
+    let ort: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("models/ortref/infer/ort.json")).unwrap(),
+    )
+    .unwrap();
+    for (name, logits) in &all {
+        let correct = (0..360)
+            .filter(|&i| {
+                let row: Vec<f32> = logits[i * 10..][..10]
+                    .iter()
+                    .map(|&b| f32::from_bits(b))
+                    .collect();
+                // numpy's argmax: the first maximum.
+                let best = (0..10).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+                best as i64 == y[i]
+            })
+            .count();
+        let acc = correct as f64 / 360.0;
+        let theirs = ort["top1"][name].as_f64().unwrap();
+        eprintln!(
+            "{name}: top-1 {:.2}% (ONNX Runtime {:.2}%)",
+            100.0 * acc,
+            100.0 * theirs
+        );
+        let theirs_correct = (theirs * 360.0).round() as usize;
+        assert!(
+            report.contains(name.as_str()) || correct == theirs_correct,
+            "{name}: {correct} correct, ONNX Runtime {theirs_correct}"
+        );
+    }
+    assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
+}
+
+fn systolic(args: &[&str]) -> ProcOutput {
+    Command::new(env!("CARGO_BIN_EXE_systolic"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run systolic")
+}
+
+fn subset_file(dir: &Path, n: usize) -> PathBuf {
+    let x = images();
+    let sub = Array2 {
+        dtype: Dtype::F32,
+        rows: n,
+        cols: x.cols,
+        data: x.data[..n * x.cols].to_vec(),
+    };
+    let p = dir.join("x.npy");
+    npy::write(&p, &sub).unwrap();
+    p
+}
+
+#[test]
+fn the_command_writes_the_logits_and_reports_json() {
+    let dir = common::scratch_dir("infer-cli");
+    let x = subset_file(&dir, 8);
+    let out = dir.join("y.npy");
+    let o = systolic(&[
+        "infer",
+        "--model",
+        "models/cnn.qop-u8.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"], 8);
+    assert_eq!(v["out_dtype"], "float32");
+    assert_eq!(v["gemms"], 3);
+    assert_eq!(v["layers"][1]["place"], "engine");
+    let y = f32_rows(&out);
+    let want = f32_rows(&root().join("models/ortref/infer/cnn.qop-u8.logits.npy"));
+    assert_eq!((y.rows, y.cols), (8, 10));
+    assert_eq!(y.data, want.data[..80]);
+}
+
+#[test]
+fn plan_shows_the_tiles() {
+    let dir = common::scratch_dir("infer-plan");
+    let x = subset_file(&dir, 4);
+    let o = systolic(&[
+        "infer",
+        "--model",
+        "models/cnn.qdq.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--plan",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // conv2: 16 channels, K = 8 x 3 x 3, N = 4 images x 64 positions.
+    assert!(text.contains("GEMM M=16 K=72 N=256"), "{text}");
+    assert!(text.contains("host   MaxPool"), "{text}");
+}
+
+#[test]
+fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
+    let dir = common::scratch_dir("infer-bad");
+    let x = subset_file(&dir, 2);
+    let out = dir.join("y.npy");
+    let cases: &[(&str, &str, &[&str])] = &[
+        // The float model: its Relu is not a supported operator.
+        (
+            "models/mlp.float.onnx",
+            x.to_str().unwrap(),
+            &["Relu", "is not supported; supported are", "QLinearMatMul"],
+        ),
+        // An image of 64 values for a model taking 64: fine; the MLP with the labels: not float.
+        (
+            "models/mlp.qop.onnx",
+            "models/digits_test_y.npy",
+            &["--input", "digits_test_y.npy"],
+        ),
+        (
+            "models/no-such-model.onnx",
+            x.to_str().unwrap(),
+            &["cannot read the model models/no-such-model.onnx"],
+        ),
+        (
+            "models/digits_test_x.npy",
+            x.to_str().unwrap(),
+            &["not an ONNX model"],
+        ),
+    ];
+    for (model, input, wants) in cases {
+        let o = systolic(&[
+            "infer",
+            "--model",
+            model,
+            "--input",
+            input,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{model}: {err}");
+        for w in *wants {
+            assert!(err.contains(w), "{model}: {w:?} not in {err}");
+        }
+        assert!(!out.exists(), "{model}: nothing may be written");
+    }
+    // An int16 engine is fine (int8 values fit); a 16-bit accumulator is not.
+    let o = systolic(&[
+        "infer",
+        "--model",
+        "models/mlp.qop.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--rows",
+        "4",
+        "--cols",
+        "4",
+        "--acc-bits",
+        "16",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("accumulators of at least 32 bits"), "{err}");
+}
