@@ -305,3 +305,209 @@ fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("accumulators of at least 32 bits"), "{err}");
 }
+
+// ---- Paths the 24 models do not reach: uint8 weights with nonzero (per-channel) zero points
+// (the per-column correction), strides and asymmetric pads, an 8-bit graph output. The expected
+// values are the direct sums `sum (x - x_zp)(w - w_zp)` in i64, requantised by
+// golden::requant::requantize (the write-back checked against ORT in tests/requant.rs).
+
+mod synthetic {
+    use std::collections::HashMap;
+
+    use systolic::engine::golden::GoldenEngine;
+    use systolic::golden::requant::{requantize, scale_qlinear};
+    use systolic::model::onnx::{Attr, Const, Elem, Graph, Input, Node};
+    use systolic::model::{self, Output};
+
+    fn konst(name: &str, elem: Elem, dims: &[usize], f: Vec<f32>, i: Vec<i64>) -> (String, Const) {
+        let c = Const {
+            name: name.into(),
+            elem,
+            dims: dims.to_vec(),
+            f,
+            i,
+        };
+        (name.into(), c)
+    }
+
+    fn node(op: &str, inputs: &[&str], attrs: &[(&str, Attr)]) -> Node {
+        Node {
+            label: format!("#0 {op}"),
+            op: op.into(),
+            domain: "ai.onnx".into(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: vec![format!("{op}_out")],
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// A small deterministic generator (xorshift).
+    fn values(seed: u64, n: usize, lo: i64, hi: i64) -> Vec<i64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                lo + (s % (hi - lo + 1) as u64) as i64
+            })
+            .collect()
+    }
+
+    const X_SCALE: f32 = 0.0625; // a power of two: the test inputs quantise exactly
+    const X_ZP: i64 = 37;
+
+    /// Inputs whose QuantizeLinear is exactly `q` (uint8, zero point X_ZP).
+    fn inputs(q: &[i64]) -> Vec<f32> {
+        q.iter().map(|&v| (v - X_ZP) as f32 * X_SCALE).collect()
+    }
+
+    fn graph(dims: &[usize], nodes: Vec<Node>, consts: Vec<(String, Const)>) -> Graph {
+        Graph {
+            inputs: vec![Input {
+                name: "x".into(),
+                elem: Some(Elem::F32),
+                dims: [
+                    &[None][..],
+                    &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>(),
+                ]
+                .concat(),
+            }],
+            outputs: vec![nodes.last().unwrap().outputs[0].clone()],
+            consts: consts.into_iter().collect::<HashMap<_, _>>(),
+            nodes,
+        }
+    }
+
+    fn common_consts() -> Vec<(String, Const)> {
+        vec![
+            konst("xs", Elem::F32, &[], vec![X_SCALE], vec![]),
+            konst("xz", Elem::U8, &[], vec![], vec![X_ZP]),
+            konst("ys", Elem::F32, &[], vec![0.37], vec![]),
+            konst("yz", Elem::U8, &[], vec![], vec![101]),
+        ]
+    }
+
+    #[test]
+    fn uint8_weights_with_per_channel_zero_points() {
+        let (k, m, batch) = (6, 5, 7);
+        let w = values(1, k * m, 0, 255); // [K, M]
+        let wz = values(2, m, 100, 160);
+        let ws: Vec<f32> = (0..m).map(|j| 0.011 + 0.003 * j as f32).collect();
+        let mut consts = common_consts();
+        consts.push(konst("w", Elem::U8, &[k, m], vec![], w.clone()));
+        consts.push(konst("ws", Elem::F32, &[m], ws.clone(), vec![]));
+        consts.push(konst("wz", Elem::U8, &[m], vec![], wz.clone()));
+        let q = node("QuantizeLinear", &["x", "xs", "xz"], &[]);
+        let mm = node(
+            "QLinearMatMul",
+            &[
+                "QuantizeLinear_out",
+                "xs",
+                "xz",
+                "w",
+                "ws",
+                "wz",
+                "ys",
+                "yz",
+            ],
+            &[],
+        );
+        let net = model::import::import(&graph(&[k], vec![q, mm], consts)).unwrap();
+        let xq = values(3, batch * k, 0, 255);
+        let cfg = super::common::preset("int8-4x4");
+        let (y, _) = model::run(&net, &mut GoldenEngine::new(&cfg), &inputs(&xq), batch).unwrap();
+        let Output::Q(y, _) = y else {
+            panic!("an 8-bit output")
+        };
+        for b in 0..batch {
+            for j in 0..m {
+                let acc: i64 = (0..k)
+                    .map(|i| (xq[b * k + i] - X_ZP) * (w[i * m + j] - wz[j]))
+                    .sum();
+                let mult = scale_qlinear(X_SCALE, ws[j], 0.37);
+                let want = requantize(acc as i32, mult, 101, 0, 255);
+                assert_eq!(y[b * m + j], want, "image {b} channel {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn convolution_with_strides_asymmetric_pads_and_a_weight_zero_point() {
+        let (c, h, wd, m, kh, kw, batch) = (2, 7, 6, 3, 3, 2, 2);
+        let (stride, pads) = ([2usize, 1usize], [1usize, 0usize, 0usize, 1usize]);
+        let w = values(4, m * c * kh * kw, 0, 255); // uint8 [M, C, kh, kw]
+        let wz = 131;
+        let mut consts = common_consts();
+        consts.push(konst("w", Elem::U8, &[m, c, kh, kw], vec![], w.clone()));
+        consts.push(konst("ws", Elem::F32, &[], vec![0.02], vec![]));
+        consts.push(konst("wz", Elem::U8, &[], vec![], vec![wz]));
+        consts.push(konst("b", Elem::I32, &[m], vec![], vec![-700, 0, 123_456]));
+        let q = node("QuantizeLinear", &["x", "xs", "xz"], &[]);
+        let conv = node(
+            "QLinearConv",
+            &[
+                "QuantizeLinear_out",
+                "xs",
+                "xz",
+                "w",
+                "ws",
+                "wz",
+                "ys",
+                "yz",
+                "b",
+            ],
+            &[
+                (
+                    "strides",
+                    Attr::Ints(stride.iter().map(|&v| v as i64).collect()),
+                ),
+                ("pads", Attr::Ints(pads.iter().map(|&v| v as i64).collect())),
+            ],
+        );
+        let net = model::import::import(&graph(&[c, h, wd], vec![q, conv], consts)).unwrap();
+        let xq = values(5, batch * c * h * wd, 0, 255);
+        let cfg = super::common::preset("int8-4x4");
+        let (y, _) = model::run(&net, &mut GoldenEngine::new(&cfg), &inputs(&xq), batch).unwrap();
+        let Output::Q(y, _) = y else {
+            panic!("an 8-bit output")
+        };
+        let oh = (h + pads[0] + pads[2] - kh) / stride[0] + 1;
+        let ow = (wd + pads[1] + pads[3] - kw) / stride[1] + 1;
+        assert_eq!(y.len(), batch * m * oh * ow);
+        let bias = [-700i64, 0, 123_456];
+        let mult = scale_qlinear(X_SCALE, 0.02, 0.37);
+        for b in 0..batch {
+            for o in 0..m {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = bias[o];
+                        for ch in 0..c {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let (y0, x0) = (oy * stride[0] + i, ox * stride[1] + j);
+                                    let v = if y0 < pads[0]
+                                        || x0 < pads[1]
+                                        || y0 - pads[0] >= h
+                                        || x0 - pads[1] >= wd
+                                    {
+                                        X_ZP // padding is the input zero point: a real zero
+                                    } else {
+                                        xq[((b * c + ch) * h + y0 - pads[0]) * wd + x0 - pads[1]]
+                                    };
+                                    acc += (v - X_ZP) * (w[((o * c + ch) * kh + i) * kw + j] - wz);
+                                }
+                            }
+                        }
+                        let want = requantize(acc as i32, mult, 101, 0, 255);
+                        let got = y[((b * m + o) * oh + oy) * ow + ox];
+                        assert_eq!(got, want, "image {b} channel {o} at ({oy}, {ox})");
+                    }
+                }
+            }
+        }
+    }
+}
