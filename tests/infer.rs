@@ -511,3 +511,78 @@ mod synthetic {
         }
     }
 }
+
+/// QLinearAdd and QuantizeLinear as `systolic infer` computes them on the host, against ONNX
+/// Runtime on inputs that tell one-ulp variants apart (`models/ortref/host_op_vectors.py`, run
+/// at test time through the models' venv; with `CI` set a missing Python or onnxruntime fails).
+#[test]
+fn host_operators_match_onnx_runtime_vectors() {
+    use systolic::model::ops::{quantize, QAdd, QParams, QType};
+    const TEST: &str = "host_operators_match_onnx_runtime_vectors";
+    let Some(python) = common::models_python(TEST) else {
+        return;
+    };
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ortref/host_op_vectors.json");
+    let run = Command::new(&python)
+        .arg(root().join("models/ortref/host_op_vectors.py"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run host_op_vectors.py");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let ints = |x: &serde_json::Value| -> Vec<i32> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_i64().unwrap() as i32)
+            .collect()
+    };
+    let ty = |x: &serde_json::Value| match x.as_str().unwrap() {
+        "int8" => QType::Int8,
+        _ => QType::Uint8,
+    };
+    let q = |x: &serde_json::Value, s: &str, z: &str| QParams {
+        scale: x[s].as_f64().unwrap() as f32,
+        zp: x[z].as_i64().unwrap() as i32,
+        ty: ty(&x["type"]),
+    };
+    let (mut checked, mut bad) = (0, Vec::new());
+    for (i, case) in v["qlinear_add"].as_array().unwrap().iter().enumerate() {
+        let p = QAdd {
+            a: q(case, "a_scale", "a_zp"),
+            b: q(case, "b_scale", "b_zp"),
+            c: q(case, "c_scale", "c_zp"),
+        };
+        let got = p.run(&ints(&case["a"]), &ints(&case["b"]));
+        let want = ints(&case["c"]);
+        assert_eq!(got.len(), want.len(), "QLinearAdd case {i}");
+        let n = (0..want.len()).filter(|&j| got[j] != want[j]).count();
+        if n > 0 {
+            bad.push(format!("QLinearAdd case {i}: {n} of {} differ", want.len()));
+        }
+        checked += want.len();
+    }
+    for (i, case) in v["quantize"].as_array().unwrap().iter().enumerate() {
+        let p = q(case, "scale", "zp");
+        let x = ints(&case["x_bits"]);
+        let want = ints(&case["y"]);
+        let n = (0..want.len())
+            .filter(|&j| quantize(f32::from_bits(x[j] as u32), p) != want[j])
+            .count();
+        if n > 0 {
+            bad.push(format!(
+                "QuantizeLinear case {i}: {n} of {} differ",
+                want.len()
+            ));
+        }
+        checked += want.len();
+    }
+    assert!(checked > 500_000, "{checked}");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
