@@ -21,7 +21,8 @@
 //!    back end, [`engine::host::HostEngine`] over any register bus, the tiled GEMM), and
 //!    [`uart`], the host side of the board link.
 //! 6. [`cosim`]: the designs in Verilator, driven from Rust and compared with the golden model
-//!    (the core's handshakes, the engine over AXI4-Lite, the board over its UART pins).
+//!    (the core's handshakes, the engine over AXI4-Lite, the board over its UART pins); and
+//!    [`model`]: quantised ONNX networks lowered onto the engine (`docs/infer.md`).
 //! 7. [`synth`]: the FPGA flows (Yosys, nextpnr, packers), and post-synthesis co-simulation.
 //! 8. [`sweep`]: design-space sweeps over the flows (points in a SQLite store, run by local
 //!    worker processes or Slurm job arrays).
@@ -39,6 +40,7 @@ pub mod frame;
 pub mod generate;
 pub mod golden;
 pub mod isa;
+pub mod model;
 pub mod npy;
 pub mod pll;
 pub mod program;

@@ -12,6 +12,7 @@ mod board;
 mod common;
 mod cosim;
 mod generate;
+mod infer;
 mod progress;
 mod run;
 mod sweep;
@@ -43,6 +44,8 @@ enum Command {
     Cosim(cosim::Args),
     /// Compute C = A x B from .npy files on the engine (RTL in Verilator, or the golden model).
     Run(run::Args),
+    /// Run a quantised ONNX network (QOperator or QDQ) on the engine, bit-exact with ONNX Runtime.
+    Infer(infer::Args),
     /// Synthesise, place and route for an FPGA board (Yosys, nextpnr); report area and Fmax.
     Synth(synth::Args),
     /// Run on a programmed board over its UART link (or on the simulated board).
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(args),
         Command::Cosim(args) => cosim::run(args),
         Command::Run(args) => run::run(args),
+        Command::Infer(args) => infer::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Board(args) => board::run(args),
         Command::Sweep(args) => sweep::run(args),
@@ -77,6 +81,12 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
         return (
             2,
             Some("see docs/sweep.md for the spec format, and sweeps/ for examples"),
+        );
+    }
+    if err.downcast_ref::<systolic::model::ImportError>().is_some() {
+        return (
+            2,
+            Some("see docs/infer.md for the supported operators and graph forms"),
         );
     }
     if let Some(e) = err.downcast_ref::<common::UsageError>() {

@@ -397,6 +397,54 @@ fn write_resident(
     Ok(())
 }
 
+/// How [`gemm`] tiles a product of `M x K` by `K x N` on a configuration (for planning
+/// tools; the same computation as the product's own plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Tiling {
+    /// Rows of a K tile (`<= rows`) and columns of an N tile (`<= psum_depth`).
+    pub k_tile: u32,
+    pub n_tile: u32,
+    /// Tiles along M (`cols` each), K and N.
+    pub m_tiles: usize,
+    pub k_tiles: usize,
+    pub n_tiles: usize,
+    /// LOAD_STATIONARY + MULTIPLY_MOVING pairs: `m_tiles * k_tiles * n_tiles`.
+    pub steps: usize,
+    /// All of A and B stay in the SBUF (each element written once).
+    pub resident: bool,
+}
+
+/// The tiling [`gemm`] uses for `M x K` by `K x N` (refusals as [`check`]'s).
+pub fn tiling(
+    cfg: &Config,
+    m: usize,
+    k: usize,
+    n: usize,
+    opts: &GemmOptions,
+) -> Result<Tiling, GemmError> {
+    let mut p = plan(cfg, k, n, opts)?;
+    let resident = opts
+        .resident
+        .unwrap_or(true)
+        .then(|| resident_layout(cfg, m, k, n, opts))
+        .flatten();
+    if let Some(r) = &resident {
+        p.n_tile = r.n_tile;
+    }
+    let m_tiles = m.div_ceil(cfg.cols as usize);
+    let k_tiles = k.div_ceil(p.k_tile as usize);
+    let n_tiles = n.div_ceil(p.n_tile as usize);
+    Ok(Tiling {
+        k_tile: p.k_tile,
+        n_tile: p.n_tile,
+        m_tiles,
+        k_tiles,
+        n_tiles,
+        steps: m_tiles * k_tiles * n_tiles,
+        resident: resident.is_some(),
+    })
+}
+
 /// Every check [`gemm`] makes before it touches an engine (shapes, values, the SBUF plan,
 /// options), so a caller can refuse bad operands before building an expensive back end.
 pub fn check(cfg: &Config, a: &Matrix, b: &Matrix, opts: &GemmOptions) -> Result<(), GemmError> {

@@ -1,0 +1,232 @@
+//! `systolic infer`: a quantised ONNX network (QOperator or QDQ) on the engine, bit-exact with
+//! ONNX Runtime 1.32.0 (`docs/infer.md`). The matrix products run on the golden model of the
+//! engine; QuantizeLinear, DequantizeLinear, QLinearAdd, MaxPool, Flatten/Reshape and im2col on
+//! the host.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use systolic::engine::golden::GoldenEngine;
+use systolic::files::OutputPath;
+use systolic::model::{self, LayerPlan, Net, Output, RunStats};
+use systolic::npy::{self, Array2, Dtype};
+
+use super::common::{ConfigArgs, UsageError};
+use super::run::{gemm_error, write_npy};
+
+/// Which implementation of the engine runs the products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The golden model of the engine.
+    Golden,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The quantised ONNX model (QOperator or QDQ; see docs/infer.md for the operators).
+    #[arg(long, value_name = "M.onnx")]
+    pub model: PathBuf,
+    /// The inputs: a 2-D float32 .npy, one image per row, each row the model input's values
+    /// for one image in C order (e.g. [N, 64] for an input of [batch, 1, 8, 8]).
+    #[arg(long, value_name = "X.npy")]
+    pub input: PathBuf,
+    /// Where to write the outputs, one row per image: float32 when the model ends in
+    /// DequantizeLinear, else int8 / uint8. Not needed with --plan.
+    #[arg(long, value_name = "Y.npy", required_unless_present = "plan")]
+    pub out: Option<PathBuf>,
+    /// Engine implementation (only the golden model for now).
+    #[arg(long, value_enum, default_value_t = Backend::Golden)]
+    pub backend: Backend,
+    /// Print the plan (per layer: where it runs, shapes, GEMM tiles, footprint) and stop.
+    #[arg(long)]
+    pub plan: bool,
+    /// Print the report (or the plan) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a run reports (also the `--json` output).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub model: PathBuf,
+    pub config: String,
+    pub backend: Backend,
+    pub images: usize,
+    pub out: Option<PathBuf>,
+    pub out_dtype: &'static str,
+    pub out_shape: [usize; 2],
+    #[serde(flatten)]
+    pub stats: RunStats,
+    pub layers: Vec<LayerPlan>,
+}
+
+fn usage(message: String, hint: &'static str) -> anyhow::Error {
+    UsageError {
+        message,
+        hint: Some(hint),
+    }
+    .into()
+}
+
+fn read_input(args: &Args, net: &Net) -> anyhow::Result<(Vec<f32>, usize)> {
+    const HINT: &str = "give --input as a 2-D float32 .npy with one image per row, e.g. \
+                        `np.save(\"x.npy\", x.reshape(len(x), -1).astype(np.float32))`";
+    let arr = npy::read(&args.input)
+        .map_err(|e| usage(format!("--input {}: {e}", args.input.display()), HINT))?;
+    if arr.dtype != Dtype::F32 {
+        return Err(usage(
+            format!(
+                "--input {} is {}; the model's input '{}' is float32",
+                args.input.display(),
+                arr.dtype,
+                net.input
+            ),
+            HINT,
+        ));
+    }
+    if arr.cols != net.in_len() || arr.rows == 0 {
+        return Err(usage(
+            format!(
+                "--input {} is {}x{}; the model's input '{}' takes {} values per image (shape \
+                 {:?} after the batch axis), at least one image",
+                args.input.display(),
+                arr.rows,
+                arr.cols,
+                net.input,
+                net.in_len(),
+                net.sample_in
+            ),
+            HINT,
+        ));
+    }
+    let x = arr.data.iter().map(|&b| f32::from_bits(b as u32)).collect();
+    Ok((x, arr.rows))
+}
+
+fn plan_text(plans: &[LayerPlan]) -> String {
+    let mut s = String::new();
+    for (i, p) in plans.iter().enumerate() {
+        s += &format!(
+            "{i:>2} {:<6} {:<44} {:?} -> {:?}\n     from {}\n",
+            p.place, p.op, p.in_shape, p.out_shape, p.node
+        );
+        if let (Some([m, k, n]), Some(t)) = (p.gemm, p.tiling) {
+            s += &format!(
+                "     GEMM M={m} K={k} N={n}: tiles {}x{}x{} (K tile {}, N tile {}), {} steps, {}, \
+                 {} MACs\n",
+                t.m_tiles,
+                t.k_tiles,
+                t.n_tiles,
+                t.k_tile,
+                t.n_tile,
+                t.steps,
+                if t.resident {
+                    "resident in SBUF"
+                } else {
+                    "double-buffered"
+                },
+                p.macs
+            );
+            s += &format!(
+                "     bytes: weights {}, table {}, input {}, im2col {}, output {}\n",
+                p.weight_bytes, p.table_bytes, p.in_bytes, p.im2col_bytes, p.out_bytes
+            );
+        } else {
+            s += &format!("     bytes: input {}, output {}\n", p.in_bytes, p.out_bytes);
+        }
+    }
+    s
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let cfg = args.config.resolve()?;
+    model::check_config(&cfg).map_err(|m| {
+        usage(
+            m,
+            "choose an int8 configuration (--preset or --format int8 --acc-bits 32)",
+        )
+    })?;
+    let out = args
+        .out
+        .as_ref()
+        .map(|p| OutputPath::check(p, "--out"))
+        .transpose()?;
+    let net = model::load(&args.model)?;
+    let (x, batch) = read_input(&args, &net)?;
+    let plans = model::plan(&net, &cfg, batch).map_err(|e| gemm_error(e, "golden model"))?;
+    let config = format!(
+        "{} ({}x{} {}, acc {} bits)",
+        cfg.name, cfg.rows, cfg.cols, cfg.format, cfg.acc_bits
+    );
+    if args.plan {
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&plans)?);
+        } else {
+            outln!(
+                "{} on {config}, {batch} images\n{}",
+                args.model.display(),
+                plan_text(&plans).trim_end()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = out.expect("--out is required without --plan");
+    let mut engine = GoldenEngine::new(&cfg);
+    let (y, stats) =
+        model::run(&net, &mut engine, &x, batch).map_err(|e| gemm_error(e, "golden model"))?;
+    let cols = net.out_len();
+    let arr = match y {
+        Output::F32(v) => Array2 {
+            dtype: Dtype::F32,
+            rows: batch,
+            cols,
+            data: v.iter().map(|f| i64::from(f.to_bits())).collect(),
+        },
+        Output::Q(v, ty) => Array2 {
+            dtype: match ty {
+                model::ops::QType::Int8 => Dtype::I8,
+                model::ops::QType::Uint8 => Dtype::U8,
+            },
+            rows: batch,
+            cols,
+            data: v.iter().map(|&i| i64::from(i)).collect(),
+        },
+    };
+    write_npy(&out, &arr)?;
+    let report = Report {
+        model: args.model.clone(),
+        config,
+        backend: args.backend,
+        images: batch,
+        out: args.out.clone(),
+        out_dtype: arr.dtype.name(),
+        out_shape: [batch, cols],
+        stats,
+        layers: plans,
+    };
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!(
+            "{} on {}, {} images -> {} ({} {}x{})\n  {} layers, {} products on the engine \
+             ({} MACs, {} instructions)",
+            report.model.display(),
+            report.config,
+            batch,
+            out.path().display(),
+            report.out_dtype,
+            batch,
+            cols,
+            report.layers.len(),
+            report.stats.gemms,
+            report.stats.macs,
+            report.stats.instructions
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

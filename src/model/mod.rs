@@ -1,0 +1,419 @@
+//! Quantised ONNX networks on the engine (`docs/infer.md`).
+//!
+//! [`load`] reads a model (the protobuf decoded by `tract-onnx`, [`onnx`]) and recognises its
+//! QOperator or QDQ graph as a list of [`Layer`]s ([`import`]); [`plan`] says per layer where it
+//! runs, its shapes, its GEMM tiles and its memory footprint; [`run`] executes it:
+//!
+//! - QLinearMatMul, QGemm and QLinearConv (and their QDQ forms) are matrix products on the
+//!   engine through the tiled GEMM ([`crate::engine::gemm`]), the weights as the stationary
+//!   operand (`M` = output channels, `K` = inputs, `N` = images, or image positions for a
+//!   convolution, whose input is unrolled by im2col on the host). Zero points are folded into
+//!   an int32 per-channel bias (uint8 tensors enter the int8 engine shifted by 128), and the
+//!   int32 results are requantised by [`crate::golden::requant::write_back_int`], the
+//!   arithmetic of the engine's ACTIVATE instruction.
+//! - QuantizeLinear, DequantizeLinear, QLinearAdd, the float Add of the int8 QDQ MLP, MaxPool,
+//!   Flatten and Reshape run on the host ([`ops`]), in ONNX Runtime's arithmetic.
+//!
+//! The module sits above the engine and the golden model and below the command line.
+
+pub mod import;
+pub mod onnx;
+pub mod ops;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::engine::gemm::{self, GemmError, GemmOptions, Matrix};
+use crate::engine::Engine;
+use crate::format::NumberFormat;
+use crate::golden::requant::write_back_int;
+use crate::isa::{ActDtype, ActFunc};
+
+use ops::{QAdd, QParams, QType, Window};
+
+/// Why a model cannot be imported (bad input: the command line exits with status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read the model {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("initializer '{name}': {reason}")]
+    Initializer { name: String, reason: String },
+    #[error(
+        "node {node}: operator {op} is not supported; supported are {}",
+        import::SUPPORTED
+    )]
+    Unsupported { node: String, op: String },
+    #[error("node {node}: {reason}")]
+    Node { node: String, reason: String },
+    #[error("{0}")]
+    Graph(String),
+}
+
+/// A matrix-product layer: `y[m] = requant(sum_k (x[k] - x_zp)(w[m][k] - w_zp[m]) + bias[m])`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dense {
+    /// The ONNX Runtime kernel it reproduces: QLinearMatMul, QGemm or QLinearConv.
+    pub kind: &'static str,
+    /// Output channels.
+    pub m: usize,
+    /// Inputs per output (`C * kh * kw` for a convolution).
+    pub k: usize,
+    /// The stationary operand, `m x k` row-major, int8 (uint8 weights shifted by -128).
+    #[serde(skip)]
+    pub a: Vec<i64>,
+    /// The int32 bias with the zero-point terms folded in (see [`import`]).
+    #[serde(skip)]
+    pub bias: Vec<i32>,
+    /// Weight zero points after the shift; nonzero ones need a per-column correction.
+    #[serde(skip)]
+    pub wz: Vec<i32>,
+    pub x: QParams,
+    pub y: QParams,
+    /// The fp32 requantisation multiplier per output channel (ORT's order of operations).
+    #[serde(skip)]
+    pub multiplier: Vec<f32>,
+    pub per_channel: bool,
+    /// A convolution's window (its input is unrolled by im2col).
+    pub conv: Option<Window>,
+}
+
+/// An 8-bit elementwise Add of a computed tensor and a constant.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddLayer {
+    /// Parameters in the node's input order.
+    pub params: QAdd,
+    #[serde(skip)]
+    pub b: Vec<i32>,
+    /// The constant is the node's first input.
+    pub const_first: bool,
+    /// ORT's float Add between DequantizeLinear and QuantizeLinear (int8 QDQ), instead of
+    /// com.microsoft QLinearAdd.
+    pub float: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Op {
+    Quantize(QParams),
+    Dense(Box<Dense>),
+    Add(AddLayer),
+    MaxPool(Window),
+    Reshape,
+    Dequantize(QParams),
+}
+
+/// One step of the network; tensors are numbered, 0 being the graph input.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    /// The ONNX node(s) it comes from.
+    pub node: String,
+    pub op: Op,
+    pub input: usize,
+    pub output: usize,
+    /// Shapes of one image (without the batch axis).
+    pub in_shape: Vec<usize>,
+    pub out_shape: Vec<usize>,
+}
+
+/// An imported network.
+#[derive(Debug, Clone)]
+pub struct Net {
+    pub input: String,
+    /// The input's shape for one image.
+    pub sample_in: Vec<usize>,
+    pub output: String,
+    pub output_id: usize,
+    pub layers: Vec<Layer>,
+}
+
+impl Net {
+    /// Values per image of the input.
+    pub fn in_len(&self) -> usize {
+        self.sample_in.iter().product()
+    }
+
+    fn out_layer(&self) -> &Layer {
+        self.layers
+            .iter()
+            .find(|l| l.output == self.output_id)
+            .expect("the output is a layer's")
+    }
+
+    /// Values per image of the output.
+    pub fn out_len(&self) -> usize {
+        self.out_layer().out_shape.iter().product()
+    }
+
+    /// The output's element type: float32 (after DequantizeLinear) or the 8-bit type.
+    pub fn out_type(&self) -> Option<QType> {
+        let l = self.out_layer();
+        match &l.op {
+            Op::Dequantize(_) => None,
+            _ => Some(self.q_type(l.output)),
+        }
+    }
+
+    fn q_type(&self, id: usize) -> QType {
+        let l = &self
+            .layers
+            .iter()
+            .find(|l| l.output == id)
+            .expect("a layer's output");
+        match &l.op {
+            Op::Quantize(q) => q.ty,
+            Op::Dense(d) => d.y.ty,
+            Op::Add(a) => a.params.c.ty,
+            Op::MaxPool(_) | Op::Reshape => self.q_type(l.input),
+            Op::Dequantize(q) => q.ty,
+        }
+    }
+}
+
+/// Read and import an ONNX model.
+pub fn load(path: &Path) -> Result<Net, ImportError> {
+    import::import(&onnx::read(path)?)
+}
+
+/// Whether `cfg` can run the layers: a signed integer format of at least 8 bits (int8 values)
+/// and accumulators of at least 32 bits (the int32 result is the sum modulo 2^32, as ORT's).
+pub fn check_config(cfg: &Config) -> Result<(), String> {
+    match cfg.format {
+        NumberFormat::Int { bits, signed: true } if bits >= 8 && cfg.acc_bits >= 32 => Ok(()),
+        _ => Err(format!(
+            "the engine's format is {} with {}-bit accumulators; quantised models need a signed \
+             integer format of at least 8 bits and accumulators of at least 32 bits (e.g. \
+             --format int8 --acc-bits 32)",
+            cfg.format, cfg.acc_bits
+        )),
+    }
+}
+
+/// One layer's plan for a batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerPlan {
+    pub node: String,
+    pub op: String,
+    /// `engine` or `host`.
+    pub place: &'static str,
+    /// With the batch axis.
+    pub in_shape: Vec<usize>,
+    pub out_shape: Vec<usize>,
+    /// The product on the engine: `[M, K, N]`.
+    pub gemm: Option<[usize; 3]>,
+    pub tiling: Option<gemm::Tiling>,
+    pub macs: u64,
+    /// Bytes: weights (int8), the ACTIVATE table (fp32 scale and int32 bias per channel), the
+    /// input, the im2col matrix, the output.
+    pub weight_bytes: usize,
+    pub table_bytes: usize,
+    pub in_bytes: usize,
+    pub im2col_bytes: usize,
+    pub out_bytes: usize,
+}
+
+fn op_name(op: &Op) -> String {
+    match op {
+        Op::Quantize(_) => "QuantizeLinear".into(),
+        Op::Dense(d) => d.kind.into(),
+        Op::Add(a) if a.float => "Add (float, DequantizeLinear/QuantizeLinear)".into(),
+        Op::Add(_) => "QLinearAdd".into(),
+        Op::MaxPool(_) => "MaxPool".into(),
+        Op::Reshape => "Flatten/Reshape".into(),
+        Op::Dequantize(_) => "DequantizeLinear".into(),
+    }
+}
+
+/// The plan of every layer for `batch` images on `cfg` (refuses what the GEMM cannot tile).
+pub fn plan(net: &Net, cfg: &Config, batch: usize) -> Result<Vec<LayerPlan>, GemmError> {
+    net.layers
+        .iter()
+        .map(|l| {
+            let with_batch = |s: &[usize]| [&[batch][..], s].concat();
+            let numel = |s: &[usize]| batch * s.iter().product::<usize>();
+            let elem = |float: bool| if float { 4 } else { 1 };
+            let in_float = l.input == 0;
+            let out_float = matches!(l.op, Op::Dequantize(_));
+            let mut p = LayerPlan {
+                node: l.node.clone(),
+                op: op_name(&l.op),
+                place: "host",
+                in_shape: with_batch(&l.in_shape),
+                out_shape: with_batch(&l.out_shape),
+                gemm: None,
+                tiling: None,
+                macs: 0,
+                weight_bytes: 0,
+                table_bytes: 0,
+                in_bytes: numel(&l.in_shape) * elem(in_float),
+                im2col_bytes: 0,
+                out_bytes: numel(&l.out_shape) * elem(out_float),
+            };
+            if let Op::Dense(d) = &l.op {
+                let n = if d.conv.is_some() {
+                    batch * l.out_shape[1..].iter().product::<usize>()
+                } else {
+                    batch
+                };
+                p.place = "engine";
+                p.gemm = Some([d.m, d.k, n]);
+                p.tiling = Some(gemm::tiling(cfg, d.m, d.k, n, &GemmOptions::default())?);
+                p.macs = (d.m * d.k * n) as u64;
+                p.weight_bytes = d.m * d.k;
+                p.table_bytes = 8 * d.m;
+                if d.conv.is_some() {
+                    p.im2col_bytes = d.k * n;
+                }
+            }
+            Ok(p)
+        })
+        .collect()
+}
+
+/// What a run did on the engine.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStats {
+    /// Matrix products run on the engine.
+    pub gemms: u64,
+    /// Useful MACs counted by the engine.
+    pub macs: u64,
+    pub instructions: u64,
+    /// Engine busy cycles (0 on the golden model, which has no clock).
+    pub busy_cycles: u64,
+}
+
+/// A network's output: float32 values (after DequantizeLinear) or 8-bit values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    F32(Vec<f32>),
+    Q(Vec<i32>, QType),
+}
+
+enum Tensor {
+    F32(Vec<f32>),
+    Q(Vec<i32>),
+}
+
+/// Run `net` on `batch` images (`x`: `batch * net.in_len()` float32 values, row-major), the
+/// products on `engine`.
+pub fn run(
+    net: &Net,
+    engine: &mut dyn Engine,
+    x: &[f32],
+    batch: usize,
+) -> Result<(Output, RunStats), GemmError> {
+    assert_eq!(x.len(), batch * net.in_len(), "input length");
+    let mut vals: Vec<Option<Tensor>> = Vec::new();
+    vals.push(Some(Tensor::F32(x.to_vec())));
+    let mut stats = RunStats::default();
+    for l in &net.layers {
+        let out = match (&l.op, vals[l.input].as_ref().expect("computed before")) {
+            (Op::Quantize(q), Tensor::F32(v)) => {
+                Tensor::Q(v.iter().map(|&f| ops::quantize(f, *q)).collect())
+            }
+            (Op::Dequantize(q), Tensor::Q(v)) => {
+                Tensor::F32(v.iter().map(|&i| ops::dequantize(i, *q)).collect())
+            }
+            (Op::Dense(d), Tensor::Q(v)) => {
+                Tensor::Q(run_dense(engine, d, v, batch, &l.in_shape, &mut stats)?)
+            }
+            (Op::Add(a), Tensor::Q(v)) => {
+                let (x, y) = if a.const_first {
+                    (&a.b[..], &v[..])
+                } else {
+                    (&v[..], &a.b[..])
+                };
+                Tensor::Q(if a.float {
+                    ops::float_add(x, y, &a.params)
+                } else {
+                    a.params.run(x, y)
+                })
+            }
+            (Op::MaxPool(w), Tensor::Q(v)) => {
+                let [c, h, wd] = l.in_shape[..] else {
+                    unreachable!("checked at import")
+                };
+                Tensor::Q(ops::max_pool(v, batch, [c, h, wd], w))
+            }
+            (Op::Reshape, Tensor::Q(v)) => Tensor::Q(v.clone()),
+            _ => unreachable!("the importer types every layer's input"),
+        };
+        if vals.len() <= l.output {
+            vals.resize_with(l.output + 1, || None);
+        }
+        vals[l.output] = Some(out);
+    }
+    let out = match vals[net.output_id].take().expect("the output is computed") {
+        Tensor::F32(v) => Output::F32(v),
+        Tensor::Q(v) => Output::Q(v, net.out_type().expect("an 8-bit output")),
+    };
+    Ok((out, stats))
+}
+
+/// One dense layer: the product on the engine, the write-back by ACTIVATE's arithmetic.
+fn run_dense(
+    engine: &mut dyn Engine,
+    d: &Dense,
+    x: &[i32],
+    batch: usize,
+    in_shape: &[usize],
+    stats: &mut RunStats,
+) -> Result<Vec<i32>, GemmError> {
+    let shift = d.x.ty.shift();
+    let (b, spatial) = match &d.conv {
+        None => (
+            Matrix::from_fn(d.k, batch, |k, n| i64::from(x[n * d.k + k] - shift)),
+            1,
+        ),
+        Some(win) => {
+            let [c, h, w] = in_shape[..] else {
+                unreachable!("checked at import")
+            };
+            let (oh, ow) = win.out_size(h, w).expect("checked at import");
+            let cols = ops::im2col(x, batch, [c, h, w], win, shift, d.x.zp - shift);
+            (Matrix::new(d.k, batch * oh * ow, cols), oh * ow)
+        }
+    };
+    let a = Matrix::new(d.m, d.k, d.a.clone());
+    let r = gemm::gemm(engine, &a, &b, &GemmOptions::default())?;
+    stats.gemms += 1;
+    stats.macs += r.counters.macs;
+    stats.instructions += r.instructions;
+    stats.busy_cycles += r.counters.busy_cycles;
+    let n = b.cols;
+    // sum_k x'[k][n], needed only for nonzero weight zero points.
+    let colsum: Option<Vec<i32>> = d.wz.iter().any(|&z| z != 0).then(|| {
+        (0..n)
+            .map(|j| (0..d.k).fold(0i32, |s, k| s.wrapping_add(b.get(k, j) as i32)))
+            .collect()
+    });
+    let (dtype, zp_bits) = match d.y.ty {
+        QType::Int8 => (ActDtype::Int8, u32::from(d.y.zp as i8 as u8)),
+        QType::Uint8 => (ActDtype::Uint8, d.y.zp as u32 & 0xFF),
+    };
+    let mut y = vec![0; d.m * n];
+    for m in 0..d.m {
+        let scale = d.multiplier[m].to_bits();
+        for j in 0..n {
+            // The int32 accumulator (the sum modulo 2^32 for wider accumulators).
+            let mut acc = r.c.get(m, j) as i32;
+            if let Some(cs) = &colsum {
+                acc = acc.wrapping_sub(d.wz[m].wrapping_mul(cs[j]));
+            }
+            let v = write_back_int(
+                acc,
+                Some(d.bias[m]),
+                scale,
+                dtype,
+                ActFunc::Identity,
+                zp_bits,
+                0,
+                0,
+            );
+            let (img, pos) = (j / spatial, j % spatial);
+            y[(img * d.m + m) * spatial + pos] = v;
+        }
+    }
+    Ok(y)
+}

@@ -1,0 +1,588 @@
+//! `systolic infer`: the 12 quantised test models (models/) on the golden model of the engine,
+//! compared bit for bit with the logits ONNX Runtime 1.32.0 computed for them
+//! (`models/ortref/infer/*.logits.npy`, written by `models/ortref/infer_refs.py`; nothing in
+//! them comes from this crate). DequantizeLinear is injective for the models' scales, so equal
+//! float32 logits mean equal int8 / uint8 logits.
+//!
+//! The same for the models' power-of-two stress variants (`models/ortref/infer/pow2/`: every
+//! scale rounded to a power of two, so exact ties before a rounding are frequent; the digits
+//! models almost never produce one, and cannot tell the rounding of ties apart).
+//!
+//! CI compares the first `SUBSET` images of each model; `all_images_match_onnx_runtime`
+//! (ignored, run by `scripts/test.sh --full`) all 360 and checks top-1 accuracy.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output as ProcOutput};
+
+use systolic::engine::golden::GoldenEngine;
+use systolic::model::{self, Output};
+use systolic::npy::{self, Array2, Dtype};
+
+const MODELS: [&str; 12] = [
+    "mlp.qop",
+    "mlp.qop-pc",
+    "mlp.qop-u8",
+    "mlp.qdq",
+    "mlp.qdq-pc",
+    "mlp.qdq-u8",
+    "cnn.qop",
+    "cnn.qop-pc",
+    "cnn.qop-u8",
+    "cnn.qdq",
+    "cnn.qdq-pc",
+    "cnn.qdq-u8",
+];
+
+/// Images compared per model in the default run.
+const SUBSET: usize = 90;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn f32_rows(path: &Path) -> Array2 {
+    let a = npy::read(path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.dtype, Dtype::F32, "{}", path.display());
+    a
+}
+
+fn images() -> Array2 {
+    f32_rows(&root().join("models/digits_test_x.npy"))
+}
+
+/// The labels (a 1-D int64 .npy: its data are the file's last 8 x 360 bytes).
+fn labels() -> Vec<i64> {
+    let bytes = std::fs::read(root().join("models/digits_test_y.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&bytes[..128]).contains("'<i8'"));
+    let data = &bytes[bytes.len() - 360 * 8..];
+    data.chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// Where the models of a set are: the models themselves ("") or the stress variants ("pow2/").
+fn model_path(set: &str, name: &str) -> PathBuf {
+    match set {
+        "" => root().join(format!("models/{name}.onnx")),
+        _ => root().join(format!("models/ortref/infer/{set}{name}.onnx")),
+    }
+}
+
+/// Our logits' bit patterns for the first `n` images of `name`.
+fn ours(set: &str, name: &str, n: usize) -> Vec<u32> {
+    let net = model::load(&model_path(set, name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let x = images();
+    assert_eq!(x.cols, net.in_len());
+    let xs: Vec<f32> = x.data[..n * x.cols]
+        .iter()
+        .map(|&b| f32::from_bits(b as u32))
+        .collect();
+    let cfg = common::preset("int8-8x8");
+    let mut engine = GoldenEngine::new(&cfg);
+    let (y, stats) = model::run(&net, &mut engine, &xs, n).unwrap();
+    assert!(stats.gemms >= 3 && stats.macs > 0, "{name}: {stats:?}");
+    match y {
+        Output::F32(v) => v.iter().map(|f| f.to_bits()).collect(),
+        Output::Q(..) => panic!("{name}: the models end in DequantizeLinear"),
+    }
+}
+
+/// Compare the first `n` images of every model; returns the mismatch report (empty if none).
+fn compare(set: &str, n: usize) -> (String, Vec<(String, Vec<u32>)>) {
+    let mut report = String::new();
+    let mut all = Vec::new();
+    for name in MODELS {
+        let reference =
+            f32_rows(&root().join(format!("models/ortref/infer/{set}{name}.logits.npy")));
+        assert_eq!((reference.rows, reference.cols), (360, 10));
+        let want: Vec<u32> = reference.data[..n * 10].iter().map(|&b| b as u32).collect();
+        let got = ours(set, name, n);
+        let bad: Vec<usize> = (0..want.len()).filter(|&i| want[i] != got[i]).collect();
+        if let Some(&i) = bad.first() {
+            report += &format!(
+                "{set}{name}: {} of {} logits differ; first: image {} class {}: ours {} ({:#010x}), \
+                 ONNX Runtime {} ({:#010x})\n",
+                bad.len(),
+                want.len(),
+                i / 10,
+                i % 10,
+                f32::from_bits(got[i]),
+                got[i],
+                f32::from_bits(want[i]),
+                want[i]
+            );
+        }
+        all.push((format!("{set}{name}"), got));
+    }
+    (report, all)
+}
+
+#[test]
+fn every_quantised_model_matches_onnx_runtime_bit_for_bit() {
+    let (report, _) = compare("", SUBSET);
+    assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
+}
+
+#[test]
+fn the_power_of_two_stress_variants_match_onnx_runtime_bit_for_bit() {
+    let (report, _) = compare("pow2/", SUBSET);
+    assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
+}
+
+/// All 360 images, and top-1 accuracy (ours and ORT's from `ort.json`, which must agree).
+#[test]
+#[ignore = "all 360 images of 12 models: seconds in release mode (scripts/test.sh --full)"]
+fn all_images_match_onnx_runtime() {
+    let (mut report, mut all) = compare("", 360);
+    let (r2, a2) = compare("pow2/", 360);
+    report += &r2;
+    all.extend(a2);
+    let y = labels();
+    let ort: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("models/ortref/infer/ort.json")).unwrap(),
+    )
+    .unwrap();
+    for (name, logits) in &all {
+        let correct = (0..360)
+            .filter(|&i| {
+                let row: Vec<f32> = logits[i * 10..][..10]
+                    .iter()
+                    .map(|&b| f32::from_bits(b))
+                    .collect();
+                // numpy's argmax: the first maximum.
+                let best = (0..10).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+                best as i64 == y[i]
+            })
+            .count();
+        let acc = correct as f64 / 360.0;
+        let theirs = ort["top1"][name].as_f64().unwrap();
+        eprintln!(
+            "{name}: top-1 {:.2}% (ONNX Runtime {:.2}%)",
+            100.0 * acc,
+            100.0 * theirs
+        );
+        let theirs_correct = (theirs * 360.0).round() as usize;
+        assert!(
+            report.contains(name.as_str()) || correct == theirs_correct,
+            "{name}: {correct} correct, ONNX Runtime {theirs_correct}"
+        );
+    }
+    assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
+}
+
+fn systolic(args: &[&str]) -> ProcOutput {
+    Command::new(env!("CARGO_BIN_EXE_systolic"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run systolic")
+}
+
+fn subset_file(dir: &Path, n: usize) -> PathBuf {
+    let x = images();
+    let sub = Array2 {
+        dtype: Dtype::F32,
+        rows: n,
+        cols: x.cols,
+        data: x.data[..n * x.cols].to_vec(),
+    };
+    let p = dir.join("x.npy");
+    npy::write(&p, &sub).unwrap();
+    p
+}
+
+#[test]
+fn the_command_writes_the_logits_and_reports_json() {
+    let dir = common::scratch_dir("infer-cli");
+    let x = subset_file(&dir, 8);
+    let out = dir.join("y.npy");
+    let o = systolic(&[
+        "infer",
+        "--model",
+        "models/cnn.qop-u8.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["images"], 8);
+    assert_eq!(v["out_dtype"], "float32");
+    assert_eq!(v["gemms"], 3);
+    assert_eq!(v["layers"][1]["place"], "engine");
+    let y = f32_rows(&out);
+    let want = f32_rows(&root().join("models/ortref/infer/cnn.qop-u8.logits.npy"));
+    assert_eq!((y.rows, y.cols), (8, 10));
+    assert_eq!(y.data, want.data[..80]);
+}
+
+#[test]
+fn plan_shows_the_tiles() {
+    let dir = common::scratch_dir("infer-plan");
+    let x = subset_file(&dir, 4);
+    let o = systolic(&[
+        "infer",
+        "--model",
+        "models/cnn.qdq.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--plan",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // conv2: 16 channels, K = 8 x 3 x 3, N = 4 images x 64 positions.
+    assert!(text.contains("GEMM M=16 K=72 N=256"), "{text}");
+    assert!(text.contains("host   MaxPool"), "{text}");
+}
+
+#[test]
+fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
+    let dir = common::scratch_dir("infer-bad");
+    let x = subset_file(&dir, 2);
+    let out = dir.join("y.npy");
+    let cases: &[(&str, &str, &[&str])] = &[
+        // The float model: its Relu is not a supported operator.
+        (
+            "models/mlp.float.onnx",
+            x.to_str().unwrap(),
+            &["Relu", "is not supported; supported are", "QLinearMatMul"],
+        ),
+        // An image of 64 values for a model taking 64: fine; the MLP with the labels: not float.
+        (
+            "models/mlp.qop.onnx",
+            "models/digits_test_y.npy",
+            &["--input", "digits_test_y.npy"],
+        ),
+        (
+            "models/no-such-model.onnx",
+            x.to_str().unwrap(),
+            &["cannot read the model models/no-such-model.onnx"],
+        ),
+        (
+            "models/digits_test_x.npy",
+            x.to_str().unwrap(),
+            &["not an ONNX model"],
+        ),
+    ];
+    for (model, input, wants) in cases {
+        let o = systolic(&[
+            "infer",
+            "--model",
+            model,
+            "--input",
+            input,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{model}: {err}");
+        for w in *wants {
+            assert!(err.contains(w), "{model}: {w:?} not in {err}");
+        }
+        assert!(!out.exists(), "{model}: nothing may be written");
+    }
+    // An int16 engine is fine (int8 values fit); a 16-bit accumulator is not.
+    let o = systolic(&[
+        "infer",
+        "--model",
+        "models/mlp.qop.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--rows",
+        "4",
+        "--cols",
+        "4",
+        "--acc-bits",
+        "16",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("accumulators of at least 32 bits"), "{err}");
+}
+
+// ---- Paths the 24 models do not reach: uint8 weights with nonzero (per-channel) zero points
+// (the per-column correction), strides and asymmetric pads, an 8-bit graph output. The expected
+// values are the direct sums `sum (x - x_zp)(w - w_zp)` in i64, requantised by
+// golden::requant::requantize (the write-back checked against ORT in tests/requant.rs).
+
+mod synthetic {
+    use std::collections::HashMap;
+
+    use systolic::engine::golden::GoldenEngine;
+    use systolic::golden::requant::{requantize, scale_qlinear};
+    use systolic::model::onnx::{Attr, Const, Elem, Graph, Input, Node};
+    use systolic::model::{self, Output};
+
+    fn konst(name: &str, elem: Elem, dims: &[usize], f: Vec<f32>, i: Vec<i64>) -> (String, Const) {
+        let c = Const {
+            name: name.into(),
+            elem,
+            dims: dims.to_vec(),
+            f,
+            i,
+        };
+        (name.into(), c)
+    }
+
+    fn node(op: &str, inputs: &[&str], attrs: &[(&str, Attr)]) -> Node {
+        Node {
+            label: format!("#0 {op}"),
+            op: op.into(),
+            domain: "ai.onnx".into(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: vec![format!("{op}_out")],
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// A small deterministic generator (xorshift).
+    fn values(seed: u64, n: usize, lo: i64, hi: i64) -> Vec<i64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                lo + (s % (hi - lo + 1) as u64) as i64
+            })
+            .collect()
+    }
+
+    const X_SCALE: f32 = 0.0625; // a power of two: the test inputs quantise exactly
+    const X_ZP: i64 = 37;
+
+    /// Inputs whose QuantizeLinear is exactly `q` (uint8, zero point X_ZP).
+    fn inputs(q: &[i64]) -> Vec<f32> {
+        q.iter().map(|&v| (v - X_ZP) as f32 * X_SCALE).collect()
+    }
+
+    fn graph(dims: &[usize], nodes: Vec<Node>, consts: Vec<(String, Const)>) -> Graph {
+        Graph {
+            inputs: vec![Input {
+                name: "x".into(),
+                elem: Some(Elem::F32),
+                dims: [
+                    &[None][..],
+                    &dims.iter().map(|&d| Some(d)).collect::<Vec<_>>(),
+                ]
+                .concat(),
+            }],
+            outputs: vec![nodes.last().unwrap().outputs[0].clone()],
+            consts: consts.into_iter().collect::<HashMap<_, _>>(),
+            nodes,
+        }
+    }
+
+    fn common_consts() -> Vec<(String, Const)> {
+        vec![
+            konst("xs", Elem::F32, &[], vec![X_SCALE], vec![]),
+            konst("xz", Elem::U8, &[], vec![], vec![X_ZP]),
+            konst("ys", Elem::F32, &[], vec![0.37], vec![]),
+            konst("yz", Elem::U8, &[], vec![], vec![101]),
+        ]
+    }
+
+    #[test]
+    fn uint8_weights_with_per_channel_zero_points() {
+        let (k, m, batch) = (6, 5, 7);
+        let w = values(1, k * m, 0, 255); // [K, M]
+        let wz = values(2, m, 100, 160);
+        let ws: Vec<f32> = (0..m).map(|j| 0.011 + 0.003 * j as f32).collect();
+        let mut consts = common_consts();
+        consts.push(konst("w", Elem::U8, &[k, m], vec![], w.clone()));
+        consts.push(konst("ws", Elem::F32, &[m], ws.clone(), vec![]));
+        consts.push(konst("wz", Elem::U8, &[m], vec![], wz.clone()));
+        let q = node("QuantizeLinear", &["x", "xs", "xz"], &[]);
+        let mm = node(
+            "QLinearMatMul",
+            &[
+                "QuantizeLinear_out",
+                "xs",
+                "xz",
+                "w",
+                "ws",
+                "wz",
+                "ys",
+                "yz",
+            ],
+            &[],
+        );
+        let net = model::import::import(&graph(&[k], vec![q, mm], consts)).unwrap();
+        let xq = values(3, batch * k, 0, 255);
+        let cfg = super::common::preset("int8-4x4");
+        let (y, _) = model::run(&net, &mut GoldenEngine::new(&cfg), &inputs(&xq), batch).unwrap();
+        let Output::Q(y, _) = y else {
+            panic!("an 8-bit output")
+        };
+        for b in 0..batch {
+            for j in 0..m {
+                let acc: i64 = (0..k)
+                    .map(|i| (xq[b * k + i] - X_ZP) * (w[i * m + j] - wz[j]))
+                    .sum();
+                let mult = scale_qlinear(X_SCALE, ws[j], 0.37);
+                let want = requantize(acc as i32, mult, 101, 0, 255);
+                assert_eq!(y[b * m + j], want, "image {b} channel {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn convolution_with_strides_asymmetric_pads_and_a_weight_zero_point() {
+        let (c, h, wd, m, kh, kw, batch) = (2, 7, 6, 3, 3, 2, 2);
+        let (stride, pads) = ([2usize, 1usize], [1usize, 0usize, 0usize, 1usize]);
+        let w = values(4, m * c * kh * kw, 0, 255); // uint8 [M, C, kh, kw]
+        let wz = 131;
+        let mut consts = common_consts();
+        consts.push(konst("w", Elem::U8, &[m, c, kh, kw], vec![], w.clone()));
+        consts.push(konst("ws", Elem::F32, &[], vec![0.02], vec![]));
+        consts.push(konst("wz", Elem::U8, &[], vec![], vec![wz]));
+        consts.push(konst("b", Elem::I32, &[m], vec![], vec![-700, 0, 123_456]));
+        let q = node("QuantizeLinear", &["x", "xs", "xz"], &[]);
+        let conv = node(
+            "QLinearConv",
+            &[
+                "QuantizeLinear_out",
+                "xs",
+                "xz",
+                "w",
+                "ws",
+                "wz",
+                "ys",
+                "yz",
+                "b",
+            ],
+            &[
+                (
+                    "strides",
+                    Attr::Ints(stride.iter().map(|&v| v as i64).collect()),
+                ),
+                ("pads", Attr::Ints(pads.iter().map(|&v| v as i64).collect())),
+            ],
+        );
+        let net = model::import::import(&graph(&[c, h, wd], vec![q, conv], consts)).unwrap();
+        let xq = values(5, batch * c * h * wd, 0, 255);
+        let cfg = super::common::preset("int8-4x4");
+        let (y, _) = model::run(&net, &mut GoldenEngine::new(&cfg), &inputs(&xq), batch).unwrap();
+        let Output::Q(y, _) = y else {
+            panic!("an 8-bit output")
+        };
+        let oh = (h + pads[0] + pads[2] - kh) / stride[0] + 1;
+        let ow = (wd + pads[1] + pads[3] - kw) / stride[1] + 1;
+        assert_eq!(y.len(), batch * m * oh * ow);
+        let bias = [-700i64, 0, 123_456];
+        let mult = scale_qlinear(X_SCALE, 0.02, 0.37);
+        for b in 0..batch {
+            for o in 0..m {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = bias[o];
+                        for ch in 0..c {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let (y0, x0) = (oy * stride[0] + i, ox * stride[1] + j);
+                                    let v = if y0 < pads[0]
+                                        || x0 < pads[1]
+                                        || y0 - pads[0] >= h
+                                        || x0 - pads[1] >= wd
+                                    {
+                                        X_ZP // padding is the input zero point: a real zero
+                                    } else {
+                                        xq[((b * c + ch) * h + y0 - pads[0]) * wd + x0 - pads[1]]
+                                    };
+                                    acc += (v - X_ZP) * (w[((o * c + ch) * kh + i) * kw + j] - wz);
+                                }
+                            }
+                        }
+                        let want = requantize(acc as i32, mult, 101, 0, 255);
+                        let got = y[((b * m + o) * oh + oy) * ow + ox];
+                        assert_eq!(got, want, "image {b} channel {o} at ({oy}, {ox})");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// QLinearAdd and QuantizeLinear as `systolic infer` computes them on the host, against ONNX
+/// Runtime on inputs that tell one-ulp variants apart (`models/ortref/host_op_vectors.py`, run
+/// at test time through the models' venv; with `CI` set a missing Python or onnxruntime fails).
+#[test]
+fn host_operators_match_onnx_runtime_vectors() {
+    use systolic::model::ops::{quantize, QAdd, QParams, QType};
+    const TEST: &str = "host_operators_match_onnx_runtime_vectors";
+    let Some(python) = common::models_python(TEST) else {
+        return;
+    };
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ortref/host_op_vectors.json");
+    let run = Command::new(&python)
+        .arg(root().join("models/ortref/host_op_vectors.py"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run host_op_vectors.py");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let ints = |x: &serde_json::Value| -> Vec<i32> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_i64().unwrap() as i32)
+            .collect()
+    };
+    let ty = |x: &serde_json::Value| match x.as_str().unwrap() {
+        "int8" => QType::Int8,
+        _ => QType::Uint8,
+    };
+    let q = |x: &serde_json::Value, s: &str, z: &str| QParams {
+        scale: x[s].as_f64().unwrap() as f32,
+        zp: x[z].as_i64().unwrap() as i32,
+        ty: ty(&x["type"]),
+    };
+    let (mut checked, mut bad) = (0, Vec::new());
+    for (i, case) in v["qlinear_add"].as_array().unwrap().iter().enumerate() {
+        let p = QAdd {
+            a: q(case, "a_scale", "a_zp"),
+            b: q(case, "b_scale", "b_zp"),
+            c: q(case, "c_scale", "c_zp"),
+        };
+        let got = p.run(&ints(&case["a"]), &ints(&case["b"]));
+        let want = ints(&case["c"]);
+        assert_eq!(got.len(), want.len(), "QLinearAdd case {i}");
+        let n = (0..want.len()).filter(|&j| got[j] != want[j]).count();
+        if n > 0 {
+            bad.push(format!("QLinearAdd case {i}: {n} of {} differ", want.len()));
+        }
+        checked += want.len();
+    }
+    for (i, case) in v["quantize"].as_array().unwrap().iter().enumerate() {
+        let p = q(case, "scale", "zp");
+        let x = ints(&case["x_bits"]);
+        let want = ints(&case["y"]);
+        let n = (0..want.len())
+            .filter(|&j| quantize(f32::from_bits(x[j] as u32), p) != want[j])
+            .count();
+        if n > 0 {
+            bad.push(format!(
+                "QuantizeLinear case {i}: {n} of {} differ",
+                want.len()
+            ));
+        }
+        checked += want.len();
+    }
+    assert!(checked > 500_000, "{checked}");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
