@@ -15,8 +15,12 @@
 
 #include "verilated.h"
 #include "@MODEL@.h"
-#if VM_TRACE
+#if VM_TRACE_FST
+#include "verilated_fst_c.h"
+typedef VerilatedFstC Tracer;  // --trace-fst: FST, several times smaller than VCD
+#elif VM_TRACE
 #include "verilated_vcd_c.h"
+typedef VerilatedVcdC Tracer;
 #endif
 
 #define SHIM_ABI_VERSION 1u
@@ -30,7 +34,7 @@ struct Shim {
     VerilatedContext* ctx = nullptr;
     @MODEL@* top = nullptr;
 #if VM_TRACE
-    VerilatedVcdC* vcd = nullptr;
+    Tracer* vcd = nullptr;
 #endif
     uint64_t cycle = 0;  // number of completed shim_tick calls
 };
@@ -144,7 +148,7 @@ int32_t shim_trace_open(void* p, const char* path) {
     Shim* s = static_cast<Shim*>(p);
     try {
         trace_close(s);
-        s->vcd = new VerilatedVcdC;
+        s->vcd = new Tracer;
         s->top->trace(s->vcd, 99);
         s->vcd->open(path);
         if (!s->vcd->isOpen()) {

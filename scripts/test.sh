@@ -1,9 +1,60 @@
 #!/usr/bin/env bash
 # Every test: unit, golden model, co-simulation (Verilator), second simulator (Icarus), lint,
 # Yosys synthesis, generated-file staleness, command line; and the benchmarks must compile
-# (`cargo test` does not build them). With CI set, a missing tool fails.
+# (`cargo test` does not build them); formatting (rustfmt) and lints (clippy, warnings are
+# errors). With CI set, a missing tool fails. At the end, a table of each test binary's time
+# (libtest's own "finished in"), slowest first.
+#
+#   scripts/test.sh [--full] [cargo test arguments...]
+#
+# --full also runs the #[ignore]d tests: the whole sweeps CI samples (every preset through Yosys,
+# every edge configuration through both linters, the large presets' lint, one more board flow,
+# every bf16 product and float conversion), in release mode.
+# CI runs the samples; run --full before a release or after changing a builder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+args=()
+full=0
+for a in "$@"; do
+  case "$a" in
+    --full) full=1 ;;
+    *) args+=("$a") ;;
+  esac
+done
+if ((full)); then
+  # Release mode: the exhaustive floating-point sweeps (2^32 cases each) take minutes there.
+  # libtest's flags go after the `--` (added when the caller gave none); cycles_per_second is a
+  # measurement, not a check.
+  sep=0
+  for a in ${args[@]+"${args[@]}"}; do [ "$a" = "--" ] && sep=1; done
+  ((sep)) || args+=("--")
+  args=(--release "${args[@]}" --include-ignored --skip cycles_per_second)
+fi
 scripts/setup.sh
+# Style gates first: they take seconds and a failure here needs no simulation to explain.
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+# Headless Chromium renders the sweep report in tests/sweep.rs (Slurm and munge are installed by
+# scripts/slurm-cluster.sh, which that test starts).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test: installing chromium from Debian's packages" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 cargo check --benches --quiet
-cargo test --no-fail-fast "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+start=$SECONDS
+cargo test --no-fail-fast ${args[@]+"${args[@]}"} 2>&1 | tee "$log" || status=$?
+echo
+echo "test time per binary (libtest's own timer; build included in the total only):"
+awk '
+  /^ *Running / { name = ($2 == "unittests") ? $3 : $2 }
+  /^ *Doc-tests / { name = "doc-tests " $2 }
+  /^test result:/ { t = $NF; sub(/s$/, "", t); printf "%9.1f s  %s\n", t, name }
+' "$log" | sort -rn
+echo "total (build and tests): $((SECONDS - start)) s"
+exit "$status"

@@ -19,7 +19,7 @@ pub enum OutputError {
         path: PathBuf,
         parent: PathBuf,
     },
-    #[error("{flag} {}: cannot write in the folder {}: {source}", path.display(), parent.display())]
+    #[error("{flag} {}: cannot write in the folder {}", path.display(), parent.display())]
     NotWritable {
         flag: String,
         path: PathBuf,
@@ -33,13 +33,35 @@ pub enum OutputError {
         path: PathBuf,
         kind: &'static str,
     },
-    #[error("{flag} {}: {source}", path.display())]
+    #[error("{flag} {}: cannot inspect it", path.display())]
     Inspect {
         flag: String,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A file operation that failed, with what was being done and the path it was done to.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing} {}: {source}", path.display())]
+pub struct FileError {
+    /// What was being done: "writing", "creating the folder", "renaming ... to".
+    pub doing: String,
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl FileError {
+    /// A `map_err` adapter: `fs::write(p, d).map_err(FileError::on("writing", p))`.
+    pub fn on(doing: &str, path: &Path) -> impl FnOnce(std::io::Error) -> FileError {
+        let (doing, path) = (doing.to_string(), path.to_path_buf());
+        move |source| FileError {
+            doing,
+            path,
+            source,
+        }
+    }
 }
 
 /// An output path, checked: where the bytes will go and how.
@@ -65,6 +87,15 @@ impl OutputPath {
             path: path.to_path_buf(),
             source,
         };
+        // What opening the path reaches (the kernel follows every link, including the
+        // /proc/self/fd/N links behind /dev/stdout, whose text is no path): a device or FIFO
+        // is written through by its own name.
+        if let Ok(m) = std::fs::metadata(path) {
+            let t = m.file_type();
+            if t.is_char_device() || t.is_fifo() {
+                return Ok(OutputPath::Stream(path.to_path_buf()));
+            }
+        }
         let target = match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => resolve_link(path).map_err(inspect)?,
             Ok(_) => path.to_path_buf(),
@@ -111,15 +142,15 @@ impl OutputPath {
     }
 
     /// Write `data`: a regular file atomically, a device or FIFO straight through.
-    pub fn write(&self, data: &[u8]) -> std::io::Result<()> {
-        match self {
+    pub fn write(&self, data: &[u8]) -> Result<(), FileError> {
+        let written = match self {
             OutputPath::File(p) => write_atomically(p, data),
-            OutputPath::Stream(p) => {
-                let mut f = std::fs::OpenOptions::new().write(true).open(p)?;
-                f.write_all(data)?;
-                f.flush()
-            }
-        }
+            OutputPath::Stream(p) => std::fs::OpenOptions::new()
+                .write(true)
+                .open(p)
+                .and_then(|mut f| f.write_all(data).and_then(|()| f.flush())),
+        };
+        written.map_err(FileError::on("writing", self.path()))
     }
 }
 
@@ -211,6 +242,28 @@ mod tests {
             m.file_type().is_char_device(),
             "/dev/null is still a device"
         );
+    }
+
+    /// /dev/stdout on a pipe: /proc/self/fd/N of an anonymous pipe reads as `pipe:[INODE]`,
+    /// not a path; the output is still the pipe (it was refused as an unwritable folder
+    /// /proc/self/fd).
+    #[test]
+    fn a_pipe_behind_a_proc_fd_link_is_written_through() {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let (mut reader, writer) = std::io::pipe().unwrap();
+        let link = PathBuf::from(format!("/proc/self/fd/{}", writer.as_raw_fd()));
+        assert!(std::fs::read_link(&link)
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("pipe:"));
+        let out = OutputPath::check(&link, "--out").expect("a pipe is an output");
+        assert_eq!(out, OutputPath::Stream(link.clone()));
+        out.write(b"through").unwrap();
+        drop(writer);
+        let mut got = vec![];
+        reader.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"through");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! (`docs/uart-protocol.md`): the contract both sides import (the RTL bridge,
 //! `crate::rtl::board::bridge`, and the host link, [`crate::uart`]): constants, the line's
 //! default baud rate and frame timeout, CRC-16/CCITT-FALSE, frame encoding and an incremental
-//! decoder. A leaf: it imports nothing of the crate.
+//! decoder; the clock divider the UART RTL takes for a baud rate ([`uart_divider`]). A leaf: it
+//! imports nothing of the crate.
 //!
 //! Every frame, in both directions: `SYNC CMD SEQ LEN PAYLOAD[LEN] CRC_HI CRC_LO`, the CRC over
 //! `CMD SEQ LEN PAYLOAD`. Multi-byte fields of the payload are little-endian.
@@ -170,6 +171,84 @@ impl Decoder {
     }
 }
 
+// ---- The line's clock divider: what the UART RTL takes ----
+
+/// Fewest clock cycles per bit the UART takes: the receiver samples `CLKS_PER_BIT / 2` cycles
+/// after it sees a start edge, and an asynchronous edge is seen up to a cycle late, so half a
+/// bit must be at least 2 cycles to sample at least one cycle away from either edge.
+pub const MIN_CLKS_PER_BIT: u32 = 4;
+
+/// Most clock cycles per bit: the bridge's idle timeout, `10 * TIMEOUT_CHARS * CLKS_PER_BIT`
+/// cycles (plus one for its counter's width), is a 32-bit signed Verilog parameter.
+pub const MAX_CLKS_PER_BIT: u32 = (i32::MAX as u32 - 1) / (10 * TIMEOUT_CHARS);
+
+/// Largest relative error between the baud rate asked for and `f_clk / CLKS_PER_BIT`: mid-bit
+/// sampling tolerates about 1/20 between the two ends of the line over a character; the board's
+/// divider may take half of it, the host's clock keeps the other half.
+pub const MAX_BAUD_ERROR: f64 = 0.025;
+
+/// Why a baud rate cannot be made from a clock.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BaudError {
+    #[error(
+        "{baud} baud at the {mhz} MHz clock is {cpb} clock cycles per bit; the UART needs at \
+         least {MIN_CLKS_PER_BIT} and at most {MAX_CLKS_PER_BIT} (so {lo}..={hi} baud at this \
+         clock)"
+    )]
+    OutOfRange {
+        baud: u32,
+        mhz: f64,
+        cpb: u64,
+        lo: u64,
+        hi: u64,
+    },
+    #[error(
+        "{baud} baud at the {mhz} MHz clock: {cpb} clock cycles per bit make {actual:.0} baud, \
+         {percent:.1}% off (at most {max:.1}%)",
+        max = MAX_BAUD_ERROR * 100.0
+    )]
+    Inexact {
+        baud: u32,
+        mhz: f64,
+        cpb: u32,
+        actual: f64,
+        percent: f64,
+    },
+}
+
+/// The UART's `CLKS_PER_BIT` for `baud` at `clock_hz`, checked against what the RTL takes
+/// ([`MIN_CLKS_PER_BIT`], [`MAX_CLKS_PER_BIT`]) and the rate error ([`MAX_BAUD_ERROR`]).
+pub fn uart_divider(clock_hz: f64, baud: u32) -> Result<u32, BaudError> {
+    let mhz = clock_hz / 1e6;
+    let cpb = if baud == 0 {
+        u64::MAX
+    } else {
+        (clock_hz / f64::from(baud)).round() as u64
+    };
+    if cpb < u64::from(MIN_CLKS_PER_BIT) || cpb > u64::from(MAX_CLKS_PER_BIT) {
+        return Err(BaudError::OutOfRange {
+            baud,
+            mhz,
+            cpb,
+            lo: (clock_hz / f64::from(MAX_CLKS_PER_BIT)).ceil() as u64,
+            hi: (clock_hz / f64::from(MIN_CLKS_PER_BIT)).floor() as u64,
+        });
+    }
+    let cpb = cpb as u32;
+    let actual = clock_hz / f64::from(cpb);
+    let error = (actual - f64::from(baud)).abs() / f64::from(baud);
+    if error > MAX_BAUD_ERROR {
+        return Err(BaudError::Inexact {
+            baud,
+            mhz,
+            cpb,
+            actual,
+            percent: error * 100.0,
+        });
+    }
+    Ok(cpb)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +265,36 @@ mod tests {
         assert_eq!(&f[..9], &[SYNC, CMD_READ, 7, 5, 0x00, 0x10, 0, 0, 2]);
         assert_eq!(f.len(), 11);
         assert_eq!(Decoder::decode_all(&f), vec![Ok(Frame::read(7, 0x1000, 2))]);
+    }
+
+    #[test]
+    fn the_divider_keeps_to_the_rtl_and_the_rate() {
+        // 12 MHz: 3 Mbaud is 4 cycles exactly; 4 Mbaud would be 3.
+        assert_eq!(uart_divider(12e6, 3_000_000), Ok(4));
+        assert!(matches!(
+            uart_divider(12e6, 4_000_000),
+            Err(BaudError::OutOfRange { cpb: 3, .. })
+        ));
+        // 115200 at 12 MHz: 104.17 rounds to 104, 0.16% off.
+        assert_eq!(uart_divider(12e6, 115_200), Ok(104));
+        // 25 MHz / 3 Mbaud = 8.33: 8 cycles are 4.2% fast; 1.5 Mbaud at 16.875 MHz: 11 cycles,
+        // 2.3% (the PLL flow of the synth tests), inside the 2.5%.
+        assert!(matches!(
+            uart_divider(25e6, 3_000_000),
+            Err(BaudError::Inexact { cpb: 8, .. })
+        ));
+        assert_eq!(uart_divider(16.875e6, 1_500_000), Ok(11));
+        // The top of the range: the bridge's timeout in a 32-bit parameter.
+        let top = f64::from(MAX_CLKS_PER_BIT);
+        assert_eq!(uart_divider(top * 100.0, 100), Ok(MAX_CLKS_PER_BIT));
+        assert!(u64::from(MAX_CLKS_PER_BIT) * 2560 < i32::MAX as u64);
+        assert!(matches!(
+            uart_divider((top + 1.0) * 100.0, 100),
+            Err(BaudError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            uart_divider(12e6, 0),
+            Err(BaudError::OutOfRange { .. })
+        ));
     }
 }

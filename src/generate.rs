@@ -79,6 +79,8 @@ pub enum WriteError {
     NotADirectory { path: PathBuf },
     #[error("{}: is a directory, where the design's file {name} goes", path.display())]
     Occupied { path: PathBuf, name: String },
+    #[error("interrupted before {} was changed", path.display())]
+    Interrupted { path: PathBuf },
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -118,6 +120,9 @@ pub fn write_design(design: &Design, dir: &Path) -> Result<Summary, WriteError> 
     let previous = previous_modules(dir);
     let staging = stage(dir, &files)?;
     let moved = (|| {
+        // The last point to stop at: from here every file is moved, so `dir` is all old or
+        // all new.
+        stop_if_interrupted(dir)?;
         std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
         for (name, _) in &files {
             let to = dir.join(name);
@@ -149,6 +154,16 @@ pub fn write_design(design: &Design, dir: &Path) -> Result<Summary, WriteError> 
     })
 }
 
+/// A stop asked for (Ctrl-C) as an error about `dir`, which is not changed yet.
+fn stop_if_interrupted(dir: &Path) -> Result<(), WriteError> {
+    if crate::progress::interrupted() {
+        return Err(WriteError::Interrupted {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
 /// Write `files` into a fresh staging folder beside `dir` (same file system, so the moves into
 /// `dir` are renames); removed again on any error.
 fn stage(dir: &Path, files: &[(String, String)]) -> Result<PathBuf, WriteError> {
@@ -166,6 +181,7 @@ fn stage(dir: &Path, files: &[(String, String)]) -> Result<PathBuf, WriteError> 
     let result = (|| {
         std::fs::create_dir(&staging).map_err(io("creating", &staging))?;
         for (name, text) in files {
+            stop_if_interrupted(dir)?;
             let path = staging.join(name);
             let mut f = std::fs::File::create(&path).map_err(io("writing", &path))?;
             f.write_all(text.as_bytes()).map_err(io("writing", &path))?;

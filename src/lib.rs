@@ -8,8 +8,9 @@
 //! 1. Contracts and leaves, which import nothing above them: [`format`] (number formats),
 //!    [`isa`] (the instruction set), [`regs`] (the register map), [`frame`] (the UART frame
 //!    format both the RTL bridge and the host link speak), [`pll`], [`files`] (writing outputs
-//!    safely), [`tools`] (running external tools), [`verilog`] (the typed Verilog description,
-//!    its builder helpers and the one printer).
+//!    safely), [`progress`] (what long work reports, and the stop flag), [`tools`] (running
+//!    external tools), [`verilog`] (the typed Verilog description, its builder helpers and the
+//!    one printer).
 //! 2. [`config`]: the configuration, validated once, with its derived plan (widths, geometry).
 //! 3. [`program`] (the core's command stream) and [`golden`] (the golden model: plain Rust, no
 //!    HDL types; the executable specification the RTL is checked against).
@@ -22,7 +23,9 @@
 //! 6. [`cosim`]: the designs in Verilator, driven from Rust and compared with the golden model
 //!    (the core's handshakes, the engine over AXI4-Lite, the board over its UART pins).
 //! 7. [`synth`]: the FPGA flows (Yosys, nextpnr, packers), and post-synthesis co-simulation.
-//! 8. The command line (`src/main.rs`, `src/cli/`), one module per subcommand.
+//! 8. [`sweep`]: design-space sweeps over the flows (points in a SQLite store, run by local
+//!    worker processes or Slurm job arrays).
+//! 9. The command line (`src/main.rs`, `src/cli/`), one module per subcommand.
 //!
 //! Data flows one way: config -> rtl -> verilog text -> Verilator / Yosys and nextpnr ->
 //! reports, with the golden model beside it and the host software above.
@@ -39,8 +42,10 @@ pub mod isa;
 pub mod npy;
 pub mod pll;
 pub mod program;
+pub mod progress;
 pub mod regs;
 pub mod rtl;
+pub mod sweep;
 pub mod synth;
 pub mod tools;
 pub mod uart;

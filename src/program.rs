@@ -649,6 +649,51 @@ pub fn random_program(cfg: &Config, rng: &mut SplitMix64, opts: &GenOptions) -> 
     }
 }
 
+/// MultiplyMoving instructions per program of a [`RandomStream`]: a stream of any length is
+/// generated, run and checked one such program at a time, so memory does not grow with it.
+pub const STREAM_CHUNK: usize = 1000;
+
+/// A long random program as consecutive programs of at most [`STREAM_CHUNK`] MultiplyMoving
+/// instructions, each from the same generator ([`random_program`] with the options' other
+/// settings), drawn lazily. Each program starts from the state every generated program starts
+/// from (no stationary in use: its first instruction loads and swaps one), so the programs run
+/// back to back on one engine whose PSUM carries over. Deterministic for (seed, total): a stream
+/// of at most [`STREAM_CHUNK`] instructions is exactly `random_program` of that seed.
+pub struct RandomStream<'a> {
+    cfg: &'a Config,
+    rng: SplitMix64,
+    opts: GenOptions,
+    left: usize,
+}
+
+impl<'a> RandomStream<'a> {
+    pub fn new(cfg: &'a Config, seed: u64, opts: &GenOptions) -> RandomStream<'a> {
+        RandomStream {
+            cfg,
+            rng: SplitMix64::new(seed),
+            opts: opts.clone(),
+            left: opts.matmuls,
+        }
+    }
+}
+
+impl Iterator for RandomStream<'_> {
+    type Item = Program;
+
+    fn next(&mut self) -> Option<Program> {
+        if self.left == 0 {
+            return None;
+        }
+        let n = self.left.min(STREAM_CHUNK);
+        self.left -= n;
+        let opts = GenOptions {
+            matmuls: n,
+            ..self.opts.clone()
+        };
+        Some(random_program(self.cfg, &mut self.rng, &opts))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,22 @@ fn bad_sizes_are_rejected_with_the_field_and_range_and_nothing_written() {
         ),
         (&["--rows", "4"], "--rows and --cols go together"),
         (
+            &["--rows", "4", "--cols", "4", "--dma", "--dma-bits", "48"],
+            "dma_bits = 48 is out of range: allowed 32, 64, 128, 256 or 512",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--dma", "--dma-reads", "0"],
+            "dma_reads = 0 is out of range: allowed 1..=64",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--dma-bits", "128"],
+            "dma_bits = 128 is out of range: allowed none without dma = true",
+        ),
+        (
+            &["--rows", "4", "--cols", "4", "--dma", "--format", "int4"],
+            "format = int4 is out of range: allowed int8, uint8, bf16",
+        ),
+        (
             &["--preset", "no-such-preset"],
             "preset `no-such-preset` not found",
         ),
@@ -327,4 +343,80 @@ fn synth_verify_existing_refuses_another_design_or_no_netlist() {
         err.starts_with(&format!("error: reading {out}/netlist.v: not found")),
         "{err}"
     );
+}
+
+/// Operands A (12 x 9) and B (9 x 10) of int8 in `dir`: several tiles on a 4x4 array.
+fn gemm_operands(dir: &Path) -> (String, String) {
+    use systolic::npy::{Array2, Dtype};
+    let m = |rows, cols| Array2 {
+        dtype: Dtype::I8,
+        rows,
+        cols,
+        data: (0..(rows * cols) as i64).map(|v| v % 7 - 3).collect(),
+    };
+    let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
+    systolic::npy::write(&a, &m(12, 9)).unwrap();
+    systolic::npy::write(&b, &m(9, 10)).unwrap();
+    (a.display().to_string(), b.display().to_string())
+}
+
+/// The stages stderr names, in order: each `NAME...` line and its `NAME: done in` line.
+fn assert_stage_lines(err: &str, stages: &[&str], what: &str) {
+    let lines: Vec<&str> = err.lines().collect();
+    let mut at = 0;
+    for s in stages {
+        let open = format!("{s}...");
+        let Some(i) = lines[at..].iter().position(|l| *l == open) else {
+            panic!("{what}: no `{open}` line (in order): {err}");
+        };
+        let done = format!("{s}: done in ");
+        let Some(j) = lines[at + i..].iter().position(|l| l.starts_with(&done)) else {
+            panic!("{what}: `{s}` never ends: {err}");
+        };
+        at += i + j + 1;
+    }
+}
+
+/// Progress off a terminal (stderr is a pipe here): one line when a stage begins, one when it
+/// ends; with --json nothing on stderr and only the JSON report on stdout.
+#[test]
+fn progress_is_a_line_per_stage_off_a_terminal_and_nothing_with_json() {
+    let dir = common::scratch_dir("cli-progress");
+    let (a, b) = gemm_operands(&dir);
+    let out = dir.join("c.npy").display().to_string();
+    let files = ["--a", a.as_str(), "--b", b.as_str(), "--out", out.as_str()];
+    let run = |head: &[&str], json: bool| {
+        let mut args: Vec<&str> = head.iter().chain(files.iter()).copied().collect();
+        if json {
+            args.push("--json");
+        }
+        let o = systolic(&args, None);
+        assert!(o.status.success(), "{head:?}: {}", stderr(&o));
+        o
+    };
+    let check_json = |o: &Output, what: &str| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{what}: stdout is not JSON ({e})"));
+        assert_eq!(v["c"], serde_json::json!([12, 10]), "{what}");
+        assert_eq!(stderr(o), "", "{what}: stderr with --json");
+    };
+    let golden = ["run", "--preset", "int8-4x4", "--backend", "golden"];
+    assert_stage_lines(
+        &stderr(&run(&golden, false)),
+        &["GEMM tile steps"],
+        "golden",
+    );
+    check_json(&run(&golden, true), "golden --json");
+
+    if !common::require_tool("verilator", "progress_is_a_line_per_stage") {
+        return;
+    }
+    let rtl = ["run", "--preset", "int8-4x4", "--backend", "rtl"];
+    let stages = ["Verilator build", "GEMM tile steps"];
+    assert_stage_lines(&stderr(&run(&rtl, false)), &stages, "rtl");
+    check_json(&run(&rtl, true), "rtl --json");
+    let board = ["board", "run", "--preset", "int8-4x4", "--sim", "8"];
+    let stages = ["Verilator build (simulated board)", "GEMM tile steps"];
+    assert_stage_lines(&stderr(&run(&board, false)), &stages, "board --sim");
+    check_json(&run(&board, true), "board --sim --json");
 }

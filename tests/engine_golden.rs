@@ -294,6 +294,7 @@ fn schedule_loads_ahead_and_swaps_every_tile() {
                 if swap { "s" } else { "" }
             ),
             Instr::Fence => "F".into(),
+            other => other.to_string(),
         })
         .collect();
     assert_eq!(
@@ -564,12 +565,12 @@ fn error_cases() -> Vec<(&'static str, ErrorCode, Result<Instr, u64>)> {
         (
             "FENCE with bit 40",
             ErrorCode::UnusedBitsSet,
-            Err(Instr::Fence.encode() | 1 << 40),
+            Err(Instr::Fence.encode()[0] | 1 << 40),
         ),
         (
             "LS with bit 63",
             ErrorCode::UnusedBitsSet,
-            Err(ls(0, 1, 1).encode() | 1 << 63),
+            Err(ls(0, 1, 1).encode()[0] | 1 << 63),
         ),
         ("LS k = 0", ErrorCode::KRange, Ok(ls(0, 0, 1))),
         ("LS k = rows + 1", ErrorCode::KRange, Ok(ls(0, 5, 1))),
@@ -844,10 +845,10 @@ fn host_side_errors() {
 #[test]
 fn push_word_executes_valid_words() {
     let mut e = engine();
-    e.push_word(ls(10, 3, 2).encode()).unwrap();
-    e.push_word(mm(20, 3, 5, 1, 0, false, true).encode())
+    e.push_word(ls(10, 3, 2).encode()[0]).unwrap();
+    e.push_word(mm(20, 3, 5, 1, 0, false, true).encode()[0])
         .unwrap();
-    e.push_word(Instr::Fence.encode()).unwrap();
+    e.push_word(Instr::Fence.encode()[0]).unwrap();
     assert_eq!(e.wait_idle().unwrap().error, ErrorCode::None);
     assert_eq!(psum(&mut e, 1, 5, 2), expected(&e, 10, 3, 2, 20, 5));
     assert_eq!(e.counters().unwrap().retired, 3);
@@ -1245,7 +1246,7 @@ fn isa_doc_worked_example_computes_c() {
             swap: true,
         },
     ] {
-        let w = i.encode();
+        let w = i.encode()[0];
         assert!(doc.contains(&format!("{w:#018x}")), "the doc shows {i}");
         e.push_word(w).unwrap();
     }

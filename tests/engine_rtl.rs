@@ -364,6 +364,7 @@ impl Expect {
                 self.macs += u64::from(k) * u64::from(st.m) * u64::from(n);
             }
             Instr::Fence => {}
+            other => panic!("this reference models the tensor engine only, not {other}"),
         }
     }
 
@@ -744,7 +745,7 @@ fn error_paths(cfg: &Config, test: &str) {
         cfg.psum_banks,
         cfg.sbuf_depth,
     );
-    let w = |i: Instr| i.encode();
+    let w = |i: Instr| i.encode()[0];
     use ErrorCode::*;
 
     // On a fresh engine: no stationary in use, none loaded.
@@ -892,7 +893,7 @@ fn error_paths(cfg: &Config, test: &str) {
     let (lo, hi) = (regs::reg("INSTR_LO").offset, regs::reg("INSTR_HI").offset);
     let n = d.min(sd);
     let first = [ls(0, r, c), mm(0, r, n, 1, 0, false, true)];
-    let mut words: Vec<u64> = first.iter().map(|i| i.encode()).collect();
+    let mut words: Vec<u64> = first.iter().map(|i| i.encode()[0]).collect();
     words.extend(std::iter::repeat_n(w(mm(0, r, n, 1, 0, false, false)), 30));
     let mut overflow_at: Option<usize> = Option::None;
     for (k, word) in words.iter().enumerate() {

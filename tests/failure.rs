@@ -212,7 +212,7 @@ fn bad_flag_values_name_the_flag_and_exit_2() {
             .into_iter()
             .chain(["--baud".into(), "12345".into()])
             .collect(),
-            vec!["--baud 12345", "standard"],
+            vec!["--baud", "12345", "standard"],
         ),
         (
             with(&["board", "run", "--preset", "int8-4x4", "--sim", "8"])
@@ -230,7 +230,7 @@ fn bad_flag_values_name_the_flag_and_exit_2() {
                 "--baud".into(),
                 "0".into(),
             ],
-            vec!["--baud 0"],
+            vec!["--baud", "`0`"],
         ),
     ];
     for (args, wants) in cases {
@@ -291,4 +291,198 @@ fn presets_name_the_field_line_and_allowed_values() {
     // --all conflicts with every design flag.
     let o = systolic(&["generate", "--all", "--pe-latency", "2"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// A preset overridden by flags is named `<preset>+custom` by the tool itself: accepted, while
+/// no preset file may use `+`.
+#[test]
+fn an_overridden_preset_keeps_its_derived_name() {
+    let dir = common::scratch_dir("fail-custom");
+    let out = dir.join("o");
+    let o = systolic(
+        &[
+            "generate",
+            "--preset",
+            "int8-4x4",
+            "--acc-bits",
+            "40",
+            "--out",
+            s(&out),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("int8-4x4+custom"));
+    let seeds = dir.join("seeds");
+    std::fs::create_dir_all(&seeds).unwrap();
+    std::fs::write(seeds.join("p.toml"), "name = \"a+b\"\nrows = 4\ncols = 4\n").unwrap();
+    let o = systolic(
+        &["generate", "--preset", "p", "--out", s(&dir.join("o2"))],
+        &[("SYSTOLIC_SEEDS", &seeds)],
+    );
+    assert_usage(&o, &["name = \"a+b\""], "a + in a preset name");
+}
+
+/// `--baud` is one parser for every command: a standard serial rate, then (synth, generate) one
+/// the board's clock divides into at least 4 cycles per bit within 2.5%; `--verify-programs 0`
+/// is a check of nothing. All refused with status 2 before the run folder exists.
+#[test]
+fn baud_and_verify_programs_are_checked_before_the_run_folder() {
+    let dir = common::scratch_dir("fail-baud");
+    let run = dir.join("run");
+    let synth = |extra: &[&str]| {
+        let head = [
+            "synth",
+            "--preset",
+            "int8-4x4",
+            "--out",
+            s(&run),
+            "--no-pack",
+        ];
+        let all: Vec<&str> = head.into_iter().chain(extra.iter().copied()).collect();
+        systolic(&all, &[])
+    };
+    let ice = ["--board", "icebreaker"];
+    for baud in ["0", "7", "4000000000"] {
+        let o = synth(&[ice[0], ice[1], "--baud", baud]);
+        assert_usage(&o, &["--baud", baud, "standard"], baud);
+        assert!(!run.exists(), "--baud {baud} made the run folder");
+    }
+    // 25 MHz / 3 Mbaud = 8.33 cycles per bit: 8 make 3.125 Mbaud, 4.2% fast.
+    let o = synth(&["--board", "ulx3s-25f", "--baud", "3000000"]);
+    assert_usage(
+        &o,
+        &["--baud 3000000", "25 MHz", "4.2% off"],
+        "25 MHz at 3M",
+    );
+    // 12 MHz / 3 Mbaud = 4 cycles per bit exactly: accepted, so the run gets past the check
+    // (--verify-existing runs no tool: it stops at the missing netlist, status 1, not 2).
+    let o = synth(&[ice[0], ice[1], "--baud", "3000000", "--verify-existing"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("run `systolic synth`"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&run);
+    let o = synth(&[ice[0], ice[1], "--verify", "--verify-programs", "0"]);
+    assert_usage(&o, &["--verify-programs", "1..="], "--verify-programs 0");
+    assert!(!run.exists(), "--verify-programs 0 made the run folder");
+    let out = dir.join("gen");
+    let o = systolic(
+        &[
+            "generate",
+            "--level",
+            "board",
+            "--baud",
+            "7",
+            "--out",
+            s(&out),
+        ],
+        &[],
+    );
+    assert_usage(&o, &["--baud", "7"], "generate --baud 7");
+    assert!(!out.exists());
+}
+
+/// The `error:` line of stderr (after any progress lines).
+fn error_line(err: &str) -> &str {
+    err.lines().find(|l| l.starts_with("error:")).unwrap_or("")
+}
+
+/// The error line names `path`, says what failed, and quotes the system's error once.
+fn assert_names_once(o: &Output, path: &str, wants: &[&str], what: &str) {
+    let err = stderr(o);
+    let first = error_line(&err);
+    assert!(first.contains(path), "{what}: {path} not named: {err}");
+    for w in wants {
+        assert!(first.contains(w), "{what}: `{w}` not in: {err}");
+    }
+    assert_eq!(first.matches("os error").count(), 1, "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+}
+
+/// OS errors name the path and what was done to it: a preset that is a folder, a waveform into
+/// a folder or a missing one, a read-only system folder (root passes permission bits, so the
+/// kernel's own file systems stand in for them), a full device.
+#[test]
+fn os_errors_name_the_path_and_the_operation() {
+    let dir = common::scratch_dir("fail-os");
+    let seeds = dir.join("seeds");
+    std::fs::create_dir_all(seeds.join("folder.toml")).unwrap();
+    let o = systolic(
+        &["generate", "--preset", "folder", "--out", s(&dir.join("g"))],
+        &[("SYSTOLIC_SEEDS", &seeds)],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_names_once(&o, "folder.toml", &["cannot read", "directory"], "preset");
+
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let cosim = |waves: &Path| {
+        let args = ["cosim", "--preset", "int8-4x4", "--waves", s(waves)];
+        systolic(&args, &[("SYSTOLIC_CACHE_DIR", &cache)])
+    };
+    std::fs::create_dir_all(dir.join("w.vcd")).unwrap();
+    let w = dir.join("w.vcd");
+    assert_usage(
+        &cosim(&w),
+        &["--waves", s(&w), "is a directory"],
+        "waves dir",
+    );
+    let w = dir.join("none/w.vcd");
+    assert_usage(
+        &cosim(&w),
+        &["--waves", s(&w), "does not exist"],
+        "waves missing",
+    );
+    assert!(std::fs::read_dir(&cache).unwrap().next().is_none());
+
+    let (a, b, _) = operands(&dir);
+    let run = |out: &str| {
+        let args = ["run", "--preset", "int8-4x4", "--backend", "golden"];
+        let files = ["--a", s(&a), "--b", s(&b), "--out", out];
+        systolic(&args.into_iter().chain(files).collect::<Vec<_>>(), &[])
+    };
+    for out in ["/sys/c.npy", "/proc/c.npy"] {
+        let o = run(out);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_names_once(&o, out, &["--out", "cannot write in the folder"], out);
+    }
+    // A full device (the numbers of /dev/full): the write itself fails, after the check.
+    let full = dir.join("full");
+    let c = std::ffi::CString::new(s(&full)).unwrap();
+    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 7)) } == 0 {
+        let o = run(s(&full));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert_names_once(&o, s(&full), &["writing", "No space left"], "full");
+    } else {
+        assert!(std::env::var_os("CI").is_none(), "mknod failed (not root?)");
+    }
+}
+
+/// A missing simulator is an error naming the tool and how to install it, status 1, before
+/// anything is written (no tool on PATH here; an empty cache, so nothing is found there).
+#[test]
+fn a_missing_verilator_names_the_tool_and_the_setup_script() {
+    let dir = common::scratch_dir("fail-tool");
+    let empty = dir.join("bin");
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&empty).unwrap();
+    let waves = dir.join("w.vcd");
+    let o = systolic(
+        &["cosim", "--preset", "int8-4x4", "--waves", s(&waves)],
+        &[("PATH", &empty), ("SYSTOLIC_CACHE_DIR", &cache)],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let first = error_line(&err);
+    for want in [
+        "`verilator` could not be run",
+        "apt-get install verilator",
+        "scripts/setup.sh",
+    ] {
+        assert!(first.contains(want), "`{want}` not in: {err}");
+    }
+    assert!(!waves.exists() && !dir.join("w.vcd.partial").exists());
 }

@@ -110,6 +110,7 @@ fn simulate(tag: &str, modules: &[Module], top: &str, ports: &[PortSpec]) -> Sim
             sources: &sources,
             ports,
             trace: false,
+            fst: false,
             threads: 1,
             extra_args: &[],
         },

@@ -121,6 +121,7 @@ fn pe_pairs_with(format: &str, pe_latency: u32, carry: Option<Primitives>) {
             sources: &sources,
             ports: &ports,
             trace: false,
+            fst: false,
             threads: 1,
             extra_args: &extra_args,
         },

@@ -45,6 +45,11 @@ const LARGE_PES: u64 = 64 * 64;
 
 const TOOL_LIMIT: Duration = Duration::from_secs(1800);
 
+/// The tests below lint every 5th edge configuration (5 shares no factor with the 4 sizes, 4
+/// formats, 2 accumulators and 3 bank counts of the nested loops, so each value of each is still
+/// reached); `every_edge_config_is_clean` (ignored; `scripts/test.sh --full`) lints all of them.
+const EDGE_STRIDE: usize = 5;
+
 /// System functions the generated Verilog may use.
 const SYSTEM_FUNCTIONS: [&str; 3] = ["$clog2", "$signed", "$unsigned"];
 
@@ -372,7 +377,7 @@ fn verilator_lint_is_clean() {
         return;
     }
     let mut configs = small_presets();
-    configs.extend(edge_configs());
+    configs.extend(common::sample(edge_configs(), EDGE_STRIDE));
     check_all(Tool::Verilator, &configs);
 }
 
@@ -382,8 +387,23 @@ fn iverilog_compiles_cleanly() {
         return;
     }
     let mut configs = small_presets();
-    configs.extend(edge_configs());
+    configs.extend(common::sample(edge_configs(), EDGE_STRIDE));
     check_all(Tool::Icarus, &configs);
+}
+
+/// The whole sweep the two tests above sample: every edge configuration with both tools.
+#[test]
+#[ignore = "the whole edge sweep (about 240 designs per tool); scripts/test.sh --full"]
+fn every_edge_config_is_clean() {
+    let has_verilator = common::require_tool("verilator", "every_edge_config_is_clean");
+    let has_icarus = common::require_tool("iverilog", "every_edge_config_is_clean");
+    let configs = edge_configs();
+    if has_verilator {
+        check_all(Tool::Verilator, &configs);
+    }
+    if has_icarus {
+        check_all(Tool::Icarus, &configs);
+    }
 }
 
 /// Slow: on the 2-core test machine the 128x128 preset takes ~90 s (Verilator, 2.2 GB) and

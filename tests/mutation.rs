@@ -85,6 +85,8 @@ fn one_mutated_pe_is_caught_with_its_column() {
 /// the unmodified design passes them.
 #[test]
 fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
+    /// (pe_latency, split PSUM, ECP5 primitives, file, (line of the design, its replacement)).
+    type Case = (u32, bool, bool, &'static str, (String, String));
     if !common::require_tool(
         "verilator",
         "each_read_ahead_forward_and_the_dsp_weight_enable_are_needed",
@@ -99,7 +101,7 @@ fn each_read_ahead_forward_and_the_dsp_weight_enable_are_needed() {
     let psum = "systolic_psum.v";
     // A line `LHS <expression>;` of the design and the same with the expression tied to 0.
     let tie = |line: &str, lhs: &str| (line.to_string(), format!("{lhs}1'b0;"));
-    let mut cases: Vec<(u32, bool, bool, &str, (String, String))> = vec![];
+    let mut cases: Vec<Case> = vec![];
     let selects = [
         ("assign ctl_same0 = ctl_same0_q;", "assign ctl_same0 = "),
         ("use1_q <= we && nx_same1;", "use1_q <= "),

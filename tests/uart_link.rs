@@ -1129,7 +1129,7 @@ fn the_board_design_speaks_the_protocol_in_icarus() {
     let cfg = preset();
     let p = params();
     let (dir, files) = write_board(&cfg, &p, "icarus");
-    let fence = Instr::Fence.encode();
+    let fence = Instr::Fence.encode()[0];
     let push = |seq| {
         Frame::write(
             seq,

@@ -101,6 +101,7 @@ fn build_adder_threads(trace: bool, threads: u32, root: &Path) -> Result<Model, 
             sources: &sources,
             ports: &ports,
             trace,
+            fst: false,
             threads,
             extra_args: &[],
         },
@@ -209,6 +210,7 @@ fn missing_verilator_is_an_error_not_a_panic() {
         sources: &sources,
         ports: &ports,
         trace: false,
+        fst: false,
         threads: 1,
         extra_args: &[],
     };
@@ -462,6 +464,7 @@ fn concurrent_builds_of_one_spec_all_succeed() {
         sources: &sources,
         ports: &ports,
         trace: false,
+        fst: false,
         threads: 1,
         extra_args: &[],
     };
@@ -528,6 +531,7 @@ fn syntax_error_is_a_build_error_with_its_log() {
         sources: &sources,
         ports: &ports,
         trace: false,
+        fst: false,
         threads: 1,
         extra_args: &[],
     };
@@ -562,6 +566,7 @@ fn port_list_is_checked_against_the_design() {
         sources: &sources,
         ports: &ports,
         trace: false,
+        fst: false,
         threads: 1,
         extra_args: &[],
     };
@@ -606,6 +611,7 @@ fn same_top_name_in_two_libraries_of_one_process() {
                 sources: &sources,
                 ports: &ports,
                 trace: false,
+                fst: false,
                 threads: 1,
                 extra_args: &[],
             },

@@ -497,17 +497,54 @@ fn synthesise(cfg: &Config) -> Outcome {
     fail(problems, summary)
 }
 
-#[test]
-fn every_preset_synthesises() {
-    if !common::require_tool("yosys", "every_preset_synthesises") {
-        return;
-    }
+/// Every preset of the full flow and the smallest of each other flow (the larger ones repeat
+/// the same builders at a larger size, for minutes of Yosys each).
+fn sample(mut configs: Vec<Config>) -> Vec<Config> {
+    let total = configs.len();
+    configs.sort_by_key(|c| (c.pes(), psum_bits(c), c.format.is_float(), c.name.clone()));
+    let mut seen = vec![];
+    configs.retain(|c| {
+        let flow = Flow::for_config(c);
+        let keep = flow == Flow::Full || !seen.contains(&flow);
+        seen.push(flow);
+        keep
+    });
+    let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
+    eprintln!(
+        "a sample of {} of {total} presets: {}",
+        configs.len(),
+        names.join(", ")
+    );
+    configs
+}
+
+fn presets() -> Vec<Config> {
     let dir = seeds_dir();
-    let mut configs: Vec<Config> = list_presets(&dir)
+    let configs: Vec<Config> = list_presets(&dir)
         .iter()
         .map(|n| Config::from_preset(&dir, n, &Overrides::default()).expect("preset"))
         .collect();
     assert!(!configs.is_empty(), "no presets in {}", dir.display());
+    configs
+}
+
+/// The presets of every flow: all small ones, the smallest of each larger flow.
+#[test]
+fn presets_of_every_flow_synthesise() {
+    if common::require_tool("yosys", "presets_of_every_flow_synthesise") {
+        synthesise_all(sample(presets()));
+    }
+}
+
+#[test]
+#[ignore = "every preset: the 16x16, 20x20 and both 128x128 take minutes each; scripts/test.sh --full"]
+fn every_preset_synthesises() {
+    if common::require_tool("yosys", "every_preset_synthesises") {
+        synthesise_all(presets());
+    }
+}
+
+fn synthesise_all(mut configs: Vec<Config>) {
     // Largest first, so that the longest run starts at once.
     configs.sort_by_key(|c| std::cmp::Reverse(c.pes() * 1_000_000 + psum_bits(c) / 1024));
 

@@ -3,8 +3,8 @@
 
 // ROWS x COLS weight-stationary PEs as COLS identical columns. Moving data flows right,
 // partial sums flow down; each column has its own load bus. Latency: a moving vector entering row 0 in
-// cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (ADD_LAT = 1 for
-// integers). Never stalls; all registers
+// cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (MUL_LAT = 1,
+// built into the PEs; ADD_LAT = 1 for integers). Never stalls; all registers
 // are in the PEs. PE(r, c) is g_col[c].u_column.g_row[r].u_pe.
 module systolic_array #(
   parameter integer ROWS    = 8,                 // array rows (contraction axis K)
@@ -13,7 +13,6 @@ module systolic_array #(
   parameter integer X_W     = 9,                 // bits of a moving lane: the element, plus an active bit for floating point
   parameter integer PS_W    = 32,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 3,                 // bits of a row index
-  parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer ADD_LAT = 2                  // cycles from psum_in to psum_out (1 or 2)
 ) (
   input  wire                   clk,
@@ -51,7 +50,6 @@ module systolic_array #(
       .X_W     (X_W),
       .PS_W    (PS_W),
       .ROW_W   (ROW_W),
-      .MUL_LAT (MUL_LAT),
       .ADD_LAT (ADD_LAT)
     ) u_column (
       .clk      (clk),

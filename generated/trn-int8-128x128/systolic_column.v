@@ -3,17 +3,16 @@
 
 // One array column: ROWS PEs stacked. x/swap pass through left to right (1 cycle);
 // partial sums start at zero and leave at the bottom MUL_LAT + ROWS*ADD_LAT cycles after
-// row 0's input (ADD_LAT = 1 for integers);
+// row 0's input (MUL_LAT = 0, built into the PEs; ADD_LAT = 1 for integers);
 // the load bus reaches all rows at once and row ld_row captures it. Never stalls.
 // PE(r) is g_row[r].u_pe.
 module systolic_column #(
-  parameter integer ROWS    = 128,               // PEs in the column (contraction axis K)
-  parameter integer DATA_W  = 8,                 // bits of one input element
-  parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
-  parameter integer PS_W    = 23,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
-  parameter integer ROW_W   = 7,                 // bits of a row index
-  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
-  parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
+  parameter integer ROWS   = 128,                // PEs in the column (contraction axis K)
+  parameter integer DATA_W = 8,                  // bits of one input element
+  parameter integer X_W    = 8,                  // bits of a moving lane: the element, plus an active bit for floating point
+  parameter integer PS_W   = 23,                 // bits of a partial sum: exact for ROWS products (fp32 for floating point)
+  parameter integer ROW_W  = 7,                  // bits of a row index
+  parameter integer SIGNED = 1                   // 1: two's-complement inputs, 0: unsigned
 ) (
   input  wire                clk,
   input  wire                rst,                // synchronous, active high
@@ -40,13 +39,12 @@ module systolic_column #(
       assign psum_i = g_row[r - 1].psum_o;
     end
     systolic_pe #(
-      .DATA_W  (DATA_W),
-      .X_W     (X_W),
-      .PS_W    (PS_W),
-      .ROW_W   (ROW_W),
-      .MUL_LAT (MUL_LAT),
-      .SIGNED  (SIGNED),
-      .ROW     (r)
+      .DATA_W (DATA_W),
+      .X_W    (X_W),
+      .PS_W   (PS_W),
+      .ROW_W  (ROW_W),
+      .SIGNED (SIGNED),
+      .ROW    (r)
     ) u_pe (
       .clk      (clk),
       .rst      (rst),

@@ -10,16 +10,18 @@ use serde::Serialize;
 use systolic::config::Config;
 use systolic::cosim::board::SimBoard;
 use systolic::cosim::HarnessOptions;
-use systolic::engine::gemm::{self, gemm, GemmOptions, Matrix};
+use systolic::engine::gemm::{self, gemm_with, GemmOptions, Matrix};
 use systolic::files::OutputPath;
 use systolic::frame::DEFAULT_BAUD;
 use systolic::npy::Array2;
+use systolic::progress::Progress;
 use systolic::rtl::board::BoardParams;
 use systolic::uart::engine::UartEngine;
 use systolic::uart::serial::SerialPort;
 use systolic::uart::{LinkError, LinkOptions, LinkStats, Transport};
 
 use super::common::{ConfigArgs, UsageError};
+use super::progress::{catch_interrupt, Reporter};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,7 +33,7 @@ pub struct Args {
 pub enum BoardCommand {
     /// Compute C = A x B from .npy files on the board (the configuration must be the one the
     /// board was programmed with: its VERSION register is checked).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Say which design a board carries (ID, VERSION = configuration hash, sizes).
     Probe(ProbeArgs),
 }
@@ -41,8 +43,8 @@ pub struct ProbeArgs {
     /// The board's serial port.
     #[arg(long)]
     pub port: String,
-    /// Baud rate of the link.
-    #[arg(long, default_value_t = DEFAULT_BAUD)]
+    /// Baud rate of the link (a standard one: 9600 .. 3000000).
+    #[arg(long, default_value_t = DEFAULT_BAUD, value_parser = super::common::parse_baud)]
     pub baud: u32,
     /// Attempts before giving up (timeouts, NAKs, corrupted answers).
     #[arg(long, default_value_t = 5)]
@@ -59,8 +61,9 @@ pub struct RunArgs {
     /// The board's serial port (e.g. /dev/ttyUSB1: the iCEBreaker's FTDI channel B).
     #[arg(long, required_unless_present = "sim", conflicts_with = "sim")]
     pub port: Option<String>,
-    /// Baud rate of the link (the board design's CLKS_PER_BIT = clock / baud).
-    #[arg(long, default_value_t = DEFAULT_BAUD)]
+    /// Baud rate of the link (a standard one: 9600 .. 3000000; the board design's
+    /// CLKS_PER_BIT = clock / baud).
+    #[arg(long, default_value_t = DEFAULT_BAUD, value_parser = super::common::parse_baud)]
     pub baud: u32,
     /// No hardware: the board design in Verilator, its UART pins driven bit by bit, with this
     /// many clock cycles per bit (at least 4).
@@ -180,7 +183,7 @@ pub fn hint(e: &LinkError) -> Option<&'static str> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        BoardCommand::Run(a) => run_gemm(a),
+        BoardCommand::Run(a) => run_gemm(*a),
         BoardCommand::Probe(a) => probe(a),
     }
 }
@@ -195,27 +198,8 @@ fn check_attempts(attempts: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--baud` must be one the serial port can be set to (checked before the port is opened, so
-/// a typo is a usage error, not a port problem).
-fn check_baud(baud: u32) -> anyhow::Result<()> {
-    let ok = systolic::uart::serial::supported_bauds();
-    if ok.contains(&baud) {
-        return Ok(());
-    }
-    let list: Vec<String> = ok.iter().map(u32::to_string).collect();
-    Err(UsageError {
-        message: format!(
-            "--baud {baud}: not a standard serial baud rate (one of {})",
-            list.join(", ")
-        ),
-        hint: Some("give the baud rate the board design was built for (115200 by default)"),
-    }
-    .into())
-}
-
 fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     check_attempts(args.attempts)?;
-    check_baud(args.baud)?;
     let serial = SerialPort::open(&args.port, args.baud)?;
     let opts = LinkOptions {
         attempts: args.attempts,
@@ -245,13 +229,11 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
 fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
     check_attempts(args.attempts)?;
-    if args.port.is_some() {
-        check_baud(args.baud)?;
-    }
     if let Some(cpb) = args.sim {
-        if cpb < 4 {
+        let min = systolic::frame::MIN_CLKS_PER_BIT;
+        if cpb < min {
             return Err(usage(
-                format!("--sim {cpb}: at least 4 clock cycles per bit"),
+                format!("--sim {cpb}: at least {min} clock cycles per bit"),
                 "e.g. --sim 8",
             ));
         }
@@ -265,6 +247,8 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
         attempts: args.attempts,
         ..LinkOptions::default()
     };
+    catch_interrupt();
+    let mut progress = Reporter::new(args.json);
     match (&args.port, args.sim) {
         (_, Some(cpb)) => {
             let params = BoardParams {
@@ -272,14 +256,16 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
                 heartbeat_w: 8,
                 ..BoardParams::new(1e6, 1)
             };
+            progress.stage("Verilator build (simulated board)", None);
             let board = SimBoard::build(&cfg, &params, &HarnessOptions::default())?;
+            progress.end();
             let e = UartEngine::connect(board, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &out, &args)
+            finish(&cfg, e, (&a, &b), &out, &args, progress)
         }
         (Some(port), None) => {
             let serial = SerialPort::open(port, args.baud)?;
             let e = UartEngine::connect(serial, &cfg, opts)?;
-            finish(&cfg, e, &a, &b, &out, &args)
+            finish(&cfg, e, (&a, &b), &out, &args, progress)
         }
         (None, None) => Err(usage(
             "give --port (a board) or --sim (the simulated board)".into(),
@@ -291,14 +277,16 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn finish<T: Transport>(
     cfg: &Config,
     mut engine: UartEngine<T>,
-    a: &Matrix,
-    b: &Matrix,
+    (a, b): (&Matrix, &Matrix),
     out: &OutputPath,
     args: &RunArgs,
+    mut progress: Reporter,
 ) -> anyhow::Result<ExitCode> {
     let start = std::time::Instant::now();
     let cycles0 = engine.bus().link().transport().cycles();
-    let result = match gemm(&mut engine, a, b, &GemmOptions::default()) {
+    let product = gemm_with(&mut engine, a, b, &GemmOptions::default(), &mut progress);
+    drop(progress);
+    let result = match product {
         Ok(r) => r,
         Err(e) => {
             if let Some(link) = engine.bus_mut().take_link_error() {

@@ -62,6 +62,15 @@ pub struct ConfigArgs {
     /// Keep every PE's swap-token register through synthesis: the PEs of an anti-diagonal hold equal tokens, and synthesis otherwise merges their registers into one that drives them all across the array (the critical path of large arrays). A few more flip-flops, the same behaviour.
     #[arg(long)]
     pub keep_tokens: bool,
+    /// The memory path (docs/memory-path.md): a DMA engine on an AXI4 master, the ACTIVATE write-back unit, semaphores and instruction fetch. Formats int8, uint8 (acc_bits 32), bf16, fp8e4m3, fp8e5m2.
+    #[arg(long)]
+    pub dma: bool,
+    /// With --dma: the AXI4 data width, 32, 64 (default), 128, 256 or 512.
+    #[arg(long, value_parser = count(32, 512))]
+    pub dma_bits: Option<u32>,
+    /// With --dma: read bursts outstanding on the AXI4 master, 1..=64 (default 4).
+    #[arg(long, value_parser = count(1, config::MAX_DMA_READS))]
+    pub dma_reads: Option<u32>,
 }
 
 /// A parser for a count flag that takes any integer text and refuses only what no `u32` holds,
@@ -72,6 +81,35 @@ fn count(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> + Clone {
         Ok(v) => u32::try_from(v).map_err(|_| format!("{v} is out of range: allowed {lo}..={hi}")),
         Err(_) => Err(format!("`{s}` is not a whole number: allowed {lo}..={hi}")),
     }
+}
+
+/// `--baud` (every command that has one): a rate the serial port can be set to, the one end of
+/// the link every board design talks to. Whether the board's clock makes it is checked with the
+/// board ([`baud_for_clock`]).
+pub fn parse_baud(s: &str) -> Result<u32, String> {
+    let ok = systolic::uart::serial::supported_bauds();
+    match s.trim().parse::<u32>() {
+        Ok(b) if ok.contains(&b) => Ok(b),
+        _ => {
+            let list: Vec<String> = ok.iter().map(u32::to_string).collect();
+            Err(format!(
+                "`{s}` is not a standard serial baud rate (one of {})",
+                list.join(", ")
+            ))
+        }
+    }
+}
+
+/// `--baud` at the board design's core clock: its `CLKS_PER_BIT`, or a usage error naming the
+/// flag and the range the clock allows.
+pub fn baud_for_clock(baud: u32, clock_hz: f64) -> anyhow::Result<u32> {
+    systolic::frame::uart_divider(clock_hz, baud).map_err(|e| {
+        UsageError {
+            message: format!("--baud {baud}: {e}"),
+            hint: Some("give another standard --baud, or another clock (--pll-mhz)"),
+        }
+        .into()
+    })
 }
 
 fn parse_sbuf_layout(s: &str) -> Result<config::SbufLayout, String> {
@@ -108,6 +146,9 @@ impl ConfigArgs {
             sbuf_layout: self.sbuf_layout,
             tile_cols: self.tile_cols,
             keep_tokens: self.keep_tokens.then_some(true),
+            dma: self.dma.then_some(true),
+            dma_bits: self.dma_bits,
+            dma_reads: self.dma_reads,
         }
     }
 

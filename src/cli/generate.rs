@@ -49,8 +49,9 @@ pub struct Args {
     /// set the board top's parameters. Default: a 12 MHz clock, a button and 3 LEDs, active low.
     #[arg(long)]
     pub board: Option<String>,
-    /// With --level board: the UART's baud rate (sets CLKS_PER_BIT with the board's clock).
-    #[arg(long)]
+    /// With --level board: the UART's baud rate, a standard one (sets CLKS_PER_BIT with the
+    /// board's clock).
+    #[arg(long, value_parser = super::common::parse_baud)]
     pub baud: Option<u32>,
     /// Output directory (default: generated/<config name>, and its engine/ or board/ subfolder
     /// for those levels).
@@ -58,7 +59,7 @@ pub struct Args {
     pub out: Option<PathBuf>,
     /// Regenerate generated/<preset>/ (core), generated/<preset>/engine/ and
     /// generated/<preset>/board/ for every preset in seeds/ (and nothing else).
-    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth", "sbuf_depth", "pe_latency", "primitives", "dsp_cols", "psum_split", "sbuf_layout", "tile_cols", "keep_tokens", "level", "board", "baud"])]
+    #[arg(long, conflicts_with_all = ["preset", "rows", "cols", "format", "acc_bits", "psum_banks", "psum_depth", "sbuf_depth", "pe_latency", "primitives", "dsp_cols", "psum_split", "sbuf_layout", "tile_cols", "keep_tokens", "dma", "dma_bits", "dma_reads", "level", "board", "baud"])]
     pub all: bool,
     /// Print a JSON summary instead of text.
     #[arg(long)]
@@ -66,6 +67,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::progress::catch_interrupt();
     if args.all {
         return all(args.json);
     }
@@ -154,15 +156,12 @@ fn all(json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The board top's parameters: of the board named, or [`BoardParams::generic`].
+/// The board top's parameters: of the board named, or [`BoardParams::generic`] (12 MHz).
 fn board_params(board: Option<&str>, baud: Option<u32>) -> anyhow::Result<BoardParams> {
     let baud = baud.unwrap_or(systolic::frame::DEFAULT_BAUD);
     let Some(name) = board else {
         let mut p = BoardParams::generic();
-        p.clks_per_bit = systolic::rtl::board::clks_per_bit(12e6, baud.max(1));
-        if baud == 0 || p.clks_per_bit < 4 {
-            return Err(baud_error(baud, 12.0));
-        }
+        p.clks_per_bit = super::common::baud_for_clock(baud, 12e6)?;
         return Ok(p);
     };
     let dir = synth::constraints_dir();
@@ -170,28 +169,8 @@ fn board_params(board: Option<&str>, baud: Option<u32>) -> anyhow::Result<BoardP
         message: e.to_string(),
         hint: Some("boards are the TOML files in constraints/"),
     })?;
-    if baud == 0 {
-        return Err(baud_error(baud, board.clock.freq_mhz));
-    }
-    synth::flow::board_top_params(&board, baud, None).map_err(|e| {
-        UsageError {
-            message: format!("--baud {baud}: {e}"),
-            hint: Some("the UART needs at least 4 clock cycles per bit"),
-        }
-        .into()
-    })
-}
-
-fn baud_error(baud: u32, mhz: f64) -> anyhow::Error {
-    UsageError {
-        message: format!(
-            "--baud {baud}: the UART needs 1 to {} baud at the {mhz} MHz clock (at least 4 clock \
-             cycles per bit)",
-            (mhz * 1e6 / 4.0) as u64
-        ),
-        hint: None,
-    }
-    .into()
+    super::common::baud_for_clock(baud, board.clock.freq_mhz * 1e6)?;
+    Ok(synth::flow::board_top_params(&board, baud, None)?)
 }
 
 /// "; removed ..." naming the stale module files a generation removed, or nothing.

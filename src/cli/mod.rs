@@ -12,7 +12,9 @@ mod board;
 mod common;
 mod cosim;
 mod generate;
+mod progress;
 mod run;
+mod sweep;
 mod synth;
 
 use std::io::Write;
@@ -45,6 +47,8 @@ enum Command {
     Synth(synth::Args),
     /// Run on a programmed board over its UART link (or on the simulated board).
     Board(board::Args),
+    /// Run a design-space sweep from a spec (locally or on Slurm), or print its table or report.
+    Sweep(sweep::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -54,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Board(args) => board::run(args),
+        Command::Sweep(args) => sweep::run(args),
     }
 }
 
@@ -67,6 +72,12 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
             _ => Some("see `systolic generate --help` and the presets in seeds/"),
         };
         return (2, hint);
+    }
+    if err.downcast_ref::<systolic::sweep::SpecError>().is_some() {
+        return (
+            2,
+            Some("see docs/sweep.md for the spec format, and sweeps/ for examples"),
+        );
     }
     if let Some(e) = err.downcast_ref::<common::UsageError>() {
         return (2, e.hint);

@@ -8,14 +8,16 @@ use serde::Serialize;
 
 use systolic::config::Config;
 use systolic::cosim::HarnessOptions;
-use systolic::engine::gemm::{self, gemm, GemmError, GemmOptions, Matrix};
+use systolic::engine::gemm::{self, gemm_with, GemmError, GemmOptions, Matrix};
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::Engine;
 use systolic::files::OutputPath;
 use systolic::format::NumberFormat;
 use systolic::npy::{self, Array2, Dtype};
+use systolic::progress::Progress;
 
 use super::common::{ConfigArgs, UsageError};
+use super::progress::{catch_interrupt, Reporter};
 
 /// Which implementation of the engine runs the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -201,8 +203,7 @@ pub(super) fn read_operand(
 /// Write `c` as .npy to a checked output.
 pub(super) fn write_npy(out: &OutputPath, c: &Array2) -> anyhow::Result<()> {
     let bytes = npy::to_bytes(c)?;
-    out.write(&bytes)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.path().display()))
+    Ok(out.write(&bytes)?)
 }
 
 /// The dtype of C: float32 for the floating-point formats (fp32 accumulators), int32 (uint32
@@ -218,11 +219,22 @@ pub fn out_dtype(cfg: &Config) -> Dtype {
     }
 }
 
-/// The rtl back end: the generated engine in Verilator.
-fn rtl_engine(cfg: &Config, opts: &HarnessOptions) -> anyhow::Result<Box<dyn Engine>> {
-    Ok(Box::new(systolic::cosim::engine::RtlEngine::build(
-        cfg, opts,
-    )?))
+/// The rtl back end: the generated engine in Verilator, its build shown as a stage (the way
+/// `cosim` shows its own).
+fn rtl_engine(
+    cfg: &Config,
+    threads: u32,
+    progress: &mut Reporter,
+) -> anyhow::Result<Box<dyn Engine>> {
+    let opts = HarnessOptions {
+        threads,
+        ..HarnessOptions::default()
+    };
+    progress.stage("Verilator build", None);
+    let engine =
+        systolic::cosim::engine::RtlEngine::build_with(cfg, &opts, &mut |l| progress.detail(l))?;
+    progress.end();
+    Ok(Box::new(engine))
 }
 
 /// A refusal of [`gemm`]'s operands or plan as a usage error (exit status 2) with its hint;
@@ -261,18 +273,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| gemm_error(e, args.backend.name()))?;
     let dtype = out_dtype(&cfg);
 
+    catch_interrupt();
+    let mut progress = Reporter::new(args.json);
     let mut engine: Box<dyn Engine> = match args.backend {
         Backend::Golden => Box::new(GoldenEngine::new(&cfg)),
-        Backend::Rtl => {
-            let opts = HarnessOptions {
-                threads: args.threads,
-                ..HarnessOptions::default()
-            };
-            rtl_engine(&cfg, &opts)?
-        }
+        Backend::Rtl => rtl_engine(&cfg, args.threads, &mut progress)?,
     };
-    let result = gemm(engine.as_mut(), &a, &b, &GemmOptions::default())
-        .map_err(|e| gemm_error(e, &format!("{} back end", args.backend.name())))?;
+    let result = gemm_with(
+        engine.as_mut(),
+        &a,
+        &b,
+        &GemmOptions::default(),
+        &mut progress,
+    )
+    .map_err(|e| gemm_error(e, &format!("{} back end", args.backend.name())))?;
+    drop(progress);
 
     let c = Array2 {
         dtype,

@@ -8,6 +8,8 @@ use systolic::synth::nextpnr::Router;
 use systolic::synth::{self, Board, Multipliers, SynthOptions, SynthTop};
 
 use super::common::{ConfigArgs, UsageError};
+use super::progress::{catch_interrupt, Reporter};
+use systolic::progress::Progress;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MultArg {
@@ -76,8 +78,9 @@ pub struct Args {
     /// What a board run places on the pins (ignored with --ooc).
     #[arg(long, value_enum, default_value = "board")]
     pub top: TopArg,
-    /// Baud rate of the board top's UART link.
-    #[arg(long, default_value_t = systolic::frame::DEFAULT_BAUD)]
+    /// Baud rate of the board top's UART link: a standard one (9600 .. 3000000) that the core
+    /// clock divides into 4 or more cycles per bit within 2.5%.
+    #[arg(long, default_value_t = systolic::frame::DEFAULT_BAUD, value_parser = super::common::parse_baud)]
     pub baud: u32,
     /// Clock the board top from the FPGA's PLL at this frequency in MHz (the achievable one
     /// closest to it, not above; default: the board's oscillator, no PLL). The UART's
@@ -91,8 +94,8 @@ pub struct Args {
     pub verify: bool,
     /// Random programs for --verify (each run with and without random stalls); for a board
     /// top, random products.
-    #[arg(long, default_value_t = 2)]
-    pub verify_programs: usize,
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub verify_programs: u64,
     /// Only co-simulate the netlist an earlier run of the same design left in the run folder
     /// (--out or the default one), like --verify, without running Yosys and nextpnr again (give
     /// the options of that run; its RTL must carry this design's config hash).
@@ -150,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     let cfg = args.config.resolve()?;
     let mut opts = SynthOptions::new(&cfg, board, args.ooc);
-    if let Some(out) = args.out {
+    if let Some(out) = args.out.clone() {
         opts.run_dir = out;
     }
     opts.freq_mhz = args.freq;
@@ -172,32 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         TopArg::Harness => SynthTop::Harness,
     };
     opts.baud = args.baud;
-    if let Some(f) = args.pll_mhz {
-        if !f.is_finite() || f <= 0.0 {
-            return Err(UsageError {
-                message: format!("--pll-mhz {f}: give a positive frequency in MHz"),
-                hint: None,
-            }
-            .into());
-        }
-        if !opts.board_top() {
-            return Err(UsageError {
-                message: "--pll-mhz clocks the board top, and this run places the core or the \
-                          harness"
-                    .into(),
-                hint: Some("leave out --ooc and --top harness"),
-            }
-            .into());
-        }
-        // Settle the PLL before any tool runs: an unreachable frequency is a usage error.
-        synth::flow::board_pll(&opts.board, f).map_err(|e| UsageError {
-            message: e.to_string(),
-            hint: Some(
-                "ask for a frequency inside the range the message names, or leave out \
-                 --pll-mhz to run at the board's oscillator",
-            ),
-        })?;
-    }
+    check_clock(&args, &opts)?;
     opts.pll_mhz = args.pll_mhz;
     if !args.json && !args.verify_existing {
         eprintln!(
@@ -207,12 +185,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             opts.run_dir.display()
         );
     }
+    catch_interrupt();
+    let mut progress = Reporter::new(args.json);
     let (report, netlist, plan) = if args.verify_existing {
         let netlist = synth::verify::existing_netlist(&cfg, &opts.run_dir)?;
         (None, netlist, synth::flow::Plan::new(&cfg, &opts)?)
     } else {
         let plan = synth::flow::Plan::new(&cfg, &opts)?;
-        let report = synth::flow::execute(&plan)?;
+        let report = synth::flow::execute_with(&plan, &mut progress)?;
         if !args.json {
             // The report first: the co-simulation below can take minutes.
             print!("{}", report.summary());
@@ -221,17 +201,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Some(report), netlist, plan)
     };
     let verification = if args.verify || args.verify_existing {
-        let quiet = args.json;
-        let mut progress = |line: &str| {
-            if !quiet {
-                eprintln!("{line}");
-            }
-        };
-        let n = args.verify_programs.max(1);
-        Some(synth::verify::check(&plan, &netlist, n, 1, &mut progress)?)
+        // Each step of the check is a stage of its own.
+        let mut step = |line: &str| progress.stage(line, None);
+        let n = args.verify_programs as usize;
+        let v = synth::verify::check(&plan, &netlist, n, 1, &mut step)?;
+        progress.end();
+        Some(v)
     } else {
         None
     };
+    drop(progress);
     if args.json {
         let mut v = match &report {
             Some(r) => serde_json::to_value(r)?,
@@ -273,4 +252,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(v) if !v.pass => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// `--pll-mhz` and `--baud` against the board: the PLL must reach the frequency, and the core
+/// clock must divide into the baud rate (checked before any tool runs or any folder is made).
+fn check_clock(args: &Args, opts: &SynthOptions) -> anyhow::Result<()> {
+    let mut core_mhz = opts.board.clock.freq_mhz;
+    if let Some(f) = args.pll_mhz {
+        if !f.is_finite() || f <= 0.0 {
+            return Err(UsageError {
+                message: format!("--pll-mhz {f}: give a positive frequency in MHz"),
+                hint: None,
+            }
+            .into());
+        }
+        if !opts.board_top() {
+            return Err(UsageError {
+                message: "--pll-mhz clocks the board top, and this run places the core or the \
+                          harness"
+                    .into(),
+                hint: Some("leave out --ooc and --top harness"),
+            }
+            .into());
+        }
+        // Settle the PLL before any tool runs: an unreachable frequency is a usage error.
+        let pll = synth::flow::board_pll(&opts.board, f).map_err(|e| UsageError {
+            message: e.to_string(),
+            hint: Some(
+                "ask for a frequency inside the range the message names, or leave out \
+                 --pll-mhz to run at the board's oscillator",
+            ),
+        })?;
+        core_mhz = pll.output_mhz();
+    }
+    if opts.board_top() {
+        super::common::baud_for_clock(args.baud, core_mhz * 1e6)?;
+    }
+    Ok(())
 }

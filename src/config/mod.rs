@@ -26,10 +26,12 @@ mod validate;
 mod tests;
 
 pub use derived::{bits_for, sbuf_entry_bytes, Derived, Geometry};
-pub use schema::{Overrides, Primitives, RawConfig, SbufLayout};
+pub use schema::{
+    Overrides, Primitives, RawConfig, SbufLayout, DEFAULT_DMA_BITS, DEFAULT_DMA_READS,
+};
 pub use validate::{
-    MAX_ACC_BITS, MAX_COLS, MAX_PE_LATENCY_FLOAT, MAX_PE_LATENCY_INT, MAX_PSUM_BANKS,
-    MAX_PSUM_DEPTH, MAX_ROWS, MAX_SBUF_DEPTH, MIN_PSUM_DEPTH, MIN_SBUF_DEPTH,
+    DMA_BITS, MAX_ACC_BITS, MAX_COLS, MAX_DMA_READS, MAX_PE_LATENCY_FLOAT, MAX_PE_LATENCY_INT,
+    MAX_PSUM_BANKS, MAX_PSUM_DEPTH, MAX_ROWS, MAX_SBUF_DEPTH, MIN_PSUM_DEPTH, MIN_SBUF_DEPTH,
 };
 
 /// A configuration error: names the field, the value and what is allowed.
@@ -118,6 +120,12 @@ pub struct Config {
     pub tile_cols: u32,
     /// Every PE's swap-token register kept through synthesis (not merged along anti-diagonals).
     pub keep_tokens: bool,
+    /// The memory path: DMA on an AXI4 master, ACTIVATE, semaphores, instruction fetch.
+    pub dma: bool,
+    /// AXI4 data width of the memory path (the default when `dma` is false).
+    pub dma_bits: u32,
+    /// Read bursts outstanding on the AXI4 master (the default when `dma` is false).
+    pub dma_reads: u32,
     pub derived: Derived,
 }
 
@@ -141,6 +149,9 @@ impl Config {
             sbuf_layout: self.sbuf_layout,
             tile_cols: self.tile_cols,
             keep_tokens: self.keep_tokens,
+            dma: self.dma,
+            dma_bits: self.dma.then_some(self.dma_bits),
+            dma_reads: self.dma.then_some(self.dma_reads),
         }
     }
 
@@ -166,14 +177,18 @@ impl Config {
         Config::from_raw(&raw)
     }
 
-    /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides.
+    /// Load `seeds/NAME.toml` from `seeds_dir` and apply overrides. `name` follows the name rule
+    /// (letters, digits, `.`, `_`, `-`, not `.` or `..`): a name with path pieces (`./int8-4x4`,
+    /// `../seeds/int8-4x4`, an absolute path) is an unknown preset, never a file elsewhere.
     pub fn from_preset(
         seeds_dir: &Path,
         name: &str,
         overrides: &Overrides,
     ) -> Result<Config, ConfigError> {
         let path = seeds_dir.join(format!("{name}.toml"));
-        if !path.is_file() {
+        // A name is a plain file name (no path pieces); anything there (a folder, an
+        // unreadable file) is read, so its error names it.
+        if !validate::is_plain_name(name) || std::fs::symlink_metadata(&path).is_err() {
             return Err(ConfigError::UnknownPreset {
                 name: name.to_string(),
                 dir: seeds_dir.display().to_string(),
@@ -254,7 +269,8 @@ pub fn list_presets(seeds_dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let p = e.path();
-            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(str::to_string))?
+            (p.extension()? == "toml" && p.is_file())
+                .then(|| p.file_stem()?.to_str().map(str::to_string))?
         })
         .collect();
     names.sort();

@@ -78,7 +78,25 @@ pub struct RawConfig {
     /// behaviour. Default and omitted: false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub keep_tokens: bool,
+    /// The memory path (`docs/memory-path.md`): a DMA engine on an AXI4 master, the ACTIVATE
+    /// write-back unit, semaphores and instruction fetch. Needs an 8-bit integer format (with
+    /// `acc_bits = 32`), bf16 or an fp8 format. Omitted from the canonical text when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dma: bool,
+    /// AXI4 data width of the memory path: 32, 64 (the default), 128, 256 or 512. Only with
+    /// `dma = true` (and then always in the canonical text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dma_bits: Option<u32>,
+    /// Read bursts outstanding on the AXI4 master, 1..=64 (default 4). Only with `dma = true`
+    /// (and then always in the canonical text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dma_reads: Option<u32>,
 }
+
+/// Default AXI4 data width of the memory path.
+pub const DEFAULT_DMA_BITS: u32 = 64;
+/// Default read bursts outstanding on the AXI4 master.
+pub const DEFAULT_DMA_READS: u32 = 4;
 
 fn default_tile_cols() -> u32 {
     1
@@ -199,6 +217,9 @@ pub struct Overrides {
     pub sbuf_layout: Option<SbufLayout>,
     pub tile_cols: Option<u32>,
     pub keep_tokens: Option<bool>,
+    pub dma: Option<bool>,
+    pub dma_bits: Option<u32>,
+    pub dma_reads: Option<u32>,
 }
 
 impl RawConfig {
@@ -216,7 +237,10 @@ impl RawConfig {
             || o.psum_split.is_some()
             || o.sbuf_layout.is_some()
             || o.tile_cols.is_some()
-            || o.keep_tokens.is_some();
+            || o.keep_tokens.is_some()
+            || o.dma.is_some()
+            || o.dma_bits.is_some()
+            || o.dma_reads.is_some();
         if let Some(v) = o.rows {
             self.rows = v;
         }
@@ -259,6 +283,15 @@ impl RawConfig {
         if let Some(v) = o.keep_tokens {
             self.keep_tokens = v;
         }
+        if let Some(v) = o.dma {
+            self.dma = v;
+        }
+        if let Some(v) = o.dma_bits {
+            self.dma_bits = Some(v);
+        }
+        if let Some(v) = o.dma_reads {
+            self.dma_reads = Some(v);
+        }
         if changed && !self.name.ends_with("+custom") && self.name != "custom" {
             self.name = format!("{}+custom", self.name);
         }
@@ -286,6 +319,9 @@ impl Default for RawConfig {
             sbuf_layout: SbufLayout::default(),
             tile_cols: default_tile_cols(),
             keep_tokens: false,
+            dma: false,
+            dma_bits: None,
+            dma_reads: None,
         }
     }
 }

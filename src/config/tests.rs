@@ -361,3 +361,138 @@ fn default_is_a_preset_file_naming_only_rows_and_cols() {
     let e = Config::from_overrides(&Overrides::default()).unwrap_err();
     assert_eq!(e.to_string(), "rows = 0 is out of range: allowed 1..=256");
 }
+
+#[test]
+fn dma_is_omitted_by_default_and_its_fields_only_come_with_it() {
+    let plain = Config::from_raw(&raw(4, 4)).unwrap();
+    assert!(!plain.dma);
+    assert_eq!((plain.dma_bits, plain.dma_reads), (64, 4));
+    let text = plain.canonical_toml();
+    assert!(!text.contains("dma"), "{text}");
+    let mut r = raw(4, 4);
+    r.dma = true;
+    let on = Config::from_raw(&r).unwrap();
+    assert!(
+        on.canonical_toml()
+            .ends_with("dma = true\ndma_bits = 64\ndma_reads = 4\n"),
+        "{}",
+        on.canonical_toml()
+    );
+    assert_ne!(on.hash(), plain.hash());
+    assert_eq!(on.derived, plain.derived);
+    // The canonical text reads back as the same configuration.
+    let back: RawConfig = toml::from_str(&on.canonical_toml()).unwrap();
+    assert_eq!(Config::from_raw(&back).unwrap(), on);
+    r.dma_bits = Some(256);
+    r.dma_reads = Some(64);
+    let wide = Config::from_raw(&r).unwrap();
+    assert!(wide
+        .canonical_toml()
+        .ends_with("dma = true\ndma_bits = 256\ndma_reads = 64\n"));
+    for format in ["uint8", "bf16", "fp8e4m3", "fp8e5m2"] {
+        let mut r = raw(4, 4);
+        r.dma = true;
+        r.format = format.into();
+        assert!(Config::from_raw(&r).is_ok(), "{format}");
+    }
+}
+
+#[test]
+fn dma_rejects_bad_fields_with_names() {
+    let err = |f: &dyn Fn(&mut RawConfig)| {
+        let mut r = raw(4, 4);
+        r.dma = true;
+        f(&mut r);
+        Config::from_raw(&r).unwrap_err().to_string()
+    };
+    for bad in [0, 16, 48, 1024] {
+        let e = err(&|r| r.dma_bits = Some(bad));
+        assert_eq!(
+            e,
+            format!("dma_bits = {bad} is out of range: allowed 32, 64, 128, 256 or 512")
+        );
+    }
+    for bad in [0, 65] {
+        let e = err(&|r| r.dma_reads = Some(bad));
+        assert_eq!(
+            e,
+            format!("dma_reads = {bad} is out of range: allowed 1..=64")
+        );
+    }
+    for format in ["int4", "int16", "uint12"] {
+        let e = err(&|r| r.format = format.into());
+        assert!(
+            e.starts_with(&format!("format = {format} is out of range"))
+                && e.contains("int8, uint8, bf16"),
+            "{e}"
+        );
+    }
+    let e = err(&|r| r.acc_bits = 24);
+    assert!(
+        e.starts_with("acc_bits = 24 is out of range: allowed 32"),
+        "{e}"
+    );
+    // The DMA fields without dma.
+    let mut r = raw(4, 4);
+    r.dma_bits = Some(64);
+    assert_eq!(
+        Config::from_raw(&r).unwrap_err().to_string(),
+        "dma_bits = 64 is out of range: allowed none without dma = true"
+    );
+    let mut r = raw(4, 4);
+    r.dma_reads = Some(4);
+    assert!(Config::from_raw(&r)
+        .unwrap_err()
+        .to_string()
+        .starts_with("dma_reads = 4"));
+    // From a file, and from flags.
+    let c = Config::from_toml_str(
+        "rows = 2\ncols = 2\ndma = true\ndma_bits = 32\n",
+        "t.toml",
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!((c.dma, c.dma_bits, c.dma_reads), (true, 32, 4));
+    let c = Config::from_overrides(&Overrides {
+        rows: Some(2),
+        cols: Some(2),
+        dma: Some(true),
+        dma_reads: Some(9),
+        ..Overrides::default()
+    })
+    .unwrap();
+    assert_eq!((c.dma, c.dma_bits, c.dma_reads), (true, 64, 9));
+}
+
+/// A preset name is looked up only inside the seeds folder: names with path pieces are unknown
+/// presets even where the file they point at exists (`./p`, `../other/q`, an absolute path).
+#[test]
+fn preset_names_with_path_pieces_are_unknown_presets() {
+    let root = std::env::temp_dir().join(format!("systolic-preset-names-{}", std::process::id()));
+    let seeds = root.join("seeds");
+    let other = root.join("other");
+    std::fs::create_dir_all(&seeds).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    let text = "rows = 4\ncols = 4\n";
+    std::fs::write(seeds.join("p.toml"), text).unwrap();
+    std::fs::write(other.join("q.toml"), text).unwrap();
+    let none = Overrides::default();
+    assert!(Config::from_preset(&seeds, "p", &none).is_ok());
+    let absolute = other.join("q");
+    for name in [
+        "./p",
+        "../other/q",
+        "../seeds/p",
+        absolute.to_str().unwrap(),
+        "p/",
+        "",
+        ".",
+        "..",
+    ] {
+        match Config::from_preset(&seeds, name, &none) {
+            Err(ConfigError::UnknownPreset { .. }) => {}
+            other => panic!("preset {name:?}: {other:?}"),
+        }
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -19,6 +19,10 @@ pub const MAX_PSUM_DEPTH: u32 = 4096;
 pub const MAX_ACC_BITS: u32 = 64;
 pub const MIN_SBUF_DEPTH: u32 = 16;
 pub const MAX_SBUF_DEPTH: u32 = 65536;
+/// AXI4 data widths of the memory path (`dma_bits`).
+pub const DMA_BITS: [u32; 5] = [32, 64, 128, 256, 512];
+/// Most read bursts outstanding on the AXI4 master (`dma_reads`).
+pub const MAX_DMA_READS: u32 = 64;
 /// Longest configuration name (it names folders).
 pub const MAX_NAME_LEN: usize = 100;
 /// Largest PE latency (`pe_latency`) of the integer formats: registered operands, the
@@ -53,6 +57,7 @@ impl Config {
         let dsp_cols = check_dsp_cols(raw)?;
         check_psum_split(raw, format, mul_lat)?;
         check_tile_cols(raw)?;
+        let (dma_bits, dma_reads) = check_dma(raw, format)?;
         Ok(Config {
             name: raw.name.clone(),
             rows: raw.rows,
@@ -69,6 +74,9 @@ impl Config {
             sbuf_layout: raw.sbuf_layout,
             tile_cols: raw.tile_cols,
             keep_tokens: raw.keep_tokens,
+            dma: raw.dma,
+            dma_bits,
+            dma_reads,
             derived: Derived::new(raw, format),
         })
     }
@@ -153,10 +161,10 @@ fn check_memories(raw: &RawConfig) -> Result<(), ConfigError> {
 /// `.`, `_` and `-`, at most [`MAX_NAME_LEN`] characters, and not `.` or `..`.
 fn check_name(raw: &RawConfig) -> Result<(), ConfigError> {
     let n = &raw.name;
-    let chars_ok = n
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if n.is_empty() || !chars_ok || n == "." || n == ".." || n.len() > MAX_NAME_LEN {
+    // `+custom` is the suffix the tool itself adds to a preset's name when flags override it
+    // (schema.rs): no preset can be named so, and the derived name cannot collide with one.
+    let base = n.strip_suffix("+custom").unwrap_or(n);
+    if !is_plain_name(base) || n.len() > MAX_NAME_LEN {
         return Err(range_err(
             "name",
             format!("{n:?}"),
@@ -166,6 +174,16 @@ fn check_name(raw: &RawConfig) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// The name rule without the `+custom` suffix: 1..=[`MAX_NAME_LEN`] letters, digits, `.`, `_`
+/// and `-`, not `.` or `..`. Such a name is one plain file name (no separator, no root, no parent
+/// step), so a preset name that passes it is looked up only inside the seeds folder.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    !name.is_empty() && name.len() <= MAX_NAME_LEN && chars_ok && name != "." && name != ".."
 }
 
 /// A `pe_latency` the format's PE supports; returns its multiplier's registers (`mul_lat`).
@@ -279,4 +297,53 @@ fn check_tile_cols(raw: &RawConfig) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// The memory path: `dma_bits` and `dma_reads` only with `dma = true` and within their
+/// ranges; the formats whose SBUF element the write-back unit writes (8-bit integers with
+/// 32-bit accumulators, bf16, fp8). Returns `(dma_bits, dma_reads)`, the defaults without DMA.
+fn check_dma(raw: &RawConfig, format: NumberFormat) -> Result<(u32, u32), ConfigError> {
+    use super::{DEFAULT_DMA_BITS, DEFAULT_DMA_READS};
+    if !raw.dma {
+        if let Some(v) = raw.dma_bits {
+            return Err(range_err("dma_bits", v, "none without dma = true"));
+        }
+        if let Some(v) = raw.dma_reads {
+            return Err(range_err("dma_reads", v, "none without dma = true"));
+        }
+        return Ok((DEFAULT_DMA_BITS, DEFAULT_DMA_READS));
+    }
+    let bits = raw.dma_bits.unwrap_or(DEFAULT_DMA_BITS);
+    if !DMA_BITS.contains(&bits) {
+        return Err(range_err("dma_bits", bits, "32, 64, 128, 256 or 512"));
+    }
+    let reads = raw.dma_reads.unwrap_or(DEFAULT_DMA_READS);
+    if !(1..=MAX_DMA_READS).contains(&reads) {
+        return Err(range_err(
+            "dma_reads",
+            reads,
+            format!("1..={MAX_DMA_READS}"),
+        ));
+    }
+    let element_ok = match format {
+        NumberFormat::Int { bits, .. } => bits == 8,
+        NumberFormat::Float(_) => true,
+    };
+    if !element_ok {
+        return Err(range_err(
+            "format",
+            format,
+            "int8, uint8, bf16, fp8e4m3 or fp8e5m2 with dma = true (the SBUF element the \
+             write-back unit writes)",
+        ));
+    }
+    if !format.is_float() && raw.acc_bits != 32 {
+        return Err(range_err(
+            "acc_bits",
+            raw.acc_bits,
+            "32 for integer formats with dma = true (the write-back unit reads int32 \
+             accumulators)",
+        ));
+    }
+    Ok((bits, reads))
 }

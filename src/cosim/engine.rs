@@ -85,7 +85,17 @@ impl RtlEngine {
     /// Generate the engine of `cfg`, build it with Verilator (or fetch it from the cache),
     /// instantiate and reset it.
     pub fn build(cfg: &Config, opts: &HarnessOptions) -> Result<RtlEngine, BackendError> {
-        let bus = AxiMaster::build(&crate::rtl::engine::design(cfg), opts)?;
+        RtlEngine::build_with(cfg, opts, &mut |_| {})
+    }
+
+    /// [`RtlEngine::build`], reporting the build's steps (cache hit, Verilator, make) to
+    /// `progress`.
+    pub fn build_with(
+        cfg: &Config,
+        opts: &HarnessOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<RtlEngine, BackendError> {
+        let bus = AxiMaster::build_with(&crate::rtl::engine::design(cfg), opts, progress)?;
         Ok(HostEngine::new(cfg, bus))
     }
 
@@ -115,7 +125,16 @@ impl AxiMaster {
     /// Build `design` (an engine level) with Verilator (or fetch it from the cache),
     /// instantiate and reset it.
     pub fn build(design: &Design, opts: &HarnessOptions) -> Result<AxiMaster, BackendError> {
-        let model = super::build_design(design, opts, &mut |_| {}).map_err(other)?;
+        AxiMaster::build_with(design, opts, &mut |_| {})
+    }
+
+    /// [`AxiMaster::build`], reporting the build's steps to `progress`.
+    pub fn build_with(
+        design: &Design,
+        opts: &HarnessOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<AxiMaster, BackendError> {
+        let model = super::build_design(design, opts, progress).map_err(other)?;
         let sim = model.instantiate().map_err(other)?;
         let p = Ports::new(&sim).map_err(other)?;
         let mut e = AxiMaster {

@@ -9,6 +9,7 @@
 //!   [`Engine`](crate::engine::Engine).
 //! - [`board`]: the board design behind its UART pins, as a [`Transport`](crate::uart::Transport).
 
+pub mod axi4;
 pub mod board;
 pub mod driver;
 pub mod engine;
@@ -22,7 +23,8 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::files::write_atomically;
 use crate::golden::{self, CoreModel, ReadResult};
-use crate::program::Program;
+use crate::program::{Program, STREAM_CHUNK};
+use crate::progress::Progress;
 use crate::rtl::design::Design;
 
 pub use driver::{Mismatch, ObservedRead, RtlRun, Stalls};
@@ -38,6 +40,8 @@ pub enum CosimError {
     Program(#[from] golden::CoreError),
     #[error("the timing model rejects the program: {0}")]
     Timing(#[from] golden::TimingError),
+    #[error("interrupted")]
+    Interrupted,
     #[error("I/O error on {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -51,6 +55,8 @@ pub enum CosimError {
 pub struct HarnessOptions {
     /// Build with VCD tracing support (needed for `--waves`).
     pub trace: bool,
+    /// With `trace`: FST instead of VCD (`verilator --trace-fst`).
+    pub fst: bool,
     /// `verilator --threads`.
     pub threads: u32,
     /// Root of the build cache ([`verilator::default_cache_root`] by default).
@@ -70,6 +76,7 @@ impl Default for HarnessOptions {
     fn default() -> Self {
         HarnessOptions {
             trace: false,
+            fst: false,
             threads: 1,
             cache_root: verilator::default_cache_root(),
             extra_args: default_verilator_args(),
@@ -245,6 +252,216 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Run the consecutive programs of `programs` (e.g. a [`crate::program::RandomStream`]) on one
+    /// instance and one golden model, one program at a time: each is generated, run on both,
+    /// compared (and, without stalls, its cycle count checked against the timing model), then
+    /// dropped, so memory does not grow with the stream. The core is reset between programs
+    /// (each starts by loading a stationary); PSUM carries over. Stops at the first failure, or
+    /// with [`CosimError::Interrupted`] when [`crate::progress::interrupted`]. `total` is the
+    /// stream's MultiplyMoving count, for `progress`.
+    pub fn run_stream(
+        &self,
+        programs: impl Iterator<Item = Program>,
+        stalls: Stalls,
+        waves: Option<&Waves>,
+        total: u64,
+        progress: &mut dyn Progress,
+    ) -> Result<Report, CosimError> {
+        let cfg = &self.cfg;
+        let mut golden = CoreModel::new(cfg);
+        let mut sim = self.model.instantiate()?;
+        if let Some(w) = waves {
+            sim.set_trace_window(&w.path, w.from, w.to)?;
+        }
+        let mut sum = StreamSum::default();
+        let mut warned = false;
+        progress.stage("co-simulation (MultiplyMoving instructions)", Some(total));
+        let start = Instant::now();
+        for program in programs {
+            if crate::progress::interrupted() {
+                return Err(CosimError::Interrupted);
+            }
+            let chunk = self.run_chunk(&mut sim, &mut golden, &program, stalls)?;
+            sim.trace_error()?;
+            sum.add(&program, chunk);
+            progress.set(sum.matmuls);
+            if let (Some(w), false) = (waves, warned) {
+                sim.flush_trace();
+                warned = w.warn_if_large(sim.cycle(), sum.matmuls, total, progress);
+            }
+            if sum.failure.is_some() {
+                break;
+            }
+        }
+        progress.end();
+        if waves.is_some() {
+            sim.close_trace();
+        }
+        Ok(sum.report(
+            cfg,
+            stalls,
+            golden.macs().useful,
+            start.elapsed().as_secs_f64(),
+        ))
+    }
+
+    /// One program of a stream on `sim` and `golden` (both carrying the earlier ones' PSUM).
+    fn run_chunk(
+        &self,
+        sim: &mut verilator::Sim,
+        golden: &mut CoreModel,
+        program: &Program,
+        stalls: Stalls,
+    ) -> Result<Chunk, CosimError> {
+        let cfg = &self.cfg;
+        // The driver resets the core before each program: so does the model (PSUM stays).
+        golden.reset();
+        let expected = golden.run(program)?;
+        let expected_cycles = if stalls.any() || stalls.gapless_loads {
+            None
+        } else {
+            Some(golden::stall_free(cfg, program)?.total_cycles)
+        };
+        let run =
+            driver::run_program(sim, cfg, program, stalls, cycle_limit(cfg, program, stalls))?;
+        let first_mismatch = driver::compare(cfg, &expected, &run.reads);
+        let failure = failure(
+            cfg,
+            first_mismatch.as_ref(),
+            &run,
+            &expected,
+            expected_cycles,
+        );
+        Ok(Chunk {
+            reads: expected.len(),
+            cycles: run.total_cycles,
+            expected_cycles,
+            first_mismatch,
+            failure,
+        })
+    }
+}
+
+/// A waveform of a co-simulation: cycles `from..to` (`to` `None`: to the end) into `path`, VCD
+/// or FST as the model was built ([`HarnessOptions::fst`]).
+#[derive(Debug, Clone)]
+pub struct Waves {
+    pub path: PathBuf,
+    pub from: u64,
+    pub to: Option<u64>,
+}
+
+/// Traces larger than this get a warning with their expected size.
+pub const WAVES_WARN_BYTES: u64 = 1 << 30;
+
+impl Waves {
+    /// After some of a stream has run (`cycles` simulated, `done` of `total` instructions),
+    /// project the trace's final size from its size so far; warn through `progress` when it
+    /// will exceed [`WAVES_WARN_BYTES`]. True once a projection was made.
+    fn warn_if_large(
+        &self,
+        cycles: u64,
+        done: u64,
+        total: u64,
+        progress: &mut dyn Progress,
+    ) -> bool {
+        let Ok(bytes) = std::fs::metadata(&self.path).map(|m| m.len()) else {
+            return false;
+        };
+        let traced = cycles
+            .min(self.to.unwrap_or(u64::MAX))
+            .saturating_sub(self.from);
+        if traced == 0 || done == 0 {
+            return false;
+        }
+        let total_cycles = cycles as f64 * total as f64 / done as f64;
+        let end = self
+            .to
+            .map_or(total_cycles, |t| (t as f64).min(total_cycles));
+        let expected = bytes as f64 / traced as f64 * (end - self.from as f64).max(0.0);
+        if expected > WAVES_WARN_BYTES as f64 {
+            progress.note(&format!(
+                "waves: {} will be about {:.1} GB ({:.0} bytes per traced cycle); narrow it with \
+                 --waves-from/--waves-to, or use a .fst file",
+                self.path.display(),
+                expected / 1e9,
+                bytes as f64 / traced as f64
+            ));
+        }
+        true
+    }
+}
+
+/// What one program of a stream gave.
+struct Chunk {
+    reads: usize,
+    cycles: u64,
+    expected_cycles: Option<u64>,
+    first_mismatch: Option<Mismatch>,
+    failure: Option<String>,
+}
+
+/// A stream's results so far.
+#[derive(Default)]
+struct StreamSum {
+    commands: usize,
+    matmuls: u64,
+    reads: usize,
+    cycles: u64,
+    expected_cycles: Option<u64>,
+    first_mismatch: Option<Mismatch>,
+    failure: Option<String>,
+}
+
+impl StreamSum {
+    /// Add one program's results; a mismatch's read and cycle become the stream's.
+    fn add(&mut self, program: &Program, c: Chunk) {
+        if let Some(mut m) = c.first_mismatch {
+            m.read += self.reads;
+            m.cycle += self.cycles;
+            self.first_mismatch = Some(m);
+        }
+        if self.failure.is_none() {
+            self.failure = c.failure.map(|f| {
+                format!(
+                    "program {} of the stream: {f}",
+                    self.matmuls / STREAM_CHUNK as u64 + 1
+                )
+            });
+        }
+        self.expected_cycles = match (self.commands, c.expected_cycles) {
+            (0, e) => e,
+            (_, e) => self.expected_cycles.zip(e).map(|(a, b)| a + b),
+        };
+        self.commands += program.commands.len();
+        self.matmuls += program.stats().matmuls as u64;
+        self.reads += c.reads;
+        self.cycles += c.cycles;
+    }
+
+    fn report(self, cfg: &Config, stalls: Stalls, useful_macs: u64, sim_seconds: f64) -> Report {
+        Report {
+            pass: self.failure.is_none(),
+            config: cfg.name.clone(),
+            rows: cfg.rows,
+            cols: cfg.cols,
+            format: cfg.format.to_string(),
+            commands: self.commands,
+            reads: self.reads,
+            stalls: stalls.any(),
+            cycles: self.cycles,
+            expected_cycles: self.expected_cycles,
+            useful_macs,
+            utilisation: useful_macs as f64 / (cfg.pes() as f64 * self.cycles.max(1) as f64),
+            first_mismatch: self.first_mismatch,
+            failure: self.failure,
+            sim_seconds,
+            cycles_per_second: self.cycles as f64 / sim_seconds.max(1e-9),
+        }
+    }
+}
+
 /// A generous bound on the cycles of `program`'s run: every beat may wait for its predecessors
 /// plus the pipeline depth.
 fn cycle_limit(cfg: &Config, program: &Program, stalls: Stalls) -> u64 {
@@ -339,6 +556,7 @@ pub fn build_model(
         sources: &sources,
         ports,
         trace: opts.trace,
+        fst: opts.fst,
         threads: opts.threads,
         extra_args: &opts.extra_args,
     };

@@ -189,6 +189,15 @@ pub enum GemmError {
     ResultOverflow { row: usize, col: usize, value: u64 },
     #[error(transparent)]
     Backend(#[from] BackendError),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// The bytes an engine behind a link (the board's UART) has moved so far, as the stage's detail.
+fn report_transfer(engine: &dyn Engine, progress: &mut dyn crate::progress::Progress) {
+    if let Some((sent, received)) = engine.transferred() {
+        progress.detail(&format!("{sent} bytes sent, {received} received"));
+    }
 }
 
 /// One (stationary, moving) tile pair.
@@ -412,6 +421,20 @@ pub fn gemm(
     b: &Matrix,
     opts: &GemmOptions,
 ) -> Result<GemmResult, GemmError> {
+    gemm_with(engine, a, b, opts, &mut crate::progress::Silent)
+}
+
+/// [`gemm`], reporting the tile steps done (one step: a K tile of an output tile) to
+/// `progress` as a stage named "GEMM tile steps", and stopping with
+/// [`GemmError::Interrupted`] between steps when a stop is asked for
+/// ([`crate::progress::interrupted`]).
+pub fn gemm_with(
+    engine: &mut dyn Engine,
+    a: &Matrix,
+    b: &Matrix,
+    opts: &GemmOptions,
+    progress: &mut dyn crate::progress::Progress,
+) -> Result<GemmResult, GemmError> {
     let cfg = engine.config().clone();
     check(&cfg, a, b, opts)?;
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -519,7 +542,13 @@ pub fn gemm(
         None => write_step(&mut host, 0)?,
     }
     host.push(load(0))?;
+    progress.stage("GEMM tile steps", Some(steps.len() as u64));
     for i in 0..steps.len() {
+        if crate::progress::interrupted() {
+            return Err(GemmError::Interrupted);
+        }
+        progress.set(i as u64);
+        report_transfer(&*host.engine, progress);
         if i + 1 < steps.len() {
             if resident.is_none() {
                 write_step(&mut host, i + 1)?;
@@ -551,6 +580,7 @@ pub fn gemm(
         }
     }
 
+    progress.end();
     let instructions = host.pushed;
     let after = engine.counters()?;
     Ok(GemmResult {
@@ -559,6 +589,7 @@ pub fn gemm(
             busy_cycles: after.busy_cycles.saturating_sub(before.busy_cycles),
             macs: after.macs.saturating_sub(before.macs),
             retired: after.retired.saturating_sub(before.retired),
+            ..Counters::default()
         },
         host_cycles: engine.host_cycles().saturating_sub(host_before),
         instructions,

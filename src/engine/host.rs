@@ -31,6 +31,10 @@ pub trait RegisterBus {
     fn poll(&mut self, n: u64) -> Result<(), BackendError>;
     /// Cycles the host spent on transfers so far (0 where the back end has no clock).
     fn host_cycles(&self) -> u64;
+    /// Bytes sent and received so far, for a bus over a byte link; `None` otherwise.
+    fn transferred(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// What an engine says about itself (ID, VERSION, GEOMETRY, MEMORY), whatever its design.
@@ -310,7 +314,15 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
     }
 
     fn push(&mut self, instr: Instr) -> Result<(), BackendError> {
-        self.push_word(instr.encode())
+        if let Some((name, v, width)) = instr.misfit() {
+            return Err(BackendError::Other(format!(
+                "{instr}: {name} = {v} does not fit its {width}-bit field"
+            )));
+        }
+        for w in instr.encode() {
+            self.push_word(w)?;
+        }
+        Ok(())
     }
 
     /// Poll STATUS until the engine is idle, or stalled (only a load waits for a swap nobody
@@ -384,6 +396,7 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
             busy_cycles: u64::from(v[1]) << 32 | u64::from(v[0]),
             macs: u64::from(v[3]) << 32 | u64::from(v[2]),
             retired: u64::from(v[4]),
+            ..Counters::default()
         })
     }
 
@@ -397,5 +410,8 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
 
     fn host_cycles(&self) -> u64 {
         self.bus.host_cycles()
+    }
+    fn transferred(&self) -> Option<(u64, u64)> {
+        self.bus.transferred()
     }
 }

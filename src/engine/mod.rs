@@ -11,9 +11,12 @@
 //! partitions `0..cols`, i.e. the stationary is stored transposed (`M` on partitions), which is
 //! the layout of the rows of A in `C = A x B`.
 
+pub mod asm;
+pub mod checks;
 pub mod gemm;
 pub mod golden;
 pub mod host;
+pub mod memory;
 
 use crate::config::Config;
 use crate::isa::{ErrorCode, Instr};
@@ -27,6 +30,16 @@ pub struct Counters {
     pub macs: u64,
     /// Instructions retired.
     pub retired: u64,
+    /// Memory bytes read by completed DMA_LOADs (DMA_READ_BYTES; not the instruction fetch).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dma_read_bytes: u64,
+    /// Memory bytes written by completed DMA_STOREs (DMA_WRITE_BYTES).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dma_write_bytes: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// The engine's status after it went idle or stopped.
@@ -117,4 +130,42 @@ pub trait Engine {
     fn host_cycles(&self) -> u64 {
         0
     }
+    /// Bytes sent to and received from the engine so far, when it sits behind a byte link (the
+    /// board's UART); `None` otherwise.
+    fn transferred(&self) -> Option<(u64, u64)> {
+        None
+    }
+
+    // ---- The memory path (`docs/memory-path.md`); engines without it refuse these. ----
+
+    /// Write bytes into the memory behind the engine's AXI4 master (the test bench's or host's
+    /// view of that memory, not through the engine).
+    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), BackendError> {
+        let _ = (addr, bytes);
+        Err(no_memory_path())
+    }
+    /// Read bytes of the memory behind the engine's AXI4 master.
+    fn read_memory(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, BackendError> {
+        let _ = (addr, len);
+        Err(no_memory_path())
+    }
+    /// PROG_BASE = `base`, PROG_WORDS = `words`, CONTROL.START: clear the semaphores and fetch
+    /// the program's 64-bit words into the instruction queue. Refused while the engine is busy
+    /// or stopped.
+    fn start_program(&mut self, base: u32, words: u32) -> Result<(), BackendError> {
+        let _ = (base, words);
+        Err(no_memory_path())
+    }
+    /// CONTROL.CLEAR_SEMS: every semaphore to 0.
+    fn clear_semaphores(&mut self) -> Result<(), BackendError> {
+        Err(no_memory_path())
+    }
+    /// The 8 semaphores (SEM, for debugging).
+    fn semaphores(&mut self) -> Result<[u16; 8], BackendError> {
+        Err(no_memory_path())
+    }
+}
+
+fn no_memory_path() -> BackendError {
+    BackendError::Other("this back end has no memory path (dma)".into())
 }

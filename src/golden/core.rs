@@ -141,6 +141,13 @@ impl CoreModel {
         }
     }
 
+    /// What a reset of the core does to this model: the stationaries (loaded and in use) are
+    /// gone, PSUM keeps its contents (its memories are not reset), the counts go on.
+    pub fn reset(&mut self) {
+        self.pending = None;
+        self.active = None;
+    }
+
     pub fn arith(&self) -> &FormatArith {
         &self.arith
     }
@@ -170,6 +177,25 @@ impl CoreModel {
         } else {
             e.clone()
         }
+    }
+
+    /// Set one PSUM value directly (`value` masked to `acc_bits`; the other columns of a
+    /// never-written entry stay unwritten): a test hook for what reads PSUM (the engine's
+    /// write-back unit and DMA), standing in for a long run of products.
+    ///
+    /// # Panics
+    /// If `bank`, `addr` or `column` is out of range.
+    pub fn poke_psum(&mut self, bank: u32, addr: u32, column: u32, value: u64) {
+        assert!(
+            bank < self.banks && addr < self.depth && column < self.cols,
+            "poke_psum({bank}, {addr}, {column}) out of range"
+        );
+        let bits = self.arith.acc_bits;
+        let e = &mut self.psum[(bank * self.depth + addr) as usize];
+        if e.is_empty() {
+            *e = vec![None; self.cols as usize];
+        }
+        e[column as usize] = Some(value & crate::format::mask(bits));
     }
 
     /// Run a whole program from this state; returns the read responses in program order.

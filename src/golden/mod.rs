@@ -43,6 +43,8 @@
 //! * [`core`](mod@self::core): [`CoreModel`], the core (`systolic_top`) executing its command
 //!   stream. (The programmable engine around the core, SBUF and instructions, is
 //!   `crate::engine::golden`, built on [`CoreModel`].)
+//! * [`requant`]: the write-back arithmetic of ACTIVATE (accumulators to int8 / uint8 / bf16 /
+//!   fp8, bit-exact with ONNX Runtime) and ORT's multiplier computations.
 //! * [`reference`](mod@reference): a plain `i128` triple-loop reference that checks all of the above.
 //! * [`timing`]: the exact cycle count of a stall-free run on the RTL top.
 
@@ -51,11 +53,9 @@ pub mod core;
 pub mod fp;
 pub mod matmul;
 pub mod reference;
+pub mod requant;
 pub mod timing;
 
-/// The former names of [`CoreModel`] and [`CoreError`], still used by `crate::cosim` and
-/// `crate::engine::golden`.
-pub use self::core::{CoreError as EngineError, CoreModel as EngineModel};
 pub use self::core::{CoreError, CoreModel, MacCounts, ReadResult};
 pub use arith::{acc_to_signed, acc_to_unsigned, Arith, FormatArith, Native};
 pub use matmul::matmul;

@@ -84,6 +84,8 @@ pub enum SynthError {
     },
     #[error("not supported: {0}")]
     Unsupported(String),
+    #[error("the board top's UART: {0}")]
+    Baud(#[from] crate::frame::BaudError),
     #[error("cannot parse {}: {what}", file.display())]
     Parse { file: PathBuf, what: String },
     #[error("{what}: {message}")]

@@ -258,10 +258,16 @@ pub fn run_in(
 ) -> Result<Step, SynthError> {
     let mut cmd = command(&located.path);
     cmd.args(args).current_dir(dir);
-    let run = crate::tools::run_watched(&mut cmd, limit, watch).map_err(|e| SynthError::Io {
-        what: format!("running {}", located.path.display()),
-        message: e.to_string(),
-    })?;
+    // A stop asked for (Ctrl-C) stops the tool like its watcher would.
+    let mut watch = || match crate::progress::interrupted() {
+        true => Some("interrupted".to_string()),
+        false => watch(),
+    };
+    let run =
+        crate::tools::run_watched(&mut cmd, limit, &mut watch).map_err(|e| SynthError::Io {
+            what: format!("running {}", located.path.display()),
+            message: e.to_string(),
+        })?;
     let log_path = dir.join(log);
     let output = format!(
         "$ {} {}\n{}{}",

@@ -190,4 +190,8 @@ impl<T: Transport> RegisterBus for UartBus<T> {
     fn host_cycles(&self) -> u64 {
         self.link.transport().cycles().unwrap_or(0)
     }
+
+    fn transferred(&self) -> Option<(u64, u64)> {
+        Some((self.link.stats.bytes_sent, self.link.stats.bytes_received))
+    }
 }

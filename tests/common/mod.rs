@@ -176,3 +176,99 @@ pub fn float_gemm_reference(cfg: &Config, a: &Matrix, b: &Matrix) -> Matrix {
         i64::from(psum.expect("K >= 1"))
     })
 }
+
+/// Whether a test that needs something from outside may be skipped: when `CI` is set it may
+/// not (this panics with `why`), otherwise it prints `TEST: skipped: why` and returns `false`.
+pub fn skip_unless_ci(test: &str, why: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {why}, and CI is set: it is required");
+    }
+    eprintln!("{test}: skipped: {why}");
+    false
+}
+
+/// The Python of the models' virtual environment (`scripts/python-env.sh` creates
+/// `.venv-models` with the pinned numpy and onnxruntime of models/requirements.txt, or finds it
+/// installed), once per test binary; `None` (after [`skip_unless_ci`]) when that fails.
+pub fn models_python(test: &str) -> Option<PathBuf> {
+    static PY: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let r = PY.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new("bash")
+            .arg(root.join("scripts/python-env.sh"))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run scripts/python-env.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/python-env.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!("scripts/python-env.sh printed {}", path.display()))
+        }
+    });
+    match r {
+        Ok(p) => Some(p.clone()),
+        Err(why) => {
+            skip_unless_ci(test, why);
+            None
+        }
+    }
+}
+
+/// The write-back test vectors computed by ONNX Runtime (`models/ortref/activate_vectors.py`,
+/// run through [`models_python`] into the target folder; rerun when the script is newer than
+/// its output), parsed; `None` (after [`skip_unless_ci`]) when Python or onnxruntime is missing.
+pub fn ort_activate_vectors(test: &str) -> Option<&'static serde_json::Value> {
+    static VECTORS: std::sync::OnceLock<Result<serde_json::Value, String>> =
+        std::sync::OnceLock::new();
+    let python = models_python(test)?;
+    let r = VECTORS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let script = root.join("models/ortref/activate_vectors.py");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ortref/activate_vectors.json");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let stale = match (modified(&out), modified(&script)) {
+            (Some(o), Some(s)) => o < s,
+            _ => true,
+        };
+        if stale {
+            let run = Command::new(&python)
+                .arg(&script)
+                .arg("--out")
+                .arg(&out)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            if !run.status.success() {
+                return Err(format!(
+                    "{} failed: {}",
+                    script.display(),
+                    String::from_utf8_lossy(&run.stderr).trim()
+                ));
+            }
+        }
+        let text = std::fs::read_to_string(&out)
+            .map_err(|e| format!("cannot read {}: {e}", out.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", out.display()))
+    });
+    match r {
+        Ok(v) => Some(v),
+        Err(why) => {
+            skip_unless_ci(test, why);
+            None
+        }
+    }
+}
+
+/// Every `stride`-th item, starting with the first: CI's sample of a sweep whose whole runs in an
+/// `#[ignore]`d test (`scripts/test.sh --full`). A stride sharing no factor with the lengths of
+/// the nested loops that made the list still reaches every value of every loop.
+pub fn sample<T>(items: Vec<T>, stride: usize) -> Vec<T> {
+    items.into_iter().step_by(stride.max(1)).collect()
+}

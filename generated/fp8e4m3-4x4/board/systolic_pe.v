@@ -4,6 +4,7 @@
 // Weight-stationary floating-point PE; all outputs registered. x_in = {active, element}.
 //   product = active ? fp_mul(swap_in ? w_shadow : w_active, element) : +0   (fp32)
 //   after MUL_LAT registers meets psum_in; psum_out = fp32_add(psum_in, product) ADD_LAT later;
+//   Generated for MUL_LAT = 0 (the configuration's; not a parameter).
 //   x_out, swap_out <= x_in, swap_in   (moving data flows right)
 //   w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.
 module systolic_pe #(
@@ -12,7 +13,6 @@ module systolic_pe #(
   parameter integer PS_W    = 32,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 2,                 // bits of a row index
   parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
-  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer ADD_LAT = 1                  // cycles from psum_in to psum_out (1 or 2)
 ) (
   input  wire              clk,
@@ -35,39 +35,19 @@ module systolic_pe #(
   // fp32 product of the weight and the moving element; +0 for an inactive (masked) row.
   wire [31:0] prod;
   systolic_fp_mul #(
-    .PIPE ((MUL_LAT > 1) ? 1 : 0)
+    .PIPE (0)
   ) u_mul (
     .clk (clk),
     .a   (w_use),
     .b   (x_in[DATA_W - 1:0]),
     .p   (prod)
   );
-  // The active bit, delayed like the product inside the multiplier.
   wire act;
-  generate
-  if (MUL_LAT > 1) begin : g_act_reg
-    reg act_q;
-    always @(posedge clk) begin
-      act_q <= x_in[X_W - 1];
-    end
-    assign act = act_q;
-  end else begin : g_act_now
-    assign act = x_in[X_W - 1];
-  end
-  endgenerate
+  // The active bit, in step with the product.
+  assign act = x_in[X_W - 1];
   wire [31:0] prod_m = act ? prod : 32'd0;
   wire [31:0] prod_use;
-  generate
-  if (MUL_LAT != 0) begin : g_mul_reg
-    reg [31:0] prod_q;
-    always @(posedge clk) begin
-      prod_q <= prod_m;
-    end
-    assign prod_use = prod_q;
-  end else begin : g_mul_comb
-    assign prod_use = prod_m;
-  end
-  endgenerate
+  assign prod_use = prod_m;
   // The partial sum: fp32 add with ADD_LAT - 1 internal registers, then psum_out.
   wire [31:0] sum;
   systolic_fp32_add #(

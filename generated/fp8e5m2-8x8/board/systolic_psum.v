@@ -2,11 +2,12 @@
 // Config `fp8e5m2-8x8` (hash 24d06cf166c299d1): 8x8 fp8e5m2, acc 32 bits, PSUM 2 banks x 64.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
-// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
-// edge after, from the sum's register; wr_valid marks the write); sums written
-// since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the
-// request, held until taken; accepted only while rd_allow (nothing in flight).
+// Control (pre_*) one cycle before data (in_data): read old value, then write
+// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written since
+// the read are forwarded.
+// ACC_PIPE 1: the fp32 adder registered, the write one edge later (wr_valid).
+// Host read: response 2 cycles after the request, held until taken; accepted only
+// while rd_allow (nothing in flight).
 module systolic_psum #(
   parameter integer COLS     = 8,                // columns
   parameter integer ACC_W    = 32,               // bits of one accumulator
@@ -46,7 +47,7 @@ module systolic_psum #(
   localparam integer ENTRIES = BANKS*DEPTH;
   localparam integer IDX_W = (BANKS > 1) ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
-  // The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later (floating point), or one cycle later with RD_AHEAD 2 (integers).
+  // The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later.
   reg dat_valid;
   reg wr_acc;
   reg [M_W-1:0] wr_m;
@@ -65,10 +66,7 @@ module systolic_psum #(
   end
   endgenerate
   reg [IDX_W-1:0] wr_index;
-  // The write one cycle after the data cycle: unused with integer RD_AHEAD 1 (forwarding selects from the data cycle's strobes).
-  /* verilator lint_off UNUSED */
   reg fwd_valid;
-  /* verilator lint_on UNUSED */
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
@@ -134,14 +132,11 @@ module systolic_psum #(
   // One memory per column: column c is g_col[c].mem.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
-    // rd_q: the word read at raddr, RD_LAT - 1 cycles later.
+    // rd_q: the word read at raddr, one cycle later.
     wire [ACC_W-1:0] rd_q;
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
-    // The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.
-    /* verilator lint_off UNUSED */
     reg last_we;
-    /* verilator lint_on UNUSED */
     wire we = dat_valid && wr_m > c;
     wire [ACC_W-1:0] old = (fwd_hit && last_we) ? last_sum : rd_q;
     wire [ACC_W-1:0] acc_sum;

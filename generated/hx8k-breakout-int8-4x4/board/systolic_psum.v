@@ -2,21 +2,19 @@
 // Config `hx8k-breakout-int8-4x4` (hash 50188f8ea2e05d7a): 4x4 int8, acc 32 bits, PSUM 2 banks x 64.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
-// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
-// edge after, from the sum's register; wr_valid marks the write); sums written
-// since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the
-// request, held until taken; accepted only while rd_allow (nothing in flight).
+// Control (pre_*) one cycle before data (in_data): read old value, then write
+// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written since
+// the read are forwarded.
+// Host read: response 2 cycles after the request, held until taken; accepted only
+// while rd_allow (nothing in flight).
 module systolic_psum #(
-  parameter integer COLS     = 4,                // columns
-  parameter integer ACC_W    = 32,               // bits of one accumulator
-  parameter integer BANKS    = 2,                // PSUM banks
-  parameter integer DEPTH    = 64,               // entries per bank (power of two)
-  parameter integer BANK_W   = 1,                // bits of a bank number
-  parameter integer ADDR_W   = 6,                // log2(DEPTH)
-  parameter integer M_W      = 3,                // bits of a column count 1..COLS
-  parameter integer RD_AHEAD = 0,                // control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)
-  parameter integer RAM_ECP5 = 0                 // 1: each column on ECP5 DP16KD blocks with their output registers (RD_AHEAD 2)
+  parameter integer COLS   = 4,                  // columns
+  parameter integer ACC_W  = 32,                 // bits of one accumulator
+  parameter integer BANKS  = 2,                  // PSUM banks
+  parameter integer DEPTH  = 64,                 // entries per bank (power of two)
+  parameter integer BANK_W = 1,                  // bits of a bank number
+  parameter integer ADDR_W = 6,                  // log2(DEPTH)
+  parameter integer M_W    = 3                   // bits of a column count 1..COLS
 ) (
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
@@ -47,12 +45,9 @@ module systolic_psum #(
   localparam integer ENTRIES = BANKS*DEPTH;
   localparam integer IDX_W = (BANKS > 1) ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
-  // The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later (floating point), or one cycle later with RD_AHEAD 2 (integers).
+  // The data cycle's valid (also the write's: wr_valid).
   reg dat_valid;
-  // With RD_AHEAD the accumulate flag is applied one cycle early (ctl_acc): wr_acc is then unused.
-  /* verilator lint_off UNUSED */
   reg wr_acc;
-  /* verilator lint_on UNUSED */
   reg [M_W-1:0] wr_m;
   // Entry index: {bank, addr}, or addr alone with one bank.
   wire [IDX_W-1:0] pre_index;
@@ -67,133 +62,23 @@ module systolic_psum #(
   end
   endgenerate
   reg [IDX_W-1:0] wr_index;
-  // The write one cycle after the data cycle: unused with integer RD_AHEAD 1 (forwarding selects from the data cycle's strobes).
-  /* verilator lint_off UNUSED */
   reg fwd_valid;
-  /* verilator lint_on UNUSED */
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
-  // RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle.
-  generate
-  if (RD_AHEAD > 1) begin : g_wr_reg
-    assign wr_valid = fwd_valid;
-  end else begin : g_wr_now
-    assign wr_valid = dat_valid;
-  end
-  endgenerate
-  // The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.
-  /* verilator lint_off UNUSED */
-  reg [IDX_W-1:0] fwd2_index;
-  /* verilator lint_on UNUSED */
-  always @(posedge clk) begin
-    fwd2_index <= fwd_index;
-  end
-  wire ctl_valid;
-  wire ctl_acc;
-  wire [M_W-1:0] ctl_m;
-  wire [IDX_W-1:0] ctl_index;
-  // Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, nx_same2 and nx_same3 when RD_AHEAD < 2.
-  /* verilator lint_off UNUSED */
-  wire ctl_same0;
-  wire nx_same1;
-  wire nx_same2;
-  wire nx_same3;
-  /* verilator lint_on UNUSED */
-  generate
-  if (RD_AHEAD != 0) begin : g_ctl_ahead
-    reg mid0_valid;
-    reg mid0_acc;
-    reg [M_W-1:0] mid0_m;
-    reg [IDX_W-1:0] mid0_index;
-    always @(posedge clk) begin
-      mid0_acc <= pre_acc;
-      mid0_m <= pre_m;
-      mid0_index <= pre_index;
-    end
-    always @(posedge clk) begin
-      if (rst) begin
-        mid0_valid <= 1'b0;
-      end else begin
-        mid0_valid <= pre_valid;
-      end
-    end
-    wire [IDX_W-1:0] nx_index;
-    if (RD_AHEAD > 1) begin : g_ctl_two
-      reg mid1_valid;
-      reg mid1_acc;
-      reg [M_W-1:0] mid1_m;
-      reg [IDX_W-1:0] mid1_index;
-      always @(posedge clk) begin
-        mid1_acc <= mid0_acc;
-        mid1_m <= mid0_m;
-        mid1_index <= mid0_index;
-      end
-      always @(posedge clk) begin
-        if (rst) begin
-          mid1_valid <= 1'b0;
-        end else begin
-          mid1_valid <= mid0_valid;
-        end
-      end
-      assign ctl_valid = mid1_valid;
-      assign ctl_acc = mid1_acc;
-      assign ctl_m = mid1_m;
-      assign ctl_index = mid1_index;
-      assign nx_index = mid0_index;
-    end else begin : g_ctl_one
-      assign ctl_valid = mid0_valid;
-      assign ctl_acc = mid0_acc;
-      assign ctl_m = mid0_m;
-      assign ctl_index = mid0_index;
-      assign nx_index = pre_index;
-    end
-    reg ctl_same0_q;
-    always @(posedge clk) begin
-      ctl_same0_q <= nx_index == ctl_index;
-    end
-    assign ctl_same0 = ctl_same0_q;
-    assign nx_same1 = nx_index == wr_index;
-    assign nx_same2 = nx_index == fwd_index;
-    assign nx_same3 = nx_index == fwd2_index;
-  end else begin : g_ctl_now
-    assign ctl_valid = pre_valid;
-    assign ctl_acc = pre_acc;
-    assign ctl_m = pre_m;
-    assign ctl_index = pre_index;
-    assign ctl_same0 = 1'b0;
-    assign nx_same1 = 1'b0;
-    assign nx_same2 = 1'b0;
-    assign nx_same3 = 1'b0;
-  end
-  endgenerate
+  assign wr_valid = dat_valid;
   wire rd_take;
   wire rd_wait;
-  generate
-  if (RAM_ECP5 != 0) begin : g_rd_two
-    reg rd_pending2;
-    always @(posedge clk) begin
-      if (rst) begin
-        rd_pending2 <= 1'b0;
-      end else begin
-        rd_pending2 <= rd_pending;
-      end
-    end
-    assign rd_take = rd_pending2;
-    assign rd_wait = rd_pending || rd_pending2;
-  end else begin : g_rd_one
-    assign rd_take = rd_pending;
-    assign rd_wait = rd_pending;
-  end
-  endgenerate
+  assign rd_take = rd_pending;
+  assign rd_wait = rd_pending;
 
   assign rd_ready = rd_allow && !rd_wait && (!rdata_valid || rdata_ready);
   assign rd_busy = rd_wait || rdata_valid;
 
   always @(posedge clk) begin
-    wr_acc <= ctl_acc;
-    wr_m <= ctl_m;
-    wr_index <= ctl_index;
+    wr_acc <= pre_acc;
+    wr_m <= pre_m;
+    wr_index <= pre_index;
     fwd_index <= wr_index;
   end
   always @(posedge clk) begin
@@ -203,7 +88,7 @@ module systolic_psum #(
       rd_pending <= 1'b0;
       rdata_valid <= 1'b0;
     end else begin
-      dat_valid <= ctl_valid;
+      dat_valid <= pre_valid;
       fwd_valid <= dat_valid;
       rd_pending <= rd_fire;
       if (rd_take) begin
@@ -218,121 +103,28 @@ module systolic_psum #(
   // One memory per column: column c is g_col[c].mem.
   generate
   for (c = 0; c < COLS; c = c + 1) begin : g_col
-    // rd_q: the word read at raddr, RD_LAT - 1 cycles later.
+    // rd_q: the word read at raddr, one cycle later.
     wire [ACC_W-1:0] rd_q;
     reg [ACC_W-1:0] rq;
     reg [ACC_W-1:0] last_sum;
-    // The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.
-    /* verilator lint_off UNUSED */
     reg last_we;
-    /* verilator lint_on UNUSED */
     wire we = dat_valid && wr_m > c;
     wire [ACC_W-1:0] addend;
-    if (RD_AHEAD != 0) begin : g_ahead
-      reg [ACC_W-1:0] old_q;
-      reg fwd_q;
-      // The read value; RD_AHEAD 2: registered, or the write it missed.
-      wire [ACC_W-1:0] rd_old;
-      reg use1_q;
-      always @(posedge clk) begin
-        if (rst) begin
-          use1_q <= 1'b0;
-        end else begin
-          use1_q <= we && nx_same1;
-        end
-      end
-      if (RD_AHEAD > 1) begin : g_rd_reg
-        // The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours.
-        wire [ACC_W-1:0] rd_q2;
-        if (RAM_ECP5 != 0) begin : g_q_ram
-          assign rd_q2 = rd_q;
-        end else begin : g_q_reg
-          reg [ACC_W-1:0] q_r;
-          always @(posedge clk) begin
-            q_r <= rd_q;
-          end
-          assign rd_q2 = q_r;
-        end
-        // The sums of the data cycles two and three cycles back: written after the read.
-        reg [ACC_W-1:0] last2_sum;
-        reg [ACC_W-1:0] last3_sum;
-        always @(posedge clk) begin
-          last2_sum <= last_sum;
-          last3_sum <= last2_sum;
-        end
-        reg fwd2_valid;
-        reg last2_we;
-        always @(posedge clk) begin
-          last2_we <= last_we;
-        end
-        always @(posedge clk) begin
-          if (rst) begin
-            fwd2_valid <= 1'b0;
-          end else begin
-            fwd2_valid <= fwd_valid;
-          end
-        end
-        reg use2_q;
-        reg use3_q;
-        always @(posedge clk) begin
-          if (rst) begin
-            use2_q <= 1'b0;
-            use3_q <= 1'b0;
-          end else begin
-            use2_q <= fwd_valid && last_we && nx_same2;
-            use3_q <= fwd2_valid && last2_we && nx_same3;
-          end
-        end
-        assign rd_old = use2_q ? last2_sum : (use3_q ? last3_sum : rd_q2);
-      end else begin : g_rd_now
-        assign rd_old = rd_q;
-      end
-      always @(posedge clk) begin
-        old_q <= (!ctl_acc) ? {ACC_W{1'b0}} : (use1_q ? last_sum : rd_old);
-        fwd_q <= ctl_acc && we && ctl_same0;
-      end
-      assign addend = fwd_q ? last_sum : old_q;
-    end else begin : g_now
-      assign addend = wr_acc ? ((fwd_valid && fwd_index == wr_index && last_we) ? last_sum : rd_q) : {ACC_W{1'b0}};
-    end
+    assign addend = wr_acc ? ((fwd_valid && fwd_index == wr_index && last_we) ? last_sum : rd_q) : {ACC_W{1'b0}};
     wire [ACC_W-1:0] sum = addend + in_data[c*ACC_W +: ACC_W];
-    wire st_we;
-    wire [IDX_W-1:0] st_index;
-    wire [ACC_W-1:0] st_data;
-    if (RD_AHEAD > 1) begin : g_st_reg
-      assign st_we = fwd_valid && last_we;
-      assign st_index = fwd_index;
-      assign st_data = last_sum;
-    end else begin : g_st_now
-      assign st_we = we;
-      assign st_index = wr_index;
-      assign st_data = sum;
-    end
-    if (RAM_ECP5 != 0) begin : g_ram_ecp5
-      systolic_ram_ecp5 #(
-        .W       (ACC_W),
-        .ENTRIES (ENTRIES),
-        .AW      (IDX_W)
-      ) u_ram (
-        .clk   (clk),
-        .we    (st_we),
-        .waddr (st_index),
-        .wdata (st_data),
-        .raddr (raddr),
-        .rdata (rd_q)
-      );
-    end else begin : g_ram
-      (* no_rw_check = "1" *)
-      reg [ACC_W-1:0] mem [0:ENTRIES-1];
-      reg [ACC_W-1:0] q;
-      always @(posedge clk) begin
-        q <= mem[raddr];
-        if (st_we) begin
-          mem[st_index] <= st_data;
-        end
+    wire st_we = we;
+    wire [IDX_W-1:0] st_index = wr_index;
+    wire [ACC_W-1:0] st_data = sum;
+    (* no_rw_check = "1" *)
+    reg [ACC_W-1:0] mem [0:ENTRIES-1];
+    reg [ACC_W-1:0] q;
+    always @(posedge clk) begin
+      q <= mem[raddr];
+      if (st_we) begin
+        mem[st_index] <= st_data;
       end
-      assign rd_q = q;
     end
+    assign rd_q = q;
     always @(posedge clk) begin
       last_sum <= sum;
       last_we <= we;

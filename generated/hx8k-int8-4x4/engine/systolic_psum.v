@@ -2,22 +2,22 @@
 // Config `hx8k-int8-4x4` (hash 1a79831a6c0e4930): 4x4 int8, acc 32 bits, PSUM 2 banks x 64.
 
 // PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.
-// Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write
-// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the
-// edge after, from the sum's register; wr_valid marks the write); sums written
-// since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the
-// request, held until taken; accepted only while rd_allow (nothing in flight).
+// Control (pre_*) 3 cycles before data (in_data): read old value, then write
+// (acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written since
+// the read are forwarded.
+// The sum is written from its register, at the edge after the data cycle (wr_valid).
+// Split accumulate: the high ACC_W - LO_W bits one edge after the low LO_W (wr_valid).
+// Host read: response 2 cycles after the request, held until taken; accepted only
+// while rd_allow (nothing in flight).
 module systolic_psum #(
-  parameter integer COLS     = 4,                // columns
-  parameter integer ACC_W    = 32,               // bits of one accumulator
-  parameter integer BANKS    = 2,                // PSUM banks
-  parameter integer DEPTH    = 64,               // entries per bank (power of two)
-  parameter integer BANK_W   = 1,                // bits of a bank number
-  parameter integer ADDR_W   = 6,                // log2(DEPTH)
-  parameter integer M_W      = 3,                // bits of a column count 1..COLS
-  parameter integer RD_AHEAD = 2,                // control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)
-  parameter integer RAM_ECP5 = 0,                // 1: each column on ECP5 DP16KD blocks with their output registers (RD_AHEAD 2)
-  parameter integer LO_W     = 18                // split accumulate: bits of the low half (the high ACC_W - LO_W a cycle later)
+  parameter integer COLS   = 4,                  // columns
+  parameter integer ACC_W  = 32,                 // bits of one accumulator
+  parameter integer BANKS  = 2,                  // PSUM banks
+  parameter integer DEPTH  = 64,                 // entries per bank (power of two)
+  parameter integer BANK_W = 1,                  // bits of a bank number
+  parameter integer ADDR_W = 6,                  // log2(DEPTH)
+  parameter integer M_W    = 3,                  // bits of a column count 1..COLS
+  parameter integer LO_W   = 18                  // split accumulate: bits of the low half (the high ACC_W - LO_W a cycle later)
 ) (
   input  wire                  clk,
   input  wire                  rst,              // synchronous, active high
@@ -48,12 +48,8 @@ module systolic_psum #(
   localparam integer ENTRIES = BANKS*DEPTH;
   localparam integer IDX_W = (BANKS > 1) ? BANK_W + ADDR_W : ADDR_W;
   reg rd_pending;
-  // The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later (floating point), or one cycle later with RD_AHEAD 2 (integers).
+  // The data cycle's valid; the write (wr_valid) follows it one cycle later.
   reg dat_valid;
-  // With RD_AHEAD the accumulate flag is applied one cycle early (ctl_acc): wr_acc is then unused.
-  /* verilator lint_off UNUSED */
-  reg wr_acc;
-  /* verilator lint_on UNUSED */
   reg [M_W-1:0] wr_m;
   // Entry index: {bank, addr}, or addr alone with one bank.
   wire [IDX_W-1:0] pre_index;
@@ -68,14 +64,10 @@ module systolic_psum #(
   end
   endgenerate
   reg [IDX_W-1:0] wr_index;
-  // The write one cycle after the data cycle: unused with integer RD_AHEAD 1 (forwarding selects from the data cycle's strobes).
-  /* verilator lint_off UNUSED */
   reg fwd_valid;
-  /* verilator lint_on UNUSED */
   reg [IDX_W-1:0] fwd_index;
   wire rd_fire = rd_valid && rd_ready;
   wire [IDX_W-1:0] raddr = pre_valid ? pre_index : rd_index;
-  // RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle.
   // Split accumulate: the high lanes' control, one cycle after the low lanes'.
   localparam integer HI_W = ACC_W - LO_W;
   reg h_fwd_valid;
@@ -102,10 +94,8 @@ module systolic_psum #(
   // The high lanes read an entry a cycle after the low ones, or, for the host (never while a result is in flight), in the same cycle.
   wire [IDX_W-1:0] h_raddr = h_pre_valid ? h_pre_index : rd_index;
   assign wr_valid = h_fwd_valid;
-  // The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.
-  /* verilator lint_off UNUSED */
+  // The entry of the data cycle three cycles back.
   reg [IDX_W-1:0] fwd2_index;
-  /* verilator lint_on UNUSED */
   always @(posedge clk) begin
     fwd2_index <= fwd_index;
   end
@@ -113,105 +103,61 @@ module systolic_psum #(
   wire ctl_acc;
   wire [M_W-1:0] ctl_m;
   wire [IDX_W-1:0] ctl_index;
-  // Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, nx_same2 and nx_same3 when RD_AHEAD < 2.
-  /* verilator lint_off UNUSED */
-  wire ctl_same0;
-  wire nx_same1;
-  wire nx_same2;
-  wire nx_same3;
-  /* verilator lint_on UNUSED */
-  generate
-  if (RD_AHEAD != 0) begin : g_ctl_ahead
-    reg mid0_valid;
-    reg mid0_acc;
-    reg [M_W-1:0] mid0_m;
-    reg [IDX_W-1:0] mid0_index;
-    always @(posedge clk) begin
-      mid0_acc <= pre_acc;
-      mid0_m <= pre_m;
-      mid0_index <= pre_index;
-    end
-    always @(posedge clk) begin
-      if (rst) begin
-        mid0_valid <= 1'b0;
-      end else begin
-        mid0_valid <= pre_valid;
-      end
-    end
-    wire [IDX_W-1:0] nx_index;
-    if (RD_AHEAD > 1) begin : g_ctl_two
-      reg mid1_valid;
-      reg mid1_acc;
-      reg [M_W-1:0] mid1_m;
-      reg [IDX_W-1:0] mid1_index;
-      always @(posedge clk) begin
-        mid1_acc <= mid0_acc;
-        mid1_m <= mid0_m;
-        mid1_index <= mid0_index;
-      end
-      always @(posedge clk) begin
-        if (rst) begin
-          mid1_valid <= 1'b0;
-        end else begin
-          mid1_valid <= mid0_valid;
-        end
-      end
-      assign ctl_valid = mid1_valid;
-      assign ctl_acc = mid1_acc;
-      assign ctl_m = mid1_m;
-      assign ctl_index = mid1_index;
-      assign nx_index = mid0_index;
-    end else begin : g_ctl_one
-      assign ctl_valid = mid0_valid;
-      assign ctl_acc = mid0_acc;
-      assign ctl_m = mid0_m;
-      assign ctl_index = mid0_index;
-      assign nx_index = pre_index;
-    end
-    reg ctl_same0_q;
-    always @(posedge clk) begin
-      ctl_same0_q <= nx_index == ctl_index;
-    end
-    assign ctl_same0 = ctl_same0_q;
-    assign nx_same1 = nx_index == wr_index;
-    assign nx_same2 = nx_index == fwd_index;
-    assign nx_same3 = nx_index == fwd2_index;
-  end else begin : g_ctl_now
-    assign ctl_valid = pre_valid;
-    assign ctl_acc = pre_acc;
-    assign ctl_m = pre_m;
-    assign ctl_index = pre_index;
-    assign ctl_same0 = 1'b0;
-    assign nx_same1 = 1'b0;
-    assign nx_same2 = 1'b0;
-    assign nx_same3 = 1'b0;
+  reg mid0_valid;
+  reg mid0_acc;
+  reg [M_W-1:0] mid0_m;
+  reg [IDX_W-1:0] mid0_index;
+  always @(posedge clk) begin
+    mid0_acc <= pre_acc;
+    mid0_m <= pre_m;
+    mid0_index <= pre_index;
   end
-  endgenerate
+  always @(posedge clk) begin
+    if (rst) begin
+      mid0_valid <= 1'b0;
+    end else begin
+      mid0_valid <= pre_valid;
+    end
+  end
+  reg mid1_valid;
+  reg mid1_acc;
+  reg [M_W-1:0] mid1_m;
+  reg [IDX_W-1:0] mid1_index;
+  always @(posedge clk) begin
+    mid1_acc <= mid0_acc;
+    mid1_m <= mid0_m;
+    mid1_index <= mid0_index;
+  end
+  always @(posedge clk) begin
+    if (rst) begin
+      mid1_valid <= 1'b0;
+    end else begin
+      mid1_valid <= mid0_valid;
+    end
+  end
+  assign ctl_valid = mid1_valid;
+  assign ctl_acc = mid1_acc;
+  assign ctl_m = mid1_m;
+  assign ctl_index = mid1_index;
+  wire [IDX_W-1:0] nx_index = mid0_index;
+  reg ctl_same0_q;
+  always @(posedge clk) begin
+    ctl_same0_q <= nx_index == ctl_index;
+  end
+  wire ctl_same0;
+  assign ctl_same0 = ctl_same0_q;
+  wire nx_same1 = nx_index == wr_index;
+  wire nx_same2 = nx_index == fwd_index;
+  wire nx_same3 = nx_index == fwd2_index;
   wire rd_take;
   wire rd_wait;
-  generate
-  if (RAM_ECP5 != 0) begin : g_rd_two
-    reg rd_pending2;
-    always @(posedge clk) begin
-      if (rst) begin
-        rd_pending2 <= 1'b0;
-      end else begin
-        rd_pending2 <= rd_pending;
-      end
-    end
-    assign rd_take = rd_pending2;
-    assign rd_wait = rd_pending || rd_pending2;
-  end else begin : g_rd_one
-    assign rd_take = rd_pending;
-    assign rd_wait = rd_pending;
-  end
-  endgenerate
+  assign rd_take = rd_pending;
+  assign rd_wait = rd_pending;
 
   assign rd_ready = rd_allow && !rd_wait && (!rdata_valid || rdata_ready);
   assign rd_busy = rd_wait || rdata_valid;
 
   always @(posedge clk) begin
-    wr_acc <= ctl_acc;
     wr_m <= ctl_m;
     wr_index <= ctl_index;
     fwd_index <= wr_index;
@@ -251,7 +197,7 @@ module systolic_psum #(
     wire [LO_W-1:0] addend_lo;
     reg [LO_W-1:0] old_q_lo;
     reg fwd_q_lo;
-    // The read value; RD_AHEAD 2: registered, or the write it missed.
+    // The read value, registered, or the write it missed.
     wire [LO_W-1:0] rd_old_lo;
     reg use1_q_lo;
     always @(posedge clk) begin
@@ -261,17 +207,13 @@ module systolic_psum #(
         use1_q_lo <= we_lo && nx_same1;
       end
     end
-    // The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours.
+    // The read data two cycles after its address: registered.
     wire [LO_W-1:0] rd_q2_lo;
-    if (RAM_ECP5 != 0) begin : g_q_ram_lo
-      assign rd_q2_lo = rd_q_lo;
-    end else begin : g_q_reg_lo
-      reg [LO_W-1:0] q_r_lo;
-      always @(posedge clk) begin
-        q_r_lo <= rd_q_lo;
-      end
-      assign rd_q2_lo = q_r_lo;
+    reg [LO_W-1:0] q_r_lo;
+    always @(posedge clk) begin
+      q_r_lo <= rd_q_lo;
     end
+    assign rd_q2_lo = q_r_lo;
     // The sums of the data cycles two and three cycles back: written after the read.
     reg [LO_W-1:0] last2_sum_lo;
     reg [LO_W-1:0] last3_sum_lo;
@@ -309,37 +251,19 @@ module systolic_psum #(
     end
     assign addend_lo = fwd_q_lo ? last_sum_lo : old_q_lo;
     wire [LO_W-1:0] sum_lo = addend_lo + in_data[c*ACC_W +: LO_W];
-    wire st_we_lo;
-    wire [IDX_W-1:0] st_index_lo;
-    wire [LO_W-1:0] st_data_lo;
-    assign st_we_lo = fwd_valid && last_we_lo;
-    assign st_index_lo = fwd_index;
-    assign st_data_lo = last_sum_lo;
-    if (RAM_ECP5 != 0) begin : g_ram_ecp5_lo
-      systolic_ram_ecp5 #(
-        .W       (LO_W),
-        .ENTRIES (ENTRIES),
-        .AW      (IDX_W)
-      ) u_ram_lo (
-        .clk   (clk),
-        .we    (st_we_lo),
-        .waddr (st_index_lo),
-        .wdata (st_data_lo),
-        .raddr (raddr),
-        .rdata (rd_q_lo)
-      );
-    end else begin : g_ram_lo
-      (* no_rw_check = "1" *)
-      reg [LO_W-1:0] mem_lo [0:ENTRIES-1];
-      reg [LO_W-1:0] q_lo;
-      always @(posedge clk) begin
-        q_lo <= mem_lo[raddr];
-        if (st_we_lo) begin
-          mem_lo[st_index_lo] <= st_data_lo;
-        end
+    wire st_we_lo = fwd_valid && last_we_lo;
+    wire [IDX_W-1:0] st_index_lo = fwd_index;
+    wire [LO_W-1:0] st_data_lo = last_sum_lo;
+    (* no_rw_check = "1" *)
+    reg [LO_W-1:0] mem_lo [0:ENTRIES-1];
+    reg [LO_W-1:0] q_lo;
+    always @(posedge clk) begin
+      q_lo <= mem_lo[raddr];
+      if (st_we_lo) begin
+        mem_lo[st_index_lo] <= st_data_lo;
       end
-      assign rd_q_lo = q_lo;
     end
+    assign rd_q_lo = q_lo;
     always @(posedge clk) begin
       last_sum_lo <= sum_lo;
       last_we_lo <= we_lo;
@@ -358,7 +282,7 @@ module systolic_psum #(
     wire [HI_W-1:0] addend_hi;
     reg [HI_W-1:0] old_q_hi;
     reg fwd_q_hi;
-    // The read value; RD_AHEAD 2: registered, or the write it missed.
+    // The read value, registered, or the write it missed.
     wire [HI_W-1:0] rd_old_hi;
     reg use1_q_hi;
     always @(posedge clk) begin
@@ -368,17 +292,13 @@ module systolic_psum #(
         use1_q_hi <= use1_q_lo;
       end
     end
-    // The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours.
+    // The read data two cycles after its address: registered.
     wire [HI_W-1:0] rd_q2_hi;
-    if (RAM_ECP5 != 0) begin : g_q_ram_hi
-      assign rd_q2_hi = rd_q_hi;
-    end else begin : g_q_reg_hi
-      reg [HI_W-1:0] q_r_hi;
-      always @(posedge clk) begin
-        q_r_hi <= rd_q_hi;
-      end
-      assign rd_q2_hi = q_r_hi;
+    reg [HI_W-1:0] q_r_hi;
+    always @(posedge clk) begin
+      q_r_hi <= rd_q_hi;
     end
+    assign rd_q2_hi = q_r_hi;
     // The sums of the data cycles two and three cycles back: written after the read.
     reg [HI_W-1:0] last2_sum_hi;
     reg [HI_W-1:0] last3_sum_hi;
@@ -405,37 +325,19 @@ module systolic_psum #(
     assign addend_hi = fwd_q_hi ? last_sum_hi : old_q_hi;
     // The high half, a cycle after the low one: its bits of the data cycle's input (in_hi_q) and the low half's carry (carry_lo).
     wire [HI_W-1:0] sum_hi = addend_hi + in_hi_q + {{(HI_W - 1){1'b0}}, carry_lo};
-    wire st_we_hi;
-    wire [IDX_W-1:0] st_index_hi;
-    wire [HI_W-1:0] st_data_hi;
-    assign st_we_hi = h_fwd_valid && last_we_hi;
-    assign st_index_hi = h_fwd_index;
-    assign st_data_hi = last_sum_hi;
-    if (RAM_ECP5 != 0) begin : g_ram_ecp5_hi
-      systolic_ram_ecp5 #(
-        .W       (HI_W),
-        .ENTRIES (ENTRIES),
-        .AW      (IDX_W)
-      ) u_ram_hi (
-        .clk   (clk),
-        .we    (st_we_hi),
-        .waddr (st_index_hi),
-        .wdata (st_data_hi),
-        .raddr (h_raddr),
-        .rdata (rd_q_hi)
-      );
-    end else begin : g_ram_hi
-      (* no_rw_check = "1" *)
-      reg [HI_W-1:0] mem_hi [0:ENTRIES-1];
-      reg [HI_W-1:0] q_hi;
-      always @(posedge clk) begin
-        q_hi <= mem_hi[h_raddr];
-        if (st_we_hi) begin
-          mem_hi[st_index_hi] <= st_data_hi;
-        end
+    wire st_we_hi = h_fwd_valid && last_we_hi;
+    wire [IDX_W-1:0] st_index_hi = h_fwd_index;
+    wire [HI_W-1:0] st_data_hi = last_sum_hi;
+    (* no_rw_check = "1" *)
+    reg [HI_W-1:0] mem_hi [0:ENTRIES-1];
+    reg [HI_W-1:0] q_hi;
+    always @(posedge clk) begin
+      q_hi <= mem_hi[h_raddr];
+      if (st_we_hi) begin
+        mem_hi[st_index_hi] <= st_data_hi;
       end
-      assign rd_q_hi = q_hi;
     end
+    assign rd_q_hi = q_hi;
     always @(posedge clk) begin
       last_sum_hi <= sum_hi;
       last_we_hi <= we_hi;

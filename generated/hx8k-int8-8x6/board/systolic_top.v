@@ -8,12 +8,14 @@
 // (ADD_LAT = 1 for integers; one edge later with PSUM_AHEAD 2); beats of consecutive
 // instructions, including a stationary swap, flow back to back. A read is accepted when
 // nothing is in flight and answers two cycles later (RAM_ECP5: three). See docs/architecture.md.
+// Parts: u_queue (command queue, moving handshake), u_load (LoadStationary), u_entry
+// (moving entry), u_ctl_pipe (PSUM control pipeline, in-flight count).
 module systolic_top #(
   parameter integer ROWS       = 8,              // array rows: contraction axis K
   parameter integer COLS       = 6,              // array columns: stationary free axis M
   parameter integer DATA_W     = 8,              // bits of one input element
   parameter integer ACC_W      = 32,             // bits of a PSUM accumulator
-  parameter integer MUL_LAT    = 1,              // registers in and after the multiplier (integers 0..4, floating point 0..2)
+  parameter integer MUL_LAT    = 1,              // registers in and after the multiplier: the configuration's, built into the PEs by the generator (override only with this value)
   parameter integer SIGNED     = 1,              // 1: two's-complement inputs, 0: unsigned
   parameter integer DSP_COLS   = 0,              // columns (the first ones) with their multipliers on DSP blocks; the rest in LUTs
   parameter integer TILE_COLS  = 6,              // columns per tile: moving data broadcast within a tile, registered between tiles
@@ -60,197 +62,143 @@ module systolic_top #(
 
   genvar c, r;
 
-  localparam integer F_K = 0;
-  localparam integer F_M = F_K + K_W;
-  localparam integer F_LEFT = F_M + M_W;
-  localparam integer F_BANK = F_LEFT + N_W;
-  localparam integer F_OFFSET = F_BANK + BANK_W;
-  localparam integer F_ACC = F_OFFSET + ADDR_W;
-  localparam integer F_SWAP = F_ACC + 1;
-  localparam integer CMD_W = F_SWAP + 1;
-  localparam integer CTL_W = 1 + M_W + BANK_W + ADDR_W;
   localparam integer LD_W = 1 + ROW_W + DATA_W;
   localparam integer MV_W = X_W + 1;
   localparam integer COL_STAGES = (COLS - 1) / TILE_COLS + 1;
   localparam integer PSUM_AHEAD = (MUL_LAT > 2) ? 2 : MUL_LAT;
-  localparam integer PIPE_D = ROWS*1 + MUL_LAT + COL_STAGES - 2 - PSUM_AHEAD;
-  localparam integer INF_W = $clog2(ROWS*1 + MUL_LAT + COL_STAGES + 4);
+  localparam integer PIPE_D = ROWS + MUL_LAT + COL_STAGES - 2 - PSUM_AHEAD;
+  localparam integer INF_W = $clog2(ROWS + MUL_LAT + COL_STAGES + 4);
 
-  // ---- MultiplyMoving command queue: head (streaming) and tail (next) ----
-  wire [CMD_W-1:0] mm_cmd = {mm_swap, mm_acc, mm_offset, mm_bank, mm_n - 1'b1, mm_m, mm_k};
-  wire mm_single = mm_n == {{(N_W - 1){1'b0}}, 1'b1};
-  reg [CMD_W-1:0] head;
-  reg [CMD_W-1:0] tail;
-  reg head_valid;
-  reg tail_valid;
-  reg [N_W-1:0] beat;
-  // With one row there is nothing to mask: head_k is unused when ROWS == 1.
-  /* verilator lint_off UNUSED */
-  wire [K_W-1:0] head_k = head[F_K +: K_W];
-  /* verilator lint_on UNUSED */
-  wire [M_W-1:0] head_m = head[F_M +: M_W];
-  wire [N_W-1:0] head_left = head[F_LEFT +: N_W];
-  wire [BANK_W-1:0] head_bank = head[F_BANK +: BANK_W];
-  wire [ADDR_W-1:0] head_offset = head[F_OFFSET +: ADDR_W];
-  wire head_acc = head[F_ACC];
-  // Registered beat flags, off the handshake paths: beat == 0 of a swapping head, head_left == 0.
-  reg first_swap;
-  reg last_beat;
-  reg tail_single;
-  wire [ADDR_W-1:0] beat_addr = head_offset + beat[ADDR_W - 1:0];
-  reg shadow_full;
-  // mv_ready, and head_valid && first_swap, computed a cycle ahead (see the handshake state).
-  reg mv_ready_q;
-  reg head_swap_q;
-  wire mm_fire = mm_valid && mm_ready;
-  wire mv_fire = mv_valid && mv_ready;
-
-  // A swapping head's first beat is offered; it fires when the swap is possible (swap_ok),
-  // which mv_ready requires of it (so swap_fire = mv_fire && first_swap).
-  wire swap_req = mv_valid && head_swap_q;
+  // ---- Command queue, LoadStationary, moving entry, control pipeline ----
+  wire mv_fire;
+  wire swap_req;
   wire swap_fire;
-  assign mm_ready = !tail_valid;
-  reg loading;
-  reg early;
-  // A swap needs a loaded stationary, or (ls_gapless) a load that started in an earlier cycle.
-  // (mv_ready_q holds it for a swapping head: swap_fire = mv_fire && first_swap.)
-  assign swap_fire = mv_fire && first_swap;
-  wire early_swap = swap_fire && !shadow_full;
-  assign mv_ready = mv_ready_q;
-  always @(posedge clk) begin
-    if (rst) begin
-      tail_valid <= 1'b0;
-      beat <= {N_W{1'b0}};
-      last_beat <= 1'b0;
-    end else begin
-      if (!tail_valid) begin
-        tail <= mm_cmd;
-        tail_single <= mm_single;
-      end
-      if (mv_fire && last_beat || !head_valid) begin
-        // The head's last beat (or an empty head): the next command moves up.
-        head <= tail_valid ? tail : mm_cmd;
-        last_beat <= tail_valid ? tail_single : mm_single;
-      end else if (mv_fire) begin
-        head[F_LEFT +: N_W] <= head_left - 1'b1;
-        last_beat <= head_left == {{(N_W - 1){1'b0}}, 1'b1};
-      end
-      if (mv_fire) begin
-        beat <= last_beat ? {N_W{1'b0}} : beat + 1'b1;
-      end
-      if (mv_fire && last_beat) begin
-        tail_valid <= 1'b0;
-      end else if (mm_fire && head_valid) begin
-        tail_valid <= 1'b1;
-      end
-    end
-  end
-
-  // ---- LoadStationary: row counter, shadow-full flag, load-bus entry register ----
-  reg [ROW_W-1:0] ld_row;
-  reg ld_e_valid;
-  reg [ROW_W-1:0] ld_e_row;
-  reg [ROW_W-1:0] shadow_last;
-  reg [ROW_W-1:0] active_last;
-  reg [COLS*DATA_W-1:0] ld_e_data;
-  // ld_row zero-extended to 32 bits to compare with the integer ROWS - 1.
-  wire ls_end = ls_last || {{(32 - ROW_W){1'b0}}, ld_row} == ROWS - 1;
-  // !shadow_full || swap_fire: with a full shadow the offered swap fires.
-  assign ls_ready = !shadow_full || swap_req;
-  wire ls_fire = ls_valid && ls_ready;
-  always @(posedge clk) begin
-    if (rst) begin
-      ld_row <= {ROW_W{1'b0}};
-      ld_e_valid <= 1'b0;
-    end else begin
-      if (ls_fire) begin
-        ld_row <= ls_end ? {ROW_W{1'b0}} : ld_row + 1'b1;
-      end
-      ld_e_valid <= ls_fire;
-    end
-  end
-
-  // ---- Handshake state: next values, then the registers ----
-  // The head: the next command moves up at the last beat; a header fills an empty head.
-  wire head_valid_nx = mv_fire ? (last_beat ? tail_valid || mm_fire : head_valid) : head_valid || mm_fire;
-  wire first_swap_nx = mv_fire ? last_beat && (tail_valid ? tail[F_SWAP] : mm_swap) : ((mm_fire && !head_valid) ? mm_swap : first_swap);
-  // A load that was swapped in early does not fill the shadow when it ends.
-  wire shadow_full_nx = (ls_fire && ls_end) ? !(early || early_swap) : shadow_full && !swap_fire;
-  wire early_nx = (ls_fire && ls_end) ? 1'b0 : early || early_swap;
-  wire loading_nx = ls_fire ? !ls_end : loading;
-  wire swap_ok_nx = shadow_full_nx || ls_gapless && loading_nx && !early_nx;
-  always @(posedge clk) begin
-    if (rst) begin
-      head_valid <= 1'b0;
-      first_swap <= 1'b0;
-      shadow_full <= 1'b0;
-      early <= 1'b0;
-      loading <= 1'b0;
-      mv_ready_q <= 1'b0;
-      head_swap_q <= 1'b0;
-    end else begin
-      head_valid <= head_valid_nx;
-      first_swap <= first_swap_nx;
-      shadow_full <= shadow_full_nx;
-      early <= early_nx;
-      loading <= loading_nx;
-      mv_ready_q <= head_valid_nx && !(first_swap_nx && !swap_ok_nx);
-      head_swap_q <= head_valid_nx && first_swap_nx;
-    end
-  end
-
-  // ---- Moving entry: rows r >= k, and rows past the stationary's last, are zero ----
-  wire [ROWS*X_W-1:0] mv_masked;
-  // The last row of the stationary in use (all rows after an early swap, whose load has not ended: the producer promised k <= K); unused when ROWS == 1.
-  /* verilator lint_off UNUSED */
-  wire [ROW_W-1:0] last_row = first_swap ? (shadow_full ? shadow_last : {ROW_W{1'b1}}) : active_last;
-  /* verilator lint_on UNUSED */
-  generate
-  for (r = 0; r < ROWS; r = r + 1) begin : g_mask
-    // Row 0 always exists (k >= 1, K >= 1): only the rows above need the checks.
-    wire act;
-    if (r == 0) begin : g_row0
-      assign act = mv_valid;
-    end else begin : g_rows
-      assign act = mv_valid && head_k > r && last_row >= r;
-    end
-    assign mv_masked[r*X_W +: X_W] = act ? mv_data[r*DATA_W +: DATA_W] : {DATA_W{1'b0}};
-  end
-  endgenerate
-  reg [ROWS*X_W-1:0] x_e;
-  reg swap_e;
-  reg ctl_e_valid;
-  reg [CTL_W-1:0] ctl_e;
-
-  reg [INF_W-1:0] inflight;
+  wire head_valid;
+  wire tail_valid;
+  wire first_swap;
+  wire [K_W-1:0] head_k;
+  wire [M_W-1:0] head_m;
+  wire [BANK_W-1:0] head_bank;
+  wire head_acc;
+  wire [ADDR_W-1:0] beat_addr;
+  wire swap_ok_nx;
+  wire [ROW_W-1:0] last_row;
+  wire ld_e_valid;
+  wire [ROW_W-1:0] ld_e_row;
+  wire [COLS*DATA_W-1:0] ld_e_data;
+  wire [ROWS*X_W-1:0] x_e;
+  wire swap_e;
+  wire ctl_e_valid;
+  wire [1 + M_W + BANK_W + ADDR_W-1:0] ctl_e;
+  wire pre_valid;
+  wire pre_acc;
+  wire [M_W-1:0] pre_m;
+  wire [BANK_W-1:0] pre_bank;
+  wire [ADDR_W-1:0] pre_addr;
+  wire in_flight;
   wire wr_valid;
-  always @(posedge clk) begin
-    ld_e_row <= ld_row;
-    ld_e_data <= ls_data;
-    if (ls_fire && ls_end) begin
-      shadow_last <= ld_row;
-    end
-    if (swap_fire) begin
-      active_last <= last_row;
-    end
-    x_e <= mv_masked;
-    ctl_e <= {head_acc, head_m, head_bank, beat_addr};
-  end
-  always @(posedge clk) begin
-    if (rst) begin
-      swap_e <= 1'b0;
-      ctl_e_valid <= 1'b0;
-      inflight <= {INF_W{1'b0}};
-    end else begin
-      swap_e <= swap_fire;
-      ctl_e_valid <= mv_fire;
-      if (mv_fire && !wr_valid) begin
-        inflight <= inflight + 1'b1;
-      end else if (!mv_fire && wr_valid) begin
-        inflight <= inflight - 1'b1;
-      end
-    end
-  end
+  systolic_cmd_queue #(
+    .K_W    (K_W),
+    .M_W    (M_W),
+    .N_W    (N_W),
+    .BANK_W (BANK_W),
+    .ADDR_W (ADDR_W)
+  ) u_queue (
+    .clk        (clk),
+    .rst        (rst),
+    .mm_valid   (mm_valid),
+    .mm_ready   (mm_ready),
+    .mm_k       (mm_k),
+    .mm_m       (mm_m),
+    .mm_n       (mm_n),
+    .mm_bank    (mm_bank),
+    .mm_offset  (mm_offset),
+    .mm_acc     (mm_acc),
+    .mm_swap    (mm_swap),
+    .mv_valid   (mv_valid),
+    .mv_ready   (mv_ready),
+    .mv_fire    (mv_fire),
+    .swap_ok_nx (swap_ok_nx),
+    .swap_req   (swap_req),
+    .swap_fire  (swap_fire),
+    .head_valid (head_valid),
+    .tail_valid (tail_valid),
+    .first_swap (first_swap),
+    .head_k     (head_k),
+    .head_m     (head_m),
+    .head_bank  (head_bank),
+    .head_acc   (head_acc),
+    .beat_addr  (beat_addr)
+  );
+  systolic_load_ctl #(
+    .ROWS   (ROWS),
+    .COLS   (COLS),
+    .DATA_W (DATA_W),
+    .ROW_W  (ROW_W)
+  ) u_load (
+    .clk        (clk),
+    .rst        (rst),
+    .ls_valid   (ls_valid),
+    .ls_ready   (ls_ready),
+    .ls_data    (ls_data),
+    .ls_last    (ls_last),
+    .ls_gapless (ls_gapless),
+    .swap_req   (swap_req),
+    .swap_fire  (swap_fire),
+    .first_swap (first_swap),
+    .swap_ok_nx (swap_ok_nx),
+    .last_row   (last_row),
+    .ld_e_valid (ld_e_valid),
+    .ld_e_row   (ld_e_row),
+    .ld_e_data  (ld_e_data)
+  );
+  systolic_mv_entry #(
+    .ROWS   (ROWS),
+    .DATA_W (DATA_W),
+    .X_W    (X_W),
+    .ROW_W  (ROW_W),
+    .K_W    (K_W),
+    .M_W    (M_W),
+    .BANK_W (BANK_W),
+    .ADDR_W (ADDR_W)
+  ) u_entry (
+    .clk         (clk),
+    .rst         (rst),
+    .mv_valid    (mv_valid),
+    .mv_data     (mv_data),
+    .mv_fire     (mv_fire),
+    .swap_fire   (swap_fire),
+    .head_k      (head_k),
+    .last_row    (last_row),
+    .head_acc    (head_acc),
+    .head_m      (head_m),
+    .head_bank   (head_bank),
+    .beat_addr   (beat_addr),
+    .x_e         (x_e),
+    .swap_e      (swap_e),
+    .ctl_e_valid (ctl_e_valid),
+    .ctl_e       (ctl_e)
+  );
+  systolic_ctl_pipe #(
+    .M_W    (M_W),
+    .BANK_W (BANK_W),
+    .ADDR_W (ADDR_W),
+    .DELAY  (PIPE_D),
+    .INF_W  (INF_W)
+  ) u_ctl_pipe (
+    .clk         (clk),
+    .rst         (rst),
+    .ctl_e_valid (ctl_e_valid),
+    .ctl_e       (ctl_e),
+    .mv_fire     (mv_fire),
+    .wr_valid    (wr_valid),
+    .pre_valid   (pre_valid),
+    .pre_acc     (pre_acc),
+    .pre_m       (pre_m),
+    .pre_bank    (pre_bank),
+    .pre_addr    (pre_addr),
+    .in_flight   (in_flight)
+  );
 
   // ---- Skew the moving data (lane = row) and the load bus (lane = column) ----
   wire [ROWS*MV_W-1:0] mv_skew_in;
@@ -306,7 +254,6 @@ module systolic_top #(
     .X_W       (X_W),
     .PS_W      (PS_W),
     .ROW_W     (ROW_W),
-    .MUL_LAT   (MUL_LAT),
     .SIGNED    (SIGNED),
     .DSP_COLS  (DSP_COLS),
     .TILE_COLS (TILE_COLS)
@@ -341,58 +288,25 @@ module systolic_top #(
   end
   endgenerate
 
-  // ---- Control pipeline: the beat's PSUM control, 1 + PSUM_AHEAD cycles ahead of its data ----
-  wire [CTL_W + 1-1:0] pipe_in;
-  wire [CTL_W + 1-1:0] pipe_out;
-  assign pipe_in = {ctl_e_valid, ctl_e};
-  localparam integer D = PIPE_D;
-  generate
-  if (D == 0) begin : g_wire
-    assign pipe_out[0 +: CTL_W + 1] = pipe_in[0 +: CTL_W + 1];
-  end else begin : g_delay
-    reg [D*(CTL_W + 1)-1:0] line;
-    if (D == 1) begin : g_one
-      always @(posedge clk) begin
-        if (rst) begin
-          line <= {(D*(CTL_W + 1)){1'b0}};
-        end else begin
-          line <= pipe_in[0 +: CTL_W + 1];
-        end
-      end
-    end else begin : g_shift
-      always @(posedge clk) begin
-        if (rst) begin
-          line <= {(D*(CTL_W + 1)){1'b0}};
-        end else begin
-          line <= {line[(D - 1)*(CTL_W + 1) - 1:0], pipe_in[0 +: CTL_W + 1]};
-        end
-      end
-    end
-    assign pipe_out[0 +: CTL_W + 1] = line[(D - 1)*(CTL_W + 1) +: CTL_W + 1];
-  end
-  endgenerate
-
   // ---- PSUM ----
-  wire rd_allow = !head_valid && !tail_valid && inflight == {INF_W{1'b0}};
+  wire rd_allow = !(head_valid || tail_valid) && !in_flight;
   wire rd_busy;
   systolic_psum #(
-    .COLS     (COLS),
-    .ACC_W    (ACC_W),
-    .BANKS    (PSUM_BANKS),
-    .DEPTH    (PSUM_DEPTH),
-    .BANK_W   (BANK_W),
-    .ADDR_W   (ADDR_W),
-    .M_W      (M_W),
-    .RD_AHEAD (PSUM_AHEAD),
-    .RAM_ECP5 (0)
+    .COLS   (COLS),
+    .ACC_W  (ACC_W),
+    .BANKS  (PSUM_BANKS),
+    .DEPTH  (PSUM_DEPTH),
+    .BANK_W (BANK_W),
+    .ADDR_W (ADDR_W),
+    .M_W    (M_W)
   ) u_psum (
     .clk         (clk),
     .rst         (rst),
-    .pre_valid   (pipe_out[CTL_W]),
-    .pre_bank    (pipe_out[ADDR_W +: BANK_W]),
-    .pre_addr    (pipe_out[0 +: ADDR_W]),
-    .pre_acc     (pipe_out[CTL_W - 1]),
-    .pre_m       (pipe_out[ADDR_W + BANK_W +: M_W]),
+    .pre_valid   (pre_valid),
+    .pre_bank    (pre_bank),
+    .pre_addr    (pre_addr),
+    .pre_acc     (pre_acc),
+    .pre_m       (pre_m),
     .in_data     (psum_wide),
     .wr_valid    (wr_valid),
     .rd_allow    (rd_allow),
@@ -405,6 +319,6 @@ module systolic_top #(
     .rdata       (rdata),
     .rd_busy     (rd_busy)
   );
-  assign mm_busy = head_valid || tail_valid || inflight != {INF_W{1'b0}};
+  assign mm_busy = head_valid || tail_valid || in_flight;
   assign busy = mm_busy || rd_busy;
 endmodule

@@ -6,6 +6,10 @@ systolic_array.v
 systolic_skew.v
 systolic_deskew.v
 systolic_psum.v
+systolic_cmd_queue.v
+systolic_load_ctl.v
+systolic_mv_entry.v
+systolic_ctl_pipe.v
 systolic_top.v
 systolic_sbuf.v
 systolic_sequencer.v

@@ -3,18 +3,17 @@
 
 // ROWS x COLS weight-stationary PEs as COLS identical columns. Moving data flows right,
 // partial sums flow down; each column has its own load bus. Latency: a moving vector entering row 0 in
-// cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (ADD_LAT = 1 for
-// integers). Never stalls; all registers
+// cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + c (MUL_LAT = 0,
+// built into the PEs; ADD_LAT = 1 for integers). Never stalls; all registers
 // are in the PEs. PE(r, c) is g_col[c].u_column.g_row[r].u_pe.
 module systolic_array #(
-  parameter integer ROWS    = 3,                 // array rows (contraction axis K)
-  parameter integer COLS    = 5,                 // array columns (stationary free axis M)
-  parameter integer DATA_W  = 8,                 // bits of one input element
-  parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
-  parameter integer PS_W    = 18,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
-  parameter integer ROW_W   = 2,                 // bits of a row index
-  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
-  parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
+  parameter integer ROWS   = 3,                  // array rows (contraction axis K)
+  parameter integer COLS   = 5,                  // array columns (stationary free axis M)
+  parameter integer DATA_W = 8,                  // bits of one input element
+  parameter integer X_W    = 8,                  // bits of a moving lane: the element, plus an active bit for floating point
+  parameter integer PS_W   = 18,                 // bits of a partial sum: exact for ROWS products (fp32 for floating point)
+  parameter integer ROW_W  = 2,                  // bits of a row index
+  parameter integer SIGNED = 1                   // 1: two's-complement inputs, 0: unsigned
 ) (
   input  wire                   clk,
   input  wire                   rst,             // synchronous, active high
@@ -46,13 +45,12 @@ module systolic_array #(
       assign swap_i = g_col[c - 1].swap_o;
     end
     systolic_column #(
-      .ROWS    (ROWS),
-      .DATA_W  (DATA_W),
-      .X_W     (X_W),
-      .PS_W    (PS_W),
-      .ROW_W   (ROW_W),
-      .MUL_LAT (MUL_LAT),
-      .SIGNED  (SIGNED)
+      .ROWS   (ROWS),
+      .DATA_W (DATA_W),
+      .X_W    (X_W),
+      .PS_W   (PS_W),
+      .ROW_W  (ROW_W),
+      .SIGNED (SIGNED)
     ) u_column (
       .clk      (clk),
       .rst      (rst),

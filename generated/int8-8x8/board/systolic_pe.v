@@ -5,16 +5,16 @@
 // registers (1: product, 2: operands and product), meets psum_in:
 //   psum_out <= psum_in + product   (mod 2^PS_W), where
 //   product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;
+//   Generated for MUL_LAT = 0 (the configuration's; not a parameter).
 //   x_out, swap_out <= x_in, swap_in   (moving data flows right)
 //   w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.
 module systolic_pe #(
-  parameter integer DATA_W  = 8,                 // bits of one input element
-  parameter integer X_W     = 8,                 // bits of a moving lane: the element, plus an active bit for floating point
-  parameter integer PS_W    = 19,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
-  parameter integer ROW_W   = 3,                 // bits of a row index
-  parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
-  parameter integer MUL_LAT = 0,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
-  parameter integer SIGNED  = 1                  // 1: two's-complement inputs, 0: unsigned
+  parameter integer DATA_W = 8,                  // bits of one input element
+  parameter integer X_W    = 8,                  // bits of a moving lane: the element, plus an active bit for floating point
+  parameter integer PS_W   = 19,                 // bits of a partial sum: exact for ROWS products (fp32 for floating point)
+  parameter integer ROW_W  = 3,                  // bits of a row index
+  parameter integer ROW    = 0,                  // this PE's row: the load bus row it captures
+  parameter integer SIGNED = 1                   // 1: two's-complement inputs, 0: unsigned
 ) (
   input  wire              clk,
   input  wire              rst,                  // synchronous, active high
@@ -35,84 +35,17 @@ module systolic_pe #(
   wire [DATA_W*2-1:0] prod;
   wire [PS_W-1:0] prod_ext;
 
-  // The multiplier's operands: this cycle's, or (MUL_LAT 2) registered.
   wire [DATA_W-1:0] mul_x;
   wire [DATA_W-1:0] mul_w;
-  generate
-  if (MUL_LAT > 1) begin : g_opd_reg
-    // w_active is w_use registered: the weight register is the operand register.
-    assign mul_x = x_out;
-    assign mul_w = w_active;
-  end else begin : g_opd_now
-    assign mul_x = x_in;
-    assign mul_w = w_use;
-  end
-  endgenerate
+  // The multiplier's operands: this cycle's.
+  assign mul_x = x_in;
+  assign mul_w = w_use;
   // Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W.
   generate
-  if (MUL_LAT > 2) begin : g_split
-    localparam integer H = DATA_W / 2;
-    localparam integer LO_W = DATA_W + H;
-    localparam integer HI_W = DATA_W*2 - H;
-    wire [LO_W-1:0] pp_lo;
-    wire [HI_W-1:0] pp_hi;
-    reg [LO_W-1:0] pp_lo_q;
-    reg [HI_W-1:0] pp_hi_q;
-    if (MUL_LAT > 3) begin : g_quarters
-      localparam integer QL = H / 2;
-      localparam integer QH = (DATA_W - H) / 2;
-      localparam integer LL_W = DATA_W + QL;
-      localparam integer LH_W = DATA_W + H - QL;
-      localparam integer HL_W = DATA_W + QH;
-      localparam integer HH_W = DATA_W*2 - H - QH;
-      wire [LL_W-1:0] q_ll;
-      reg [LL_W-1:0] q_ll_q;
-      wire [LH_W-1:0] q_lh;
-      reg [LH_W-1:0] q_lh_q;
-      wire [HL_W-1:0] q_hl;
-      reg [HL_W-1:0] q_hl_q;
-      wire [HH_W-1:0] q_hh;
-      reg [HH_W-1:0] q_hh_q;
-      if (SIGNED != 0) begin : g_signed
-        assign q_ll = $signed(mul_x)*$signed({1'b0, mul_w[QL - 1:0]});
-        assign q_lh = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:QL]});
-        assign q_hl = $signed(mul_x)*$signed({1'b0, mul_w[H + QH - 1:H]});
-        assign q_hh = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H + QH]);
-      end else begin : g_unsigned
-        assign q_ll = mul_x*mul_w[QL - 1:0];
-        assign q_lh = mul_x*mul_w[H - 1:QL];
-        assign q_hl = mul_x*mul_w[H + QH - 1:H];
-        assign q_hh = mul_x*mul_w[DATA_W - 1:H + QH];
-      end
-      always @(posedge clk) begin
-        q_ll_q <= q_ll;
-        q_lh_q <= q_lh;
-        q_hl_q <= q_hl;
-        q_hh_q <= q_hh;
-      end
-      assign pp_lo = {{(LO_W - LL_W){SIGNED != 0 & q_ll_q[LL_W - 1]}}, q_ll_q} + {q_lh_q, {QL{1'b0}}};
-      assign pp_hi = {{(HI_W - HL_W){SIGNED != 0 & q_hl_q[HL_W - 1]}}, q_hl_q} + {q_hh_q, {QH{1'b0}}};
-    end else begin : g_halves
-      if (SIGNED != 0) begin : g_signed
-        assign pp_lo = $signed(mul_x)*$signed({1'b0, mul_w[H - 1:0]});
-        assign pp_hi = $signed(mul_x)*$signed(mul_w[DATA_W - 1:H]);
-      end else begin : g_unsigned
-        assign pp_lo = mul_x*mul_w[H - 1:0];
-        assign pp_hi = mul_x*mul_w[DATA_W - 1:H];
-      end
-    end
-    always @(posedge clk) begin
-      pp_lo_q <= pp_lo;
-      pp_hi_q <= pp_hi;
-    end
-    // prod = pp_lo (extended) + pp_hi * 2^H, modulo 2^(2*DATA_W): exact.
-    assign prod = {{(DATA_W - H){SIGNED != 0 & pp_lo_q[LO_W - 1]}}, pp_lo_q} + {pp_hi_q, {H{1'b0}}};
-  end else begin : g_whole
-    if (SIGNED != 0) begin : g_signed
-      assign prod = $signed(mul_x)*$signed(mul_w);
-    end else begin : g_unsigned
-      assign prod = mul_x*mul_w;
-    end
+  if (SIGNED != 0) begin : g_signed
+    assign prod = $signed(mul_x)*$signed(mul_w);
+  end else begin : g_unsigned
+    assign prod = mul_x*mul_w;
   end
   endgenerate
   generate
@@ -124,17 +57,7 @@ module systolic_pe #(
   end
   endgenerate
   wire [PS_W-1:0] prod_use;
-  generate
-  if (MUL_LAT != 0) begin : g_mul_reg
-    reg [PS_W-1:0] prod_q;
-    always @(posedge clk) begin
-      prod_q <= prod_ext;
-    end
-    assign prod_use = prod_q;
-  end else begin : g_mul_comb
-    assign prod_use = prod_ext;
-  end
-  endgenerate
+  assign prod_use = prod_ext;
 
   always @(posedge clk) begin
     psum_out <= psum_in + prod_use;

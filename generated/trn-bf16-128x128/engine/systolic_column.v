@@ -3,7 +3,7 @@
 
 // One array column: ROWS PEs stacked. x/swap pass through left to right (1 cycle);
 // partial sums start at zero and leave at the bottom MUL_LAT + ROWS*ADD_LAT cycles after
-// row 0's input (ADD_LAT = 1 for integers);
+// row 0's input (MUL_LAT = 1, built into the PEs; ADD_LAT = 1 for integers);
 // the load bus reaches all rows at once and row ld_row captures it. Never stalls.
 // PE(r) is g_row[r].u_pe.
 module systolic_column #(
@@ -12,7 +12,6 @@ module systolic_column #(
   parameter integer X_W     = 17,                // bits of a moving lane: the element, plus an active bit for floating point
   parameter integer PS_W    = 32,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 7,                 // bits of a row index
-  parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer ADD_LAT = 1                  // cycles from psum_in to psum_out (1 or 2)
 ) (
   input  wire                clk,
@@ -44,7 +43,6 @@ module systolic_column #(
       .X_W     (X_W),
       .PS_W    (PS_W),
       .ROW_W   (ROW_W),
-      .MUL_LAT (MUL_LAT),
       .ADD_LAT (ADD_LAT),
       .ROW     (r)
     ) u_pe (

@@ -8,6 +8,7 @@
 //   psum_out <= psum_in + product   (mod 2^PS_W), where
 //   product = x_in * (swap_in ? w_shadow : w_active), exact, extended to PS_W;
 //   (USE_DSP 0: an array multiplier on iCE40 carry chains instead, same MUL_LAT registers.)
+//   Generated for MUL_LAT = 1 (the configuration's; not a parameter).
 //   x_out, swap_out <= x_in, swap_in   (moving data flows right)
 //   w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW.
 module systolic_pe #(
@@ -16,7 +17,6 @@ module systolic_pe #(
   parameter integer PS_W    = 19,                // bits of a partial sum: exact for ROWS products (fp32 for floating point)
   parameter integer ROW_W   = 3,                 // bits of a row index
   parameter integer ROW     = 0,                 // this PE's row: the load bus row it captures
-  parameter integer MUL_LAT = 1,                 // registers in and after the multiplier (integers 0..4, floating point 0..2)
   parameter integer SIGNED  = 1,                 // 1: two's-complement inputs, 0: unsigned
   parameter integer USE_DSP = 1                  // 1: the multiplier on the DSP block, 0: in LUTs (same timing)
 ) (
@@ -56,41 +56,25 @@ module systolic_pe #(
       wire ext_bit = SIGNED != 0 & prod[DATA_W*2 - 1];
       assign prod_ext = {{(PS_W - DATA_W*2){ext_bit}}, prod};
     end
-    // MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP
-    // blocks sit in their own rows, far from the partial-sum chain).
     wire [PS_W-1:0] prod_use;
-    if (MUL_LAT > 2) begin : g_prod_fabric
-      reg [PS_W-1:0] prod_f;
-      always @(posedge clk) begin
-        prod_f <= prod_ext;
-      end
-      assign prod_use = prod_f;
-    end else begin : g_prod_dsp
-      assign prod_use = prod_ext;
-    end
+    assign prod_use = prod_ext;
 
     always @(posedge clk) begin
       psum_out <= psum_in + prod_use;
     end
   end else begin : g_lut
-    // The multiplier's operands: this cycle's, or (MUL_LAT 2) registered.
     wire [DATA_W-1:0] mul_x;
     wire [DATA_W-1:0] mul_w;
-    if (MUL_LAT > 1) begin : g_opd_reg
-      // w_active is w_use registered: the weight register is the operand register.
-      assign mul_x = x_out;
-      assign mul_w = w_active;
-    end else begin : g_opd_now
-      assign mul_x = x_in;
-      assign mul_w = w_use;
-    end
+    // The multiplier's operands: this cycle's.
+    assign mul_x = x_in;
+    assign mul_w = w_use;
     // Exact product on the carry chains (MUL_LAT 3: registered inside after the row
     // DATA_W/2 too), registered.
     wire [DATA_W*2-1:0] prod_c;
     systolic_mul_lut_ice40 #(
       .W      (DATA_W),
       .SIGNED (SIGNED),
-      .SPLIT  ((MUL_LAT > 2) ? DATA_W / 2 : 0)
+      .SPLIT  (0)
     ) u_mul (
       .clk (clk),
       .a   (mul_x),

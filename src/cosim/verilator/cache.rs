@@ -71,6 +71,11 @@ pub fn build_with(
     let result = build_in(spec, &mut opts, &root, &recipe, &tmp);
     let secs = started.elapsed().as_secs_f64();
     if let Err(e) = result {
+        if crate::progress::interrupted() {
+            // Ctrl-C reaches Verilator and make too: not a failed build, nothing to keep.
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(VerilatorError::Interrupted);
+        }
         return Err(keep_failed(&root, key, &tmp, e));
     }
     publish(spec, &recipe, &tmp, &dir, secs)?;

@@ -93,7 +93,10 @@ const LOG_NAME: &str = "build.log";
 /// Errors of the Verilator back end. Tool failures are reported here, never by panicking.
 #[derive(Debug, thiserror::Error)]
 pub enum VerilatorError {
-    #[error("`{tool}` could not be run ({source}); install it with `apt-get install {package}`")]
+    #[error(
+        "`{tool}` could not be run ({source}); install it with `apt-get install {package}` \
+         (scripts/setup.sh installs every tool the tests use)"
+    )]
     ToolNotFound {
         tool: String,
         package: &'static str,
@@ -124,6 +127,8 @@ pub enum VerilatorError {
     },
     #[error("cannot load simulation library {}: {reason}", path.display())]
     LoadFailed { path: PathBuf, reason: String },
+    #[error("interrupted during the Verilator build (nothing cached)")]
+    Interrupted,
     #[error("the shim could not create a simulation instance")]
     InstantiateFailed,
     #[error("unknown port `{0}`")]

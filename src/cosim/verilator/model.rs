@@ -115,7 +115,20 @@ pub struct Sim {
     outputs: Vec<u32>,
     cycle: u64,
     tracing: bool,
+    /// A trace to open at one cycle and close at another ([`Sim::set_trace_window`]).
+    window: Option<TraceWindow>,
+    /// Why the window's trace could not be opened when its cycle came (reported by
+    /// [`Sim::trace_error`]).
+    window_error: Option<VerilatorError>,
     model: Arc<ModelInner>,
+}
+
+/// A trace of cycles `from..to` only.
+#[derive(Debug, Clone)]
+struct TraceWindow {
+    path: std::path::PathBuf,
+    from: u64,
+    to: Option<u64>,
 }
 
 // SAFETY: the shim instance is only touched through `&mut self` (or `&self` for a read-only
@@ -141,6 +154,8 @@ impl Sim {
             outputs: vec![0; model.layout.out_words],
             cycle: 0,
             tracing: false,
+            window: None,
+            window_error: None,
             model,
         };
         sim.eval();
@@ -263,6 +278,48 @@ impl Sim {
             )
         }
         self.cycle += 1;
+        self.step_window();
+    }
+
+    /// Trace cycles `from..to` (`to` `None`: to the end) of this simulation into `path`: the
+    /// trace opens when [`Sim::cycle`] reaches `from` (now, if it has) and closes at `to`, so a
+    /// long run writes only the window. A model built with [`BuildSpec::trace`] is needed.
+    pub fn set_trace_window(
+        &mut self,
+        path: &Path,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<(), VerilatorError> {
+        if !self.model.trace {
+            return Err(VerilatorError::TraceNotBuilt);
+        }
+        self.window = Some(TraceWindow {
+            path: path.to_path_buf(),
+            from,
+            to,
+        });
+        self.step_window();
+        self.trace_error()
+    }
+
+    /// Why the trace window's file could not be opened, if it could not.
+    pub fn trace_error(&mut self) -> Result<(), VerilatorError> {
+        self.window_error.take().map_or(Ok(()), Err)
+    }
+
+    fn step_window(&mut self) {
+        let Some(w) = &self.window else { return };
+        let inside = self.cycle >= w.from && w.to.is_none_or(|t| self.cycle < t);
+        if inside && !self.tracing {
+            let path = w.path.clone();
+            if let Err(e) = self.open_trace(&path) {
+                self.window_error = Some(e);
+                self.window = None;
+            }
+        } else if !inside && self.tracing && self.cycle >= w.from {
+            self.close_trace();
+            self.window = None;
+        }
     }
 
     /// Number of [`Sim::tick`]s so far.

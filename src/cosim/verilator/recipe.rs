@@ -131,7 +131,7 @@ pub(super) fn verilator_args(spec: &BuildSpec) -> Vec<String> {
     let mut a: Vec<String> = VERILATOR_FIXED_ARGS.iter().map(|s| s.to_string()).collect();
     a.extend(["--top-module".into(), spec.top.to_string()]);
     if spec.trace {
-        a.push("--trace".into());
+        a.push(if spec.fst { "--trace-fst" } else { "--trace" }.into());
     }
     if spec.threads > 1 {
         a.extend(["--threads".into(), spec.threads.to_string()]);

@@ -67,6 +67,9 @@ pub struct BuildSpec<'a> {
     pub ports: &'a [PortSpec],
     /// Build with `--trace` so that [`Sim::open_trace`] can write a VCD. Slower simulation.
     pub trace: bool,
+    /// With `trace`: `--trace-fst` instead, so the trace is an FST file (several times smaller
+    /// than a VCD, read by GTKWave and Surfer).
+    pub fst: bool,
     /// `verilator --threads N`; 1 = single-threaded model.
     pub threads: u32,
     /// Extra Verilator arguments, appended after the fixed ones (part of the cache key).

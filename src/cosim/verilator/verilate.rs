@@ -39,13 +39,14 @@ fn run_logged(
     let _ = writeln!(f, "$ {cmd:?}");
     let f2 = f.try_clone().map_err(io_err(log))?;
     cmd.stdin(Stdio::null()).stdout(f).stderr(f2);
-    let status = cmd
-        .status()
-        .map_err(|source| VerilatorError::ToolNotFound {
-            tool: tool.to_string(),
-            package,
-            source,
-        })?;
+    let status = run_interruptible(cmd).map_err(|source| VerilatorError::ToolNotFound {
+        tool: tool.to_string(),
+        package,
+        source,
+    })?;
+    let Some(status) = status else {
+        return Err(VerilatorError::Interrupted);
+    };
     if status.success() {
         Ok(())
     } else {
@@ -56,6 +57,29 @@ fn run_logged(
             log: log.to_path_buf(),
             tail: log_tail(log, 20),
         })
+    }
+}
+
+/// Run `cmd` in a process group of its own until it ends, or until a stop is asked for
+/// ([`crate::progress::interrupted`]: then the group, `make` and its compilers, is killed and
+/// `None` returned). Its own group, so the stop is ours to make however the signal came.
+fn run_interruptible(mut cmd: Command) -> std::io::Result<Option<std::process::ExitStatus>> {
+    use std::os::unix::process::CommandExt;
+    if crate::progress::interrupted() {
+        return Ok(None);
+    }
+    let mut child = cmd.process_group(0).spawn()?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if crate::progress::interrupted() {
+            // SAFETY: kill(2) on the group this function made; no memory is involved.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

@@ -10,7 +10,8 @@
 //!   Partial sums move down one row per `ADD_LAT` cycles; row 0 starts from zero.
 //! - A moving vector whose row-0 element enters in cycle t has its column-c result on
 //!   `psum_bottom` (lane c) in cycle t + MUL_LAT + ROWS*ADD_LAT + c: skewed by column
-//!   (`ADD_LAT` = 1 for the integer formats; see `pe`).
+//!   (`ADD_LAT` = 1 for the integer formats; `MUL_LAT` is the configuration's, built into the
+//!   PEs by the generator: see `pe`).
 //! - The swap token (`swap_left`) travels with the moving data, so each PE switches to its new
 //!   weight exactly for the first beat of the new instruction: no drain between instructions.
 //! - Each column has a load bus (`ld_*_top` lane c, skewed by column outside: column c one
@@ -131,10 +132,11 @@ pub fn module(cfg: &Config) -> Module {
             "ROWS x COLS weight-stationary PEs as COLS identical columns. Moving data flows right,".into(),
             "partial sums flow down; each column has its own load bus. Latency: a moving vector entering row 0 in".into(),
             format!(
-                "cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + {} (ADD_LAT = 1 for",
-                if cfg.tile_cols > 1 { "c/TILE_COLS" } else { "c" }
+                "cycle t leaves column c at the bottom in cycle t + MUL_LAT + ROWS*ADD_LAT + {} (MUL_LAT = {},",
+                if cfg.tile_cols > 1 { "c/TILE_COLS" } else { "c" },
+                cfg.derived.mul_lat,
             ),
-            "integers). Never stalls; all registers".into(),
+            "built into the PEs; ADD_LAT = 1 for integers). Never stalls; all registers".into(),
             "are in the PEs. PE(r, c) is g_col[c].u_column.g_row[r].u_pe.".into(),
         ],
         params: vec![

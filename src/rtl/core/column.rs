@@ -83,7 +83,7 @@ pub fn module(cfg: &Config) -> Module {
         ),
     ];
     if cfg.primitives == Primitives::Ice40 {
-        items.splice(0..0, ice40_pairs());
+        items.splice(0..0, ice40_pairs(cfg.derived.mul_lat));
     }
     let mut params = [
         vec![param(
@@ -108,7 +108,10 @@ pub fn module(cfg: &Config) -> Module {
                 .into(),
             "partial sums start at zero and leave at the bottom MUL_LAT + ROWS*ADD_LAT cycles after"
                 .into(),
-            "row 0's input (ADD_LAT = 1 for integers);".into(),
+            format!(
+                "row 0's input (MUL_LAT = {}, built into the PEs; ADD_LAT = 1 for integers);",
+                cfg.derived.mul_lat
+            ),
             "the load bus reaches all rows at once and row ld_row captures it. Never stalls."
                 .into(),
             "PE(r) is g_row[r].u_pe.".into(),
@@ -145,7 +148,7 @@ pub fn module(cfg: &Config) -> Module {
 /// `primitives = "ice40"`: the multipliers of PE(2i) and PE(2i+1) are one SB_MAC16 in dual 8x8
 /// mode (`systolic_mul2_ice40`, pair i); with an odd ROWS the last block's top half multiplies
 /// zeros. Lane r of `dsp_x`, `dsp_w` carries PE(r)'s operands, lane r of `dsp_p` its product.
-fn ice40_pairs() -> Vec<Item> {
+fn ice40_pairs(mul_lat: u32) -> Vec<Item> {
     let lanes = |width: &str| Some(id("PAIRS").mul(int(2)).mul(id(width)));
     let lane_at =
         |net: &str, index: Expr, width: &str| id(net).part(index.mul(id(width)), id(width));
@@ -173,7 +176,7 @@ fn ice40_pairs() -> Vec<Item> {
             vec![Item::Instance(Instance {
                 module: "systolic_mul2_ice40".into(),
                 name: "u_mul".into(),
-                params: pe::dsp_mul_params(),
+                params: pe::dsp_mul_params(mul_lat),
                 ports: vec![
                     ("clk".into(), id("clk")),
                     ("a0".into(), lane_at("dsp_x", member(0), "DATA_W")),

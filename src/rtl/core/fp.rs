@@ -75,49 +75,96 @@ pub fn mul_module(f: FpFormat) -> Module {
         Item::Blank,
     ];
     for op in ["a", "b"] {
-        let n = |x: &str| format!("{op}_{x}");
-        items.extend([
-            comment(&format!(
-                "Decode `{op}`: sign, exponent field, fraction; classes; significand with the hidden bit; exponent (1 for subnormals)."
-            )),
-            wire_init(&n("s"), None, id(op).at(id("EXP_W") + id("MAN_W"))),
-            wire_init(&n("e"), w("EXP_W"), id(op).part(id("MAN_W"), id("EXP_W"))),
-            wire_init(&n("f"), w("MAN_W"), id(op).slice(id("MAN_W") - int(1), int(0))),
-            wire_init(&n("emax"), None, red_and(id(&n("e")))),
-            wire_init(&n("ez"), None, not(red_or(id(&n("e"))))),
-            wire_init(&n("fz"), None, not(red_or(id(&n("f"))))),
-            wire_init(
-                &n("nan"),
-                None,
-                id(&n("emax")).and(cond(
-                    id("FN").ne(int(0)),
-                    red_and(id(&n("f"))),
-                    not(id(&n("fz"))),
-                )),
-            ),
-            wire_init(
-                &n("inf"),
-                None,
-                id("FN").eq(int(0)).and(id(&n("emax"))).and(id(&n("fz"))),
-            ),
-            wire_init(&n("zero"), None, id(&n("ez")).and(id(&n("fz")))),
-            wire_init(&n("sig"), w("SW"), concat(vec![not(id(&n("ez"))), id(&n("f"))])),
-            wire_init(
-                &n("exp"),
-                Some(int(32)),
-                concat(vec![
-                    zeros(int(32) - id("EXP_W")),
-                    id(&n("e")).slice(id("EXP_W") - int(1), int(1)),
-                    id(&n("e")).at(int(0)).bit_or(id(&n("ez"))),
-                ]),
-            ),
-        ]);
+        items.extend(mul_decode(op));
     }
-    let n_prev = scoped(&[("g_norm", id("i") - int(1))], "n_out");
-    items.push(Item::Blank);
-    items.push(comment(
-        "Stage 1: classes, sign, the exact product of the significands, the exponent sum.",
-    ));
+    items.extend(mul_product());
+    items.extend(mul_normalise());
+    items.push(mul_range());
+    items.extend(mul_result());
+    let dw = || Some(int(1) + id("EXP_W") + id("MAN_W"));
+    Module {
+        name: "systolic_fp_mul".into(),
+        doc: vec![
+            "Product of two floating-point inputs (1-EXP_W-MAN_W) as fp32, rounded once,".into(),
+            "nearest-even; canonical NaN 0x7FC00000. PIPE = 0: combinational; PIPE = 1: one".into(),
+            "register after the significand product (latency 1). FN = 1: OCP E4M3 rules (no".into(),
+            "infinities, NaN only S.1111.111). RANGE = 0: products always fit fp32 exactly.".into(),
+        ],
+        params: vec![
+            param("EXP_W", e.1, "exponent bits of an input"),
+            param("MAN_W", m.1, "fraction bits of an input"),
+            param("BIAS", b.1, "exponent bias of an input"),
+            param(
+                "FN",
+                fnz.1,
+                "1: no infinities, NaN only S.1..1.1..1 (OCP E4M3)",
+            ),
+            param(
+                "RANGE",
+                range.1,
+                "1: products can overflow or underflow fp32 (bf16)",
+            ),
+            param("PIPE", 0, "1: register after the significand product"),
+        ],
+        ports: vec![
+            input("clk", None, "unused when PIPE == 0").waive("UNUSED"),
+            input("a", dw(), "first factor"),
+            input("b", dw(), "second factor"),
+            output("p", Some(int(32)), "fp32 product"),
+        ],
+        items,
+    }
+}
+
+/// Decode multiplier input `op` (`a_*` or `b_*`): sign, exponent field, fraction; the classes
+/// (NaN, infinity, zero); the significand with its hidden bit; the exponent (1 for subnormals).
+fn mul_decode(op: &str) -> Vec<Item> {
+    let n = |x: &str| format!("{op}_{x}");
+    vec![
+        comment(&format!(
+            "Decode `{op}`: sign, exponent field, fraction; classes; significand with the hidden bit; exponent (1 for subnormals)."
+        )),
+        wire_init(&n("s"), None, id(op).at(id("EXP_W") + id("MAN_W"))),
+        wire_init(&n("e"), w("EXP_W"), id(op).part(id("MAN_W"), id("EXP_W"))),
+        wire_init(&n("f"), w("MAN_W"), id(op).slice(id("MAN_W") - int(1), int(0))),
+        wire_init(&n("emax"), None, red_and(id(&n("e")))),
+        wire_init(&n("ez"), None, not(red_or(id(&n("e"))))),
+        wire_init(&n("fz"), None, not(red_or(id(&n("f"))))),
+        wire_init(
+            &n("nan"),
+            None,
+            id(&n("emax")).and(cond(
+                id("FN").ne(int(0)),
+                red_and(id(&n("f"))),
+                not(id(&n("fz"))),
+            )),
+        ),
+        wire_init(
+            &n("inf"),
+            None,
+            id("FN").eq(int(0)).and(id(&n("emax"))).and(id(&n("fz"))),
+        ),
+        wire_init(&n("zero"), None, id(&n("ez")).and(id(&n("fz")))),
+        wire_init(&n("sig"), w("SW"), concat(vec![not(id(&n("ez"))), id(&n("f"))])),
+        wire_init(
+            &n("exp"),
+            Some(int(32)),
+            concat(vec![
+                zeros(int(32) - id("EXP_W")),
+                id(&n("e")).slice(id("EXP_W") - int(1), int(1)),
+                id(&n("e")).at(int(0)).bit_or(id(&n("ez"))),
+            ]),
+        ),
+    ]
+}
+
+/// Stage 1 of the multiplier: the classes, the sign, the exact product of the significands and
+/// the exponent sum, registered (`m2_*`) when `PIPE` is 1.
+fn mul_product() -> Vec<Item> {
+    let mut items = vec![
+        Item::Blank,
+        comment("Stage 1: classes, sign, the exact product of the significands, the exponent sum."),
+    ];
     items.extend(stage_boundary(
         "PIPE",
         "m2_",
@@ -137,7 +184,14 @@ pub fn mul_module(f: FpFormat) -> Module {
             ("zero", None, id("a_zero").or(id("b_zero"))),
         ],
     ));
-    items.extend([
+    items
+}
+
+/// Stage 2 of the multiplier: the product normalised (leading one at PW-1) in LZ_N shift
+/// stages, its fp32 exponent and fraction, and `normal`, the in-range encoding.
+fn mul_normalise() -> Vec<Item> {
+    let n_prev = scoped(&[("g_norm", id("i") - int(1))], "n_out");
+    vec![
         Item::Blank,
         comment("Stage 2: the product normalised (leading one at PW-1) in LZ_N shift stages."),
         wire("lz", w("LZ_N")),
@@ -185,61 +239,81 @@ pub fn mul_module(f: FpFormat) -> Module {
         },
         wire_init("normal", Some(int(31)), concat(vec![id("be").slice(int(7), int(0)), id("frac")])),
         wire("mag", Some(int(31))),
-        gen_if(
-            id("RANGE").ne(int(0)),
-            "g_range",
-            vec![
-                comment("bf16: the product may overflow to infinity or underflow into the subnormals."),
-                wire_init("ovf", None, id("be_plus").ge(int(255) + int(2).mul(id("BIAS")))),
-                wire_init("unf", None, id("be_plus").le(int(2).mul(id("BIAS")))),
-                wire_init(
-                    "sh_full",
-                    Some(int(32)),
-                    int(2).mul(id("BIAS")) + int(1) - id("be_plus"),
+    ]
+}
+
+/// `mag`: the product's magnitude; bf16 (`RANGE`) also overflows to infinity and underflows
+/// into the subnormals, fp8 products always fit.
+fn mul_range() -> Item {
+    gen_if(
+        id("RANGE").ne(int(0)),
+        "g_range",
+        vec![
+            comment("bf16: the product may overflow to infinity or underflow into the subnormals."),
+            wire_init(
+                "ovf",
+                None,
+                id("be_plus").ge(int(255) + int(2).mul(id("BIAS"))),
+            ),
+            wire_init("unf", None, id("be_plus").le(int(2).mul(id("BIAS")))),
+            wire_init(
+                "sh_full",
+                Some(int(32)),
+                int(2).mul(id("BIAS")) + int(1) - id("be_plus"),
+            ),
+            comment("Right shift into the subnormals: 25 or more leaves only sticky bits."),
+            wire_init(
+                "sh",
+                Some(int(5)),
+                cond(
+                    id("sh_full").gt(int(25)),
+                    s(5, 25),
+                    id("sh_full").slice(int(4), int(0)),
                 ),
-                comment("Right shift into the subnormals: 25 or more leaves only sticky bits."),
-                wire_init(
-                    "sh",
-                    Some(int(5)),
-                    cond(id("sh_full").gt(int(25)), s(5, 25), id("sh_full").slice(int(4), int(0))),
+            ),
+            Item::LintOff {
+                warning: "UNUSED",
+                reason: "The hidden bit always shifts out of the 23 fraction bits (shift >= 1)."
+                    .into(),
+                items: vec![wire_init(
+                    "wide",
+                    Some(int(49)),
+                    concat(vec![s(1, 1), id("frac"), s(25, 0)]).shr(id("sh")),
+                )],
+            },
+            wire_init(
+                "rnd",
+                None,
+                id("wide").at(int(24)).bit_and(
+                    red_or(id("wide").slice(int(23), int(0))).bit_or(id("wide").at(int(25))),
                 ),
-                Item::LintOff {
-                    warning: "UNUSED",
-                    reason: "The hidden bit always shifts out of the 23 fraction bits (shift >= 1).".into(),
-                    items: vec![wire_init(
-                        "wide",
-                        Some(int(49)),
-                        concat(vec![s(1, 1), id("frac"), s(25, 0)]).shr(id("sh")),
-                    )],
-                },
-                wire_init(
-                    "rnd",
-                    None,
-                    id("wide").at(int(24)).bit_and(
-                        red_or(id("wide").slice(int(23), int(0))).bit_or(id("wide").at(int(25))),
-                    ),
+            ),
+            wire_init(
+                "sub",
+                Some(int(31)),
+                concat(vec![s(8, 0), id("wide").slice(int(47), int(25))])
+                    + concat(vec![s(30, 0), id("rnd")]),
+            ),
+            assign(
+                id("mag"),
+                cond(
+                    id("ovf"),
+                    concat(vec![s(8, 0xFF), s(23, 0)]),
+                    cond(id("unf"), id("sub"), id("normal")),
                 ),
-                wire_init(
-                    "sub",
-                    Some(int(31)),
-                    concat(vec![s(8, 0), id("wide").slice(int(47), int(25))])
-                        + concat(vec![s(30, 0), id("rnd")]),
-                ),
-                assign(
-                    id("mag"),
-                    cond(
-                        id("ovf"),
-                        concat(vec![s(8, 0xFF), s(23, 0)]),
-                        cond(id("unf"), id("sub"), id("normal")),
-                    ),
-                ),
-            ],
-            "g_exact",
-            vec![
-                comment("fp8: every product is a normal fp32 (or zero), exactly."),
-                assign(id("mag"), id("normal")),
-            ],
-        ),
+            ),
+        ],
+        "g_exact",
+        vec![
+            comment("fp8: every product is a normal fp32 (or zero), exactly."),
+            assign(id("mag"), id("normal")),
+        ],
+    )
+}
+
+/// `p`: the specials (NaN, infinity, zero) or the signed magnitude.
+fn mul_result() -> Vec<Item> {
+    vec![
         Item::Blank,
         assign(
             id("p"),
@@ -257,76 +331,94 @@ pub fn mul_module(f: FpFormat) -> Module {
                 ),
             ),
         ),
-    ]);
-    let dw = || Some(int(1) + id("EXP_W") + id("MAN_W"));
-    Module {
-        name: "systolic_fp_mul".into(),
-        doc: vec![
-            "Product of two floating-point inputs (1-EXP_W-MAN_W) as fp32, rounded once,".into(),
-            "nearest-even; canonical NaN 0x7FC00000. PIPE = 0: combinational; PIPE = 1: one".into(),
-            "register after the significand product (latency 1). FN = 1: OCP E4M3 rules (no".into(),
-            "infinities, NaN only S.1111.111). RANGE = 0: products always fit fp32 exactly.".into(),
-        ],
-        params: vec![
-            param("EXP_W", e.1, "exponent bits of an input"),
-            param("MAN_W", m.1, "fraction bits of an input"),
-            param("BIAS", b.1, "exponent bias of an input"),
-            param(
-                "FN",
-                fnz.1,
-                "1: no infinities, NaN only S.1..1.1..1 (OCP E4M3)",
-            ),
-            param(
-                "RANGE",
-                range.1,
-                "1: products can overflow or underflow fp32 (bf16)",
-            ),
-            param("PIPE", 0, "1: register after the significand product"),
-        ],
-        ports: vec![
-            input("clk", None, "unused when PIPE == 0").waive("UNUSED"),
-            input("a", dw(), "first factor"),
-            input("b", dw(), "second factor"),
-            output("p", Some(int(32)), "fp32 product"),
-        ],
-        items,
-    }
+    ]
 }
 
 /// `systolic_fp32_add`: fp32 addition, with an optional internal register (`PIPE`).
 pub fn add_module(pipe: u32) -> Module {
     let mut items = vec![comment("---- Stage 1: order by magnitude, align, add ----")];
     for op in ["a", "b"] {
-        let n = |x: &str| format!("{op}_{x}");
-        items.extend([
-            wire_init(&n("emax"), None, red_and(id(op).slice(int(30), int(23)))),
-            wire_init(&n("fz"), None, not(red_or(id(op).slice(int(22), int(0))))),
-            wire_init(&n("nan"), None, id(&n("emax")).and(not(id(&n("fz"))))),
-            wire_init(&n("inf"), None, id(&n("emax")).and(id(&n("fz")))),
-        ]);
+        items.extend(add_classify(op));
     }
-    let unpack = |op: &str| {
-        let n = |x: &str| format!("{op}_{x}");
+    items.extend(add_unpack("a"));
+    items.extend(add_unpack("b"));
+    items.extend(add_align());
+    // Stage boundary: the signals stage 2 needs, registered when PIPE = 1.
+    items.extend(stage_boundary(
+        "PIPE",
+        "s2_",
         vec![
-            wire_init(&n("ez"), None, not(red_or(id(op).slice(int(30), int(23))))),
-            wire_init(
-                &n("sig"),
-                Some(int(24)),
-                concat(vec![not(id(&n("ez"))), id(op).slice(int(22), int(0))]),
-            ),
-            wire_init(
-                &n("exp"),
-                Some(int(8)),
-                concat(vec![
-                    id(op).slice(int(30), int(24)),
-                    id(op).at(int(23)).bit_or(id(&n("ez"))),
-                ]),
-            ),
-        ]
-    };
-    items.extend(unpack("a"));
-    items.extend(unpack("b"));
-    items.extend([
+            ("sum", Some(int(28)), id("sum_d")),
+            ("exp", Some(int(8)), id("hi_exp")),
+            ("sign", None, id("hi_sign")),
+            ("nan", None, id("nan_d")),
+            ("inf", None, id("inf_d")),
+            ("inf_sign", None, id("inf_sign_d")),
+            ("zsign", None, id("zsign_d")),
+        ],
+    ));
+    items.extend(add_normalise());
+    items.extend(add_round());
+    Module {
+        name: "systolic_fp32_add".into(),
+        doc: vec![
+            "fp32 addition: IEEE 754 binary32, nearest-even, subnormals kept, canonical NaN".into(),
+            "0x7FC00000. PIPE = 0: combinational; PIPE = 1: one register after the significand"
+                .into(),
+            "addition (latency 1 cycle, a new pair every cycle).".into(),
+        ],
+        params: vec![param(
+            "PIPE",
+            pipe.into(),
+            "1: register between align/add and normalise/round",
+        )],
+        ports: vec![
+            input("clk", None, "unused when PIPE == 0").waive("UNUSED"),
+            input("a", Some(int(32)), "fp32"),
+            input("b", Some(int(32)), "fp32"),
+            output("y", Some(int(32)), "fp32 a + b"),
+        ],
+        items,
+    }
+}
+
+/// The adder's classes of input `op`: maximal exponent, zero fraction, NaN, infinity.
+fn add_classify(op: &str) -> Vec<Item> {
+    let n = |x: &str| format!("{op}_{x}");
+    vec![
+        wire_init(&n("emax"), None, red_and(id(op).slice(int(30), int(23)))),
+        wire_init(&n("fz"), None, not(red_or(id(op).slice(int(22), int(0))))),
+        wire_init(&n("nan"), None, id(&n("emax")).and(not(id(&n("fz"))))),
+        wire_init(&n("inf"), None, id(&n("emax")).and(id(&n("fz")))),
+    ]
+}
+
+/// The adder's input `op` unpacked: significand with the hidden bit, exponent (1 for
+/// subnormals).
+fn add_unpack(op: &str) -> Vec<Item> {
+    let n = |x: &str| format!("{op}_{x}");
+    vec![
+        wire_init(&n("ez"), None, not(red_or(id(op).slice(int(30), int(23))))),
+        wire_init(
+            &n("sig"),
+            Some(int(24)),
+            concat(vec![not(id(&n("ez"))), id(op).slice(int(22), int(0))]),
+        ),
+        wire_init(
+            &n("exp"),
+            Some(int(8)),
+            concat(vec![
+                id(op).slice(int(30), int(24)),
+                id(op).at(int(23)).bit_or(id(&n("ez"))),
+            ]),
+        ),
+    ]
+}
+
+/// Stage 1 of the adder: the operands ordered by magnitude, the smaller aligned with guard,
+/// round and sticky bits, the sum or difference (`sum_d`), and the special results' flags.
+fn add_align() -> Vec<Item> {
+    vec![
         comment("The magnitude order and both exponent differences in parallel; then select."),
         wire_init(
             "swap",
@@ -412,22 +504,14 @@ pub fn add_module(pipe: u32) -> Module {
             id("a").at(int(31)).bit_and(id("b").at(int(31))),
         ),
         Item::Blank,
-    ]);
-    // Stage boundary: the signals stage 2 needs, registered when PIPE = 1.
-    items.extend(stage_boundary(
-        "PIPE",
-        "s2_",
-        vec![
-            ("sum", Some(int(28)), id("sum_d")),
-            ("exp", Some(int(8)), id("hi_exp")),
-            ("sign", None, id("hi_sign")),
-            ("nan", None, id("nan_d")),
-            ("inf", None, id("inf_d")),
-            ("inf_sign", None, id("inf_sign_d")),
-            ("zsign", None, id("zsign_d")),
-        ],
-    ));
-    items.extend([
+    ]
+}
+
+/// Stage 2 of the adder: a carry shifts right by one; then the leading zeros of `n0` in five
+/// shift stages (16, 8, 4, 2, 1), without arithmetic on the path, and in parallel the shift the
+/// exponent allows (`e0 - 1`, exponent field never below 1): `n5`, `e5`.
+fn add_normalise() -> Vec<Item> {
+    let mut items = vec![
         Item::Blank,
         comment("---- Stage 2: normalise, round ----"),
         wire_init("carry", None, id("s2_sum").at(int(27))),
@@ -448,7 +532,7 @@ pub fn add_module(pipe: u32) -> Module {
             Some(int(9)),
             concat(vec![s(1, 0), id("s2_exp")]) + concat(vec![s(8, 0), id("carry")]),
         ),
-    ]);
+    ];
     // Leading zeros of n0 in five shift stages (16, 8, 4, 2, 1), without arithmetic on the path;
     // in parallel the shift the exponent allows (e0 - 1, exponent field never below 1).
     let mut prev = "n0".to_string();
@@ -494,7 +578,12 @@ pub fn add_module(pipe: u32) -> Module {
             ),
         ),
     ]);
-    items.extend([
+    items
+}
+
+/// The adder's rounding to nearest-even and the result `y` (specials, overflow to infinity).
+fn add_round() -> Vec<Item> {
+    vec![
         comment("Exponent field 0 when the hidden bit is still clear (a subnormal result)."),
         wire_init(
             "efield",
@@ -542,26 +631,5 @@ pub fn add_module(pipe: u32) -> Module {
                 ),
             ),
         ),
-    ]);
-    Module {
-        name: "systolic_fp32_add".into(),
-        doc: vec![
-            "fp32 addition: IEEE 754 binary32, nearest-even, subnormals kept, canonical NaN".into(),
-            "0x7FC00000. PIPE = 0: combinational; PIPE = 1: one register after the significand"
-                .into(),
-            "addition (latency 1 cycle, a new pair every cycle).".into(),
-        ],
-        params: vec![param(
-            "PIPE",
-            pipe.into(),
-            "1: register between align/add and normalise/round",
-        )],
-        ports: vec![
-            input("clk", None, "unused when PIPE == 0").waive("UNUSED"),
-            input("a", Some(int(32)), "fp32"),
-            input("b", Some(int(32)), "fp32"),
-            output("y", Some(int(32)), "fp32 a + b"),
-        ],
-        items,
-    }
+    ]
 }

@@ -6,16 +6,24 @@
 //! - [`column`]: ROWS PEs stacked; [`array`]: COLS columns side by side;
 //! - [`skew`], [`deskew`]: the staggering of inputs and the re-alignment of outputs;
 //! - [`psum`]: the accumulation buffer and its read port;
-//! - [`top`]: command queue, stationary loading, moving entry, control pipeline.
+//! - [`cmd_queue`]: the MultiplyMoving queue and the moving handshake; [`load_ctl`]: the
+//!   LoadStationary controller; [`mv_entry`]: the moving entry register and its masking;
+//!   [`ctl_pipe`]: each beat's PSUM control beside its data, the in-flight count;
+//! - [`top`]: `systolic_top`, which wires them all ([`widths`]: the parameters it passes down).
 
 pub mod array;
+pub mod cmd_queue;
 pub mod column;
+pub mod ctl_pipe;
 pub mod deskew;
 pub mod fp;
+pub mod load_ctl;
+pub mod mv_entry;
 pub mod pe;
 pub mod psum;
 pub mod skew;
 pub mod top;
+pub mod widths;
 
 use crate::config::{Config, Primitives};
 
@@ -64,6 +72,10 @@ pub fn design(cfg: &Config) -> Design {
         ),
         deskew::module(cfg.cols, d.acc_w, cfg.tile_cols > 1),
         psum::module(cfg),
+        cmd_queue::module(cfg),
+        load_ctl::module(cfg),
+        mv_entry::module(cfg),
+        ctl_pipe::module(cfg),
         top::module(cfg),
     ]);
     Design {
@@ -98,6 +110,7 @@ mod tests {
             sbuf_layout: Default::default(),
             tile_cols: 1,
             keep_tokens: false,
+            ..RawConfig::default()
         })
         .unwrap()
     }
@@ -140,7 +153,7 @@ mod tests {
         let a = design(&cfg(3, 5, 2, 16)).files();
         let b = design(&cfg(3, 5, 2, 16)).files();
         assert_eq!(a, b);
-        assert_eq!(a.len(), 7);
+        assert_eq!(a.len(), 11);
         for (_, text) in &a {
             assert!(!text.contains("$display"));
         }

@@ -49,6 +49,9 @@
 //!   reset (a bubble carries x = 0, inactive, and the top level discards results it did not
 //!   ask for). With `keep_tokens` its register has a `keep` attribute, so synthesis keeps one
 //!   per PE instead of merging the equal tokens of an anti-diagonal (same timing).
+//! - `MUL_LAT` is the configuration's (from `pe_latency`), chosen by the generator: the PE holds
+//!   only the registers and multiplier of its own `MUL_LAT` and has no such parameter (the
+//!   levels above pass none down); `SIGNED`, the widths and `USE_DSP` stay parameters.
 
 use crate::config::{Config, Primitives};
 use crate::verilog::*;
@@ -92,37 +95,41 @@ pub fn params(cfg: &Config) -> Vec<(&'static str, i64, &'static str)> {
     p
 }
 
-/// [`params`] as parameter declarations.
-pub fn param_decls(cfg: &Config) -> Vec<Param> {
-    params(cfg)
-        .into_iter()
-        .map(|(n, v, c)| param(n, v, c))
-        .collect()
+/// The [`params`] that the array's levels (array, column, PE) declare and pass down: all but
+/// `MUL_LAT`, for which the generator builds the PE (its registers are chosen in Rust, so the
+/// PE holds only those of its configuration); the top level keeps it (see `top`).
+fn passed(cfg: &Config) -> impl Iterator<Item = (&'static str, i64, &'static str)> {
+    params(cfg).into_iter().filter(|(n, _, _)| *n != "MUL_LAT")
 }
 
-/// [`params`] as pass-through overrides (`.NAME(NAME)`).
+/// [`passed`] parameters as declarations.
+pub fn param_decls(cfg: &Config) -> Vec<Param> {
+    passed(cfg).map(|(n, v, c)| param(n, v, c)).collect()
+}
+
+/// [`passed`] parameters as pass-through overrides (`.NAME(NAME)`).
 pub fn param_overrides(cfg: &Config) -> Vec<(String, Expr)> {
-    params(cfg)
-        .into_iter()
+    passed(cfg)
         .map(|(n, _, _)| (n.to_string(), id(n)))
         .collect()
 }
 
 /// The PE module; parameter defaults from `cfg`.
 pub fn module(cfg: &Config) -> Module {
+    let mul_lat = cfg.derived.mul_lat;
     let mut params = param_decls(cfg);
     params.insert(
         4,
         param("ROW", 0, "this PE's row: the load bus row it captures"),
     );
     let dsp = match cfg.primitives {
-        Primitives::Ecp5 => Some(int_datapath_ecp5()),
-        Primitives::Ice40 => Some(int_datapath_ice40()),
+        Primitives::Ecp5 => Some(int_datapath_ecp5(mul_lat)),
+        Primitives::Ice40 => Some(int_datapath_ice40(mul_lat)),
         Primitives::Generic => None,
     };
     let (doc, datapath) = match dsp {
-        _ if cfg.format.is_float() => float_datapath(),
-        None => int_datapath(),
+        _ if cfg.format.is_float() => float_datapath(mul_lat),
+        None => int_datapath(mul_lat),
         // The DSP block's multiplier, or (USE_DSP 0: a column past dsp_cols) the LUT one.
         Some((mut doc, dsp_items)) => {
             params.push(param(
@@ -141,7 +148,7 @@ pub fn module(cfg: &Config) -> Module {
                 ),
             };
             doc.push(note);
-            let mut lut_items = int_datapath_carry(multiplier);
+            let mut lut_items = int_datapath_carry(multiplier, mul_lat);
             if cfg.primitives == Primitives::Ice40 {
                 lut_items.extend([
                     assign(id("dsp_x"), zeros(id("DATA_W"))),
@@ -195,6 +202,7 @@ pub fn module(cfg: &Config) -> Module {
     });
     let mut doc: Vec<String> = doc.into_iter().map(String::from).collect();
     doc.extend([
+        format!("  Generated for MUL_LAT = {mul_lat} (the configuration's; not a parameter)."),
         "  x_out, swap_out <= x_in, swap_in   (moving data flows right)".into(),
         "  w_active <= w_shadow when swap_in; w_shadow <= ld_data when the load bus carries row ROW."
             .into(),
@@ -254,21 +262,18 @@ pub fn dsp_ports(cfg: &Config) -> Vec<Port> {
 }
 
 /// `prod_use` = `src`, registered when MUL_LAT > 0.
-fn product_register(src: &str, width: Option<Expr>) -> Item {
-    gen_if(
-        id("MUL_LAT").ne(int(0)),
-        "g_mul_reg",
-        vec![
-            reg("prod_q", width),
-            always(vec![nb(id("prod_q"), id(src))]),
-            assign(id("prod_use"), id("prod_q")),
-        ],
-        "g_mul_comb",
-        vec![assign(id("prod_use"), id(src))],
-    )
+fn product_register(mul_lat: u32, src: &str, width: Option<Expr>) -> Vec<Item> {
+    if mul_lat == 0 {
+        return vec![assign(id("prod_use"), id(src))];
+    }
+    vec![
+        reg("prod_q", width),
+        always(vec![nb(id("prod_q"), id(src))]),
+        assign(id("prod_use"), id("prod_q")),
+    ]
 }
 
-fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
+fn int_datapath(mul_lat: u32) -> (Vec<&'static str>, Vec<Item>) {
     let aw = || w("PS_W");
     let prod_w = id("DATA_W").mul(int(2));
     let doc = vec![
@@ -282,28 +287,27 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
         wire("prod_ext", aw()),
         Item::Blank,
     ];
-    let mut items = [items, operands()].concat();
-    items.extend([
-        comment("Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W."),
-        gen_if(
-            id("MUL_LAT").gt(int(2)),
-            "g_split",
-            split_multiplier(),
-            "g_whole",
-            vec![gen_if(
-                id("SIGNED").ne(int(0)),
-                "g_signed",
-                vec![assign(
-                    id("prod"),
-                    signed(id("mul_x")).mul(signed(id("mul_w"))),
-                )],
-                "g_unsigned",
-                vec![assign(id("prod"), id("mul_x").mul(id("mul_w")))],
+    let mut items = [items, operands(mul_lat)].concat();
+    items.push(comment(
+        "Exact product of two DATA_W-bit inputs, then sign- or zero-extended to PS_W.",
+    ));
+    if mul_lat > 2 {
+        items.extend(split_multiplier(mul_lat));
+    } else {
+        items.push(gen_if(
+            id("SIGNED").ne(int(0)),
+            "g_signed",
+            vec![assign(
+                id("prod"),
+                signed(id("mul_x")).mul(signed(id("mul_w"))),
             )],
-        ),
-        extend_product(),
-        wire("prod_use", aw()),
-        product_register("prod_ext", aw()),
+            "g_unsigned",
+            vec![assign(id("prod"), id("mul_x").mul(id("mul_w")))],
+        ));
+    }
+    items.extend([extend_product(), wire("prod_use", aw())]);
+    items.extend(product_register(mul_lat, "prod_ext", aw()));
+    items.extend([
         Item::Blank,
         always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
     ]);
@@ -312,28 +316,23 @@ fn int_datapath() -> (Vec<&'static str>, Vec<Item>) {
 
 /// `mul_x`, `mul_w`: the multiplier's operands, this cycle's (`x_in`, `w_use`) or, from
 /// MUL_LAT 2, registered (`x_out`, `w_active`, which hold them anyway).
-fn operands() -> Vec<Item> {
-    vec![
-        comment("The multiplier's operands: this cycle's, or (MUL_LAT 2) registered."),
-        wire("mul_x", w("DATA_W")),
-        wire("mul_w", w("DATA_W")),
-        gen_if(
-            id("MUL_LAT").gt(int(1)),
-            "g_opd_reg",
-            vec![
-                comment(
-                    "w_active is w_use registered: the weight register is the operand register.",
-                ),
-                assign(id("mul_x"), id("x_out")),
-                assign(id("mul_w"), id("w_active")),
-            ],
-            "g_opd_now",
-            vec![
-                assign(id("mul_x"), id("x_in")),
-                assign(id("mul_w"), id("w_use")),
-            ],
-        ),
-    ]
+fn operands(mul_lat: u32) -> Vec<Item> {
+    let mut items = vec![wire("mul_x", w("DATA_W")), wire("mul_w", w("DATA_W"))];
+    if mul_lat > 1 {
+        items.extend([
+            comment("The multiplier's operands, registered: w_active is w_use registered, so the"),
+            comment("weight register is the operand register."),
+            assign(id("mul_x"), id("x_out")),
+            assign(id("mul_w"), id("w_active")),
+        ]);
+    } else {
+        items.extend([
+            comment("The multiplier's operands: this cycle's."),
+            assign(id("mul_x"), id("x_in")),
+            assign(id("mul_w"), id("w_use")),
+        ]);
+    }
+    items
 }
 
 /// The LUT multiplier of a column past `dsp_cols` (USE_DSP 0) with the FPGA primitives: the
@@ -342,9 +341,9 @@ fn operands() -> Vec<Item> {
 /// 3 registers inside the multiplier instead of beside the adder (the DSP block's third
 /// register): after its row DATA_W/2, which halves the longest chain of rows. The same number
 /// of registers as the DSP block's, so the same timing.
-fn int_datapath_carry(multiplier: &str) -> Vec<Item> {
+fn int_datapath_carry(multiplier: &str, mul_lat: u32) -> Vec<Item> {
     let prod_w = || Some(id("DATA_W").mul(int(2)));
-    let mut items = operands();
+    let mut items = operands(mul_lat);
     items.extend([
         comment("Exact product on the carry chains (MUL_LAT 3: registered inside after the row"),
         comment("DATA_W/2 too), registered."),
@@ -357,7 +356,11 @@ fn int_datapath_carry(multiplier: &str) -> Vec<Item> {
                 ("SIGNED".into(), id("SIGNED")),
                 (
                     "SPLIT".into(),
-                    cond(id("MUL_LAT").gt(int(2)), id("DATA_W").div(int(2)), int(0)),
+                    if mul_lat > 2 {
+                        id("DATA_W").div(int(2))
+                    } else {
+                        int(0)
+                    },
                 ),
             ],
             ports: vec![
@@ -385,7 +388,7 @@ fn int_datapath_carry(multiplier: &str) -> Vec<Item> {
 /// each half from two registered quarter products (the element times a quarter of the weight,
 /// `q_ll`, `q_lh`, `q_hl`, `q_hh`), so the cycle before the halves' registers holds one adder
 /// instead of a half multiplier (`DATA_W` >= 4, which the configuration guarantees).
-fn split_multiplier() -> Vec<Item> {
+fn split_multiplier(mul_lat: u32) -> Vec<Item> {
     let (lo_w, hi_w) = (|| w("LO_W"), || w("HI_W"));
     let mul_w_lo = || id("mul_w").slice(id("H").sub(int(1)), int(0));
     let mul_w_hi = || id("mul_w").slice(id("DATA_W").sub(int(1)), id("H"));
@@ -405,7 +408,7 @@ fn split_multiplier() -> Vec<Item> {
             assign(id("pp_hi"), id("mul_x").mul(mul_w_hi())),
         ],
     );
-    vec![
+    let mut items = vec![
         Item::Localparam("H".into(), id("DATA_W").div(int(2))),
         Item::Localparam("LO_W".into(), id("DATA_W").add(id("H"))),
         Item::Localparam("HI_W".into(), id("DATA_W").mul(int(2)).sub(id("H"))),
@@ -413,13 +416,13 @@ fn split_multiplier() -> Vec<Item> {
         wire("pp_hi", hi_w()),
         reg("pp_lo_q", lo_w()),
         reg("pp_hi_q", hi_w()),
-        gen_if(
-            id("MUL_LAT").gt(int(3)),
-            "g_quarters",
-            quarter_products(),
-            "g_halves",
-            vec![halves],
-        ),
+    ];
+    if mul_lat > 3 {
+        items.extend(quarter_products());
+    } else {
+        items.push(halves);
+    }
+    items.extend([
         always(vec![
             nb(id("pp_lo_q"), id("pp_lo")),
             nb(id("pp_hi_q"), id("pp_hi")),
@@ -438,7 +441,8 @@ fn split_multiplier() -> Vec<Item> {
             ])
             .add(concat(vec![id("pp_hi_q"), repeat(id("H"), sized(1, 0))])),
         ),
-    ]
+    ]);
+    items
 }
 
 /// MUL_LAT 4: the halves `pp_lo`, `pp_hi` as sums of two registered quarter products. The low
@@ -560,21 +564,18 @@ fn extend_product() -> Item {
 }
 
 /// The parameters of a DSP multiplier module (`systolic_mul_ecp5`, `systolic_mul2_ice40`) for
-/// a PE's `DATA_W`, `SIGNED` and `MUL_LAT`: the block's input registers from MUL_LAT 2.
-pub fn dsp_mul_params() -> Vec<(String, Expr)> {
+/// a PE's `DATA_W`, `SIGNED` and `mul_lat`: the block's input registers from MUL_LAT 2.
+pub fn dsp_mul_params(mul_lat: u32) -> Vec<(String, Expr)> {
     vec![
         ("W".into(), id("DATA_W")),
         ("SIGNED".into(), id("SIGNED")),
-        (
-            "REG_IN".into(),
-            cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
-        ),
+        ("REG_IN".into(), int(i64::from(mul_lat > 1))),
     ]
 }
 
 /// The integer PE with its multiplier on an ECP5 MULT18X18D: the block's registers are the
 /// MUL_LAT registers (1: output; 2: inputs and output).
-fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
+fn int_datapath_ecp5(mul_lat: u32) -> (Vec<&'static str>, Vec<Item>) {
     let doc = vec![
         "Weight-stationary integer PE; all outputs registered. The product comes from an ECP5",
         "MULT18X18D whose own registers are the MUL_LAT registers (1: output, 2: inputs and",
@@ -590,27 +591,27 @@ fn int_datapath_ecp5() -> (Vec<&'static str>, Vec<Item>) {
         Item::Instance(Instance {
             module: "systolic_mul_ecp5".into(),
             name: "u_mul".into(),
-            params: dsp_mul_params(),
+            params: dsp_mul_params(mul_lat),
             ports: vec![
                 ("clk".into(), id("clk")),
                 ("a".into(), id("x_in")),
                 (
                     "b".into(),
-                    cond(id("MUL_LAT").gt(int(1)), id("w_shadow"), id("w_use")),
+                    id(if mul_lat > 1 { "w_shadow" } else { "w_use" }),
                 ),
                 ("b_ce".into(), id("swap_in")),
                 ("p".into(), id("prod")),
             ],
         }),
     ];
-    items.extend(dsp_product_sum());
+    items.extend(dsp_product_sum(mul_lat));
     (doc, items)
 }
 
 /// The integer PE whose multiplier is half of an iCE40 SB_MAC16 outside it (the column pairs
 /// two PEs on one block, `systolic_mul2_ice40`): the operands leave on `dsp_x`, `dsp_w` and the
 /// product returns on `dsp_p` after the block's registers (1: product; 2: inputs and product).
-fn int_datapath_ice40() -> (Vec<&'static str>, Vec<Item>) {
+fn int_datapath_ice40(mul_lat: u32) -> (Vec<&'static str>, Vec<Item>) {
     let doc = vec![
         "Weight-stationary integer PE; all outputs registered. Its multiplier is half of an iCE40",
         "SB_MAC16 in the column (dsp_x, dsp_w out; dsp_p back after the block's registers, the",
@@ -627,44 +628,46 @@ fn int_datapath_ice40() -> (Vec<&'static str>, Vec<Item>) {
         assign(id("dsp_w"), id("w_use")),
         assign(id("prod"), id("dsp_p")),
     ];
-    items.extend(dsp_product_sum());
+    items.extend(dsp_product_sum(mul_lat));
     (doc, items)
 }
 
 /// After a DSP block's product `prod`: extended to PS_W, at MUL_LAT 3 registered once more in
 /// the fabric (`prod_f`), added to `psum_in`.
-fn dsp_product_sum() -> Vec<Item> {
-    vec![
+fn dsp_product_sum(mul_lat: u32) -> Vec<Item> {
+    let mut items = vec![
         wire("prod_ext", w("PS_W")),
         extend_product(),
-        comment(
-            "MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP",
-        ),
-        comment("blocks sit in their own rows, far from the partial-sum chain)."),
         wire("prod_use", w("PS_W")),
-        gen_if(
-            id("MUL_LAT").gt(int(2)),
-            "g_prod_fabric",
-            vec![
-                reg("prod_f", w("PS_W")),
-                always(vec![nb(id("prod_f"), id("prod_ext"))]),
-                assign(id("prod_use"), id("prod_f")),
-            ],
-            "g_prod_dsp",
-            vec![assign(id("prod_use"), id("prod_ext"))],
-        ),
+    ];
+    if mul_lat > 2 {
+        items.extend([
+            comment(
+                "MUL_LAT 3: the product registered once more in the fabric, beside the adder (the DSP",
+            ),
+            comment("blocks sit in their own rows, far from the partial-sum chain)."),
+            reg("prod_f", w("PS_W")),
+            always(vec![nb(id("prod_f"), id("prod_ext"))]),
+            assign(id("prod_use"), id("prod_f")),
+        ]);
+    } else {
+        items.push(assign(id("prod_use"), id("prod_ext")));
+    }
+    items.extend([
         Item::Blank,
         always(vec![nb(id("psum_out"), id("psum_in").add(id("prod_use")))]),
-    ]
+    ]);
+    items
 }
 
-fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {
+fn float_datapath(mul_lat: u32) -> (Vec<&'static str>, Vec<Item>) {
     let doc = vec![
         "Weight-stationary floating-point PE; all outputs registered. x_in = {active, element}.",
         "  product = active ? fp_mul(swap_in ? w_shadow : w_active, element) : +0   (fp32)",
         "  after MUL_LAT registers meets psum_in; psum_out = fp32_add(psum_in, product) ADD_LAT later;",
     ];
-    let items = vec![
+    let active = || id("x_in").at(id("X_W") - int(1));
+    let mut items = vec![
         Item::Blank,
         comment(
             "fp32 product of the weight and the moving element; +0 for an inactive (masked) row.",
@@ -673,10 +676,7 @@ fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {
         Item::Instance(Instance {
             module: "systolic_fp_mul".into(),
             name: "u_mul".into(),
-            params: vec![(
-                "PIPE".into(),
-                cond(id("MUL_LAT").gt(int(1)), int(1), int(0)),
-            )],
+            params: vec![("PIPE".into(), int(i64::from(mul_lat > 1)))],
             ports: vec![
                 ("clk".into(), id("clk")),
                 ("a".into(), id("w_use")),
@@ -684,26 +684,31 @@ fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {
                 ("p".into(), id("prod")),
             ],
         }),
-        comment("The active bit, delayed like the product inside the multiplier."),
         wire("act", None),
-        gen_if(
-            id("MUL_LAT").gt(int(1)),
-            "g_act_reg",
-            vec![
-                reg("act_q", None),
-                always(vec![nb(id("act_q"), id("x_in").at(id("X_W") - int(1)))]),
-                assign(id("act"), id("act_q")),
-            ],
-            "g_act_now",
-            vec![assign(id("act"), id("x_in").at(id("X_W") - int(1)))],
-        ),
+    ];
+    if mul_lat > 1 {
+        items.extend([
+            comment("The active bit, delayed like the product inside the multiplier."),
+            reg("act_q", None),
+            always(vec![nb(id("act_q"), active())]),
+            assign(id("act"), id("act_q")),
+        ]);
+    } else {
+        items.extend([
+            comment("The active bit, in step with the product."),
+            assign(id("act"), active()),
+        ]);
+    }
+    items.extend([
         wire_init(
             "prod_m",
             Some(int(32)),
             cond(id("act"), id("prod"), sized(32, 0)),
         ),
         wire("prod_use", Some(int(32))),
-        product_register("prod_m", Some(int(32))),
+    ]);
+    items.extend(product_register(mul_lat, "prod_m", Some(int(32))));
+    items.extend([
         comment("The partial sum: fp32 add with ADD_LAT - 1 internal registers, then psum_out."),
         wire("sum", Some(int(32))),
         Item::Instance(Instance {
@@ -719,6 +724,6 @@ fn float_datapath() -> (Vec<&'static str>, Vec<Item>) {
         }),
         Item::Blank,
         always(vec![nb(id("psum_out"), id("sum"))]),
-    ];
+    ]);
     (doc, items)
 }

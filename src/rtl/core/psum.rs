@@ -63,595 +63,628 @@
 //!   `RAM_ECP5`, whose block RAMs register their read data once more) after the
 //!   request; it is held until taken, never overwritten, never repeated.
 
+//!
+//! `RD_AHEAD`, `RAM_ECP5` and the split are the generator's choices for the configuration
+//! (`psum_ahead`, `psum_ram_ecp5`, `psum_split`), resolved in Rust rather than by Verilog
+//! `generate`: the module holds only the logic of its own configuration. Its parameters are the
+//! sizes a user may override (`COLS`, `ACC_W`, `BANKS`, `DEPTH` and their derived widths; with
+//! the ECP5 block RAMs at most 1024 entries per column) and `LO_W`, `ACC_PIPE`.
+
 use crate::config::Config;
 use crate::verilog::*;
 
+/// What the generator fixes for one configuration.
+#[derive(Clone, Copy)]
+struct Shape {
+    float: bool,
+    /// Split accumulate (`psum_split`, read-ahead 2 only).
+    split: bool,
+    /// Integer read-ahead `RD_AHEAD` (0..=2); 0 for floating point.
+    ahead: u32,
+    /// `RAM_ECP5`: each column on ECP5 DP16KD blocks with their output registers (read-ahead 2).
+    ram_ecp5: bool,
+}
+
+impl Shape {
+    fn of(cfg: &Config) -> Shape {
+        let d = &cfg.derived;
+        let s = Shape {
+            float: cfg.format.is_float(),
+            split: cfg.psum_split,
+            ahead: d.psum_ahead,
+            ram_ecp5: d.psum_ram_ecp5 != 0,
+        };
+        assert!(s.ahead <= 2 && !(s.float && s.ahead != 0));
+        assert!(
+            !s.split || (s.ahead == 2 && !s.float),
+            "split PSUM needs read-ahead 2"
+        );
+        assert!(!s.ram_ecp5 || s.ahead == 2, "RAM_ECP5 needs read-ahead 2");
+        s
+    }
+
+    /// The control of the beat whose data comes next cycle: `pre_*` itself, or (read-ahead)
+    /// `ctl_*`, which follows `pre_*` by RD_AHEAD cycles.
+    fn ctl(&self, field: &str) -> Expr {
+        if self.ahead == 0 {
+            id(&format!("pre_{field}"))
+        } else {
+            id(&format!("ctl_{field}"))
+        }
+    }
+
+    /// The write one cycle after the data cycle (`fwd_valid`, `fwd_index`): used by the
+    /// forwarding without read-ahead, and by read-ahead 2; read-ahead 1 forwards from the data
+    /// cycle's strobes.
+    fn has_fwd(&self) -> bool {
+        self.ahead != 1
+    }
+
+    /// `wr_acc`: the accumulate flag in the data cycle (without read-ahead; with it the flag
+    /// is applied a cycle early, from `ctl_acc`).
+    fn has_wr_acc(&self) -> bool {
+        self.ahead == 0
+    }
+
+    /// Cycles from a host read request to its response.
+    fn read_latency(&self) -> u32 {
+        if self.ram_ecp5 {
+            3
+        } else {
+            2
+        }
+    }
+}
+
 /// The PSUM module; parameter defaults from `cfg`.
 pub fn module(cfg: &Config) -> Module {
-    let d = &cfg.derived;
-    let (cols, acc_w, banks, depth) = (cfg.cols, d.acc_w, cfg.psum_banks, cfg.psum_depth);
-    let (bank_w, addr_w, m_w) = (d.bank_w, d.addr_w, d.m_w);
-    let idx_w = || w("IDX_W");
-    let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
-    let float = cfg.format.is_float();
-    let split = cfg.psum_split;
-    // The control of the beat whose data comes next cycle: `pre_*` itself, or (integer formats)
-    // `ctl_*`, which follows `pre_*` by RD_AHEAD cycles.
-    let ctl = |field: &str| {
-        if float {
-            format!("pre_{field}")
-        } else {
-            format!("ctl_{field}")
-        }
-    };
-    // The new value of an entry: integer add, or fp32 add of the old value (accumulate).
-    let float_decls = if float {
-        vec![wire("w_acc", None), wire("w_index", w("IDX_W"))]
-    } else {
-        vec![]
-    };
-    let write_stage = if float {
-        let idx = || idx_w();
-        Item::If {
-            cond: id("ACC_PIPE").ne(int(0)),
-            label: "g_wr_pipe".into(),
-            then_items: vec![
-                comment("The write stage, one cycle after the data cycle."),
-                reg("dat_valid_q", None),
-                reg("wr_acc_q", None),
-                reg("wr_index_q", idx()),
-                always(vec![
-                    nb(id("wr_acc_q"), id("wr_acc")),
-                    nb(id("wr_index_q"), id("wr_index")),
-                ]),
-                always(vec![if_else(
-                    id("rst"),
-                    vec![nb(id("dat_valid_q"), sized(1, 0))],
-                    vec![nb(id("dat_valid_q"), id("dat_valid"))],
-                )]),
-                assign(id("wr_valid"), id("dat_valid_q")),
-                assign(id("w_acc"), id("wr_acc_q")),
-                assign(id("w_index"), id("wr_index_q")),
-            ],
-            else_label: "g_wr_now".into(),
-            else_items: vec![
-                assign(id("wr_valid"), id("dat_valid")),
-                assign(id("w_acc"), id("wr_acc")),
-                assign(id("w_index"), id("wr_index")),
-            ],
-        }
-    } else {
-        Item::Blank
-    };
-    // The write stage's strobe and entry: the data cycle's, or (float) ACC_PIPE cycles later.
-    let (we_name, index_name) = if float {
-        ("w_we", "w_index")
-    } else {
-        ("we", "wr_index")
-    };
-    let sum: Vec<Item> = if float {
-        vec![
-            wire("acc_sum", w("ACC_W")),
-            Item::Instance(Instance {
-                module: "systolic_fp32_add".into(),
-                name: "u_acc".into(),
-                params: vec![("PIPE".into(), id("ACC_PIPE"))],
-                ports: vec![
-                    ("clk".into(), id("clk")),
-                    ("a".into(), id("old")),
-                    ("b".into(), col("in_data")),
-                    ("y".into(), id("acc_sum")),
-                ],
-            }),
-            comment("The data of the write stage: ACC_PIPE cycles after the data cycle."),
-            wire("w_in", w("ACC_W")),
-            wire("w_we", None),
-            gen_if(
-                id("ACC_PIPE").ne(int(0)),
-                "g_acc_pipe",
-                vec![
-                    reg("in_q", w("ACC_W")),
-                    reg("we_q", None),
-                    always(vec![
-                        nb(id("in_q"), col("in_data")),
-                        nb(id("we_q"), id("we")),
-                    ]),
-                    assign(id("w_in"), id("in_q")),
-                    assign(id("w_we"), id("we_q")),
-                ],
-                "g_acc_comb",
-                vec![
-                    assign(id("w_in"), col("in_data")),
-                    assign(id("w_we"), id("we")),
-                ],
-            ),
-            wire_init(
-                "sum",
-                w("ACC_W"),
-                cond(id("w_acc"), id("acc_sum"), id("w_in")),
-            ),
-        ]
-    } else {
-        int_lane_sum(&Lane::WHOLE, col("in_data"))
-    };
-    // One column: a split one's two lanes, or the whole accumulator's memory and adder.
-    let column = if split {
-        split_column()
-    } else {
-        [
-            vec![
-                comment("rd_q: the word read at raddr, RD_LAT - 1 cycles later."),
-                wire("rd_q", w("ACC_W")),
-                reg("rq", w("ACC_W")),
-                reg("last_sum", w("ACC_W")),
-                Item::LintOff {
-                    warning: "UNUSED",
-                    reason: "The data cycle's write strobe a cycle later: unused with integer RD_AHEAD 1.".into(),
-                    items: vec![reg("last_we", None)],
-                },
-                wire_init("we", None, id("dat_valid").and(id("wr_m").gt(id("c")))),
-            ],
-            if float {
-                vec![wire_init(
-                    "old",
-                    w("ACC_W"),
-                    cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("rd_q")),
-                )]
-            } else {
-                vec![]
-            },
-            sum,
-            if float {
-                storage(float, &Lane::WHOLE, we_name, index_name, "sum")
-            } else {
-                [
-                    int_write_port(&Lane::WHOLE),
-                    storage(float, &Lane::WHOLE, "st_we", "st_index", "st_data"),
-                ]
-                .concat()
-            },
-            vec![
-                always(vec![
-                    nb(id("last_sum"), id("sum")),
-                    nb(id("last_we"), id(we_name)),
-                    if_(id("rd_take"), vec![nb(id("rq"), id("rd_q"))]),
-                ]),
-                assign(col("rdata"), id("rq")),
-            ],
-        ]
-        .concat()
-    };
+    let s = Shape::of(cfg);
     Module {
         name: "systolic_psum".into(),
-        doc: vec![
-            "PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port."
-                .into(),
-            "Control (pre_*) 1 + RD_AHEAD cycles before data (in_data): read old value, then write"
-                .into(),
-            "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge (RD_AHEAD 2: the"
-                .into(),
-            "edge after, from the sum's register; wr_valid marks the write); sums written".into(),
-            "since the read are forwarded. Host read: response 2 cycles (RAM_ECP5: 3) after the"
-                .into(),
-            "request, held until taken; accepted only while rd_allow (nothing in flight).".into(),
-        ],
-        params: vec![
-            param("COLS", cols.into(), "columns"),
-            param("ACC_W", acc_w.into(), "bits of one accumulator"),
-            param("BANKS", banks.into(), "PSUM banks"),
-            param("DEPTH", depth.into(), "entries per bank (power of two)"),
-            param("BANK_W", bank_w.into(), "bits of a bank number"),
-            param("ADDR_W", addr_w.into(), "log2(DEPTH)"),
-            param("M_W", m_w.into(), "bits of a column count 1..COLS"),
-        ]
-        .into_iter()
-        .chain((!float).then(|| {
-            param(
-                "RD_AHEAD",
-                i64::from(cfg.derived.psum_ahead),
-                "control RD_AHEAD + 1 cycles before the data; old values read RD_AHEAD cycles ahead (0..2)",
-            )
-        }))
-        .chain((!float).then(|| {
-            param(
-                "RAM_ECP5",
-                i64::from(cfg.derived.psum_ram_ecp5),
-                "1: each column on ECP5 DP16KD blocks with their output registers (RD_AHEAD 2)",
-            )
-        }))
-        .chain(split.then(|| {
-            param(
-                "LO_W",
-                i64::from(cfg.derived.psum_lo_w),
-                "split accumulate: bits of the low half (the high ACC_W - LO_W a cycle later)",
-            )
-        }))
-        .chain(float.then(|| {
-            param(
-                "ACC_PIPE",
-                i64::from(cfg.derived.add_lat - 1),
-                "1: fp32 accumulate adder with one register (writes one cycle later)",
-            )
-        }))
-        .collect(),
-        ports: vec![
-            input("clk", None, ""),
-            input("rst", None, "synchronous, active high"),
-            input("pre_valid", None, "a result vector arrives next cycle"),
-            input("pre_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
-            input("pre_addr", w("ADDR_W"), ""),
-            input("pre_acc", None, "1: add to the entry, 0: overwrite"),
-            input("pre_m", w("M_W"), "columns c < m are written"),
-            input(
-                "in_data",
-                Some(id("COLS").mul(id("ACC_W"))),
-                "result vector, column c in [c*ACC_W +: ACC_W]",
-            ),
-            output(
-                "wr_valid",
-                None,
-                "a result vector is written at this cycle's edge",
-            ),
-            input("rd_allow", None, "no result in flight (from the top level)"),
-            input("rd_valid", None, "host read request"),
-            output("rd_ready", None, ""),
-            input("rd_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
-            input("rd_addr", w("ADDR_W"), ""),
-            output_reg("rdata_valid", None, "host read response"),
-            input("rdata_ready", None, ""),
-            output(
-                "rdata",
-                Some(id("COLS").mul(id("ACC_W"))),
-                "column c in [c*ACC_W +: ACC_W]",
-            ),
-            output(
-                "rd_busy",
-                None,
-                "a read is pending or its response not yet taken",
-            ),
-        ],
+        doc: module_doc(&s),
+        params: params(cfg, &s),
+        ports: ports(),
         items: [
-            vec![
-                Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
-                Item::Localparam(
-                    "IDX_W".into(),
-                    cond(
-                        id("BANKS").gt(int(1)),
-                        id("BANK_W").add(id("ADDR_W")),
-                        id("ADDR_W"),
-                    ),
-                ),
-                reg("rd_pending", None),
-                comment("The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later (floating point), or one cycle later with RD_AHEAD 2 (integers)."),
-                reg("dat_valid", None),
-                if float {
-                    reg("wr_acc", None)
-                } else {
-                    Item::LintOff {
-                        warning: "UNUSED",
-                        reason: "With RD_AHEAD the accumulate flag is applied one cycle early (ctl_acc): wr_acc is then unused.".into(),
-                        items: vec![reg("wr_acc", None)],
-                    }
-                },
-                reg("wr_m", w("M_W")),
-            ],
-            float_decls,
-            vec![
-                comment("Entry index: {bank, addr}, or addr alone with one bank."),
-                wire("pre_index", idx_w()),
-                wire("rd_index", idx_w()),
-                gen_if(
-                    id("BANKS").gt(int(1)),
-                    "g_banks",
-                    vec![
-                        assign(
-                            id("pre_index"),
-                            concat(vec![id("pre_bank"), id("pre_addr")]),
-                        ),
-                        assign(id("rd_index"), concat(vec![id("rd_bank"), id("rd_addr")])),
-                    ],
-                    "g_one_bank",
-                    vec![
-                        assign(id("pre_index"), id("pre_addr")),
-                        assign(id("rd_index"), id("rd_addr")),
-                    ],
-                ),
-                reg("wr_index", idx_w()),
-                Item::LintOff {
-                    warning: "UNUSED",
-                    reason: "The write one cycle after the data cycle: unused with integer RD_AHEAD 1 (forwarding selects from the data cycle's strobes).".into(),
-                    items: vec![reg("fwd_valid", None)],
-                },
-                reg("fwd_index", idx_w()),
-                wire_init("rd_fire", None, id("rd_valid").and(id("rd_ready"))),
-                wire_init(
-                    "raddr",
-                    idx_w(),
-                    cond(id("pre_valid"), id("pre_index"), id("rd_index")),
-                ),
-            ],
-            if float {
+            state_decls(&s),
+            if s.float {
                 vec![wire_init(
                     "fwd_hit",
                     None,
                     id("fwd_valid").and(id("fwd_index").eq(id("wr_index"))),
                 )]
             } else {
-                [
-                    vec![
-                        comment("RD_AHEAD 2: a sum is written from its register (last_sum) one cycle after its data cycle."),
-                    ],
-                    if split {
-                        split_control()
-                    } else {
-                        vec![gen_if(
-                            id("RD_AHEAD").gt(int(1)),
-                            "g_wr_reg",
-                            vec![assign(id("wr_valid"), id("fwd_valid"))],
-                            "g_wr_now",
-                            vec![assign(id("wr_valid"), id("dat_valid"))],
-                        )]
-                    },
-                    vec![
-                        Item::LintOff {
-                            warning: "UNUSED",
-                            reason: "The entry of the data cycle three cycles back: compared only with RD_AHEAD 2.".into(),
-                            items: vec![reg("fwd2_index", idx_w())],
-                        },
-                        always(vec![nb(id("fwd2_index"), id("fwd_index"))]),
-                    ],
-                    control_stage(),
-                ]
-                .concat()
+                int_control(&s)
             },
-            read_stages(float),
+            read_stages(s.ram_ecp5),
+            state_updates(&s),
             vec![
-                Item::Blank,
-                assign(
-                    id("rd_ready"),
-                    id("rd_allow")
-                        .and(not(id("rd_wait")))
-                        .and(not(id("rdata_valid")).or(id("rdata_ready"))),
-                ),
-                assign(id("rd_busy"), id("rd_wait").or(id("rdata_valid"))),
-                Item::Blank,
-                always(vec![
-                    nb(id("wr_acc"), id(&ctl("acc"))),
-                    nb(id("wr_m"), id(&ctl("m"))),
-                    nb(id("wr_index"), id(&ctl("index"))),
-                    nb(id("fwd_index"), id(index_name)),
-                ]),
-                always(vec![if_else(
-                    id("rst"),
-                    vec![
-                        nb(id("dat_valid"), sized(1, 0)),
-                        nb(id("fwd_valid"), sized(1, 0)),
-                        nb(id("rd_pending"), sized(1, 0)),
-                        nb(id("rdata_valid"), sized(1, 0)),
-                    ],
-                    vec![
-                        nb(id("dat_valid"), id(&ctl("valid"))),
-                        nb(id("fwd_valid"), id(if float { "wr_valid" } else { "dat_valid" })),
-                        nb(id("rd_pending"), id("rd_fire")),
-                        if_else(
-                            id("rd_take"),
-                            vec![nb(id("rdata_valid"), sized(1, 1))],
-                            vec![if_(
-                                id("rdata_ready"),
-                                vec![nb(id("rdata_valid"), sized(1, 0))],
-                            )],
-                        ),
-                    ],
-                )]),
-                write_stage,
+                if s.float {
+                    float_write_stage()
+                } else {
+                    Item::Blank
+                },
                 Item::Blank,
                 comment("One memory per column: column c is g_col[c].mem."),
-                gen_for(
-                    "c",
-                    int(0),
-                    id("COLS"),
-                    "g_col",
-                    column,
-                ),
+                gen_for("c", int(0), id("COLS"), "g_col", column(&s)),
             ],
         ]
         .concat(),
     }
 }
 
-/// Integer PSUM: the control of the beat whose data arrives next cycle (`ctl_*`), `RD_AHEAD`
-/// cycles after it arrived on `pre_*` (whose cycle reads the memory).
-fn control_stage() -> Vec<Item> {
+/// The module's comment: its timing, with this configuration's numbers.
+fn module_doc(s: &Shape) -> Vec<String> {
+    let control = match s.ahead {
+        0 => "one cycle".to_string(),
+        n => format!("{} cycles", n + 1),
+    };
+    let mut doc = vec![
+        "PSUM buffer: per column BANKS x DEPTH accumulators, 1 sync read + 1 write port.".into(),
+        format!("Control (pre_*) {control} before data (in_data): read old value, then write"),
+        "(acc ? old : 0) + in_data to columns c < m at the data cycle's edge; sums written since"
+            .into(),
+        "the read are forwarded.".into(),
+    ];
+    if s.ahead == 2 {
+        doc.push(
+            "The sum is written from its register, at the edge after the data cycle (wr_valid)."
+                .into(),
+        );
+    }
+    if s.split {
+        doc.push(
+            "Split accumulate: the high ACC_W - LO_W bits one edge after the low LO_W (wr_valid)."
+                .into(),
+        );
+    }
+    if s.float {
+        doc.push(
+            "ACC_PIPE 1: the fp32 adder registered, the write one edge later (wr_valid).".into(),
+        );
+    }
+    doc.extend([
+        format!(
+            "Host read: response {} cycles after the request, held until taken; accepted only",
+            s.read_latency()
+        ),
+        "while rd_allow (nothing in flight).".into(),
+    ]);
+    doc
+}
+
+fn params(cfg: &Config, s: &Shape) -> Vec<Param> {
+    let d = &cfg.derived;
+    let mut params = vec![
+        param("COLS", cfg.cols.into(), "columns"),
+        param("ACC_W", d.acc_w.into(), "bits of one accumulator"),
+        param("BANKS", cfg.psum_banks.into(), "PSUM banks"),
+        param(
+            "DEPTH",
+            cfg.psum_depth.into(),
+            "entries per bank (power of two)",
+        ),
+        param("BANK_W", d.bank_w.into(), "bits of a bank number"),
+        param("ADDR_W", d.addr_w.into(), "log2(DEPTH)"),
+        param("M_W", d.m_w.into(), "bits of a column count 1..COLS"),
+    ];
+    if s.split {
+        params.push(param(
+            "LO_W",
+            i64::from(d.psum_lo_w),
+            "split accumulate: bits of the low half (the high ACC_W - LO_W a cycle later)",
+        ));
+    }
+    if s.float {
+        params.push(param(
+            "ACC_PIPE",
+            i64::from(d.add_lat - 1),
+            "1: fp32 accumulate adder with one register (writes one cycle later)",
+        ));
+    }
+    params
+}
+
+fn ports() -> Vec<Port> {
+    vec![
+        input("clk", None, ""),
+        input("rst", None, "synchronous, active high"),
+        input("pre_valid", None, "a result vector arrives next cycle"),
+        input("pre_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
+        input("pre_addr", w("ADDR_W"), ""),
+        input("pre_acc", None, "1: add to the entry, 0: overwrite"),
+        input("pre_m", w("M_W"), "columns c < m are written"),
+        input(
+            "in_data",
+            Some(id("COLS").mul(id("ACC_W"))),
+            "result vector, column c in [c*ACC_W +: ACC_W]",
+        ),
+        output(
+            "wr_valid",
+            None,
+            "a result vector is written at this cycle's edge",
+        ),
+        input("rd_allow", None, "no result in flight (from the top level)"),
+        input("rd_valid", None, "host read request"),
+        output("rd_ready", None, ""),
+        input("rd_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
+        input("rd_addr", w("ADDR_W"), ""),
+        output_reg("rdata_valid", None, "host read response"),
+        input("rdata_ready", None, ""),
+        output(
+            "rdata",
+            Some(id("COLS").mul(id("ACC_W"))),
+            "column c in [c*ACC_W +: ACC_W]",
+        ),
+        output(
+            "rd_busy",
+            None,
+            "a read is pending or its response not yet taken",
+        ),
+    ]
+}
+
+/// The module-level state of the write pipeline and the read port, and the entry indices.
+fn state_decls(s: &Shape) -> Vec<Item> {
+    let idx_w = || w("IDX_W");
+    let mut items = vec![
+        Item::Localparam("ENTRIES".into(), id("BANKS").mul(id("DEPTH"))),
+        Item::Localparam(
+            "IDX_W".into(),
+            cond(
+                id("BANKS").gt(int(1)),
+                id("BANK_W").add(id("ADDR_W")),
+                id("ADDR_W"),
+            ),
+        ),
+        reg("rd_pending", None),
+        comment(match (s.float, s.ahead) {
+            (true, _) => {
+                "The data cycle's valid; the write (wr_valid) follows it ACC_PIPE cycles later."
+            }
+            (false, 2) => {
+                "The data cycle's valid; the write (wr_valid) follows it one cycle later."
+            }
+            _ => "The data cycle's valid (also the write's: wr_valid).",
+        }),
+        reg("dat_valid", None),
+    ];
+    if s.has_wr_acc() {
+        items.push(reg("wr_acc", None));
+    }
+    items.push(reg("wr_m", w("M_W")));
+    if s.float {
+        items.extend([wire("w_acc", None), wire("w_index", idx_w())]);
+    }
+    items.extend([
+        comment("Entry index: {bank, addr}, or addr alone with one bank."),
+        wire("pre_index", idx_w()),
+        wire("rd_index", idx_w()),
+        gen_if(
+            id("BANKS").gt(int(1)),
+            "g_banks",
+            vec![
+                assign(
+                    id("pre_index"),
+                    concat(vec![id("pre_bank"), id("pre_addr")]),
+                ),
+                assign(id("rd_index"), concat(vec![id("rd_bank"), id("rd_addr")])),
+            ],
+            "g_one_bank",
+            vec![
+                assign(id("pre_index"), id("pre_addr")),
+                assign(id("rd_index"), id("rd_addr")),
+            ],
+        ),
+        reg("wr_index", idx_w()),
+    ]);
+    if s.has_fwd() {
+        items.extend([reg("fwd_valid", None), reg("fwd_index", idx_w())]);
+    }
+    items.extend([
+        wire_init("rd_fire", None, id("rd_valid").and(id("rd_ready"))),
+        wire_init(
+            "raddr",
+            idx_w(),
+            cond(id("pre_valid"), id("pre_index"), id("rd_index")),
+        ),
+    ]);
+    items
+}
+
+/// Integer PSUM: the write strobe `wr_valid` (or, split, the high lanes' control), and with
+/// read-ahead the control stages.
+fn int_control(s: &Shape) -> Vec<Item> {
+    let mut items = vec![];
+    if s.split {
+        items.extend(split_control());
+    } else if s.ahead == 2 {
+        items.extend([
+            comment(
+                "A sum is written from its register (last_sum) one cycle after its data cycle.",
+            ),
+            assign(id("wr_valid"), id("fwd_valid")),
+        ]);
+    } else {
+        items.push(assign(id("wr_valid"), id("dat_valid")));
+    }
+    if s.ahead == 2 {
+        items.extend([
+            comment("The entry of the data cycle three cycles back."),
+            reg("fwd2_index", w("IDX_W")),
+            always(vec![nb(id("fwd2_index"), id("fwd_index"))]),
+        ]);
+    }
+    if s.ahead > 0 {
+        items.extend(control_stages(s.ahead));
+    }
+    items
+}
+
+/// The module's state updates: the read port's handshake, the data cycle's control and valid.
+fn state_updates(s: &Shape) -> Vec<Item> {
+    let index_name = if s.float { "w_index" } else { "wr_index" };
+    let mut regs = vec![];
+    if s.has_wr_acc() {
+        regs.push(nb(id("wr_acc"), s.ctl("acc")));
+    }
+    regs.extend([
+        nb(id("wr_m"), s.ctl("m")),
+        nb(id("wr_index"), s.ctl("index")),
+    ]);
+    let (mut resets, mut loads) = (
+        vec![nb(id("dat_valid"), sized(1, 0))],
+        vec![nb(id("dat_valid"), s.ctl("valid"))],
+    );
+    if s.has_fwd() {
+        regs.push(nb(id("fwd_index"), id(index_name)));
+        resets.push(nb(id("fwd_valid"), sized(1, 0)));
+        loads.push(nb(
+            id("fwd_valid"),
+            id(if s.float { "wr_valid" } else { "dat_valid" }),
+        ));
+    }
+    resets.extend([
+        nb(id("rd_pending"), sized(1, 0)),
+        nb(id("rdata_valid"), sized(1, 0)),
+    ]);
+    loads.extend([
+        nb(id("rd_pending"), id("rd_fire")),
+        if_else(
+            id("rd_take"),
+            vec![nb(id("rdata_valid"), sized(1, 1))],
+            vec![if_(
+                id("rdata_ready"),
+                vec![nb(id("rdata_valid"), sized(1, 0))],
+            )],
+        ),
+    ]);
+    vec![
+        Item::Blank,
+        assign(
+            id("rd_ready"),
+            id("rd_allow")
+                .and(not(id("rd_wait")))
+                .and(not(id("rdata_valid")).or(id("rdata_ready"))),
+        ),
+        assign(id("rd_busy"), id("rd_wait").or(id("rdata_valid"))),
+        Item::Blank,
+        always(regs),
+        always(vec![if_else(id("rst"), resets, loads)]),
+    ]
+}
+
+/// Floating point: the write stage, one cycle after the data cycle with `ACC_PIPE`.
+fn float_write_stage() -> Item {
+    gen_if(
+        id("ACC_PIPE").ne(int(0)),
+        "g_wr_pipe",
+        vec![
+            comment("The write stage, one cycle after the data cycle."),
+            reg("dat_valid_q", None),
+            reg("wr_acc_q", None),
+            reg("wr_index_q", w("IDX_W")),
+            always(vec![
+                nb(id("wr_acc_q"), id("wr_acc")),
+                nb(id("wr_index_q"), id("wr_index")),
+            ]),
+            always(vec![if_else(
+                id("rst"),
+                vec![nb(id("dat_valid_q"), sized(1, 0))],
+                vec![nb(id("dat_valid_q"), id("dat_valid"))],
+            )]),
+            assign(id("wr_valid"), id("dat_valid_q")),
+            assign(id("w_acc"), id("wr_acc_q")),
+            assign(id("w_index"), id("wr_index_q")),
+        ],
+        "g_wr_now",
+        vec![
+            assign(id("wr_valid"), id("dat_valid")),
+            assign(id("w_acc"), id("wr_acc")),
+            assign(id("w_index"), id("wr_index")),
+        ],
+    )
+}
+
+/// Integer read-ahead (`ahead` 1 or 2): the control of the beat whose data arrives next cycle
+/// (`ctl_*`), `ahead` cycles after it arrived on `pre_*` (whose cycle reads the memory), and
+/// the forwarding flags compared a cycle early.
+fn control_stages(ahead: u32) -> Vec<Item> {
     let fields = [
         ("valid", None),
         ("acc", None),
         ("m", w("M_W")),
         ("index", w("IDX_W")),
     ];
-    let src = |f: &str| id(&format!("pre_{f}"));
     let mut items: Vec<Item> = fields
         .iter()
         .map(|(f, width)| wire(&format!("ctl_{f}"), width.clone()))
         .collect();
-    // `mid{i}_*`: the control i + 1 cycles after `pre_*`; `ctl_*` is the last of RD_AHEAD.
-    let stage = |i: usize, from: &dyn Fn(&str) -> Expr| {
+    // `mid{i}_*`: the control i + 1 cycles after `pre_*`; `ctl_*` is the last of them.
+    for i in 0..ahead {
+        let from = if i == 0 { "pre" } else { "mid0" };
         let name = |f: &str| format!("mid{i}_{f}");
-        let mut items: Vec<Item> = fields
-            .iter()
-            .map(|(f, width)| reg(&name(f), width.clone()))
-            .collect();
+        let src = |f: &str| id(&format!("{from}_{f}"));
+        items.extend(fields.iter().map(|(f, width)| reg(&name(f), width.clone())));
         items.push(always(
             fields[1..]
                 .iter()
-                .map(|(f, _)| nb(id(&name(f)), from(f)))
+                .map(|(f, _)| nb(id(&name(f)), src(f)))
                 .collect(),
         ));
         items.push(always(vec![if_else(
             id("rst"),
             vec![nb(id(&name("valid")), sized(1, 0))],
-            vec![nb(id(&name("valid")), from("valid"))],
+            vec![nb(id(&name("valid")), src("valid"))],
         )]));
-        items
-    };
-    let to_ctl = |i: usize| -> Vec<Item> {
+    }
+    let last = ahead - 1;
+    items.extend(
         fields
             .iter()
-            .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid{i}_{f}"))))
-            .collect()
-    };
+            .map(|(f, _)| assign(id(&format!("ctl_{f}")), id(&format!("mid{last}_{f}")))),
+    );
     // `ctl_same0`: the control's entry is that of the data cycle (`wr_index` next cycle),
     // compared one cycle early against the control one stage before `ctl_*` (`nx_index`), so
     // that it is a register. `nx_same{j}`: `nx_index` against the entry of the data cycle j
     // cycles before the next one (1: `wr_index`, 2: `fwd_index`, 3: `fwd2_index`), from which
     // each lane registers its own forwarding selects (`use{j}_q`) a cycle early.
-    let same = [("ctl_same0", "ctl_index")];
     let nx_same = [
         ("nx_same1", "wr_index"),
         ("nx_same2", "fwd_index"),
         ("nx_same3", "fwd2_index"),
     ];
-    items.push(Item::LintOff {
-        warning: "UNUSED",
-        reason: "Forwarding flags of the read-ahead: unused when RD_AHEAD == 0, nx_same2 and nx_same3 when RD_AHEAD < 2.".into(),
-        items: same
-            .iter()
-            .chain(nx_same.iter())
-            .map(|(flag, _)| wire(flag, None))
-            .collect(),
-    });
-    let mut regs = stage(0, &src);
-    regs.push(wire("nx_index", w("IDX_W")));
-    regs.push(gen_if(
-        id("RD_AHEAD").gt(int(1)),
-        "g_ctl_two",
-        [
-            stage(1, &|f: &str| id(&format!("mid0_{f}"))),
-            to_ctl(1),
-            vec![assign(id("nx_index"), id("mid0_index"))],
-        ]
-        .concat(),
-        "g_ctl_one",
-        [to_ctl(0), vec![assign(id("nx_index"), id("pre_index"))]].concat(),
-    ));
-    regs.extend(same.iter().map(|(flag, _)| reg(&format!("{flag}_q"), None)));
-    regs.push(always(
-        same.iter()
-            .map(|(flag, other)| nb(id(&format!("{flag}_q")), id("nx_index").eq(id(other))))
-            .collect(),
-    ));
-    regs.extend(
-        same.iter()
-            .map(|(flag, _)| assign(id(flag), id(&format!("{flag}_q")))),
-    );
-    regs.extend(
+    let nx_same = &nx_same[..if ahead == 2 { 3 } else { 1 }];
+    items.extend([
+        wire_init(
+            "nx_index",
+            w("IDX_W"),
+            id(if ahead == 2 {
+                "mid0_index"
+            } else {
+                "pre_index"
+            }),
+        ),
+        reg("ctl_same0_q", None),
+        always(vec![nb(
+            id("ctl_same0_q"),
+            id("nx_index").eq(id("ctl_index")),
+        )]),
+        wire("ctl_same0", None),
+        assign(id("ctl_same0"), id("ctl_same0_q")),
+    ]);
+    items.extend(
         nx_same
             .iter()
-            .map(|(flag, other)| assign(id(flag), id("nx_index").eq(id(other)))),
+            .map(|(flag, other)| wire_init(flag, None, id("nx_index").eq(id(other)))),
     );
-    items.push(gen_if(
-        id("RD_AHEAD").ne(int(0)),
-        "g_ctl_ahead",
-        regs,
-        "g_ctl_now",
-        fields
-            .iter()
-            .map(|(f, _)| assign(id(&format!("ctl_{f}")), src(f)))
-            .chain(
-                same.iter()
-                    .chain(nx_same.iter())
-                    .map(|(flag, _)| assign(id(flag), sized(1, 0))),
-            )
-            .collect(),
-    ));
     items
 }
 
 /// Host reads: `rd_take` is the cycle whose read data goes into the response register,
 /// `rd_wait` that a read is between request and response. One cycle after the request, or two
-/// with the ECP5 block RAMs' output registers (integer `RAM_ECP5`).
-fn read_stages(float: bool) -> Vec<Item> {
+/// with the ECP5 block RAMs' output registers (`RAM_ECP5`).
+fn read_stages(ram_ecp5: bool) -> Vec<Item> {
     let mut items = vec![wire("rd_take", None), wire("rd_wait", None)];
-    let one_cycle = vec![
-        assign(id("rd_take"), id("rd_pending")),
-        assign(id("rd_wait"), id("rd_pending")),
-    ];
-    if float {
-        items.extend(one_cycle);
+    if ram_ecp5 {
+        items.extend([
+            reg("rd_pending2", None),
+            always(vec![if_else(
+                id("rst"),
+                vec![nb(id("rd_pending2"), sized(1, 0))],
+                vec![nb(id("rd_pending2"), id("rd_pending"))],
+            )]),
+            assign(id("rd_take"), id("rd_pending2")),
+            assign(id("rd_wait"), id("rd_pending").or(id("rd_pending2"))),
+        ]);
     } else {
-        items.push(gen_if(
-            id("RAM_ECP5").ne(int(0)),
-            "g_rd_two",
-            vec![
-                reg("rd_pending2", None),
-                always(vec![if_else(
-                    id("rst"),
-                    vec![nb(id("rd_pending2"), sized(1, 0))],
-                    vec![nb(id("rd_pending2"), id("rd_pending"))],
-                )]),
-                assign(id("rd_take"), id("rd_pending2")),
-                assign(id("rd_wait"), id("rd_pending").or(id("rd_pending2"))),
-            ],
-            "g_rd_one",
-            one_cycle,
-        ));
+        items.extend([
+            assign(id("rd_take"), id("rd_pending")),
+            assign(id("rd_wait"), id("rd_pending")),
+        ]);
     }
     items
 }
 
-/// An integer lane's write port (`st_*{sfx}`): the data cycle's sum, or (RD_AHEAD 2) its
-/// register one cycle later.
-fn int_write_port(l: &Lane) -> Vec<Item> {
-    let port = |we: Expr, index: Expr, data: Expr| {
-        vec![
-            assign(l.l("st_we"), we),
-            assign(l.l("st_index"), index),
-            assign(l.l("st_data"), data),
-        ]
-    };
-    [
-        vec![
-            wire(&l.n("st_we"), None),
-            wire(&l.n("st_index"), w("IDX_W")),
-            wire(&l.n("st_data"), l.w()),
-        ],
-        l.ahead_if(
-            id("RD_AHEAD").gt(int(1)),
-            "g_st_reg",
-            port(
-                l.c("fwd_valid").and(l.l("last_we")),
-                l.c("fwd_index"),
-                l.l("last_sum"),
-            ),
-            "g_st_now",
-            port(l.l("we"), l.c("wr_index"), l.l("sum")),
+/// One column (the body of `g_col`): a split one's two lanes, or the whole accumulator's
+/// memory and adder.
+fn column(s: &Shape) -> Vec<Item> {
+    if s.split {
+        return split_column(s);
+    }
+    let col = |net: &str| id(net).part(id("c").mul(id("ACC_W")), id("ACC_W"));
+    // The write stage's strobe: the data cycle's, or (floating point) ACC_PIPE cycles later.
+    let we_name = if s.float { "w_we" } else { "we" };
+    let mut items = vec![
+        comment("rd_q: the word read at raddr, one cycle later."),
+        wire("rd_q", w("ACC_W")),
+        reg("rq", w("ACC_W")),
+        reg("last_sum", w("ACC_W")),
+    ];
+    if s.has_fwd() {
+        items.push(reg("last_we", None));
+    }
+    items.push(wire_init(
+        "we",
+        None,
+        id("dat_valid").and(id("wr_m").gt(id("c"))),
+    ));
+    if s.float {
+        items.extend(float_sum(col("in_data")));
+        items.extend(storage(false, &Lane::WHOLE, "w_we", "w_index", "sum"));
+    } else {
+        items.extend(int_lane_sum(s, &Lane::WHOLE, col("in_data")));
+        items.extend(int_write_port(s, &Lane::WHOLE));
+        items.extend(storage(
+            s.ram_ecp5,
+            &Lane::WHOLE,
+            "st_we",
+            "st_index",
+            "st_data",
+        ));
+    }
+    let mut updates = vec![nb(id("last_sum"), id("sum"))];
+    if s.has_fwd() {
+        updates.push(nb(id("last_we"), id(we_name)));
+    }
+    updates.push(if_(id("rd_take"), vec![nb(id("rq"), id("rd_q"))]));
+    items.extend([always(updates), assign(col("rdata"), id("rq"))]);
+    items
+}
+
+/// Floating point: the new value of an entry, `acc ? fp32_add(old, in) : in`, with the old
+/// value forwarded from the previous write, in the write stage (ACC_PIPE cycles after the data
+/// cycle).
+fn float_sum(input: Expr) -> Vec<Item> {
+    vec![
+        wire_init(
+            "old",
+            w("ACC_W"),
+            cond(id("fwd_hit").and(id("last_we")), id("last_sum"), id("rd_q")),
+        ),
+        wire("acc_sum", w("ACC_W")),
+        Item::Instance(Instance {
+            module: "systolic_fp32_add".into(),
+            name: "u_acc".into(),
+            params: vec![("PIPE".into(), id("ACC_PIPE"))],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("a".into(), id("old")),
+                ("b".into(), input.clone()),
+                ("y".into(), id("acc_sum")),
+            ],
+        }),
+        comment("The data of the write stage: ACC_PIPE cycles after the data cycle."),
+        wire("w_in", w("ACC_W")),
+        wire("w_we", None),
+        gen_if(
+            id("ACC_PIPE").ne(int(0)),
+            "g_acc_pipe",
+            vec![
+                reg("in_q", w("ACC_W")),
+                reg("we_q", None),
+                always(vec![
+                    nb(id("in_q"), input.clone()),
+                    nb(id("we_q"), id("we")),
+                ]),
+                assign(id("w_in"), id("in_q")),
+                assign(id("w_we"), id("we_q")),
+            ],
+            "g_acc_comb",
+            vec![assign(id("w_in"), input), assign(id("w_we"), id("we"))],
+        ),
+        wire_init(
+            "sum",
+            w("ACC_W"),
+            cond(id("w_acc"), id("acc_sum"), id("w_in")),
         ),
     ]
-    .concat()
+}
+
+/// An integer lane's write port (`st_*{sfx}`): the data cycle's sum, or (read-ahead 2) its
+/// register one cycle later.
+fn int_write_port(s: &Shape, l: &Lane) -> Vec<Item> {
+    let (we, index, data) = if s.ahead == 2 {
+        (
+            l.c("fwd_valid").and(l.l("last_we")),
+            l.c("fwd_index"),
+            l.l("last_sum"),
+        )
+    } else {
+        (l.l("we"), l.c("wr_index"), l.l("sum"))
+    };
+    vec![
+        wire_init(&l.n("st_we"), None, we),
+        wire_init(&l.n("st_index"), w("IDX_W"), index),
+        wire_init(&l.n("st_data"), l.w(), data),
+    ]
 }
 
 /// One column's (or integer lane's) memory: written with `data` at `index` when `we`, read at
 /// `raddr` (the high lane: `h_raddr`) into `rd_q{sfx}`. An inferred memory with a registered
-/// read (`g_col[c].mem{sfx}`, one cycle), or (integer `RAM_ECP5`) `systolic_ram_ecp5` (two
-/// cycles).
-fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
-    let inferred = vec![
-        // The forwarding above replaces every read that meets a write of its entry, so the
-        // memory needs no read-during-write behaviour (no collision logic from Yosys).
-        memory_no_rw_check(&l.n("mem"), l.w(), id("ENTRIES")),
-        reg(&l.n("q"), l.w()),
-        always(vec![
-            nb(l.l("q"), l.l("mem").at(l.c("raddr"))),
-            if_(id(we), vec![nb(l.l("mem").at(id(index)), id(data))]),
-        ]),
-        assign(l.l("rd_q"), l.l("q")),
-    ];
-    if float {
-        return inferred;
-    }
-    vec![gen_if(
-        id("RAM_ECP5").ne(int(0)),
-        &l.n("g_ram_ecp5"),
-        vec![Item::Instance(Instance {
+/// read (`g_col[c].mem{sfx}`, one cycle), or (`ram_ecp5`) `systolic_ram_ecp5` (two cycles).
+fn storage(ram_ecp5: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
+    if ram_ecp5 {
+        return vec![Item::Instance(Instance {
             module: "systolic_ram_ecp5".into(),
             name: l.n("u_ram"),
             params: vec![
@@ -667,10 +700,19 @@ fn storage(float: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item
                 ("raddr".into(), l.c("raddr")),
                 ("rdata".into(), l.l("rd_q")),
             ],
-        })],
-        &l.n("g_ram"),
-        inferred,
-    )]
+        })];
+    }
+    vec![
+        // The forwarding above replaces every read that meets a write of its entry, so the
+        // memory needs no read-during-write behaviour (no collision logic from Yosys).
+        memory_no_rw_check(&l.n("mem"), l.w(), id("ENTRIES")),
+        reg(&l.n("q"), l.w()),
+        always(vec![
+            nb(l.l("q"), l.l("mem").at(l.c("raddr"))),
+            if_(id(we), vec![nb(l.l("mem").at(id(index)), id(data))]),
+        ]),
+        assign(l.l("rd_q"), l.l("q")),
+    ]
 }
 
 /// The control of a split PSUM's high lanes: the module's, one cycle later (`h_*`); its write
@@ -725,7 +767,7 @@ fn split_control() -> Vec<Item> {
 /// A split integer column (`psum_split`): the low lane on the data cycle, the high lane a
 /// cycle later with the low lane's carry; a host read takes both memories' words of one entry,
 /// read in the same cycle.
-fn split_column() -> Vec<Item> {
+fn split_column(s: &Shape) -> Vec<Item> {
     let lane = |l: &Lane, input: Expr| {
         [
             vec![
@@ -733,9 +775,15 @@ fn split_column() -> Vec<Item> {
                 reg(&l.n("last_sum"), l.w()),
                 reg(&l.n("last_we"), None),
             ],
-            int_lane_sum(l, input),
-            int_write_port(l),
-            storage(false, l, &l.n("st_we"), &l.n("st_index"), &l.n("st_data")),
+            int_lane_sum(s, l, input),
+            int_write_port(s, l),
+            storage(
+                s.ram_ecp5,
+                l,
+                &l.n("st_we"),
+                &l.n("st_index"),
+                &l.n("st_data"),
+            ),
             vec![always(vec![
                 nb(l.l("last_sum"), l.l("sum")),
                 nb(l.l("last_we"), l.l("we")),
@@ -755,38 +803,45 @@ fn split_column() -> Vec<Item> {
             reg("lo_b_msb", None),
         ],
         lane(&Lane::LO, id("in_data").part(base(), id("LO_W"))),
-        vec![
-            always(vec![
-                nb(id("we_hi"), id("we_lo")),
-                nb(id("in_hi_q"), id("in_data").part(base().add(id("LO_W")), id("HI_W"))),
-                nb(id("lo_a_msb"), id("addend_lo").at(id("LO_W").sub(int(1)))),
-                nb(
-                    id("lo_b_msb"),
-                    id("in_data").at(base().add(id("LO_W")).sub(int(1))),
-                ),
-            ]),
-            comment("The low sum's carry out, from the operands' top bits (registered) and the sum's (last_sum_lo): the low adder's loop ends at its sum, with no carry output."),
-            wire_init(
-                "carry_lo",
-                None,
-                id("lo_a_msb").and(id("lo_b_msb")).or(id("lo_a_msb")
-                    .bit_xor(id("lo_b_msb"))
-                    .and(not(id("last_sum_lo").at(id("LO_W").sub(int(1)))))),
-            ),
-        ],
+        split_carry(),
         lane(&Lane::HI, id("in_hi_q")),
         vec![
             always(vec![if_(
                 id("rd_take"),
                 vec![nb(id("rq"), concat(vec![id("rd_q_hi"), id("rd_q_lo")]))],
             )]),
-            assign(
-                id("rdata").part(base(), id("ACC_W")),
-                id("rq"),
-            ),
+            assign(id("rdata").part(base(), id("ACC_W")), id("rq")),
         ],
     ]
     .concat()
+}
+
+/// A split column's hand-over from the low lane to the high one: the high lane's strobe and
+/// input a cycle later, and the low sum's carry (`carry_lo`).
+fn split_carry() -> Vec<Item> {
+    let base = || id("c").mul(id("ACC_W"));
+    vec![
+        always(vec![
+            nb(id("we_hi"), id("we_lo")),
+            nb(
+                id("in_hi_q"),
+                id("in_data").part(base().add(id("LO_W")), id("HI_W")),
+            ),
+            nb(id("lo_a_msb"), id("addend_lo").at(id("LO_W").sub(int(1)))),
+            nb(
+                id("lo_b_msb"),
+                id("in_data").at(base().add(id("LO_W")).sub(int(1))),
+            ),
+        ]),
+        comment("The low sum's carry out, from the operands' top bits (registered) and the sum's (last_sum_lo): the low adder's loop ends at its sum, with no carry output."),
+        wire_init(
+            "carry_lo",
+            None,
+            id("lo_a_msb").and(id("lo_b_msb")).or(id("lo_a_msb")
+                .bit_xor(id("lo_b_msb"))
+                .and(not(id("last_sum_lo").at(id("LO_W").sub(int(1)))))),
+        ),
+    ]
 }
 
 /// One integer accumulate lane of a PSUM column: its memory, read-ahead, forwarding and adder.
@@ -794,7 +849,7 @@ fn split_column() -> Vec<Item> {
 /// (`psum_split`) is two, `LO` (the low `LO_W` bits) and `HI` (the rest), whose control is the
 /// module's one cycle later (`h_*`) and whose sum adds the low lane's carry (`carry_lo`).
 struct Lane {
-    /// Suffix of the lane's own nets and generate labels.
+    /// Suffix of the lane's own nets and instance names.
     sfx: &'static str,
     /// The parameter naming the lane's width.
     width: &'static str,
@@ -841,173 +896,34 @@ impl Lane {
     fn w(&self) -> Option<Expr> {
         w(self.width)
     }
-
-    /// `gen_if(cond, label, then, else_label, else)`, or (split: read-ahead 2 known) the branch
-    /// that read-ahead 2 elaborates.
-    fn ahead_if(
-        &self,
-        cond: Expr,
-        label: &str,
-        then_items: Vec<Item>,
-        else_label: &str,
-        else_items: Vec<Item>,
-    ) -> Vec<Item> {
-        // A split column's lanes (with a suffix) exist with read-ahead 2 only: the `RD_AHEAD`
-        // generate choices are resolved instead of printed.
-        if !self.sfx.is_empty() {
-            then_items
-        } else {
-            vec![gen_if(
-                cond,
-                &self.n(label),
-                then_items,
-                &self.n(else_label),
-                else_items,
-            )]
-        }
-    }
 }
 
 /// An integer lane's addend and sum (`sum{sfx}`): the entry's old value when accumulating, else
-/// 0. Read-ahead: formed in the cycle before the data from the read value (RD_AHEAD 2:
-/// registered first) and the writes the early read missed (`old_q`); the previous cycle's write
-/// replaces it in the data cycle (`fwd_q`). `input`: the lane's bits of the result vector.
-fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
-    // `use{j}_q`: forward the sum of the data cycle j cycles before the next one (its entry,
-    // written by this lane). Registered a cycle early; the high lane's are the low lane's a
-    // cycle later. Reset, like the valids they come from.
-    let select = |j: usize| l.n(&format!("use{j}_q"));
-    let selects = |js: &[usize], low: &dyn Fn(usize) -> Expr| -> Vec<Item> {
-        let next = |j: usize| {
-            if l.delayed {
-                id(&format!("use{j}_q_lo"))
-            } else {
-                low(j)
-            }
-        };
-        [
-            js.iter()
-                .map(|&j| reg(&select(j), None))
-                .collect::<Vec<_>>(),
-            vec![always(vec![if_else(
-                id("rst"),
-                js.iter()
-                    .map(|&j| nb(id(&select(j)), sized(1, 0)))
-                    .collect(),
-                js.iter().map(|&j| nb(id(&select(j)), next(j))).collect(),
-            )])],
-        ]
-        .concat()
-    };
-    // The entry j cycles back was written by this lane: its valid and write strobe, one cycle
-    // before they move into place (1: the data cycle's `we`; 2: `fwd_valid`, `last_we`; 3:
-    // `fwd2_valid`, `last2_we`), with the entry compared a cycle early (`nx_same{j}`).
-    let written = |j: usize| match j {
-        1 => l.l("we").and(id("nx_same1")),
-        2 => l.c("fwd_valid").and(l.l("last_we")).and(id("nx_same2")),
-        _ => l.l("fwd2_valid").and(l.l("last2_we")).and(id("nx_same3")),
-    };
-    let rd_reg = [
-        vec![
-            comment("The read data two cycles after its address: the block RAM's output register (RAM_ECP5), or ours."),
-            wire(&l.n("rd_q2"), l.w()),
-            gen_if(
-                id("RAM_ECP5").ne(int(0)),
-                &l.n("g_q_ram"),
-                vec![assign(l.l("rd_q2"), l.l("rd_q"))],
-                &l.n("g_q_reg"),
-                vec![
-                    reg(&l.n("q_r"), l.w()),
-                    always(vec![nb(l.l("q_r"), l.l("rd_q"))]),
-                    assign(l.l("rd_q2"), l.l("q_r")),
-                ],
-            ),
-            comment("The sums of the data cycles two and three cycles back: written after the read."),
-            reg(&l.n("last2_sum"), l.w()),
-            reg(&l.n("last3_sum"), l.w()),
-            always(vec![
-                nb(l.l("last2_sum"), l.l("last_sum")),
-                nb(l.l("last3_sum"), l.l("last2_sum")),
-            ]),
-        ],
-        if l.delayed {
-            vec![]
-        } else {
-            vec![
-                reg(&l.n("fwd2_valid"), None),
-                reg(&l.n("last2_we"), None),
-                always(vec![nb(l.l("last2_we"), l.l("last_we"))]),
-                always(vec![if_else(
-                    id("rst"),
-                    vec![nb(l.l("fwd2_valid"), sized(1, 0))],
-                    vec![nb(l.l("fwd2_valid"), l.c("fwd_valid"))],
-                )]),
-            ]
-        },
-        selects(&[2, 3], &written),
-        vec![assign(
-            l.l("rd_old"),
+/// 0. Without read-ahead, selected in the data cycle (the previous write forwarded); with it,
+/// formed in the cycle before (`old_q`, see [`read_ahead`]). `input`: the lane's bits of the
+/// result vector.
+fn int_lane_sum(s: &Shape, l: &Lane, input: Expr) -> Vec<Item> {
+    let mut items = vec![wire(&l.n("addend"), l.w())];
+    if s.ahead == 0 {
+        items.push(assign(
+            l.l("addend"),
             cond(
-                id(&select(2)),
-                l.l("last2_sum"),
-                cond(id(&select(3)), l.l("last3_sum"), l.l("rd_q2")),
-            ),
-        )],
-    ]
-    .concat();
-    let ahead = [
-        vec![
-            reg(&l.n("old_q"), l.w()),
-            reg(&l.n("fwd_q"), None),
-            comment("The read value; RD_AHEAD 2: registered, or the write it missed."),
-            wire(&l.n("rd_old"), l.w()),
-        ],
-        selects(&[1], &written),
-        l.ahead_if(
-            id("RD_AHEAD").gt(int(1)),
-            "g_rd_reg",
-            rd_reg,
-            "g_rd_now",
-            vec![assign(l.l("rd_old"), l.l("rd_q"))],
-        ),
-        vec![
-            always(vec![
-                nb(
-                    l.l("old_q"),
-                    cond(
-                        not(l.c("ctl_acc")),
-                        zeros(id(l.width)),
-                        cond(id(&select(1)), l.l("last_sum"), l.l("rd_old")),
-                    ),
+                l.c("wr_acc"),
+                cond(
+                    l.c("fwd_valid")
+                        .and(l.c("fwd_index").eq(l.c("wr_index")))
+                        .and(l.l("last_we")),
+                    l.l("last_sum"),
+                    l.l("rd_q"),
                 ),
-                nb(
-                    l.l("fwd_q"),
-                    l.c("ctl_acc").and(l.l("we")).and(l.c("ctl_same0")),
-                ),
-            ]),
-            assign(
-                l.l("addend"),
-                cond(l.l("fwd_q"), l.l("last_sum"), l.l("old_q")),
+                zeros(id(l.width)),
             ),
-        ],
-    ]
-    .concat();
-    let now = vec![assign(
-        l.l("addend"),
-        cond(
-            l.c("wr_acc"),
-            cond(
-                l.c("fwd_valid")
-                    .and(l.c("fwd_index").eq(l.c("wr_index")))
-                    .and(l.l("last_we")),
-                l.l("last_sum"),
-                l.l("rd_q"),
-            ),
-            zeros(id(l.width)),
-        ),
-    )];
-    let sum = match l.sfx {
-        "_hi" => vec![
+        ));
+    } else {
+        items.extend(read_ahead(s, l));
+    }
+    if l.delayed {
+        items.extend([
             comment("The high half, a cycle after the low one: its bits of the data cycle's input (in_hi_q) and the low half's carry (carry_lo)."),
             wire_init(
                 &l.n("sum"),
@@ -1016,13 +932,134 @@ fn int_lane_sum(l: &Lane, input: Expr) -> Vec<Item> {
                     .add(input)
                     .add(concat(vec![zeros(id("HI_W").sub(int(1))), id("carry_lo")])),
             ),
-        ],
-        _ => vec![wire_init(&l.n("sum"), l.w(), l.l("addend").add(input))],
+        ]);
+    } else {
+        items.push(wire_init(&l.n("sum"), l.w(), l.l("addend").add(input)));
+    }
+    items
+}
+
+/// Read-ahead: the addend formed in the cycle before the data from the read value (read-ahead
+/// 2: registered first, see [`read_register`]) and the write the early read missed (`old_q`);
+/// the previous cycle's write replaces it in the data cycle (`fwd_q`).
+fn read_ahead(s: &Shape, l: &Lane) -> Vec<Item> {
+    let mut items = vec![
+        reg(&l.n("old_q"), l.w()),
+        reg(&l.n("fwd_q"), None),
+        comment(if s.ahead == 2 {
+            "The read value, registered, or the write it missed."
+        } else {
+            "The read value."
+        }),
+        wire(&l.n("rd_old"), l.w()),
+    ];
+    items.extend(forward_selects(l, &[1]));
+    if s.ahead == 2 {
+        items.extend(read_register(s, l));
+    } else {
+        items.push(assign(l.l("rd_old"), l.l("rd_q")));
+    }
+    items.extend([
+        always(vec![
+            nb(
+                l.l("old_q"),
+                cond(
+                    not(l.c("ctl_acc")),
+                    zeros(id(l.width)),
+                    cond(id(&l.n("use1_q")), l.l("last_sum"), l.l("rd_old")),
+                ),
+            ),
+            nb(
+                l.l("fwd_q"),
+                l.c("ctl_acc").and(l.l("we")).and(l.c("ctl_same0")),
+            ),
+        ]),
+        assign(
+            l.l("addend"),
+            cond(l.l("fwd_q"), l.l("last_sum"), l.l("old_q")),
+        ),
+    ]);
+    items
+}
+
+/// `use{j}_q{sfx}` for each `j` of `js`: forward the sum of the data cycle j cycles before the
+/// next one (its entry, written by this lane). Registered a cycle early from the lane's valid
+/// and write strobe, one cycle before they move into place (1: the data cycle's `we`; 2:
+/// `fwd_valid`, `last_we`; 3: `fwd2_valid`, `last2_we`), and the entry compared a cycle early
+/// (`nx_same{j}`); the high lane's are the low lane's a cycle later. Reset, like the valids.
+fn forward_selects(l: &Lane, js: &[usize]) -> Vec<Item> {
+    let select = |j: usize| l.n(&format!("use{j}_q"));
+    let next = |j: usize| {
+        if l.delayed {
+            return id(&format!("use{j}_q_lo"));
+        }
+        match j {
+            1 => l.l("we").and(id("nx_same1")),
+            2 => l.c("fwd_valid").and(l.l("last_we")).and(id("nx_same2")),
+            _ => l.l("fwd2_valid").and(l.l("last2_we")).and(id("nx_same3")),
+        }
     };
-    [
-        vec![wire(&l.n("addend"), l.w())],
-        l.ahead_if(id("RD_AHEAD").ne(int(0)), "g_ahead", ahead, "g_now", now),
-        sum,
-    ]
-    .concat()
+    let mut items: Vec<Item> = js.iter().map(|&j| reg(&select(j), None)).collect();
+    items.push(always(vec![if_else(
+        id("rst"),
+        js.iter()
+            .map(|&j| nb(id(&select(j)), sized(1, 0)))
+            .collect(),
+        js.iter().map(|&j| nb(id(&select(j)), next(j))).collect(),
+    )]));
+    items
+}
+
+/// Read-ahead 2: `rd_old{sfx}`, the read data registered as it leaves the memory (or, with
+/// `RAM_ECP5`, by the block RAM itself), replaced by the sums written at the two edges before
+/// the cycle that forms the addend, which the early read may have missed.
+fn read_register(s: &Shape, l: &Lane) -> Vec<Item> {
+    let mut items = vec![
+        comment(if s.ram_ecp5 {
+            "The read data two cycles after its address: the block RAM's output register."
+        } else {
+            "The read data two cycles after its address: registered."
+        }),
+        wire(&l.n("rd_q2"), l.w()),
+    ];
+    if s.ram_ecp5 {
+        items.push(assign(l.l("rd_q2"), l.l("rd_q")));
+    } else {
+        items.extend([
+            reg(&l.n("q_r"), l.w()),
+            always(vec![nb(l.l("q_r"), l.l("rd_q"))]),
+            assign(l.l("rd_q2"), l.l("q_r")),
+        ]);
+    }
+    items.extend([
+        comment("The sums of the data cycles two and three cycles back: written after the read."),
+        reg(&l.n("last2_sum"), l.w()),
+        reg(&l.n("last3_sum"), l.w()),
+        always(vec![
+            nb(l.l("last2_sum"), l.l("last_sum")),
+            nb(l.l("last3_sum"), l.l("last2_sum")),
+        ]),
+    ]);
+    if !l.delayed {
+        items.extend([
+            reg(&l.n("fwd2_valid"), None),
+            reg(&l.n("last2_we"), None),
+            always(vec![nb(l.l("last2_we"), l.l("last_we"))]),
+            always(vec![if_else(
+                id("rst"),
+                vec![nb(l.l("fwd2_valid"), sized(1, 0))],
+                vec![nb(l.l("fwd2_valid"), l.c("fwd_valid"))],
+            )]),
+        ]);
+    }
+    items.extend(forward_selects(l, &[2, 3]));
+    items.push(assign(
+        l.l("rd_old"),
+        cond(
+            id(&l.n("use2_q")),
+            l.l("last2_sum"),
+            cond(id(&l.n("use3_q")), l.l("last3_sum"), l.l("rd_q2")),
+        ),
+    ));
+    items
 }

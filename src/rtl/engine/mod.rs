@@ -181,6 +181,7 @@ mod tests {
             sbuf_layout: Default::default(),
             tile_cols: 1,
             keep_tokens: false,
+            ..RawConfig::default()
         })
         .unwrap()
     }

@@ -40,8 +40,10 @@ mod stages;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::progress::Progress;
 
 use super::report::Report;
+use super::Family;
 use super::SynthError;
 
 pub use multipliers::MultiplierPlan;
@@ -58,34 +60,45 @@ pub fn run(cfg: &Config, o: &SynthOptions) -> Result<Report, SynthError> {
 /// Run `plan`: locate its tools (a missing tool fails before any work), then each stage in its
 /// run folder, and write the report there.
 pub fn execute(plan: &Plan) -> Result<Report, SynthError> {
+    execute_with(plan, &mut crate::progress::Silent)
+}
+
+/// [`execute`], each stage (Yosys, nextpnr, the packer, icetime) reported to `progress`.
+pub fn execute_with(plan: &Plan, progress: &mut dyn Progress) -> Result<Report, SynthError> {
     let start = Instant::now();
     let tools = stages::Tools::locate(plan)?;
     let mut notes = plan.notes.clone();
     let sources = stages::write_sources(plan)?;
+    progress.stage("Yosys synthesis", None);
     let synthesis = stages::synthesise(plan, &tools, sources, &mut notes)?;
     stages::check_fit(plan, &synthesis.cells)?;
+    progress.stage("nextpnr place and route", None);
     let (nextpnr_s, pnr) = stages::place_and_route(plan, &tools)?;
     let mut logs = vec![
         stages::YOSYS_LOG.to_string(),
         stages::NEXTPNR_LOG.to_string(),
     ];
+    if plan.pack.is_some() {
+        progress.stage("bitstream (pack)", None);
+    }
     let (pack_s, bitstream) = stages::pack(plan, &tools, &mut notes, &mut logs)?;
+    if plan.pack.is_some() && plan.family() == Family::Ice40 {
+        progress.stage("timing cross-check (icetime)", None);
+    }
     let icetime = stages::cross_check_timing(plan, &mut notes, &mut logs);
-    let report = stages::report(
-        plan,
-        &tools,
-        stages::Results {
-            synthesis,
-            pnr,
-            icetime,
-            nextpnr_s,
-            pack_s,
-            bitstream,
-            logs,
-            notes,
-            seconds: start.elapsed().as_secs_f64(),
-        },
-    );
+    progress.end();
+    let results = stages::Results {
+        synthesis,
+        pnr,
+        icetime,
+        nextpnr_s,
+        pack_s,
+        bitstream,
+        logs,
+        notes,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let report = stages::report(plan, &tools, results);
     stages::write_report(plan, &report)?;
     Ok(report)
 }

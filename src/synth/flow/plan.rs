@@ -199,12 +199,7 @@ pub fn board_top_params(
     let core_mhz = pll.map_or(board.clock.freq_mhz, |p| p.output_mhz());
     let mut p = BoardParams::new(core_mhz * 1e6, baud.max(1));
     p.pll = pll;
-    if p.clks_per_bit < 4 {
-        return Err(SynthError::Unsupported(format!(
-            "{baud} baud is too fast for the {core_mhz} MHz core clock: the UART needs at least \
-             4 clock cycles per bit"
-        )));
-    }
+    p.clks_per_bit = crate::frame::uart_divider(core_mhz * 1e6, baud)?;
     p.button = board.pins.button.is_some();
     p.btn_active_low = board.pins.button.as_deref().is_some_and(low);
     p.leds = board.pins.leds.len() as u32;
