@@ -1,7 +1,8 @@
 // The register map of systolic_engine's AXI4-Lite slave, as the formal checkers see it.
-// Written from the tables of docs/registers.md, independently of the RTL decoder; tests/formal.rs
-// keeps every line marked `// REG` and `// WINDOW` equal to `systolic::regs` (REGISTERS, WINDOWS),
-// so a register added to the table without this file fails the test.
+// Written from the tables of docs/registers.md, independently of the RTL decoder;
+// scripts/formal.sh compares every line marked `// REG` and `// WINDOW` with the tables of
+// docs/registers.md (generated from src/regs.rs) before it runs, so a register added to the
+// table without this file stops the checks.
 //
 // Needs the parameters COLS and SBUF_BYTES (max(ROWS, COLS) * sbuf_depth * EB) in the including
 // module.
