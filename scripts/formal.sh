@@ -49,13 +49,13 @@ uart|uart.sby|prove|board|--preset int8-4x4|PASS|abc pdr (unbounded)
 uart-cover|uart.sby|cover|board|--preset int8-4x4|PASS|cover, smtbmc depth 30
 uart-reach-retry|uart.sby|reach|board|--preset int8-4x4|FAIL|reach, abc bmc3 depth 52
 core-2x2|core.sby|prove|core|--rows 2 --cols 2 $int4|PASS|abc pdr (unbounded)
-core-2x2-bmc|core.sby|bmc|core|--rows 2 --cols 2 $int4|PASS|bmc, abc bmc3 depth 24
+core-2x2-bmc|core.sby|bmc12|core|--rows 2 --cols 2 $int4|PASS|bmc, abc bmc3 depth 12
 core-2x2-cover|core.sby|cover|core|--rows 2 --cols 2 $int4|PASS|cover, smtbmc depth 24
 core-3x3|core.sby|prove|core|--rows 3 --cols 3 $int4|PASS|abc pdr (unbounded)
-core-3x3-bmc|core.sby|bmc|core|--rows 3 --cols 3 $int4|PASS|bmc, abc bmc3 depth 24
+core-3x3-bmc|core.sby|bmc13|core|--rows 3 --cols 3 $int4|PASS|bmc, abc bmc3 depth 13
 core-3x3-cover|core.sby|cover|core|--rows 3 --cols 3 $int4|PASS|cover, smtbmc depth 24
 core-2x2-lat2|core.sby|prove|core|--rows 2 --cols 2 $int4 --pe-latency 2|PASS|abc pdr (unbounded)
-core-2x2-lat2-bmc|core.sby|bmc|core|--rows 2 --cols 2 $int4 --pe-latency 2|PASS|bmc, abc bmc3 depth 24
+core-2x2-lat2-bmc|core.sby|bmc14|core|--rows 2 --cols 2 $int4 --pe-latency 2|PASS|bmc, abc bmc3 depth 14
 core-2x2-lat2-cover|core.sby|cover|core|--rows 2 --cols 2 $int4 --pe-latency 2|PASS|cover, smtbmc depth 24"
 
 if ((list)); then
