@@ -212,6 +212,7 @@ if ((bugs)); then
       echo "formal: bug $name does not change $file (stale pattern)" >&2
       result=ERROR; secs=0
     else
+      rm -f "$cex/$name.vcd"
       run_sby "$dir" "$sby" "$task"
       [ "$result" = FAIL ] && keep_trace "$dir" "$name"
     fi
@@ -222,6 +223,7 @@ else
     if ((${#names[@]})) && [[ ! " ${names[*]} " =~ " $name " ]]; then continue; fi
     dir="$work/$name"
     stage "$dir" "$level" "$opts"
+    rm -f "$cex/$name.vcd"
     run_sby "$dir" "$sby" "$task"
     [ "$result" = FAIL ] && keep_trace "$dir" "$name"
     report "$name" "$mode" "$expect" ""
