@@ -16,6 +16,9 @@
 // Assumptions: the receiver's strobes (`rx_valid`, `rx_err` never together; bytes never in the
 // TIMEOUT_SLACK cycles around the timeout, so the checker need not know the exact cycle the
 // bridge drops a silent frame); nothing about the AXI slave or the transmitter.
+// Invariants (white-box, asserted and proven with the properties): the bridge's registers, seen
+// through the i_* inputs that formal/uart.sby connects after flattening, equal the checker's
+// parse; they make the properties inductive for PDR.
 `default_nettype none
 module systolic_uart_bridge_check #(
   parameter TIMEOUT = 12,
