@@ -143,10 +143,13 @@ run_sby() { # dir, sby, task
 }
 
 # formal/regmap.vh (the checker's register map, written by hand) must list the registers and
-# windows of docs/registers.md (generated from src/regs.rs) with the same addresses and access.
+# windows of docs/registers.md (generated from src/regs.rs) with the same addresses and access,
+# those of the memory path excepted: the checks use engines without it (`dma = false`), where
+# those addresses are unmapped and the checker expects SLVERR for them like any other.
 check_regmap() {
   local doc vh
-  doc=$(sed -n 's/^| `0x\([0-9A-Fa-f]*\)` | `\([A-Z_]*\)` | \(R[OW]\|WO\) |.*/\2 \3 \1/p' docs/registers.md \
+  doc=$(grep -v 'Only with `dma = true`' docs/registers.md \
+    | sed -n 's/^| `0x\([0-9A-Fa-f]*\)` | `\([A-Z_]*\)` | \(R[OW]\|WO\) |.*/\2 \3 \1/p' \
     | while read -r n a h; do echo "$n $a $((16#$h))"; done | sort)
   vh=$(sed -n "s/^localparam \[31:0\] RM_[A-Z_]* *= 32'h\([0-9A-Fa-f]*\); \/\/ \(REG\|WINDOW\) \([A-Z_]*\) \([RW][OW]\).*/\3 \4 \1/p" formal/regmap.vh \
     | while read -r n a h; do echo "$n $a $((16#$h))"; done | sort)

@@ -167,8 +167,10 @@ fn register_table_of_the_checker_matches_the_register_map() {
             _ => {}
         }
     }
+    // The checks use engines without the memory path: its registers are unmapped there.
     let expect_regs: Vec<_> = REGISTERS
         .iter()
+        .filter(|r| !r.dma)
         .map(|r| (r.name.to_string(), r.offset, r.access.short().to_string()))
         .collect();
     let expect_windows: Vec<_> = WINDOWS
@@ -184,7 +186,7 @@ fn register_table_of_the_checker_matches_the_register_map() {
         "formal/regmap.vh windows vs src/regs.rs"
     );
     // The checker's decode functions name every register of each direction.
-    for r in REGISTERS {
+    for r in REGISTERS.iter().filter(|r| !r.dma) {
         let f = match r.access {
             Access::ReadOnly => "rm_read_ok",
             Access::WriteOnly => "rm_write_ok",
