@@ -237,6 +237,62 @@ fn plan_shows_the_tiles() {
     // conv2: 16 channels, K = 8 x 3 x 3, N = 4 images x 64 positions.
     assert!(text.contains("GEMM M=16 K=72 N=256"), "{text}");
     assert!(text.contains("host   MaxPool"), "{text}");
+    assert!(text.contains("predicted cycles: "), "{text}");
+    assert!(text.contains("not an end-to-end time"), "{text}");
+}
+
+/// The predicted cycles of one small layer, against the closed form written out here from the
+/// rules in docs/architecture.md (not from the code that computes them): the MLP's last
+/// QLinearMatMul (M = 10 outputs, K = 32 inputs) for N = 12 images on the 8x8 int8 preset.
+#[test]
+fn plan_predicts_the_cycles_of_a_small_layer() {
+    let dir = common::scratch_dir("infer-plan-cycles");
+    let images = 12u64;
+    let x = subset_file(&dir, images as usize);
+    let o = systolic(&[
+        "infer",
+        "--model",
+        "models/mlp.qop.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--preset",
+        "int8-8x8",
+        "--plan",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let layers = v["layers"].as_array().unwrap();
+    let layer = layers
+        .iter()
+        .find(|l| l["gemm"] == serde_json::json!([10, 32, images]))
+        .expect("the last dense layer");
+    // int8-8x8: rows = cols = 8, 4 PSUM banks of 256 entries. The GEMM: 2 M tiles (8 and 2
+    // channels) x 4 K tiles of 8 rows x 1 N tile of 12 columns = 8 steps, each a full
+    // stationary (8 rows) and 12 moving beats; both output tiles fit in distinct banks, so one
+    // drain at the end, reading 12 PSUM entries of each tile.
+    let (rows, cols, steps, beats, reads, read_lat) = (8u64, 8u64, 8u64, images, 2 * images, 2);
+    // The first stationary loads one row per cycle (cycles 0..rows); the next ones load in the
+    // background while the previous instruction streams (beats >= rows), so the moving beats
+    // fire back to back from cycle `rows`: the last in `rows + steps*beats - 1`.
+    let last_beat = rows + steps * beats - 1;
+    // A beat fired in cycle s is written to PSUM at edge s + ROWS + COLS.
+    let last_write = last_beat + rows + cols;
+    // The first read fires the cycle after; a response comes 2 cycles after its request, and
+    // the next request fires in the cycle of the response.
+    let last_response = last_write + 1 + read_lat * reads;
+    // The run ends in the cycle after the last response.
+    let want = last_response + 1;
+    assert_eq!(want, 169);
+    assert_eq!(layer["cycles"], want, "{layer}");
+    // The total is the sum over the engine layers; host layers have none.
+    let sum: u64 = layers.iter().filter_map(|l| l["cycles"].as_u64()).sum();
+    assert_eq!(v["cycles"]["total"], sum);
+    assert!(layers
+        .iter()
+        .all(|l| (l["place"] == "engine") == l["cycles"].is_u64()));
+    let covers = v["cycles"]["covers"].as_str().unwrap();
+    assert!(covers.contains("not an end-to-end time"), "{covers}");
 }
 
 #[test]

@@ -65,6 +65,23 @@ pub struct Report {
     pub layers: Vec<LayerPlan>,
 }
 
+/// The `--plan --json` output.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub model: PathBuf,
+    pub config: String,
+    pub images: usize,
+    pub cycles: Cycles,
+    pub layers: Vec<LayerPlan>,
+}
+
+/// The predicted cycles of a plan's engine layers for the whole batch, and what they cover.
+#[derive(Debug, Serialize)]
+pub struct Cycles {
+    pub total: u64,
+    pub covers: &'static str,
+}
+
 fn usage(message: String, hint: &'static str) -> anyhow::Error {
     UsageError {
         message,
@@ -136,6 +153,9 @@ fn plan_text(plans: &[LayerPlan]) -> String {
                 "     bytes: weights {}, table {}, input {}, im2col {}, output {}\n",
                 p.weight_bytes, p.table_bytes, p.in_bytes, p.im2col_bytes, p.out_bytes
             );
+            if let Some(c) = p.cycles {
+                s += &format!("     predicted cycles: {c} (array core, timing model)\n");
+            }
         } else {
             s += &format!("     bytes: input {}, output {}\n", p.in_bytes, p.out_bytes);
         }
@@ -164,13 +184,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cfg.name, cfg.rows, cfg.cols, cfg.format, cfg.acc_bits
     );
     if args.plan {
+        let total = model::total_cycles(&plans);
         if args.json {
-            outln!("{}", serde_json::to_string_pretty(&plans)?);
+            let plan = PlanReport {
+                model: args.model.clone(),
+                config,
+                images: batch,
+                cycles: Cycles {
+                    total,
+                    covers: model::CYCLES_COVER,
+                },
+                layers: plans,
+            };
+            outln!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
             outln!(
-                "{} on {config}, {batch} images\n{}",
+                "{} on {config}, {batch} images\n{}\npredicted cycles, all engine layers, \
+                 {batch} images: {total}\n  ({})",
                 args.model.display(),
-                plan_text(&plans).trim_end()
+                plan_text(&plans).trim_end(),
+                model::CYCLES_COVER
             );
         }
         return Ok(ExitCode::SUCCESS);

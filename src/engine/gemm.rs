@@ -46,8 +46,9 @@
 
 use crate::config::Config;
 use crate::format::NumberFormat;
-use crate::golden::{acc_to_signed, acc_to_unsigned};
+use crate::golden::{acc_to_signed, acc_to_unsigned, stall_free};
 use crate::isa::{ErrorCode, Instr};
+use crate::program::{Command, Program};
 
 use super::{BackendError, Counters, Engine};
 
@@ -422,15 +423,7 @@ pub fn tiling(
     n: usize,
     opts: &GemmOptions,
 ) -> Result<Tiling, GemmError> {
-    let mut p = plan(cfg, k, n, opts)?;
-    let resident = opts
-        .resident
-        .unwrap_or(true)
-        .then(|| resident_layout(cfg, m, k, n, opts))
-        .flatten();
-    if let Some(r) = &resident {
-        p.n_tile = r.n_tile;
-    }
+    let (p, resident) = full_plan(cfg, m, k, n, opts)?;
     let m_tiles = m.div_ceil(cfg.cols as usize);
     let k_tiles = k.div_ceil(p.k_tile as usize);
     let n_tiles = n.div_ceil(p.n_tile as usize);
@@ -443,6 +436,126 @@ pub fn tiling(
         steps: m_tiles * k_tiles * n_tiles,
         resident: resident.is_some(),
     })
+}
+
+/// The SBUF plan with the resident layout (when it is used) and its N tile.
+fn full_plan(
+    cfg: &Config,
+    m: usize,
+    k: usize,
+    n: usize,
+    opts: &GemmOptions,
+) -> Result<(Plan, Option<Resident>), GemmError> {
+    let mut p = plan(cfg, k, n, opts)?;
+    // When all of A and B fit in SBUF at once, write each element once and keep the data
+    // resident: the host then only pushes instructions while the engine computes, and the
+    // array never waits for host transfers (B's rows are reused by every M tile).
+    let resident = opts
+        .resident
+        .unwrap_or(true)
+        .then(|| resident_layout(cfg, m, k, n, opts))
+        .flatten();
+    if let Some(r) = &resident {
+        p.n_tile = r.n_tile;
+    }
+    Ok((p, resident))
+}
+
+/// Output tiles (M outer, N inner) and their steps (K innermost).
+fn schedule(cfg: &Config, m: usize, k: usize, n: usize, p: &Plan) -> (Vec<Tile>, Vec<Step>) {
+    let mut tiles = Vec::new();
+    for m0 in (0..m).step_by(cfg.cols as usize) {
+        for n0 in (0..n).step_by(p.n_tile as usize) {
+            let t = tiles.len() as u64;
+            tiles.push(Tile {
+                m0,
+                mt: (m - m0).min(cfg.cols as usize) as u32,
+                n0,
+                nt: (n - n0).min(p.n_tile as usize) as u32,
+                bank: (t % u64::from(cfg.psum_banks)) as u32,
+            });
+        }
+    }
+    let mut steps = Vec::new();
+    for (tile, _) in tiles.iter().enumerate() {
+        for k0 in (0..k).step_by(p.k_tile as usize) {
+            let kt = (k - k0).min(p.k_tile as usize) as u32;
+            steps.push(Step {
+                tile,
+                k0,
+                kt,
+                acc: k0 > 0,
+                last_k: k0 + kt as usize == k,
+            });
+        }
+    }
+    (tiles, steps)
+}
+
+/// The core's command stream of [`gemm`]'s schedule for `M x K` by `K x N`, for the timing
+/// model ([`crate::golden::timing`]): per step a LoadStationary of `Kt` rows and a swapping
+/// MultiplyMoving of `Nt` beats, in the order [`gemm`] pushes them (`LS0, LS1, MM0, LS2, MM1,
+/// ...`), and after each drain one ReadPsum per N column of every tile drained. A shape-only
+/// program: its rows and beats carry no values (the timing model reads only their counts), so
+/// it is not for the core model or a simulator.
+pub fn core_program(
+    cfg: &Config,
+    m: usize,
+    k: usize,
+    n: usize,
+    opts: &GemmOptions,
+) -> Result<Program, GemmError> {
+    let (p, _) = full_plan(cfg, m, k, n, opts)?;
+    let (tiles, steps) = schedule(cfg, m, k, n, &p);
+    let load = |s: &Step| Command::LoadStationary {
+        rows: vec![Vec::new(); s.kt as usize],
+    };
+    let mut commands = Vec::with_capacity(2 * steps.len() + n * m.div_ceil(cfg.cols as usize));
+    let mut group = 0u32;
+    if let Some(s) = steps.first() {
+        commands.push(load(s));
+    }
+    for (i, s) in steps.iter().enumerate() {
+        if let Some(next) = steps.get(i + 1) {
+            commands.push(load(next));
+        }
+        let t = &tiles[s.tile];
+        commands.push(Command::MultiplyMoving {
+            k: s.kt,
+            m: t.mt,
+            bank: t.bank,
+            offset: 0,
+            accumulate: s.acc,
+            swap: true,
+            moving: vec![Vec::new(); t.nt as usize],
+        });
+        if s.last_k {
+            group += 1;
+            if group == p.tiles_per_drain || s.tile + 1 == tiles.len() {
+                for d in tiles[s.tile + 1 - group as usize..=s.tile].iter() {
+                    commands.extend((0..d.nt).map(|addr| Command::ReadPsum { bank: d.bank, addr }));
+                }
+                group = 0;
+            }
+        }
+    }
+    Ok(Program::new(commands))
+}
+
+/// The cycles of the stall-free run of [`core_program`] on the core, by the timing model
+/// ([`stall_free`]): the array's loads, products and PSUM reads only; not the engine's
+/// instruction dispatch, its early swap (`ls_gapless`), host transfers or host work.
+pub fn predicted_cycles(
+    cfg: &Config,
+    m: usize,
+    k: usize,
+    n: usize,
+    opts: &GemmOptions,
+) -> Result<u64, GemmError> {
+    let program = core_program(cfg, m, k, n, opts)?;
+    let timing = stall_free(cfg, &program)
+        .unwrap_or_else(|e| unreachable!("gemm's schedule loads one stationary ahead: {e}"));
+    Ok(timing.total_cycles)
 }
 
 /// Every check [`gemm`] makes before it touches an engine (shapes, values, the SBUF plan,
@@ -486,46 +599,8 @@ pub fn gemm_with(
     let cfg = engine.config().clone();
     check(&cfg, a, b, opts)?;
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    let mut p = plan(&cfg, k, n, opts)?;
-    // When all of A and B fit in SBUF at once, write each element once and keep the data
-    // resident: the host then only pushes instructions while the engine computes, and the
-    // array never waits for host transfers (B's rows are reused by every M tile).
-    let resident = opts
-        .resident
-        .unwrap_or(true)
-        .then(|| resident_layout(&cfg, m, k, n, opts))
-        .flatten();
-    if let Some(r) = &resident {
-        p.n_tile = r.n_tile;
-    }
-
-    // Output tiles (M outer, N inner) and their steps (K innermost).
-    let mut tiles = Vec::new();
-    for m0 in (0..m).step_by(cfg.cols as usize) {
-        for n0 in (0..n).step_by(p.n_tile as usize) {
-            let t = tiles.len() as u64;
-            tiles.push(Tile {
-                m0,
-                mt: (m - m0).min(cfg.cols as usize) as u32,
-                n0,
-                nt: (n - n0).min(p.n_tile as usize) as u32,
-                bank: (t % u64::from(cfg.psum_banks)) as u32,
-            });
-        }
-    }
-    let mut steps = Vec::new();
-    for (tile, _) in tiles.iter().enumerate() {
-        for k0 in (0..k).step_by(p.k_tile as usize) {
-            let kt = (k - k0).min(p.k_tile as usize) as u32;
-            steps.push(Step {
-                tile,
-                k0,
-                kt,
-                acc: k0 > 0,
-                last_k: k0 + kt as usize == k,
-            });
-        }
-    }
+    let (p, resident) = full_plan(&cfg, m, k, n, opts)?;
+    let (tiles, steps) = schedule(&cfg, m, k, n, &p);
 
     let before = engine.counters()?;
     let host_before = engine.host_cycles();

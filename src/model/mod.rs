@@ -211,6 +211,21 @@ pub struct LayerPlan {
     pub in_bytes: usize,
     pub im2col_bytes: usize,
     pub out_bytes: usize,
+    /// Engine layers: the cycles the timing model predicts for the product's core command
+    /// stream ([`gemm::predicted_cycles`]; what they cover: [`CYCLES_COVER`]).
+    pub cycles: Option<u64>,
+}
+
+/// What the predicted cycles of a plan cover (printed with them).
+pub const CYCLES_COVER: &str = "array core cycles predicted by the timing model \
+    (src/golden/timing.rs) for a stall-free run of each product's LOAD_STATIONARY / \
+    MULTIPLY_MOVING / PSUM-read stream on the core; not counted: the engine's instruction \
+    dispatch and early swap, host transfers (SBUF writes, PSUM reads over the bus), host \
+    layers and the write-back, so not an end-to-end time";
+
+/// The predicted cycles of all engine layers of a plan.
+pub fn total_cycles(plans: &[LayerPlan]) -> u64 {
+    plans.iter().filter_map(|p| p.cycles).sum()
 }
 
 fn op_name(op: &Op) -> String {
@@ -249,6 +264,7 @@ pub fn plan(net: &Net, cfg: &Config, batch: usize) -> Result<Vec<LayerPlan>, Gem
                 in_bytes: numel(&l.in_shape) * elem(in_float),
                 im2col_bytes: 0,
                 out_bytes: numel(&l.out_shape) * elem(out_float),
+                cycles: None,
             };
             if let Op::Dense(d) = &l.op {
                 let n = if d.conv.is_some() {
@@ -259,6 +275,13 @@ pub fn plan(net: &Net, cfg: &Config, batch: usize) -> Result<Vec<LayerPlan>, Gem
                 p.place = "engine";
                 p.gemm = Some([d.m, d.k, n]);
                 p.tiling = Some(gemm::tiling(cfg, d.m, d.k, n, &GemmOptions::default())?);
+                p.cycles = Some(gemm::predicted_cycles(
+                    cfg,
+                    d.m,
+                    d.k,
+                    n,
+                    &GemmOptions::default(),
+                )?);
                 p.macs = (d.m * d.k * n) as u64;
                 p.weight_bytes = d.m * d.k;
                 p.table_bytes = 8 * d.m;
