@@ -220,6 +220,71 @@ fn the_command_writes_the_logits_and_reports_json() {
     assert_eq!(y.data, want.data[..80]);
 }
 
+/// The rtl back end (the generated engine in Verilator, through its register window) on an
+/// array whose sides divide none of the layers' dimensions: the logits of ONNX Runtime, bit for
+/// bit, and cycle counts that the golden model cannot give.
+#[test]
+fn the_rtl_back_end_matches_onnx_runtime() {
+    if !common::require_tool("verilator", "the_rtl_back_end_matches_onnx_runtime") {
+        return;
+    }
+    let dir = common::scratch_dir("infer-rtl");
+    let n = 12;
+    let x = subset_file(&dir, n);
+    for name in ["mlp.qop-pc", "cnn.qdq-u8"] {
+        let out = dir.join(format!("{name}.npy"));
+        let model = format!("models/{name}.onnx");
+        let o = systolic(&[
+            "infer",
+            "--model",
+            &model,
+            "--input",
+            x.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--backend",
+            "rtl",
+            "--preset",
+            "int8-3x5",
+            "--mhz",
+            "50",
+            "--json",
+        ]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let (cycles, busy) = (v["end_to_end_cycles"].as_u64(), v["busy_cycles"].as_u64());
+        assert!(
+            matches!((cycles, busy), (Some(c), Some(b)) if c > b && b > 0),
+            "{name}: cycles {cycles:?}, busy {busy:?}"
+        );
+        let ips = v["images_per_second"].as_f64().unwrap();
+        let want_ips = n as f64 * 50e6 / cycles.unwrap() as f64;
+        assert!(
+            (ips - want_ips).abs() < 1e-6 * want_ips,
+            "{name}: {ips} images/s"
+        );
+        let y = f32_rows(&out);
+        let want = f32_rows(&root().join(format!("models/ortref/infer/{name}.logits.npy")));
+        assert_eq!((y.rows, y.cols), (n, 10), "{name}");
+        if let Some(i) = (0..n * 10).find(|&i| y.data[i] != want.data[i]) {
+            let f = |b: i64| f32::from_bits(b as u32);
+            panic!(
+                "{name}: image {} logit {}: rtl {} (0x{:08x}), ONNX Runtime {} (0x{:08x})",
+                i / 10,
+                i % 10,
+                f(y.data[i]),
+                y.data[i],
+                f(want.data[i]),
+                want.data[i]
+            );
+        }
+    }
+}
+
 #[test]
 fn plan_shows_the_tiles() {
     let dir = common::scratch_dir("infer-plan");
@@ -360,6 +425,23 @@ fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("accumulators of at least 32 bits"), "{err}");
+    // The rtl back end's flags: refused before any build.
+    let flags: &[(&[&str], &str)] = &[
+        (&["--mhz", "50"], "--mhz needs --backend rtl"),
+        (&["--backend", "rtl", "--mhz", "0"], "--mhz 0"),
+        (&["--backend", "rtl", "--mhz", "NaN"], "--mhz NaN"),
+        (&["--backend", "rtl", "--threads", "0"], "--threads 0"),
+    ];
+    for (extra, want) in flags {
+        let mut a = vec!["infer", "--model", "models/mlp.qop.onnx", "--input"];
+        a.extend([x.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        a.extend(extra.iter());
+        let o = systolic(&a);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(want), "{extra:?}: {want:?} not in {err}");
+        assert!(!out.exists(), "{extra:?}: nothing may be written");
+    }
 }
 
 // ---- Paths the 24 models do not reach: uint8 weights with nonzero (per-channel) zero points

@@ -1,6 +1,7 @@
 //! `systolic infer`: a quantised ONNX network (QOperator or QDQ) on the engine, bit-exact with
 //! ONNX Runtime 1.32.0 (`docs/infer.md`). The matrix products run on the golden model of the
-//! engine; QuantizeLinear, DequantizeLinear, QLinearAdd, MaxPool, Flatten/Reshape and im2col on
+//! engine or on the generated engine in Verilator (`--backend rtl`, through its register
+//! window); QuantizeLinear, DequantizeLinear, QLinearAdd, MaxPool, Flatten/Reshape and im2col on
 //! the host.
 
 use std::path::PathBuf;
@@ -9,19 +10,32 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use systolic::engine::golden::GoldenEngine;
+use systolic::engine::Engine;
 use systolic::files::OutputPath;
 use systolic::model::{self, LayerPlan, Net, Output, RunStats};
 use systolic::npy::{self, Array2, Dtype};
 
 use super::common::{ConfigArgs, UsageError};
-use super::run::{gemm_error, write_npy};
+use super::progress::{catch_interrupt, Reporter};
+use super::run::{gemm_error, rtl_engine, write_npy};
 
 /// Which implementation of the engine runs the products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// The golden model of the engine.
+    /// The golden model of the engine (no clock: no cycle counts).
     Golden,
+    /// The generated engine, compiled with Verilator and driven over AXI4-Lite (cycle counts).
+    Rtl,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Golden => "golden model",
+            Backend::Rtl => "rtl back end",
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -39,9 +53,17 @@ pub struct Args {
     /// DequantizeLinear, else int8 / uint8. Not needed with --plan.
     #[arg(long, value_name = "Y.npy", required_unless_present = "plan")]
     pub out: Option<PathBuf>,
-    /// Engine implementation (only the golden model for now).
+    /// Engine implementation: the golden model, or the generated engine in Verilator (its
+    /// products through the AXI4-Lite register window; cycle counts).
     #[arg(long, value_enum, default_value_t = Backend::Golden)]
     pub backend: Backend,
+    /// verilator --threads for the rtl back end's model.
+    #[arg(long, default_value_t = 1)]
+    pub threads: u32,
+    /// The engine's clock in MHz (e.g. the preset's Fmax from `systolic synth`): the report then
+    /// gives images per second from the rtl back end's cycles.
+    #[arg(long, value_name = "F")]
+    pub mhz: Option<f64>,
     /// Print the plan (per layer: where it runs, shapes, GEMM tiles, footprint) and stop.
     #[arg(long)]
     pub plan: bool,
@@ -62,6 +84,11 @@ pub struct Report {
     pub out_shape: [usize; 2],
     #[serde(flatten)]
     pub stats: RunStats,
+    /// `--mhz` and the images per second at that clock (rtl back end only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mhz: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_per_second: Option<f64>,
     pub layers: Vec<LayerPlan>,
 }
 
@@ -163,7 +190,45 @@ fn plan_text(plans: &[LayerPlan]) -> String {
     s
 }
 
+/// `--threads` and `--mhz`, checked before any work.
+fn check_flags(args: &Args) -> anyhow::Result<()> {
+    if args.threads == 0 {
+        return Err(usage(
+            "--threads 0: Verilator needs at least 1 thread".into(),
+            "the default is 1",
+        ));
+    }
+    if let Some(f) = args.mhz {
+        if !(f.is_finite() && f > 0.0) {
+            return Err(usage(
+                format!("--mhz {f}: the clock must be a positive number of MHz"),
+                "give the preset's Fmax, e.g. --mhz 48",
+            ));
+        }
+        if args.backend == Backend::Golden {
+            return Err(usage(
+                "--mhz needs --backend rtl: the golden model has no clock".into(),
+                "add --backend rtl",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The engine the products run on; the Verilator build shown as a stage.
+fn engine(args: &Args, cfg: &systolic::config::Config) -> anyhow::Result<Box<dyn Engine>> {
+    Ok(match args.backend {
+        Backend::Golden => Box::new(GoldenEngine::new(cfg)),
+        Backend::Rtl => {
+            catch_interrupt();
+            let mut progress = Reporter::new(args.json);
+            rtl_engine(cfg, args.threads, &mut progress)?
+        }
+    })
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    check_flags(&args)?;
     let cfg = args.config.resolve()?;
     model::check_config(&cfg).map_err(|m| {
         usage(
@@ -209,9 +274,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.expect("--out is required without --plan");
-    let mut engine = GoldenEngine::new(&cfg);
-    let (y, stats) =
-        model::run(&net, &mut engine, &x, batch).map_err(|e| gemm_error(e, "golden model"))?;
+    let mut engine = engine(&args, &cfg)?;
+    let (y, stats) = model::run(&net, engine.as_mut(), &x, batch)
+        .map_err(|e| gemm_error(e, args.backend.name()))?;
+    let images_per_second = args
+        .mhz
+        .filter(|_| stats.end_to_end_cycles > 0)
+        .map(|f| batch as f64 * f * 1e6 / stats.end_to_end_cycles as f64);
     let cols = net.out_len();
     let arr = match y {
         Output::F32(v) => Array2 {
@@ -240,6 +309,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out_dtype: arr.dtype.name(),
         out_shape: [batch, cols],
         stats,
+        mhz: args.mhz,
+        images_per_second,
         layers: plans,
     };
     if args.json {
@@ -260,6 +331,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             report.stats.macs,
             report.stats.instructions
         );
+        if report.stats.end_to_end_cycles > 0 {
+            outln!(
+                "  {} cycles end to end ({} of them the engine busy; host layers take none)",
+                report.stats.end_to_end_cycles,
+                report.stats.busy_cycles
+            );
+        }
+        if let (Some(f), Some(ips)) = (report.mhz, report.images_per_second) {
+            outln!("  {ips:.1} images/s at {f} MHz");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

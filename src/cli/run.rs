@@ -221,7 +221,7 @@ pub fn out_dtype(cfg: &Config) -> Dtype {
 
 /// The rtl back end: the generated engine in Verilator, its build shown as a stage (the way
 /// `cosim` shows its own).
-fn rtl_engine(
+pub(super) fn rtl_engine(
     cfg: &Config,
     threads: u32,
     progress: &mut Reporter,

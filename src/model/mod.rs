@@ -304,6 +304,12 @@ pub struct RunStats {
     pub instructions: u64,
     /// Engine busy cycles (0 on the golden model, which has no clock).
     pub busy_cycles: u64,
+    /// Clock cycles from the first transfer of the run to the last result read, on back ends
+    /// with a clock (0 on the golden model): every cycle the host drove the engine's bus,
+    /// waits for the engine included. The host layers (QuantizeLinear, im2col, pooling, the
+    /// requantisation of the read-back accumulators) take no simulated cycles: they run between
+    /// transfers, as if the host were infinitely fast.
+    pub end_to_end_cycles: u64,
 }
 
 /// A network's output: float32 values (after DequantizeLinear) or 8-bit values.
@@ -330,6 +336,7 @@ pub fn run(
     let mut vals: Vec<Option<Tensor>> = Vec::new();
     vals.push(Some(Tensor::F32(x.to_vec())));
     let mut stats = RunStats::default();
+    let start = engine.host_cycles();
     for l in &net.layers {
         let out = match (&l.op, vals[l.input].as_ref().expect("computed before")) {
             (Op::Quantize(q), Tensor::F32(v)) => {
@@ -371,6 +378,7 @@ pub fn run(
         Tensor::F32(v) => Output::F32(v),
         Tensor::Q(v) => Output::Q(v, net.out_type().expect("an 8-bit output")),
     };
+    stats.end_to_end_cycles = engine.host_cycles() - start;
     Ok((out, stats))
 }
 
