@@ -285,6 +285,56 @@ fn the_rtl_back_end_matches_onnx_runtime() {
     }
 }
 
+/// The board back end on the simulated board (the board design in Verilator, its UART pins
+/// driven bit by bit): ORT's logits over the link, and the simulated cycles of the link.
+#[test]
+fn the_board_back_end_matches_onnx_runtime_over_the_simulated_uart() {
+    if !common::require_tool("verilator", "the_board_back_end_matches_onnx_runtime") {
+        return;
+    }
+    let dir = common::scratch_dir("infer-board");
+    let n = 3;
+    let x = subset_file(&dir, n);
+    let name = "mlp.qdq-u8";
+    let out = dir.join("y.npy");
+    let model = format!("models/{name}.onnx");
+    let o = systolic(&[
+        "infer",
+        "--model",
+        &model,
+        "--input",
+        x.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "board",
+        "--sim",
+        "4",
+        "--preset",
+        "int8-4x4",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (cycles, busy) = (v["end_to_end_cycles"].as_u64(), v["busy_cycles"].as_u64());
+    assert!(
+        matches!((cycles, busy), (Some(c), Some(b)) if c > 10 * b && b > 0),
+        "a UART link takes far longer than the engine: cycles {cycles:?}, busy {busy:?}"
+    );
+    let y = f32_rows(&out);
+    let want = f32_rows(&root().join(format!("models/ortref/infer/{name}.logits.npy")));
+    assert_eq!((y.rows, y.cols), (n, 10));
+    if let Some(i) = (0..n * 10).find(|&i| y.data[i] != want.data[i]) {
+        panic!(
+            "{name}: image {} logit {}: board 0x{:08x}, ONNX Runtime 0x{:08x}",
+            i / 10,
+            i % 10,
+            y.data[i],
+            want.data[i]
+        );
+    }
+}
+
 #[test]
 fn plan_shows_the_tiles() {
     let dir = common::scratch_dir("infer-plan");
@@ -431,6 +481,17 @@ fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
         (&["--backend", "rtl", "--mhz", "0"], "--mhz 0"),
         (&["--backend", "rtl", "--mhz", "NaN"], "--mhz NaN"),
         (&["--backend", "rtl", "--threads", "0"], "--threads 0"),
+        (&["--port", "/dev/null"], "--port needs --backend board"),
+        (
+            &["--backend", "rtl", "--sim", "8"],
+            "--sim needs --backend board",
+        ),
+        (&["--backend", "board"], "needs --port (a board) or --sim"),
+        (&["--backend", "board", "--sim", "2"], "--sim 2: at least"),
+        (
+            &["--backend", "board", "--sim", "8", "--attempts", "0"],
+            "--attempts 0",
+        ),
     ];
     for (extra, want) in flags {
         let mut a = vec!["infer", "--model", "models/mlp.qop.onnx", "--input"];

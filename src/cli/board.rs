@@ -226,10 +226,10 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let cfg = args.config.resolve()?;
-    check_attempts(args.attempts)?;
-    if let Some(cpb) = args.sim {
+/// `--attempts` and `--sim` of a board link, checked before any work.
+pub(super) fn check_link_flags(attempts: u32, sim: Option<u32>) -> anyhow::Result<()> {
+    check_attempts(attempts)?;
+    if let Some(cpb) = sim {
         let min = systolic::frame::MIN_CLKS_PER_BIT;
         if cpb < min {
             return Err(usage(
@@ -238,6 +238,30 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
+    Ok(())
+}
+
+/// The simulated board (`--sim`): the board design of `cfg` in Verilator, its UART at
+/// `clks_per_bit`; the build shown as a stage.
+pub(super) fn sim_board(
+    cfg: &Config,
+    clks_per_bit: u32,
+    progress: &mut Reporter,
+) -> anyhow::Result<SimBoard> {
+    let params = BoardParams {
+        clks_per_bit,
+        heartbeat_w: 8,
+        ..BoardParams::new(1e6, 1)
+    };
+    progress.stage("Verilator build (simulated board)", None);
+    let board = SimBoard::build(cfg, &params, &HarnessOptions::default())?;
+    progress.end();
+    Ok(board)
+}
+
+fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let cfg = args.config.resolve()?;
+    check_link_flags(args.attempts, args.sim)?;
     let out = OutputPath::check(&args.out, "--out")?;
     let a = super::run::read_operand(&args.a, "A", cfg.format)?;
     let b = super::run::read_operand(&args.b, "B", cfg.format)?;
@@ -251,14 +275,7 @@ fn run_gemm(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut progress = Reporter::new(args.json);
     match (&args.port, args.sim) {
         (_, Some(cpb)) => {
-            let params = BoardParams {
-                clks_per_bit: cpb,
-                heartbeat_w: 8,
-                ..BoardParams::new(1e6, 1)
-            };
-            progress.stage("Verilator build (simulated board)", None);
-            let board = SimBoard::build(&cfg, &params, &HarnessOptions::default())?;
-            progress.end();
+            let board = sim_board(&cfg, cpb, &mut progress)?;
             let e = UartEngine::connect(board, &cfg, opts)?;
             finish(&cfg, e, (&a, &b), &out, &args, progress)
         }

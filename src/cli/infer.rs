@@ -1,7 +1,7 @@
 //! `systolic infer`: a quantised ONNX network (QOperator or QDQ) on the engine, bit-exact with
 //! ONNX Runtime 1.32.0 (`docs/infer.md`). The matrix products run on the golden model of the
-//! engine or on the generated engine in Verilator (`--backend rtl`, through its register
-//! window); QuantizeLinear, DequantizeLinear, QLinearAdd, MaxPool, Flatten/Reshape and im2col on
+//! engine, on the generated engine in Verilator (`--backend rtl`, through its register window)
+//! or on a board over its UART link (`--backend board`, or the simulated board); QuantizeLinear, DequantizeLinear, QLinearAdd, MaxPool, Flatten/Reshape and im2col on
 //! the host.
 
 use std::path::PathBuf;
@@ -9,11 +9,16 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use systolic::config::Config;
 use systolic::engine::golden::GoldenEngine;
 use systolic::engine::Engine;
 use systolic::files::OutputPath;
+use systolic::frame::DEFAULT_BAUD;
 use systolic::model::{self, LayerPlan, Net, Output, RunStats};
 use systolic::npy::{self, Array2, Dtype};
+use systolic::uart::engine::UartEngine;
+use systolic::uart::serial::SerialPort;
+use systolic::uart::{LinkOptions, Transport};
 
 use super::common::{ConfigArgs, UsageError};
 use super::progress::{catch_interrupt, Reporter};
@@ -27,6 +32,9 @@ pub enum Backend {
     Golden,
     /// The generated engine, compiled with Verilator and driven over AXI4-Lite (cycle counts).
     Rtl,
+    /// A board programmed with the configuration's board design, over its UART link (--port),
+    /// or the board design in Verilator with its UART pins driven bit by bit (--sim).
+    Board,
 }
 
 impl Backend {
@@ -34,6 +42,7 @@ impl Backend {
         match self {
             Backend::Golden => "golden model",
             Backend::Rtl => "rtl back end",
+            Backend::Board => "board",
         }
     }
 }
@@ -60,6 +69,19 @@ pub struct Args {
     /// verilator --threads for the rtl back end's model.
     #[arg(long, default_value_t = 1)]
     pub threads: u32,
+    /// With --backend board: the board's serial port (e.g. /dev/ttyUSB1).
+    #[arg(long, conflicts_with = "sim")]
+    pub port: Option<String>,
+    /// With --backend board --port: the link's baud rate (the one the board design was built for).
+    #[arg(long, default_value_t = DEFAULT_BAUD, value_parser = super::common::parse_baud)]
+    pub baud: u32,
+    /// With --backend board: no hardware, the board design in Verilator with this many clock
+    /// cycles per bit on its UART (at least 4).
+    #[arg(long, value_name = "CLKS_PER_BIT")]
+    pub sim: Option<u32>,
+    /// With --backend board: attempts per request before giving up.
+    #[arg(long, default_value_t = 5)]
+    pub attempts: u32,
     /// The engine's clock in MHz (e.g. the preset's Fmax from `systolic synth`): the report then
     /// gives images per second from the rtl back end's cycles.
     #[arg(long, value_name = "F")]
@@ -207,23 +229,80 @@ fn check_flags(args: &Args) -> anyhow::Result<()> {
         }
         if args.backend == Backend::Golden {
             return Err(usage(
-                "--mhz needs --backend rtl: the golden model has no clock".into(),
+                "--mhz needs --backend rtl or board: the golden model has no clock".into(),
                 "add --backend rtl",
             ));
         }
     }
+    let board = args.backend == Backend::Board;
+    if board {
+        super::board::check_link_flags(args.attempts, args.sim)?;
+        if args.port.is_none() && args.sim.is_none() {
+            return Err(usage(
+                "--backend board needs --port (a board) or --sim (the simulated board)".into(),
+                "e.g. --port /dev/ttyUSB1, or --sim 8",
+            ));
+        }
+    } else if let Some(flag) = [
+        (args.port.is_some(), "--port"),
+        (args.sim.is_some(), "--sim"),
+    ]
+    .iter()
+    .find_map(|&(given, f)| given.then_some(f))
+    {
+        return Err(usage(
+            format!("{flag} needs --backend board"),
+            "add --backend board",
+        ));
+    }
     Ok(())
 }
 
-/// The engine the products run on; the Verilator build shown as a stage.
-fn engine(args: &Args, cfg: &systolic::config::Config) -> anyhow::Result<Box<dyn Engine>> {
-    Ok(match args.backend {
-        Backend::Golden => Box::new(GoldenEngine::new(cfg)),
-        Backend::Rtl => {
-            catch_interrupt();
-            let mut progress = Reporter::new(args.json);
-            rtl_engine(cfg, args.threads, &mut progress)?
+/// The network on the chosen back end (Verilator builds shown as stages).
+fn execute(
+    args: &Args,
+    cfg: &Config,
+    net: &Net,
+    x: &[f32],
+    batch: usize,
+) -> anyhow::Result<(Output, RunStats)> {
+    let on = |e: &mut dyn Engine| {
+        model::run(net, e, x, batch).map_err(|err| gemm_error(err, args.backend.name()))
+    };
+    if args.backend == Backend::Golden {
+        return on(&mut GoldenEngine::new(cfg));
+    }
+    catch_interrupt();
+    let mut progress = Reporter::new(args.json);
+    let opts = LinkOptions {
+        attempts: args.attempts,
+        ..LinkOptions::default()
+    };
+    match (args.backend, &args.port, args.sim) {
+        (Backend::Rtl, ..) => on(rtl_engine(cfg, args.threads, &mut progress)?.as_mut()),
+        (_, _, Some(cpb)) => {
+            let board = super::board::sim_board(cfg, cpb, &mut progress)?;
+            on_board(UartEngine::connect(board, cfg, opts)?, net, x, batch)
         }
+        (_, Some(port), None) => {
+            let serial = SerialPort::open(port, args.baud)?;
+            on_board(UartEngine::connect(serial, cfg, opts)?, net, x, batch)
+        }
+        (_, None, None) => unreachable!("checked by check_flags"),
+    }
+}
+
+/// The network over a board link: a failure of the link is reported as itself (with its hint),
+/// not as the product's.
+fn on_board<T: Transport>(
+    mut engine: UartEngine<T>,
+    net: &Net,
+    x: &[f32],
+    batch: usize,
+) -> anyhow::Result<(Output, RunStats)> {
+    model::run(net, &mut engine, x, batch).map_err(|err| match engine.bus_mut().take_link_error() {
+        Some(link) => link.into(),
+        None => gemm_error(err, "board"),
     })
 }
 
@@ -274,9 +353,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.expect("--out is required without --plan");
-    let mut engine = engine(&args, &cfg)?;
-    let (y, stats) = model::run(&net, engine.as_mut(), &x, batch)
-        .map_err(|e| gemm_error(e, args.backend.name()))?;
+    let (y, stats) = execute(&args, &cfg, &net, &x, batch)?;
     let images_per_second = args
         .mhz
         .filter(|_| stats.end_to_end_cycles > 0)
