@@ -197,6 +197,8 @@ pub enum NpyError {
     FortranOrder,
     #[error("the array has shape {shape}: only 2-D arrays (a matrix) are supported")]
     Shape { shape: String },
+    #[error("the array has shape {shape}: a vector is expected (1-D, or n x 1)")]
+    NotVector { shape: String },
     #[error("truncated data: shape {rows}x{cols} of {dtype} needs {expected} bytes, the file has {actual}")]
     Truncated {
         rows: usize,
@@ -425,6 +427,12 @@ fn shape_text(shape: &[usize]) -> String {
 
 /// Parse the bytes of a `.npy` file.
 pub fn parse(bytes: &[u8]) -> Result<Array2, NpyError> {
+    parse_shaped(bytes, false)
+}
+
+/// Parse the bytes of a `.npy` file holding a matrix, or with `vector` also a 1-D array of `n`
+/// values (returned as `n x 1`).
+fn parse_shaped(bytes: &[u8], vector: bool) -> Result<Array2, NpyError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(NpyError::NotNpy(
             "it does not start with the magic string \\x93NUMPY".into(),
@@ -466,10 +474,16 @@ pub fn parse(bytes: &[u8]) -> Result<Array2, NpyError> {
     if h.fortran_order {
         return Err(NpyError::FortranOrder);
     }
-    let (rows, cols) = match h.shape[..] {
-        [r, c] => (r, c),
-        _ => {
+    let (rows, cols) = match (vector, &h.shape[..]) {
+        (false, &[r, c]) | (true, &[r, c @ 1]) => (r, c),
+        (true, &[n]) => (n, 1),
+        (false, _) => {
             return Err(NpyError::Shape {
+                shape: shape_text(&h.shape),
+            })
+        }
+        (true, _) => {
+            return Err(NpyError::NotVector {
                 shape: shape_text(&h.shape),
             })
         }
@@ -562,13 +576,23 @@ pub fn to_bytes(a: &Array2) -> Result<Vec<u8>, NpyError> {
     Ok(out)
 }
 
-/// Read a `.npy` file; errors name the path.
+/// Read a `.npy` file holding a matrix; errors name the path.
 pub fn read(path: &Path) -> Result<Array2, NpyError> {
+    read_shaped(path, false)
+}
+
+/// Read a `.npy` file holding a vector of `n` values (1-D, or `n x 1`) as an `n x 1` matrix;
+/// errors name the path.
+pub fn read_vector(path: &Path) -> Result<Array2, NpyError> {
+    read_shaped(path, true)
+}
+
+fn read_shaped(path: &Path, vector: bool) -> Result<Array2, NpyError> {
     let bytes = std::fs::read(path).map_err(|error| NpyError::Io {
         path: path.display().to_string(),
         error,
     })?;
-    parse(&bytes).map_err(|e| NpyError::File {
+    parse_shaped(&bytes, vector).map_err(|e| NpyError::File {
         path: path.display().to_string(),
         error: Box::new(e),
     })

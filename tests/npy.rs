@@ -522,3 +522,31 @@ np.save(r"{dir}/vector.npy", np.zeros(4, dtype=np.int8))
     assert!(refused("float.npy").contains("unsupported dtype '<f8'"));
     assert!(refused("vector.npy").contains("shape (4,)"));
 }
+
+/// Vectors (labels): `read_vector` takes a 1-D array or an `n x 1` matrix as `n x 1`; `read`
+/// refuses 1-D; both refuse other shapes with a message saying what they take.
+#[test]
+fn vectors_are_read_as_one_column() {
+    let dir = common::scratch_dir("npy-vector");
+    let one_d = dir.join("v.npy");
+    let dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }";
+    std::fs::write(&one_d, file(1, dict, 64, &i32_data(&[7, -1, 2]))).unwrap();
+    let v = npy::read_vector(&one_d).unwrap();
+    assert_eq!((v.rows, v.cols, v.data.clone()), (3, 1, vec![7, -1, 2]));
+    let e = npy::read(&one_d).unwrap_err().to_string();
+    assert!(e.contains("only 2-D arrays"), "{e}");
+    let column = dir.join("c.npy");
+    let dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 1), }";
+    std::fs::write(&column, file(1, dict, 64, &i32_data(&[7, -1, 2]))).unwrap();
+    assert_eq!(npy::read_vector(&column).unwrap().data, vec![7, -1, 2]);
+    for shape in ["(3, 2)", "(1, 3, 2)"] {
+        let p = dir.join("bad.npy");
+        let dict = format!("{{'descr': '<i4', 'fortran_order': False, 'shape': {shape}, }}");
+        std::fs::write(&p, file(1, &dict, 64, &i32_data(&[0; 6]))).unwrap();
+        let e = npy::read_vector(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.npy") && e.contains("a vector is expected"),
+            "{shape}: {e}"
+        );
+    }
+}

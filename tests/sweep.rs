@@ -171,7 +171,12 @@ fn the_specs_in_sweeps_load() {
 fn bad_specs_name_the_key_and_the_line() {
     let cases: &[(&str, usize, &str, &str)] = &[
         ("job = \"synthesise\"\n", 1, "job", "unknown job"),
-        ("job = \"infer\"\n", 1, "job", "not implemented yet"),
+        (
+            "job = \"infer\"\n[base]\npreset = \"int8-4x4\"\n",
+            3,
+            "model",
+            "an infer point needs `model`",
+        ),
         (
             "job = \"cosim\"\n[base]\nrows = 2\ncols = 2\n[axes]\npe_latency = [1, 9]\n",
             6,
@@ -267,6 +272,87 @@ fn a_bad_spec_exits_2_before_anything_runs() {
     assert!(out.stdout.is_empty());
     assert!(!dir.join("bad.sqlite").exists(), "no store is created");
     assert!(!dir.join("runs").exists(), "nothing ran");
+}
+
+/// `infer` points: a network's outputs against a reference, bit for bit, and top-1 against
+/// labels; a point whose reference differs fails with the first differing value. The golden
+/// back end (no Verilator): the rtl back end runs in `sweeps/infer-digits.toml` and
+/// `tests/infer.rs`.
+#[test]
+fn infer_points_compare_with_their_reference_and_score_top1() {
+    let dir = scratch("sweep-infer");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let m = |p: &str| root.join(p).display().to_string();
+    let spec = write(
+        &dir,
+        "infer.toml",
+        &format!(
+            "job = \"infer\"\njobs = 1\n[base]\npreset = \"int8-4x4\"\nbackend = \"golden\"\n\
+             input = \"{}\"\nlabels = \"{}\"\nimages = 30\nmodel = \"{}\"\n\
+             [axes]\nreference = [\"{}\", \"{}\"]\n",
+            m("models/digits_test_x.npy"),
+            m("models/digits_test_y.npy"),
+            m("models/mlp.qop.onnx"),
+            m("models/ortref/infer/mlp.qop.logits.npy"),
+            m("models/ortref/infer/cnn.qop.logits.npy"),
+        ),
+    );
+    let out = Command::new(exe())
+        .arg("sweep")
+        .arg(&spec)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "one point fails: {stderr}");
+    let rows = rows(&spec);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (good, bad) = (&rows[0], &rows[1]);
+    assert_eq!(good["status"], "done", "{good:?}");
+    assert_eq!(good["result"]["matches_reference"], true, "{good:?}");
+    assert_eq!(good["result"]["images"], 30);
+    // Top-1 of ORT's logits on the first 30 images, counted here.
+    let ort = systolic::npy::read(&root.join("models/ortref/infer/mlp.qop.logits.npy")).unwrap();
+    let labels = systolic::npy::read_vector(&root.join("models/digits_test_y.npy")).unwrap();
+    let right = (0..30)
+        .filter(|&i| {
+            let row: Vec<f32> = (0..10)
+                .map(|j| f32::from_bits(ort.data[i * 10 + j] as u32))
+                .collect();
+            let best = (0..10).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+            best as i64 == labels.data[i]
+        })
+        .count();
+    let top1 = good["result"]["top1"].as_f64().unwrap();
+    assert!(
+        right < 30,
+        "the subset should have a miss to tell counts apart"
+    );
+    assert!(
+        (top1 - right as f64 / 30.0).abs() < 1e-9,
+        "top-1 {top1}, ORT {right}/30"
+    );
+    assert_eq!(bad["status"], "failed", "{bad:?}");
+    assert_eq!(bad["result"]["matches_reference"], false, "{bad:?}");
+    let reason = bad["reason"].as_str().unwrap_or("");
+    assert!(
+        reason.contains("output differs from the reference: image 0 value 0"),
+        "{reason}"
+    );
+    // Fields of infer points: required, typed, and refused on other jobs.
+    for (text, want) in [
+        (
+            "job = \"infer\"\n[base]\npreset = \"int8-4x4\"\n",
+            "needs `model`",
+        ),
+        (
+            "job = \"cosim\"\n[base]\npreset = \"int8-4x4\"\nmodel = \"m.onnx\"\n",
+            "`model` is not a field of job `cosim`",
+        ),
+    ] {
+        let e = parse(text).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains(want), "{want:?} not in {e:?}");
+    }
 }
 
 fn fields(pairs: &[(&str, toml::Value)]) -> Fields {

@@ -1,6 +1,6 @@
 //! Running one point's job in this process (a worker): the FPGA flow (and the netlist's
-//! co-simulation), the core's co-simulation, or a GEMM on the engine in Verilator; and what it
-//! measured, for the store.
+//! co-simulation), the core's co-simulation, a GEMM on the engine in Verilator, or a quantised
+//! network on the engine; and what it measured, for the store.
 
 use std::path::Path;
 
@@ -9,6 +9,10 @@ use serde_json::{json, Value};
 use crate::cosim::engine::RtlEngine;
 use crate::cosim::{Harness, HarnessOptions, Stalls};
 use crate::engine::gemm::{gemm, GemmOptions, Matrix};
+use crate::engine::golden::GoldenEngine;
+use crate::engine::Engine;
+use crate::model::{self, Output};
+use crate::npy::{self, Array2, Dtype};
 use crate::program::{GenOptions, RandomStream, SplitMix64};
 use crate::progress::Lines;
 use crate::synth;
@@ -55,6 +59,150 @@ pub fn run(point: &Point, work: &Path, progress: &mut dyn FnMut(&str)) -> Outcom
         JobKind::Synth | JobKind::SynthVerify => run_synth(point, work, progress),
         JobKind::Cosim => run_cosim(point, progress),
         JobKind::GemmBench => run_gemm(point, progress),
+        JobKind::Infer => run_infer(point, progress),
+    }
+}
+
+/// The rows of a 2-D `.npy` (`what` names it in errors), the first `take` of them.
+fn npy_rows(path: &Path, what: &str, take: Option<usize>) -> Result<Array2, String> {
+    let mut a = npy::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    if let Some(n) = take {
+        if n > a.rows {
+            return Err(format!(
+                "{what} {} has {} rows; the point asks for {n} images",
+                path.display(),
+                a.rows
+            ));
+        }
+        a.data.truncate(n * a.cols);
+        a.rows = n;
+    }
+    Ok(a)
+}
+
+/// The top-1 accuracy of logits (`rows x classes` float32) against `labels`.
+fn top1(logits: &[f32], rows: usize, labels: &Array2) -> Result<f64, String> {
+    if labels.data.len() < rows {
+        return Err(format!("{} labels for {rows} images", labels.data.len()));
+    }
+    let classes = logits.len() / rows;
+    let right = (0..rows)
+        .filter(|&i| {
+            let row = &logits[i * classes..(i + 1) * classes];
+            let best = (0..classes).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+            best as i64 == labels.data[i]
+        })
+        .count();
+    Ok(right as f64 / rows as f64)
+}
+
+fn run_infer(point: &Point, progress: &mut dyn FnMut(&str)) -> Outcome {
+    match infer_outcome(point, progress) {
+        Ok(o) => o,
+        Err(e) => Outcome::failed(e),
+    }
+}
+
+fn infer_outcome(point: &Point, progress: &mut dyn FnMut(&str)) -> Result<Outcome, String> {
+    let cfg = &point.config;
+    let s = point
+        .infer
+        .as_ref()
+        .expect("an infer point has its settings");
+    let net = model::load(&s.model).map_err(|e| e.to_string())?;
+    let x = npy_rows(&s.input, "input", s.images)?;
+    if x.dtype != Dtype::F32 || x.cols != net.in_len() {
+        return Err(format!(
+            "input {}: {} x {} {}; the model takes {} float32 values per image",
+            s.input.display(),
+            x.rows,
+            x.cols,
+            x.dtype,
+            net.in_len()
+        ));
+    }
+    let xs: Vec<f32> = x.data.iter().map(|&b| f32::from_bits(b as u32)).collect();
+    let mut engine: Box<dyn Engine> = if s.backend == "golden" {
+        Box::new(GoldenEngine::new(cfg))
+    } else {
+        progress(&format!("infer: building the {} engine", cfg.tag()));
+        Box::new(
+            RtlEngine::build(cfg, &HarnessOptions::default())
+                .map_err(|e| format!("Verilator build of the engine: {e}"))?,
+        )
+    };
+    progress(&format!("infer: {} images", x.rows));
+    let start = std::time::Instant::now();
+    let (y, stats) =
+        model::run(&net, engine.as_mut(), &xs, x.rows).map_err(|e| format!("infer: {e}"))?;
+    let sim_s = start.elapsed().as_secs_f64();
+    let bits: Vec<u32> = match &y {
+        Output::F32(v) => v.iter().map(|f| f.to_bits()).collect(),
+        Output::Q(v, _) => v.iter().map(|&i| i as u32 & 0xFF).collect(),
+    };
+    let accuracy = match (&s.labels, &y) {
+        (Some(p), Output::F32(v)) => {
+            let labels = npy::read_vector(p).map_err(|e| format!("labels {}: {e}", p.display()))?;
+            Some(top1(v, x.rows, &labels)?)
+        }
+        _ => None,
+    };
+    let mismatch = match &s.reference {
+        Some(p) => {
+            let r = npy_rows(p, "reference", s.images)?;
+            let want: Vec<u32> = r.data.iter().map(|&b| b as u32 & mask(&y)).collect();
+            if want.len() != bits.len() {
+                return Err(format!(
+                    "reference {}: {} values for {} outputs",
+                    p.display(),
+                    want.len(),
+                    bits.len()
+                ));
+            }
+            Some((0..bits.len()).find(|&i| bits[i] != want[i]).map(|i| {
+                let per = bits.len() / x.rows;
+                format!(
+                    "output differs from the reference: image {} value {}: 0x{:x}, reference 0x{:x}",
+                    i / per,
+                    i % per,
+                    bits[i],
+                    want[i]
+                )
+            }))
+        }
+        None => None,
+    };
+    let busy = stats.busy_cycles;
+    let utilisation = (busy > 0).then(|| stats.macs as f64 / (cfg.pes() as f64 * busy as f64));
+    let result = json!({
+        "images": x.rows, "backend": s.backend, "gemms": stats.gemms, "macs": stats.macs,
+        "instructions": stats.instructions, "busy_cycles": busy,
+        "end_to_end_cycles": stats.end_to_end_cycles, "top1": accuracy,
+        "matches_reference": mismatch.as_ref().map(|m| m.is_none()), "sim_seconds": sim_s,
+    });
+    let reason = mismatch.flatten();
+    Ok(Outcome {
+        status: if reason.is_none() {
+            Status::Done
+        } else {
+            Status::Failed
+        },
+        reason,
+        metrics: Metrics {
+            cycles: (stats.end_to_end_cycles > 0).then_some(stats.end_to_end_cycles),
+            macs: Some(stats.macs),
+            utilisation,
+            ..Metrics::default()
+        },
+        result,
+    })
+}
+
+/// The bits of one output value: float32, or an 8-bit integer.
+fn mask(y: &Output) -> u32 {
+    match y {
+        Output::F32(_) => u32::MAX,
+        Output::Q(..) => 0xFF,
     }
 }
 

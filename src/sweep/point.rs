@@ -23,14 +23,18 @@ pub enum JobKind {
     Cosim,
     /// The engine in Verilator running one GEMM shape: cycles and utilisation.
     GemmBench,
+    /// A quantised ONNX network on the engine (`systolic infer`): cycles, top-1 accuracy,
+    /// bit-exactness against reference outputs.
+    Infer,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::Synth,
         JobKind::SynthVerify,
         JobKind::Cosim,
         JobKind::GemmBench,
+        JobKind::Infer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +43,7 @@ impl JobKind {
             JobKind::SynthVerify => "synth-verify",
             JobKind::Cosim => "cosim",
             JobKind::GemmBench => "gemm-bench",
+            JobKind::Infer => "infer",
         }
     }
 
@@ -46,15 +51,8 @@ impl JobKind {
         if let Some(j) = JobKind::ALL.iter().find(|j| j.name() == s) {
             return Ok(*j);
         }
-        if s == "infer" {
-            return Err(
-                "job `infer` is not implemented yet: allowed synth, synth-verify, \
-                        cosim, gemm-bench"
-                    .into(),
-            );
-        }
         Err(format!(
-            "unknown job `{s}`: allowed synth, synth-verify, cosim, gemm-bench"
+            "unknown job `{s}`: allowed synth, synth-verify, cosim, gemm-bench, infer"
         ))
     }
 
@@ -186,6 +184,27 @@ impl std::fmt::Display for Shape {
     }
 }
 
+/// What an `infer` point runs: a model on the first `images` rows of an input, on the golden
+/// model or the RTL, optionally scored against labels and reference outputs. Paths are
+/// relative to the directory the sweep runs in; each file's SHA-256 is part of the point's
+/// identity, so a changed model or input is a new point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InferSettings {
+    pub model: PathBuf,
+    pub input: PathBuf,
+    /// Rows of `input` to run (all when `None`).
+    pub images: Option<usize>,
+    /// "golden" or "rtl" (default).
+    pub backend: String,
+    /// An int64 `.npy` of class labels, one per input row: top-1 accuracy.
+    pub labels: Option<PathBuf>,
+    /// A `.npy` of the outputs the network must give (e.g. ONNX Runtime's), compared bit for
+    /// bit on the rows run: a difference fails the point.
+    pub reference: Option<PathBuf>,
+    /// SHA-256 of each file given, in the order model, input, labels, reference.
+    pub digests: Vec<String>,
+}
+
 /// A resolved point.
 #[derive(Debug, Clone)]
 pub struct Point {
@@ -204,6 +223,7 @@ pub struct Point {
     pub instructions: Option<usize>,
     pub stalls: bool,
     pub shape: Option<Shape>,
+    pub infer: Option<InferSettings>,
     /// Memory estimate in MB (the `mem_mb` field, or from the job and the device).
     pub mem_mb: u64,
     /// The fields as given (JSON), stored with the point.
@@ -520,11 +540,11 @@ fn estimate_mb(job: JobKind, cfg: &Config, device_logic: Option<u64>) -> u64 {
     match job {
         JobKind::Synth => pnr,
         JobKind::SynthVerify => pnr.max(sim),
-        JobKind::Cosim | JobKind::GemmBench => sim,
+        JobKind::Cosim | JobKind::GemmBench | JobKind::Infer => sim,
     }
 }
 
-const OTHER_FIELDS: [&str; 8] = [
+const OTHER_FIELDS: [&str; 14] = [
     "preset",
     "seed",
     "tag",
@@ -533,7 +553,71 @@ const OTHER_FIELDS: [&str; 8] = [
     "stalls",
     "shape",
     "verify_programs",
+    "model",
+    "input",
+    "images",
+    "backend",
+    "labels",
+    "reference",
 ];
+
+/// The fields of job `infer`.
+const INFER_FIELDS: [&str; 6] = ["model", "input", "images", "backend", "labels", "reference"];
+
+/// SHA-256 (hex) of the file a field names; an unreadable file is the field's error.
+fn file_digest(field: &str, path: &std::path::Path) -> Result<String, FieldError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ferr(field, format!("cannot read {}: {e}", path.display())))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// An `infer` point's settings (`None` for other jobs, whose fields were checked not to set
+/// any of these).
+fn resolve_infer(
+    job: JobKind,
+    fields: &Fields,
+    config: &Config,
+) -> Result<Option<InferSettings>, FieldError> {
+    if job != JobKind::Infer {
+        return Ok(None);
+    }
+    let get = |k: &str| fields.get(k).map(|f| &f.value);
+    let path = |k: &str| -> Result<Option<PathBuf>, FieldError> {
+        get(k).map(|v| as_str(k, v).map(PathBuf::from)).transpose()
+    };
+    let need = |k: &str| -> Result<PathBuf, FieldError> {
+        path(k)?.ok_or_else(|| ferr(k, format!("an infer point needs `{k}` (a path)")))
+    };
+    let (model, input) = (need("model")?, need("input")?);
+    let (labels, reference) = (path("labels")?, path("reference")?);
+    let images = get("images")
+        .map(|v| as_u64("images", v, 1, 1 << 32).map(|n| n as usize))
+        .transpose()?;
+    let backend = match get("backend").map(|v| as_str("backend", v)).transpose()? {
+        None | Some("rtl") => "rtl",
+        Some("golden") => "golden",
+        Some(other) => return Err(ferr("backend", format!("`{other}`: allowed golden, rtl"))),
+    };
+    crate::model::check_config(config).map_err(|m| ferr("format", m))?;
+    let mut digests = vec![file_digest("model", &model)?, file_digest("input", &input)?];
+    for (k, p) in [("labels", &labels), ("reference", &reference)] {
+        if let Some(p) = p {
+            digests.push(file_digest(k, p)?);
+        }
+    }
+    Ok(Some(InferSettings {
+        model,
+        input,
+        images,
+        backend: backend.into(),
+        labels,
+        reference,
+        digests,
+    }))
+}
 
 impl Point {
     /// Resolve `fields` for `job`: every field known and of the right type, the configuration
@@ -573,6 +657,9 @@ impl Point {
         sim_only("instructions", &[JobKind::Cosim])?;
         sim_only("stalls", &[JobKind::Cosim])?;
         sim_only("shape", &[JobKind::GemmBench])?;
+        for k in INFER_FIELDS {
+            sim_only(k, &[JobKind::Infer])?;
+        }
         let instructions = match get("instructions") {
             Some(v) => Some(as_u64("instructions", v, 1, 1_000_000)? as usize),
             None => (job == JobKind::Cosim).then_some(60),
@@ -601,6 +688,7 @@ impl Point {
                 ),
             ));
         }
+        let infer = resolve_infer(job, fields, &config)?;
         let mut device_logic = None;
         if let Some(s) = &synth {
             // Plan the flow now: a board, device or option the flow refuses is an error of the
@@ -644,6 +732,7 @@ impl Point {
             instructions,
             stalls,
             shape,
+            infer,
             mem_mb,
             fields: json_fields,
         })
@@ -685,6 +774,12 @@ impl Point {
         }
         if let Some(s) = self.shape {
             o["shape"] = s.to_string().into();
+        }
+        if let Some(i) = &self.infer {
+            o["infer"] = json!({
+                "images": i.images, "backend": i.backend, "labels": i.labels.is_some(),
+                "reference": i.reference.is_some(), "digests": i.digests,
+            });
         }
         o
     }

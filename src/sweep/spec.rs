@@ -3,7 +3,7 @@
 //! point resolved (configuration validated, board loaded, flow planned) before anything runs.
 //!
 //! ```toml
-//! job = "synth"                      # synth | synth-verify | cosim | gemm-bench
+//! job = "synth"                      # synth | synth-verify | cosim | gemm-bench | infer
 //! jobs = 2                           # local workers (default: the number of cores)
 //! [base]                             # fields of every point
 //! preset = "int8-4x4"

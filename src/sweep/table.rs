@@ -356,7 +356,60 @@ fn csv(header: &Line, lines: &[Line]) -> String {
         .collect()
 }
 
-/// The tables of `rows` (synth points first, then simulation points), in `format`.
+/// The infer table: one line per point, from the job's report.
+pub fn infer_table(rows: &[&Row]) -> (Line, Vec<Line>) {
+    let header: Line = [
+        "point",
+        "core",
+        "backend",
+        "images",
+        "status",
+        "top-1",
+        "reference",
+        "cycles end to end",
+        "busy cycles",
+        "utilisation",
+        "wall s",
+        "reason",
+    ]
+    .map(String::from)
+    .to_vec();
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let result: Value = r
+                .str("result")
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or(Value::Null);
+            let num = |k: &str| result[k].as_u64().map_or("-".into(), thousands);
+            vec![
+                r.tag.clone(),
+                core_name(r),
+                result["backend"].as_str().unwrap_or("-").to_string(),
+                num("images"),
+                r.status.clone(),
+                result["top1"]
+                    .as_f64()
+                    .map_or("-".into(), |a| format!("{:.2}%", 100.0 * a)),
+                match result["matches_reference"].as_bool() {
+                    Some(true) => "bit-exact".into(),
+                    Some(false) => "DIFFERS".into(),
+                    None => "-".into(),
+                },
+                num("end_to_end_cycles"),
+                num("busy_cycles"),
+                r.f64("utilisation")
+                    .map_or("-".into(), |u| format!("{:.1}%", 100.0 * u)),
+                r.f64("wall_s").map_or("-".into(), |w| format!("{w:.1}")),
+                r.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    (header, lines)
+}
+
+/// The tables of `rows` (synth points first, then simulation points, then infer points), in
+/// `format`.
 pub fn render(rows: &[Row], format: Format) -> String {
     let synth: Vec<&Row> = rows
         .iter()
@@ -364,12 +417,14 @@ pub fn render(rows: &[Row], format: Format) -> String {
         .collect();
     let sim: Vec<&Row> = rows
         .iter()
-        .filter(|r| r.job != "synth" && r.job != "synth-verify")
+        .filter(|r| r.job == "cosim" || r.job == "gemm-bench")
         .collect();
+    let infer: Vec<&Row> = rows.iter().filter(|r| r.job == "infer").collect();
     let mut out = String::new();
     for (rows, table) in [
         (&synth, synth_table as fn(&[&Row]) -> (Line, Vec<Line>)),
         (&sim, sim_table),
+        (&infer, infer_table),
     ] {
         if rows.is_empty() {
             continue;
