@@ -19,7 +19,8 @@
 //! - 2 ACTIVATE chains: the ACT table and operands by DMA, a multiply, an ACTIVATE (the
 //!   engine's dtype with random function, zero point and clamp bounds (integers), per-column
 //!   scales and biases, special scales, or raw32), a DMA_STORE of the entries it wrote; half of
-//!   them with small operands and power-of-two scales, which make exact ties.
+//!   them with small operands and power-of-two scales, which make exact ties; half of them with
+//!   a second multiply into the other PSUM bank, which runs while the ACTIVATE reads PSUM.
 //!
 //! One case in five without a planted error is fetched from memory by CONTROL.START. After each
 //! case the error codes, the semaphores and every byte of the load and store regions are
@@ -503,6 +504,27 @@ fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]
         lo: if func == 2 { rng.below(256) as u32 } else { 0 },
         hi: if func == 2 { rng.below(256) as u32 } else { 0 },
     };
+    // Half the time the PE engine multiplies into the other bank meanwhile (after its
+    // SIGNAL, so unordered with the ACTIVATE: its moving entries stay clear of the ACTIVATE's
+    // writes): the write-back unit reads PSUM while the core computes.
+    if rng.chance(0.5) {
+        let n2 = 1 + rng.below(16) as u32;
+        let addr = loop {
+            let a = rng.below(u64::from(DEPTH - n2 + 1)) as u32;
+            if a + n2 <= entry || a >= entry + an * per {
+                break a;
+            }
+        };
+        prog.push(Instr::MultiplyMoving {
+            addr,
+            k,
+            n: n2,
+            bank: 1 - bank,
+            offset: rng.below(u64::from(16 - n2 + 1)) as u32,
+            acc: false,
+            swap: false,
+        });
+    }
     prog.push(Instr::Activate(act));
     signals[2] += 1;
     prog.push(Instr::Signal { engine: 2, sem: 2 });
