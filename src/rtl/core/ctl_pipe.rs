@@ -157,21 +157,25 @@ fn mm_done() -> Vec<Item> {
 
 fn ports() -> Vec<Port> {
     vec![
-            input("clk", None, ""),
-            input("rst", None, "synchronous, active high"),
-            input("ctl_e_valid", None, "a beat's control, from the entry register"),
-            input(
-                "ctl_e",
-                Some(int(1).add(id("M_W")).add(id("BANK_W")).add(id("ADDR_W"))),
-                "{acc, m, bank, addr}",
-            ),
-            input("mv_fire", None, "a beat fires"),
-            input("wr_valid", None, "PSUM writes a beat's results"),
-            output("pre_valid", None, "the control, DELAY cycles later"),
-            output("pre_acc", None, ""),
-            output("pre_m", w("M_W"), ""),
-            output("pre_bank", w("BANK_W"), ""),
-            output("pre_addr", w("ADDR_W"), ""),
-            output("in_flight", None, "beats fired and not yet written"),
-        ]
+        input("clk", None, ""),
+        input("rst", None, "synchronous, active high"),
+        input(
+            "ctl_e_valid",
+            None,
+            "a beat's control, from the entry register",
+        ),
+        input(
+            "ctl_e",
+            Some(int(1).add(id("M_W")).add(id("BANK_W")).add(id("ADDR_W"))),
+            "{acc, m, bank, addr}",
+        ),
+        input("mv_fire", None, "a beat fires"),
+        input("wr_valid", None, "PSUM writes a beat's results"),
+        output("pre_valid", None, "the control, DELAY cycles later"),
+        output("pre_acc", None, ""),
+        output("pre_m", w("M_W"), ""),
+        output("pre_bank", w("BANK_W"), ""),
+        output("pre_addr", w("ADDR_W"), ""),
+        output("in_flight", None, "beats fired and not yet written"),
+    ]
 }

@@ -649,13 +649,7 @@ fn column(s: &Shape) -> Vec<Item> {
     } else {
         items.extend(int_lane_sum(s, &Lane::WHOLE, col("in_data")));
         items.extend(int_write_port(s, &Lane::WHOLE));
-        items.extend(storage(
-            s,
-            &Lane::WHOLE,
-            "st_we",
-            "st_index",
-            "st_data",
-        ));
+        items.extend(storage(s, &Lane::WHOLE, "st_we", "st_index", "st_data"));
     }
     let mut updates = vec![nb(id("last_sum"), id("sum"))];
     if s.has_fwd() {
@@ -892,13 +886,7 @@ fn split_column(s: &Shape) -> Vec<Item> {
             ],
             int_lane_sum(s, l, input),
             int_write_port(s, l),
-            storage(
-                s,
-                l,
-                &l.n("st_we"),
-                &l.n("st_index"),
-                &l.n("st_data"),
-            ),
+            storage(s, l, &l.n("st_we"), &l.n("st_index"), &l.n("st_data")),
             vec![always(vec![
                 nb(l.l("last_sum"), l.l("sum")),
                 nb(l.l("last_we"), l.l("we")),

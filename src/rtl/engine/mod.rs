@@ -13,6 +13,11 @@
 //! - Between the levels, only registered valids cross into the core (`ls_valid`, `mm_valid`,
 //!   `mv_valid`, `rd_valid` are registers); the SBUF read enables depend combinationally on the
 //!   core's `ls_ready`/`mv_ready` (the SBUF output register is the streamers' hold register).
+//! - Memory path (`dma = true`): the core's pipelined PSUM read port `ar_*` (no handshake, data
+//!   `AR_LAT` = 2 cycles after `ar_en`) is driven combinationally by the write-back unit
+//!   (`a_ps_*`, first) or the DMA (`ps_*`, when `ps_ok`); both take `ps_data`. The core's
+//!   `mm_done` (a MultiplyMoving's last results written) goes to the dispatcher's PE
+//!   completions. The host's snapshot reads keep the core's `rd_*` port.
 //! - Reset: every valid, counter, pointer and error flag; memories and data registers are not
 //!   reset (nothing reads them before they are written).
 
