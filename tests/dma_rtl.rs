@@ -815,7 +815,28 @@ fn uint8_on_a_32_bit_bus_matches_the_golden_model() {
     );
 }
 
+/// The 6x4 int8 engine with pe_latency 3 and the split PSUM accumulate (read-ahead 2: its last
+/// PSUM write, which `mm_done` marks, two edges after the data cycle), a 64-bit bus and 4 reads
+/// (`scripts/test.sh --full`).
+#[test]
+#[ignore]
+fn int8_with_a_split_pipelined_psum_matches_the_golden_model() {
+    let mut raw = config("int8", 64, 4).to_raw();
+    raw.pe_latency = 3;
+    raw.psum_split = true;
+    raw.name.push_str("-pl3-split");
+    co_simulate_cfg(
+        "int8_with_a_split_pipelined_psum_matches_the_golden_model",
+        Config::from_raw(&raw).expect("valid config"),
+        64,
+    );
+}
+
 fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
+    co_simulate_cfg(test, config(format, bus_bits, reads), bus_bits);
+}
+
+fn co_simulate_cfg(test: &str, cfg: Config, bus_bits: u32) {
     if !common::require_tool("verilator", test) {
         return;
     }
@@ -832,7 +853,6 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
     eprintln!("{test}: seed {seed:#x} (DMA_RTL_SEED={seed:x} repeats it), {cases} cases");
-    let cfg = config(format, bus_bits, reads);
     let t0 = Instant::now();
     let trace = std::env::var_os("DMA_RTL_TRACE");
     let opts = HarnessOptions {

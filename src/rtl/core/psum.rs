@@ -306,12 +306,15 @@ fn ports(s: &Shape) -> Vec<Port> {
         ),
     ];
     if s.ar {
+        let en = input(
+            "ar_en",
+            None,
+            "pipelined read (memory path): no handshake, one per cycle",
+        );
+        // The ECP5 block RAMs read every cycle (no read enable on systolic_ram_ecp5).
+        let en = if s.ram_ecp5 { en.waive("UNUSED") } else { en };
         ports.extend([
-            input(
-                "ar_en",
-                None,
-                "pipelined read (memory path): no handshake, one per cycle",
-            ),
+            en,
             input("ar_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
             input("ar_addr", w("ADDR_W"), ""),
             output(
