@@ -19,7 +19,8 @@
 //! - 2 ACTIVATE chains: the ACT table and operands by DMA, a multiply, an ACTIVATE (the
 //!   engine's dtype with random function, zero point and clamp bounds (integers), per-column
 //!   scales and biases, special scales, or raw32), a DMA_STORE of the entries it wrote; half of
-//!   them with small operands and power-of-two scales, which make exact ties.
+//!   them with small operands and power-of-two scales, which make exact ties; half of them with
+//!   a second multiply into the other PSUM bank, which runs while the ACTIVATE reads PSUM.
 //!
 //! One case in five without a planted error is fetched from memory by CONTROL.START. After each
 //! case the error codes, the semaphores and every byte of the load and store regions are
@@ -503,6 +504,27 @@ fn random_act_case(pair: &mut Pair, rng: &mut SplitMix64, signals: &mut [u32; 3]
         lo: if func == 2 { rng.below(256) as u32 } else { 0 },
         hi: if func == 2 { rng.below(256) as u32 } else { 0 },
     };
+    // Half the time the PE engine multiplies into the other bank meanwhile (after its
+    // SIGNAL, so unordered with the ACTIVATE: its moving entries stay clear of the ACTIVATE's
+    // writes): the write-back unit reads PSUM while the core computes.
+    if rng.chance(0.5) {
+        let n2 = 1 + rng.below(16) as u32;
+        let addr = loop {
+            let a = rng.below(u64::from(DEPTH - n2 + 1)) as u32;
+            if a + n2 <= entry || a >= entry + an * per {
+                break a;
+            }
+        };
+        prog.push(Instr::MultiplyMoving {
+            addr,
+            k,
+            n: n2,
+            bank: 1 - bank,
+            offset: rng.below(u64::from(16 - n2 + 1)) as u32,
+            acc: false,
+            swap: false,
+        });
+    }
     prog.push(Instr::Activate(act));
     signals[2] += 1;
     prog.push(Instr::Signal { engine: 2, sem: 2 });
@@ -793,7 +815,28 @@ fn uint8_on_a_32_bit_bus_matches_the_golden_model() {
     );
 }
 
+/// The 6x4 int8 engine with pe_latency 3 and the split PSUM accumulate (read-ahead 2: its last
+/// PSUM write, which `mm_done` marks, two edges after the data cycle), a 64-bit bus and 4 reads
+/// (`scripts/test.sh --full`).
+#[test]
+#[ignore]
+fn int8_with_a_split_pipelined_psum_matches_the_golden_model() {
+    let mut raw = config("int8", 64, 4).to_raw();
+    raw.pe_latency = 3;
+    raw.psum_split = true;
+    raw.name.push_str("-pl3-split");
+    co_simulate_cfg(
+        "int8_with_a_split_pipelined_psum_matches_the_golden_model",
+        Config::from_raw(&raw).expect("valid config"),
+        64,
+    );
+}
+
 fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
+    co_simulate_cfg(test, config(format, bus_bits, reads), bus_bits);
+}
+
+fn co_simulate_cfg(test: &str, cfg: Config, bus_bits: u32) {
     if !common::require_tool("verilator", test) {
         return;
     }
@@ -810,7 +853,6 @@ fn co_simulate(test: &str, format: &str, bus_bits: u32, reads: u32) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
     eprintln!("{test}: seed {seed:#x} (DMA_RTL_SEED={seed:x} repeats it), {cases} cases");
-    let cfg = config(format, bus_bits, reads);
     let t0 = Instant::now();
     let trace = std::env::var_os("DMA_RTL_TRACE");
     let opts = HarnessOptions {
@@ -1102,5 +1144,155 @@ fn write_back_float_units_match_the_host() {
     eprintln!(
         "write_back_float_units_match_the_host: 1,000,000 products and casts in {:.1} s",
         t0.elapsed().as_secs_f64()
+    );
+}
+
+/// Busy cycles (the engine's CYCLES counter) of `prog` run on both back ends (compared as in
+/// the random cases).
+fn busy_cycles_of(pair: &mut Pair, prog: &[Instr]) -> u64 {
+    let c0 = pair.rtl.counters().expect("rtl counters").busy_cycles;
+    if let Err(m) = run_case(pair, prog, Plant::Nothing, false) {
+        panic!("{m}\n  program: {prog:?}");
+    }
+    pair.rtl.counters().expect("rtl counters").busy_cycles - c0
+}
+
+/// The write-back unit's throughput, measured on the RTL by the engine's busy-cycle counter
+/// (CYCLES), and its overlap with the PE engine (the golden model checks every result on the
+/// way; it is not cycle-accurate, so the cycle counts are bounded here):
+/// - an ACTIVATE of n = 16 entries takes at most 15 + 1 cycles more than one of n = 1 (one
+///   PSUM entry per cycle), a raw32 one at most 15 * 4 / EB + 1 more (port 2's writes);
+/// - ACTIVATE reads PSUM through the core's pipelined port while the PE engine multiplies into
+///   other PSUM entries: MULTIPLY_MOVING (bank 0), SIGNAL PE, MULTIPLY_MOVING (bank 1), and on
+///   ACT a WAIT for that signal and an ACTIVATE of bank 0 must take at least 8 cycles fewer
+///   than the two multiplies alone plus the ACTIVATE alone (the ACTIVATE's 16 entries pass
+///   while the second multiply computes).
+///
+/// The write-back unit that read PSUM through the host's port only while the core was idle,
+/// one entry every AR_LAT + 4 cycles, fails both.
+#[test]
+fn activate_streams_one_psum_entry_per_cycle() {
+    let test = "activate_streams_one_psum_entry_per_cycle";
+    if !common::require_tool("verilator", test) {
+        return;
+    }
+    let cfg = config("int8", 64, 4);
+    let mut rtl = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("verilator build");
+    let mut slave = SlaveConfig::new(64);
+    slave.read_latency = 2;
+    slave.write_latency = 2;
+    slave.max_reads = 8;
+    slave.max_writes = 8;
+    rtl.bus_mut()
+        .attach_memory(slave, SparseMemory::new())
+        .expect("attach memory");
+    rtl.bus_mut().set_cycle_limit(200_000);
+    let mut pair = Pair {
+        rtl,
+        gold: GoldenEngine::new(&cfg),
+        signed: true,
+        format: cfg.format,
+        eb: 1,
+    };
+    let mut rng = SplitMix64::new(0x5eed_ac71);
+    pair.refill(&mut rng);
+    // Scales 2^-6 (accumulators of a few hundred onto the 8-bit range), no biases.
+    let table: Vec<u8> = (0..2 * COLS)
+        .flat_map(|i| if i < COLS { 0x3C80_0000u32 } else { 0 }.to_le_bytes())
+        .collect();
+    pair.rtl_memory().poke(TABLE_AT, &table);
+    pair.gold.memory_mut().poke(TABLE_AT, &table);
+    let n = 16;
+    let mm = |bank: u32, addr: u32, swap: bool| Instr::MultiplyMoving {
+        addr,
+        k: ROWS,
+        n,
+        bank,
+        offset: 0,
+        acc: false,
+        swap,
+    };
+    let act = |n: u32, raw: bool| {
+        Instr::Activate(Act {
+            bank: 0,
+            n,
+            m: COLS,
+            dtype: if raw { 4 } else { 0 },
+            per_col: !raw,
+            entry: 0,
+            ..Act::default()
+        })
+    };
+    let store = |entries: u32| {
+        Instr::DmaStore(Dma {
+            target: 0,
+            layout: 1,
+            esize: 0,
+            rows: COLS,
+            row_len: entries,
+            base: DST,
+            stride: entries,
+            ..Dma::default()
+        })
+    };
+    pair.rtl.clear_semaphores().expect("rtl clear_sems");
+    pair.gold.clear_semaphores().expect("golden clear_sems");
+    let setup = [
+        Instr::DmaLoad(Dma {
+            target: 2,
+            esize: 2,
+            rows: 1,
+            row_len: 2 * COLS,
+            base: TABLE_AT,
+            ..Dma::default()
+        }),
+        Instr::LoadStationary {
+            addr: 0,
+            k: ROWS,
+            m: COLS,
+        },
+        mm(0, 0, true),
+        mm(1, n, false),
+    ];
+    busy_cycles_of(&mut pair, &setup);
+    let t_mm = busy_cycles_of(&mut pair, &[mm(0, 0, false), mm(1, n, false)]);
+    let t1 = busy_cycles_of(&mut pair, &[act(1, false)]);
+    let tn = busy_cycles_of(&mut pair, &[act(n, false)]);
+    busy_cycles_of(&mut pair, &[store(n)]);
+    let r1 = busy_cycles_of(&mut pair, &[act(1, true)]);
+    let rn = busy_cycles_of(&mut pair, &[act(n, true)]);
+    busy_cycles_of(&mut pair, &[store(4 * n)]);
+    // The overlap: the ACTIVATE of bank 0 waits for the first multiply only.
+    let overlapped = busy_cycles_of(
+        &mut pair,
+        &[
+            mm(0, 2 * n, false),
+            Instr::Signal { engine: 0, sem: 3 },
+            mm(1, 3 * n, false),
+            Instr::Wait {
+                engine: 2,
+                sem: 3,
+                value: 1,
+            },
+            act(n, false),
+        ],
+    );
+    busy_cycles_of(&mut pair, &[store(n)]);
+    eprintln!(
+        "{test}: busy cycles: ACTIVATE n=1 {t1}, n={n} {tn}; raw32 n=1 {r1}, n={n} {rn}; two \
+         multiplies {t_mm}; the multiplies with the ACTIVATE between them {overlapped}"
+    );
+    assert!(
+        tn - t1 <= u64::from(n - 1) + 1,
+        "ACTIVATE: {tn} busy cycles for {n} entries, {t1} for one: not one entry per cycle"
+    );
+    assert!(
+        rn - r1 <= u64::from(4 * (n - 1)) + 1,
+        "raw32 ACTIVATE: {rn} busy cycles for {n} entries, {r1} for one: not 4 cycles per entry"
+    );
+    assert!(
+        overlapped + 8 <= t_mm + tn,
+        "ACTIVATE did not overlap the second multiply: {overlapped} busy cycles, {t_mm} + {tn} \
+         one after the other"
     );
 }

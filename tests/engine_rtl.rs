@@ -122,7 +122,37 @@ fn dma_lint_configs() -> Vec<Config> {
         with_dma(config(2, 2, "int8", 32, 1, 4, 16), 512, 64),
         with_dma(config(4, 4, "bf16", 32, 2, 16, 64), 256, 2),
         with_dma(config(4, 6, "fp8e4m3", 32, 2, 16, 64), 64, 4),
+        // The other PSUM shapes behind the memory path's read port and mm_done: read-ahead 1
+        // and 2, the split accumulate, the pipelined fp32 adder (the ECP5 block RAMs, which need
+        // the primitives' models: tests/lint.rs `memory_path_cores_are_clean`).
+        with_dma(
+            with_psum(config(4, 4, "int8", 32, 2, 16, 64), 2, false),
+            64,
+            4,
+        ),
+        with_dma(
+            with_psum(config(4, 4, "int8", 32, 2, 16, 64), 3, true),
+            64,
+            4,
+        ),
+        with_dma(
+            with_psum(config(4, 4, "bf16", 32, 2, 16, 64), 3, false),
+            64,
+            4,
+        ),
     ]
+}
+
+/// `cfg` with `pe_latency` and the split PSUM accumulate.
+fn with_psum(cfg: Config, pe_latency: u32, split: bool) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.pe_latency = pe_latency;
+    raw.psum_split = split;
+    raw.name.push_str(&format!(
+        "-pl{pe_latency}{}",
+        if split { "-split" } else { "" }
+    ));
+    Config::from_raw(&raw).expect("valid psum config")
 }
 
 #[test]

@@ -406,6 +406,47 @@ fn every_edge_config_is_clean() {
     }
 }
 
+/// The core with the memory path (`dma = true`: the pipelined PSUM read port `ar_*` on a second
+/// copy of each PSUM memory, and `mm_done`) in every PSUM shape: no read-ahead, read-ahead 1
+/// and 2, the split accumulate, the ECP5 block RAMs (`RAM_ECP5`, linted with
+/// hdl/sim/ecp5_cells.v) with and without the split, floating point with and without the
+/// pipelined fp32 adder. Verilator and Icarus, empty output.
+#[test]
+fn memory_path_cores_are_clean() {
+    let has_verilator = common::require_tool("verilator", "memory_path_cores_are_clean");
+    let has_icarus = common::require_tool("iverilog", "memory_path_cores_are_clean");
+    let configs: Vec<Config> = [
+        ("int8", 1, false, Primitives::Generic),
+        ("int8", 2, false, Primitives::Generic),
+        ("uint8", 3, false, Primitives::Generic),
+        ("int8", 3, true, Primitives::Generic),
+        ("int8", 3, false, Primitives::Ecp5),
+        ("int8", 4, true, Primitives::Ecp5),
+        ("bf16", 1, false, Primitives::Generic),
+        ("fp8e4m3", 3, false, Primitives::Generic),
+    ]
+    .into_iter()
+    .map(|(format, pe_latency, split, primitives)| {
+        Config::from_overrides(&Overrides {
+            acc_bits: Some(32),
+            psum_depth: Some(16),
+            psum_split: Some(split),
+            primitives: Some(primitives),
+            dma: Some(true),
+            ..small(3, 4, format, pe_latency)
+        })
+        .unwrap_or_else(|e| panic!("{format} latency {pe_latency} split {split}: {e}"))
+    })
+    .collect();
+    assert!(configs.iter().any(|c| c.derived.psum_ram_ecp5 != 0));
+    if has_verilator {
+        check_all(Tool::Verilator, &configs);
+    }
+    if has_icarus {
+        check_all(Tool::Icarus, &configs);
+    }
+}
+
 /// Slow: on the 2-core test machine the 128x128 preset takes ~90 s (Verilator, 2.2 GB) and
 /// ~4 min (Icarus, 1.2 GB); the two run in parallel.
 #[test]

@@ -21,6 +21,9 @@
 //!   registers. Floating point computes them combinationally (`swap_ok`, `acc_hazard`).
 //! - The head's fields (`head_k`, `head_m`, `head_bank`, `head_acc`) and `beat_addr` hold while
 //!   the head streams; `head_valid`, `tail_valid` tell the top level what is queued.
+//! - `mv_last` (generated only with the memory path, `dma = true`): the head's current beat is
+//!   its last (the registered `last_beat`); `mv_fire && mv_last` is an instruction's last beat
+//!   firing, which the control pipeline turns into `mm_done`.
 //! - Reset (synchronous): the queue is empty, no beat is ready.
 
 use crate::config::Config;
@@ -59,6 +62,16 @@ pub fn module(cfg: &Config) -> Module {
     items.extend(handshake(float));
     items.push(queue_update());
     items.extend(next_state(float));
+    let mut ports = ports(float);
+    if cfg.dma {
+        // The memory path's `mm_done` (see `ctl_pipe`): which fired beat ends its instruction.
+        ports.push(output(
+            "mv_last",
+            None,
+            "the head's beat is its last (with mv_fire: the instruction's last beat fires)",
+        ));
+        items.push(assign(id("mv_last"), id("last_beat")));
+    }
     Module {
         name: "systolic_cmd_queue".into(),
         doc: vec![
@@ -69,7 +82,7 @@ pub fn module(cfg: &Config) -> Module {
             "The head's last beat moves the next command up at the same edge (no bubble).".into(),
         ],
         params: params(cfg),
-        ports: ports(float),
+        ports,
         items,
     }
 }

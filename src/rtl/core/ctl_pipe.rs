@@ -10,6 +10,10 @@
 //!   beat, in firing order) has not yet happened; `inflight` counts them, `INF_W` bits (the top
 //!   level sizes it for the longest latency). Updated at the edge of the fire or the write;
 //!   both in one cycle leave it unchanged.
+//! - `mm_done` (generated only with the memory path, `dma = true`): high in the cycle of the
+//!   write (`wr_valid`) of a beat that was its MultiplyMoving's last (`mv_last` when it fired):
+//!   one cycle per instruction, in order, at the edge that writes its last results into PSUM
+//!   (a read of that entry from the next cycle on sees them).
 //! - No handshake: the pipeline never stalls.
 
 use crate::config::Config;
@@ -87,6 +91,18 @@ pub fn module(cfg: &Config) -> Module {
         )]),
         assign(id("in_flight"), id("inflight").ne(zeros(id("INF_W")))),
     ]);
+    let mut ports = ports();
+    if cfg.dma {
+        items.extend(mm_done());
+        ports.extend([
+            input("mv_last", None, "with mv_fire: the instruction's last beat fires"),
+            output(
+                "mm_done",
+                None,
+                "the last beat of a MultiplyMoving is written (one cycle per instruction, in order)",
+            ),
+        ]);
+    }
     Module {
         name: "systolic_ctl_pipe".into(),
         doc: vec![
@@ -95,24 +111,71 @@ pub fn module(cfg: &Config) -> Module {
             "(reset clears it); in_flight: beats fired and not yet written (wr_valid).".into(),
         ],
         params: params(cfg),
-        ports: vec![
-            input("clk", None, ""),
-            input("rst", None, "synchronous, active high"),
-            input("ctl_e_valid", None, "a beat's control, from the entry register"),
-            input(
-                "ctl_e",
-                Some(int(1).add(id("M_W")).add(id("BANK_W")).add(id("ADDR_W"))),
-                "{acc, m, bank, addr}",
-            ),
-            input("mv_fire", None, "a beat fires"),
-            input("wr_valid", None, "PSUM writes a beat's results"),
-            output("pre_valid", None, "the control, DELAY cycles later"),
-            output("pre_acc", None, ""),
-            output("pre_m", w("M_W"), ""),
-            output("pre_bank", w("BANK_W"), ""),
-            output("pre_addr", w("ADDR_W"), ""),
-            output("in_flight", None, "beats fired and not yet written"),
-        ],
+        ports,
         items,
     }
+}
+
+/// The memory path's `mm_done`: a bit per fired beat (1: its instruction's last), pushed at
+/// the fire and popped at the beat's write (`wr_valid`, one per beat, in firing order), in a
+/// ring of `2^INF_W` bits (more than the beats in flight can be).
+fn mm_done() -> Vec<Item> {
+    vec![
+        Item::Blank,
+        comment("mm_done: the written beat was its instruction's last (a ring of last flags, pushed at the fire, popped at the write)."),
+        Item::Localparam("LQ".into(), int(1).shl(id("INF_W"))),
+        reg("lastq", w("LQ")),
+        reg("lq_wp", w("INF_W")),
+        reg("lq_rp", w("INF_W")),
+        always(vec![if_(
+            id("mv_fire"),
+            vec![nb(id("lastq").at(id("lq_wp")), id("mv_last"))],
+        )]),
+        always(vec![if_else(
+            id("rst"),
+            vec![
+                nb(id("lq_wp"), zeros(id("INF_W"))),
+                nb(id("lq_rp"), zeros(id("INF_W"))),
+            ],
+            vec![
+                if_(
+                    id("mv_fire"),
+                    vec![nb(id("lq_wp"), id("lq_wp").add(sized(1, 1)))],
+                ),
+                if_(
+                    id("wr_valid"),
+                    vec![nb(id("lq_rp"), id("lq_rp").add(sized(1, 1)))],
+                ),
+            ],
+        )]),
+        assign(
+            id("mm_done"),
+            id("wr_valid").and(id("lastq").at(id("lq_rp"))),
+        ),
+    ]
+}
+
+fn ports() -> Vec<Port> {
+    vec![
+        input("clk", None, ""),
+        input("rst", None, "synchronous, active high"),
+        input(
+            "ctl_e_valid",
+            None,
+            "a beat's control, from the entry register",
+        ),
+        input(
+            "ctl_e",
+            Some(int(1).add(id("M_W")).add(id("BANK_W")).add(id("ADDR_W"))),
+            "{acc, m, bank, addr}",
+        ),
+        input("mv_fire", None, "a beat fires"),
+        input("wr_valid", None, "PSUM writes a beat's results"),
+        output("pre_valid", None, "the control, DELAY cycles later"),
+        output("pre_acc", None, ""),
+        output("pre_m", w("M_W"), ""),
+        output("pre_bank", w("BANK_W"), ""),
+        output("pre_addr", w("ADDR_W"), ""),
+        output("in_flight", None, "beats fired and not yet written"),
+    ]
 }

@@ -63,6 +63,15 @@
 //!   `RAM_ECP5`, whose block RAMs register their read data once more) after the
 //!   request; it is held until taken, never overwritten, never repeated.
 
+//! - Memory-path read port (`ar_*`, generated only with `dma = true`): `ar_en`, `ar_bank`,
+//!   `ar_addr` in cycle t -> the entry on `ar_data` in cycle t + `AR_LAT` (2), one read per
+//!   cycle, no handshake, no forwarding. Every column (split: every lane) keeps a second copy
+//!   of its memory, written by the same write port as the first, read only by `ar_*` (an
+//!   inferred memory with a read register enabled by `ar_en` and a register after it, or a
+//!   second `systolic_ram_ecp5`, whose output register is the second stage). So `ar` reads are
+//!   independent of the accumulate path's reads and of the host read (`rd_allow` does not gate
+//!   them); they see every write made at or before the edge ending cycle t - 1 and nothing
+//!   about an entry written at edge t or later (the program keeps them apart).
 //!
 //! `RD_AHEAD`, `RAM_ECP5` and the split are the generator's choices for the configuration
 //! (`psum_ahead`, `psum_ram_ecp5`, `psum_split`), resolved in Rust rather than by Verilog
@@ -83,7 +92,15 @@ struct Shape {
     ahead: u32,
     /// `RAM_ECP5`: each column on ECP5 DP16KD blocks with their output registers (read-ahead 2).
     ram_ecp5: bool,
+    /// The memory path's pipelined read port `ar_*` (`dma = true`): a second copy of each
+    /// memory, read `AR_LAT` cycles ahead of `ar_data`.
+    ar: bool,
 }
+
+/// Cycles from `ar_en` (with `ar_bank`, `ar_addr`) to `ar_data` on the memory path's PSUM read
+/// port, for every configuration: the memory copy's read register and an output register
+/// (with `RAM_ECP5` the DP16KD's read latch and its own output register).
+pub const AR_LAT: u32 = 2;
 
 impl Shape {
     fn of(cfg: &Config) -> Shape {
@@ -93,6 +110,7 @@ impl Shape {
             split: cfg.psum_split,
             ahead: d.psum_ahead,
             ram_ecp5: d.psum_ram_ecp5 != 0,
+            ar: cfg.dma,
         };
         assert!(s.ahead <= 2 && !(s.float && s.ahead != 0));
         assert!(
@@ -143,7 +161,7 @@ pub fn module(cfg: &Config) -> Module {
         name: "systolic_psum".into(),
         doc: module_doc(&s),
         params: params(cfg, &s),
-        ports: ports(),
+        ports: ports(&s),
         items: [
             state_decls(&s),
             if s.float {
@@ -202,6 +220,12 @@ fn module_doc(s: &Shape) -> Vec<String> {
             "ACC_PIPE 1: the fp32 adder registered, the write one edge later (wr_valid).".into(),
         );
     }
+    if s.ar {
+        doc.push(
+            "ar_*: pipelined read of a second copy of the memories, data AR_LAT = 2 cycles after ar_en."
+                .into(),
+        );
+    }
     doc.extend([
         format!(
             "Host read: response {} cycles after the request, held until taken; accepted only",
@@ -244,8 +268,8 @@ fn params(cfg: &Config, s: &Shape) -> Vec<Param> {
     params
 }
 
-fn ports() -> Vec<Port> {
-    vec![
+fn ports(s: &Shape) -> Vec<Port> {
+    let mut ports = vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
         input("pre_valid", None, "a result vector arrives next cycle"),
@@ -280,7 +304,27 @@ fn ports() -> Vec<Port> {
             None,
             "a read is pending or its response not yet taken",
         ),
-    ]
+    ];
+    if s.ar {
+        let en = input(
+            "ar_en",
+            None,
+            "pipelined read (memory path): no handshake, one per cycle",
+        );
+        // The ECP5 block RAMs read every cycle (no read enable on systolic_ram_ecp5).
+        let en = if s.ram_ecp5 { en.waive("UNUSED") } else { en };
+        ports.extend([
+            en,
+            input("ar_bank", w("BANK_W"), "unused when BANKS == 1").waive("UNUSED"),
+            input("ar_addr", w("ADDR_W"), ""),
+            output(
+                "ar_data",
+                Some(id("COLS").mul(id("ACC_W"))),
+                "the entry read AR_LAT = 2 cycles before; column c in [c*ACC_W +: ACC_W]",
+            ),
+        ]);
+    }
+    ports
 }
 
 /// The module-level state of the write pipeline and the read port, and the entry indices.
@@ -319,21 +363,35 @@ fn state_decls(s: &Shape) -> Vec<Item> {
         comment("Entry index: {bank, addr}, or addr alone with one bank."),
         wire("pre_index", idx_w()),
         wire("rd_index", idx_w()),
+    ]);
+    let (mut banks, mut one_bank) = (
+        vec![
+            assign(
+                id("pre_index"),
+                concat(vec![id("pre_bank"), id("pre_addr")]),
+            ),
+            assign(id("rd_index"), concat(vec![id("rd_bank"), id("rd_addr")])),
+        ],
+        vec![
+            assign(id("pre_index"), id("pre_addr")),
+            assign(id("rd_index"), id("rd_addr")),
+        ],
+    );
+    if s.ar {
+        items.push(wire("ar_index", idx_w()));
+        banks.push(assign(
+            id("ar_index"),
+            concat(vec![id("ar_bank"), id("ar_addr")]),
+        ));
+        one_bank.push(assign(id("ar_index"), id("ar_addr")));
+    }
+    items.extend([
         gen_if(
             id("BANKS").gt(int(1)),
             "g_banks",
-            vec![
-                assign(
-                    id("pre_index"),
-                    concat(vec![id("pre_bank"), id("pre_addr")]),
-                ),
-                assign(id("rd_index"), concat(vec![id("rd_bank"), id("rd_addr")])),
-            ],
+            banks,
             "g_one_bank",
-            vec![
-                assign(id("pre_index"), id("pre_addr")),
-                assign(id("rd_index"), id("rd_addr")),
-            ],
+            one_bank,
         ),
         reg("wr_index", idx_w()),
     ]);
@@ -590,17 +648,11 @@ fn column(s: &Shape) -> Vec<Item> {
     ));
     if s.float {
         items.extend(float_sum(col("in_data")));
-        items.extend(storage(false, &Lane::WHOLE, "w_we", "w_index", "sum"));
+        items.extend(storage(s, &Lane::WHOLE, "w_we", "w_index", "sum"));
     } else {
         items.extend(int_lane_sum(s, &Lane::WHOLE, col("in_data")));
         items.extend(int_write_port(s, &Lane::WHOLE));
-        items.extend(storage(
-            s.ram_ecp5,
-            &Lane::WHOLE,
-            "st_we",
-            "st_index",
-            "st_data",
-        ));
+        items.extend(storage(s, &Lane::WHOLE, "st_we", "st_index", "st_data"));
     }
     let mut updates = vec![nb(id("last_sum"), id("sum"))];
     if s.has_fwd() {
@@ -608,6 +660,9 @@ fn column(s: &Shape) -> Vec<Item> {
     }
     updates.push(if_(id("rd_take"), vec![nb(id("rq"), id("rd_q"))]));
     items.extend([always(updates), assign(col("rdata"), id("rq"))]);
+    if s.ar {
+        items.push(assign(col("ar_data"), id("ar_rd")));
+    }
     items
 }
 
@@ -682,7 +737,64 @@ fn int_write_port(s: &Shape, l: &Lane) -> Vec<Item> {
 /// One column's (or integer lane's) memory: written with `data` at `index` when `we`, read at
 /// `raddr` (the high lane: `h_raddr`) into `rd_q{sfx}`. An inferred memory with a registered
 /// read (`g_col[c].mem{sfx}`, one cycle), or (`ram_ecp5`) `systolic_ram_ecp5` (two cycles).
-fn storage(ram_ecp5: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
+fn storage(s: &Shape, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
+    let mut items = main_storage(s.ram_ecp5, l, we, index, data);
+    if s.ar {
+        items.extend(ar_storage(s.ram_ecp5, l, we, index, data));
+    }
+    items
+}
+
+/// The memory path's copy of a lane's memory (`ar`): written exactly as the lane's memory, read
+/// at `ar_index` into `ar_rd{sfx}` two cycles later (`AR_LAT`): the inferred memory's read
+/// register (enabled by `ar_en`) and a register after it, or `systolic_ram_ecp5`'s two. A
+/// second copy rather than a second read port on one memory: the iCE40 and ECP5 block RAMs
+/// Yosys maps PSUM to have one read port beside their write port.
+fn ar_storage(ram_ecp5: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
+    let mut items = vec![
+        comment("The memory path's copy of this memory, for the pipelined read port ar_*."),
+        wire(&l.n("ar_rd"), l.w()),
+    ];
+    if ram_ecp5 {
+        items.push(Item::Instance(Instance {
+            module: "systolic_ram_ecp5".into(),
+            name: l.n("u_aram"),
+            params: vec![
+                ("W".into(), id(l.width)),
+                ("ENTRIES".into(), id("ENTRIES")),
+                ("AW".into(), id("IDX_W")),
+            ],
+            ports: vec![
+                ("clk".into(), id("clk")),
+                ("we".into(), id(we)),
+                ("waddr".into(), id(index)),
+                ("wdata".into(), id(data)),
+                ("raddr".into(), id("ar_index")),
+                ("rdata".into(), l.l("ar_rd")),
+            ],
+        }));
+        return items;
+    }
+    items.extend([
+        // The program keeps ar reads off the entries being written: no collision logic.
+        memory_no_rw_check(&l.n("amem"), l.w(), id("ENTRIES")),
+        reg(&l.n("aq"), l.w()),
+        reg(&l.n("aq2"), l.w()),
+        always(vec![
+            if_(
+                id("ar_en"),
+                vec![nb(l.l("aq"), l.l("amem").at(id("ar_index")))],
+            ),
+            nb(l.l("aq2"), l.l("aq")),
+            if_(id(we), vec![nb(l.l("amem").at(id(index)), id(data))]),
+        ]),
+        assign(l.l("ar_rd"), l.l("aq2")),
+    ]);
+    items
+}
+
+/// A lane's own memory, read at `raddr` (the high lane: `h_raddr`) into `rd_q{sfx}`.
+fn main_storage(ram_ecp5: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
     if ram_ecp5 {
         return vec![Item::Instance(Instance {
             module: "systolic_ram_ecp5".into(),
@@ -777,13 +889,7 @@ fn split_column(s: &Shape) -> Vec<Item> {
             ],
             int_lane_sum(s, l, input),
             int_write_port(s, l),
-            storage(
-                s.ram_ecp5,
-                l,
-                &l.n("st_we"),
-                &l.n("st_index"),
-                &l.n("st_data"),
-            ),
+            storage(s, l, &l.n("st_we"), &l.n("st_index"), &l.n("st_data")),
             vec![always(vec![
                 nb(l.l("last_sum"), l.l("sum")),
                 nb(l.l("last_we"), l.l("we")),
@@ -812,6 +918,14 @@ fn split_column(s: &Shape) -> Vec<Item> {
             )]),
             assign(id("rdata").part(base(), id("ACC_W")), id("rq")),
         ],
+        if s.ar {
+            vec![assign(
+                id("ar_data").part(base(), id("ACC_W")),
+                concat(vec![id("ar_rd_hi"), id("ar_rd_lo")]),
+            )]
+        } else {
+            vec![]
+        },
     ]
     .concat()
 }

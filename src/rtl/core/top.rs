@@ -53,6 +53,13 @@
 //! - `rd`: accepted only when no instruction is queued or in flight (`rd_allow`), so a read
 //!   returns PSUM after every MultiplyMoving accepted before it. Response two cycles later
 //!   (three with the ECP5 block RAMs of `primitives = "ecp5"`, `RAM_ECP5`).
+//! - Memory path only (`dma = true`): `ar_en`, `ar_bank`, `ar_addr` -> `ar_data`, a second,
+//!   pipelined PSUM read port: one entry per cycle, its data exactly `AR_LAT` = 2 cycles after
+//!   `ar_en` (`psum::AR_LAT`), no handshake, no forwarding, independent of the accumulate
+//!   path and of `rd` (PSUM keeps a second copy of its memories for it): it returns what PSUM
+//!   holds, and the program guarantees that the entry is not being written. `mm_done`: high
+//!   for one cycle per MultiplyMoving, in order, at the edge that writes its last beat's
+//!   results into PSUM (an `ar_en` from the next cycle on reads them).
 //! - `busy`: an instruction is queued or in flight, or a read is pending or not yet taken;
 //!   `mm_busy`: the first part alone (what a fence waits for, and what counts as compute).
 //! - All handshakes honour backpressure: `ready` never depends on `ready`; `ls_ready` depends on
@@ -81,7 +88,7 @@ pub fn module(cfg: &Config) -> Module {
         name: "systolic_top".into(),
         doc: module_doc(cfg),
         params: params(cfg),
-        ports: ports(),
+        ports: ports(cfg),
         items,
     }
 }
@@ -171,7 +178,7 @@ fn controllers(cfg: &Config) -> Vec<Item> {
         (mv_entry::module(cfg), "u_entry"),
         (ctl_pipe::module(cfg), "u_ctl_pipe"),
     ];
-    let top_ports = ports();
+    let top_ports = ports(cfg);
     let mut items = vec![
         Item::Blank,
         comment("---- Command queue, LoadStationary, moving entry, control pipeline ----"),
@@ -405,7 +412,20 @@ fn psum(cfg: &Config) -> Vec<Item> {
                 p("rdata_ready"),
                 p("rdata"),
                 p("rd_busy"),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                cfg.dma
+                    .then(|| {
+                        ["ar_en", "ar_bank", "ar_addr", "ar_data"]
+                            .into_iter()
+                            .map(p)
+                            .collect::<Vec<_>>()
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect(),
         }),
         assign(id("mm_busy"), queued().or(id("in_flight"))),
         assign(id("busy"), id("mm_busy").or(id("rd_busy"))),
@@ -541,8 +561,8 @@ fn derived(name: &str, value: Expr, what: &str) -> Param {
 }
 
 /// The top-level ports. Widths refer to the module's parameters and localparams.
-fn ports() -> Vec<Port> {
-    vec![
+fn ports(cfg: &Config) -> Vec<Port> {
+    let mut ports = vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
         input(
@@ -598,6 +618,34 @@ fn ports() -> Vec<Port> {
             "mm_busy",
             None,
             "a MultiplyMoving queued or in flight (what a fence waits for)",
+        ),
+    ];
+    if cfg.dma {
+        ports.extend(memory_path_ports());
+    }
+    ports
+}
+
+/// The memory path's ports (`dma = true`): the pipelined PSUM read port and the multiplies'
+/// completions.
+fn memory_path_ports() -> Vec<Port> {
+    vec![
+        input(
+            "ar_en",
+            None,
+            "pipelined PSUM read (write-back, PSUM stores): no handshake, one per cycle",
+        ),
+        input("ar_bank", w("BANK_W"), ""),
+        input("ar_addr", w("ADDR_W"), ""),
+        output(
+            "ar_data",
+            Some(id("COLS").mul(id("ACC_W"))),
+            "the entry read AR_LAT cycles before; column m in [m*ACC_W +: ACC_W]",
+        ),
+        output(
+            "mm_done",
+            None,
+            "a MultiplyMoving's last results are written into PSUM (one cycle each, in order)",
         ),
     ]
 }

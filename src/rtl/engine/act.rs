@@ -6,12 +6,19 @@
 //! - `go` in cycle t (only while `busy` is low) takes `words` (the ACTIVATE's two words, already
 //!   checked by the dispatcher); `busy` is high from t+1 until its last SBUF write, in whose
 //!   cycle `done` is high.
-//! - Per PSUM entry n' (in order): one read of the core's PSUM read port (`ps_en` when `ps_ok`;
-//!   the data `AR_LAT` cycles later on `ps_data`, low 32 bits of each column), two register
-//!   stages of arithmetic, then the SBUF write through port 2 (`a_wen`: partitions below `m`,
-//!   entry `entry + n'`), or for raw32 `4 / EB` writes of the accumulator's bytes (entries
-//!   `entry + n' * 4 / EB + i`). One entry every `AR_LAT + 4` cycles (raw32: `AR_LAT + 3 +
-//!   4 / EB`): correct, not yet the one entry per cycle the contract aims at.
+//! - Pipelined, one PSUM entry per cycle: from `t+1` the unit issues a read of the core's
+//!   pipelined PSUM port in every cycle (`ps_en`, entries `offset + n'` in order; no
+//!   handshake: the engine top gives the write-back unit priority on the port), the data comes
+//!   back `AR_LAT` cycles later on `ps_data` (low 32 bits of each column) into `xr`, then two
+//!   register stages of arithmetic (`a*` / `pa*`, then `o*`), then the SBUF write through port
+//!   2 (`a_wen`: partitions below `m`, entry `entry + n'`). Valid bits (`vq`) follow each read
+//!   down the pipeline; no stage ever stalls (port 2 takes a write in every cycle). Entry n'
+//!   is read in cycle `t + 1 + n'` and written in `t + 1 + n' + AR_LAT + 3`: `busy` lasts
+//!   `n + AR_LAT + 3` cycles (`n + 5` with the core's `AR_LAT` = 2).
+//! - raw32: `4 / EB` writes per entry (entries `entry + n' * 4 / EB + i`, the accumulator's
+//!   bytes from `xr`, held), so one read every `4 / EB` cycles: port 2 still takes a write in
+//!   every cycle; entry n' is read in `t + 1 + n' * 4 / EB` and its writes are in the `4 / EB`
+//!   cycles from `t + 2 + n' * 4 / EB + AR_LAT`.
 //! - Integer requantisation (int8 / uint8 engines, int32 accumulators), per column: `acc = x + bias` (wrapping),
 //!   `float32(acc)` rounded to nearest even, the exact product with the fp32 scale rounded to
 //!   24 bits (nearest even) as an IEEE multiply does, then rounded half-to-even to an integer
@@ -24,7 +31,7 @@
 //!   `x * S` (`act_fp::fp32_mul`, registered), plus the bias through the core's
 //!   `systolic_fp32_add` when asked, relu (`f < 0 ? +0 : f`: NaN and -0 pass), and the cast to
 //!   the SBUF's format (`act_fp::cast`, registered).
-//! - Reset: `busy`, the phase; data registers are not reset.
+//! - Reset: `busy`, the issue and the valid bits; data registers are not reset.
 
 use crate::config::{Config, Geometry};
 use crate::format::{FpFormat, NumberFormat};
@@ -48,13 +55,6 @@ fn field_bits(name: &str, lsb: u32, width: u32) -> Expr {
         have,
         width,
     )
-}
-
-/// Phase counter width.
-const PH_W: u32 = 4;
-
-fn ph_is(v: u32) -> Expr {
-    id("ph").eq(sized(PH_W, u64::from(v)))
 }
 
 /// The sizes of the unit.
@@ -84,7 +84,7 @@ pub fn module(cfg: &Config, ar_lat: u32) -> Module {
         ar_lat,
         g,
     };
-    assert!(s.ar_lat + 4 + s.per_raw < 1 << PH_W, "phase counter");
+    assert!(s.ar_lat >= 1 && s.per_raw <= 4);
     let mut items = control(&s);
     items.extend(table(&s));
     for c in 0..s.g.cols {
@@ -92,7 +92,7 @@ pub fn module(cfg: &Config, ar_lat: u32) -> Module {
             items.extend(float_column(&s, c, f));
         } else {
             items.extend(to_float(&s, c));
-            items.extend(requantise(&s, c));
+            items.extend(requantise(c));
         }
     }
     items.extend(sbuf_write(&s));
@@ -109,12 +109,14 @@ pub fn module(cfg: &Config, ar_lat: u32) -> Module {
     }
 }
 
-/// The instruction registers, the phase `ph` of the current entry, the entry counter, the
-/// PSUM read and the clamp bounds.
+/// The instruction registers, the issue of the PSUM reads (`ni` entries issued), the valid
+/// bits of the pipeline (`vq`), the writes (`nw` entries written, `wi` the raw32 write of the
+/// entry), the entry register `xr` and the clamp bounds.
 fn control(s: &Sizes) -> Vec<Item> {
     let g = &s.g;
     let lat = s.ar_lat;
-    let write_ph = lat + 3;
+    let vq_w = lat + 3;
+    let vq = |k: u32| bits_of(id("vq"), k, 1);
     // The 8-bit fields as 11-bit values of the output type.
     let val = |name: &str| {
         if s.signed {
@@ -164,11 +166,21 @@ fn control(s: &Sizes) -> Vec<Item> {
     };
     items.extend([
         Item::Blank,
-        comment("---- Instruction, phase of the current entry, PSUM read ----"),
+        comment("---- Instruction, PSUM reads, the pipeline's valid bits, writes ----"),
         reg("run", None),
-        reg("ph", bits(PH_W)),
+        reg("iss", None),
+        reg("gap", bits(2)),
+        reg("ni", bits(13)),
+        reg("nw", bits(13)),
         reg("wi", bits(2)),
-        reg("nn", bits(13)),
+        comment(&format!(
+            "vq[k]: a read issued k + 1 cycles ago: its data on ps_data (k = {}), in xr (k = {}), in the first stage (k = {}), in o* (k = {}).",
+            lat - 1,
+            lat,
+            lat + 1,
+            lat + 2
+        )),
+        reg("vq", bits(vq_w)),
         reg("i_n", bits(13)),
         reg("i_m", bits(9)),
         reg("i_bank", bits(g.bank_w)),
@@ -179,18 +191,30 @@ fn control(s: &Sizes) -> Vec<Item> {
         reg("i_bias", None),
         assign(id("ready"), not(id("run"))),
         assign(id("busy"), id("run")),
-        assign(id("ps_en"), id("run").and(ph_is(0)).and(id("ps_ok"))),
+        comment("A read per cycle (raw32: one every 4 / EB cycles, as its writes take them)."),
+        assign(id("ps_en"), id("iss").and(id("gap").eq(sized(2, 0)))),
         assign(id("ps_bank"), id("i_bank")),
         assign(
             id("ps_addr"),
-            id("i_offset").add(bits_of(id("nn"), 0, g.paddr_w)),
+            id("i_offset").add(bits_of(id("ni"), 0, g.paddr_w)),
         ),
-        wire_init("wr_now", None, id("run").and(ph_is(write_ph))),
+        wire_init("ps_v", None, vq(lat - 1)),
+        wire_init("x_v", None, vq(lat)),
+        wire_init("v1", None, vq(lat + 1)),
+        wire_init(
+            "wr_now",
+            None,
+            id("run").and(cond(
+                id("i_raw"),
+                id("x_v").or(id("wi").ne(sized(2, 0))),
+                vq(lat + 2),
+            )),
+        ),
         wire_init("wr_last", None, last_write),
         wire_init("entry_end", None, id("wr_now").and(id("wr_last"))),
         assign(
             id("done"),
-            id("entry_end").and(id("nn").eq(id("i_n").sub(sized(13, 1)))),
+            id("entry_end").and(id("nw").eq(id("i_n").sub(sized(13, 1)))),
         ),
         always(vec![
             if_(
@@ -219,42 +243,69 @@ fn control(s: &Sizes) -> Vec<Item> {
             ),
             if_else(
                 id("rst"),
-                vec![nb(id("run"), bit(false)), nb(id("ph"), sized(PH_W, 0))],
-                vec![if_else(
-                    id("go"),
-                    vec![
-                        nb(id("run"), bit(true)),
-                        nb(id("ph"), sized(PH_W, 0)),
-                        nb(id("wi"), sized(2, 0)),
-                        nb(id("nn"), sized(13, 0)),
-                    ],
-                    vec![if_(
-                        id("run"),
-                        vec![if_else(
-                            ph_is(0),
-                            vec![if_(id("ps_ok"), vec![nb(id("ph"), sized(PH_W, 1))])],
-                            vec![if_else(
+                vec![
+                    nb(id("run"), bit(false)),
+                    nb(id("iss"), bit(false)),
+                    nb(id("vq"), sized(vq_w, 0)),
+                ],
+                vec![
+                    nb(
+                        id("vq"),
+                        concat(vec![bits_of(id("vq"), 0, vq_w - 1), id("ps_en")]),
+                    ),
+                    if_else(
+                        id("go"),
+                        vec![
+                            nb(id("run"), bit(true)),
+                            nb(id("iss"), bit(true)),
+                            nb(id("gap"), sized(2, 0)),
+                            nb(id("ni"), sized(13, 0)),
+                            nb(id("nw"), sized(13, 0)),
+                            nb(id("wi"), sized(2, 0)),
+                        ],
+                        vec![
+                            if_else(
+                                id("ps_en"),
+                                vec![
+                                    nb(id("ni"), inc("ni", 13)),
+                                    if_(
+                                        id("ni").eq(id("i_n").sub(sized(13, 1))),
+                                        vec![nb(id("iss"), bit(false))],
+                                    ),
+                                    nb(
+                                        id("gap"),
+                                        cond(
+                                            id("i_raw"),
+                                            sized(2, u64::from(s.per_raw - 1)),
+                                            sized(2, 0),
+                                        ),
+                                    ),
+                                ],
+                                vec![if_(
+                                    id("gap").ne(sized(2, 0)),
+                                    vec![nb(id("gap"), id("gap").sub(sized(2, 1)))],
+                                )],
+                            ),
+                            if_(
                                 id("wr_now"),
                                 vec![if_else(
                                     id("wr_last"),
                                     vec![
-                                        nb(id("ph"), sized(PH_W, 0)),
                                         nb(id("wi"), sized(2, 0)),
-                                        nb(id("nn"), inc("nn", 13)),
+                                        nb(id("nw"), inc("nw", 13)),
                                         if_(id("done"), vec![nb(id("run"), bit(false))]),
                                     ],
                                     vec![nb(id("wi"), inc("wi", 2))],
                                 )],
-                                vec![nb(id("ph"), inc("ph", PH_W))],
-                            )],
-                        )],
-                    )],
-                )],
+                            ),
+                        ],
+                    ),
+                ],
             ),
         ]),
-        comment("The PSUM entry, AR_LAT cycles after its read."),
+        comment("The PSUM entry, AR_LAT cycles after its read (held for raw32's writes)."),
         reg("xr", bits(g.cols * 32)),
-        always(vec![if_(ph_is(lat), vec![nb(id("xr"), id("ps_data"))])]),
+        always(vec![if_(id("ps_v"), vec![nb(id("xr"), id("ps_data"))])]),
     ]);
     items
 }
@@ -279,7 +330,7 @@ fn table(s: &Sizes) -> Vec<Item> {
     items
 }
 
-/// Column c's stage 1 (registered at phase AR_LAT + 1): `acc = x + bias`, `float32(acc)` as
+/// Column c's stage 1 (registered when `x_v`: `xr` holds a fresh entry): `acc = x + bias`, `float32(acc)` as
 /// sign `a{c}_s`, 24-bit significand `a{c}_m` (rounded to nearest even), exponent `a{c}_e`
 /// (the value is `m * 2^(e - 23)`) and zero flag `a{c}_z`.
 fn to_float(s: &Sizes, c: u32) -> Vec<Item> {
@@ -341,7 +392,7 @@ fn to_float(s: &Sizes, c: u32) -> Vec<Item> {
         reg(&a("e"), bits(6)),
         reg(&a("z"), None),
         always(vec![if_(
-            ph_is(s.ar_lat + 1),
+            id("x_v"),
             vec![
                 nb(id(&a("s")), id(&n("neg"))),
                 nb(
@@ -364,10 +415,10 @@ fn to_float(s: &Sizes, c: u32) -> Vec<Item> {
     ]
 }
 
-/// Column c's stage 2 (registered at phase AR_LAT + 2): the product with the scale rounded to
+/// Column c's stage 2 (registered when `v1`: the entry's first stage is valid): the product with the scale rounded to
 /// 24 bits, rounded half to even to an integer `r` (saturated), clamped, plus the zero point:
 /// the 8-bit result `o{c}`.
-fn requantise(s: &Sizes, c: u32) -> Vec<Item> {
+fn requantise(c: u32) -> Vec<Item> {
     let n = |s: &str| format!("q{c}_{s}");
     let a = |s: &str| id(&format!("a{c}_{s}"));
     let scale = if c == 0 {
@@ -543,7 +594,7 @@ fn requantise(s: &Sizes, c: u32) -> Vec<Item> {
         },
         reg(&format!("o{c}"), bits(8)),
         always(vec![if_(
-            ph_is(s.ar_lat + 2),
+            id("v1"),
             vec![nb(
                 id(&format!("o{c}")),
                 bits_of(id(&n("r2")), 0, 8).add(id("i_zp")),
@@ -552,8 +603,8 @@ fn requantise(s: &Sizes, c: u32) -> Vec<Item> {
     ]
 }
 
-/// Column c of a float engine: stage 1 (registered at phase AR_LAT + 1) the fp32 product
-/// `x * S` in `pa{c}`; stage 2 (at AR_LAT + 2) plus the bias (`systolic_fp32_add`), relu, the
+/// Column c of a float engine: stage 1 (registered when `x_v`) the fp32 product
+/// `x * S` in `pa{c}`; stage 2 (when `v1`) plus the bias (`systolic_fp32_add`), relu, the
 /// cast to the SBUF's format: `o{c}`.
 fn float_column(s: &Sizes, c: u32, f: FpFormat) -> Vec<Item> {
     let x = bits_of(id("xr"), 32 * c, 32);
@@ -579,7 +630,7 @@ fn float_column(s: &Sizes, c: u32, f: FpFormat) -> Vec<Item> {
     items.extend([
         reg(&pa, bits(32)),
         always(vec![if_(
-            ph_is(s.ar_lat + 1),
+            id("x_v"),
             vec![nb(id(&pa), id(&format!("{m}y")))],
         )]),
         wire(&sum, bits(32)),
@@ -615,7 +666,7 @@ fn float_column(s: &Sizes, c: u32, f: FpFormat) -> Vec<Item> {
     items.extend([
         reg(&format!("o{c}"), bits(s.g.data_w)),
         always(vec![if_(
-            ph_is(s.ar_lat + 2),
+            id("v1"),
             vec![nb(id(&format!("o{c}")), id(&format!("{cp}out")))],
         )]),
     ]);
@@ -660,7 +711,7 @@ fn sbuf_write(s: &Sizes) -> Vec<Item> {
             zext(id(e), w, g.sa_w)
         }
     };
-    let nn_w = fit("nn", 13);
+    let nn_w = fit("nw", 13);
     let mut items = vec![
         Item::Blank,
         comment("---- SBUF port 2 writes ----"),
@@ -713,10 +764,9 @@ fn ports(s: &Sizes) -> Vec<Port> {
         input("tbl_wen", None, "ACT table write (the DMA)"),
         input("tbl_waddr", bits(s.tw_w), ""),
         input("tbl_wdata", bits(32), ""),
-        output("ps_en", None, "PSUM read (only with ps_ok)"),
+        output("ps_en", None, "PSUM read (pipelined, no handshake)"),
         output("ps_bank", bits(g.bank_w), ""),
         output("ps_addr", bits(g.paddr_w), ""),
-        input("ps_ok", None, "the core's PSUM read port takes a read now"),
         input("ps_data", bits(g.cols * 32), "AR_LAT cycles after ps_en"),
         output(
             "a_wen",

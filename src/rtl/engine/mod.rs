@@ -13,6 +13,11 @@
 //! - Between the levels, only registered valids cross into the core (`ls_valid`, `mm_valid`,
 //!   `mv_valid`, `rd_valid` are registers); the SBUF read enables depend combinationally on the
 //!   core's `ls_ready`/`mv_ready` (the SBUF output register is the streamers' hold register).
+//! - Memory path (`dma = true`): the core's pipelined PSUM read port `ar_*` (no handshake, data
+//!   `AR_LAT` = 2 cycles after `ar_en`) is driven combinationally by the write-back unit
+//!   (`a_ps_*`, first) or the DMA (`ps_*`, when `ps_ok`); both take `ps_data`. The core's
+//!   `mm_done` (a MultiplyMoving's last results written) goes to the dispatcher's PE
+//!   completions. The host's snapshot reads keep the core's `rd_*` port.
 //! - Reset: every valid, counter, pointer and error flag; memories and data registers are not
 //!   reset (nothing reads them before they are written).
 
@@ -59,9 +64,8 @@ pub fn module(cfg: &Config) -> Module {
         "---- Nets between the bus, the sequencer, the SBUF and the core ----",
     )];
     let mut declared: Vec<String> = top_names.clone();
-    let axil_nets: &[(&str, &str)] = if mp.is_some() { AXIL_NETS } else { &[] };
     let mut modules: Vec<(&Module, &[(&str, &str)])> =
-        vec![(&axil, axil_nets), (&seq, &[]), (&sbuf, &[])];
+        vec![(&axil, &[]), (&seq, &[]), (&sbuf, &[])];
     if let Some(mp) = &mp {
         modules.push((&mp.dma, DMA_NETS));
         modules.push((&mp.fetch, &[]));
@@ -95,20 +99,10 @@ pub fn module(cfg: &Config) -> Module {
     if let Some(mp) = &mp {
         items.extend(mp.glue());
         items.extend(psum_read_sharing(&g));
-        declared.extend(
-            [
-                "mm_owed",
-                "rd_valid",
-                "rd_ready",
-                "rd_bank",
-                "rd_addr",
-                "rdata_valid",
-            ]
-            .map(String::from),
-        );
+        declared.extend(["ar_en", "ar_bank", "ar_addr", "ar_data"].map(String::from));
     }
     items.push(Item::Blank);
-    items.push(instance(&axil, "u_axil", vec![], axil_nets));
+    items.push(instance(&axil, "u_axil", vec![], &[]));
     items.push(instance(&sbuf, "u_sbuf", vec![], &[]));
     items.push(instance(&seq, "u_seq", vec![], &[]));
     if let Some(mp) = &mp {
@@ -210,16 +204,6 @@ const DMA_NETS: &[(&str, &str)] = &[
     ("r_last", "m_axi_rlast"),
 ];
 
-/// With the memory path, the host's PSUM snapshot reads (the AXI4-Lite slave's `rd_*`) meet
-/// the core's read port through [`psum_read_sharing`] under these names.
-const AXIL_NETS: &[(&str, &str)] = &[
-    ("rd_valid", "h_rd_valid"),
-    ("rd_ready", "h_rd_ready"),
-    ("rd_bank", "h_rd_bank"),
-    ("rd_addr", "h_rd_addr"),
-    ("rdata_valid", "h_rdata_valid"),
-];
-
 /// The write-back unit's ports that meet nets of other names: (port, net).
 const ACT_NETS: &[(&str, &str)] = &[
     ("go", "act_go"),
@@ -230,63 +214,50 @@ const ACT_NETS: &[(&str, &str)] = &[
     ("ps_en", "a_ps_en"),
     ("ps_bank", "a_ps_bank"),
     ("ps_addr", "a_ps_addr"),
-    ("ps_ok", "a_ps_ok"),
 ];
 
-/// The core's PSUM read port shared by the host's snapshot reads (first), the write-back unit's
-/// reads (`a_ps_*`) and the DMA's PSUM reads (a PSUM-target DMA_STORE). A unit
-/// reads only when the port is ready and no one before it asks (`a_ps_ok`, `ps_ok`); the core
-/// answers exactly `psum_read_lat` cycles later (its response register is always taken: the
-/// slave's `rdata_ready` is 1), which is the units' `AR_LAT`. `ps_owner` remembers whether the
-/// next response answers a unit rather than the host (one read at a time).
+/// The core's pipelined PSUM read port `ar_*` (memory path), shared by the write-back unit
+/// (`a_ps_*`, first) and the DMA's PSUM reads (`ps_*`, a PSUM-target DMA_STORE): the DMA reads
+/// in a cycle where the write-back unit does not (`ps_ok`). No handshake: the core answers
+/// every read exactly `AR_LAT` cycles later on `ar_data`, whose low 32 bits of each column
+/// both units take (`ps_data`; the reader that issued the read knows it is its own). The
+/// host's snapshot reads keep the core's `rd_*` port for themselves.
 fn psum_read_sharing(g: &Geometry) -> Vec<Item> {
     let cols_low32 = concat(
         (0..g.cols)
             .rev()
-            .map(|c| bits_of(id("rdata"), c * g.acc_w, 32))
+            .map(|c| bits_of(id("ar_data"), c * g.acc_w, 32))
             .collect(),
     );
-    let free = id("rd_ready").and(not(id("h_rd_valid")));
-    let unit_en = id("a_ps_en").or(id("ps_en"));
-    let unit_bank = cond(id("a_ps_en"), id("a_ps_bank"), id("ps_bank"));
-    let unit_addr = cond(id("a_ps_en"), id("a_ps_addr"), id("ps_addr"));
     let mut items = vec![
         Item::Blank,
-        comment("---- The core's PSUM read port: the host first, then the write-back unit, then the DMA ----"),
-        wire("rd_valid", None),
-        wire("rd_ready", None),
-        wire("rd_bank", bits(g.bank_w)),
-        wire("rd_addr", bits(g.paddr_w)),
-        wire("rdata_valid", None),
-        reg("ps_owner", None),
-        assign(id("a_ps_ok"), free.clone()),
-        assign(id("ps_ok"), free.and(not(id("a_ps_en")))),
+        comment("---- The core's pipelined PSUM read port: the write-back unit first, then the DMA ----"),
+        wire("ar_en", None),
+        wire("ar_bank", bits(g.bank_w)),
+        wire("ar_addr", bits(g.paddr_w)),
     ];
+    if g.acc_w > 32 {
+        items.push(Item::LintOff {
+            warning: "UNUSED",
+            reason: "The units read the low 32 bits of each accumulator.".into(),
+            items: vec![wire("ar_data", bits(g.cols * g.acc_w))],
+        });
+    } else {
+        items.push(wire("ar_data", bits(g.cols * g.acc_w)));
+    }
     items.extend([
-        assign(id("rd_valid"), id("h_rd_valid").or(unit_en.clone())),
+        assign(id("ps_ok"), not(id("a_ps_en"))),
+        assign(id("ar_en"), id("a_ps_en").or(id("ps_en"))),
         assign(
-            id("rd_bank"),
-            cond(id("h_rd_valid"), id("h_rd_bank"), unit_bank),
+            id("ar_bank"),
+            cond(id("a_ps_en"), id("a_ps_bank"), id("ps_bank")),
         ),
         assign(
-            id("rd_addr"),
-            cond(id("h_rd_valid"), id("h_rd_addr"), unit_addr),
-        ),
-        assign(id("h_rd_ready"), id("rd_ready")),
-        assign(
-            id("h_rdata_valid"),
-            id("rdata_valid").and(not(id("ps_owner"))),
+            id("ar_addr"),
+            cond(id("a_ps_en"), id("a_ps_addr"), id("ps_addr")),
         ),
         assign(id("ps_data"), cols_low32),
     ]);
-    items.push(always(vec![if_else(
-        id("rst"),
-        vec![nb(id("ps_owner"), bit(false))],
-        vec![if_(
-            id("rd_valid").and(id("rd_ready")),
-            vec![nb(id("ps_owner"), not(id("h_rd_valid")))],
-        )],
-    )]));
     items
 }
 
@@ -303,9 +274,9 @@ impl MemoryPath {
     fn new(cfg: &Config) -> MemoryPath {
         MemoryPath {
             db: cfg.dma_bits / 8,
-            dma: dma::module(cfg, cfg.derived.psum_read_lat),
+            dma: dma::module(cfg, crate::rtl::core::psum::AR_LAT),
             fetch: fetch::module(cfg),
-            act: act::module(cfg, cfg.derived.psum_read_lat),
+            act: act::module(cfg, crate::rtl::core::psum::AR_LAT),
         }
     }
 
@@ -346,10 +317,10 @@ impl MemoryPath {
     }
 
     /// Constants of the AXI4 port, the fetch's abort, the SBUF's port-1 block while the
-    /// write-back unit writes, and the multiply completions until the core reports them.
+    /// write-back unit writes. (The multiplies' completions, `mm_done`, come from the core.)
     fn glue(&self) -> Vec<Item> {
         let size = u64::from(self.db.trailing_zeros());
-        let mut items = vec![
+        vec![
             Item::Blank,
             comment("---- The memory path: AXI4 constants, fetch abort ----"),
             assign(id("m_axi_awid"), bit(false)),
@@ -359,27 +330,7 @@ impl MemoryPath {
             assign(id("m_axi_arburst"), sized(2, 1)),
             assign(id("abort"), id("st_error").or(id("clear_error"))),
             assign(id("sb_block"), red_or(id("a_wen"))),
-        ];
-        items.extend([
-            comment("Until the core reports mm_done: the multiplies the core accepted are all"),
-            comment("complete once it is not busy (later than the core would say, never earlier)."),
-            reg("mm_owed", bits(16)),
-            assign(
-                id("mm_done"),
-                not(id("core_busy")).and(id("mm_owed").ne(sized(16, 0))),
-            ),
-            always(vec![if_else(
-                id("rst"),
-                vec![nb(id("mm_owed"), sized(16, 0))],
-                vec![nb(
-                    id("mm_owed"),
-                    id("mm_owed")
-                        .add(zext(id("mm_valid").and(id("mm_ready")), 1, 16))
-                        .sub(zext(id("mm_done"), 1, 16)),
-                )],
-            )]),
-        ]);
-        items
+        ]
     }
 }
 
@@ -405,9 +356,9 @@ pub fn design(cfg: &Config) -> Design {
     d.modules.extend([sbuf::module(cfg), sequencer_module(cfg)]);
     if cfg.dma {
         d.modules.extend([
-            dma::module(cfg, cfg.derived.psum_read_lat),
+            dma::module(cfg, crate::rtl::core::psum::AR_LAT),
             fetch::module(cfg),
-            act::module(cfg, cfg.derived.psum_read_lat),
+            act::module(cfg, crate::rtl::core::psum::AR_LAT),
         ]);
     }
     d.modules.extend([axil::module(cfg), module(cfg)]);
