@@ -103,6 +103,12 @@ module axi4m_formal #(
   );
   /* verilator lint_on PINCONNECTEMPTY */
 
+  // The design's registers the checker's invariants read (formal/axi4m.sby connects them).
+  localparam integer RD_W = $clog2(DMA_READS + 1), WR_W = 5;   // as wide as the design's
+  wire [RD_W-1:0] i_rd_out;
+  wire [WR_W-1:0] i_wr_out;
+  wire i_failed, i_fr_out;
+
   systolic_axi4m_check #(.DB(DB), .DMA_READS(DMA_READS)) u_check (
     .clk(clk), .rst(rst),
     .awid(m_axi_awid), .awaddr(m_axi_awaddr), .awlen(m_axi_awlen), .awsize(m_axi_awsize),
@@ -114,7 +120,8 @@ module axi4m_formal #(
     .arburst(m_axi_arburst), .arvalid(m_axi_arvalid), .arready(m_axi_arready),
     .rid(m_axi_rid), .rdata(m_axi_rdata), .rresp(m_axi_rresp), .rlast(m_axi_rlast),
     .rvalid(m_axi_rvalid), .rready(m_axi_rready),
-    .dma_go(go), .dma_busy(busy), .dma_done(done), .dma_err(err), .fetching(fetching)
+    .dma_go(go), .dma_busy(busy), .dma_done(done), .dma_err(err), .fetching(fetching),
+    .i_rd_out({{(8-RD_W){1'b0}}, i_rd_out}), .i_wr_out({{(8-WR_W){1'b0}}, i_wr_out}), .i_failed(i_failed), .i_fr_out(i_fr_out)
   );
 
   // ---- The DMA instruction: legal descriptors only (src/engine/checks.rs) ----
