@@ -29,6 +29,10 @@
 //   E  errors: an R beat of ID 0 or a B response with SLVERR or DECERR during a DMA instruction
 //      raises the DMA's err in that cycle (the first one of the instruction; err only then), and
 //      such an instruction never reports done.
+//   I  invariants (white-box, i_* inputs): the design's outstanding counts and error flag equal
+//      the checker's records; they make H, F, O, E inductive for PDR.
+// The W and A groups are left out under AXI4M_BASIC (the `prove` task of formal/axi4m.sby: PDR
+// closes the others; W and A are checked by bounded model checking, docs/formal.md says why).
 // Covers show interesting states reachable: a burst ending exactly at a 4 KB boundary (AR and
 // AW), DMA_READS read bursts outstanding, a fetch burst and a DMA burst outstanding together, a
 // write burst answered with SLVERR, a W burst complete before its AW, a DMA_STORE done.
