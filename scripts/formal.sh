@@ -45,11 +45,17 @@ done
 # (reach checks are expected to FAIL: their one assertion is the negation of a state to reach,
 # the counterexample the witness; their other assertions are the ones the prove task proves)
 int4="--format int4 --acc-bits 8 --psum-banks 1 --psum-depth 2"
+# The AXI4 master's configuration: 2x2 int8 with the memory path, a 32-bit bus, 2 reads
+# outstanding; 1024 SBUF entries so that a contiguous transfer (2048 bytes) needs 256-beat bursts.
+axi4m="--rows 2 --cols 2 --format int8 --acc-bits 32 --psum-banks 1 --psum-depth 2 --sbuf-depth 1024 --dma --dma-bits 32 --dma-reads 2"
 # Open checks: expected to prove once the core's pipeline invariant is written; today PDR finds
 # no result within the time limit (docs/formal.md), so they run only when named.
 open_checks=" core-2x2 core-3x3 core-2x2-lat2 "
 checks="axil|axil.sby|prove|engine|--preset int8-4x4|PASS|abc pdr (unbounded)
 axil-cover|axil.sby|cover|engine|--preset int8-4x4|PASS|cover, smtbmc depth 20
+axi4m|axi4m.sby|prove|engine|$axi4m|PASS|abc pdr (unbounded)
+axi4m-bmc|axi4m.sby|bmc|engine|$axi4m|PASS|bmc, abc bmc3 depth 10
+axi4m-cover|axi4m.sby|cover|engine|$axi4m|PASS|cover, smtbmc depth 24
 uart|uart.sby|prove|board|--preset int8-4x4|PASS|abc pdr (unbounded)
 uart-cover|uart.sby|cover|board|--preset int8-4x4|PASS|cover, smtbmc depth 30
 uart-reach-retry|uart.sby|reach|board|--preset int8-4x4|FAIL|reach, abc bmc3 depth 52
@@ -111,19 +117,37 @@ params() { # dir, top
     core_formal)
       echo "chparam -set ROWS $rows -set COLS $cols -set DATA_W $dw -set ACC_W $acc" \
         "-set BANKS $banks -set DEPTH $depth $top" ;;
+    axi4m_formal)
+      echo "chparam -set ROWS $rows -set COLS $cols -set EB $eb -set SBUF_DEPTH $sbuf" \
+        "-set BANKS $banks -set PSUM_DEPTH $depth -set DB $(( $(get dma_bits) / 8 ))" \
+        "-set DMA_READS $(get dma_reads) $top" ;;
     *) : ;;
   esac
 }
 
-# Lays out a work folder: the formal/ files, the generated RTL in rtl/, params.ys.
-stage() { # dir, level, options
-  local dir="$1" level="$2" opts="$3" top
+# Lays out a work folder: the formal/ files, the generated RTL in rtl/, params.ys (and for the
+# AXI4 master engine_axi.vh: the engine top's constant AXI fields, copied from its RTL).
+stage() { # dir, level, options, sby
+  local dir="$1" level="$2" opts="$3" sby="$4" top
   mkdir -p "$dir"
   cp formal/*.v formal/*.vh formal/*.sby "$dir/"
   # shellcheck disable=SC2086
   "$bin" generate --level "$level" $opts --out "$dir/rtl" >/dev/null
-  case "$level" in engine) top=axil_formal ;; core) top=core_formal ;; *) top=uart_formal ;; esac
+  case "$sby:$level" in
+    axi4m.sby:*) top=axi4m_formal ;;
+    *:engine) top=axil_formal ;;
+    *:core) top=core_formal ;;
+    *) top=uart_formal ;;
+  esac
   params "$dir" "$top" >"$dir/params.ys"
+  if [ "$top" = axi4m_formal ]; then
+    sed -n 's/^  assign \(m_axi_\(awid\|awsize\|awburst\|arsize\|arburst\)\) = \(.*\);$/  assign \1 = \3;/p' \
+      "$dir/rtl/systolic_engine.v" >"$dir/engine_axi.vh"
+    if [ "$(wc -l <"$dir/engine_axi.vh")" != 5 ]; then
+      echo "formal: the AXI constants of systolic_engine.v not found (5 assignments expected)" >&2
+      exit 1
+    fi
+  fi
   sed 's#^#read_verilog rtl/#' "$dir/rtl/files.f" >"$dir/read_rtl.ys"
 }
 
@@ -212,7 +236,7 @@ if ((bugs)); then
     if ((${#names[@]})) && [[ ! " ${names[*]} " =~ " $name " ]]; then continue; fi
     IFS='|' read -r _ sby task level opts _ mode <<<"$(echo "$checks" | grep "^$check|")"
     dir="$work/bug-$name"
-    stage "$dir" "$level" "$opts"
+    stage "$dir" "$level" "$opts" "$sby"
     target="$dir/rtl/$file"
     cp "$target" "$dir/$file.orig"
     sed -i "$expr" "$target"
@@ -234,7 +258,7 @@ else
       continue
     fi
     dir="$work/$name"
-    stage "$dir" "$level" "$opts"
+    stage "$dir" "$level" "$opts" "$sby"
     rm -f "$cex/$name.vcd"
     run_sby "$dir" "$sby" "$task"
     [ "$result" = FAIL ] && keep_trace "$dir" "$name"
