@@ -425,6 +425,16 @@ fn shape_text(shape: &[usize]) -> String {
 
 /// Parse the bytes of a `.npy` file.
 pub fn parse(bytes: &[u8]) -> Result<Array2, NpyError> {
+    parse_shaped(bytes, false)
+}
+
+/// Parse a `.npy` file holding a vector: a 1-D array of n elements (as a 1 x n [`Array2`]) or
+/// a 2-D one.
+pub fn parse_vector(bytes: &[u8]) -> Result<Array2, NpyError> {
+    parse_shaped(bytes, true)
+}
+
+fn parse_shaped(bytes: &[u8], vector: bool) -> Result<Array2, NpyError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(NpyError::NotNpy(
             "it does not start with the magic string \\x93NUMPY".into(),
@@ -468,6 +478,7 @@ pub fn parse(bytes: &[u8]) -> Result<Array2, NpyError> {
     }
     let (rows, cols) = match h.shape[..] {
         [r, c] => (r, c),
+        [n] if vector => (1, n),
         _ => {
             return Err(NpyError::Shape {
                 shape: shape_text(&h.shape),
@@ -569,6 +580,18 @@ pub fn read(path: &Path) -> Result<Array2, NpyError> {
         error,
     })?;
     parse(&bytes).map_err(|e| NpyError::File {
+        path: path.display().to_string(),
+        error: Box::new(e),
+    })
+}
+
+/// Read a `.npy` file holding a vector ([`parse_vector`]); errors name the path.
+pub fn read_vector(path: &Path) -> Result<Array2, NpyError> {
+    let bytes = std::fs::read(path).map_err(|error| NpyError::Io {
+        path: path.display().to_string(),
+        error,
+    })?;
+    parse_vector(&bytes).map_err(|e| NpyError::File {
         path: path.display().to_string(),
         error: Box::new(e),
     })
