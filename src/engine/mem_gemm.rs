@@ -19,9 +19,13 @@
 //! Output tiles `(n0, m0)` in that order (N blocks outermost, so the table of per-column scales
 //! and biases changes once per block of `Nt` columns); each is accumulated over its K tiles in
 //! one PSUM bank (banks round-robin). One *step* is a (stationary, moving) pair. The SBUF holds
-//! two input slots (`Kt + Mt` entries: stationary then moving) and two output slots (`Mt`, or
-//! `4 Mt` for raw32, entries): the DMA loads step `i + 1` while the array computes step `i`,
-//! and stores tile `t - 1` while the write-back unit converts tile `t`.
+//! a ring of three input slots (`Kt + Mt` entries: stationary then moving; two when the SBUF
+//! is too small) and two output slots (`Mt`, or `4 Mt` for raw32, entries): the DMA loads
+//! step `i + 2` while the array computes step `i`, and stores tile `t - 1` while the
+//! write-back unit converts tile `t`. Three slots, because the PE loads step `i + 1`'s
+//! stationary before step `i`'s multiply (so it streams in the background): with two, that
+//! load would wait for the slot step `i - 1` frees, and the DMA and the array would take
+//! turns instead of overlapping.
 //!
 //! Semaphores (one signalling engine each): [`LOADED`] (DMA, per step loaded), [`SLOT_FREE`]
 //! (PE, per step computed: its input slot may be reloaded), [`TILE_DONE`] (PE, per output tile
@@ -174,7 +178,9 @@ pub struct Plan {
     pub layout: Layout,
     /// PSUM banks used round-robin.
     pub banks: u32,
-    /// SBUF entries: input slots at 0 and `Kt + Mt`, output slots at `out_slot[0..2]`.
+    /// Input slots (a ring; 3, or 2 when the SBUF is too small for 3).
+    pub slots: u32,
+    /// SBUF entries: input slot `s` at `s (Kt + Mt)`, output slots at `out_slot[0..2]`.
     pub out_slot: [u32; 2],
 }
 
@@ -198,18 +204,23 @@ pub fn plan(cfg: &Config, m: usize, k: usize, n: usize, out: OutDtype) -> Result
             "C = A x B needs M, K, N in 1..2^32 (got {m}, {k}, {n})"
         )));
     };
-    let tiles = tiles(cfg, m, k, n, out)?;
+    // Three input slots when the SBUF has room (see the module documentation), else two.
+    let (slots, tiles) = match tiles(cfg, m, k, n, out, 3) {
+        Ok(t) => (3, t),
+        Err(_) => (2, tiles(cfg, m, k, n, out, 2)?),
+    };
     let layout = layout(cfg, m, k, n, out, &tiles)?;
     let slot = tiles.kt + tiles.mt;
     let out_len = tiles.mt * out.bytes();
     Ok(Plan {
+        slots,
         m,
         k,
         n,
         tiles,
         layout,
         banks: cfg.psum_banks,
-        out_slot: [2 * slot, 2 * slot + out_len],
+        out_slot: [slots * slot, slots * slot + out_len],
     })
 }
 
@@ -236,11 +247,19 @@ fn check_out(cfg: &Config, out: OutDtype) -> Result<(), MemGemmError> {
     }
 }
 
-/// `Nt = min(N, cols)`, `Kt = min(K, rows)`, `Mt` as large as PSUM and the SBUF allow.
-fn tiles(cfg: &Config, m: u32, k: u32, n: u32, out: OutDtype) -> Result<Tiles, MemGemmError> {
+/// `Nt = min(N, cols)`, `Kt = min(K, rows)`, `Mt` as large as PSUM and the SBUF allow with
+/// `slots` input slots.
+fn tiles(
+    cfg: &Config,
+    m: u32,
+    k: u32,
+    n: u32,
+    out: OutDtype,
+    slots: u32,
+) -> Result<Tiles, MemGemmError> {
     let (nt, kt) = (n.min(cfg.cols), k.min(cfg.rows));
-    // 2 (Kt + Mt) + 2 bytes(out) Mt <= depth.
-    let room = cfg.sbuf_depth.saturating_sub(2 * kt) / (2 + 2 * out.bytes());
+    // slots (Kt + Mt) + 2 bytes(out) Mt <= depth.
+    let room = cfg.sbuf_depth.saturating_sub(slots * kt) / (slots + 2 * out.bytes());
     let mt = m.min(cfg.psum_depth).min(room);
     if mt == 0 {
         return Err(MemGemmError::SbufTooSmall {
@@ -330,7 +349,7 @@ impl Plan {
     }
 
     fn in_slot(&self, i: u64) -> u32 {
-        (i % 2) as u32 * (self.tiles.kt + self.tiles.mt)
+        (i % u64::from(self.slots)) as u32 * (self.tiles.kt + self.tiles.mt)
     }
 
     /// Output tiles.
@@ -401,8 +420,9 @@ fn load_table(b: &mut Builder, cfg: &Config, p: &Plan, nb: u32) {
 /// DMA: (wait for the slot) load step `s`, signal LOADED; at the first step of a block of
 /// columns after the first, (wait for every earlier tile's write-back) load its table.
 fn dma_step(b: &mut Builder, cfg: &Config, p: &Plan, wb: &WriteBack, s: &Step) {
-    if s.i >= 2 {
-        b.wait(EngineId::Dma, SLOT_FREE, s.i - 1);
+    let slots = u64::from(p.slots);
+    if s.i >= slots {
+        b.wait(EngineId::Dma, SLOT_FREE, s.i - slots + 1);
     }
     load_step(b, p, s);
     b.signal(EngineId::Dma, LOADED);
