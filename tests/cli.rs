@@ -459,14 +459,35 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
         c.to_string_lossy().into_owned(),
     );
     let base = [
-        "run", "--rows", "4", "--cols", "4", "--backend", "golden", "--a", &a, "--b", &b,
-        "--out", &c_s,
+        "run",
+        "--rows",
+        "4",
+        "--cols",
+        "4",
+        "--backend",
+        "golden",
+        "--a",
+        &a,
+        "--b",
+        &b,
+        "--out",
+        &c_s,
     ];
     let cases: &[(&[&str], &str)] = &[
-        (&["--memory"], "--memory needs an engine with the memory path"),
+        (
+            &["--memory"],
+            "--memory needs an engine with the memory path",
+        ),
         (&["--dma", "--relu"], "--memory"),
         (
-            &["--dma", "--memory", "--scale", "0.5", "--out-dtype", "int32"],
+            &[
+                "--dma",
+                "--memory",
+                "--scale",
+                "0.5",
+                "--out-dtype",
+                "int32",
+            ],
             "--scale with --out-dtype int32",
         ),
         (
@@ -477,9 +498,18 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
             &["--dma", "--memory", "--scale", "no/such.npy"],
             "--scale no/such.npy: not a number",
         ),
-        (&["--dma", "--memory", "--scale", &scale3], "3 values for N = 10"),
-        (&["--dma", "--memory", "--bias", &bias3], "3 values for N = 10"),
-        (&["--dma", "--memory", "--bias", &bias_f], "expected int32 values"),
+        (
+            &["--dma", "--memory", "--scale", &scale3],
+            "3 values for N = 10",
+        ),
+        (
+            &["--dma", "--memory", "--bias", &bias3],
+            "3 values for N = 10",
+        ),
+        (
+            &["--dma", "--memory", "--bias", &bias_f],
+            "expected int32 values",
+        ),
         (
             &["--dma", "--memory", "--mem-latency", "0"],
             "--mem-latency 0",
@@ -509,7 +539,9 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
     let (am, bm) = (m(12, 9), m(9, 10));
     for i in 0..12 {
         for j in 0..10 {
-            let x: i64 = (0..9).map(|k| am.data[i * 9 + k] * bm.data[k * 10 + j]).sum();
+            let x: i64 = (0..9)
+                .map(|k| am.data[i * 9 + k] * bm.data[k * 10 + j])
+                .sum();
             let want = ((x as f32 * 0.25).round_ties_even() as i64).clamp(0, 127);
             assert_eq!(got.data[i * 10 + j], want, "C[{i}][{j}]");
         }

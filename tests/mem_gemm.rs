@@ -92,7 +92,11 @@ fn product(a: &Matrix, b: &Matrix) -> Vec<i64> {
 fn requantise(x: i64, scale: f32, bias: i32, relu: bool, signed: bool) -> i64 {
     let acc = (x as i32).wrapping_add(bias);
     let f = acc as f32 * scale;
-    let (mut lo, hi) = if signed { (-128.0, 127.0) } else { (0.0, 255.0) };
+    let (mut lo, hi) = if signed {
+        (-128.0, 127.0)
+    } else {
+        (0.0, 255.0)
+    };
     if relu {
         lo = 0.0f32.max(lo);
     }
@@ -139,9 +143,11 @@ fn random_write_back(rng: &mut SplitMix64, out: OutDtype, n: usize, k: usize) ->
     } else {
         (0..n).map(|_| scale(rng)).collect()
     };
-    let bias = rng
-        .chance(0.6)
-        .then(|| (0..n).map(|_| rng.below(1 << 16) as i32 - (1 << 15)).collect());
+    let bias = rng.chance(0.6).then(|| {
+        (0..n)
+            .map(|_| rng.below(1 << 16) as i32 - (1 << 15))
+            .collect()
+    });
     WriteBack {
         out,
         scale: scales,
@@ -159,11 +165,7 @@ fn configs() -> Vec<Config> {
     ]
 }
 
-fn random_case(
-    rng: &mut SplitMix64,
-    cfg: &Config,
-    raw: bool,
-) -> (Matrix, Matrix, WriteBack, bool) {
+fn random_case(rng: &mut SplitMix64, cfg: &Config, raw: bool) -> (Matrix, Matrix, WriteBack, bool) {
     let signed = cfg.format.is_signed();
     let (m, k, n) = (
         1 + rng.below(40) as usize,
@@ -239,18 +241,21 @@ fn requantised_output_matches_the_documented_formula() {
 fn edge_shapes_match_the_reference() {
     let cfg = config(4, 4, "int8", 2, 16, 128, true, 64);
     let mut rng = SplitMix64::new(7);
-    for (m, k, n) in [(1, 1, 1), (4, 4, 4), (16, 4, 4), (32, 8, 8), (17, 5, 9), (1, 33, 1)] {
+    for (m, k, n) in [
+        (1, 1, 1),
+        (4, 4, 4),
+        (16, 4, 4),
+        (32, 8, 8),
+        (17, 5, 9),
+        (1, 33, 1),
+    ] {
         for raw in [true, false] {
             let a = random_matrix(&mut rng, m, k, true);
             let b = random_matrix(&mut rng, k, n, true);
             let out = if raw { OutDtype::Int32 } else { OutDtype::Int8 };
             let wb = random_write_back(&mut rng, out, n, k);
             let r = mem_gemm::run(&mut GoldenEngine::new(&cfg), &a, &b, &wb).expect("runs");
-            assert_eq!(
-                r.c.data,
-                reference(&a, &b, &wb, true),
-                "{m}x{k}x{n} {wb:?}"
-            );
+            assert_eq!(r.c.data, reference(&a, &b, &wb, true), "{m}x{k}x{n} {wb:?}");
         }
     }
 }
@@ -319,8 +324,7 @@ fn rtl_memory_path_gemm_matches_golden_and_reference() {
         );
         let mut gold = GoldenEngine::new(&cfg);
         let g = mem_gemm::run(&mut gold, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let r = mem_gemm::run(&mut rtl, &a, &b, &wb)
-            .unwrap_or_else(|e| panic!("{what}: rtl: {e}"));
+        let r = mem_gemm::run(&mut rtl, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: rtl: {e}"));
         if let Some(v) = rtl.bus().violation() {
             panic!("{what}: AXI4 violation: {v}");
         }
@@ -337,8 +341,16 @@ fn rtl_memory_path_gemm_matches_golden_and_reference() {
             "{what}: rtl vs reference"
         );
         assert_eq!(
-            (r.counters.macs, r.counters.dma_read_bytes, r.counters.dma_write_bytes),
-            (g.counters.macs, g.counters.dma_read_bytes, g.counters.dma_write_bytes),
+            (
+                r.counters.macs,
+                r.counters.dma_read_bytes,
+                r.counters.dma_write_bytes
+            ),
+            (
+                g.counters.macs,
+                g.counters.dma_read_bytes,
+                g.counters.dma_write_bytes
+            ),
             "{what}: counters"
         );
         eprintln!(

@@ -288,7 +288,15 @@ pub fn run(
     drop(progress);
     let (rows, cols) = (c.rows, c.cols);
     write_npy(out, &c_array(c, wb.out, cfg))?;
-    Ok(report(args, cfg, &job, counters, end_to_end, [rows, cols], a.cols))
+    Ok(report(
+        args,
+        cfg,
+        &job,
+        counters,
+        end_to_end,
+        [rows, cols],
+        a.cols,
+    ))
 }
 
 fn report(
@@ -342,7 +350,8 @@ fn report(
 
 impl MemoryReport {
     pub fn text(&self) -> String {
-        let opt = |v: Option<u64>| v.map_or("n/a (golden back end: no clock)".into(), |x| x.to_string());
+        let opt =
+            |v: Option<u64>| v.map_or("n/a (golden back end: no clock)".into(), |x| x.to_string());
         let pct = |v: Option<f64>| v.map_or("n/a".into(), |x| format!("{:.1} %", 100.0 * x));
         let rate = |v: Option<f64>| v.map_or("n/a".into(), |x| format!("{x:.2}"));
         format!(

@@ -193,7 +193,13 @@ fn align(x: u64) -> u64 {
 }
 
 /// Check the configuration and shapes and choose tiles and the memory layout.
-pub fn plan(cfg: &Config, m: usize, k: usize, n: usize, out: OutDtype) -> Result<Plan, MemGemmError> {
+pub fn plan(
+    cfg: &Config,
+    m: usize,
+    k: usize,
+    n: usize,
+    out: OutDtype,
+) -> Result<Plan, MemGemmError> {
     if !cfg.dma {
         return Err(MemGemmError::NoMemoryPath);
     }
@@ -490,7 +496,8 @@ fn store_tile(b: &mut Builder, p: &Plan, wb: &WriteBack, s: &Step) {
     let entry = p.out_slot[(s.t % 2) as usize];
     let eb = wb.out.bytes();
     let row = |r: u32| {
-        u64::from(p.layout.c) + u64::from(eb) * ((u64::from(m0 + r)) * u64::from(p.n) + u64::from(n0))
+        u64::from(p.layout.c)
+            + u64::from(eb) * ((u64::from(m0 + r)) * u64::from(p.n) + u64::from(n0))
     };
     if wb.out == OutDtype::Int32 {
         // One row of C per store: partition n' holds C[m][n0 + n'] in entries 4m'..4m'+4.
@@ -565,8 +572,7 @@ fn check_write_back(p: &Plan, wb: &WriteBack) -> Result<(), MemGemmError> {
     if !wb.requantises() {
         if wb.relu || wb.bias.is_some() || !wb.scale.is_empty() {
             return Err(MemGemmError::WriteBack(
-                "raw int32 output takes no scale, bias or relu (give an 8-bit output type)"
-                    .into(),
+                "raw int32 output takes no scale, bias or relu (give an 8-bit output type)".into(),
             ));
         }
         return Ok(());
