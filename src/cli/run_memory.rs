@@ -227,7 +227,11 @@ fn run_rtl(
     slave.read_latency = args.mem_latency;
     slave.write_latency = args.mem_latency;
     e.bus_mut().attach_memory(slave, SparseMemory::new())?;
-    e.bus_mut().set_cycle_limit(u64::MAX / 4);
+    // A bound on the wait far above any schedule's cycles (100 x the roofline, plus slack).
+    let p = &job.plan;
+    let work = u64::from(p.m) * u64::from(p.k) * u64::from(p.n) / cfg.pes()
+        + p.read_bytes(&job.write_back, cfg.cols) / u64::from(cfg.dma_bits / 8);
+    e.bus_mut().set_cycle_limit(100 * work + 1_000_000);
     job.load(&mut e)?;
     let before = e.counters()?;
     job.start(&mut e)?;
