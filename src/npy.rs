@@ -197,7 +197,7 @@ pub enum NpyError {
     FortranOrder,
     #[error("the array has shape {shape}: only 2-D arrays (a matrix) are supported")]
     Shape { shape: String },
-    #[error("the array has shape {shape}: a vector is expected (1-D, or n x 1)")]
+    #[error("the array has shape {shape}: a vector is expected (1-D, or one row or column)")]
     NotVector { shape: String },
     #[error("truncated data: shape {rows}x{cols} of {dtype} needs {expected} bytes, the file has {actual}")]
     Truncated {
@@ -430,8 +430,14 @@ pub fn parse(bytes: &[u8]) -> Result<Array2, NpyError> {
     parse_shaped(bytes, false)
 }
 
-/// Parse the bytes of a `.npy` file holding a matrix, or with `vector` also a 1-D array of `n`
-/// values (returned as `n x 1`).
+/// Parse a `.npy` file holding a vector: a 1-D array of `n` values (as `n x 1`), or a matrix of
+/// one row or one column (as it is).
+pub fn parse_vector(bytes: &[u8]) -> Result<Array2, NpyError> {
+    parse_shaped(bytes, true)
+}
+
+/// Parse the bytes of a `.npy` file holding a matrix, or with `vector` a vector
+/// ([`parse_vector`]).
 fn parse_shaped(bytes: &[u8], vector: bool) -> Result<Array2, NpyError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(NpyError::NotNpy(
@@ -475,7 +481,8 @@ fn parse_shaped(bytes: &[u8], vector: bool) -> Result<Array2, NpyError> {
         return Err(NpyError::FortranOrder);
     }
     let (rows, cols) = match (vector, &h.shape[..]) {
-        (false, &[r, c]) | (true, &[r, c @ 1]) => (r, c),
+        (false, &[r, c]) => (r, c),
+        (true, &[r, c]) if r == 1 || c == 1 => (r, c),
         (true, &[n]) => (n, 1),
         (false, _) => {
             return Err(NpyError::Shape {
@@ -581,8 +588,7 @@ pub fn read(path: &Path) -> Result<Array2, NpyError> {
     read_shaped(path, false)
 }
 
-/// Read a `.npy` file holding a vector of `n` values (1-D, or `n x 1`) as an `n x 1` matrix;
-/// errors name the path.
+/// Read a `.npy` file holding a vector ([`parse_vector`]); errors name the path.
 pub fn read_vector(path: &Path) -> Result<Array2, NpyError> {
     read_shaped(path, true)
 }

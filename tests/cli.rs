@@ -420,3 +420,130 @@ fn progress_is_a_line_per_stage_off_a_terminal_and_nothing_with_json() {
     assert_stage_lines(&stderr(&run(&board, false)), &stages, "board --sim");
     check_json(&run(&board, true), "board --sim --json");
 }
+
+/// `run --memory`: a config without the memory path, requantisation flags without --memory or
+/// with raw int32 output, an output type the engine cannot write, unreadable or mis-sized
+/// --scale / --bias files: one-line usage errors (exit 2) naming the flag, nothing written.
+/// Then a golden run writes C requantised and reports the memory-path figures in JSON.
+#[test]
+fn run_memory_flags_refuse_bad_input_and_write_nothing() {
+    use systolic::npy::{Array2, Dtype};
+    let dir = common::scratch_dir("cli-run-memory");
+    let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
+    let m = |rows, cols| Array2 {
+        dtype: Dtype::I8,
+        rows,
+        cols,
+        data: (0..rows * cols).map(|i| (i % 7) as i64 - 3).collect(),
+    };
+    systolic::npy::write(&a, &m(12, 9)).unwrap();
+    systolic::npy::write(&b, &m(9, 10)).unwrap();
+    let vector = |name: &str, dtype, data: Vec<i64>| {
+        let p = dir.join(name);
+        let arr = Array2 {
+            dtype,
+            rows: 1,
+            cols: data.len(),
+            data,
+        };
+        systolic::npy::write(&p, &arr).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let bias3 = vector("bias3.npy", Dtype::I32, vec![1, 2, 3]);
+    let bias_f = vector("biasf.npy", Dtype::F32, vec![0; 10]);
+    let scale3 = vector("scale3.npy", Dtype::F32, vec![0x3F80_0000; 3]);
+    let c = dir.join("c.npy");
+    let (a, b, c_s) = (
+        a.to_string_lossy().into_owned(),
+        b.to_string_lossy().into_owned(),
+        c.to_string_lossy().into_owned(),
+    );
+    let base = [
+        "run",
+        "--rows",
+        "4",
+        "--cols",
+        "4",
+        "--backend",
+        "golden",
+        "--a",
+        &a,
+        "--b",
+        &b,
+        "--out",
+        &c_s,
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--memory"],
+            "--memory needs an engine with the memory path",
+        ),
+        (&["--dma", "--relu"], "--memory"),
+        (
+            &[
+                "--dma",
+                "--memory",
+                "--scale",
+                "0.5",
+                "--out-dtype",
+                "int32",
+            ],
+            "--scale with --out-dtype int32",
+        ),
+        (
+            &["--dma", "--memory", "--out-dtype", "uint8"],
+            "--out-dtype: output uint8 on a int8 engine",
+        ),
+        (
+            &["--dma", "--memory", "--scale", "no/such.npy"],
+            "--scale no/such.npy: not a number",
+        ),
+        (
+            &["--dma", "--memory", "--scale", &scale3],
+            "3 values for N = 10",
+        ),
+        (
+            &["--dma", "--memory", "--bias", &bias3],
+            "3 values for N = 10",
+        ),
+        (
+            &["--dma", "--memory", "--bias", &bias_f],
+            "expected int32 values",
+        ),
+        (
+            &["--dma", "--memory", "--mem-latency", "0"],
+            "--mem-latency 0",
+        ),
+    ];
+    for (args, error) in cases {
+        let mut all: Vec<&str> = base.to_vec();
+        all.extend_from_slice(args);
+        let o = systolic(&all, None);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(error), "{args:?}: {err}");
+        assert!(!c.exists(), "{args:?}: nothing written");
+    }
+    let mut all: Vec<&str> = base.to_vec();
+    all.extend_from_slice(&["--dma", "--memory", "--scale", "0.25", "--relu", "--json"]);
+    let o = systolic(&all, None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    assert_eq!(v["out_dtype"], "int8");
+    assert_eq!(v["compute_bound"], 12 * 9 * 10 / 16 + 1);
+    assert_eq!(v["dma_write_bytes"], 120);
+    assert!(v["end_to_end_cycles"].is_null(), "golden: no clock");
+    let got = systolic::npy::read(&c).expect("C written");
+    assert_eq!((got.dtype, got.rows, got.cols), (Dtype::I8, 12, 10));
+    // The plain product, requantised by 0.25 with relu (round half to even).
+    let (am, bm) = (m(12, 9), m(9, 10));
+    for i in 0..12 {
+        for j in 0..10 {
+            let x: i64 = (0..9)
+                .map(|k| am.data[i * 9 + k] * bm.data[k * 10 + j])
+                .sum();
+            let want = ((x as f32 * 0.25).round_ties_even() as i64).clamp(0, 127);
+            assert_eq!(got.data[i * 10 + j], want, "C[{i}][{j}]");
+        }
+    }
+}

@@ -523,8 +523,9 @@ np.save(r"{dir}/vector.npy", np.zeros(4, dtype=np.int8))
     assert!(refused("vector.npy").contains("shape (4,)"));
 }
 
-/// Vectors (labels): `read_vector` takes a 1-D array or an `n x 1` matrix as `n x 1`; `read`
-/// refuses 1-D; both refuse other shapes with a message saying what they take.
+/// Vectors (labels, biases): `read_vector` takes a 1-D array (as `n x 1`) or a matrix of one row
+/// or one column (as it is); `read` refuses 1-D; both refuse other shapes with a message saying
+/// what they take.
 #[test]
 fn vectors_are_read_as_one_column() {
     let dir = common::scratch_dir("npy-vector");
@@ -539,6 +540,11 @@ fn vectors_are_read_as_one_column() {
     let dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (3, 1), }";
     std::fs::write(&column, file(1, dict, 64, &i32_data(&[7, -1, 2]))).unwrap();
     assert_eq!(npy::read_vector(&column).unwrap().data, vec![7, -1, 2]);
+    let row = dir.join("r.npy");
+    let dict = "{'descr': '<i4', 'fortran_order': False, 'shape': (1, 3), }";
+    std::fs::write(&row, file(1, dict, 64, &i32_data(&[7, -1, 2]))).unwrap();
+    let r = npy::read_vector(&row).unwrap();
+    assert_eq!((r.rows, r.cols, r.data), (1, 3, vec![7, -1, 2]));
     for shape in ["(3, 2)", "(1, 3, 2)"] {
         let p = dir.join("bad.npy");
         let dict = format!("{{'descr': '<i4', 'fortran_order': False, 'shape': {shape}, }}");

@@ -15,6 +15,7 @@ mod generate;
 mod infer;
 mod progress;
 mod run;
+mod run_memory;
 mod sweep;
 mod synth;
 

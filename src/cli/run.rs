@@ -63,6 +63,28 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run over the memory path (an engine with `dma`): A, B and the program in memory, the
+    /// program fetched by the engine, C requantised (or raw) by its write-back unit and stored
+    /// by DMA; reports end-to-end cycles, DMA traffic and the roofline.
+    #[arg(long)]
+    pub memory: bool,
+    /// With --memory: per-column int32 biases added before scaling (a .npy of N values).
+    #[arg(long, value_name = "BIAS.npy", requires = "memory")]
+    pub bias: Option<PathBuf>,
+    /// With --memory: the requantisation scale, a number or a float32 .npy of N values.
+    #[arg(long, value_name = "SCALE.npy|F", requires = "memory")]
+    pub scale: Option<String>,
+    /// With --memory: relu before the requantisation's clamp.
+    #[arg(long, requires = "memory")]
+    pub relu: bool,
+    /// With --memory: C's type (default: int32 raw accumulators; the engine's 8-bit format
+    /// when --scale, --bias or --relu is given).
+    #[arg(long, value_enum, requires = "memory")]
+    pub out_dtype: Option<super::run_memory::OutArg>,
+    /// With --memory and the rtl back end: read and write latency of the AXI4 slave model
+    /// (cycles).
+    #[arg(long, default_value_t = 20, requires = "memory")]
+    pub mem_latency: u32,
 }
 
 /// What a run reports (also the `--json` output).
@@ -268,6 +290,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = OutputPath::check(&args.out, "--out")?;
     let a = read_operand(&args.a, "A", cfg.format)?;
     let b = read_operand(&args.b, "B", cfg.format)?;
+    if args.memory {
+        let report = super::run_memory::run(&args, &cfg, &a, &b, &out)?;
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            outln!("{}", report.text());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     // Everything cheap before anything expensive: the Verilator build takes seconds to minutes.
     gemm::check(&cfg, &a, &b, &GemmOptions::default())
         .map_err(|e| gemm_error(e, args.backend.name()))?;

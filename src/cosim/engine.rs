@@ -20,7 +20,7 @@ use crate::engine::BackendError;
 use crate::program::SplitMix64;
 use crate::rtl::design::Design;
 
-use crate::engine::memory::SparseMemory;
+use crate::engine::memory::{Memory, SparseMemory};
 
 use super::axi4::{SlaveConfig, Violation};
 use super::mem_port::MemPort;
@@ -392,4 +392,33 @@ impl RegisterBus for AxiMaster {
     fn host_cycles(&self) -> u64 {
         self.host_cycles
     }
+
+    /// The attached slave model's memory, poked beside the bus.
+    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), BackendError> {
+        check_memory_range(addr, bytes.len())?;
+        let port = self.mem.as_mut().ok_or_else(no_memory)?;
+        port.memory_mut().poke(addr, bytes);
+        Ok(())
+    }
+
+    fn read_memory(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, BackendError> {
+        check_memory_range(addr, len)?;
+        let port = self.mem.as_ref().ok_or_else(no_memory)?;
+        let mut out = vec![0; len];
+        port.memory().peek(addr, &mut out);
+        Ok(out)
+    }
+}
+
+fn no_memory() -> BackendError {
+    BackendError::Other("no memory attached to the engine's AXI4 master (attach_memory)".into())
+}
+
+fn check_memory_range(addr: u32, len: usize) -> Result<(), BackendError> {
+    if u64::from(addr) + len as u64 > 1 << 32 {
+        return Err(BackendError::Other(format!(
+            "memory bytes {addr:#x}..+{len} beyond 2^32"
+        )));
+    }
+    Ok(())
 }

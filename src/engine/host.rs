@@ -35,6 +35,21 @@ pub trait RegisterBus {
     fn transferred(&self) -> Option<(u64, u64)> {
         None
     }
+    /// Write bytes into the memory behind the engine's AXI4 master, beside the bus (a test
+    /// bench's memory model); back ends without one refuse.
+    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), BackendError> {
+        let _ = (addr, bytes);
+        Err(BackendError::Other(
+            "this back end has no memory behind the engine's AXI4 master".into(),
+        ))
+    }
+    /// Read bytes of that memory, beside the bus.
+    fn read_memory(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, BackendError> {
+        let _ = (addr, len);
+        Err(BackendError::Other(
+            "this back end has no memory behind the engine's AXI4 master".into(),
+        ))
+    }
 }
 
 /// What an engine says about itself (ID, VERSION, GEOMETRY, MEMORY), whatever its design.
@@ -440,6 +455,14 @@ impl<B: RegisterBus> Engine for HostEngine<B> {
             ));
         }
         Ok(())
+    }
+
+    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), BackendError> {
+        self.bus.write_memory(addr, bytes)
+    }
+
+    fn read_memory(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, BackendError> {
+        self.bus.read_memory(addr, len)
     }
 
     fn clear_semaphores(&mut self) -> Result<(), BackendError> {

@@ -16,6 +16,7 @@ pub mod checks;
 pub mod gemm;
 pub mod golden;
 pub mod host;
+pub mod mem_gemm;
 pub mod memory;
 
 use crate::config::Config;

@@ -1,0 +1,157 @@
+//! Memory-path GEMM benchmark on the RTL engine: `cargo bench --bench mem_gemm`.
+//!
+//! Runs `C = A x B` over the memory path (`engine::mem_gemm`: A, B, the table and the program
+//! in the AXI4 slave model's memory, the program fetched by CONTROL.START, C requantised to
+//! int8 by the write-back unit and stored by DMA) on an 8x8 int8 engine with a 64-bit memory
+//! bus and a memory latency of 20 cycles (reads and writes), checks C against a plain product
+//! requantised here, and reports end-to-end cycles (CONTROL.START to the STATUS read that saw
+//! the engine idle), busy cycles, DMA bytes and the roofline
+//! `max(M K N / (rows cols), read bytes / 8, write bytes / 8)`.
+//!
+//! `SYSTOLIC_BENCH_MEM_GEMM=M,K,N` sets the shape (default 256,256,256),
+//! `SYSTOLIC_BENCH_MEM_LATENCY` the latency, `SYSTOLIC_BENCH_DMA_READS` the read bursts the
+//! engine keeps outstanding (default 4, the `dma_reads` default), `SYSTOLIC_BENCH_RUNS` the number of runs (default
+//! 3; the median is reported; the simulation is deterministic, so the runs differ only in wall
+//! time). Results go to stdout and `target/bench/mem_gemm.json`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::json;
+use systolic::config::{Config, RawConfig};
+use systolic::cosim::axi4::SlaveConfig;
+use systolic::cosim::engine::RtlEngine;
+use systolic::cosim::HarnessOptions;
+use systolic::engine::gemm::Matrix;
+use systolic::engine::mem_gemm::{self, OutDtype, WriteBack};
+use systolic::engine::memory::SparseMemory;
+use systolic::engine::Engine;
+use systolic::program::SplitMix64;
+
+fn config(reads: u32) -> Config {
+    Config::from_raw(&RawConfig {
+        name: "int8-8x8-dma64".into(),
+        rows: 8,
+        cols: 8,
+        format: "int8".into(),
+        acc_bits: 32,
+        psum_banks: 4,
+        psum_depth: 256,
+        sbuf_depth: 2048,
+        dma: true,
+        dma_bits: Some(64),
+        dma_reads: Some(reads),
+        ..Default::default()
+    })
+    .expect("valid config")
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn shape() -> (usize, usize, usize) {
+    let s = std::env::var("SYSTOLIC_BENCH_MEM_GEMM").unwrap_or_else(|_| "256,256,256".into());
+    let v: Vec<usize> = s.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+    assert_eq!(v.len(), 3, "SYSTOLIC_BENCH_MEM_GEMM=M,K,N");
+    (v[0], v[1], v[2])
+}
+
+/// The plain product requantised as docs/memory-path.md says (zero point 0, no relu).
+fn reference(a: &Matrix, b: &Matrix, wb: &WriteBack) -> Vec<i64> {
+    let mut out = Vec::with_capacity(a.rows * b.cols);
+    for i in 0..a.rows {
+        for j in 0..b.cols {
+            let x: i64 = (0..a.cols).map(|k| a.get(i, k) * b.get(k, j)).sum();
+            let acc = (x as i32).wrapping_add(wb.bias.as_ref().map_or(0, |v| v[j]));
+            let f = acc as f32 * wb.scale[j];
+            let f = if f > -128.0 { f } else { -128.0 };
+            let f = if f < 127.0 { f } else { 127.0 };
+            out.push(f.round_ties_even() as i64);
+        }
+    }
+    out
+}
+
+fn main() {
+    let cfg = config(env_u64("SYSTOLIC_BENCH_DMA_READS", 4) as u32);
+    let (m, k, n) = shape();
+    let latency = env_u64("SYSTOLIC_BENCH_MEM_LATENCY", 20) as u32;
+    let runs = env_u64("SYSTOLIC_BENCH_RUNS", 3).max(1);
+    let mut rng = SplitMix64::new(7);
+    let a = Matrix::from_fn(m, k, |_, _| rng.range_i64(-128, 127));
+    let b = Matrix::from_fn(k, n, |_, _| rng.range_i64(-128, 127));
+    let wb = WriteBack {
+        out: OutDtype::Int8,
+        scale: (0..n).map(|j| 1.0 / (2048.0 + 64.0 * j as f32)).collect(),
+        bias: Some((0..n).map(|j| j as i32 * 100 - 5000).collect()),
+        relu: false,
+    };
+    let t = Instant::now();
+    let mut e = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("build the engine");
+    let build = t.elapsed().as_secs_f64();
+    let mut slave = SlaveConfig::new(cfg.dma_bits);
+    slave.read_latency = latency;
+    slave.write_latency = latency;
+    e.bus_mut()
+        .attach_memory(slave, SparseMemory::new())
+        .expect("attach memory");
+    e.bus_mut().set_cycle_limit(u64::MAX / 4);
+    let job = mem_gemm::prepare(&cfg, &a, &b, &wb).expect("plan");
+    let want = reference(&a, &b, &wb);
+    let mut results = vec![];
+    for _ in 0..runs {
+        job.load(&mut e).expect("load");
+        let before = e.counters().expect("counters");
+        let t = Instant::now();
+        job.start(&mut e).expect("start");
+        let t0 = e.bus().cycle();
+        let c = job.finish(&mut e).expect("finish");
+        let cycles = e.bus().cycle() - t0;
+        let wall = t.elapsed().as_secs_f64();
+        let d = mem_gemm::delta(before, e.counters().expect("counters"));
+        assert!(e.bus().violation().is_none(), "AXI4 violation");
+        assert_eq!(c.data, want, "wrong product");
+        results.push((cycles, d, wall));
+    }
+    results.sort_by_key(|r| r.0);
+    let (cycles, d, _) = results[results.len() / 2];
+    let mut walls: Vec<f64> = results.iter().map(|r| r.2).collect();
+    walls.sort_by(f64::total_cmp);
+    let compute = (m * k * n) as u64 / u64::from(cfg.rows * cfg.cols);
+    let bus = u64::from(cfg.dma_bits / 8);
+    let roofline = compute
+        .max(d.dma_read_bytes.div_ceil(bus))
+        .max(d.dma_write_bytes.div_ceil(bus));
+    let report = json!({
+        "config": cfg.name,
+        "shape": [m, k, n],
+        "memory_latency": latency,
+        "dma_reads": cfg.dma_reads,
+        "tiles": job.plan.tiles,
+        "instructions": job.program.instrs.len(),
+        "end_to_end_cycles": cycles,
+        "busy_cycles": d.busy_cycles,
+        "compute_bound": compute,
+        "dma_read_bytes": d.dma_read_bytes,
+        "dma_write_bytes": d.dma_write_bytes,
+        "read_bytes_per_cycle": d.dma_read_bytes as f64 / cycles as f64,
+        "write_bytes_per_cycle": d.dma_write_bytes as f64 / cycles as f64,
+        "roofline_cycles": roofline,
+        "roofline_fraction": roofline as f64 / cycles as f64,
+        "runs": runs,
+        "build_seconds": build,
+        "median_wall_seconds": walls[walls.len() / 2],
+    });
+    println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&dir).expect("target/bench");
+    std::fs::write(
+        dir.join("mem_gemm.json"),
+        serde_json::to_string_pretty(&report).expect("json"),
+    )
+    .expect("write target/bench/mem_gemm.json");
+}

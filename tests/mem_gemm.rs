@@ -1,0 +1,365 @@
+//! `engine::mem_gemm`: matrix products over the memory path (A, B, the write-back's table and
+//! C in memory, the program fetched by the engine) against a plain reference computed here:
+//! the exact integer product (raw int32 output), and that product requantised by the formula of
+//! `docs/memory-path.md` (ACTIVATE, integer accumulators; written out below, not taken from the
+//! code under test).
+//!
+//! The golden-model tests run many random shapes (not multiples of the array, several M, K and N
+//! tiles, one and two PSUM banks, SBUFs small enough to force short M tiles). One Verilator
+//! co-simulation (4x4 int8, 64-bit bus, random memory latency and stalls on every AXI channel)
+//! runs a few random shapes and compares the bytes of C in the RTL's memory with the golden
+//! model's and with the reference. `MEM_GEMM_SEED=<hex>` repeats a run (the seed is printed and
+//! named in every failure). The co-simulation fails (does not skip) when `CI` is set and
+//! Verilator is missing.
+
+mod common;
+
+use systolic::config::{Config, RawConfig};
+use systolic::cosim::axi4::{SlaveConfig, SlaveStalls};
+use systolic::cosim::engine::RtlEngine;
+use systolic::cosim::HarnessOptions;
+use systolic::engine::gemm::Matrix;
+use systolic::engine::golden::GoldenEngine;
+use systolic::engine::mem_gemm::{self, MemGemmError, OutDtype, WriteBack};
+use systolic::engine::memory::SparseMemory;
+use systolic::engine::Engine;
+use systolic::program::SplitMix64;
+
+#[allow(clippy::too_many_arguments)]
+fn config(
+    rows: u32,
+    cols: u32,
+    format: &str,
+    banks: u32,
+    psum_depth: u32,
+    sbuf_depth: u32,
+    dma: bool,
+    bus: u32,
+) -> Config {
+    Config::from_raw(&RawConfig {
+        name: format!("mem-gemm-{rows}x{cols}-{format}"),
+        rows,
+        cols,
+        format: format.into(),
+        acc_bits: 32,
+        psum_banks: banks,
+        psum_depth,
+        sbuf_depth,
+        dma,
+        dma_bits: dma.then_some(bus),
+        dma_reads: dma.then_some(4),
+        ..Default::default()
+    })
+    .expect("valid config")
+}
+
+fn seed() -> u64 {
+    std::env::var("MEM_GEMM_SEED")
+        .ok()
+        .and_then(|s| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+}
+
+fn random_matrix(rng: &mut SplitMix64, rows: usize, cols: usize, signed: bool) -> Matrix {
+    Matrix::from_fn(rows, cols, |_, _| {
+        let v = rng.below(256) as i64;
+        if signed {
+            v - 128
+        } else {
+            v
+        }
+    })
+}
+
+/// The plain product, exact (i64; the values here never leave int32).
+fn product(a: &Matrix, b: &Matrix) -> Vec<i64> {
+    let mut c = vec![0i64; a.rows * b.cols];
+    for i in 0..a.rows {
+        for j in 0..b.cols {
+            c[i * b.cols + j] = (0..a.cols).map(|k| a.get(i, k) * b.get(k, j)).sum();
+        }
+    }
+    c
+}
+
+/// `docs/memory-path.md`, ACTIVATE with integer accumulators, zero point 0: `acc = x + bias`
+/// (wrapping int32), `f = f32(acc) * scale` (one binary32 multiply), clamp to the output
+/// range (relu raises the low bound to 0; a NaN becomes the low bound), round half to even.
+fn requantise(x: i64, scale: f32, bias: i32, relu: bool, signed: bool) -> i64 {
+    let acc = (x as i32).wrapping_add(bias);
+    let f = acc as f32 * scale;
+    let (mut lo, hi) = if signed {
+        (-128.0, 127.0)
+    } else {
+        (0.0, 255.0)
+    };
+    if relu {
+        lo = 0.0f32.max(lo);
+    }
+    let f = if f > lo { f } else { lo };
+    let f = if f < hi { f } else { hi };
+    f.round_ties_even() as i64
+}
+
+fn reference(a: &Matrix, b: &Matrix, wb: &WriteBack, signed: bool) -> Vec<i64> {
+    let c = product(a, b);
+    if wb.out == OutDtype::Int32 {
+        return c;
+    }
+    c.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let col = i % b.cols;
+            let s = if wb.scale.len() == 1 {
+                wb.scale[0]
+            } else {
+                wb.scale[col]
+            };
+            let bias = wb.bias.as_ref().map_or(0, |v| v[col]);
+            requantise(x, s, bias, wb.relu, signed)
+        })
+        .collect()
+}
+
+/// A random write-back of `out`: per-column or one scale (small powers of two make exact
+/// ties, others land anywhere in the output range or saturate), biases or none, relu or not.
+fn random_write_back(rng: &mut SplitMix64, out: OutDtype, n: usize, k: usize) -> WriteBack {
+    if out == OutDtype::Int32 {
+        return WriteBack::raw();
+    }
+    // Products reach about k * 2^14: scales near 2^7 / (that) put outputs in range.
+    let typical = 128.0 / (k as f32 * 4096.0);
+    let scale = |rng: &mut SplitMix64| match rng.below(4) {
+        0 => 1.0 / (1 << (rng.below(12) + 1)) as f32,
+        1 => typical * (rng.below(64) as f32 + 1.0) / 8.0,
+        _ => typical * (rng.below(1000) as f32) / 100.0,
+    };
+    let scales: Vec<f32> = if rng.chance(0.3) {
+        vec![scale(rng)]
+    } else {
+        (0..n).map(|_| scale(rng)).collect()
+    };
+    let bias = rng.chance(0.6).then(|| {
+        (0..n)
+            .map(|_| rng.below(1 << 16) as i32 - (1 << 15))
+            .collect()
+    });
+    WriteBack {
+        out,
+        scale: scales,
+        bias,
+        relu: rng.chance(0.5),
+    }
+}
+
+fn configs() -> Vec<Config> {
+    vec![
+        config(4, 4, "int8", 2, 16, 128, true, 64),
+        config(3, 5, "int8", 1, 8, 64, true, 32),
+        config(8, 8, "uint8", 4, 32, 1024, true, 128),
+        config(6, 4, "int8", 2, 64, 32, true, 64),
+    ]
+}
+
+fn random_case(rng: &mut SplitMix64, cfg: &Config, raw: bool) -> (Matrix, Matrix, WriteBack, bool) {
+    let signed = cfg.format.is_signed();
+    let (m, k, n) = (
+        1 + rng.below(40) as usize,
+        1 + rng.below(30) as usize,
+        1 + rng.below(20) as usize,
+    );
+    let a = random_matrix(rng, m, k, signed);
+    let b = random_matrix(rng, k, n, signed);
+    let out = match (raw, signed) {
+        (true, _) => OutDtype::Int32,
+        (false, true) => OutDtype::Int8,
+        (false, false) => OutDtype::Uint8,
+    };
+    let wb = random_write_back(rng, out, n, k);
+    (a, b, wb, signed)
+}
+
+fn golden_cases(raw: bool, cases: usize) {
+    let seed = seed();
+    eprintln!("seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
+    let mut rng = SplitMix64::new(seed);
+    for cfg in configs() {
+        for case in 0..cases {
+            let (a, b, wb, signed) = random_case(&mut rng, &cfg, raw);
+            let what = format!(
+                "seed {seed:x}, {}, case {case}: {}x{}x{} {:?}",
+                cfg.name, a.rows, a.cols, b.cols, wb
+            );
+            let mut e = GoldenEngine::new(&cfg);
+            let r = mem_gemm::run(&mut e, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let want = reference(&a, &b, &wb, signed);
+            if let Some(i) = (0..want.len()).find(|&i| r.c.data[i] != want[i]) {
+                panic!(
+                    "{what}: C[{}][{}] = {}, reference {}",
+                    i / b.cols,
+                    i % b.cols,
+                    r.c.data[i],
+                    want[i]
+                );
+            }
+            assert_eq!(
+                r.counters.macs,
+                (a.rows * a.cols * b.cols) as u64,
+                "{what}: MACS"
+            );
+            let eb = u64::from(wb.out.bytes());
+            assert_eq!(
+                r.counters.dma_write_bytes,
+                (a.rows * b.cols) as u64 * eb,
+                "{what}: bytes stored"
+            );
+            assert_eq!(
+                r.counters.dma_read_bytes,
+                r.plan.read_bytes(&wb, cfg.cols),
+                "{what}: bytes loaded"
+            );
+        }
+    }
+}
+
+#[test]
+fn raw_int32_output_is_the_plain_product() {
+    golden_cases(true, 40);
+}
+
+#[test]
+fn requantised_output_matches_the_documented_formula() {
+    golden_cases(false, 40);
+}
+
+/// Exact multiples of the array and single tiles (edge cases the random shapes may miss).
+#[test]
+fn edge_shapes_match_the_reference() {
+    let cfg = config(4, 4, "int8", 2, 16, 128, true, 64);
+    let mut rng = SplitMix64::new(7);
+    for (m, k, n) in [
+        (1, 1, 1),
+        (4, 4, 4),
+        (16, 4, 4),
+        (32, 8, 8),
+        (17, 5, 9),
+        (1, 33, 1),
+    ] {
+        for raw in [true, false] {
+            let a = random_matrix(&mut rng, m, k, true);
+            let b = random_matrix(&mut rng, k, n, true);
+            let out = if raw { OutDtype::Int32 } else { OutDtype::Int8 };
+            let wb = random_write_back(&mut rng, out, n, k);
+            let r = mem_gemm::run(&mut GoldenEngine::new(&cfg), &a, &b, &wb).expect("runs");
+            assert_eq!(r.c.data, reference(&a, &b, &wb, true), "{m}x{k}x{n} {wb:?}");
+        }
+    }
+}
+
+#[test]
+fn refusals_name_the_problem() {
+    let a = Matrix::zeros(3, 3);
+    let no_dma = config(4, 4, "int8", 2, 16, 128, false, 64);
+    let err = mem_gemm::prepare(&no_dma, &a, &a, &WriteBack::raw()).unwrap_err();
+    assert!(matches!(err, MemGemmError::NoMemoryPath), "{err}");
+    let cfg = config(4, 4, "int8", 2, 16, 128, true, 64);
+    let uint8 = WriteBack {
+        out: OutDtype::Uint8,
+        scale: vec![1.0],
+        bias: None,
+        relu: false,
+    };
+    let err = mem_gemm::prepare(&cfg, &a, &a, &uint8).unwrap_err();
+    assert!(err.to_string().contains("uint8 on a int8 engine"), "{err}");
+    let two_scales = WriteBack {
+        out: OutDtype::Int8,
+        scale: vec![1.0, 2.0],
+        ..uint8.clone()
+    };
+    let err = mem_gemm::prepare(&cfg, &a, &a, &two_scales).unwrap_err();
+    assert!(err.to_string().contains("2 scales for 3 columns"), "{err}");
+    let tiny = config(4, 4, "int8", 2, 16, 16, true, 64);
+    let (a8, b8) = (Matrix::zeros(3, 8), Matrix::zeros(8, 3));
+    // Two input slots of 4 + 1 entries and two output slots of 4 entries: 18 > 16.
+    let err = mem_gemm::prepare(&tiny, &a8, &b8, &WriteBack::raw()).unwrap_err();
+    assert!(matches!(err, MemGemmError::SbufTooSmall { .. }), "{err}");
+    let b = Matrix::zeros(4, 2);
+    let err = mem_gemm::prepare(&cfg, &a, &b, &WriteBack::raw()).unwrap_err();
+    assert!(err.to_string().contains("A's columns must match"), "{err}");
+}
+
+/// The RTL (4x4 int8, 64-bit bus) runs random products over the memory path with random memory
+/// latency and stalls: the bytes of C in its memory equal the golden model's and the reference.
+#[test]
+fn rtl_memory_path_gemm_matches_golden_and_reference() {
+    let test = "rtl_memory_path_gemm_matches_golden_and_reference";
+    if !common::require_tool("verilator", test) {
+        return;
+    }
+    let seed = seed();
+    eprintln!("{test}: seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
+    let mut rng = SplitMix64::new(seed);
+    let cfg = config(4, 4, "int8", 2, 16, 128, true, 64);
+    let mut rtl = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("verilator build");
+    let mut slave = SlaveConfig::new(64);
+    slave.read_latency = 1 + rng.below(24) as u32;
+    slave.write_latency = 1 + rng.below(24) as u32;
+    slave.stalls = SlaveStalls::uniform(0.2, rng.next_u64());
+    eprintln!(
+        "{test}: latency {} / {}, stalls 0.2",
+        slave.read_latency, slave.write_latency
+    );
+    rtl.bus_mut()
+        .attach_memory(slave, SparseMemory::new())
+        .expect("attach memory");
+    for case in 0..6 {
+        let (a, b, wb, signed) = random_case(&mut rng, &cfg, case % 2 == 0);
+        let what = format!(
+            "seed {seed:x}, case {case}: {}x{}x{} {:?}",
+            a.rows, a.cols, b.cols, wb
+        );
+        let mut gold = GoldenEngine::new(&cfg);
+        let g = mem_gemm::run(&mut gold, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let r = mem_gemm::run(&mut rtl, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: rtl: {e}"));
+        if let Some(v) = rtl.bus().violation() {
+            panic!("{what}: AXI4 violation: {v}");
+        }
+        let len = a.rows * b.cols * wb.out.bytes() as usize;
+        let c_at = g.plan.layout.c;
+        assert_eq!(
+            rtl.read_memory(c_at, len).expect("rtl memory"),
+            gold.read_memory(c_at, len).expect("golden memory"),
+            "{what}: C's bytes in memory, rtl vs golden"
+        );
+        assert_eq!(
+            r.c.data,
+            reference(&a, &b, &wb, signed),
+            "{what}: rtl vs reference"
+        );
+        assert_eq!(
+            (
+                r.counters.macs,
+                r.counters.dma_read_bytes,
+                r.counters.dma_write_bytes
+            ),
+            (
+                g.counters.macs,
+                g.counters.dma_read_bytes,
+                g.counters.dma_write_bytes
+            ),
+            "{what}: counters"
+        );
+        eprintln!(
+            "{test}: case {case} {}x{}x{} {}: {} busy cycles",
+            a.rows,
+            a.cols,
+            b.cols,
+            wb.out.name(),
+            r.counters.busy_cycles
+        );
+    }
+}
