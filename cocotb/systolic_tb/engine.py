@@ -57,11 +57,11 @@ class Engine:
 
     # ---- bring-up ----
 
-    async def start(self) -> None:
+    async def start(self, reset_cycles: int = 2) -> None:
         """Start the clock, hold reset (synchronous, active high) and read the geometry."""
         Clock(self.dut.clk, self.period_ns, unit="ns").start()
         self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 5)
+        await ClockCycles(self.dut.clk, reset_cycles)
         self.dut.rst.value = 0
         await RisingEdge(self.dut.clk)
         ident = await self.read("ID")

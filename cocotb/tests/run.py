@@ -1,6 +1,7 @@
 """Builds and runs the cocotb tests under Icarus Verilog with cocotb's Python runner.
 
-    python cocotb/tests/run.py --engine DIR [--core DIR] --build DIR [--geometry rows=4,...]
+    python cocotb/tests/run.py --engine DIR [--core DIR] --build DIR [--module NAME ...]
+                               [--sim icarus|verilator]
 
 DIR is a folder that `systolic generate` wrote (its files.f lists the Verilog in order): the
 engine (`--level engine`) and the core (the default level). Exits non-zero when a test fails.
@@ -22,8 +23,8 @@ def sources(rtl: Path) -> list[Path]:
     return [rtl / n for n in names if n]
 
 
-def run(rtl: Path, top: str, module: str, build: Path, env: dict) -> tuple[int, int]:
-    runner = get_runner("icarus")
+def run(sim: str, rtl: Path, top: str, module: str, build: Path, env: dict) -> tuple[int, int]:
+    runner = get_runner(sim)
     runner.build(sources=sources(rtl), hdl_toplevel=top, build_dir=build / top,
                  timescale=("1ns", "1ps"), always=True)
     # The runner hands the simulator this process's sys.path as PYTHONPATH.
@@ -40,16 +41,18 @@ def main() -> int:
     p.add_argument("--engine", type=Path, required=True)
     p.add_argument("--core", type=Path)
     p.add_argument("--build", type=Path, required=True)
-    p.add_argument("--geometry", default="rows=4,cols=4,data_w=8,acc_w=32",
-                   help="what GEOMETRY must read, from the configuration")
+    p.add_argument("--module", action="append",
+                   help="engine test module(s) in cocotb/tests (default: test_engine)")
+    p.add_argument("--sim", default="icarus",
+                   help="cocotb simulator name (icarus; verilator needs Verilator >= 5.036)")
     args = p.parse_args()
     failed = total = 0
-    env = {"SYSTOLIC_TB_GEOMETRY": args.geometry}
-    jobs = [(args.engine, "systolic_engine", "test_engine")]
-    if args.core:
+    env = {"SYSTOLIC_TB_CONFIG": str((args.engine / "config.toml").resolve())}
+    jobs = [(args.engine, "systolic_engine", m) for m in (args.module or ["test_engine"])]
+    if args.core and not args.module:
         jobs.append((args.core, "systolic_top", "test_core"))
     for rtl, top, module in jobs:
-        n, f = run(rtl.resolve(), top, module, args.build.resolve(), env)
+        n, f = run(args.sim, rtl.resolve(), top, module, args.build.resolve() / module, env)
         total += n
         failed += f
     print(f"cocotb: {total - failed} passed, {failed} failed")

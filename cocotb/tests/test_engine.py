@@ -2,6 +2,9 @@
 written from docs/registers.md and docs/isa.md: random int8 GEMMs compared with NumPy."""
 
 import os
+import re
+import tomllib
+from pathlib import Path
 
 import cocotb
 import numpy as np
@@ -22,14 +25,21 @@ async def docs_worked_example_encodes(dut):
 
 
 @cocotb.test()
-async def geometry_matches_config(dut):
+async def identity_matches_config(dut):
+    """ID, VERSION, GEOMETRY and MEMORY read what the generated folder's config.toml says."""
     eng = Engine(dut)
     await eng.start()
-    want = {k: int(v) for k, v in (x.split("=") for x in
-                                   os.environ["SYSTOLIC_TB_GEOMETRY"].split(","))}
-    assert (eng.rows, eng.cols, eng.data_w, eng.acc_w) == (
-        want["rows"], want["cols"], want["data_w"], want["acc_w"])
-    assert eng.signed
+    path = Path(os.environ["SYSTOLIC_TB_CONFIG"])
+    cfg = tomllib.loads(path.read_text())
+    fmt = re.fullmatch(r"(u?)int(\d+)", cfg["format"])
+    assert fmt, f"integer formats only, not {cfg['format']}"
+    assert (eng.rows, eng.cols, eng.data_w, eng.acc_w, eng.signed) == (
+        cfg["rows"], cfg["cols"], int(fmt.group(2)), cfg["acc_bits"], fmt.group(1) == "")
+    assert (eng.psum_banks, eng.psum_depth, eng.sbuf_depth) == (
+        cfg["psum_banks"], cfg["psum_depth"], cfg["sbuf_depth"])
+    # VERSION: the first 8 hex digits of the configuration hash the file's header names.
+    digest = re.search(r"\(hash ([0-9a-f]{16})\)", path.read_text()).group(1)
+    assert await eng.read("VERSION") == int(digest[:8], 16)
     st = await eng.status()
     assert st["BUSY"] == 0 and st["ERROR"] == 0 and st["QUEUE_FREE"] > 0
 
