@@ -9,7 +9,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 
-from systolic_tb.engine import Engine
+from systolic_tb.engine import Engine, EngineError
 from systolic_tb.reference import gemm, random_int
 
 SEED = int(os.environ.get("SYSTOLIC_TB_SEED", "1"))
@@ -98,3 +98,24 @@ async def gemm_extremes(dut):
     b = np.full((k, 4), lo, dtype=np.int64)
     c = await eng.gemm(a, b)
     assert np.array_equal(c, gemm(a, b, eng.acc_w)), c
+
+
+@cocotb.test()
+async def error_then_clear(dut):
+    """docs/isa.md: a LOAD_STATIONARY with k = 0 is KRange (4); it stops dispatch with
+    STATUS.ERROR; CONTROL.CLEAR_ERROR resumes, and a GEMM then runs as usual."""
+    eng = Engine(dut)
+    await eng.start()
+    await eng.push(eng.isa.encode("LOAD_STATIONARY", addr=0, k=0, m=1))
+    try:
+        await eng.wait_idle()
+    except EngineError as e:
+        assert "ERROR_CODE 4" in str(e), e
+    else:
+        raise AssertionError("k = 0 raised no error")
+    st = await eng.status()
+    assert st["ERROR"] == 0 and st["ERROR_CODE"] == 0, st
+    rng = np.random.default_rng(SEED + 3)
+    a = random_int(rng, (eng.cols, eng.rows), eng.data_w, eng.signed)
+    b = random_int(rng, (eng.rows, 3), eng.data_w, eng.signed)
+    assert np.array_equal(await eng.gemm(a, b), gemm(a, b, eng.acc_w))
