@@ -86,7 +86,11 @@ fn reference_tests_pass_under_icarus() {
         return;
     }
     let out = run(None);
-    assert!(out.status.success(), "scripts/cocotb.sh failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "scripts/cocotb.sh failed:\n{}",
+        text(&out)
+    );
     assert_eq!(counts(&out), Some((8, 0)), "{}", text(&out));
 }
 
@@ -99,7 +103,11 @@ fn planted_psum_column_bug_fails_the_gemm_tests() {
         return;
     }
     let out = run(Some("psum-column"));
-    assert!(!out.status.success(), "the planted bug went unnoticed:\n{}", text(&out));
+    assert!(
+        !out.status.success(),
+        "the planted bug went unnoticed:\n{}",
+        text(&out)
+    );
     assert_eq!(counts(&out), Some((4, 4)), "{}", text(&out));
     let all = text(&out);
     for t in [
