@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what systolic's main job and tests need on Debian: Verilator (co-simulation),
 # Icarus Verilog (second simulator), Yosys (synthesis checks), g++ and make (Verilator builds),
-# icetime from fpga-icestorm (the iCE40 timing cross-check).
+# icetime from fpga-icestorm (the iCE40 timing cross-check); the cocotb test bench's venv.
 # Idempotent: installs only what is missing. Run as root (or with sudo available).
 # `--core`: skip the FPGA tools (the main job does not need them).
 set -euo pipefail
@@ -36,4 +36,7 @@ fi
 # scripts/formal.sh and tests/formal.rs, in .venv-fpga/ (idempotent; no network once installed).
 if ((core_only == 0)); then
   "$(dirname "$0")/fpga-tools.sh" --formal
+  # The cocotb test bench's pinned packages (cocotb, cocotbext-axi, numpy) in .venv-cocotb/ for
+  # scripts/cocotb.sh and tests/cocotb.rs (idempotent; no network once installed).
+  "$(dirname "$0")/cocotb.sh" --install-only
 fi
