@@ -41,6 +41,7 @@ pub mod generate;
 pub mod golden;
 pub mod isa;
 pub mod model;
+pub mod mutate;
 pub mod npy;
 pub mod pll;
 pub mod program;
