@@ -338,14 +338,14 @@ impl Walker {
         while k < body.len() {
             match &mut body[k] {
                 Stmt::NonBlocking(lhs, rhs) => {
-                    let l = crate::verilog::print::expr(lhs);
+                    let l = format!("{ctx}{} <=", crate::verilog::print::expr(lhs));
                     self.stuck(rhs, &l, base_name(lhs).is_some_and(control_name));
-                    self.expr(rhs, &format!("{l} <="));
+                    self.expr(rhs, &l);
                     if let (Expr::Id(name), true) = (lhs.clone(), top) {
                         let single = self.drivers.get(&name) == Some(&1);
                         let output = self.outputs.contains(&name);
                         if single && !output && self.removed.is_none() {
-                            let d = format!("register {name} removed (readers see its input)");
+                            let d = format!("{ctx}register {name} removed (readers see its input)");
                             if self.site(Kind::StageRemoved, d) {
                                 self.removed = Some((name.clone(), rhs.clone()));
                                 body.remove(k);
@@ -353,7 +353,7 @@ impl Walker {
                             }
                         }
                         if let Some(width) = self.widths.get(&name).cloned() {
-                            let d = format!("register stage added in front of {name}");
+                            let d = format!("{ctx}register stage added in front of {name}");
                             if self.site(Kind::StageAdded, d) {
                                 let q = format!("{name}_mut_q");
                                 self.extra.push(Item::Net(Net {
@@ -375,9 +375,9 @@ impl Walker {
                     }
                 }
                 Stmt::Blocking(lhs, rhs) => {
-                    let l = crate::verilog::print::expr(lhs);
+                    let l = format!("{ctx}{} =", crate::verilog::print::expr(lhs));
                     self.stuck(rhs, &l, base_name(lhs).is_some_and(control_name));
-                    self.expr(rhs, &format!("{l} ="));
+                    self.expr(rhs, &l);
                 }
                 Stmt::If(c, then, other) => {
                     let text = crate::verilog::print::expr(c);
@@ -390,10 +390,9 @@ impl Walker {
                             };
                         }
                     }
-                    self.expr(c, &format!("if ({text})"));
-                    let inner = format!("{ctx}if ({text}): ");
-                    self.stmts(then, top, &inner);
-                    self.stmts(other, top, &inner);
+                    self.expr(c, &format!("{ctx}if ({text})"));
+                    self.stmts(then, top, &format!("{ctx}if ({text}): "));
+                    self.stmts(other, top, &format!("{ctx}else of if ({text}): "));
                 }
                 Stmt::Comment(_) => {}
             }
