@@ -31,6 +31,10 @@ pub struct MutantInfo {
     pub description: String,
     /// Unified diff of the module's printed Verilog.
     pub diff: String,
+    /// Whether the site is in code the configuration elaborates: false for a site inside a
+    /// generate branch no instance takes (such a mutant cannot change the design: equivalent
+    /// by construction, reported apart and left out of the kill rate).
+    pub elaborated: bool,
 }
 
 /// What happened to a mutant.
@@ -78,21 +82,28 @@ pub fn default_modules(design: &Design) -> Vec<String> {
         .collect()
 }
 
-/// Every mutant of `module` in `design` whose printed Verilog differs from the original, in
-/// site order.
+/// Every mutant of `module` in `design` whose printed Verilog differs from the original and
+/// whose site the configuration elaborates (not inside a generate branch no instance takes:
+/// such a mutant cannot change the simulated design), in site order.
 pub fn mutants_of(design: &Design, module: &str) -> Vec<MutantInfo> {
     let Some(m) = design.modules.iter().find(|m| m.name == module) else {
         return vec![];
     };
     let sites = mutate::sites(m);
+    let taken = mutate::taken_branches(&design.modules, design.top_name());
     (0..sites.len())
         .filter_map(|i| {
             let (after, site) = mutate::apply(m, i)?;
             let diff = mutate::diff(m, &after);
-            (!diff.is_empty()).then(|| MutantInfo {
+            let elaborated = site
+                .branches
+                .iter()
+                .all(|b| taken.contains(&(module.to_string(), b.clone())));
+            (!diff.is_empty() && elaborated).then(|| MutantInfo {
                 module: module.to_string(),
                 index: i,
                 kind: site.kind,
+                elaborated,
                 description: site.description,
                 diff,
             })

@@ -276,13 +276,14 @@ fn psum_memories_need_no_read_during_write_behaviour() {
     }
 }
 
-/// A fixed sample of the mutation campaign (`systolic mutate`, `docs/verification.md`): ten
-/// mutants of the core's modules (one site each, on the typed description: operator swaps,
-/// constants off by one, register stages, stuck-at, operand swaps, a bit dropped), chosen by
-/// seed 1 from a 3x3 int8 core with a small PSUM, spread over the modules. The unmodified design
-/// passes the checks; every one of the ten must be killed by them (co-simulation against the
-/// golden model, short and long random programs, with and without stalls; then the Icarus
-/// testbench). A mutant Verilator cannot build is not a kill.
+/// A fixed sample of the mutation campaign (`systolic mutate`, `docs/verification.md`): mutants
+/// of the core's modules (one site each, on the typed description: operator swaps, constants off
+/// by one, register stages, stuck-at, operand swaps, a bit dropped), drawn by seed 1 from a 3x3
+/// int8 core with a small PSUM, two per module, taken round robin over the modules. The unmodified design
+/// passes the checks. The first ten mutants Verilator can build must all be killed by the
+/// checks (co-simulation against the golden model, short and long random programs, with and
+/// without stalls; then the Icarus testbench). A mutant Verilator cannot build is not a kill:
+/// it is skipped and counted (the skew's first draw is such: a part select out of range).
 #[test]
 fn a_sample_of_ten_mutants_is_killed() {
     use systolic::mutate::{baseline, core_checks, run_checks, sample, Verdict};
@@ -301,22 +302,30 @@ fn a_sample_of_ten_mutants_is_killed() {
     );
     let modules = systolic::mutate::default_modules(&design);
     assert_eq!(modules.len(), 11, "{modules:?}");
-    let mutants = sample(&design, &modules, 10, 1);
-    assert_eq!(mutants.len(), 10);
-    let distinct: std::collections::BTreeSet<&str> =
-        mutants.iter().map(|m| m.module.as_str()).collect();
-    assert_eq!(distinct.len(), 10, "one mutant per module");
+    // Two per module; taken round robin over the modules (each module's first, then seconds).
+    let two = sample(&design, &modules, 2 * modules.len(), 1);
+    let mut draws = vec![];
+    for round in 0..2 {
+        for module in &modules {
+            draws.extend(two.iter().filter(|m| &m.module == module).nth(round));
+        }
+    }
+    let mut killed = vec![];
+    let mut invalid = vec![];
     let mut not_killed = vec![];
-    for m in &mutants {
-        assert!(!m.diff.is_empty(), "{}:{}", m.module, m.index);
+    for m in &draws {
+        if killed.len() + not_killed.len() == 10 {
+            break;
+        }
+        assert!(!m.diff.is_empty() && m.elaborated, "{}:{}", m.module, m.index);
         let mutant = systolic::mutate::mutant_design(&design, &m.module, m.index).unwrap();
         let verdict = run_checks(&mutant, &core_checks(), 1, &cache);
         eprintln!("{}:{} {} -> {verdict:?}", m.module, m.index, m.description);
-        if !matches!(verdict, Verdict::Killed { .. }) {
-            not_killed.push(format!(
-                "{}:{} {} ({verdict:?})\n{}",
-                m.module, m.index, m.description, m.diff
-            ));
+        let name = format!("{}:{}", m.module, m.index);
+        match verdict {
+            Verdict::Killed { .. } => killed.push(name),
+            Verdict::Invalid { .. } => invalid.push(name),
+            Verdict::Survived => not_killed.push(format!("{name} {}\n{}", m.description, m.diff)),
         }
     }
     assert!(
@@ -324,4 +333,9 @@ fn a_sample_of_ten_mutants_is_killed() {
         "mutants not killed:\n{}",
         not_killed.join("\n")
     );
+    assert_eq!(killed.len(), 10, "killed {killed:?}, invalid {invalid:?}");
+    let modules_hit: std::collections::BTreeSet<&str> =
+        killed.iter().map(|k| k.split(':').next().unwrap()).collect();
+    assert!(modules_hit.len() >= 9, "{killed:?}");
+    eprintln!("killed {killed:?}; skipped as invalid {invalid:?}");
 }

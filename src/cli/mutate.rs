@@ -81,15 +81,19 @@ struct Tally {
     killed: usize,
     survived: usize,
     invalid: usize,
+    /// Survivors whose site is in a generate branch this configuration does not elaborate
+    /// (equivalent by construction): not in the kill rate.
+    not_elaborated: usize,
     /// killed / (killed + survived), in percent.
     kill_rate: f64,
 }
 
 impl Tally {
-    fn add(&mut self, v: &Verdict) {
+    fn add(&mut self, v: &Verdict, elaborated: bool) {
         self.mutants += 1;
         match v {
             Verdict::Killed { .. } => self.killed += 1,
+            Verdict::Survived if !elaborated => self.not_elaborated += 1,
             Verdict::Survived => self.survived += 1,
             Verdict::Invalid { .. } => self.invalid += 1,
         }
@@ -170,10 +174,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.list {
         for m in &sample {
             outln!(
-                "{}:{} [{}] {}\n{}",
+                "{}:{} [{}]{} {}\n{}",
                 m.module,
                 m.index,
                 m.kind.name(),
+                if m.elaborated { "" } else { " (not elaborated)" },
                 m.description,
                 m.diff
             );
@@ -247,6 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             seconds,
             match &verdict {
                 Verdict::Killed { check, .. } => format!("killed by {check}"),
+                Verdict::Survived if !m.elaborated => "survived (not elaborated)".into(),
                 Verdict::Survived => "SURVIVED".into(),
                 Verdict::Invalid { .. } => "invalid".into(),
             },
@@ -266,12 +272,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         per_module
             .entry(o.mutant.module.clone())
             .or_default()
-            .add(&o.verdict);
+            .add(&o.verdict, o.mutant.elaborated);
         per_kind
             .entry(o.mutant.kind.name().to_string())
             .or_default()
-            .add(&o.verdict);
-        overall.add(&o.verdict);
+            .add(&o.verdict, o.mutant.elaborated);
+        overall.add(&o.verdict, o.mutant.elaborated);
     }
     let report = Report {
         config: cfg.name.clone(),
@@ -302,22 +308,24 @@ fn print_report(r: &Report) {
         r.wall_seconds
     );
     outln!(
-        "{:<22} {:>7} {:>7} {:>8} {:>7} {:>9}",
+        "{:<22} {:>7} {:>7} {:>8} {:>7} {:>8} {:>9}",
         "module",
         "mutants",
         "killed",
         "survived",
         "invalid",
+        "not elab",
         "kill rate"
     );
     let row = |name: &str, t: &Tally| {
         outln!(
-            "{:<22} {:>7} {:>7} {:>8} {:>7} {:>8.1}%",
+            "{:<22} {:>7} {:>7} {:>8} {:>7} {:>8} {:>8.1}%",
             name,
             t.mutants,
             t.killed,
             t.survived,
             t.invalid,
+            t.not_elaborated,
             t.kill_rate
         )
     };
@@ -347,10 +355,26 @@ fn print_report(r: &Report) {
             }
         }
     }
+    let unelaborated: Vec<&Outcome> = r
+        .mutants
+        .iter()
+        .filter(|o| o.verdict == Verdict::Survived && !o.mutant.elaborated)
+        .collect();
+    if !unelaborated.is_empty() {
+        outln!("\nIn generate branches this configuration does not elaborate (equivalent here):");
+        for o in unelaborated {
+            outln!(
+                "  {}:{} {}",
+                o.mutant.module,
+                o.mutant.index,
+                o.mutant.description
+            );
+        }
+    }
     let survivors: Vec<&Outcome> = r
         .mutants
         .iter()
-        .filter(|o| o.verdict == Verdict::Survived)
+        .filter(|o| o.verdict == Verdict::Survived && o.mutant.elaborated)
         .collect();
     outln!("\nSurvivors: {}", survivors.len());
     for o in survivors {

@@ -24,7 +24,7 @@
 //! widths, generate-loop bounds and generate conditions (the elaboration of a configuration)
 //! are left alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{print_module, BinOp, Dir, Expr, Item, Module, Net, NetKind, Stmt, UnOp};
 
@@ -59,6 +59,10 @@ impl Kind {
 pub struct Site {
     pub kind: Kind,
     pub description: String,
+    /// The generate branches around the site, as paths of block labels (`g_delay.g_one`),
+    /// outermost first: the site is elaborated only where all of them are taken
+    /// ([`taken_branches`]).
+    pub branches: Vec<String>,
 }
 
 /// Every mutation site of `m`, in the order [`apply`] numbers them.
@@ -161,6 +165,180 @@ pub fn unified_diff(a: &str, b: &str, name: &str, context: usize) -> String {
     out
 }
 
+/// Every generate branch of `modules` that is elaborated in at least one instance when
+/// `top` is elaborated with its default parameters: (module name, branch path as in
+/// [`Site::branches`]). A condition the evaluator cannot decide counts both branches as taken.
+pub fn taken_branches(modules: &[Module], top: &str) -> BTreeSet<(String, String)> {
+    let mut taken = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    if let Some(m) = modules.iter().find(|m| m.name == top) {
+        let env = params_env(m, &BTreeMap::new());
+        elaborate(modules, m, &m.items, env, &mut vec![], &mut taken, &mut seen);
+    }
+    taken
+}
+
+fn params_env(m: &Module, overrides: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
+    let mut env = BTreeMap::new();
+    for p in &m.params {
+        let v = overrides
+            .get(&p.name)
+            .copied()
+            .or_else(|| const_eval(&p.value, &env));
+        if let Some(v) = v {
+            env.insert(p.name.clone(), v);
+        }
+    }
+    env
+}
+
+#[allow(clippy::too_many_arguments)]
+fn elaborate(
+    modules: &[Module],
+    m: &Module,
+    items: &[Item],
+    mut env: BTreeMap<String, i64>,
+    path: &mut Vec<String>,
+    taken: &mut BTreeSet<(String, String)>,
+    seen: &mut BTreeSet<(String, Vec<(String, i64)>)>,
+) {
+    for item in items {
+        match item {
+            Item::Localparam(name, e) => {
+                if let Some(v) = const_eval(e, &env) {
+                    env.insert(name.clone(), v);
+                }
+            }
+            Item::For {
+                genvar,
+                from,
+                to,
+                label,
+                items,
+            } => {
+                let (Some(from), Some(to)) = (const_eval(from, &env), const_eval(to, &env)) else {
+                    continue;
+                };
+                path.push(label.clone());
+                for g in from..to {
+                    let mut inner = env.clone();
+                    inner.insert(genvar.clone(), g);
+                    elaborate(modules, m, items, inner, path, taken, seen);
+                }
+                path.pop();
+            }
+            Item::If {
+                cond,
+                label,
+                then_items,
+                else_label,
+                else_items,
+            } => {
+                let c = const_eval(cond, &env);
+                for (take, label, items) in [
+                    (c.is_none_or(|c| c != 0), label, then_items),
+                    (c.is_none_or(|c| c == 0), else_label, else_items),
+                ] {
+                    if take {
+                        path.push(label.clone());
+                        taken.insert((m.name.clone(), path.join(".")));
+                        elaborate(modules, m, items, env.clone(), path, taken, seen);
+                        path.pop();
+                    }
+                }
+            }
+            Item::LintOff { items, .. } => {
+                elaborate(modules, m, items, env.clone(), path, taken, seen)
+            }
+            Item::Attributed { item, .. } => elaborate(
+                modules,
+                m,
+                std::slice::from_ref(item),
+                env.clone(),
+                path,
+                taken,
+                seen,
+            ),
+            Item::Instance(inst) => {
+                let Some(child) = modules.iter().find(|c| c.name == inst.module) else {
+                    continue;
+                };
+                let overrides: BTreeMap<String, i64> = inst
+                    .params
+                    .iter()
+                    .filter_map(|(n, e)| Some((n.clone(), const_eval(e, &env)?)))
+                    .collect();
+                let cenv = params_env(child, &overrides);
+                let key = (child.name.clone(), cenv.clone().into_iter().collect());
+                if seen.insert(key) {
+                    elaborate(modules, child, &child.items, cenv, &mut vec![], taken, seen);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Evaluate a constant expression over integer parameters (every operator of the
+/// description; `None` for what is not constant).
+fn const_eval(e: &Expr, env: &BTreeMap<String, i64>) -> Option<i64> {
+    use BinOp::*;
+    Some(match e {
+        Expr::Int(v) => *v,
+        Expr::Sized { value, .. } => *value as i64,
+        Expr::Id(n) => *env.get(n)?,
+        Expr::Unary(op, a) => {
+            let a = const_eval(a, env)?;
+            match op {
+                UnOp::LogicNot => i64::from(a == 0),
+                UnOp::Neg => -a,
+                UnOp::Not => !a,
+                UnOp::RedOr => i64::from(a != 0),
+                UnOp::RedAnd => return None,
+            }
+        }
+        Expr::Binary(op, a, b) => {
+            let (a, b) = (const_eval(a, env)?, const_eval(b, env)?);
+            match op {
+                Add => a.checked_add(b)?,
+                Sub => a.checked_sub(b)?,
+                Mul => a.checked_mul(b)?,
+                Div => a.checked_div(b)?,
+                Rem => a.checked_rem(b)?,
+                Shl => a.checked_shl(u32::try_from(b).ok()?)?,
+                Shr => a.checked_shr(u32::try_from(b).ok()?)?,
+                Lt => i64::from(a < b),
+                Le => i64::from(a <= b),
+                Gt => i64::from(a > b),
+                Ge => i64::from(a >= b),
+                Eq => i64::from(a == b),
+                Ne => i64::from(a != b),
+                And => a & b,
+                Or => a | b,
+                Xor => a ^ b,
+                LogicAnd => i64::from(a != 0 && b != 0),
+                LogicOr => i64::from(a != 0 || b != 0),
+            }
+        }
+        Expr::Cond(c, a, b) => {
+            if const_eval(c, env)? != 0 {
+                const_eval(a, env)?
+            } else {
+                const_eval(b, env)?
+            }
+        }
+        Expr::Clog2(a) => {
+            let v = const_eval(a, env)?;
+            if v <= 1 {
+                0
+            } else {
+                i64::from(64 - ((v - 1) as u64).leading_zeros())
+            }
+        }
+        _ => return None,
+    })
+}
+
 /// Port or net names that read as a 1-bit control: stuck-at candidates when assigned or
 /// connected.
 fn control_name(name: &str) -> bool {
@@ -223,6 +401,10 @@ struct Walker {
     extra: Vec<Item>,
     /// A register removed: (name, its input), substituted into every reader afterwards.
     removed: Option<(String, Expr)>,
+    /// Paths of the generate blocks around the current item (loops and branches).
+    path: Vec<String>,
+    /// Paths of the generate branches around the current item.
+    branches: Vec<String>,
 }
 
 impl Walker {
@@ -247,13 +429,19 @@ impl Walker {
             clock,
             extra: vec![],
             removed: None,
+            path: vec![],
+            branches: vec![],
         }
     }
 
     /// Record a site; true if it is the one to apply.
     fn site(&mut self, kind: Kind, description: String) -> bool {
         let hit = self.target == Some(self.found.len());
-        self.found.push(Site { kind, description });
+        self.found.push(Site {
+            kind,
+            description,
+            branches: self.branches.clone(),
+        });
         hit
     }
 
@@ -287,7 +475,11 @@ impl Walker {
                         self.expr(e, &what);
                     }
                 }
-                Item::For { items, label, .. } => self.items(items, label, false),
+                Item::For { items, label, .. } => {
+                    self.path.push(label.clone());
+                    self.items(items, label, false);
+                    self.path.pop();
+                }
                 Item::If {
                     then_items,
                     else_items,
@@ -295,8 +487,13 @@ impl Walker {
                     else_label,
                     ..
                 } => {
-                    self.items(then_items, label, false);
-                    self.items(else_items, else_label, false);
+                    for (label, items) in [(&*label, then_items), (&*else_label, else_items)] {
+                        self.path.push(label.clone());
+                        self.branches.push(self.path.join("."));
+                        self.items(items, label, false);
+                        self.branches.pop();
+                        self.path.pop();
+                    }
                 }
                 Item::LintOff { items, .. } => self.items(items, scope, top),
                 Item::Attributed { item, .. } => {
