@@ -176,10 +176,14 @@ pub struct Check {
     /// MultiplyMoving instructions per program (core) or the largest dimension (engine).
     pub size: u32,
     pub stalls: bool,
+    /// Core: loads streamed without gaps with `ls_gapless` high (the early swap).
+    pub gapless: bool,
 }
 
 /// The core-level checks, cheap to expensive: short random programs without stalls, the same
-/// with random stalls on every handshake, then longer programs with and without stalls.
+/// with random stalls on every handshake, then longer programs with and without stalls, then
+/// programs whose loads stream without gaps with `ls_gapless` high (the early swap; every other
+/// one with stalls), then the Icarus testbench.
 pub fn core_checks() -> Vec<Check> {
     vec![
         Check {
@@ -187,30 +191,42 @@ pub fn core_checks() -> Vec<Check> {
             runs: 3,
             size: 12,
             stalls: false,
+            gapless: false,
         },
         Check {
             name: "cosim-short-stalls",
             runs: 3,
             size: 12,
             stalls: true,
+            gapless: false,
         },
         Check {
             name: "cosim-long",
             runs: 8,
             size: 40,
             stalls: false,
+            gapless: false,
         },
         Check {
             name: "cosim-long-stalls",
             runs: 8,
             size: 40,
             stalls: true,
+            gapless: false,
+        },
+        Check {
+            name: "cosim-gapless",
+            runs: 6,
+            size: 30,
+            stalls: true,
+            gapless: true,
         },
         Check {
             name: ICARUS,
             runs: 1,
             size: 0,
             stalls: false,
+            gapless: false,
         },
     ]
 }
@@ -229,24 +245,28 @@ pub fn engine_checks() -> Vec<Check> {
             runs: 2,
             size: 6,
             stalls: false,
+            gapless: false,
         },
         Check {
             name: "gemm-short-waits",
             runs: 2,
             size: 6,
             stalls: true,
+            gapless: false,
         },
         Check {
             name: "gemm-long",
             runs: 4,
             size: 14,
             stalls: false,
+            gapless: false,
         },
         Check {
             name: "gemm-long-waits",
             runs: 4,
             size: 14,
             stalls: true,
+            gapless: false,
         },
     ]
 }
@@ -303,11 +323,13 @@ fn run_core(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions)
                     ..GenOptions::default()
                 },
             );
-            let stalls = if check.stalls {
+            // With `gapless`, every other run also stalls.
+            let mut stalls = if check.stalls && (!check.gapless || run % 2 == 1) {
                 Stalls::random(seed ^ (u64::from(run) << 8) ^ c as u64)
             } else {
                 Stalls::NONE
             };
+            stalls.gapless_loads = check.gapless;
             match harness.run(&program, stalls, None) {
                 Ok(out) if out.report.pass => {}
                 Ok(out) => {
