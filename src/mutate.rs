@@ -183,7 +183,7 @@ pub struct Check {
 /// The core-level checks, cheap to expensive: short random programs without stalls, the same
 /// with random stalls on every handshake, then longer programs with and without stalls, then
 /// programs whose loads stream without gaps with `ls_gapless` high (the early swap; every other
-/// one with stalls), then the Icarus testbench.
+/// one with stalls), then the Icarus testbench, with its 4-cycle reset and with a 1-cycle one.
 pub fn core_checks() -> Vec<Check> {
     vec![
         Check {
@@ -228,8 +228,19 @@ pub fn core_checks() -> Vec<Check> {
             stalls: false,
             gapless: false,
         },
+        Check {
+            name: ICARUS_RESET1,
+            runs: 1,
+            size: 0,
+            stalls: false,
+            gapless: false,
+        },
     ]
 }
+
+/// The Icarus testbench with `rst` high for one clock edge only (from the unknown initial
+/// state): every register the design resets must be right after a single reset edge.
+pub const ICARUS_RESET1: &str = "icarus-tb-reset1";
 
 /// The name of the check that runs the hand-written testbench `hdl/tb_core.v` in Icarus
 /// Verilog (4-state: registers start unknown, so a lost reset shows).
@@ -307,8 +318,9 @@ fn run_core(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions)
         }
     };
     for (c, check) in checks.iter().enumerate() {
-        if check.name == ICARUS {
-            if let Err(v) = icarus(design, seed, &opts.cache_root) {
+        if check.name == ICARUS || check.name == ICARUS_RESET1 {
+            let reset = if check.name == ICARUS { 4 } else { 1 };
+            if let Err(v) = icarus(design, seed, reset, check.name, &opts.cache_root) {
                 return v;
             }
             continue;
@@ -352,7 +364,13 @@ fn run_core(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions)
 
 /// Run `hdl/tb_core.v` (from the source tree) on `design` with Icarus Verilog in a scratch
 /// folder under `scratch`: `Err` with the verdict when it does not print `PASS`.
-fn icarus(design: &Design, seed: u64, scratch: &Path) -> Result<(), Verdict> {
+fn icarus(
+    design: &Design,
+    seed: u64,
+    reset_cycles: i64,
+    name: &str,
+    scratch: &Path,
+) -> Result<(), Verdict> {
     use std::process::Command;
     use std::time::Duration;
     let cfg = &design.config;
@@ -384,6 +402,7 @@ fn icarus(design: &Design, seed: u64, scratch: &Path) -> Result<(), Verdict> {
         ("PSUM_BANKS", cfg.psum_banks.into()),
         ("PSUM_DEPTH", cfg.psum_depth.into()),
         ("SEED", (seed % 1000) as i64 + 1),
+        ("RESET_CYCLES", reset_cycles),
     ] {
         cmd.arg(format!("-Ptb_core.{name}={value}"));
     }
@@ -417,7 +436,7 @@ fn icarus(design: &Design, seed: u64, scratch: &Path) -> Result<(), Verdict> {
                 }
             });
         Err(Verdict::Killed {
-            check: ICARUS.into(),
+            check: name.into(),
             detail: first_line(&why),
         })
     })();

@@ -405,6 +405,8 @@ struct Walker {
     path: Vec<String>,
     /// Paths of the generate branches around the current item.
     branches: Vec<String>,
+    /// The module's parameters at their defaults and its top-level localparams.
+    env: BTreeMap<String, i64>,
 }
 
 impl Walker {
@@ -415,6 +417,14 @@ impl Walker {
             widths.insert(p.name.clone(), p.width.clone());
             if p.dir == Dir::Output {
                 outputs.push(p.name.clone());
+            }
+        }
+        let mut env = params_env(m, &BTreeMap::new());
+        for item in &m.items {
+            if let Item::Localparam(name, e) = item {
+                if let Some(v) = const_eval(e, &env) {
+                    env.insert(name.clone(), v);
+                }
             }
         }
         let mut drivers = BTreeMap::new();
@@ -431,6 +441,7 @@ impl Walker {
             removed: None,
             path: vec![],
             branches: vec![],
+            env,
         }
     }
 
@@ -518,7 +529,10 @@ impl Walker {
                     crate::verilog::print::expr(&width),
                     crate::verilog::print::expr(&width)
                 );
-                if self.site(Kind::WidthDropped, d) {
+                // A width of one bit has no bit to drop (`[W-2:0]` would be `[-1:0]`, two
+                // bits): the site keeps its number and changes nothing (dropped as identical).
+                let one = const_eval(&width, &self.env).is_some_and(|w| w <= 1);
+                if self.site(Kind::WidthDropped, d) && !one {
                     net.width = Some(width - Expr::Int(1));
                 }
             }
