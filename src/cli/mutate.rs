@@ -178,7 +178,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 m.module,
                 m.index,
                 m.kind.name(),
-                if m.elaborated { "" } else { " (not elaborated)" },
+                if m.elaborated {
+                    ""
+                } else {
+                    " (not elaborated)"
+                },
                 m.description,
                 m.diff
             );
@@ -205,11 +209,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cfg.tag(),
         sample.len(),
         modules.len(),
-        checks
-            .iter()
-            .map(|c| c.name)
-            .collect::<Vec<_>>()
-            .join(", ")
+        checks.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
     );
     let default_cache = systolic::cosim::verilator::default_cache_root();
     match campaign::baseline(&design, args.seed, &default_cache) {
@@ -446,7 +446,10 @@ fn run_child(
                 check: "crash".into(),
                 detail: format!(
                     "the simulation process ended with {s}: {}",
-                    err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("")
+                    err.lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("")
                 ),
             },
         },

@@ -173,7 +173,15 @@ pub fn taken_branches(modules: &[Module], top: &str) -> BTreeSet<(String, String
     let mut seen = BTreeSet::new();
     if let Some(m) = modules.iter().find(|m| m.name == top) {
         let env = params_env(m, &BTreeMap::new());
-        elaborate(modules, m, &m.items, env, &mut vec![], &mut taken, &mut seen);
+        elaborate(
+            modules,
+            m,
+            &m.items,
+            env,
+            &mut vec![],
+            &mut taken,
+            &mut seen,
+        );
     }
     taken
 }
@@ -347,9 +355,34 @@ fn control_name(name: &str) -> bool {
     parts.iter().any(|p| {
         matches!(
             *p,
-            "valid" | "v" | "en" | "ce" | "we" | "re" | "ready" | "fire" | "go" | "start" | "busy"
-                | "done" | "ack" | "req" | "push" | "pop" | "load" | "acc" | "flush" | "last"
-                | "first" | "hit" | "same" | "full" | "empty" | "stall" | "use" | "sel"
+            "valid"
+                | "v"
+                | "en"
+                | "ce"
+                | "we"
+                | "re"
+                | "ready"
+                | "fire"
+                | "go"
+                | "start"
+                | "busy"
+                | "done"
+                | "ack"
+                | "req"
+                | "push"
+                | "pop"
+                | "load"
+                | "acc"
+                | "flush"
+                | "last"
+                | "first"
+                | "hit"
+                | "same"
+                | "full"
+                | "empty"
+                | "stall"
+                | "use"
+                | "sel"
         ) || p.ends_with("valid")
             || p.ends_with("ready")
     })
@@ -512,10 +545,7 @@ impl Walker {
                     self.items(&mut v, scope, top);
                     **item = v.pop().expect("one item");
                 }
-                Item::Comment(_)
-                | Item::Blank
-                | Item::Localparam(..)
-                | Item::Pragma(_) => {}
+                Item::Comment(_) | Item::Blank | Item::Localparam(..) | Item::Pragma(_) => {}
             }
         }
     }
@@ -595,10 +625,7 @@ impl Walker {
                     for v in [0, 1] {
                         let d = format!("{ctx}if ({text}) stuck at {v}");
                         if self.site(Kind::StuckAt, d) {
-                            *c = Expr::Sized {
-                                width: 1,
-                                value: v,
-                            };
+                            *c = Expr::Sized { width: 1, value: v };
                         }
                     }
                     self.expr(c, &format!("{ctx}if ({text})"));
@@ -621,10 +648,7 @@ impl Walker {
                 continue;
             }
             if self.site(Kind::StuckAt, format!("{what} stuck at {v}")) {
-                *e = Expr::Sized {
-                    width: 1,
-                    value: v,
-                };
+                *e = Expr::Sized { width: 1, value: v };
             }
         }
     }
@@ -637,7 +661,10 @@ impl Walker {
             return;
         };
         let q = format!("{name}_mut_q");
-        if self.site(Kind::StageAdded, format!("register stage added on assign {l}")) {
+        if self.site(
+            Kind::StageAdded,
+            format!("register stage added on assign {l}"),
+        ) {
             self.extra.push(Item::Net(Net {
                 kind: NetKind::Reg,
                 name: q.clone(),
@@ -659,11 +686,7 @@ impl Walker {
         match e {
             Expr::Binary(op, a, b) => {
                 if let Some(alt) = swap_op(*op) {
-                    let d = format!(
-                        "{at}: `{}` -> `{}` in {text}",
-                        op_text(*op),
-                        op_text(alt)
-                    );
+                    let d = format!("{at}: `{}` -> `{}` in {text}", op_text(*op), op_text(alt));
                     if self.site(Kind::OperatorSwap, d) {
                         *op = alt;
                     }
@@ -1014,7 +1037,10 @@ mod tests {
             ],
             items: vec![
                 reg("q", Some(int(8))),
-                always(vec![if_(id("in_valid"), vec![nb(id("q"), id("a") + sized(8, 1))])]),
+                always(vec![if_(
+                    id("in_valid"),
+                    vec![nb(id("q"), id("a") + sized(8, 1))],
+                )]),
                 assign(id("y"), id("q") - id("a")),
             ],
         }
