@@ -390,24 +390,24 @@ fn control_name(name: &str) -> bool {
 
 /// Expressions that are 1 bit wide whatever their context.
 fn one_bit(e: &Expr) -> bool {
-    match e {
-        Expr::Sized { width: 1, .. } => true,
-        Expr::Unary(UnOp::LogicNot | UnOp::RedOr | UnOp::RedAnd, _) => true,
-        Expr::Binary(
-            BinOp::Lt
-            | BinOp::Le
-            | BinOp::Gt
-            | BinOp::Ge
-            | BinOp::Eq
-            | BinOp::Ne
-            | BinOp::LogicAnd
-            | BinOp::LogicOr,
-            _,
-            _,
-        ) => true,
-        Expr::Index(..) => true,
-        _ => false,
-    }
+    matches!(
+        e,
+        Expr::Sized { width: 1, .. }
+            | Expr::Unary(UnOp::LogicNot | UnOp::RedOr | UnOp::RedAnd, _)
+            | Expr::Binary(
+                BinOp::Lt
+                    | BinOp::Le
+                    | BinOp::Gt
+                    | BinOp::Ge
+                    | BinOp::Eq
+                    | BinOp::Ne
+                    | BinOp::LogicAnd
+                    | BinOp::LogicOr,
+                _,
+                _,
+            )
+            | Expr::Index(..)
+    )
 }
 
 fn base_name(e: &Expr) -> Option<&str> {
@@ -498,7 +498,7 @@ impl Walker {
         }
     }
 
-    fn items(&mut self, items: &mut Vec<Item>, scope: &str, top: bool) {
+    fn items(&mut self, items: &mut [Item], scope: &str, top: bool) {
         for item in items.iter_mut() {
             match item {
                 Item::Net(net) => self.net(net, scope, top),
@@ -922,7 +922,7 @@ fn count_drivers(
                 }
             }
             Item::For { items, .. } | Item::LintOff { items, .. } => {
-                count_drivers(items, drivers, clock, widths, top && false)
+                count_drivers(items, drivers, clock, widths, false)
             }
             Item::If {
                 then_items,
@@ -1052,9 +1052,9 @@ mod tests {
         let s = sites(&m);
         assert_eq!(s, sites(&m));
         assert!(s.len() >= 10, "{s:#?}");
-        for i in 0..s.len() {
+        for (i, expected) in s.iter().enumerate() {
             let (mutant, site) = apply(&m, i).expect("site");
-            assert_eq!(site, s[i]);
+            assert_eq!(&site, expected);
             let d = diff(&m, &mutant);
             assert!(!d.is_empty(), "{}: no change", site.description);
             assert!(d.contains("\n-") || d.contains("\n+"), "{d}");
