@@ -53,6 +53,9 @@ module tb_core;
   parameter integer SEED = 1;
   parameter integer SELF_TEST_BREAK = 0;
   parameter integer TIMEOUT_CYCLES = 100000;
+  // Negative clock edges with rst high before it is released (the mutation campaign also runs
+  // 1: every register the design resets must be right after one reset edge, from any state).
+  parameter integer RESET_CYCLES = 4;
 
   // Port widths, same formulas as systolic_top.
   localparam integer K_W = $clog2(ROWS + 1);
@@ -527,7 +530,7 @@ module tb_core;
   initial begin
     make_stimulus;
     for (wi = 0; wi < ENTRIES; wi = wi + 1) written[wi] = 1'b0;
-    repeat (4) @(negedge clk);
+    repeat (RESET_CYCLES) @(negedge clk);
     rst = 1'b0;
     @(posedge clk);
     if (busy !== 1'b0 || mm_ready !== 1'b1 || ls_ready !== 1'b1 || mv_ready !== 1'b0

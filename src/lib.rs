@@ -23,7 +23,8 @@
 //! 6. [`cosim`]: the designs in Verilator, driven from Rust and compared with the golden model
 //!    (the core's handshakes, the engine over AXI4-Lite, the board over its UART pins); and
 //!    [`model`]: quantised ONNX networks lowered onto the engine (`docs/infer.md`).
-//! 7. [`synth`]: the FPGA flows (Yosys, nextpnr, packers), and post-synthesis co-simulation.
+//! 7. [`synth`]: the FPGA flows (Yosys, nextpnr, packers), and post-synthesis co-simulation;
+//!    [`mutate`]: mutation campaigns (one-site bugs of the Verilog against the co-simulation checks).
 //! 8. [`sweep`]: design-space sweeps over the flows (points in a SQLite store, run by local
 //!    worker processes or Slurm job arrays).
 //! 9. The command line (`src/main.rs`, `src/cli/`), one module per subcommand.
@@ -41,6 +42,7 @@ pub mod generate;
 pub mod golden;
 pub mod isa;
 pub mod model;
+pub mod mutate;
 pub mod npy;
 pub mod pll;
 pub mod program;

@@ -13,6 +13,7 @@ mod common;
 mod cosim;
 mod generate;
 mod infer;
+mod mutate;
 mod progress;
 mod run;
 mod run_memory;
@@ -53,6 +54,9 @@ enum Command {
     Board(board::Args),
     /// Run a design-space sweep from a spec (locally or on Slurm), or print its table or report.
     Sweep(sweep::Args),
+    /// Mutation campaign: deliberate one-site bugs of the generated Verilog against the
+    /// co-simulation checks; kill rate per module and every survivor with its diff.
+    Mutate(mutate::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -64,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Synth(args) => synth::run(args),
         Command::Board(args) => board::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Mutate(args) => mutate::run(args),
     }
 }
 

@@ -90,6 +90,9 @@ pub enum DriverError {
     Timeout { limit: u64, state: String },
     #[error("the RTL answered a read when none was requested (cycle {cycle})")]
     UnexpectedRead { cycle: u64 },
+    /// `busy` must be high while a read is pending or its response not yet taken.
+    #[error("busy is low while a read is pending or its response not yet taken (cycle {cycle})")]
+    IdleWhileReading { cycle: u64 },
 }
 
 /// The first difference between the golden model's reads and the RTL's.
@@ -337,7 +340,11 @@ pub fn run_program(
         let on = d.present();
         d.sim.eval();
         // Sample before the edge.
-        if d.all_issued() && !d.sim.get_bool(d.ports.busy) {
+        let busy = d.sim.get_bool(d.ports.busy);
+        if d.rd_fired > d.reads.len() && !busy {
+            return Err(DriverError::IdleWhileReading { cycle });
+        }
+        if d.all_issued() && !busy {
             return Ok(RtlRun {
                 reads: d.reads,
                 total_cycles: cycle,

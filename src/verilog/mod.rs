@@ -7,6 +7,7 @@
 //! all accept: no SystemVerilog, no `$` in names, vectors packed little-endian (`[W-1:0]`).
 
 pub mod build;
+pub mod mutate;
 mod print;
 
 pub use build::{

@@ -1,0 +1,537 @@
+//! Mutation campaigns: how many deliberate one-site bugs of the generated Verilog
+//! ([`crate::verilog::mutate`]) the project's co-simulation checks catch (`systolic mutate`,
+//! `docs/verification.md`).
+//!
+//! A mutant is named by (module, site index) of a design. It is built with Verilator and run
+//! through checks ordered from cheap to expensive ([`core_checks`], [`engine_checks`]); the
+//! first failing check kills it. A mutant Verilator cannot build is *invalid* (not a kill); a
+//! mutant whose printed Verilog equals the original's is never run. Every check passes on the
+//! unmodified design first ([`baseline`]), so a kill is the mutant's doing.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::cosim::engine::{AxiMaster, RtlEngine};
+use crate::cosim::{Harness, HarnessOptions, Stalls};
+use crate::engine::gemm::{gemm, GemmOptions, Matrix};
+use crate::engine::golden::GoldenEngine;
+use crate::engine::host::HostEngine;
+use crate::program::{random_program, GenOptions, SplitMix64};
+use crate::rtl::design::{Design, Level};
+use crate::verilog::mutate::{self, Kind};
+
+/// One mutant of a design: where it is and what it changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutantInfo {
+    pub module: String,
+    pub index: usize,
+    pub kind: Kind,
+    pub description: String,
+    /// Unified diff of the module's printed Verilog.
+    pub diff: String,
+    /// Whether the site is in code the configuration elaborates: false for a site inside a
+    /// generate branch no instance takes (such a mutant cannot change the design: equivalent
+    /// by construction, reported apart and left out of the kill rate).
+    pub elaborated: bool,
+}
+
+/// What happened to a mutant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// A check failed: its name and the first line of its failure.
+    Killed { check: String, detail: String },
+    /// Every check passed.
+    Survived,
+    /// Verilator could not build it (lint or compile error): not a kill.
+    Invalid { reason: String },
+}
+
+/// The modules a campaign mutates at `level` (those the design holds).
+pub fn default_modules(design: &Design) -> Vec<String> {
+    let wanted: &[&str] = match design.level {
+        Level::Core => &[
+            "systolic_pe",
+            "systolic_column",
+            "systolic_array",
+            "systolic_skew",
+            "systolic_deskew",
+            "systolic_psum",
+            "systolic_cmd_queue",
+            "systolic_load_ctl",
+            "systolic_mv_entry",
+            "systolic_ctl_pipe",
+            "systolic_top",
+        ],
+        _ => &[
+            "systolic_sbuf",
+            "systolic_sequencer",
+            "systolic_axil",
+            "systolic_engine",
+            "systolic_dma",
+            "systolic_fetch",
+            "systolic_act",
+        ],
+    };
+    wanted
+        .iter()
+        .filter(|w| design.modules.iter().any(|m| m.name == **w))
+        .map(|w| w.to_string())
+        .collect()
+}
+
+/// Every mutant of `module` in `design` whose printed Verilog differs from the original and
+/// whose site the configuration elaborates (not inside a generate branch no instance takes:
+/// such a mutant cannot change the simulated design), in site order.
+pub fn mutants_of(design: &Design, module: &str) -> Vec<MutantInfo> {
+    let Some(m) = design.modules.iter().find(|m| m.name == module) else {
+        return vec![];
+    };
+    let sites = mutate::sites(m);
+    let taken = mutate::taken_branches(&design.modules, design.top_name());
+    (0..sites.len())
+        .filter_map(|i| {
+            let (after, site) = mutate::apply(m, i)?;
+            let diff = mutate::diff(m, &after);
+            let elaborated = site
+                .branches
+                .iter()
+                .all(|b| taken.contains(&(module.to_string(), b.clone())));
+            (!diff.is_empty() && elaborated).then(|| MutantInfo {
+                module: module.to_string(),
+                index: i,
+                kind: site.kind,
+                elaborated,
+                description: site.description,
+                diff,
+            })
+        })
+        .collect()
+}
+
+/// A deterministic sample of `total` mutants spread evenly over `modules` (a module with fewer
+/// mutants than its share gives all it has; the rest goes to the others), each module's picked
+/// by a seeded shuffle, listed module by module in site order.
+pub fn sample(design: &Design, modules: &[String], total: usize, seed: u64) -> Vec<MutantInfo> {
+    let mut pools: Vec<Vec<MutantInfo>> = modules
+        .iter()
+        .map(|m| {
+            let mut all = mutants_of(design, m);
+            let mut rng = SplitMix64::new(seed ^ fnv(m));
+            // Fisher-Yates.
+            for i in (1..all.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                all.swap(i, j);
+            }
+            all
+        })
+        .collect();
+    let mut take = vec![0usize; pools.len()];
+    let mut left = total;
+    while left > 0 {
+        let mut progressed = false;
+        for (k, pool) in pools.iter().enumerate() {
+            if left > 0 && take[k] < pool.len() {
+                take[k] += 1;
+                left -= 1;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    let mut out = vec![];
+    for (pool, n) in pools.iter_mut().zip(take) {
+        pool.truncate(n);
+        pool.sort_by_key(|m| m.index);
+        out.append(pool);
+    }
+    out
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `design` with mutant (`module`, `index`) applied.
+pub fn mutant_design(design: &Design, module: &str, index: usize) -> Option<Design> {
+    let mut d = design.clone();
+    let m = d.modules.iter_mut().find(|m| m.name == module)?;
+    let (after, _) = mutate::apply(m, index)?;
+    *m = after;
+    Some(d)
+}
+
+/// One check of a campaign: its name and how much it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    pub name: &'static str,
+    /// Random programs (core) or products (engine).
+    pub runs: u32,
+    /// MultiplyMoving instructions per program (core) or the largest dimension (engine).
+    pub size: u32,
+    pub stalls: bool,
+    /// Core: loads streamed without gaps with `ls_gapless` high (the early swap).
+    pub gapless: bool,
+}
+
+/// The core-level checks, cheap to expensive: short random programs without stalls, the same
+/// with random stalls on every handshake, then longer programs with and without stalls, then
+/// programs whose loads stream without gaps with `ls_gapless` high (the early swap; every other
+/// one with stalls), then the Icarus testbench, with its 4-cycle reset and with a 1-cycle one.
+pub fn core_checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "cosim-short",
+            runs: 3,
+            size: 12,
+            stalls: false,
+            gapless: false,
+        },
+        Check {
+            name: "cosim-short-stalls",
+            runs: 3,
+            size: 12,
+            stalls: true,
+            gapless: false,
+        },
+        Check {
+            name: "cosim-long",
+            runs: 8,
+            size: 40,
+            stalls: false,
+            gapless: false,
+        },
+        Check {
+            name: "cosim-long-stalls",
+            runs: 8,
+            size: 40,
+            stalls: true,
+            gapless: false,
+        },
+        Check {
+            name: "cosim-gapless",
+            runs: 6,
+            size: 30,
+            stalls: true,
+            gapless: true,
+        },
+        Check {
+            name: ICARUS,
+            runs: 1,
+            size: 0,
+            stalls: false,
+            gapless: false,
+        },
+        Check {
+            name: ICARUS_RESET1,
+            runs: 1,
+            size: 0,
+            stalls: false,
+            gapless: false,
+        },
+    ]
+}
+
+/// The Icarus testbench with `rst` high for one clock edge only (from the unknown initial
+/// state): every register the design resets must be right after a single reset edge.
+pub const ICARUS_RESET1: &str = "icarus-tb-reset1";
+
+/// The name of the check that runs the hand-written testbench `hdl/tb_core.v` in Icarus
+/// Verilog (4-state: registers start unknown, so a lost reset shows).
+pub const ICARUS: &str = "icarus-tb";
+
+/// The engine-level checks: `gemm` on the RTL engine over AXI4-Lite against the golden engine,
+/// small shapes without bus wait states, then with random wait states on every channel, then
+/// larger shapes through the double-buffered SBUF slots.
+pub fn engine_checks() -> Vec<Check> {
+    vec![
+        Check {
+            name: "gemm-short",
+            runs: 2,
+            size: 6,
+            stalls: false,
+            gapless: false,
+        },
+        Check {
+            name: "gemm-short-waits",
+            runs: 2,
+            size: 6,
+            stalls: true,
+            gapless: false,
+        },
+        Check {
+            name: "gemm-long",
+            runs: 4,
+            size: 14,
+            stalls: false,
+            gapless: false,
+        },
+        Check {
+            name: "gemm-long-waits",
+            runs: 4,
+            size: 14,
+            stalls: true,
+            gapless: false,
+        },
+    ]
+}
+
+/// The checks of a design's level.
+pub fn checks(level: Level) -> Vec<Check> {
+    match level {
+        Level::Core => core_checks(),
+        _ => engine_checks(),
+    }
+}
+
+/// Build `design` (Verilator, cache under `cache_root`) and run `checks` in order, seeded by
+/// `seed`; the first failure kills it.
+pub fn run_checks(design: &Design, checks: &[Check], seed: u64, cache_root: &Path) -> Verdict {
+    let opts = HarnessOptions {
+        cache_root: cache_root.to_path_buf(),
+        ..HarnessOptions::default()
+    };
+    match design.level {
+        Level::Core => run_core(design, checks, seed, &opts),
+        _ => run_engine(design, checks, seed, &opts),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(200).collect()
+}
+
+fn run_core(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions) -> Verdict {
+    let cfg = &design.config;
+    let harness = match Harness::build_design(design, opts, &mut |_| {}) {
+        Ok(h) => h,
+        Err(e) => {
+            return Verdict::Invalid {
+                reason: first_line(&e.to_string()),
+            }
+        }
+    };
+    for (c, check) in checks.iter().enumerate() {
+        if check.name == ICARUS || check.name == ICARUS_RESET1 {
+            let reset = if check.name == ICARUS { 4 } else { 1 };
+            if let Err(v) = icarus(design, seed, reset, check.name, &opts.cache_root) {
+                return v;
+            }
+            continue;
+        }
+        let mut rng = SplitMix64::new(seed.wrapping_add(1000 * c as u64));
+        for run in 0..check.runs {
+            let program = random_program(
+                cfg,
+                &mut rng,
+                &GenOptions {
+                    matmuls: check.size as usize,
+                    ..GenOptions::default()
+                },
+            );
+            // With `gapless`, every other run also stalls.
+            let mut stalls = if check.stalls && (!check.gapless || run % 2 == 1) {
+                Stalls::random(seed ^ (u64::from(run) << 8) ^ c as u64)
+            } else {
+                Stalls::NONE
+            };
+            stalls.gapless_loads = check.gapless;
+            match harness.run(&program, stalls, None) {
+                Ok(out) if out.report.pass => {}
+                Ok(out) => {
+                    return Verdict::Killed {
+                        check: check.name.into(),
+                        detail: first_line(out.report.failure.as_deref().unwrap_or("failed")),
+                    }
+                }
+                Err(e) => {
+                    return Verdict::Killed {
+                        check: check.name.into(),
+                        detail: first_line(&format!("error: {e}")),
+                    }
+                }
+            }
+        }
+    }
+    Verdict::Survived
+}
+
+/// Run `hdl/tb_core.v` (from the source tree) on `design` with Icarus Verilog in a scratch
+/// folder under `scratch`: `Err` with the verdict when it does not print `PASS`.
+fn icarus(
+    design: &Design,
+    seed: u64,
+    reset_cycles: i64,
+    name: &str,
+    scratch: &Path,
+) -> Result<(), Verdict> {
+    use std::process::Command;
+    use std::time::Duration;
+    let cfg = &design.config;
+    let dir = scratch.join(format!("icarus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let io = |e: std::io::Error| Verdict::Invalid {
+        reason: format!("icarus scratch: {e}"),
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let mut files = vec![];
+    for (name, text) in design.sim_files() {
+        let path = dir.join(&name);
+        std::fs::write(&path, text).map_err(io)?;
+        if name.ends_with(".v") {
+            files.push(path);
+        }
+    }
+    let tb = Path::new(env!("CARGO_MANIFEST_DIR")).join("hdl/tb_core.v");
+    let image = dir.join("tb.vvp");
+    let mut cmd = Command::new("iverilog");
+    cmd.args(["-g2005", "-s", "tb_core", "-o"]).arg(&image);
+    let d = &cfg.derived;
+    for (name, value) in [
+        ("ROWS", i64::from(cfg.rows)),
+        ("COLS", cfg.cols.into()),
+        ("DATA_W", d.data_w.into()),
+        ("SIGNED", i64::from(cfg.format.is_signed())),
+        ("ACC_W", d.acc_w.into()),
+        ("PSUM_BANKS", cfg.psum_banks.into()),
+        ("PSUM_DEPTH", cfg.psum_depth.into()),
+        ("SEED", (seed % 1000) as i64 + 1),
+        ("RESET_CYCLES", reset_cycles),
+    ] {
+        cmd.arg(format!("-Ptb_core.{name}={value}"));
+    }
+    cmd.arg(&tb).args(&files);
+    let result = (|| {
+        let compile = crate::tools::run(&mut cmd, Duration::from_secs(120)).map_err(io)?;
+        if !compile.success() {
+            return Err(Verdict::Invalid {
+                reason: first_line(&format!("iverilog: {}{}", compile.stdout, compile.stderr)),
+            });
+        }
+        let run = crate::tools::run(
+            Command::new("vvp").arg("-N").arg(&image),
+            Duration::from_secs(300),
+        )
+        .map_err(io)?;
+        let pass = run.stdout.lines().any(|l| l.trim().starts_with("PASS "));
+        if pass && run.success() && !run.timed_out {
+            return Ok(());
+        }
+        let why = run
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("FAIL"))
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                if run.timed_out {
+                    "vvp timed out".into()
+                } else {
+                    format!("no PASS line (status {})", run.status)
+                }
+            });
+        Err(Verdict::Killed {
+            check: name.into(),
+            detail: first_line(&why),
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn random_matrix(cfg: &Config, rows: usize, cols: usize, rng: &mut SplitMix64) -> Matrix {
+    let (lo, hi) = (cfg.format.min_value(), cfg.format.max_value());
+    Matrix::from_fn(rows, cols, |_, _| match rng.below(6) {
+        0 => lo,
+        1 => hi,
+        2 => 0,
+        _ => rng.range_i64(lo, hi),
+    })
+}
+
+fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions) -> Verdict {
+    let cfg = design.config.clone();
+    assert!(
+        !cfg.format.is_float(),
+        "engine campaigns use integer formats"
+    );
+    let bus = match AxiMaster::build_with(design, opts, &mut |_| {}) {
+        Ok(b) => b,
+        Err(e) => {
+            return Verdict::Invalid {
+                reason: first_line(&e.to_string()),
+            }
+        }
+    };
+    let mut rtl: RtlEngine = HostEngine::new(&cfg, bus);
+    for (c, check) in checks.iter().enumerate() {
+        let mut rng = SplitMix64::new(seed.wrapping_add(1000 * c as u64));
+        for run in 0..check.runs {
+            let size = u64::from(check.size);
+            let (m, k, n) = (
+                1 + rng.below(size) as usize,
+                1 + rng.below(size) as usize,
+                1 + rng.below(size) as usize,
+            );
+            let a = random_matrix(&cfg, m, k, &mut rng);
+            let b = random_matrix(&cfg, k, n, &mut rng);
+            let gopts = GemmOptions {
+                resident: Some(run % 2 == 0),
+                ..GemmOptions::default()
+            };
+            let mut golden = GoldenEngine::new(&cfg);
+            let want = match gemm(&mut golden, &a, &b, &gopts) {
+                Ok(r) => r.c,
+                Err(e) => panic!("the golden engine rejects {m}x{k}x{n}: {e}"),
+            };
+            rtl.reset();
+            let waits = if check.stalls { 0.3 } else { 0.0 };
+            rtl.bus_mut()
+                .set_wait_states(waits, seed ^ (u64::from(run) << 8) ^ c as u64);
+            rtl.bus_mut().set_cycle_limit(20_000);
+            let what = format!("{m}x{k}x{n}");
+            match gemm(&mut rtl, &a, &b, &gopts) {
+                Ok(got) if got.c == want.clone() => {}
+                Ok(got) => {
+                    let (i, j) = (0..m)
+                        .flat_map(|i| (0..n).map(move |j| (i, j)))
+                        .find(|&(i, j)| got.c.get(i, j) != want.get(i, j))
+                        .expect("a differing element");
+                    return Verdict::Killed {
+                        check: check.name.into(),
+                        detail: format!(
+                            "{what}: C[{i}][{j}] = {}, expected {}",
+                            got.c.get(i, j),
+                            want.get(i, j)
+                        ),
+                    };
+                }
+                Err(e) => {
+                    return Verdict::Killed {
+                        check: check.name.into(),
+                        detail: first_line(&format!("{what}: error: {e}")),
+                    }
+                }
+            }
+        }
+    }
+    Verdict::Survived
+}
+
+/// The design of `cfg` at `level` (core or engine).
+pub fn design(cfg: &Config, level: Level) -> Design {
+    match level {
+        Level::Core => crate::rtl::core::design(cfg),
+        _ => crate::rtl::engine::design(cfg),
+    }
+}
+
+/// Run the checks on the unmodified design: they must all pass, or no kill means anything.
+pub fn baseline(design: &Design, seed: u64, cache_root: &Path) -> Verdict {
+    run_checks(design, &checks(design.level), seed, cache_root)
+}
