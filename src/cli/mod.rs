@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Cosim(args) => cosim::run(args),
+        Command::Run(args) if args.memory => run_memory::command(args),
         Command::Run(args) => run::run(args),
         Command::Infer(args) => infer::run(args),
         Command::Synth(args) => synth::run(args),

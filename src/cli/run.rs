@@ -80,11 +80,19 @@ pub struct Args {
     /// With --memory: C's type (default: int32 raw accumulators; the engine's 8-bit format
     /// when --scale, --bias or --relu is given).
     #[arg(long, value_enum, requires = "memory")]
-    pub out_dtype: Option<super::run_memory::OutArg>,
+    pub out_dtype: Option<OutArg>,
     /// With --memory and the rtl back end: read and write latency of the AXI4 slave model
     /// (cycles).
     #[arg(long, default_value_t = 20, requires = "memory")]
     pub mem_latency: u32,
+}
+
+/// `--out-dtype`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutArg {
+    Int8,
+    Uint8,
+    Int32,
 }
 
 /// What a run reports (also the `--json` output).
@@ -279,7 +287,9 @@ pub(super) fn gemm_error(e: GemmError, backend: &str) -> anyhow::Error {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// The configuration, `--out` and the operands, checked before any work (for `run` and
+/// `run --memory`).
+pub(super) fn prepare(args: &Args) -> anyhow::Result<(Config, OutputPath, Matrix, Matrix)> {
     let cfg = args.config.resolve()?;
     if args.threads == 0 {
         return Err(usage(
@@ -290,15 +300,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = OutputPath::check(&args.out, "--out")?;
     let a = read_operand(&args.a, "A", cfg.format)?;
     let b = read_operand(&args.b, "B", cfg.format)?;
-    if args.memory {
-        let report = super::run_memory::run(&args, &cfg, &a, &b, &out)?;
-        if args.json {
-            outln!("{}", serde_json::to_string_pretty(&report)?);
-        } else {
-            outln!("{}", report.text());
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok((cfg, out, a, b))
+}
+
+/// `systolic run` on the register path (`--memory` goes to `run_memory::command`).
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (cfg, out, a, b) = prepare(&args)?;
     // Everything cheap before anything expensive: the Verilator build takes seconds to minutes.
     gemm::check(&cfg, &a, &b, &GemmOptions::default())
         .map_err(|e| gemm_error(e, args.backend.name()))?;

@@ -23,15 +23,7 @@ use systolic::progress::Progress;
 
 use super::common::UsageError;
 use super::progress::Reporter;
-use super::run::{out_dtype, write_npy, Args, Backend};
-
-/// `--out-dtype`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutArg {
-    Int8,
-    Uint8,
-    Int32,
-}
+use super::run::{out_dtype, prepare, write_npy, Args, Backend, OutArg};
 
 /// What `run --memory` reports (also the `--json` output).
 #[derive(Debug, Serialize)]
@@ -259,6 +251,19 @@ fn c_array(c: Matrix, out: OutDtype, cfg: &Config) -> Array2 {
 }
 
 /// `run --memory` after the operands were read and the output path checked.
+/// `systolic run --memory`: the operands checked and read as `run` does, then the product over
+/// the memory path.
+pub fn command(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    let (cfg, out, a, b) = prepare(&args)?;
+    let report = run(&args, &cfg, &a, &b, &out)?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        outln!("{}", report.text());
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 pub fn run(
     args: &Args,
     cfg: &Config,
