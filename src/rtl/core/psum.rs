@@ -756,23 +756,8 @@ fn ar_storage(ram_ecp5: bool, l: &Lane, we: &str, index: &str, data: &str) -> Ve
         wire(&l.n("ar_rd"), l.w()),
     ];
     if ram_ecp5 {
-        items.push(Item::Instance(Instance {
-            module: "systolic_ram_ecp5".into(),
-            name: l.n("u_aram"),
-            params: vec![
-                ("W".into(), id(l.width)),
-                ("ENTRIES".into(), id("ENTRIES")),
-                ("AW".into(), id("IDX_W")),
-            ],
-            ports: vec![
-                ("clk".into(), id("clk")),
-                ("we".into(), id(we)),
-                ("waddr".into(), id(index)),
-                ("wdata".into(), id(data)),
-                ("raddr".into(), id("ar_index")),
-                ("rdata".into(), l.l("ar_rd")),
-            ],
-        }));
+        let write = [we, index, data];
+        items.push(ecp5_ram(l, "u_aram", write, id("ar_index"), l.l("ar_rd")));
         return items;
     }
     items.extend([
@@ -793,26 +778,33 @@ fn ar_storage(ram_ecp5: bool, l: &Lane, we: &str, index: &str, data: &str) -> Ve
     items
 }
 
+/// A `systolic_ram_ecp5` of a lane (`name` with the lane's suffix), written by `[we, index,
+/// data]`, read at `raddr` into `rdata`.
+fn ecp5_ram(l: &Lane, name: &str, [we, index, data]: [&str; 3], raddr: Expr, rdata: Expr) -> Item {
+    Item::Instance(Instance {
+        module: "systolic_ram_ecp5".into(),
+        name: l.n(name),
+        params: vec![
+            ("W".into(), id(l.width)),
+            ("ENTRIES".into(), id("ENTRIES")),
+            ("AW".into(), id("IDX_W")),
+        ],
+        ports: vec![
+            ("clk".into(), id("clk")),
+            ("we".into(), id(we)),
+            ("waddr".into(), id(index)),
+            ("wdata".into(), id(data)),
+            ("raddr".into(), raddr),
+            ("rdata".into(), rdata),
+        ],
+    })
+}
+
 /// A lane's own memory, read at `raddr` (the high lane: `h_raddr`) into `rd_q{sfx}`.
 fn main_storage(ram_ecp5: bool, l: &Lane, we: &str, index: &str, data: &str) -> Vec<Item> {
     if ram_ecp5 {
-        return vec![Item::Instance(Instance {
-            module: "systolic_ram_ecp5".into(),
-            name: l.n("u_ram"),
-            params: vec![
-                ("W".into(), id(l.width)),
-                ("ENTRIES".into(), id("ENTRIES")),
-                ("AW".into(), id("IDX_W")),
-            ],
-            ports: vec![
-                ("clk".into(), id("clk")),
-                ("we".into(), id(we)),
-                ("waddr".into(), id(index)),
-                ("wdata".into(), id(data)),
-                ("raddr".into(), l.c("raddr")),
-                ("rdata".into(), l.l("rd_q")),
-            ],
-        })];
+        let write = [we, index, data];
+        return vec![ecp5_ram(l, "u_ram", write, l.c("raddr"), l.l("rd_q"))];
     }
     vec![
         // The forwarding above replaces every read that meets a write of its entry, so the
