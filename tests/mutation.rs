@@ -347,3 +347,29 @@ fn a_sample_of_ten_mutants_is_killed() {
     assert!(modules_hit.len() >= 9, "{killed:?}");
     eprintln!("killed {killed:?}; skipped as invalid {invalid:?}");
 }
+
+/// `systolic mutate`: a campaign that would check nothing, or a mutant that does not exist, is
+/// bad input (exit 2, the flag named), not a pass.
+#[test]
+fn mutate_refuses_campaigns_that_check_nothing() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--sample", "0"], "--sample 0"),
+        (
+            &["--only", "systolic_pe"],
+            "--only systolic_pe: not MODULE:INDEX",
+        ),
+        (&["--only", "systolic_pe:99999"], "no such mutant"),
+        (&["--modules", "nosuch"], "has no module nosuch"),
+    ];
+    for (extra, want) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_systolic"))
+            .args(["mutate", "--level", "core", "--rows", "2", "--cols", "2"])
+            .args(extra.iter())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(want), "{extra:?}: {want:?} not in {err}");
+        assert!(out.stdout.is_empty(), "{extra:?}: nothing on stdout");
+    }
+}

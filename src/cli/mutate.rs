@@ -127,6 +127,14 @@ fn level_of(name: &str) -> Level {
     }
 }
 
+fn usage(message: String, hint: &'static str) -> anyhow::Error {
+    UsageError {
+        message,
+        hint: Some(hint),
+    }
+    .into()
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
     let level = level_of(&args.level);
@@ -137,16 +145,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
+    if args.sample == 0 && args.only.is_none() {
+        return Err(usage(
+            "--sample 0: a campaign of no mutants checks nothing".into(),
+            "give --sample N with N >= 1 (default 40)",
+        ));
+    }
     let design = campaign::design(&cfg, level);
     let checks = campaign::checks(level);
 
     if let Some(only) = &args.only {
+        const ONLY_HINT: &str = "give --only MODULE:INDEX as --list prints it, e.g. systolic_pe:3";
         let (module, index) = only
             .rsplit_once(':')
             .and_then(|(m, i)| Some((m, i.parse::<usize>().ok()?)))
-            .ok_or_else(|| anyhow::anyhow!("--only takes MODULE:INDEX"))?;
-        let mutant = campaign::mutant_design(&design, module, index)
-            .ok_or_else(|| anyhow::anyhow!("no mutant {only}"))?;
+            .ok_or_else(|| usage(format!("--only {only}: not MODULE:INDEX"), ONLY_HINT))?;
+        let mutant = campaign::mutant_design(&design, module, index).ok_or_else(|| {
+            usage(
+                format!(
+                    "--only {only}: the {} design has no such mutant",
+                    args.level
+                ),
+                ONLY_HINT,
+            )
+        })?;
         let cache = args
             .cache
             .clone()
@@ -171,6 +193,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.modules.clone()
     };
     let sample = campaign::sample(&design, &modules, args.sample, args.seed);
+    if sample.is_empty() {
+        return Err(usage(
+            format!("no mutation sites in {}", modules.join(", ")),
+            "choose other --modules (the default is every module of the level)",
+        ));
+    }
     if args.list {
         for m in &sample {
             outln!(
