@@ -25,26 +25,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 venv="$root/.venv-cocotb"
-req="$root/cocotb/requirements.txt"
-stamp="$venv/requirements.sha256"
 
 log() { echo "cocotb: $*" >&2; }
 
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [ ! -x "$venv/bin/python" ]; then
-  py="${PYTHON:-python3}"
-  command -v "$py" >/dev/null 2>&1 || { log "$py not found"; exit 1; }
-  log "creating $venv with $("$py" --version 2>&1)"
-  "$py" -m venv "$venv"
-fi
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  start=$(date +%s)
-  log "installing cocotb/requirements.txt from PyPI"
-  rm -f "$stamp"
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req" >&2
-  echo "$want" > "$stamp"
-  log "installed in $(( $(date +%s) - start )) s"
-fi
+# The pinned venv (created, or reinstalled when requirements.txt changed; versions checked).
+scripts/python-env.sh .venv-cocotb cocotb/requirements.txt >/dev/null
 if [ "${1:-}" = "--install-only" ]; then exit 0; fi
 
 command -v iverilog >/dev/null 2>&1 || { log "iverilog not found (Debian package iverilog)"; exit 1; }

@@ -4,15 +4,18 @@
 # models/make_models.py and the quantised-model tests use. Prints the environment's python path on
 # standard output (everything else goes to standard error), so a caller can do
 #   py="$(scripts/python-env.sh)"
+# `scripts/python-env.sh VENV REQUIREMENTS` does the same for another venv and requirements file
+# (paths relative to the repository root; scripts/cocotb.sh uses .venv-cocotb and
+# cocotb/requirements.txt).
 #
-# Idempotent: a venv installed from the same requirements.txt (its SHA-256 is recorded in
-# .venv-models/requirements.sha256) is left alone, without network. The python used to create the
-# venv is $PYTHON, else python3 (checked with 3.11).
+# Idempotent: a venv installed from the same requirements file (its SHA-256 is recorded in
+# VENV/requirements.sha256) is left alone, without network. The python used to create the venv is
+# $PYTHON, else python3 (checked with 3.11).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-venv="$root/.venv-models"
-req="$root/models/requirements.txt"
+venv="$root/${1:-.venv-models}"
+req="$root/${2:-models/requirements.txt}"
 stamp="$venv/requirements.sha256"
 
 log() { echo "python-env: $*" >&2; }
@@ -29,7 +32,7 @@ fi
 
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   start=$(date +%s)
-  log "installing models/requirements.txt from PyPI"
+  log "installing ${req#"$root"/} from PyPI"
   rm -f "$stamp"
   "$venv/bin/python" -m pip install --disable-pip-version-check -q -r "$req" >&2
   # Every pinned line must now be what is installed (pip does not downgrade extras on its own).
