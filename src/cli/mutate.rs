@@ -135,6 +135,36 @@ fn usage(message: String, hint: &'static str) -> anyhow::Error {
     .into()
 }
 
+/// `--only MODULE:INDEX`: one mutant through the checks, its verdict as JSON.
+fn run_one(
+    args: &Args,
+    only: &str,
+    design: &systolic::rtl::design::Design,
+    checks: &[campaign::Check],
+) -> anyhow::Result<ExitCode> {
+    const ONLY_HINT: &str = "give --only MODULE:INDEX as --list prints it, e.g. systolic_pe:3";
+    let (module, index) = only
+        .rsplit_once(':')
+        .and_then(|(m, i)| Some((m, i.parse::<usize>().ok()?)))
+        .ok_or_else(|| usage(format!("--only {only}: not MODULE:INDEX"), ONLY_HINT))?;
+    let mutant = campaign::mutant_design(design, module, index).ok_or_else(|| {
+        usage(
+            format!(
+                "--only {only}: the {} design has no such mutant",
+                args.level
+            ),
+            ONLY_HINT,
+        )
+    })?;
+    let cache = args
+        .cache
+        .clone()
+        .unwrap_or_else(systolic::cosim::verilator::default_cache_root);
+    let verdict = campaign::run_checks(&mutant, checks, args.seed, &cache);
+    outln!("{}", serde_json::to_string(&verdict)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = args.config.resolve()?;
     let level = level_of(&args.level);
@@ -155,27 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let checks = campaign::checks(level);
 
     if let Some(only) = &args.only {
-        const ONLY_HINT: &str = "give --only MODULE:INDEX as --list prints it, e.g. systolic_pe:3";
-        let (module, index) = only
-            .rsplit_once(':')
-            .and_then(|(m, i)| Some((m, i.parse::<usize>().ok()?)))
-            .ok_or_else(|| usage(format!("--only {only}: not MODULE:INDEX"), ONLY_HINT))?;
-        let mutant = campaign::mutant_design(&design, module, index).ok_or_else(|| {
-            usage(
-                format!(
-                    "--only {only}: the {} design has no such mutant",
-                    args.level
-                ),
-                ONLY_HINT,
-            )
-        })?;
-        let cache = args
-            .cache
-            .clone()
-            .unwrap_or_else(systolic::cosim::verilator::default_cache_root);
-        let verdict = campaign::run_checks(&mutant, &checks, args.seed, &cache);
-        outln!("{}", serde_json::to_string(&verdict)?);
-        return Ok(ExitCode::SUCCESS);
+        return run_one(&args, only, &design, &checks);
     }
 
     let modules = if args.modules.is_empty() {
