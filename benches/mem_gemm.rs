@@ -9,6 +9,9 @@
 //! `max(M K N / (rows cols), read bytes / 8, write bytes / 8)`.
 //!
 //! `SYSTOLIC_BENCH_MEM_GEMM=M,K,N` sets the shape (default 256,256,256),
+//! `SYSTOLIC_BENCH_SBUF` the SBUF depth (default 2048), `SYSTOLIC_BENCH_ARRAY` the array
+//! (`ROWSxCOLS`, default 8x8), `SYSTOLIC_BENCH_BUS` the memory bus bits (default 64), `SYSTOLIC_BENCH_SCHEDULE` the schedule
+//! (`stream`, `panel`, default `auto`: the planner's choice),
 //! `SYSTOLIC_BENCH_MEM_LATENCY` the latency, `SYSTOLIC_BENCH_DMA_READS` the read bursts the
 //! engine keeps outstanding (default 4, the `dma_reads` default), `SYSTOLIC_BENCH_RUNS` the number of runs (default
 //! 3; the median is reported; the simulation is deterministic, so the runs differ only in wall
@@ -23,23 +26,27 @@ use systolic::cosim::axi4::SlaveConfig;
 use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::Matrix;
-use systolic::engine::mem_gemm::{self, OutDtype, WriteBack};
+use systolic::engine::mem_gemm::{self, OutDtype, Schedule, WriteBack};
 use systolic::engine::memory::SparseMemory;
 use systolic::engine::Engine;
 use systolic::program::SplitMix64;
 
-fn config(reads: u32) -> Config {
+fn config(reads: u32, sbuf_depth: u32) -> Config {
+    let array = std::env::var("SYSTOLIC_BENCH_ARRAY").unwrap_or_else(|_| "8x8".into());
+    let dims: Vec<u32> = array.split('x').filter_map(|x| x.parse().ok()).collect();
+    assert_eq!(dims.len(), 2, "SYSTOLIC_BENCH_ARRAY=ROWSxCOLS");
+    let bus = env_u64("SYSTOLIC_BENCH_BUS", 64) as u32;
     Config::from_raw(&RawConfig {
-        name: "int8-8x8-dma64".into(),
-        rows: 8,
-        cols: 8,
+        name: format!("int8-{array}-dma{bus}"),
+        rows: dims[0],
+        cols: dims[1],
         format: "int8".into(),
         acc_bits: 32,
         psum_banks: 4,
         psum_depth: 256,
-        sbuf_depth: 2048,
+        sbuf_depth,
         dma: true,
-        dma_bits: Some(64),
+        dma_bits: Some(bus),
         dma_reads: Some(reads),
         ..Default::default()
     })
@@ -77,7 +84,16 @@ fn reference(a: &Matrix, b: &Matrix, wb: &WriteBack) -> Vec<i64> {
 }
 
 fn main() {
-    let cfg = config(env_u64("SYSTOLIC_BENCH_DMA_READS", 4) as u32);
+    let cfg = config(
+        env_u64("SYSTOLIC_BENCH_DMA_READS", 4) as u32,
+        env_u64("SYSTOLIC_BENCH_SBUF", 2048) as u32,
+    );
+    let schedule = match std::env::var("SYSTOLIC_BENCH_SCHEDULE").as_deref() {
+        Ok("stream") => Some(Schedule::Stream),
+        Ok("panel") => Some(Schedule::Panel),
+        Ok("auto") | Err(_) => None,
+        Ok(other) => panic!("SYSTOLIC_BENCH_SCHEDULE={other}: stream, panel or auto"),
+    };
     let (m, k, n) = shape();
     let latency = env_u64("SYSTOLIC_BENCH_MEM_LATENCY", 20) as u32;
     let runs = env_u64("SYSTOLIC_BENCH_RUNS", 3).max(1);
@@ -100,7 +116,7 @@ fn main() {
         .attach_memory(slave, SparseMemory::new())
         .expect("attach memory");
     e.bus_mut().set_cycle_limit(u64::MAX / 4);
-    let job = mem_gemm::prepare(&cfg, &a, &b, &wb).expect("plan");
+    let job = mem_gemm::prepare_with(&cfg, &a, &b, &wb, schedule).expect("plan");
     let want = reference(&a, &b, &wb);
     let mut results = vec![];
     for _ in 0..runs {
@@ -131,6 +147,9 @@ fn main() {
         "shape": [m, k, n],
         "memory_latency": latency,
         "dma_reads": cfg.dma_reads,
+        "sbuf_depth": cfg.sbuf_depth,
+        "schedule": job.plan.schedule,
+        "moving_slots": job.plan.moving_slots,
         "tiles": job.plan.tiles,
         "instructions": job.program.instrs.len(),
         "end_to_end_cycles": cycles,

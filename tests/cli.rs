@@ -514,6 +514,17 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
             &["--dma", "--memory", "--mem-latency", "0"],
             "--mem-latency 0",
         ),
+        (
+            &[
+                "--dma",
+                "--memory",
+                "--sbuf-depth",
+                "16",
+                "--schedule",
+                "panel",
+            ],
+            "too small for a panel",
+        ),
     ];
     for (args, error) in cases {
         let mut all: Vec<&str> = base.to_vec();
@@ -525,11 +536,21 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
         assert!(!c.exists(), "{args:?}: nothing written");
     }
     let mut all: Vec<&str> = base.to_vec();
-    all.extend_from_slice(&["--dma", "--memory", "--scale", "0.25", "--relu", "--json"]);
+    all.extend_from_slice(&[
+        "--dma",
+        "--memory",
+        "--scale",
+        "0.25",
+        "--relu",
+        "--json",
+        "--schedule",
+        "panel",
+    ]);
     let o = systolic(&all, None);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
     assert_eq!(v["out_dtype"], "int8");
+    assert_eq!(v["schedule"], "panel");
     assert_eq!(v["compute_bound"], 12 * 9 * 10 / 16 + 1);
     assert_eq!(v["dma_write_bytes"], 120);
     assert!(v["end_to_end_cycles"].is_null(), "golden: no clock");

@@ -20,7 +20,9 @@ use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::Matrix;
 use systolic::engine::golden::GoldenEngine;
-use systolic::engine::mem_gemm::{self, MemGemmError, OutDtype, WriteBack};
+use systolic::engine::mem_gemm::{
+    self, MemGemmError, MemGemmResult, OutDtype, Schedule, WriteBack,
+};
 use systolic::engine::memory::SparseMemory;
 use systolic::engine::Engine;
 use systolic::program::SplitMix64;
@@ -183,47 +185,78 @@ fn random_case(rng: &mut SplitMix64, cfg: &Config, raw: bool) -> (Matrix, Matrix
     (a, b, wb, signed)
 }
 
+/// Every random case on both schedules (the panel where it fits: counted, and most cases fit).
 fn golden_cases(raw: bool, cases: usize) {
     let seed = seed();
     eprintln!("seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
     let mut rng = SplitMix64::new(seed);
+    let (mut panels, mut runs) = (0, 0);
     for cfg in configs() {
         for case in 0..cases {
             let (a, b, wb, signed) = random_case(&mut rng, &cfg, raw);
-            let what = format!(
-                "seed {seed:x}, {}, case {case}: {}x{}x{} {:?}",
-                cfg.name, a.rows, a.cols, b.cols, wb
-            );
-            let mut e = GoldenEngine::new(&cfg);
-            let r = mem_gemm::run(&mut e, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: {e}"));
-            let want = reference(&a, &b, &wb, signed);
-            if let Some(i) = (0..want.len()).find(|&i| r.c.data[i] != want[i]) {
-                panic!(
-                    "{what}: C[{}][{}] = {}, reference {}",
-                    i / b.cols,
-                    i % b.cols,
-                    r.c.data[i],
-                    want[i]
+            for schedule in [Schedule::Stream, Schedule::Panel] {
+                let what = format!(
+                    "seed {seed:x}, {}, case {case}, {}: {}x{}x{} {:?}",
+                    cfg.name,
+                    schedule.name(),
+                    a.rows,
+                    a.cols,
+                    b.cols,
+                    wb
                 );
+                let mut e = GoldenEngine::new(&cfg);
+                let r = match mem_gemm::run_with(&mut e, &a, &b, &wb, Some(schedule)) {
+                    Err(MemGemmError::PanelTooLarge { .. }) => continue,
+                    r => r.unwrap_or_else(|e| panic!("{what}: {e}")),
+                };
+                assert_eq!(r.plan.schedule, schedule, "{what}");
+                runs += 1;
+                panels += usize::from(schedule == Schedule::Panel);
+                check_golden_run(&what, &r, &a, &b, &wb, signed, &cfg);
             }
-            assert_eq!(
-                r.counters.macs,
-                (a.rows * a.cols * b.cols) as u64,
-                "{what}: MACS"
-            );
-            let eb = u64::from(wb.out.bytes());
-            assert_eq!(
-                r.counters.dma_write_bytes,
-                (a.rows * b.cols) as u64 * eb,
-                "{what}: bytes stored"
-            );
-            assert_eq!(
-                r.counters.dma_read_bytes,
-                r.plan.read_bytes(&wb, cfg.cols),
-                "{what}: bytes loaded"
-            );
         }
     }
+    assert!(
+        panels * 4 >= runs,
+        "seed {seed:x}: only {panels} of {runs} runs on the panel schedule"
+    );
+}
+
+fn check_golden_run(
+    what: &str,
+    r: &MemGemmResult,
+    a: &Matrix,
+    b: &Matrix,
+    wb: &WriteBack,
+    signed: bool,
+    cfg: &Config,
+) {
+    let want = reference(a, b, wb, signed);
+    if let Some(i) = (0..want.len()).find(|&i| r.c.data[i] != want[i]) {
+        panic!(
+            "{what}: C[{}][{}] = {}, reference {}",
+            i / b.cols,
+            i % b.cols,
+            r.c.data[i],
+            want[i]
+        );
+    }
+    assert_eq!(
+        r.counters.macs,
+        (a.rows * a.cols * b.cols) as u64,
+        "{what}: MACS"
+    );
+    let eb = u64::from(wb.out.bytes());
+    assert_eq!(
+        r.counters.dma_write_bytes,
+        (a.rows * b.cols) as u64 * eb,
+        "{what}: bytes stored"
+    );
+    assert_eq!(
+        r.counters.dma_read_bytes,
+        r.plan.read_bytes(wb, cfg.cols),
+        "{what}: bytes loaded"
+    );
 }
 
 #[test]
@@ -316,15 +349,28 @@ fn rtl_memory_path_gemm_matches_golden_and_reference() {
     rtl.bus_mut()
         .attach_memory(slave, SparseMemory::new())
         .expect("attach memory");
-    for case in 0..6 {
+    for case in 0..8 {
         let (a, b, wb, signed) = random_case(&mut rng, &cfg, case % 2 == 0);
+        // Both schedules, raw and requantised: the panel falls back to the stream where the
+        // SBUF cannot hold it (said in the case's name).
+        let schedule = [Schedule::Stream, Schedule::Panel][case / 2 % 2];
+        let schedule = match mem_gemm::plan(&cfg, a.rows, a.cols, b.cols, wb.out, Some(schedule)) {
+            Ok(_) => schedule,
+            Err(_) => Schedule::Stream,
+        };
         let what = format!(
-            "seed {seed:x}, case {case}: {}x{}x{} {:?}",
-            a.rows, a.cols, b.cols, wb
+            "seed {seed:x}, case {case}, {}: {}x{}x{} {:?}",
+            schedule.name(),
+            a.rows,
+            a.cols,
+            b.cols,
+            wb
         );
         let mut gold = GoldenEngine::new(&cfg);
-        let g = mem_gemm::run(&mut gold, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let r = mem_gemm::run(&mut rtl, &a, &b, &wb).unwrap_or_else(|e| panic!("{what}: rtl: {e}"));
+        let g = mem_gemm::run_with(&mut gold, &a, &b, &wb, Some(schedule))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let r = mem_gemm::run_with(&mut rtl, &a, &b, &wb, Some(schedule))
+            .unwrap_or_else(|e| panic!("{what}: rtl: {e}"));
         if let Some(v) = rtl.bus().violation() {
             panic!("{what}: AXI4 violation: {v}");
         }

@@ -85,6 +85,18 @@ pub struct Args {
     /// (cycles).
     #[arg(long, default_value_t = 20, requires = "memory")]
     pub mem_latency: u32,
+    /// With --memory: the loop order (stream: A read once per block of columns; panel: A's
+    /// tiles kept in the SBUF, read once; auto: the planner's estimate decides).
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Auto, requires = "memory")]
+    pub schedule: ScheduleArg,
+}
+
+/// `--schedule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScheduleArg {
+    Auto,
+    Stream,
+    Panel,
 }
 
 /// `--out-dtype`.

@@ -14,7 +14,7 @@ use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::Matrix;
 use systolic::engine::golden::GoldenEngine;
-use systolic::engine::mem_gemm::{self, Job, MemGemmError, OutDtype, Tiles, WriteBack};
+use systolic::engine::mem_gemm::{self, Job, MemGemmError, OutDtype, Schedule, Tiles, WriteBack};
 use systolic::engine::memory::SparseMemory;
 use systolic::engine::{Counters, Engine};
 use systolic::files::OutputPath;
@@ -23,7 +23,7 @@ use systolic::progress::Progress;
 
 use super::common::UsageError;
 use super::progress::Reporter;
-use super::run::{out_dtype, prepare, write_npy, Args, Backend, OutArg};
+use super::run::{out_dtype, prepare, write_npy, Args, Backend, OutArg, ScheduleArg};
 
 /// What `run --memory` reports (also the `--json` output).
 #[derive(Debug, Serialize)]
@@ -56,6 +56,8 @@ pub struct MemoryReport {
     /// Memory latency of the AXI4 slave model (cycles, reads and writes; rtl only).
     pub memory_latency: Option<u32>,
     pub tiles: Tiles,
+    /// The loop order (`--schedule`, or the planner's choice).
+    pub schedule: Schedule,
     pub instructions: usize,
 }
 
@@ -186,6 +188,10 @@ fn prepare_error(e: MemGemmError) -> anyhow::Error {
         ),
         MemGemmError::Shape(m) => usage(m, "C = A x B takes A of M x K and B of K x N"),
         MemGemmError::SbufTooSmall { .. } => usage(e.to_string(), "give a larger --sbuf-depth"),
+        MemGemmError::PanelTooLarge { .. } => usage(
+            e.to_string(),
+            "give a larger --sbuf-depth, or --schedule stream",
+        ),
         e => anyhow::Error::new(e),
     }
 }
@@ -287,7 +293,12 @@ pub fn run(
         ))));
     }
     let wb = write_back(args, cfg, b.cols)?;
-    let job = mem_gemm::prepare(cfg, a, b, &wb).map_err(prepare_error)?;
+    let schedule = match args.schedule {
+        ScheduleArg::Auto => None,
+        ScheduleArg::Stream => Some(Schedule::Stream),
+        ScheduleArg::Panel => Some(Schedule::Panel),
+    };
+    let job = mem_gemm::prepare_with(cfg, a, b, &wb, schedule).map_err(prepare_error)?;
     super::progress::catch_interrupt();
     let mut progress = Reporter::new(args.json);
     let (c, counters, end_to_end) = match args.backend {
@@ -353,6 +364,7 @@ fn report(
             .map(|t| roofline as f64 / t as f64),
         memory_latency: rtl.then_some(args.mem_latency),
         tiles: job.plan.tiles,
+        schedule: job.plan.schedule,
         instructions: job.program.instrs.len(),
     }
 }
@@ -374,7 +386,7 @@ impl MemoryReport {
              DMA write       {} bytes ({} bytes/cycle of {})\n  \
              roofline        {} cycles ({} reached)\n  \
              MACs            {}\n  \
-             tiles           Mt {} Kt {} Nt {}\n  \
+             tiles           Mt {} Kt {} Nt {}, {} schedule\n  \
              instructions    {}",
             self.a[0],
             self.a[1],
@@ -404,6 +416,7 @@ impl MemoryReport {
             self.tiles.mt,
             self.tiles.kt,
             self.tiles.nt,
+            self.schedule.name(),
             self.instructions,
         )
     }
