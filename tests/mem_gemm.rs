@@ -257,6 +257,26 @@ fn check_golden_run(
         r.plan.read_bytes(wb, cfg.cols),
         "{what}: bytes loaded"
     );
+    // What each schedule promises: the stream reads A once per block of columns, the panel
+    // once; both read B once per block of rows; a table per block of columns (stream) or per
+    // output tile (panel, with more than one block of columns).
+    let (m, k, n) = (a.rows as u64, a.cols as u64, b.cols as u64);
+    let t = r.plan.tiles;
+    let (nbs, mbs) = (n.div_ceil(u64::from(t.nt)), m.div_ceil(u64::from(t.mt)));
+    let (a_reads, tables) = match r.plan.schedule {
+        Schedule::Stream => (nbs, nbs),
+        Schedule::Panel => (1, if nbs > 1 { nbs * mbs } else { 1 }),
+    };
+    let table_bytes = if wb.out == OutDtype::Int32 {
+        0
+    } else {
+        tables * 8 * u64::from(cfg.cols)
+    };
+    assert_eq!(
+        r.counters.dma_read_bytes,
+        m * k * a_reads + k * n * mbs + table_bytes,
+        "{what}: bytes loaded, against the schedule's promise"
+    );
 }
 
 #[test]
