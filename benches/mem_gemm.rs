@@ -9,7 +9,8 @@
 //! `max(M K N / (rows cols), read bytes / 8, write bytes / 8)`.
 //!
 //! `SYSTOLIC_BENCH_MEM_GEMM=M,K,N` sets the shape (default 256,256,256),
-//! `SYSTOLIC_BENCH_SBUF` the SBUF depth (default 2048), `SYSTOLIC_BENCH_ARRAY` the array
+//! `SYSTOLIC_BENCH_ORDER` the slave's response order across IDs (`inorder`, the default,
+//! `reorder`, `interleave`), `SYSTOLIC_BENCH_SBUF` the SBUF depth (default 2048), `SYSTOLIC_BENCH_ARRAY` the array
 //! (`ROWSxCOLS`, default 8x8), `SYSTOLIC_BENCH_BUS` the memory bus bits (default 64), `SYSTOLIC_BENCH_SCHEDULE` the schedule
 //! (`stream`, `panel`, default `auto`: the planner's choice),
 //! `SYSTOLIC_BENCH_MEM_LATENCY` the latency, `SYSTOLIC_BENCH_DMA_READS` the read bursts the
@@ -22,7 +23,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use systolic::config::{Config, RawConfig};
-use systolic::cosim::axi4::SlaveConfig;
+use systolic::cosim::axi4::{ResponseOrder, SlaveConfig};
 use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::Matrix;
@@ -112,6 +113,12 @@ fn main() {
     let mut slave = SlaveConfig::new(cfg.dma_bits);
     slave.read_latency = latency;
     slave.write_latency = latency;
+    slave.order = match std::env::var("SYSTOLIC_BENCH_ORDER").as_deref() {
+        Ok("reorder") => ResponseOrder::Reorder,
+        Ok("interleave") => ResponseOrder::Interleave,
+        Ok("inorder") | Err(_) => ResponseOrder::InOrder,
+        Ok(other) => panic!("SYSTOLIC_BENCH_ORDER={other}: inorder, reorder or interleave"),
+    };
     e.bus_mut()
         .attach_memory(slave, SparseMemory::new())
         .expect("attach memory");
