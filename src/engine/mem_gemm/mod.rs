@@ -37,6 +37,7 @@
 //! The program ([`program()`]) is checked by [`asm::Builder::finish`] (no race, no deadlock)
 //! before it is written to memory.
 
+mod flow;
 mod plan;
 mod program;
 
