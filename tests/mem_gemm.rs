@@ -429,3 +429,188 @@ fn rtl_memory_path_gemm_matches_golden_and_reference() {
         );
     }
 }
+
+/// A random chain on `cfg`: A (M x K), W1 (K x N1) requantised to the engine's 8-bit format,
+/// W2 (N1 x N2) requantised or raw.
+struct ChainCase {
+    a: Matrix,
+    w1: Matrix,
+    wb1: WriteBack,
+    w2: Matrix,
+    wb2: WriteBack,
+    signed: bool,
+}
+
+fn random_chain(rng: &mut SplitMix64, cfg: &Config, raw: bool) -> ChainCase {
+    let signed = cfg.format.is_signed();
+    let (m, k) = (1 + rng.below(40) as usize, 1 + rng.below(30) as usize);
+    let (n1, n2) = (1 + rng.below(20) as usize, 1 + rng.below(20) as usize);
+    let eight = if signed {
+        OutDtype::Int8
+    } else {
+        OutDtype::Uint8
+    };
+    let out2 = if raw { OutDtype::Int32 } else { eight };
+    ChainCase {
+        a: random_matrix(rng, m, k, signed),
+        w1: random_matrix(rng, k, n1, signed),
+        wb1: random_write_back(rng, eight, n1, k),
+        w2: random_matrix(rng, n1, n2, signed),
+        wb2: random_write_back(rng, out2, n2, n1),
+        signed,
+    }
+}
+
+impl ChainCase {
+    /// C2 = f2(f1(A x W1) x W2), computed here from the two products and the formula.
+    fn reference(&self) -> Vec<i64> {
+        let c1 = reference(&self.a, &self.w1, &self.wb1, self.signed);
+        let c1 = Matrix::new(self.a.rows, self.w1.cols, c1);
+        reference(&c1, &self.w2, &self.wb2, self.signed)
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{}x{} x {}x{} x {}x{}, {:?} then {:?}",
+            self.a.rows,
+            self.a.cols,
+            self.w1.rows,
+            self.w1.cols,
+            self.w2.rows,
+            self.w2.cols,
+            self.wb1,
+            self.wb2
+        )
+    }
+
+    /// Memory traffic the chain promises: A once, W1 and W2 once per block of rows, a table
+    /// per output tile whose layer or block of columns differs from the one before, C2; no
+    /// byte of C1.
+    fn check_traffic(&self, what: &str, r: &mem_gemm::ChainResult, cols: u32) {
+        let p = &r.plan;
+        let (m, k) = (self.a.rows as u64, self.a.cols as u64);
+        let (n1, n2) = (self.w1.cols as u64, self.w2.cols as u64);
+        let mbs = m.div_ceil(u64::from(p.tiles1.mt));
+        let nbs1 = n1.div_ceil(u64::from(p.tiles1.nt));
+        let nbs2 = n2.div_ceil(u64::from(p.tiles2.nt));
+        // Per block of rows: nbs1 tiles of layer 1, then nbs2 of layer 2; every change of
+        // (layer, block of columns) loads a table; raw output loads none for layer 2.
+        let per_block = |l2: bool| {
+            let mut seq: Vec<(u8, u64)> = (0..nbs1).map(|nb| (1, nb)).collect();
+            if l2 {
+                seq.extend((0..nbs2).map(|nb| (2, nb)));
+            }
+            seq
+        };
+        let mut tables = 0;
+        let mut prev = None;
+        for _ in 0..mbs {
+            for x in per_block(true) {
+                let raw2 = x.0 == 2 && self.wb2.out == OutDtype::Int32;
+                if prev != Some(x) && !raw2 {
+                    tables += 1;
+                }
+                prev = Some(x);
+            }
+        }
+        let reads = m * k + (k * n1 + n1 * n2) * mbs + tables * 8 * u64::from(cols);
+        assert_eq!(r.counters.dma_read_bytes, reads, "{what}: bytes loaded");
+        let eb = u64::from(self.wb2.out.bytes());
+        assert_eq!(
+            r.counters.dma_write_bytes,
+            m * n2 * eb,
+            "{what}: bytes stored (C2 only)"
+        );
+        let macs = m * k * n1 + m * n1 * n2;
+        assert_eq!(r.counters.macs, macs, "{what}: MACs");
+    }
+}
+
+fn first_difference(what: &str, got: &[i64], want: &[i64], cols: usize) {
+    if let Some(i) = (0..want.len()).find(|&i| got[i] != want[i]) {
+        panic!(
+            "{what}: C2[{}][{}] = {}, reference {}",
+            i / cols,
+            i % cols,
+            got[i],
+            want[i]
+        );
+    }
+}
+
+/// Two layers on the golden model: C2 against the two products and the requantisation
+/// formula computed here, memory traffic against the chain's promise (C1 never stored).
+#[test]
+fn two_layer_chain_matches_the_reference() {
+    let seed = seed();
+    eprintln!("seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
+    let mut rng = SplitMix64::new(seed);
+    let (mut ran, mut cases) = (0, 0);
+    for cfg in configs() {
+        for case in 0..30 {
+            let c = random_chain(&mut rng, &cfg, case % 3 == 0);
+            cases += 1;
+            let what = format!("seed {seed:x}, {}, case {case}: {}", cfg.name, c.name());
+            let mut e = GoldenEngine::new(&cfg);
+            let r = match mem_gemm::run_chain(&mut e, &c.a, &c.w1, &c.wb1, &c.w2, &c.wb2) {
+                Err(MemGemmError::PanelTooLarge { .. }) => continue,
+                r => r.unwrap_or_else(|e| panic!("{what}: {e}")),
+            };
+            ran += 1;
+            first_difference(&what, &r.c.data, &c.reference(), c.w2.cols);
+            c.check_traffic(&what, &r, cfg.cols);
+        }
+    }
+    assert!(
+        ran * 2 >= cases,
+        "seed {seed:x}: only {ran} of {cases} chains fit"
+    );
+}
+
+/// Two layers on the RTL (4x4 int8, 64-bit bus, random latency and stalls): C2's bytes in the
+/// RTL's memory equal the golden model's and the reference, with the same traffic.
+#[test]
+fn rtl_two_layer_chain_matches_golden_and_reference() {
+    let test = "rtl_two_layer_chain_matches_golden_and_reference";
+    if !common::require_tool("verilator", test) {
+        return;
+    }
+    let seed = seed();
+    eprintln!("{test}: seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
+    let mut rng = SplitMix64::new(seed);
+    let cfg = config(4, 4, "int8", 2, 16, 128, true, 64);
+    let mut rtl = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("verilator build");
+    let mut slave = SlaveConfig::new(64);
+    slave.read_latency = 1 + rng.below(24) as u32;
+    slave.write_latency = 1 + rng.below(24) as u32;
+    slave.stalls = SlaveStalls::uniform(0.2, rng.next_u64());
+    rtl.bus_mut()
+        .attach_memory(slave, SparseMemory::new())
+        .expect("attach memory");
+    let (mut ran, mut tries) = (0, 0);
+    while ran < 3 {
+        tries += 1;
+        assert!(tries <= 50, "seed {seed:x}: no chain of 50 fits the SBUF");
+        let c = random_chain(&mut rng, &cfg, ran == 2);
+        let what = format!("seed {seed:x}, chain {ran}: {}", c.name());
+        let mut gold = GoldenEngine::new(&cfg);
+        let g = match mem_gemm::run_chain(&mut gold, &c.a, &c.w1, &c.wb1, &c.w2, &c.wb2) {
+            Err(MemGemmError::PanelTooLarge { .. }) => continue,
+            r => r.unwrap_or_else(|e| panic!("{what}: {e}")),
+        };
+        let r = mem_gemm::run_chain(&mut rtl, &c.a, &c.w1, &c.wb1, &c.w2, &c.wb2)
+            .unwrap_or_else(|e| panic!("{what}: rtl: {e}"));
+        if let Some(v) = rtl.bus().violation() {
+            panic!("{what}: AXI4 violation: {v}");
+        }
+        first_difference(&what, &r.c.data, &c.reference(), c.w2.cols);
+        first_difference(
+            &format!("{what}, rtl vs golden"),
+            &r.c.data,
+            &g.c.data,
+            c.w2.cols,
+        );
+        c.check_traffic(&what, &r, cfg.cols);
+        ran += 1;
+    }
+}

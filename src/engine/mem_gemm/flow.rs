@@ -93,7 +93,8 @@ struct Placed<'f, 'a> {
     moves_at: Vec<Vec<u64>>,
     /// Per step index, the tile whose table the DMA loads in its part.
     table_at: Vec<Option<u64>>,
-    /// Per tile: loads a table (its layer or block of columns differs from the tile before).
+    /// Per tile: loads a table (it requantises, and its layer or block of columns differs
+    /// from the tile before).
     loads_table: Vec<bool>,
     /// Per tile: tables loaded up to and including its own.
     tables_through: Vec<u64>,
@@ -175,7 +176,8 @@ impl<'f, 'a> Placed<'f, 'a> {
         let mut tables_through = vec![];
         let mut count = 0;
         for (t, x) in tiles.iter().enumerate() {
-            let new = t == 0 || (tiles[t - 1].l, tiles[t - 1].nb) != (x.l, x.nb);
+            let new = (t == 0 || (tiles[t - 1].l, tiles[t - 1].nb) != (x.l, x.nb))
+                && f.layers[x.l].wb.requantises();
             count += u64::from(new);
             loads_table.push(new);
             tables_through.push(count);
@@ -253,7 +255,7 @@ impl<'f, 'a> Placed<'f, 'a> {
 
     fn table(&self, b: &mut Builder, cfg: &Config, t: u64) {
         let x = &self.tiles[t as usize];
-        if !self.f.layers[x.l].wb.requantises() {
+        if !self.loads_table[t as usize] {
             return;
         }
         if t > 0 {

@@ -37,10 +37,14 @@
 //! The program ([`program()`]) is checked by [`asm::Builder::finish`] (no race, no deadlock)
 //! before it is written to memory.
 
+mod chain;
 mod flow;
 mod plan;
 mod program;
 
+pub use chain::{
+    plan_chain, prepare_chain, run_chain, ChainJob, ChainLayout, ChainPlan, ChainResult,
+};
 pub use plan::{plan, Layout, Plan, Schedule, Tiles};
 pub use program::program;
 
@@ -162,13 +166,13 @@ pub enum MemGemmError {
 
 /// The table blocks: per block of `Nt` columns, `scale[c]` (fp32 bits) at word `c` and
 /// `bias[c]` at word `cols + c`, little-endian.
-fn table_bytes(cfg: &Config, p: &Plan, wb: &WriteBack) -> Vec<u8> {
+fn table_bytes(cfg: &Config, n: u32, nt: u32, wb: &WriteBack) -> Vec<u8> {
     let cols = cfg.cols as usize;
     let mut out = vec![];
-    for nb in 0..p.blocks()[0] {
+    for nb in 0..n.div_ceil(nt) {
         let mut words = vec![0u32; 2 * cols];
-        for j in 0..p.tiles.nt.min(p.n - nb * p.tiles.nt) as usize {
-            let col = nb as usize * p.tiles.nt as usize + j;
+        for j in 0..nt.min(n - nb * nt) as usize {
+            let col = nb as usize * nt as usize + j;
             let scale = if wb.scale.len() == 1 {
                 wb.scale[0]
             } else {
@@ -182,7 +186,7 @@ fn table_bytes(cfg: &Config, p: &Plan, wb: &WriteBack) -> Vec<u8> {
     out
 }
 
-fn check_write_back(p: &Plan, wb: &WriteBack) -> Result<(), MemGemmError> {
+fn check_write_back(n: u32, wb: &WriteBack) -> Result<(), MemGemmError> {
     if !wb.requantises() {
         if wb.relu || wb.bias.is_some() || !wb.scale.is_empty() {
             return Err(MemGemmError::WriteBack(
@@ -191,7 +195,7 @@ fn check_write_back(p: &Plan, wb: &WriteBack) -> Result<(), MemGemmError> {
         }
         return Ok(());
     }
-    let n = p.n as usize;
+    let n = n as usize;
     if wb.scale.len() != 1 && wb.scale.len() != n {
         return Err(MemGemmError::WriteBack(format!(
             "{} scales for {n} columns of C: give one scale, or one per column",
@@ -257,7 +261,7 @@ pub fn prepare_with(
         )));
     }
     let plan = plan(cfg, a.rows, a.cols, b.cols, wb.out, schedule)?;
-    check_write_back(&plan, wb)?;
+    check_write_back(plan.n, wb)?;
     let (ab, bb) = (check_operand(cfg, a, "A")?, check_operand(cfg, b, "B")?);
     let program = program(cfg, &plan, wb)?;
     let end = u64::from(plan.layout.program) + program.bytes().len() as u64;
@@ -265,7 +269,7 @@ pub fn prepare_with(
         return Err(MemGemmError::MemoryTooSmall { bytes: end });
     }
     let table = if wb.requantises() {
-        table_bytes(cfg, &plan, wb)
+        table_bytes(cfg, plan.n, plan.tiles.nt, wb)
     } else {
         vec![]
     };
@@ -301,31 +305,43 @@ impl Job {
     /// Wait for the engine, then read C (int8 / uint8 values, or the int32 accumulators viewed
     /// as the format's sign: uint32 for unsigned formats).
     pub fn finish(&self, e: &mut dyn Engine) -> Result<Matrix, MemGemmError> {
-        let st = e.wait_idle()?;
-        if st.error != ErrorCode::None {
-            return Err(MemGemmError::Stopped { code: st.error });
-        }
-        let (m, n) = (self.plan.m as usize, self.plan.n as usize);
-        let eb = self.write_back.out.bytes() as usize;
-        let bytes = e.read_memory(self.plan.layout.c, m * n * eb)?;
-        let signed = e.config().format.is_signed();
-        let data = match self.write_back.out {
-            OutDtype::Int8 => bytes.iter().map(|&v| i64::from(v as i8)).collect(),
-            OutDtype::Uint8 => bytes.iter().map(|&v| i64::from(v)).collect(),
-            OutDtype::Int32 => bytes
-                .chunks_exact(4)
-                .map(|w| {
-                    let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                    if signed {
-                        i64::from(v as i32)
-                    } else {
-                        i64::from(v)
-                    }
-                })
-                .collect(),
-        };
-        Ok(Matrix::new(m, n, data))
+        let p = &self.plan;
+        read_result(e, p.layout.c, p.m, p.n, self.write_back.out)
     }
+}
+
+/// Wait for the engine, then read the `m x n` matrix at `c` (int8 / uint8 values, or the int32
+/// accumulators viewed as the format's sign: uint32 for unsigned formats).
+fn read_result(
+    e: &mut dyn Engine,
+    c: u32,
+    m: u32,
+    n: u32,
+    out: OutDtype,
+) -> Result<Matrix, MemGemmError> {
+    let st = e.wait_idle()?;
+    if st.error != ErrorCode::None {
+        return Err(MemGemmError::Stopped { code: st.error });
+    }
+    let (m, n) = (m as usize, n as usize);
+    let bytes = e.read_memory(c, m * n * out.bytes() as usize)?;
+    let signed = e.config().format.is_signed();
+    let data = match out {
+        OutDtype::Int8 => bytes.iter().map(|&v| i64::from(v as i8)).collect(),
+        OutDtype::Uint8 => bytes.iter().map(|&v| i64::from(v)).collect(),
+        OutDtype::Int32 => bytes
+            .chunks_exact(4)
+            .map(|w| {
+                let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                if signed {
+                    i64::from(v as i32)
+                } else {
+                    i64::from(v)
+                }
+            })
+            .collect(),
+    };
+    Ok(Matrix::new(m, n, data))
 }
 
 /// What [`run`] returns.

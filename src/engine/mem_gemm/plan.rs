@@ -120,16 +120,7 @@ pub fn plan(
     out: OutDtype,
     schedule: Option<Schedule>,
 ) -> Result<Plan, MemGemmError> {
-    if !cfg.dma {
-        return Err(MemGemmError::NoMemoryPath);
-    }
-    check_out(cfg, out)?;
-    let dims = [m, k, n].map(|d| u32::try_from(d).ok().filter(|&d| d >= 1));
-    let [Some(m), Some(k), Some(n)] = dims else {
-        return Err(MemGemmError::Shape(format!(
-            "C = A x B needs M, K, N in 1..2^32 (got {m}, {k}, {n})"
-        )));
-    };
+    let [m, k, n] = checked(cfg, m, k, n, out)?;
     let shape = Shape { m, k, n, out };
     let p = match schedule {
         Some(Schedule::Stream) => stream_plan(cfg, &shape)?,
@@ -148,6 +139,27 @@ pub fn plan(
         }
     };
     Ok(p)
+}
+
+/// The engine has the memory path and writes `out`; `M`, `K`, `N` in `1..2^32`.
+pub(super) fn checked(
+    cfg: &Config,
+    m: usize,
+    k: usize,
+    n: usize,
+    out: OutDtype,
+) -> Result<[u32; 3], MemGemmError> {
+    if !cfg.dma {
+        return Err(MemGemmError::NoMemoryPath);
+    }
+    check_out(cfg, out)?;
+    let dims = [m, k, n].map(|d| u32::try_from(d).ok().filter(|&d| d >= 1));
+    let [Some(m), Some(k), Some(n)] = dims else {
+        return Err(MemGemmError::Shape(format!(
+            "C = A x B needs M, K, N in 1..2^32 (got {m}, {k}, {n})"
+        )));
+    };
+    Ok([m, k, n])
 }
 
 struct Shape {
