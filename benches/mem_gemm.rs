@@ -8,6 +8,9 @@
 //! the engine idle), busy cycles, DMA bytes and the roofline
 //! `max(M K N / (rows cols), read bytes / 8, write bytes / 8)`.
 //!
+//! `SYSTOLIC_BENCH_CHAIN=N2` runs two layers instead (`mem_gemm::run_chain`: C2 =
+//! requant(relu(requant(A x B)) x W2), W2 of N x N2, C1 kept on chip; the roofline's compute
+//! bound is both layers' MACs over the array's).
 //! `SYSTOLIC_BENCH_MEM_GEMM=M,K,N` sets the shape (default 256,256,256),
 //! `SYSTOLIC_BENCH_ORDER` the slave's response order across IDs (`inorder`, the default,
 //! `reorder`, `interleave`), `SYSTOLIC_BENCH_SBUF` the SBUF depth (default 2048), `SYSTOLIC_BENCH_ARRAY` the array
@@ -29,7 +32,7 @@ use systolic::cosim::HarnessOptions;
 use systolic::engine::gemm::Matrix;
 use systolic::engine::mem_gemm::{self, OutDtype, Schedule, WriteBack};
 use systolic::engine::memory::SparseMemory;
-use systolic::engine::Engine;
+use systolic::engine::{Counters, Engine};
 use systolic::program::SplitMix64;
 
 fn config(reads: u32, sbuf_depth: u32) -> Config {
@@ -68,7 +71,63 @@ fn shape() -> (usize, usize, usize) {
     (v[0], v[1], v[2])
 }
 
-/// The plain product requantised as docs/memory-path.md says (zero point 0, no relu).
+/// A prepared product or chain.
+trait Prepared {
+    fn load(&self, e: &mut RtlEngine);
+    fn start(&self, e: &mut RtlEngine);
+    fn finish(&self, e: &mut RtlEngine) -> Matrix;
+}
+
+impl Prepared for mem_gemm::Job {
+    fn load(&self, e: &mut RtlEngine) {
+        mem_gemm::Job::load(self, e).expect("load");
+    }
+    fn start(&self, e: &mut RtlEngine) {
+        mem_gemm::Job::start(self, e).expect("start");
+    }
+    fn finish(&self, e: &mut RtlEngine) -> Matrix {
+        mem_gemm::Job::finish(self, e).expect("finish")
+    }
+}
+
+impl Prepared for mem_gemm::ChainJob {
+    fn load(&self, e: &mut RtlEngine) {
+        mem_gemm::ChainJob::load(self, e).expect("load");
+    }
+    fn start(&self, e: &mut RtlEngine) {
+        mem_gemm::ChainJob::start(self, e).expect("start");
+    }
+    fn finish(&self, e: &mut RtlEngine) -> Matrix {
+        mem_gemm::ChainJob::finish(self, e).expect("finish")
+    }
+}
+
+/// `runs` runs of `job`, each checked against `want`: the median run's cycles and counters, and
+/// the median wall time.
+fn measure(job: &dyn Prepared, e: &mut RtlEngine, runs: u64, want: &[i64]) -> (u64, Counters, f64) {
+    let mut results = vec![];
+    for _ in 0..runs {
+        job.load(e);
+        let before = e.counters().expect("counters");
+        let t = Instant::now();
+        job.start(e);
+        let t0 = e.bus().cycle();
+        let c = job.finish(e);
+        let cycles = e.bus().cycle() - t0;
+        let wall = t.elapsed().as_secs_f64();
+        let d = mem_gemm::delta(before, e.counters().expect("counters"));
+        assert!(e.bus().violation().is_none(), "AXI4 violation");
+        assert_eq!(c.data, want, "wrong product");
+        results.push((cycles, d, wall));
+    }
+    results.sort_by_key(|r| r.0);
+    let (cycles, d, _) = results[results.len() / 2];
+    let mut walls: Vec<f64> = results.iter().map(|r| r.2).collect();
+    walls.sort_by(f64::total_cmp);
+    (cycles, d, walls[walls.len() / 2])
+}
+
+/// The plain product requantised as docs/memory-path.md says (zero point 0).
 fn reference(a: &Matrix, b: &Matrix, wb: &WriteBack) -> Vec<i64> {
     let mut out = Vec::with_capacity(a.rows * b.cols);
     for i in 0..a.rows {
@@ -76,7 +135,8 @@ fn reference(a: &Matrix, b: &Matrix, wb: &WriteBack) -> Vec<i64> {
             let x: i64 = (0..a.cols).map(|k| a.get(i, k) * b.get(k, j)).sum();
             let acc = (x as i32).wrapping_add(wb.bias.as_ref().map_or(0, |v| v[j]));
             let f = acc as f32 * wb.scale[j];
-            let f = if f > -128.0 { f } else { -128.0 };
+            let lo = if wb.relu { 0.0 } else { -128.0 };
+            let f = if f > lo { f } else { lo };
             let f = if f < 127.0 { f } else { 127.0 };
             out.push(f.round_ties_even() as i64);
         }
@@ -123,28 +183,48 @@ fn main() {
         .attach_memory(slave, SparseMemory::new())
         .expect("attach memory");
     e.bus_mut().set_cycle_limit(u64::MAX / 4);
-    let job = mem_gemm::prepare_with(&cfg, &a, &b, &wb, schedule).expect("plan");
-    let want = reference(&a, &b, &wb);
-    let mut results = vec![];
-    for _ in 0..runs {
-        job.load(&mut e).expect("load");
-        let before = e.counters().expect("counters");
-        let t = Instant::now();
-        job.start(&mut e).expect("start");
-        let t0 = e.bus().cycle();
-        let c = job.finish(&mut e).expect("finish");
-        let cycles = e.bus().cycle() - t0;
-        let wall = t.elapsed().as_secs_f64();
-        let d = mem_gemm::delta(before, e.counters().expect("counters"));
-        assert!(e.bus().violation().is_none(), "AXI4 violation");
-        assert_eq!(c.data, want, "wrong product");
-        results.push((cycles, d, wall));
-    }
-    results.sort_by_key(|r| r.0);
-    let (cycles, d, _) = results[results.len() / 2];
-    let mut walls: Vec<f64> = results.iter().map(|r| r.2).collect();
-    walls.sort_by(f64::total_cmp);
-    let compute = (m * k * n) as u64 / u64::from(cfg.rows * cfg.cols);
+    // With SYSTOLIC_BENCH_CHAIN=N2: two layers, C2 = requant(relu(requant(A x B)) x W2).
+    let chain = std::env::var("SYSTOLIC_BENCH_CHAIN").ok().map(|v| {
+        let n2: usize = v.parse().expect("SYSTOLIC_BENCH_CHAIN=N2");
+        let w2 = Matrix::from_fn(n, n2, |_, _| rng.range_i64(-128, 127));
+        let wb2 = WriteBack {
+            out: OutDtype::Int8,
+            scale: (0..n2).map(|j| 1.0 / (1024.0 + 32.0 * j as f32)).collect(),
+            bias: Some((0..n2).map(|j| 300 - j as i32 * 7).collect()),
+            relu: false,
+        };
+        (w2, wb2)
+    });
+    let (runs_out, plan_json, compute, instructions) = match &chain {
+        None => {
+            let job = mem_gemm::prepare_with(&cfg, &a, &b, &wb, schedule).expect("plan");
+            let want = reference(&a, &b, &wb);
+            let r = measure(&job, &mut e, runs, &want);
+            let plan = json!({"schedule": job.plan.schedule, "moving_slots": job.plan.moving_slots,
+                "tiles": job.plan.tiles});
+            let compute = (m * k * n) as u64 / u64::from(cfg.rows * cfg.cols);
+            (r, plan, compute, job.program.instrs.len())
+        }
+        Some((w2, wb2)) => {
+            let wb1 = WriteBack {
+                relu: true,
+                ..wb.clone()
+            };
+            let job = mem_gemm::prepare_chain(&cfg, &a, &b, &wb1, w2, wb2).expect("plan");
+            let c1 = Matrix::new(m, n, reference(&a, &b, &wb1));
+            let want = reference(&c1, w2, wb2);
+            let r = measure(&job, &mut e, runs, &want);
+            let plan = json!({"chain": [n, w2.cols], "moving_slots": job.plan.moving_slots,
+                "tiles": [job.plan.tiles1, job.plan.tiles2]});
+            (
+                r,
+                plan,
+                job.plan.compute_bound(&cfg),
+                job.program.instrs.len(),
+            )
+        }
+    };
+    let (cycles, d, wall) = runs_out;
     let bus = u64::from(cfg.dma_bits / 8);
     let roofline = compute
         .max(d.dma_read_bytes.div_ceil(bus))
@@ -155,10 +235,8 @@ fn main() {
         "memory_latency": latency,
         "dma_reads": cfg.dma_reads,
         "sbuf_depth": cfg.sbuf_depth,
-        "schedule": job.plan.schedule,
-        "moving_slots": job.plan.moving_slots,
-        "tiles": job.plan.tiles,
-        "instructions": job.program.instrs.len(),
+        "plan": plan_json,
+        "instructions": instructions,
         "end_to_end_cycles": cycles,
         "busy_cycles": d.busy_cycles,
         "compute_bound": compute,
@@ -170,7 +248,7 @@ fn main() {
         "roofline_fraction": roofline as f64 / cycles as f64,
         "runs": runs,
         "build_seconds": build,
-        "median_wall_seconds": walls[walls.len() / 2],
+        "median_wall_seconds": wall,
     });
     println!("{}", serde_json::to_string_pretty(&report).expect("json"));
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
