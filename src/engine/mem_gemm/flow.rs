@@ -16,8 +16,8 @@ use crate::config::Config;
 use crate::isa::EngineId;
 
 use super::asm::Builder;
+use super::instrs::{activate, sbuf_load, store_rows, table_load};
 use super::plan::STATIONARY_SLOTS;
-use super::program::{activate, sbuf_load, store_rows, table_load};
 use super::{WriteBack, ACTED, LOADED, MOVED, MV_FREE, SLOT_FREE, STORED, TABLE, TILE_DONE};
 
 /// One layer of a flow: `C_l = f_l(X_l x W_l)`, `X_1 = A`.

@@ -39,6 +39,7 @@
 
 mod chain;
 mod flow;
+mod instrs;
 mod plan;
 mod program;
 

@@ -10,14 +10,13 @@
 //! result free of deadlocks and races.
 
 use crate::config::Config;
-use crate::isa::{Act, ActFunc, Dma, DmaTarget, EngineId};
+use crate::isa::{Dma, EngineId};
 
 use super::asm::{Builder, Program};
 use super::flow::{Flow, Layer};
+use super::instrs::{activate, sbuf_load, store_rows, table_load};
 use super::plan::{Plan, Schedule, Step};
-use super::{
-    MemGemmError, OutDtype, WriteBack, ACTED, LOADED, SLOT_FREE, STORED, TABLE, TILE_DONE,
-};
+use super::{MemGemmError, WriteBack, ACTED, LOADED, SLOT_FREE, STORED, TABLE, TILE_DONE};
 
 /// Build and check the program of `plan` (to be fetched from `plan.layout.program`).
 pub fn program(cfg: &Config, p: &Plan, wb: &WriteBack) -> Result<Program, MemGemmError> {
@@ -28,22 +27,6 @@ pub fn program(cfg: &Config, p: &Plan, wb: &WriteBack) -> Result<Program, MemGem
         Schedule::Panel => Flow::single(p, wb).emit(&mut b, cfg),
     }
     Ok(b.finish()?)
-}
-
-pub(super) fn sbuf_load(base: u64, stride: u32, rows: u32, row_len: u32, entry: u32) -> Dma {
-    Dma {
-        target: DmaTarget::Sbuf as u32,
-        layout: 0,
-        esize: 0,
-        rows,
-        row_len,
-        part: 0,
-        bank: 0,
-        base: base as u32,
-        stride,
-        entry,
-        offset: 0,
-    }
 }
 
 /// The stationary of step `s`: a tile of B, one row of B per SBUF entry.
@@ -70,23 +53,6 @@ fn load_table(b: &mut Builder, cfg: &Config, p: &Plan, s: &Step) {
     let words = 2 * cfg.cols;
     b.dma_load(table_load(p.layout.table + s.nb * 4 * words, words));
     b.signal(EngineId::Dma, TABLE);
-}
-
-/// A DMA_LOAD of `words` table words from `base`.
-pub(super) fn table_load(base: u32, words: u32) -> Dma {
-    Dma {
-        target: DmaTarget::Table as u32,
-        layout: 0,
-        esize: 2,
-        rows: 1,
-        row_len: words,
-        part: 0,
-        bank: 0,
-        base,
-        stride: 4 * words,
-        entry: 0,
-        offset: 0,
-    }
 }
 
 /// PE: (wait for the bank's previous tile to be written back) multiply step `s` from `moving`;
@@ -116,27 +82,6 @@ fn act_tile(b: &mut Builder, p: &Plan, wb: &WriteBack, s: &Step) {
     b.signal(EngineId::Act, ACTED);
 }
 
-/// The ACTIVATE of an output tile of `mt` rows and `nt` columns from `bank` into `entry`.
-pub(super) fn activate(wb: &WriteBack, bank: u32, mt: u32, nt: u32, entry: u32) -> Act {
-    let func = if wb.relu {
-        ActFunc::Relu
-    } else {
-        ActFunc::Identity
-    };
-    Act {
-        bank,
-        offset: 0,
-        n: mt,
-        m: nt,
-        func: func as u32,
-        dtype: wb.out.act_dtype() as u32,
-        per_col: wb.requantises(),
-        bias: wb.requantises() && wb.bias.is_some(),
-        entry,
-        ..Act::default()
-    }
-}
-
 /// DMA: store output tile `s.t` (its last step `s`) to C once it is written back.
 fn store_tile(b: &mut Builder, p: &Plan, wb: &WriteBack, s: &Step) {
     b.wait(EngineId::Dma, ACTED, s.t + 1);
@@ -145,33 +90,6 @@ fn store_tile(b: &mut Builder, p: &Plan, wb: &WriteBack, s: &Step) {
     let entry = p.out_slot[(s.t % 2) as usize];
     store_rows(b, p.layout.c, p.n, wb, [m0, n0, mt, nt], entry);
     b.signal(EngineId::Dma, STORED);
-}
-
-/// The DMA_STOREs of the tile `[m0, n0, mt, nt]` of C (`n` columns, at `c`) from its output
-/// slot at `entry`.
-pub(super) fn store_rows(
-    b: &mut Builder,
-    c: u32,
-    n: u32,
-    wb: &WriteBack,
-    tile: [u32; 4],
-    entry: u32,
-) {
-    let [m0, n0, mt, nt] = tile;
-    let eb = wb.out.bytes();
-    let row = |r: u32| {
-        u64::from(c) + u64::from(eb) * ((u64::from(m0 + r)) * u64::from(n) + u64::from(n0))
-    };
-    if wb.out == OutDtype::Int32 {
-        // One row of C per store: partition n' holds C[m][n0 + n'] in entries 4m'..4m'+4.
-        for r in 0..mt {
-            let mut d = sbuf_load(row(r), 4, nt, 4, entry + 4 * r);
-            d.layout = 1;
-            b.dma_store(d);
-        }
-    } else {
-        b.dma_store(sbuf_load(row(0), n, mt, nt, entry));
-    }
 }
 
 /// The write-back and store of a step that ends its tile: ACTIVATE it, store the tile before.
