@@ -84,7 +84,23 @@ struct Tile {
     stored: Option<u64>,
 }
 
-/// The flow laid out: steps, tiles, where each moving load and table goes.
+/// Rows `r0..r0 + rows` of stored tile `t` (the first piece waits for its ACTIVATE, the last
+/// signals STORED).
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    t: u64,
+    r0: u32,
+    rows: u32,
+    first: bool,
+    last: bool,
+}
+
+/// Pieces a tile's store is cut into at most (each a DMA_STORE placed in a step of its own).
+const STORE_PIECES: u64 = 8;
+/// Steps into the next tile before the first piece: the tile's ACTIVATE is done by then.
+const STORE_START: u64 = 3;
+
+/// The flow laid out: steps, tiles, where each moving load, table and store goes.
 struct Placed<'f, 'a> {
     f: &'f Flow<'a>,
     steps: Vec<Step>,
@@ -93,6 +109,10 @@ struct Placed<'f, 'a> {
     moves_at: Vec<Vec<u64>>,
     /// Per step index, the tile whose table the DMA loads in its part.
     table_at: Vec<Option<u64>>,
+    /// Per step index, a piece of a stored tile the DMA stores in its part.
+    store_at: Vec<Option<Piece>>,
+    /// Per tile, a stored tile stored whole after this tile's ACTIVATE.
+    store_after: Vec<Option<u64>>,
     /// Per tile: loads a table (it requantises, and its layer or block of columns differs
     /// from the tile before).
     loads_table: Vec<bool>,
@@ -186,6 +206,8 @@ impl<'f, 'a> Placed<'f, 'a> {
             f,
             moves_at: vec![vec![]; steps.len()],
             table_at: vec![None; steps.len()],
+            store_at: vec![None; steps.len()],
+            store_after: vec![None; tiles.len()],
             steps,
             tiles,
             loads_table,
@@ -193,7 +215,43 @@ impl<'f, 'a> Placed<'f, 'a> {
         };
         p.place_moves();
         p.place_tables();
+        p.place_stores();
         p
+    }
+
+    /// A stored tile's store goes in pieces into the steps of the tile after it, from its
+    /// fourth step on (a store is one DMA instruction per piece: a whole tile's, `Mt` rows at
+    /// about two cycles a row, would keep the DMA's FIFO full, and the in-order dispatcher
+    /// then holds back the PE's next instructions); when that tile has too few steps, whole
+    /// after that tile's ACTIVATE; the last tile's at the end.
+    fn place_stores(&mut self) {
+        for t in 0..self.tiles.len() {
+            let Some(next) = self.tiles.get(t + 1).copied() else {
+                continue;
+            };
+            if self.tiles[t].stored.is_none() {
+                continue;
+            }
+            let kbs = u64::from(self.f.layers[next.l].kbs());
+            if kbs <= STORE_START {
+                self.store_after[t + 1] = Some(t as u64);
+                continue;
+            }
+            let (mt, _, _) = self.f.sizes(&self.steps[self.tiles[t].first as usize]);
+            let pieces = (kbs - STORE_START).min(STORE_PIECES).min(u64::from(mt)) as u32;
+            let per = mt.div_ceil(pieces);
+            let count = mt.div_ceil(per);
+            for j in 0..count {
+                let at = next.first + STORE_START + u64::from(j);
+                self.store_at[at as usize] = Some(Piece {
+                    t: t as u64,
+                    r0: j * per,
+                    rows: per.min(mt - j * per),
+                    first: j == 0,
+                    last: j + 1 == count,
+                });
+            }
+        }
     }
 
     /// A's tile `j = (mb, kb)` is needed by step `(mb, 0, 0, kb)`; for `mb >= 1` it loads
@@ -301,6 +359,9 @@ impl<'f, 'a> Placed<'f, 'a> {
         if let Some(t) = self.table_at[i as usize] {
             self.table(b, cfg, t);
         }
+        if let Some(p) = &self.store_at[i as usize] {
+            self.store(b, p);
+        }
     }
 
     /// PE's part of step `s`: the next step's stationary; the moving tile waited for on the
@@ -372,39 +433,50 @@ impl<'f, 'a> Placed<'f, 'a> {
         b.signal(EngineId::Act, ACTED);
     }
 
-    /// DMA: store tile `t` (the last layer's) once it is written back.
-    fn store(&self, b: &mut Builder, t: u64) {
+    /// DMA: store rows `r0..r0 + rows` of tile `p.t` (the last layer's), waiting for its
+    /// ACTIVATE before the first piece, signalling STORED after the last.
+    fn store(&self, b: &mut Builder, p: &Piece) {
         let f = self.f;
-        let x = &self.tiles[t as usize];
+        let x = &self.tiles[p.t as usize];
         let y = &f.layers[x.l];
-        b.wait(EngineId::Dma, ACTED, t + 1);
-        let (mt, _, nt) = f.sizes(&self.steps[x.first as usize]);
+        if p.first {
+            b.wait(EngineId::Dma, ACTED, p.t + 1);
+        }
+        let (_, _, nt) = f.sizes(&self.steps[x.first as usize]);
         let k = x.stored.expect("a stored tile");
-        let (m0, n0) = (x.mb * f.mt, x.nb * y.nt);
-        store_rows(
-            b,
-            f.c,
-            y.n,
-            y.wb,
-            [m0, n0, mt, nt],
-            f.out_slot[(k % 2) as usize],
-        );
-        b.signal(EngineId::Dma, STORED);
+        let (m0, n0) = (x.mb * f.mt + p.r0, x.nb * y.nt);
+        let entry = f.out_slot[(k % 2) as usize] + p.r0 * y.wb.out.bytes();
+        store_rows(b, f.c, y.n, y.wb, [m0, n0, p.rows, nt], entry);
+        if p.last {
+            b.signal(EngineId::Dma, STORED);
+        }
     }
 
-    /// After a tile's last step: TILE_DONE, its ACTIVATE, the store of the stored tile before
-    /// it, and (one K block) the next tile's table.
-    fn end_of_tile(&self, b: &mut Builder, cfg: &Config, s: &Step, last_stored: &mut Option<u64>) {
+    /// The whole of stored tile `t`, as one piece.
+    fn store_whole(&self, b: &mut Builder, t: u64) {
+        let x = &self.tiles[t as usize];
+        let (mt, _, _) = self.f.sizes(&self.steps[x.first as usize]);
+        let whole = Piece {
+            t,
+            r0: 0,
+            rows: mt,
+            first: true,
+            last: true,
+        };
+        self.store(b, &whole);
+    }
+
+    /// After a tile's last step: TILE_DONE, its ACTIVATE, a store placed after it, and (one K
+    /// block) the next tile's table.
+    fn end_of_tile(&self, b: &mut Builder, cfg: &Config, s: &Step) {
         let f = self.f;
         if s.kb + 1 != f.layers[s.l].kbs() {
             return;
         }
         b.signal(EngineId::Pe, TILE_DONE);
         self.act(b, s.t);
-        if self.tiles[s.t as usize].stored.is_some() {
-            if let Some(prev) = last_stored.replace(s.t) {
-                self.store(b, prev);
-            }
+        if let Some(t) = self.store_after[s.t as usize] {
+            self.store_whole(b, t);
         }
         let t = s.t + 1;
         if let Some(x) = self.tiles.get(t as usize) {
@@ -420,17 +492,17 @@ impl<'f, 'a> Placed<'f, 'a> {
         let (_, kt, nt) = self.f.sizes(&self.steps[0]);
         b.wait(EngineId::Pe, LOADED, 1);
         b.load_stationary(self.stationary_entry(0), kt, nt);
-        let mut last_stored = None;
         for (i, s) in self.steps.iter().enumerate() {
             let next = self.steps.get(i + 1);
             if next.is_some() {
                 self.dma(b, cfg, i as u64 + 1);
             }
             self.pe(b, s, next);
-            self.end_of_tile(b, cfg, s, &mut last_stored);
+            self.end_of_tile(b, cfg, s);
         }
-        if let Some(prev) = last_stored {
-            self.store(b, prev);
+        let last = self.tiles.len() as u64 - 1;
+        if self.tiles[last as usize].stored.is_some() {
+            self.store_whole(b, last);
         }
     }
 }
