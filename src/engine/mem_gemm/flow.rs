@@ -97,6 +97,8 @@ struct Piece {
 
 /// Pieces a tile's store is cut into at most (each a DMA_STORE placed in a step of its own).
 const STORE_PIECES: u64 = 8;
+/// Rows of a store piece at least (each DMA instruction costs a write latency at its end).
+const STORE_PIECE_ROWS: u64 = 32;
 /// Steps into the next tile before the first piece: the tile's ACTIVATE is done by then.
 const STORE_START: u64 = 3;
 
@@ -238,7 +240,8 @@ impl<'f, 'a> Placed<'f, 'a> {
                 continue;
             }
             let (mt, _, _) = self.f.sizes(&self.steps[self.tiles[t].first as usize]);
-            let pieces = (kbs - STORE_START).min(STORE_PIECES).min(u64::from(mt)) as u32;
+            let pieces = (u64::from(mt) / STORE_PIECE_ROWS)
+                .clamp(1, (kbs - STORE_START).min(STORE_PIECES)) as u32;
             let per = mt.div_ceil(pieces);
             let count = mt.div_ceil(per);
             for j in 0..count {
