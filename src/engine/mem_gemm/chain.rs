@@ -11,8 +11,8 @@ use crate::config::Config;
 use super::flow::{Flow, Layer};
 use super::plan::{self, Tiles, STATIONARY_SLOTS};
 use super::{
-    check_operand, check_write_back, delta, read_result, table_bytes, Counters, Engine,
-    MemGemmError, OutDtype, WriteBack,
+    check_operand, check_write_back, delta, table_bytes, Counters, Engine, Images, MemGemmError,
+    OutDtype, WriteBack,
 };
 use crate::engine::asm::{Builder, Program};
 use crate::engine::gemm::Matrix;
@@ -189,7 +189,7 @@ pub struct ChainJob {
     pub plan: ChainPlan,
     pub program: Program,
     pub write_back: [WriteBack; 2],
-    images: Vec<(u32, Vec<u8>)>,
+    images: Images,
 }
 
 /// Plan the chain `C2 = f2(f1(A x W1) x W2)` and build its program and memory images. `wb1`
@@ -222,24 +222,20 @@ pub fn prepare_chain(
     check_write_back(plan.n1, wb1)?;
     check_write_back(plan.n2, wb2)?;
     let l = &plan.layout;
-    let mut images = vec![
+    let mut data = vec![
         (l.a, check_operand(cfg, a, "A")?),
         (l.w1, check_operand(cfg, w1, "W1")?),
         (l.w2, check_operand(cfg, w2, "W2")?),
         (l.table1, table_bytes(cfg, plan.n1, plan.tiles1.nt, wb1)),
     ];
     if wb2.requantises() {
-        images.push((l.table2, table_bytes(cfg, plan.n2, plan.tiles2.nt, wb2)));
+        data.push((l.table2, table_bytes(cfg, plan.n2, plan.tiles2.nt, wb2)));
     }
     let mut b = Builder::new(cfg);
     b.fetched_from(l.program);
     plan.flow(wb1, wb2).emit(&mut b, cfg);
     let program = b.finish()?;
-    let end = u64::from(l.program) + program.bytes().len() as u64;
-    if end > 1 << 32 {
-        return Err(MemGemmError::MemoryTooSmall { bytes: end });
-    }
-    images.push((l.program, program.bytes()));
+    let images = Images::new(data, &program, l.program, (l.c, plan.m, plan.n2, wb2.out))?;
     Ok(ChainJob {
         plan,
         program,
@@ -251,22 +247,17 @@ pub fn prepare_chain(
 impl ChainJob {
     /// Write A, W1, W2, the tables and the program into the engine's memory.
     pub fn load(&self, e: &mut dyn Engine) -> Result<(), MemGemmError> {
-        for (addr, bytes) in &self.images {
-            e.write_memory(*addr, bytes)?;
-        }
-        Ok(())
+        self.images.load(e)
     }
 
     /// CONTROL.START on the program.
     pub fn start(&self, e: &mut dyn Engine) -> Result<(), MemGemmError> {
-        let words = self.program.words().len() as u32;
-        Ok(e.start_program(self.plan.layout.program, words)?)
+        self.images.start(e)
     }
 
     /// Wait for the engine, then read C2.
     pub fn finish(&self, e: &mut dyn Engine) -> Result<Matrix, MemGemmError> {
-        let p = &self.plan;
-        read_result(e, p.layout.c, p.m, p.n2, self.write_back[1].out)
+        self.images.finish(e)
     }
 }
 

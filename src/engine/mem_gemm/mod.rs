@@ -236,9 +236,59 @@ pub struct Job {
     pub plan: Plan,
     pub program: Program,
     pub write_back: WriteBack,
-    a: Vec<u8>,
-    b: Vec<u8>,
-    table: Vec<u8>,
+    images: Images,
+}
+
+/// What a prepared program puts into memory, where it starts and where its result is.
+#[derive(Debug, Clone)]
+struct Images {
+    /// `(address, bytes)`, the program last.
+    at: Vec<(u32, Vec<u8>)>,
+    program_at: u32,
+    words: u32,
+    /// The result: address, rows, columns, type.
+    c: (u32, u32, u32, OutDtype),
+}
+
+impl Images {
+    /// The data images and the program at `program_at` (which must end inside the 4 GB space).
+    fn new(
+        mut at: Vec<(u32, Vec<u8>)>,
+        program: &Program,
+        program_at: u32,
+        c: (u32, u32, u32, OutDtype),
+    ) -> Result<Images, MemGemmError> {
+        let bytes = program.bytes();
+        let end = u64::from(program_at) + bytes.len() as u64;
+        if end > 1 << 32 {
+            return Err(MemGemmError::MemoryTooSmall { bytes: end });
+        }
+        at.retain(|(_, b)| !b.is_empty());
+        at.push((program_at, bytes));
+        let words = program.words().len() as u32;
+        Ok(Images {
+            at,
+            program_at,
+            words,
+            c,
+        })
+    }
+
+    fn load(&self, e: &mut dyn Engine) -> Result<(), MemGemmError> {
+        for (addr, bytes) in &self.at {
+            e.write_memory(*addr, bytes)?;
+        }
+        Ok(())
+    }
+
+    fn start(&self, e: &mut dyn Engine) -> Result<(), MemGemmError> {
+        Ok(e.start_program(self.program_at, self.words)?)
+    }
+
+    fn finish(&self, e: &mut dyn Engine) -> Result<Matrix, MemGemmError> {
+        let (c, m, n, out) = self.c;
+        read_result(e, c, m, n, out)
+    }
 }
 
 /// Plan the product (the schedule the estimate prefers), build its program and the memory
@@ -263,51 +313,39 @@ pub fn prepare_with(
     }
     let plan = plan(cfg, a.rows, a.cols, b.cols, wb.out, schedule)?;
     check_write_back(plan.n, wb)?;
-    let (ab, bb) = (check_operand(cfg, a, "A")?, check_operand(cfg, b, "B")?);
-    let program = program(cfg, &plan, wb)?;
-    let end = u64::from(plan.layout.program) + program.bytes().len() as u64;
-    if end > 1 << 32 {
-        return Err(MemGemmError::MemoryTooSmall { bytes: end });
+    let l = &plan.layout;
+    let mut data = vec![
+        (l.a, check_operand(cfg, a, "A")?),
+        (l.b, check_operand(cfg, b, "B")?),
+    ];
+    if wb.requantises() {
+        data.push((l.table, table_bytes(cfg, plan.n, plan.tiles.nt, wb)));
     }
-    let table = if wb.requantises() {
-        table_bytes(cfg, plan.n, plan.tiles.nt, wb)
-    } else {
-        vec![]
-    };
+    let program = program(cfg, &plan, wb)?;
+    let images = Images::new(data, &program, l.program, (l.c, plan.m, plan.n, wb.out))?;
     Ok(Job {
         plan,
         program,
         write_back: wb.clone(),
-        a: ab,
-        b: bb,
-        table,
+        images,
     })
 }
 
 impl Job {
     /// Write A, B, the tables and the program into the engine's memory.
     pub fn load(&self, e: &mut dyn Engine) -> Result<(), MemGemmError> {
-        let l = &self.plan.layout;
-        e.write_memory(l.a, &self.a)?;
-        e.write_memory(l.b, &self.b)?;
-        if !self.table.is_empty() {
-            e.write_memory(l.table, &self.table)?;
-        }
-        e.write_memory(l.program, &self.program.bytes())?;
-        Ok(())
+        self.images.load(e)
     }
 
     /// CONTROL.START on the program.
     pub fn start(&self, e: &mut dyn Engine) -> Result<(), MemGemmError> {
-        let words = self.program.words().len() as u32;
-        Ok(e.start_program(self.plan.layout.program, words)?)
+        self.images.start(e)
     }
 
     /// Wait for the engine, then read C (int8 / uint8 values, or the int32 accumulators viewed
     /// as the format's sign: uint32 for unsigned formats).
     pub fn finish(&self, e: &mut dyn Engine) -> Result<Matrix, MemGemmError> {
-        let p = &self.plan;
-        read_result(e, p.layout.c, p.m, p.n, self.write_back.out)
+        self.images.finish(e)
     }
 }
 
