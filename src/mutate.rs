@@ -89,11 +89,11 @@ pub fn mutants_of(design: &Design, module: &str) -> Vec<MutantInfo> {
     let Some(m) = design.modules.iter().find(|m| m.name == module) else {
         return vec![];
     };
-    let sites = mutate::sites(m);
+    let sites = mutate::sites(m, &design.modules);
     let taken = mutate::taken_branches(&design.modules, design.top_name());
     (0..sites.len())
         .filter_map(|i| {
-            let (after, site) = mutate::apply(m, i)?;
+            let (after, site) = mutate::apply(m, i, &design.modules)?;
             let diff = mutate::diff(m, &after);
             let elaborated = site
                 .branches
@@ -161,9 +161,9 @@ fn fnv(s: &str) -> u64 {
 /// `design` with mutant (`module`, `index`) applied.
 pub fn mutant_design(design: &Design, module: &str, index: usize) -> Option<Design> {
     let mut d = design.clone();
-    let m = d.modules.iter_mut().find(|m| m.name == module)?;
-    let (after, _) = mutate::apply(m, index)?;
-    *m = after;
+    let k = d.modules.iter().position(|m| m.name == module)?;
+    let (after, _) = mutate::apply(&d.modules[k], index, &design.modules)?;
+    d.modules[k] = after;
     Some(d)
 }
 
