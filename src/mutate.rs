@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::cosim::engine::{AxiMaster, RtlEngine};
+use crate::cosim::engine_checks::{self, random_matrix};
 use crate::cosim::{Harness, HarnessOptions, Stalls};
-use crate::engine::gemm::{gemm, GemmOptions, Matrix};
+use crate::engine::gemm::{gemm, GemmOptions};
 use crate::engine::golden::GoldenEngine;
 use crate::engine::host::HostEngine;
 use crate::program::{random_program, GenOptions, SplitMix64};
@@ -246,11 +247,21 @@ pub const ICARUS_RESET1: &str = "icarus-tb-reset1";
 /// Verilog (4-state: registers start unknown, so a lost reset shows).
 pub const ICARUS: &str = "icarus-tb";
 
-/// The engine-level checks: `gemm` on the RTL engine over AXI4-Lite against the golden engine,
-/// small shapes without bus wait states, then with random wait states on every channel, then
-/// larger shapes through the double-buffered SBUF slots.
-pub fn engine_checks() -> Vec<Check> {
-    vec![
+/// The engine check of the error paths, CLEAR_ERROR, STATUS and the registers
+/// ([`engine_checks::error_paths`]).
+pub const ERRORS: &str = "errors";
+/// The engine check of products over the memory path ([`engine_checks::memory_gemm`]), with
+/// `stalls`: random memory latencies.
+pub const MEM_GEMM: &str = "mem-gemm";
+pub const MEM_GEMM_LATENCY: &str = "mem-gemm-latency";
+
+/// The engine-level checks: `gemm` on the RTL engine over AXI4-Lite against the golden engine
+/// (small shapes without bus wait states); the error paths, CLEAR_ERROR, STATUS and the
+/// registers; with `dma`, products over the memory path (DMA loads, ACTIVATE, DMA stores; then
+/// with random memory latencies); `gemm` with random wait states on every channel; larger
+/// shapes through the double-buffered SBUF slots.
+pub fn engine_checks(dma: bool) -> Vec<Check> {
+    let mut v = vec![
         Check {
             name: "gemm-short",
             runs: 2,
@@ -258,6 +269,24 @@ pub fn engine_checks() -> Vec<Check> {
             stalls: false,
             gapless: false,
         },
+        Check {
+            name: ERRORS,
+            runs: 1,
+            size: 0,
+            stalls: false,
+            gapless: false,
+        },
+    ];
+    if dma {
+        v.push(Check {
+            name: MEM_GEMM,
+            runs: 2,
+            size: 7,
+            stalls: false,
+            gapless: false,
+        });
+    }
+    v.extend([
         Check {
             name: "gemm-short-waits",
             runs: 2,
@@ -279,14 +308,24 @@ pub fn engine_checks() -> Vec<Check> {
             stalls: true,
             gapless: false,
         },
-    ]
+    ]);
+    if dma {
+        v.push(Check {
+            name: MEM_GEMM_LATENCY,
+            runs: 4,
+            size: 12,
+            stalls: true,
+            gapless: false,
+        });
+    }
+    v
 }
 
-/// The checks of a design's level.
-pub fn checks(level: Level) -> Vec<Check> {
-    match level {
+/// The checks of a design's level (and, for engines, of its memory path).
+pub fn checks(design: &Design) -> Vec<Check> {
+    match design.level {
         Level::Core => core_checks(),
-        _ => engine_checks(),
+        _ => engine_checks(design.config.dma),
     }
 }
 
@@ -444,16 +483,6 @@ fn icarus(
     result
 }
 
-fn random_matrix(cfg: &Config, rows: usize, cols: usize, rng: &mut SplitMix64) -> Matrix {
-    let (lo, hi) = (cfg.format.min_value(), cfg.format.max_value());
-    Matrix::from_fn(rows, cols, |_, _| match rng.below(6) {
-        0 => lo,
-        1 => hi,
-        2 => 0,
-        _ => rng.range_i64(lo, hi),
-    })
-}
-
 fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions) -> Verdict {
     let cfg = design.config.clone();
     assert!(
@@ -470,7 +499,37 @@ fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOption
     };
     let mut rtl: RtlEngine = HostEngine::new(&cfg, bus);
     for (c, check) in checks.iter().enumerate() {
-        let mut rng = SplitMix64::new(seed.wrapping_add(1000 * c as u64));
+        let check_seed = seed.wrapping_add(1000 * c as u64);
+        let mut rng = SplitMix64::new(check_seed);
+        let other = match check.name {
+            ERRORS => {
+                rtl.reset();
+                rtl.bus_mut().set_wait_states(0.0, 0);
+                rtl.bus_mut().set_cycle_limit(20_000);
+                Some(engine_checks::error_paths(&mut rtl, &cfg, check_seed))
+            }
+            MEM_GEMM | MEM_GEMM_LATENCY => Some((0..check.runs).try_for_each(|run| {
+                rtl.bus_mut().set_wait_states(0.0, 0);
+                engine_checks::memory_gemm(
+                    &mut rtl,
+                    &cfg,
+                    check_seed.wrapping_add(u64::from(run)),
+                    check.size,
+                    check.stalls,
+                )
+            })),
+            _ => None,
+        };
+        match other {
+            Some(Ok(())) => continue,
+            Some(Err(detail)) => {
+                return Verdict::Killed {
+                    check: check.name.into(),
+                    detail: first_line(&detail),
+                }
+            }
+            None => {}
+        }
         for run in 0..check.runs {
             let size = u64::from(check.size);
             let (m, k, n) = (
@@ -533,5 +592,5 @@ pub fn design(cfg: &Config, level: Level) -> Design {
 
 /// Run the checks on the unmodified design: they must all pass, or no kill means anything.
 pub fn baseline(design: &Design, seed: u64, cache_root: &Path) -> Verdict {
-    run_checks(design, &checks(design.level), seed, cache_root)
+    run_checks(design, &checks(design), seed, cache_root)
 }

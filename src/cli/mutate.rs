@@ -182,7 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     let design = campaign::design(&cfg, level);
-    let checks = campaign::checks(level);
+    let checks = campaign::checks(&design);
 
     if let Some(only) = &args.only {
         return run_one(&args, only, &design, &checks);
