@@ -236,6 +236,7 @@ pub fn core_checks() -> Vec<Check> {
             stalls: false,
             gapless: false,
         },
+        random_init_check(),
     ]
 }
 
@@ -318,6 +319,7 @@ pub fn engine_checks(dma: bool) -> Vec<Check> {
             gapless: false,
         });
     }
+    v.push(random_init_check());
     v
 }
 
@@ -360,6 +362,12 @@ fn run_core(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions)
         if check.name == ICARUS || check.name == ICARUS_RESET1 {
             let reset = if check.name == ICARUS { 4 } else { 1 };
             if let Err(v) = icarus(design, seed, reset, check.name, &opts.cache_root) {
+                return v;
+            }
+            continue;
+        }
+        if check.name == RANDOM_INIT {
+            if let Err(v) = random_init(design, check, seed, opts) {
                 return v;
             }
             continue;
@@ -518,6 +526,10 @@ fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOption
                     check.stalls,
                 )
             })),
+            RANDOM_INIT => Some(match random_init(design, check, seed, opts) {
+                Ok(()) => Ok(()),
+                Err(v) => return v,
+            }),
             _ => None,
         };
         match other {
@@ -580,6 +592,105 @@ fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOption
         }
     }
     Verdict::Survived
+}
+
+/// `design` with every register starting from an arbitrary value: each `reg` (not a memory),
+/// declared or an `output reg` port, in every module and generate block, gets an `initial`
+/// assignment of a 64-bit constant drawn from `seed`, the module's and the register's name
+/// (truncated to the register's width, zero-extended above 64 bits; the same in every instance
+/// of a module). Verilator and Icarus honour `initial` blocks, so the simulation starts from
+/// that state instead of zeros (`--x-initial fast`) or X; the design must still behave after
+/// its reset. The `initial` lines are a simulation-only wrapper of this check, never part of
+/// the generated Verilog (they are carried as a verbatim item of the typed description).
+pub fn random_initial_state(design: &Design, seed: u64) -> Design {
+    use crate::verilog::{Item, NetKind};
+    fn walk(items: &mut Vec<Item>, module: &str, seed: u64) {
+        let mut regs = vec![];
+        for item in items.iter_mut() {
+            match item {
+                Item::Net(n) if n.kind == NetKind::Reg && n.depth.is_none() => {
+                    regs.push(n.name.clone());
+                }
+                Item::For { items, .. } | Item::LintOff { items, .. } => walk(items, module, seed),
+                Item::If {
+                    then_items,
+                    else_items,
+                    ..
+                } => {
+                    walk(then_items, module, seed);
+                    walk(else_items, module, seed);
+                }
+                _ => {}
+            }
+        }
+        for r in regs {
+            items.push(initial(module, &r, seed));
+        }
+    }
+    fn initial(module: &str, reg: &str, seed: u64) -> Item {
+        let v = SplitMix64::new(seed ^ fnv(module) ^ fnv(reg).rotate_left(17)).next_u64();
+        // A verbatim item: the comment printer's `/* ... */` closes around it.
+        Item::Pragma(format!("*/ initial {reg} = 64'h{v:016x}; /*"))
+    }
+    let mut d = design.clone();
+    for m in &mut d.modules {
+        let name = m.name.clone();
+        walk(&mut m.items, &name, seed);
+        let outs: Vec<String> = m.ports.iter().filter(|p| p.reg).map(|p| p.name.clone()).collect();
+        for r in outs {
+            m.items.push(initial(&name, &r, seed));
+        }
+    }
+    d
+}
+
+/// The check that starts every register from [`random_initial_state`] (two states from the
+/// seed, each through the level's first checks: short programs with and without stalls; the
+/// engine's `gemm-short` and, with `dma`, `mem-gemm`).
+pub const RANDOM_INIT: &str = "random-init";
+
+fn random_init_check() -> Check {
+    Check {
+        name: RANDOM_INIT,
+        runs: 2,
+        size: 0,
+        stalls: false,
+        gapless: false,
+    }
+}
+
+/// [`RANDOM_INIT`] on `design`: `Ok` or the verdict.
+fn random_init(design: &Design, check: &Check, seed: u64, opts: &HarnessOptions) -> Result<(), Verdict> {
+    let sub: Vec<Check> = match design.level {
+        Level::Core => core_checks().into_iter().take(2).collect(),
+        _ => engine_checks(design.config.dma)
+            .into_iter()
+            .filter(|c| c.name == "gemm-short" || c.name == MEM_GEMM)
+            .collect(),
+    };
+    for run in 0..u64::from(check.runs) {
+        let state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(run);
+        let d = random_initial_state(design, state);
+        let v = match design.level {
+            Level::Core => run_core(&d, &sub, seed, opts),
+            _ => run_engine(&d, &sub, seed, opts),
+        };
+        match v {
+            Verdict::Survived => {}
+            Verdict::Killed { check: c, detail } => {
+                return Err(Verdict::Killed {
+                    check: RANDOM_INIT.into(),
+                    detail: first_line(&format!("state {run}, {c}: {detail}")),
+                })
+            }
+            Verdict::Invalid { reason } => {
+                return Err(Verdict::Invalid {
+                    reason: first_line(&format!("{RANDOM_INIT}: {reason}")),
+                })
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The design of `cfg` at `level` (core or engine).
