@@ -636,7 +636,12 @@ pub fn random_initial_state(design: &Design, seed: u64) -> Design {
     for m in &mut d.modules {
         let name = m.name.clone();
         walk(&mut m.items, &name, seed);
-        let outs: Vec<String> = m.ports.iter().filter(|p| p.reg).map(|p| p.name.clone()).collect();
+        let outs: Vec<String> = m
+            .ports
+            .iter()
+            .filter(|p| p.reg)
+            .map(|p| p.name.clone())
+            .collect();
         for r in outs {
             m.items.push(initial(&name, &r, seed));
         }
@@ -660,7 +665,12 @@ fn random_init_check() -> Check {
 }
 
 /// [`RANDOM_INIT`] on `design`: `Ok` or the verdict.
-fn random_init(design: &Design, check: &Check, seed: u64, opts: &HarnessOptions) -> Result<(), Verdict> {
+fn random_init(
+    design: &Design,
+    check: &Check,
+    seed: u64,
+    opts: &HarnessOptions,
+) -> Result<(), Verdict> {
     let sub: Vec<Check> = match design.level {
         Level::Core => core_checks().into_iter().take(2).collect(),
         _ => engine_checks(design.config.dma)
@@ -704,4 +714,64 @@ pub fn design(cfg: &Config, level: Level) -> Design {
 /// Run the checks on the unmodified design: they must all pass, or no kill means anything.
 pub fn baseline(design: &Design, seed: u64, cache_root: &Path) -> Verdict {
     run_checks(design, &checks(design), seed, cache_root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Overrides};
+
+    #[test]
+    fn random_initial_state_sets_every_register_and_depends_on_the_seed() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let cfg = Config::from_preset(&seeds, "int8-4x4", &Overrides::default()).expect("preset");
+        let d = design(&cfg, Level::Core);
+        let a = random_initial_state(&d, 1);
+        let b = random_initial_state(&d, 2);
+        let text = |d: &Design| -> String {
+            d.sim_files()
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let (ta, tb) = (text(&a), text(&b));
+        assert_ne!(ta, tb, "the seed draws the values");
+        assert_eq!(ta, text(&random_initial_state(&d, 1)), "deterministic");
+        // Every reg of the PSUM (declared, in generate blocks, output ports) has its initial.
+        let psum = a
+            .modules
+            .iter()
+            .find(|m| m.name == "systolic_psum")
+            .unwrap();
+        let printed = crate::verilog::print_module(&[], psum);
+        let plain = crate::verilog::print_module(
+            &[],
+            d.modules
+                .iter()
+                .find(|m| m.name == "systolic_psum")
+                .unwrap(),
+        );
+        let regs: Vec<String> = plain
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let rest = l
+                    .strip_prefix("reg ")
+                    .or_else(|| l.strip_prefix("output reg "))?;
+                let name = rest
+                    .trim_end_matches([';', ','])
+                    .split_whitespace()
+                    .last()?;
+                (!l.contains(" [0:")).then(|| name.trim_end_matches([';', ',']).to_string())
+            })
+            .collect();
+        assert!(regs.len() >= 5, "{regs:?}");
+        for r in regs {
+            assert!(
+                printed.contains(&format!("initial {r} = 64'h")),
+                "{r} has no initial value:\n{printed}"
+            );
+        }
+    }
 }

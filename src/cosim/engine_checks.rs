@@ -34,11 +34,7 @@ fn compare_counters(what: &str, golden: &Counters, rtl: &Counters) -> Result<(),
     let rows = [
         ("MACS", golden.macs, rtl.macs),
         ("RETIRED", golden.retired, rtl.retired),
-        (
-            "DMA_READ_BYTES",
-            golden.dma_read_bytes,
-            rtl.dma_read_bytes,
-        ),
+        ("DMA_READ_BYTES", golden.dma_read_bytes, rtl.dma_read_bytes),
         (
             "DMA_WRITE_BYTES",
             golden.dma_write_bytes,
@@ -126,7 +122,12 @@ fn stopped_alike(
         return Err(format!("{what}: STATUS.ERROR = {flag} ({w:#x})"));
     }
     clear_both(rtl, golden, what)?;
-    gemm_both(rtl, golden, rng, &format!("{what}: product after CLEAR_ERROR"))
+    gemm_both(
+        rtl,
+        golden,
+        rng,
+        &format!("{what}: product after CLEAR_ERROR"),
+    )
 }
 
 fn clear_both(rtl: &mut RtlEngine, golden: &mut GoldenEngine, what: &str) -> Result<(), String> {
@@ -146,10 +147,8 @@ fn clear_both(rtl: &mut RtlEngine, golden: &mut GoldenEngine, what: &str) -> Res
     for _ in 0..2 {
         let swap = mm(0, r, 1, last, 0, true);
         let mut probe = golden.clone();
-        let takes = probe.push(swap).is_ok()
-            && probe
-                .wait_idle()
-                .is_ok_and(|s| s.error == ErrorCode::None);
+        let takes =
+            probe.push(swap).is_ok() && probe.wait_idle().is_ok_and(|s| s.error == ErrorCode::None);
         if !takes {
             break;
         }
@@ -195,20 +194,41 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
     );
     let w = |i: Instr| i.encode()[0];
     let mut v: Vec<(&'static str, Vec<Instr>, Vec<u64>)> = vec![
-        ("MM swap, none loaded", vec![], vec![w(mm(0, r, 1, 0, 0, true))]),
+        (
+            "MM swap, none loaded",
+            vec![],
+            vec![w(mm(0, r, 1, 0, 0, true))],
+        ),
         ("opcode 0", vec![], vec![0]),
         (
             "opcode 15",
             vec![],
             vec![0xF | w(mm(0, r, 1, 0, 0, false)) & !0xF],
         ),
-        ("FENCE with a field set", vec![], vec![w(Instr::Fence) | 1 << 4]),
+        (
+            "FENCE with a field set",
+            vec![],
+            vec![w(Instr::Fence) | 1 << 4],
+        ),
         ("LS with bit 40", vec![], vec![w(ls(0, r, c)) | 1 << 40]),
+        (
+            "MM with bit 63",
+            vec![ls(0, r, c)],
+            vec![w(mm(0, r, 1, 0, 0, true)) | 1 << 63],
+        ),
         ("LS k = 0", vec![], vec![w(ls(0, 0, c))]),
         ("LS k = rows + 1", vec![], vec![w(ls(0, r + 1, c))]),
-        ("MM k = rows + 1", vec![ls(0, r, c)], vec![w(mm(0, r + 1, 1, 0, 0, true))]),
+        (
+            "MM k = rows + 1",
+            vec![ls(0, r, c)],
+            vec![w(mm(0, r + 1, 1, 0, 0, true))],
+        ),
         ("LS m = cols + 1", vec![], vec![w(ls(0, r, c + 1))]),
-        ("MM n = 0", vec![ls(0, r, c)], vec![w(mm(0, r, 0, 0, 0, true))]),
+        (
+            "MM n = 0",
+            vec![ls(0, r, c)],
+            vec![w(mm(0, r, 0, 0, 0, true))],
+        ),
         (
             "MM n = psum_depth + 1",
             vec![ls(0, r, c)],
@@ -256,7 +276,11 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
             offset: 0,
         };
         let words = |i: Instr| i.encode().to_vec();
-        v.push(("DMA_LOAD rows = 0", vec![], words(Instr::DmaLoad(Dma { rows: 0, ..dma }))));
+        v.push((
+            "DMA_LOAD rows = 0",
+            vec![],
+            words(Instr::DmaLoad(Dma { rows: 0, ..dma })),
+        ));
         v.push((
             "DMA_LOAD past the SBUF",
             vec![],
@@ -269,7 +293,11 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
             row_len: 1,
             ..dma
         };
-        v.push(("DMA_STORE of PSUM misaligned", vec![], words(Instr::DmaStore(psum))));
+        v.push((
+            "DMA_STORE of PSUM misaligned",
+            vec![],
+            words(Instr::DmaStore(psum)),
+        ));
         v.push((
             "ACTIVATE n = 0",
             vec![],
@@ -301,12 +329,13 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
 pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), String> {
     let mut rng = SplitMix64::new(seed);
     let mut golden = GoldenEngine::new(cfg);
-    rtl.check_identity()
-        .map_err(|e| format!("identity: {e}"))?;
+    rtl.check_identity().map_err(|e| format!("identity: {e}"))?;
     gemm_both(rtl, &mut golden, &mut rng, "first product")?;
     for (what, prefix, bad) in bad_programs(cfg) {
         for i in prefix {
-            golden.push(i).map_err(|e| format!("{what}: golden push: {e}"))?;
+            golden
+                .push(i)
+                .map_err(|e| format!("{what}: golden push: {e}"))?;
             rtl.push(i).map_err(|e| format!("{what}: push {i}: {e}"))?;
         }
         for word in bad {
@@ -327,7 +356,9 @@ pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), S
     // A load that waits for a swap nobody pushed: BUSY, STALLED, PENDING_LOADS = 2.
     let (r, c) = (cfg.rows, cfg.cols);
     for i in [ls(0, r, c), ls(4, r, c)] {
-        golden.push(i).map_err(|e| format!("stall: golden push: {e}"))?;
+        golden
+            .push(i)
+            .map_err(|e| format!("stall: golden push: {e}"))?;
         rtl.push(i).map_err(|e| format!("stall: push: {e}"))?;
     }
     let st = rtl.wait_idle().map_err(|e| format!("stall: {e}"))?;
@@ -369,14 +400,21 @@ pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), S
             (resp, d)
         };
         if resp != RESP_SLVERR || data != 0 {
-            return Err(format!("{what}: response {resp}, data {data:#x} (expected SLVERR, 0)"));
+            return Err(format!(
+                "{what}: response {resp}, data {data:#x} (expected SLVERR, 0)"
+            ));
         }
         let st = rtl.wait_idle().map_err(|e| format!("{what}: {e}"))?;
         if st.error != ErrorCode::BusAddress {
             return Err(format!("{what}: error {:?}, expected BusAddress", st.error));
         }
         clear_both(rtl, &mut golden, what)?;
-        gemm_both(rtl, &mut golden, &mut rng, &format!("{what}: product after"))?;
+        gemm_both(
+            rtl,
+            &mut golden,
+            &mut rng,
+            &format!("{what}: product after"),
+        )?;
     }
     match rtl.read_psum(cfg.psum_banks, 0) {
         Err(BackendError::Stopped {
@@ -389,7 +427,8 @@ pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), S
     gemm_both(rtl, &mut golden, &mut rng, "after PSUM_SELECT")?;
 
     // CLEAR_COUNTERS zeroes every counter.
-    rtl.clear_counters().map_err(|e| format!("CLEAR_COUNTERS: {e}"))?;
+    rtl.clear_counters()
+        .map_err(|e| format!("CLEAR_COUNTERS: {e}"))?;
     let z = rtl.counters().map_err(|e| format!("counters: {e}"))?;
     if z != Counters::default() {
         return Err(format!("after CLEAR_COUNTERS: {z:?}"));
@@ -417,7 +456,7 @@ pub fn memory_gemm(
     );
     let a = random_matrix(cfg, m, k, &mut rng);
     let b = random_matrix(cfg, k, n, &mut rng);
-    let wb = if seed % 2 == 0 {
+    let wb = if seed.is_multiple_of(2) {
         WriteBack {
             out: if cfg.format.is_signed() {
                 OutDtype::Int8
@@ -450,5 +489,16 @@ pub fn memory_gemm(
         return Err(format!("{what}: AXI4 violation on the master port: {v}"));
     }
     first_difference(&what, &got.c, &want.c)?;
-    compare_counters(&what, &want.counters, &got.counters)
+    compare_counters(&what, &want.counters, &got.counters)?;
+    // The semaphores the program signalled (SEM0..SEM7).
+    let sems = rtl
+        .semaphores()
+        .map_err(|e| format!("{what}: semaphores: {e}"))?;
+    let gold = golden
+        .semaphores()
+        .map_err(|e| format!("{what}: golden semaphores: {e}"))?;
+    if sems != gold {
+        return Err(format!("{what}: semaphores {sems:?}, golden {gold:?}"));
+    }
+    Ok(())
 }

@@ -1137,7 +1137,10 @@ mod tests {
         let known = stuck(&[child.clone(), parent.clone()]);
         assert_eq!(
             known,
-            ["child u .in_valid stuck at 0", "child u .in_valid stuck at 1"],
+            [
+                "child u .in_valid stuck at 0",
+                "child u .in_valid stuck at 1"
+            ],
             "only the input"
         );
         // Without the child's definition the direction is unknown: nothing is stuck.
