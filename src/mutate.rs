@@ -759,11 +759,10 @@ mod tests {
                 let rest = l
                     .strip_prefix("reg ")
                     .or_else(|| l.strip_prefix("output reg "))?;
-                let name = rest
-                    .trim_end_matches([';', ','])
-                    .split_whitespace()
-                    .last()?;
-                (!l.contains(" [0:")).then(|| name.trim_end_matches([';', ',']).to_string())
+                // The declaration before its `;`, `,` or comment; not a memory.
+                let decl = rest.split([';', ',', '/']).next()?;
+                let name = decl.split_whitespace().last()?;
+                (!decl.contains("[0:")).then(|| name.to_string())
             })
             .collect();
         assert!(regs.len() >= 5, "{regs:?}");
