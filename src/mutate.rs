@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::cosim::engine::{AxiMaster, RtlEngine};
+use crate::cosim::engine_checks::{self, random_matrix};
 use crate::cosim::{Harness, HarnessOptions, Stalls};
-use crate::engine::gemm::{gemm, GemmOptions, Matrix};
+use crate::engine::gemm::{gemm, GemmOptions};
 use crate::engine::golden::GoldenEngine;
 use crate::engine::host::HostEngine;
 use crate::program::{random_program, GenOptions, SplitMix64};
@@ -89,11 +90,11 @@ pub fn mutants_of(design: &Design, module: &str) -> Vec<MutantInfo> {
     let Some(m) = design.modules.iter().find(|m| m.name == module) else {
         return vec![];
     };
-    let sites = mutate::sites(m);
+    let sites = mutate::sites(m, &design.modules);
     let taken = mutate::taken_branches(&design.modules, design.top_name());
     (0..sites.len())
         .filter_map(|i| {
-            let (after, site) = mutate::apply(m, i)?;
+            let (after, site) = mutate::apply(m, i, &design.modules)?;
             let diff = mutate::diff(m, &after);
             let elaborated = site
                 .branches
@@ -161,9 +162,9 @@ fn fnv(s: &str) -> u64 {
 /// `design` with mutant (`module`, `index`) applied.
 pub fn mutant_design(design: &Design, module: &str, index: usize) -> Option<Design> {
     let mut d = design.clone();
-    let m = d.modules.iter_mut().find(|m| m.name == module)?;
-    let (after, _) = mutate::apply(m, index)?;
-    *m = after;
+    let k = d.modules.iter().position(|m| m.name == module)?;
+    let (after, _) = mutate::apply(&d.modules[k], index, &design.modules)?;
+    d.modules[k] = after;
     Some(d)
 }
 
@@ -235,6 +236,7 @@ pub fn core_checks() -> Vec<Check> {
             stalls: false,
             gapless: false,
         },
+        random_init_check(),
     ]
 }
 
@@ -246,11 +248,21 @@ pub const ICARUS_RESET1: &str = "icarus-tb-reset1";
 /// Verilog (4-state: registers start unknown, so a lost reset shows).
 pub const ICARUS: &str = "icarus-tb";
 
-/// The engine-level checks: `gemm` on the RTL engine over AXI4-Lite against the golden engine,
-/// small shapes without bus wait states, then with random wait states on every channel, then
-/// larger shapes through the double-buffered SBUF slots.
-pub fn engine_checks() -> Vec<Check> {
-    vec![
+/// The engine check of the error paths, CLEAR_ERROR, STATUS and the registers
+/// ([`engine_checks::error_paths`]).
+pub const ERRORS: &str = "errors";
+/// The engine check of products over the memory path ([`engine_checks::memory_gemm`]), with
+/// `stalls`: random memory latencies.
+pub const MEM_GEMM: &str = "mem-gemm";
+pub const MEM_GEMM_LATENCY: &str = "mem-gemm-latency";
+
+/// The engine-level checks: `gemm` on the RTL engine over AXI4-Lite against the golden engine
+/// (small shapes without bus wait states); the error paths, CLEAR_ERROR, STATUS and the
+/// registers; with `dma`, products over the memory path (DMA loads, ACTIVATE, DMA stores; then
+/// with random memory latencies); `gemm` with random wait states on every channel; larger
+/// shapes through the double-buffered SBUF slots.
+pub fn engine_checks(dma: bool) -> Vec<Check> {
+    let mut v = vec![
         Check {
             name: "gemm-short",
             runs: 2,
@@ -258,6 +270,24 @@ pub fn engine_checks() -> Vec<Check> {
             stalls: false,
             gapless: false,
         },
+        Check {
+            name: ERRORS,
+            runs: 1,
+            size: 0,
+            stalls: false,
+            gapless: false,
+        },
+    ];
+    if dma {
+        v.push(Check {
+            name: MEM_GEMM,
+            runs: 2,
+            size: 7,
+            stalls: false,
+            gapless: false,
+        });
+    }
+    v.extend([
         Check {
             name: "gemm-short-waits",
             runs: 2,
@@ -279,14 +309,25 @@ pub fn engine_checks() -> Vec<Check> {
             stalls: true,
             gapless: false,
         },
-    ]
+    ]);
+    if dma {
+        v.push(Check {
+            name: MEM_GEMM_LATENCY,
+            runs: 4,
+            size: 12,
+            stalls: true,
+            gapless: false,
+        });
+    }
+    v.push(random_init_check());
+    v
 }
 
-/// The checks of a design's level.
-pub fn checks(level: Level) -> Vec<Check> {
-    match level {
+/// The checks of a design's level (and, for engines, of its memory path).
+pub fn checks(design: &Design) -> Vec<Check> {
+    match design.level {
         Level::Core => core_checks(),
-        _ => engine_checks(),
+        _ => engine_checks(design.config.dma),
     }
 }
 
@@ -321,6 +362,12 @@ fn run_core(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions)
         if check.name == ICARUS || check.name == ICARUS_RESET1 {
             let reset = if check.name == ICARUS { 4 } else { 1 };
             if let Err(v) = icarus(design, seed, reset, check.name, &opts.cache_root) {
+                return v;
+            }
+            continue;
+        }
+        if check.name == RANDOM_INIT {
+            if let Err(v) = random_init(design, check, seed, opts) {
                 return v;
             }
             continue;
@@ -444,16 +491,6 @@ fn icarus(
     result
 }
 
-fn random_matrix(cfg: &Config, rows: usize, cols: usize, rng: &mut SplitMix64) -> Matrix {
-    let (lo, hi) = (cfg.format.min_value(), cfg.format.max_value());
-    Matrix::from_fn(rows, cols, |_, _| match rng.below(6) {
-        0 => lo,
-        1 => hi,
-        2 => 0,
-        _ => rng.range_i64(lo, hi),
-    })
-}
-
 fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions) -> Verdict {
     let cfg = design.config.clone();
     assert!(
@@ -470,7 +507,41 @@ fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOption
     };
     let mut rtl: RtlEngine = HostEngine::new(&cfg, bus);
     for (c, check) in checks.iter().enumerate() {
-        let mut rng = SplitMix64::new(seed.wrapping_add(1000 * c as u64));
+        let check_seed = seed.wrapping_add(1000 * c as u64);
+        let mut rng = SplitMix64::new(check_seed);
+        let other = match check.name {
+            ERRORS => {
+                rtl.reset();
+                rtl.bus_mut().set_wait_states(0.0, 0);
+                rtl.bus_mut().set_cycle_limit(20_000);
+                Some(engine_checks::error_paths(&mut rtl, &cfg, check_seed))
+            }
+            MEM_GEMM | MEM_GEMM_LATENCY => Some((0..check.runs).try_for_each(|run| {
+                rtl.bus_mut().set_wait_states(0.0, 0);
+                engine_checks::memory_gemm(
+                    &mut rtl,
+                    &cfg,
+                    check_seed.wrapping_add(u64::from(run)),
+                    check.size,
+                    check.stalls,
+                )
+            })),
+            RANDOM_INIT => Some(match random_init(design, check, seed, opts) {
+                Ok(()) => Ok(()),
+                Err(v) => return v,
+            }),
+            _ => None,
+        };
+        match other {
+            Some(Ok(())) => continue,
+            Some(Err(detail)) => {
+                return Verdict::Killed {
+                    check: check.name.into(),
+                    detail: first_line(&detail),
+                }
+            }
+            None => {}
+        }
         for run in 0..check.runs {
             let size = u64::from(check.size);
             let (m, k, n) = (
@@ -523,6 +594,115 @@ fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOption
     Verdict::Survived
 }
 
+/// `design` with every register starting from an arbitrary value: each `reg` (not a memory),
+/// declared or an `output reg` port, in every module and generate block, gets an `initial`
+/// assignment of a 64-bit constant drawn from `seed`, the module's and the register's name
+/// (truncated to the register's width, zero-extended above 64 bits; the same in every instance
+/// of a module). Verilator and Icarus honour `initial` blocks, so the simulation starts from
+/// that state instead of zeros (`--x-initial fast`) or X; the design must still behave after
+/// its reset. The `initial` lines are a simulation-only wrapper of this check, never part of
+/// the generated Verilog (they are carried as a verbatim item of the typed description).
+pub fn random_initial_state(design: &Design, seed: u64) -> Design {
+    use crate::verilog::{Item, NetKind};
+    fn walk(items: &mut Vec<Item>, module: &str, seed: u64) {
+        let mut regs = vec![];
+        for item in items.iter_mut() {
+            match item {
+                Item::Net(n) if n.kind == NetKind::Reg && n.depth.is_none() => {
+                    regs.push(n.name.clone());
+                }
+                Item::For { items, .. } | Item::LintOff { items, .. } => walk(items, module, seed),
+                Item::If {
+                    then_items,
+                    else_items,
+                    ..
+                } => {
+                    walk(then_items, module, seed);
+                    walk(else_items, module, seed);
+                }
+                _ => {}
+            }
+        }
+        for r in regs {
+            items.push(initial(module, &r, seed));
+        }
+    }
+    fn initial(module: &str, reg: &str, seed: u64) -> Item {
+        let v = SplitMix64::new(seed ^ fnv(module) ^ fnv(reg).rotate_left(17)).next_u64();
+        // A verbatim item: the comment printer's `/* ... */` closes around it.
+        Item::Pragma(format!("*/ initial {reg} = 64'h{v:016x}; /*"))
+    }
+    let mut d = design.clone();
+    for m in &mut d.modules {
+        let name = m.name.clone();
+        walk(&mut m.items, &name, seed);
+        let outs: Vec<String> = m
+            .ports
+            .iter()
+            .filter(|p| p.reg)
+            .map(|p| p.name.clone())
+            .collect();
+        for r in outs {
+            m.items.push(initial(&name, &r, seed));
+        }
+    }
+    d
+}
+
+/// The check that starts every register from [`random_initial_state`] (two states from the
+/// seed, each through the level's first checks: short programs with and without stalls; the
+/// engine's `gemm-short` and, with `dma`, `mem-gemm`).
+pub const RANDOM_INIT: &str = "random-init";
+
+fn random_init_check() -> Check {
+    Check {
+        name: RANDOM_INIT,
+        runs: 2,
+        size: 0,
+        stalls: false,
+        gapless: false,
+    }
+}
+
+/// [`RANDOM_INIT`] on `design`: `Ok` or the verdict.
+fn random_init(
+    design: &Design,
+    check: &Check,
+    seed: u64,
+    opts: &HarnessOptions,
+) -> Result<(), Verdict> {
+    let sub: Vec<Check> = match design.level {
+        Level::Core => core_checks().into_iter().take(2).collect(),
+        _ => engine_checks(design.config.dma)
+            .into_iter()
+            .filter(|c| c.name == "gemm-short" || c.name == MEM_GEMM)
+            .collect(),
+    };
+    for run in 0..u64::from(check.runs) {
+        let state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(run);
+        let d = random_initial_state(design, state);
+        let v = match design.level {
+            Level::Core => run_core(&d, &sub, seed, opts),
+            _ => run_engine(&d, &sub, seed, opts),
+        };
+        match v {
+            Verdict::Survived => {}
+            Verdict::Killed { check: c, detail } => {
+                return Err(Verdict::Killed {
+                    check: RANDOM_INIT.into(),
+                    detail: first_line(&format!("state {run}, {c}: {detail}")),
+                })
+            }
+            Verdict::Invalid { reason } => {
+                return Err(Verdict::Invalid {
+                    reason: first_line(&format!("{RANDOM_INIT}: {reason}")),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The design of `cfg` at `level` (core or engine).
 pub fn design(cfg: &Config, level: Level) -> Design {
     match level {
@@ -533,5 +713,64 @@ pub fn design(cfg: &Config, level: Level) -> Design {
 
 /// Run the checks on the unmodified design: they must all pass, or no kill means anything.
 pub fn baseline(design: &Design, seed: u64, cache_root: &Path) -> Verdict {
-    run_checks(design, &checks(design.level), seed, cache_root)
+    run_checks(design, &checks(design), seed, cache_root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Overrides};
+
+    #[test]
+    fn random_initial_state_sets_every_register_and_depends_on_the_seed() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let cfg = Config::from_preset(&seeds, "int8-4x4", &Overrides::default()).expect("preset");
+        let d = design(&cfg, Level::Core);
+        let a = random_initial_state(&d, 1);
+        let b = random_initial_state(&d, 2);
+        let text = |d: &Design| -> String {
+            d.sim_files()
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let (ta, tb) = (text(&a), text(&b));
+        assert_ne!(ta, tb, "the seed draws the values");
+        assert_eq!(ta, text(&random_initial_state(&d, 1)), "deterministic");
+        // Every reg of the PSUM (declared, in generate blocks, output ports) has its initial.
+        let psum = a
+            .modules
+            .iter()
+            .find(|m| m.name == "systolic_psum")
+            .unwrap();
+        let printed = crate::verilog::print_module(&[], psum);
+        let plain = crate::verilog::print_module(
+            &[],
+            d.modules
+                .iter()
+                .find(|m| m.name == "systolic_psum")
+                .unwrap(),
+        );
+        let regs: Vec<String> = plain
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let rest = l
+                    .strip_prefix("reg ")
+                    .or_else(|| l.strip_prefix("output reg "))?;
+                // The declaration before its `;`, `,` or comment; not a memory.
+                let decl = rest.split([';', ',', '/']).next()?;
+                let name = decl.split_whitespace().last()?;
+                (!decl.contains("[0:")).then(|| name.to_string())
+            })
+            .collect();
+        assert!(regs.len() >= 5, "{regs:?}");
+        for r in regs {
+            assert!(
+                printed.contains(&format!("initial {r} = 64'h")),
+                "{r} has no initial value:\n{printed}"
+            );
+        }
+    }
 }

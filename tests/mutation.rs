@@ -360,6 +360,7 @@ fn mutate_refuses_campaigns_that_check_nothing() {
         ),
         (&["--only", "systolic_pe:99999"], "no such mutant"),
         (&["--modules", "nosuch"], "has no module nosuch"),
+        (&["--checks", "nosuch"], "has no check nosuch"),
     ];
     for (extra, want) in cases {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_systolic"))

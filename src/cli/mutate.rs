@@ -36,6 +36,10 @@ pub struct Args {
     /// Only these modules (comma-separated names, e.g. systolic_pe,systolic_psum).
     #[arg(long, value_delimiter = ',')]
     pub modules: Vec<String>,
+    /// Only these checks of the level (comma-separated names, in the level's order; default:
+    /// all), e.g. to show one check failing on a planted bug.
+    #[arg(long, value_delimiter = ',')]
+    pub checks: Vec<String>,
     /// List the sampled mutants (with their diffs) and stop.
     #[arg(long)]
     pub list: bool,
@@ -182,7 +186,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     let design = campaign::design(&cfg, level);
-    let checks = campaign::checks(level);
+    let mut checks = campaign::checks(&design);
+    if !args.checks.is_empty() {
+        if let Some(bad) = args
+            .checks
+            .iter()
+            .find(|c| !checks.iter().any(|k| k.name == c.as_str()))
+        {
+            return Err(UsageError {
+                message: format!("--checks: the {} level has no check {bad}", args.level),
+                hint: Some("the checks are listed in the campaign's first line"),
+            }
+            .into());
+        }
+        checks.retain(|k| args.checks.iter().any(|c| c == k.name));
+    }
 
     if let Some(only) = &args.only {
         return run_one(&args, only, &design, &checks);
@@ -250,7 +268,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         checks.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
     );
     let default_cache = systolic::cosim::verilator::default_cache_root();
-    match campaign::baseline(&design, args.seed, &default_cache) {
+    match campaign::run_checks(&design, &checks, args.seed, &default_cache) {
         Verdict::Survived => eprintln!("mutate: the unmodified design passes every check"),
         other => anyhow::bail!("the unmodified design does not pass the checks: {other:?}"),
     }

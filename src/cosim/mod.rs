@@ -13,6 +13,7 @@ pub mod axi4;
 pub mod board;
 pub mod driver;
 pub mod engine;
+pub mod engine_checks;
 pub mod mem_port;
 pub mod verilator;
 

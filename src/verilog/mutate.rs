@@ -12,8 +12,9 @@
 //! - a register stage removed (a register assigned in one place becomes a wire: its readers see
 //!   its input) or added (a continuous assignment or a register's input delayed by one clock);
 //! - an enable or valid stuck at 0 or 1 (the condition of an `if` in a process; a 1-bit
-//!   assignment, process or continuous, or an instance's 1-bit-named port connection, such as
-//!   `valid`, `en`, `we`, `ready`);
+//!   assignment, process or continuous, or the connection of an instance's control-named
+//!   *input* port, such as `valid`, `en`, `we`, `ready`: the module's own side of the
+//!   connection, never an output the instance drives);
 //! - operands swapped (non-commutative binary operators, the arms of `?:`, neighbouring parts
 //!   of a concatenation);
 //! - a bit of a width dropped (a part select loses its top bit; a declared register or wire
@@ -65,17 +66,21 @@ pub struct Site {
     pub branches: Vec<String>,
 }
 
-/// Every mutation site of `m`, in the order [`apply`] numbers them.
-pub fn sites(m: &Module) -> Vec<Site> {
-    let mut w = Walker::new(m, None);
+/// Every mutation site of `m`, in the order [`apply`] numbers them. `modules` are the
+/// definitions `m` may instantiate: an instance's port connection is stuck at 0/1 only where
+/// the port is an *input* of its module's definition found there (a constant tied to an output
+/// port is not Verilog; a module not in `modules` has no port stuck).
+pub fn sites(m: &Module, modules: &[Module]) -> Vec<Site> {
+    let mut w = Walker::new(m, None, modules);
     let mut copy = m.clone();
     w.module(&mut copy);
     w.found
 }
 
 /// `m` with its `index`-th mutation applied, and the site; `None` if there is no such site.
-pub fn apply(m: &Module, index: usize) -> Option<(Module, Site)> {
-    let mut w = Walker::new(m, Some(index));
+/// `modules` as for [`sites`].
+pub fn apply(m: &Module, index: usize, modules: &[Module]) -> Option<(Module, Site)> {
+    let mut w = Walker::new(m, Some(index), modules);
     let mut copy = m.clone();
     w.module(&mut copy);
     let site = w.found.get(index)?.clone();
@@ -440,10 +445,21 @@ struct Walker {
     branches: Vec<String>,
     /// The module's parameters at their defaults and its top-level localparams.
     env: BTreeMap<String, i64>,
+    /// (module, port) of every input port of the definitions an instance may refer to.
+    instance_inputs: BTreeSet<(String, String)>,
 }
 
 impl Walker {
-    fn new(m: &Module, target: Option<usize>) -> Walker {
+    fn new(m: &Module, target: Option<usize>, modules: &[Module]) -> Walker {
+        let instance_inputs = modules
+            .iter()
+            .flat_map(|d| {
+                d.ports
+                    .iter()
+                    .filter(|p| p.dir == Dir::Input)
+                    .map(|p| (d.name.clone(), p.name.clone()))
+            })
+            .collect();
         let mut widths = BTreeMap::new();
         let mut outputs = vec![];
         for p in &m.ports {
@@ -475,6 +491,7 @@ impl Walker {
             path: vec![],
             branches: vec![],
             env,
+            instance_inputs,
         }
     }
 
@@ -513,7 +530,10 @@ impl Walker {
                     let at = format!("{} {}", inst.module, inst.name);
                     for (port, e) in inst.ports.iter_mut() {
                         let what = format!("{at} .{port}");
-                        if control_name(port) {
+                        let input = self
+                            .instance_inputs
+                            .contains(&(inst.module.clone(), port.clone()));
+                        if input && control_name(port) {
                             self.stuck(e, &what, true);
                         }
                         self.expr(e, &what);
@@ -1049,17 +1069,17 @@ mod tests {
     #[test]
     fn sites_are_numbered_deterministically_and_each_changes_the_text() {
         let m = toy();
-        let s = sites(&m);
-        assert_eq!(s, sites(&m));
+        let s = sites(&m, &[]);
+        assert_eq!(s, sites(&m, &[]));
         assert!(s.len() >= 10, "{s:#?}");
         for (i, expected) in s.iter().enumerate() {
-            let (mutant, site) = apply(&m, i).expect("site");
+            let (mutant, site) = apply(&m, i, &[]).expect("site");
             assert_eq!(&site, expected);
             let d = diff(&m, &mutant);
             assert!(!d.is_empty(), "{}: no change", site.description);
             assert!(d.contains("\n-") || d.contains("\n+"), "{d}");
         }
-        assert!(apply(&m, s.len()).is_none());
+        assert!(apply(&m, s.len(), &[]).is_none());
         let kinds: std::collections::BTreeSet<Kind> = s.iter().map(|s| s.kind).collect();
         for k in [
             Kind::OperatorSwap,
@@ -1077,14 +1097,54 @@ mod tests {
     #[test]
     fn a_removed_stage_feeds_its_readers_the_input() {
         let m = toy();
-        let i = sites(&m)
+        let i = sites(&m, &[])
             .iter()
             .position(|s| s.kind == Kind::StageRemoved)
             .unwrap();
-        let (mutant, _) = apply(&m, i).unwrap();
+        let (mutant, _) = apply(&m, i, &[]).unwrap();
         let text = print_module(&[], &mutant);
         assert!(text.contains("assign y = a + 8'd1 - a;"), "{text}");
         assert!(!text.contains("q <="), "{text}");
+    }
+
+    #[test]
+    fn only_input_ports_of_an_instance_are_stuck() {
+        // A child with a control-named input and a control-named output, both connected.
+        let mut child = toy();
+        child.name = "child".into();
+        child.ports.push(output("out_valid", None, ""));
+        child.items.push(assign(id("out_valid"), id("in_valid")));
+        let parent = Module {
+            name: "parent".into(),
+            doc: vec![],
+            params: vec![],
+            ports: vec![
+                input("clk", None, ""),
+                input("a", Some(int(8)), ""),
+                input("in_valid", None, ""),
+                output("y", Some(int(8)), ""),
+                output("out_valid", None, ""),
+            ],
+            items: vec![crate::verilog::build::instance(&child, "u", vec![], &[])],
+        };
+        let stuck = |modules: &[Module]| -> Vec<String> {
+            sites(&parent, modules)
+                .into_iter()
+                .filter(|s| s.kind == Kind::StuckAt)
+                .map(|s| s.description)
+                .collect()
+        };
+        let known = stuck(&[child.clone(), parent.clone()]);
+        assert_eq!(
+            known,
+            [
+                "child u .in_valid stuck at 0",
+                "child u .in_valid stuck at 1"
+            ],
+            "only the input"
+        );
+        // Without the child's definition the direction is unknown: nothing is stuck.
+        assert!(stuck(&[]).is_empty());
     }
 
     #[test]
