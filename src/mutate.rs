@@ -628,9 +628,11 @@ pub fn random_initial_state(design: &Design, seed: u64) -> Design {
         }
     }
     fn initial(module: &str, reg: &str, seed: u64) -> Item {
-        let v = SplitMix64::new(seed ^ fnv(module) ^ fnv(reg).rotate_left(17)).next_u64();
-        // A verbatim item: the comment printer's `/* ... */` closes around it.
-        Item::Pragma(format!("*/ initial {reg} = 64'h{v:016x}; /*"))
+        let value = SplitMix64::new(seed ^ fnv(module) ^ fnv(reg).rotate_left(17)).next_u64();
+        Item::Initial {
+            name: reg.to_string(),
+            value,
+        }
     }
     let mut d = design.clone();
     for m in &mut d.modules {

@@ -181,6 +181,12 @@ pub enum Item {
     },
     /// A tool directive in a comment, printed as `/* TEXT */` (e.g. `verilator hier_block`).
     Pragma(String),
+    /// `initial NAME = 64'hVALUE;`: a register's value at time 0, for simulation only (the
+    /// mutation campaign's random initial state); no generated design contains one.
+    Initial {
+        name: String,
+        value: u64,
+    },
     /// `(* NAME = "VALUE" *)` attributes on the next item (an instance of a vendor primitive
     /// whose tools read them, e.g. the ECP5 PLL's loop-filter settings). Values are strings of
     /// letters, digits, `_` and `.`.

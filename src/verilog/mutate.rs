@@ -565,7 +565,11 @@ impl Walker {
                     self.items(&mut v, scope, top);
                     **item = v.pop().expect("one item");
                 }
-                Item::Comment(_) | Item::Blank | Item::Localparam(..) | Item::Pragma(_) => {}
+                Item::Comment(_)
+                | Item::Blank
+                | Item::Localparam(..)
+                | Item::Pragma(_)
+                | Item::Initial { .. } => {}
             }
         }
     }

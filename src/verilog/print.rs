@@ -207,6 +207,9 @@ fn print_item(out: &mut String, item: &Item, depth: usize, top: bool) {
         Item::Pragma(text) => {
             let _ = writeln!(out, "{ind}/* {text} */");
         }
+        Item::Initial { name, value } => {
+            let _ = writeln!(out, "{ind}initial {name} = 64'h{value:016x};");
+        }
         Item::Attributed { attrs, item } => {
             for (name, value) in attrs {
                 let _ = writeln!(out, "{ind}(* {name} = \"{value}\" *)");
