@@ -3,7 +3,8 @@
 //! For each array size in `SYSTOLIC_BENCH_SIZES` (default `16,64,128`; square arrays, 2 PSUM
 //! banks of 512 rows), with the Verilator [`default_verilator`] selects (`SYSTOLIC_VERILATOR`):
 //! 1. the Verilator build into a fresh, empty cache (a cold build: the Verilated runtime objects
-//!    are compiled too), wall-clock seconds;
+//!    are compiled too), wall-clock seconds and CPU seconds of the tools (Verilator, `make`, the
+//!    compilers: less disturbed by other work than the wall clock);
 //! 2. `SYSTOLIC_BENCH_RUNS` (default 3) runs of a back-to-back program (T MultiplyMoving
 //!    instructions of N = 512 columns, a new stationary each; T = 256 at 16x16, 16 up to 64x64,
 //!    else 4), every read checked against the golden model; simulated cycles per second of the
@@ -51,6 +52,19 @@ fn load() -> f64 {
         .ok()
         .and_then(|t| t.split_whitespace().next()?.parse().ok())
         .unwrap_or(f64::NAN)
+}
+
+/// CPU seconds (user + system) of this process's waited-for children so far: Verilator, `make`
+/// and the compilers of a build.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) } != 0 {
+        return f64::NAN;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// `VERILATOR_VERSION` from the selected installation's `verilated_config.h`, as the build
@@ -111,8 +125,10 @@ fn main() {
         };
         let load_before = load();
         let t = Instant::now();
+        let cpu0 = children_cpu_seconds();
         let h = Harness::build(&cfg, &opts).expect("build");
         let build = t.elapsed().as_secs_f64();
+        let build_cpu = children_cpu_seconds() - cpu0;
         release = release_of(&cache);
         let t_instr = match n {
             0..=16 => 256,
@@ -136,7 +152,7 @@ fn main() {
         let pes = f64::from(n * n);
         let load_after = load();
         println!(
-            "  {n}x{n}: build {build:.1} s; {cycles} cycles x {runs} runs: {} cycles/s -> median \
+            "  {n}x{n}: build {build:.1} s (CPU {build_cpu:.1} s); {cycles} cycles x {runs} runs: {} cycles/s -> median \
              {cps:.0} cycles/s, {:.1} M PE-cycles/s; per CPU second: median {cpu_cps:.0} \
              cycles/s, {:.1} M PE-cycles/s (load {load_before:.1} / {load_after:.1})",
             speeds
@@ -148,7 +164,7 @@ fn main() {
             cpu_cps * pes / 1e6,
         );
         rows.push(json!({
-            "rows": n, "cols": n, "build_seconds": build, "cycles": cycles,
+            "rows": n, "cols": n, "build_seconds": build, "build_cpu_seconds": build_cpu, "cycles": cycles,
             "cycles_per_second": speeds, "median_cycles_per_second": cps,
             "median_pe_cycles_per_second": cps * pes,
             "cycles_per_cpu_second": cpu_speeds, "median_cycles_per_cpu_second": cpu_cps,
