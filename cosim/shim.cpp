@@ -37,6 +37,10 @@ struct Shim {
     Tracer* vcd = nullptr;
 #endif
     uint64_t cycle = 0;  // number of completed shim_tick calls
+    // clk was lowered after the last rising edge but the model has not evaluated it yet: the
+    // next evaluation (shim_eval, or the start of shim_tick) does, together with the new
+    // inputs. One evaluation per cycle less for the usual eval-then-tick loop.
+    bool fall_pending = false;
 };
 
 inline void copy_in(@MODEL@* top, const uint32_t* in) {
@@ -56,6 +60,10 @@ void trace_close(Shim* s) {
     if (!s->vcd) return;
     // Record the final clk-low state, then close.
     s->ctx->time(2 * s->cycle);
+    if (s->fall_pending) {
+        s->top->eval();
+        s->fall_pending = false;
+    }
     s->vcd->dump(2 * s->cycle);
     s->vcd->close();
     delete s->vcd;
@@ -112,12 +120,16 @@ void shim_eval(void* p, const uint32_t* in, uint32_t* out) {
     Shim* s = static_cast<Shim*>(p);
     copy_in(s->top, in);
     s->top->eval();
+    s->fall_pending = false;
     copy_out(s->top, out);
 }
 
 // One clock cycle. Simulation (and trace) time is 2*cycle with clk low and 2*cycle+1 with clk
-// high: inputs in, [settle + dump at 2c if tracing], clk=1 + eval (+ dump at 2c+1), clk=0 + eval,
-// outputs out.
+// high: inputs in, [settle with clk low if the falling edge of the previous tick is pending (no
+// shim_eval since) or if tracing, + dump at 2c], clk=1 + eval (+ dump at 2c+1), clk=0 left for
+// the next evaluation, outputs out. The outputs are those of the rising-edge evaluation: the
+// post-edge values, as with a falling-edge evaluation too unless the design reads clk outside
+// of `posedge clk` (negedge logic, clk in a combinational path).
 void shim_tick(void* p, const uint32_t* in, uint32_t* out) {
     Shim* s = static_cast<Shim*>(p);
     const uint64_t t = 2 * s->cycle;
@@ -126,9 +138,16 @@ void shim_tick(void* p, const uint32_t* in, uint32_t* out) {
     if (s->vcd) {
         s->ctx->time(t);
         s->top->eval();
+        s->fall_pending = false;
         s->vcd->dump(t);
     }
 #endif
+    if (s->fall_pending) {
+        // Verilator detects edges against the values of the last evaluation: clk must be seen
+        // low before it rises again.
+        s->ctx->time(t);
+        s->top->eval();
+    }
     s->ctx->time(t + 1);
     s->top->clk = 1;
     s->top->eval();
@@ -137,7 +156,7 @@ void shim_tick(void* p, const uint32_t* in, uint32_t* out) {
 #endif
     s->ctx->time(t + 2);
     s->top->clk = 0;
-    s->top->eval();
+    s->fall_pending = true;
     s->cycle += 1;
     copy_out(s->top, out);
 }

@@ -14,12 +14,12 @@ use std::sync::{Arc, Barrier, OnceLock};
 use std::time::Instant;
 
 use systolic::cosim::verilator::{
-    build, build_with, default_cache_root, BuildOptions, BuildSpec, Model, PortSpec, Sim,
-    VerilatorError,
+    build, build_with, default_cache_root, default_verilator, BuildOptions, BuildSpec, Model,
+    PortSpec, Sim, VerilatorError,
 };
 
 fn verilator_present() -> bool {
-    let ok = Command::new("verilator")
+    let ok = Command::new(default_verilator())
         .arg("--version")
         .output()
         .map(|o| o.status.success())
@@ -28,7 +28,9 @@ fn verilator_present() -> bool {
         if std::env::var_os("CI").is_some() {
             panic!("verilator is not installed but CI is set (apt-get install verilator)");
         }
-        eprintln!("SKIPPED: verilator not found on PATH (apt-get install verilator)");
+        eprintln!(
+            "SKIPPED: verilator not found (apt-get install verilator, or set SYSTOLIC_VERILATOR)"
+        );
     }
     ok
 }

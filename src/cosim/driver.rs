@@ -174,38 +174,45 @@ impl Ports {
     }
 }
 
-/// Pack `values` (each `bits` wide, element 0 in the low bits) into little-endian u32 words.
+/// Pack `values` (each `bits` wide, 1..=64, element 0 in the low bits) into little-endian u32
+/// words: `ceil(count * bits / 32)` of them, at least one. Word at a time (this runs every
+/// simulated cycle).
 pub fn pack(values: impl IntoIterator<Item = u64>, bits: u32, words: &mut Vec<u32>) {
     words.clear();
-    let mut pos = 0usize;
+    let m = mask(bits);
+    // Bits not yet written out, the oldest in the low end; fewer than 32 between values.
+    let mut pending: u128 = 0;
+    let mut n = 0u32;
+    let mut total = 0usize;
     for v in values {
-        let v = v & mask(bits);
-        for b in 0..bits as usize {
-            if (v >> b) & 1 == 1 {
-                let at = pos + b;
-                while words.len() <= at / 32 {
-                    words.push(0);
-                }
-                words[at / 32] |= 1 << (at % 32);
-            }
+        pending |= u128::from(v & m) << n;
+        n += bits;
+        total += bits as usize;
+        while n >= 32 {
+            words.push(pending as u32);
+            pending >>= 32;
+            n -= 32;
         }
-        pos += bits as usize;
     }
-    words.resize(pos.div_ceil(32).max(1), 0);
+    if n > 0 {
+        words.push(pending as u32);
+    }
+    words.resize(total.div_ceil(32).max(1), 0);
 }
 
-/// Unpack `count` fields of `bits` from little-endian u32 words.
+/// Unpack `count` fields of `bits` (1..=64) from little-endian u32 words (missing words read as
+/// zero).
 pub fn unpack(words: &[u32], bits: u32, count: usize) -> Vec<u64> {
+    let m = mask(bits);
     (0..count)
         .map(|i| {
-            let mut v = 0u64;
-            for b in 0..bits as usize {
-                let at = i * bits as usize + b;
-                if (words.get(at / 32).copied().unwrap_or(0) >> (at % 32)) & 1 == 1 {
-                    v |= 1 << b;
-                }
-            }
-            v
+            let start = i * bits as usize;
+            let (first, shift) = (start / 32, start % 32);
+            // shift + bits <= 31 + 64: three words cover the field.
+            let window = (0..3).fold(0u128, |acc, k| {
+                acc | u128::from(words.get(first + k).copied().unwrap_or(0)) << (32 * k)
+            });
+            (window >> shift) as u64 & m
         })
         .collect()
 }
@@ -600,6 +607,24 @@ mod tests {
         pack(vals.iter().copied(), 9, &mut words);
         assert_eq!(words.len(), (37 * 9usize).div_ceil(32));
         assert_eq!(unpack(&words, 9, 37), vals);
+        // Against the definition, bit by bit, for every width and several counts.
+        let mut rng = SplitMix64::new(7);
+        for bits in 1..=64u32 {
+            for count in [1usize, 2, 3, 5, 16, 33] {
+                let vals: Vec<u64> = (0..count).map(|_| rng.next_u64()).collect();
+                pack(vals.iter().copied(), bits, &mut words);
+                let total = count * bits as usize;
+                assert_eq!(words.len(), total.div_ceil(32));
+                for (i, v) in vals.iter().enumerate() {
+                    for b in 0..bits as usize {
+                        let at = i * bits as usize + b;
+                        assert_eq!((words[at / 32] >> (at % 32)) & 1, ((v >> b) & 1) as u32);
+                    }
+                }
+                let masked: Vec<u64> = vals.iter().map(|v| v & mask(bits)).collect();
+                assert_eq!(unpack(&words, bits, count), masked, "{bits} bits x {count}");
+            }
+        }
         pack([u64::MAX, 1], 64, &mut words);
         assert_eq!(words, vec![u32::MAX, u32::MAX, 1, 0]);
         assert_eq!(unpack(&words, 64, 2), vec![u64::MAX, 1]);

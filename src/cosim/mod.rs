@@ -117,6 +117,23 @@ pub struct Report {
     pub failure: Option<String>,
     pub sim_seconds: f64,
     pub cycles_per_second: f64,
+    /// CPU time of this process (all its threads) over the span of `sim_seconds`: on a shared
+    /// machine, less disturbed by other work than the wall clock.
+    pub sim_cpu_seconds: f64,
+}
+
+/// CPU seconds this process has used so far (all threads; 0 if the clock cannot be read).
+pub fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0.0;
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 impl Report {
@@ -212,8 +229,10 @@ impl Harness {
         }
         let limit = cycle_limit(cfg, program, stalls);
         let start = Instant::now();
+        let cpu_start = process_cpu_seconds();
         let run = driver::run_program(&mut sim, cfg, program, stalls, limit)?;
         let sim_seconds = start.elapsed().as_secs_f64();
+        let sim_cpu_seconds = process_cpu_seconds() - cpu_start;
         if waves.is_some() {
             sim.flush_trace();
         }
@@ -245,6 +264,7 @@ impl Harness {
             failure,
             sim_seconds,
             cycles_per_second: run.total_cycles as f64 / sim_seconds.max(1e-9),
+            sim_cpu_seconds,
         };
         Ok(Outcome {
             report,
@@ -280,6 +300,7 @@ impl Harness {
         let mut warned = false;
         progress.stage("co-simulation (MultiplyMoving instructions)", Some(total));
         let start = Instant::now();
+        let cpu_start = process_cpu_seconds();
         for program in programs {
             if crate::progress::interrupted() {
                 return Err(CosimError::Interrupted);
@@ -305,6 +326,7 @@ impl Harness {
             stalls,
             golden.macs().useful,
             start.elapsed().as_secs_f64(),
+            process_cpu_seconds() - cpu_start,
         ))
     }
 
@@ -442,7 +464,14 @@ impl StreamSum {
         self.cycles += c.cycles;
     }
 
-    fn report(self, cfg: &Config, stalls: Stalls, useful_macs: u64, sim_seconds: f64) -> Report {
+    fn report(
+        self,
+        cfg: &Config,
+        stalls: Stalls,
+        useful_macs: u64,
+        sim_seconds: f64,
+        sim_cpu_seconds: f64,
+    ) -> Report {
         Report {
             pass: self.failure.is_none(),
             config: cfg.name.clone(),
@@ -460,6 +489,7 @@ impl StreamSum {
             failure: self.failure,
             sim_seconds,
             cycles_per_second: self.cycles as f64 / sim_seconds.max(1e-9),
+            sim_cpu_seconds,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::model::Model;
-use super::recipe::{Recipe, MAKE_OPT_ARGS};
+use super::recipe::Recipe;
 use super::spec::{layout, BuildOptions, BuildSpec};
 use super::verilate::build_in;
 use super::{io_err, VerilatorError, MARKER};
@@ -189,7 +189,10 @@ fn publish(
         "top": spec.top,
         "build_seconds": secs,
         "verilator_args": recipe.verilator_args,
-        "make_args": MAKE_OPT_ARGS,
+        "make_args": recipe.kit.make_args,
+        "verilator": recipe.verilator,
+        "verilator_root": recipe.kit.root,
+        "verilator_release": recipe.kit.release(),
         "sources": recipe.sources,
         "verilator_version": recipe.verilator_version.trim(),
         "gxx_version": recipe.gxx_version.lines().next().unwrap_or(""),

