@@ -3,9 +3,10 @@
 //! of the cache key) and the `make` overrides a foreign configuration needs ([`make_fixups`]).
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use super::recipe::{tool_output, MAKE_OPT_ARGS};
 use super::{io_err, VerilatorError};
 
 /// The environment variable that selects the Verilator: the path of a `verilator` executable, or
@@ -153,6 +154,45 @@ fn program_exists(program: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// Arguments of the `make` call that compiles the Verilated C++ (part of the cache key).
+///
+/// Deliberately none: `verilated.mk`'s defaults (`OPT_FAST=-Os` for the model's eval code,
+/// `OPT_SLOW` empty for its constructors, `OPT_GLOBAL=-Os` for the runtime) were measured against
+/// `-O1`/`-O2` on 16x16 to 64x64 MAC arrays: `-O1` did not build faster and simulated 1.4-1.8x
+/// slower, `-O2` was no faster to simulate. Note that `-CFLAGS -O1` on the Verilator command
+/// line has no effect at all: `verilated.mk` puts `OPT_FAST` after the user's flags.
+pub(super) const MAKE_OPT_ARGS: &[&str] = &[];
+
+/// The output of `program args` (stdout then stderr), for a tool's version; a tool that cannot
+/// run, or fails, is a [`VerilatorError::ToolNotFound`] naming the `package` to install.
+pub(super) fn tool_output(
+    program: &Path,
+    args: &[&str],
+    package: &'static str,
+) -> Result<String, VerilatorError> {
+    let not_found = |source| VerilatorError::ToolNotFound {
+        tool: program.display().to_string(),
+        package,
+        source,
+    };
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(not_found)?;
+    if !out.status.success() {
+        return Err(not_found(io::Error::other(format!(
+            "`{} {}` exited with {}",
+            program.display(),
+            args.join(" "),
+            out.status
+        ))));
+    }
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(s)
 }
 
 #[cfg(test)]

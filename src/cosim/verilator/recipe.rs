@@ -2,13 +2,12 @@
 //! `make`'s options, the generated shim and the sources, hashed together into a [`Recipe`].
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-use super::kit::{default_verilator, env_words, Kit, ENV_VERILATOR_ARGS};
+use super::kit::{default_verilator, env_words, tool_output, Kit, ENV_VERILATOR_ARGS};
 use super::shim::shim_source;
 use super::spec::{BuildSpec, Layout};
 use super::{VerilatorError, LIB_NAME};
@@ -43,15 +42,6 @@ pub(super) const VERILATOR_FIXED_ARGS: &[&str] = &[
     "-o",
     LIB_NAME,
 ];
-
-/// Arguments of the `make` call that compiles the Verilated C++ (part of the cache key).
-///
-/// Deliberately none: `verilated.mk`'s defaults (`OPT_FAST=-Os` for the model's eval code,
-/// `OPT_SLOW` empty for its constructors, `OPT_GLOBAL=-Os` for the runtime) were measured against
-/// `-O1`/`-O2` on 16x16 to 64x64 MAC arrays: `-O1` did not build faster and simulated 1.4-1.8x
-/// slower, `-O2` was no faster to simulate. Note that `-CFLAGS -O1` on the Verilator command
-/// line has no effect at all: `verilated.mk` puts `OPT_FAST` after the user's flags.
-pub(super) const MAKE_OPT_ARGS: &[&str] = &[];
 
 /// Everything a build is made of (its cache key hashes all of it) and what its tool runs need.
 pub(super) struct Recipe {
@@ -152,36 +142,6 @@ pub(super) fn verilator_args(spec: &BuildSpec) -> Vec<String> {
     a.extend(spec.extra_args.iter().cloned());
     a.extend(env_words(ENV_VERILATOR_ARGS));
     a
-}
-
-/// The output of `program args` (stdout then stderr), for a tool's version; a tool that cannot
-/// run, or fails, is a [`VerilatorError::ToolNotFound`] naming the `package` to install.
-pub(super) fn tool_output(
-    program: &Path,
-    args: &[&str],
-    package: &'static str,
-) -> Result<String, VerilatorError> {
-    let not_found = |source| VerilatorError::ToolNotFound {
-        tool: program.display().to_string(),
-        package,
-        source,
-    };
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(not_found)?;
-    if !out.status.success() {
-        return Err(not_found(io::Error::other(format!(
-            "`{} {}` exited with {}",
-            program.display(),
-            args.join(" "),
-            out.status
-        ))));
-    }
-    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&out.stderr));
-    Ok(s)
 }
 
 /// Add `bytes` under `tag` to a key (both length-prefixed: no two item lists hash alike).
