@@ -3,8 +3,8 @@
 //!
 //! - A planted bug: the proof's own iCE40 netlist of a 2x2 int8 core (PSUM_DEPTH 4), one
 //!   SB_LUT4 of it changed by the test (every bit of its LUT_INIT inverted, so the LUT computes
-//!   the complement), must be reported NOT proven with a difference in a bounded cycle. About
-//!   100 s on the 2-core machine (5 s synthesis, ~90 s building the miter, ABC well under 1 s).
+//!   the complement), must be reported NOT proven with a difference in a bounded cycle. 83 s on
+//!   the 2-core machine (5 s synthesis, 75 to 90 s building the miter, ABC well under 1 s).
 //! - The unchanged netlist is not run here: no preset's proof closes yet (ABC ends undecided
 //!   after ~5 min on the 2x2 int8 iCE40 core, see docs/verification.md);
 //!   `scripts/equiv-netlist.sh` runs those proofs and times them.

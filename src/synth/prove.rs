@@ -161,7 +161,11 @@ impl Scripts {
                 };
                 format!("read_verilog -D {define} +/ice40/cells_sim.v")
             }
-            Family::Ecp5 => "read_verilog +/lattice/cells_sim_ecp5.v".to_string(),
+            // NO_INCLUDES: without the FD1P3AX-style flip-flops and the I/O cells of its
+            // `include`s, which YoWASP's Yosys 0.70 rejects as a re-definition when the file is
+            // read for simulation. The core's netlist uses only cells the file defines itself
+            // (LUT4, PFUMX, L6MUX21, CCU2C, TRELLIS_FF); any other fails `hierarchy -check`.
+            Family::Ecp5 => "read_verilog -DNO_INCLUDES +/lattice/cells_sim_ecp5.v".to_string(),
         };
         let synth = YosysSynth {
             family,
