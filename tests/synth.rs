@@ -880,6 +880,8 @@ fn tool_failure_names_tool_status_and_log() {
         dsp: false,
         booth: false,
         vendor_cells: false,
+        params: vec![],
+        no_ram: false,
         script: "synth.ys".into(),
         log: "yosys.log".into(),
         json: "netlist.json".into(),

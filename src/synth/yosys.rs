@@ -33,6 +33,12 @@ pub struct YosysSynth {
     /// The design instantiates the family's primitives itself (the board top's PLL): read the
     /// cell library before elaborating, as synth_ice40 reads it (ECP5: always read).
     pub vendor_cells: bool,
+    /// Parameter overrides of the top (`hierarchy -chparam NAME VALUE`), in order.
+    pub params: Vec<(String, String)>,
+    /// No block RAM (and on ECP5 no LUT RAM): memories as flip-flops and logic. Used by the
+    /// netlist proof ([`super::prove`]), whose SAT-based engines see RAM models as large arrays
+    /// of registers without partners on the RTL side.
+    pub no_ram: bool,
     pub script: String,
     pub log: String,
     pub json: String,
@@ -68,7 +74,11 @@ impl YosysSynth {
                 "read_verilog -D {define} -lib -specify +/ice40/cells_sim.v\n"
             ));
         }
-        s.push_str(&format!("hierarchy -check -top {}\n", self.top));
+        s.push_str(&format!("hierarchy -check -top {}", self.top));
+        for (name, value) in &self.params {
+            s.push_str(&format!(" -chparam {name} {value}"));
+        }
+        s.push('\n');
         for m in &self.keep_hierarchy {
             s.push_str(&format!("setattr -mod -set keep_hierarchy 1 {m}\n"));
         }
@@ -83,11 +93,17 @@ impl YosysSynth {
                     .map(|d| format!(" -device {d}"))
                     .unwrap_or_default();
                 // No -dsp: see the module documentation.
-                s.push_str(&format!("synth_ice40{dev} -top {}\n", self.top));
+                let ram = if self.no_ram { " -nobram" } else { "" };
+                s.push_str(&format!("synth_ice40{dev}{ram} -top {}\n", self.top));
             }
             Family::Ecp5 => {
                 let nodsp = if self.dsp { "" } else { " -nodsp" };
-                s.push_str(&format!("synth_ecp5{nodsp} -top {}\n", self.top));
+                let ram = if self.no_ram {
+                    " -nobram -nolutram"
+                } else {
+                    ""
+                };
+                s.push_str(&format!("synth_ecp5{nodsp}{ram} -top {}\n", self.top));
             }
         }
         s.push_str(&format!(
@@ -132,6 +148,8 @@ mod tests {
             dsp: false,
             booth: false,
             vendor_cells: false,
+            params: vec![],
+            no_ram: false,
             script: "synth.ys".into(),
             log: "yosys.log".into(),
             json: "netlist.json".into(),
@@ -169,5 +187,26 @@ mod tests {
         assert!(y.script_text().contains("synth_ecp5 -top h"));
         y.booth = true;
         assert!(y.script_text().contains("proc\nbooth\n"));
+    }
+
+    #[test]
+    fn parameters_and_no_ram() {
+        let mut y = base(Family::Ecp5);
+        y.params = vec![("PSUM_DEPTH".into(), "4".into())];
+        y.no_ram = true;
+        let s = y.script_text();
+        assert!(
+            s.contains("hierarchy -check -top h -chparam PSUM_DEPTH 4\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains("synth_ecp5 -nodsp -nobram -nolutram -top h"),
+            "{s}"
+        );
+        let mut y = base(Family::Ice40);
+        y.no_ram = true;
+        assert!(y
+            .script_text()
+            .contains("synth_ice40 -device u -nobram -top h"));
     }
 }

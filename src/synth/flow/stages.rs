@@ -151,6 +151,8 @@ pub(super) fn synthesise(
         booth: plan.multipliers.booth,
         vendor_cells: plan.placement.pll().is_some()
             || plan.config().primitives == Primitives::Ice40,
+        params: vec![],
+        no_ram: false,
         script: SCRIPT.into(),
         log: YOSYS_LOG.into(),
         json: NETLIST_JSON.into(),
