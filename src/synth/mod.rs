@@ -38,23 +38,19 @@ pub use report::Report;
 /// What can go wrong in a flow. Each message is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
-    #[error(
-        "{tool} not found ({exe}; looked in {looked}): install the FPGA tools with {}",
-        tool::INSTALL_HINT
-    )]
+    #[error("{tool} not found ({exe}; looked in {looked}): install it with {hint}")]
     ToolMissing {
         tool: &'static str,
         exe: &'static str,
         looked: String,
+        hint: &'static str,
     },
-    #[error(
-        "{tool} is too old or broken ({found}; need {need}): reinstall with {}",
-        tool::INSTALL_HINT
-    )]
+    #[error("{tool} is too old or broken ({found}; need {need}): reinstall with {hint}")]
     ToolVersion {
         tool: &'static str,
         found: String,
         need: String,
+        hint: &'static str,
     },
     #[error("{tool} failed ({status}): {message} (log: {})", log.display())]
     ToolFailed {

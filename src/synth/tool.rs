@@ -57,6 +57,15 @@ impl Tool {
         }
     }
 
+    /// The script that installs the tool: the YoWASP tools' own, or (ABC, from Debian's yosys
+    /// package) the project's setup.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Tool::Abc => "scripts/setup.sh (Debian's yosys package ships yosys-abc)",
+            _ => INSTALL_HINT,
+        }
+    }
+
     /// The oldest version the flow was written for, if checked: (major, minor).
     fn min_version(self) -> Option<(u32, u32)> {
         match self {
@@ -143,6 +152,7 @@ pub fn locate(tool: Tool) -> Result<Located, SynthError> {
                 .chain(["PATH".to_string()])
                 .collect::<Vec<_>>()
                 .join(", "),
+            hint: tool.install_hint(),
         })?;
     let path = std::fs::canonicalize(&path).unwrap_or(path);
     let version = version_of(tool, &path)?;
@@ -152,6 +162,7 @@ pub fn locate(tool: Tool) -> Result<Located, SynthError> {
                 tool: tool.name(),
                 found: version,
                 need: format!("{}.{}", min.0, min.1),
+                hint: tool.install_hint(),
             });
         }
     }
@@ -179,6 +190,7 @@ fn version_of(tool: Tool, exe: &Path) -> Result<String, SynthError> {
             tool: tool.name(),
             exe: tool.exe(),
             looked: format!("{} ({e})", exe.display()),
+            hint: tool.install_hint(),
         }
     })?;
     let text = format!("{}\n{}", run.stdout, run.stderr);
@@ -219,6 +231,7 @@ fn version_of(tool: Tool, exe: &Path) -> Result<String, SynthError> {
             text.trim().lines().next().unwrap_or("")
         ),
         need: "a working install".into(),
+        hint: tool.install_hint(),
     })
 }
 
