@@ -1,10 +1,11 @@
 //! Netlist equivalence (`systolic synth --prove`, src/synth/prove.rs): the core's
 //! post-synthesis netlist against its RTL, a miter proven by ABC.
 //!
-//! - A planted bug: the proof's own iCE40 netlist of a 2x2 int8 core (PSUM_DEPTH 4), one
-//!   SB_LUT4 of it changed by the test (every bit of its LUT_INIT inverted, so the LUT computes
-//!   the complement), must be reported NOT proven with a difference in a bounded cycle. 83 s on
-//!   the 2-core machine (5 s synthesis, 75 to 90 s building the miter, ABC well under 1 s).
+//! - A planted bug: the proof's own iCE40 netlist of a 2x2 int4 core (8-bit accumulators,
+//!   PSUM_DEPTH 4), one SB_LUT4 of it changed by the test (every bit of its LUT_INIT inverted,
+//!   so the LUT computes the complement), must be reported NOT proven with a difference in a
+//!   bounded cycle. 41 s on the quiet 2-core machine, nearly all of it Yosys building the
+//!   miter (the int8 core took 83 s at load 6-9: too much for CI's budget).
 //! - The unchanged netlist is not run here: no preset's proof closes yet (ABC ends undecided
 //!   after ~5 min on the 2x2 int8 iCE40 core, see docs/verification.md);
 //!   `scripts/equiv-netlist.sh` runs those proofs and times them.
@@ -64,7 +65,8 @@ fn planted_lut_bug_is_not_proven() {
         name: "eq2x2".into(),
         rows: 2,
         cols: 2,
-        format: "int8".into(),
+        format: "int4".into(),
+        acc_bits: 8,
         ..Default::default()
     })
     .expect("valid config");
