@@ -9,8 +9,9 @@
 //!
 //! Order of everything: steps (stationary, moving) in the order `(mb, layer, nb, kb)`; output
 //! tiles in the same order (global index `t`, PSUM banks round-robin on it); the DMA's part of
-//! step `i + 1` (moving loads placed there, the stationary, a table) before the PE's part of
-//! step `i`, then the end of the tile (ACTIVATE, the store of the previous stored tile).
+//! step `i + 1` (moving loads placed there, the stationary, a table, a piece of a store) before
+//! the PE's part of step `i`, then the end of the tile (its ACTIVATE). A stored tile's store
+//! goes in pieces into the next tile's steps ([`Placed::place_stores`]).
 
 use crate::config::Config;
 use crate::isa::EngineId;
