@@ -345,14 +345,10 @@ fn refusals_name_the_problem() {
     assert!(err.to_string().contains("A's columns must match"), "{err}");
 }
 
-/// The RTL (4x4 int8, 64-bit bus) runs random products over the memory path with random memory
-/// latency and stalls: the bytes of C in its memory equal the golden model's and the reference.
-#[test]
-fn rtl_memory_path_gemm_matches_golden_and_reference() {
-    let test = "rtl_memory_path_gemm_matches_golden_and_reference";
-    if !common::require_tool("verilator", test) {
-        return;
-    }
+/// The RTL tests' engine: 4x4 int8, 64-bit bus, PSUM 2 x 16, SBUF 128, behind an AXI4 slave
+/// with a random latency (1 to 24 cycles each way) and 20 % stalls; the seed (printed) draws
+/// them and the cases.
+fn rtl_engine(test: &str) -> (u64, SplitMix64, Config, RtlEngine) {
     let seed = seed();
     eprintln!("{test}: seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
     let mut rng = SplitMix64::new(seed);
@@ -369,6 +365,18 @@ fn rtl_memory_path_gemm_matches_golden_and_reference() {
     rtl.bus_mut()
         .attach_memory(slave, SparseMemory::new())
         .expect("attach memory");
+    (seed, rng, cfg, rtl)
+}
+
+/// The RTL (4x4 int8, 64-bit bus) runs random products over the memory path with random memory
+/// latency and stalls: the bytes of C in its memory equal the golden model's and the reference.
+#[test]
+fn rtl_memory_path_gemm_matches_golden_and_reference() {
+    let test = "rtl_memory_path_gemm_matches_golden_and_reference";
+    if !common::require_tool("verilator", test) {
+        return;
+    }
+    let (seed, mut rng, cfg, mut rtl) = rtl_engine(test);
     for case in 0..8 {
         let (a, b, wb, signed) = random_case(&mut rng, &cfg, case % 2 == 0);
         // Both schedules, raw and requantised: the panel falls back to the stream where the
@@ -575,18 +583,7 @@ fn rtl_two_layer_chain_matches_golden_and_reference() {
     if !common::require_tool("verilator", test) {
         return;
     }
-    let seed = seed();
-    eprintln!("{test}: seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
-    let mut rng = SplitMix64::new(seed);
-    let cfg = config(4, 4, "int8", 2, 16, 128, true, 64);
-    let mut rtl = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("verilator build");
-    let mut slave = SlaveConfig::new(64);
-    slave.read_latency = 1 + rng.below(24) as u32;
-    slave.write_latency = 1 + rng.below(24) as u32;
-    slave.stalls = SlaveStalls::uniform(0.2, rng.next_u64());
-    rtl.bus_mut()
-        .attach_memory(slave, SparseMemory::new())
-        .expect("attach memory");
+    let (seed, mut rng, cfg, mut rtl) = rtl_engine(test);
     let (mut ran, mut tries) = (0, 0);
     while ran < 3 {
         tries += 1;
