@@ -26,25 +26,8 @@ use systolic::cosim::verilator::{default_verilator, ENV_MAKE_ARGS, ENV_VERILATOR
 use systolic::cosim::{Harness, HarnessOptions, Stalls};
 use systolic::program::{Program, SplitMix64};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    format!("{cpu}, {cores} cores")
-}
+mod common;
+use common::{machine, median};
 
 /// The 1-minute load average.
 fn load() -> f64 {
