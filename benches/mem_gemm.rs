@@ -166,6 +166,7 @@ fn main() {
         scale: (0..n).map(|j| 1.0 / (2048.0 + 64.0 * j as f32)).collect(),
         bias: Some((0..n).map(|j| j as i32 * 100 - 5000).collect()),
         relu: false,
+        zero_point: 0,
     };
     let t = Instant::now();
     let mut e = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("build the engine");
@@ -192,6 +193,7 @@ fn main() {
             scale: (0..n2).map(|j| 1.0 / (1024.0 + 32.0 * j as f32)).collect(),
             bias: Some((0..n2).map(|j| 300 - j as i32 * 7).collect()),
             relu: false,
+            zero_point: 0,
         };
         (w2, wb2)
     });
@@ -208,6 +210,7 @@ fn main() {
         Some((w2, wb2)) => {
             let wb1 = WriteBack {
                 relu: true,
+                zero_point: 0,
                 ..wb.clone()
             };
             let job = mem_gemm::prepare_chain(&cfg, &a, &b, &wb1, w2, wb2).expect("plan");

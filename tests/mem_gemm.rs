@@ -88,23 +88,21 @@ fn product(a: &Matrix, b: &Matrix) -> Vec<i64> {
     c
 }
 
-/// `docs/memory-path.md`, ACTIVATE with integer accumulators, zero point 0: `acc = x + bias`
-/// (wrapping int32), `f = f32(acc) * scale` (one binary32 multiply), clamp to the output
-/// range (relu raises the low bound to 0; a NaN becomes the low bound), round half to even.
-fn requantise(x: i64, scale: f32, bias: i32, relu: bool, signed: bool) -> i64 {
+/// `docs/memory-path.md`, ACTIVATE with integer accumulators and zero point `zp`: `acc = x +
+/// bias` (wrapping int32), `f = f32(acc) * scale` (one binary32 multiply), clamp to the output
+/// range less the zero point (relu raises the low bound to the zero point; a NaN becomes the
+/// low bound), round half to even, add the zero point.
+fn requantise(x: i64, scale: f32, bias: i32, relu: bool, signed: bool, zp: i32) -> i64 {
     let acc = (x as i32).wrapping_add(bias);
     let f = acc as f32 * scale;
-    let (mut lo, hi) = if signed {
-        (-128.0, 127.0)
-    } else {
-        (0.0, 255.0)
-    };
+    let (mut lo, hi) = if signed { (-128, 127) } else { (0, 255) };
     if relu {
-        lo = 0.0f32.max(lo);
+        lo = lo.max(zp);
     }
+    let (lo, hi) = ((lo - zp) as f32, (hi - zp) as f32);
     let f = if f > lo { f } else { lo };
     let f = if f < hi { f } else { hi };
-    f.round_ties_even() as i64
+    f.round_ties_even() as i64 + i64::from(zp)
 }
 
 fn reference(a: &Matrix, b: &Matrix, wb: &WriteBack, signed: bool) -> Vec<i64> {
@@ -122,7 +120,7 @@ fn reference(a: &Matrix, b: &Matrix, wb: &WriteBack, signed: bool) -> Vec<i64> {
                 wb.scale[col]
             };
             let bias = wb.bias.as_ref().map_or(0, |v| v[col]);
-            requantise(x, s, bias, wb.relu, signed)
+            requantise(x, s, bias, wb.relu, signed, wb.zero_point)
         })
         .collect()
 }
@@ -155,6 +153,12 @@ fn random_write_back(rng: &mut SplitMix64, out: OutDtype, n: usize, k: usize) ->
         scale: scales,
         bias,
         relu: rng.chance(0.5),
+        // Half the cases at zero point 0, the others anywhere in the output type.
+        zero_point: match (rng.chance(0.5), out) {
+            (true, _) => 0,
+            (false, OutDtype::Uint8) => rng.below(256) as i32,
+            (false, _) => rng.below(256) as i32 - 128,
+        },
     }
 }
 
@@ -325,6 +329,7 @@ fn refusals_name_the_problem() {
         scale: vec![1.0],
         bias: None,
         relu: false,
+        zero_point: 0,
     };
     let err = mem_gemm::prepare(&cfg, &a, &a, &uint8).unwrap_err();
     assert!(err.to_string().contains("uint8 on a int8 engine"), "{err}");
@@ -335,6 +340,22 @@ fn refusals_name_the_problem() {
     };
     let err = mem_gemm::prepare(&cfg, &a, &a, &two_scales).unwrap_err();
     assert!(err.to_string().contains("2 scales for 3 columns"), "{err}");
+    let zp = WriteBack {
+        out: OutDtype::Int8,
+        zero_point: 128,
+        ..uint8.clone()
+    };
+    let err = mem_gemm::prepare(&cfg, &a, &a, &zp).unwrap_err();
+    assert!(
+        err.to_string().contains("zero point 128 is not a int8"),
+        "{err}"
+    );
+    let raw_zp = WriteBack {
+        zero_point: -1,
+        ..WriteBack::raw()
+    };
+    let err = mem_gemm::prepare(&cfg, &a, &a, &raw_zp).unwrap_err();
+    assert!(err.to_string().contains("zero point"), "{err}");
     let tiny = config(4, 4, "int8", 2, 16, 16, true, 64);
     let (a8, b8) = (Matrix::zeros(3, 8), Matrix::zeros(8, 3));
     // Two input slots of 4 + 1 entries and two output slots of 4 entries: 18 > 16.

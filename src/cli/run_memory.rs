@@ -173,6 +173,7 @@ fn write_back(args: &Args, cfg: &Config, n: usize) -> anyhow::Result<WriteBack> 
         scale,
         bias,
         relu: args.relu,
+        zero_point: 0,
     })
 }
 

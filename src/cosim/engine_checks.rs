@@ -466,6 +466,7 @@ pub fn memory_gemm(
             scale: (0..n).map(|_| 1.0 / (1 + rng.below(300)) as f32).collect(),
             bias: Some((0..n).map(|_| rng.range_i64(-2000, 2000) as i32).collect()),
             relu: rng.below(2) == 0,
+            zero_point: 0,
         }
     } else {
         WriteBack::raw()

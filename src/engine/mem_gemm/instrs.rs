@@ -57,6 +57,7 @@ pub(super) fn activate(wb: &WriteBack, bank: u32, mt: u32, nt: u32, entry: u32) 
         dtype: wb.out.act_dtype() as u32,
         per_col: wb.requantises(),
         bias: wb.requantises() && wb.bias.is_some(),
+        zp: wb.zp_bits(),
         entry,
         ..Act::default()
     }

@@ -111,8 +111,9 @@ impl OutDtype {
 }
 
 /// The write-back: output type and, for 8-bit outputs, the requantisation
-/// (`docs/memory-path.md`, ACTIVATE: `out = clamp(round_half_even(f32(acc + bias) * scale))`,
-/// zero point 0).
+/// (`docs/memory-path.md`, ACTIVATE: `out = clamp(round_half_even(f32(acc + bias) * scale) +
+/// zero_point)`, ONNX Runtime's order: the float is first clamped to the output range less the
+/// zero point).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WriteBack {
     pub out: OutDtype,
@@ -121,6 +122,9 @@ pub struct WriteBack {
     /// One int32 bias per column of C, or none.
     pub bias: Option<Vec<i32>>,
     pub relu: bool,
+    /// The output zero point: -128..=127 for int8, 0..=255 for uint8, 0 for int32 (relu then
+    /// clamps at the zero point).
+    pub zero_point: i32,
 }
 
 impl WriteBack {
@@ -131,7 +135,13 @@ impl WriteBack {
             scale: vec![],
             bias: None,
             relu: false,
+            zero_point: 0,
         }
+    }
+
+    /// ACTIVATE's `zp` field: the zero point's 8-bit pattern.
+    fn zp_bits(&self) -> u32 {
+        self.zero_point as u32 & 0xFF
     }
 
     fn requantises(&self) -> bool {
@@ -189,12 +199,25 @@ fn table_bytes(cfg: &Config, n: u32, nt: u32, wb: &WriteBack) -> Vec<u8> {
 
 fn check_write_back(n: u32, wb: &WriteBack) -> Result<(), MemGemmError> {
     if !wb.requantises() {
-        if wb.relu || wb.bias.is_some() || !wb.scale.is_empty() {
+        if wb.relu || wb.bias.is_some() || !wb.scale.is_empty() || wb.zero_point != 0 {
             return Err(MemGemmError::WriteBack(
-                "raw int32 output takes no scale, bias or relu (give an 8-bit output type)".into(),
+                "raw int32 output takes no scale, bias, relu or zero point (give an 8-bit output \
+                 type)"
+                    .into(),
             ));
         }
         return Ok(());
+    }
+    let range = match wb.out {
+        OutDtype::Uint8 => 0..=255,
+        _ => -128..=127,
+    };
+    if !range.contains(&wb.zero_point) {
+        return Err(MemGemmError::WriteBack(format!(
+            "zero point {} is not a {} value",
+            wb.zero_point,
+            wb.out.name()
+        )));
     }
     let n = n as usize;
     if wb.scale.len() != 1 && wb.scale.len() != n {
