@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output as ProcOutput};
 
 use systolic::engine::golden::GoldenEngine;
-use systolic::model::{self, Output};
+use systolic::model::{self, DataPath, Output};
 use systolic::npy::{self, Array2, Dtype};
 
 const MODELS: [&str; 12] = [
@@ -70,8 +70,9 @@ fn model_path(set: &str, name: &str) -> PathBuf {
     }
 }
 
-/// Our logits' bit patterns for the first `n` images of `name`.
-fn ours(set: &str, name: &str, n: usize) -> Vec<u32> {
+/// Our logits' bit patterns for the first `n` images of `name` on the golden model of the
+/// int8-8x8 engine (with the memory path for [`DataPath::Memory`]).
+fn ours(set: &str, name: &str, n: usize, path: DataPath) -> Vec<u32> {
     let net = model::load(&model_path(set, name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let x = images();
     assert_eq!(x.cols, net.in_len());
@@ -79,10 +80,22 @@ fn ours(set: &str, name: &str, n: usize) -> Vec<u32> {
         .iter()
         .map(|&b| f32::from_bits(b as u32))
         .collect();
-    let cfg = common::preset("int8-8x8");
+    let cfg = match path {
+        DataPath::Register => common::preset("int8-8x8"),
+        DataPath::Memory => common::with_dma(common::preset("int8-8x8")),
+    };
     let mut engine = GoldenEngine::new(&cfg);
-    let (y, stats) = model::run(&net, &mut engine, &xs, n).unwrap();
+    let (y, stats) = model::run(&net, &mut engine, &xs, n, path).unwrap();
     assert!(stats.gemms >= 3 && stats.macs > 0, "{name}: {stats:?}");
+    if path == DataPath::Memory {
+        // Every product on the memory path, requantised on chip, its output stored by the DMA.
+        let bytes: u64 = stats.products.iter().map(|p| p.dma_write_bytes).sum();
+        assert!(
+            stats.products.iter().all(|p| p.write_back == "activate") && bytes > 0,
+            "{name}: {:?}",
+            stats.products
+        );
+    }
     match y {
         Output::F32(v) => v.iter().map(|f| f.to_bits()).collect(),
         Output::Q(..) => panic!("{name}: the models end in DequantizeLinear"),
@@ -90,7 +103,7 @@ fn ours(set: &str, name: &str, n: usize) -> Vec<u32> {
 }
 
 /// Compare the first `n` images of every model; returns the mismatch report (empty if none).
-fn compare(set: &str, n: usize) -> (String, Vec<(String, Vec<u32>)>) {
+fn compare(set: &str, n: usize, path: DataPath) -> (String, Vec<(String, Vec<u32>)>) {
     let mut report = String::new();
     let mut all = Vec::new();
     for name in MODELS {
@@ -98,11 +111,11 @@ fn compare(set: &str, n: usize) -> (String, Vec<(String, Vec<u32>)>) {
             f32_rows(&root().join(format!("models/ortref/infer/{set}{name}.logits.npy")));
         assert_eq!((reference.rows, reference.cols), (360, 10));
         let want: Vec<u32> = reference.data[..n * 10].iter().map(|&b| b as u32).collect();
-        let got = ours(set, name, n);
+        let got = ours(set, name, n, path);
         let bad: Vec<usize> = (0..want.len()).filter(|&i| want[i] != got[i]).collect();
         if let Some(&i) = bad.first() {
             report += &format!(
-                "{set}{name}: {} of {} logits differ; first: image {} class {}: ours {} ({:#010x}), \
+                "{set}{name} ({path:?} path): {} of {} logits differ; first: image {} class {}: ours {} ({:#010x}), \
                  ONNX Runtime {} ({:#010x})\n",
                 bad.len(),
                 want.len(),
@@ -121,13 +134,22 @@ fn compare(set: &str, n: usize) -> (String, Vec<(String, Vec<u32>)>) {
 
 #[test]
 fn every_quantised_model_matches_onnx_runtime_bit_for_bit() {
-    let (report, _) = compare("", SUBSET);
+    let (report, _) = compare("", SUBSET, DataPath::Register);
+    assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
+}
+
+/// The same over the memory path: the engine's DMA moves the activations and results, its
+/// write-back unit requantises (per-channel scale, folded bias, output zero point).
+#[test]
+fn every_quantised_model_matches_onnx_runtime_over_the_memory_path() {
+    let (report, _) = compare("", SUBSET, DataPath::Memory);
     assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
 }
 
 #[test]
 fn the_power_of_two_stress_variants_match_onnx_runtime_bit_for_bit() {
-    let (report, _) = compare("pow2/", SUBSET);
+    let (mut report, _) = compare("pow2/", SUBSET, DataPath::Register);
+    report += &compare("pow2/", SUBSET, DataPath::Memory).0;
     assert!(report.is_empty(), "mismatches with ONNX Runtime:\n{report}");
 }
 
@@ -135,10 +157,16 @@ fn the_power_of_two_stress_variants_match_onnx_runtime_bit_for_bit() {
 #[test]
 #[ignore = "all 360 images of 12 models: seconds in release mode (scripts/test.sh --full)"]
 fn all_images_match_onnx_runtime() {
-    let (mut report, mut all) = compare("", 360);
-    let (r2, a2) = compare("pow2/", 360);
-    report += &r2;
-    all.extend(a2);
+    let (mut report, mut all) = compare("", 360, DataPath::Register);
+    for (set, path) in [
+        ("pow2/", DataPath::Register),
+        ("", DataPath::Memory),
+        ("pow2/", DataPath::Memory),
+    ] {
+        let (r2, a2) = compare(set, 360, path);
+        report += &r2;
+        all.extend(a2);
+    }
     let y = labels();
     let ort: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("models/ortref/infer/ort.json")).unwrap(),
@@ -516,7 +544,7 @@ mod synthetic {
     use systolic::engine::golden::GoldenEngine;
     use systolic::golden::requant::{requantize, scale_qlinear};
     use systolic::model::onnx::{Attr, Const, Elem, Graph, Input, Node};
-    use systolic::model::{self, Output};
+    use systolic::model::{self, DataPath, Output};
 
     fn konst(name: &str, elem: Elem, dims: &[usize], f: Vec<f32>, i: Vec<i64>) -> (String, Const) {
         let c = Const {
@@ -617,11 +645,42 @@ mod synthetic {
         );
         let net = model::import::import(&graph(&[k], vec![q, mm], consts)).unwrap();
         let xq = values(3, batch * k, 0, 255);
-        let cfg = super::common::preset("int8-4x4");
-        let (y, _) = model::run(&net, &mut GoldenEngine::new(&cfg), &inputs(&xq), batch).unwrap();
-        let Output::Q(y, _) = y else {
-            panic!("an 8-bit output")
-        };
+        for (path, y) in on_both_paths(&net, &inputs(&xq), batch) {
+            check_matmul(&y, &xq, &w, &wz, &ws, [k, m, batch], path);
+        }
+    }
+
+    /// The network on the golden int8-4x4 engine over each data path: the path and the 8-bit
+    /// output. On the memory path a nonzero weight zero point sends the accumulators to the
+    /// host's requantisation (checked: no product is requantised on chip).
+    fn on_both_paths(net: &model::Net, x: &[f32], batch: usize) -> Vec<(DataPath, Vec<i32>)> {
+        [DataPath::Register, DataPath::Memory]
+            .into_iter()
+            .map(|path| {
+                let cfg = match path {
+                    DataPath::Register => super::common::preset("int8-4x4"),
+                    DataPath::Memory => super::common::with_dma(super::common::preset("int8-4x4")),
+                };
+                let (y, stats) = model::run(net, &mut GoldenEngine::new(&cfg), x, batch, path)
+                    .unwrap_or_else(|e| panic!("{path:?} path: {e}"));
+                assert!(stats.products.iter().all(|p| p.write_back == "host"));
+                let Output::Q(y, _) = y else {
+                    panic!("an 8-bit output")
+                };
+                (path, y)
+            })
+            .collect()
+    }
+
+    fn check_matmul(
+        y: &[i32],
+        xq: &[i64],
+        w: &[i64],
+        wz: &[i64],
+        ws: &[f32],
+        [k, m, batch]: [usize; 3],
+        path: DataPath,
+    ) {
         for b in 0..batch {
             for j in 0..m {
                 let acc: i64 = (0..k)
@@ -629,7 +688,7 @@ mod synthetic {
                     .sum();
                 let mult = scale_qlinear(X_SCALE, ws[j], 0.37);
                 let want = requantize(acc as i32, mult, 101, 0, 255);
-                assert_eq!(y[b * m + j], want, "image {b} channel {j}");
+                assert_eq!(y[b * m + j], want, "{path:?} path: image {b} channel {j}");
             }
         }
     }
@@ -669,11 +728,28 @@ mod synthetic {
         );
         let net = model::import::import(&graph(&[c, h, wd], vec![q, conv], consts)).unwrap();
         let xq = values(5, batch * c * h * wd, 0, 255);
-        let cfg = super::common::preset("int8-4x4");
-        let (y, _) = model::run(&net, &mut GoldenEngine::new(&cfg), &inputs(&xq), batch).unwrap();
-        let Output::Q(y, _) = y else {
-            panic!("an 8-bit output")
-        };
+        for (path, y) in on_both_paths(&net, &inputs(&xq), batch) {
+            check_conv(
+                &y,
+                &xq,
+                &w,
+                [c, h, wd, m, kh, kw, batch],
+                (stride, pads),
+                path,
+            );
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn check_conv(
+        y: &[i32],
+        xq: &[i64],
+        w: &[i64],
+        [c, h, wd, m, kh, kw, batch]: [usize; 7],
+        (stride, pads): ([usize; 2], [usize; 4]),
+        path: DataPath,
+    ) {
+        let wz = 131;
         let oh = (h + pads[0] + pads[2] - kh) / stride[0] + 1;
         let ow = (wd + pads[1] + pads[3] - kw) / stride[1] + 1;
         assert_eq!(y.len(), batch * m * oh * ow);
@@ -703,7 +779,7 @@ mod synthetic {
                         }
                         let want = requantize(acc as i32, mult, 101, 0, 255);
                         let got = y[((b * m + o) * oh + oy) * ow + ox];
-                        assert_eq!(got, want, "image {b} channel {o} at ({oy}, {ox})");
+                        assert_eq!(got, want, "{path:?}: image {b} channel {o} at ({oy}, {ox})");
                     }
                 }
             }

@@ -11,10 +11,11 @@ use serde::Serialize;
 
 use systolic::config::Config;
 use systolic::engine::golden::GoldenEngine;
+use systolic::engine::mem_gemm::MemGemmError;
 use systolic::engine::Engine;
 use systolic::files::OutputPath;
 use systolic::frame::DEFAULT_BAUD;
-use systolic::model::{self, LayerPlan, Net, Output, RunStats};
+use systolic::model::{self, DataPath, LayerPlan, Net, Output, RunError, RunStats};
 use systolic::npy::{self, Array2, Dtype};
 use systolic::uart::engine::UartEngine;
 use systolic::uart::serial::SerialPort;
@@ -23,6 +24,7 @@ use systolic::uart::{LinkOptions, Transport};
 use super::common::{ConfigArgs, UsageError};
 use super::progress::{catch_interrupt, Reporter};
 use super::run::{gemm_error, rtl_engine, write_npy};
+use super::run_memory::{memory_engine, prepare_error};
 
 /// Which implementation of the engine runs the products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -86,6 +88,16 @@ pub struct Args {
     /// gives images per second from the rtl back end's cycles.
     #[arg(long, value_name = "F")]
     pub mhz: Option<f64>,
+    /// Run the engine layers over the memory path (an engine with `dma`, e.g. --dma): the
+    /// activations and weights in the memory behind the engine's AXI4 master, a program per
+    /// layer fetched by the engine, the requantisation on chip (ACTIVATE) and the results
+    /// stored by its DMA. Golden and rtl back ends.
+    #[arg(long)]
+    pub memory: bool,
+    /// With --memory and the rtl back end: read and write latency of the AXI4 slave model
+    /// (cycles).
+    #[arg(long, default_value_t = 20, requires = "memory")]
+    pub mem_latency: u32,
     /// Print the plan (per layer: where it runs, shapes, GEMM tiles, footprint) and stop.
     #[arg(long)]
     pub plan: bool,
@@ -205,9 +217,52 @@ fn plan_text(plans: &[LayerPlan]) -> String {
             if let Some(c) = p.cycles {
                 s += &format!("     predicted cycles: {c} (array core, timing model)\n");
             }
+        } else if let (Some([m, k, n]), Some(mp)) = (p.gemm, &p.memory) {
+            let t = &mp.tiles;
+            s += &format!(
+                "     memory path: C = A (N={n} x K={k}) x B (K x M={m}), {} schedule, tiles Mt={} \
+                 Kt={} Nt={}, write-back {}, {} MACs\n     DMA bytes: read {}, write {}; \
+                 roofline {} cycles, estimate {}\n",
+                mp.schedule,
+                t.mt,
+                t.kt,
+                t.nt,
+                mp.write_back,
+                p.macs,
+                mp.read_bytes,
+                mp.write_bytes,
+                mp.roofline_cycles,
+                mp.estimated_cycles
+            );
         } else {
             s += &format!("     bytes: input {}, output {}\n", p.in_bytes, p.out_bytes);
         }
+    }
+    s
+}
+
+/// One line per product on the engine (cycles and the fractions where there is a clock).
+fn products_text(stats: &RunStats) -> String {
+    let mut s = String::new();
+    for p in &stats.products {
+        let [m, k, n] = p.gemm;
+        s += &format!("  {:<28} M={m} K={k} N={n}", p.node);
+        if let (Some(u), Some(r)) = (p.utilisation, p.roofline_fraction) {
+            s += &format!(
+                ": {} cycles, {:.1} % of the PEs, {:.1} % of the roofline ({} cycles)",
+                p.cycles,
+                100.0 * u,
+                100.0 * r,
+                p.roofline_cycles
+            );
+        }
+        if stats.path == DataPath::Memory {
+            s += &format!(
+                ", DMA {} B in / {} B out, write-back {}",
+                p.dma_read_bytes, p.dma_write_bytes, p.write_back
+            );
+        }
+        s += "\n";
     }
     s
 }
@@ -235,6 +290,20 @@ fn check_flags(args: &Args) -> anyhow::Result<()> {
         }
     }
     let board = args.backend == Backend::Board;
+    if args.memory && board {
+        return Err(usage(
+            "--memory with --backend board: the board design has no memory behind the engine's \
+             AXI4 master"
+                .into(),
+            "use --backend golden or rtl with --memory",
+        ));
+    }
+    if args.mem_latency == 0 {
+        return Err(usage(
+            "--mem-latency 0: the AXI4 slave model answers after at least 1 cycle".into(),
+            "the default is 20",
+        ));
+    }
     if board {
         super::board::check_link_flags(args.attempts, args.sim)?;
         if args.port.is_none() && args.sim.is_none() {
@@ -261,19 +330,29 @@ fn check_flags(args: &Args) -> anyhow::Result<()> {
 /// The network on the chosen back end (Verilator builds shown as stages).
 fn execute(
     args: &Args,
-    cfg: &Config,
+    (cfg, plans): (&Config, &[LayerPlan]),
     net: &Net,
     x: &[f32],
     batch: usize,
 ) -> anyhow::Result<(Output, RunStats)> {
+    let path = data_path(args);
     let on = |e: &mut dyn Engine| {
-        model::run(net, e, x, batch).map_err(|err| gemm_error(err, args.backend.name()))
+        model::run(net, e, x, batch, path).map_err(|err| run_error(err, args.backend.name()))
     };
     if args.backend == Backend::Golden {
         return on(&mut GoldenEngine::new(cfg));
     }
     catch_interrupt();
     let mut progress = Reporter::new(args.json);
+    if args.memory {
+        let mut e = memory_engine(cfg, args.threads, args.mem_latency, &mut progress)?;
+        e.bus_mut().set_cycle_limit(wait_bound(plans));
+        let result = on(&mut e)?;
+        if let Some(v) = e.bus().violation() {
+            anyhow::bail!("AXI4 protocol violation on the engine's master port: {v}");
+        }
+        return Ok(result);
+    }
     let opts = LinkOptions {
         attempts: args.attempts,
         ..LinkOptions::default()
@@ -300,10 +379,40 @@ fn on_board<T: Transport>(
     x: &[f32],
     batch: usize,
 ) -> anyhow::Result<(Output, RunStats)> {
-    model::run(net, &mut engine, x, batch).map_err(|err| match engine.bus_mut().take_link_error() {
-        Some(link) => link.into(),
-        None => gemm_error(err, "board"),
+    model::run(net, &mut engine, x, batch, DataPath::Register).map_err(|err| {
+        match engine.bus_mut().take_link_error() {
+            Some(link) => link.into(),
+            None => run_error(err, "board"),
+        }
     })
+}
+
+fn data_path(args: &Args) -> DataPath {
+    if args.memory {
+        DataPath::Memory
+    } else {
+        DataPath::Register
+    }
+}
+
+/// A refusal of a product (bad input: exit 2 with its hint) or a failure of the back end.
+fn run_error(e: RunError, backend: &str) -> anyhow::Error {
+    match e {
+        RunError::Gemm(e) => gemm_error(e, backend),
+        RunError::Memory(e) => prepare_error(e),
+    }
+}
+
+/// The bound on one wait of the memory path: 100 x the largest product's roofline, plus slack
+/// (a hung engine is a timeout, never a hang; no schedule comes near it).
+fn wait_bound(plans: &[LayerPlan]) -> u64 {
+    let most = plans
+        .iter()
+        .filter_map(|p| p.memory.as_ref())
+        .map(|m| m.roofline_cycles)
+        .max()
+        .unwrap_or(0);
+    100 * most + 1_000_000
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -322,22 +431,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let net = model::load(&args.model)?;
     let (x, batch) = read_input(&args, &net)?;
-    let plans = model::plan(&net, &cfg, batch).map_err(|e| gemm_error(e, "golden model"))?;
+    if args.memory && !cfg.dma {
+        return Err(prepare_error(MemGemmError::NoMemoryPath));
+    }
+    let plans = model::plan(&net, &cfg, batch, data_path(&args))
+        .map_err(|e| run_error(e, "golden model"))?;
     let config = format!(
         "{} ({}x{} {}, acc {} bits)",
         cfg.name, cfg.rows, cfg.cols, cfg.format, cfg.acc_bits
     );
     if args.plan {
-        let total = model::total_cycles(&plans);
+        let (total, covers) = model::total_cycles(&plans);
         if args.json {
             let plan = PlanReport {
                 model: args.model.clone(),
                 config,
                 images: batch,
-                cycles: Cycles {
-                    total,
-                    covers: model::CYCLES_COVER,
-                },
+                cycles: Cycles { total, covers },
                 layers: plans,
             };
             outln!("{}", serde_json::to_string_pretty(&plan)?);
@@ -347,13 +457,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                  {batch} images: {total}\n  ({})",
                 args.model.display(),
                 plan_text(&plans).trim_end(),
-                model::CYCLES_COVER
+                covers
             );
         }
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.expect("--out is required without --plan");
-    let (y, stats) = execute(&args, &cfg, &net, &x, batch)?;
+    let (y, stats) = execute(&args, (&cfg, &plans), &net, &x, batch)?;
     let images_per_second = args
         .mhz
         .filter(|_| stats.end_to_end_cycles > 0)
@@ -418,6 +528,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let (Some(f), Some(ips)) = (report.mhz, report.images_per_second) {
             outln!("  {ips:.1} images/s at {f} MHz");
         }
+        outln!("{}", products_text(&report.stats).trim_end());
     }
     Ok(ExitCode::SUCCESS)
 }

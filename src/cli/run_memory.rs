@@ -177,7 +177,9 @@ fn write_back(args: &Args, cfg: &Config, n: usize) -> anyhow::Result<WriteBack> 
     })
 }
 
-fn prepare_error(e: MemGemmError) -> anyhow::Error {
+/// A refusal of the memory path's plan (bad input: exit 2 with a hint); other failures as they
+/// are.
+pub(super) fn prepare_error(e: MemGemmError) -> anyhow::Error {
     match e {
         MemGemmError::NoMemoryPath => usage(
             "--memory needs an engine with the memory path (dma = true)".into(),
@@ -209,23 +211,35 @@ fn run_golden(cfg: &Config, job: &Job) -> anyhow::Result<Measured> {
     Ok((c, mem_gemm::delta(before, e.counters()?), None))
 }
 
-fn run_rtl(
+/// The engine in Verilator with the AXI4 slave model (reads and writes answered after
+/// `latency` cycles) over an empty memory on its master port.
+pub(super) fn memory_engine(
     cfg: &Config,
-    job: &Job,
-    args: &Args,
+    threads: u32,
+    latency: u32,
     progress: &mut Reporter,
-) -> anyhow::Result<Measured> {
+) -> anyhow::Result<RtlEngine> {
     let opts = HarnessOptions {
-        threads: args.threads,
+        threads,
         ..HarnessOptions::default()
     };
     progress.stage("Verilator build", None);
     let mut e = RtlEngine::build_with(cfg, &opts, &mut |l| progress.detail(l))?;
     progress.end();
     let mut slave = SlaveConfig::new(cfg.dma_bits);
-    slave.read_latency = args.mem_latency;
-    slave.write_latency = args.mem_latency;
+    slave.read_latency = latency;
+    slave.write_latency = latency;
     e.bus_mut().attach_memory(slave, SparseMemory::new())?;
+    Ok(e)
+}
+
+fn run_rtl(
+    cfg: &Config,
+    job: &Job,
+    args: &Args,
+    progress: &mut Reporter,
+) -> anyhow::Result<Measured> {
+    let mut e = memory_engine(cfg, args.threads, args.mem_latency, progress)?;
     // A bound on the wait far above any schedule's cycles (100 x the roofline, plus slack).
     let p = &job.plan;
     let work = u64::from(p.m) * u64::from(p.k) * u64::from(p.n) / cfg.pes()

@@ -16,6 +16,7 @@
 //!
 //! The module sits above the engine and the golden model and below the command line.
 
+pub mod dense;
 pub mod import;
 pub mod onnx;
 pub mod ops;
@@ -25,12 +26,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::engine::gemm::{self, GemmError, GemmOptions, Matrix};
+use crate::engine::gemm::{self, GemmError, GemmOptions};
+use crate::engine::mem_gemm::{self, MemGemmError};
 use crate::engine::Engine;
 use crate::format::NumberFormat;
-use crate::golden::requant::write_back_int;
-use crate::isa::{ActDtype, ActFunc};
 
+pub use dense::ProductStats;
 use ops::{QAdd, QParams, QType, Window};
 
 /// Why a model cannot be imported (bad input: the command line exits with status 2).
@@ -214,6 +215,57 @@ pub struct LayerPlan {
     /// Engine layers: the cycles the timing model predicts for the product's core command
     /// stream ([`gemm::predicted_cycles`]; what they cover: [`CYCLES_COVER`]).
     pub cycles: Option<u64>,
+    /// Engine layers on the memory path: the product's plan there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryPlan>,
+}
+
+/// An engine layer's product over the memory path (`C = A x B`: `A` the activations, `N x K`;
+/// `B` the weights, `K x M`).
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryPlan {
+    pub schedule: &'static str,
+    /// Tiles of C's rows (images or positions), of K, of C's columns (channels).
+    pub tiles: mem_gemm::Tiles,
+    /// `activate` (requantised on chip) or `host` (raw int32 stored: a nonzero weight zero
+    /// point).
+    pub write_back: &'static str,
+    /// Bytes the DMA reads (A, B, tables as often as the schedule loads them) and writes (C).
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    /// `max(M K N / PEs, bytes / bus bytes)`.
+    pub roofline_cycles: u64,
+    /// The planner's rough estimate ([`mem_gemm::Plan::estimate`]).
+    pub estimated_cycles: u64,
+}
+
+fn memory_plan(cfg: &Config, d: &Dense, n: usize) -> Result<MemoryPlan, MemGemmError> {
+    let on_chip = d.wz.iter().all(|&z| z == 0);
+    let out = if on_chip {
+        mem_gemm::OutDtype::Int8
+    } else {
+        mem_gemm::OutDtype::Int32
+    };
+    let p = mem_gemm::plan(cfg, n, d.k, d.m, out, None)?;
+    let wb = mem_gemm::WriteBack {
+        out,
+        ..mem_gemm::WriteBack::raw()
+    };
+    let read_bytes = p.read_bytes(&wb, cfg.cols);
+    let write_bytes = (n * d.m) as u64 * u64::from(out.bytes());
+    let bus = u64::from(cfg.dma_bits / 8);
+    Ok(MemoryPlan {
+        schedule: p.schedule.name(),
+        tiles: p.tiles,
+        write_back: if on_chip { "activate" } else { "host" },
+        read_bytes,
+        write_bytes,
+        roofline_cycles: ((d.m * d.k * n) as u64)
+            .div_ceil(cfg.pes())
+            .max(read_bytes.div_ceil(bus))
+            .max(write_bytes.div_ceil(bus)),
+        estimated_cycles: p.estimate(cfg),
+    })
 }
 
 /// What the predicted cycles of a plan cover (printed with them).
@@ -223,9 +275,26 @@ pub const CYCLES_COVER: &str = "array core cycles predicted by the timing model 
     dispatch and early swap, host transfers (SBUF writes, PSUM reads over the bus), host \
     layers and the write-back, so not an end-to-end time";
 
-/// The predicted cycles of all engine layers of a plan.
-pub fn total_cycles(plans: &[LayerPlan]) -> u64 {
-    plans.iter().filter_map(|p| p.cycles).sum()
+/// What the memory path's estimated cycles cover (printed with them).
+pub const ESTIMATE_COVERS: &str = "the memory-path planner's rough estimate per product (the \
+    larger of the array's steps and the read bus's bursts at a 20-cycle latency; \
+    src/engine/mem_gemm/plan.rs), used to choose its schedule; not counted: the write-back, \
+    stores, dispatch, host layers; not a timing model";
+
+/// The predicted cycles of all engine layers of a plan (register path: the timing model's;
+/// memory path: the planner's estimates) and what they cover.
+pub fn total_cycles(plans: &[LayerPlan]) -> (u64, &'static str) {
+    let register: u64 = plans.iter().filter_map(|p| p.cycles).sum();
+    let memory: u64 = plans
+        .iter()
+        .filter_map(|p| p.memory.as_ref())
+        .map(|m| m.estimated_cycles)
+        .sum();
+    if plans.iter().any(|p| p.memory.is_some()) {
+        (memory, ESTIMATE_COVERS)
+    } else {
+        (register, CYCLES_COVER)
+    }
 }
 
 fn op_name(op: &Op) -> String {
@@ -240,8 +309,14 @@ fn op_name(op: &Op) -> String {
     }
 }
 
-/// The plan of every layer for `batch` images on `cfg` (refuses what the GEMM cannot tile).
-pub fn plan(net: &Net, cfg: &Config, batch: usize) -> Result<Vec<LayerPlan>, GemmError> {
+/// The plan of every layer for `batch` images on `cfg` over `path` (refuses what the GEMM
+/// cannot tile).
+pub fn plan(
+    net: &Net,
+    cfg: &Config,
+    batch: usize,
+    path: DataPath,
+) -> Result<Vec<LayerPlan>, RunError> {
     net.layers
         .iter()
         .map(|l| {
@@ -265,6 +340,7 @@ pub fn plan(net: &Net, cfg: &Config, batch: usize) -> Result<Vec<LayerPlan>, Gem
                 im2col_bytes: 0,
                 out_bytes: numel(&l.out_shape) * elem(out_float),
                 cycles: None,
+                memory: None,
             };
             if let Op::Dense(d) = &l.op {
                 let n = if d.conv.is_some() {
@@ -274,14 +350,14 @@ pub fn plan(net: &Net, cfg: &Config, batch: usize) -> Result<Vec<LayerPlan>, Gem
                 };
                 p.place = "engine";
                 p.gemm = Some([d.m, d.k, n]);
-                p.tiling = Some(gemm::tiling(cfg, d.m, d.k, n, &GemmOptions::default())?);
-                p.cycles = Some(gemm::predicted_cycles(
-                    cfg,
-                    d.m,
-                    d.k,
-                    n,
-                    &GemmOptions::default(),
-                )?);
+                match path {
+                    DataPath::Register => {
+                        let opts = GemmOptions::default();
+                        p.tiling = Some(gemm::tiling(cfg, d.m, d.k, n, &opts)?);
+                        p.cycles = Some(gemm::predicted_cycles(cfg, d.m, d.k, n, &opts)?);
+                    }
+                    DataPath::Memory => p.memory = Some(memory_plan(cfg, d, n)?),
+                }
                 p.macs = (d.m * d.k * n) as u64;
                 p.weight_bytes = d.m * d.k;
                 p.table_bytes = 8 * d.m;
@@ -294,9 +370,36 @@ pub fn plan(net: &Net, cfg: &Config, batch: usize) -> Result<Vec<LayerPlan>, Gem
         .collect()
 }
 
+/// Which way a dense layer's operands and results travel (see [`dense`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataPath {
+    /// The host writes SBUF and reads PSUM through the register window and requantises.
+    #[default]
+    Register,
+    /// The engine's DMA and write-back over memory (a `dma = true` engine).
+    Memory,
+}
+
+/// Why a run failed: a product refused or failed on either path.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Gemm(#[from] GemmError),
+    #[error(transparent)]
+    Memory(#[from] MemGemmError),
+}
+
+impl From<crate::engine::BackendError> for RunError {
+    fn from(e: crate::engine::BackendError) -> Self {
+        RunError::Memory(e.into())
+    }
+}
+
 /// What a run did on the engine.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunStats {
+    pub path: DataPath,
     /// Matrix products run on the engine.
     pub gemms: u64,
     /// Useful MACs counted by the engine.
@@ -304,12 +407,30 @@ pub struct RunStats {
     pub instructions: u64,
     /// Engine busy cycles (0 on the golden model, which has no clock).
     pub busy_cycles: u64,
+    /// Memory bytes the engine's DMA read and wrote (memory path).
+    pub dma_read_bytes: u64,
+    pub dma_write_bytes: u64,
     /// Clock cycles from the first transfer of the run to the last result read, on back ends
     /// with a clock (0 on the golden model): every cycle the host drove the engine's bus,
     /// waits for the engine included. The host layers (QuantizeLinear, im2col, pooling, the
-    /// requantisation of the read-back accumulators) take no simulated cycles: they run between
-    /// transfers, as if the host were infinitely fast.
+    /// requantisation of read-back accumulators) take no simulated cycles: they run between
+    /// transfers, as if the host were infinitely fast; on the memory path so do the host's
+    /// writes and reads of the memory behind the engine.
     pub end_to_end_cycles: u64,
+    /// Each product on the engine, in order.
+    pub products: Vec<ProductStats>,
+}
+
+impl RunStats {
+    fn add(&mut self, p: ProductStats, instructions: u64) {
+        self.gemms += 1;
+        self.macs += p.macs;
+        self.instructions += instructions;
+        self.busy_cycles += p.busy_cycles;
+        self.dma_read_bytes += p.dma_read_bytes;
+        self.dma_write_bytes += p.dma_write_bytes;
+        self.products.push(p);
+    }
 }
 
 /// A network's output: float32 values (after DequantizeLinear) or 8-bit values.
@@ -325,17 +446,21 @@ enum Tensor {
 }
 
 /// Run `net` on `batch` images (`x`: `batch * net.in_len()` float32 values, row-major), the
-/// products on `engine`.
+/// products on `engine` over `path`.
 pub fn run(
     net: &Net,
     engine: &mut dyn Engine,
     x: &[f32],
     batch: usize,
-) -> Result<(Output, RunStats), GemmError> {
+    path: DataPath,
+) -> Result<(Output, RunStats), RunError> {
     assert_eq!(x.len(), batch * net.in_len(), "input length");
     let mut vals: Vec<Option<Tensor>> = Vec::new();
     vals.push(Some(Tensor::F32(x.to_vec())));
-    let mut stats = RunStats::default();
+    let mut stats = RunStats {
+        path,
+        ..RunStats::default()
+    };
     let start = engine.host_cycles();
     for l in &net.layers {
         let out = match (&l.op, vals[l.input].as_ref().expect("computed before")) {
@@ -346,7 +471,12 @@ pub fn run(
                 Tensor::F32(v.iter().map(|&i| ops::dequantize(i, *q)).collect())
             }
             (Op::Dense(d), Tensor::Q(v)) => {
-                Tensor::Q(run_dense(engine, d, v, batch, &l.in_shape, &mut stats)?)
+                let on = match path {
+                    DataPath::Register => dense::on_registers,
+                    DataPath::Memory => dense::on_memory,
+                };
+                let shape = (batch, &l.in_shape[..]);
+                Tensor::Q(on(engine, (&l.node, d), v, shape, &mut stats)?)
             }
             (Op::Add(a), Tensor::Q(v)) => {
                 let (x, y) = if a.const_first {
@@ -380,71 +510,4 @@ pub fn run(
     };
     stats.end_to_end_cycles = engine.host_cycles() - start;
     Ok((out, stats))
-}
-
-/// One dense layer: the product on the engine, the write-back by ACTIVATE's arithmetic.
-fn run_dense(
-    engine: &mut dyn Engine,
-    d: &Dense,
-    x: &[i32],
-    batch: usize,
-    in_shape: &[usize],
-    stats: &mut RunStats,
-) -> Result<Vec<i32>, GemmError> {
-    let shift = d.x.ty.shift();
-    let (b, spatial) = match &d.conv {
-        None => (
-            Matrix::from_fn(d.k, batch, |k, n| i64::from(x[n * d.k + k] - shift)),
-            1,
-        ),
-        Some(win) => {
-            let [c, h, w] = in_shape[..] else {
-                unreachable!("checked at import")
-            };
-            let (oh, ow) = win.out_size(h, w).expect("checked at import");
-            let cols = ops::im2col(x, batch, [c, h, w], win, shift, d.x.zp - shift);
-            (Matrix::new(d.k, batch * oh * ow, cols), oh * ow)
-        }
-    };
-    let a = Matrix::new(d.m, d.k, d.a.clone());
-    let r = gemm::gemm(engine, &a, &b, &GemmOptions::default())?;
-    stats.gemms += 1;
-    stats.macs += r.counters.macs;
-    stats.instructions += r.instructions;
-    stats.busy_cycles += r.counters.busy_cycles;
-    let n = b.cols;
-    // sum_k x'[k][n], needed only for nonzero weight zero points.
-    let colsum: Option<Vec<i32>> = d.wz.iter().any(|&z| z != 0).then(|| {
-        (0..n)
-            .map(|j| (0..d.k).fold(0i32, |s, k| s.wrapping_add(b.get(k, j) as i32)))
-            .collect()
-    });
-    let (dtype, zp_bits) = match d.y.ty {
-        QType::Int8 => (ActDtype::Int8, u32::from(d.y.zp as i8 as u8)),
-        QType::Uint8 => (ActDtype::Uint8, d.y.zp as u32 & 0xFF),
-    };
-    let mut y = vec![0; d.m * n];
-    for m in 0..d.m {
-        let scale = d.multiplier[m].to_bits();
-        for j in 0..n {
-            // The int32 accumulator (the sum modulo 2^32 for wider accumulators).
-            let mut acc = r.c.get(m, j) as i32;
-            if let Some(cs) = &colsum {
-                acc = acc.wrapping_sub(d.wz[m].wrapping_mul(cs[j]));
-            }
-            let v = write_back_int(
-                acc,
-                Some(d.bias[m]),
-                scale,
-                dtype,
-                ActFunc::Identity,
-                zp_bits,
-                0,
-                0,
-            );
-            let (img, pos) = (j / spatial, j % spatial);
-            y[(img * d.m + m) * spatial + pos] = v;
-        }
-    }
-    Ok(y)
 }

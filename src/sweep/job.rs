@@ -11,7 +11,7 @@ use crate::cosim::{Harness, HarnessOptions, Stalls};
 use crate::engine::gemm::{gemm, GemmOptions, Matrix};
 use crate::engine::golden::GoldenEngine;
 use crate::engine::Engine;
-use crate::model::{self, Output};
+use crate::model::{self, DataPath, Output};
 use crate::npy::{self, Array2, Dtype};
 use crate::program::{GenOptions, RandomStream, SplitMix64};
 use crate::progress::Lines;
@@ -133,8 +133,8 @@ fn infer_outcome(point: &Point, progress: &mut dyn FnMut(&str)) -> Result<Outcom
     };
     progress(&format!("infer: {} images", x.rows));
     let start = std::time::Instant::now();
-    let (y, stats) =
-        model::run(&net, engine.as_mut(), &xs, x.rows).map_err(|e| format!("infer: {e}"))?;
+    let (y, stats) = model::run(&net, engine.as_mut(), &xs, x.rows, DataPath::Register)
+        .map_err(|e| format!("infer: {e}"))?;
     let sim_s = start.elapsed().as_secs_f64();
     let bits: Vec<u32> = match &y {
         Output::F32(v) => v.iter().map(|f| f.to_bits()).collect(),

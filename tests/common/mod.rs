@@ -123,6 +123,15 @@ pub fn with_psum_split(cfg: Config) -> Config {
     Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid psum_split: {e}"))
 }
 
+/// `cfg` with the memory path (`dma = true`, a 64-bit AXI4 master; its name gets `-dma`).
+#[allow(dead_code)]
+pub fn with_dma(cfg: Config) -> Config {
+    let mut raw = cfg.to_raw();
+    raw.dma = true;
+    raw.name = format!("{}-dma", raw.name);
+    Config::from_raw(&raw).unwrap_or_else(|e| panic!("valid dma: {e}"))
+}
+
 /// `cfg` with tiles of `tile_cols` columns (its name gets `-t<N>`).
 #[allow(dead_code)]
 pub fn with_tile_cols(cfg: Config, tile_cols: u32) -> Config {

@@ -129,9 +129,7 @@ pub fn plan(
             let stream = stream_plan(cfg, &shape);
             let panel = panel_plan(cfg, &shape).ok();
             match (stream, panel) {
-                (Ok(s), Some(p)) if p.blocks()[0] > 1 && estimate(cfg, &p) <= estimate(cfg, &s) => {
-                    p
-                }
+                (Ok(s), Some(p)) if p.blocks()[0] > 1 && p.estimate(cfg) <= s.estimate(cfg) => p,
                 (Ok(s), _) => s,
                 (Err(_), Some(p)) => p,
                 (Err(e), None) => return Err(e),
@@ -308,9 +306,16 @@ fn layout(cfg: &Config, s: &Shape, t: &Tiles) -> Result<Layout, MemGemmError> {
     })
 }
 
-/// A rough cycle estimate to choose between the schedules: the larger of the array's time (each
-/// step its moving rows plus a small overhead) and the read bus's (every SBUF row a burst of
-/// its beats; `dma_reads` bursts in flight over a 20-cycle latency). Only used to compare plans.
+impl Plan {
+    /// A rough cycle estimate to choose between the schedules: the larger of the array's time
+    /// (each step its moving rows plus a small overhead) and the read bus's (every SBUF row a
+    /// burst of its beats; `dma_reads` bursts in flight over a 20-cycle latency). Not a
+    /// timing model: the write-back, stores and dispatch are not counted.
+    pub fn estimate(&self, cfg: &Config) -> u64 {
+        estimate(cfg, self)
+    }
+}
+
 fn estimate(cfg: &Config, p: &Plan) -> u64 {
     let [nbs, mbs, kbs] = p.blocks().map(u64::from);
     let (m, k) = (u64::from(p.m), u64::from(p.k));
