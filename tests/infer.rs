@@ -295,21 +295,95 @@ fn the_rtl_back_end_matches_onnx_runtime() {
             (ips - want_ips).abs() < 1e-6 * want_ips,
             "{name}: {ips} images/s"
         );
-        let y = f32_rows(&out);
-        let want = f32_rows(&root().join(format!("models/ortref/infer/{name}.logits.npy")));
-        assert_eq!((y.rows, y.cols), (n, 10), "{name}");
-        if let Some(i) = (0..n * 10).find(|&i| y.data[i] != want.data[i]) {
-            let f = |b: i64| f32::from_bits(b as u32);
-            panic!(
-                "{name}: image {} logit {}: rtl {} (0x{:08x}), ONNX Runtime {} (0x{:08x})",
-                i / 10,
-                i % 10,
-                f(y.data[i]),
-                y.data[i],
-                f(want.data[i]),
-                want.data[i]
-            );
+        assert_logits(name, &out, n, "rtl");
+    }
+}
+
+/// The first `n` rows of the logits at `out` equal ONNX Runtime's for `name`, bit for bit (the
+/// first differing logit reported).
+fn assert_logits(name: &str, out: &Path, n: usize, what: &str) {
+    let y = f32_rows(out);
+    let want = f32_rows(&root().join(format!("models/ortref/infer/{name}.logits.npy")));
+    assert_eq!((y.rows, y.cols), (n, 10), "{name}");
+    if let Some(i) = (0..n * 10).find(|&i| y.data[i] != want.data[i]) {
+        let f = |b: i64| f32::from_bits(b as u32);
+        panic!(
+            "{name}: image {} logit {}: {what} {} (0x{:08x}), ONNX Runtime {} (0x{:08x})",
+            i / 10,
+            i % 10,
+            f(y.data[i]),
+            y.data[i],
+            f(want.data[i]),
+            want.data[i]
+        );
+    }
+}
+
+/// The memory path on the generated engine (4x4 int8 with its AXI4 master, the Rust slave
+/// model at latency 20): every product's operands and results moved by the engine's DMA and
+/// requantised by its write-back unit; ORT's logits bit for bit, and the report's per-product
+/// numbers consistent with the totals.
+#[test]
+fn the_rtl_back_end_matches_onnx_runtime_over_the_memory_path() {
+    if !common::require_tool(
+        "verilator",
+        "the_rtl_back_end_matches_onnx_runtime_over_the_memory_path",
+    ) {
+        return;
+    }
+    let dir = common::scratch_dir("infer-rtl-memory");
+    let n = 12;
+    let x = subset_file(&dir, n);
+    for name in ["mlp.qop-u8", "cnn.qdq-pc"] {
+        let out = dir.join(format!("{name}.npy"));
+        let model = format!("models/{name}.onnx");
+        let o = systolic(&[
+            "infer",
+            "--model",
+            &model,
+            "--input",
+            x.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--backend",
+            "rtl",
+            "--preset",
+            "int8-4x4",
+            "--dma",
+            "--memory",
+            "--json",
+        ]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["path"], "memory", "{name}");
+        let products = v["products"].as_array().unwrap();
+        assert_eq!(products.len(), 3, "{name}");
+        let sum = |key: &str| {
+            products
+                .iter()
+                .map(|p| p[key].as_u64().unwrap())
+                .sum::<u64>()
+        };
+        assert!(
+            sum("dma_read_bytes") > 0 && sum("dma_write_bytes") > 0,
+            "{name}"
+        );
+        assert_eq!(
+            sum("dma_write_bytes"),
+            v["dma_write_bytes"].as_u64().unwrap()
+        );
+        let (cycles, total) = (sum("cycles"), v["end_to_end_cycles"].as_u64().unwrap());
+        assert!(cycles > 0 && cycles <= total, "{name}: {cycles} of {total}");
+        for p in products {
+            assert_eq!(p["write_back"], "activate", "{name}: {p}");
+            let f = p["roofline_fraction"].as_f64().unwrap();
+            assert!(f > 0.0 && f <= 1.0, "{name}: {p}");
         }
+        assert_logits(name, &out, n, "rtl (memory path)");
     }
 }
 
@@ -520,6 +594,19 @@ fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
             &["--backend", "board", "--sim", "8", "--attempts", "0"],
             "--attempts 0",
         ),
+        (
+            &["--memory"],
+            "--memory needs an engine with the memory path",
+        ),
+        (
+            &["--memory", "--dma", "--backend", "board", "--sim", "8"],
+            "--memory with --backend board",
+        ),
+        (
+            &["--memory", "--dma", "--mem-latency", "0"],
+            "--mem-latency 0",
+        ),
+        (&["--dma", "--mem-latency", "5"], "--memory"),
     ];
     for (extra, want) in flags {
         let mut a = vec!["infer", "--model", "models/mlp.qop.onnx", "--input"];
