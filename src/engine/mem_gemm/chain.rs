@@ -11,7 +11,7 @@ use crate::config::Config;
 use super::flow::{Flow, Layer};
 use super::plan::{self, Tiles, STATIONARY_SLOTS};
 use super::{
-    check_operand, check_write_back, delta, table_bytes, Counters, Engine, Images, MemGemmError,
+    blocked, check_write_back, delta, table_bytes, Counters, Engine, Images, MemGemmError,
     OutDtype, WriteBack,
 };
 use crate::engine::asm::{Builder, Program};
@@ -223,9 +223,9 @@ pub fn prepare_chain(
     check_write_back(plan.n2, wb2)?;
     let l = &plan.layout;
     let mut data = vec![
-        (l.a, check_operand(cfg, a, "A")?),
-        (l.w1, check_operand(cfg, w1, "W1")?),
-        (l.w2, check_operand(cfg, w2, "W2")?),
+        (l.a, blocked(cfg, a, "A", plan.tiles1.kt)?),
+        (l.w1, blocked(cfg, w1, "W1", plan.tiles1.nt)?),
+        (l.w2, blocked(cfg, w2, "W2", plan.tiles2.nt)?),
         (l.table1, table_bytes(cfg, plan.n1, plan.tiles1.nt, wb1)),
     ];
     if wb2.requantises() {

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::isa::EngineId;
 
 use super::asm::Builder;
-use super::instrs::{activate, sbuf_load, store_rows, table_load};
+use super::instrs::{activate, store_rows, table_load, tile_load};
 use super::plan::STATIONARY_SLOTS;
 use super::{WriteBack, ACTED, LOADED, MOVED, MV_FREE, SLOT_FREE, STORED, TABLE, TILE_DONE};
 
@@ -28,7 +28,7 @@ pub(super) struct Layer<'a> {
     pub n: u32,
     pub kt: u32,
     pub nt: u32,
-    /// Byte address of W_l (K x N, row-major).
+    /// Byte address of W_l (K x N, blocked by `Nt` columns: `instrs::blocked`).
     pub w: u32,
     /// Byte address of the layer's table blocks (`2 * cols` words per block of `Nt` columns).
     pub table: u32,
@@ -49,7 +49,8 @@ impl Layer<'_> {
 pub(super) struct Flow<'a> {
     pub m: u32,
     pub mt: u32,
-    /// Byte address of A (M x K1, row-major) and of the last layer's C (M x N, row-major).
+    /// Byte address of A (M x K1, K-blocked: `instrs::blocked`) and of the last layer's C (M x
+    /// N, row-major).
     pub a: u32,
     pub c: u32,
     pub layers: Vec<Layer<'a>>,
@@ -342,10 +343,10 @@ impl<'f, 'a> Placed<'f, 'a> {
                 b.wait(EngineId::Dma, MV_FREE, j - r + 1);
             }
             let s = &self.steps[f.index((j / kbs) as u32, 0, 0, (j % kbs) as u32) as usize];
-            let (mt, kt, _) = f.sizes(s);
-            let (m0, k0) = (u64::from(s.mb * f.mt), u64::from(s.kb * y.kt));
-            let base = u64::from(f.a) + m0 * u64::from(y.k) + k0;
-            b.dma_load(sbuf_load(base, y.k, mt, kt, self.moving_entry(s)));
+            let (mt, _, _) = f.sizes(s);
+            let tile = [s.mb * f.mt, mt, s.kb];
+            let load = tile_load(f.a, [f.m, y.k, y.kt], tile, self.moving_entry(s));
+            b.dma_load(load);
             b.signal(EngineId::Dma, MOVED);
         }
         // Step i - 3's stationary was streamed into the array before step i - 4's SIGNAL
@@ -355,10 +356,10 @@ impl<'f, 'a> Placed<'f, 'a> {
         }
         let s = &self.steps[i as usize];
         let w = &f.layers[s.l];
-        let (_, kt, nt) = f.sizes(s);
-        let (k0, n0) = (u64::from(s.kb * w.kt), u64::from(s.nb * w.nt));
-        let base = u64::from(w.w) + k0 * u64::from(w.n) + n0;
-        b.dma_load(sbuf_load(base, w.n, kt, nt, self.stationary_entry(i)));
+        let (_, kt, _) = f.sizes(s);
+        let tile = [s.kb * w.kt, kt, s.nb];
+        let load = tile_load(w.w, [w.k, w.n, w.nt], tile, self.stationary_entry(i));
+        b.dma_load(load);
         b.signal(EngineId::Dma, LOADED);
         if let Some(t) = self.table_at[i as usize] {
             self.table(b, cfg, t);

@@ -3,6 +3,8 @@
 
 use crate::isa::{Act, ActFunc, Dma, DmaTarget};
 
+use crate::engine::gemm::Matrix;
+
 use super::asm::Builder;
 use super::{OutDtype, WriteBack};
 
@@ -22,6 +24,36 @@ pub(super) fn sbuf_load(base: u64, stride: u32, rows: u32, row_len: u32, entry: 
         entry,
         offset: 0,
     }
+}
+
+/// An operand (`rows x cols`) as the host writes it into memory: in blocks of `bw` columns,
+/// each block a row-major `rows x w` matrix of its own (`w = min(bw, cols - b bw)`), the blocks
+/// in order. A (`M x K`) is blocked by `Kt`, B (`K x N`) by `Nt`: a tile is then consecutive rows
+/// of one block, one contiguous segment the DMA reads in long bursts ([`tile_load`]), where a
+/// row-major operand costs one burst per row of the tile.
+pub(super) fn blocked(x: &Matrix, bw: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(x.data.len());
+    for c0 in (0..x.cols).step_by(bw) {
+        let w = bw.min(x.cols - c0);
+        for row in x.data.chunks_exact(x.cols) {
+            out.extend(row[c0..c0 + w].iter().map(|&v| v as u8));
+        }
+    }
+    out
+}
+
+/// The DMA_LOAD (entry rows) of the tile of rows `r0..r0 + rn` of column block `blk` of a
+/// [`blocked`] operand at `base` (`rows x cols`, blocks `bw` wide) into SBUF entries `entry..`:
+/// A's moving tiles (`[M, K, Kt]`, `[m0, mt, kb]`), B's stationary (`[K, N, Nt]`, `[k0, kt, nb]`).
+pub(super) fn tile_load(
+    base: u32,
+    [rows, cols, bw]: [u32; 3],
+    [r0, rn, blk]: [u32; 3],
+    entry: u32,
+) -> Dma {
+    let w = bw.min(cols - blk * bw);
+    let block = u64::from(base) + u64::from(blk) * u64::from(bw) * u64::from(rows);
+    sbuf_load(block + u64::from(r0) * u64::from(w), w, rn, w, entry)
 }
 
 /// A DMA_LOAD of `words` table words from `base`.

@@ -235,7 +235,7 @@ fn check_write_back(n: u32, wb: &WriteBack) -> Result<(), MemGemmError> {
     Ok(())
 }
 
-fn check_operand(cfg: &Config, x: &Matrix, which: &str) -> Result<Vec<u8>, MemGemmError> {
+fn check_operand(cfg: &Config, x: &Matrix, which: &str) -> Result<(), MemGemmError> {
     if x.rows * x.cols != x.data.len() {
         return Err(MemGemmError::Shape(format!(
             "{which}: {} values for {} x {}",
@@ -249,8 +249,15 @@ fn check_operand(cfg: &Config, x: &Matrix, which: &str) -> Result<Vec<u8>, MemGe
             "{which}: value {v} is not a {} value",
             cfg.format
         ))),
-        None => Ok(x.data.iter().map(|&v| v as u8).collect()),
+        None => Ok(()),
     }
+}
+
+/// An operand's bytes as the host writes them: checked, in blocks of `bw` columns
+/// ([`instrs::blocked`]).
+fn blocked(cfg: &Config, x: &Matrix, which: &str, bw: u32) -> Result<Vec<u8>, MemGemmError> {
+    check_operand(cfg, x, which)?;
+    Ok(instrs::blocked(x, bw as usize))
 }
 
 /// A product ready to run: its plan, program and the memory images.
@@ -338,8 +345,8 @@ pub fn prepare_with(
     check_write_back(plan.n, wb)?;
     let l = &plan.layout;
     let mut data = vec![
-        (l.a, check_operand(cfg, a, "A")?),
-        (l.b, check_operand(cfg, b, "B")?),
+        (l.a, blocked(cfg, a, "A", plan.tiles.kt)?),
+        (l.b, blocked(cfg, b, "B", plan.tiles.nt)?),
     ];
     if wb.requantises() {
         data.push((l.table, table_bytes(cfg, plan.n, plan.tiles.nt, wb)));

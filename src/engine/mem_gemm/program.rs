@@ -14,7 +14,7 @@ use crate::isa::{Dma, EngineId};
 
 use super::asm::{Builder, Program};
 use super::flow::{Flow, Layer};
-use super::instrs::{activate, sbuf_load, store_rows, table_load};
+use super::instrs::{self, activate, store_rows, table_load};
 use super::plan::{Plan, Schedule, Step};
 use super::{MemGemmError, WriteBack, ACTED, LOADED, SLOT_FREE, STORED, TABLE, TILE_DONE};
 
@@ -31,18 +31,18 @@ pub fn program(cfg: &Config, p: &Plan, wb: &WriteBack) -> Result<Program, MemGem
 
 /// The stationary of step `s`: a tile of B, one row of B per SBUF entry.
 fn stationary_load(p: &Plan, s: &Step, entry: u32) -> Dma {
-    let (_, kt, nt) = p.sizes(s);
-    let (k0, n0) = (s.kb * p.tiles.kt, s.nb * p.tiles.nt);
-    let bb = u64::from(p.layout.b) + u64::from(k0) * u64::from(p.n) + u64::from(n0);
-    sbuf_load(bb, p.n, kt, nt, entry)
+    let (_, kt, _) = p.sizes(s);
+    let t = &p.tiles;
+    let tile = [s.kb * t.kt, kt, s.nb];
+    instrs::tile_load(p.layout.b, [p.k, p.n, t.nt], tile, entry)
 }
 
 /// The moving of step `s`: a tile of `A^T`, one row of A per SBUF entry.
 fn moving_load(p: &Plan, s: &Step, entry: u32) -> Dma {
-    let (mt, kt, _) = p.sizes(s);
-    let (k0, m0) = (s.kb * p.tiles.kt, s.mb * p.tiles.mt);
-    let aa = u64::from(p.layout.a) + u64::from(m0) * u64::from(p.k) + u64::from(k0);
-    sbuf_load(aa, p.k, mt, kt, entry)
+    let (mt, _, _) = p.sizes(s);
+    let t = &p.tiles;
+    let tile = [s.mb * t.mt, mt, s.kb];
+    instrs::tile_load(p.layout.a, [p.m, p.k, t.kt], tile, entry)
 }
 
 /// DMA: (wait for every earlier tile's write-back) load the table of output tile `s.t`.
