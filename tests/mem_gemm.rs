@@ -194,7 +194,7 @@ fn golden_cases(raw: bool, cases: usize) {
     let seed = seed();
     eprintln!("seed {seed:x} (MEM_GEMM_SEED={seed:x} repeats it)");
     let mut rng = SplitMix64::new(seed);
-    let (mut panels, mut runs) = (0, 0);
+    let (mut panels, mut resident, mut runs) = (0, 0, 0);
     for cfg in configs() {
         for case in 0..cases {
             let (a, b, wb, signed) = random_case(&mut rng, &cfg, raw);
@@ -216,14 +216,17 @@ fn golden_cases(raw: bool, cases: usize) {
                 assert_eq!(r.plan.schedule, schedule, "{what}");
                 runs += 1;
                 panels += usize::from(schedule == Schedule::Panel);
+                resident += usize::from(r.plan.resident);
                 check_golden_run(&what, &r, &a, &b, &wb, signed, &cfg);
             }
         }
     }
     assert!(
         panels * 4 >= runs,
-        "seed {seed:x}: only {panels} of {runs} runs on the panel schedule"
+        "seed {seed:x}: only {panels} of {runs} runs on the panel schedule, {resident} with \
+         resident weights"
     );
+    eprintln!("{runs} runs: {panels} on the panel schedule, {resident} with resident weights");
 }
 
 fn check_golden_run(
@@ -262,8 +265,9 @@ fn check_golden_run(
         "{what}: bytes loaded"
     );
     // What each schedule promises: the stream reads A once per block of columns, the panel
-    // once; both read B once per block of rows; a table per block of columns (stream) or per
-    // output tile (panel, with more than one block of columns).
+    // once; both read B once per block of rows, except a panel whose weights stay resident
+    // (one stationary slot per step of a block of rows), which reads B once; a table per block
+    // of columns (stream) or per output tile (panel, with more than one block of columns).
     let (m, k, n) = (a.rows as u64, a.cols as u64, b.cols as u64);
     let t = r.plan.tiles;
     let (nbs, mbs) = (n.div_ceil(u64::from(t.nt)), m.div_ceil(u64::from(t.mt)));
@@ -271,6 +275,7 @@ fn check_golden_run(
         Schedule::Stream => (nbs, nbs),
         Schedule::Panel => (1, if nbs > 1 { nbs * mbs } else { 1 }),
     };
+    let b_reads = if r.plan.resident { 1 } else { mbs };
     let table_bytes = if wb.out == OutDtype::Int32 {
         0
     } else {
@@ -278,9 +283,43 @@ fn check_golden_run(
     };
     assert_eq!(
         r.counters.dma_read_bytes,
-        m * k * a_reads + k * n * mbs + table_bytes,
+        m * k * a_reads + k * n * b_reads + table_bytes,
         "{what}: bytes loaded, against the schedule's promise"
     );
+}
+
+/// Products with many blocks of rows and small weights: the panel keeps the weights resident
+/// (read once), on every configuration, raw and requantised, against the reference.
+#[test]
+fn resident_weights_are_read_once() {
+    let seed = seed();
+    let mut rng = SplitMix64::new(seed);
+    // (The fourth configuration's SBUF of 32 entries has no room for resident weights.)
+    for cfg in configs().into_iter().filter(|c| c.sbuf_depth >= 64) {
+        for raw in [true, false] {
+            let (_, _, wb, signed) = random_case(&mut rng, &cfg, raw);
+            let (k, n) = (
+                1 + rng.below(2 * cfg.rows as u64) as usize,
+                cfg.cols as usize + 1,
+            );
+            let m = 6 * cfg.psum_depth as usize + rng.below(20) as usize;
+            let wb = WriteBack {
+                scale: wb.scale[..wb.scale.len().min(1)].to_vec(),
+                bias: None,
+                ..wb
+            };
+            let (a, b) = (
+                random_matrix(&mut rng, m, k, signed),
+                random_matrix(&mut rng, k, n, signed),
+            );
+            let what = format!("seed {seed:x}, {}: {m}x{k}x{n} {wb:?}", cfg.name);
+            let mut e = GoldenEngine::new(&cfg);
+            let r = mem_gemm::run_with(&mut e, &a, &b, &wb, Some(Schedule::Panel))
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(r.plan.resident, "{what}: {:?}", r.plan);
+            check_golden_run(&what, &r, &a, &b, &wb, signed, &cfg);
+        }
+    }
 }
 
 #[test]

@@ -220,10 +220,15 @@ fn plan_text(plans: &[LayerPlan]) -> String {
         } else if let (Some([m, k, n]), Some(mp)) = (p.gemm, &p.memory) {
             let t = &mp.tiles;
             s += &format!(
-                "     memory path: C = A (N={n} x K={k}) x B (K x M={m}), {} schedule, tiles Mt={} \
-                 Kt={} Nt={}, write-back {}, {} MACs\n     DMA bytes: read {}, write {}; \
+                "     memory path: C = A (N={n} x K={k}) x B (K x M={m}), {} schedule{}, tiles \
+                 Mt={} Kt={} Nt={}, write-back {}, {} MACs\n     DMA bytes: read {}, write {}; \
                  roofline {} cycles, estimate {}\n",
                 mp.schedule,
+                if mp.resident_weights {
+                    " (weights resident)"
+                } else {
+                    ""
+                },
                 t.mt,
                 t.kt,
                 t.nt,

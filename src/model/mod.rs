@@ -225,6 +225,9 @@ pub struct LayerPlan {
 #[derive(Debug, Clone, Serialize)]
 pub struct MemoryPlan {
     pub schedule: &'static str,
+    /// The weights stay in the SBUF, read once (panel schedule with more than one block of
+    /// rows).
+    pub resident_weights: bool,
     /// Tiles of C's rows (images or positions), of K, of C's columns (channels).
     pub tiles: mem_gemm::Tiles,
     /// `activate` (requantised on chip) or `host` (raw int32 stored: a nonzero weight zero
@@ -256,6 +259,7 @@ fn memory_plan(cfg: &Config, d: &Dense, n: usize) -> Result<MemoryPlan, MemGemmE
     let bus = u64::from(cfg.dma_bits / 8);
     Ok(MemoryPlan {
         schedule: p.schedule.name(),
+        resident_weights: p.resident,
         tiles: p.tiles,
         write_back: if on_chip { "activate" } else { "host" },
         read_bytes,

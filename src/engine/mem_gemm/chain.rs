@@ -168,6 +168,7 @@ impl ChainPlan {
                 },
             ],
             moving_slots: self.moving_slots,
+            resident: false,
             banks: self.banks,
             kt_max: self.tiles1.kt.max(self.tiles2.kt),
             hidden: self.hidden,

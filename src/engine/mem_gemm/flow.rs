@@ -56,6 +56,9 @@ pub(super) struct Flow<'a> {
     pub layers: Vec<Layer<'a>>,
     /// Moving slots for A's tiles (`Kbs1 <= R <= 2 Kbs1`, at least 2).
     pub moving_slots: u32,
+    /// The weights stay in the SBUF: one stationary slot per step of a block of rows, each
+    /// loaded once (during the first block), instead of three slots loaded every step.
+    pub resident: bool,
     pub banks: u32,
     /// Stationary slot size (entries): the largest `Kt` of the layers.
     pub kt_max: u32,
@@ -155,6 +158,15 @@ impl Flow<'_> {
             y.kt.min(y.k - s.kb * y.kt),
             y.nt.min(y.n - s.nb * y.nt),
         )
+    }
+
+    /// Stationary slots: three in rotation, or one per step of a block of rows (resident).
+    pub(super) fn stationary_slots(&self) -> u32 {
+        if self.resident {
+            self.steps_per_block() as u32
+        } else {
+            STATIONARY_SLOTS
+        }
     }
 
     /// Build and emit the program.
@@ -302,7 +314,7 @@ impl<'f, 'a> Placed<'f, 'a> {
     }
 
     fn stationary_entry(&self, i: u64) -> u32 {
-        (i % u64::from(STATIONARY_SLOTS)) as u32 * self.f.kt_max
+        (i % u64::from(self.f.stationary_slots())) as u32 * self.f.kt_max
     }
 
     /// Moving entry of step `s`: A's slot (layer 0) or the hidden slot of its K block.
@@ -310,7 +322,7 @@ impl<'f, 'a> Placed<'f, 'a> {
         let f = self.f;
         if s.l == 0 {
             let j = u64::from(s.mb) * u64::from(f.layers[0].kbs()) + u64::from(s.kb);
-            STATIONARY_SLOTS * f.kt_max + (j % u64::from(f.moving_slots)) as u32 * f.mt
+            f.stationary_slots() * f.kt_max + (j % u64::from(f.moving_slots)) as u32 * f.mt
         } else {
             f.hidden + s.kb * f.mt
         }
@@ -349,9 +361,28 @@ impl<'f, 'a> Placed<'f, 'a> {
             b.dma_load(load);
             b.signal(EngineId::Dma, MOVED);
         }
-        // Step i - 3's stationary was streamed into the array before step i - 4's SIGNAL
-        // SLOT_FREE (step 0's before step 0's).
-        if i >= u64::from(STATIONARY_SLOTS) {
+        if self.loads_stationary(i) {
+            self.stationary(b, i);
+        }
+        if let Some(t) = self.table_at[i as usize] {
+            self.table(b, cfg, t);
+        }
+        if let Some(p) = &self.store_at[i as usize] {
+            self.store(b, p);
+        }
+    }
+
+    /// Whether the DMA loads step `i`'s stationary: every step, or (resident) the first block's.
+    fn loads_stationary(&self, i: u64) -> bool {
+        !self.f.resident || i < self.f.steps_per_block()
+    }
+
+    /// DMA: step `i`'s stationary into its slot, LOADED. In rotation, step `i - 3`'s stationary
+    /// was streamed into the array before step `i - 4`'s SIGNAL SLOT_FREE (step 0's before step
+    /// 0's); resident slots are never reused.
+    fn stationary(&self, b: &mut Builder, i: u64) {
+        let f = self.f;
+        if !f.resident && i >= u64::from(STATIONARY_SLOTS) {
             b.wait(EngineId::Dma, SLOT_FREE, (i - 3).max(1));
         }
         let s = &self.steps[i as usize];
@@ -361,12 +392,6 @@ impl<'f, 'a> Placed<'f, 'a> {
         let load = tile_load(w.w, [w.k, w.n, w.nt], tile, self.stationary_entry(i));
         b.dma_load(load);
         b.signal(EngineId::Dma, LOADED);
-        if let Some(t) = self.table_at[i as usize] {
-            self.table(b, cfg, t);
-        }
-        if let Some(p) = &self.store_at[i as usize] {
-            self.store(b, p);
-        }
     }
 
     /// PE's part of step `s`: the next step's stationary; the moving tile waited for on the
@@ -376,7 +401,9 @@ impl<'f, 'a> Placed<'f, 'a> {
         let f = self.f;
         if let Some(n) = next {
             let (_, kt, nt) = f.sizes(n);
-            b.wait(EngineId::Pe, LOADED, n.i + 1);
+            if self.loads_stationary(n.i) {
+                b.wait(EngineId::Pe, LOADED, n.i + 1);
+            }
             b.load_stationary(self.stationary_entry(n.i), kt, nt);
         }
         let banks = u64::from(f.banks);

@@ -7,8 +7,11 @@
 //! `psum[bank][m'][n'] = sum_k stationary[k][n'] * moving[k][m']`: the stationary is a tile of
 //! B (`SBUF[n'][S + k'] = B[k0 + k'][n0 + n']`, `n' < Nt <= cols`, `k' < Kt <= rows`), the
 //! moving a tile of `A^T` (`SBUF[k'][V + m'] = A[m0 + m'][k0 + k']`, `m' < Mt <= psum_depth`).
-//! Both are DMA_LOADs in entry-row layout straight from row-major A and B (one memory row is
-//! one SBUF entry across partitions). A PSUM column is a column of C, so ACTIVATE's per-column
+//! Both are DMA_LOADs in entry-row layout (one memory row is one SBUF entry across
+//! partitions) from A and B as the host writes them: in blocks of a tile's width (A by `Kt`
+//! columns, B by `Nt`), each block a row-major matrix, so that every tile is one contiguous
+//! segment the DMA reads in long bursts (`instrs::blocked`; row-major operands would cost a
+//! one-beat burst per row of a tile at 8-byte rows). A PSUM column is a column of C, so ACTIVATE's per-column
 //! scale and bias are per output column (per output channel), and its output
 //! `SBUF[n'][O + m'] = C[m0 + m'][n0 + n']` is stored to row-major C by one entry-row
 //! DMA_STORE. Raw 32-bit results (ACTIVATE raw32) put the 4 bytes of `C[m][n]` in 4

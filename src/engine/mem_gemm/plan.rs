@@ -82,8 +82,12 @@ pub struct Plan {
     /// PSUM banks used round-robin.
     pub banks: u32,
     /// Input slots of the ring (stream: stationary and moving, `Kt + Mt` entries each, 3 or 2;
-    /// panel: stationary only, `Kt` entries each, 3).
+    /// panel: stationary only, `Kt` entries each, 3 in rotation, or one per step of a block of
+    /// rows when the weights stay resident).
     pub slots: u32,
+    /// Panel: the weights stay in the SBUF (`slots` = the steps of a block of rows, each
+    /// stationary loaded once, during the first block).
+    pub resident: bool,
     /// Panel: slots of `Mt` entries for moving tiles (`Kbs` to `2 Kbs`); stream: 0.
     pub moving_slots: u32,
     /// SBUF entries of the two output slots.
@@ -129,7 +133,11 @@ pub fn plan(
             let stream = stream_plan(cfg, &shape);
             let panel = panel_plan(cfg, &shape).ok();
             match (stream, panel) {
-                (Ok(s), Some(p)) if p.blocks()[0] > 1 && p.estimate(cfg) <= s.estimate(cfg) => p,
+                (Ok(s), Some(p))
+                    if (p.blocks()[0] > 1 || p.resident) && p.estimate(cfg) <= s.estimate(cfg) =>
+                {
+                    p
+                }
                 (Ok(s), _) => s,
                 (Err(_), Some(p)) => p,
                 (Err(e), None) => return Err(e),
@@ -225,11 +233,30 @@ fn stream_tiles(cfg: &Config, s: &Shape, slots: u32) -> Result<Tiles, MemGemmErr
     Ok(Tiles { mt, kt, nt })
 }
 
-/// The panel schedule: `Mt` as large as PSUM and the SBUF allow with two panels (`2 Kbs` moving
-/// slots) if that leaves at least 64 rows (or all of M), else with one (at least `Kbs` and 2
-/// slots); then `Mt` evened out over the blocks of rows, and the moving slots as many as fit
-/// up to `2 Kbs`.
+/// The panel schedule. Its weights stay resident in the SBUF (one stationary slot per step of
+/// a block of rows, loaded once) when there is more than one block of rows and the panels
+/// that leave room for are still at least 64 rows (or as long as with three slots in
+/// rotation); else three stationary slots in rotation, loaded every step.
 fn panel_plan(cfg: &Config, s: &Shape) -> Result<Plan, MemGemmError> {
+    let rotating = panel_with(cfg, s, STATIONARY_SLOTS)?;
+    let [nbs, mbs, kbs] = rotating.blocks();
+    if mbs == 1 {
+        return Ok(rotating);
+    }
+    match panel_with(cfg, s, nbs * kbs) {
+        Ok(r) if r.blocks()[1] > 1 && r.tiles.mt >= rotating.tiles.mt.min(64) => Ok(Plan {
+            resident: true,
+            ..r
+        }),
+        _ => Ok(rotating),
+    }
+}
+
+/// The panel schedule with `slots` stationary slots: `Mt` as large as PSUM and the SBUF allow
+/// with two panels (`2 Kbs` moving slots) if that leaves at least 64 rows (or all of M), else
+/// with one (at least `Kbs` and 2 slots); then `Mt` evened out over the blocks of rows, and the
+/// moving slots as many as fit up to `2 Kbs`.
+fn panel_with(cfg: &Config, s: &Shape, slots: u32) -> Result<Plan, MemGemmError> {
     let (nt, kt) = (s.n.min(cfg.cols), s.k.min(cfg.rows));
     let kbs = div_ceil(s.k, kt);
     let eb = s.out.bytes();
@@ -239,7 +266,7 @@ fn panel_plan(cfg: &Config, s: &Shape) -> Result<Plan, MemGemmError> {
     };
     let avail = cfg
         .sbuf_depth
-        .checked_sub(STATIONARY_SLOTS * kt)
+        .checked_sub(slots * kt)
         .ok_or_else(too_small)?;
     let mt_max = s.m.min(cfg.psum_depth);
     let fit = |r: u32| mt_max.min(avail / (r + 2 * eb));
@@ -250,13 +277,13 @@ fn panel_plan(cfg: &Config, s: &Shape) -> Result<Plan, MemGemmError> {
     }
     let mt = div_ceil(s.m, div_ceil(s.m, mt));
     let moving_slots = ((avail - 2 * eb * mt) / mt).min(2 * kbs);
-    let first = STATIONARY_SLOTS * kt + moving_slots * mt;
+    let first = slots * kt + moving_slots * mt;
     finish(
         cfg,
         s,
         Schedule::Panel,
         Tiles { mt, kt, nt },
-        STATIONARY_SLOTS,
+        slots,
         moving_slots,
         [first, first + mt * eb],
     )
@@ -280,6 +307,7 @@ fn finish(
         tiles,
         banks: cfg.psum_banks,
         slots,
+        resident: false,
         moving_slots,
         out_slot,
     })
@@ -326,6 +354,7 @@ fn estimate(cfg: &Config, p: &Plan) -> u64 {
     // Rows of A (kt bytes each) and of B (nt bytes each), as often as the schedule reads them.
     let (a_reads, b_reads) = match p.schedule {
         Schedule::Stream => (nbs, mbs),
+        Schedule::Panel if p.resident => (1, 1),
         Schedule::Panel => (1, mbs),
     };
     let (kt, nt) = (u64::from(p.tiles.kt), u64::from(p.tiles.nt));
@@ -412,7 +441,8 @@ impl Plan {
         }
     }
 
-    /// Bytes of A and B the program's DMA_LOADs read (each tile once per use), plus the tables.
+    /// Bytes of A and B the program's DMA_LOADs read (each tile once per use, resident weights
+    /// once), plus the tables.
     pub fn read_bytes(&self, wb: &WriteBack, cols: u32) -> u64 {
         let [nbs, mbs, _] = self.blocks().map(u64::from);
         let (m, k, n) = (u64::from(self.m), u64::from(self.k), u64::from(self.n));
@@ -428,6 +458,7 @@ impl Plan {
             Schedule::Stream => nbs,
             Schedule::Panel => 1,
         };
-        m * k * a_reads + k * n * mbs + tables
+        let b_reads = if self.resident { 1 } else { mbs };
+        m * k * a_reads + k * n * b_reads + tables
     }
 }

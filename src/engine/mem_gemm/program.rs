@@ -177,6 +177,7 @@ impl<'a> Flow<'a> {
                 wb,
             }],
             moving_slots: p.moving_slots,
+            resident: p.resident,
             banks: p.banks,
             kt_max: t.kt,
             hidden: 0,
