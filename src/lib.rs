@@ -7,7 +7,8 @@
 //!
 //! 1. Contracts and leaves, which import nothing above them: [`format`] (number formats),
 //!    [`isa`] (the instruction set), [`regs`] (the register map), [`frame`] (the UART frame
-//!    format both the RTL bridge and the host link speak), [`pll`], [`files`] (writing outputs
+//!    format both the RTL bridge and the host link speak), [`pll`], [`plot`] (what the HTML
+//!    reports' plots share), [`files`] (writing outputs
 //!    safely), [`progress`] (what long work reports, and the stop flag), [`tools`] (running
 //!    external tools), [`verilog`] (the typed Verilog description, its builder helpers and the
 //!    one printer).
@@ -45,6 +46,7 @@ pub mod model;
 pub mod mutate;
 pub mod npy;
 pub mod pll;
+pub mod plot;
 pub mod program;
 pub mod progress;
 pub mod regs;

@@ -336,6 +336,7 @@ fn the_rtl_back_end_matches_onnx_runtime_over_the_memory_path() {
     let x = subset_file(&dir, n);
     for name in ["mlp.qop-u8", "cnn.qdq-pc"] {
         let out = dir.join(format!("{name}.npy"));
+        let html = dir.join(format!("{name}.html"));
         let model = format!("models/{name}.onnx");
         let o = systolic(&[
             "infer",
@@ -351,6 +352,8 @@ fn the_rtl_back_end_matches_onnx_runtime_over_the_memory_path() {
             "int8-4x4",
             "--dma",
             "--memory",
+            "--report",
+            html.to_str().unwrap(),
             "--json",
         ]);
         assert!(
@@ -384,7 +387,49 @@ fn the_rtl_back_end_matches_onnx_runtime_over_the_memory_path() {
             assert!(f > 0.0 && f <= 1.0, "{name}: {p}");
         }
         assert_logits(name, &out, n, "rtl (memory path)");
+        check_report(&dir, name, &html, products);
     }
+}
+
+/// `--report`: the HTML names each layer and the plots' axes, holds three SVG plots (cycles,
+/// utilisation, roofline) and the products' cycles; rendered by headless Chromium it is not
+/// blank.
+fn check_report(dir: &Path, name: &str, html: &Path, products: &[serde_json::Value]) {
+    let text = std::fs::read_to_string(html).unwrap();
+    assert_eq!(text.matches("<svg").count(), 3, "{name}: three plots");
+    for want in [
+        "Cycles per layer",
+        "PE utilisation (%)",
+        "share of the roofline (%)",
+        "achieved MACs per cycle",
+        "arithmetic intensity",
+    ] {
+        assert!(text.contains(want), "{name}: the report names {want:?}");
+    }
+    for (i, p) in products.iter().enumerate() {
+        let node = p["node"].as_str().unwrap();
+        let short = node.split('\'').nth(1).unwrap();
+        let label = format!("L{} {}", i + 1, &short[..short.len().min(18)]);
+        assert!(text.contains(&label), "{name}: layer label {label:?}");
+        let cycles = format!("<td>{}</td>", p["cycles"]);
+        assert!(
+            text.contains(&cycles),
+            "{name}: {node}'s cycles in the table"
+        );
+    }
+    if !common::require_tool(
+        "chromium",
+        "the_rtl_back_end_matches_onnx_runtime_over_the_memory_path",
+    ) {
+        return;
+    }
+    let png = dir.join(format!("{name}.png"));
+    let (pixels, mean, var) = common::screenshot(dir, html, &png, (900, 1600));
+    assert_eq!(pixels, 900 * 1600, "{name}: the window's size");
+    assert!(
+        var > 200.0 && mean > 100.0,
+        "{name}: blank screenshot? mean {mean:.1}, variance {var:.1}"
+    );
 }
 
 /// The board back end on the simulated board (the board design in Verilator, its UART pins
@@ -607,6 +652,10 @@ fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
             "--mem-latency 0",
         ),
         (&["--dma", "--mem-latency", "5"], "--memory"),
+        (
+            &["--report", "r.html"],
+            "--report needs --backend rtl or board",
+        ),
     ];
     for (extra, want) in flags {
         let mut a = vec!["infer", "--model", "models/mlp.qop.onnx", "--input"];

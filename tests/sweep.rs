@@ -894,29 +894,6 @@ fn table_gives_the_median_seed_and_the_range() {
     );
 }
 
-/// Mean and variance of the luminance of a PNG's pixels.
-fn png_stats(path: &Path) -> (usize, f64, f64) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    let px: Vec<f64> = buf[..info.buffer_size()]
-        .chunks(channels)
-        .map(|c| {
-            if channels >= 3 {
-                0.299 * f64::from(c[0]) + 0.587 * f64::from(c[1]) + 0.114 * f64::from(c[2])
-            } else {
-                f64::from(c[0])
-            }
-        })
-        .collect();
-    let n = px.len() as f64;
-    let mean = px.iter().sum::<f64>() / n;
-    let var = px.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / n;
-    (px.len(), mean, var)
-}
-
 #[test]
 fn report_path_is_checked_before_the_store_is_read() {
     let dir = scratch("sweep-report-path");
@@ -1018,31 +995,7 @@ fn report_plots_render_in_headless_chromium() {
         return;
     }
     let png = dir.join("report.png");
-    let profile = common::fresh_dir(&dir, "chromium-profile").unwrap();
-    let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1000,1400")
-        .arg(format!("file://{}", html.display()))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        png.is_file(),
-        "chromium wrote no screenshot: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (pixels, mean, var) = png_stats(&png);
+    let (pixels, mean, var) = common::screenshot(&dir, &html, &png, (1000, 1400));
     assert_eq!(pixels, 1000 * 1400, "the window's size");
     // A blank page is one colour (variance 0); the plots' dots, lines and text are not.
     assert!(

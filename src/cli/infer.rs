@@ -104,6 +104,11 @@ pub struct Args {
     /// Print the report (or the plan) as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write an HTML report (rtl and board back ends): per layer the cycles beside the
+    /// roofline bound, the PE utilisation and share of the roofline, and (over the memory
+    /// path) each layer's point on the roofline; SVG plots and a table.
+    #[arg(long, value_name = "REPORT.html")]
+    pub report: Option<PathBuf>,
 }
 
 /// What a run reports (also the `--json` output).
@@ -295,6 +300,14 @@ fn check_flags(args: &Args) -> anyhow::Result<()> {
         }
     }
     let board = args.backend == Backend::Board;
+    if args.report.is_some() && args.backend == Backend::Golden {
+        return Err(usage(
+            "--report needs --backend rtl or board: the golden model has no clock to measure \
+             the layers with"
+                .into(),
+            "add --backend rtl",
+        ));
+    }
     if args.memory && board {
         return Err(usage(
             "--memory with --backend board: the board design has no memory behind the engine's \
@@ -392,6 +405,31 @@ fn on_board<T: Transport>(
     })
 }
 
+/// `--report`: the HTML report of the run's products.
+fn write_report(
+    to: &OutputPath,
+    args: &Args,
+    cfg: &Config,
+    stats: &RunStats,
+    images: usize,
+) -> anyhow::Result<()> {
+    let model = args.model.display().to_string();
+    let config = format!("{} ({}x{} {})", cfg.name, cfg.rows, cfg.cols, cfg.format);
+    let header = model::report::Header {
+        model: &model,
+        config: &config,
+        backend: args.backend.name(),
+        images,
+        pes: cfg.pes(),
+        bus_bytes: u64::from(cfg.dma_bits / 8),
+    };
+    let html = model::report::html(&header, stats)
+        .map_err(|e| anyhow::anyhow!("drawing the report: {e}"))?;
+    to.write(html.as_bytes())
+        .map_err(|e| anyhow::anyhow!("--report {}: {e}", to.path().display()))?;
+    Ok(())
+}
+
 fn data_path(args: &Args) -> DataPath {
     if args.memory {
         DataPath::Memory
@@ -433,6 +471,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .out
         .as_ref()
         .map(|p| OutputPath::check(p, "--out"))
+        .transpose()?;
+    let report_out = args
+        .report
+        .as_ref()
+        .map(|p| OutputPath::check(p, "--report"))
         .transpose()?;
     let net = model::load(&args.model)?;
     let (x, batch) = read_input(&args, &net)?;
@@ -492,6 +535,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     };
     write_npy(&out, &arr)?;
+    if let Some(to) = &report_out {
+        write_report(to, &args, &cfg, &stats, batch)?;
+    }
     let report = Report {
         model: args.model.clone(),
         config,

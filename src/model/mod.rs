@@ -20,6 +20,7 @@ pub mod dense;
 pub mod import;
 pub mod onnx;
 pub mod ops;
+pub mod report;
 
 use std::path::{Path, PathBuf};
 

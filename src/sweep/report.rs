@@ -12,30 +12,10 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
+use crate::plot::{category, esc, padded, PlotResult, H, PALETTE, W};
+
 use super::store::Row;
 use super::table::{self, device_label, Format};
-
-const W: u32 = 760;
-const H: u32 = 440;
-
-type PlotResult = Result<(), Box<dyn std::error::Error>>;
-
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
-
-/// `lo..hi` padded by 8% (and made non-empty).
-fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
-    let span = (hi - lo).abs().max(hi.abs() * 0.1).max(1e-3);
-    (lo - 0.08 * span).max(if lo >= 0.0 { 0.0 } else { f64::MIN })..hi + 0.08 * span
-}
 
 /// The points of the Pareto front of (cells, GOPS): fewer cells and more GOPS are better.
 pub fn pareto(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
@@ -142,14 +122,7 @@ fn fmax_svg(configs: &[(String, Vec<f64>)]) -> Result<String, String> {
         chart
             .configure_mesh()
             .x_labels(n.max(2) * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
-                    labels[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| category(&labels, *x))
             .x_label_style(("sans-serif", 12))
             .disable_x_mesh()
             .x_desc("configuration (tag @ board)")
@@ -202,14 +175,7 @@ fn gemm_svg(shapes: &[String], series: &[(String, Vec<(usize, f64)>)]) -> Result
         chart
             .configure_mesh()
             .x_labels(n.max(2) * 2 + 1)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < shapes.len() {
-                    shapes[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| category(shapes, *x))
             .x_label_style(("sans-serif", 12))
             .x_desc("GEMM shape M x K x N (by MACs)")
             .y_desc("utilisation (%)")
@@ -238,12 +204,6 @@ fn gemm_svg(shapes: &[String], series: &[(String, Vec<(usize, f64)>)]) -> Result
     };
     draw(&mut svg).map_err(|e| e.to_string())?;
     Ok(svg)
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn is_synth(r: &Row) -> bool {

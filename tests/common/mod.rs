@@ -281,3 +281,58 @@ pub fn ort_activate_vectors(test: &str) -> Option<&'static serde_json::Value> {
 pub fn sample<T>(items: Vec<T>, stride: usize) -> Vec<T> {
     items.into_iter().step_by(stride.max(1)).collect()
 }
+
+/// `html` rendered by headless Chromium into `png` at `size` (a fresh profile under `dir`):
+/// the screenshot's pixel count and the mean and variance of its luminance (a blank page has
+/// variance 0). Panics when Chromium writes no screenshot.
+#[allow(dead_code)]
+pub fn screenshot(dir: &Path, html: &Path, png: &Path, size: (u32, u32)) -> (usize, f64, f64) {
+    let profile = fresh_dir(dir, "chromium-profile").unwrap();
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("--window-size={},{}", size.0, size.1))
+        .arg(format!("file://{}", html.display()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        png.is_file(),
+        "chromium wrote no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    png_stats(png)
+}
+
+/// Mean and variance of the luminance of a PNG's pixels.
+pub fn png_stats(path: &Path) -> (usize, f64, f64) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let px: Vec<f64> = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|c| {
+            if channels >= 3 {
+                0.299 * f64::from(c[0]) + 0.587 * f64::from(c[1]) + 0.114 * f64::from(c[2])
+            } else {
+                f64::from(c[0])
+            }
+        })
+        .collect();
+    let n = px.len() as f64;
+    let mean = px.iter().sum::<f64>() / n;
+    let var = px.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / n;
+    (px.len(), mean, var)
+}
