@@ -363,6 +363,12 @@ impl<'f, 'a> Placed<'f, 'a> {
         }
         if self.loads_stationary(i) {
             self.stationary(b, i);
+        } else if i >= u64::from(STATIONARY_SLOTS) {
+            // Resident weights: the DMA still keeps pace with the PE (at most three steps
+            // ahead), as the stationary loads do in rotation. Without it the DMA runs ahead to
+            // a WAIT for a write-back (a table, a store), fills its FIFO, and the in-order
+            // dispatcher then holds back the PE's instructions behind it.
+            b.wait(EngineId::Dma, SLOT_FREE, i - 3);
         }
         if let Some(t) = self.table_at[i as usize] {
             self.table(b, cfg, t);

@@ -13,8 +13,9 @@
 //!   moving slots) the next panel loads while the current one computes; with one, tile `kb` of
 //!   the next panel loads once the current panel's tile `kb` has had its last use.
 //!
-//! `auto` takes the panel schedule when the product has more than one block of columns and the
-//! estimate of [`estimate`] says it is not slower, otherwise the stream.
+//! `auto` takes the panel schedule when the product has more than one block of columns (or its
+//! weights can stay resident) and the estimate of [`estimate`] says it is not slower,
+//! otherwise the stream. The panel keeps its weights resident when the estimate says so.
 
 use crate::config::Config;
 
@@ -234,9 +235,9 @@ fn stream_tiles(cfg: &Config, s: &Shape, slots: u32) -> Result<Tiles, MemGemmErr
 }
 
 /// The panel schedule. Its weights stay resident in the SBUF (one stationary slot per step of
-/// a block of rows, loaded once) when there is more than one block of rows and the panels
-/// that leave room for are still at least 64 rows (or as long as with three slots in
-/// rotation); else three stationary slots in rotation, loaded every step.
+/// a block of rows, loaded once) when there is more than one block of rows and the estimate
+/// says that is not slower (the room the slots take can shorten the panels); else three
+/// stationary slots in rotation, loaded every step.
 fn panel_plan(cfg: &Config, s: &Shape) -> Result<Plan, MemGemmError> {
     let rotating = panel_with(cfg, s, STATIONARY_SLOTS)?;
     let [nbs, mbs, kbs] = rotating.blocks();
@@ -244,10 +245,17 @@ fn panel_plan(cfg: &Config, s: &Shape) -> Result<Plan, MemGemmError> {
         return Ok(rotating);
     }
     match panel_with(cfg, s, nbs * kbs) {
-        Ok(r) if r.blocks()[1] > 1 && r.tiles.mt >= rotating.tiles.mt.min(64) => Ok(Plan {
-            resident: true,
-            ..r
-        }),
+        Ok(r) if r.blocks()[1] > 1 => {
+            let r = Plan {
+                resident: true,
+                ..r
+            };
+            Ok(if r.estimate(cfg) <= rotating.estimate(cfg) {
+                r
+            } else {
+                rotating
+            })
+        }
         _ => Ok(rotating),
     }
 }
@@ -335,10 +343,11 @@ fn layout(cfg: &Config, s: &Shape, t: &Tiles) -> Result<Layout, MemGemmError> {
 }
 
 impl Plan {
-    /// A rough cycle estimate to choose between the schedules: the larger of the array's time
-    /// (each step its moving rows plus a small overhead) and the read bus's (every SBUF row a
-    /// burst of its beats; `dma_reads` bursts in flight over a 20-cycle latency). Not a
-    /// timing model: the write-back, stores and dispatch are not counted.
+    /// A rough cycle estimate to choose between the schedules and between resident and
+    /// rotating weights: the larger of the array's time (each step its moving rows plus a small
+    /// overhead) and the DMA's, which runs one instruction at a time, each a memory latency plus
+    /// its beats (every tile one contiguous segment; a store at least one SBUF row a cycle).
+    /// Not a timing model: the write-back, dispatch and start are not counted.
     pub fn estimate(&self, cfg: &Config) -> u64 {
         estimate(cfg, self)
     }
@@ -346,25 +355,27 @@ impl Plan {
 
 fn estimate(cfg: &Config, p: &Plan) -> u64 {
     let [nbs, mbs, kbs] = p.blocks().map(u64::from);
-    let (m, k) = (u64::from(p.m), u64::from(p.k));
     let steps = nbs * mbs * kbs;
-    let array = m * nbs * kbs + steps * ESTIMATE_STEP_OVERHEAD;
+    let array = u64::from(p.m) * nbs * kbs + steps * ESTIMATE_STEP_OVERHEAD;
     let bus = u64::from(cfg.dma_bits / 8);
-    let beats = |len: u64| len.div_ceil(bus);
-    // Rows of A (kt bytes each) and of B (nt bytes each), as often as the schedule reads them.
-    let (a_reads, b_reads) = match p.schedule {
-        Schedule::Stream => (nbs, mbs),
-        Schedule::Panel if p.resident => (1, 1),
-        Schedule::Panel => (1, mbs),
+    let load = |bytes: u64| ESTIMATE_LATENCY + bytes.div_ceil(bus);
+    let (mt, kt, nt) = (
+        u64::from(p.tiles.mt),
+        u64::from(p.tiles.kt),
+        u64::from(p.tiles.nt),
+    );
+    let moving = match p.schedule {
+        Schedule::Stream => steps,
+        Schedule::Panel => mbs * kbs,
     };
-    let (kt, nt) = (u64::from(p.tiles.kt), u64::from(p.tiles.nt));
-    let a_rows = a_reads * m * kbs;
-    let b_rows = b_reads * k * nbs;
-    let a_beats = a_rows * beats(kt);
-    let b_beats = b_rows * beats(nt);
-    let in_flight = u64::from(cfg.dma_reads.max(1));
-    let read = (a_beats + b_beats).max((a_rows + b_rows) * (ESTIMATE_LATENCY + 1) / in_flight);
-    array.max(read)
+    let stationary = if p.resident { nbs * kbs } else { steps };
+    let tiles = nbs * mbs;
+    let tables = (0..p.tile_count()).filter(|&t| p.loads_table(t)).count() as u64;
+    let dma = moving * load(mt * kt)
+        + stationary * load(kt * nt)
+        + tiles * (ESTIMATE_LATENCY + mt * nt.div_ceil(bus))
+        + tables * load(8 * u64::from(cfg.cols));
+    array.max(dma)
 }
 
 impl Plan {
