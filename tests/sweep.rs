@@ -339,6 +339,33 @@ fn infer_points_compare_with_their_reference_and_score_top1() {
         reason.contains("output differs from the reference: image 0 value 0"),
         "{reason}"
     );
+    // An engine with the memory path runs the network over it, bit-exact too.
+    let spec = write(
+        &dir,
+        "infer-memory.toml",
+        &format!(
+            "job = \"infer\"\njobs = 1\n[base]\npreset = \"int8-4x4\"\ndma = true\n\
+             backend = \"golden\"\ninput = \"{}\"\nimages = 30\nmodel = \"{}\"\n\
+             reference = \"{}\"\n",
+            m("models/digits_test_x.npy"),
+            m("models/mlp.qop.onnx"),
+            m("models/ortref/infer/mlp.qop.logits.npy"),
+        ),
+    );
+    let out = Command::new(exe())
+        .arg("sweep")
+        .arg(&spec)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let memory = self::rows(&spec);
+    let r = &memory[0]["result"];
+    assert_eq!(r["path"], "memory", "{r}");
+    assert_eq!(r["matches_reference"], true, "{r}");
+    // The logits: 30 images x 10 classes, stored by the engine's DMA as int8.
+    assert_eq!(r["dma_write_bytes"], 30 * (64 + 32 + 10), "{r}");
     // Fields of infer points: required, typed, and refused on other jobs.
     for (text, want) in [
         (

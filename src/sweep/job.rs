@@ -6,10 +6,12 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
+use crate::cosim::axi4::SlaveConfig;
 use crate::cosim::engine::RtlEngine;
 use crate::cosim::{Harness, HarnessOptions, Stalls};
 use crate::engine::gemm::{gemm, GemmOptions, Matrix};
 use crate::engine::golden::GoldenEngine;
+use crate::engine::memory::SparseMemory;
 use crate::engine::Engine;
 use crate::model::{self, DataPath, Output};
 use crate::npy::{self, Array2, Dtype};
@@ -122,19 +124,32 @@ fn infer_outcome(point: &Point, progress: &mut dyn FnMut(&str)) -> Result<Outcom
         ));
     }
     let xs: Vec<f32> = x.data.iter().map(|&b| f32::from_bits(b as u32)).collect();
+    // An engine with the memory path runs its layers over it (the RTL's AXI4 master on the
+    // slave model at a 20-cycle latency), as `systolic infer --memory` does.
+    let path = if cfg.dma {
+        DataPath::Memory
+    } else {
+        DataPath::Register
+    };
     let mut engine: Box<dyn Engine> = if s.backend == "golden" {
         Box::new(GoldenEngine::new(cfg))
     } else {
         progress(&format!("infer: building the {} engine", cfg.tag()));
-        Box::new(
-            RtlEngine::build(cfg, &HarnessOptions::default())
-                .map_err(|e| format!("Verilator build of the engine: {e}"))?,
-        )
+        let mut e = RtlEngine::build(cfg, &HarnessOptions::default())
+            .map_err(|e| format!("Verilator build of the engine: {e}"))?;
+        if cfg.dma {
+            let mut slave = SlaveConfig::new(cfg.dma_bits);
+            (slave.read_latency, slave.write_latency) = (20, 20);
+            e.bus_mut()
+                .attach_memory(slave, SparseMemory::new())
+                .map_err(|e| format!("the memory behind the AXI4 master: {e}"))?;
+        }
+        Box::new(e)
     };
     progress(&format!("infer: {} images", x.rows));
     let start = std::time::Instant::now();
-    let (y, stats) = model::run(&net, engine.as_mut(), &xs, x.rows, DataPath::Register)
-        .map_err(|e| format!("infer: {e}"))?;
+    let (y, stats) =
+        model::run(&net, engine.as_mut(), &xs, x.rows, path).map_err(|e| format!("infer: {e}"))?;
     let sim_s = start.elapsed().as_secs_f64();
     let bits: Vec<u32> = match &y {
         Output::F32(v) => v.iter().map(|f| f.to_bits()).collect(),
@@ -175,7 +190,9 @@ fn infer_outcome(point: &Point, progress: &mut dyn FnMut(&str)) -> Result<Outcom
     let busy = stats.busy_cycles;
     let utilisation = (busy > 0).then(|| stats.macs as f64 / (cfg.pes() as f64 * busy as f64));
     let result = json!({
-        "images": x.rows, "backend": s.backend, "gemms": stats.gemms, "macs": stats.macs,
+        "images": x.rows, "backend": s.backend, "path": stats.path, "gemms": stats.gemms,
+        "macs": stats.macs, "dma_read_bytes": stats.dma_read_bytes,
+        "dma_write_bytes": stats.dma_write_bytes,
         "instructions": stats.instructions, "busy_cycles": busy,
         "end_to_end_cycles": stats.end_to_end_cycles, "top1": accuracy,
         "matches_reference": mismatch.as_ref().map(|m| m.is_none()), "sim_seconds": sim_s,
