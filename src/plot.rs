@@ -44,3 +44,24 @@ pub fn category(labels: &[String], x: f64) -> String {
         String::new()
     }
 }
+
+/// Draw the chart's legend (its series' labels) at `pos`, boxed on a light background.
+pub fn legend<'a, DB, CT>(
+    chart: &mut plotters::chart::ChartContext<'a, DB, CT>,
+    pos: plotters::chart::SeriesLabelPosition,
+) -> PlotResult
+where
+    DB: plotters::prelude::DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    use plotters::style::{Color, BLACK, WHITE};
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()?;
+    Ok(())
+}

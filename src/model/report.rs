@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use crate::plot::{category, esc, padded, PlotResult, H, PALETTE, W};
+use crate::plot::{category, esc, legend, padded, PlotResult, H, PALETTE, W};
 
 use super::{DataPath, ProductStats, RunStats};
 
@@ -108,13 +108,7 @@ fn bars_svg(
                 .label(name.to_string())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
         Ok(())
     };
@@ -177,13 +171,7 @@ fn roofline_svg(h: &Header, names: &[String], products: &[ProductStats]) -> Resu
                 .label(name.clone())
                 .legend(move |(x, y)| Circle::new((x + 6, y), 5, c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
         Ok(())
     };

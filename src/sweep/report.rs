@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use plotters::prelude::*;
 
-use crate::plot::{category, esc, padded, PlotResult, H, PALETTE, W};
+use crate::plot::{category, esc, legend, padded, PlotResult, H, PALETTE, W};
 
 use super::store::Row;
 use super::table::{self, device_label, Format};
@@ -74,13 +74,7 @@ fn pareto_svg(device: &str, points: &[(f64, f64, String)]) -> Result<String, Str
             .label("Pareto front")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], red.stroke_width(2)));
         chart.draw_series(front.iter().map(|p| Circle::new(*p, 5, red.filled())))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
         Ok(())
     };
@@ -192,13 +186,7 @@ fn gemm_svg(shapes: &[String], series: &[(String, Vec<(usize, f64)>)]) -> Result
                 });
             chart.draw_series(xy.iter().map(|p| Circle::new(*p, 4, c.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present()?;
         Ok(())
     };
