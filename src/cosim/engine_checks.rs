@@ -377,13 +377,19 @@ pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), S
 
     // Bus accesses that answer SLVERR, read data 0, and stop the engine with BUS_ADDRESS.
     let lo = regs::reg("INSTR_LO").offset;
-    let accesses: [(&str, bool, u32); 6] = [
+    let accesses: [(&str, bool, u32); 7] = [
         ("read of an unmapped address", false, 0x2000),
         ("misaligned read", false, regs::reg("STATUS").offset + 2),
         ("read of INSTR_LO", false, lo),
         ("write of STATUS", true, regs::reg("STATUS").offset),
         ("write of ID", true, regs::reg("ID").offset),
         ("write of an unmapped address", true, 0x038),
+        // The SBUF window's address with bit 31 set as well (0xC000_0000: unmapped).
+        (
+            "write above the SBUF window",
+            true,
+            regs::SBUF_BASE | 0x8000_0000,
+        ),
     ];
     for (what, write, addr) in accesses {
         let (resp, data) = if write {
