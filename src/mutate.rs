@@ -632,17 +632,8 @@ fn dma_random(rtl: &mut RtlEngine, cfg: &Config, seed: u64, cases: u32) -> Resul
     rtl.bus_mut().set_cycle_limit(200_000);
     let mut pair = Pair::new(rtl, cfg);
     run_batch(&mut pair, &mut rng, cases as usize, &mut |_| {})
-        .map(|st| {
-            if std::env::var_os("M3_STATS").is_some() {
-                eprintln!("STATS {st:?} cycles {}", pair.rtl.bus().cycle());
-            }
-        })
-        .map_err(|m| {
-            if std::env::var_os("M3_STATS").is_some() {
-                eprintln!("FULL {m}");
-            }
-            format!("seed {seed:#x}: {m}")
-        })
+        .map(|_| ())
+        .map_err(|m| format!("seed {seed:#x}: {m}"))
 }
 
 /// `design` with every register starting from an arbitrary value: each `reg` (not a memory),

@@ -30,7 +30,10 @@
 //!   FENCEs) fetched from a base just below a 4 KB boundary: on a 64-bit bus its fetch must
 //!   read exactly one R beat per word.
 //!
-//! One case in five without a planted error is fetched from memory by CONTROL.START. After each
+//! Half the DMA-only cases not fetched write random values into SBUF entries none of their
+//! instructions touch from the host right after the pushes, while the DMA runs (the SBUF's
+//! write port shared by the host and the DMA). One case in five without a planted error is
+//! fetched from memory by CONTROL.START. After each
 //! case the error codes, the semaphores and every byte of the load and store regions are
 //! compared (the SBUF is seen through the stores; the first differing byte is reported with the
 //! instructions that store it), and after a case without error the increases of MACS, RETIRED,
@@ -98,6 +101,9 @@ pub struct Pair<'a> {
     pub rtl: &'a mut RtlEngine,
     pub gold: GoldenEngine,
     pub shape: Shape,
+    /// A host write into the SBUF (partition, entry, values) that the next [`run_case`] makes
+    /// on both back ends right after pushing its program, while the RTL's DMA runs it.
+    pub host_write: Option<(u32, u32, Vec<i64>)>,
 }
 
 impl<'a> Pair<'a> {
@@ -107,6 +113,7 @@ impl<'a> Pair<'a> {
             rtl,
             gold: GoldenEngine::new(cfg),
             shape: Shape::of(cfg),
+            host_write: None,
         }
     }
 
@@ -211,6 +218,44 @@ pub fn random_sbuf_dma(rng: &mut SplitMix64, s: &Shape, region: u32) -> Dma {
         entry,
         offset: 0,
     }
+}
+
+/// Whether SBUF DMA `d` touches entries `entry..entry + len` of partition `part`.
+fn sbuf_overlap(d: &Dma, part: u32, entry: u32, len: u32) -> bool {
+    let (parts, entries) = if d.layout == 0 {
+        (d.row_len, d.rows)
+    } else {
+        (d.rows, d.row_len)
+    };
+    d.target == 0
+        && (d.part..d.part + parts).contains(&part)
+        && d.entry < entry + len
+        && entry < d.entry + entries
+}
+
+/// A host write of random values into SBUF entries that no instruction of `prog` touches
+/// (to be made while the DMA runs `prog`), if one of up to 8 entries is found.
+pub fn random_host_write(
+    rng: &mut SplitMix64,
+    s: &Shape,
+    prog: &[Instr],
+) -> Option<(u32, u32, Vec<i64>)> {
+    for _ in 0..8 {
+        let part = rng.below(u64::from(s.parts)) as u32;
+        let len = 1 + rng.below(8.min(u64::from(s.depth))) as u32;
+        let entry = rng.below(u64::from(s.depth - len + 1)) as u32;
+        let clear = prog.iter().all(|i| match i {
+            Instr::DmaLoad(d) | Instr::DmaStore(d) => !sbuf_overlap(d, part, entry, len),
+            _ => false,
+        });
+        if clear {
+            let values = (0..len)
+                .map(|_| s.format.from_bits(rng.next_u64()))
+                .collect();
+            return Some((part, entry, values));
+        }
+    }
+    None
 }
 
 /// The first memory page a DMA touches past its first row (its last byte's page).
@@ -651,7 +696,7 @@ pub fn random_signal_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 3
     // SBUF stores (their signals taken while they run), then SIGNAL DMA -> semaphore 0: the
     // ACTIVATEs below, which write entries `act_at..` of the SBUF, wait for it.
     let act_at = depth - pd;
-    for _ in 0..2 + rng.below(3) {
+    for _ in 0..2 + rng.below(4) {
         let d = random_sbuf_dma(rng, s, DST);
         prog.push(Instr::DmaStore(d));
         burst(rng, 1, &mut prog, signals);
@@ -993,6 +1038,14 @@ pub fn run_case(
             Err(e) => return Err(format!("rtl push {i}: {e}")),
         }
     }
+    if let Some((p, e, values)) = pair.host_write.take() {
+        pair.gold
+            .write_sbuf(p, e, &values)
+            .map_err(|err| format!("golden SBUF write: {err}"))?;
+        pair.rtl
+            .write_sbuf(p, e, &values)
+            .map_err(|err| format!("rtl SBUF write while the DMA runs: {err}"))?;
+    }
     let g = pair.gold.wait_idle().map_err(|e| format!("golden: {e}"))?;
     let r = pair.rtl.wait_idle().map_err(|e| format!("rtl: {e}"))?;
     if let Some(v) = pair.rtl.bus().violation() {
@@ -1209,6 +1262,9 @@ pub fn run_batch(
             }
             _ => random_case(rng, &s, 0),
         };
+        if !fetched && (kind == 0 || kind == 4) && rng.chance(0.5) {
+            pair.host_write = random_host_write(rng, &s, &prog);
+        }
         if fetched && plant == Plant::Nothing && !fetch_burst {
             match rng.below(4) {
                 // The program's last word the last of the address space.
