@@ -326,8 +326,8 @@ pub fn engine_checks(dma: bool) -> Vec<Check> {
         });
         v.push(Check {
             name: DMA_RANDOM,
-            runs: 3,
-            size: 60,
+            runs: 4,
+            size: 100,
             stalls: true,
             gapless: false,
         });

@@ -16,7 +16,9 @@
 //!   program straddles a 4 KB boundary: DmaBus after the words before it);
 //! - 1 matmul chain ([`random_matmul_case`]): DMA_LOADs, SIGNAL / WAIT, LOAD_STATIONARY,
 //!   MULTIPLY_MOVING, a PSUM-target and an SBUF DMA_STORE;
-//! - 2 ACTIVATE chains ([`random_act_case`]): the ACT table and operands by DMA, a multiply, an
+//! - 2 ACTIVATE chains ([`random_act_case`]; on integer engines every other pair crafted ones
+//!   instead, [`crafted_act_case`], whose biases and scales put the requantisation on its
+//!   rounding points): the ACT table and operands by DMA, a multiply, an
 //!   ACTIVATE (the engine's dtype with random function, zero point and clamp bounds (integers),
 //!   per-column scales and biases, special scales, or raw32), a DMA_STORE of the entries it
 //!   wrote; half of them with small operands and power-of-two scales, which make exact ties;
@@ -663,6 +665,160 @@ pub fn random_act_case(
     prog
 }
 
+/// A crafted write-back case, in two programs. The first (run here by [`run_case`]) multiplies
+/// into fresh PSUM entries; from the golden engine's accumulators of the first entry, each
+/// column's bias and scale are then chosen so that `acc = x + bias` and `float32(acc) * scale`
+/// sit on the requantisation's rounding points: `acc` beyond 2^24 near a point where
+/// `float32(acc)` scaled by a power of two is an exact half (the int-to-float rounding's guard
+/// and sticky bits decide the result), a scale `(k + 1/2) / acc` rounded to fp32 (the product's
+/// rounding to 24 bits decides whether it is an exact half), or a scale of a huge or tiny
+/// exponent (the product's exponent range). The second program, returned, loads that table,
+/// ACTIVATEs the entries (identity, zero point 0, both biases and per-column scales) and stores
+/// the written SBUF entries. `signals` as in [`random_act_case`].
+pub fn crafted_act_case(
+    pair: &mut Pair<'_>,
+    rng: &mut SplitMix64,
+    signals: &mut [u32; 3],
+) -> Result<Vec<Instr>, String> {
+    let s = pair.shape;
+    let (cols, pd, depth) = (s.cols, s.psum_depth, s.depth);
+    let k = 1 + rng.below(u64::from(s.rows)) as u32;
+    // Every column, one entry: each column's bias and scale are crafted for it.
+    let (m, n) = (cols, 1);
+    let bank = rng.below(2) as u32;
+    let offset = rng.below(u64::from(pd - n + 1)) as u32;
+    let first = [
+        Instr::LoadStationary {
+            addr: rng.below(u64::from(depth - k + 1)) as u32,
+            k,
+            m,
+        },
+        Instr::MultiplyMoving {
+            addr: rng.below(u64::from(depth - n + 1)) as u32,
+            k,
+            n,
+            bank,
+            offset,
+            acc: false,
+            swap: true,
+        },
+    ];
+    run_case(pair, &first, Plant::Nothing, Fetch::No).map_err(|e| format!("multiply: {e}"))?;
+    let x = pair
+        .gold
+        .read_psum(bank, offset)
+        .map_err(|e| format!("golden PSUM: {e}"))?;
+    // Four passes over the same PSUM entry, each with its own table (at TABLE_AT + 64 * pass;
+    // the DMA waits for each ACTIVATE before its store, so the next table load comes after).
+    let mut prog = vec![];
+    for pass in 0..4u32 {
+        let (mut scales, mut biases) = (vec![0u32; cols as usize], vec![0u32; cols as usize]);
+        for j in 0..cols as usize {
+            let xj = x.get(j).copied().unwrap_or(0) as u32 as i32;
+            let sign: i64 = if rng.chance(0.5) { -1 } else { 1 };
+            let (acc, scale): (i64, u32) = match rng.below(4) {
+                0 => {
+                    // |acc| in [2^e, 2^(e+1)) with e in 24..=30, within an fp32 ulp (2^(e-23)) of
+                    // (q + 1/2) * 2^(e-6), q in 64..128; scale 2^-(e-6): whether float32(acc)
+                    // rounds onto the half decides the integer.
+                    let e = 24 + rng.below(7) as i64;
+                    let q = 64 + rng.below(64) as i64;
+                    let ulp = 1i64 << (e - 23);
+                    let near = (2 * q + 1) << (e - 7);
+                    let d = rng.range_i64(-ulp + 1, ulp - 1);
+                    (sign * (near + d), ((127 - (e - 6)) as u32) << 23)
+                }
+                3 => {
+                    // |acc| with its leading one anywhere from bit 8 to bit 30, random below it;
+                    // a scale of random mantissa that maps it onto 16..128.
+                    let top = 8 + rng.below(23) as u32;
+                    let a = (1i64 << top) | rng.below(1 << top) as i64;
+                    let e = 127 - (top as i32 - 4 - rng.below(3) as i32);
+                    (sign * a, (e as u32) << 23 | rng.below(1 << 23) as u32)
+                }
+                1 => {
+                    // |acc| below 2^24 (exact in fp32), scale (q + 1/2) / |acc| rounded to fp32.
+                    let bits = 8 + rng.below(16);
+                    let a = 1 + rng.below(1 << bits) as i64;
+                    let q = rng.below(128) as f64;
+                    let sc = ((q + 0.5) / a as f64) as f32;
+                    (sign * a, sc.to_bits())
+                }
+                _ => {
+                    // A scale of a huge or tiny exponent, any accumulator.
+                    let exp = if rng.chance(0.5) {
+                        200 + rng.below(54) as u32
+                    } else {
+                        1 + rng.below(40) as u32
+                    };
+                    let a = rng.range_i64(-(1 << 30), 1 << 30);
+                    (a, exp << 23 | rng.below(1 << 23) as u32)
+                }
+            };
+            biases[j] = (acc as i32).wrapping_sub(xj) as u32;
+            scales[j] = scale | if rng.chance(0.2) { 0x8000_0000 } else { 0 };
+        }
+        let table: Vec<u8> = scales
+            .iter()
+            .chain(&biases)
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let at = TABLE_AT + 64 * pass;
+        pair.poke(at, &table);
+        signals[0] += 1;
+        signals[2] += 1;
+        let entry = rng.below(u64::from(depth - n + 1)) as u32;
+        prog.extend([
+            Instr::DmaLoad(Dma {
+                target: 2,
+                esize: 2,
+                rows: 1,
+                row_len: 2 * cols,
+                base: at,
+                ..Dma::default()
+            }),
+            Instr::Signal { engine: 1, sem: 0 },
+            Instr::Wait {
+                engine: 2,
+                sem: 0,
+                value: signals[0] & 0xFFFF,
+            },
+            Instr::Activate(Act {
+                bank,
+                offset,
+                n,
+                m,
+                func: 0,
+                dtype: checks::format_dtype(s.format).expect("a memory-path format") as u32,
+                per_col: true,
+                bias: true,
+                entry,
+                zp: 0,
+                lo: 0,
+                hi: 0,
+            }),
+            Instr::Signal { engine: 2, sem: 2 },
+            Instr::Wait {
+                engine: 1,
+                sem: 2,
+                value: signals[2] & 0xFFFF,
+            },
+            Instr::DmaStore(Dma {
+                target: 0,
+                layout: 1,
+                esize: s.eb.trailing_zeros(),
+                rows: m,
+                row_len: n,
+                base: DST + 256 * pass + s.eb * rng.below(u64::from(PAGE / s.eb)) as u32,
+                stride: s.eb * n,
+                entry,
+                ..Dma::default()
+            }),
+        ]);
+    }
+    Ok(prog)
+}
+
 /// A signal burst (no error planted): on each engine instructions with one to three SIGNALs
 /// after each, to semaphores 3..7 (never waited for), so a SIGNAL is taken while an older one of
 /// its engine still waits for its instruction (the signal unit's second slot) and SIGNALs with
@@ -1161,6 +1317,8 @@ pub struct Stats {
     pub activate: usize,
     pub signal: usize,
     pub fetch_burst: usize,
+    /// Crafted ACTIVATE cases (integer engines).
+    pub crafted: usize,
     /// Fetched by CONTROL.START.
     pub fetched: usize,
 }
@@ -1238,6 +1396,12 @@ pub fn run_batch(
                 (p, plant)
             }
             3 => random_case(rng, &s, 2),
+            6 | 7 if case % 18 < 9 && !s.format.is_float() && !fetched => {
+                stats.crafted += 1;
+                let p = crafted_act_case(pair, rng, &mut signals)
+                    .map_err(|m| format!("case {case} (crafted ACTIVATE): {m}"))?;
+                (p, Plant::Nothing)
+            }
             6 | 7 => {
                 stats.activate += 1;
                 (random_act_case(pair, rng, &mut signals), Plant::Nothing)
