@@ -236,15 +236,16 @@ fn sbuf_overlap(d: &Dma, part: u32, entry: u32, len: u32) -> bool {
 }
 
 /// A host write of random values into SBUF entries that no instruction of `prog` touches
-/// (to be made while the DMA runs `prog`), if one of up to 8 entries is found.
+/// (to be made while the DMA runs `prog`): up to 32 entries of one partition, if 16 tries find
+/// such a range.
 pub fn random_host_write(
     rng: &mut SplitMix64,
     s: &Shape,
     prog: &[Instr],
 ) -> Option<(u32, u32, Vec<i64>)> {
-    for _ in 0..8 {
+    for _ in 0..16 {
         let part = rng.below(u64::from(s.parts)) as u32;
-        let len = 1 + rng.below(8.min(u64::from(s.depth))) as u32;
+        let len = 1 + rng.below(32.min(u64::from(s.depth))) as u32;
         let entry = rng.below(u64::from(s.depth - len + 1)) as u32;
         let clear = prog.iter().all(|i| match i {
             Instr::DmaLoad(d) | Instr::DmaStore(d) => !sbuf_overlap(d, part, entry, len),
@@ -283,6 +284,8 @@ pub enum Plant {
     FetchAlign,
     /// The program fetched from a PROG_BASE whose words run past 2^32 (DmaRange, nothing runs).
     FetchRange,
+    /// PROG_WORDS with bit 31 set as well (past 2^32 from any base: DmaRange, nothing runs).
+    FetchHuge,
     /// The program's page answers reads with `fault` (DmaBus, nothing runs).
     FetchBus(BusFault),
     /// The program straddles a 4 KB boundary, its first `words` words on a good page, the rest
@@ -306,7 +309,7 @@ impl Plant {
             Plant::BusError { .. } | Plant::FetchBus(_) | Plant::FetchBusLate { .. } => {
                 ErrorCode::DmaBus
             }
-            Plant::RangeError { .. } | Plant::FetchRange => ErrorCode::DmaRange,
+            Plant::RangeError { .. } | Plant::FetchRange | Plant::FetchHuge => ErrorCode::DmaRange,
             Plant::FetchAlign => ErrorCode::DmaAlign,
             Plant::FetchBadWord { .. } => ErrorCode::UnusedBitsSet,
         }
@@ -317,6 +320,7 @@ impl Plant {
             self,
             Plant::FetchAlign
                 | Plant::FetchRange
+                | Plant::FetchHuge
                 | Plant::FetchBus(_)
                 | Plant::FetchBusLate { .. }
                 | Plant::FetchBadWord { .. }
@@ -1128,7 +1132,7 @@ pub fn run_case(
                 .expect("the planted instruction touches its page")
         }
         Plant::RangeError { at } | Plant::FetchBadWord { at } => at,
-        Plant::FetchAlign | Plant::FetchRange | Plant::FetchBus(_) => 0,
+        Plant::FetchAlign | Plant::FetchRange | Plant::FetchHuge | Plant::FetchBus(_) => 0,
         // The instructions whose words all precede the faulty page run.
         Plant::FetchBusLate { words, .. } => {
             let mut w = 0;
@@ -1176,6 +1180,11 @@ pub fn run_case(
             Plant::FetchBusLate { fault, .. } => pair.set_fault(PROG_AT + PAGE, read_fault(fault)),
             _ => {}
         }
+        let n = if plant == Plant::FetchHuge {
+            n | 1 << 31
+        } else {
+            n
+        };
         pair.gold
             .start_program(base, n)
             .map_err(|e| format!("golden start: {e}"))?;
@@ -1381,9 +1390,10 @@ pub fn run_batch(
                     BusFault::DecErr
                 };
                 let words = program_bytes(&p).len() as u32 / 8;
-                let plant = match rng.below(5) {
+                let plant = match rng.below(6) {
                     0 => Plant::FetchAlign,
                     1 => Plant::FetchRange,
+                    5 => Plant::FetchHuge,
                     2 if words > 1 => Plant::FetchBusLate {
                         words: 1 + rng.below(u64::from(words - 1)) as u32,
                         fault,
@@ -1438,6 +1448,10 @@ pub fn run_batch(
                 _ => {}
             }
         }
+        let written = pair
+            .host_write
+            .as_ref()
+            .map(|(p, e, v)| (*p, *e, v.len() as u32));
         let c0 = pair.rtl.bus().cycle();
         let listing = || {
             prog.iter()
@@ -1461,6 +1475,44 @@ pub fn run_batch(
                 .clear_error()
                 .map_err(|e| format!("case {case}: golden CLEAR_ERROR: {e}"))?;
             pair.refill(rng);
+        }
+        if let (Some((part, entry, len)), ErrorCode::None) = (written, code) {
+            // The host's SBUF write made while the DMA ran: stored and compared.
+            let store = Instr::DmaStore(Dma {
+                target: 0,
+                layout: 1,
+                esize: s.eb.trailing_zeros(),
+                rows: 1,
+                row_len: len,
+                part,
+                base: DST + s.eb * rng.below(u64::from(PAGE / s.eb)) as u32,
+                entry,
+                ..Dma::default()
+            });
+            run_case(pair, &[store], Plant::Nothing, Fetch::No)
+                .map_err(|m| format!("case {case}: the host's SBUF write stored: {m}"))?;
+        }
+        if case == cases / 4 || case == cases / 2 {
+            // Twice: a fetched program of 2^15 and more SIGNALs to one semaphore (its top bit):
+            // a random one, then SEM7 (the top of the semaphore vector).
+            let sem = if case == cases / 2 {
+                7
+            } else {
+                rng.below(8) as u32
+            };
+            let prog: Vec<Instr> = (0..(1 << 15) + rng.below(64))
+                .map(|_| Instr::Signal {
+                    engine: rng.below(3) as u32,
+                    sem,
+                })
+                .collect();
+            run_case(pair, &prog, Plant::Nothing, Fetch::At(PROG_AT))
+                .map_err(|m| format!("case {case}: 2^15 SIGNALs to SEM{sem}: {m}"))?;
+            // START cleared the semaphores; the WAITs to come count from there.
+            signals = [0; 3];
+            if let Some(n) = signals.get_mut(sem as usize) {
+                *n = prog.len() as u32;
+            }
         }
         if plant.fetch_error() {
             // Whether a refused fetch cleared the semaphores is not compared: clear them.
