@@ -10,8 +10,10 @@
 //! every 9 cases, 2 DMA-only programs, 2 with a planted bus error, 1 with a planted range error
 //! or (every other time) a fetch error, 1 matmul chain with a PSUM store, 2 ACTIVATE chains
 //! (random function, zero point, clamp, per-column scales and biases, special scales, raw32,
-//! exact ties), 1 signal burst (two pending SIGNAL slots per engine); one case in five without
-//! a planted error fetched from memory by CONTROL.START. After each case the error codes, the
+//! exact ties; on integer engines every other pair crafted onto the requantisation's rounding
+//! points), 1 signal burst (two pending SIGNAL slots per engine) or fetch burst; one case in
+//! five without a planted error fetched from memory by CONTROL.START; twice a program of 2^15
+//! SIGNALs to one semaphore. After each case the error codes, the
 //! semaphores and every byte of the load and store regions are compared, and after a case
 //! without error the counters' increases. At the end the checker must have seen every request
 //! answered and no violation.
