@@ -36,23 +36,22 @@ mod common;
 use std::time::Instant;
 
 use systolic::config::{Config, RawConfig};
-use systolic::cosim::axi4::{ResponseOrder, SlaveConfig, SlaveStalls};
+use systolic::cosim::axi4::SlaveConfig;
+use systolic::cosim::dma_random::{self, run_case, Fetch, Pair, Plant, DST, TABLE_AT};
 use systolic::cosim::engine::RtlEngine;
 use systolic::cosim::verilator::{self, BuildSpec, PortSpec};
 use systolic::cosim::HarnessOptions;
-use systolic::engine::golden::GoldenEngine;
-use systolic::engine::memory::{BusFault, Memory, PageFault, SparseMemory, PAGE};
-use systolic::engine::{checks, Counters, Engine};
-use systolic::format::{FpFormat, NumberFormat};
+use systolic::engine::memory::SparseMemory;
+use systolic::engine::Engine;
+use systolic::format::FpFormat;
 use systolic::golden::requant;
-use systolic::isa::{Act, Dma, ErrorCode, Instr};
+use systolic::isa::{Act, Dma, Instr};
 use systolic::program::SplitMix64;
 use systolic::rtl::engine::act_fp;
 use systolic::verilog::*;
 
 const ROWS: u32 = 6;
 const COLS: u32 = 4;
-const PARTS: u32 = 6;
 const DEPTH: u32 = 512;
 
 /// The 6x4 engine of `format` with an AXI4 bus of `bus_bits` and `reads` reads outstanding.
@@ -354,7 +353,7 @@ fn write_back_float_units_match_the_host() {
 /// the random cases).
 fn busy_cycles_of(pair: &mut Pair<'_>, prog: &[Instr]) -> u64 {
     let c0 = pair.rtl.counters().expect("rtl counters").busy_cycles;
-    if let Err(m) = run_case(pair, prog, Plant::Nothing, false) {
+    if let Err(m) = run_case(pair, prog, Plant::Nothing, Fetch::No) {
         panic!("{m}\n  program: {prog:?}");
     }
     pair.rtl.counters().expect("rtl counters").busy_cycles - c0

@@ -922,7 +922,8 @@ pub fn random_signal_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 3
     burst(rng, 1, &mut prog, signals);
     for _ in 0..1 + rng.below(3) {
         let an = 1 + rng.below(u64::from(n)) as u32;
-        let func = rng.below(3) as u32;
+        // Floats: identity or relu (clamp and the zero point are integer-only).
+        let func = rng.below(if s.format.is_float() { 2 } else { 3 }) as u32;
         prog.push(Instr::Activate(Act {
             bank,
             offset: rng.below(u64::from(n - an + 1)) as u32,
