@@ -625,7 +625,7 @@ fn dma_random(rtl: &mut RtlEngine, cfg: &Config, seed: u64, cases: u32) -> Resul
     rtl.bus_mut().set_wait_states(0.0, 0);
     // Every other batch with a slave that raises its readies only after their valids.
     let mut slave = random_slave(&mut rng, cfg.dma_bits);
-    slave.ready_after_valid = seed % 2 == 0;
+    slave.ready_after_valid = seed.is_multiple_of(2);
     rtl.bus_mut()
         .attach_memory(slave, SparseMemory::new())
         .map_err(|e| format!("memory: {e}"))?;

@@ -1707,7 +1707,10 @@ fn ready_after_valid_waits_for_the_request() {
     let idle = MasterOut::default();
     for _ in 0..3 {
         let o = *slave.outputs();
-        assert!(!o.awready && !o.wready && !o.arready, "ready before any valid: {o:?}");
+        assert!(
+            !o.awready && !o.wready && !o.arready,
+            "ready before any valid: {o:?}"
+        );
         slave.tick(&idle).expect("idle edge");
     }
     let ar = MasterOut {
