@@ -266,7 +266,8 @@ pub const DMA_RANDOM: &str = "dma-random";
 /// (small shapes without bus wait states); the error paths, CLEAR_ERROR, STATUS and the
 /// registers; with `dma`, products over the memory path (DMA loads, ACTIVATE, DMA stores; then
 /// with random memory latencies); `gemm` with random wait states on every channel; larger
-/// shapes through the double-buffered SBUF slots.
+/// shapes through the double-buffered SBUF slots; with `dma`, the random memory-path programs
+/// of [`crate::cosim::dma_random`] ([`DMA_RANDOM`]); last the random initial state.
 pub fn engine_checks(dma: bool) -> Vec<Check> {
     let mut v = vec![
         Check {

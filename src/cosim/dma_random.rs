@@ -5,42 +5,44 @@
 //!
 //! A case is one of ([`run_batch`], of every 9 cases):
 //! - 2 random programs of DMA_LOADs and DMA_STOREs (SBUF, both layouts) with random bases
-//!   (often just below a 4 KB boundary), strides (contiguous, gapped, overlapping, 0), sizes and
-//!   partitions ([`random_case`]);
+//!   (often just below a 4 KB boundary), strides (contiguous, gapped, overlapping, 0; now and
+//!   then rows 2^31 bytes and more apart), sizes and partitions ([`random_case`]); half of
+//!   those not fetched write random values from the host into SBUF entries none of their
+//!   instructions touch right after the pushes, while the DMA runs (the SBUF write port is
+//!   shared), and store them afterwards ([`random_host_write`]);
 //! - 2 with a planted bus error (SLVERR or DECERR on a page a load reads or a store writes):
 //!   both back ends must stop with DmaBus; the bytes of the instructions before the failing one
 //!   are compared, then CLEAR_ERROR and both SBUFs and memories are written afresh;
 //! - 1 with a planted range error (DmaRange at dispatch), every other time a fetch error
-//!   instead (CONTROL.START with a misaligned PROG_BASE: DmaAlign; a program running past 2^32:
-//!   DmaRange; SLVERR or DECERR on the program's first page, or on its second page when the
-//!   program straddles a 4 KB boundary: DmaBus after the words before it);
+//!   instead, the six kinds of [`Plant`] in turn: a misaligned PROG_BASE (DmaAlign); a program
+//!   one word past 2^32, PROG_WORDS with bit 31 (DmaRange); SLVERR or DECERR on the program's
+//!   first page, or on its second page when it straddles 4 KB (DmaBus after the words before
+//!   it); a word with bit 63 set (UnusedBitsSet after the instructions before it);
 //! - 1 matmul chain ([`random_matmul_case`]): DMA_LOADs, SIGNAL / WAIT, LOAD_STATIONARY,
 //!   MULTIPLY_MOVING, a PSUM-target and an SBUF DMA_STORE;
-//! - 2 ACTIVATE chains ([`random_act_case`]; on integer engines every other pair crafted ones
-//!   instead, [`crafted_act_case`], whose biases and scales put the requantisation on its
-//!   rounding points): the ACT table and operands by DMA, a multiply, an
+//! - 2 ACTIVATE chains ([`random_act_case`]): the ACT table and operands by DMA, a multiply, an
 //!   ACTIVATE (the engine's dtype with random function, zero point and clamp bounds (integers),
 //!   per-column scales and biases, special scales, or raw32), a DMA_STORE of the entries it
-//!   wrote; half of them with small operands and power-of-two scales, which make exact ties;
-//!   half of them with a second multiply into the other PSUM bank, which runs while the
-//!   ACTIVATE reads PSUM;
-//! - 1 signal burst ([`random_signal_case`], every other time a fetch burst instead): on the
-//!   DMA, PE and ACT engines, instructions with one to three SIGNALs after each, so a signal
-//!   unit holds two pending slots and SIGNALs join the younger one; a PSUM store of whole rows;
-//!   the semaphores are compared after it. A fetch burst ([`random_fetch_case`]) is a program
-//!   of 12 to 40 words without memory traffic of its own (loads, multiplies, SIGNALs, WAITs,
-//!   FENCEs) fetched from a base just below a 4 KB boundary: on a 64-bit bus its fetch must
-//!   read exactly one R beat per word.
+//!   wrote and now and then the one after; half of them with small operands and power-of-two
+//!   scales, which make exact ties; half of them with a second multiply into the other PSUM
+//!   bank, which runs while the ACTIVATE reads PSUM. On integer engines every other pair are
+//!   crafted instead ([`crafted_act_case`]): biases and scales chosen from the golden engine's
+//!   accumulators put the requantisation on its rounding points;
+//! - 1 signal burst ([`random_signal_case`]), every other time a fetch burst instead
+//!   ([`random_fetch_case`]): on the DMA, PE and ACT engines, instructions with one to three
+//!   SIGNALs after each, so a signal unit holds two pending slots and SIGNALs join the younger
+//!   one, and a PSUM store of whole rows; or a program of 3 to 40 words without memory
+//!   instructions fetched from just below a 4 KB boundary, whose fetch must read one R beat per
+//!   word on a 64-bit bus, in one read burst up to 16 words (two when it straddles 4 KB).
 //!
-//! Half the DMA-only cases not fetched write random values into SBUF entries none of their
-//! instructions touch from the host right after the pushes, while the DMA runs (the SBUF's
-//! write port shared by the host and the DMA). One case in five without a planted error is
-//! fetched from memory by CONTROL.START. After each
-//! case the error codes, the semaphores and every byte of the load and store regions are
-//! compared (the SBUF is seen through the stores; the first differing byte is reported with the
-//! instructions that store it), and after a case without error the increases of MACS, RETIRED,
-//! DMA_READ_BYTES and DMA_WRITE_BYTES. At the end the checker must have seen every request
-//! answered and no violation.
+//! One case in five without a planted error is fetched from memory by CONTROL.START (now and
+//! then from the last bytes below 2^32, or an empty program). Twice per batch a fetched program
+//! of 2^15 and more SIGNALs to one semaphore (the second time SEM7) reaches the semaphores' top
+//! bits. After each case the error codes, the semaphores and every byte of the load and store
+//! regions are compared (the SBUF is seen through the stores; the first differing byte is
+//! reported with the instructions that store it), and after a case without error the increases
+//! of MACS, RETIRED, DMA_READ_BYTES and DMA_WRITE_BYTES. At the end the checker must have seen
+//! every request answered and no violation.
 
 use crate::config::Config;
 use crate::cosim::axi4::{ResponseOrder, SlaveConfig, SlaveStalls};
@@ -1368,8 +1370,8 @@ pub fn run_batch(
     let first_fetch_error = rng.below(6) as usize;
     for case in 0..cases {
         // Of every 9 cases: 2 DMA-only, 2 with a bus error, 1 with a range error (every other
-        // time a fetch error instead), 1 matmul chain, 2 ACTIVATE chains, 1 signal burst (every
-        // other time a fetch burst instead). Every fifth case without a planted error is
+        // time a fetch error instead), 1 matmul chain, 2 ACTIVATE chains (every other pair
+        // crafted on integer engines), 1 signal burst (every other time a fetch burst instead). Every fifth case without a planted error is
         // fetched from memory (CONTROL.START, which clears the semaphores), now and then from
         // the top of the address space or as an empty program.
         let kind = case % 9;

@@ -3,7 +3,8 @@
 //! paths and CLEAR_ERROR, STATUS and the identity and counter registers ([`error_paths`]), and
 //! a product over the memory path: DMA loads, ACTIVATE's write-back and DMA stores
 //! ([`memory_gemm`], `dma = true` engines). The mutation campaign (`crate::mutate`) runs them
-//! on every engine mutant.
+//! on every engine mutant; the erroring sequences ([`bad_programs`]) are `tests/engine_rtl.rs`'s
+//! too. The random memory-path programs are [`super::dma_random`]'s.
 
 use crate::config::Config;
 use crate::cosim::axi4::SlaveConfig;
