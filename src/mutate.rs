@@ -255,12 +255,19 @@ pub const ERRORS: &str = "errors";
 /// `stalls`: random memory latencies.
 pub const MEM_GEMM: &str = "mem-gemm";
 pub const MEM_GEMM_LATENCY: &str = "mem-gemm-latency";
+/// The engine check of random memory-path programs ([`crate::cosim::dma_random`]: DMA loads and
+/// stores of odd partitions and 4 KB-straddling bases, planted bus, range and fetch errors,
+/// matmul chains with PSUM stores, ACTIVATE chains with clamps and exact ties, signal bursts)
+/// through a slave model with random latency, stalls and response order, against the golden
+/// engine; `runs` batches of `size` cases, each with its own slave.
+pub const DMA_RANDOM: &str = "dma-random";
 
 /// The engine-level checks: `gemm` on the RTL engine over AXI4-Lite against the golden engine
 /// (small shapes without bus wait states); the error paths, CLEAR_ERROR, STATUS and the
 /// registers; with `dma`, products over the memory path (DMA loads, ACTIVATE, DMA stores; then
 /// with random memory latencies); `gemm` with random wait states on every channel; larger
-/// shapes through the double-buffered SBUF slots.
+/// shapes through the double-buffered SBUF slots; with `dma`, the random memory-path programs
+/// of [`crate::cosim::dma_random`] ([`DMA_RANDOM`]); last the random initial state.
 pub fn engine_checks(dma: bool) -> Vec<Check> {
     let mut v = vec![
         Check {
@@ -315,6 +322,13 @@ pub fn engine_checks(dma: bool) -> Vec<Check> {
             name: MEM_GEMM_LATENCY,
             runs: 4,
             size: 12,
+            stalls: true,
+            gapless: false,
+        });
+        v.push(Check {
+            name: DMA_RANDOM,
+            runs: 4,
+            size: 100,
             stalls: true,
             gapless: false,
         });
@@ -526,6 +540,14 @@ fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOption
                     check.stalls,
                 )
             })),
+            DMA_RANDOM => Some((0..check.runs).try_for_each(|run| {
+                dma_random(
+                    &mut rtl,
+                    &cfg,
+                    check_seed.wrapping_add(u64::from(run)),
+                    check.size,
+                )
+            })),
             RANDOM_INIT => Some(match random_init(design, check, seed, opts) {
                 Ok(()) => Ok(()),
                 Err(v) => return v,
@@ -592,6 +614,27 @@ fn run_engine(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOption
         }
     }
     Verdict::Survived
+}
+
+/// One batch of [`DMA_RANDOM`]: `cases` random memory-path cases from `seed` on `rtl` (reset,
+/// a fresh slave model drawn from the seed) against a fresh golden engine.
+fn dma_random(rtl: &mut RtlEngine, cfg: &Config, seed: u64, cases: u32) -> Result<(), String> {
+    use crate::cosim::dma_random::{random_slave, run_batch, Pair};
+    use crate::engine::memory::SparseMemory;
+    let mut rng = SplitMix64::new(seed);
+    rtl.reset();
+    rtl.bus_mut().set_wait_states(0.0, 0);
+    // Every other batch with a slave that raises its readies only after their valids.
+    let mut slave = random_slave(&mut rng, cfg.dma_bits);
+    slave.ready_after_valid = seed.is_multiple_of(2);
+    rtl.bus_mut()
+        .attach_memory(slave, SparseMemory::new())
+        .map_err(|e| format!("memory: {e}"))?;
+    rtl.bus_mut().set_cycle_limit(200_000);
+    let mut pair = Pair::new(rtl, cfg);
+    run_batch(&mut pair, &mut rng, cases as usize, &mut |_| {})
+        .map(|_| ())
+        .map_err(|m| format!("seed {seed:#x}: {m}"))
 }
 
 /// `design` with every register starting from an arbitrary value: each `reg` (not a memory),

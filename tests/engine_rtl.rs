@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use systolic::config::{Config, RawConfig, SbufLayout};
 use systolic::cosim::engine::RtlEngine;
+use systolic::cosim::engine_checks;
 use systolic::cosim::HarnessOptions;
 use systolic::engine::Engine;
 use systolic::files::write_atomically;
@@ -867,109 +868,12 @@ fn error_paths(cfg: &Config, test: &str) {
         &[w(mm(0, r, 1, 0, 0, false, false))],
         SwapWithoutLoad,
     );
-    error_case(
-        &mut e,
-        &mut x,
-        "MM swap, none loaded",
-        &[],
-        &[w(mm(0, r, 1, 0, 0, false, true))],
-        SwapWithoutLoad,
-    );
 
-    let cases: Vec<(&str, Vec<Instr>, Vec<u64>, ErrorCode)> = vec![
-        ("opcode 0", vec![], vec![0], IllegalOpcode),
-        (
-            "opcode 15",
-            vec![],
-            vec![0xF | w(mm(0, r, 1, 0, 0, false, false)) & !0xF],
-            IllegalOpcode,
-        ),
-        (
-            "FENCE with a field set",
-            vec![],
-            vec![w(Instr::Fence) | 1 << 4],
-            UnusedBitsSet,
-        ),
-        (
-            "LS with bit 40",
-            vec![],
-            vec![w(ls(0, r, c)) | 1 << 40],
-            UnusedBitsSet,
-        ),
-        (
-            "MM with bit 63",
-            vec![],
-            vec![w(mm(0, r, 1, 0, 0, false, false)) | 1 << 63],
-            UnusedBitsSet,
-        ),
-        ("LS k = 0", vec![], vec![w(ls(0, 0, c))], KRange),
-        ("LS k = rows + 1", vec![], vec![w(ls(0, r + 1, c))], KRange),
-        (
-            "MM k = 0",
-            vec![],
-            vec![w(mm(0, 0, 1, 0, 0, false, false))],
-            KRange,
-        ),
-        (
-            "MM k = rows + 1",
-            vec![],
-            vec![w(mm(0, r + 1, 1, 0, 0, false, false))],
-            KRange,
-        ),
-        ("LS m = 0", vec![], vec![w(ls(0, r, 0))], MRange),
-        ("LS m = cols + 1", vec![], vec![w(ls(0, r, c + 1))], MRange),
-        (
-            "MM n = 0",
-            vec![],
-            vec![w(mm(0, r, 0, 0, 0, false, false))],
-            NRange,
-        ),
-        (
-            "MM n = psum_depth + 1",
-            vec![],
-            vec![w(mm(0, r, d + 1, 0, 0, false, false))],
-            NRange,
-        ),
-        (
-            "LS past the SBUF",
-            vec![],
-            vec![w(ls(sd - 1, 2, c))],
-            SbufRange,
-        ),
-        (
-            "MM past the SBUF",
-            vec![],
-            vec![w(mm(sd - 2, r, 3, 0, 0, false, false))],
-            SbufRange,
-        ),
-        (
-            "MM bank = psum_banks",
-            vec![],
-            vec![w(mm(0, r, 1, banks, 0, false, false))],
-            BankRange,
-        ),
-        (
-            "MM past the PSUM",
-            vec![],
-            vec![w(mm(0, r, 2, 0, d - 1, false, false))],
-            PsumRange,
-        ),
-        (
-            "MM swap after the load was used",
-            vec![ls(0, r, c), mm(0, r, 1, 1, 9, false, true)],
-            vec![w(mm(0, r, 1, 0, 0, false, true))],
-            SwapWithoutLoad,
-        ),
-        (
-            "third load pending",
-            vec![ls(0, r, c), ls(1, r, c)],
-            vec![w(ls(2, r, c))],
-            SwapWithoutLoad,
-        ),
-    ];
-    let mut n_cases = 2;
-    for (what, prefix, bad, code) in cases {
-        error_case(&mut e, &mut x, what, &prefix, &bad, code);
+    // The error sequences the mutation campaign's `errors` check runs too (with the codes they
+    // must stop with).
+    let mut n_cases = 1;
+    for bad in engine_checks::bad_programs(cfg) {
+        error_case(&mut e, &mut x, bad.what, &bad.prefix, &bad.words, bad.code);
         n_cases += 1;
     }
 

@@ -53,6 +53,9 @@
 //!   R beat; AWREADY is low while `max_writes` accepted writes have not had their B.
 //! - W before AW: with `w_before_aw`, WREADY may be high before the burst's AW arrives (up to
 //!   `w_buffer` beats are buffered); without it WREADY waits for the AW. Both are legal AXI4.
+//! - Ready after valid: with `ready_after_valid`, AWREADY, WREADY and ARREADY are raised only in
+//!   a cycle after one where their VALID was high and not taken (a slave that waits for the
+//!   request before it accepts, legal AXI4); without it they may be high before any VALID.
 //! - Random stalls ([`SlaveStalls`], seeded): in every cycle AWREADY, WREADY and ARREADY are low
 //!   with their probability, and a response (R beat, B) that could be presented is held back
 //!   with its probability. VALID, once high, stays high with a stable payload until READY.
@@ -490,6 +493,8 @@ pub struct SlaveConfig {
     pub order: ResponseOrder,
     /// Accept W beats before their AW (into a buffer of `w_buffer` beats).
     pub w_before_aw: bool,
+    /// AWREADY, WREADY and ARREADY only in a cycle after their VALID was seen high (not taken).
+    pub ready_after_valid: bool,
     pub w_buffer: usize,
     pub errors: Vec<ErrorRange>,
 }
@@ -509,6 +514,7 @@ impl SlaveConfig {
             max_writes: 16,
             order: ResponseOrder::InOrder,
             w_before_aw: true,
+            ready_after_valid: false,
             w_buffer: 16,
             errors: Vec::new(),
         }
@@ -702,6 +708,8 @@ pub struct Axi4Slave<M: Memory> {
     writes_outstanding: usize,
     r_credit: u32,
     w_credit: u32,
+    /// AW, W, AR: VALID was high and not taken at the last edge (`ready_after_valid`).
+    seen: [bool; 3],
 }
 
 impl<M: Memory> Axi4Slave<M> {
@@ -726,6 +734,7 @@ impl<M: Memory> Axi4Slave<M> {
             b_seq: 0,
             b_from: None,
             writes_outstanding: 0,
+            seen: [false; 3],
         };
         s.out = s.next_outputs(false, false);
         Ok(s)
@@ -795,6 +804,11 @@ impl<M: Memory> Axi4Slave<M> {
             .cfg
             .write_rate
             .after(self.w_credit, m.w.valid && o.wready);
+        self.seen = [
+            m.aw.valid && !o.awready,
+            m.w.valid && !o.wready,
+            m.ar.valid && !o.arready,
+        ];
         self.cycle += 1;
         self.out = self.next_outputs(fire_r, fire_b);
         Ok(())
@@ -921,12 +935,19 @@ impl<M: Memory> Axi4Slave<M> {
     /// The outputs of the cycle `self.cycle`, after the edge that ended the previous one.
     fn next_outputs(&mut self, fire_r: bool, fire_b: bool) -> SlaveOut {
         let st = self.cfg.stalls;
-        let awready = self.writes_outstanding < self.cfg.max_writes && !self.rng.chance(st.awready);
+        let after = |k: usize| !self.cfg.ready_after_valid || self.seen[k];
+        let (aw_seen, w_seen, ar_seen) = (after(0), after(1), after(2));
+        let awready = aw_seen
+            && self.writes_outstanding < self.cfg.max_writes
+            && !self.rng.chance(st.awready);
         let w_room = !self.writes.is_empty()
             || (self.cfg.w_before_aw && self.early_w.len() < self.cfg.w_buffer);
-        let wready =
-            w_room && self.cfg.write_rate.allows(self.w_credit) && !self.rng.chance(st.wready);
-        let arready = self.reads.len() < self.cfg.max_reads && !self.rng.chance(st.arready);
+        let wready = w_seen
+            && w_room
+            && self.cfg.write_rate.allows(self.w_credit)
+            && !self.rng.chance(st.wready);
+        let arready =
+            ar_seen && self.reads.len() < self.cfg.max_reads && !self.rng.chance(st.arready);
         let r = if self.out.r.valid && !fire_r {
             self.out.r
         } else {

@@ -3,7 +3,8 @@
 //! paths and CLEAR_ERROR, STATUS and the identity and counter registers ([`error_paths`]), and
 //! a product over the memory path: DMA loads, ACTIVATE's write-back and DMA stores
 //! ([`memory_gemm`], `dma = true` engines). The mutation campaign (`crate::mutate`) runs them
-//! on every engine mutant.
+//! on every engine mutant; the erroring sequences ([`bad_programs`]) are `tests/engine_rtl.rs`'s
+//! too. The random memory-path programs are [`super::dma_random`]'s.
 
 use crate::config::Config;
 use crate::cosim::axi4::SlaveConfig;
@@ -182,9 +183,23 @@ fn mm(addr: u32, k: u32, n: u32, bank: u32, offset: u32, swap: bool) -> Instr {
     }
 }
 
-/// Instruction sequences that end in an error: (what, valid prefix, raw words). The golden
-/// engine says which error each is; every one must be one.
-fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
+/// An instruction sequence that ends in an error: valid instructions, then raw words of which
+/// the last instruction fails with `code` at dispatch.
+#[derive(Debug, Clone)]
+pub struct BadProgram {
+    pub what: &'static str,
+    /// Valid instructions pushed first (LOAD_STATIONARY and MULTIPLY_MOVING only).
+    pub prefix: Vec<Instr>,
+    pub words: Vec<u64>,
+    pub code: ErrorCode,
+}
+
+/// The instruction sequences that end in an error, with the error each must stop the engine
+/// with (`docs/isa.md`); with `dma`, five more of the memory path. Used by [`error_paths`]
+/// (against the golden engine too) and `tests/engine_rtl.rs` (against its own reference).
+/// Each expects an engine with no load waiting for its swap.
+pub fn bad_programs(cfg: &Config) -> Vec<BadProgram> {
+    use ErrorCode::*;
     let (r, c, d, banks, sd) = (
         cfg.rows,
         cfg.cols,
@@ -193,72 +208,107 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
         cfg.sbuf_depth,
     );
     let w = |i: Instr| i.encode()[0];
-    let mut v: Vec<(&'static str, Vec<Instr>, Vec<u64>)> = vec![
-        (
+    let bad = |what, prefix, words, code| BadProgram {
+        what,
+        prefix,
+        words,
+        code,
+    };
+    let mut v = vec![
+        bad(
             "MM swap, none loaded",
             vec![],
             vec![w(mm(0, r, 1, 0, 0, true))],
+            SwapWithoutLoad,
         ),
-        ("opcode 0", vec![], vec![0]),
-        (
+        bad("opcode 0", vec![], vec![0], IllegalOpcode),
+        bad(
             "opcode 15",
             vec![],
             vec![0xF | w(mm(0, r, 1, 0, 0, false)) & !0xF],
+            IllegalOpcode,
         ),
-        (
+        bad(
             "FENCE with a field set",
             vec![],
             vec![w(Instr::Fence) | 1 << 4],
+            UnusedBitsSet,
         ),
-        ("LS with bit 40", vec![], vec![w(ls(0, r, c)) | 1 << 40]),
-        (
+        bad(
+            "LS with bit 40",
+            vec![],
+            vec![w(ls(0, r, c)) | 1 << 40],
+            UnusedBitsSet,
+        ),
+        bad(
             "MM with bit 63",
             vec![ls(0, r, c)],
             vec![w(mm(0, r, 1, 0, 0, true)) | 1 << 63],
+            UnusedBitsSet,
         ),
-        ("LS k = 0", vec![], vec![w(ls(0, 0, c))]),
-        ("LS k = rows + 1", vec![], vec![w(ls(0, r + 1, c))]),
-        (
+        bad("LS k = 0", vec![], vec![w(ls(0, 0, c))], KRange),
+        bad("LS k = rows + 1", vec![], vec![w(ls(0, r + 1, c))], KRange),
+        bad(
+            "MM k = 0",
+            vec![ls(0, r, c)],
+            vec![w(mm(0, 0, 1, 0, 0, true))],
+            KRange,
+        ),
+        bad(
             "MM k = rows + 1",
             vec![ls(0, r, c)],
             vec![w(mm(0, r + 1, 1, 0, 0, true))],
+            KRange,
         ),
-        ("LS m = cols + 1", vec![], vec![w(ls(0, r, c + 1))]),
-        (
+        bad("LS m = 0", vec![], vec![w(ls(0, r, 0))], MRange),
+        bad("LS m = cols + 1", vec![], vec![w(ls(0, r, c + 1))], MRange),
+        bad(
             "MM n = 0",
             vec![ls(0, r, c)],
             vec![w(mm(0, r, 0, 0, 0, true))],
+            NRange,
         ),
-        (
+        bad(
             "MM n = psum_depth + 1",
             vec![ls(0, r, c)],
             vec![w(mm(0, r, d + 1, 0, 0, true))],
+            NRange,
         ),
-        ("LS past the SBUF", vec![], vec![w(ls(sd - 1, 2, c))]),
-        (
+        bad(
+            "LS past the SBUF",
+            vec![],
+            vec![w(ls(sd - 1, 2, c))],
+            SbufRange,
+        ),
+        bad(
             "MM past the SBUF",
             vec![ls(0, r, c)],
             vec![w(mm(sd - 2, r, 3, 0, 0, true))],
+            SbufRange,
         ),
-        (
+        bad(
             "MM bank = psum_banks",
             vec![ls(0, r, c)],
             vec![w(mm(0, r, 1, banks, 0, true))],
+            BankRange,
         ),
-        (
+        bad(
             "MM past the PSUM",
             vec![ls(0, r, c)],
             vec![w(mm(0, r, 2, 0, d - 1, true))],
+            PsumRange,
         ),
-        (
+        bad(
             "MM swap after the load was used",
             vec![ls(0, r, c), mm(0, r, 1, 1, 0, true)],
             vec![w(mm(0, r, 1, 0, 0, true))],
+            SwapWithoutLoad,
         ),
-        (
+        bad(
             "third load pending",
             vec![ls(0, r, c), ls(1, r, c)],
             vec![w(ls(2, r, c))],
+            SwapWithoutLoad,
         ),
     ];
     if cfg.dma {
@@ -276,15 +326,17 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
             offset: 0,
         };
         let words = |i: Instr| i.encode().to_vec();
-        v.push((
+        v.push(bad(
             "DMA_LOAD rows = 0",
             vec![],
             words(Instr::DmaLoad(Dma { rows: 0, ..dma })),
+            DmaRange,
         ));
-        v.push((
+        v.push(bad(
             "DMA_LOAD past the SBUF",
             vec![],
             words(Instr::DmaLoad(Dma { entry: sd, ..dma })),
+            DmaRange,
         ));
         let psum = Dma {
             target: 1,
@@ -293,12 +345,13 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
             row_len: 1,
             ..dma
         };
-        v.push((
+        v.push(bad(
             "DMA_STORE of PSUM misaligned",
             vec![],
             words(Instr::DmaStore(psum)),
+            DmaAlign,
         ));
-        v.push((
+        v.push(bad(
             "ACTIVATE n = 0",
             vec![],
             words(Instr::Activate(Act {
@@ -306,8 +359,9 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
                 m: 1,
                 ..Act::default()
             })),
+            ActRange,
         ));
-        v.push((
+        v.push(bad(
             "WAIT on engine 3",
             vec![],
             words(Instr::Wait {
@@ -315,6 +369,7 @@ fn bad_programs(cfg: &Config) -> Vec<(&'static str, Vec<Instr>, Vec<u64>)> {
                 sem: 0,
                 value: 1,
             }),
+            IllegalOpcode,
         ));
     }
     v
@@ -331,7 +386,13 @@ pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), S
     let mut golden = GoldenEngine::new(cfg);
     rtl.check_identity().map_err(|e| format!("identity: {e}"))?;
     gemm_both(rtl, &mut golden, &mut rng, "first product")?;
-    for (what, prefix, bad) in bad_programs(cfg) {
+    for BadProgram {
+        what,
+        prefix,
+        words: bad,
+        code,
+    } in bad_programs(cfg)
+    {
         for i in prefix {
             golden
                 .push(i)
@@ -347,8 +408,8 @@ pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), S
         }
         let golden_error = golden.wait_idle().map(|s| s.error);
         assert!(
-            golden_error.as_ref().is_ok_and(|e| *e != ErrorCode::None),
-            "{what}: the golden engine takes it without an error ({golden_error:?})"
+            golden_error.as_ref().is_ok_and(|e| *e == code),
+            "{what}: the golden engine stops with {golden_error:?}, the list says {code:?}"
         );
         stopped_alike(rtl, &mut golden, &mut rng, what)?;
     }
@@ -377,13 +438,19 @@ pub fn error_paths(rtl: &mut RtlEngine, cfg: &Config, seed: u64) -> Result<(), S
 
     // Bus accesses that answer SLVERR, read data 0, and stop the engine with BUS_ADDRESS.
     let lo = regs::reg("INSTR_LO").offset;
-    let accesses: [(&str, bool, u32); 6] = [
+    let accesses: [(&str, bool, u32); 7] = [
         ("read of an unmapped address", false, 0x2000),
         ("misaligned read", false, regs::reg("STATUS").offset + 2),
         ("read of INSTR_LO", false, lo),
         ("write of STATUS", true, regs::reg("STATUS").offset),
         ("write of ID", true, regs::reg("ID").offset),
         ("write of an unmapped address", true, 0x038),
+        // The SBUF window's address with bit 31 set as well (0xC000_0000: unmapped).
+        (
+            "write above the SBUF window",
+            true,
+            regs::SBUF_BASE | 0x8000_0000,
+        ),
     ];
     for (what, write, addr) in accesses {
         let (resp, data) = if write {

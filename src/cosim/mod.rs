@@ -11,6 +11,7 @@
 
 pub mod axi4;
 pub mod board;
+pub mod dma_random;
 pub mod driver;
 pub mod engine;
 pub mod engine_checks;
