@@ -515,6 +515,21 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
             "--mem-latency 0",
         ),
         (
+            &["--dma", "--memory", "--zero-point", "128"],
+            "--zero-point: zero point 128 is not a int8 value",
+        ),
+        (
+            &[
+                "--dma",
+                "--memory",
+                "--zero-point",
+                "3",
+                "--out-dtype",
+                "int32",
+            ],
+            "--zero-point with --out-dtype int32",
+        ),
+        (
             &[
                 "--dma",
                 "--memory",
@@ -542,6 +557,8 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
         "--scale",
         "0.25",
         "--relu",
+        "--zero-point",
+        "-7",
         "--json",
         "--schedule",
         "panel",
@@ -556,14 +573,15 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
     assert!(v["end_to_end_cycles"].is_null(), "golden: no clock");
     let got = systolic::npy::read(&c).expect("C written");
     assert_eq!((got.dtype, got.rows, got.cols), (Dtype::I8, 12, 10));
-    // The plain product, requantised by 0.25 with relu (round half to even).
+    // The plain product, requantised by 0.25 (round half to even) plus the zero point -7,
+    // relu clamping at the zero point.
     let (am, bm) = (m(12, 9), m(9, 10));
     for i in 0..12 {
         for j in 0..10 {
             let x: i64 = (0..9)
                 .map(|k| am.data[i * 9 + k] * bm.data[k * 10 + j])
                 .sum();
-            let want = ((x as f32 * 0.25).round_ties_even() as i64).clamp(0, 127);
+            let want = ((x as f32 * 0.25).round_ties_even() as i64 - 7).clamp(-7, 127);
             assert_eq!(got.data[i * 10 + j], want, "C[{i}][{j}]");
         }
     }

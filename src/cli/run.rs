@@ -77,8 +77,17 @@ pub struct Args {
     /// With --memory: relu before the requantisation's clamp.
     #[arg(long, requires = "memory")]
     pub relu: bool,
+    /// With --memory: the output zero point added after rounding (-128..=127 for int8 output,
+    /// 0..=255 for uint8; relu then clamps at it). Default 0.
+    #[arg(
+        long,
+        value_name = "Z",
+        requires = "memory",
+        allow_hyphen_values = true
+    )]
+    pub zero_point: Option<i32>,
     /// With --memory: C's type (default: int32 raw accumulators; the engine's 8-bit format
-    /// when --scale, --bias or --relu is given).
+    /// when --scale, --bias, --relu or --zero-point is given).
     #[arg(long, value_enum, requires = "memory")]
     pub out_dtype: Option<OutArg>,
     /// With --memory and the rtl back end: read and write latency of the AXI4 slave model

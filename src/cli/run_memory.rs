@@ -120,7 +120,8 @@ fn read_bias(path: &Path) -> anyhow::Result<Vec<i32>> {
 /// The write-back the flags ask for; the output type defaults to the engine's 8-bit format
 /// when any requantisation flag is given, else raw int32.
 fn write_back(args: &Args, cfg: &Config, n: usize) -> anyhow::Result<WriteBack> {
-    let requant = args.scale.is_some() || args.bias.is_some() || args.relu;
+    let requant =
+        args.scale.is_some() || args.bias.is_some() || args.relu || args.zero_point.is_some();
     let signed = cfg.format.is_signed();
     let out = match (args.out_dtype, requant, signed) {
         (Some(OutArg::Int32), _, _) | (None, false, _) => OutDtype::Int32,
@@ -132,6 +133,7 @@ fn write_back(args: &Args, cfg: &Config, n: usize) -> anyhow::Result<WriteBack> 
             (args.scale.is_some(), "--scale"),
             (args.bias.is_some(), "--bias"),
             (args.relu, "--relu"),
+            (args.zero_point.is_some(), "--zero-point"),
         ]
         .iter()
         .find_map(|(on, f)| on.then_some(*f))
@@ -173,7 +175,7 @@ fn write_back(args: &Args, cfg: &Config, n: usize) -> anyhow::Result<WriteBack> 
         scale,
         bias,
         relu: args.relu,
-        zero_point: 0,
+        zero_point: args.zero_point.unwrap_or(0),
     })
 }
 
@@ -184,6 +186,10 @@ pub(super) fn prepare_error(e: MemGemmError) -> anyhow::Error {
         MemGemmError::NoMemoryPath => usage(
             "--memory needs an engine with the memory path (dma = true)".into(),
             "give --dma (with --dma-bits), or a preset with dma = true",
+        ),
+        MemGemmError::WriteBack(m) if m.contains("zero point") => usage(
+            format!("--zero-point: {m}"),
+            "int8 output: -128..=127; uint8 output: 0..=255",
         ),
         MemGemmError::WriteBack(m) => usage(
             format!("--out-dtype: {m}"),
