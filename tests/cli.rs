@@ -568,6 +568,8 @@ fn run_memory_flags_refuse_bad_input_and_write_nothing() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
     assert_eq!(v["out_dtype"], "int8");
     assert_eq!(v["schedule"], "panel");
+    // 12 rows: one block of rows (Mt 12), nothing to reuse the weights for.
+    assert_eq!(v["resident_weights"], false);
     assert_eq!(v["compute_bound"], 12 * 9 * 10 / 16 + 1);
     assert_eq!(v["dma_write_bytes"], 120);
     assert!(v["end_to_end_cycles"].is_null(), "golden: no clock");

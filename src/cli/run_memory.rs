@@ -58,6 +58,8 @@ pub struct MemoryReport {
     pub tiles: Tiles,
     /// The loop order (`--schedule`, or the planner's choice).
     pub schedule: Schedule,
+    /// Panel: the weights (B) stay in the SBUF, read once.
+    pub resident_weights: bool,
     pub instructions: usize,
 }
 
@@ -386,6 +388,7 @@ fn report(
         memory_latency: rtl.then_some(args.mem_latency),
         tiles: job.plan.tiles,
         schedule: job.plan.schedule,
+        resident_weights: job.plan.resident,
         instructions: job.program.instrs.len(),
     }
 }
@@ -407,7 +410,7 @@ impl MemoryReport {
              DMA write       {} bytes ({} bytes/cycle of {})\n  \
              roofline        {} cycles ({} reached)\n  \
              MACs            {}\n  \
-             tiles           Mt {} Kt {} Nt {}, {} schedule\n  \
+             tiles           Mt {} Kt {} Nt {}, {} schedule{}\n  \
              instructions    {}",
             self.a[0],
             self.a[1],
@@ -438,6 +441,11 @@ impl MemoryReport {
             self.tiles.kt,
             self.tiles.nt,
             self.schedule.name(),
+            if self.resident_weights {
+                " (weights resident)"
+            } else {
+                ""
+            },
             self.instructions,
         )
     }
