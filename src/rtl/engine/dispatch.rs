@@ -44,8 +44,9 @@
 //!   `f_code`) since CLEAR_ERROR is kept. `clear_error` empties the queue, the three FIFOs, the
 //!   signal units and a load waiting for its swap in one cycle, keeps the semaphores.
 //! - SBUF ports: the streamers own ports L and M; the DMA reads them (`d_l_en`, `d_m_en`) only
-//!   when `l_free` / `m_free` say the port's output register is not holding a streamer's beat
-//!   and the streamer does not read in that cycle.
+//!   when `l_free` / `m_free` say the streamer does not read in that cycle (port L: a beat the
+//!   core has not taken is copied into the load streamer's holding register, so the port is
+//!   free while it waits) and, for port M, the port's output register is not holding a beat.
 //! - Status: `st_busy` while anything is queued (and no error), in a FIFO, in an engine,
 //!   streaming, in the core, pending in a signal unit, fetching or a multiply's completion not
 //!   yet reported; `st_stalled` while busy but nothing can move (every engine at an
@@ -845,7 +846,7 @@ fn port_sharing(g: &Geometry) -> Vec<Item> {
     let mut items = vec![
         Item::Blank,
         comment("---- SBUF read ports: the streamers first, the DMA when they leave the port ----"),
-        assign(id("l_free"), id("l_adv").and(not(id("ld_act")))),
+        assign(id("l_free"), not(id("l_issue"))),
         assign(id("l_en"), id("s_l_en").or(id("d_l_en"))),
         assign(
             id("l_addr"),

@@ -479,7 +479,9 @@ pub(super) fn load_streamer(g: &Geometry, shared: bool) -> Vec<Item> {
         ("l_en", "l_addr")
     };
     let shared_nets = if shared {
-        vec![wire(en, None), wire(addr, bits(g.sa_w))]
+        let mut v = vec![wire(en, None), wire(addr, bits(g.sa_w))];
+        v.extend(load_hold(g));
+        v
     } else {
         vec![]
     };
@@ -516,7 +518,7 @@ pub(super) fn load_streamer(g: &Geometry, shared: bool) -> Vec<Item> {
         assign(id(en), id("l_issue")),
         assign(id(addr), id("ld_addr")),
         assign(id("ls_last"), id("lq_last")),
-        load_columns(g),
+        load_columns(g, if shared { "l_beat" } else { "l_data" }),
         load_control(),
         load_data(g),
     ]
@@ -525,8 +527,39 @@ pub(super) fn load_streamer(g: &Geometry, shared: bool) -> Vec<Item> {
     .collect()
 }
 
-/// `ls_data`: column c of SBUF port L while c < m of the beat, else 0.
-fn load_columns(g: &Geometry) -> Item {
+/// With the memory path: a beat the core has not taken is copied into `lh_data` at the edge
+/// after it arrives (`lh_v`), so the port's output register is free for the DMA's reads while
+/// the streamer waits for `ls_ready` (the early swap's next stationary can wait a whole
+/// multiply); the stream reads `l_beat`, the held copy or the port.
+fn load_hold(g: &Geometry) -> Vec<Item> {
+    let w = g.cols * g.data_w;
+    vec![
+        reg("lh_v", None),
+        reg("lh_data", bits(w)),
+        wire_init(
+            "l_beat",
+            bits(w),
+            cond(id("lh_v"), id("lh_data"), id("l_data")),
+        ),
+        always(vec![if_else(
+            id("rst"),
+            vec![nb(id("lh_v"), bit(false))],
+            vec![if_else(
+                id("ls_fire").or(not(id("ls_valid"))),
+                vec![nb(id("lh_v"), bit(false))],
+                vec![nb(id("lh_v"), bit(true))],
+            )],
+        )]),
+        always(vec![if_(
+            id("ls_valid").and(not(id("ls_ready"))).and(not(id("lh_v"))),
+            vec![nb(id("lh_data"), id("l_data"))],
+        )]),
+    ]
+}
+
+/// `ls_data`: column c of the beat (`port`: SBUF port L, or its held copy) while c < m of the
+/// beat, else 0.
+fn load_columns(g: &Geometry, port: &str) -> Item {
     let column = |bus: &str| {
         id(bus).part(
             id("c").mul(int(i64::from(g.data_w))),
@@ -540,7 +573,7 @@ fn load_columns(g: &Geometry) -> Item {
         "g_ls_col",
         vec![assign(
             column("ls_data"),
-            cond(id("lq_m").gt(id("c")), column("l_data"), sized(g.data_w, 0)),
+            cond(id("lq_m").gt(id("c")), column(port), sized(g.data_w, 0)),
         )],
     )
 }
