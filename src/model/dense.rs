@@ -190,7 +190,7 @@ pub(super) fn on_memory(
     let n = xk.cols;
     let a = Matrix::from_fn(n, d.k, |j, k| xk.get(k, j));
     let b = Matrix::from_fn(d.k, d.m, |k, m| d.a[m * d.k + k]);
-    let on_chip = d.wz.iter().all(|&z| z == 0);
+    let on_chip = d.requantises_on_chip();
     let wb = if on_chip {
         WriteBack {
             out: OutDtype::Int8,
@@ -202,29 +202,22 @@ pub(super) fn on_memory(
     } else {
         WriteBack::raw()
     };
-    let job = mem_gemm::prepare(engine.config(), &a, &b, &wb)?;
-    job.load(engine)?;
-    let before = engine.counters()?;
-    let t0 = engine.host_cycles();
-    job.start(engine)?;
-    let c = job.finish(engine)?;
-    let cycles = engine.host_cycles() - t0;
-    let counters = mem_gemm::delta(before, engine.counters()?);
-    let mut p = ProductStats::new(node, [d.m, d.k, n], engine, &counters, cycles);
-    p.schedule = Some(job.plan.schedule.name());
+    let r = mem_gemm::run(engine, &a, &b, &wb)?;
+    let mut p = ProductStats::new(node, [d.m, d.k, n], engine, &r.counters, r.cycles);
+    p.schedule = Some(r.plan.schedule.name());
     if !on_chip {
-        stats.add(p, job.program.instrs.len() as u64);
+        stats.add(p, r.instructions as u64);
         return Ok(requantise_on_host(d, &xk, spatial, |m, j| {
-            c.get(j, m) as i32
+            r.c.get(j, m) as i32
         }));
     }
     p.write_back = "activate";
-    stats.add(p, job.program.instrs.len() as u64);
+    stats.add(p, r.instructions as u64);
     let shift = d.y.ty.shift();
     let mut y = vec![0; d.m * n];
     for j in 0..n {
         for m in 0..d.m {
-            y[out_index(d, spatial, m, j)] = c.get(j, m) as i32 + shift;
+            y[out_index(d, spatial, m, j)] = r.c.get(j, m) as i32 + shift;
         }
     }
     Ok(y)

@@ -81,6 +81,15 @@ pub struct Dense {
     pub conv: Option<Window>,
 }
 
+impl Dense {
+    /// Whether ACTIVATE can requantise the layer on chip over the memory path: every weight
+    /// zero point is 0 (a nonzero one needs a per-element correction no write-back table
+    /// holds, so the raw int32 accumulators go to the host).
+    pub fn requantises_on_chip(&self) -> bool {
+        self.wz.iter().all(|&z| z == 0)
+    }
+}
+
 /// An 8-bit elementwise Add of a computed tensor and a constant.
 #[derive(Debug, Clone, Serialize)]
 pub struct AddLayer {
@@ -244,7 +253,7 @@ pub struct MemoryPlan {
 }
 
 fn memory_plan(cfg: &Config, d: &Dense, n: usize) -> Result<MemoryPlan, MemGemmError> {
-    let on_chip = d.wz.iter().all(|&z| z == 0);
+    let on_chip = d.requantises_on_chip();
     let out = if on_chip {
         mem_gemm::OutDtype::Int8
     } else {

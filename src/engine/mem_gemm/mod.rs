@@ -424,6 +424,9 @@ pub struct MemGemmResult {
     pub counters: Counters,
     pub plan: Plan,
     pub instructions: usize,
+    /// Clock cycles from CONTROL.START to the status read that saw the engine idle
+    /// ([`Engine::host_cycles`]; 0 on back ends without a clock).
+    pub cycles: u64,
 }
 
 /// `C = A x B` on `e` over the memory path: load, start, wait, read C.
@@ -447,14 +450,17 @@ pub fn run_with(
     let job = prepare_with(e.config(), a, b, wb, schedule)?;
     job.load(e)?;
     let before = e.counters()?;
+    let t0 = e.host_cycles();
     job.start(e)?;
     let c = job.finish(e)?;
+    let cycles = e.host_cycles() - t0;
     let after = e.counters()?;
     Ok(MemGemmResult {
         c,
         counters: delta(before, after),
         plan: job.plan.clone(),
         instructions: job.program.instrs.len(),
+        cycles,
     })
 }
 
