@@ -370,7 +370,7 @@ fn estimate(cfg: &Config, p: &Plan) -> u64 {
     };
     let stationary = if p.resident { nbs * kbs } else { steps };
     let tiles = nbs * mbs;
-    let tables = (0..p.tile_count()).filter(|&t| p.loads_table(t)).count() as u64;
+    let tables = p.table_loads();
     let dma = moving * load(mt * kt)
         + stationary * load(kt * nt)
         + tiles * (ESTIMATE_LATENCY + mt * nt.div_ceil(bus))
@@ -442,6 +442,13 @@ impl Plan {
         }
     }
 
+    /// Tables the program loads (when it requantises).
+    fn table_loads(&self) -> u64 {
+        (0..self.tile_count())
+            .filter(|&t| self.loads_table(t))
+            .count() as u64
+    }
+
     /// Tables loaded up to and including output tile `t`'s.
     pub(super) fn tables_through(&self, t: u64) -> u64 {
         let [nbs, mbs, _] = self.blocks().map(u64::from);
@@ -458,10 +465,7 @@ impl Plan {
         let [nbs, mbs, _] = self.blocks().map(u64::from);
         let (m, k, n) = (u64::from(self.m), u64::from(self.k), u64::from(self.n));
         let tables = if wb.requantises() {
-            let loads = (0..self.tile_count())
-                .filter(|&t| self.loads_table(t))
-                .count();
-            loads as u64 * 8 * u64::from(cols)
+            self.table_loads() * 8 * u64::from(cols)
         } else {
             0
         };
