@@ -261,29 +261,7 @@ fn the_rtl_back_end_matches_onnx_runtime() {
     let x = subset_file(&dir, n);
     for name in ["mlp.qop-pc", "cnn.qdq-u8"] {
         let out = dir.join(format!("{name}.npy"));
-        let model = format!("models/{name}.onnx");
-        let o = systolic(&[
-            "infer",
-            "--model",
-            &model,
-            "--input",
-            x.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--backend",
-            "rtl",
-            "--preset",
-            "int8-3x5",
-            "--mhz",
-            "50",
-            "--json",
-        ]);
-        assert!(
-            o.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let v = infer_rtl(name, &x, &out, &["--preset", "int8-3x5", "--mhz", "50"]);
         let (cycles, busy) = (v["end_to_end_cycles"].as_u64(), v["busy_cycles"].as_u64());
         assert!(
             matches!((cycles, busy), (Some(c), Some(b)) if c > b && b > 0),
@@ -297,6 +275,22 @@ fn the_rtl_back_end_matches_onnx_runtime() {
         );
         assert_logits(name, &out, n, "rtl");
     }
+}
+
+/// `systolic infer --backend rtl --json` of `models/NAME.onnx` on `x` into `out` with the
+/// `extra` flags; it must succeed. Its JSON report.
+fn infer_rtl(name: &str, x: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let model = format!("models/{name}.onnx");
+    let mut args = vec!["infer", "--model", &model, "--input", x.to_str().unwrap()];
+    args.extend(["--out", out.to_str().unwrap(), "--backend", "rtl", "--json"]);
+    args.extend(extra);
+    let o = systolic(&args);
+    assert!(
+        o.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 /// The first `n` rows of the logits at `out` equal ONNX Runtime's for `name`, bit for bit (the
@@ -337,31 +331,13 @@ fn the_rtl_back_end_matches_onnx_runtime_over_the_memory_path() {
     for name in ["mlp.qop-u8", "cnn.qdq-pc"] {
         let out = dir.join(format!("{name}.npy"));
         let html = dir.join(format!("{name}.html"));
-        let model = format!("models/{name}.onnx");
-        let o = systolic(&[
-            "infer",
-            "--model",
-            &model,
-            "--input",
-            x.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--backend",
-            "rtl",
-            "--preset",
-            "int8-4x4",
-            "--dma",
-            "--memory",
-            "--report",
-            html.to_str().unwrap(),
-            "--json",
-        ]);
-        assert!(
-            o.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&o.stderr)
+        let extra = ["--preset", "int8-4x4", "--dma", "--memory", "--report"];
+        let v = infer_rtl(
+            name,
+            &x,
+            &out,
+            &[&extra[..], &[html.to_str().unwrap()]].concat(),
         );
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["path"], "memory", "{name}");
         let products = v["products"].as_array().unwrap();
         assert_eq!(products.len(), 3, "{name}");
