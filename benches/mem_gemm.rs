@@ -171,9 +171,7 @@ fn main() {
     let t = Instant::now();
     let mut e = RtlEngine::build(&cfg, &HarnessOptions::default()).expect("build the engine");
     let build = t.elapsed().as_secs_f64();
-    let mut slave = SlaveConfig::new(cfg.dma_bits);
-    slave.read_latency = latency;
-    slave.write_latency = latency;
+    let mut slave = SlaveConfig::with_latency(cfg.dma_bits, latency);
     slave.order = match std::env::var("SYSTOLIC_BENCH_ORDER").as_deref() {
         Ok("reorder") => ResponseOrder::Reorder,
         Ok("interleave") => ResponseOrder::Interleave,

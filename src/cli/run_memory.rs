@@ -234,9 +234,7 @@ pub(super) fn memory_engine(
     progress.stage("Verilator build", None);
     let mut e = RtlEngine::build_with(cfg, &opts, &mut |l| progress.detail(l))?;
     progress.end();
-    let mut slave = SlaveConfig::new(cfg.dma_bits);
-    slave.read_latency = latency;
-    slave.write_latency = latency;
+    let slave = SlaveConfig::with_latency(cfg.dma_bits, latency);
     e.bus_mut().attach_memory(slave, SparseMemory::new())?;
     Ok(e)
 }

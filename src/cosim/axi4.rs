@@ -520,6 +520,15 @@ impl SlaveConfig {
         }
     }
 
+    /// [`SlaveConfig::new`] answering reads and writes after `latency` cycles.
+    pub fn with_latency(data_bits: u32, latency: u32) -> SlaveConfig {
+        SlaveConfig {
+            read_latency: latency,
+            write_latency: latency,
+            ..SlaveConfig::new(data_bits)
+        }
+    }
+
     pub fn data_bytes(&self) -> u32 {
         self.data_bits / 8
     }

@@ -138,8 +138,7 @@ fn infer_outcome(point: &Point, progress: &mut dyn FnMut(&str)) -> Result<Outcom
         let mut e = RtlEngine::build(cfg, &HarnessOptions::default())
             .map_err(|e| format!("Verilator build of the engine: {e}"))?;
         if cfg.dma {
-            let mut slave = SlaveConfig::new(cfg.dma_bits);
-            (slave.read_latency, slave.write_latency) = (20, 20);
+            let slave = SlaveConfig::with_latency(cfg.dma_bits, 20);
             e.bus_mut()
                 .attach_memory(slave, SparseMemory::new())
                 .map_err(|e| format!("the memory behind the AXI4 master: {e}"))?;
