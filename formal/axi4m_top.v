@@ -46,7 +46,7 @@ module axi4m_formal #(
   input wire start,
   input wire [31:0] prog_base,
   input wire [31:0] prog_words,
-  input wire [4:0] q_free,
+  input wire [6:0] q_free,      // the memory path's queue: 64 words, 7 count bits
   input wire abort
 );
   localparam integer PARTS = ROWS > COLS ? ROWS : COLS;

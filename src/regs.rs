@@ -10,6 +10,24 @@
 use crate::config::Config;
 use crate::isa::ErrorCode;
 
+/// Instruction queue depth of the register path (STATUS.QUEUE_FREE when empty).
+pub const QUEUE_DEPTH: u32 = 16;
+
+/// Instruction queue depth with the memory path (`dma`): a fetched program's words come over
+/// the AXI4 master behind the DMA's read bursts (its reads outstanding, up to 256 beats each),
+/// so the queue holds a few steps of a program instead of one.
+pub const DMA_QUEUE_DEPTH: u32 = 64;
+
+/// The configuration's instruction queue depth ([`QUEUE_DEPTH`], or [`DMA_QUEUE_DEPTH`] with
+/// the memory path): STATUS.QUEUE_FREE's value when the queue is empty.
+pub fn queue_depth(cfg: &Config) -> u32 {
+    if cfg.dma {
+        DMA_QUEUE_DEPTH
+    } else {
+        QUEUE_DEPTH
+    }
+}
+
 /// Value of the ID register: ASCII "SYST".
 pub const ID_VALUE: u32 = 0x5359_5354;
 
@@ -338,7 +356,7 @@ pub const REGISTERS: &[Register] = &[
                 8,
                 "the first error since the last CLEAR_ERROR (`isa::ErrorCode`, 0 = none)",
             ),
-            live("QUEUE_FREE", 16, 16, "free instruction-queue slots, 0..16"),
+            live("QUEUE_FREE", 16, 16, "free instruction-queue slots, 0..16 (0..64 with the memory path)"),
         ],
         doc: "Engine status.",
         dma: false,

@@ -33,7 +33,8 @@
 //!   SIGNALs after each, so a signal unit holds two pending slots and SIGNALs join the younger
 //!   one, and a PSUM store of whole rows; or a program of 3 to 40 words without memory
 //!   instructions fetched from just below a 4 KB boundary, whose fetch must read one R beat per
-//!   word on a 64-bit bus, in one read burst up to 16 words (two when it straddles 4 KB).
+//!   word on a 64-bit bus, in one read burst up to the queue's depth (two when it straddles
+//!   4 KB).
 //!
 //! One case in five without a planted error is fetched from memory by CONTROL.START (now and
 //! then from the last bytes below 2^32, or an empty program). Twice per batch a fetched program
@@ -53,6 +54,7 @@ use crate::engine::{checks, Counters, Engine};
 use crate::format::{FpFormat, NumberFormat};
 use crate::isa::{Act, Dma, ErrorCode, Instr};
 use crate::program::SplitMix64;
+use crate::regs;
 
 /// The memory the programs use: loads read `SRC..SRC + SPAN`, stores write `DST..DST + SPAN`.
 pub const SRC: u32 = 0x0001_0000;
@@ -1233,8 +1235,8 @@ pub fn run_case(
         ));
     }
     // A fetched program without memory instructions on a 64-bit bus: one R beat per word (the
-    // fetch asks for the words it wants, one burst at a time, cut at 4 KB); up to 16 words (the
-    // queue's room at START) in one burst, or two when they straddle a 4 KB boundary.
+    // fetch asks for the words it wants, one burst at a time, cut at 4 KB); up to the queue's
+    // depth (its room at START) in one burst, or two when they straddle a 4 KB boundary.
     let bus_bits = pair.shape.bus_bits;
     let port = pair.rtl.bus().memory_port().expect("memory");
     let quiet = !prog
@@ -1251,7 +1253,7 @@ pub fn run_case(
         }
         let straddles = words > 0 && at / PAGE != (at + 8 * words - 1) / PAGE;
         let want = u64::from(words > 0) + u64::from(straddles);
-        if words <= 16 && bursts != want {
+        if words <= regs::queue_depth(pair.rtl.config()) && bursts != want {
             return Err(format!(
                 "the fetch of {words} words from {at:#x} took {bursts} read bursts, expected {want}"
             ));

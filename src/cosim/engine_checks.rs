@@ -136,7 +136,7 @@ fn clear_both(rtl: &mut RtlEngine, golden: &mut GoldenEngine, what: &str) -> Res
     golden.clear_error().map_err(be)?;
     rtl.clear_error().map_err(be)?;
     let st = rtl.wait_idle().map_err(be)?;
-    if st.error != ErrorCode::None || st.busy || st.queue_free != 16 {
+    if st.error != ErrorCode::None || st.busy || st.queue_free != regs::queue_depth(rtl.config()) {
         return Err(format!(
             "{what}: after CLEAR_ERROR error {:?}, busy {}, {} queue slots free",
             st.error, st.busy, st.queue_free

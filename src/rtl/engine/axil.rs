@@ -42,6 +42,8 @@ use crate::isa::ErrorCode;
 use crate::regs::{self, Access, Register, Value, PSUM_DATA_BASE, REGISTERS, SBUF_BASE};
 use crate::verilog::*;
 
+use super::sequencer;
+
 fn code(e: ErrorCode) -> Expr {
     sized(8, e as u64)
 }
@@ -90,7 +92,7 @@ pub fn axil_ports(with_prot: bool) -> Vec<Port> {
 }
 
 /// The signal behind a live read-only field, with its width.
-fn live_source(reg: &str, field: &str) -> (Expr, u32) {
+fn live_source(cfg: &Config, reg: &str, field: &str) -> (Expr, u32) {
     match (reg, field) {
         ("STATUS", "BUSY") => (id("st_busy"), 1),
         ("STATUS", "ERROR") => (id("st_error"), 1),
@@ -99,7 +101,7 @@ fn live_source(reg: &str, field: &str) -> (Expr, u32) {
         ("STATUS", "STATIONARY") => (id("stationary"), 1),
         ("STATUS", "STALLED") => (id("st_stalled"), 1),
         ("STATUS", "ERROR_CODE") => (id("st_code"), 8),
-        ("STATUS", "QUEUE_FREE") => (id("q_free"), 5),
+        ("STATUS", "QUEUE_FREE") => (id("q_free"), sequencer::queue_count_bits(cfg)),
         ("CYCLES_LO", "VALUE") => (bits_of(id("cycles"), 0, 32), 32),
         ("CYCLES_HI", "VALUE") => (id("cycles_hi"), 32),
         ("MACS_LO", "VALUE") => (bits_of(id("macs"), 0, 32), 32),
@@ -130,7 +132,7 @@ fn read_value(cfg: &Config, r: &Register) -> Expr {
         let e = match f.value {
             Value::Const(g) => sized(f.width, g(cfg)),
             Value::Live => {
-                let (e, w) = live_source(r.name, f.name);
+                let (e, w) = live_source(cfg, r.name, f.name);
                 assert!(
                     w <= f.width,
                     "{}.{} is {} bits, its source {w}",
@@ -295,7 +297,7 @@ fn write_decode(cfg: &Config, g: &Geometry) -> Vec<Item> {
         do_write = do_write.and(not(id("wa_sbuf").and(id("sb_wbusy"))));
     }
     let mut ok_code = cond(
-        id("wa_instr_hi").and(id("q_free").eq(sized(5, 0))),
+        id("wa_instr_hi").and(id("q_free").eq(sized(sequencer::queue_count_bits(cfg), 0))),
         code(ErrorCode::QueueOverflow),
         code(ErrorCode::None),
     );
@@ -685,7 +687,11 @@ fn ports(cfg: &Config, g: &Geometry) -> Vec<Port> {
         output("clear_counters", None, ""),
         output("bus_err", None, "a bus access failed"),
         output("bus_code", bits(8), "its isa::ErrorCode"),
-        input("q_free", bits(5), "sequencer status"),
+        input(
+            "q_free",
+            bits(sequencer::queue_count_bits(cfg)),
+            "sequencer status",
+        ),
         input("st_busy", None, ""),
         input("st_stalled", None, ""),
         input("st_error", None, ""),

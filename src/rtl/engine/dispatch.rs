@@ -5,7 +5,7 @@
 //! counters. Without `dma` the sequencer is [`super::sequencer`]'s alone.
 //!
 //! Timing contract (a beat fires in cycle t when valid and ready are both high in t):
-//! - Queue: 16 x 64-bit words, pushed by the bus (`q_push`, `q_word`) or the fetch unit
+//! - Queue: 64 x 64-bit words (`sequencer::DMA_QUEUE_DEPTH`), pushed by the bus (`q_push`, `q_word`) or the fetch unit
 //!   (`f_push`, `f_word`; never both in a cycle: the bus refuses INSTR_HI while fetching), one
 //!   word per cycle, visible at the head in the next cycle; no push is taken in a CLEAR_ERROR
 //!   cycle (the writers stop then). `q_free` is registered.
@@ -13,7 +13,7 @@
 //!   the queue: the checks of `engine::checks` in its order (IllegalOpcode, UnusedBitsSet, a
 //!   WAIT / SIGNAL naming engine 3, the PE checks against the loads as dispatched (`dp_*`),
 //!   DmaRange, DmaAlign, ActRange), all combinational from the head words. A good
-//!   instruction moves into its engine's FIFO (4 entries: PE 62 bits, DMA 3 words, ACT 2 words)
+//!   instruction moves into its engine's FIFO (8 entries: PE 62 bits, DMA 3 words, ACT 2 words)
 //!   when it has room, all its words leaving the queue at that edge; FENCE instead waits until
 //!   the three FIFOs are empty, the PE engine idle (as the register path defines it: a load
 //!   waiting for its swap does not count), the DMA and ACT engines idle and no signal pending
@@ -63,7 +63,7 @@ use crate::isa::{self, field_of, ErrorCode, Opcode, ENGINE_FIFO_DEPTH, FIELDS, S
 use crate::verilog::*;
 
 use super::blocks::{fifo, times_pow2, FifoStatus};
-use super::sequencer::{self, cnt2, code, PeNames, QUEUE_DEPTH};
+use super::sequencer::{self, cnt2, code, PeNames, DMA_QUEUE_DEPTH as QUEUE_DEPTH};
 
 const QA: u32 = QUEUE_DEPTH.trailing_zeros();
 const QC: u32 = QA + 1;
@@ -97,11 +97,11 @@ pub fn module(cfg: &Config, g: &Geometry) -> Module {
     Module {
         name: "systolic_sequencer".into(),
         doc: vec![
-            "Sequencer with the memory path: 16 x 64-bit instruction queue, in-order dispatch of"
+            "Sequencer with the memory path: 64 x 64-bit instruction queue, in-order dispatch of"
                 .into(),
             "1- to 3-word instructions with the checks of engine::checks into the PE, DMA and ACT"
                 .into(),
-            "FIFOs (4 entries each), the PE engine (load and moving streamers), WAIT / SIGNAL on"
+            "FIFOs (8 entries each), the PE engine (load and moving streamers), WAIT / SIGNAL on"
                 .into(),
             "8 semaphores, error register, counters (see src/rtl/engine/dispatch.rs).".into(),
         ],
@@ -1275,7 +1275,7 @@ fn counters(g: &Geometry) -> Vec<Item> {
 }
 
 fn ports(g: &Geometry) -> Vec<Port> {
-    let mut p = sequencer::ports(g);
+    let mut p = sequencer::ports(g, QC);
     p.extend([
         input(
             "f_push",

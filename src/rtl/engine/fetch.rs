@@ -30,17 +30,18 @@ use crate::isa::ErrorCode;
 use crate::verilog::*;
 
 use super::blocks::{byte_queue, count_bits, low_bytes_mask, times_pow2};
-use super::sequencer::code;
+use super::sequencer::{code, queue_count_bits};
 
 pub fn module(cfg: &Config) -> Module {
     assert!(cfg.dma, "systolic_fetch needs dma = true");
     let db = cfg.dma_bits / 8;
     let qb = (2 * db).max(16);
+    let qc = queue_count_bits(cfg);
     let mut items = start();
-    items.extend(requests(db));
+    items.extend(requests(db, qc));
     items.extend(ar_arbiter());
-    items.extend(read_beats(db, qb));
-    items.extend(finish(qb));
+    items.extend(read_beats(db, qb, qc + 3));
+    items.extend(finish(qb, qc));
     Module {
         name: "systolic_fetch".into(),
         doc: vec![
@@ -51,7 +52,7 @@ pub fn module(cfg: &Config) -> Module {
             "(see src/rtl/engine/fetch.rs).".into(),
         ],
         params: vec![],
-        ports: ports(db),
+        ports: ports(db, qc),
         items: hoist(items),
     }
 }
@@ -91,29 +92,31 @@ fn start() -> Vec<Item> {
 
 /// The fetch's burst request (`f_req`, `f_addr`, `f_len`, `f_words`), sized by the words left
 /// and the queue's room (`f_pend` words requested and not pushed).
-fn requests(db: u32) -> Vec<Item> {
+fn requests(db: u32, qc: u32) -> Vec<Item> {
+    // Bytes of a request: up to the queue's depth in words (qc - 1 bits of words, 3 of bytes).
+    let bb = qc + 3;
     let dbb = db.trailing_zeros();
     let to4k_full = u64::from(4096 / db);
     vec![
         Item::Blank,
         comment("---- Requests: one burst at a time, as the queue has room ----"),
-        reg("f_pend", bits(5)),
+        reg("f_pend", bits(qc)),
         reg("fr_out", None),
         wire_init(
             "f_credit",
-            bits(5),
+            bits(qc),
             cond(
                 id("q_free").gt(id("f_pend")),
                 id("q_free").sub(id("f_pend")),
-                sized(5, 0),
+                sized(qc, 0),
             ),
         ),
         wire_init(
             "f_want",
-            bits(5),
+            bits(qc),
             cond(
-                id("fa_left").lt(zext(id("f_credit"), 5, 32)),
-                bits_of(id("fa_left"), 0, 5),
+                id("fa_left").lt(zext(id("f_credit"), qc, 32)),
+                bits_of(id("fa_left"), 0, qc),
                 id("f_credit"),
             ),
         ),
@@ -123,16 +126,16 @@ fn requests(db: u32) -> Vec<Item> {
             bits(11),
             sized(11, to4k_full).sub(zext(bits_of(id("fa_addr"), dbb, 12 - dbb), 12 - dbb, 11)),
         ),
-        comment("Beats to cover the wanted words (at most 128 bytes from lane f_off)."),
+        comment("Beats to cover the wanted words (at most 8 x depth bytes from lane f_off)."),
         wire_init(
             "f_need",
             bits(11),
             zext(id("f_off"), dbb, 11)
-                .add(zext(times_pow2(id("f_want"), 3), 8, 11))
+                .add(zext(times_pow2(id("f_want"), 3), bb, 11))
                 .add(sized(11, u64::from(db - 1)))
                 .shr(int(i64::from(dbb))),
         ),
-        comment("At most (DB - 1 + 128) / DB + 1 beats: 8 bits hold them."),
+        comment("At most (DB - 1 + 8 x depth) / DB + 1 beats: 8 bits hold them."),
         wire_init(
             "f_beats",
             bits(8),
@@ -147,17 +150,21 @@ fn requests(db: u32) -> Vec<Item> {
             bits(8 + dbb),
             times_pow2(id("f_beats"), dbb).sub(zext(id("f_off"), dbb, 8 + dbb)),
         ),
-        wire_init("f_want_b", bits(8), times_pow2(id("f_want"), 3)),
+        wire_init("f_want_b", bits(bb), times_pow2(id("f_want"), 3)),
         wire_init(
             "f_bytes",
-            bits(8),
+            bits(bb),
             cond(
-                id("f_span").lt(zext(id("f_want_b"), 8, 8 + dbb)),
-                bits_of(id("f_span"), 0, 8),
+                zext(id("f_span"), 8 + dbb, 8 + dbb + bb).lt(zext(
+                    id("f_want_b"),
+                    bb,
+                    8 + dbb + bb,
+                )),
+                bits_of(id("f_span"), 0, bb),
                 id("f_want_b"),
             ),
         ),
-        wire_init("f_words", bits(5), bits_of(id("f_bytes"), 3, 5)),
+        wire_init("f_words", bits(qc), bits_of(id("f_bytes"), 3, qc)),
         wire_init(
             "f_req",
             None,
@@ -166,7 +173,7 @@ fn requests(db: u32) -> Vec<Item> {
                 .and(not(id("f_abort")))
                 .and(not(id("f_fail")))
                 .and(id("fa_left").ne(sized(32, 0)))
-                .and(id("f_credit").ne(sized(5, 0))),
+                .and(id("f_credit").ne(sized(qc, 0))),
         ),
         wire_init("f_len", bits(8), id("f_beats").sub(sized(8, 1))),
     ]
@@ -233,7 +240,8 @@ fn ar_arbiter() -> Vec<Item> {
 }
 
 /// R: routed by ID; the fetch's beats into its byte queue `fq` (bytes of its burst only).
-fn read_beats(db: u32, qb: u32) -> Vec<Item> {
+/// `bb`: the bits of a request's byte count.
+fn read_beats(db: u32, qb: u32, bb: u32) -> Vec<Item> {
     let dbb = db.trailing_zeros();
     let qcw = count_bits(u64::from(qb));
     let nb_w = count_bits(u64::from(db));
@@ -242,7 +250,7 @@ fn read_beats(db: u32, qb: u32) -> Vec<Item> {
         comment("---- R: ID 1 into the fetch's byte queue, ID 0 to the DMA ----"),
         reg("fb_first", None),
         reg("fb_off", bits(dbb)),
-        reg("fb_rem", bits(8)),
+        reg("fb_rem", bits(bb)),
         wire_init("f_drop", None, id("f_abort").or(id("f_fail"))),
         wire_init(
             "f_rready",
@@ -281,7 +289,7 @@ fn read_beats(db: u32, qb: u32) -> Vec<Item> {
             "fx_n",
             bits(nb_w),
             cond(
-                zext(id("fb_rem"), 8, 8.max(nb_w)).lt(zext(id("fx_room"), nb_w, 8.max(nb_w))),
+                zext(id("fb_rem"), bb, bb.max(nb_w)).lt(zext(id("fx_room"), nb_w, bb.max(nb_w))),
                 bits_of(id("fb_rem"), 0, nb_w),
                 id("fx_room"),
             ),
@@ -332,7 +340,7 @@ fn read_beats(db: u32, qb: u32) -> Vec<Item> {
                 id("f_rfire"),
                 vec![nb(
                     id("fb_rem"),
-                    id("fb_rem").sub(zext(id("fx_n"), nb_w, 8.max(nb_w))),
+                    id("fb_rem").sub(zext(id("fx_n"), nb_w, bb.max(nb_w))),
                 )],
             )],
         )]),
@@ -344,7 +352,7 @@ fn read_beats(db: u32, qb: u32) -> Vec<Item> {
 /// The fetch's state: words left (`fa_*`), the burst in flight (`fr_out`), `f_pend`, the
 /// failure (`f_fail`, raised as `f_err` once the words before it are pushed: `f_raise`), the
 /// abort, `f_on`.
-fn finish(qb: u32) -> Vec<Item> {
+fn finish(qb: u32, qc: u32) -> Vec<Item> {
     let qcw = count_bits(u64::from(qb));
     vec![
         Item::Blank,
@@ -393,7 +401,7 @@ fn finish(qb: u32) -> Vec<Item> {
                 nb(id("f_fail"), bit(false)),
                 nb(id("f_raised"), bit(false)),
                 nb(id("fr_out"), bit(false)),
-                nb(id("f_pend"), sized(5, 0)),
+                nb(id("f_pend"), sized(qc, 0)),
             ],
             vec![if_else(
                 id("st_ok"),
@@ -404,7 +412,7 @@ fn finish(qb: u32) -> Vec<Item> {
                     nb(id("f_raised"), bit(false)),
                     nb(id("fa_addr"), id("prog_base")),
                     nb(id("fa_left"), id("prog_words")),
-                    nb(id("f_pend"), sized(5, 0)),
+                    nb(id("f_pend"), sized(qc, 0)),
                 ],
                 vec![
                     if_(
@@ -417,8 +425,14 @@ fn finish(qb: u32) -> Vec<Item> {
                         id("f_grant"),
                         vec![
                             nb(id("fr_out"), bit(true)),
-                            nb(id("fa_addr"), id("fa_addr").add(zext(id("f_bytes"), 8, 32))),
-                            nb(id("fa_left"), id("fa_left").sub(zext(id("f_words"), 5, 32))),
+                            nb(
+                                id("fa_addr"),
+                                id("fa_addr").add(zext(id("f_bytes"), qc + 3, 32)),
+                            ),
+                            nb(
+                                id("fa_left"),
+                                id("fa_left").sub(zext(id("f_words"), qc, 32)),
+                            ),
                         ],
                     ),
                     if_(
@@ -428,8 +442,8 @@ fn finish(qb: u32) -> Vec<Item> {
                     nb(
                         id("f_pend"),
                         id("f_pend")
-                            .add(cond(id("f_grant"), id("f_words"), sized(5, 0)))
-                            .sub(zext(id("f_push"), 1, 5)),
+                            .add(cond(id("f_grant"), id("f_words"), sized(qc, 0)))
+                            .sub(zext(id("f_push"), 1, qc)),
                     ),
                     if_(
                         id("f_on").and(id("f_quiet")),
@@ -441,14 +455,14 @@ fn finish(qb: u32) -> Vec<Item> {
     ]
 }
 
-fn ports(db: u32) -> Vec<Port> {
+fn ports(db: u32, qc: u32) -> Vec<Port> {
     vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
         input("start", None, "CONTROL.START accepted by the bus"),
         input("prog_base", bits(32), "PROG_BASE"),
         input("prog_words", bits(32), "PROG_WORDS"),
-        input("q_free", bits(5), "free instruction-queue slots"),
+        input("q_free", bits(qc), "free instruction-queue slots"),
         input("abort", None, "the engine stopped, or CLEAR_ERROR"),
         output("f_push", None, "push f_word into the queue"),
         output("f_word", bits(64), ""),

@@ -48,10 +48,14 @@
 
 use crate::config::{Config, Geometry};
 use crate::isa::{ErrorCode, Opcode, FIELDS, MAX_PENDING_LOADS};
+use crate::regs::queue_depth;
+pub use crate::regs::{DMA_QUEUE_DEPTH, QUEUE_DEPTH};
 use crate::verilog::*;
 
-/// Instruction queue depth (a power of two).
-pub const QUEUE_DEPTH: u32 = 16;
+/// Bits of a queue count (0..=depth): the width of `q_free`.
+pub fn queue_count_bits(cfg: &Config) -> u32 {
+    queue_depth(cfg).trailing_zeros() + 1
+}
 
 /// Queue pointer bits.
 const QA: u32 = QUEUE_DEPTH.trailing_zeros();
@@ -117,7 +121,7 @@ pub fn module(cfg: &Config) -> Module {
             "register, SBUF port M -> mv) running concurrently, error register, counters.".into(),
         ],
         params: vec![],
-        ports: ports(&g),
+        ports: ports(&g, QC),
         items: hoist(items),
     }
 }
@@ -897,7 +901,8 @@ fn counters(g: &Geometry) -> Vec<Item> {
     ]
 }
 
-pub(super) fn ports(g: &Geometry) -> Vec<Port> {
+/// The ports both sequencers share; `qc` is the width of `q_free` (the queue's count bits).
+pub(super) fn ports(g: &Geometry, qc: u32) -> Vec<Port> {
     vec![
         input("clk", None, ""),
         input("rst", None, "synchronous, active high"),
@@ -907,7 +912,7 @@ pub(super) fn ports(g: &Geometry) -> Vec<Port> {
         input("clear_counters", None, ""),
         input("bus_err", None, "the bus slave reports an error"),
         input("bus_code", bits(8), "its isa::ErrorCode"),
-        output("q_free", bits(QC), "free queue slots"),
+        output("q_free", bits(qc), "free queue slots"),
         output("st_busy", None, "see the timing contract"),
         output(
             "st_stalled",
