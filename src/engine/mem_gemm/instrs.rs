@@ -26,25 +26,42 @@ pub(super) fn sbuf_load(base: u64, stride: u32, rows: u32, row_len: u32, entry: 
     }
 }
 
+/// Blocks narrower than this many columns are written column by column ([`blocked`]) and loaded
+/// in partition-row layout ([`tile_load`]). An entry-row load writes one SBUF entry a cycle, a
+/// partition-row load up to the SBUF's lanes of one partition (4 for the 8-bit elements of the
+/// memory path, `Geometry::lanes`), so a block of one to three columns (the rest of K after the
+/// blocks of `Kt`, e.g. a 3x3 convolution's ninth tap on 8 rows) loads in 1/4 to 3/4 of the
+/// cycles.
+pub(super) const NARROW: u32 = 4;
+
 /// An operand (`rows x cols`) as the host writes it into memory: in blocks of `bw` columns,
-/// each block a row-major `rows x w` matrix of its own (`w = min(bw, cols - b bw)`), the blocks
-/// in order. A (`M x K`) is blocked by `Kt`, B (`K x N`) by `Nt`: a tile is then consecutive rows
-/// of one block, one contiguous segment the DMA reads in long bursts ([`tile_load`]), where a
-/// row-major operand costs one burst per row of the tile.
+/// each block a row-major `rows x w` matrix of its own (`w = min(bw, cols - b bw)`), or, when
+/// narrower than [`NARROW`], its columns one after another; the blocks in order. A (`M x K`) is
+/// blocked by `Kt`, B (`K x N`) by `Nt`: a tile is then consecutive rows of one block (or `w`
+/// runs of consecutive column elements), which the DMA reads in long bursts ([`tile_load`]),
+/// where a row-major operand costs one burst per row of the tile.
 pub(super) fn blocked(x: &Matrix, bw: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(x.data.len());
     for c0 in (0..x.cols).step_by(bw) {
         let w = bw.min(x.cols - c0);
-        for row in x.data.chunks_exact(x.cols) {
-            out.extend(row[c0..c0 + w].iter().map(|&v| v as u8));
+        if w < NARROW as usize {
+            for c in c0..c0 + w {
+                out.extend((0..x.rows).map(|r| x.data[r * x.cols + c] as u8));
+            }
+        } else {
+            for row in x.data.chunks_exact(x.cols) {
+                out.extend(row[c0..c0 + w].iter().map(|&v| v as u8));
+            }
         }
     }
     out
 }
 
-/// The DMA_LOAD (entry rows) of the tile of rows `r0..r0 + rn` of column block `blk` of a
-/// [`blocked`] operand at `base` (`rows x cols`, blocks `bw` wide) into SBUF entries `entry..`:
-/// A's moving tiles (`[M, K, Kt]`, `[m0, mt, kb]`), B's stationary (`[K, N, Nt]`, `[k0, kt, nb]`).
+/// The DMA_LOAD of the tile of rows `r0..r0 + rn` of column block `blk` of a [`blocked`]
+/// operand at `base` (`rows x cols`, blocks `bw` wide) into SBUF entries `entry..` (row `r0 + i`
+/// into entry `entry + i`, column `blk bw + j` into partition `j`): A's moving tiles (`[M, K,
+/// Kt]`, `[m0, mt, kb]`), B's stationary (`[K, N, Nt]`, `[k0, kt, nb]`). Entry rows, or
+/// partition rows for a block narrower than [`NARROW`] (one run of `rn` elements per column).
 pub(super) fn tile_load(
     base: u32,
     [rows, cols, bw]: [u32; 3],
@@ -53,7 +70,17 @@ pub(super) fn tile_load(
 ) -> Dma {
     let w = bw.min(cols - blk * bw);
     let block = u64::from(base) + u64::from(blk) * u64::from(bw) * u64::from(rows);
-    sbuf_load(block + u64::from(r0) * u64::from(w), w, rn, w, entry)
+    if w < NARROW {
+        Dma {
+            layout: 1,
+            rows: w,
+            row_len: rn,
+            stride: rows,
+            ..sbuf_load(block + u64::from(r0), 0, 0, 0, entry)
+        }
+    } else {
+        sbuf_load(block + u64::from(r0) * u64::from(w), w, rn, w, entry)
+    }
 }
 
 /// A DMA_LOAD of `words` table words from `base`.
