@@ -1365,109 +1365,24 @@ pub fn run_batch(
     cases: usize,
     log: &mut dyn FnMut(&str),
 ) -> Result<Stats, String> {
-    let s = pair.shape;
     pair.refill(rng);
     let mut stats = Stats::default();
     let mut signals = [0u32; 3];
     let first_fetch_error = rng.below(6) as usize;
     for case in 0..cases {
-        // Of every 9 cases: 2 DMA-only, 2 with a bus error, 1 with a range error (every other
-        // time a fetch error instead), 1 matmul chain, 2 ACTIVATE chains (every other pair
-        // crafted on integer engines), 1 signal burst (every other time a fetch burst instead). Every fifth case without a planted error is
-        // fetched from memory (CONTROL.START, which clears the semaphores), now and then from
-        // the top of the address space or as an empty program.
-        let kind = case % 9;
-        let fetch_error = case % 18 == 12;
-        let fetch_burst = case % 18 == 17;
-        let fetched = fetch_burst || fetch_error || case % 5 == 4 && ![1, 3, 5].contains(&kind);
-        let mut fetch = Fetch::No;
-        if fetched {
-            signals = [0; 3];
-            stats.fetched += 1;
-            fetch = Fetch::At(PROG_AT);
-        }
-        let (mut prog, plant) = match kind {
-            1 | 5 => random_case(rng, &s, 1),
-            3 if fetch_error => {
-                let (p, _) = random_case(rng, &s, 0);
-                let fault = if rng.chance(0.5) {
-                    BusFault::SlvErr
-                } else {
-                    BusFault::DecErr
-                };
-                let words = program_bytes(&p).len() as u32 / 8;
-                // The six kinds in turn from a random start, so a batch of 100 cases has five.
-                let plant = match (case / 18 + first_fetch_error) % 6 {
-                    0 => Plant::FetchAlign,
-                    1 => Plant::FetchRange,
-                    5 => Plant::FetchHuge,
-                    2 if words > 1 => Plant::FetchBusLate {
-                        words: 1 + rng.below(u64::from(words - 1)) as u32,
-                        fault,
-                    },
-                    3 => Plant::FetchBadWord {
-                        at: rng.below(p.len() as u64) as usize,
-                    },
-                    _ => Plant::FetchBus(fault),
-                };
-                (p, plant)
-            }
-            3 => random_case(rng, &s, 2),
-            6 | 7 if case % 18 < 9 && !s.format.is_float() && !fetched => {
-                stats.crafted += 1;
-                let p = crafted_act_case(pair, rng, &mut signals)
-                    .map_err(|m| format!("case {case} (crafted ACTIVATE): {m}"))?;
-                (p, Plant::Nothing)
-            }
-            6 | 7 => {
-                stats.activate += 1;
-                (random_act_case(pair, rng, &mut signals), Plant::Nothing)
-            }
-            2 => {
-                stats.matmul += 1;
-                let mut s2 = [signals[0], signals[1]];
-                let p = random_matmul_case(rng, &s, &mut s2);
-                signals[0] = s2[0];
-                signals[1] = s2[1];
-                (p, Plant::Nothing)
-            }
-            8 if fetch_burst => {
-                stats.fetch_burst += 1;
-                // From just below a 4 KB boundary, so a burst is cut there.
-                fetch = Fetch::At(PROG_AT + 2 * PAGE - 8 * (1 + rng.below(24) as u32));
-                (random_fetch_case(rng, &s, &mut signals), Plant::Nothing)
-            }
-            8 => {
-                stats.signal += 1;
-                (random_signal_case(rng, &s, &mut signals), Plant::Nothing)
-            }
-            _ => random_case(rng, &s, 0),
-        };
-        if !fetched && (kind == 0 || kind == 4) && rng.chance(0.5) {
-            pair.host_write = random_host_write(rng, &s, &prog);
-        }
-        if fetched && plant == Plant::Nothing && !fetch_burst {
-            match rng.below(4) {
-                // The program's last word the last of the address space.
-                0 => fetch = Fetch::At(0u32.wrapping_sub(program_bytes(&prog).len() as u32)),
-                // No words at all (START still clears the semaphores).
-                1 if kind == 0 || kind == 4 => prog.clear(),
-                _ => {}
-            }
-        }
+        let (prog, plant, fetch) =
+            next_case(pair, rng, case, first_fetch_error, &mut stats, &mut signals)?;
         let written = pair
             .host_write
             .as_ref()
             .map(|(p, e, v)| (*p, *e, v.len() as u32));
         let c0 = pair.rtl.bus().cycle();
-        let listing = || {
-            prog.iter()
-                .map(|i| format!("    {i}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
-        let code = run_case(pair, &prog, plant, fetch)
-            .map_err(|m| format!("case {case} ({plant:?}): {m}\n  program:\n{}", listing()))?;
+        let code = run_case(pair, &prog, plant, fetch).map_err(|m| {
+            format!(
+                "case {case} ({plant:?}): {m}\n  program:\n{}",
+                listing(&prog)
+            )
+        })?;
         let cycles = pair.rtl.bus().cycle() - c0;
         match code {
             ErrorCode::None => stats.clean += 1,
@@ -1483,43 +1398,13 @@ pub fn run_batch(
                 .map_err(|e| format!("case {case}: golden CLEAR_ERROR: {e}"))?;
             pair.refill(rng);
         }
-        if let (Some((part, entry, len)), ErrorCode::None) = (written, code) {
-            // The host's SBUF write made while the DMA ran: stored and compared.
-            let store = Instr::DmaStore(Dma {
-                target: 0,
-                layout: 1,
-                esize: s.eb.trailing_zeros(),
-                rows: 1,
-                row_len: len,
-                part,
-                base: DST + s.eb * rng.below(u64::from(PAGE / s.eb)) as u32,
-                entry,
-                ..Dma::default()
-            });
-            run_case(pair, &[store], Plant::Nothing, Fetch::No)
+        if let (Some(written), ErrorCode::None) = (written, code) {
+            store_host_write(pair, rng, written)
                 .map_err(|m| format!("case {case}: the host's SBUF write stored: {m}"))?;
         }
         if case == cases / 4 || case == cases / 2 {
-            // Twice: a fetched program of 2^15 and more SIGNALs to one semaphore (its top bit):
-            // a random one, then SEM7 (the top of the semaphore vector).
-            let sem = if case == cases / 2 {
-                7
-            } else {
-                rng.below(8) as u32
-            };
-            let prog: Vec<Instr> = (0..(1 << 15) + rng.below(64))
-                .map(|_| Instr::Signal {
-                    engine: rng.below(3) as u32,
-                    sem,
-                })
-                .collect();
-            run_case(pair, &prog, Plant::Nothing, Fetch::At(PROG_AT))
-                .map_err(|m| format!("case {case}: 2^15 SIGNALs to SEM{sem}: {m}"))?;
-            // START cleared the semaphores; the WAITs to come count from there.
-            signals = [0; 3];
-            if let Some(n) = signals.get_mut(sem as usize) {
-                *n = prog.len() as u32;
-            }
+            signal_flood(pair, rng, case == cases / 2, &mut signals)
+                .map_err(|m| format!("case {case}: {m}"))?;
         }
         if plant.fetch_error() {
             // Whether a refused fetch cleared the semaphores is not compared: clear them.
@@ -1534,7 +1419,7 @@ pub fn run_batch(
         if case < 3 || code != ErrorCode::None && stats.bus + stats.range <= 2 {
             log(&format!(
                 "  case {case}: {code:?} in {cycles} cycles ({plant:?})\n{}",
-                listing()
+                listing(&prog)
             ));
         }
     }
@@ -1545,4 +1430,161 @@ pub fn run_batch(
         .finish()
         .map_err(|v| format!("AXI4 at the end: {v}"))?;
     Ok(stats)
+}
+
+/// A program's listing, one instruction a line.
+fn listing(prog: &[Instr]) -> String {
+    prog.iter()
+        .map(|i| format!("    {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Case `case` of a batch: its program, planted error and fetch (the mix of the module
+/// documentation), and now and then a host SBUF write to make while it runs (`pair.host_write`).
+///
+/// Of every 9 cases: 2 DMA-only, 2 with a bus error, 1 with a range error (every other time a
+/// fetch error instead), 1 matmul chain, 2 ACTIVATE chains (every other pair crafted on integer
+/// engines), 1 signal burst (every other time a fetch burst instead). Every fifth case without
+/// a planted error is fetched from memory (CONTROL.START, which clears the semaphores), now and
+/// then from the top of the address space or as an empty program.
+fn next_case(
+    pair: &mut Pair<'_>,
+    rng: &mut SplitMix64,
+    case: usize,
+    first_fetch_error: usize,
+    stats: &mut Stats,
+    signals: &mut [u32; 3],
+) -> Result<(Vec<Instr>, Plant, Fetch), String> {
+    let s = pair.shape;
+    let kind = case % 9;
+    let fetch_error = case % 18 == 12;
+    let fetch_burst = case % 18 == 17;
+    let fetched = fetch_burst || fetch_error || case % 5 == 4 && ![1, 3, 5].contains(&kind);
+    let mut fetch = Fetch::No;
+    if fetched {
+        *signals = [0; 3];
+        stats.fetched += 1;
+        fetch = Fetch::At(PROG_AT);
+    }
+    let (mut prog, plant) = match kind {
+        1 | 5 => random_case(rng, &s, 1),
+        3 if fetch_error => fetch_error_case(rng, &s, (case / 18 + first_fetch_error) % 6),
+        3 => random_case(rng, &s, 2),
+        6 | 7 if case % 18 < 9 && !s.format.is_float() && !fetched => {
+            stats.crafted += 1;
+            let p = crafted_act_case(pair, rng, signals)
+                .map_err(|m| format!("case {case} (crafted ACTIVATE): {m}"))?;
+            (p, Plant::Nothing)
+        }
+        6 | 7 => {
+            stats.activate += 1;
+            (random_act_case(pair, rng, signals), Plant::Nothing)
+        }
+        2 => {
+            stats.matmul += 1;
+            let mut s2 = [signals[0], signals[1]];
+            let p = random_matmul_case(rng, &s, &mut s2);
+            signals[0] = s2[0];
+            signals[1] = s2[1];
+            (p, Plant::Nothing)
+        }
+        8 if fetch_burst => {
+            stats.fetch_burst += 1;
+            // From just below a 4 KB boundary, so a burst is cut there.
+            fetch = Fetch::At(PROG_AT + 2 * PAGE - 8 * (1 + rng.below(24) as u32));
+            (random_fetch_case(rng, &s, signals), Plant::Nothing)
+        }
+        8 => {
+            stats.signal += 1;
+            (random_signal_case(rng, &s, signals), Plant::Nothing)
+        }
+        _ => random_case(rng, &s, 0),
+    };
+    if !fetched && (kind == 0 || kind == 4) && rng.chance(0.5) {
+        pair.host_write = random_host_write(rng, &s, &prog);
+    }
+    if fetched && plant == Plant::Nothing && !fetch_burst {
+        match rng.below(4) {
+            // The program's last word the last of the address space.
+            0 => fetch = Fetch::At(0u32.wrapping_sub(program_bytes(&prog).len() as u32)),
+            // No words at all (START still clears the semaphores).
+            1 if kind == 0 || kind == 4 => prog.clear(),
+            _ => {}
+        }
+    }
+    Ok((prog, plant, fetch))
+}
+
+/// A fetch error of kind `which` (0..6; the six in turn from a random start over a batch, so a
+/// batch of 100 cases has five) on a random DMA-only program.
+fn fetch_error_case(rng: &mut SplitMix64, s: &Shape, which: usize) -> (Vec<Instr>, Plant) {
+    let (p, _) = random_case(rng, s, 0);
+    let fault = if rng.chance(0.5) {
+        BusFault::SlvErr
+    } else {
+        BusFault::DecErr
+    };
+    let words = program_bytes(&p).len() as u32 / 8;
+    let plant = match which {
+        0 => Plant::FetchAlign,
+        1 => Plant::FetchRange,
+        5 => Plant::FetchHuge,
+        2 if words > 1 => Plant::FetchBusLate {
+            words: 1 + rng.below(u64::from(words - 1)) as u32,
+            fault,
+        },
+        3 => Plant::FetchBadWord {
+            at: rng.below(p.len() as u64) as usize,
+        },
+        _ => Plant::FetchBus(fault),
+    };
+    (p, plant)
+}
+
+/// The host's SBUF write made while the DMA ran (`len` entries of partition `part` from
+/// `entry`), stored to memory and compared.
+fn store_host_write(
+    pair: &mut Pair<'_>,
+    rng: &mut SplitMix64,
+    (part, entry, len): (u32, u32, u32),
+) -> Result<ErrorCode, String> {
+    let eb = pair.shape.eb;
+    let store = Instr::DmaStore(Dma {
+        target: 0,
+        layout: 1,
+        esize: eb.trailing_zeros(),
+        rows: 1,
+        row_len: len,
+        part,
+        base: DST + eb * rng.below(u64::from(PAGE / eb)) as u32,
+        entry,
+        ..Dma::default()
+    });
+    run_case(pair, &[store], Plant::Nothing, Fetch::No)
+}
+
+/// A fetched program of 2^15 and more SIGNALs to one semaphore (its top bit): a random one, or
+/// (`top`) SEM7, the top of the semaphore vector. START clears the semaphores: `signals` counts
+/// from there.
+fn signal_flood(
+    pair: &mut Pair<'_>,
+    rng: &mut SplitMix64,
+    top: bool,
+    signals: &mut [u32; 3],
+) -> Result<(), String> {
+    let sem = if top { 7 } else { rng.below(8) as u32 };
+    let prog: Vec<Instr> = (0..(1 << 15) + rng.below(64))
+        .map(|_| Instr::Signal {
+            engine: rng.below(3) as u32,
+            sem,
+        })
+        .collect();
+    run_case(pair, &prog, Plant::Nothing, Fetch::At(PROG_AT))
+        .map_err(|m| format!("2^15 SIGNALs to SEM{sem}: {m}"))?;
+    *signals = [0; 3];
+    if let Some(n) = signals.get_mut(sem as usize) {
+        *n = prog.len() as u32;
+    }
+    Ok(())
 }
