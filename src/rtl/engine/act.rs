@@ -116,45 +116,6 @@ fn control(s: &Sizes) -> Vec<Item> {
     let g = &s.g;
     let lat = s.ar_lat;
     let vq_w = lat + 3;
-    let vq = |k: u32| bits_of(id("vq"), k, 1);
-    // The 8-bit fields as 11-bit values of the output type.
-    let val = |name: &str| {
-        if s.signed {
-            concat(vec![repeat(int(3), field_bits(name, 7, 1)), field(name)])
-        } else {
-            zext(field(name), 8, 11)
-        }
-    };
-    let (qlo0, qhi0) = if s.signed {
-        (0x800 - 128, 127)
-    } else {
-        (0, 255)
-    };
-    let flip = |e: Expr| e.bit_xor(sized(11, 0x400));
-    let max11 = |a: Expr, b: Expr| cond(flip(a.clone()).gt(flip(b.clone())), a, b);
-    let min11 = |a: Expr, b: Expr| cond(flip(a.clone()).lt(flip(b.clone())), a, b);
-    let func = field("func");
-    let zp = val("zp");
-    let zp_sub = zp.clone();
-    let qlo = cond(
-        func.clone().eq(sized(2, 1)),
-        max11(sized(11, qlo0), zp.clone()),
-        cond(
-            func.clone().eq(sized(2, 2)),
-            max11(sized(11, qlo0), val("lo")),
-            sized(11, qlo0),
-        ),
-    );
-    let qhi = cond(
-        func.eq(sized(2, 2)),
-        min11(sized(11, qhi0), val("hi")),
-        sized(11, qhi0),
-    );
-    let last_write = cond(
-        id("i_raw"),
-        id("wi").eq(sized(2, u64::from(s.per_raw - 1))),
-        bit(true),
-    );
     let mut items = if s.float.is_some() {
         vec![reg("i_relu", None)]
     } else {
@@ -189,6 +150,32 @@ fn control(s: &Sizes) -> Vec<Item> {
         reg("i_raw", None),
         reg("i_per_col", None),
         reg("i_bias", None),
+    ]);
+    items.extend(control_wires(s));
+    items.extend([
+        always(vec![latch_instruction(s), sequence(s)]),
+        comment("The PSUM entry, AR_LAT cycles after its read (held for raw32's writes)."),
+        reg("xr", bits(g.cols * 32)),
+        always(vec![if_(id("ps_v"), vec![nb(id("xr"), id("ps_data"))])]),
+    ]);
+    items
+}
+
+/// `vq[k]`: the pipeline's valid bit of a read issued `k + 1` cycles ago.
+fn vq(k: u32) -> Expr {
+    bits_of(id("vq"), k, 1)
+}
+
+/// The handshake, the PSUM read port and the write timing (`wr_now`, `wr_last`, `done`).
+fn control_wires(s: &Sizes) -> Vec<Item> {
+    let g = &s.g;
+    let lat = s.ar_lat;
+    let last_write = cond(
+        id("i_raw"),
+        id("wi").eq(sized(2, u64::from(s.per_raw - 1))),
+        bit(true),
+    );
+    vec![
         assign(id("ready"), not(id("run"))),
         assign(id("busy"), id("run")),
         comment("A read per cycle (raw32: one every 4 / EB cycles, as its writes take them)."),
@@ -216,98 +203,134 @@ fn control(s: &Sizes) -> Vec<Item> {
             id("done"),
             id("entry_end").and(id("nw").eq(id("i_n").sub(sized(13, 1)))),
         ),
-        always(vec![
+    ]
+}
+
+/// The output range of an integer ACTIVATE as 11-bit values of the output type less the zero
+/// point, `(lo - zp, hi - zp)`: the type's range, raised to the zero point by relu, narrowed
+/// to the instruction's `lo`/`hi` by clamp.
+fn output_bounds(s: &Sizes) -> (Expr, Expr) {
+    // The 8-bit fields as 11-bit values of the output type.
+    let val = |name: &str| {
+        if s.signed {
+            concat(vec![repeat(int(3), field_bits(name, 7, 1)), field(name)])
+        } else {
+            zext(field(name), 8, 11)
+        }
+    };
+    let (qlo0, qhi0) = if s.signed {
+        (0x800 - 128, 127)
+    } else {
+        (0, 255)
+    };
+    let flip = |e: Expr| e.bit_xor(sized(11, 0x400));
+    let max11 = |a: Expr, b: Expr| cond(flip(a.clone()).gt(flip(b.clone())), a, b);
+    let min11 = |a: Expr, b: Expr| cond(flip(a.clone()).lt(flip(b.clone())), a, b);
+    let func = field("func");
+    let zp = val("zp");
+    let qlo = cond(
+        func.clone().eq(sized(2, 1)),
+        max11(sized(11, qlo0), zp.clone()),
+        cond(
+            func.clone().eq(sized(2, 2)),
+            max11(sized(11, qlo0), val("lo")),
+            sized(11, qlo0),
+        ),
+    );
+    let qhi = cond(
+        func.eq(sized(2, 2)),
+        min11(sized(11, qhi0), val("hi")),
+        sized(11, qhi0),
+    );
+    (qlo.sub(zp.clone()), qhi.sub(zp))
+}
+
+/// `go`: the instruction's fields into the `i_*` registers.
+fn latch_instruction(s: &Sizes) -> Stmt {
+    let g = &s.g;
+    let mut body = vec![
+        nb(id("i_n"), field("n")),
+        nb(id("i_m"), field("m")),
+        nb(id("i_bank"), field_bits("bank", 0, g.bank_w)),
+        nb(id("i_offset"), field_bits("offset", 0, g.paddr_w)),
+        nb(id("i_entry"), field_bits("entry", 0, g.sa_w)),
+        nb(id("i_raw"), field("dtype").eq(sized(3, 4))),
+        nb(id("i_per_col"), field("per_col")),
+        nb(id("i_bias"), field("bias")),
+    ];
+    if s.float.is_some() {
+        body.push(nb(id("i_relu"), field("func").eq(sized(2, 1))));
+    } else {
+        let (lo, hi) = output_bounds(s);
+        body.extend([
+            nb(id("i_zp"), field("zp")),
+            nb(id("i_lo"), lo),
+            nb(id("i_hi"), hi),
+        ]);
+    }
+    if_(id("go"), body)
+}
+
+/// The run: reads issued one a cycle (raw32: a gap between them) until `n`, writes counted
+/// until the last entry's last write (`done`).
+fn sequence(s: &Sizes) -> Stmt {
+    let vq_w = s.ar_lat + 3;
+    let issue = if_else(
+        id("ps_en"),
+        vec![
+            nb(id("ni"), inc("ni", 13)),
             if_(
-                id("go"),
-                vec![
-                    nb(id("i_n"), field("n")),
-                    nb(id("i_m"), field("m")),
-                    nb(id("i_bank"), field_bits("bank", 0, g.bank_w)),
-                    nb(id("i_offset"), field_bits("offset", 0, g.paddr_w)),
-                    nb(id("i_entry"), field_bits("entry", 0, g.sa_w)),
-                    nb(id("i_raw"), field("dtype").eq(sized(3, 4))),
-                    nb(id("i_per_col"), field("per_col")),
-                    nb(id("i_bias"), field("bias")),
-                ]
-                .into_iter()
-                .chain(if s.float.is_some() {
-                    vec![nb(id("i_relu"), field("func").eq(sized(2, 1)))]
-                } else {
-                    vec![
-                        nb(id("i_zp"), field("zp")),
-                        nb(id("i_lo"), qlo.sub(zp_sub.clone())),
-                        nb(id("i_hi"), qhi.sub(zp_sub)),
-                    ]
-                })
-                .collect(),
+                id("ni").eq(id("i_n").sub(sized(13, 1))),
+                vec![nb(id("iss"), bit(false))],
+            ),
+            nb(
+                id("gap"),
+                cond(id("i_raw"), sized(2, u64::from(s.per_raw - 1)), sized(2, 0)),
+            ),
+        ],
+        vec![if_(
+            id("gap").ne(sized(2, 0)),
+            vec![nb(id("gap"), id("gap").sub(sized(2, 1)))],
+        )],
+    );
+    let write = if_(
+        id("wr_now"),
+        vec![if_else(
+            id("wr_last"),
+            vec![
+                nb(id("wi"), sized(2, 0)),
+                nb(id("nw"), inc("nw", 13)),
+                if_(id("done"), vec![nb(id("run"), bit(false))]),
+            ],
+            vec![nb(id("wi"), inc("wi", 2))],
+        )],
+    );
+    if_else(
+        id("rst"),
+        vec![
+            nb(id("run"), bit(false)),
+            nb(id("iss"), bit(false)),
+            nb(id("vq"), sized(vq_w, 0)),
+        ],
+        vec![
+            nb(
+                id("vq"),
+                concat(vec![bits_of(id("vq"), 0, vq_w - 1), id("ps_en")]),
             ),
             if_else(
-                id("rst"),
+                id("go"),
                 vec![
-                    nb(id("run"), bit(false)),
-                    nb(id("iss"), bit(false)),
-                    nb(id("vq"), sized(vq_w, 0)),
+                    nb(id("run"), bit(true)),
+                    nb(id("iss"), bit(true)),
+                    nb(id("gap"), sized(2, 0)),
+                    nb(id("ni"), sized(13, 0)),
+                    nb(id("nw"), sized(13, 0)),
+                    nb(id("wi"), sized(2, 0)),
                 ],
-                vec![
-                    nb(
-                        id("vq"),
-                        concat(vec![bits_of(id("vq"), 0, vq_w - 1), id("ps_en")]),
-                    ),
-                    if_else(
-                        id("go"),
-                        vec![
-                            nb(id("run"), bit(true)),
-                            nb(id("iss"), bit(true)),
-                            nb(id("gap"), sized(2, 0)),
-                            nb(id("ni"), sized(13, 0)),
-                            nb(id("nw"), sized(13, 0)),
-                            nb(id("wi"), sized(2, 0)),
-                        ],
-                        vec![
-                            if_else(
-                                id("ps_en"),
-                                vec![
-                                    nb(id("ni"), inc("ni", 13)),
-                                    if_(
-                                        id("ni").eq(id("i_n").sub(sized(13, 1))),
-                                        vec![nb(id("iss"), bit(false))],
-                                    ),
-                                    nb(
-                                        id("gap"),
-                                        cond(
-                                            id("i_raw"),
-                                            sized(2, u64::from(s.per_raw - 1)),
-                                            sized(2, 0),
-                                        ),
-                                    ),
-                                ],
-                                vec![if_(
-                                    id("gap").ne(sized(2, 0)),
-                                    vec![nb(id("gap"), id("gap").sub(sized(2, 1)))],
-                                )],
-                            ),
-                            if_(
-                                id("wr_now"),
-                                vec![if_else(
-                                    id("wr_last"),
-                                    vec![
-                                        nb(id("wi"), sized(2, 0)),
-                                        nb(id("nw"), inc("nw", 13)),
-                                        if_(id("done"), vec![nb(id("run"), bit(false))]),
-                                    ],
-                                    vec![nb(id("wi"), inc("wi", 2))],
-                                )],
-                            ),
-                        ],
-                    ),
-                ],
+                vec![issue, write],
             ),
-        ]),
-        comment("The PSUM entry, AR_LAT cycles after its read (held for raw32's writes)."),
-        reg("xr", bits(g.cols * 32)),
-        always(vec![if_(id("ps_v"), vec![nb(id("xr"), id("ps_data"))])]),
-    ]);
-    items
+        ],
+    )
 }
 
 /// The ACT table: `2 * COLS` registers written by the DMA.
@@ -415,21 +438,41 @@ fn to_float(s: &Sizes, c: u32) -> Vec<Item> {
     ]
 }
 
+/// `q{c}_*` and `a{c}_*` names of column `c`.
+fn qn(c: u32, s: &str) -> String {
+    format!("q{c}_{s}")
+}
+
+fn an(c: u32, s: &str) -> Expr {
+    id(&format!("a{c}_{s}"))
+}
+
 /// Column c's stage 2 (registered when `v1`: the entry's first stage is valid): the product with the scale rounded to
 /// 24 bits, rounded half to even to an integer `r` (saturated), clamped, plus the zero point:
 /// the 8-bit result `o{c}`.
 fn requantise(c: u32) -> Vec<Item> {
-    let n = |s: &str| format!("q{c}_{s}");
-    let a = |s: &str| id(&format!("a{c}_{s}"));
+    let mut items = scale_fields(c);
+    items.extend(scaled_mantissa(c));
+    items.extend(rounded_integer(c));
+    items.extend(clamped_output(c));
+    items
+}
+
+/// Column `c`'s scale (per column or `tbl0`) decoded: exponent, NaN / infinity, the result's
+/// zero, NaN and sign.
+fn scale_fields(c: u32) -> Vec<Item> {
+    let n = |s: &str| qn(c, s);
+    let a = |s: &str| an(c, s);
     let scale = if c == 0 {
         id("tbl0")
     } else {
         cond(id("i_per_col"), id(&format!("tbl{c}")), id("tbl0"))
     };
-    let flip = |e: Expr| e.bit_xor(sized(11, 0x400));
     vec![
         Item::Blank,
-        comment(&format!("---- Column {c}: f32(float32(acc) * S), round, clamp, + zp ----")),
+        comment(&format!(
+            "---- Column {c}: f32(float32(acc) * S), round, clamp, + zp ----"
+        )),
         wire_init(&n("sc"), bits(32), scale),
         wire_init(&n("se"), bits(8), bits_of(id(&n("sc")), 23, 8)),
         wire_init(
@@ -437,23 +480,36 @@ fn requantise(c: u32) -> Vec<Item> {
             None,
             bits_of(id(&n("sc")), 0, 23).eq(sized(23, 0)),
         ),
-        wire_init(&n("snan"), None, id(&n("se")).eq(sized(8, 255)).and(not(id(&n("sfz"))))),
-        wire_init(&n("sinf"), None, id(&n("se")).eq(sized(8, 255)).and(id(&n("sfz")))),
+        wire_init(
+            &n("snan"),
+            None,
+            id(&n("se")).eq(sized(8, 255)).and(not(id(&n("sfz")))),
+        ),
+        wire_init(
+            &n("sinf"),
+            None,
+            id(&n("se")).eq(sized(8, 255)).and(id(&n("sfz"))),
+        ),
         wire_init(
             &n("nan"),
             None,
             id(&n("snan")).or(id(&n("sinf")).and(a("z"))),
         ),
-        wire_init(
-            &n("zero"),
-            None,
-            a("z").or(id(&n("se")).eq(sized(8, 0))),
-        ),
+        wire_init(&n("zero"), None, a("z").or(id(&n("se")).eq(sized(8, 0)))),
         wire_init(
             &n("sign"),
             None,
             a("s").bit_xor(bits_of(id(&n("sc")), 31, 1)),
         ),
+    ]
+}
+
+/// The 24-bit mantissa of `float32(acc) * S` rounded to nearest even (`m24`) and its biased
+/// exponent `xb`.
+fn scaled_mantissa(c: u32) -> Vec<Item> {
+    let n = |s: &str| qn(c, s);
+    let a = |s: &str| an(c, s);
+    vec![
         wire_init(
             &n("p"),
             bits(48),
@@ -519,6 +575,14 @@ fn requantise(c: u32) -> Vec<Item> {
                 .add(zext(id(&n("top")), 1, 10))
                 .add(zext(id(&n("ovf")), 1, 10)),
         ),
+    ]
+}
+
+/// The product rounded half to even to an integer and saturated to 11 bits (`r`): `mag` of
+/// the value `m24 * 2^(xb - 150)`, 512 for huge or infinite, NaN as -512.
+fn rounded_integer(c: u32) -> Vec<Item> {
+    let n = |s: &str| qn(c, s);
+    vec![
         wire_init(&n("big"), None, id(&n("xb")).ge(sized(10, 136))),
         wire_init(&n("tiny"), None, id(&n("xb")).lt(sized(10, 126))),
         comment("xb - 126 in 0..9 when used: its low 4 bits."),
@@ -535,9 +599,11 @@ fn requantise(c: u32) -> Vec<Item> {
         wire_init(
             &n("up"),
             None,
-            bits_of(id(&n("fx")), 23, 1).and(
-                red_or(bits_of(id(&n("fx")), 0, 23)).or(bits_of(id(&n("fx")), 24, 1)),
-            ),
+            bits_of(id(&n("fx")), 23, 1).and(red_or(bits_of(id(&n("fx")), 0, 23)).or(bits_of(
+                id(&n("fx")),
+                24,
+                1,
+            ))),
         ),
         wire_init(
             &n("mag"),
@@ -551,8 +617,7 @@ fn requantise(c: u32) -> Vec<Item> {
                     cond(
                         id(&n("tiny")),
                         sized(11, 0),
-                        zext(bits_of(id(&n("fx")), 24, 9), 9, 11)
-                            .add(zext(id(&n("up")), 1, 11)),
+                        zext(bits_of(id(&n("fx")), 24, 9), 9, 11).add(zext(id(&n("up")), 1, 11)),
                     ),
                 ),
             ),
@@ -570,6 +635,14 @@ fn requantise(c: u32) -> Vec<Item> {
                 ),
             ),
         ),
+    ]
+}
+
+/// `r` clamped to the instruction's bounds, plus the zero point, registered in `o{c}` when `v1`.
+fn clamped_output(c: u32) -> Vec<Item> {
+    let n = |s: &str| qn(c, s);
+    let flip = |e: Expr| e.bit_xor(sized(11, 0x400));
+    vec![
         wire_init(
             &n("r1"),
             bits(11),
