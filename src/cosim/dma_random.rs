@@ -19,7 +19,9 @@
 //!   first page, or on its second page when it straddles 4 KB (DmaBus after the words before
 //!   it); a word with bit 63 set (UnusedBitsSet after the instructions before it);
 //! - 1 matmul chain ([`random_matmul_case`]): DMA_LOADs, SIGNAL / WAIT, LOAD_STATIONARY,
-//!   MULTIPLY_MOVING, a PSUM-target and an SBUF DMA_STORE;
+//!   MULTIPLY_MOVING, a PSUM-target and an SBUF DMA_STORE; every other time instead three
+//!   stationaries in flight ([`held_load_case`]): the third waits for a swap with its first row
+//!   read from SBUF port L while the DMA's SBUF stores read the port;
 //! - 2 ACTIVATE chains ([`random_act_case`]): the ACT table and operands by DMA, a multiply, an
 //!   ACTIVATE (the engine's dtype with random function, zero point and clamp bounds (integers),
 //!   per-column scales and biases, special scales, or raw32), a DMA_STORE of the entries it
@@ -449,6 +451,87 @@ pub fn random_matmul_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2
         offset: offset + rng.below(u64::from(n - rows + 1)) as u32,
     }));
     prog.push(Instr::DmaStore(random_sbuf_dma(rng, s, DST)));
+    prog
+}
+
+/// Three stationaries in flight while the DMA stores SBUF rows (no error planted): operands
+/// loaded, then LOAD_STATIONARY 1, a multiply of the PSUM's depth, LOAD_STATIONARY 2 (into the
+/// core's shadow weights during that multiply) and 3, which then waits for a swap with its
+/// first row read from SBUF port L; the DMA's SBUF stores read that port meanwhile (the load
+/// streamer keeps the row in its holding register). Then the other two multiplies, SIGNAL PE
+/// -> WAIT DMA, and the third product's PSUM rows stored. `signals` as for
+/// [`random_matmul_case`].
+pub fn held_load_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2]) -> Vec<Instr> {
+    let (pd, depth) = (s.psum_depth, s.depth);
+    let mut prog: Vec<Instr> = (0..1 + rng.below(2))
+        .map(|_| Instr::DmaLoad(random_sbuf_dma(rng, s, SRC)))
+        .collect();
+    signals[0] += 1;
+    prog.push(Instr::Signal { engine: 1, sem: 0 });
+    prog.push(Instr::Wait {
+        engine: 0,
+        sem: 0,
+        value: signals[0] & 0xFFFF,
+    });
+    let mut mms = vec![];
+    for i in 0..3 {
+        let k = 1 + rng.below(u64::from(s.rows)) as u32;
+        let m = 1 + rng.below(u64::from(s.cols)) as u32;
+        // The first multiply as long as the PSUM allows, so the third load waits.
+        let n = if i == 0 {
+            pd
+        } else {
+            1 + rng.below(u64::from(pd)) as u32
+        };
+        prog.push(Instr::LoadStationary {
+            addr: rng.below(u64::from(depth - k + 1)) as u32,
+            k,
+            m,
+        });
+        mms.push(Instr::MultiplyMoving {
+            addr: rng.below(u64::from(depth - n + 1)) as u32,
+            k,
+            n,
+            bank: i % 2,
+            offset: 0,
+            acc: false,
+            swap: true,
+        });
+        if i == 0 {
+            prog.push(mms.remove(0));
+        }
+    }
+    for _ in 0..2 {
+        prog.push(Instr::DmaStore(random_sbuf_dma(rng, s, DST)));
+    }
+    let Some(&Instr::MultiplyMoving { n, .. }) = mms.last() else {
+        unreachable!("three multiplies")
+    };
+    let m = match prog[prog.len() - 3] {
+        Instr::LoadStationary { m, .. } => m,
+        _ => unreachable!("the third load"),
+    };
+    prog.extend(mms);
+    signals[1] += 1;
+    prog.push(Instr::Signal { engine: 0, sem: 1 });
+    prog.push(Instr::Wait {
+        engine: 1,
+        sem: 1,
+        value: signals[1] & 0xFFFF,
+    });
+    prog.push(Instr::DmaStore(Dma {
+        target: 1,
+        layout: 0,
+        esize: 2,
+        rows: n,
+        row_len: m,
+        part: 0,
+        bank: 0,
+        base: DST + PAGE,
+        stride: 4 * m,
+        entry: 0,
+        offset: 0,
+    }));
     prog
 }
 
@@ -1484,7 +1567,11 @@ fn next_case(
         2 => {
             stats.matmul += 1;
             let mut s2 = [signals[0], signals[1]];
-            let p = random_matmul_case(rng, &s, &mut s2);
+            let p = if case % 18 < 9 {
+                random_matmul_case(rng, &s, &mut s2)
+            } else {
+                held_load_case(rng, &s, &mut s2)
+            };
             signals[0] = s2[0];
             signals[1] = s2[1];
             (p, Plant::Nothing)
