@@ -1,7 +1,8 @@
 //! `systolic infer`: a quantised ONNX network (QOperator or QDQ) on the engine, bit-exact with
 //! ONNX Runtime 1.32.0 (`docs/infer.md`). The matrix products run on the golden model of the
 //! engine, on the generated engine in Verilator (`--backend rtl`) or on a board over its UART
-//! link (`--backend board`, or the simulated board), through the register window, or with
+//! link (`--backend board`, or the simulated board: its RTL, or with `--netlist` the netlist a
+//! `systolic synth` run placed), through the register window, or with
 //! `--memory` over the memory path (DMA and on-chip requantisation; golden and rtl);
 //! QuantizeLinear, DequantizeLinear, QLinearAdd, MaxPool, Flatten/Reshape and im2col on the
 //! host. `--report` draws the products' cycles and roofline into an HTML page.
