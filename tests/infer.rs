@@ -609,7 +609,14 @@ fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
             &["--backend", "rtl", "--sim", "8"],
             "--sim needs --backend board",
         ),
-        (&["--backend", "board"], "needs --port (a board) or --sim"),
+        (
+            &["--backend", "board"],
+            "needs --port (a board), --sim (the simulated board) or --netlist",
+        ),
+        (
+            &["--netlist", "runs/x", "--board", "icebreaker"],
+            "--netlist needs --backend board",
+        ),
         (&["--backend", "board", "--sim", "2"], "--sim 2: at least"),
         (
             &["--backend", "board", "--sim", "8", "--attempts", "0"],
@@ -642,6 +649,134 @@ fn unsupported_models_and_bad_inputs_are_refused_before_any_work() {
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
         assert!(err.contains(want), "{extra:?}: {want:?} not in {err}");
         assert!(!out.exists(), "{extra:?}: nothing may be written");
+    }
+}
+
+/// The board back end on a post-synthesis netlist (issue 20): `systolic synth` of the
+/// iCEBreaker board top of `icebreaker-int8-4x4` at 3 Mbaud (4 clock cycles per bit at its 12
+/// MHz), then `systolic infer --backend board --netlist` of mlp.qop and cnn.qop on one image
+/// each through the netlist's UART pins (Yosys' iCE40 cell models, in Verilator): ORT's logits
+/// bit for bit. About 7 minutes (synthesis and place and route 2, the netlist's build 1.5,
+/// each model's run 1.5).
+#[test]
+#[ignore = "synthesis, place and route and a gate-level simulation (~7 min); scripts/test.sh --full"]
+fn the_board_netlist_matches_onnx_runtime_through_its_uart() {
+    use systolic::synth::tool::{locate, Tool};
+    let test = "the_board_netlist_matches_onnx_runtime";
+    for t in [Tool::Yosys, Tool::NextpnrIce40] {
+        if let Err(e) = locate(t) {
+            assert!(std::env::var_os("CI").is_none(), "{test}: {e}; CI is set");
+            return eprintln!("{test}: skipped: {e}");
+        }
+    }
+    if !common::require_tool("verilator", test) {
+        return;
+    }
+    let dir = common::scratch_dir("infer-netlist");
+    let run = dir.join("run");
+    let mut a = vec!["synth", "--baud", "3000000", "--no-pack"];
+    a.extend(ICEBREAKER);
+    a.extend(["--out", run.to_str().unwrap()]);
+    let o = systolic(&a);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let x = subset_file(&dir, 1);
+    for name in ["mlp.qop", "cnn.qop"] {
+        let out = dir.join(format!("{name}.npy"));
+        let v = infer_netlist(name, &x, &out, &run);
+        let netlist = run.join("netlist.v").display().to_string();
+        assert_eq!(v["netlist"]["netlist"], netlist.as_str());
+        assert_eq!(v["netlist"]["clks_per_bit"], 4);
+        eprintln!(
+            "{name} through the netlist: {} board cycles, netlist built in {} s",
+            v["end_to_end_cycles"], v["netlist"]["build_seconds"]
+        );
+        assert_logits(name, &out, 1, "netlist");
+    }
+}
+
+/// The preset and board of the netlist runs.
+const ICEBREAKER: [&str; 4] = ["--preset", "icebreaker-int8-4x4", "--board", "icebreaker"];
+
+/// `systolic infer --backend board --netlist RUN --json` of `models/NAME.onnx` on `x` into
+/// `out` (the iCEBreaker board top at 3 Mbaud); it must succeed. Its JSON report.
+fn infer_netlist(name: &str, x: &Path, out: &Path, run: &Path) -> serde_json::Value {
+    let model = format!("models/{name}.onnx");
+    let mut a = vec!["infer", "--model", &model, "--input", x.to_str().unwrap()];
+    a.extend([
+        "--out",
+        out.to_str().unwrap(),
+        "--backend",
+        "board",
+        "--json",
+    ]);
+    a.extend(ICEBREAKER);
+    a.extend(["--netlist", run.to_str().unwrap(), "--baud", "3000000"]);
+    let o = systolic(&a);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{name}: {err}");
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The files an earlier `systolic synth --board icebreaker` of `preset` at `baud` leaves in
+/// its run folder that `--netlist` checks (the generated RTL; the netlist a placeholder).
+fn fake_synth_run(dir: &Path, preset: &str, baud: u32) {
+    let cfg = common::preset(preset);
+    let dirs = systolic::synth::constraints_dir();
+    let board = systolic::synth::Board::load(&dirs, "icebreaker", None).unwrap();
+    let mut o = systolic::synth::SynthOptions::new(&cfg, board, false);
+    o.top = systolic::synth::SynthTop::Board;
+    o.baud = baud;
+    let plan = systolic::synth::flow::Plan::new(&cfg, &o).unwrap();
+    std::fs::create_dir_all(dir.join("rtl")).unwrap();
+    for (name, text) in plan.design.files() {
+        std::fs::write(dir.join("rtl").join(name), text).unwrap();
+    }
+    std::fs::write(dir.join("netlist.v"), "// placeholder\n").unwrap();
+}
+
+/// `--backend board --netlist RUN_DIR`: a run folder that is missing, of another design, or of
+/// this design's board top at another baud rate is refused before any work (exit status 2, the
+/// flag and the folder named, the synth command that makes the right one as the hint).
+#[test]
+fn netlist_run_folders_of_other_designs_are_refused() {
+    let dir = common::scratch_dir("infer-netlist-refused");
+    let x = subset_file(&dir, 1);
+    let out = dir.join("y.npy");
+    let infer = |run: &Path, baud: &str| {
+        let mut a = vec!["infer", "--preset", "icebreaker-int8-4x4"];
+        a.extend([
+            "--model",
+            "models/mlp.qop.onnx",
+            "--input",
+            x.to_str().unwrap(),
+        ]);
+        a.extend(["--out", out.to_str().unwrap(), "--backend", "board"]);
+        a.extend(["--netlist", run.to_str().unwrap(), "--board", "icebreaker"]);
+        a.extend(["--baud", baud]);
+        systolic(&a)
+    };
+    let (missing, other, slow) = (dir.join("none"), dir.join("other"), dir.join("slow"));
+    fake_synth_run(&other, "int8-4x4", 3_000_000);
+    fake_synth_run(&slow, "icebreaker-int8-4x4", 115_200);
+    let cases = [
+        (&missing, "not found"),
+        (&other, "holds another design"),
+        (&slow, "CLKS_PER_BIT   = 104"),
+    ];
+    for (run, want) in cases {
+        let o = infer(run, "3000000");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{}: {err}", run.display());
+        let flag = format!("error: --netlist {}: ", run.display());
+        assert!(err.contains(&flag), "{flag:?} not in {err}");
+        assert!(err.contains(want), "{want:?} not in {err}");
+        let hint = format!(
+            "hint: make it with `systolic synth --preset icebreaker-int8-4x4 --board icebreaker \
+             --baud 3000000 --out {}`",
+            run.display()
+        );
+        assert!(err.contains(&hint), "{hint:?} not in {err}");
+        assert!(!out.exists(), "{}: nothing may be written", run.display());
     }
 }
 

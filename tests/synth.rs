@@ -476,6 +476,52 @@ fn pipelined_core_netlists_cosimulate_on_both_families() {
     }
 }
 
+/// `existing_plan_netlist` (`synth --verify-existing`, `infer --netlist`) on run folders holding
+/// the RTL a flow writes (no tools run): the board top the plan generates is accepted; the
+/// same engine's board top at another baud rate (another `CLKS_PER_BIT`) is refused, naming
+/// the line; so is a run of the same configuration that placed the harness.
+#[test]
+fn an_existing_board_netlist_must_be_the_plans_board_top() {
+    use systolic::synth::flow::Plan;
+    use systolic::synth::verify::existing_plan_netlist;
+    use systolic::synth::SynthTop;
+    let cfg = board_config("board2x2", 2, 2);
+    let plan = |dir: &PathBuf, baud: u32, top: SynthTop| {
+        let mut o = options(&cfg, board("icebreaker"), false, dir.clone());
+        (o.baud, o.top) = (baud, top);
+        Plan::new(&cfg, &o).expect("a plan")
+    };
+    let write = |plan: &Plan| {
+        let dir = &plan.options.run_dir;
+        std::fs::create_dir_all(dir.join("rtl")).unwrap();
+        for (name, text) in plan.design.files() {
+            std::fs::write(dir.join("rtl").join(name), text).unwrap();
+        }
+        std::fs::write(dir.join("netlist.v"), "// placeholder\n").unwrap();
+    };
+    let dir = scratch("existing-board-top");
+    write(&plan(&dir, 3_000_000, SynthTop::Board));
+    let found = existing_plan_netlist(&plan(&dir, 3_000_000, SynthTop::Board));
+    assert_eq!(found.expect("the plan's own run folder"), "netlist.v");
+    match existing_plan_netlist(&plan(&dir, 115_200, SynthTop::Board)) {
+        Err(SynthError::OtherBoardTop {
+            file,
+            found,
+            expected,
+            ..
+        }) => {
+            assert_eq!(file, "rtl/systolic_board.v");
+            assert!(found.contains("CLKS_PER_BIT   = 4,"), "{found}");
+            assert!(expected.contains("CLKS_PER_BIT   = 104,"), "{expected}");
+        }
+        x => panic!("a board top of another baud rate accepted: {x:?}"),
+    }
+    let harness = scratch("existing-harness");
+    write(&plan(&harness, 115_200, SynthTop::Harness));
+    let err = existing_plan_netlist(&plan(&harness, 115_200, SynthTop::Board)).unwrap_err();
+    assert!(err.to_string().contains("placed no board top"), "{err}");
+}
+
 /// The generic pipelined 2x2 core through the ECP5 25F flow, run once for the two tests that
 /// need it (its netlist co-simulated; its flip-flops against the ECP5 primitives').
 fn generic_pipelined_ecp5() -> &'static (Report, PathBuf) {

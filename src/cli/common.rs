@@ -14,6 +14,15 @@ pub struct UsageError {
     pub hint: Option<&'static str>,
 }
 
+/// A usage error (exit status 2) whose hint is made at run time, e.g. a command with the
+/// user's own values.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageErrorHint {
+    pub message: String,
+    pub hint: String,
+}
+
 /// `--preset NAME` or explicit sizes; explicit flags override the preset's values.
 #[derive(Args, Debug, Clone)]
 pub struct ConfigArgs {
@@ -150,6 +159,38 @@ impl ConfigArgs {
             dma_bits: self.dma_bits,
             dma_reads: self.dma_reads,
         }
+    }
+
+    /// The configuration flags as given, as command-line text (empty for the default preset):
+    /// for a hint naming another command on the same configuration.
+    pub fn flags(&self) -> String {
+        let num = |name: &str, v: Option<u32>| v.map(|v| format!("--{name} {v}"));
+        let text = |name: &str, v: Option<String>| v.map(|v| format!("--{name} {v}"));
+        let switch = |name: &str, on: bool| on.then(|| format!("--{name}"));
+        [
+            text("preset", self.preset.clone()),
+            num("rows", self.rows),
+            num("cols", self.cols),
+            text("format", self.format.clone()),
+            num("acc-bits", self.acc_bits),
+            num("psum-banks", self.psum_banks),
+            num("psum-depth", self.psum_depth),
+            num("sbuf-depth", self.sbuf_depth),
+            num("pe-latency", self.pe_latency),
+            text("primitives", self.primitives.map(|p| p.to_string())),
+            num("dsp-cols", self.dsp_cols),
+            switch("psum-split", self.psum_split),
+            text("sbuf-layout", self.sbuf_layout.map(|l| l.to_string())),
+            num("tile-cols", self.tile_cols),
+            switch("keep-tokens", self.keep_tokens),
+            switch("dma", self.dma),
+            num("dma-bits", self.dma_bits),
+            num("dma-reads", self.dma_reads),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// Resolve to a validated configuration.

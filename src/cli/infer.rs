@@ -1,7 +1,8 @@
 //! `systolic infer`: a quantised ONNX network (QOperator or QDQ) on the engine, bit-exact with
 //! ONNX Runtime 1.32.0 (`docs/infer.md`). The matrix products run on the golden model of the
 //! engine, on the generated engine in Verilator (`--backend rtl`) or on a board over its UART
-//! link (`--backend board`, or the simulated board), through the register window, or with
+//! link (`--backend board`, or the simulated board: its RTL, or with `--netlist` the netlist a
+//! `systolic synth` run placed), through the register window, or with
 //! `--memory` over the memory path (DMA and on-chip requantisation; golden and rtl);
 //! QuantizeLinear, DequantizeLinear, QLinearAdd, MaxPool, Flatten/Reshape and im2col on the
 //! host. `--report` draws the products' cycles and roofline into an HTML page.
@@ -24,6 +25,7 @@ use systolic::uart::serial::SerialPort;
 use systolic::uart::{LinkOptions, Transport};
 
 use super::common::{ConfigArgs, UsageError};
+use super::infer_netlist::{self, Netlist, NetlistReport};
 use super::progress::{catch_interrupt, Reporter};
 use super::run::{gemm_error, rtl_engine, write_npy};
 use super::run_memory::{memory_engine, prepare_error};
@@ -76,13 +78,27 @@ pub struct Args {
     /// With --backend board: the board's serial port (e.g. /dev/ttyUSB1).
     #[arg(long, conflicts_with = "sim")]
     pub port: Option<String>,
-    /// With --backend board --port: the link's baud rate (the one the board design was built for).
+    /// With --backend board --port: the link's baud rate (the one the board design was built
+    /// for); with --netlist, the --baud of the synth run that made it.
     #[arg(long, default_value_t = DEFAULT_BAUD, value_parser = super::common::parse_baud)]
     pub baud: u32,
     /// With --backend board: no hardware, the board design in Verilator with this many clock
     /// cycles per bit on its UART (at least 4).
     #[arg(long, value_name = "CLKS_PER_BIT")]
     pub sim: Option<u32>,
+    /// With --backend board: no hardware, the board design's post-synthesis netlist that an
+    /// earlier `systolic synth --board B [--baud N] [--pll-mhz F] --out RUN_DIR` of this
+    /// configuration left in RUN_DIR (netlist.v with the FPGA's cell models, in Verilator). Its
+    /// UART runs at the clock cycles per bit it was synthesised with (no --sim); give the
+    /// --board, --baud and --pll-mhz of that run.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["port", "sim"], requires = "board")]
+    pub netlist: Option<PathBuf>,
+    /// With --netlist: the board of the synth run (a TOML file in constraints/).
+    #[arg(long, value_name = "B", requires = "netlist")]
+    pub board: Option<String>,
+    /// With --netlist: the --pll-mhz of the synth run, if it clocked the board top from the PLL.
+    #[arg(long, value_name = "MHZ", requires = "netlist")]
+    pub pll_mhz: Option<f64>,
     /// With --backend board: attempts per request before giving up.
     #[arg(long, default_value_t = 5)]
     pub attempts: u32,
@@ -130,6 +146,9 @@ pub struct Report {
     pub mhz: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images_per_second: Option<f64>,
+    /// With --netlist: the netlist simulated as the board.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netlist: Option<NetlistReport>,
     pub layers: Vec<LayerPlan>,
 }
 
@@ -326,15 +345,18 @@ fn check_flags(args: &Args) -> anyhow::Result<()> {
     }
     if board {
         super::board::check_link_flags(args.attempts, args.sim)?;
-        if args.port.is_none() && args.sim.is_none() {
+        if args.port.is_none() && args.sim.is_none() && args.netlist.is_none() {
             return Err(usage(
-                "--backend board needs --port (a board) or --sim (the simulated board)".into(),
+                "--backend board needs --port (a board), --sim (the simulated board) or \
+                 --netlist (a synthesised board's netlist, simulated)"
+                    .into(),
                 "e.g. --port /dev/ttyUSB1, or --sim 8",
             ));
         }
     } else if let Some(flag) = [
         (args.port.is_some(), "--port"),
         (args.sim.is_some(), "--sim"),
+        (args.netlist.is_some(), "--netlist"),
     ]
     .iter()
     .find_map(|&(given, f)| given.then_some(f))
@@ -347,17 +369,20 @@ fn check_flags(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The network on the chosen back end (Verilator builds shown as stages).
+/// The network on the chosen back end (Verilator builds shown as stages); with `netlist`, the
+/// board is that netlist (and the report says which).
 fn execute(
     args: &Args,
     (cfg, plans): (&Config, &[LayerPlan]),
     net: &Net,
-    x: &[f32],
-    batch: usize,
-) -> anyhow::Result<(Output, RunStats)> {
+    (x, batch): (&[f32], usize),
+    netlist: Option<&Netlist>,
+) -> anyhow::Result<(Output, RunStats, Option<NetlistReport>)> {
     let path = data_path(args);
     let on = |e: &mut dyn Engine| {
-        model::run(net, e, x, batch, path).map_err(|err| run_error(err, args.backend.name()))
+        model::run(net, e, x, batch, path)
+            .map(|(y, stats)| (y, stats, None))
+            .map_err(|err| run_error(err, args.backend.name()))
     };
     if args.backend == Backend::Golden {
         return on(&mut GoldenEngine::new(cfg));
@@ -377,17 +402,23 @@ fn execute(
         attempts: args.attempts,
         ..LinkOptions::default()
     };
-    match (args.backend, &args.port, args.sim) {
+    let plain = |(y, stats): (Output, RunStats)| (y, stats, None);
+    match (args.backend, &args.port, args.sim, netlist) {
         (Backend::Rtl, ..) => on(rtl_engine(cfg, args.threads, &mut progress)?.as_mut()),
-        (_, _, Some(cpb)) => {
-            let board = super::board::sim_board(cfg, cpb, &mut progress)?;
-            on_board(UartEngine::connect(board, cfg, opts)?, net, x, batch)
+        (.., Some(n)) => {
+            let (sim, report) = infer_netlist::build(n, &mut progress)?;
+            let (y, stats) = on_board(UartEngine::connect(sim, cfg, opts)?, net, x, batch)?;
+            Ok((y, stats, Some(report)))
         }
-        (_, Some(port), None) => {
+        (_, _, Some(cpb), None) => {
+            let sim = super::board::sim_board(cfg, cpb, &mut progress)?;
+            on_board(UartEngine::connect(sim, cfg, opts)?, net, x, batch).map(plain)
+        }
+        (_, Some(port), None, None) => {
             let serial = SerialPort::open(port, args.baud)?;
-            on_board(UartEngine::connect(serial, cfg, opts)?, net, x, batch)
+            on_board(UartEngine::connect(serial, cfg, opts)?, net, x, batch).map(plain)
         }
-        (_, None, None) => unreachable!("checked by check_flags"),
+        (_, None, None, None) => unreachable!("checked by check_flags"),
     }
 }
 
@@ -479,6 +510,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|p| OutputPath::check(p, "--report"))
         .transpose()?;
+    let netlist = args
+        .netlist
+        .as_deref()
+        .map(|dir| infer_netlist::check(&args, &cfg, dir))
+        .transpose()?;
     let net = model::load(&args.model)?;
     let (x, batch) = read_input(&args, &net)?;
     if args.memory && !cfg.dma {
@@ -513,7 +549,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let out = out.expect("--out is required without --plan");
-    let (y, stats) = execute(&args, (&cfg, &plans), &net, &x, batch)?;
+    let (y, stats, netlist) = execute(&args, (&cfg, &plans), &net, (&x, batch), netlist.as_ref())?;
     let images_per_second = args
         .mhz
         .filter(|_| stats.end_to_end_cycles > 0)
@@ -551,6 +587,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         stats,
         mhz: args.mhz,
         images_per_second,
+        netlist,
         layers: plans,
     };
     if args.json {
@@ -576,6 +613,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "  {} cycles end to end ({} of them the engine busy; host layers take none)",
                 report.stats.end_to_end_cycles,
                 report.stats.busy_cycles
+            );
+        }
+        if let Some(n) = &report.netlist {
+            outln!(
+                "  on the post-synthesis netlist {} ({}, UART at {} clock cycles per bit)",
+                n.netlist,
+                n.board,
+                n.clks_per_bit
             );
         }
         if let (Some(f), Some(ips)) = (report.mhz, report.images_per_second) {

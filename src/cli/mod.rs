@@ -13,6 +13,7 @@ mod common;
 mod cosim;
 mod generate;
 mod infer;
+mod infer_netlist;
 mod mutate;
 mod progress;
 mod run;
@@ -20,6 +21,7 @@ mod run_memory;
 mod sweep;
 mod synth;
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -74,7 +76,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Exit status and hint for an error: 2 for bad input (like clap's usage errors), 1 otherwise.
-pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
+pub fn classify(err: &anyhow::Error) -> (u8, Option<Cow<'static, str>>) {
+    if let Some(e) = err.downcast_ref::<common::UsageErrorHint>() {
+        return (2, Some(e.hint.clone().into()));
+    }
+    let (code, hint) = classify_static(err);
+    (code, hint.map(Cow::Borrowed))
+}
+
+/// [`classify`] of the errors whose hint is fixed text.
+fn classify_static(err: &anyhow::Error) -> (u8, Option<&'static str>) {
     if let Some(e) = err.downcast_ref::<ConfigError>() {
         let hint = match e {
             ConfigError::UnknownPreset { .. } => {

@@ -98,7 +98,8 @@ pub struct Args {
     pub verify_programs: u64,
     /// Only co-simulate the netlist an earlier run of the same design left in the run folder
     /// (--out or the default one), like --verify, without running Yosys and nextpnr again (give
-    /// the options of that run; its RTL must carry this design's config hash).
+    /// the options of that run; its RTL must carry this design's config hash, and a board top's
+    /// be the one this board, --baud and --pll-mhz make).
     #[arg(long)]
     pub verify_existing: bool,
     /// Only prove the core's post-synthesis netlist equivalent to its RTL (no place and
@@ -201,8 +202,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut progress = Reporter::new(args.json);
     let (report, netlist, plan) = if args.verify_existing {
-        let netlist = synth::verify::existing_netlist(&cfg, &opts.run_dir)?;
-        (None, netlist, synth::flow::Plan::new(&cfg, &opts)?)
+        let plan = synth::flow::Plan::new(&cfg, &opts)?;
+        (None, synth::verify::existing_plan_netlist(&plan)?, plan)
     } else {
         let plan = synth::flow::Plan::new(&cfg, &opts)?;
         let report = synth::flow::execute_with(&plan, &mut progress)?;

@@ -81,6 +81,18 @@ pub enum SynthError {
         found: String,
         expected: String,
     },
+    #[error(
+        "{} holds this design's board top built for another board, baud rate or clock ({file}: \
+         `{found}`, where these options make `{expected}`): give the board options of the run \
+         that wrote it, or run the flow with these",
+        dir.display()
+    )]
+    OtherBoardTop {
+        dir: PathBuf,
+        file: String,
+        found: String,
+        expected: String,
+    },
     #[error("not supported: {0}")]
     Unsupported(String),
     #[error("the board top's UART: {0}")]

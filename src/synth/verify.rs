@@ -216,6 +216,57 @@ pub fn existing_netlist(cfg: &Config, run_dir: &Path) -> Result<String, SynthErr
     Ok(super::flow::NETLIST_V.to_string())
 }
 
+/// The netlist an earlier run of `plan` left in its run folder: [`existing_netlist`] of its
+/// configuration and, when the plan places the board top, that run's `rtl/systolic_board.v`
+/// must be the one `plan` generates (the same board, baud rate and clock: the `CLKS_PER_BIT`
+/// the netlist's UART was built with), else [`SynthError::OtherBoardTop`]. Returns the
+/// netlist's name inside the run folder.
+pub fn existing_plan_netlist(plan: &Plan) -> Result<String, SynthError> {
+    let dir = &plan.options.run_dir;
+    let netlist = existing_netlist(plan.config(), dir)?;
+    if plan.placement.board_params().is_none() {
+        return Ok(netlist);
+    }
+    let name = format!("{}.v", crate::rtl::board::BOARD_TOP);
+    let path = dir.join(super::flow::RTL).join(&name);
+    let found = std::fs::read_to_string(&path).map_err(|_| SynthError::Io {
+        what: format!("reading {}", path.display()),
+        message: "not found: that run placed no board top (it ran with --ooc or --top harness)"
+            .into(),
+    })?;
+    let (_, expected) = plan
+        .design
+        .files()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .expect("a board top's design has its top file");
+    match first_difference(&found, &expected) {
+        None => Ok(netlist),
+        Some((found, expected)) => Err(SynthError::OtherBoardTop {
+            dir: dir.clone(),
+            file: format!("{}/{name}", super::flow::RTL),
+            found,
+            expected,
+        }),
+    }
+}
+
+/// The first line where `found` and `expected` differ, trimmed, as `(found, expected)` (an
+/// absent line is "end of file").
+fn first_difference(found: &str, expected: &str) -> Option<(String, String)> {
+    let (mut f, mut e) = (found.lines(), expected.lines());
+    loop {
+        match (f.next(), e.next()) {
+            (None, None) => return None,
+            (a, b) if a != b => {
+                let text = |l: Option<&str>| l.map_or("end of file".into(), |l| l.trim().into());
+                return Some((text(a), text(b)));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Co-simulate `run_dir/netlist` (written by the flow for `cfg` on a `family` device) against
 /// the golden model: `programs` random programs from `seed`, each without and with random
 /// stalls. `progress` receives one line per step.
@@ -314,31 +365,8 @@ pub fn verify_board(
     seed: u64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Verification, SynthError> {
-    let Placement::BoardTop(params) = &plan.placement else {
-        return Err(SynthError::Unsupported(format!(
-            "the board top's check of a flow that places the {} level",
-            plan.placement.level().name()
-        )));
-    };
     let cfg = plan.config();
-    let (CellModels { files, models, .. }, hopts) = netlist_sources(
-        plan.family(),
-        &plan.options.run_dir.join(netlist),
-        crate::rtl::board::BOARD_TOP,
-        "the board top's check needs it (--verify of a core runs with --ooc or --top harness)",
-    )?;
-    progress(&format!(
-        "verify: building the board netlist with Verilator (UART at {} clock cycles per bit)",
-        params.clks_per_bit
-    ));
-    let board = SimBoard::build_files(
-        &format!("board-netlist-{}", cfg.tag()),
-        &files,
-        &plan.design,
-        params,
-        &hopts,
-    )
-    .map_err(|e| sim_err("the netlist does not build in Verilator", &e))?;
+    let (board, models) = board_netlist(plan, netlist, &mut |l| progress(&format!("verify: {l}")))?;
     let build_seconds = board.build_seconds;
     let mut v = Verification {
         pass: true,
@@ -378,6 +406,43 @@ pub fn verify_board(
         }
     }
     Ok(v)
+}
+
+/// The board top's netlist `netlist` (in the run folder of the flow `plan`) as a simulated
+/// board: the family's cell models and the netlist built by Verilator, its UART pins driven at
+/// the `CLKS_PER_BIT` it was synthesised with. Also the models used, for reports. `progress`
+/// receives one line per step. Used by [`verify_board`] and by `systolic infer --netlist`.
+pub fn board_netlist(
+    plan: &Plan,
+    netlist: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(SimBoard, Vec<String>), SynthError> {
+    let Placement::BoardTop(params) = &plan.placement else {
+        return Err(SynthError::Unsupported(format!(
+            "the board top's netlist of a flow that places the {} level",
+            plan.placement.level().name()
+        )));
+    };
+    let (CellModels { files, models, .. }, hopts) = netlist_sources(
+        plan.family(),
+        &plan.options.run_dir.join(netlist),
+        crate::rtl::board::BOARD_TOP,
+        "the board top's simulation needs it (a core's netlist is checked with --ooc or --top \
+         harness)",
+    )?;
+    progress(&format!(
+        "building the board netlist with Verilator (UART at {} clock cycles per bit)",
+        params.clks_per_bit
+    ));
+    let board = SimBoard::build_files(
+        &format!("board-netlist-{}", plan.config().tag()),
+        &files,
+        &plan.design,
+        params,
+        &hopts,
+    )
+    .map_err(|e| sim_err("the netlist does not build in Verilator", &e))?;
+    Ok((board, models))
 }
 
 /// The operands of the board check's product `i`: the first crosses a tile boundary in M and
