@@ -513,7 +513,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let netlist = args
         .netlist
         .as_deref()
-        .map(|dir| infer_netlist::check(&args, &cfg, dir))
+        .map(|dir| {
+            let request = infer_netlist::Request {
+                board: args
+                    .board
+                    .as_deref()
+                    .expect("clap: --netlist requires --board"),
+                baud: args.baud,
+                pll_mhz: args.pll_mhz,
+                config_flags: args.config.flags(),
+            };
+            infer_netlist::check(&request, &cfg, dir)
+        })
         .transpose()?;
     let net = model::load(&args.model)?;
     let (x, batch) = read_input(&args, &net)?;

@@ -16,8 +16,16 @@ use systolic::synth::flow::Plan;
 use systolic::synth::{self, Board, SynthOptions, SynthTop};
 
 use super::common::{UsageError, UsageErrorHint};
-use super::infer::Args;
 use super::progress::Reporter;
+
+/// The board top a `--netlist` run folder must hold: `--board`, `--baud`, `--pll-mhz`, and the
+/// configuration flags (for the hint's synth command).
+pub struct Request<'a> {
+    pub board: &'a str,
+    pub baud: u32,
+    pub pll_mhz: Option<f64>,
+    pub config_flags: String,
+}
 
 /// A checked run folder: the flow plan that made its netlist, and the netlist's file name.
 pub struct Netlist {
@@ -42,11 +50,8 @@ pub struct NetlistReport {
 /// The synth run of `--board` (at `--baud`, `--pll-mhz`) for `cfg` in `dir`, and its netlist:
 /// a board, baud or clock that cannot make a board top, a missing folder or one of another
 /// design is a usage error naming `--netlist` and the folder, with the command that makes it.
-pub fn check(args: &Args, cfg: &Config, dir: &Path) -> anyhow::Result<Netlist> {
-    let name = args
-        .board
-        .as_deref()
-        .expect("clap: --netlist requires --board");
+pub fn check(args: &Request, cfg: &Config, dir: &Path) -> anyhow::Result<Netlist> {
+    let name = args.board;
     let board = Board::load(&synth::constraints_dir(), name, None).map_err(|e| UsageError {
         message: format!("--board {name}: {e}"),
         hint: Some("boards are the TOML files in constraints/"),
@@ -66,9 +71,9 @@ pub fn check(args: &Args, cfg: &Config, dir: &Path) -> anyhow::Result<Netlist> {
 }
 
 /// The `systolic synth` command that writes the netlist `args` ask for into `dir`.
-fn synth_command(args: &Args, dir: &Path) -> String {
-    let mut c = vec!["systolic synth".to_string(), args.config.flags()];
-    c.push(format!("--board {}", args.board.as_deref().unwrap_or("B")));
+fn synth_command(args: &Request, dir: &Path) -> String {
+    let mut c = vec!["systolic synth".to_string(), args.config_flags.clone()];
+    c.push(format!("--board {}", args.board));
     if args.baud != DEFAULT_BAUD {
         c.push(format!("--baud {}", args.baud));
     }
