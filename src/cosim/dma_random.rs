@@ -380,13 +380,15 @@ pub fn random_case(rng: &mut SplitMix64, s: &Shape, plant: u32) -> (Vec<Instr>, 
     (prog, plant)
 }
 
-/// A random matmul chain (no error planted): DMA_LOADs of operands, SIGNAL DMA -> WAIT PE,
-/// LOAD_STATIONARY + MULTIPLY_MOVING into fresh PSUM entries, SIGNAL PE -> WAIT DMA, then a
-/// PSUM-target DMA_STORE of part of the result and an SBUF DMA_STORE. `signals` counts the
-/// SIGNALs of semaphores 0 and 1 so far (the WAIT values).
-pub fn random_matmul_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2]) -> Vec<Instr> {
-    let (pd, depth) = (s.psum_depth, s.depth);
-    let mut prog: Vec<Instr> = (0..1 + rng.below(3))
+/// One to `max` DMA_LOADs of operands into the SBUF, then SIGNAL DMA SEM0 -> WAIT PE (the
+/// count in `signals[0]`).
+fn loaded_operands(
+    rng: &mut SplitMix64,
+    s: &Shape,
+    max: u64,
+    signals: &mut [u32; 2],
+) -> Vec<Instr> {
+    let mut prog: Vec<Instr> = (0..1 + rng.below(max))
         .map(|_| Instr::DmaLoad(random_sbuf_dma(rng, s, SRC)))
         .collect();
     signals[0] += 1;
@@ -396,6 +398,28 @@ pub fn random_matmul_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2
         sem: 0,
         value: signals[0] & 0xFFFF,
     });
+    prog
+}
+
+/// SIGNAL PE SEM1 -> WAIT DMA (the count in `signals[1]`): the DMA goes on once the PE's
+/// instructions before are done.
+fn pe_done(prog: &mut Vec<Instr>, signals: &mut [u32; 2]) {
+    signals[1] += 1;
+    prog.push(Instr::Signal { engine: 0, sem: 1 });
+    prog.push(Instr::Wait {
+        engine: 1,
+        sem: 1,
+        value: signals[1] & 0xFFFF,
+    });
+}
+
+/// A random matmul chain (no error planted): DMA_LOADs of operands, SIGNAL DMA -> WAIT PE,
+/// LOAD_STATIONARY + MULTIPLY_MOVING into fresh PSUM entries, SIGNAL PE -> WAIT DMA, then a
+/// PSUM-target DMA_STORE of part of the result and an SBUF DMA_STORE. `signals` counts the
+/// SIGNALs of semaphores 0 and 1 so far (the WAIT values).
+pub fn random_matmul_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2]) -> Vec<Instr> {
+    let (pd, depth) = (s.psum_depth, s.depth);
+    let mut prog = loaded_operands(rng, s, 3, signals);
     let k = 1 + rng.below(u64::from(s.rows)) as u32;
     let m = 1 + rng.below(u64::from(s.cols)) as u32;
     let n = 1 + rng.below(u64::from(pd)) as u32;
@@ -415,13 +439,7 @@ pub fn random_matmul_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2
         acc: false,
         swap: true,
     });
-    signals[1] += 1;
-    prog.push(Instr::Signal { engine: 0, sem: 1 });
-    prog.push(Instr::Wait {
-        engine: 1,
-        sem: 1,
-        value: signals[1] & 0xFFFF,
-    });
+    pe_done(&mut prog, signals);
     // Rows of PSUM entries offset.., columns part.. (all written by the multiply above).
     let rows = 1 + rng.below(u64::from(n)) as u32;
     let part = rng.below(u64::from(m)) as u32;
@@ -463,16 +481,7 @@ pub fn random_matmul_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2
 /// [`random_matmul_case`].
 pub fn held_load_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2]) -> Vec<Instr> {
     let (pd, depth) = (s.psum_depth, s.depth);
-    let mut prog: Vec<Instr> = (0..1 + rng.below(2))
-        .map(|_| Instr::DmaLoad(random_sbuf_dma(rng, s, SRC)))
-        .collect();
-    signals[0] += 1;
-    prog.push(Instr::Signal { engine: 1, sem: 0 });
-    prog.push(Instr::Wait {
-        engine: 0,
-        sem: 0,
-        value: signals[0] & 0xFFFF,
-    });
+    let mut prog = loaded_operands(rng, s, 2, signals);
     let mut mms = vec![];
     for i in 0..3 {
         let k = 1 + rng.below(u64::from(s.rows)) as u32;
@@ -512,13 +521,7 @@ pub fn held_load_case(rng: &mut SplitMix64, s: &Shape, signals: &mut [u32; 2]) -
         _ => unreachable!("the third load"),
     };
     prog.extend(mms);
-    signals[1] += 1;
-    prog.push(Instr::Signal { engine: 0, sem: 1 });
-    prog.push(Instr::Wait {
-        engine: 1,
-        sem: 1,
-        value: signals[1] & 0xFFFF,
-    });
+    pe_done(&mut prog, signals);
     prog.push(Instr::DmaStore(Dma {
         target: 1,
         layout: 0,
