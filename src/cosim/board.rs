@@ -104,6 +104,18 @@ impl SimBoard {
         SimBoard::from_model(&model, params)
     }
 
+    /// Like [`SimBoard::build`], for a board `design` made elsewhere (e.g. a mutant of the
+    /// one `crate::rtl::board::design` makes from `params`; its top's parameter defaults must
+    /// be those of `params`).
+    pub fn build_design(
+        design: &Design,
+        params: &BoardParams,
+        opts: &HarnessOptions,
+    ) -> Result<SimBoard, LinkError> {
+        let model = super::build_design(design, opts, &mut |_| {}).map_err(sim_err)?;
+        SimBoard::from_model(&model, params)
+    }
+
     /// Like [`SimBoard::build`], for given Verilog `files` (name, text) whose top is
     /// `systolic_board` with the ports of `board` (e.g. a post-synthesis netlist and the
     /// vendor cell models; `opts.extra_args` carries the Verilator flags they need).
@@ -120,7 +132,8 @@ impl SimBoard {
         SimBoard::from_model(&model, params)
     }
 
-    fn from_model(
+    /// A fresh simulation of the board `model` (built for `params`), reset with the button.
+    pub fn from_model(
         model: &super::verilator::Model,
         params: &BoardParams,
     ) -> Result<SimBoard, LinkError> {
@@ -191,6 +204,29 @@ impl SimBoard {
             (1 << width) - 1
         };
         Some(if self.led_active_low { !v & mask } else { v })
+    }
+
+    /// Run `cycles` clock cycles with the line driven as before (idle unless a byte is being
+    /// sent), decoding what the board sends.
+    pub fn idle(&mut self, cycles: u64) {
+        for _ in 0..cycles {
+            self.step();
+        }
+    }
+
+    /// Send `bytes` (bit by bit, as [`Transport::send`] does, faults applied), stopping
+    /// `gap` cycles of idle line after the byte at index `at` before sending the rest: a frame
+    /// with a pause inside.
+    pub fn send_with_gap(&mut self, bytes: &[u8], at: usize, gap: u64) -> Result<(), LinkError> {
+        let split = (at + 1).min(bytes.len());
+        self.send(&bytes[..split])?;
+        self.idle(gap);
+        self.send(&bytes[split..])
+    }
+
+    /// Bytes the board sent that were not read yet, taken.
+    pub fn take_received(&mut self) -> Vec<u8> {
+        self.received.drain(..).collect()
     }
 
     /// Faults injected and not yet applied.

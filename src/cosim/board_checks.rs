@@ -1,0 +1,621 @@
+//! Checks of the board design `systolic_board` through its UART pins, driven the way a host
+//! drives it ([`SimBoard`], [`UartEngine`], raw frames): the board level of the mutation
+//! campaign (`crate::mutate`, `docs/verification.md`). Each returns `Err` with the first thing
+//! that differs from `docs/uart-protocol.md` (or from the golden engine); a check that saw no
+//! traffic answered is a failure, never a pass.
+//!
+//! - [`link`]: a clean line: the LEDs after reset (error and active off, the heartbeat's
+//!   period), `connect` (identity), products against the golden engine (partial-strobe SBUF
+//!   words, 16-word WRITE bursts, instruction pushes, STATUS polls, PSUM reads, counters), every
+//!   READ burst length 1..16 against single-word reads (unmapped words: 0 and SLVERR), and no
+//!   retry, timeout, NAK, CRC error or framing error on the way.
+//! - [`faults`]: every byte of an instruction push corrupted in turn (NAK or timeout, one
+//!   retry, executed exactly once), every byte of a READ response corrupted, a lost response
+//!   (the retried WRITE answered with its stored RESP, not executed again: OKAY and SLVERR), the
+//!   retry rule's SEQ bookkeeping with raw frames, malformed requests (NAK 0x02, nothing
+//!   executed), LEN above 69 and a framing error (dropped silently), bytes that arrive while the
+//!   board answers (dropped), pauses inside a frame just under and over the inter-byte timeout,
+//!   the reset button (a partial frame and the remembered SEQ forgotten), the error LED after
+//!   each kind of link error.
+
+use crate::config::Config;
+use crate::engine::gemm::{gemm, GemmOptions, Matrix};
+use crate::engine::golden::GoldenEngine;
+use crate::engine::Engine;
+use crate::frame::{self, Decoder, Frame};
+use crate::isa::{ErrorCode, Instr};
+use crate::program::SplitMix64;
+use crate::regs;
+use crate::rtl::board::BoardParams;
+use crate::uart::engine::UartEngine;
+use crate::uart::{LinkOptions, LinkStats, Transport};
+
+use super::board::{Direction, Fault, SimBoard};
+use super::engine_checks::random_matrix;
+use super::verilator::Model;
+
+/// The board parameters of the campaign: 8 cycles per bit (a short simulation), a 4-bit
+/// heartbeat counter (its LED toggles every 8 cycles, checkable), a button and 3 LEDs, both
+/// active low, no PLL.
+pub fn campaign_params() -> BoardParams {
+    BoardParams {
+        clks_per_bit: 8,
+        btn_active_low: true,
+        led_active_low: true,
+        heartbeat_w: 4,
+        button: true,
+        leds: 3,
+        pll: None,
+    }
+}
+
+type Check = Result<(), String>;
+
+fn fresh(model: &Model, params: &BoardParams) -> Result<SimBoard, String> {
+    SimBoard::from_model(model, params).map_err(|e| format!("simulate: {e}"))
+}
+
+fn connect(b: SimBoard, cfg: &Config) -> Result<UartEngine<SimBoard>, String> {
+    UartEngine::connect(b, cfg, LinkOptions::default()).map_err(|e| format!("connect: {e}"))
+}
+
+fn board(e: &mut UartEngine<SimBoard>) -> &mut SimBoard {
+    e.bus_mut().link_mut().transport_mut()
+}
+
+/// LED bit `i` (0 link error, 1 heartbeat, 2 link active) as lit.
+fn led(b: &SimBoard, i: u32) -> Result<bool, String> {
+    let lit = b.leds_lit().ok_or("the board design has no LED port")?;
+    Ok(lit >> i & 1 == 1)
+}
+
+fn expect_led(b: &SimBoard, i: u32, on: bool, when: &str) -> Check {
+    if led(b, i)? != on {
+        let name = ["error", "heartbeat", "active"][i as usize];
+        return Err(format!(
+            "{when}: the {name} LED is {}, expected {}",
+            if on { "off" } else { "on" },
+            if on { "on" } else { "off" }
+        ));
+    }
+    Ok(())
+}
+
+/// The heartbeat LED toggles every `2^(HEARTBEAT_W - 1)` cycles: watched for 8 periods.
+fn heartbeat(b: &mut SimBoard, params: &BoardParams) -> Check {
+    let period = 1u64 << (params.heartbeat_w - 1);
+    let mut last = led(b, 1)?;
+    let mut toggles = vec![];
+    for c in 0..8 * period {
+        b.idle(1);
+        let now = led(b, 1)?;
+        if now != last {
+            toggles.push(c);
+        }
+        last = now;
+    }
+    let steady = toggles.windows(2).all(|w| w[1] - w[0] == period);
+    if toggles.len() != 8 || !steady {
+        return Err(format!(
+            "heartbeat: toggles at cycles {toggles:?}, expected one every {period} cycles"
+        ));
+    }
+    Ok(())
+}
+
+/// `C = A x B` on the board and on the golden engine: C, MACs and instructions retired equal.
+fn product(e: &mut UartEngine<SimBoard>, m: usize, k: usize, n: usize, seed: u64) -> Check {
+    let cfg = e.config().clone();
+    let mut rng = SplitMix64::new(seed);
+    let a = random_matrix(&cfg, m, k, &mut rng);
+    let b = random_matrix(&cfg, k, n, &mut rng);
+    let what = format!("{m}x{k}x{n}");
+    let mut golden = GoldenEngine::new(&cfg);
+    let want = gemm(&mut golden, &a, &b, &GemmOptions::default())
+        .map_err(|err| format!("the golden engine refuses {what}: {err}"))?;
+    let got =
+        gemm(e, &a, &b, &GemmOptions::default()).map_err(|err| format!("{what}: {err}"))?;
+    if got.c != want.c {
+        return Err(first_difference(&what, &got.c, &want.c));
+    }
+    let (g, w) = (got.counters, want.counters);
+    if (g.macs, g.retired) != (w.macs, w.retired) {
+        return Err(format!(
+            "{what}: MACS {} RETIRED {}, golden {} and {}",
+            g.macs, g.retired, w.macs, w.retired
+        ));
+    }
+    Ok(())
+}
+
+fn first_difference(what: &str, got: &Matrix, want: &Matrix) -> String {
+    let (i, j) = (0..got.rows)
+        .flat_map(|i| (0..got.cols).map(move |j| (i, j)))
+        .find(|&(i, j)| got.get(i, j) != want.get(i, j))
+        .unwrap_or((0, 0));
+    format!(
+        "{what}: C[{i}][{j}] = {}, expected {}",
+        got.get(i, j),
+        want.get(i, j)
+    )
+}
+
+/// Every READ burst length from the PSUM snapshot window (mapped words, then unmapped ones
+/// that answer 0 with SLVERR) against the same words read one at a time; then the engine's
+/// BusAddress error, cleared.
+fn read_bursts(e: &mut UartEngine<SimBoard>) -> Check {
+    let bus = e.bus_mut();
+    let base = regs::PSUM_DATA_BASE;
+    let mut single = vec![];
+    for i in 0..frame::MAX_BURST {
+        let (w, r) = bus.read_words(base + 4 * i, 1).map_err(|x| x.to_string())?;
+        single.push((w[0], r));
+    }
+    let mapped = 2 * e.config().cols as usize;
+    for (i, &(w, r)) in single.iter().enumerate() {
+        let want_err = i >= mapped;
+        if want_err != (r == regs::RESP_SLVERR) || (want_err && w != 0) || r & 1 != 0 {
+            return Err(format!(
+                "READ of PSUM window word {i} answered {w:#x} with RESP {r} ({mapped} words mapped)"
+            ));
+        }
+    }
+    for n in 1..=frame::MAX_BURST as usize {
+        let (w, r) = e
+            .bus_mut()
+            .read_words(base, n)
+            .map_err(|x| x.to_string())?;
+        let want_w: Vec<u32> = single[..n].iter().map(|s| s.0).collect();
+        let want_r = single[..n].iter().fold(0, |a, s| a | s.1);
+        if (w.as_slice(), r) != (want_w.as_slice(), want_r) {
+            return Err(format!(
+                "READ burst of {n} words: {w:x?} RESP {r}, single reads {want_w:x?} RESP {want_r}"
+            ));
+        }
+    }
+    let st = e.wait_idle().map_err(|x| x.to_string())?;
+    if st.error != ErrorCode::BusAddress {
+        return Err(format!(
+            "after unmapped reads ERROR_CODE is {:?}, expected BusAddress",
+            st.error
+        ));
+    }
+    e.clear_error().map_err(|x| x.to_string())?;
+    Ok(())
+}
+
+/// Identity words one at a time (ID, VERSION, GEOMETRY, MEMORY) against the configuration.
+fn identity_words(e: &mut UartEngine<SimBoard>) -> Check {
+    let cfg = e.config().clone();
+    let want = [
+        regs::ID_VALUE,
+        regs::version(&cfg),
+        regs::reg("GEOMETRY").constant(&cfg).unwrap_or(0),
+        regs::reg("MEMORY").constant(&cfg).unwrap_or(0),
+    ];
+    for (i, &w) in want.iter().enumerate() {
+        let (got, r) = e
+            .bus_mut()
+            .read_words(4 * i as u32, 1)
+            .map_err(|x| x.to_string())?;
+        if (got[0], r) != (w, regs::RESP_OKAY) {
+            return Err(format!(
+                "READ of identity word {i}: {:#x} RESP {r}, expected {w:#x}",
+                got[0]
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn clean(stats: &LinkStats, framing: u64, when: &str) -> Check {
+    let s = stats;
+    if s.retries + s.timeouts + s.naks + s.crc_errors + s.ignored + framing != 0 {
+        return Err(format!(
+            "{when}: a clean line needed retries {}, timeouts {}, NAKs {}, CRC errors {}, \
+             ignored frames {}, framing errors {framing}",
+            s.retries, s.timeouts, s.naks, s.crc_errors, s.ignored
+        ));
+    }
+    if s.requests < 20 || s.bytes_received == 0 {
+        return Err(format!("{when}: too little traffic answered: {s:?}"));
+    }
+    Ok(())
+}
+
+/// The clean-line check ([module docs](self)); products drawn from `seed`.
+pub fn link(model: &Model, params: &BoardParams, cfg: &Config, seed: u64) -> Check {
+    let mut b = fresh(model, params)?;
+    expect_led(&b, 0, false, "after reset")?;
+    expect_led(&b, 2, false, "after reset")?;
+    heartbeat(&mut b, params)?;
+    let mut e = connect(b, cfg)?;
+    identity_words(&mut e)?;
+    let mut rng = SplitMix64::new(seed);
+    let (r, c) = (cfg.rows as u64, cfg.cols as u64);
+    // A 1x1x1; two random shapes of a few tiles (odd N: rows end in partial SBUF words); one
+    // with rows of 64 int8 elements (16-word WRITE bursts).
+    let wide = 64.min(cfg.sbuf_depth as usize);
+    let shapes = [
+        (1, 1, 1),
+        (
+            1 + rng.below(2 * c) as usize,
+            1 + rng.below(2 * r) as usize,
+            1 + rng.below(9) as usize,
+        ),
+        (
+            1 + rng.below(c + 1) as usize,
+            1 + rng.below(r + 1) as usize,
+            3 + 2 * rng.below(4) as usize,
+        ),
+        (1, 1 + rng.below(r) as usize, wide),
+    ];
+    for (i, (m, k, n)) in shapes.into_iter().enumerate() {
+        product(&mut e, m, k, n, seed.wrapping_add(i as u64))?;
+    }
+    read_bursts(&mut e)?;
+    product(&mut e, 2, 2, 3, seed ^ 0x55)?;
+    let framing = board(&mut e).stats.framing_errors;
+    clean(&e.bus().stats(), framing, "clean line")?;
+    let b = board(&mut e);
+    expect_led(b, 0, false, "after a clean session")?;
+    expect_led(b, 2, false, "idle after a clean session")?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ faults ----
+
+/// The one-word FENCE as a 2-word WRITE at INSTR_LO (an instruction push).
+fn fence_words() -> [u32; 2] {
+    let w = Instr::Fence.encode().into_iter().next().expect("FENCE is one word");
+    [w as u32, (w >> 32) as u32]
+}
+
+fn push_frame(seq: u8) -> Frame {
+    Frame::write(seq, regs::reg("INSTR_LO").offset, 0xF, &fence_words())
+}
+
+fn encode(f: &Frame) -> Vec<u8> {
+    f.encode().expect("a request frame fits")
+}
+
+/// RETIRED, read over the link once the engine is idle.
+fn retired(e: &mut UartEngine<SimBoard>) -> Result<u64, String> {
+    e.wait_idle().map_err(|x| x.to_string())?;
+    Ok(e.counters().map_err(|x| x.to_string())?.retired)
+}
+
+fn delta(a: &LinkStats, b: &LinkStats) -> (u64, u64, u64, u64) {
+    (
+        b.retries - a.retries,
+        b.naks - a.naks,
+        b.timeouts - a.timeouts,
+        b.crc_errors - a.crc_errors,
+    )
+}
+
+/// Every byte of an instruction push corrupted in turn: the payload and CRC bytes draw a NAK,
+/// the header bytes a NAK or a timeout; one retry each, and every push retires exactly once.
+fn corrupted_pushes(e: &mut UartEngine<SimBoard>, rng: &mut SplitMix64) -> Check {
+    let before_retired = retired(e)?;
+    let len = encode(&push_frame(0)).len() as u64;
+    for pos in 0..len {
+        // Header bytes: bit 4 (a LEN made longer: the board waits, the host times out).
+        let mask = if pos < 4 { 0x10 } else { 1 << rng.below(8) };
+        board(e).inject(Direction::ToBoard, pos, Fault::Flip(mask));
+        let before = e.bus().stats();
+        let resp = e
+            .bus_mut()
+            .write_words(regs::reg("INSTR_LO").offset, 0xF, &fence_words())
+            .map_err(|x| format!("push with byte {pos} corrupted: {x}"))?;
+        let (retries, naks, timeouts, _) = delta(&before, &e.bus().stats());
+        let nak_expected = pos >= 4 || pos == 1;
+        let ok = retries == 1
+            && naks + timeouts == 1
+            && (naks == 1) == nak_expected
+            && resp == regs::RESP_OKAY;
+        if !ok {
+            return Err(format!(
+                "push with byte {pos} flipped by {mask:#04x}: RESP {resp}, {retries} retries, \
+                 {naks} NAKs, {timeouts} timeouts (expected one retry after {})",
+                if nak_expected { "a NAK" } else { "a timeout" }
+            ));
+        }
+    }
+    let n = retired(e)? - before_retired;
+    if n != len {
+        return Err(format!("{len} pushes with a corrupted first try retired {n}"));
+    }
+    Ok(())
+}
+
+/// Every byte of a 3-word READ response corrupted in turn: one retry (after a CRC error or a
+/// timeout), the right words.
+fn corrupted_responses(e: &mut UartEngine<SimBoard>, rng: &mut SplitMix64) -> Check {
+    let cfg = e.config().clone();
+    let want = [
+        regs::ID_VALUE,
+        regs::version(&cfg),
+        regs::reg("GEOMETRY").constant(&cfg).unwrap_or(0),
+    ];
+    for pos in 0..(frame::FRAME_OVERHEAD + 1 + 12) as u64 {
+        let mask = 1 << rng.below(8);
+        board(e).inject(Direction::ToHost, pos, Fault::Flip(mask));
+        let before = e.bus().stats();
+        let (w, r) = e
+            .bus_mut()
+            .read_words(0, 3)
+            .map_err(|x| format!("response byte {pos} corrupted: {x}"))?;
+        let (retries, _, timeouts, crc) = delta(&before, &e.bus().stats());
+        if w != want || r != 0 || retries != 1 || timeouts + crc != 1 {
+            return Err(format!(
+                "READ with response byte {pos} flipped by {mask:#04x}: {w:x?} RESP {r}, \
+                 {retries} retries, {crc} CRC errors, {timeouts} timeouts"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A WRITE whose response is lost is retried with its SEQ and answered with the stored RESP,
+/// not executed again: a push (OKAY, retires once) and a write to a read-only register
+/// (SLVERR, then cleared), then a push again (the stored RESP follows the last WRITE).
+fn lost_write_responses(e: &mut UartEngine<SimBoard>) -> Check {
+    let id_reg = regs::reg("ID").offset;
+    let instr = regs::reg("INSTR_LO").offset;
+    for (addr, words, want) in [
+        (instr, &fence_words()[..], regs::RESP_OKAY),
+        (id_reg, &[0u32][..], regs::RESP_SLVERR),
+        (instr, &fence_words()[..], regs::RESP_OKAY),
+    ] {
+        let r0 = retired(e)?;
+        if want == regs::RESP_OKAY {
+            e.clear_error().map_err(|x| x.to_string())?;
+        }
+        let before = e.bus().stats();
+        // The response's RESP byte is lost: a CRC error at the host, which retries.
+        board(e).inject(Direction::ToHost, 4, Fault::Drop);
+        let resp = e
+            .bus_mut()
+            .write_words(addr, 0xF, words)
+            .map_err(|x| x.to_string())?;
+        let (retries, ..) = delta(&before, &e.bus().stats());
+        let n = retired(e)? - r0;
+        let pushes = u64::from(addr == instr);
+        if (resp, retries, n) != (want, 1, pushes) {
+            return Err(format!(
+                "WRITE at {addr:#x} with its response lost: RESP {resp} (expected {want}), \
+                 {retries} retries, {n} instructions retired (expected {pushes})"
+            ));
+        }
+    }
+    e.clear_error().map_err(|x| x.to_string())
+}
+
+/// Send `bytes` on a quiet line and collect the frames the board sends until the line has been
+/// quiet for `quiet` character times.
+fn exchange(b: &mut SimBoard, bytes: &[u8], quiet: u32) -> Result<Vec<Frame>, String> {
+    b.discard_input().map_err(|x| x.to_string())?;
+    b.send(bytes).map_err(|x| x.to_string())?;
+    answers(b, quiet)
+}
+
+fn answers(b: &mut SimBoard, quiet: u32) -> Result<Vec<Frame>, String> {
+    let mut dec = Decoder::new();
+    let mut out = vec![];
+    while let Some(x) = b.recv(quiet).map_err(|x| x.to_string())? {
+        match dec.push(x) {
+            Some(Ok(f)) => out.push(f),
+            Some(Err(err)) => return Err(format!("the board sent a corrupted frame: {err}")),
+            None => {}
+        }
+    }
+    if dec.in_frame() {
+        return Err("the board stopped in the middle of a frame".into());
+    }
+    Ok(out)
+}
+
+/// The one answer to `req`: the response (or NAK) with its SEQ, and nothing else.
+fn one_answer(b: &mut SimBoard, req: &Frame, what: &str) -> Result<Frame, String> {
+    let got = exchange(b, &encode(req), 16)?;
+    match got.as_slice() {
+        [f] if f.seq == req.seq => Ok(f.clone()),
+        _ => Err(format!("{what}: the board answered {got:x?}")),
+    }
+}
+
+fn expect_answer(b: &mut SimBoard, req: &Frame, cmd: u8, payload0: u8, what: &str) -> Check {
+    let f = one_answer(b, req, what)?;
+    if f.cmd != cmd || f.payload.first() != Some(&payload0) {
+        return Err(format!(
+            "{what}: answered CMD {:#04x} payload {:x?}, expected CMD {cmd:#04x} first byte {payload0:#04x}",
+            f.cmd, f.payload
+        ));
+    }
+    Ok(())
+}
+
+fn ack_write(b: &mut SimBoard, req: &Frame, what: &str) -> Check {
+    expect_answer(b, req, frame::CMD_WRITE | frame::RESPONSE_BIT, 0, what)
+}
+
+/// The retry rule with raw frames: a WRITE with the SEQ of the last executed frame (a READ
+/// too) is answered but not executed; a NAKed frame does not change the remembered SEQ; a
+/// reset forgets it.
+fn retry_rule(e: &mut UartEngine<SimBoard>) -> Check {
+    let r0 = retired(e)?;
+    let b = board(e);
+    let id_read = |seq| Frame::read(seq, regs::reg("ID").offset, 1);
+    expect_answer(b, &id_read(0x70), 0x81, 0, "READ seq 0x70")?;
+    ack_write(b, &push_frame(0x70), "push with the READ's SEQ")?;
+    ack_write(b, &push_frame(0x71), "push seq 0x71")?;
+    // A corrupted copy of a new push: NAKed, and the SEQ remembered stays 0x71.
+    let mut bad = encode(&push_frame(0x72));
+    bad[6] ^= 0x04;
+    let got = exchange(b, &bad, 16)?;
+    if got.len() != 1 || got[0].cmd != frame::CMD_NAK || got[0].payload != [frame::NAK_CRC] {
+        return Err(format!("a push with a bad CRC: answered {got:x?}"));
+    }
+    ack_write(b, &push_frame(0x71), "push seq 0x71 again after a NAK")?;
+    ack_write(b, &push_frame(0x72), "push seq 0x72")?;
+    let n = retired(e)? - r0;
+    if n != 2 {
+        return Err(format!(
+            "pushes 0x70 (after a READ 0x70), 0x71, 0x71 again, 0x72: {n} retired, expected 2"
+        ));
+    }
+    // After a reset nothing is remembered: the same push twice around a reset runs twice.
+    let b = board(e);
+    b.press_reset();
+    ack_write(b, &push_frame(0x73), "push after a reset")?;
+    b.press_reset();
+    ack_write(b, &push_frame(0x73), "the same push after another reset")?;
+    e.forget_queue();
+    let n = retired(e)?;
+    if n != 1 {
+        return Err(format!(
+            "a push, a reset, the same push: RETIRED {n} after the second reset, expected 1"
+        ));
+    }
+    Ok(())
+}
+
+/// Malformed requests: answered with NAK 0x02 and the request's SEQ, not executed (the WRITEs
+/// aim at INSTR_LO, so one executed would push).
+fn malformed(e: &mut UartEngine<SimBoard>) -> Check {
+    let r0 = retired(e)?;
+    let instr = regs::reg("INSTR_LO").offset.to_le_bytes();
+    let fence = fence_words();
+    let mut push_bytes = instr.to_vec();
+    push_bytes.push(0x0F);
+    push_bytes.extend(fence.iter().flat_map(|w| w.to_le_bytes()));
+    let raw = |cmd: u8, seq: u8, payload: Vec<u8>| Frame { cmd, seq, payload };
+    let cases = [
+        ("unknown CMD 0x05", raw(0x05, 0x40, vec![0; 5])),
+        (
+            "a response CMD as a request",
+            raw(0x82, 0x41, push_bytes.clone()),
+        ),
+        ("READ of 0 words", Frame::read(0x42, 0, 0)),
+        ("READ of 17 words", Frame::read(0x43, 0, 17)),
+        ("READ COUNT 0x81", Frame::read(0x44, 0, 0x81)),
+        ("READ with LEN 6", raw(frame::CMD_READ, 0x45, vec![0, 0, 0, 0, 1, 0])),
+        ("READ with LEN 0", raw(frame::CMD_READ, 0x46, vec![])),
+        ("WRITE of no word", raw(frame::CMD_WRITE, 0x47, push_bytes[..5].to_vec())),
+        (
+            "WRITE of 6 data bytes",
+            raw(frame::CMD_WRITE, 0x48, push_bytes[..11].to_vec()),
+        ),
+        (
+            "WRITE of 7 data bytes",
+            raw(frame::CMD_WRITE, 0x49, push_bytes[..12].to_vec()),
+        ),
+    ];
+    let b = board(e);
+    for (what, f) in &cases {
+        expect_answer(b, f, frame::CMD_NAK, frame::NAK_BAD_REQUEST, what)?;
+    }
+    let n = retired(e)? - r0;
+    if n != 0 {
+        return Err(format!("malformed WRITEs at INSTR_LO retired {n} instructions"));
+    }
+    Ok(())
+}
+
+/// Frames the board must drop without an answer, each lighting the error LED (reset between
+/// them turns it off): a LEN above 69, a framing error, a pause longer than the inter-byte
+/// timeout. A pause just under it, and bytes arriving while the board answers, are not errors.
+fn silent_drops(e: &mut UartEngine<SimBoard>) -> Check {
+    let timeout = u64::from(frame::TIMEOUT_CHARS) * 10 * u64::from(board(e).clks_per_bit());
+    let read = |seq| encode(&Frame::read(seq, regs::reg("VERSION").offset, 1));
+    let b = board(e);
+    b.press_reset();
+    expect_led(b, 0, false, "after reset")?;
+    // A frame with a pause of 16 character times less than the timeout: answered, no error.
+    b.send_with_gap(&read(0x50), 5, timeout - 160 * u64::from(b.clks_per_bit()))
+        .map_err(|x| x.to_string())?;
+    let got = answers(b, 16)?;
+    if got.len() != 1 || got[0].seq != 0x50 {
+        return Err(format!("a frame with a pause under the timeout: answered {got:x?}"));
+    }
+    expect_led(b, 0, false, "a pause under the timeout")?;
+    let cases: [(&str, Vec<u8>, Option<Fault>); 3] = [
+        ("a LEN of 70", encode(&Frame::write(0x51, 0, 0xF, &[0; 16]))[..4].to_vec(), None),
+        ("a framing error", read(0x52), Some(Fault::BadStop)),
+        ("a pause over the timeout", read(0x53), None),
+    ];
+    for (i, (what, mut bytes, fault)) in cases.into_iter().enumerate() {
+        if i == 0 {
+            bytes[3] = 70;
+        }
+        if let Some(f) = fault {
+            b.inject(Direction::ToBoard, 4, f);
+        }
+        let gap = if i == 2 { timeout + 160 * u64::from(b.clks_per_bit()) } else { 0 };
+        b.send_with_gap(&bytes, 6, gap).map_err(|x| x.to_string())?;
+        if i == 2 {
+            // The frame was dropped during the pause; its rest arrives while hunting.
+        }
+        let got = answers(b, frame::TIMEOUT_CHARS + 16)?;
+        if !got.is_empty() {
+            return Err(format!("{what}: answered {got:x?}, expected silence"));
+        }
+        expect_led(b, 0, true, what)?;
+        // The board hunts again: a clean READ is answered.
+        let ok = Frame::read(0x58 + i as u8, regs::reg("ID").offset, 1);
+        expect_answer(b, &ok, 0x81, 0, &format!("a READ after {what}"))?;
+        b.press_reset();
+        expect_led(b, 0, false, &format!("after {what} and a reset"))?;
+    }
+    // The active LED is on while a frame is coming in.
+    b.send(&read(0x5c)[..3]).map_err(|x| x.to_string())?;
+    expect_led(b, 2, true, "inside a frame")?;
+    b.press_reset();
+    expect_led(b, 2, false, "after a reset inside a frame")?;
+    // The reset dropped the partial frame: a whole one is answered once.
+    expect_answer(b, &Frame::read(0x5d, 0, 1), 0x81, 0, "a READ after a reset mid-frame")?;
+    // A READ sent while the board still answers a 16-word READ is dropped.
+    let mut both = encode(&Frame::read(0x5e, regs::PSUM_DATA_BASE, 16));
+    both.extend(read(0x5f));
+    let got = exchange(b, &both, 16)?;
+    if got.len() != 1 || got[0].seq != 0x5e || got[0].payload.len() != 65 {
+        return Err(format!(
+            "a READ arriving while the board answers a 16-word READ: answered {:?}",
+            got.iter().map(|f| (f.cmd, f.seq, f.payload.len())).collect::<Vec<_>>()
+        ));
+    }
+    b.press_reset();
+    e.forget_queue();
+    e.clear_error().map_err(|x| x.to_string())
+}
+
+/// The fault check ([module docs](self)); flip masks drawn from `seed`.
+pub fn faults(model: &Model, params: &BoardParams, cfg: &Config, seed: u64) -> Check {
+    let b = fresh(model, params)?;
+    let mut e = connect(b, cfg)?;
+    expect_led(board(&mut e), 0, false, "after connecting")?;
+    let mut rng = SplitMix64::new(seed);
+    corrupted_pushes(&mut e, &mut rng)?;
+    expect_led(board(&mut e), 0, true, "after NAKs")?;
+    corrupted_responses(&mut e, &mut rng)?;
+    lost_write_responses(&mut e)?;
+    retry_rule(&mut e)?;
+    malformed(&mut e)?;
+    silent_drops(&mut e)?;
+    // A lost request byte: the board drops the frame at its timeout, the host's retry works.
+    board(&mut e).inject(Direction::ToBoard, 7, Fault::Drop);
+    let before = e.bus().stats();
+    let (w, _) = e
+        .bus_mut()
+        .read_words(regs::reg("ID").offset, 1)
+        .map_err(|x| x.to_string())?;
+    let (retries, _, timeouts, _) = delta(&before, &e.bus().stats());
+    if (w[0], retries, timeouts) != (regs::ID_VALUE, 1, 1) {
+        return Err(format!(
+            "a READ with a lost byte: {:#x}, {retries} retries, {timeouts} timeouts",
+            w[0]
+        ));
+    }
+    product(&mut e, 2, 3, 2, seed)
+}
