@@ -57,6 +57,14 @@ pub struct LineStats {
     /// Characters from the board whose stop bit was low.
     pub framing_errors: u64,
     pub faults_applied: u64,
+    /// Characters from the board whose start bit came less than two character times after the
+    /// previous one's, but less than one character time (10 bit times) or more than one and a
+    /// half bit times later than that: the board's transmitter sends a frame's bytes back to
+    /// back, and frames are further apart.
+    pub irregular_spacing: u64,
+    /// The least and the largest start-to-start distance (cycles) of such close characters:
+    /// the transmitter's pace, which is the same for every byte.
+    pub spacing: Option<(u64, u64)>,
 }
 
 /// The board design in Verilator, seen through its UART pins.
@@ -76,6 +84,9 @@ pub struct SimBoard {
     out_bits: VecDeque<bool>,
     held: u32,
     rx: RxState,
+    /// The cycle of the current and of the previous character's start edge from the board.
+    rx_start: u64,
+    last_start: Option<u64>,
     received: VecDeque<u8>,
     /// Faults by byte index of each direction (absolute indices).
     faults: Vec<(Direction, u64, Fault)>,
@@ -152,6 +163,8 @@ impl SimBoard {
             out_bits: VecDeque::new(),
             held: 0,
             rx: RxState::Idle,
+            rx_start: 0,
+            last_start: None,
             received: VecDeque::new(),
             faults: vec![],
             stats: LineStats::default(),
@@ -180,6 +193,7 @@ impl SimBoard {
         self.out_bits.clear();
         self.held = 0;
         self.rx = RxState::Idle;
+        self.last_start = None;
         self.received.clear();
     }
 
@@ -271,10 +285,18 @@ impl SimBoard {
                 self.out_bits.pop_front();
             }
         }
+        self.step_rx();
+    }
+
+    /// Decode `uart_tx` after a clock edge.
+    fn step_rx(&mut self) {
         let line = self.sim.get_bool(self.tx_pin);
         let cpb = self.host_cpb;
         self.rx = match self.rx {
-            RxState::Idle if !line => RxState::Start(0),
+            RxState::Idle if !line => {
+                self.rx_start = self.sim.cycle();
+                RxState::Start(0)
+            }
             RxState::Idle => RxState::Idle,
             RxState::Start(c) => {
                 if c + 1 == cpb / 2 {
@@ -301,6 +323,7 @@ impl SimBoard {
             }
             RxState::Stop(sh, c) => {
                 if c + 1 == cpb {
+                    self.note_spacing();
                     if line {
                         let index = self.stats.bytes_to_host;
                         self.stats.bytes_to_host += 1;
@@ -319,6 +342,32 @@ impl SimBoard {
                 }
             }
         };
+    }
+
+    /// Count a character whose start is irregularly spaced from the previous one's.
+    fn note_spacing(&mut self) {
+        let char_cycles = 10 * u64::from(self.cpb);
+        if let Some(last) = self.last_start {
+            let d = self.rx_start - last;
+            if d < 2 * char_cycles {
+                if d < char_cycles || d > char_cycles + u64::from(self.cpb / 2) {
+                    self.stats.irregular_spacing += 1;
+                }
+                let (lo, hi) = self.stats.spacing.unwrap_or((d, d));
+                self.stats.spacing = Some((lo.min(d), hi.max(d)));
+            }
+        }
+        self.last_start = Some(self.rx_start);
+    }
+
+    /// Hold the line low for `cycles` cycles, then idle (high) again: a glitch shorter than a
+    /// start bit's half, which the receiver must ignore.
+    pub fn pulse_low(&mut self, cycles: u64) {
+        for _ in 0..cycles {
+            self.sim.set_bool(self.rx_pin, false);
+            self.sim.tick();
+            self.step_rx();
+        }
     }
 
     /// Cycles of one character (10 bits) of the board.

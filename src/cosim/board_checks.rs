@@ -16,7 +16,8 @@
 //!   executed), LEN above 69 and a framing error (dropped silently), bytes that arrive while the
 //!   board answers (dropped), pauses inside a frame just under and over the inter-byte timeout,
 //!   the reset button (a partial frame and the remembered SEQ forgotten), the error LED after
-//!   each kind of link error.
+//!   each kind of link error, a glitch on the line (ignored); and the board's bytes sent back to
+//!   back within each frame (both checks).
 
 use crate::config::Config;
 use crate::engine::gemm::{gemm, GemmOptions, Matrix};
@@ -30,7 +31,7 @@ use crate::rtl::board::BoardParams;
 use crate::uart::engine::UartEngine;
 use crate::uart::{LinkOptions, LinkStats, Transport};
 
-use super::board::{Direction, Fault, SimBoard};
+use super::board::{Direction, Fault, LineStats, SimBoard};
 use super::engine_checks::random_matrix;
 use super::verilator::Model;
 
@@ -208,8 +209,9 @@ fn identity_words(e: &mut UartEngine<SimBoard>) -> Check {
     Ok(())
 }
 
-fn clean(stats: &LinkStats, framing: u64, when: &str) -> Check {
+fn clean(stats: &LinkStats, line: &LineStats, when: &str) -> Check {
     let s = stats;
+    let framing = line.framing_errors;
     if s.retries + s.timeouts + s.naks + s.crc_errors + s.ignored + framing != 0 {
         return Err(format!(
             "{when}: a clean line needed retries {}, timeouts {}, NAKs {}, CRC errors {}, \
@@ -217,6 +219,7 @@ fn clean(stats: &LinkStats, framing: u64, when: &str) -> Check {
             s.retries, s.timeouts, s.naks, s.crc_errors, s.ignored
         ));
     }
+    back_to_back(line)?;
     if s.requests < 20 || s.bytes_received == 0 {
         return Err(format!("{when}: too little traffic answered: {s:?}"));
     }
@@ -255,8 +258,8 @@ pub fn link(model: &Model, params: &BoardParams, cfg: &Config, seed: u64) -> Che
     }
     read_bursts(&mut e)?;
     product(&mut e, 2, 2, 3, seed ^ 0x55)?;
-    let framing = board(&mut e).stats.framing_errors;
-    clean(&e.bus().stats(), framing, "clean line")?;
+    let line = board(&mut e).stats;
+    clean(&e.bus().stats(), &line, "clean line")?;
     let b = board(&mut e);
     expect_led(b, 0, false, "after a clean session")?;
     expect_led(b, 2, false, "idle after a clean session")?;
@@ -523,63 +526,74 @@ fn malformed(e: &mut UartEngine<SimBoard>) -> Check {
     Ok(())
 }
 
-/// Frames the board must drop without an answer, each lighting the error LED (reset between
-/// them turns it off): a LEN above 69, a framing error, a pause longer than the inter-byte
-/// timeout. A pause just under it, and bytes arriving while the board answers, are not errors.
+/// Frames the board must drop at once without an answer, each lighting the error LED (a reset
+/// between them turns it off): a LEN above 69 and a framing error (a whole READ sent right
+/// after is answered, without waiting for the inter-byte timeout); a pause longer than the
+/// inter-byte timeout. A pause just under it is not an error.
 fn silent_drops(e: &mut UartEngine<SimBoard>) -> Check {
-    let timeout = u64::from(frame::TIMEOUT_CHARS) * 10 * u64::from(board(e).clks_per_bit());
+    let cpb = u64::from(board(e).clks_per_bit());
+    let timeout = u64::from(frame::TIMEOUT_CHARS) * 10 * cpb;
     let read = |seq| encode(&Frame::read(seq, regs::reg("VERSION").offset, 1));
     let b = board(e);
     b.press_reset();
     expect_led(b, 0, false, "after reset")?;
     // A frame with a pause of 16 character times less than the timeout: answered, no error.
-    b.send_with_gap(&read(0x50), 5, timeout - 160 * u64::from(b.clks_per_bit()))
+    b.send_with_gap(&read(0x50), 5, timeout - 160 * cpb)
         .map_err(|x| x.to_string())?;
     let got = answers(b, 16)?;
     if got.len() != 1 || got[0].seq != 0x50 {
         return Err(format!("a frame with a pause under the timeout: answered {got:x?}"));
     }
     expect_led(b, 0, false, "a pause under the timeout")?;
-    let cases: [(&str, Vec<u8>, Option<Fault>); 3] = [
-        ("a LEN of 70", encode(&Frame::write(0x51, 0, 0xF, &[0; 16]))[..4].to_vec(), None),
-        ("a framing error", read(0x52), Some(Fault::BadStop)),
-        ("a pause over the timeout", read(0x53), None),
+    let mut len70 = encode(&Frame::write(0x51, 0, 0xF, &[0; 16]))[..4].to_vec();
+    len70[3] = 70;
+    let cases: [(&str, Vec<u8>, Option<Fault>, u64); 3] = [
+        ("a LEN of 70", len70, None, 0),
+        ("a framing error", read(0x52), Some(Fault::BadStop), 0),
+        ("a pause over the timeout", read(0x53), None, timeout + 160 * cpb),
     ];
-    for (i, (what, mut bytes, fault)) in cases.into_iter().enumerate() {
-        if i == 0 {
-            bytes[3] = 70;
-        }
+    for (i, (what, bytes, fault, gap)) in cases.into_iter().enumerate() {
         if let Some(f) = fault {
             b.inject(Direction::ToBoard, 4, f);
         }
-        let gap = if i == 2 { timeout + 160 * u64::from(b.clks_per_bit()) } else { 0 };
         b.send_with_gap(&bytes, 6, gap).map_err(|x| x.to_string())?;
-        if i == 2 {
-            // The frame was dropped during the pause; its rest arrives while hunting.
-        }
-        let got = answers(b, frame::TIMEOUT_CHARS + 16)?;
+        // The rest of a dropped frame arrives while the board hunts for SYNC.
+        let got = answers(b, 4)?;
         if !got.is_empty() {
             return Err(format!("{what}: answered {got:x?}, expected silence"));
         }
         expect_led(b, 0, true, what)?;
-        // The board hunts again: a clean READ is answered.
+        // Dropped at once: a clean READ right after is answered.
         let ok = Frame::read(0x58 + i as u8, regs::reg("ID").offset, 1);
-        expect_answer(b, &ok, 0x81, 0, &format!("a READ after {what}"))?;
+        expect_answer(b, &ok, 0x81, 0, &format!("a READ right after {what}"))?;
         b.press_reset();
         expect_led(b, 0, false, &format!("after {what} and a reset"))?;
     }
-    // The active LED is on while a frame is coming in.
-    b.send(&read(0x5c)[..3]).map_err(|x| x.to_string())?;
+    Ok(())
+}
+
+/// The receiver ignores a glitch (a low pulse shorter than half a bit): a READ sent a bit time
+/// after it is answered. The active LED is on while a frame comes in; a reset in the middle of
+/// a frame drops it. A READ sent while the board still answers a 16-word READ is dropped.
+fn line_events(e: &mut UartEngine<SimBoard>) -> Check {
+    let cpb = u64::from(board(e).clks_per_bit());
+    let b = board(e);
+    for (i, width) in [1, cpb / 2 - 2].into_iter().enumerate() {
+        b.pulse_low(width);
+        b.idle(cpb + 1);
+        let req = Frame::read(0x60 + i as u8, regs::reg("ID").offset, 1);
+        expect_answer(b, &req, 0x81, 0, &format!("a READ after a {width}-cycle glitch"))?;
+    }
+    b.send(&encode(&Frame::read(0x62, 0, 1))[..3])
+        .map_err(|x| x.to_string())?;
     expect_led(b, 2, true, "inside a frame")?;
     b.press_reset();
     expect_led(b, 2, false, "after a reset inside a frame")?;
-    // The reset dropped the partial frame: a whole one is answered once.
-    expect_answer(b, &Frame::read(0x5d, 0, 1), 0x81, 0, "a READ after a reset mid-frame")?;
-    // A READ sent while the board still answers a 16-word READ is dropped.
-    let mut both = encode(&Frame::read(0x5e, regs::PSUM_DATA_BASE, 16));
-    both.extend(read(0x5f));
+    expect_answer(b, &Frame::read(0x63, 0, 1), 0x81, 0, "a READ after a reset mid-frame")?;
+    let mut both = encode(&Frame::read(0x64, regs::PSUM_DATA_BASE, 16));
+    both.extend(encode(&Frame::read(0x65, 0, 1)));
     let got = exchange(b, &both, 16)?;
-    if got.len() != 1 || got[0].seq != 0x5e || got[0].payload.len() != 65 {
+    if got.len() != 1 || got[0].seq != 0x64 || got[0].payload.len() != 65 {
         return Err(format!(
             "a READ arriving while the board answers a 16-word READ: answered {:?}",
             got.iter().map(|f| (f.cmd, f.seq, f.payload.len())).collect::<Vec<_>>()
@@ -587,7 +601,7 @@ fn silent_drops(e: &mut UartEngine<SimBoard>) -> Check {
     }
     b.press_reset();
     e.forget_queue();
-    e.clear_error().map_err(|x| x.to_string())
+    Ok(())
 }
 
 /// The fault check ([module docs](self)); flip masks drawn from `seed`.
@@ -603,6 +617,8 @@ pub fn faults(model: &Model, params: &BoardParams, cfg: &Config, seed: u64) -> C
     retry_rule(&mut e)?;
     malformed(&mut e)?;
     silent_drops(&mut e)?;
+    line_events(&mut e)?;
+    e.clear_error().map_err(|x| x.to_string())?;
     // A lost request byte: the board drops the frame at its timeout, the host's retry works.
     board(&mut e).inject(Direction::ToBoard, 7, Fault::Drop);
     let before = e.bus().stats();
@@ -617,5 +633,19 @@ pub fn faults(model: &Model, params: &BoardParams, cfg: &Config, seed: u64) -> C
             w[0]
         ));
     }
-    product(&mut e, 2, 3, 2, seed)
+    product(&mut e, 2, 3, 2, seed)?;
+    back_to_back(&board(&mut e).stats)
+}
+
+/// The board's bytes left at one pace, back to back within each frame: one character time
+/// apart (start to start), plus at most half a bit, the same for every byte.
+fn back_to_back(line: &LineStats) -> Check {
+    let (n, spacing) = (line.irregular_spacing, line.spacing);
+    match spacing {
+        Some((lo, hi)) if n == 0 && lo == hi => Ok(()),
+        _ => Err(format!(
+            "the board's bytes are not back to back at one pace: {n} irregular, start-to-start \
+             distances (least, largest) {spacing:?} cycles"
+        )),
+    }
 }
