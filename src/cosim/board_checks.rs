@@ -526,48 +526,65 @@ fn malformed(e: &mut UartEngine<SimBoard>) -> Check {
     Ok(())
 }
 
-/// Frames the board must drop at once without an answer, each lighting the error LED (a reset
-/// between them turns it off): a LEN above 69 and a framing error (a whole READ sent right
-/// after is answered, without waiting for the inter-byte timeout); a pause longer than the
-/// inter-byte timeout. A pause just under it is not an error.
+/// A READ of VERSION whose bytes after index `k` hold no SYNC (so that, once the board has
+/// dropped it there, the rest passes while it hunts), with the first such SEQ from `seq`.
+fn read_without_sync_after(k: usize, seq: u8) -> (u8, Vec<u8>) {
+    (0..=255u8)
+        .map(|d| seq.wrapping_add(d))
+        .map(|s| (s, encode(&Frame::read(s, regs::reg("VERSION").offset, 1))))
+        .find(|(_, b)| !b[k + 1..].contains(&frame::SYNC))
+        .expect("some SEQ gives such a frame")
+}
+
+/// After a frame the board must have dropped (`what`): silence, the error LED on, and a clean
+/// READ sent at once is answered; then a reset turns the LED off.
+fn dropped(b: &mut SimBoard, what: &str, seq: u8) -> Check {
+    let got = answers(b, 4)?;
+    if !got.is_empty() {
+        return Err(format!("{what}: answered {got:x?}, expected silence"));
+    }
+    expect_led(b, 0, true, what)?;
+    let ok = Frame::read(seq, regs::reg("ID").offset, 1);
+    expect_answer(b, &ok, 0x81, 0, &format!("a READ right after {what}"))?;
+    b.press_reset();
+    expect_led(b, 0, false, &format!("after {what} and a reset"))
+}
+
+/// Frames the board must drop without an answer, each lighting the error LED: a LEN above 69
+/// and a framing error in each part of a frame (dropped at once: a whole READ sent right after
+/// is answered), a pause longer than the inter-byte timeout after each part. A pause just under
+/// the timeout is not an error.
 fn silent_drops(e: &mut UartEngine<SimBoard>) -> Check {
     let cpb = u64::from(board(e).clks_per_bit());
     let timeout = u64::from(frame::TIMEOUT_CHARS) * 10 * cpb;
-    let read = |seq| encode(&Frame::read(seq, regs::reg("VERSION").offset, 1));
     let b = board(e);
     b.press_reset();
     expect_led(b, 0, false, "after reset")?;
-    // A frame with a pause of 16 character times less than the timeout: answered, no error.
-    b.send_with_gap(&read(0x50), 5, timeout - 160 * cpb)
+    let (seq, under) = read_without_sync_after(5, 0x50);
+    b.send_with_gap(&under, 5, timeout - 160 * cpb)
         .map_err(|x| x.to_string())?;
     let got = answers(b, 16)?;
-    if got.len() != 1 || got[0].seq != 0x50 {
+    if got.len() != 1 || got[0].seq != seq {
         return Err(format!("a frame with a pause under the timeout: answered {got:x?}"));
     }
     expect_led(b, 0, false, "a pause under the timeout")?;
     let mut len70 = encode(&Frame::write(0x51, 0, 0xF, &[0; 16]))[..4].to_vec();
     len70[3] = 70;
-    let cases: [(&str, Vec<u8>, Option<Fault>, u64); 3] = [
-        ("a LEN of 70", len70, None, 0),
-        ("a framing error", read(0x52), Some(Fault::BadStop), 0),
-        ("a pause over the timeout", read(0x53), None, timeout + 160 * cpb),
-    ];
-    for (i, (what, bytes, fault, gap)) in cases.into_iter().enumerate() {
-        if let Some(f) = fault {
-            b.inject(Direction::ToBoard, 4, f);
-        }
-        b.send_with_gap(&bytes, 6, gap).map_err(|x| x.to_string())?;
-        // The rest of a dropped frame arrives while the board hunts for SYNC.
-        let got = answers(b, 4)?;
-        if !got.is_empty() {
-            return Err(format!("{what}: answered {got:x?}, expected silence"));
-        }
-        expect_led(b, 0, true, what)?;
-        // Dropped at once: a clean READ right after is answered.
-        let ok = Frame::read(0x58 + i as u8, regs::reg("ID").offset, 1);
-        expect_answer(b, &ok, 0x81, 0, &format!("a READ right after {what}"))?;
-        b.press_reset();
-        expect_led(b, 0, false, &format!("after {what} and a reset"))?;
+    b.send(&len70).map_err(|x| x.to_string())?;
+    dropped(b, "a LEN of 70", 0x52)?;
+    // Byte k of a READ (CMD, SEQ, LEN, payload, CRC) with a low stop bit.
+    for k in [1usize, 2, 3, 4, 8, 9, 10] {
+        let (seq, bytes) = read_without_sync_after(k, 0x53 + k as u8);
+        b.inject(Direction::ToBoard, k as u64, Fault::BadStop);
+        b.send(&bytes).map_err(|x| x.to_string())?;
+        dropped(b, &format!("a framing error in byte {k}"), seq.wrapping_add(0x40))?;
+    }
+    // Silence over the timeout after byte k (SYNC, CMD, SEQ, LEN, payload, CRC high).
+    for k in [0usize, 1, 2, 3, 6, 9] {
+        let (seq, bytes) = read_without_sync_after(k, 0x70 + k as u8);
+        b.send_with_gap(&bytes, k, timeout + 160 * cpb)
+            .map_err(|x| x.to_string())?;
+        dropped(b, &format!("a pause over the timeout after byte {k}"), seq ^ 0x80)?;
     }
     Ok(())
 }
