@@ -177,17 +177,24 @@ impl SimBoard {
     /// Press the reset button for 8 cycles (if the design has one), release it, and wait 32
     /// cycles (the board's reset lasts 15 cycles after the release or after power-on).
     pub fn press_reset(&mut self) {
+        self.press_button(8, 32);
+    }
+
+    /// Press the reset button for `hold` cycles (if the design has one), release it, and run
+    /// `wait` cycles with the line idle; the host side forgets what it was sending and
+    /// receiving.
+    pub fn press_button(&mut self, hold: u64, wait: u64) {
         self.sim.set_bool(self.rx_pin, true);
         if let Some(btn) = self.btn {
             self.sim.set_bool(btn, !self.btn_active_low);
         }
-        for _ in 0..8 {
+        for _ in 0..hold {
             self.sim.tick();
         }
         if let Some(btn) = self.btn {
             self.sim.set_bool(btn, self.btn_active_low);
         }
-        for _ in 0..32 {
+        for _ in 0..wait {
             self.sim.tick();
         }
         self.out_bits.clear();

@@ -16,7 +16,8 @@
 //!   executed), LEN above 69 and a framing error (dropped silently), bytes that arrive while the
 //!   board answers (dropped), pauses inside a frame just under and over the inter-byte timeout,
 //!   the reset button (a partial frame and the remembered SEQ forgotten), the error LED after
-//!   each kind of link error, a glitch on the line (ignored); and the board's bytes sent back to
+//!   each kind of link error, a glitch on the line (ignored), a frame sent inside the reset's
+//!   15-cycle stretch (not received); and the board's bytes sent back to
 //!   back within each frame (both checks).
 
 use crate::config::Config;
@@ -589,6 +590,29 @@ fn silent_drops(e: &mut UartEngine<SimBoard>) -> Check {
     Ok(())
 }
 
+/// The reset lasts 15 cycles after the (synchronised) button is released: a READ whose first
+/// start bit comes 12 cycles after a 1-cycle press is not received (no answer); the board
+/// hears again after the inter-byte timeout, a READ 40 cycles after a press is answered.
+fn reset_stretch(b: &mut SimBoard) -> Check {
+    let timeout_chars = frame::TIMEOUT_CHARS + 16;
+    b.press_button(1, 12);
+    b.send(&encode(&Frame::read(0x68, 0, 1)))
+        .map_err(|x| x.to_string())?;
+    let got = answers(b, 16)?;
+    if !got.is_empty() {
+        return Err(format!(
+            "a READ starting 12 cycles after a 1-cycle reset press (inside the 15-cycle reset) \
+             was answered: {got:x?}"
+        ));
+    }
+    // Whatever the receiver made of the rest is dropped by the bridge's timeout.
+    let _ = answers(b, timeout_chars)?;
+    b.press_button(1, 40);
+    expect_answer(b, &Frame::read(0x69, 0, 1), 0x81, 0, "a READ 40 cycles after a reset")?;
+    b.press_reset();
+    Ok(())
+}
+
 /// The receiver ignores a glitch (a low pulse shorter than half a bit): a READ sent a bit time
 /// after it is answered. The active LED is on while a frame comes in; a reset in the middle of
 /// a frame drops it. A READ sent while the board still answers a 16-word READ is dropped.
@@ -616,7 +640,7 @@ fn line_events(e: &mut UartEngine<SimBoard>) -> Check {
             got.iter().map(|f| (f.cmd, f.seq, f.payload.len())).collect::<Vec<_>>()
         ));
     }
-    b.press_reset();
+    reset_stretch(b)?;
     e.forget_queue();
     Ok(())
 }
