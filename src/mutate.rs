@@ -15,8 +15,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::cosim::engine::{AxiMaster, RtlEngine};
 use crate::cosim::board_checks;
+use crate::cosim::engine::{AxiMaster, RtlEngine};
 use crate::cosim::engine_checks::{self, random_matrix};
 use crate::cosim::{Harness, HarnessOptions, Stalls};
 use crate::engine::gemm::{gemm, GemmOptions};

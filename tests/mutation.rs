@@ -385,10 +385,17 @@ fn board_campaign_mutates_the_uart_bridge_and_board_top() {
         .args(["--sample", "8", "--list"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut per_module = std::collections::BTreeMap::new();
-    for line in text.lines().filter(|l| l.starts_with("systolic_") && l.contains(" [")) {
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("systolic_") && l.contains(" ["))
+    {
         let module = line.split(':').next().unwrap();
         *per_module.entry(module.to_string()).or_insert(0) += 1;
     }
@@ -409,7 +416,10 @@ fn board_campaign_mutates_the_uart_bridge_and_board_top() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("board campaigns compare integer products"), "{err}");
+    assert!(
+        err.contains("board campaigns compare integer products"),
+        "{err}"
+    );
 }
 
 /// The board level's sample: three mutants per module of the UART bridge and the board top
@@ -454,6 +464,10 @@ fn a_sample_of_ten_board_mutants_is_killed() {
             Verdict::Survived => not_killed.push(format!("{name} {}\n{}", m.description, m.diff)),
         }
     }
-    assert!(not_killed.is_empty(), "not killed:\n{}", not_killed.join("\n"));
+    assert!(
+        not_killed.is_empty(),
+        "not killed:\n{}",
+        not_killed.join("\n")
+    );
     assert_eq!(killed.len(), 10, "killed {killed:?}, invalid {invalid:?}");
 }

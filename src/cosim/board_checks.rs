@@ -115,8 +115,7 @@ fn product(e: &mut UartEngine<SimBoard>, m: usize, k: usize, n: usize, seed: u64
     let mut golden = GoldenEngine::new(&cfg);
     let want = gemm(&mut golden, &a, &b, &GemmOptions::default())
         .map_err(|err| format!("the golden engine refuses {what}: {err}"))?;
-    let got =
-        gemm(e, &a, &b, &GemmOptions::default()).map_err(|err| format!("{what}: {err}"))?;
+    let got = gemm(e, &a, &b, &GemmOptions::default()).map_err(|err| format!("{what}: {err}"))?;
     if got.c != want.c {
         return Err(first_difference(&what, &got.c, &want.c));
     }
@@ -163,10 +162,7 @@ fn read_bursts(e: &mut UartEngine<SimBoard>) -> Check {
         }
     }
     for n in 1..=frame::MAX_BURST as usize {
-        let (w, r) = e
-            .bus_mut()
-            .read_words(base, n)
-            .map_err(|x| x.to_string())?;
+        let (w, r) = e.bus_mut().read_words(base, n).map_err(|x| x.to_string())?;
         let want_w: Vec<u32> = single[..n].iter().map(|s| s.0).collect();
         let want_r = single[..n].iter().fold(0, |a, s| a | s.1);
         if (w.as_slice(), r) != (want_w.as_slice(), want_r) {
@@ -271,7 +267,11 @@ pub fn link(model: &Model, params: &BoardParams, cfg: &Config, seed: u64) -> Che
 
 /// The one-word FENCE as a 2-word WRITE at INSTR_LO (an instruction push).
 fn fence_words() -> [u32; 2] {
-    let w = Instr::Fence.encode().into_iter().next().expect("FENCE is one word");
+    let w = Instr::Fence
+        .encode()
+        .into_iter()
+        .next()
+        .expect("FENCE is one word");
     [w as u32, (w >> 32) as u32]
 }
 
@@ -328,7 +328,9 @@ fn corrupted_pushes(e: &mut UartEngine<SimBoard>, rng: &mut SplitMix64) -> Check
     }
     let n = retired(e)? - before_retired;
     if n != len {
-        return Err(format!("{len} pushes with a corrupted first try retired {n}"));
+        return Err(format!(
+            "{len} pushes with a corrupted first try retired {n}"
+        ));
     }
     Ok(())
 }
@@ -504,9 +506,15 @@ fn malformed(e: &mut UartEngine<SimBoard>) -> Check {
         ("READ of 0 words", Frame::read(0x42, 0, 0)),
         ("READ of 17 words", Frame::read(0x43, 0, 17)),
         ("READ COUNT 0x81", Frame::read(0x44, 0, 0x81)),
-        ("READ with LEN 6", raw(frame::CMD_READ, 0x45, vec![0, 0, 0, 0, 1, 0])),
+        (
+            "READ with LEN 6",
+            raw(frame::CMD_READ, 0x45, vec![0, 0, 0, 0, 1, 0]),
+        ),
         ("READ with LEN 0", raw(frame::CMD_READ, 0x46, vec![])),
-        ("WRITE of no word", raw(frame::CMD_WRITE, 0x47, push_bytes[..5].to_vec())),
+        (
+            "WRITE of no word",
+            raw(frame::CMD_WRITE, 0x47, push_bytes[..5].to_vec()),
+        ),
         (
             "WRITE of 6 data bytes",
             raw(frame::CMD_WRITE, 0x48, push_bytes[..11].to_vec()),
@@ -522,7 +530,9 @@ fn malformed(e: &mut UartEngine<SimBoard>) -> Check {
     }
     let n = retired(e)? - r0;
     if n != 0 {
-        return Err(format!("malformed WRITEs at INSTR_LO retired {n} instructions"));
+        return Err(format!(
+            "malformed WRITEs at INSTR_LO retired {n} instructions"
+        ));
     }
     Ok(())
 }
@@ -566,7 +576,9 @@ fn silent_drops(e: &mut UartEngine<SimBoard>) -> Check {
         .map_err(|x| x.to_string())?;
     let got = answers(b, 16)?;
     if got.len() != 1 || got[0].seq != seq {
-        return Err(format!("a frame with a pause under the timeout: answered {got:x?}"));
+        return Err(format!(
+            "a frame with a pause under the timeout: answered {got:x?}"
+        ));
     }
     expect_led(b, 0, false, "a pause under the timeout")?;
     let mut len70 = encode(&Frame::write(0x51, 0, 0xF, &[0; 16]))[..4].to_vec();
@@ -578,14 +590,22 @@ fn silent_drops(e: &mut UartEngine<SimBoard>) -> Check {
         let (seq, bytes) = read_without_sync_after(k, 0x53 + k as u8);
         b.inject(Direction::ToBoard, k as u64, Fault::BadStop);
         b.send(&bytes).map_err(|x| x.to_string())?;
-        dropped(b, &format!("a framing error in byte {k}"), seq.wrapping_add(0x40))?;
+        dropped(
+            b,
+            &format!("a framing error in byte {k}"),
+            seq.wrapping_add(0x40),
+        )?;
     }
     // Silence over the timeout after byte k (SYNC, CMD, SEQ, LEN, payload, CRC high).
     for k in [0usize, 1, 2, 3, 6, 9] {
         let (seq, bytes) = read_without_sync_after(k, 0x70 + k as u8);
         b.send_with_gap(&bytes, k, timeout + 160 * cpb)
             .map_err(|x| x.to_string())?;
-        dropped(b, &format!("a pause over the timeout after byte {k}"), seq ^ 0x80)?;
+        dropped(
+            b,
+            &format!("a pause over the timeout after byte {k}"),
+            seq ^ 0x80,
+        )?;
     }
     Ok(())
 }
@@ -608,7 +628,13 @@ fn reset_stretch(b: &mut SimBoard) -> Check {
     // Whatever the receiver made of the rest is dropped by the bridge's timeout.
     let _ = answers(b, timeout_chars)?;
     b.press_button(1, 40);
-    expect_answer(b, &Frame::read(0x69, 0, 1), 0x81, 0, "a READ 40 cycles after a reset")?;
+    expect_answer(
+        b,
+        &Frame::read(0x69, 0, 1),
+        0x81,
+        0,
+        "a READ 40 cycles after a reset",
+    )?;
     b.press_reset();
     Ok(())
 }
@@ -623,21 +649,35 @@ fn line_events(e: &mut UartEngine<SimBoard>) -> Check {
         b.pulse_low(width);
         b.idle(cpb + 1);
         let req = Frame::read(0x60 + i as u8, regs::reg("ID").offset, 1);
-        expect_answer(b, &req, 0x81, 0, &format!("a READ after a {width}-cycle glitch"))?;
+        expect_answer(
+            b,
+            &req,
+            0x81,
+            0,
+            &format!("a READ after a {width}-cycle glitch"),
+        )?;
     }
     b.send(&encode(&Frame::read(0x62, 0, 1))[..3])
         .map_err(|x| x.to_string())?;
     expect_led(b, 2, true, "inside a frame")?;
     b.press_reset();
     expect_led(b, 2, false, "after a reset inside a frame")?;
-    expect_answer(b, &Frame::read(0x63, 0, 1), 0x81, 0, "a READ after a reset mid-frame")?;
+    expect_answer(
+        b,
+        &Frame::read(0x63, 0, 1),
+        0x81,
+        0,
+        "a READ after a reset mid-frame",
+    )?;
     let mut both = encode(&Frame::read(0x64, regs::PSUM_DATA_BASE, 16));
     both.extend(encode(&Frame::read(0x65, 0, 1)));
     let got = exchange(b, &both, 16)?;
     if got.len() != 1 || got[0].seq != 0x64 || got[0].payload.len() != 65 {
         return Err(format!(
             "a READ arriving while the board answers a 16-word READ: answered {:?}",
-            got.iter().map(|f| (f.cmd, f.seq, f.payload.len())).collect::<Vec<_>>()
+            got.iter()
+                .map(|f| (f.cmd, f.seq, f.payload.len()))
+                .collect::<Vec<_>>()
         ));
     }
     reset_stretch(b)?;
