@@ -142,17 +142,47 @@ fn first_difference(what: &str, got: &Matrix, want: &Matrix) -> String {
     )
 }
 
-/// Every READ burst length from the PSUM snapshot window (mapped words, then unmapped ones
-/// that answer 0 with SLVERR) against the same words read one at a time; then the engine's
-/// BusAddress error, cleared.
-fn read_bursts(e: &mut UartEngine<SimBoard>) -> Check {
-    let bus = e.bus_mut();
-    let base = regs::PSUM_DATA_BASE;
-    let mut single = vec![];
-    for i in 0..frame::MAX_BURST {
-        let (w, r) = bus.read_words(base + 4 * i, 1).map_err(|x| x.to_string())?;
-        single.push((w[0], r));
+/// The 16 words from `base`, one READ each: (word, RESP).
+fn single_reads(e: &mut UartEngine<SimBoard>, base: u32) -> Result<Vec<(u32, u32)>, String> {
+    (0..frame::MAX_BURST)
+        .map(|i| {
+            let (w, r) = e
+                .bus_mut()
+                .read_words(base + 4 * i, 1)
+                .map_err(|x| x.to_string())?;
+            Ok((w[0], r))
+        })
+        .collect()
+}
+
+/// Every READ burst length 1..16 from `base` against `single` (the same words read one at a
+/// time): the words in order, RESP the OR of theirs.
+fn bursts_match(e: &mut UartEngine<SimBoard>, base: u32, single: &[(u32, u32)]) -> Check {
+    for n in 1..=single.len() {
+        let (w, r) = e.bus_mut().read_words(base, n).map_err(|x| x.to_string())?;
+        let want_w: Vec<u32> = single[..n].iter().map(|s| s.0).collect();
+        let want_r = single[..n].iter().fold(0, |a, s| a | s.1);
+        if (w.as_slice(), r) != (want_w.as_slice(), want_r) {
+            return Err(format!(
+                "READ burst of {n} words at {base:#x}: {w:x?} RESP {r}, single reads \
+                 {want_w:x?} RESP {want_r}"
+            ));
+        }
     }
+    Ok(())
+}
+
+/// Every READ burst length from the register block at 0 (identity words first, then registers
+/// that hold still while the engine is idle, write-only and unmapped words) and from the PSUM
+/// snapshot window (mapped words, then unmapped ones that answer 0 with SLVERR) against the
+/// same words read one at a time; then the engine's BusAddress error, cleared.
+fn read_bursts(e: &mut UartEngine<SimBoard>) -> Check {
+    // The first pass sets BusAddress (unmapped words), which STATUS then shows throughout.
+    single_reads(e, 0)?;
+    let block = single_reads(e, 0)?;
+    bursts_match(e, 0, &block)?;
+    let base = regs::PSUM_DATA_BASE;
+    let single = single_reads(e, base)?;
     let mapped = 2 * e.config().cols as usize;
     for (i, &(w, r)) in single.iter().enumerate() {
         let want_err = i >= mapped;
@@ -162,16 +192,7 @@ fn read_bursts(e: &mut UartEngine<SimBoard>) -> Check {
             ));
         }
     }
-    for n in 1..=frame::MAX_BURST as usize {
-        let (w, r) = e.bus_mut().read_words(base, n).map_err(|x| x.to_string())?;
-        let want_w: Vec<u32> = single[..n].iter().map(|s| s.0).collect();
-        let want_r = single[..n].iter().fold(0, |a, s| a | s.1);
-        if (w.as_slice(), r) != (want_w.as_slice(), want_r) {
-            return Err(format!(
-                "READ burst of {n} words: {w:x?} RESP {r}, single reads {want_w:x?} RESP {want_r}"
-            ));
-        }
-    }
+    bursts_match(e, base, &single)?;
     let st = e.wait_idle().map_err(|x| x.to_string())?;
     if st.error != ErrorCode::BusAddress {
         return Err(format!(
