@@ -353,7 +353,7 @@ pub const LINK: &str = "link";
 pub const FAULTS: &str = "faults";
 
 /// The board-level checks (the UART bridge and the board top, through the UART pins): a clean
-/// line, then the faults, then the random initial state (through the clean line).
+/// line, then the faults, then the random initial state (through both).
 pub fn board_checks() -> Vec<Check> {
     let one = |name| Check {
         name,
@@ -782,7 +782,7 @@ fn random_init(
 ) -> Result<(), Verdict> {
     let sub: Vec<Check> = match design.level {
         Level::Core => core_checks().into_iter().take(2).collect(),
-        Level::Board => board_checks().into_iter().take(1).collect(),
+        Level::Board => board_checks().into_iter().take(2).collect(),
         _ => engine_checks(design.config.dma)
             .into_iter()
             .filter(|c| c.name == "gemm-short" || c.name == MEM_GEMM)

@@ -9,7 +9,7 @@
 //!   words, 16-word WRITE bursts, instruction pushes, STATUS polls, PSUM reads, counters), every
 //!   READ burst length 1..16 against single-word reads (unmapped words: 0 and SLVERR), and no
 //!   retry, timeout, NAK, CRC error or framing error on the way.
-//! - [`faults`]: every byte of an instruction push corrupted in turn (NAK or timeout, one
+//! - [`faults`]: a push with the SEQ of the first READ since power-up (not executed); every byte of an instruction push corrupted in turn (NAK or timeout, one
 //!   retry, executed exactly once), every byte of a READ response corrupted, a lost response
 //!   (the retried WRITE answered with its stored RESP, not executed again: OKAY and SLVERR), the
 //!   retry rule's SEQ bookkeeping with raw frames, malformed requests (NAK 0x02, nothing
@@ -509,6 +509,19 @@ fn retry_rule(e: &mut UartEngine<SimBoard>) -> Check {
     Ok(())
 }
 
+/// The first frames since power-up: a READ, then a push with its SEQ (a retry: answered, not
+/// executed; checked by the caller through RETIRED). Its RESP is the stored RESP of a WRITE
+/// that never happened, which the protocol leaves open: not checked.
+fn first_frames(b: &mut SimBoard) -> Check {
+    let id_read = Frame::read(0x30, regs::reg("ID").offset, 1);
+    expect_answer(b, &id_read, 0x81, 0, "the first READ since power-up")?;
+    let f = one_answer(b, &push_frame(0x30), "a push with the first READ's SEQ")?;
+    if f.cmd != frame::CMD_WRITE | frame::RESPONSE_BIT || f.payload.len() != 1 {
+        return Err(format!("a push with the first READ's SEQ: answered {f:x?}"));
+    }
+    Ok(())
+}
+
 /// Malformed requests: answered with NAK 0x02 and the request's SEQ, not executed (the WRITEs
 /// aim at INSTR_LO, so one executed would push).
 fn malformed(e: &mut UartEngine<SimBoard>) -> Check {
@@ -724,8 +737,15 @@ fn line_events(e: &mut UartEngine<SimBoard>) -> Check {
 
 /// The fault check ([module docs](self)); flip masks drawn from `seed`.
 pub fn faults(model: &Model, params: &BoardParams, cfg: &Config, seed: u64) -> Check {
-    let b = fresh(model, params)?;
+    let mut b = fresh(model, params)?;
+    first_frames(&mut b)?;
     let mut e = connect(b, cfg)?;
+    let n = retired(&mut e)?;
+    if n != 0 {
+        return Err(format!(
+            "a push with the SEQ of the first READ since power-up was executed (RETIRED {n})"
+        ));
+    }
     expect_led(board(&mut e), 0, false, "after connecting")?;
     let mut rng = SplitMix64::new(seed);
     corrupted_pushes(&mut e, &mut rng)?;
