@@ -5,7 +5,9 @@
 //! A mutant is named by (module, site index) of a design. It is built with Verilator and run
 //! through checks ordered from cheap to expensive ([`core_checks`], [`engine_checks`]); the
 //! first failing check kills it. A mutant Verilator cannot build is *invalid* (not a kill); a
-//! mutant whose printed Verilog equals the original's is never run. Every check passes on the
+//! mutant whose printed Verilog equals the original's is never run. The board level
+//! ([`board_checks`]) mutates the UART, its frame bridge and the board top, checked through the
+//! UART pins. Every check passes on the
 //! unmodified design first ([`baseline`]), so a kill is the mutant's doing.
 
 use std::path::Path;
@@ -13,6 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::cosim::board_checks;
 use crate::cosim::engine::{AxiMaster, RtlEngine};
 use crate::cosim::engine_checks::{self, random_matrix};
 use crate::cosim::{Harness, HarnessOptions, Stalls};
@@ -65,6 +68,12 @@ pub fn default_modules(design: &Design) -> Vec<String> {
             "systolic_mv_entry",
             "systolic_ctl_pipe",
             "systolic_top",
+        ],
+        Level::Board => &[
+            "systolic_uart_rx",
+            "systolic_uart_tx",
+            "systolic_uart_bridge",
+            "systolic_board",
         ],
         _ => &[
             "systolic_sbuf",
@@ -337,10 +346,30 @@ pub fn engine_checks(dma: bool) -> Vec<Check> {
     v
 }
 
+/// The board check of a clean line ([`board_checks::link`]).
+pub const LINK: &str = "link";
+/// The board check of line faults, retries and malformed or dropped frames
+/// ([`board_checks::faults`]).
+pub const FAULTS: &str = "faults";
+
+/// The board-level checks (the UART bridge and the board top, through the UART pins): a clean
+/// line, then the faults, then the random initial state (through both).
+pub fn board_checks() -> Vec<Check> {
+    let one = |name| Check {
+        name,
+        runs: 1,
+        size: 0,
+        stalls: false,
+        gapless: false,
+    };
+    vec![one(LINK), one(FAULTS), random_init_check()]
+}
+
 /// The checks of a design's level (and, for engines, of its memory path).
 pub fn checks(design: &Design) -> Vec<Check> {
     match design.level {
         Level::Core => core_checks(),
+        Level::Board => board_checks(),
         _ => engine_checks(design.config.dma),
     }
 }
@@ -354,8 +383,43 @@ pub fn run_checks(design: &Design, checks: &[Check], seed: u64, cache_root: &Pat
     };
     match design.level {
         Level::Core => run_core(design, checks, seed, &opts),
+        Level::Board => run_board(design, checks, seed, &opts),
         _ => run_engine(design, checks, seed, &opts),
     }
+}
+
+/// The board checks: the design built once, each check on a fresh simulation of it (reset
+/// with the button) with the campaign's board parameters.
+fn run_board(design: &Design, checks: &[Check], seed: u64, opts: &HarnessOptions) -> Verdict {
+    let model = match crate::cosim::build_design(design, opts, &mut |_| {}) {
+        Ok(m) => m,
+        Err(e) => {
+            return Verdict::Invalid {
+                reason: first_line(&e.to_string()),
+            }
+        }
+    };
+    let params = board_checks::campaign_params();
+    let cfg = &design.config;
+    for (c, check) in checks.iter().enumerate() {
+        let check_seed = seed.wrapping_add(1000 * c as u64);
+        let result = match check.name {
+            LINK => board_checks::link(&model, &params, cfg, check_seed),
+            FAULTS => board_checks::faults(&model, &params, cfg, check_seed),
+            RANDOM_INIT => match random_init(design, check, seed, opts) {
+                Ok(()) => Ok(()),
+                Err(v) => return v,
+            },
+            other => panic!("no board check {other}"),
+        };
+        if let Err(detail) = result {
+            return Verdict::Killed {
+                check: check.name.into(),
+                detail: first_line(&detail),
+            };
+        }
+    }
+    Verdict::Survived
 }
 
 fn first_line(s: &str) -> String {
@@ -718,6 +782,7 @@ fn random_init(
 ) -> Result<(), Verdict> {
     let sub: Vec<Check> = match design.level {
         Level::Core => core_checks().into_iter().take(2).collect(),
+        Level::Board => board_checks().into_iter().take(2).collect(),
         _ => engine_checks(design.config.dma)
             .into_iter()
             .filter(|c| c.name == "gemm-short" || c.name == MEM_GEMM)
@@ -728,6 +793,7 @@ fn random_init(
         let d = random_initial_state(design, state);
         let v = match design.level {
             Level::Core => run_core(&d, &sub, seed, opts),
+            Level::Board => run_board(&d, &sub, seed, opts),
             _ => run_engine(&d, &sub, seed, opts),
         };
         match v {
@@ -748,10 +814,12 @@ fn random_init(
     Ok(())
 }
 
-/// The design of `cfg` at `level` (core or engine).
+/// The design of `cfg` at `level` (core, engine, or board with
+/// [`board_checks::campaign_params`]).
 pub fn design(cfg: &Config, level: Level) -> Design {
     match level {
         Level::Core => crate::rtl::core::design(cfg),
+        Level::Board => crate::rtl::board::design(cfg, &board_checks::campaign_params()),
         _ => crate::rtl::engine::design(cfg),
     }
 }

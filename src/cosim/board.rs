@@ -57,6 +57,14 @@ pub struct LineStats {
     /// Characters from the board whose stop bit was low.
     pub framing_errors: u64,
     pub faults_applied: u64,
+    /// Characters from the board whose start bit came less than two character times after the
+    /// previous one's, but less than one character time (10 bit times) or more than one and a
+    /// half bit times later than that: the board's transmitter sends a frame's bytes back to
+    /// back, and frames are further apart.
+    pub irregular_spacing: u64,
+    /// The least and the largest start-to-start distance (cycles) of such close characters:
+    /// the transmitter's pace, which is the same for every byte.
+    pub spacing: Option<(u64, u64)>,
 }
 
 /// The board design in Verilator, seen through its UART pins.
@@ -75,7 +83,15 @@ pub struct SimBoard {
     /// has been driven.
     out_bits: VecDeque<bool>,
     held: u32,
+    /// Bits of host-to-board characters sent so far (the position in a character is this
+    /// modulo 10: start, 8 data bits, stop).
+    bits_sent: u64,
+    /// [`SimBoard::set_bit_window`].
+    window: Option<(u32, u32)>,
     rx: RxState,
+    /// The cycle of the current and of the previous character's start edge from the board.
+    rx_start: u64,
+    last_start: Option<u64>,
     received: VecDeque<u8>,
     /// Faults by byte index of each direction (absolute indices).
     faults: Vec<(Direction, u64, Fault)>,
@@ -104,6 +120,18 @@ impl SimBoard {
         SimBoard::from_model(&model, params)
     }
 
+    /// Like [`SimBoard::build`], for a board `design` made elsewhere (e.g. a mutant of the
+    /// one `crate::rtl::board::design` makes from `params`; its top's parameter defaults must
+    /// be those of `params`).
+    pub fn build_design(
+        design: &Design,
+        params: &BoardParams,
+        opts: &HarnessOptions,
+    ) -> Result<SimBoard, LinkError> {
+        let model = super::build_design(design, opts, &mut |_| {}).map_err(sim_err)?;
+        SimBoard::from_model(&model, params)
+    }
+
     /// Like [`SimBoard::build`], for given Verilog `files` (name, text) whose top is
     /// `systolic_board` with the ports of `board` (e.g. a post-synthesis netlist and the
     /// vendor cell models; `opts.extra_args` carries the Verilator flags they need).
@@ -120,7 +148,8 @@ impl SimBoard {
         SimBoard::from_model(&model, params)
     }
 
-    fn from_model(
+    /// A fresh simulation of the board `model` (built for `params`), reset with the button.
+    pub fn from_model(
         model: &super::verilator::Model,
         params: &BoardParams,
     ) -> Result<SimBoard, LinkError> {
@@ -138,7 +167,11 @@ impl SimBoard {
             btn_active_low: params.btn_active_low,
             out_bits: VecDeque::new(),
             held: 0,
+            bits_sent: 0,
+            window: None,
             rx: RxState::Idle,
+            rx_start: 0,
+            last_start: None,
             received: VecDeque::new(),
             faults: vec![],
             stats: LineStats::default(),
@@ -151,22 +184,31 @@ impl SimBoard {
     /// Press the reset button for 8 cycles (if the design has one), release it, and wait 32
     /// cycles (the board's reset lasts 15 cycles after the release or after power-on).
     pub fn press_reset(&mut self) {
+        self.press_button(8, 32);
+    }
+
+    /// Press the reset button for `hold` cycles (if the design has one), release it, and run
+    /// `wait` cycles with the line idle; the host side forgets what it was sending and
+    /// receiving.
+    pub fn press_button(&mut self, hold: u64, wait: u64) {
         self.sim.set_bool(self.rx_pin, true);
         if let Some(btn) = self.btn {
             self.sim.set_bool(btn, !self.btn_active_low);
         }
-        for _ in 0..8 {
+        for _ in 0..hold {
             self.sim.tick();
         }
         if let Some(btn) = self.btn {
             self.sim.set_bool(btn, self.btn_active_low);
         }
-        for _ in 0..32 {
+        for _ in 0..wait {
             self.sim.tick();
         }
         self.out_bits.clear();
         self.held = 0;
+        self.bits_sent = 0;
         self.rx = RxState::Idle;
+        self.last_start = None;
         self.received.clear();
     }
 
@@ -191,6 +233,29 @@ impl SimBoard {
             (1 << width) - 1
         };
         Some(if self.led_active_low { !v & mask } else { v })
+    }
+
+    /// Run `cycles` clock cycles with the line driven as before (idle unless a byte is being
+    /// sent), decoding what the board sends.
+    pub fn idle(&mut self, cycles: u64) {
+        for _ in 0..cycles {
+            self.step();
+        }
+    }
+
+    /// Send `bytes` (bit by bit, as [`Transport::send`] does, faults applied), stopping
+    /// `gap` cycles of idle line after the byte at index `at` before sending the rest: a frame
+    /// with a pause inside.
+    pub fn send_with_gap(&mut self, bytes: &[u8], at: usize, gap: u64) -> Result<(), LinkError> {
+        let split = (at + 1).min(bytes.len());
+        self.send(&bytes[..split])?;
+        self.idle(gap);
+        self.send(&bytes[split..])
+    }
+
+    /// Bytes the board sent that were not read yet, taken.
+    pub fn take_received(&mut self) -> Vec<u8> {
+        self.received.drain(..).collect()
     }
 
     /// Faults injected and not yet applied.
@@ -225,20 +290,32 @@ impl SimBoard {
 
     /// One clock cycle: drive `uart_rx`, tick, decode `uart_tx`.
     fn step(&mut self) {
-        let level = self.out_bits.front().copied().unwrap_or(true);
+        let level = match self.out_bits.front() {
+            None => true,
+            Some(&v) => self.shaped(v),
+        };
         self.sim.set_bool(self.rx_pin, level);
         self.sim.tick();
         if !self.out_bits.is_empty() {
             self.held += 1;
             if self.held == self.host_cpb {
                 self.held = 0;
+                self.bits_sent += 1;
                 self.out_bits.pop_front();
             }
         }
+        self.step_rx();
+    }
+
+    /// Decode `uart_tx` after a clock edge.
+    fn step_rx(&mut self) {
         let line = self.sim.get_bool(self.tx_pin);
         let cpb = self.host_cpb;
         self.rx = match self.rx {
-            RxState::Idle if !line => RxState::Start(0),
+            RxState::Idle if !line => {
+                self.rx_start = self.sim.cycle();
+                RxState::Start(0)
+            }
             RxState::Idle => RxState::Idle,
             RxState::Start(c) => {
                 if c + 1 == cpb / 2 {
@@ -265,6 +342,7 @@ impl SimBoard {
             }
             RxState::Stop(sh, c) => {
                 if c + 1 == cpb {
+                    self.note_spacing();
                     if line {
                         let index = self.stats.bytes_to_host;
                         self.stats.bytes_to_host += 1;
@@ -283,6 +361,58 @@ impl SimBoard {
                 }
             }
         };
+    }
+
+    /// Drive each bit of the host's characters right only in cycles `from .. to` of its bit time
+    /// and inverted in the others (the start bit low until `to`, the stop bit high from `from`,
+    /// so that no edge is added between characters): a receiver that samples outside that
+    /// window reads wrong bits. `None`: every bit whole (the default).
+    pub fn set_bit_window(&mut self, window: Option<(u32, u32)>) {
+        self.window = window;
+    }
+
+    /// The level of bit value `v` in the current cycle of its bit time ([`Self::set_bit_window`]).
+    fn shaped(&self, v: bool) -> bool {
+        let Some((from, to)) = self.window else {
+            return v;
+        };
+        let h = self.held;
+        let right = match self.bits_sent % 10 {
+            0 => h < to,
+            9 => h >= from,
+            _ => h >= from && h < to,
+        };
+        if right {
+            v
+        } else {
+            !v
+        }
+    }
+
+    /// Count a character whose start is irregularly spaced from the previous one's.
+    fn note_spacing(&mut self) {
+        let char_cycles = 10 * u64::from(self.cpb);
+        if let Some(last) = self.last_start {
+            let d = self.rx_start - last;
+            if d < 2 * char_cycles {
+                if d < char_cycles || d > char_cycles + u64::from(self.cpb / 2) {
+                    self.stats.irregular_spacing += 1;
+                }
+                let (lo, hi) = self.stats.spacing.unwrap_or((d, d));
+                self.stats.spacing = Some((lo.min(d), hi.max(d)));
+            }
+        }
+        self.last_start = Some(self.rx_start);
+    }
+
+    /// Hold the line low for `cycles` cycles, then idle (high) again: a glitch shorter than a
+    /// start bit's half, which the receiver must ignore.
+    pub fn pulse_low(&mut self, cycles: u64) {
+        for _ in 0..cycles {
+            self.sim.set_bool(self.rx_pin, false);
+            self.sim.tick();
+            self.step_rx();
+        }
     }
 
     /// Cycles of one character (10 bits) of the board.

@@ -7,10 +7,12 @@
 //! - [`Harness`]: one built core design, ready to run programs.
 //! - [`engine`]: the engine design behind its AXI4-Lite slave, as an
 //!   [`Engine`](crate::engine::Engine).
-//! - [`board`]: the board design behind its UART pins, as a [`Transport`](crate::uart::Transport).
+//! - [`board`]: the board design behind its UART pins, as a [`Transport`](crate::uart::Transport);
+//!   [`board_checks`]: checks of it driven the way a host drives it (the board mutation campaign).
 
 pub mod axi4;
 pub mod board;
+pub mod board_checks;
 pub mod dma_random;
 pub mod driver;
 pub mod engine;

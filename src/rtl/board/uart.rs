@@ -21,8 +21,10 @@
 //! - `ready = !busy` (a register, no combinational path from `valid`). A byte is taken in the
 //!   cycle `valid && ready`; from the next edge `tx` (a register, idle 1) drives the start bit,
 //!   the 8 data bits and the stop bit for `CLKS_PER_BIT` cycles each; `ready` rises again
-//!   `10 * CLKS_PER_BIT` cycles after the byte was taken, so back-to-back bytes leave with no
-//!   idle time between the stop bit and the next start bit.
+//!   `10 * CLKS_PER_BIT` cycles after the byte was taken, and a byte waiting with `valid` is
+//!   taken at the edge after that: back-to-back bytes start `10 * CLKS_PER_BIT + 1` cycles
+//!   apart (the stop bit lasts one cycle more than a bit time; measured by the board campaign's
+//!   line, `crate::cosim::board_checks`).
 //! - Reset (synchronous, active high): receiver idle, transmitter idle with `tx = 1`.
 //!
 //! `CLKS_PER_BIT` (a Verilog parameter, at least 4) is `f_clk / baud` rounded to the nearest
