@@ -535,7 +535,7 @@ fn signal(engine: EngineId, sem: u32) -> Instr {
 }
 
 #[test]
-fn wait_blocks_until_the_wrapping_compare_holds_and_fifos_hold_four() {
+fn wait_blocks_until_the_wrapping_compare_holds_and_fifos_hold_eight() {
     let c = int8();
     let mut e = GoldenEngine::new(&c);
     // A value more than 2^15 ahead of the count reads as behind: it passes at once.
@@ -546,12 +546,12 @@ fn wait_blocks_until_the_wrapping_compare_holds_and_fifos_hold_four() {
     e.push(wait(ACT, 0, 32768)).unwrap();
     assert_eq!(e.fifo_lengths(), [0, 0, 1], "blocked: count 0, value 32768");
     e.push(wait(ACT, 0, 1)).unwrap();
-    for _ in 0..2 {
+    for _ in 0..6 {
         e.push(Instr::Activate(act(0, 0, 1, 1, ActDtype::Raw32, 0)))
             .unwrap();
     }
-    assert_eq!(e.fifo_lengths(), [0, 0, 4]);
-    // The dispatcher waits at a fifth ACT instruction; a PE instruction behind it waits too.
+    assert_eq!(e.fifo_lengths(), [0, 0, 8]);
+    // The dispatcher waits at a ninth ACT instruction; a PE instruction behind it waits too.
     e.push(signal(ACT, 3)).unwrap();
     e.push(Instr::LoadStationary {
         addr: 0,
@@ -559,7 +559,7 @@ fn wait_blocks_until_the_wrapping_compare_holds_and_fifos_hold_four() {
         m: 1,
     })
     .unwrap();
-    assert_eq!(e.fifo_lengths(), [0, 0, 4]);
+    assert_eq!(e.fifo_lengths(), [0, 0, 8]);
     assert!(e.wait_idle().unwrap().busy);
     assert_eq!(e.semaphores().unwrap(), [0; 8]);
     // A DMA instruction cannot get past either; clear_error is the only way out, so instead
@@ -1264,18 +1264,18 @@ impl ActivateHelper for Builder {
 #[test]
 fn planted_deadlocks_are_named() {
     let c = int8();
-    // A WAIT whose SIGNAL comes four ACT instructions later: the ACT FIFO (the WAIT and three
+    // A WAIT whose SIGNAL comes eight ACT instructions later: the ACT FIFO (the WAIT and seven
     // more) fills first.
     let mut b = Builder::new(&c);
     b.wait(ACT, 0, 1);
-    for e in 0..4 {
+    for e in 0..8 {
         b.activate(act(0, 0, 1, 1, ActDtype::Raw32, 4 * e));
     }
     b.signal(DMA, 0);
     let err = b.finish().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "deadlock: the dispatcher waits at instruction 4 (ACTIVATE on ACT) (the ACT FIFO is \
+        "deadlock: the dispatcher waits at instruction 8 (ACTIVATE on ACT) (the ACT FIFO is \
          full); ACT waits at instruction 0 (WAIT on ACT) on semaphore 0 for value 1 (count 0)"
     );
     // The same on the golden engine: stuck, busy.
@@ -1285,11 +1285,11 @@ fn planted_deadlocks_are_named() {
         e.push(*i).unwrap();
     }
     assert!(e.wait_idle().unwrap().busy);
-    assert_eq!(e.fifo_lengths(), [0, 0, 4]);
-    // With three ACTIVATEs the SIGNAL gets through.
+    assert_eq!(e.fifo_lengths(), [0, 0, 8]);
+    // With seven ACTIVATEs the SIGNAL gets through.
     let mut b = Builder::new(&c);
     b.wait(ACT, 0, 1);
-    for e in 0..3 {
+    for e in 0..7 {
         b.activate(act(0, 0, 1, 1, ActDtype::Raw32, 4 * e));
     }
     b.signal(DMA, 0);
