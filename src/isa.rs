@@ -39,7 +39,7 @@ pub const SEMAPHORES: u32 = 8;
 
 /// Entries of each engine's instruction FIFO (the dispatcher stops while the FIFO of the head
 /// instruction's engine is full). 8, not 4: with 4 the DMA's FIFO, full of a step's loads and
-/// stores, held the PE's next instructions behind it (docs/performance.md, the digits CNN).
+/// stores, held the PE's next instructions behind it (docs/infer.md, the digits CNN's conv2).
 pub const ENGINE_FIFO_DEPTH: usize = 8;
 
 /// Operation codes (field `op`). Code 0 is illegal on purpose: a zero word is never executed.
