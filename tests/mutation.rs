@@ -287,7 +287,7 @@ fn psum_memories_need_no_read_during_write_behaviour() {
 /// selects out of range).
 #[test]
 fn a_sample_of_ten_mutants_is_killed() {
-    use systolic::mutate::{baseline, core_checks, run_checks, sample, Verdict};
+    use systolic::mutate::{baseline, core_checks, Verdict};
     if !common::require_tool("verilator", "a_sample_of_ten_mutants_is_killed")
         || !common::require_tool("iverilog", "a_sample_of_ten_mutants_is_killed")
     {
@@ -304,42 +304,17 @@ fn a_sample_of_ten_mutants_is_killed() {
     let modules = systolic::mutate::default_modules(&design);
     assert_eq!(modules.len(), 11, "{modules:?}");
     // Two per module; taken round robin over the modules (each module's first, then seconds).
-    let two = sample(&design, &modules, 2 * modules.len(), 1);
-    let mut draws = vec![];
-    for round in 0..2 {
-        for module in &modules {
-            draws.extend(two.iter().filter(|m| &m.module == module).nth(round));
-        }
-    }
-    let mut killed = vec![];
-    let mut invalid = vec![];
-    let mut not_killed = vec![];
-    for m in &draws {
-        if killed.len() + not_killed.len() == 10 {
-            break;
-        }
+    let draws = round_robin(&design, &modules, 2);
+    let Ten {
+        killed, invalid, ..
+    } = ten_killed(&design, &draws, &core_checks(), &[], |m| {
         assert!(
             !m.diff.is_empty() && m.elaborated,
             "{}:{}",
             m.module,
             m.index
         );
-        let mutant = systolic::mutate::mutant_design(&design, &m.module, m.index).unwrap();
-        let verdict = run_checks(&mutant, &core_checks(), 1, &cache);
-        eprintln!("{}:{} {} -> {verdict:?}", m.module, m.index, m.description);
-        let name = format!("{}:{}", m.module, m.index);
-        match verdict {
-            Verdict::Killed { .. } => killed.push(name),
-            Verdict::Invalid { .. } => invalid.push(name),
-            Verdict::Survived => not_killed.push(format!("{name} {}\n{}", m.description, m.diff)),
-        }
-    }
-    assert!(
-        not_killed.is_empty(),
-        "mutants not killed:\n{}",
-        not_killed.join("\n")
-    );
-    assert_eq!(killed.len(), 10, "killed {killed:?}, invalid {invalid:?}");
+    });
     let modules_hit: std::collections::BTreeSet<&str> = killed
         .iter()
         .map(|k| k.split(':').next().unwrap())
@@ -456,7 +431,7 @@ const BOARD_SURVIVORS: &[(&str, &str)] = &[
 #[test]
 #[ignore = "ten Verilator builds of the board, 40 s and more; scripts/test.sh --full"]
 fn a_sample_of_ten_board_mutants_is_killed() {
-    use systolic::mutate::{baseline, board_checks, mutant_design, run_checks, sample, Verdict};
+    use systolic::mutate::{baseline, board_checks, Verdict};
     use systolic::rtl::design::Level;
     if !common::require_tool("verilator", "a_sample_of_ten_board_mutants_is_killed") {
         return;
@@ -467,25 +442,69 @@ fn a_sample_of_ten_board_mutants_is_killed() {
     assert_eq!(baseline(&design, 1, &cache), Verdict::Survived);
     let modules = systolic::mutate::default_modules(&design);
     assert_eq!(modules.len(), 4, "{modules:?}");
-    let four = sample(&design, &modules, 4 * modules.len(), 1);
+    let draws = round_robin(&design, &modules, 4);
+    let Ten {
+        killed,
+        invalid,
+        passed_over,
+    } = ten_killed(&design, &draws, &board_checks(), BOARD_SURVIVORS, |_| {});
+    eprintln!("killed {killed:?}; invalid {invalid:?}; {passed_over} argued survivors passed over");
+}
+
+/// `per` sampled mutants of each module (seed 1, the campaign's sampler), taken round robin
+/// over the modules: each module's first, then its seconds, ...
+fn round_robin(
+    design: &systolic::rtl::design::Design,
+    modules: &[String],
+    per: usize,
+) -> Vec<systolic::mutate::MutantInfo> {
+    let all = systolic::mutate::sample(design, modules, per * modules.len(), 1);
     let mut draws = vec![];
-    for round in 0..4 {
-        for module in &modules {
-            draws.extend(four.iter().filter(|m| &m.module == module).nth(round));
+    for round in 0..per {
+        for module in modules {
+            draws.extend(
+                all.iter()
+                    .filter(|m| &m.module == module)
+                    .nth(round)
+                    .cloned(),
+            );
         }
     }
+    draws
+}
+
+/// What [`ten_killed`] ran: the mutants killed and invalid, and the argued survivors passed over.
+struct Ten {
+    killed: Vec<String>,
+    invalid: Vec<String>,
+    passed_over: usize,
+}
+
+/// Runs `draws` in order through `checks` (`before` sees each mutant first), passing over the
+/// argued survivors `skip` (`module:index`), until ten have a verdict other than invalid: every
+/// one must be killed.
+fn ten_killed(
+    design: &systolic::rtl::design::Design,
+    draws: &[systolic::mutate::MutantInfo],
+    checks: &[systolic::mutate::Check],
+    skip: &[(&str, &str)],
+    before: impl Fn(&systolic::mutate::MutantInfo),
+) -> Ten {
+    use systolic::mutate::{mutant_design, run_checks, Verdict};
+    let cache = systolic::cosim::verilator::default_cache_root();
     let (mut killed, mut invalid, mut not_killed, mut passed_over) = (vec![], vec![], vec![], 0);
-    for m in &draws {
+    for m in draws {
         if killed.len() + not_killed.len() == 10 {
             break;
         }
         let name = format!("{}:{}", m.module, m.index);
-        if BOARD_SURVIVORS.iter().any(|(s, _)| *s == name) {
+        if skip.iter().any(|(s, _)| *s == name) {
             passed_over += 1;
             continue;
         }
-        let mutant = mutant_design(&design, &m.module, m.index).unwrap();
-        let verdict = run_checks(&mutant, &board_checks(), 1, &cache);
+        before(m);
+        let mutant = mutant_design(design, &m.module, m.index).unwrap();
+        let verdict = run_checks(&mutant, checks, 1, &cache);
         eprintln!("{name} {} -> {verdict:?}", m.description);
         match verdict {
             Verdict::Killed { .. } => killed.push(name),
@@ -499,5 +518,9 @@ fn a_sample_of_ten_board_mutants_is_killed() {
         not_killed.join("\n")
     );
     assert_eq!(killed.len(), 10, "killed {killed:?}, invalid {invalid:?}");
-    eprintln!("killed {killed:?}; invalid {invalid:?}; {passed_over} argued survivors passed over");
+    Ten {
+        killed,
+        invalid,
+        passed_over,
+    }
 }
