@@ -188,40 +188,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     let design = campaign::design(&cfg, level);
-    let mut checks = campaign::checks(&design);
-    if !args.checks.is_empty() {
-        if let Some(bad) = args
-            .checks
-            .iter()
-            .find(|c| !checks.iter().any(|k| k.name == c.as_str()))
-        {
-            return Err(UsageError {
-                message: format!("--checks: the {} level has no check {bad}", args.level),
-                hint: Some("the checks are listed in the campaign's first line"),
-            }
-            .into());
-        }
-        checks.retain(|k| args.checks.iter().any(|c| c == k.name));
-    }
-
+    let checks = selected_checks(&args, &design)?;
     if let Some(only) = &args.only {
         return run_one(&args, only, &design, &checks);
     }
-
-    let modules = if args.modules.is_empty() {
-        campaign::default_modules(&design)
-    } else {
-        for m in &args.modules {
-            if !design.modules.iter().any(|d| &d.name == m) {
-                return Err(UsageError {
-                    message: format!("the {} design has no module {m}", args.level),
-                    hint: Some("see the file list of `systolic generate`"),
-                }
-                .into());
-            }
-        }
-        args.modules.clone()
-    };
+    let modules = selected_modules(&args, &design)?;
     let sample = campaign::sample(&design, &modules, args.sample, args.seed);
     if sample.is_empty() {
         return Err(usage(
@@ -230,36 +201,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ));
     }
     if args.list {
-        for m in &sample {
-            outln!(
-                "{}:{} [{}]{} {}\n{}",
-                m.module,
-                m.index,
-                m.kind.name(),
-                if m.elaborated {
-                    ""
-                } else {
-                    " (not elaborated)"
-                },
-                m.description,
-                m.diff
-            );
-        }
+        print_list(&sample);
         return Ok(ExitCode::SUCCESS);
     }
 
     let start = Instant::now();
-    let mut done: BTreeMap<(String, usize), LogLine> = BTreeMap::new();
-    if let Some(path) = &args.log {
-        if let Ok(f) = std::fs::File::open(path) {
-            for line in std::io::BufReader::new(f).lines() {
-                if let Ok(l) = serde_json::from_str::<LogLine>(&line?) {
-                    done.insert((l.module.clone(), l.index), l);
-                }
-            }
-        }
-    }
-
     eprintln!(
         "mutate: {} {} ({}), {} mutants over {} modules; checks: {}",
         args.level,
@@ -274,30 +220,140 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Verdict::Survived => eprintln!("mutate: the unmodified design passes every check"),
         other => anyhow::bail!("the unmodified design does not pass the checks: {other:?}"),
     }
+    let outcomes = run_sample(&args, &sample, &default_cache.join("mutants"))?;
+    let (per_module, per_kind, overall) = tally(&outcomes);
+    let report = Report {
+        config: cfg.name.clone(),
+        level: args.level.clone(),
+        seed: args.seed,
+        checks: checks.iter().map(|c| c.name.to_string()).collect(),
+        per_module,
+        per_kind,
+        overall,
+        wall_seconds: start.elapsed().as_secs_f64(),
+        mutants: outcomes,
+    };
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
-    let scratch = default_cache.join("mutants");
+/// The level's checks, or those `--checks` names (each must exist).
+fn selected_checks(
+    args: &Args,
+    design: &systolic::rtl::design::Design,
+) -> anyhow::Result<Vec<campaign::Check>> {
+    let mut checks = campaign::checks(design);
+    if args.checks.is_empty() {
+        return Ok(checks);
+    }
+    if let Some(bad) = args
+        .checks
+        .iter()
+        .find(|c| !checks.iter().any(|k| k.name == c.as_str()))
+    {
+        return Err(UsageError {
+            message: format!("--checks: the {} level has no check {bad}", args.level),
+            hint: Some("the checks are listed in the campaign's first line"),
+        }
+        .into());
+    }
+    checks.retain(|k| args.checks.iter().any(|c| c == k.name));
+    Ok(checks)
+}
+
+/// The level's default modules, or those `--modules` names (each must be in the design).
+fn selected_modules(
+    args: &Args,
+    design: &systolic::rtl::design::Design,
+) -> anyhow::Result<Vec<String>> {
+    if args.modules.is_empty() {
+        return Ok(campaign::default_modules(design));
+    }
+    if let Some(m) = args
+        .modules
+        .iter()
+        .find(|m| !design.modules.iter().any(|d| &d.name == *m))
+    {
+        return Err(UsageError {
+            message: format!("the {} design has no module {m}", args.level),
+            hint: Some("see the file list of `systolic generate`"),
+        }
+        .into());
+    }
+    Ok(args.modules.clone())
+}
+
+/// `--list`: each sampled mutant with its diff.
+fn print_list(sample: &[MutantInfo]) {
+    for m in sample {
+        outln!(
+            "{}:{} [{}]{} {}\n{}",
+            m.module,
+            m.index,
+            m.kind.name(),
+            if m.elaborated {
+                ""
+            } else {
+                " (not elaborated)"
+            },
+            m.description,
+            m.diff
+        );
+    }
+}
+
+/// The verdicts `--log` already holds, by (module, index); none when there is no log yet.
+fn read_log(path: Option<&PathBuf>) -> anyhow::Result<BTreeMap<(String, usize), LogLine>> {
+    let mut done = BTreeMap::new();
+    let Some(Ok(f)) = path.map(std::fs::File::open) else {
+        return Ok(done);
+    };
+    for line in std::io::BufReader::new(f).lines() {
+        if let Ok(l) = serde_json::from_str::<LogLine>(&line?) {
+            done.insert((l.module.clone(), l.index), l);
+        }
+    }
+    Ok(done)
+}
+
+/// Appends one verdict to `--log`.
+fn append_log(path: &PathBuf, m: &MutantInfo, v: &Verdict, seconds: f64) -> anyhow::Result<()> {
+    let line = LogLine {
+        module: m.module.clone(),
+        index: m.index,
+        verdict: serde_json::to_value(v)?,
+        seconds,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(f, "{}", serde_json::to_string(&line)?)?;
+    Ok(())
+}
+
+/// Each mutant of `sample` in a child process (or its verdict from the log), a line each.
+fn run_sample(
+    args: &Args,
+    sample: &[MutantInfo],
+    scratch: &std::path::Path,
+) -> anyhow::Result<Vec<Outcome>> {
+    let done = read_log(args.log.as_ref())?;
     let exe = std::env::current_exe()?;
     let mut outcomes = vec![];
     for (n, m) in sample.iter().enumerate() {
-        let key = (m.module.clone(), m.index);
-        let (verdict, seconds) = if let Some(l) = done.get(&key) {
+        let (verdict, seconds) = if let Some(l) = done.get(&(m.module.clone(), m.index)) {
             (serde_json::from_value(l.verdict.clone())?, l.seconds)
         } else {
             let t = Instant::now();
-            let v = run_child(&exe, &args, m, &scratch)?;
+            let v = run_child(&exe, args, m, scratch)?;
             let s = t.elapsed().as_secs_f64();
             if let Some(path) = &args.log {
-                let line = LogLine {
-                    module: m.module.clone(),
-                    index: m.index,
-                    verdict: serde_json::to_value(&v)?,
-                    seconds: s,
-                };
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?;
-                writeln!(f, "{}", serde_json::to_string(&line)?)?;
+                append_log(path, m, &v, s)?;
             }
             (v, s)
         };
@@ -322,38 +378,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             seconds,
         });
     }
+    Ok(outcomes)
+}
 
+type Tallies = (BTreeMap<String, Tally>, BTreeMap<String, Tally>, Tally);
+
+/// The verdicts counted per module, per kind of mutation and overall.
+fn tally(outcomes: &[Outcome]) -> Tallies {
     let mut per_module: BTreeMap<String, Tally> = BTreeMap::new();
     let mut per_kind: BTreeMap<String, Tally> = BTreeMap::new();
     let mut overall = Tally::default();
-    for o in &outcomes {
+    for o in outcomes {
+        let e = o.mutant.elaborated;
         per_module
             .entry(o.mutant.module.clone())
             .or_default()
-            .add(&o.verdict, o.mutant.elaborated);
+            .add(&o.verdict, e);
         per_kind
             .entry(o.mutant.kind.name().to_string())
             .or_default()
-            .add(&o.verdict, o.mutant.elaborated);
-        overall.add(&o.verdict, o.mutant.elaborated);
+            .add(&o.verdict, e);
+        overall.add(&o.verdict, e);
     }
-    let report = Report {
-        config: cfg.name.clone(),
-        level: args.level.clone(),
-        seed: args.seed,
-        checks: checks.iter().map(|c| c.name.to_string()).collect(),
-        per_module,
-        per_kind,
-        overall,
-        wall_seconds: start.elapsed().as_secs_f64(),
-        mutants: outcomes,
-    };
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_report(&report);
-    }
-    Ok(ExitCode::SUCCESS)
+    (per_module, per_kind, overall)
 }
 
 fn print_report(r: &Report) {

@@ -109,197 +109,300 @@ struct Mm {
     reads_before: usize,
 }
 
+/// The program as the driver's three streams.
+struct Streams {
+    /// Per stationary beat: whether it is its LoadStationary's last.
+    ls_last: Vec<bool>,
+    mms: Vec<Mm>,
+    /// Per ReadPsum: the MultiplyMoving commands earlier in program order.
+    rd_mm_before: Vec<usize>,
+}
+
+impl Streams {
+    fn of(program: &Program) -> Result<Streams, TimingError> {
+        let mut s = Streams {
+            ls_last: Vec::new(),
+            mms: Vec::new(),
+            rd_mm_before: Vec::new(),
+        };
+        for (index, c) in program.commands.iter().enumerate() {
+            let empty = TimingError::Empty {
+                index,
+                command: c.kind(),
+            };
+            match c {
+                Command::LoadStationary { rows } => {
+                    if rows.is_empty() {
+                        return Err(empty);
+                    }
+                    s.ls_last
+                        .extend((0..rows.len()).map(|i| i + 1 == rows.len()));
+                }
+                Command::MultiplyMoving {
+                    swap,
+                    moving,
+                    accumulate,
+                    bank,
+                    offset,
+                    ..
+                } => {
+                    if moving.is_empty() {
+                        return Err(empty);
+                    }
+                    s.mms.push(Mm {
+                        n: moving.len() as u32,
+                        swap: *swap,
+                        accumulate: *accumulate,
+                        bank: *bank,
+                        offset: *offset,
+                        reads_before: s.rd_mm_before.len(),
+                    });
+                }
+                Command::ReadPsum { .. } => s.rd_mm_before.push(s.mms.len()),
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// What fires in one cycle.
+#[derive(Default)]
+struct Fires {
+    mm: bool,
+    mv: bool,
+    swap: bool,
+    ls: bool,
+    ls_last: bool,
+    rd: bool,
+    rdata: bool,
+}
+
+impl Fires {
+    fn any(&self) -> bool {
+        self.mm || self.mv || self.ls || self.rd || self.rdata
+    }
+}
+
+/// The configuration's delays, the driver's positions in the streams and the top's registered
+/// state (the module documentation's rules).
+struct Sim<'a> {
+    s: &'a Streams,
+    /// `mm_latency - 1`: a beat's write edge, counted from its fire cycle.
+    write_delay: u64,
+    load_hold: u64,
+    psum_pipe: bool,
+    read_lat: u64,
+    // Driver state.
+    ls_pos: usize,
+    hdr_pos: usize,
+    /// Instruction of the next moving beat (= instructions fully issued).
+    mv_mm: usize,
+    mv_beat: u32,
+    rd_pos: usize,
+    // Hardware state.
+    queue: VecDeque<usize>,
+    beat_index: u32,
+    shadow_full: bool,
+    /// A load's first beat has fired, its last not yet.
+    loading: bool,
+    hold: u64,
+    /// PSUM entry (bank, addr) of the beat fired in the previous cycle.
+    prev_beat: Option<(u32, u32)>,
+    /// Write edges of the beats in flight.
+    inflight: VecDeque<u64>,
+    /// Cycles until a fired read's response is valid (0: none pending).
+    rd_pending: u64,
+    rdata_valid: bool,
+    timing: Timing,
+}
+
+impl<'a> Sim<'a> {
+    fn new(cfg: &Config, s: &'a Streams) -> Sim<'a> {
+        Sim {
+            s,
+            write_delay: u64::from(cfg.derived.mm_latency) - 1,
+            load_hold: u64::from(cfg.derived.load_hold),
+            psum_pipe: cfg.derived.psum_pipe > 0,
+            read_lat: u64::from(cfg.derived.psum_read_lat),
+            ls_pos: 0,
+            hdr_pos: 0,
+            mv_mm: 0,
+            mv_beat: 0,
+            rd_pos: 0,
+            queue: VecDeque::with_capacity(2),
+            beat_index: 0,
+            shadow_full: false,
+            loading: false,
+            hold: 0,
+            prev_beat: None,
+            inflight: VecDeque::new(),
+            rd_pending: 0,
+            rdata_valid: false,
+            timing: Timing::default(),
+        }
+    }
+
+    fn head(&self) -> Option<&Mm> {
+        self.queue.front().map(|&i| &self.s.mms[i])
+    }
+
+    /// Every command issued, every response fired and `busy` low.
+    fn finished(&self) -> bool {
+        let s = self.s;
+        let busy = !self.queue.is_empty()
+            || !self.inflight.is_empty()
+            || self.rd_pending != 0
+            || self.rdata_valid;
+        let all_issued = self.ls_pos == s.ls_last.len()
+            && self.hdr_pos == s.mms.len()
+            && self.mv_mm == s.mms.len()
+            && self.rd_pos == s.rd_mm_before.len();
+        all_issued && self.timing.rdata_fire.len() == s.rd_mm_before.len() && !busy
+    }
+
+    /// The handshakes of the current cycle.
+    fn fires(&self) -> Fires {
+        let s = self.s;
+        let head = self.head();
+        let tail_valid = self.queue.len() > 1;
+        let reads_fired = self.timing.rd_fire.len();
+        let mm_valid =
+            self.hdr_pos < s.mms.len() && reads_fired >= s.mms[self.hdr_pos].reads_before;
+        let mv_valid = self.mv_mm < s.mms.len() && reads_fired >= s.mms[self.mv_mm].reads_before;
+        let acc_hazard = self.psum_pipe
+            && head.is_some_and(|h| {
+                h.accumulate && self.prev_beat == Some((h.bank, h.offset + self.beat_index))
+            });
+        let mv_ready = head.is_some_and(|h| !(self.beat_index == 0 && h.swap && !self.shadow_full))
+            && !acc_hazard;
+        let mv = mv_valid && mv_ready;
+        let swap = mv && self.beat_index == 0 && head.is_some_and(|h| h.swap);
+        let ld_block = self.load_hold > 0 && (swap || self.hold != 0);
+        let ls = self.ls_pos < s.ls_last.len()
+            && (!self.shadow_full || swap)
+            && (self.loading || !ld_block);
+        let rd_valid =
+            self.rd_pos < s.rd_mm_before.len() && self.mv_mm >= s.rd_mm_before[self.rd_pos];
+        // rdata_ready is always 1.
+        let rd_ready =
+            head.is_none() && !tail_valid && self.inflight.is_empty() && self.rd_pending == 0;
+        Fires {
+            mm: mm_valid && !tail_valid,
+            mv,
+            swap,
+            ls,
+            ls_last: ls && s.ls_last[self.ls_pos],
+            rd: rd_valid && rd_ready,
+            rdata: self.rdata_valid,
+        }
+    }
+
+    /// Nothing fires and no timer runs: the next cycle is this one again, forever.
+    fn stuck(&self, f: &Fires) -> bool {
+        !f.any() && self.inflight.is_empty() && self.hold == 0 && self.rd_pending == 0
+    }
+
+    fn deadlock(&self, cycle: u64) -> TimingError {
+        let s = self.s;
+        TimingError::Deadlock {
+            cycle,
+            state: format!(
+                "ls beat {}/{} (shadow_full = {}), mm header {}/{}, \
+                 moving beat {} of instruction {}/{} (head swap = {}), read {}/{}",
+                self.ls_pos,
+                s.ls_last.len(),
+                self.shadow_full,
+                self.hdr_pos,
+                s.mms.len(),
+                self.mv_beat,
+                self.mv_mm,
+                s.mms.len(),
+                self.head().is_some_and(|h| h.swap),
+                self.rd_pos,
+                s.rd_mm_before.len()
+            ),
+        }
+    }
+
+    /// Edge `t`: the command stream's registers.
+    fn edge(&mut self, t: u64, f: &Fires) {
+        let head = self
+            .head()
+            .map(|h| (h.bank, h.offset + self.beat_index, h.n));
+        self.prev_beat = head.filter(|_| f.mv).map(|(bank, addr, _)| (bank, addr));
+        if f.mv {
+            self.timing.mv_fire.push(t);
+            self.inflight.push_back(t + self.write_delay);
+            self.beat_index += 1;
+            if Some(self.beat_index) == head.map(|h| h.2) {
+                self.queue.pop_front();
+                self.beat_index = 0;
+            }
+            self.mv_beat += 1;
+            if self.mv_beat == self.s.mms[self.mv_mm].n {
+                self.mv_mm += 1;
+                self.mv_beat = 0;
+            }
+        }
+        if f.mm {
+            self.timing.mm_fire.push(t);
+            self.queue.push_back(self.hdr_pos);
+            self.hdr_pos += 1;
+        }
+        if f.ls {
+            self.timing.ls_fire.push(t);
+            self.ls_pos += 1;
+            self.loading = !f.ls_last;
+        }
+        if self.load_hold > 0 {
+            self.hold = if f.swap {
+                self.load_hold - 1
+            } else {
+                self.hold.saturating_sub(1)
+            };
+        }
+        self.shadow_full = (self.shadow_full && !f.swap) || f.ls_last;
+    }
+
+    /// Edge `t`: the PSUM read port's registers.
+    fn read_edge(&mut self, t: u64, f: &Fires) {
+        if f.rdata {
+            self.timing.rdata_fire.push(t);
+        }
+        self.rdata_valid = self.rd_pending == 1 || (self.rdata_valid && !f.rdata);
+        if f.rd {
+            self.timing.rd_fire.push(t);
+            self.rd_pos += 1;
+        }
+        self.rd_pending = if f.rd {
+            self.read_lat - 1
+        } else {
+            self.rd_pending.saturating_sub(1)
+        };
+    }
+}
+
 /// Simulate the stall-free run of `program` (which should be valid for the core, see
 /// [`super::CoreModel`]) on the top of `cfg`.
 pub fn stall_free(cfg: &Config, program: &Program) -> Result<Timing, TimingError> {
-    let write_delay = u64::from(cfg.derived.mm_latency) - 1;
-    let load_hold = u64::from(cfg.derived.load_hold);
-    let psum_pipe = cfg.derived.psum_pipe > 0;
-
-    // The streams.
-    let mut ls_last: Vec<bool> = Vec::new();
-    let mut mms: Vec<Mm> = Vec::new();
-    let mut rd_mm_before: Vec<usize> = Vec::new();
-    for (index, c) in program.commands.iter().enumerate() {
-        match c {
-            Command::LoadStationary { rows } => {
-                if rows.is_empty() {
-                    return Err(TimingError::Empty {
-                        index,
-                        command: c.kind(),
-                    });
-                }
-                ls_last.extend((0..rows.len()).map(|i| i + 1 == rows.len()));
-            }
-            Command::MultiplyMoving {
-                swap,
-                moving,
-                accumulate,
-                bank,
-                offset,
-                ..
-            } => {
-                if moving.is_empty() {
-                    return Err(TimingError::Empty {
-                        index,
-                        command: c.kind(),
-                    });
-                }
-                mms.push(Mm {
-                    n: moving.len() as u32,
-                    swap: *swap,
-                    accumulate: *accumulate,
-                    bank: *bank,
-                    offset: *offset,
-                    reads_before: rd_mm_before.len(),
-                });
-            }
-            Command::ReadPsum { .. } => rd_mm_before.push(mms.len()),
-        }
-    }
-    let mut timing = Timing::default();
-
-    // Driver state.
-    let mut ls_pos = 0usize;
-    let mut hdr_pos = 0usize;
-    let mut mv_mm = 0usize; // instruction of the next moving beat = instructions fully issued
-    let mut mv_beat = 0u32;
-    let mut rd_pos = 0usize;
-
-    // Hardware state.
-    let mut queue: VecDeque<usize> = VecDeque::with_capacity(2);
-    let mut beat_index = 0u32;
-    let mut shadow_full = false;
-    let mut loading = false; // a load's first beat has fired, its last not yet
-    let mut hold = 0u64;
-    // PSUM entry (bank, addr) of the beat fired in the previous cycle.
-    let mut prev_beat: Option<(u32, u32)> = None;
-    let mut inflight: VecDeque<u64> = VecDeque::new(); // write edges
-                                                       // Cycles until a fired read's response is valid (0: none pending).
-    let read_lat = u64::from(cfg.derived.psum_read_lat);
-    let mut rd_pending = 0u64;
-    let mut rdata_valid = false;
-
+    let streams = Streams::of(program)?;
+    let mut sim = Sim::new(cfg, &streams);
     let mut t = 0u64;
     loop {
         // Beats written at an edge before this cycle are no longer in flight.
-        while inflight.front().is_some_and(|&e| e < t) {
-            inflight.pop_front();
+        while sim.inflight.front().is_some_and(|&e| e < t) {
+            sim.inflight.pop_front();
         }
-        let head = queue.front().map(|&i| &mms[i]);
-        let head_valid = head.is_some();
-        let tail_valid = queue.len() > 1;
-        let busy =
-            head_valid || tail_valid || !inflight.is_empty() || rd_pending != 0 || rdata_valid;
-        let all_issued = ls_pos == ls_last.len()
-            && hdr_pos == mms.len()
-            && mv_mm == mms.len()
-            && rd_pos == rd_mm_before.len();
-        if all_issued && timing.rdata_fire.len() == rd_mm_before.len() && !busy {
-            timing.total_cycles = t;
-            return Ok(timing);
+        if sim.finished() {
+            sim.timing.total_cycles = t;
+            return Ok(sim.timing);
         }
-
-        let reads_fired = timing.rd_fire.len();
-        let mm_valid = hdr_pos < mms.len() && reads_fired >= mms[hdr_pos].reads_before;
-        let mm_fire = mm_valid && !tail_valid;
-
-        let mv_valid = mv_mm < mms.len() && reads_fired >= mms[mv_mm].reads_before;
-        let acc_hazard = psum_pipe
-            && head.is_some_and(|h| {
-                h.accumulate && prev_beat == Some((h.bank, h.offset + beat_index))
-            });
-        let mv_ready =
-            head.is_some_and(|h| !(beat_index == 0 && h.swap && !shadow_full)) && !acc_hazard;
-        let mv_fire = mv_valid && mv_ready;
-        let swap_fire = mv_fire && beat_index == 0 && head.is_some_and(|h| h.swap);
-
-        let ld_block = load_hold > 0 && (swap_fire || hold != 0);
-        let ls_fire =
-            ls_pos < ls_last.len() && (!shadow_full || swap_fire) && (loading || !ld_block);
-        let ls_last_fire = ls_fire && ls_last[ls_pos];
-
-        let rd_valid = rd_pos < rd_mm_before.len() && mv_mm >= rd_mm_before[rd_pos];
-        let rdata_ready = true;
-        let rd_ready = !head_valid
-            && !tail_valid
-            && inflight.is_empty()
-            && rd_pending == 0
-            && (!rdata_valid || rdata_ready);
-        let rd_fire = rd_valid && rd_ready;
-        let rdata_fire = rdata_valid && rdata_ready;
-
-        if !(mm_fire || mv_fire || ls_fire || rd_fire || rdata_fire)
-            && inflight.is_empty()
-            && hold == 0
-            && rd_pending == 0
-        {
-            // Nothing moves and no timer runs: the next cycle is this one again, forever.
-            return Err(TimingError::Deadlock {
-                cycle: t,
-                state: format!(
-                    "ls beat {ls_pos}/{} (shadow_full = {shadow_full}), mm header {hdr_pos}/{}, \
-                     moving beat {mv_beat} of instruction {mv_mm}/{} (head swap = {}), read {rd_pos}/{}",
-                    ls_last.len(),
-                    mms.len(),
-                    mms.len(),
-                    head.is_some_and(|h| h.swap),
-                    rd_mm_before.len()
-                ),
-            });
+        let f = sim.fires();
+        if sim.stuck(&f) {
+            return Err(sim.deadlock(t));
         }
-
-        // Edge t.
-        prev_beat = mv_fire.then(|| {
-            let h = head.expect("mv fired");
-            (h.bank, h.offset + beat_index)
-        });
-        if mv_fire {
-            timing.mv_fire.push(t);
-            inflight.push_back(t + write_delay);
-            let n = head.expect("mv fired").n;
-            beat_index += 1;
-            if beat_index == n {
-                queue.pop_front();
-                beat_index = 0;
-            }
-            mv_beat += 1;
-            if mv_beat == mms[mv_mm].n {
-                mv_mm += 1;
-                mv_beat = 0;
-            }
-        }
-        if mm_fire {
-            timing.mm_fire.push(t);
-            queue.push_back(hdr_pos);
-            hdr_pos += 1;
-        }
-        if ls_fire {
-            timing.ls_fire.push(t);
-            ls_pos += 1;
-            loading = !ls_last_fire;
-        }
-        if load_hold > 0 {
-            hold = if swap_fire {
-                load_hold - 1
-            } else {
-                hold.saturating_sub(1)
-            };
-        }
-        shadow_full = (shadow_full && !swap_fire) || ls_last_fire;
-        if rdata_fire {
-            timing.rdata_fire.push(t);
-        }
-        rdata_valid = rd_pending == 1 || (rdata_valid && !rdata_fire);
-        if rd_fire {
-            timing.rd_fire.push(t);
-            rd_pos += 1;
-        }
-        rd_pending = if rd_fire {
-            read_lat - 1
-        } else {
-            rd_pending.saturating_sub(1)
-        };
+        sim.edge(t, &f);
+        sim.read_edge(t, &f);
         t += 1;
     }
 }
