@@ -498,15 +498,20 @@ fn synthesise(cfg: &Config) -> Outcome {
 }
 
 /// Every preset of the full flow and the smallest of each other flow (the larger ones repeat
-/// the same builders at a larger size, for minutes of Yosys each).
+/// the same builders at a larger size, for minutes of Yosys each); a preset whose core is the
+/// same Verilog as one already taken (presets that differ only outside the core, e.g. in the
+/// SBUF) once.
 fn sample(mut configs: Vec<Config>) -> Vec<Config> {
     let total = configs.len();
     configs.sort_by_key(|c| (c.pes(), psum_bits(c), c.format.is_float(), c.name.clone()));
     let mut seen = vec![];
+    let mut cores = vec![];
     configs.retain(|c| {
         let flow = Flow::for_config(c);
-        let keep = flow == Flow::Full || !seen.contains(&flow);
+        let core = systolic::rtl::core::design(c).modules;
+        let keep = (flow == Flow::Full || !seen.contains(&flow)) && !cores.contains(&core);
         seen.push(flow);
+        cores.push(core);
         keep
     });
     let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();

@@ -41,6 +41,9 @@ const SYNTH_SCRIPT: &str = "synth.ys";
 const MITER_SCRIPT: &str = "miter.ys";
 const MITER_AIG: &str = "miter.aig";
 const ABC_LOG: &str = "abc.log";
+/// The cells of the library the netlist uses ([`super::cell_subset`]): reading all of
+/// iCE40's takes Yosys about 40 s.
+pub const CELLS_USED: &str = "cells_used.v";
 
 /// What the proof is run with.
 #[derive(Debug, Clone)]
@@ -145,6 +148,9 @@ pub struct Scripts {
     pub synth: YosysSynth,
     /// `read_verilog` of the cell models for the gate side.
     pub cells: String,
+    /// The library (in Yosys' share folder) whose used cells the proof writes to
+    /// [`CELLS_USED`] before the miter, when [`Scripts::cells`] reads that file.
+    pub cell_library: Option<&'static str>,
 }
 
 impl Scripts {
@@ -159,7 +165,7 @@ impl Scripts {
                     Some("lp") => "ICE40_LP",
                     _ => "ICE40_HX",
                 };
-                format!("read_verilog -D {define} +/ice40/cells_sim.v")
+                format!("read_verilog -D {define} {CELLS_USED}")
             }
             // NO_INCLUDES: without the FD1P3AX-style flip-flops and the I/O cells of its
             // `include`s, which YoWASP's Yosys 0.70 rejects as a re-definition when the file is
@@ -185,7 +191,12 @@ impl Scripts {
             stat_json: "stat.json".into(),
             stat_txt: "stat.txt".into(),
         };
-        Scripts { synth, cells }
+        let cell_library = (family == Family::Ice40).then_some("ice40/cells_sim.v");
+        Scripts {
+            synth,
+            cells,
+            cell_library,
+        }
     }
 
     /// The miter script: RTL (gold) against `netlist` (gate), written to [`MITER_AIG`].
@@ -281,11 +292,7 @@ pub fn prove(
     // 1. The netlist: given, reused, or synthesised.
     let (netlist, synth_s, reused) = match &o.netlist {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| SynthError::Io {
-                what: format!("reading {}", path.display()),
-                message: e.to_string(),
-            })?;
-            super::write_file(&dir.join(GIVEN), &text)?;
+            super::write_file(&dir.join(GIVEN), &read(path)?)?;
             (GIVEN.to_string(), 0.0, false)
         }
         None => {
@@ -300,6 +307,11 @@ pub fn prove(
 
     // 2. The miter.
     progress("prove: Yosys miter of the RTL and the netlist over the cell models");
+    if let Some(library) = scripts.cell_library {
+        let path = super::verify::yosys_share()?.join(library);
+        let cells = super::cell_subset::used_cells(&read(&path)?, &read(&dir.join(&netlist))?);
+        super::write_file(&dir.join(CELLS_USED), &cells)?;
+    }
     super::write_file(&dir.join(MITER_SCRIPT), &scripts.miter(&netlist))?;
     let _ = std::fs::remove_file(dir.join(MITER_AIG));
     let args = ["-q", "-l", "miter.log", "-s", MITER_SCRIPT].map(String::from);
@@ -333,6 +345,13 @@ pub fn prove(
         latches,
         ands,
         log: format!("{PROVE_DIR}/{ABC_LOG}"),
+    })
+}
+
+fn read(path: &Path) -> Result<String, SynthError> {
+    std::fs::read_to_string(path).map_err(|e| SynthError::Io {
+        what: format!("reading {}", path.display()),
+        message: e.to_string(),
     })
 }
 

@@ -62,7 +62,7 @@ pub struct Verification {
 
 /// Yosys' share folder beside the Yosys the flow uses (the YoWASP package's `share`, or the
 /// system's `/usr/share/yosys`).
-fn yosys_share() -> Result<PathBuf, SynthError> {
+pub(crate) fn yosys_share() -> Result<PathBuf, SynthError> {
     let yosys = locate(Tool::Yosys)?.path;
     let venv = yosys
         .parent()
