@@ -156,7 +156,7 @@ fn memory_product(
     );
     let a = operand(cfg, m, k, rng);
     let b = operand(cfg, k, n, rng);
-    let wb = if i % 2 == 0 {
+    let wb = if i.is_multiple_of(2) {
         requantisation(cfg, k, n, i, rng)
     } else {
         WriteBack::raw()
@@ -205,7 +205,7 @@ fn requantisation(cfg: &Config, k: usize, n: usize, i: usize, rng: &mut SplitMix
             .map(|_| typical * (1 + rng.below(32)) as f32 / 4.0)
             .collect(),
         bias: Some((0..n).map(|_| rng.range_i64(-4096, 4096) as i32).collect()),
-        relu: i % 4 == 0,
+        relu: i.is_multiple_of(4),
         zero_point: if i % 4 == 2 { 3 } else { 0 },
     }
 }
