@@ -477,7 +477,9 @@ impl Report {
             } else {
                 ""
             },
-            if self.mode == "board" && self.top == "systolic_board" {
+            if (self.mode == "board" && self.top == "systolic_board")
+                || self.top == crate::rtl::engine::ENGINE_TOP
+            {
                 format!(
                     ", SBUF {} x {} ({})",
                     self.rows.max(self.cols),
@@ -493,6 +495,15 @@ impl Report {
     /// Cells of the core, of the whole netlist, and placed against the device.
     fn write_area(&self, s: &mut String) {
         let c = &self.core_cells;
+        if self.top == crate::rtl::engine::ENGINE_TOP {
+            // Synthesised flat: the core's cells are not apart.
+            let _ = writeln!(
+                s,
+                "  engine: LUT4 {}, carry {}, FF {}, DSP {}, BRAM {} (the whole engine, flat)",
+                c.lut4, c.carry, c.ff, c.dsp, c.bram
+            );
+            return;
+        }
         let _ = writeln!(
             s,
             "  core:   LUT4 {}, carry {}, FF {}, DSP {}, BRAM {}",
