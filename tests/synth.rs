@@ -796,6 +796,8 @@ fn ecp5_engine_with_the_memory_path_out_of_context_cosimulates() {
     let dir = scratch(test);
     let mut o = options(&cfg, board("ulx3s-25f"), true, dir.clone());
     o.top = systolic::synth::SynthTop::Engine;
+    // nextpnr took more than 10 min for it on the busy 2-core machine.
+    o.limit = Duration::from_secs(3600);
     let plan = Plan::new(&cfg, &o).expect("plan");
     let r = execute(&plan).unwrap_or_else(|e| panic!("ECP5 engine flow failed: {e}"));
     eprintln!("{}", r.summary());
