@@ -777,24 +777,15 @@ fn engine_top_is_refused_on_ice40_and_without_ooc() {
     }
 }
 
-/// The whole engine with the memory path (AXI4 master, program fetch, ACTIVATE write-back,
-/// instruction queue, FIFOs) out of context on the ECP5 25F: placed with nextpnr
-/// `--out-of-context`, no bitstream; its post-synthesis netlist (with the ECP5 cell models) runs
-/// a product through the host registers and two over the memory path (one requantised by
-/// ACTIVATE, one raw) behind the Rust AXI4 slave model, each equal to the golden engine's.
-/// Then the netlist with the least significant bit of one DSP block's A tied to 0, and with the
-/// AXI4 master's write data bit 0 cut from its flip-flop, must each fail the check.
-#[test]
-#[ignore = "the engine flow and its netlist simulation take minutes; scripts/test.sh --full"]
-fn ecp5_engine_with_the_memory_path_out_of_context_cosimulates() {
+/// The flow of the 2x2 engine with the memory path on the ECP5 25F, `--ooc --top engine`: the
+/// plan, the report (checked) and the run folder. `None` when the tools are missing outside CI.
+fn ecp5_engine_flow(test: &str) -> Option<(systolic::synth::flow::Plan, Report)> {
     use systolic::synth::flow::{execute, Plan};
-    let test = "ecp5_engine_with_the_memory_path_out_of_context";
-    if !tools_or_skip(Family::Ecp5, test) || !common::require_tool("verilator", test) {
-        return;
+    if !tools_or_skip(Family::Ecp5, test) {
+        return None;
     }
     let cfg = engine_config();
-    let dir = scratch(test);
-    let mut o = options(&cfg, board("ulx3s-25f"), true, dir.clone());
+    let mut o = options(&cfg, board("ulx3s-25f"), true, scratch(test));
     o.top = systolic::synth::SynthTop::Engine;
     // nextpnr took more than 10 min for it on the busy 2-core machine.
     o.limit = Duration::from_secs(3600);
@@ -807,12 +798,44 @@ fn ecp5_engine_with_the_memory_path_out_of_context_cosimulates() {
     );
     assert!(r.bitstream.is_none(), "no bitstream out of context");
     assert!(r.cells.dsp >= 4, "one MULT18X18D per PE, and ACTIVATE's");
-    let text = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
+    assert!(r.fmax_mhz.unwrap() > 0.0);
+    let text = std::fs::read_to_string(o.run_dir.join(&r.netlist_verilog)).unwrap();
     assert!(
         text.contains("module systolic_engine(") && text.contains("output [63:0] m_axi_wdata;"),
         "the engine with its AXI4 master in the netlist"
     );
-    assert!(r.fmax_mhz.unwrap() > 0.0);
+    Some((plan, r))
+}
+
+/// The whole engine with the memory path (AXI4 master, program fetch, ACTIVATE write-back,
+/// instruction queue, FIFOs) out of context on the ECP5 25F: placed with nextpnr
+/// `--out-of-context`, no bitstream, the report and the netlist's ports checked.
+#[test]
+#[ignore = "the engine's place and route takes 10 to 20 minutes here; scripts/test.sh --full"]
+fn ecp5_engine_with_the_memory_path_out_of_context() {
+    ecp5_engine_flow("ecp5_engine_with_the_memory_path_out_of_context");
+}
+
+/// `--verify` of that engine: its post-synthesis netlist (with the ECP5 cell models) runs a
+/// product through the host registers and two over the memory path (one requantised by
+/// ACTIVATE, one raw) behind the Rust AXI4 slave model, each equal to the golden engine's.
+/// Then the netlist with the least significant bit of one DSP block's A tied to 0, and with the
+/// AXI4 master's write data bit 0 cut from its flip-flop, must each fail the check.
+///
+/// KNOWN FAILURE (docs/fpga.md, "The engine out of context"): the dma engine's netlists
+/// disagree with the golden model (4x4: a wrong element in the host product, then SLVERR on
+/// PROG_BASE; 2x2: the host product does not finish), while the same check passes on the RTL.
+#[test]
+#[ignore = "KNOWN FAILURE, under investigation: the dma engine's netlist disagrees with the golden model; run by hand"]
+fn ecp5_engine_netlist_cosimulates_with_the_memory_path() {
+    let test = "ecp5_engine_netlist_cosimulates_with_the_memory_path";
+    if !common::require_tool("verilator", test) {
+        return;
+    }
+    let Some((plan, r)) = ecp5_engine_flow(test) else {
+        return;
+    };
+    let dir = plan.options.run_dir.clone();
     let check = |netlist: &str| {
         systolic::synth::verify::check(&plan, netlist, 2, 1, &mut |l| eprintln!("{l}"))
             .unwrap_or_else(|e| panic!("the engine netlist in Verilator: {e}"))
@@ -821,6 +844,7 @@ fn ecp5_engine_with_the_memory_path_out_of_context_cosimulates() {
     assert!(v.pass, "{:?}", v.failure);
     assert_eq!((v.through, v.programs), ("engine", 3));
     assert!(v.reads > 0 && v.cycles > 0);
+    let text = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
     for (what, broken, expect) in [
         (
             "DSP",

@@ -79,7 +79,14 @@ pub fn verify_engine(
         .into_iter()
         .collect();
     for i in (0..products).filter(|_| memory_path) {
-        failures.extend(memory_product(cfg, &mut engine, i, &mut rng, &mut v, progress)?);
+        failures.extend(memory_product(
+            cfg,
+            &mut engine,
+            i,
+            &mut rng,
+            &mut v,
+            progress,
+        )?);
     }
     v.pass = failures.is_empty();
     v.failure = (!v.pass).then(|| failures.join("; "));
