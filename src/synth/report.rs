@@ -495,21 +495,24 @@ impl Report {
     /// Cells of the core, of the whole netlist, and placed against the device.
     fn write_area(&self, s: &mut String) {
         let c = &self.core_cells;
-        if self.top == crate::rtl::engine::ENGINE_TOP {
-            // Synthesised flat: the core's cells are not apart.
-            let _ = writeln!(
-                s,
-                "  engine: LUT4 {}, carry {}, FF {}, DSP {}, BRAM {} (the whole engine, flat)",
-                c.lut4, c.carry, c.ff, c.dsp, c.bram
-            );
-            return;
-        }
+        // The engine is synthesised flat: the core's cells are not apart.
+        let engine = self.top == crate::rtl::engine::ENGINE_TOP;
         let _ = writeln!(
             s,
-            "  core:   LUT4 {}, carry {}, FF {}, DSP {}, BRAM {}",
-            c.lut4, c.carry, c.ff, c.dsp, c.bram
+            "  {}LUT4 {}, carry {}, FF {}, DSP {}, BRAM {}{}",
+            if engine { "engine: " } else { "core:   " },
+            c.lut4,
+            c.carry,
+            c.ff,
+            c.dsp,
+            c.bram,
+            if engine {
+                " (the whole engine, flat)"
+            } else {
+                ""
+            }
         );
-        if self.top != crate::rtl::core::TOP {
+        if self.top != crate::rtl::core::TOP && !engine {
             let t = &self.cells;
             let _ = writeln!(
                 s,
