@@ -93,7 +93,9 @@ pub struct Args {
     pub pll_mhz: Option<f64>,
     /// Co-simulate the post-synthesis netlist (with the FPGA cell models) against the golden
     /// model: a core (--ooc, --top harness) runs random programs, with and without stalls; a
-    /// board top runs random products through its UART pins, at the baud rate it was built for.
+    /// board top runs random products through its UART pins, at the baud rate it was built for;
+    /// the engine (--ooc --top engine) a product through its registers and, with --dma,
+    /// --verify-programs products over the memory path behind an AXI4 slave model.
     #[arg(long)]
     pub verify: bool,
     /// Random programs for --verify (each run with and without random stalls); for a board
