@@ -723,6 +723,180 @@ fn ecp5_board_top_on_the_ulx3s_pins_runs_a_gemm() {
     board_netlist_gemm(&cfg, &r, &o, 3);
 }
 
+/// A 2x2 int8 engine with the memory path (`dma`, 64-bit AXI4 bus), PSUM 2 x 16, SBUF 64.
+fn engine_config() -> Config {
+    Config::from_raw(&RawConfig {
+        dma: true,
+        dma_bits: Some(64),
+        ..board_config("engine2x2-dma", 2, 2).to_raw()
+    })
+    .unwrap()
+}
+
+/// `--top engine` where the engine cannot be placed out of context: on iCE40 (nextpnr-ice40 has
+/// no out-of-context mode) and without `--ooc`. The plan refuses it, and the command line exits
+/// 2 with a message naming the flag, before any tool runs or any folder is made.
+#[test]
+fn engine_top_is_refused_on_ice40_and_without_ooc() {
+    use systolic::synth::flow::Plan;
+    let cfg = engine_config();
+    let dir = common::scratch_dir("synth-engine-refused");
+    for (name, ooc, why) in [
+        (
+            "icebreaker",
+            true,
+            "nextpnr-ice40 has no out-of-context mode",
+        ),
+        ("ulx3s-25f", false, "out of context only"),
+    ] {
+        let mut o = options(&cfg, board(name), ooc, dir.join("lib"));
+        o.top = systolic::synth::SynthTop::Engine;
+        let err = Plan::new(&cfg, &o).expect_err("refused");
+        assert!(matches!(err, SynthError::Unsupported(_)), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("--top engine") && msg.contains(why), "{msg}");
+        let out = dir.join(format!("cli-{name}"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_systolic"));
+        cmd.args([
+            "synth", "--rows", "2", "--cols", "2", "--dma", "--top", "engine",
+        ])
+        .args(["--board", name])
+        .args(if ooc { &["--ooc"][..] } else { &[] })
+        .arg("--out")
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        let o = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("error: --top engine"), "{err}");
+        assert!(
+            err.contains(if ooc { "nextpnr-ice40" } else { "--ooc" }),
+            "{err}"
+        );
+        assert!(err.contains("hint: "), "{err}");
+        assert!(!out.exists(), "nothing written");
+    }
+}
+
+/// The flow of the 2x2 engine with the memory path on the ECP5 25F, `--ooc --top engine`: the
+/// plan, the report (checked) and the run folder. `None` when the tools are missing outside CI.
+fn ecp5_engine_flow(test: &str) -> Option<(systolic::synth::flow::Plan, Report)> {
+    use systolic::synth::flow::{execute, Plan};
+    if !tools_or_skip(Family::Ecp5, test) {
+        return None;
+    }
+    let cfg = engine_config();
+    let mut o = options(&cfg, board("ulx3s-25f"), true, scratch(test));
+    o.top = systolic::synth::SynthTop::Engine;
+    // nextpnr took more than 10 min for it on the busy 2-core machine.
+    o.limit = Duration::from_secs(3600);
+    let plan = Plan::new(&cfg, &o).expect("plan");
+    let r = execute(&plan).unwrap_or_else(|e| panic!("ECP5 engine flow failed: {e}"));
+    eprintln!("{}", r.summary());
+    assert_eq!(
+        (r.mode.as_str(), r.top.as_str()),
+        ("out-of-context", "systolic_engine")
+    );
+    assert!(r.bitstream.is_none(), "no bitstream out of context");
+    assert!(r.cells.dsp >= 4, "one MULT18X18D per PE, and ACTIVATE's");
+    assert!(r.fmax_mhz.unwrap() > 0.0);
+    let text = std::fs::read_to_string(o.run_dir.join(&r.netlist_verilog)).unwrap();
+    assert!(
+        text.contains("module systolic_engine(") && text.contains("output [63:0] m_axi_wdata;"),
+        "the engine with its AXI4 master in the netlist"
+    );
+    Some((plan, r))
+}
+
+/// The whole engine with the memory path (AXI4 master, program fetch, ACTIVATE write-back,
+/// instruction queue, FIFOs) out of context on the ECP5 25F: placed with nextpnr
+/// `--out-of-context`, no bitstream, the report and the netlist's ports checked.
+#[test]
+#[ignore = "the engine's place and route takes 10 to 20 minutes here; scripts/test.sh --full"]
+fn ecp5_engine_with_the_memory_path_out_of_context() {
+    ecp5_engine_flow("ecp5_engine_with_the_memory_path_out_of_context");
+}
+
+/// `--verify` of that engine: its post-synthesis netlist (with the ECP5 cell models) runs a
+/// product through the host registers and two over the memory path (one requantised by
+/// ACTIVATE, one raw) behind the Rust AXI4 slave model, each equal to the golden engine's.
+/// Then the netlist with the least significant bit of one DSP block's A tied to 0, and with the
+/// AXI4 master's write data bit 0 cut from its flip-flop, must each fail the check.
+///
+/// KNOWN FAILURE (docs/fpga.md, "The engine out of context"): the dma engine's netlists
+/// disagree with the golden model (4x4: a wrong element in the host product, then SLVERR on
+/// PROG_BASE; 2x2: the host product does not finish), while the same check passes on the RTL.
+#[test]
+#[ignore = "KNOWN FAILURE, under investigation: the dma engine's netlist disagrees with the golden model; run by hand"]
+fn ecp5_engine_netlist_cosimulates_with_the_memory_path() {
+    let test = "ecp5_engine_netlist_cosimulates_with_the_memory_path";
+    if !common::require_tool("verilator", test) {
+        return;
+    }
+    let Some((plan, r)) = ecp5_engine_flow(test) else {
+        return;
+    };
+    let dir = plan.options.run_dir.clone();
+    let check = |netlist: &str| {
+        systolic::synth::verify::check(&plan, netlist, 2, 1, &mut |l| eprintln!("{l}"))
+            .unwrap_or_else(|e| panic!("the engine netlist in Verilator: {e}"))
+    };
+    let v = check(&r.netlist_verilog);
+    assert!(v.pass, "{:?}", v.failure);
+    assert_eq!((v.through, v.programs), ("engine", 3));
+    assert!(v.reads > 0 && v.cycles > 0);
+    let text = std::fs::read_to_string(dir.join(&r.netlist_verilog)).unwrap();
+    for (what, broken, expect) in [
+        (
+            "DSP",
+            tie_first(&text, "MULT18X18D", ".A0(", "    .A0(1'h0),"),
+            "host product",
+        ),
+        (
+            "AXI4 write data",
+            untie_port_bit(&text, "m_axi_wdata", 0),
+            "memory-path product",
+        ),
+    ] {
+        std::fs::write(dir.join("broken.v"), broken).unwrap();
+        let v = check("broken.v");
+        eprintln!("{what} tied: {:?}", v.failure);
+        assert!(!v.pass, "a netlist with the {what} bit tied passed");
+        assert!(v.failure.unwrap().contains(expect), "{what}");
+    }
+}
+
+/// `text` with the first `pin` connection after the first instance of `cell` replaced by `line`.
+fn tie_first(text: &str, cell: &str, pin: &str, line: &str) -> String {
+    let (mut seen, mut done) = (false, false);
+    let out: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            seen |= l.trim_start().starts_with(cell);
+            if seen && !done && l.trim_start().starts_with(pin) {
+                done = true;
+                line
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert!(done, "a {pin} connection of a {cell} in the netlist");
+    out.join("\n")
+}
+
+/// `text` with the flip-flop that drives bit `bit` of the output port `port` disconnected from
+/// it (`.Q(port[bit])` becomes `.Q()`): the port bit is then undriven, a constant in Verilator.
+fn untie_port_bit(text: &str, port: &str, bit: u32) -> String {
+    let target = format!(".Q({port}[{bit}])");
+    assert_eq!(
+        text.matches(&target).count(),
+        1,
+        "one flip-flop drives {port}[{bit}] in the netlist"
+    );
+    text.replace(&target, ".Q()")
+}
+
 /// A board written here, not in constraints/: a device with 2 multipliers, so the DSP check
 /// falls back to LUTs; the ULX3S pins; the harness down to an ECP5 bitstream.
 #[test]

@@ -27,6 +27,9 @@ pub enum TopArg {
     Board,
     /// The pin-limited test harness around the core (3 pins; area and timing only).
     Harness,
+    /// With --ooc on an ECP5 board: the whole engine systolic_engine (with --dma its memory
+    /// path: AXI4 master, program fetch, ACTIVATE write-back) out of context, not the core.
+    Engine,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +78,8 @@ pub struct Args {
     /// Stop after place and route (no icepack / ecppack).
     #[arg(long)]
     pub no_pack: bool,
-    /// What a board run places on the pins (ignored with --ooc).
+    /// What a board run places on the pins; with --ooc, `engine` places the whole engine out of
+    /// context (ECP5 only) instead of the core (the others are then ignored).
     #[arg(long, value_enum, default_value = "board")]
     pub top: TopArg,
     /// Baud rate of the board top's UART link: a standard one (9600 .. 3000000) that the core
@@ -89,7 +93,9 @@ pub struct Args {
     pub pll_mhz: Option<f64>,
     /// Co-simulate the post-synthesis netlist (with the FPGA cell models) against the golden
     /// model: a core (--ooc, --top harness) runs random programs, with and without stalls; a
-    /// board top runs random products through its UART pins, at the baud rate it was built for.
+    /// board top runs random products through its UART pins, at the baud rate it was built for;
+    /// the engine (--ooc --top engine) a product through its registers and, with --dma,
+    /// --verify-programs products over the memory path behind an AXI4 slave model.
     #[arg(long)]
     pub verify: bool,
     /// Random programs for --verify (each run with and without random stalls); for a board
@@ -163,10 +169,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     })?;
     let cfg = args.config.resolve()?;
+    let top = match args.top {
+        TopArg::Board => SynthTop::Board,
+        TopArg::Harness => SynthTop::Harness,
+        TopArg::Engine => SynthTop::Engine,
+    };
+    check_engine_top(&args, &board)?;
     let mut opts = SynthOptions::new(&cfg, board, args.ooc);
-    if let Some(out) = args.out.clone() {
-        opts.run_dir = out;
-    }
+    opts.run_dir = match args.out.clone() {
+        Some(out) => out,
+        None => synth::flow::default_run_dir_for(&cfg, &opts.board, args.ooc, top),
+    };
     opts.freq_mhz = args.freq;
     opts.multipliers = match args.mult {
         MultArg::Auto => Multipliers::Auto,
@@ -181,10 +194,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     opts.pack = !args.no_pack;
     opts.limit = std::time::Duration::from_secs(args.time_limit * 60);
-    opts.top = match args.top {
-        TopArg::Board => SynthTop::Board,
-        TopArg::Harness => SynthTop::Harness,
-    };
+    opts.top = top;
     opts.baud = args.baud;
     check_clock(&args, &opts)?;
     opts.pll_mhz = args.pll_mhz;
@@ -244,6 +254,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let what = if ver.through == "uart" {
             format!(
                 "{} products through the UART pins, {} result elements",
+                ver.programs, ver.reads
+            )
+        } else if ver.through == "engine" {
+            format!(
+                "{} products through the AXI4-Lite slave and the memory path, {} result elements",
                 ver.programs, ver.reads
             )
         } else {
@@ -310,6 +325,38 @@ fn prove(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `--top engine` places the engine out of context, which only nextpnr-ecp5 can: without
+/// `--ooc`, or on an iCE40 board, a usage error naming the flag (before any tool runs).
+fn check_engine_top(args: &Args, board: &Board) -> anyhow::Result<()> {
+    if args.top != TopArg::Engine {
+        return Ok(());
+    }
+    let message = if !args.ooc {
+        "--top engine places the engine out of context only (its AXI ports have no pins on a \
+         board), and --ooc is not given"
+            .to_string()
+    } else if board.family() != synth::Family::Ecp5 {
+        format!(
+            "--top engine --ooc on {} ({} {}): nextpnr-{} has no out-of-context mode, and the \
+             engine's AXI ports outnumber every package's pins",
+            board.name,
+            board.device.family,
+            board.device.name,
+            board.family()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(UsageError {
+        message,
+        hint: Some(
+            "place the engine on an ECP5 board with --ooc --top engine (e.g. --board ulx3s-85f), \
+             or leave out --top engine (--ooc alone places the core)",
+        ),
+    }
+    .into())
 }
 
 /// `--pll-mhz` and `--baud` against the board: the PLL must reach the frequency, and the core

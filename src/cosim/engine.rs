@@ -143,6 +143,27 @@ impl AxiMaster {
         progress: &mut dyn FnMut(&str),
     ) -> Result<AxiMaster, BackendError> {
         let model = super::build_design(design, opts, progress).map_err(other)?;
+        AxiMaster::from_model(&model)
+    }
+
+    /// Build explicit Verilog `files` whose top has the ports of the engine-level `design` (a
+    /// post-synthesis netlist of it and its cell models, say) with Verilator (or fetch them
+    /// from the cache, under `tag`), instantiate and reset the model.
+    pub fn build_files(
+        tag: &str,
+        files: &[(String, String)],
+        design: &Design,
+        opts: &HarnessOptions,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<AxiMaster, BackendError> {
+        let ports = super::port_specs(design);
+        let model = super::build_model(tag, files, design.top_name(), &ports, opts, progress)
+            .map_err(other)?;
+        AxiMaster::from_model(&model)
+    }
+
+    /// A fresh instance of the engine `model`, reset, bus idle.
+    fn from_model(model: &verilator::Model) -> Result<AxiMaster, BackendError> {
         let sim = model.instantiate().map_err(other)?;
         let p = Ports::new(&sim).map_err(other)?;
         let mut e = AxiMaster {

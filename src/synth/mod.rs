@@ -12,9 +12,9 @@
 //! - [`prove`]: netlist equivalence: the core's post-synthesis netlist against its RTL
 //!   (a miter proven by ABC), `systolic synth --prove`.
 //! - [`verify`]: post-synthesis co-simulation of the netlist against the golden model, as the
-//!   plan says ([`verify::check`]).
+//!   plan says ([`verify::check`]); [`verify_engine`] for the engine out of context.
 //!
-//! Every step runs in the run's own folder (default `runs/synth-<design>-<board>[-ooc]/`) and
+//! Every step runs in the run's own folder (default `runs/synth-<design>-<board>[-engine][-ooc]/`) and
 //! keeps its log there; a tool's failure is a [`SynthError`] naming the tool, its exit status
 //! and its log, never a panic. See docs/fpga.md.
 
@@ -28,6 +28,7 @@ pub mod prove;
 pub mod report;
 pub mod tool;
 pub mod verify;
+pub mod verify_engine;
 pub mod yosys;
 
 use std::path::{Path, PathBuf};

@@ -477,7 +477,9 @@ impl Report {
             } else {
                 ""
             },
-            if self.mode == "board" && self.top == "systolic_board" {
+            if (self.mode == "board" && self.top == "systolic_board")
+                || self.top == crate::rtl::engine::ENGINE_TOP
+            {
                 format!(
                     ", SBUF {} x {} ({})",
                     self.rows.max(self.cols),
@@ -493,12 +495,24 @@ impl Report {
     /// Cells of the core, of the whole netlist, and placed against the device.
     fn write_area(&self, s: &mut String) {
         let c = &self.core_cells;
+        // The engine is synthesised flat: the core's cells are not apart.
+        let engine = self.top == crate::rtl::engine::ENGINE_TOP;
         let _ = writeln!(
             s,
-            "  core:   LUT4 {}, carry {}, FF {}, DSP {}, BRAM {}",
-            c.lut4, c.carry, c.ff, c.dsp, c.bram
+            "  {}LUT4 {}, carry {}, FF {}, DSP {}, BRAM {}{}",
+            if engine { "engine: " } else { "core:   " },
+            c.lut4,
+            c.carry,
+            c.ff,
+            c.dsp,
+            c.bram,
+            if engine {
+                " (the whole engine, flat)"
+            } else {
+                ""
+            }
         );
-        if self.top != crate::rtl::core::TOP {
+        if self.top != crate::rtl::core::TOP && !engine {
             let t = &self.cells;
             let _ = writeln!(
                 s,

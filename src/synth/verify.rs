@@ -42,14 +42,15 @@ use super::SynthError;
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
     pub pass: bool,
-    /// What was driven: "core" (random programs on `systolic_top`'s ports) or "uart" (random
-    /// products through the board top's UART pins).
+    /// What was driven: "core" (random programs on `systolic_top`'s ports), "uart" (random
+    /// products through the board top's UART pins) or "engine" (products through the engine's
+    /// AXI4-Lite slave and over its memory path, [`super::verify_engine`]).
     pub through: &'static str,
-    /// Random programs run (each once without and once with random stalls); through the UART,
-    /// products.
+    /// Random programs run (each once without and once with random stalls); through the UART
+    /// or the engine, products.
     pub programs: usize,
     pub seed: u64,
-    /// PSUM reads compared in all; through the UART, result elements.
+    /// PSUM reads compared in all; through the UART or the engine, result elements.
     pub reads: usize,
     /// Simulated cycles in all.
     pub cycles: u64,
@@ -166,7 +167,7 @@ fn read(path: &Path) -> Result<String, SynthError> {
 /// The Verilog sources of a netlist simulation: the cell models of `family` with the netlist at
 /// `path` after them (which must define the module `top`, else an error saying `why`), and the
 /// Verilator options the models need.
-fn netlist_sources(
+pub(crate) fn netlist_sources(
     family: Family,
     path: &Path,
     top: &str,
@@ -328,7 +329,8 @@ pub fn verify(
 
 /// Co-simulate the netlist `netlist` (in the run folder) of the flow `plan` ran, as the plan
 /// says ([`Plan::check`](super::flow::Plan)): the core's on random programs ([`verify`]), the
-/// board top's through its UART pins ([`verify_board`]). `count` programs or products from
+/// board top's through its UART pins ([`verify_board`]), the engine's through its AXI ports
+/// ([`super::verify_engine::verify_engine`]). `count` programs or products from
 /// `seed`; `progress` receives one line per step.
 pub fn check(
     plan: &Plan,
@@ -348,6 +350,7 @@ pub fn check(
             progress,
         ),
         Check::Uart => verify_board(plan, netlist, count, seed, progress),
+        Check::Engine => super::verify_engine::verify_engine(plan, netlist, count, seed, progress),
     }
 }
 

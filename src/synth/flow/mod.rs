@@ -11,6 +11,10 @@
 //! What is synthesised ([`Placement`]):
 //! - ECP5 with `ooc`: the bare core `systolic_top`, placed with nextpnr `--out-of-context` (no
 //!   I/O buffers, no bitstream): area and register-to-register timing of the core alone.
+//! - ECP5 with `ooc` and [`SynthTop::Engine`]: the whole engine `systolic_engine` (with `dma`,
+//!   its AXI4 master, program fetch, ACTIVATE write-back, instruction queue and FIFOs), placed
+//!   the same way: the memory path's area and Fmax. Refused on iCE40 (no out-of-context mode,
+//!   and the engine's ports outnumber the pins) and without `ooc` (no pin map for its ports).
 //! - iCE40 with `ooc`: nextpnr-ice40 has no out-of-context mode and the core's ports outnumber
 //!   every iCE40 package's pins, so the core sits in the pin-limited
 //!   [`harness`](crate::rtl::harness) (3 pins) and nextpnr places those pins itself
@@ -47,7 +51,7 @@ use super::Family;
 use super::SynthError;
 
 pub use multipliers::MultiplierPlan;
-pub use options::{default_run_dir, Multipliers, SynthOptions, SynthTop};
+pub use options::{default_run_dir, default_run_dir_for, Multipliers, SynthOptions, SynthTop};
 pub use plan::{board_pll, board_top_params, Check, PackPlan, PinPlan, Placement, Plan};
 pub(crate) use stages::{NETLIST_V, RTL};
 pub use stages::{SUMMARY_JSON, SUMMARY_TXT};

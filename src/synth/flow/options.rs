@@ -19,7 +19,8 @@ pub enum Multipliers {
     Dsp,
 }
 
-/// What a board run (not out of context) places on the board's pins.
+/// What a board run (not out of context) places on the board's pins, or (`Engine`) which level
+/// an out-of-context run places.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SynthTop {
     /// The pin-limited harness around the core ([`crate::rtl::harness`]): 3 pins, not a usable
@@ -29,6 +30,10 @@ pub enum SynthTop {
     /// The board top `systolic_board` ([`crate::rtl::board`]): the engine behind the UART
     /// bridge, reset button and LEDs on the board's pins, clocked by the board's oscillator.
     Board,
+    /// Out of context on ECP5 only: the whole engine `systolic_engine` ([`crate::rtl::engine`]:
+    /// the core, SBUF, instruction queue and sequencer, and with `dma` the AXI4 master, the
+    /// program fetch and the ACTIVATE write-back), placed with nextpnr `--out-of-context`.
+    Engine,
 }
 
 /// The options of one flow.
@@ -50,7 +55,8 @@ pub struct SynthOptions {
     pub pack: bool,
     /// Time limit of each tool run.
     pub limit: Duration,
-    /// What a board run places (ignored out of context).
+    /// What a board run places; out of context, `Engine` places the engine instead of the
+    /// core (the other values are then ignored).
     pub top: SynthTop,
     /// Baud rate of the board top's UART (its `CLKS_PER_BIT` = core clock / baud).
     pub baud: u32,
@@ -87,6 +93,12 @@ impl SynthOptions {
 
 /// `runs/synth-<design>-<board>[-ooc]`.
 pub fn default_run_dir(cfg: &Config, board: &Board, ooc: bool) -> PathBuf {
+    default_run_dir_for(cfg, board, ooc, SynthTop::Harness)
+}
+
+/// [`default_run_dir`] of a run that places `top`: `runs/synth-<design>-<board>-engine-ooc`
+/// for the engine out of context (so it never shares the core's folder).
+pub fn default_run_dir_for(cfg: &Config, board: &Board, ooc: bool, top: SynthTop) -> PathBuf {
     let name: String = cfg
         .name
         .chars()
@@ -99,8 +111,13 @@ pub fn default_run_dir(cfg: &Config, board: &Board, ooc: bool) -> PathBuf {
         })
         .collect();
     PathBuf::from("runs").join(format!(
-        "synth-{name}-{}{}",
+        "synth-{name}-{}{}{}",
         board.name,
+        if ooc && top == SynthTop::Engine {
+            "-engine"
+        } else {
+            ""
+        },
         if ooc { "-ooc" } else { "" }
     ))
 }

@@ -22,6 +22,10 @@ pub enum Placement {
     /// ECP5 out of context: the bare core ([`crate::rtl::core::design`]) placed with nextpnr
     /// `--out-of-context`; no bitstream.
     BareCore,
+    /// ECP5 out of context with [`SynthTop::Engine`]: the whole engine
+    /// ([`crate::rtl::engine::design`], with `dma` its memory path) placed with nextpnr
+    /// `--out-of-context`; no bitstream.
+    BareEngine,
     /// iCE40 out of context: the core in the pin-limited harness ([`harness::design`]), its 3
     /// pins placed by nextpnr without a pin file.
     HarnessUnconstrained(HarnessShape),
@@ -37,9 +41,15 @@ impl Placement {
     pub fn level(&self) -> Level {
         match self {
             Placement::BareCore => Level::Core,
+            Placement::BareEngine => Level::Engine,
             Placement::HarnessUnconstrained(_) | Placement::HarnessOnPins(_) => Level::Harness,
             Placement::BoardTop(_) => Level::Board,
         }
+    }
+
+    /// Whether nextpnr places it `--out-of-context` (no I/O buffers, no bitstream).
+    pub fn out_of_context(&self) -> bool {
+        matches!(self, Placement::BareCore | Placement::BareEngine)
     }
 
     /// The board top's parameters, when it is the board top.
@@ -84,6 +94,10 @@ pub enum Check {
     /// The board top: random products through its UART pins, at the `CLKS_PER_BIT` it was
     /// built with ([`crate::synth::verify::verify_board`]).
     Uart,
+    /// The engine `systolic_engine` out of context: products through its AXI4-Lite slave and,
+    /// with `dma`, over the memory path behind its AXI4 master
+    /// ([`crate::synth::verify_engine::verify_engine`]).
+    Engine,
 }
 
 /// One flow, decided: [`Plan::new`] checks and decides everything, [`super::execute`] runs it.
@@ -127,7 +141,7 @@ impl Plan {
             Placement::BoardTop(p) => p.pll.map_or(o.board.clock.freq_mhz, |pll| pll.output_mhz()),
             _ => o.board.default_target_mhz(),
         });
-        let pack = (o.pack && placement != Placement::BareCore).then(|| match o.board.family() {
+        let pack = (o.pack && !placement.out_of_context()).then(|| match o.board.family() {
             Family::Ice40 => PackPlan {
                 config: "design.asc",
                 bitstream: "design.bin",
@@ -139,6 +153,7 @@ impl Plan {
         });
         let check = match placement {
             Placement::BoardTop(_) => Check::Uart,
+            Placement::BareEngine => Check::Engine,
             _ => Check::Core,
         };
         Ok(Plan {
@@ -213,6 +228,10 @@ pub fn board_top_params(
 /// clock: the PLL for `o.pll_mhz`, and its UART at `o.baud`).
 fn placed(cfg: &Config, o: &SynthOptions) -> Result<(Placement, Design), SynthError> {
     Ok(match (o.ooc, o.board.family(), o.top) {
+        (true, Family::Ecp5, SynthTop::Engine) => {
+            (Placement::BareEngine, crate::rtl::engine::design(cfg))
+        }
+        (_, _, SynthTop::Engine) => return Err(engine_refusal(o)),
         (true, Family::Ecp5, _) => (Placement::BareCore, crate::rtl::core::design(cfg)),
         (true, Family::Ice40, _) => {
             let (design, shape) = harness::design(cfg);
@@ -231,12 +250,33 @@ fn placed(cfg: &Config, o: &SynthOptions) -> Result<(Placement, Design), SynthEr
     })
 }
 
+/// Why `o` cannot place the engine: only ECP5 out of context can.
+fn engine_refusal(o: &SynthOptions) -> SynthError {
+    SynthError::Unsupported(if o.ooc {
+        format!(
+            "--top engine on {} ({}): nextpnr-{} has no out-of-context mode and the engine's \
+             ports (AXI4-Lite slave, AXI4 master) outnumber every package's pins; place the \
+             engine on an ECP5 board (e.g. --board ulx3s-85f --ooc --top engine), or the core \
+             here with --ooc alone",
+            o.board.name,
+            o.board.device.name,
+            o.board.family()
+        )
+    } else {
+        "--top engine places the engine out of context only (its AXI ports have no pins on \
+         a board): add --ooc on an ECP5 board, or use --top board for the engine behind the \
+         UART bridge"
+            .into()
+    })
+}
+
 /// What the report says of the design placed: the board top's clock, UART, button and LEDs, or
 /// the harness's shape.
 fn level_note(o: &SynthOptions, placement: &Placement) -> Option<String> {
     let board = &o.board;
     match placement {
         Placement::BareCore => None,
+        Placement::BareEngine => Some(engine_note(&o.board.name)),
         Placement::BoardTop(p) => Some(format!(
             "board top systolic_board: the engine behind the UART bridge at {} baud \
              (CLKS_PER_BIT {} at {}), reset button {}, {} LED(s); \
@@ -268,6 +308,15 @@ fn level_note(o: &SynthOptions, placement: &Placement) -> Option<String> {
     }
 }
 
+fn engine_note(board: &str) -> String {
+    format!(
+        "the engine systolic_engine out of context on the {board}'s device: core, SBUF, \
+         instruction queue and sequencer, the AXI4-Lite slave and, with dma, the AXI4 master \
+         (DMA, program fetch), ACTIVATE write-back and engine FIFOs; synthesised flat, so \
+         `core` figures are the whole engine's"
+    )
+}
+
 /// How the placed design's ports meet the board's pins, and the pin file to write.
 fn pins(
     o: &SynthOptions,
@@ -292,6 +341,15 @@ fn pins(
             notes.push(
                 "out of context: the bare core placed with nextpnr --out-of-context (no I/O \
                  buffers, no global clock routing, no bitstream); register-to-register timing only"
+                    .into(),
+            );
+            unconstrained(PinConstraints::OutOfContext)
+        }
+        Placement::BareEngine => {
+            notes.push(
+                "out of context: the engine placed with nextpnr --out-of-context (no I/O \
+                 buffers, no global clock routing, no bitstream); register-to-register timing \
+                 only (the AXI ports' paths to and from other logic are not timed)"
                     .into(),
             );
             unconstrained(PinConstraints::OutOfContext)

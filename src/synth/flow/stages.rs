@@ -142,7 +142,7 @@ pub(super) fn synthesise(
         ice40_device: dev.yosys_device.clone(),
         top: top.clone(),
         sources,
-        keep_hierarchy: if plan.placement == Placement::BareCore {
+        keep_hierarchy: if plan.placement.out_of_context() {
             vec![]
         } else {
             vec![TOP.to_string()]
@@ -218,7 +218,10 @@ pub(super) fn check_fit(plan: &Plan, cells: &Cells) -> Result<(), SynthError> {
 /// What holds the block RAMs of the placed design, and how to need fewer.
 fn bram_hint(plan: &Plan) -> String {
     let cfg = plan.config();
-    if !matches!(plan.placement, Placement::BoardTop(_)) {
+    if !matches!(
+        plan.placement,
+        Placement::BoardTop(_) | Placement::BareEngine
+    ) {
         let psum_kbit = u64::from(cfg.cols)
             * u64::from(cfg.psum_banks)
             * u64::from(cfg.psum_depth)
@@ -253,7 +256,7 @@ fn bram_hint(plan: &Plan) -> String {
     };
     format!(
         " (the engine: {sbuf}; PSUM {} columns x {} banks x {} entries; the instruction \
-         queue; the bridge's word buffer): give {remedy}, or a device with more block RAM",
+         queue; the board top's bridge word buffer): give {remedy}, or a device with more block RAM",
         cfg.cols, cfg.psum_banks, cfg.psum_depth
     )
 }
@@ -321,7 +324,7 @@ pub(super) fn pack(
     logs: &mut Vec<String>,
 ) -> Result<(Option<f64>, Option<String>), SynthError> {
     let (Some(packer), Some(files)) = (&tools.packer, plan.pack) else {
-        if plan.placement == Placement::BareCore {
+        if plan.placement.out_of_context() {
             notes.push("no bitstream out of context".into());
         }
         return Ok((None, None));
