@@ -9,12 +9,13 @@
 //! - Pipelined, one PSUM entry per cycle: from `t+1` the unit issues a read of the core's
 //!   pipelined PSUM port in every cycle (`ps_en`, entries `offset + n'` in order; no
 //!   handshake: the engine top gives the write-back unit priority on the port), the data comes
-//!   back `AR_LAT` cycles later on `ps_data` (low 32 bits of each column) into `xr`, then two
-//!   register stages of arithmetic (`a*` / `pa*`, then `o*`), then the SBUF write through port
-//!   2 (`a_wen`: partitions below `m`, entry `entry + n'`). Valid bits (`vq`) follow each read
+//!   back `AR_LAT` cycles later on `ps_data` (low 32 bits of each column) into `xr`, then `S`
+//!   register stages of arithmetic (integer requantisation `S` = 3: `a*`, the significands'
+//!   product `q*_p`, `o*`; float `S` = 2: `pa*`, `o*`), then the SBUF write through port 2
+//!   (`a_wen`: partitions below `m`, entry `entry + n'`). Valid bits (`vq`) follow each read
 //!   down the pipeline; no stage ever stalls (port 2 takes a write in every cycle). Entry n'
-//!   is read in cycle `t + 1 + n'` and written in `t + 1 + n' + AR_LAT + 3`: `busy` lasts
-//!   `n + AR_LAT + 3` cycles (`n + 5` with the core's `AR_LAT` = 2).
+//!   is read in cycle `t + 1 + n'` and written in `t + 1 + n' + AR_LAT + S`: `busy` lasts
+//!   `n + AR_LAT + S` cycles (integer `n + 5`, float `n + 4`, with the core's `AR_LAT` = 2).
 //! - raw32: `4 / EB` writes per entry (entries `entry + n' * 4 / EB + i`, the accumulator's
 //!   bytes from `xr`, held), so one read every `4 / EB` cycles: port 2 still takes a write in
 //!   every cycle; entry n' is read in `t + 1 + n' * 4 / EB` and its writes are in the `4 / EB`
@@ -69,6 +70,18 @@ struct Sizes {
     float: Option<FpFormat>,
 }
 
+impl Sizes {
+    /// Register stages of arithmetic between `xr` and the SBUF write: integer requantisation
+    /// 3 (`a*`, the product `q*_p`, `o*`), float 2 (`pa*`, `o*`).
+    fn stages(&self) -> u32 {
+        if self.float.is_some() {
+            2
+        } else {
+            3
+        }
+    }
+}
+
 pub fn module(cfg: &Config, ar_lat: u32) -> Module {
     let g = Geometry::new(cfg);
     let float = cfg.format.float();
@@ -115,7 +128,7 @@ pub fn module(cfg: &Config, ar_lat: u32) -> Module {
 fn control(s: &Sizes) -> Vec<Item> {
     let g = &s.g;
     let lat = s.ar_lat;
-    let vq_w = lat + 3;
+    let vq_w = lat + 1 + s.stages();
     let mut items = if s.float.is_some() {
         vec![reg("i_relu", None)]
     } else {
@@ -139,7 +152,7 @@ fn control(s: &Sizes) -> Vec<Item> {
             lat - 1,
             lat,
             lat + 1,
-            lat + 2
+            lat + s.stages()
         )),
         reg("vq", bits(vq_w)),
         reg("i_n", bits(13)),
@@ -175,7 +188,7 @@ fn control_wires(s: &Sizes) -> Vec<Item> {
         id("wi").eq(sized(2, u64::from(s.per_raw - 1))),
         bit(true),
     );
-    vec![
+    let mut items = vec![
         assign(id("ready"), not(id("run"))),
         assign(id("busy"), id("run")),
         comment("A read per cycle (raw32: one every 4 / EB cycles, as its writes take them)."),
@@ -194,7 +207,7 @@ fn control_wires(s: &Sizes) -> Vec<Item> {
             id("run").and(cond(
                 id("i_raw"),
                 id("x_v").or(id("wi").ne(sized(2, 0))),
-                vq(lat + 2),
+                vq(lat + s.stages()),
             )),
         ),
         wire_init("wr_last", None, last_write),
@@ -203,7 +216,11 @@ fn control_wires(s: &Sizes) -> Vec<Item> {
             id("done"),
             id("entry_end").and(id("nw").eq(id("i_n").sub(sized(13, 1)))),
         ),
-    ]
+    ];
+    if s.stages() > 2 {
+        items.push(wire_init("v2", None, vq(lat + 2)));
+    }
+    items
 }
 
 /// The output range of an integer ACTIVATE as 11-bit values of the output type less the zero
@@ -274,7 +291,7 @@ fn latch_instruction(s: &Sizes) -> Stmt {
 /// The run: reads issued one a cycle (raw32: a gap between them) until `n`, writes counted
 /// until the last entry's last write (`done`).
 fn sequence(s: &Sizes) -> Stmt {
-    let vq_w = s.ar_lat + 3;
+    let vq_w = s.ar_lat + 1 + s.stages();
     let issue = if_else(
         id("ps_en"),
         vec![
@@ -447,11 +464,13 @@ fn an(c: u32, s: &str) -> Expr {
     id(&format!("a{c}_{s}"))
 }
 
-/// Column c's stage 2 (registered when `v1`: the entry's first stage is valid): the product with the scale rounded to
-/// 24 bits, rounded half to even to an integer `r` (saturated), clamped, plus the zero point:
-/// the 8-bit result `o{c}`.
+/// Column c's stage 2 (registered when `v1`: the entry's first stage is valid): the scale
+/// decoded and the 48-bit product of the significands, `q{c}_p`; stage 3 (when `v2`): the
+/// product rounded to 24 bits, rounded half to even to an integer `r` (saturated), clamped,
+/// plus the zero point: the 8-bit result `o{c}`.
 fn requantise(c: u32) -> Vec<Item> {
     let mut items = scale_fields(c);
+    items.extend(product_stage(c));
     items.extend(scaled_mantissa(c));
     items.extend(rounded_integer(c));
     items.extend(clamped_output(c));
@@ -474,7 +493,7 @@ fn scale_fields(c: u32) -> Vec<Item> {
             "---- Column {c}: f32(float32(acc) * S), round, clamp, + zp ----"
         )),
         wire_init(&n("sc"), bits(32), scale),
-        wire_init(&n("se"), bits(8), bits_of(id(&n("sc")), 23, 8)),
+        wire_init(&n("se1"), bits(8), bits_of(id(&n("sc")), 23, 8)),
         wire_init(
             &n("sfz"),
             None,
@@ -483,42 +502,62 @@ fn scale_fields(c: u32) -> Vec<Item> {
         wire_init(
             &n("snan"),
             None,
-            id(&n("se")).eq(sized(8, 255)).and(not(id(&n("sfz")))),
+            id(&n("se1")).eq(sized(8, 255)).and(not(id(&n("sfz")))),
         ),
         wire_init(
-            &n("sinf"),
+            &n("sinf1"),
             None,
-            id(&n("se")).eq(sized(8, 255)).and(id(&n("sfz"))),
+            id(&n("se1")).eq(sized(8, 255)).and(id(&n("sfz"))),
         ),
         wire_init(
-            &n("nan"),
+            &n("nan1"),
             None,
-            id(&n("snan")).or(id(&n("sinf")).and(a("z"))),
+            id(&n("snan")).or(id(&n("sinf1")).and(a("z"))),
         ),
-        wire_init(&n("zero"), None, a("z").or(id(&n("se")).eq(sized(8, 0)))),
+        wire_init(&n("zero1"), None, a("z").or(id(&n("se1")).eq(sized(8, 0)))),
         wire_init(
-            &n("sign"),
+            &n("sign1"),
             None,
             a("s").bit_xor(bits_of(id(&n("sc")), 31, 1)),
         ),
     ]
 }
 
-/// The 24-bit mantissa of `float32(acc) * S` rounded to nearest even (`m24`) and its biased
-/// exponent `xb`.
-fn scaled_mantissa(c: u32) -> Vec<Item> {
+/// Column `c`'s second stage: the product of the significands and what the third stage needs
+/// of the scale and of `float32(acc)`, registered when `v1`.
+fn product_stage(c: u32) -> Vec<Item> {
     let n = |s: &str| qn(c, s);
     let a = |s: &str| an(c, s);
+    let mut items = vec![wire_init(
+        &n("prod"),
+        bits(48),
+        zext(a("m"), 24, 48).mul(zext(
+            concat(vec![sized(1, 1), bits_of(id(&n("sc")), 0, 23)]),
+            24,
+            48,
+        )),
+    )];
+    let mut assigns = vec![nb(id(&n("p")), id(&n("prod"))), nb(id(&n("e")), a("e"))];
+    items.extend([reg(&n("p"), bits(48)), reg(&n("e"), bits(6))]);
+    for (name, w) in [
+        ("se", bits(8)),
+        ("sinf", None),
+        ("nan", None),
+        ("zero", None),
+        ("sign", None),
+    ] {
+        items.push(reg(&n(name), w));
+        assigns.push(nb(id(&n(name)), id(&n(&format!("{name}1")))));
+    }
+    items.push(always(vec![if_(id("v1"), assigns)]));
+    items
+}
+
+/// The 24-bit mantissa of `float32(acc) * S` rounded to nearest even (`m24`) and its biased
+/// exponent `xb`, from the second stage's registers.
+fn scaled_mantissa(c: u32) -> Vec<Item> {
+    let n = |s: &str| qn(c, s);
     vec![
-        wire_init(
-            &n("p"),
-            bits(48),
-            zext(a("m"), 24, 48).mul(zext(
-                concat(vec![sized(1, 1), bits_of(id(&n("sc")), 0, 23)]),
-                24,
-                48,
-            )),
-        ),
         wire_init(&n("top"), None, bits_of(id(&n("p")), 47, 1)),
         wire_init(
             &n("keep"),
@@ -570,7 +609,7 @@ fn scaled_mantissa(c: u32) -> Vec<Item> {
         wire_init(
             &n("xb"),
             bits(10),
-            zext(a("e"), 6, 10)
+            zext(id(&n("e")), 6, 10)
                 .add(zext(id(&n("se")), 8, 10))
                 .add(zext(id(&n("top")), 1, 10))
                 .add(zext(id(&n("ovf")), 1, 10)),
@@ -638,7 +677,7 @@ fn rounded_integer(c: u32) -> Vec<Item> {
     ]
 }
 
-/// `r` clamped to the instruction's bounds, plus the zero point, registered in `o{c}` when `v1`.
+/// `r` clamped to the instruction's bounds, plus the zero point, registered in `o{c}` when `v2`.
 fn clamped_output(c: u32) -> Vec<Item> {
     let n = |s: &str| qn(c, s);
     let flip = |e: Expr| e.bit_xor(sized(11, 0x400));
@@ -667,7 +706,7 @@ fn clamped_output(c: u32) -> Vec<Item> {
         },
         reg(&format!("o{c}"), bits(8)),
         always(vec![if_(
-            id("v1"),
+            id("v2"),
             vec![nb(
                 id(&format!("o{c}")),
                 bits_of(id(&n("r2")), 0, 8).add(id("i_zp")),
