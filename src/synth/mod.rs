@@ -19,6 +19,7 @@
 //! and its log, never a panic. See docs/fpga.md.
 
 pub mod board;
+pub mod cell_models;
 pub mod cell_subset;
 pub mod flow;
 pub mod icetime;

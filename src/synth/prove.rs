@@ -308,7 +308,7 @@ pub fn prove(
     // 2. The miter.
     progress("prove: Yosys miter of the RTL and the netlist over the cell models");
     if let Some(library) = scripts.cell_library {
-        let path = super::verify::yosys_share()?.join(library);
+        let path = super::cell_models::yosys_share()?.join(library);
         let cells = super::cell_subset::used_cells(&read(&path)?, &read(&dir.join(&netlist))?);
         super::write_file(&dir.join(CELLS_USED), &cells)?;
     }

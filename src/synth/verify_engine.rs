@@ -1,6 +1,6 @@
 //! Post-synthesis co-simulation of the engine placed out of context (`systolic synth --ooc --top
 //! engine`): the netlist of `systolic_engine`, with the family's cell models
-//! ([`super::verify::cell_models`]), built by Verilator and driven through its AXI4-Lite slave by
+//! ([`super::cell_models::cell_models`]), built by Verilator and driven through its AXI4-Lite slave by
 //! the same host code as the RTL engine ([`crate::cosim::engine::RtlEngine`]).
 //!
 //! What runs, each against the golden engine on the same operands:
@@ -26,8 +26,8 @@ use crate::engine::Engine;
 use crate::program::SplitMix64;
 use crate::rtl::engine::ENGINE_TOP;
 
+use super::cell_models::{netlist_sources, CellModels, Verification};
 use super::flow::Plan;
-use super::verify::{netlist_sources, CellModels, Verification};
 use super::SynthError;
 
 /// Co-simulate the engine netlist `netlist` (in the run folder of the flow `plan`): one
