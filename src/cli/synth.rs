@@ -129,18 +129,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = synth::constraints_dir();
     if args.list_boards {
-        for name in synth::list_boards(&dir) {
-            match Board::load(&dir, &name, None) {
-                Ok(b) => outln!(
-                    "{name}: {} ({} {} {})",
-                    b.description,
-                    b.device.family,
-                    b.device.name,
-                    b.package
-                ),
-                Err(e) => outln!("{name}: invalid: {e}"),
-            }
-        }
+        list_boards(&dir);
         return Ok(ExitCode::SUCCESS);
     }
     let Some(board_name) = &args.board else {
@@ -169,35 +158,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     })?;
     let cfg = args.config.resolve()?;
-    let top = match args.top {
-        TopArg::Board => SynthTop::Board,
-        TopArg::Harness => SynthTop::Harness,
-        TopArg::Engine => SynthTop::Engine,
-    };
     check_engine_top(&args, &board)?;
-    let mut opts = SynthOptions::new(&cfg, board, args.ooc);
-    opts.run_dir = match args.out.clone() {
-        Some(out) => out,
-        None => synth::flow::default_run_dir_for(&cfg, &opts.board, args.ooc, top),
-    };
-    opts.freq_mhz = args.freq;
-    opts.multipliers = match args.mult {
-        MultArg::Auto => Multipliers::Auto,
-        MultArg::Lut => Multipliers::Lut,
-        MultArg::Dsp => Multipliers::Dsp,
-    };
-    opts.booth = args.booth;
-    opts.seed = args.seed;
-    opts.router = match args.router {
-        RouterArg::Router1 => Router::Router1,
-        RouterArg::Router2 => Router::Router2,
-    };
-    opts.pack = !args.no_pack;
-    opts.limit = std::time::Duration::from_secs(args.time_limit * 60);
-    opts.top = top;
-    opts.baud = args.baud;
-    check_clock(&args, &opts)?;
-    opts.pll_mhz = args.pll_mhz;
+    let opts = options(&args, &cfg, board)?;
     if !args.json && !args.verify_existing {
         eprintln!(
             "synth: {} on {} in {} (the first call of each tool compiles its WebAssembly: ~2 min)",
@@ -211,18 +173,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return prove(&args, &cfg, &opts);
     }
     let mut progress = Reporter::new(args.json);
-    let (report, netlist, plan) = if args.verify_existing {
-        let plan = synth::flow::Plan::new(&cfg, &opts)?;
-        (None, synth::verify::existing_plan_netlist(&plan)?, plan)
+    let plan = synth::flow::Plan::new(&cfg, &opts)?;
+    let (report, netlist) = if args.verify_existing {
+        (None, synth::verify::existing_plan_netlist(&plan)?)
     } else {
-        let plan = synth::flow::Plan::new(&cfg, &opts)?;
         let report = synth::flow::execute_with(&plan, &mut progress)?;
         if !args.json {
             // The report first: the co-simulation below can take minutes.
             print!("{}", report.summary());
         }
         let netlist = report.netlist_verilog.clone();
-        (Some(report), netlist, plan)
+        (Some(report), netlist)
     };
     let verification = if args.verify || args.verify_existing {
         // Each step of the check is a stage of its own.
@@ -251,36 +212,92 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else if let Some(ver) = &verification {
-        let what = if ver.through == "uart" {
-            format!(
-                "{} products through the UART pins, {} result elements",
-                ver.programs, ver.reads
-            )
-        } else if ver.through == "engine" {
-            format!(
-                "{} products through the AXI4-Lite slave and the memory path, {} result elements",
-                ver.programs, ver.reads
-            )
-        } else {
-            format!(
-                "{} programs with and without stalls, {} reads",
-                ver.programs, ver.reads
-            )
-        };
-        outln!(
-            "post-synthesis co-simulation: {} ({what}, {} cycles; models: {})",
-            if ver.pass { "PASS" } else { "FAIL" },
-            ver.cycles,
-            ver.models.join(", ")
-        );
-        if let Some(f) = &ver.failure {
-            outln!("  {f}");
-        }
+        print_verification(ver);
     }
     Ok(match &verification {
         Some(v) if !v.pass => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// `--list-boards`: each board of `dir` with its device, or why it does not load.
+fn list_boards(dir: &std::path::Path) {
+    for name in synth::list_boards(dir) {
+        match Board::load(dir, &name, None) {
+            Ok(b) => outln!(
+                "{name}: {} ({} {} {})",
+                b.description,
+                b.device.family,
+                b.device.name,
+                b.package
+            ),
+            Err(e) => outln!("{name}: invalid: {e}"),
+        }
+    }
+}
+
+/// The flow's options from the command line (the clock's checks included).
+fn options(
+    args: &Args,
+    cfg: &systolic::config::Config,
+    board: Board,
+) -> anyhow::Result<SynthOptions> {
+    let top = match args.top {
+        TopArg::Board => SynthTop::Board,
+        TopArg::Harness => SynthTop::Harness,
+        TopArg::Engine => SynthTop::Engine,
+    };
+    let mut opts = SynthOptions::new(cfg, board, args.ooc);
+    opts.run_dir = match args.out.clone() {
+        Some(out) => out,
+        None => synth::flow::default_run_dir_for(cfg, &opts.board, args.ooc, top),
+    };
+    opts.freq_mhz = args.freq;
+    opts.multipliers = match args.mult {
+        MultArg::Auto => Multipliers::Auto,
+        MultArg::Lut => Multipliers::Lut,
+        MultArg::Dsp => Multipliers::Dsp,
+    };
+    opts.booth = args.booth;
+    opts.seed = args.seed;
+    opts.router = match args.router {
+        RouterArg::Router1 => Router::Router1,
+        RouterArg::Router2 => Router::Router2,
+    };
+    opts.pack = !args.no_pack;
+    opts.limit = std::time::Duration::from_secs(args.time_limit * 60);
+    opts.top = top;
+    opts.baud = args.baud;
+    check_clock(args, &opts)?;
+    opts.pll_mhz = args.pll_mhz;
+    Ok(opts)
+}
+
+/// The co-simulation's verdict in one line (and its first failure).
+fn print_verification(ver: &synth::verify::Verification) {
+    let what = match ver.through {
+        "uart" => format!(
+            "{} products through the UART pins, {} result elements",
+            ver.programs, ver.reads
+        ),
+        "engine" => format!(
+            "{} products through the AXI4-Lite slave and the memory path, {} result elements",
+            ver.programs, ver.reads
+        ),
+        _ => format!(
+            "{} programs with and without stalls, {} reads",
+            ver.programs, ver.reads
+        ),
+    };
+    outln!(
+        "post-synthesis co-simulation: {} ({what}, {} cycles; models: {})",
+        if ver.pass { "PASS" } else { "FAIL" },
+        ver.cycles,
+        ver.models.join(", ")
+    );
+    if let Some(f) = &ver.failure {
+        outln!("  {f}");
+    }
 }
 
 /// `--prove`: the netlist proof alone ([`synth::prove`]).
