@@ -1199,8 +1199,8 @@ pub enum Fetch {
 }
 
 /// Runs one case on both back ends (`fetch`: the program from memory by CONTROL.START; a fetch
-/// plant implies it, at [`PROG_AT`] unless given); a description of the first mismatch, if any. Returns the error code both
-/// stopped with.
+/// plant implies it, at [`PROG_AT`] unless given); a description of the first mismatch, if any.
+/// Returns the error code both stopped with.
 pub fn run_case(
     pair: &mut Pair<'_>,
     prog: &[Instr],
@@ -1212,87 +1212,18 @@ pub fn run_case(
     } else {
         fetch
     };
-    // The instruction expected to fail: the first to touch the faulty page that way.
-    let failing = match plant {
-        Plant::BusError { at, fault } => {
-            let (addr, f) = fault_of(&prog[at], fault);
-            pair.set_fault(addr, f);
-            let read = matches!(prog[at], Instr::DmaLoad(_));
-            (0..=at)
-                .find(|&k| touches(&prog[k], addr, read))
-                .expect("the planted instruction touches its page")
-        }
-        Plant::RangeError { at } | Plant::FetchBadWord { at } => at,
-        Plant::FetchAlign | Plant::FetchRange | Plant::FetchHuge | Plant::FetchBus(_) => 0,
-        // The instructions whose words all precede the faulty page run.
-        Plant::FetchBusLate { words, .. } => {
-            let mut w = 0;
-            prog.iter()
-                .take_while(|i| {
-                    w += i.encode().len() as u32;
-                    w <= words
-                })
-                .count()
-        }
-        Plant::Nothing => prog.len(),
-    };
+    let failing = failing_instruction(pair, prog, plant);
     let before = (
         pair.gold.counters().map_err(|e| e.to_string())?,
         pair.rtl.counters().map_err(|e| e.to_string())?,
     );
-    let read_fault = |f: BusFault| PageFault {
-        read: Some(f),
-        write: None,
-    };
     let reads_before = {
         let c = pair.rtl.bus().memory_port().expect("memory").counters();
         (c.read_beats, c.read_bursts)
     };
-    if let Fetch::At(at) = fetch {
-        // The program from memory: CONTROL.START (which clears the semaphores).
-        let mut words = program_bytes(prog);
-        if let Plant::FetchBadWord { at } = plant {
-            let first: usize = prog[..at].iter().map(|i| i.encode().len()).sum();
-            words[8 * first + 7] |= 0x80;
-        }
-        let n = (words.len() / 8) as u32;
-        let base = match plant {
-            Plant::FetchAlign => at + 4,
-            // The last 8 * (n - 1) bytes below 2^32: one word too many.
-            Plant::FetchRange => 0u32.wrapping_sub(8 * (n - 1)),
-            Plant::FetchBusLate { words: w, .. } => PROG_AT + PAGE - 8 * w,
-            _ => at,
-        };
-        if plant != Plant::FetchRange {
-            pair.poke(base, &words);
-        }
-        match plant {
-            Plant::FetchBus(f) => pair.set_fault(PROG_AT, read_fault(f)),
-            Plant::FetchBusLate { fault, .. } => pair.set_fault(PROG_AT + PAGE, read_fault(fault)),
-            _ => {}
-        }
-        let n = if plant == Plant::FetchHuge {
-            n | 1 << 31
-        } else {
-            n
-        };
-        pair.gold
-            .start_program(base, n)
-            .map_err(|e| format!("golden start: {e}"))?;
-        pair.rtl
-            .start_program(base, n)
-            .map_err(|e| format!("rtl start: {e}"))?;
-    }
-    for i in prog.iter().filter(|_| fetch == Fetch::No) {
-        pair.gold
-            .push(*i)
-            .map_err(|e| format!("golden push {i}: {e}"))?;
-        match pair.rtl.push(*i) {
-            Ok(()) => {}
-            // The RTL stopped before taking every word (the queue is full behind an error).
-            Err(_) if plant != Plant::Nothing => {}
-            Err(e) => return Err(format!("rtl push {i}: {e}")),
-        }
+    match fetch {
+        Fetch::At(at) => start_fetched(pair, prog, plant, at)?,
+        Fetch::No => push_all(pair, prog, plant)?,
     }
     if let Some((p, e, values)) = pair.host_write.take() {
         pair.gold
@@ -1320,33 +1251,9 @@ pub fn run_case(
             g.error
         ));
     }
-    // A fetched program without memory instructions on a 64-bit bus: one R beat per word (the
-    // fetch asks for the words it wants, one burst at a time, cut at 4 KB); up to the queue's
-    // depth (its room at START) in one burst, or two when they straddle a 4 KB boundary.
-    let bus_bits = pair.shape.bus_bits;
-    let port = pair.rtl.bus().memory_port().expect("memory");
-    let quiet = !prog
-        .iter()
-        .any(|i| matches!(i, Instr::DmaLoad(_) | Instr::DmaStore(_)));
-    if let (Fetch::At(at), true, Plant::Nothing, 64) = (fetch, quiet, plant, bus_bits) {
-        let beats = port.counters().read_beats - reads_before.0;
-        let bursts = port.counters().read_bursts - reads_before.1;
-        let words: u32 = prog.iter().map(|i| i.encode().len() as u32).sum();
-        if beats != u64::from(words) {
-            return Err(format!(
-                "the fetch of {words} words read {beats} R beats on a 64-bit bus"
-            ));
-        }
-        let straddles = words > 0 && at / PAGE != (at + 8 * words - 1) / PAGE;
-        let want = u64::from(words > 0) + u64::from(straddles);
-        if words <= regs::queue_depth(pair.rtl.config()) && bursts != want {
-            return Err(format!(
-                "the fetch of {words} words from {at:#x} took {bursts} read bursts, expected {want}"
-            ));
-        }
+    if let (Fetch::At(at), Plant::Nothing) = (fetch, plant) {
+        check_fetch_bursts(pair, prog, at, reads_before)?;
     }
-    // After an error, only the bytes of the instructions before the failing one are compared
-    // (the failing one's destination is undefined; nothing after it runs on the DMA).
     let (gs, rs) = (
         pair.gold.semaphores().map_err(|e| e.to_string())?,
         pair.rtl.semaphores().map_err(|e| e.to_string())?,
@@ -1363,6 +1270,132 @@ pub fn run_case(
             ),
         )?;
     }
+    check_memory(pair, prog, failing)?;
+    Ok(g.error)
+}
+
+/// The instruction `plant` makes fail (the first to touch the faulty page that way, which it
+/// also sets up); `prog.len()` when none does.
+fn failing_instruction(pair: &mut Pair<'_>, prog: &[Instr], plant: Plant) -> usize {
+    match plant {
+        Plant::BusError { at, fault } => {
+            let (addr, f) = fault_of(&prog[at], fault);
+            pair.set_fault(addr, f);
+            let read = matches!(prog[at], Instr::DmaLoad(_));
+            (0..=at)
+                .find(|&k| touches(&prog[k], addr, read))
+                .expect("the planted instruction touches its page")
+        }
+        Plant::RangeError { at } | Plant::FetchBadWord { at } => at,
+        Plant::FetchAlign | Plant::FetchRange | Plant::FetchHuge | Plant::FetchBus(_) => 0,
+        // The instructions whose words all precede the faulty page run.
+        Plant::FetchBusLate { words, .. } => {
+            let mut w = 0;
+            prog.iter()
+                .take_while(|i| {
+                    w += i.encode().len() as u32;
+                    w <= words
+                })
+                .count()
+        }
+        Plant::Nothing => prog.len(),
+    }
+}
+
+/// The program from memory at `at` (or where a fetch plant moves it): CONTROL.START on both
+/// back ends (which clears the semaphores).
+fn start_fetched(pair: &mut Pair<'_>, prog: &[Instr], plant: Plant, at: u32) -> Result<(), String> {
+    let read_fault = |f: BusFault| PageFault {
+        read: Some(f),
+        write: None,
+    };
+    let mut words = program_bytes(prog);
+    if let Plant::FetchBadWord { at } = plant {
+        let first: usize = prog[..at].iter().map(|i| i.encode().len()).sum();
+        words[8 * first + 7] |= 0x80;
+    }
+    let n = (words.len() / 8) as u32;
+    let base = match plant {
+        Plant::FetchAlign => at + 4,
+        // The last 8 * (n - 1) bytes below 2^32: one word too many.
+        Plant::FetchRange => 0u32.wrapping_sub(8 * (n - 1)),
+        Plant::FetchBusLate { words: w, .. } => PROG_AT + PAGE - 8 * w,
+        _ => at,
+    };
+    if plant != Plant::FetchRange {
+        pair.poke(base, &words);
+    }
+    match plant {
+        Plant::FetchBus(f) => pair.set_fault(PROG_AT, read_fault(f)),
+        Plant::FetchBusLate { fault, .. } => pair.set_fault(PROG_AT + PAGE, read_fault(fault)),
+        _ => {}
+    }
+    let n = if plant == Plant::FetchHuge {
+        n | 1 << 31
+    } else {
+        n
+    };
+    pair.gold
+        .start_program(base, n)
+        .map_err(|e| format!("golden start: {e}"))?;
+    pair.rtl
+        .start_program(base, n)
+        .map_err(|e| format!("rtl start: {e}"))
+}
+
+/// The program pushed word by word on both back ends.
+fn push_all(pair: &mut Pair<'_>, prog: &[Instr], plant: Plant) -> Result<(), String> {
+    for i in prog {
+        pair.gold
+            .push(*i)
+            .map_err(|e| format!("golden push {i}: {e}"))?;
+        match pair.rtl.push(*i) {
+            Ok(()) => {}
+            // The RTL stopped before taking every word (the queue is full behind an error).
+            Err(_) if plant != Plant::Nothing => {}
+            Err(e) => return Err(format!("rtl push {i}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// A fetched program without memory instructions on a 64-bit bus: one R beat per word (the
+/// fetch asks for the words it wants, one burst at a time, cut at 4 KB); up to the queue's
+/// depth (its room at START) in one burst, or two when they straddle a 4 KB boundary.
+fn check_fetch_bursts(
+    pair: &mut Pair<'_>,
+    prog: &[Instr],
+    at: u32,
+    (beats_before, bursts_before): (u64, u64),
+) -> Result<(), String> {
+    let quiet = !prog
+        .iter()
+        .any(|i| matches!(i, Instr::DmaLoad(_) | Instr::DmaStore(_)));
+    if !quiet || pair.shape.bus_bits != 64 {
+        return Ok(());
+    }
+    let port = pair.rtl.bus().memory_port().expect("memory");
+    let beats = port.counters().read_beats - beats_before;
+    let bursts = port.counters().read_bursts - bursts_before;
+    let words: u32 = prog.iter().map(|i| i.encode().len() as u32).sum();
+    if beats != u64::from(words) {
+        return Err(format!(
+            "the fetch of {words} words read {beats} R beats on a 64-bit bus"
+        ));
+    }
+    let straddles = words > 0 && at / PAGE != (at + 8 * words - 1) / PAGE;
+    let want = u64::from(words > 0) + u64::from(straddles);
+    if words <= regs::queue_depth(pair.rtl.config()) && bursts != want {
+        return Err(format!(
+            "the fetch of {words} words from {at:#x} took {bursts} read bursts, expected {want}"
+        ));
+    }
+    Ok(())
+}
+
+/// The memory of both back ends compared; after an error, only the bytes of the instructions
+/// before the `failing` one (its destination is undefined; nothing after it runs on the DMA).
+fn check_memory(pair: &mut Pair<'_>, prog: &[Instr], failing: usize) -> Result<(), String> {
     let rtl_mem = pair.rtl.bus().memory_port().expect("memory").memory();
     let diffs = differences(pair.gold.memory(), rtl_mem);
     let counted = diffs
@@ -1381,7 +1414,7 @@ pub fn run_case(
             }
         ));
     }
-    Ok(g.error)
+    Ok(())
 }
 
 /// A slave model drawn from `rng` as `tests/dma_rtl.rs` uses it: read and write latencies 1 to
