@@ -591,32 +591,7 @@ pub fn random_act_case(
     let fmt = s.format.float();
     let float = fmt.is_some();
     let small = rng.chance(0.5);
-    let mut table = vec![];
-    for _ in 0..cols {
-        let sc = if small && rng.chance(0.7) {
-            let sign = if rng.chance(0.3) { 0x8000_0000 } else { 0 };
-            sign | (127 - 1 - rng.below(3) as u32) << 23
-        } else {
-            random_scale(rng)
-        };
-        table.extend(sc.to_le_bytes());
-    }
-    for _ in 0..cols {
-        let b = if small && float {
-            // 0, or +-(1 or 1.5) * 2^(-2..=2): exact sums with the small products.
-            let mag = (127 - 2 + rng.below(5) as u32) << 23 | (rng.below(2) as u32) << 22;
-            if rng.chance(0.4) {
-                0
-            } else {
-                mag | if rng.chance(0.5) { 0x8000_0000 } else { 0 }
-            }
-        } else if small {
-            rng.range_i64(-20, 20) as i32 as u32
-        } else {
-            random_bias(rng)
-        };
-        table.extend(b.to_le_bytes());
-    }
+    let table = random_table(rng, cols, small, float);
     pair.poke(TABLE_AT, &table);
     // (With small operands, no DMA_LOAD into the SBUF: it could overwrite them.)
     let loads = if small { 0 } else { 1 + rng.below(2) };
@@ -647,19 +622,7 @@ pub fn random_act_case(
     let ls_addr = rng.below(u64::from(depth - k + 1)) as u32;
     let mm_addr = rng.below(u64::from(depth - n + 1)) as u32;
     if small {
-        for p in 0..s.parts {
-            for (at, len) in [(ls_addr, k), (mm_addr, n)] {
-                let lo = if s.signed { -3 } else { 0 };
-                let v: Vec<i64> = (0..len)
-                    .map(|_| match fmt {
-                        Some(f) => small_float(rng, f),
-                        None => rng.range_i64(lo, 3),
-                    })
-                    .collect();
-                pair.rtl.write_sbuf(p, at, &v).expect("rtl sbuf write");
-                pair.gold.write_sbuf(p, at, &v).expect("golden sbuf write");
-            }
-        }
+        write_small_operands(pair, rng, [(ls_addr, k), (mm_addr, n)]);
     }
     prog.push(Instr::LoadStationary {
         addr: ls_addr,
@@ -713,30 +676,16 @@ pub fn random_act_case(
         hi: if func == 2 { rng.below(256) as u32 } else { 0 },
     };
     // Half the time the PE engine multiplies into the other bank meanwhile (after its
-    // SIGNAL, so unordered with the ACTIVATE: its moving entries stay clear of the ACTIVATE's
-    // writes): the write-back unit reads PSUM while the core computes.
+    // SIGNAL, so unordered with the ACTIVATE): the write-back unit reads PSUM while the core
+    // computes.
     if rng.chance(0.5) {
-        let n2 = 1 + rng.below(u64::from(pd)) as u32;
-        // The entries below `entry` or above the ACTIVATE's (there is room for n2 on one side
-        // in all but small SBUFs; else no second multiply).
-        let (below, above) = (entry, depth - (entry + an * per));
-        if below >= n2 || above >= n2 {
-            let addr = loop {
-                let a = rng.below(u64::from(depth - n2 + 1)) as u32;
-                if a + n2 <= entry || a >= entry + an * per {
-                    break a;
-                }
-            };
-            prog.push(Instr::MultiplyMoving {
-                addr,
-                k,
-                n: n2,
-                bank: 1 - bank,
-                offset: rng.below(u64::from(pd - n2 + 1)) as u32,
-                acc: false,
-                swap: false,
-            });
-        }
+        prog.extend(concurrent_multiply(
+            &s,
+            rng,
+            k,
+            1 - bank,
+            entry..entry + an * per,
+        ));
     }
     prog.push(Instr::Activate(act));
     signals[2] += 1;
@@ -757,6 +706,91 @@ pub fn random_act_case(
         ..Dma::default()
     }));
     prog
+}
+
+/// The ACT table of a random write-back case: `cols` fp32 scales, then `cols` biases (int32,
+/// or fp32 for a float engine); `small`: scales and biases that make exact ties likely.
+fn random_table(rng: &mut SplitMix64, cols: u32, small: bool, float: bool) -> Vec<u8> {
+    let mut table = vec![];
+    for _ in 0..cols {
+        let sc = if small && rng.chance(0.7) {
+            let sign = if rng.chance(0.3) { 0x8000_0000 } else { 0 };
+            sign | (127 - 1 - rng.below(3) as u32) << 23
+        } else {
+            random_scale(rng)
+        };
+        table.extend(sc.to_le_bytes());
+    }
+    for _ in 0..cols {
+        let b = if small && float {
+            // 0, or +-(1 or 1.5) * 2^(-2..=2): exact sums with the small products.
+            let mag = (127 - 2 + rng.below(5) as u32) << 23 | (rng.below(2) as u32) << 22;
+            if rng.chance(0.4) {
+                0
+            } else {
+                mag | if rng.chance(0.5) { 0x8000_0000 } else { 0 }
+            }
+        } else if small {
+            rng.range_i64(-20, 20) as i32 as u32
+        } else {
+            random_bias(rng)
+        };
+        table.extend(b.to_le_bytes());
+    }
+    table
+}
+
+/// Small operands (integers in -3..3, or 0..3 unsigned; floats near 1) written by the host into
+/// every partition's SBUF entries `(first, count)` of `spans`, on both back ends.
+fn write_small_operands(pair: &mut Pair<'_>, rng: &mut SplitMix64, spans: [(u32, u32); 2]) {
+    let s = pair.shape;
+    let fmt = s.format.float();
+    for p in 0..s.parts {
+        for (at, len) in spans {
+            let lo = if s.signed { -3 } else { 0 };
+            let v: Vec<i64> = (0..len)
+                .map(|_| match fmt {
+                    Some(f) => small_float(rng, f),
+                    None => rng.range_i64(lo, 3),
+                })
+                .collect();
+            pair.rtl.write_sbuf(p, at, &v).expect("rtl sbuf write");
+            pair.gold.write_sbuf(p, at, &v).expect("golden sbuf write");
+        }
+    }
+}
+
+/// A multiply of `k` rows into PSUM bank `bank` whose moving entries stay clear of the SBUF
+/// entries `written` (an ACTIVATE's, unordered with it); none when neither side of them has
+/// room for its random length.
+fn concurrent_multiply(
+    s: &Shape,
+    rng: &mut SplitMix64,
+    k: u32,
+    bank: u32,
+    written: std::ops::Range<u32>,
+) -> Option<Instr> {
+    let (pd, depth) = (s.psum_depth, s.depth);
+    let n2 = 1 + rng.below(u64::from(pd)) as u32;
+    let (below, above) = (written.start, depth - written.end);
+    if below < n2 && above < n2 {
+        return None;
+    }
+    let addr = loop {
+        let a = rng.below(u64::from(depth - n2 + 1)) as u32;
+        if a + n2 <= written.start || a >= written.end {
+            break a;
+        }
+    };
+    Some(Instr::MultiplyMoving {
+        addr,
+        k,
+        n: n2,
+        bank,
+        offset: rng.below(u64::from(pd - n2 + 1)) as u32,
+        acc: false,
+        swap: false,
+    })
 }
 
 /// A crafted write-back case, in two programs. The first (run here by [`run_case`]) multiplies
