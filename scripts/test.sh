@@ -28,7 +28,9 @@ if ((full)); then
   sep=0
   for a in ${args[@]+"${args[@]}"}; do [ "$a" = "--" ] && sep=1; done
   ((sep)) || args+=("--")
-  args=(--release "${args[@]}" --include-ignored --skip cycles_per_second)
+  # The engine netlist's check needs Verilator 5.048 (docs/fpga.md): it runs apart, below.
+  args=(--release "${args[@]}" --include-ignored --skip cycles_per_second
+    --skip ecp5_engine_netlist_cosimulates_with_the_memory_path)
 fi
 scripts/setup.sh
 # Style gates first: they take seconds and a failure here needs no simulation to explain.
@@ -48,6 +50,10 @@ trap 'rm -f "$log"' EXIT
 status=0
 start=$SECONDS
 cargo test --no-fail-fast ${args[@]+"${args[@]}"} 2>&1 | tee "$log" || status=$?
+if ((full)); then
+  SYSTOLIC_VERILATOR="$(scripts/verilator.sh)" cargo test --release --test synth -- --ignored \
+    --exact ecp5_engine_netlist_cosimulates_with_the_memory_path 2>&1 | tee -a "$log" || status=$?
+fi
 echo
 echo "test time per binary (libtest's own timer; build included in the total only):"
 awk '

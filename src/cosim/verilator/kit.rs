@@ -30,6 +30,12 @@ pub fn default_verilator() -> PathBuf {
         .map_or_else(|| PathBuf::from("verilator"), PathBuf::from)
 }
 
+/// The release of the Verilator installation `verilator` (`VERILATOR_VERSION` of its
+/// `verilated_config.h`, e.g. `5.006 2023-01-22`; PyPI's 5.048 says `5.49`), or "".
+pub fn release(verilator: &Path) -> Result<String, VerilatorError> {
+    Ok(Kit::inspect(verilator)?.release().to_string())
+}
+
 /// The whitespace-separated words of environment variable `k` (none if unset).
 pub(super) fn env_words(k: &str) -> Vec<String> {
     std::env::var(k)

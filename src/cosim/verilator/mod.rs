@@ -93,7 +93,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use cache::{build, build_with, default_cache_root};
-pub use kit::{default_verilator, ENV_MAKE_ARGS, ENV_VERILATOR, ENV_VERILATOR_ARGS};
+pub use kit::{default_verilator, release, ENV_MAKE_ARGS, ENV_VERILATOR, ENV_VERILATOR_ARGS};
 pub use model::{Model, PortId, Sim};
 pub use spec::{BuildOptions, BuildSpec, Dir, PortSpec};
 
