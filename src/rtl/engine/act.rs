@@ -14,8 +14,9 @@
 //!   product `q*_p`, `o*`; float `S` = 2: `pa*`, `o*`), then the SBUF write through port 2
 //!   (`a_wen`: partitions below `m`, entry `entry + n'`). Valid bits (`vq`) follow each read
 //!   down the pipeline; no stage ever stalls (port 2 takes a write in every cycle). Entry n'
-//!   is read in cycle `t + 1 + n'` and written in `t + 1 + n' + AR_LAT + S`: `busy` lasts
-//!   `n + AR_LAT + S` cycles (integer `n + 5`, float `n + 4`, with the core's `AR_LAT` = 2).
+//!   is read in cycle `t + 1 + n'` and written in `t + 1 + n' + AR_LAT + S + 1` (`xr`, then the
+//!   `S` stages): `busy` lasts `n + AR_LAT + S + 1` cycles (integer `n + 6`, float `n + 5`,
+//!   with the core's `AR_LAT` = 2).
 //! - raw32: `4 / EB` writes per entry (entries `entry + n' * 4 / EB + i`, the accumulator's
 //!   bytes from `xr`, held), so one read every `4 / EB` cycles: port 2 still takes a write in
 //!   every cycle; entry n' is read in `t + 1 + n' * 4 / EB` and its writes are in the `4 / EB`
