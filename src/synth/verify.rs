@@ -200,7 +200,14 @@ pub fn check(
             progress,
         ),
         Check::Uart => verify_board(plan, netlist, count, seed, progress),
-        Check::Engine => super::verify_engine::verify_engine(plan, netlist, count, seed, progress),
+        Check::Engine => super::verify_engine::verify_engine(
+            &plan.design,
+            plan.family(),
+            &plan.options.run_dir.join(netlist),
+            count,
+            seed,
+            progress,
+        ),
     }
 }
 

@@ -14,6 +14,8 @@
 //!   biases, relu on every other one), odd ones write the raw int32 accumulators. C's bytes and
 //!   the MAC and DMA byte counters must equal the golden engine's.
 
+use std::path::Path;
+
 use crate::config::Config;
 use crate::cosim::axi4::{SlaveConfig, SlaveStalls};
 use crate::cosim::engine::{AxiMaster, RtlEngine};
@@ -24,27 +26,29 @@ use crate::engine::mem_gemm::{self, OutDtype, WriteBack};
 use crate::engine::memory::SparseMemory;
 use crate::engine::Engine;
 use crate::program::SplitMix64;
+use crate::rtl::design::Design;
 use crate::rtl::engine::ENGINE_TOP;
 
+use super::board::Family;
 use super::cell_models::{netlist_sources, CellModels, Verification};
-use super::flow::Plan;
 use super::SynthError;
 
-/// Co-simulate the engine netlist `netlist` (in the run folder of the flow `plan`): one
+/// Co-simulate the netlist at `netlist` of the engine `design` (synthesised for `family`): one
 /// product through the host registers, then (with `dma`) `products` products over the memory
 /// path, from `seed`. `progress` receives one line per step.
 pub fn verify_engine(
-    plan: &Plan,
-    netlist: &str,
+    design: &Design,
+    family: Family,
+    netlist: &Path,
     products: usize,
     seed: u64,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Verification, SynthError> {
-    let cfg = plan.config();
+    let cfg = &design.config;
     check_verilator()?;
     let (CellModels { files, models, .. }, hopts) = netlist_sources(
-        plan.family(),
-        &plan.options.run_dir.join(netlist),
+        family,
+        netlist,
         ENGINE_TOP,
         "the engine's check needs it (--ooc --top engine)",
     )?;
@@ -52,7 +56,7 @@ pub fn verify_engine(
     let bus = AxiMaster::build_files(
         &format!("engine-netlist-{}", cfg.tag()),
         &files,
-        &plan.design,
+        design,
         &hopts,
         progress,
     )
