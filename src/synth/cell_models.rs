@@ -12,7 +12,7 @@ use crate::rtl::models::SimModel;
 
 use super::board::Family;
 use super::tool::{locate, Tool};
-use super::SynthError;
+use super::{read_file as read, SynthError};
 
 /// The outcome of [`super::verify::verify`], [`super::verify::verify_board`] or
 /// [`super::verify_engine::verify_engine`].
@@ -132,13 +132,6 @@ fn without_module(text: &str, name: &str) -> Option<String> {
         start = text[..start].trim_end().len() - attr.len();
     }
     Some(format!("{}{}", &text[..start], &text[end..]))
-}
-
-fn read(path: &Path) -> Result<String, SynthError> {
-    std::fs::read_to_string(path).map_err(|e| SynthError::Io {
-        what: format!("reading {}", path.display()),
-        message: e.to_string(),
-    })
 }
 
 /// The Verilog sources of a netlist simulation: the cell models of `family` with the netlist at

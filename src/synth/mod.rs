@@ -106,6 +106,14 @@ pub enum SynthError {
     Io { what: String, message: String },
 }
 
+/// The text of `path`, as a [`SynthError`].
+pub(crate) fn read_file(path: &Path) -> Result<String, SynthError> {
+    std::fs::read_to_string(path).map_err(|e| SynthError::Io {
+        what: format!("reading {}", path.display()),
+        message: e.to_string(),
+    })
+}
+
 /// Write `text` to `path`, as a [`SynthError`].
 pub(crate) fn write_file(path: &Path, text: &str) -> Result<(), SynthError> {
     std::fs::write(path, text).map_err(|e| SynthError::Io {

@@ -30,7 +30,7 @@ use super::board::Family;
 use super::flow::Plan;
 use super::tool::{locate, run_in, Located, Tool};
 use super::yosys::YosysSynth;
-use super::SynthError;
+use super::{read_file as read, SynthError};
 
 /// The folder of the proof inside the run folder.
 pub const PROVE_DIR: &str = "prove";
@@ -345,13 +345,6 @@ pub fn prove(
         latches,
         ands,
         log: format!("{PROVE_DIR}/{ABC_LOG}"),
-    })
-}
-
-fn read(path: &Path) -> Result<String, SynthError> {
-    std::fs::read_to_string(path).map_err(|e| SynthError::Io {
-        what: format!("reading {}", path.display()),
-        message: e.to_string(),
     })
 }
 

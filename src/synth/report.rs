@@ -116,11 +116,7 @@ impl YosysStat {
     }
 
     pub fn read(path: &Path) -> Result<YosysStat, SynthError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SynthError::Io {
-            what: format!("reading {}", path.display()),
-            message: e.to_string(),
-        })?;
-        YosysStat::parse(&text, path)
+        YosysStat::parse(&super::read_file(path)?, path)
     }
 }
 
@@ -231,11 +227,7 @@ impl PnrReport {
     }
 
     pub fn read(path: &Path) -> Result<PnrReport, SynthError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SynthError::Io {
-            what: format!("reading {}", path.display()),
-            message: e.to_string(),
-        })?;
-        PnrReport::parse(&text, path)
+        PnrReport::parse(&super::read_file(path)?, path)
     }
 
     /// The design's clock: the slowest achieved (the flow's designs have one).
